@@ -1,0 +1,36 @@
+// Internal to the RPC layer: write access to the private fields of the call contexts.
+#ifndef FRAMERPC_RPC_CALL_ACCESS_H_
+#define FRAMERPC_RPC_CALL_ACCESS_H_
+
+#include <string>
+
+#include "rpc/context.h"
+
+namespace framerpc {
+
+class ServerCallAccess {
+ public:
+  static void set_deadline(ServerContext* c, absl::Time d) { c->deadline_ = d; }
+  static void Cancel(ServerContext* c) { c->cancelled_.store(true, std::memory_order_release); }
+  static Metadata* mutable_client_metadata(ServerContext* c) { return &c->client_metadata_; }
+  static void set_request_attachment(ServerContext* c, absl::string_view a) {
+    c->request_attachment_ = a;
+  }
+  static std::string* mutable_peer(ServerContext* c) { return &c->peer_; }
+  static std::string* mutable_method(ServerContext* c) { return &c->method_; }
+};
+
+class ClientCallAccess {
+ public:
+  static void Bind(ClientContext* c, CallCanceller* canceller, uint64_t call_id) {
+    c->call_id_ = call_id;
+    c->canceller_.store(canceller, std::memory_order_release);
+  }
+  static std::string* mutable_response_attachment(ClientContext* c) {
+    return &c->response_attachment_;
+  }
+};
+
+}  // namespace framerpc
+
+#endif  // FRAMERPC_RPC_CALL_ACCESS_H_

@@ -1,0 +1,334 @@
+#include "rpc/channel.h"
+
+#include <atomic>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "rpc/call_access.h"
+#include "transport/connection.h"
+#include "transport/event_loop_thread.h"
+#include "transport/socket_ops.h"
+
+namespace framerpc {
+namespace {
+
+// One connection attempt and, once connected, the connection. Loop thread only.
+struct ClientConn {
+  ConnectionPtr connection;             // null until connected
+  ScopedFd connecting_fd;               // while a non-blocking connect is in progress
+  std::unique_ptr<Watcher> connect_watcher;
+  TimerId connect_timer = 0;
+  std::vector<std::string> queued;      // frames written once connected
+  absl::flat_hash_set<uint64_t> call_ids;
+  bool draining = false;                // GOAWAY received: no new calls
+  bool closed = false;
+};
+
+class ChannelImpl final : public Channel {
+ public:
+  ChannelImpl(std::string target, SocketAddress address, ChannelOptions options)
+      : target_(std::move(target)), address_(address), options_(options) {}
+  ~ChannelImpl() override;
+
+  void StartCall(absl::string_view method, ClientContext* context,
+                 const google::protobuf::MessageLite& request,
+                 google::protobuf::MessageLite* response, DoneCallback done) override;
+  void CancelCall(uint64_t call_id) override;
+  const std::string& target() const override { return target_; }
+
+ private:
+  struct PendingCall {
+    ClientContext* context;
+    google::protobuf::MessageLite* response;
+    DoneCallback done;
+    TimerId deadline_timer = 0;
+    ClientConn* conn = nullptr;
+  };
+
+  EventLoop* loop() const { return loop_thread_.loop(); }
+  void StartInLoop(uint64_t id, PendingCall call, std::string frame);
+  ClientConn* EnsureConnection();
+  void OnConnectWritable(ClientConn* conn);
+  void OnConnected(ClientConn* conn, ScopedFd fd);
+  void OnData(ClientConn* conn, Buffer* buffer);
+  void OnResponse(Frame frame);
+  void OnGoaway(ClientConn* conn, uint64_t last_call_id);
+  void CloseConn(ClientConn* conn, const absl::Status& status);
+  void SendCancel(ClientConn* conn, uint64_t id);
+  void Complete(uint64_t id, absl::Status status);
+
+  const std::string target_;
+  const SocketAddress address_;
+  const ChannelOptions options_;
+  std::atomic<uint64_t> next_call_id_{1};
+  EventLoopThread loop_thread_;
+
+  // Loop thread only.
+  absl::flat_hash_map<uint64_t, PendingCall> calls_;
+  absl::flat_hash_map<ClientConn*, std::unique_ptr<ClientConn>> conns_;
+  ClientConn* current_ = nullptr;
+};
+
+ChannelImpl::~ChannelImpl() {
+  absl::Notification done;
+  loop()->RunInLoop([this, &done] {
+    std::vector<uint64_t> ids;
+    for (const auto& [id, call] : calls_) ids.push_back(id);
+    for (uint64_t id : ids) Complete(id, absl::CancelledError("channel destroyed"));
+    std::vector<ClientConn*> conns;
+    for (const auto& [key, conn] : conns_) conns.push_back(key);
+    for (ClientConn* conn : conns) CloseConn(conn, absl::CancelledError("channel destroyed"));
+    done.Notify();
+  });
+  done.WaitForNotification();
+  loop_thread_.Stop();
+}
+
+void ChannelImpl::StartCall(absl::string_view method, ClientContext* context,
+                            const google::protobuf::MessageLite& request,
+                            google::protobuf::MessageLite* response, DoneCallback done) {
+  const uint64_t id = next_call_id_.fetch_add(1, std::memory_order_relaxed);
+  Envelope envelope;
+  envelope.set_kind(REQUEST);
+  envelope.set_call_id(id);
+  envelope.set_method(std::string(method));
+  if (context->deadline() != absl::InfiniteFuture()) {
+    // At least 1us: 0 means "no deadline" on the wire.
+    envelope.set_timeout_us(std::max<int64_t>(
+        1, absl::ToInt64Microseconds(context->deadline() - absl::Now())));
+  }
+  for (const auto& [key, value] : context->metadata()) {
+    MetadataEntry* entry = envelope.add_metadata();
+    entry->set_key(key);
+    entry->set_value(value);
+  }
+  std::string frame;
+  absl::Status encoded = EncodeFrame(std::move(envelope), &request, context->request_attachment(),
+                                     options_.limits, &frame);
+  ClientCallAccess::Bind(context, this, id);
+  PendingCall call{context, response, std::move(done)};
+  loop()->RunInLoop([this, id, call = std::move(call), frame = std::move(frame),
+                     encoded = std::move(encoded)]() mutable {
+    if (!encoded.ok()) {
+      call.done(encoded);
+      return;
+    }
+    StartInLoop(id, std::move(call), std::move(frame));
+  });
+}
+
+void ChannelImpl::StartInLoop(uint64_t id, PendingCall call, std::string frame) {
+  if (call.context->cancel_requested()) {
+    call.done(absl::CancelledError("cancelled before start"));
+    return;
+  }
+  const absl::Time deadline = call.context->deadline();
+  if (deadline <= absl::Now()) {
+    call.done(absl::DeadlineExceededError("deadline exceeded before the call started"));
+    return;
+  }
+  ClientConn* conn = EnsureConnection();
+  call.conn = conn;
+  if (deadline != absl::InfiniteFuture()) {
+    call.deadline_timer = loop()->RunAt(deadline, [this, id] {
+      auto it = calls_.find(id);
+      if (it == calls_.end()) return;
+      it->second.deadline_timer = 0;
+      SendCancel(it->second.conn, id);
+      Complete(id, absl::DeadlineExceededError("deadline exceeded"));
+    });
+  }
+  calls_.emplace(id, std::move(call));
+  conn->call_ids.insert(id);
+  if (conn->connection) {
+    conn->connection->Send(std::move(frame));
+  } else {
+    conn->queued.push_back(std::move(frame));
+  }
+}
+
+ClientConn* ChannelImpl::EnsureConnection() {
+  if (current_ != nullptr && !current_->draining && !current_->closed) return current_;
+  auto owned = std::make_unique<ClientConn>();
+  ClientConn* conn = owned.get();
+  conns_.emplace(conn, std::move(owned));
+  current_ = conn;
+  bool in_progress = false;
+  absl::StatusOr<ScopedFd> fd = StartConnect(address_, &in_progress);
+  if (!fd.ok()) {
+    // Fail the calls that will be attached to it once the current task is done.
+    absl::Status status = fd.status();
+    loop()->QueueInLoop([this, conn, status] { CloseConn(conn, status); });
+    return conn;
+  }
+  if (!in_progress) {
+    OnConnected(conn, *std::move(fd));
+    return conn;
+  }
+  conn->connecting_fd = *std::move(fd);
+  conn->connect_watcher = std::make_unique<Watcher>(loop(), conn->connecting_fd.get());
+  conn->connect_watcher->set_write_callback([this, conn] { OnConnectWritable(conn); });
+  conn->connect_watcher->set_error_callback([this, conn] { OnConnectWritable(conn); });
+  conn->connect_watcher->EnableWriting();
+  conn->connect_timer = loop()->RunAfter(options_.connect_timeout, [this, conn] {
+    conn->connect_timer = 0;
+    CloseConn(conn, absl::UnavailableError(absl::StrCat("connect to ", target_, " timed out")));
+  });
+  return conn;
+}
+
+void ChannelImpl::OnConnectWritable(ClientConn* conn) {
+  conn->connect_watcher->Remove();
+  absl::Status error = SocketError(conn->connecting_fd.get(), address_);
+  if (!error.ok()) {
+    CloseConn(conn, error);
+    return;
+  }
+  if (conn->connect_timer != 0) loop()->CancelTimer(conn->connect_timer);
+  conn->connect_timer = 0;
+  OnConnected(conn, std::move(conn->connecting_fd));
+}
+
+void ChannelImpl::OnConnected(ClientConn* conn, ScopedFd fd) {
+  conn->connection = std::make_shared<Connection>(loop(), std::move(fd), address_, ConnectionOptions{});
+  conn->connection->set_data_callback(
+      [this, conn](const ConnectionPtr&, Buffer* buffer) { OnData(conn, buffer); });
+  conn->connection->set_close_callback([this, conn](const ConnectionPtr&, const absl::Status& why) {
+    CloseConn(conn, absl::UnavailableError(absl::StrCat("connection to ", target_, " lost: ",
+                                                        why.message())));
+  });
+  conn->connection->Start();
+  for (std::string& frame : conn->queued) conn->connection->Send(std::move(frame));
+  conn->queued.clear();
+}
+
+void ChannelImpl::OnData(ClientConn* conn, Buffer* buffer) {
+  while (!conn->closed) {
+    Frame frame;
+    DecodeResult result = DecodeFrame(buffer->view(), options_.limits, &frame);
+    if (result.outcome == DecodeOutcome::kNeedMore) return;
+    if (result.outcome == DecodeOutcome::kError) {
+      CloseConn(conn, absl::UnavailableError(
+                          absl::StrCat("bad frame from ", target_, ": ", result.error.message())));
+      return;
+    }
+    buffer->Consume(result.consumed);
+    switch (frame.envelope.kind()) {
+      case RESPONSE:
+        OnResponse(std::move(frame));
+        break;
+      case GOAWAY:
+        OnGoaway(conn, frame.envelope.last_call_id());
+        break;
+      case CONNECTION_ERROR:
+        CloseConn(conn, absl::Status(static_cast<absl::StatusCode>(frame.envelope.status_code()),
+                                     absl::StrCat("server closed the connection: ",
+                                                  frame.envelope.status_message())));
+        return;
+      default:
+        break;  // Frames of later protocol features are ignored by this client.
+    }
+  }
+}
+
+void ChannelImpl::OnResponse(Frame frame) {
+  const uint64_t id = frame.envelope.call_id();
+  auto it = calls_.find(id);
+  if (it == calls_.end()) return;  // Cancelled or timed out already.
+  absl::Status status(static_cast<absl::StatusCode>(frame.envelope.status_code()),
+                      frame.envelope.status_message());
+  if (status.ok()) {
+    const absl::string_view bytes = frame.message_bytes();
+    if (!it->second.response->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+      status = absl::InternalError("response message does not parse");
+    } else {
+      *ClientCallAccess::mutable_response_attachment(it->second.context) =
+          std::string(frame.attachment());
+    }
+  }
+  Complete(id, std::move(status));
+}
+
+void ChannelImpl::OnGoaway(ClientConn* conn, uint64_t last_call_id) {
+  conn->draining = true;
+  if (current_ == conn) current_ = nullptr;
+  std::vector<uint64_t> refused;
+  for (uint64_t id : conn->call_ids) {
+    if (id > last_call_id) refused.push_back(id);
+  }
+  for (uint64_t id : refused) {
+    Complete(id, absl::UnavailableError("server is shutting down; the call was not processed"));
+  }
+}
+
+void ChannelImpl::CloseConn(ClientConn* conn, const absl::Status& status) {
+  if (conn->closed) return;
+  conn->closed = true;
+  if (current_ == conn) current_ = nullptr;
+  if (conn->connect_watcher) conn->connect_watcher->Remove();
+  if (conn->connect_timer != 0) loop()->CancelTimer(conn->connect_timer);
+  std::vector<uint64_t> ids(conn->call_ids.begin(), conn->call_ids.end());
+  for (uint64_t id : ids) Complete(id, status);
+  if (conn->connection) conn->connection->ForceClose(status);
+  // Free it after the current callback stack has unwound.
+  loop()->QueueInLoop([this, conn] {
+    if (conn->connection) conn->connection->set_data_callback(nullptr);
+    conns_.erase(conn);
+  });
+}
+
+void ChannelImpl::SendCancel(ClientConn* conn, uint64_t id) {
+  if (conn == nullptr || !conn->connection || conn->closed) return;
+  Envelope envelope;
+  envelope.set_kind(CANCEL);
+  envelope.set_call_id(id);
+  std::string frame;
+  if (EncodeFrame(std::move(envelope), nullptr, {}, options_.limits, &frame).ok()) {
+    conn->connection->Send(std::move(frame));
+  }
+}
+
+void ChannelImpl::CancelCall(uint64_t call_id) {
+  loop()->RunInLoop([this, call_id] {
+    auto it = calls_.find(call_id);
+    if (it == calls_.end()) return;
+    SendCancel(it->second.conn, call_id);
+    Complete(call_id, absl::CancelledError("cancelled by the client"));
+  });
+}
+
+void ChannelImpl::Complete(uint64_t id, absl::Status status) {
+  auto it = calls_.find(id);
+  if (it == calls_.end()) return;
+  PendingCall call = std::move(it->second);
+  calls_.erase(it);
+  if (call.deadline_timer != 0) loop()->CancelTimer(call.deadline_timer);
+  if (call.conn != nullptr) call.conn->call_ids.erase(id);
+  call.done(std::move(status));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Channel>> Channel::Create(absl::string_view address,
+                                                         ChannelOptions options) {
+  absl::StatusOr<SocketAddress> parsed = SocketAddress::Parse(address);
+  if (!parsed.ok()) return parsed.status();
+  return std::unique_ptr<Channel>(new ChannelImpl(std::string(address), *parsed, options));
+}
+
+absl::Status Channel::Call(absl::string_view method, ClientContext* context,
+                           const google::protobuf::MessageLite& request,
+                           google::protobuf::MessageLite* response) {
+  absl::Notification done;
+  absl::Status result;
+  StartCall(method, context, request, response, [&](absl::Status status) {
+    result = std::move(status);
+    done.Notify();
+  });
+  done.WaitForNotification();
+  return result;
+}
+
+}  // namespace framerpc

@@ -1,0 +1,62 @@
+// Client side of framerpc: one multiplexed connection to one server address.
+#ifndef FRAMERPC_RPC_CHANNEL_H_
+#define FRAMERPC_RPC_CHANNEL_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "google/protobuf/message_lite.h"
+#include "rpc/context.h"
+#include "transport/frame_codec.h"
+
+namespace framerpc {
+
+struct ChannelOptions {
+  FrameLimits limits;
+  absl::Duration connect_timeout = absl::Seconds(5);
+};
+
+// Completion of an asynchronous call. Runs on the channel's I/O thread: it must not block.
+using DoneCallback = std::function<void(absl::Status)>;
+
+// A Channel multiplexes any number of concurrent calls from any threads over one connection;
+// replies may come in any order. It connects lazily, and after the connection drops (e.g. a
+// server restart) the next call reconnects. Calls in flight on a dropped connection fail with
+// UNAVAILABLE; they are never silently retried, because they may have run.
+//
+// Thread-safe. Destroying the channel completes every call still in flight with CANCELLED
+// before the destructor returns.
+class Channel : public CallCanceller {
+ public:
+  // `address`: "host:port", "[v6addr]:port" or "unix:/path". Does not connect yet.
+  static absl::StatusOr<std::unique_ptr<Channel>> Create(absl::string_view address,
+                                                          ChannelOptions options = {});
+  virtual ~Channel() = default;
+
+  // Starts a unary call. `context` and `response` must stay valid until `done` has run.
+  // `done` runs exactly once, on the channel's I/O thread.
+  virtual void StartCall(absl::string_view method, ClientContext* context,
+                         const google::protobuf::MessageLite& request,
+                         google::protobuf::MessageLite* response, DoneCallback done) = 0;
+
+  // Blocking form of StartCall. Must not be called from a completion callback.
+  absl::Status Call(absl::string_view method, ClientContext* context,
+                    const google::protobuf::MessageLite& request,
+                    google::protobuf::MessageLite* response);
+
+  // Used by ClientContext::TryCancel(). Thread-safe.
+  void CancelCall(uint64_t call_id) override = 0;
+
+  // Addresses the channel was created for, as given.
+  virtual const std::string& target() const = 0;
+};
+
+}  // namespace framerpc
+
+#endif  // FRAMERPC_RPC_CHANNEL_H_

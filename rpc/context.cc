@@ -1,0 +1,18 @@
+#include "rpc/context.h"
+
+namespace framerpc {
+
+const std::string* ServerContext::FindClientMetadata(absl::string_view key) const {
+  for (const auto& [k, v] : client_metadata_) {
+    if (k == key) return &v;
+  }
+  return nullptr;
+}
+
+void ClientContext::TryCancel() {
+  if (cancel_requested_.exchange(true, std::memory_order_acq_rel)) return;
+  CallCanceller* canceller = canceller_.load(std::memory_order_acquire);
+  if (canceller != nullptr) canceller->CancelCall(call_id_);
+}
+
+}  // namespace framerpc

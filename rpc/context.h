@@ -1,0 +1,111 @@
+// Per-call state seen by handlers (ServerContext) and callers (ClientContext).
+#ifndef FRAMERPC_RPC_CONTEXT_H_
+#define FRAMERPC_RPC_CONTEXT_H_
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
+namespace framerpc {
+
+// Implemented by the client channel; lets a ClientContext cancel its call without depending on
+// the channel's code.
+class CallCanceller {
+ public:
+  virtual void CancelCall(uint64_t call_id) = 0;
+
+ protected:
+  ~CallCanceller() = default;
+};
+
+// Call metadata: ordered key/value pairs, like gRPC metadata. Keys are not unique.
+using Metadata = std::vector<std::pair<std::string, std::string>>;
+
+// Handed to a service method for the duration of one call. Owned by the RPC layer; valid until
+// the handler returns. IsCancelled() may be polled from any thread; everything else belongs to
+// the thread running the handler.
+class ServerContext {
+ public:
+  ServerContext() = default;
+  ServerContext(const ServerContext&) = delete;
+  ServerContext& operator=(const ServerContext&) = delete;
+
+  // absl::InfiniteFuture() when the caller set no deadline.
+  absl::Time deadline() const { return deadline_; }
+  // True once the client cancelled the call, the deadline passed or the connection dropped.
+  bool IsCancelled() const { return cancelled_.load(std::memory_order_acquire); }
+
+  const Metadata& client_metadata() const { return client_metadata_; }
+  // First value for `key`, or nullptr.
+  const std::string* FindClientMetadata(absl::string_view key) const;
+
+  // Raw bytes that travelled beside the request message, uncopied through protobuf.
+  absl::string_view request_attachment() const { return request_attachment_; }
+  // Raw bytes to send beside the response message.
+  std::string* mutable_response_attachment() { return &response_attachment_; }
+
+  const std::string& peer() const { return peer_; }
+  const std::string& method() const { return method_; }
+
+ private:
+  friend class ServerCallAccess;
+
+  absl::Time deadline_ = absl::InfiniteFuture();
+  std::atomic<bool> cancelled_{false};
+  Metadata client_metadata_;
+  absl::string_view request_attachment_;
+  std::string response_attachment_;
+  std::string peer_;
+  std::string method_;
+};
+
+// Owned by the caller. Must outlive the call: for an asynchronous call, until its completion
+// callback has run. TryCancel() is safe from any thread; the setters must be used before the call
+// starts, and the response accessors after it completes. One context serves one call.
+class ClientContext {
+ public:
+  ClientContext() = default;
+  ClientContext(const ClientContext&) = delete;
+  ClientContext& operator=(const ClientContext&) = delete;
+
+  void set_deadline(absl::Time deadline) { deadline_ = deadline; }
+  void set_timeout(absl::Duration timeout) { deadline_ = absl::Now() + timeout; }
+  absl::Time deadline() const { return deadline_; }
+
+  void AddMetadata(std::string key, std::string value) {
+    metadata_.emplace_back(std::move(key), std::move(value));
+  }
+  const Metadata& metadata() const { return metadata_; }
+
+  // Raw request bytes sent beside the request message, without a protobuf copy.
+  void set_request_attachment(std::string bytes) { request_attachment_ = std::move(bytes); }
+  const std::string& request_attachment() const { return request_attachment_; }
+  const std::string& response_attachment() const { return response_attachment_; }
+
+  // Asks for the call to end with CANCELLED. Thread-safe; a no-op once the call has completed.
+  // The server is told, so that it can stop working on the call.
+  void TryCancel();
+  bool cancel_requested() const { return cancel_requested_.load(std::memory_order_acquire); }
+
+ private:
+  friend class ClientCallAccess;
+
+  absl::Time deadline_ = absl::InfiniteFuture();
+  Metadata metadata_;
+  std::string request_attachment_;
+  std::string response_attachment_;
+  std::atomic<bool> cancel_requested_{false};
+  // Set by the channel when the call starts; read by TryCancel().
+  std::atomic<CallCanceller*> canceller_{nullptr};
+  uint64_t call_id_ = 0;
+};
+
+}  // namespace framerpc
+
+#endif  // FRAMERPC_RPC_CONTEXT_H_

@@ -1,0 +1,83 @@
+#include "rpc/dispatcher.h"
+
+#include "absl/strings/str_cat.h"
+#include "rpc/call_access.h"
+
+namespace framerpc {
+
+Dispatcher::Dispatcher(FrameLimits limits, int worker_threads)
+    : limits_(limits), workers_(std::make_unique<WorkerPool>(std::max(1, worker_threads))) {}
+
+absl::Status Dispatcher::AddService(Service* service, ServiceOptions options) {
+  for (const MethodEntry& entry : service->methods()) {
+    if (methods_.contains(entry.full_name)) {
+      return absl::AlreadyExistsError(absl::StrCat("method ", entry.full_name, " is already served"));
+    }
+  }
+  for (const MethodEntry& entry : service->methods()) {
+    methods_.emplace(entry.full_name, Route{entry.handler.get(), options.run_inline});
+  }
+  return absl::OkStatus();
+}
+
+std::string Dispatcher::ErrorResponse(uint64_t call_id, const absl::Status& status) const {
+  Envelope envelope;
+  envelope.set_kind(RESPONSE);
+  envelope.set_call_id(call_id);
+  envelope.set_status_code(static_cast<int>(status.code()));
+  // Keep error frames within limits whatever the message: truncate a huge message.
+  envelope.set_status_message(std::string(status.message().substr(0, 4096)));
+  std::string frame;
+  EncodeFrame(std::move(envelope), nullptr, {}, limits_, &frame).IgnoreError();
+  return frame;
+}
+
+void Dispatcher::Dispatch(std::shared_ptr<ServerCall> call, bool allow_offload,
+                          const ReplyFn& reply) {
+  const std::string& method = call->request_frame.envelope.method();
+  auto it = methods_.find(method);
+  if (it == methods_.end()) {
+    const uint64_t id = call->call_id;
+    reply(std::move(call), ErrorResponse(id, absl::UnimplementedError(
+                                                 absl::StrCat("unknown method '", method, "'"))));
+    return;
+  }
+  const Route route = it->second;
+  if (route.run_inline || !allow_offload) {
+    Run(route, std::move(call), reply);
+  } else {
+    workers_->Submit([this, route, call = std::move(call), reply]() mutable {
+      Run(route, std::move(call), reply);
+    });
+  }
+}
+
+void Dispatcher::Run(const Route& route, std::shared_ptr<ServerCall> call,
+                     const ReplyFn& reply) const {
+  const uint64_t id = call->call_id;
+  std::unique_ptr<google::protobuf::Message> request = route.handler->NewRequest();
+  const absl::string_view bytes = call->request_frame.message_bytes();
+  if (!request->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    reply(std::move(call),
+          ErrorResponse(id, absl::InvalidArgumentError(absl::StrCat(
+                                "request is not a valid ", request->GetDescriptor()->full_name()))));
+    return;
+  }
+  ServerCallAccess::set_request_attachment(&call->context, call->request_frame.attachment());
+  std::unique_ptr<google::protobuf::Message> response = route.handler->NewResponse();
+  absl::Status status = route.handler->Invoke(&call->context, *request, response.get());
+  if (!status.ok()) {
+    reply(std::move(call), ErrorResponse(id, status));
+    return;
+  }
+  Envelope envelope;
+  envelope.set_kind(RESPONSE);
+  envelope.set_call_id(id);
+  std::string frame;
+  absl::Status encoded = EncodeFrame(std::move(envelope), response.get(),
+                                     *call->context.mutable_response_attachment(), limits_, &frame);
+  if (!encoded.ok()) frame = ErrorResponse(id, encoded);
+  reply(std::move(call), std::move(frame));
+}
+
+}  // namespace framerpc

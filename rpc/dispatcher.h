@@ -1,0 +1,76 @@
+// Dispatcher: the table from "/package.Service/Method" to handlers, and the running of one unary
+// call against it. It knows no particular service and no socket: callers hand it a decoded
+// REQUEST frame and a function that receives the encoded RESPONSE frame. Used by the TCP/Unix
+// server and by the UDP endpoint alike.
+#ifndef FRAMERPC_RPC_DISPATCHER_H_
+#define FRAMERPC_RPC_DISPATCHER_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "rpc/service.h"
+#include "rpc/worker_pool.h"
+#include "transport/frame_codec.h"
+
+namespace framerpc {
+
+struct ServiceOptions {
+  // true: the service's handlers run on the I/O thread that read the request (fastest; handlers
+  // must not block). false: they run on the server's worker pool.
+  bool run_inline = true;
+};
+
+// One call being served. Shared between the I/O thread (which may cancel it, or time it out) and
+// the thread running its handler; that is why it is reference-counted.
+struct ServerCall {
+  uint64_t call_id = 0;
+  ServerContext context;
+  Frame request_frame;  // owns the bytes the context's request attachment points into
+};
+
+class Dispatcher {
+ public:
+  // Receives the encoded RESPONSE frame for a call; may be called on any thread.
+  using ReplyFn = std::function<void(std::shared_ptr<ServerCall> call, std::string frame)>;
+
+  Dispatcher(FrameLimits limits, int worker_threads);
+  Dispatcher(const Dispatcher&) = delete;
+  Dispatcher& operator=(const Dispatcher&) = delete;
+
+  // Not thread-safe: register every service before serving. `service` must outlive this object.
+  // ALREADY_EXISTS if a method name is taken.
+  absl::Status AddService(Service* service, ServiceOptions options = {});
+
+  // Runs `call` (whose request_frame and context are filled in): parses the request, invokes the
+  // handler inline or on the pool, and passes the RESPONSE frame to `reply` exactly once.
+  // Unknown methods get UNIMPLEMENTED, unparseable requests INVALID_ARGUMENT.
+  void Dispatch(std::shared_ptr<ServerCall> call, bool allow_offload, const ReplyFn& reply);
+
+  // An encoded RESPONSE frame carrying only `status`.
+  std::string ErrorResponse(uint64_t call_id, const absl::Status& status) const;
+
+  // Waits for handlers running on the worker pool to return. Call once no more requests arrive.
+  void StopWorkers() { workers_->Stop(); }
+
+  bool HasMethod(absl::string_view method) const { return methods_.contains(method); }
+  const FrameLimits& limits() const { return limits_; }
+
+ private:
+  struct Route {
+    const MethodHandler* handler;
+    bool run_inline;
+  };
+
+  void Run(const Route& route, std::shared_ptr<ServerCall> call, const ReplyFn& reply) const;
+
+  const FrameLimits limits_;
+  absl::flat_hash_map<std::string, Route> methods_;
+  std::unique_ptr<WorkerPool> workers_;
+};
+
+}  // namespace framerpc
+
+#endif  // FRAMERPC_RPC_DISPATCHER_H_

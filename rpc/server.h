@@ -1,0 +1,97 @@
+// Server: hosts services on any number of listening addresses (TCP over IPv4/IPv6, Unix sockets).
+//
+//   framerpc::Server server(options);
+//   EchoImpl echo;                            // not owned; must outlive the server
+//   server.AddService(&echo);
+//   server.AddListener("127.0.0.1:0");
+//   server.AddListener("unix:/tmp/f.sock");
+//   FRPC_RETURN_IF_ERROR(server.Start());
+//   ... server.listen_address(0) ...
+//   server.Shutdown(absl::Seconds(5));       // graceful: stop accepting, finish calls, close
+//
+// Threading: AddService/AddListener before Start(), from one thread. Start(), Shutdown() and the
+// accessors are thread-safe after that. The destructor shuts down (with no grace period left
+// unspent if already shut down).
+#ifndef FRAMERPC_RPC_SERVER_H_
+#define FRAMERPC_RPC_SERVER_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "rpc/dispatcher.h"
+#include "rpc/server_connection.h"
+#include "transport/acceptor.h"
+#include "transport/event_loop_thread.h"
+#include "transport/frame_codec.h"
+
+namespace framerpc {
+
+struct ServerOptions {
+  // Event loop threads; <= 0 means one per core. Each connection lives on one of them.
+  int io_threads = 0;
+  // Threads for services added with run_inline = false.
+  int worker_threads = 4;
+  int listen_backlog = 1024;
+  FrameLimits limits;
+  // Per-connection queued-output bound; above it the connection stops being read.
+  size_t output_high_water_bytes = 16u << 20;
+};
+
+class Server {
+ public:
+  explicit Server(ServerOptions options = {});
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // `service` is not owned and must outlive the server.
+  absl::Status AddService(Service* service, ServiceOptions options = {});
+  // "host:port" (port 0 picks a free port), "[v6]:port" or "unix:/path". Binds now, so that
+  // address errors surface here.
+  absl::Status AddListener(absl::string_view address);
+  absl::Status Start();
+
+  // The bound address of listener `i`, with the real port for port 0.
+  std::string listen_address(size_t i) const;
+  int listen_port(size_t i) const;
+  size_t connection_count() const;
+
+  // Graceful shutdown: stops accepting, sends GOAWAY on every connection, waits up to `grace` for
+  // calls in flight to finish and their replies to be written, then closes everything. Idempotent.
+  void Shutdown(absl::Duration grace = absl::Seconds(10));
+
+ private:
+  struct Listener {
+    EventLoop* loop;
+    std::unique_ptr<Acceptor> acceptor;
+    SocketAddress address;
+  };
+
+  void OnNewConnection(ScopedFd fd, const SocketAddress& peer);
+  // Runs `fn` on every connection's loop thread and waits for all of them.
+  void ForEachConnection(const std::function<void(ServerConnection*)>& fn);
+
+  const ServerOptions options_;
+  Dispatcher dispatcher_;
+  InFlightCounter in_flight_;
+  std::unique_ptr<EventLoopThreadPool> loops_;
+  std::vector<Listener> listeners_;
+  std::vector<std::pair<ScopedFd, SocketAddress>> pending_listeners_;
+  bool started_ = false;
+
+  mutable absl::Mutex mu_;
+  bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
+  // Owned here; each entry is touched only on its connection's loop, except for insertion and
+  // removal under mu_.
+  absl::flat_hash_map<ServerConnection*, std::shared_ptr<ServerConnection>> connections_
+      ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace framerpc
+
+#endif  // FRAMERPC_RPC_SERVER_H_

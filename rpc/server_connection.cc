@@ -1,0 +1,173 @@
+#include "rpc/server_connection.h"
+
+#include "absl/strings/str_cat.h"
+#include "rpc/call_access.h"
+
+namespace framerpc {
+
+ServerConnection::ServerConnection(ConnectionPtr connection, Dispatcher* dispatcher,
+                                   InFlightCounter* in_flight)
+    : connection_(std::move(connection)), dispatcher_(dispatcher), in_flight_(in_flight) {}
+
+void ServerConnection::Start(std::function<void()> on_closed) {
+  on_closed_ = std::move(on_closed);
+  // The connection's callbacks hold only weak references: the owner of this object is the
+  // server's connection table, so no reference cycle keeps a dead connection alive.
+  std::weak_ptr<ServerConnection> weak = weak_from_this();
+  connection_->set_data_callback([weak](const ConnectionPtr&, Buffer* buffer) {
+    if (auto self = weak.lock()) self->OnData(buffer);
+  });
+  connection_->set_close_callback([weak](const ConnectionPtr&, const absl::Status&) {
+    if (auto self = weak.lock()) self->OnClosed();
+  });
+  connection_->set_watermark_callback([](const ConnectionPtr& c, bool above) {
+    // Backpressure: a client that does not read its replies stops being read from.
+    if (above) {
+      c->StopReading();
+    } else {
+      c->StartReading();
+    }
+  });
+  connection_->Start();
+}
+
+void ServerConnection::OnData(Buffer* buffer) {
+  while (!closed_) {
+    Frame frame;
+    DecodeResult result = DecodeFrame(buffer->view(), dispatcher_->limits(), &frame);
+    if (result.outcome == DecodeOutcome::kNeedMore) return;
+    if (result.outcome == DecodeOutcome::kError) {
+      ProtocolError(result.error);
+      return;
+    }
+    buffer->Consume(result.consumed);
+    OnFrame(std::move(frame));
+  }
+}
+
+void ServerConnection::OnFrame(Frame frame) {
+  switch (frame.envelope.kind()) {
+    case REQUEST:
+      OnRequest(std::move(frame));
+      return;
+    case CANCEL:
+      OnCancel(frame.envelope.call_id());
+      return;
+    default:
+      ProtocolError(absl::InvalidArgumentError(absl::StrCat(
+          "unexpected frame kind ", FrameKind_Name(frame.envelope.kind()), " from a client")));
+  }
+}
+
+void ServerConnection::OnRequest(Frame frame) {
+  const uint64_t id = frame.envelope.call_id();
+  if (id == 0) {
+    ProtocolError(absl::InvalidArgumentError("REQUEST with call id 0"));
+    return;
+  }
+  if (active_.contains(id)) {
+    ProtocolError(absl::InvalidArgumentError(absl::StrCat("call id ", id, " is already in use")));
+    return;
+  }
+  if (draining_) {
+    connection_->Send(dispatcher_->ErrorResponse(
+        id, absl::UnavailableError("server is shutting down; retry on a new connection")));
+    return;
+  }
+  if (frame.envelope.timeout_us() < 0) {
+    connection_->Send(dispatcher_->ErrorResponse(
+        id, absl::InvalidArgumentError("negative timeout_us")));
+    return;
+  }
+  last_call_id_ = std::max(last_call_id_, id);
+
+  auto call = std::make_shared<ServerCall>();
+  call->call_id = id;
+  ServerContext* ctx = &call->context;
+  *ServerCallAccess::mutable_method(ctx) = frame.envelope.method();
+  *ServerCallAccess::mutable_peer(ctx) = connection_->peer().ToString();
+  for (MetadataEntry& entry : *frame.envelope.mutable_metadata()) {
+    ServerCallAccess::mutable_client_metadata(ctx)->emplace_back(std::move(*entry.mutable_key()),
+                                                                 std::move(*entry.mutable_value()));
+  }
+  Active& active = active_[id];
+  active.call = call;
+  in_flight_->Add();
+  if (frame.envelope.timeout_us() > 0) {
+    const absl::Time deadline = absl::Now() + absl::Microseconds(frame.envelope.timeout_us());
+    ServerCallAccess::set_deadline(ctx, deadline);
+    std::weak_ptr<ServerConnection> weak = weak_from_this();
+    active.deadline_timer = connection_->loop()->RunAt(deadline, [weak, call] {
+      auto self = weak.lock();
+      if (!self) return;
+      self->Finish(call, self->dispatcher_->ErrorResponse(
+                             call->call_id, absl::DeadlineExceededError("deadline exceeded")));
+    });
+  }
+  call->request_frame = std::move(frame);
+
+  std::weak_ptr<ServerConnection> weak = weak_from_this();
+  EventLoop* loop = connection_->loop();
+  dispatcher_->Dispatch(std::move(call), /*allow_offload=*/true,
+                        [weak, loop](std::shared_ptr<ServerCall> done, std::string reply) {
+                          loop->RunInLoop([weak, done = std::move(done),
+                                           reply = std::move(reply)]() mutable {
+                            if (auto self = weak.lock()) self->Finish(done, std::move(reply));
+                          });
+                        });
+}
+
+void ServerConnection::Finish(const std::shared_ptr<ServerCall>& call, std::string frame) {
+  auto it = active_.find(call->call_id);
+  // Absent or replaced: the call was cancelled or timed out, and its late result is dropped.
+  if (it == active_.end() || it->second.call != call) return;
+  connection_->Send(std::move(frame));
+  Retire(call->call_id);
+}
+
+void ServerConnection::Retire(uint64_t call_id) {
+  auto it = active_.find(call_id);
+  if (it == active_.end()) return;
+  ServerCallAccess::Cancel(&it->second.call->context);  // Tells a still-running handler to stop.
+  if (it->second.deadline_timer != 0) connection_->loop()->CancelTimer(it->second.deadline_timer);
+  active_.erase(it);
+  in_flight_->Done();
+  if (closed_ && active_.empty() && on_closed_) std::exchange(on_closed_, nullptr)();
+}
+
+void ServerConnection::OnCancel(uint64_t call_id) { Retire(call_id); }
+
+void ServerConnection::BeginDrain() {
+  if (draining_ || closed_) return;
+  draining_ = true;
+  Envelope envelope;
+  envelope.set_kind(GOAWAY);
+  envelope.set_last_call_id(last_call_id_);
+  std::string frame;
+  if (EncodeFrame(std::move(envelope), nullptr, {}, dispatcher_->limits(), &frame).ok()) {
+    connection_->Send(std::move(frame));
+  }
+}
+
+void ServerConnection::ProtocolError(const absl::Status& status) {
+  if (closed_) return;
+  Envelope envelope;
+  envelope.set_kind(CONNECTION_ERROR);
+  envelope.set_status_code(static_cast<int>(status.code()));
+  envelope.set_status_message(std::string(status.message()));
+  std::string frame;
+  EncodeFrame(std::move(envelope), nullptr, {}, dispatcher_->limits(), &frame).IgnoreError();
+  connection_->SendAndClose(std::move(frame), status);
+}
+
+void ServerConnection::OnClosed() {
+  closed_ = true;
+  // Nobody can receive the replies any more: cancel every call still running.
+  std::vector<uint64_t> ids;
+  ids.reserve(active_.size());
+  for (const auto& [id, active] : active_) ids.push_back(id);
+  for (uint64_t id : ids) Retire(id);
+  if (active_.empty() && on_closed_) std::exchange(on_closed_, nullptr)();
+}
+
+}  // namespace framerpc

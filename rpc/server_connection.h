@@ -1,0 +1,80 @@
+// ServerConnection: the RPC protocol on one accepted connection. It decodes frames, starts calls
+// through the Dispatcher, matches CANCEL frames and deadlines to running calls, and writes
+// replies. All of its state lives on the connection's loop thread; replies produced on worker
+// threads are posted back to it.
+#ifndef FRAMERPC_RPC_SERVER_CONNECTION_H_
+#define FRAMERPC_RPC_SERVER_CONNECTION_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "absl/container/flat_hash_map.h"
+#include "rpc/dispatcher.h"
+#include "transport/connection.h"
+
+namespace framerpc {
+
+// Counts calls in flight across a server, for graceful shutdown. Thread-safe.
+class InFlightCounter {
+ public:
+  void Add() {
+    absl::MutexLock lock(&mu_);
+    ++count_;
+  }
+  void Done() {
+    absl::MutexLock lock(&mu_);
+    --count_;
+  }
+  // True if the count reached zero before `deadline`.
+  bool WaitForZero(absl::Time deadline) {
+    absl::MutexLock lock(&mu_);
+    auto zero = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return count_ == 0; };
+    return mu_.AwaitWithDeadline(absl::Condition(&zero), deadline);
+  }
+
+ private:
+  absl::Mutex mu_;
+  int64_t count_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
+ public:
+  ServerConnection(ConnectionPtr connection, Dispatcher* dispatcher, InFlightCounter* in_flight);
+
+  // Loop thread. Hooks the connection's callbacks and starts reading. `on_closed` runs on the loop
+  // thread once the connection is closed and every call on it has finished.
+  void Start(std::function<void()> on_closed);
+  // Loop thread. Sends GOAWAY: calls that arrive later are refused with UNAVAILABLE.
+  void BeginDrain();
+  const ConnectionPtr& connection() const { return connection_; }
+
+ private:
+  void OnData(Buffer* buffer);
+  void OnFrame(Frame frame);
+  void OnRequest(Frame frame);
+  void OnCancel(uint64_t call_id);
+  void OnClosed();
+  void ProtocolError(const absl::Status& status);
+  // Loop thread: sends `frame` if `call` is still active, and retires it.
+  void Finish(const std::shared_ptr<ServerCall>& call, std::string frame);
+  void Retire(uint64_t call_id);
+
+  ConnectionPtr connection_;
+  Dispatcher* dispatcher_;
+  InFlightCounter* in_flight_;
+  struct Active {
+    std::shared_ptr<ServerCall> call;
+    TimerId deadline_timer = 0;
+  };
+  absl::flat_hash_map<uint64_t, Active> active_;
+  uint64_t last_call_id_ = 0;
+  bool draining_ = false;
+  bool closed_ = false;
+  std::function<void()> on_closed_;
+};
+
+}  // namespace framerpc
+
+#endif  // FRAMERPC_RPC_SERVER_CONNECTION_H_

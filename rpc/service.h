@@ -1,0 +1,78 @@
+// The server-side contract between generated service code and the dispatcher. The dispatcher
+// knows methods only through this interface; it never names a particular service.
+#ifndef FRAMERPC_RPC_SERVICE_H_
+#define FRAMERPC_RPC_SERVICE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "google/protobuf/message.h"
+#include "rpc/context.h"
+
+namespace framerpc {
+
+// One unary method. Implementations are stateless adaptors that are safe to call concurrently.
+class MethodHandler {
+ public:
+  virtual ~MethodHandler() = default;
+  // Fresh, empty messages of the method's request and response types.
+  virtual std::unique_ptr<google::protobuf::Message> NewRequest() const = 0;
+  virtual std::unique_ptr<google::protobuf::Message> NewResponse() const = 0;
+  // Runs the method. `response` is meaningful only when OK is returned.
+  virtual absl::Status Invoke(ServerContext* context, const google::protobuf::Message& request,
+                              google::protobuf::Message* response) const = 0;
+};
+
+struct MethodEntry {
+  std::string full_name;  // "/package.Service/Method"
+  std::unique_ptr<MethodHandler> handler;
+};
+
+// Base of every generated service. A service object is not owned by the server it is added to
+// and must outlive it. Its methods may run concurrently on several threads.
+class Service {
+ public:
+  virtual ~Service() = default;
+  virtual const google::protobuf::ServiceDescriptor* descriptor() const = 0;
+  // The method table, built by generated code. Owned by the service.
+  const std::vector<MethodEntry>& methods() const { return methods_; }
+
+ protected:
+  void AddMethod(std::string full_name, std::unique_ptr<MethodHandler> handler) {
+    methods_.push_back(MethodEntry{std::move(full_name), std::move(handler)});
+  }
+
+ private:
+  std::vector<MethodEntry> methods_;
+};
+
+// Adapts a member function `absl::Status (ServiceT::*)(ServerContext*, const Req&, Resp*)` of a
+// generated service class into a MethodHandler. Used by generated code; typed end to end.
+template <typename ServiceT, typename Req, typename Resp>
+class UnaryMethodHandler final : public MethodHandler {
+ public:
+  using Fn = absl::Status (ServiceT::*)(ServerContext*, const Req&, Resp*);
+  UnaryMethodHandler(ServiceT* service, Fn fn) : service_(service), fn_(fn) {}
+
+  std::unique_ptr<google::protobuf::Message> NewRequest() const override {
+    return std::make_unique<Req>();
+  }
+  std::unique_ptr<google::protobuf::Message> NewResponse() const override {
+    return std::make_unique<Resp>();
+  }
+  absl::Status Invoke(ServerContext* context, const google::protobuf::Message& request,
+                      google::protobuf::Message* response) const override {
+    return (service_->*fn_)(context, static_cast<const Req&>(request),
+                            static_cast<Resp*>(response));
+  }
+
+ private:
+  ServiceT* service_;
+  Fn fn_;
+};
+
+}  // namespace framerpc
+
+#endif  // FRAMERPC_RPC_SERVICE_H_

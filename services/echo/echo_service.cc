@@ -1,0 +1,21 @@
+#include "services/echo/echo_service.h"
+
+#include "absl/strings/ascii.h"
+
+namespace framerpc::echo {
+
+absl::Status EchoServiceImpl::Say(ServerContext* context, const SayRequest& request,
+                                  SayReply* reply) {
+  reply->set_text(request.uppercase() ? absl::AsciiStrToUpper(request.text()) : request.text());
+  return absl::OkStatus();
+}
+
+absl::Status EchoServiceImpl::Bytes(ServerContext* context, const BytesRequest& request,
+                                    BytesReply* reply) {
+  const absl::string_view data = context->request_attachment();
+  reply->set_size(data.size());
+  context->mutable_response_attachment()->assign(data.data(), data.size());
+  return absl::OkStatus();
+}
+
+}  // namespace framerpc::echo

@@ -1,0 +1,66 @@
+#include "transport/buffer.h"
+
+#include <sys/uio.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace framerpc {
+
+void Buffer::Consume(size_t n) {
+  read_index_ += std::min(n, readable_bytes());
+  if (read_index_ == write_index_) read_index_ = write_index_ = 0;
+}
+
+void Buffer::Append(absl::string_view bytes) {
+  EnsureWritable(bytes.size());
+  std::memcpy(&storage_[write_index_], bytes.data(), bytes.size());
+  write_index_ += bytes.size();
+}
+
+void Buffer::Reserve(size_t n) { EnsureWritable(n); }
+
+void Buffer::EnsureWritable(size_t n) {
+  if (storage_.size() - write_index_ >= n) return;
+  const size_t readable = readable_bytes();
+  if (read_index_ > 0 && storage_.size() - readable >= n) {
+    // Slide the unread bytes to the front instead of growing.
+    std::memmove(&storage_[0], &storage_[read_index_], readable);
+  } else {
+    std::string bigger;
+    bigger.resize(std::max(storage_.size() * 2, readable + n));
+    if (readable > 0) std::memcpy(&bigger[0], &storage_[read_index_], readable);
+    storage_.swap(bigger);
+  }
+  read_index_ = 0;
+  write_index_ = readable;
+}
+
+ssize_t Buffer::ReadFd(int fd, size_t max_bytes, int* saved_errno) {
+  char spill[65536];
+  const size_t writable = storage_.size() - write_index_;
+  iovec vec[2];
+  vec[0].iov_base = storage_.empty() ? spill : &storage_[write_index_];
+  vec[0].iov_len = std::min(writable, max_bytes);
+  vec[1].iov_base = spill;
+  vec[1].iov_len = std::min(sizeof(spill), max_bytes - vec[0].iov_len);
+  const int count = (storage_.empty() || vec[1].iov_len == 0) ? 1 : 2;
+  if (storage_.empty()) vec[0].iov_len = std::min(sizeof(spill), max_bytes);
+  const ssize_t n = ::readv(fd, vec, count);
+  if (n < 0) {
+    *saved_errno = errno;
+    return n;
+  }
+  if (storage_.empty()) {
+    Append(absl::string_view(spill, static_cast<size_t>(n)));
+  } else if (static_cast<size_t>(n) <= vec[0].iov_len) {
+    write_index_ += static_cast<size_t>(n);
+  } else {
+    write_index_ += vec[0].iov_len;
+    Append(absl::string_view(spill, static_cast<size_t>(n) - vec[0].iov_len));
+  }
+  return n;
+}
+
+}  // namespace framerpc

@@ -1,0 +1,175 @@
+#include "transport/connection.h"
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+
+namespace framerpc {
+
+Connection::Connection(EventLoop* loop, ScopedFd fd, SocketAddress peer, ConnectionOptions options)
+    : loop_(loop),
+      fd_(std::move(fd)),
+      peer_(std::move(peer)),
+      options_(options),
+      watcher_(std::make_unique<Watcher>(loop, fd_.get())) {}
+
+Connection::~Connection() = default;
+
+void Connection::Start() {
+  watcher_->Tie(shared_from_this());
+  watcher_->set_read_callback([this] { HandleRead(); });
+  watcher_->set_write_callback([this] { HandleWrite(); });
+  watcher_->set_error_callback([this] {
+    HandleClose(absl::UnavailableError(absl::StrCat("socket error: ", SocketErrorText())));
+  });
+  watcher_->EnableReading();
+}
+
+std::string Connection::SocketErrorText() const {
+  int err = 0;
+  socklen_t len = sizeof(err);
+  ::getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &err, &len);
+  return err == 0 ? "hang-up" : std::strerror(err);
+}
+
+void Connection::Send(std::string bytes) {
+  if (loop_->IsInLoopThread()) {
+    SendInLoop(std::move(bytes));
+  } else {
+    loop_->QueueInLoop([self = shared_from_this(), b = std::move(bytes)]() mutable {
+      self->SendInLoop(std::move(b));
+    });
+  }
+}
+
+void Connection::SendInLoop(std::string bytes) {
+  if (state_ != State::kOpen || bytes.empty()) return;
+  queued_bytes_ += bytes.size();
+  output_.push_back(std::move(bytes));
+  if (!above_high_water_ && queued_bytes_ > options_.output_high_water_bytes) {
+    above_high_water_ = true;
+    if (watermark_callback_) watermark_callback_(shared_from_this(), true);
+  }
+  // Coalesce everything queued during this batch of events into one writev.
+  if (!flush_scheduled_ && !watcher_->IsWriting()) {
+    flush_scheduled_ = true;
+    loop_->QueueInLoop([self = shared_from_this()] {
+      self->flush_scheduled_ = false;
+      self->Flush();
+    });
+  }
+}
+
+void Connection::Flush() {
+  while (!output_.empty() && state_ != State::kClosed) {
+    iovec vec[64];
+    int count = 0;
+    size_t offset = output_offset_;
+    for (auto it = output_.begin(); it != output_.end() && count < 64; ++it, offset = 0) {
+      vec[count].iov_base = const_cast<char*>(it->data() + offset);
+      vec[count].iov_len = it->size() - offset;
+      ++count;
+    }
+    const ssize_t n = ::writev(fd_.get(), vec, count);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EINTR) break;
+      HandleClose(absl::UnavailableError(absl::StrCat("write failed: ", std::strerror(errno))));
+      return;
+    }
+    size_t written = static_cast<size_t>(n);
+    queued_bytes_ -= written;
+    while (written > 0) {
+      const size_t left_in_front = output_.front().size() - output_offset_;
+      if (written >= left_in_front) {
+        written -= left_in_front;
+        output_.pop_front();
+        output_offset_ = 0;
+      } else {
+        output_offset_ += written;
+        written = 0;
+      }
+    }
+    if (static_cast<size_t>(n) == 0) break;
+  }
+  if (state_ == State::kClosed) return;
+  if (output_.empty()) {
+    if (watcher_->IsWriting()) watcher_->DisableWriting();
+    if (state_ == State::kShuttingDown) ::shutdown(fd_.get(), SHUT_WR);
+  } else if (!watcher_->IsWriting()) {
+    watcher_->EnableWriting();
+  }
+  if (above_high_water_ && queued_bytes_ <= options_.output_high_water_bytes / 2) {
+    above_high_water_ = false;
+    if (watermark_callback_) watermark_callback_(shared_from_this(), false);
+  }
+}
+
+void Connection::HandleWrite() { Flush(); }
+
+void Connection::HandleRead() {
+  int saved_errno = 0;
+  const ssize_t n = input_.ReadFd(fd_.get(), options_.max_read_bytes, &saved_errno);
+  if (n > 0) {
+    if (data_callback_) data_callback_(shared_from_this(), &input_);
+  } else if (n == 0) {
+    HandleClose(absl::UnavailableError("connection closed by peer"));
+  } else if (saved_errno != EAGAIN && saved_errno != EINTR) {
+    HandleClose(absl::UnavailableError(absl::StrCat("read failed: ", std::strerror(saved_errno))));
+  }
+}
+
+void Connection::Shutdown() {
+  loop_->RunInLoop([self = shared_from_this()] {
+    if (self->state_ != State::kOpen) return;
+    self->state_ = State::kShuttingDown;
+    if (self->output_.empty()) ::shutdown(self->fd_.get(), SHUT_WR);
+  });
+}
+
+void Connection::ForceClose(absl::Status reason) {
+  loop_->RunInLoop([self = shared_from_this(), r = std::move(reason)]() mutable {
+    self->HandleClose(std::move(r));
+  });
+}
+
+void Connection::StopReading() {
+  if (state_ != State::kClosed && watcher_->IsReading()) watcher_->DisableReading();
+}
+
+void Connection::StartReading() {
+  if (state_ != State::kClosed && !watcher_->IsReading()) watcher_->EnableReading();
+}
+
+void Connection::HandleClose(absl::Status reason) {
+  if (state_ == State::kClosed) return;
+  state_ = State::kClosed;
+  watcher_->Remove();
+  output_.clear();
+  queued_bytes_ = 0;
+  ConnectionPtr self = shared_from_this();
+  if (close_callback_) close_callback_(self, reason);
+  // Release the callbacks (and whatever they captured) once none of them is running; the fd
+  // closes with the last reference.
+  loop_->QueueInLoop([self] {
+    self->data_callback_ = nullptr;
+    self->close_callback_ = nullptr;
+    self->watermark_callback_ = nullptr;
+  });
+}
+
+void Connection::SendAndClose(std::string bytes, absl::Status reason) {
+  loop_->RunInLoop([self = shared_from_this(), b = std::move(bytes), r = std::move(reason)]() mutable {
+    if (self->state_ == State::kClosed) return;
+    self->queued_bytes_ += b.size();
+    self->output_.push_back(std::move(b));
+    self->Flush();  // Best effort: what the socket takes now is all the peer gets.
+    self->HandleClose(std::move(r));
+  });
+}
+
+}  // namespace framerpc

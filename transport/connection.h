@@ -1,0 +1,109 @@
+// Connection: one established byte-stream socket (TCP or Unix) on one EventLoop. It moves bytes;
+// it knows nothing of frames or RPC.
+//
+// Lifetime: shared. The owner (a server's connection table or a client channel) holds one
+// reference, the loop holds one while a callback runs, and threads that may still Send() hold
+// theirs; the socket is closed when the last reference goes. Shared ownership is the point here:
+// a worker thread finishing a call must be able to reply to, or find closed, a connection the
+// loop may drop at any moment.
+//
+// Threading: Send(), Shutdown() and ForceClose() are safe from any thread. Everything else, and
+// every callback, runs on the connection's loop thread.
+#ifndef FRAMERPC_TRANSPORT_CONNECTION_H_
+#define FRAMERPC_TRANSPORT_CONNECTION_H_
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "transport/buffer.h"
+#include "transport/event_loop.h"
+#include "transport/scoped_fd.h"
+#include "transport/socket_address.h"
+#include "transport/watcher.h"
+
+namespace framerpc {
+
+class Connection;
+using ConnectionPtr = std::shared_ptr<Connection>;
+
+struct ConnectionOptions {
+  // When queued output exceeds this, the watermark callback fires with `true`; when it drains
+  // to half of it, with `false`. Users stop producing (e.g. stop reading requests) in between.
+  size_t output_high_water_bytes = 16u << 20;
+  // Largest single read from the socket.
+  size_t max_read_bytes = 256u << 10;
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  // New input is in `buffer`; consume what was used and leave the rest.
+  using DataCallback = std::function<void(const ConnectionPtr&, Buffer* buffer)>;
+  // The connection is closed (peer closed or reset, error, or ForceClose). Called once.
+  using CloseCallback = std::function<void(const ConnectionPtr&, const absl::Status& reason)>;
+  using WatermarkCallback = std::function<void(const ConnectionPtr&, bool above_high_water)>;
+
+  Connection(EventLoop* loop, ScopedFd fd, SocketAddress peer, ConnectionOptions options);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void set_data_callback(DataCallback cb) { data_callback_ = std::move(cb); }
+  void set_close_callback(CloseCallback cb) { close_callback_ = std::move(cb); }
+  void set_watermark_callback(WatermarkCallback cb) { watermark_callback_ = std::move(cb); }
+
+  // Loop thread. Starts reading; set the callbacks first.
+  void Start();
+
+  // Queues `bytes` for writing. Thread-safe. Output queued on the loop thread within one batch of
+  // events is written with a single writev. Dropped silently once the connection is closed.
+  void Send(std::string bytes);
+  // Closes the write side once queued output is written. Thread-safe.
+  void Shutdown();
+  // Writes what the socket accepts now of the queued output plus `bytes` (a final error frame),
+  // then closes. Thread-safe.
+  void SendAndClose(std::string bytes, absl::Status reason);
+  // Closes now, dropping queued output. Thread-safe.
+  void ForceClose(absl::Status reason);
+
+  // Loop thread: flow control of input.
+  void StopReading();
+  void StartReading();
+
+  bool closed() const { return state_ == State::kClosed; }
+  size_t queued_output_bytes() const { return queued_bytes_; }
+  const SocketAddress& peer() const { return peer_; }
+  EventLoop* loop() const { return loop_; }
+
+ private:
+  enum class State { kOpen, kShuttingDown, kClosed };
+
+  void SendInLoop(std::string bytes);
+  void HandleRead();
+  void HandleWrite();
+  void HandleClose(absl::Status reason);
+  void Flush();
+  std::string SocketErrorText() const;
+
+  EventLoop* const loop_;
+  ScopedFd fd_;
+  const SocketAddress peer_;
+  const ConnectionOptions options_;
+  std::unique_ptr<Watcher> watcher_;
+  State state_ = State::kOpen;
+  Buffer input_;
+  std::deque<std::string> output_;
+  size_t output_offset_ = 0;  // bytes of output_.front() already written
+  size_t queued_bytes_ = 0;
+  bool flush_scheduled_ = false;
+  bool above_high_water_ = false;
+  DataCallback data_callback_;
+  CloseCallback close_callback_;
+  WatermarkCallback watermark_callback_;
+};
+
+}  // namespace framerpc
+
+#endif  // FRAMERPC_TRANSPORT_CONNECTION_H_

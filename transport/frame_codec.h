@@ -1,0 +1,90 @@
+// The framerpc frame codec: a pure function over bytes, with no sockets. The format is specified
+// byte by byte in docs/protocol.md; this file and that document must agree.
+//
+//   offset size  field
+//   0      4     magic "FRPC" (0x46 0x52 0x50 0x43)
+//   4      1     version (1)
+//   5      3     reserved, must be zero
+//   8      4     body length   = envelope length + payload length (uint32, big-endian)
+//   12     4     envelope length (uint32, big-endian), >= 1
+//   16     ...   envelope (a serialized framerpc.Envelope), then the payload
+//
+// The payload is the serialized message followed by `envelope.attachment_size` raw bytes.
+#ifndef FRAMERPC_TRANSPORT_FRAME_CODEC_H_
+#define FRAMERPC_TRANSPORT_FRAME_CODEC_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "google/protobuf/message_lite.h"
+#include "proto/envelope.pb.h"
+
+namespace framerpc {
+
+inline constexpr char kFrameMagic[4] = {'F', 'R', 'P', 'C'};
+inline constexpr uint8_t kProtocolVersion = 1;
+inline constexpr size_t kFrameHeaderSize = 16;
+
+// Limits checked before any memory is allocated for a frame.
+struct FrameLimits {
+  // Largest body (envelope + payload). The default is 64 MiB.
+  uint32_t max_body_bytes = 64u << 20;
+  // Largest envelope, part of the body.
+  uint32_t max_envelope_bytes = 64u << 10;
+  // Largest sum of key and value sizes over envelope.metadata.
+  uint32_t max_metadata_bytes = 16u << 10;
+};
+
+// One decoded frame. `payload` holds the message bytes followed by the attachment bytes.
+struct Frame {
+  Envelope envelope;
+  std::string payload;
+
+  absl::string_view message_bytes() const {
+    return absl::string_view(payload).substr(0, payload.size() - envelope.attachment_size());
+  }
+  absl::string_view attachment() const {
+    return absl::string_view(payload).substr(payload.size() - envelope.attachment_size());
+  }
+};
+
+enum class DecodeOutcome {
+  kNeedMore,  // `input` holds a valid prefix of a frame; call again with more bytes.
+  kFrame,     // a frame was decoded from the first `consumed` bytes.
+  kError,     // the stream is corrupt or hostile; `error` says why. Close the connection.
+};
+
+struct DecodeResult {
+  DecodeOutcome outcome = DecodeOutcome::kNeedMore;
+  size_t consumed = 0;
+  absl::Status error;
+};
+
+// Decodes the first frame in `input`, which may hold a partial frame or many frames. Fails as
+// soon as the bytes seen prove the stream bad: a wrong magic byte is rejected before the rest of
+// the header arrives, and an oversized length before any of the body is buffered.
+// Errors (see docs/protocol.md):
+//   INVALID_ARGUMENT   bad magic, non-zero reserved bytes, envelope length 0 or larger than the
+//                      body, an envelope that does not parse, attachment larger than payload
+//   UNIMPLEMENTED      unsupported version
+//   RESOURCE_EXHAUSTED body, envelope or metadata over its limit
+DecodeResult DecodeFrame(absl::string_view input, const FrameLimits& limits, Frame* frame);
+
+// Checks only the header at the front of `input` (which may be shorter than a header). Returns
+// OK when the bytes so far are a valid header prefix. Sets *body_bytes when the header is complete.
+absl::Status CheckFrameHeader(absl::string_view input, const FrameLimits& limits,
+                              uint32_t* body_bytes, uint32_t* envelope_bytes);
+
+// Appends one frame: `envelope` (whose attachment_size is set here), then `message` serialized
+// (may be null for an empty message), then `attachment`. Fails with RESOURCE_EXHAUSTED, leaving
+// `out` unchanged, if the frame would break `limits`.
+absl::Status EncodeFrame(Envelope envelope, const google::protobuf::MessageLite* message,
+                         absl::string_view attachment, const FrameLimits& limits,
+                         std::string* out);
+
+}  // namespace framerpc
+
+#endif  // FRAMERPC_TRANSPORT_FRAME_CODEC_H_

@@ -1,0 +1,239 @@
+#include "transport/frame_codec.h"
+
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace framerpc {
+namespace {
+
+Envelope RequestEnvelope(uint64_t id) {
+  Envelope envelope;
+  envelope.set_kind(REQUEST);
+  envelope.set_call_id(id);
+  envelope.set_method("/framerpc.echo.EchoService/Say");
+  envelope.set_timeout_us(1500);
+  MetadataEntry* entry = envelope.add_metadata();
+  entry->set_key("token");
+  entry->set_value("secret");
+  return envelope;
+}
+
+std::string EncodeOrDie(const Envelope& envelope, const google::protobuf::MessageLite* message,
+                        absl::string_view attachment, const FrameLimits& limits = {}) {
+  std::string out;
+  absl::Status status = EncodeFrame(envelope, message, attachment, limits, &out);
+  EXPECT_TRUE(status.ok()) << status;
+  return out;
+}
+
+// A header with the given fields and `tail` as the rest of the frame.
+std::string Header(uint32_t body, uint32_t envelope, char version = 1,
+                   absl::string_view magic = "FRPC") {
+  std::string h(magic);
+  h.push_back(version);
+  h.append(3, '\0');
+  for (uint32_t v : {body, envelope}) {
+    h.push_back(static_cast<char>(v >> 24));
+    h.push_back(static_cast<char>(v >> 16));
+    h.push_back(static_cast<char>(v >> 8));
+    h.push_back(static_cast<char>(v));
+  }
+  return h;
+}
+
+DecodeResult Decode(absl::string_view bytes, const FrameLimits& limits = {}) {
+  Frame frame;
+  return DecodeFrame(bytes, limits, &frame);
+}
+
+void ExpectError(absl::string_view bytes, absl::StatusCode code, absl::string_view message,
+                 const FrameLimits& limits = {}) {
+  DecodeResult result = Decode(bytes, limits);
+  ASSERT_EQ(result.outcome, DecodeOutcome::kError);
+  EXPECT_EQ(result.error.code(), code) << result.error;
+  EXPECT_EQ(result.error.message(), message);
+}
+
+TEST(FrameCodecTest, HeaderLayoutIsBigEndian) {
+  Envelope envelope;
+  envelope.set_kind(CANCEL);
+  envelope.set_call_id(7);
+  const std::string frame = EncodeOrDie(envelope, nullptr, "abc");
+  ASSERT_GE(frame.size(), kFrameHeaderSize);
+  EXPECT_EQ(frame.substr(0, 4), "FRPC");
+  EXPECT_EQ(frame[4], 1);
+  EXPECT_EQ(frame.substr(5, 3), std::string(3, '\0'));
+  const uint32_t envelope_bytes = static_cast<uint32_t>(frame.size() - kFrameHeaderSize - 3);
+  EXPECT_EQ(frame.substr(8, 8), Header(envelope_bytes + 3, envelope_bytes).substr(8, 8));
+}
+
+TEST(FrameCodecTest, RoundTripsEnvelopeMessageAndAttachment) {
+  Envelope message;  // Any message will do as a payload.
+  message.set_method("payload message");
+  const std::string bytes = EncodeOrDie(RequestEnvelope(42), &message, "raw-attachment");
+  Frame frame;
+  DecodeResult result = DecodeFrame(bytes, {}, &frame);
+  ASSERT_EQ(result.outcome, DecodeOutcome::kFrame) << result.error;
+  EXPECT_EQ(result.consumed, bytes.size());
+  EXPECT_EQ(frame.envelope.call_id(), 42u);
+  EXPECT_EQ(frame.envelope.method(), "/framerpc.echo.EchoService/Say");
+  EXPECT_EQ(frame.envelope.timeout_us(), 1500);
+  EXPECT_EQ(frame.envelope.metadata(0).value(), "secret");
+  EXPECT_EQ(frame.attachment(), "raw-attachment");
+  Envelope parsed;
+  ASSERT_TRUE(parsed.ParseFromString(std::string(frame.message_bytes())));
+  EXPECT_EQ(parsed.method(), "payload message");
+}
+
+TEST(FrameCodecTest, EveryFrameFedOneByteAtATime) {
+  std::vector<std::string> frames;
+  frames.push_back(EncodeOrDie(RequestEnvelope(1), nullptr, ""));
+  frames.push_back(EncodeOrDie(RequestEnvelope(2), nullptr, "attachment"));
+  Envelope response;
+  response.set_kind(RESPONSE);
+  response.set_call_id(3);
+  response.set_status_code(5);
+  response.set_status_message("not found");
+  frames.push_back(EncodeOrDie(response, &response, ""));
+  Envelope minimal;  // Encodes to 0 bytes, so the codec must still produce a 1+ byte envelope.
+  minimal.set_kind(GOAWAY);
+  frames.push_back(EncodeOrDie(minimal, nullptr, ""));
+  for (const std::string& bytes : frames) {
+    for (size_t n = 0; n < bytes.size(); ++n) {
+      DecodeResult partial = Decode(absl::string_view(bytes).substr(0, n));
+      ASSERT_EQ(partial.outcome, DecodeOutcome::kNeedMore) << "prefix of " << n << " bytes";
+    }
+    DecodeResult whole = Decode(bytes);
+    ASSERT_EQ(whole.outcome, DecodeOutcome::kFrame) << whole.error;
+    EXPECT_EQ(whole.consumed, bytes.size());
+  }
+}
+
+TEST(FrameCodecTest, ThousandFramesInOneBuffer) {
+  std::string buffer;
+  for (uint64_t id = 1; id <= 1000; ++id) {
+    buffer += EncodeOrDie(RequestEnvelope(id), nullptr, std::string(id % 17, 'x'));
+  }
+  absl::string_view rest(buffer);
+  for (uint64_t id = 1; id <= 1000; ++id) {
+    Frame frame;
+    DecodeResult result = DecodeFrame(rest, {}, &frame);
+    ASSERT_EQ(result.outcome, DecodeOutcome::kFrame) << "frame " << id;
+    EXPECT_EQ(frame.envelope.call_id(), id);
+    EXPECT_EQ(frame.attachment().size(), id % 17);
+    rest.remove_prefix(result.consumed);
+  }
+  EXPECT_TRUE(rest.empty());
+}
+
+TEST(FrameCodecTest, BadMagicIsRejectedAtTheFirstWrongByte) {
+  ExpectError("G", absl::StatusCode::kInvalidArgument,
+              "bad magic: not a framerpc stream (first bytes G)");
+  ExpectError(Header(10, 1, 1, "FRPX") + std::string(10, 'a'), absl::StatusCode::kInvalidArgument,
+              "bad magic: not a framerpc stream (first bytes FRPX)");
+  // An HTTP/2 client preface is refused, not buffered.
+  ExpectError("PRI * HTTP/2.0\r\n", absl::StatusCode::kInvalidArgument,
+              "bad magic: not a framerpc stream (first bytes PRI )");
+}
+
+TEST(FrameCodecTest, BadVersion) {
+  ExpectError(Header(10, 1, 2), absl::StatusCode::kUnimplemented,
+              "unsupported protocol version 2 (supported: 1)");
+  ExpectError(Header(10, 1, 0).substr(0, 5), absl::StatusCode::kUnimplemented,
+              "unsupported protocol version 0 (supported: 1)");
+}
+
+TEST(FrameCodecTest, NonZeroReservedByte) {
+  std::string bytes = Header(10, 1);
+  bytes[6] = 1;
+  ExpectError(bytes, absl::StatusCode::kInvalidArgument, "reserved header byte 6 is not zero");
+}
+
+TEST(FrameCodecTest, ZeroLengths) {
+  ExpectError(Header(0, 0), absl::StatusCode::kInvalidArgument, "envelope length is 0");
+  ExpectError(Header(5, 0), absl::StatusCode::kInvalidArgument, "envelope length is 0");
+}
+
+TEST(FrameCodecTest, BodyAtTheLimitIsAccepted) {
+  FrameLimits limits;
+  limits.max_body_bytes = 1000;
+  Envelope envelope;
+  envelope.set_kind(REQUEST);
+  envelope.set_call_id(1);
+  const size_t envelope_bytes = [&] {
+    Envelope sized = envelope;
+    sized.set_attachment_size(999);  // Same varint width as the final value.
+    return sized.ByteSizeLong();
+  }();
+  const std::string attachment(1000 - envelope_bytes, 'z');
+  const std::string bytes = EncodeOrDie(envelope, nullptr, attachment, limits);
+  ASSERT_EQ(bytes.size(), kFrameHeaderSize + 1000);
+  DecodeResult result = Decode(bytes, limits);
+  EXPECT_EQ(result.outcome, DecodeOutcome::kFrame) << result.error;
+  // One byte more does not encode.
+  std::string out;
+  absl::Status too_big = EncodeFrame(envelope, nullptr, attachment + "z", limits, &out);
+  EXPECT_EQ(too_big.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_TRUE(out.empty());
+}
+
+TEST(FrameCodecTest, BodyOverTheLimitIsRejectedFromTheHeaderAlone) {
+  FrameLimits limits;
+  limits.max_body_bytes = 1000;
+  ExpectError(Header(1001, 1), absl::StatusCode::kResourceExhausted,
+              "frame body of 1001 bytes exceeds the limit of 1000", limits);
+  ExpectError(Header(0xFFFFFFFFu, 1), absl::StatusCode::kResourceExhausted,
+              "frame body of 4294967295 bytes exceeds the limit of 67108864");
+  ExpectError(Header((64u << 20) + 1, 1), absl::StatusCode::kResourceExhausted,
+              "frame body of 67108865 bytes exceeds the limit of 67108864");
+  // The default limit itself only needs more bytes.
+  EXPECT_EQ(Decode(Header(64u << 20, 1)).outcome, DecodeOutcome::kNeedMore);
+}
+
+TEST(FrameCodecTest, EnvelopeLongerThanTheFrame) {
+  ExpectError(Header(10, 11), absl::StatusCode::kInvalidArgument,
+              "envelope length 11 exceeds body length 10");
+  ExpectError(Header(10, 0xFFFFFFFFu), absl::StatusCode::kInvalidArgument,
+              "envelope length 4294967295 exceeds body length 10");
+}
+
+TEST(FrameCodecTest, EnvelopeOverItsLimit) {
+  FrameLimits limits;
+  limits.max_envelope_bytes = 100;
+  ExpectError(Header(500, 101), absl::StatusCode::kResourceExhausted,
+              "envelope of 101 bytes exceeds the limit of 100", limits);
+}
+
+TEST(FrameCodecTest, GarbageEnvelope) {
+  const std::string garbage = "\xff\xff\xff\xff";
+  ExpectError(Header(4, 4) + garbage, absl::StatusCode::kInvalidArgument,
+              "envelope is not a valid framerpc.Envelope");
+}
+
+TEST(FrameCodecTest, AttachmentLargerThanPayload) {
+  Envelope envelope;
+  envelope.set_kind(REQUEST);
+  envelope.set_call_id(1);
+  envelope.set_attachment_size(50);
+  const std::string serialized = envelope.SerializeAsString();
+  const uint32_t size = static_cast<uint32_t>(serialized.size());
+  ExpectError(Header(size + 10, size) + serialized + std::string(10, 'a'),
+              absl::StatusCode::kInvalidArgument, "attachment size 50 exceeds payload size 10");
+}
+
+TEST(FrameCodecTest, MetadataOverItsLimit) {
+  FrameLimits limits;
+  limits.max_metadata_bytes = 10;
+  Envelope envelope = RequestEnvelope(1);  // "token" + "secret" = 11 bytes.
+  std::string out;
+  EXPECT_EQ(EncodeFrame(envelope, nullptr, "", limits, &out).code(),
+            absl::StatusCode::kResourceExhausted);
+  const std::string bytes = EncodeOrDie(envelope, nullptr, "");
+  ExpectError(bytes, absl::StatusCode::kResourceExhausted,
+              "metadata of 11 bytes exceeds the limit of 10", limits);
+}
+
+}  // namespace
+}  // namespace framerpc

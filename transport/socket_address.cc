@@ -1,0 +1,124 @@
+#include "transport/socket_address.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/un.h>
+
+#include <cstring>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace framerpc {
+namespace {
+
+absl::StatusOr<int> ParsePort(absl::string_view text, absl::string_view whole) {
+  int port = 0;
+  if (!absl::SimpleAtoi(text, &port) || port < 0 || port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("bad port in address '", whole, "'"));
+  }
+  return port;
+}
+
+}  // namespace
+
+absl::StatusOr<SocketAddress> SocketAddress::Parse(absl::string_view text) {
+  SocketAddress address;
+  if (absl::StartsWith(text, "unix:")) {
+    absl::string_view path = text.substr(5);
+    sockaddr_un un{};
+    if (path.empty() || path.size() >= sizeof(un.sun_path)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unix socket path must be 1 to ", sizeof(un.sun_path) - 1, " bytes: '",
+                       text, "'"));
+    }
+    un.sun_family = AF_UNIX;
+    std::memcpy(un.sun_path, path.data(), path.size());
+    std::memcpy(&address.storage_, &un, sizeof(un));
+    address.length_ = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + 1);
+    return address;
+  }
+  const size_t colon = text.rfind(':');
+  if (colon == absl::string_view::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("address '", text, "' is not host:port, [v6]:port or unix:/path"));
+  }
+  absl::string_view host = text.substr(0, colon);
+  auto port = ParsePort(text.substr(colon + 1), text);
+  if (!port.ok()) return port.status();
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    const std::string v6(host.substr(1, host.size() - 2));
+    sockaddr_in6 in6{};
+    in6.sin6_family = AF_INET6;
+    in6.sin6_port = htons(static_cast<uint16_t>(*port));
+    if (::inet_pton(AF_INET6, v6.c_str(), &in6.sin6_addr) != 1) {
+      return absl::InvalidArgumentError(absl::StrCat("bad IPv6 address in '", text, "'"));
+    }
+    std::memcpy(&address.storage_, &in6, sizeof(in6));
+    address.length_ = sizeof(in6);
+    return address;
+  }
+  std::string v4(host);
+  if (v4 == "localhost") v4 = "127.0.0.1";
+  if (v4.empty()) v4 = "0.0.0.0";
+  sockaddr_in in{};
+  in.sin_family = AF_INET;
+  in.sin_port = htons(static_cast<uint16_t>(*port));
+  if (::inet_pton(AF_INET, v4.c_str(), &in.sin_addr) != 1) {
+    return absl::InvalidArgumentError(absl::StrCat("bad IPv4 address in '", text, "'"));
+  }
+  std::memcpy(&address.storage_, &in, sizeof(in));
+  address.length_ = sizeof(in);
+  return address;
+}
+
+SocketAddress SocketAddress::FromSockaddr(const sockaddr* addr, socklen_t len) {
+  SocketAddress address;
+  len = std::min<socklen_t>(len, sizeof(address.storage_));
+  std::memcpy(&address.storage_, addr, len);
+  address.length_ = len;
+  return address;
+}
+
+bool SocketAddress::is_loopback() const {
+  if (family() == AF_UNIX) return true;
+  if (family() == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&storage_);
+    return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+  }
+  const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&storage_);
+  return IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+}
+
+int SocketAddress::port() const {
+  if (family() == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in*>(&storage_)->sin_port);
+  if (family() == AF_INET6) {
+    return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_port);
+  }
+  return 0;
+}
+
+std::string SocketAddress::ToString() const {
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (family() == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&storage_);
+    ::inet_ntop(AF_INET, &in->sin_addr, buf, sizeof(buf));
+    return absl::StrCat(buf, ":", port());
+  }
+  if (family() == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&storage_);
+    ::inet_ntop(AF_INET6, &in6->sin6_addr, buf, sizeof(buf));
+    return absl::StrCat("[", buf, "]:", port());
+  }
+  if (family() == AF_UNIX) {
+    const auto* un = reinterpret_cast<const sockaddr_un*>(&storage_);
+    const size_t max = length_ > offsetof(sockaddr_un, sun_path)
+                           ? length_ - offsetof(sockaddr_un, sun_path)
+                           : 0;
+    return absl::StrCat("unix:", std::string(un->sun_path, strnlen(un->sun_path, max)));
+  }
+  return "unknown";
+}
+
+}  // namespace framerpc
