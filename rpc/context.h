@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 
@@ -38,8 +39,14 @@ class ServerContext {
 
   // absl::InfiniteFuture() when the caller set no deadline.
   absl::Time deadline() const { return deadline_; }
-  // True once the client cancelled the call, the deadline passed or the connection dropped.
-  bool IsCancelled() const { return cancelled_.load(std::memory_order_acquire); }
+  // True once the client cancelled the call, the deadline passed, the connection dropped or the
+  // reply was sent.
+  bool IsCancelled() const { return cancelled_.HasBeenNotified(); }
+  // Blocks until IsCancelled() or `deadline`; returns IsCancelled(). For handlers that wait on
+  // something else and must stop when the caller gives up.
+  bool WaitForCancellation(absl::Time deadline) const {
+    return cancelled_.WaitForNotificationWithDeadline(deadline);
+  }
 
   const Metadata& client_metadata() const { return client_metadata_; }
   // First value for `key`, or nullptr.
@@ -57,7 +64,8 @@ class ServerContext {
   friend class ServerCallAccess;
 
   absl::Time deadline_ = absl::InfiniteFuture();
-  std::atomic<bool> cancelled_{false};
+  std::atomic<bool> cancel_started_{false};
+  absl::Notification cancelled_;
   Metadata client_metadata_;
   absl::string_view request_attachment_;
   std::string response_attachment_;

@@ -68,6 +68,12 @@ size_t Server::connection_count() const {
   return connections_.size();
 }
 
+bool Server::WaitForConnectionCount(size_t n, absl::Time deadline) const {
+  absl::MutexLock lock(&mu_);
+  auto reached = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return connections_.size() == n; };
+  return mu_.AwaitWithDeadline(absl::Condition(&reached), deadline);
+}
+
 void Server::OnNewConnection(ScopedFd fd, const SocketAddress& peer) {
   EventLoop* loop = loops_->Next();
   ConnectionOptions conn_options;
@@ -125,6 +131,7 @@ void Server::Shutdown(absl::Duration grace) {
     });
     closed.WaitForNotification();
   }
+  shutdown_started_.Notify();
   // 2. Tell clients, and let calls in flight finish.
   ForEachConnection([](ServerConnection* c) { c->BeginDrain(); });
   in_flight_.WaitForZero(deadline);

@@ -22,6 +22,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "rpc/dispatcher.h"
 #include "rpc/server_connection.h"
@@ -60,6 +61,13 @@ class Server {
   std::string listen_address(size_t i) const;
   int listen_port(size_t i) const;
   size_t connection_count() const;
+  // Blocks until connection_count() == n or `deadline`; returns whether it got there. Closed
+  // connections have released their sockets by then.
+  bool WaitForConnectionCount(size_t n, absl::Time deadline) const;
+  // Blocks until Shutdown() has begun (acceptors closed, GOAWAY being sent) or `deadline`.
+  bool WaitForShutdownStarted(absl::Time deadline) const {
+    return shutdown_started_.WaitForNotificationWithDeadline(deadline);
+  }
 
   // Graceful shutdown: stops accepting, sends GOAWAY on every connection, waits up to `grace` for
   // calls in flight to finish and their replies to be written, then closes everything. Idempotent.
@@ -84,6 +92,7 @@ class Server {
   std::vector<std::pair<ScopedFd, SocketAddress>> pending_listeners_;
   bool started_ = false;
 
+  absl::Notification shutdown_started_;
   mutable absl::Mutex mu_;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
   // Owned here; each entry is touched only on its connection's loop, except for insertion and

@@ -149,6 +149,9 @@ void Connection::HandleClose(absl::Status reason) {
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;
   watcher_->Remove();
+  // Close the socket now rather than with the last reference, so that fd usage is bounded by the
+  // open connections, not by whoever still holds a pointer to a dead one.
+  fd_.reset();
   output_.clear();
   queued_bytes_ = 0;
   ConnectionPtr self = shared_from_this();
@@ -167,7 +170,10 @@ void Connection::SendAndClose(std::string bytes, absl::Status reason) {
     if (self->state_ == State::kClosed) return;
     self->queued_bytes_ += b.size();
     self->output_.push_back(std::move(b));
-    self->Flush();  // Best effort: what the socket takes now is all the peer gets.
+    self->Flush();
+    // Stop the peer's further bytes from turning the close into a reset that could discard the
+    // frame just written: the write side is shut first.
+    ::shutdown(self->fd_.get(), SHUT_WR);  // Best effort: what the socket takes now is all the peer gets.
     self->HandleClose(std::move(r));
   });
 }

@@ -1,0 +1,148 @@
+#include "tools/frpc_cpp_generator.h"
+
+#include <map>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/descriptor.pb.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "google/protobuf/text_format.h"
+#include "gtest/gtest.h"
+
+namespace framerpc {
+namespace tools {
+namespace {
+
+using google::protobuf::FileDescriptor;
+using google::protobuf::FileDescriptorProto;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// Keeps every generated file in memory, by name.
+class MemoryContext : public google::protobuf::compiler::GeneratorContext {
+ public:
+  google::protobuf::io::ZeroCopyOutputStream* Open(const std::string& filename) override {
+    return new google::protobuf::io::StringOutputStream(&files[filename]);
+  }
+  std::map<std::string, std::string> files;
+};
+
+class FrpcCppGeneratorTest : public ::testing::Test {
+ protected:
+  // Adds a file, given as a text-format FileDescriptorProto, to the pool.
+  const FileDescriptor* Build(const std::string& text) {
+    FileDescriptorProto proto;
+    EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &proto)) << text;
+    const FileDescriptor* file = pool_.BuildFile(proto);
+    EXPECT_NE(file, nullptr) << text;
+    return file;
+  }
+
+  // Runs the generator; returns its error, empty on success.
+  std::string Generate(const FileDescriptor* file, const std::string& parameter = "") {
+    std::string error;
+    const bool ok = FrpcCppGenerator().Generate(file, parameter, &context_, &error);
+    EXPECT_EQ(ok, error.empty()) << error;
+    return error;
+  }
+
+  const std::string& Output(const std::string& name) { return context_.files[name]; }
+
+  // a/b.proto: service a.b.S { rpc M(a.b.Req) returns (c.d.Outer.Inner) }, across two files.
+  const FileDescriptor* BuildRequestAndNestedReply() {
+    Build(R"pb(name: "c/d.proto" package: "c.d"
+               message_type { name: "Outer" nested_type { name: "Inner" } })pb");
+    return Build(R"pb(name: "a/b.proto" package: "a.b" dependency: "c/d.proto"
+               message_type { name: "Req" }
+               service {
+                 name: "S"
+                 method { name: "M" input_type: ".a.b.Req" output_type: ".c.d.Outer.Inner" }
+               })pb");
+  }
+
+ private:
+  google::protobuf::DescriptorPool pool_;
+  MemoryContext context_;
+};
+
+TEST_F(FrpcCppGeneratorTest, HeaderDeclaresServiceAndStubWithQualifiedTypes) {
+  ASSERT_EQ(Generate(BuildRequestAndNestedReply()), "");
+  const std::string& h = Output("a/b.frpc.h");
+  EXPECT_THAT(h, HasSubstr("#ifndef A_B_FRPC_H_\n"));
+  EXPECT_THAT(h, HasSubstr("#include \"a/b.pb.h\"\n#include \"c/d.pb.h\"\n"));
+  EXPECT_THAT(h, HasSubstr("namespace a::b {\n\nclass S final {\n"));
+  EXPECT_THAT(h, HasSubstr("static constexpr char kServiceName[] = \"a.b.S\";"));
+  EXPECT_THAT(h, HasSubstr("static constexpr char kMMethodName[] = \"/a.b.S/M\";"));
+  EXPECT_THAT(h, HasSubstr("class Service : public ::framerpc::Service {"));
+  EXPECT_THAT(h, HasSubstr("virtual ::absl::Status M(\n"
+                           "        ::framerpc::ServerContext* context,"));
+  EXPECT_THAT(h, HasSubstr("::c::d::Outer_Inner* response"));
+  EXPECT_THAT(h, HasSubstr("explicit Stub(::framerpc::Channel* channel);"));
+  EXPECT_THAT(h, HasSubstr("void MAsync(\n        ::framerpc::ClientContext* context,"));
+  EXPECT_THAT(h, HasSubstr("must outlive"));  // The contract comment.
+}
+
+TEST_F(FrpcCppGeneratorTest, SourceRegistersMethodsAndDefaultsToUnimplemented) {
+  ASSERT_EQ(Generate(BuildRequestAndNestedReply()), "");
+  const std::string& cc = Output("a/b.frpc.cc");
+  EXPECT_THAT(cc, HasSubstr("#include \"a/b.frpc.h\"\n"));
+  EXPECT_THAT(cc, HasSubstr("UnaryMethodHandler<\n"
+                            "          Service, ::a::b::Req, ::c::d::Outer_Inner>>("
+                            "this, &Service::M)"));
+  EXPECT_THAT(cc, HasSubstr("::a::b::Req::descriptor()->file()->FindServiceByName(\"S\")"));
+  EXPECT_THAT(cc, HasSubstr("UnimplementedError(\"method /a.b.S/M is not implemented\")"));
+  EXPECT_THAT(cc, HasSubstr("channel_->Call(kMMethodName, context, request, response)"));
+  EXPECT_THAT(cc, HasSubstr("channel_->StartCall(kMMethodName, context, request, response,\n"
+                            "                      std::move(done))"));
+}
+
+TEST_F(FrpcCppGeneratorTest, FileWithoutPackageOrMessagesUsesGlobalNamespaceAndPool) {
+  Build(R"pb(name: "m.proto" message_type { name: "Msg" })pb");
+  const FileDescriptor* file = Build(R"pb(name: "t.proto" dependency: "m.proto"
+      service { name: "T" method { name: "X" input_type: ".Msg" output_type: ".Msg" } })pb");
+  ASSERT_EQ(Generate(file), "");
+  EXPECT_THAT(Output("t.frpc.h"), Not(HasSubstr("namespace")));
+  EXPECT_THAT(Output("t.frpc.h"), HasSubstr("#include \"t.pb.h\"\n#include \"m.pb.h\"\n"));
+  EXPECT_THAT(Output("t.frpc.cc"), HasSubstr("generated_pool()->FindServiceByName(kServiceName)"));
+}
+
+TEST_F(FrpcCppGeneratorTest, FileWithoutServicesStillGetsBothFiles) {
+  ASSERT_EQ(Generate(Build(R"pb(name: "e.proto" package: "e")pb")), "");
+  EXPECT_THAT(Output("e.frpc.h"), HasSubstr("#endif  // E_FRPC_H_"));
+  EXPECT_THAT(Output("e.frpc.cc"), HasSubstr("#include \"e.frpc.h\""));
+}
+
+TEST_F(FrpcCppGeneratorTest, RejectsStreamingMethodsByName) {
+  const FileDescriptor* file = Build(R"pb(name: "s.proto" package: "a.b"
+      message_type { name: "Req" }
+      service {
+        name: "S"
+        method { name: "Ok" input_type: ".a.b.Req" output_type: ".a.b.Req" }
+        method { name: "Up" input_type: ".a.b.Req" output_type: ".a.b.Req" client_streaming: true }
+      })pb");
+  EXPECT_EQ(Generate(file), "streaming methods are not supported yet: a.b.S/Up");
+  const FileDescriptor* down = Build(R"pb(name: "s2.proto" package: "a.b" dependency: "s.proto"
+      service {
+        name: "S2"
+        method {
+          name: "Down" input_type: ".a.b.Req" output_type: ".a.b.Req" server_streaming: true
+        }
+      })pb");
+  EXPECT_EQ(Generate(down), "streaming methods are not supported yet: a.b.S2/Down");
+}
+
+TEST_F(FrpcCppGeneratorTest, RejectsLiteRuntimeClashingNamesAndParameters) {
+  const FileDescriptor* lite =
+      Build(R"pb(name: "l.proto" options { optimize_for: LITE_RUNTIME })pb");
+  EXPECT_THAT(Generate(lite), HasSubstr("LITE_RUNTIME is not supported"));
+  const FileDescriptor* clash = Build(R"pb(name: "c.proto" package: "p"
+      message_type { name: "Req" }
+      service { name: "S" method { name: "Stub" input_type: ".p.Req" output_type: ".p.Req" } })pb");
+  EXPECT_EQ(Generate(clash), "method name clashes with generated code: p.S/Stub");
+  EXPECT_THAT(Generate(Build(R"pb(name: "x.proto")pb"), "foo=bar"), HasSubstr("no parameters"));
+}
+
+}  // namespace
+}  // namespace tools
+}  // namespace framerpc
