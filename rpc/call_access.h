@@ -11,9 +11,7 @@ namespace framerpc {
 class ServerCallAccess {
  public:
   static void set_deadline(ServerContext* c, absl::Time d) { c->deadline_ = d; }
-  static void Cancel(ServerContext* c) {
-    if (!c->cancel_started_.exchange(true, std::memory_order_acq_rel)) c->cancelled_.Notify();
-  }
+  static void Cancel(ServerContext* c) { c->cancelled_.Notify(); }
   static Metadata* mutable_client_metadata(ServerContext* c) { return &c->client_metadata_; }
   static void set_request_attachment(ServerContext* c, absl::string_view a) {
     c->request_attachment_ = a;

@@ -5,7 +5,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
+#include "base/notification.h"
 #include "rpc/call_access.h"
 #include "transport/connection.h"
 #include "transport/event_loop_thread.h"
@@ -72,7 +72,7 @@ class ChannelImpl final : public Channel {
 };
 
 ChannelImpl::~ChannelImpl() {
-  absl::Notification done;
+  Notification done;
   loop()->RunInLoop([this, &done] {
     std::vector<uint64_t> ids;
     for (const auto& [id, call] : calls_) ids.push_back(id);
@@ -321,7 +321,7 @@ absl::StatusOr<std::unique_ptr<Channel>> Channel::Create(absl::string_view addre
 absl::Status Channel::Call(absl::string_view method, ClientContext* context,
                            const google::protobuf::MessageLite& request,
                            google::protobuf::MessageLite* response) {
-  absl::Notification done;
+  Notification done;
   absl::Status result;
   StartCall(method, context, request, response, [&](absl::Status status) {
     result = std::move(status);

@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "base/notification.h"
 
 namespace framerpc {
 
@@ -64,8 +64,7 @@ class ServerContext {
   friend class ServerCallAccess;
 
   absl::Time deadline_ = absl::InfiniteFuture();
-  std::atomic<bool> cancel_started_{false};
-  absl::Notification cancelled_;
+  Notification cancelled_;
   Metadata client_metadata_;
   absl::string_view request_attachment_;
   std::string response_attachment_;

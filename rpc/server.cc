@@ -1,8 +1,6 @@
 #include "rpc/server.h"
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/blocking_counter.h"
-#include "absl/synchronization/notification.h"
 #include "transport/socket_ops.h"
 
 namespace framerpc {
@@ -64,14 +62,14 @@ int Server::listen_port(size_t i) const {
 }
 
 size_t Server::connection_count() const {
-  absl::MutexLock lock(&mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   return connections_.size();
 }
 
 bool Server::WaitForConnectionCount(size_t n, absl::Time deadline) const {
-  absl::MutexLock lock(&mu_);
-  auto reached = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return connections_.size() == n; };
-  return mu_.AwaitWithDeadline(absl::Condition(&reached), deadline);
+  std::unique_lock<std::mutex> lock(mu_);
+  return connections_changed_.wait_until(lock, ToChronoDeadline(deadline),
+                                         [this, n] { return connections_.size() == n; });
 }
 
 void Server::OnNewConnection(ScopedFd fd, const SocketAddress& peer) {
@@ -81,17 +79,19 @@ void Server::OnNewConnection(ScopedFd fd, const SocketAddress& peer) {
   auto connection = std::make_shared<Connection>(loop, std::move(fd), peer, conn_options);
   auto server_connection = std::make_shared<ServerConnection>(connection, &dispatcher_, &in_flight_);
   {
-    absl::MutexLock lock(&mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     if (shut_down_) return;  // Closes the fd.
     connections_.emplace(server_connection.get(), server_connection);
+    connections_changed_.notify_all();
   }
   loop->RunInLoop([this, server_connection] {
     ServerConnection* key = server_connection.get();
     server_connection->Start([this, key] {
       // Defer the erase: this callback runs inside the connection's own call stack.
       key->connection()->loop()->QueueInLoop([this, key] {
-        absl::MutexLock lock(&mu_);
+        std::unique_lock<std::mutex> lock(mu_);
         connections_.erase(key);
+        connections_changed_.notify_all();
       });
     });
   });
@@ -100,10 +100,10 @@ void Server::OnNewConnection(ScopedFd fd, const SocketAddress& peer) {
 void Server::ForEachConnection(const std::function<void(ServerConnection*)>& fn) {
   std::vector<std::shared_ptr<ServerConnection>> snapshot;
   {
-    absl::MutexLock lock(&mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     for (const auto& [key, conn] : connections_) snapshot.push_back(conn);
   }
-  absl::BlockingCounter done(static_cast<int>(snapshot.size()));
+  BlockingCounter done(static_cast<int>(snapshot.size()));
   for (const auto& conn : snapshot) {
     conn->connection()->loop()->RunInLoop([&fn, &done, conn] {
       fn(conn.get());
@@ -115,7 +115,7 @@ void Server::ForEachConnection(const std::function<void(ServerConnection*)>& fn)
 
 void Server::Shutdown(absl::Duration grace) {
   {
-    absl::MutexLock lock(&mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     if (shut_down_) return;
     shut_down_ = true;
   }
@@ -123,7 +123,7 @@ void Server::Shutdown(absl::Duration grace) {
   const absl::Time deadline = absl::Now() + grace;
   // 1. Stop accepting.
   for (Listener& listener : listeners_) {
-    absl::Notification closed;
+    Notification closed;
     Acceptor* acceptor = listener.acceptor.get();
     listener.loop->RunInLoop([acceptor, &closed] {
       acceptor->Close();
@@ -138,9 +138,10 @@ void Server::Shutdown(absl::Duration grace) {
   // 3. Close: write side first, so that queued replies are flushed before the FIN.
   ForEachConnection([](ServerConnection* c) { c->connection()->Shutdown(); });
   {
-    absl::MutexLock lock(&mu_);
-    auto drained = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return connections_.empty(); };
-    mu_.AwaitWithDeadline(absl::Condition(&drained), std::max(deadline, absl::Now() + absl::Milliseconds(200)));
+    std::unique_lock<std::mutex> lock(mu_);
+    connections_changed_.wait_until(
+        lock, ToChronoDeadline(std::max(deadline, absl::Now() + absl::Milliseconds(200))),
+        [this] { return connections_.empty(); });
   }
   ForEachConnection([](ServerConnection* c) {
     c->connection()->ForceClose(absl::UnavailableError("server shut down"));
@@ -148,7 +149,7 @@ void Server::Shutdown(absl::Duration grace) {
   dispatcher_.StopWorkers();
   loops_->Stop();
   for (Listener& listener : listeners_) listener.acceptor.reset();
-  absl::MutexLock lock(&mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   connections_.clear();
 }
 

@@ -21,8 +21,10 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
+#include <condition_variable>
+#include <mutex>
+
+#include "base/notification.h"
 #include "absl/time/time.h"
 #include "rpc/dispatcher.h"
 #include "rpc/server_connection.h"
@@ -92,13 +94,13 @@ class Server {
   std::vector<std::pair<ScopedFd, SocketAddress>> pending_listeners_;
   bool started_ = false;
 
-  absl::Notification shutdown_started_;
-  mutable absl::Mutex mu_;
-  bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
+  Notification shutdown_started_;
+  mutable std::mutex mu_;
+  mutable std::condition_variable connections_changed_;
+  bool shut_down_ = false;  // guarded by mu_
   // Owned here; each entry is touched only on its connection's loop, except for insertion and
   // removal under mu_.
-  absl::flat_hash_map<ServerConnection*, std::shared_ptr<ServerConnection>> connections_
-      ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<ServerConnection*, std::shared_ptr<ServerConnection>> connections_;
 };
 
 }  // namespace framerpc

@@ -6,11 +6,14 @@
 #define FRAMERPC_RPC_SERVER_CONNECTION_H_
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <cstdint>
 #include <functional>
 #include <memory>
 
 #include "absl/container/flat_hash_map.h"
+#include "base/notification.h"
 #include "rpc/dispatcher.h"
 #include "transport/connection.h"
 
@@ -20,23 +23,23 @@ namespace framerpc {
 class InFlightCounter {
  public:
   void Add() {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     ++count_;
   }
   void Done() {
-    absl::MutexLock lock(&mu_);
-    --count_;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (--count_ == 0) cv_.notify_all();
   }
   // True if the count reached zero before `deadline`.
   bool WaitForZero(absl::Time deadline) {
-    absl::MutexLock lock(&mu_);
-    auto zero = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return count_ == 0; };
-    return mu_.AwaitWithDeadline(absl::Condition(&zero), deadline);
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_until(lock, ToChronoDeadline(deadline), [this] { return count_ == 0; });
   }
 
  private:
-  absl::Mutex mu_;
-  int64_t count_ ABSL_GUARDED_BY(mu_) = 0;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int64_t count_ = 0;  // guarded by mu_
 };
 
 class ServerConnection : public std::enable_shared_from_this<ServerConnection> {

@@ -2,10 +2,12 @@
 #ifndef FRAMERPC_TESTS_BLOCKING_SERVICE_H_
 #define FRAMERPC_TESTS_BLOCKING_SERVICE_H_
 
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <string>
 
 #include "absl/container/flat_hash_set.h"
-#include "absl/synchronization/mutex.h"
 #include "tests/test_service.frpc.h"
 
 namespace framerpc::test {
@@ -15,52 +17,44 @@ class BlockingServiceImpl final : public BlockingService::Service {
  public:
   absl::Status Block(ServerContext* context, const BlockRequest& request,
                      BlockReply* reply) override {
-    {
-      absl::MutexLock lock(&mu_);
-      ++started_;
-    }
-    // Wake up on the gate or on cancellation, whichever comes first.
-    for (;;) {
-      {
-        absl::MutexLock lock(&mu_);
-        auto open = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return open_.contains(request.gate()); };
-        if (mu_.AwaitWithTimeout(absl::Condition(&open), absl::Milliseconds(5))) break;
-      }
+    std::unique_lock<std::mutex> lock(mu_);
+    ++started_;
+    changed_.notify_all();
+    // The cancellation is not signalled through mu_, so the wait re-checks it every few ms.
+    while (!open_.contains(request.gate())) {
       if (context->IsCancelled()) {
-        absl::MutexLock lock(&mu_);
         ++cancelled_;
+        changed_.notify_all();
         return absl::CancelledError("handler saw the cancellation");
       }
+      changed_.wait_for(lock, std::chrono::milliseconds(2));
     }
     reply->set_released(true);
-    absl::MutexLock lock(&mu_);
-    ++finished_;
     return absl::OkStatus();
   }
 
   void Open(const std::string& gate) {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     open_.insert(gate);
+    changed_.notify_all();
   }
   // Blocks until `n` handlers have started.
   void WaitForStarted(int n) {
-    absl::MutexLock lock(&mu_);
-    auto reached = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return started_ >= n; };
-    mu_.Await(absl::Condition(&reached));
+    std::unique_lock<std::mutex> lock(mu_);
+    changed_.wait(lock, [&] { return started_ >= n; });
   }
   // Blocks until `n` handlers have observed a cancellation.
   void WaitForCancelled(int n) {
-    absl::MutexLock lock(&mu_);
-    auto reached = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return cancelled_ >= n; };
-    mu_.Await(absl::Condition(&reached));
+    std::unique_lock<std::mutex> lock(mu_);
+    changed_.wait(lock, [&] { return cancelled_ >= n; });
   }
 
  private:
-  absl::Mutex mu_;
-  absl::flat_hash_set<std::string> open_ ABSL_GUARDED_BY(mu_);
-  int started_ ABSL_GUARDED_BY(mu_) = 0;
-  int cancelled_ ABSL_GUARDED_BY(mu_) = 0;
-  int finished_ ABSL_GUARDED_BY(mu_) = 0;
+  std::mutex mu_;
+  std::condition_variable changed_;
+  absl::flat_hash_set<std::string> open_;  // guarded by mu_
+  int started_ = 0;                        // guarded by mu_
+  int cancelled_ = 0;                      // guarded by mu_
 };
 
 }  // namespace framerpc::test

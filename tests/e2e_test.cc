@@ -9,8 +9,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/blocking_counter.h"
-#include "absl/synchronization/notification.h"
+#include "base/notification.h"
 #include "gtest/gtest.h"
 #include "proto/echo.frpc.h"
 #include "rpc/channel.h"
@@ -119,7 +118,7 @@ TEST_P(EndToEndTest, ThousandConcurrentCallsOnOneConnection) {
     absl::Status status;
   };
   std::vector<std::unique_ptr<Call>> calls;
-  absl::BlockingCounter done(kCalls);
+  BlockingCounter done(kCalls);
   for (int i = 0; i < kCalls; ++i) {
     calls.push_back(std::make_unique<Call>());
     Call* call = calls.back().get();
@@ -169,7 +168,7 @@ TEST_P(EndToEndTest, CancelledCall) {
   BlockRequest request;
   request.set_gate("never");
   BlockReply reply;
-  absl::Notification done;
+  Notification done;
   absl::Status status;
   stub.BlockAsync(&context, request, &reply, [&](absl::Status s) {
     status = std::move(s);
@@ -241,7 +240,7 @@ TEST_P(EndToEndTest, GracefulShutdownLosesNoInFlightReply) {
     absl::Status status;
   };
   std::vector<std::unique_ptr<Call>> calls;
-  absl::BlockingCounter done(kCalls);
+  BlockingCounter done(kCalls);
   for (int i = 0; i < kCalls; ++i) {
     calls.push_back(std::make_unique<Call>());
     Call* call = calls.back().get();

@@ -53,7 +53,7 @@ void EventLoop::RunInLoop(Task task) {
 void EventLoop::QueueInLoop(Task task) {
   bool was_empty;
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     was_empty = pending_.empty();
     pending_.push_back(std::move(task));
   }
@@ -77,7 +77,7 @@ void EventLoop::DrainWakeup() {
 void EventLoop::RunPendingTasks() {
   std::vector<Task> tasks;
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     tasks.swap(pending_);
   }
   for (Task& task : tasks) task();
@@ -108,7 +108,7 @@ void EventLoop::RunDueTimers() {
 
 int EventLoop::PollTimeoutMs() {
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     if (!pending_.empty()) return 0;
   }
   if (timers_.empty()) return 10000;

@@ -14,8 +14,9 @@
 #include <utility>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include <mutex>
+
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "transport/poller.h"
 #include "transport/scoped_fd.h"
@@ -70,8 +71,8 @@ class EventLoop {
   std::unique_ptr<Watcher> wakeup_watcher_;
   std::vector<std::pair<Watcher*, uint32_t>> active_;
 
-  absl::Mutex mu_;
-  std::vector<Task> pending_ ABSL_GUARDED_BY(mu_);
+  std::mutex mu_;
+  std::vector<Task> pending_;  // guarded by mu_
 
   // Timers: ordered by due time, then id for uniqueness.
   std::map<std::pair<absl::Time, TimerId>, Task> timers_;

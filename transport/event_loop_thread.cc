@@ -1,11 +1,11 @@
 #include "transport/event_loop_thread.h"
 
-#include "absl/synchronization/notification.h"
+#include "base/notification.h"
 
 namespace framerpc {
 
 EventLoopThread::EventLoopThread() {
-  absl::Notification started;
+  Notification started;
   thread_ = std::thread([this, &started] {
     loop_ = std::make_unique<EventLoop>();
     loop_->QueueInLoop([&started] { started.Notify(); });
