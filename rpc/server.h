@@ -63,6 +63,9 @@ class Server {
   std::string listen_address(size_t i) const;
   int listen_port(size_t i) const;
   size_t connection_count() const;
+  // The services' dispatch table, for other transports serving the same services (UDP). Valid
+  // for the server's lifetime.
+  Dispatcher* dispatcher() { return &dispatcher_; }
   // Blocks until connection_count() == n or `deadline`; returns whether it got there. Closed
   // connections have released their sockets by then.
   bool WaitForConnectionCount(size_t n, absl::Time deadline) const;

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The main job: builds framerpc, starts the server with the demo configuration below, and
+# exercises it with the command-line client over TCP, a Unix socket and UDP, printing each step.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+
+# --- The demo configuration (loopback only; port 0 = any free port) -------------------------
+work="$(mktemp -d /tmp/framerpc-demo.XXXXXX)"
+SERVER_FLAGS=(
+  --listen=127.0.0.1:0
+  --listen=unix:"$work/framerpc.sock"
+  --udp=127.0.0.1:0
+  --io_threads=2
+  --ready_file="$work/ready"
+)
+# ---------------------------------------------------------------------------------------------
+
+echo "== building"
+bazel build //server:framerpc_server //cli:framerpc_cli 2>&1 | grep -vE '^INFO: From |linux-sandbox' | tail -n 2
+bin="$(bazel info bazel-bin 2>/dev/null)"
+server="$bin/server/framerpc_server"
+cli="$bin/cli/framerpc_cli"
+
+server_pid=""
+cleanup() {
+  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then kill -TERM "$server_pid"; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+echo "== starting: framerpc_server ${SERVER_FLAGS[*]}"
+"$server" "${SERVER_FLAGS[@]}" &
+server_pid=$!
+for _ in $(seq 1 100); do
+  [ -f "$work/ready" ] && break
+  kill -0 "$server_pid" 2>/dev/null || { echo "server exited early" >&2; exit 1; }
+  sleep 0.1
+done
+[ -f "$work/ready" ] || { echo "server did not become ready" >&2; exit 1; }
+tcp="$(sed -n 1p "$work/ready")"
+unix="$(sed -n 2p "$work/ready")"
+udp="$(sed -n 3p "$work/ready")"
+
+step() {
+  echo
+  echo "\$ framerpc_cli $*"
+  "$cli" "$@"
+}
+
+step list
+step --address="$tcp" call /framerpc.echo.EchoService/Say '{"text": "hello over TCP"}'
+step --address="$tcp" call /framerpc.echo.EchoService/Say '{"text": "shout it", "uppercase": true}'
+step --address="$unix" call /framerpc.echo.EchoService/Say '{"text": "hello over a Unix socket"}'
+step --address="$udp" call /framerpc.echo.EchoService/Say '{"text": "hello over UDP, one datagram"}'
+printf 'raw attachment bytes' > "$work/attachment"
+step --address="$tcp" --attachment_file="$work/attachment" --print_attachment \
+  call /framerpc.echo.EchoService/Bytes '{}'
+echo
+echo "\$ framerpc_cli --address=$tcp call /framerpc.echo.EchoService/Shout '{}'   # expected to fail"
+if "$cli" --address="$tcp" call /framerpc.echo.EchoService/Shout '{}'; then
+  echo "unexpected success" >&2
+  exit 1
+fi
+
+echo
+echo "== graceful shutdown (SIGTERM)"
+kill -TERM "$server_pid"
+wait "$server_pid"
+server_pid=""
+echo "== demo finished"
