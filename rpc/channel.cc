@@ -20,11 +20,20 @@ struct ClientConn {
   ScopedFd connecting_fd;               // while a non-blocking connect is in progress
   std::unique_ptr<Watcher> connect_watcher;
   TimerId connect_timer = 0;
-  std::vector<std::string> queued;      // frames written once connected
+  // REQUEST frames written once connected, by call id; calls that end before then are skipped.
+  std::vector<std::pair<uint64_t, std::string>> queued;
   absl::flat_hash_set<uint64_t> call_ids;
   bool draining = false;                // GOAWAY received: no new calls
   bool closed = false;
 };
+
+// A status code from the wire; values outside the canonical range become UNKNOWN.
+absl::StatusCode WireCode(int32_t code) {
+  if (code < 0 || code > static_cast<int32_t>(absl::StatusCode::kUnauthenticated)) {
+    return absl::StatusCode::kUnknown;
+  }
+  return static_cast<absl::StatusCode>(code);
+}
 
 class ChannelImpl final : public Channel {
  public:
@@ -53,7 +62,7 @@ class ChannelImpl final : public Channel {
   void OnConnectWritable(ClientConn* conn);
   void OnConnected(ClientConn* conn, ScopedFd fd);
   void OnData(ClientConn* conn, Buffer* buffer);
-  void OnResponse(Frame frame);
+  void OnResponse(ClientConn* conn, Frame frame);
   void OnGoaway(ClientConn* conn, uint64_t last_call_id);
   void CloseConn(ClientConn* conn, const absl::Status& status);
   void SendCancel(ClientConn* conn, uint64_t id);
@@ -145,7 +154,7 @@ void ChannelImpl::StartInLoop(uint64_t id, PendingCall call, std::string frame) 
   if (conn->connection) {
     conn->connection->Send(std::move(frame));
   } else {
-    conn->queued.push_back(std::move(frame));
+    conn->queued.emplace_back(id, std::move(frame));
   }
 }
 
@@ -200,7 +209,9 @@ void ChannelImpl::OnConnected(ClientConn* conn, ScopedFd fd) {
                                                         why.message())));
   });
   conn->connection->Start();
-  for (std::string& frame : conn->queued) conn->connection->Send(std::move(frame));
+  for (auto& [id, frame] : conn->queued) {
+    if (calls_.contains(id)) conn->connection->Send(std::move(frame));
+  }
   conn->queued.clear();
 }
 
@@ -217,28 +228,30 @@ void ChannelImpl::OnData(ClientConn* conn, Buffer* buffer) {
     buffer->Consume(result.consumed);
     switch (frame.envelope.kind()) {
       case RESPONSE:
-        OnResponse(std::move(frame));
+        OnResponse(conn, std::move(frame));
         break;
       case GOAWAY:
         OnGoaway(conn, frame.envelope.last_call_id());
         break;
-      case CONNECTION_ERROR:
-        CloseConn(conn, absl::Status(static_cast<absl::StatusCode>(frame.envelope.status_code()),
-                                     absl::StrCat("server closed the connection: ",
-                                                  frame.envelope.status_message())));
+      case CONNECTION_ERROR: {
+        absl::StatusCode code = WireCode(frame.envelope.status_code());
+        if (code == absl::StatusCode::kOk) code = absl::StatusCode::kUnknown;
+        CloseConn(conn, absl::Status(code, absl::StrCat("server closed the connection: ",
+                                                        frame.envelope.status_message())));
         return;
+      }
       default:
         break;  // Frames of later protocol features are ignored by this client.
     }
   }
 }
 
-void ChannelImpl::OnResponse(Frame frame) {
+void ChannelImpl::OnResponse(ClientConn* conn, Frame frame) {
   const uint64_t id = frame.envelope.call_id();
   auto it = calls_.find(id);
-  if (it == calls_.end()) return;  // Cancelled or timed out already.
-  absl::Status status(static_cast<absl::StatusCode>(frame.envelope.status_code()),
-                      frame.envelope.status_message());
+  // Unknown: cancelled or timed out already. On another connection: not this call's reply.
+  if (it == calls_.end() || it->second.conn != conn) return;
+  absl::Status status(WireCode(frame.envelope.status_code()), frame.envelope.status_message());
   if (status.ok()) {
     const absl::string_view bytes = frame.message_bytes();
     if (!it->second.response->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {

@@ -32,7 +32,7 @@ void ServerConnection::Start(std::function<void()> on_closed) {
 }
 
 void ServerConnection::OnData(Buffer* buffer) {
-  while (!closed_) {
+  while (!closed_ && !broken_) {
     Frame frame;
     DecodeResult result = DecodeFrame(buffer->view(), dispatcher_->limits(), &frame);
     if (result.outcome == DecodeOutcome::kNeedMore) return;
@@ -54,8 +54,11 @@ void ServerConnection::OnFrame(Frame frame) {
       OnCancel(frame.envelope.call_id());
       return;
     default:
-      ProtocolError(absl::InvalidArgumentError(absl::StrCat(
-          "unexpected frame kind ", FrameKind_Name(frame.envelope.kind()), " from a client")));
+      const std::string name = FrameKind_Name(frame.envelope.kind());
+      ProtocolError(absl::InvalidArgumentError(
+          absl::StrCat("unexpected frame kind ",
+                       name.empty() ? absl::StrCat(static_cast<int>(frame.envelope.kind())) : name,
+                       " from a client")));
   }
 }
 
@@ -150,23 +153,30 @@ void ServerConnection::BeginDrain() {
 }
 
 void ServerConnection::ProtocolError(const absl::Status& status) {
-  if (closed_) return;
+  if (closed_ || broken_) return;
+  broken_ = true;
   Envelope envelope;
   envelope.set_kind(CONNECTION_ERROR);
   envelope.set_status_code(static_cast<int>(status.code()));
   envelope.set_status_message(std::string(status.message()));
   std::string frame;
   EncodeFrame(std::move(envelope), nullptr, {}, dispatcher_->limits(), &frame).IgnoreError();
+  // No reply can be sent after this frame: stop the calls now rather than when the socket closes.
+  RetireAll();
   connection_->SendAndClose(std::move(frame), status);
+}
+
+void ServerConnection::RetireAll() {
+  std::vector<uint64_t> ids;
+  ids.reserve(active_.size());
+  for (const auto& [id, active] : active_) ids.push_back(id);
+  for (uint64_t id : ids) Retire(id);
 }
 
 void ServerConnection::OnClosed() {
   closed_ = true;
   // Nobody can receive the replies any more: cancel every call still running.
-  std::vector<uint64_t> ids;
-  ids.reserve(active_.size());
-  for (const auto& [id, active] : active_) ids.push_back(id);
-  for (uint64_t id : ids) Retire(id);
+  RetireAll();
   if (active_.empty() && on_closed_) std::exchange(on_closed_, nullptr)();
 }
 

@@ -63,6 +63,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   // Loop thread: sends `frame` if `call` is still active, and retires it.
   void Finish(const std::shared_ptr<ServerCall>& call, std::string frame);
   void Retire(uint64_t call_id);
+  void RetireAll();
 
   ConnectionPtr connection_;
   Dispatcher* dispatcher_;
@@ -75,6 +76,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   uint64_t last_call_id_ = 0;
   bool draining_ = false;
   bool closed_ = false;
+  bool broken_ = false;  // a protocol error was sent; no further frames are read
   std::function<void()> on_closed_;
 };
 

@@ -33,6 +33,11 @@ class BlockingServiceImpl final : public BlockingService::Service {
     return absl::OkStatus();
   }
 
+  absl::Status Grow(ServerContext* context, const GrowRequest& request, GrowReply* reply) override {
+    reply->set_data(std::string(request.reply_bytes(), 'g'));
+    return absl::OkStatus();
+  }
+
   void Open(const std::string& gate) {
     std::lock_guard<std::mutex> lock(mu_);
     open_.insert(gate);

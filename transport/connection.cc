@@ -99,7 +99,9 @@ void Connection::Flush() {
   if (state_ == State::kClosed) return;
   if (output_.empty()) {
     if (watcher_->IsWriting()) watcher_->DisableWriting();
-    if (state_ == State::kShuttingDown) ::shutdown(fd_.get(), SHUT_WR);
+    if (state_ == State::kShuttingDown || state_ == State::kLingering) {
+      ::shutdown(fd_.get(), SHUT_WR);
+    }
   } else if (!watcher_->IsWriting()) {
     watcher_->EnableWriting();
   }
@@ -114,10 +116,13 @@ void Connection::HandleWrite() { Flush(); }
 void Connection::HandleRead() {
   int saved_errno = 0;
   const ssize_t n = input_.ReadFd(fd_.get(), options_.max_read_bytes, &saved_errno);
-  if (n > 0) {
+  if (n > 0 && state_ == State::kLingering) {
+    input_.Consume(input_.readable_bytes());
+  } else if (n > 0) {
     if (data_callback_) data_callback_(shared_from_this(), &input_);
   } else if (n == 0) {
-    HandleClose(absl::UnavailableError("connection closed by peer"));
+    HandleClose(state_ == State::kLingering ? linger_reason_
+                                            : absl::UnavailableError("connection closed by peer"));
   } else if (saved_errno != EAGAIN && saved_errno != EINTR) {
     HandleClose(absl::UnavailableError(absl::StrCat("read failed: ", std::strerror(saved_errno))));
   }
@@ -148,6 +153,8 @@ void Connection::StartReading() {
 void Connection::HandleClose(absl::Status reason) {
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;
+  if (linger_timer_ != 0) loop_->CancelTimer(linger_timer_);
+  linger_timer_ = 0;
   watcher_->Remove();
   // Close the socket now rather than with the last reference, so that fd usage is bounded by the
   // open connections, not by whoever still holds a pointer to a dead one.
@@ -165,16 +172,24 @@ void Connection::HandleClose(absl::Status reason) {
   });
 }
 
-void Connection::SendAndClose(std::string bytes, absl::Status reason) {
-  loop_->RunInLoop([self = shared_from_this(), b = std::move(bytes), r = std::move(reason)]() mutable {
-    if (self->state_ == State::kClosed) return;
+void Connection::SendAndClose(std::string bytes, absl::Status reason, absl::Duration linger) {
+  loop_->RunInLoop([self = shared_from_this(), b = std::move(bytes), r = std::move(reason),
+                    linger]() mutable {
+    if (self->state_ == State::kClosed || self->state_ == State::kLingering) return;
+    self->state_ = State::kLingering;
+    self->linger_reason_ = std::move(r);
     self->queued_bytes_ += b.size();
     self->output_.push_back(std::move(b));
-    self->Flush();
-    // Stop the peer's further bytes from turning the close into a reset that could discard the
-    // frame just written: the write side is shut first.
-    ::shutdown(self->fd_.get(), SHUT_WR);  // Best effort: what the socket takes now is all the peer gets.
-    self->HandleClose(std::move(r));
+    self->Flush();  // Shuts the write side once the output is written.
+    if (self->state_ == State::kClosed) return;
+    self->StartReading();
+    std::weak_ptr<Connection> weak = self;
+    self->linger_timer_ = self->loop_->RunAfter(linger, [weak] {
+      if (auto c = weak.lock()) {
+        c->linger_timer_ = 0;
+        c->HandleClose(c->linger_reason_);
+      }
+    });
   });
 }
 

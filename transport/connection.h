@@ -62,9 +62,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Send(std::string bytes);
   // Closes the write side once queued output is written. Thread-safe.
   void Shutdown();
-  // Writes what the socket accepts now of the queued output plus `bytes` (a final error frame),
-  // then closes. Thread-safe.
-  void SendAndClose(std::string bytes, absl::Status reason);
+  // Sends `bytes` (a final error frame) after the queued output, shuts the write side, and then
+  // reads and discards input until the peer closes or `linger` passes, before closing. Closing
+  // with unread input would send a reset that can destroy the frame before the peer reads it.
+  // No data callback runs after this. Thread-safe.
+  void SendAndClose(std::string bytes, absl::Status reason,
+                    absl::Duration linger = absl::Seconds(2));
   // Closes now, dropping queued output. Thread-safe.
   void ForceClose(absl::Status reason);
 
@@ -78,7 +81,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   EventLoop* loop() const { return loop_; }
 
  private:
-  enum class State { kOpen, kShuttingDown, kClosed };
+  enum class State { kOpen, kShuttingDown, kLingering, kClosed };
 
   void SendInLoop(std::string bytes);
   void HandleRead();
@@ -99,6 +102,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   size_t queued_bytes_ = 0;
   bool flush_scheduled_ = false;
   bool above_high_water_ = false;
+  TimerId linger_timer_ = 0;
+  absl::Status linger_reason_;
   DataCallback data_callback_;
   CloseCallback close_callback_;
   WatermarkCallback watermark_callback_;

@@ -125,6 +125,10 @@ absl::Status EncodeFrame(Envelope envelope, const google::protobuf::MessageLite*
   envelope.set_attachment_size(static_cast<uint32_t>(attachment.size()));
   const size_t message_bytes = message == nullptr ? 0 : message->ByteSizeLong();
   const size_t envelope_bytes = envelope.ByteSizeLong();
+  if (envelope_bytes == 0) {
+    // An all-default envelope serializes to nothing, and a 0-byte envelope is invalid on the wire.
+    return absl::InvalidArgumentError("envelope is empty (set its kind)");
+  }
   const uint64_t body = uint64_t{envelope_bytes} + message_bytes + attachment.size();
   if (attachment.size() > UINT32_MAX || body > limits.max_body_bytes) {
     return absl::ResourceExhaustedError(absl::StrCat(

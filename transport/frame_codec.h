@@ -28,7 +28,8 @@ inline constexpr char kFrameMagic[4] = {'F', 'R', 'P', 'C'};
 inline constexpr uint8_t kProtocolVersion = 1;
 inline constexpr size_t kFrameHeaderSize = 16;
 
-// Limits checked before any memory is allocated for a frame.
+// Limits. The body and envelope lengths are checked from the header, before any of the body is
+// buffered; the metadata limit is checked once the (already bounded) envelope has been parsed.
 struct FrameLimits {
   // Largest body (envelope + payload). The default is 64 MiB.
   uint32_t max_body_bytes = 64u << 20;
@@ -80,7 +81,8 @@ absl::Status CheckFrameHeader(absl::string_view input, const FrameLimits& limits
 
 // Appends one frame: `envelope` (whose attachment_size is set here), then `message` serialized
 // (may be null for an empty message), then `attachment`. Fails with RESOURCE_EXHAUSTED, leaving
-// `out` unchanged, if the frame would break `limits`.
+// `out` unchanged, if the frame would break `limits`, and with INVALID_ARGUMENT for an envelope
+// that serializes to 0 bytes (no kind set).
 absl::Status EncodeFrame(Envelope envelope, const google::protobuf::MessageLite* message,
                          absl::string_view attachment, const FrameLimits& limits,
                          std::string* out);

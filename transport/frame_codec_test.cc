@@ -97,7 +97,7 @@ TEST(FrameCodecTest, EveryFrameFedOneByteAtATime) {
   response.set_status_code(5);
   response.set_status_message("not found");
   frames.push_back(EncodeOrDie(response, &response, ""));
-  Envelope minimal;  // Encodes to 0 bytes, so the codec must still produce a 1+ byte envelope.
+  Envelope minimal;  // Just the kind: a 2-byte envelope.
   minimal.set_kind(GOAWAY);
   frames.push_back(EncodeOrDie(minimal, nullptr, ""));
   for (const std::string& bytes : frames) {
@@ -221,6 +221,14 @@ TEST(FrameCodecTest, AttachmentLargerThanPayload) {
   const uint32_t size = static_cast<uint32_t>(serialized.size());
   ExpectError(Header(size + 10, size) + serialized + std::string(10, 'a'),
               absl::StatusCode::kInvalidArgument, "attachment size 50 exceeds payload size 10");
+}
+
+TEST(FrameCodecTest, EmptyEnvelopeDoesNotEncode) {
+  std::string out;
+  absl::Status status = EncodeFrame(Envelope(), nullptr, "", {}, &out);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message(), "envelope is empty (set its kind)");
+  EXPECT_TRUE(out.empty());
 }
 
 TEST(FrameCodecTest, MetadataOverItsLimit) {
