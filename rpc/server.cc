@@ -1,5 +1,7 @@
 #include "rpc/server.h"
 
+#include <atomic>
+
 #include "absl/strings/str_cat.h"
 #include "transport/socket_ops.h"
 
@@ -72,12 +74,37 @@ bool Server::WaitForConnectionCount(size_t n, absl::Time deadline) const {
                                          [this, n] { return connections_.size() == n; });
 }
 
+size_t Server::paused_connection_count() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return paused_connections_;
+}
+
+bool Server::WaitForPausedConnectionCount(size_t n, absl::Time deadline) const {
+  std::unique_lock<std::mutex> lock(mu_);
+  return connections_changed_.wait_until(lock, ToChronoDeadline(deadline),
+                                         [this, n] { return paused_connections_ == n; });
+}
+
+size_t Server::QueuedOutputBytes() {
+  std::atomic<size_t> total{0};
+  ForEachConnection([&total](ServerConnection* c) {
+    total += c->connection()->queued_output_bytes();
+  });
+  return total.load();
+}
+
 void Server::OnNewConnection(ScopedFd fd, const SocketAddress& peer) {
   EventLoop* loop = loops_->Next();
   ConnectionOptions conn_options;
   conn_options.output_high_water_bytes = options_.output_high_water_bytes;
   auto connection = std::make_shared<Connection>(loop, std::move(fd), peer, conn_options);
-  auto server_connection = std::make_shared<ServerConnection>(connection, &dispatcher_, &in_flight_);
+  auto server_connection = std::make_shared<ServerConnection>(
+      connection, &dispatcher_, &in_flight_, options_.max_concurrent_calls_per_connection,
+      [this](bool paused) {
+        std::lock_guard<std::mutex> lock(mu_);
+        paused ? ++paused_connections_ : --paused_connections_;
+        connections_changed_.notify_all();
+      });
   {
     std::unique_lock<std::mutex> lock(mu_);
     if (shut_down_) return;  // Closes the fd.

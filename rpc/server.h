@@ -43,6 +43,9 @@ struct ServerOptions {
   FrameLimits limits;
   // Per-connection queued-output bound; above it the connection stops being read.
   size_t output_high_water_bytes = 16u << 20;
+  // Calls one connection may have running at once; at the limit the connection stops being read
+  // until one finishes. Requests are delayed, never refused or lost.
+  size_t max_concurrent_calls_per_connection = 1024;
 };
 
 class Server {
@@ -69,6 +72,14 @@ class Server {
   // Blocks until connection_count() == n or `deadline`; returns whether it got there. Closed
   // connections have released their sockets by then.
   bool WaitForConnectionCount(size_t n, absl::Time deadline) const;
+  // Connections currently paused by backpressure (their client is not reading replies).
+  size_t paused_connection_count() const;
+  // Blocks until paused_connection_count() == n or `deadline`; returns whether it got there.
+  bool WaitForPausedConnectionCount(size_t n, absl::Time deadline) const;
+  // Reply bytes queued in user space across all connections (not yet taken by the kernel).
+  // Visits every I/O thread (so never call it from one); for monitoring and tests.
+  size_t QueuedOutputBytes();
+
   // Blocks until Shutdown() has begun (acceptors closed, GOAWAY being sent) or `deadline`.
   bool WaitForShutdownStarted(absl::Time deadline) const {
     return shutdown_started_.WaitForNotificationWithDeadline(deadline);
@@ -101,6 +112,7 @@ class Server {
   mutable std::mutex mu_;
   mutable std::condition_variable connections_changed_;
   bool shut_down_ = false;  // guarded by mu_
+  size_t paused_connections_ = 0;  // guarded by mu_
   // Owned here; each entry is touched only on its connection's loop, except for insertion and
   // removal under mu_.
   absl::flat_hash_map<ServerConnection*, std::shared_ptr<ServerConnection>> connections_;

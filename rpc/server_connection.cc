@@ -1,13 +1,20 @@
 #include "rpc/server_connection.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "rpc/call_access.h"
 
 namespace framerpc {
 
 ServerConnection::ServerConnection(ConnectionPtr connection, Dispatcher* dispatcher,
-                                   InFlightCounter* in_flight)
-    : connection_(std::move(connection)), dispatcher_(dispatcher), in_flight_(in_flight) {}
+                                   InFlightCounter* in_flight, size_t max_concurrent_calls,
+                                   PauseCallback on_pause)
+    : connection_(std::move(connection)),
+      dispatcher_(dispatcher),
+      in_flight_(in_flight),
+      on_pause_(std::move(on_pause)),
+      max_concurrent_calls_(std::max<size_t>(1, max_concurrent_calls)) {}
 
 void ServerConnection::Start(std::function<void()> on_closed) {
   on_closed_ = std::move(on_closed);
@@ -20,19 +27,54 @@ void ServerConnection::Start(std::function<void()> on_closed) {
   connection_->set_close_callback([weak](const ConnectionPtr&, const absl::Status&) {
     if (auto self = weak.lock()) self->OnClosed();
   });
-  connection_->set_watermark_callback([](const ConnectionPtr& c, bool above) {
-    // Backpressure: a client that does not read its replies stops being read from.
+  connection_->set_watermark_callback([weak](const ConnectionPtr& c, bool above) {
+    // Backpressure: a client that does not read its replies stops being read from, and the
+    // requests it already sent stay unprocessed in the input buffer until its replies drain.
+    auto self = weak.lock();
+    if (!self) return;
     if (above) {
       c->StopReading();
+      self->SetPaused(true);
     } else {
-      c->StartReading();
+      self->ScheduleResume();
     }
   });
   connection_->Start();
 }
 
+void ServerConnection::SetPaused(bool paused) {
+  if (paused_ == paused) return;
+  paused_ = paused;
+  if (on_pause_) on_pause_(paused);
+}
+
+bool ServerConnection::MustPause() const {
+  return connection_->above_high_water() || active_.size() >= max_concurrent_calls_;
+}
+
+void ServerConnection::ScheduleResume() {
+  if (redelivery_scheduled_) return;
+  redelivery_scheduled_ = true;
+  std::weak_ptr<ServerConnection> weak = weak_from_this();
+  connection_->loop()->QueueInLoop([weak] {
+    auto self = weak.lock();
+    if (!self) return;
+    self->redelivery_scheduled_ = false;
+    if (self->closed_ || self->broken_ || self->MustPause()) return;
+    self->SetPaused(false);
+    self->connection_->StartReading();
+    self->connection_->RedeliverInput();
+  });
+}
+
 void ServerConnection::OnData(Buffer* buffer) {
   while (!closed_ && !broken_) {
+    if (MustPause()) {
+      // Leave the rest in the buffer, and stop reading more, until replies drain or calls end.
+      connection_->StopReading();
+      SetPaused(true);
+      return;
+    }
     Frame frame;
     DecodeResult result = DecodeFrame(buffer->view(), dispatcher_->limits(), &frame);
     if (result.outcome == DecodeOutcome::kNeedMore) return;
@@ -135,6 +177,7 @@ void ServerConnection::Retire(uint64_t call_id) {
   if (it->second.deadline_timer != 0) connection_->loop()->CancelTimer(it->second.deadline_timer);
   active_.erase(it);
   in_flight_->Done();
+  if (paused_ && !closed_ && active_.size() + 1 == max_concurrent_calls_) ScheduleResume();
   if (closed_ && active_.empty() && on_closed_) std::exchange(on_closed_, nullptr)();
 }
 
@@ -175,6 +218,7 @@ void ServerConnection::RetireAll() {
 
 void ServerConnection::OnClosed() {
   closed_ = true;
+  SetPaused(false);
   // Nobody can receive the replies any more: cancel every call still running.
   RetireAll();
   if (active_.empty() && on_closed_) std::exchange(on_closed_, nullptr)();

@@ -44,7 +44,11 @@ class InFlightCounter {
 
 class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
  public:
-  ServerConnection(ConnectionPtr connection, Dispatcher* dispatcher, InFlightCounter* in_flight);
+  // Called on the loop thread when backpressure pauses (true) or resumes (false) the connection.
+  using PauseCallback = std::function<void(bool paused)>;
+
+  ServerConnection(ConnectionPtr connection, Dispatcher* dispatcher, InFlightCounter* in_flight,
+                   size_t max_concurrent_calls, PauseCallback on_pause = nullptr);
 
   // Loop thread. Hooks the connection's callbacks and starts reading. `on_closed` runs on the loop
   // thread once the connection is closed and every call on it has finished.
@@ -64,6 +68,12 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   void Finish(const std::shared_ptr<ServerCall>& call, std::string frame);
   void Retire(uint64_t call_id);
   void RetireAll();
+  void SetPaused(bool paused);
+  // Why frames are not being processed right now, if they are not.
+  bool MustPause() const;
+  // Resumes reading and processing of buffered input, from a fresh loop task (never re-entrantly
+  // from inside a reply or a write).
+  void ScheduleResume();
 
   ConnectionPtr connection_;
   Dispatcher* dispatcher_;
@@ -78,6 +88,10 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   bool closed_ = false;
   bool broken_ = false;  // a protocol error was sent; no further frames are read
   std::function<void()> on_closed_;
+  PauseCallback on_pause_;
+  bool paused_ = false;
+  const size_t max_concurrent_calls_;
+  bool redelivery_scheduled_ = false;
 };
 
 }  // namespace framerpc

@@ -2,6 +2,7 @@
 #ifndef FRAMERPC_TESTS_BLOCKING_SERVICE_H_
 #define FRAMERPC_TESTS_BLOCKING_SERVICE_H_
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -34,9 +35,12 @@ class BlockingServiceImpl final : public BlockingService::Service {
   }
 
   absl::Status Grow(ServerContext* context, const GrowRequest& request, GrowReply* reply) override {
+    grow_calls_.fetch_add(1, std::memory_order_relaxed);
     reply->set_data(std::string(request.reply_bytes(), 'g'));
     return absl::OkStatus();
   }
+
+  int grow_calls() const { return grow_calls_.load(std::memory_order_relaxed); }
 
   void Open(const std::string& gate) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -55,6 +59,7 @@ class BlockingServiceImpl final : public BlockingService::Service {
   }
 
  private:
+  std::atomic<int> grow_calls_{0};
   std::mutex mu_;
   std::condition_variable changed_;
   absl::flat_hash_set<std::string> open_;  // guarded by mu_

@@ -146,6 +146,12 @@ void Connection::StopReading() {
   if (state_ != State::kClosed && watcher_->IsReading()) watcher_->DisableReading();
 }
 
+void Connection::RedeliverInput() {
+  if (state_ == State::kOpen && input_.readable_bytes() > 0 && data_callback_) {
+    data_callback_(shared_from_this(), &input_);
+  }
+}
+
 void Connection::StartReading() {
   if (state_ != State::kClosed && !watcher_->IsReading()) watcher_->EnableReading();
 }

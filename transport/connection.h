@@ -74,6 +74,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Loop thread: flow control of input.
   void StopReading();
   void StartReading();
+  // Loop thread: runs the data callback again on input already buffered but left unconsumed,
+  // e.g. after a pause for backpressure. No-op when nothing is buffered.
+  void RedeliverInput();
+  // Loop thread: true from the watermark callback's `true` until its `false`.
+  bool above_high_water() const { return above_high_water_; }
 
   bool closed() const { return state_ == State::kClosed; }
   size_t queued_output_bytes() const { return queued_bytes_; }

@@ -1,0 +1,99 @@
+#include "cli/cli.h"
+
+#include <algorithm>
+#include <ostream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/types/span.h"
+#include "cli/call_command.h"
+#include "rpc/status_macros.h"
+
+namespace framerpc::cli {
+namespace {
+
+using google::protobuf::MethodDescriptor;
+using google::protobuf::ServiceDescriptor;
+
+std::string MethodLine(const MethodDescriptor& method) {
+  return absl::StrCat(MethodPath(method), "(", method.client_streaming() ? "stream " : "",
+                      method.input_type()->full_name(), ") returns (",
+                      method.server_streaming() ? "stream " : "", method.output_type()->full_name(),
+                      ")");
+}
+
+// Every known service with its methods, or only the services named in `names`.
+absl::Status RunList(const MethodRegistry& registry, absl::Span<const std::string> names,
+                     std::ostream& out) {
+  for (const std::string& name : names) {
+    const auto& services = registry.services();
+    if (std::none_of(services.begin(), services.end(),
+                     [&](const ServiceDescriptor* s) { return s->full_name() == name; })) {
+      return absl::NotFoundError(absl::StrCat("unknown service ", name));
+    }
+  }
+  for (const ServiceDescriptor* service : registry.services()) {
+    if (!names.empty() &&
+        std::find(names.begin(), names.end(), service->full_name()) == names.end()) {
+      continue;
+    }
+    out << service->full_name() << "\n";
+    for (int m = 0; m < service->method_count(); ++m) {
+      out << "  " << MethodLine(*service->method(m)) << "\n";
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RunDescribe(const MethodRegistry& registry, absl::Span<const std::string> args,
+                         std::ostream& out) {
+  if (args.size() != 1) {
+    return absl::InvalidArgumentError("usage: describe <Service|Method|Message|Enum>");
+  }
+  FRPC_ASSIGN_OR_RETURN(const std::string text, registry.Describe(args[0]));
+  out << text;
+  if (!text.empty() && text.back() != '\n') out << "\n";
+  return absl::OkStatus();
+}
+
+absl::Status RunCommand(const CliOptions& options, const MethodRegistry& registry,
+                        const std::vector<std::string>& args, std::istream& in, std::ostream& out,
+                        std::ostream& err) {
+  if (args.empty()) return absl::InvalidArgumentError(absl::StrCat("no command\n", kUsage));
+  const absl::Span<const std::string> rest = absl::MakeConstSpan(args).subspan(1);
+  if (args[0] == "call") return RunCall(options, registry, rest, in, out, err);
+  if (args[0] == "list") return RunList(registry, rest, out);
+  if (args[0] == "describe") return RunDescribe(registry, rest, out);
+  return absl::InvalidArgumentError(absl::StrCat("unknown command ", args[0], "\n", kUsage));
+}
+
+}  // namespace
+
+const char kUsage[] =
+    "usage:\n"
+    "  framerpc_cli --address=ADDR [flags] call /package.Service/Method [JSON|-]\n"
+    "      JSON request; '-' or none reads it from stdin. Prints the JSON reply.\n"
+    "  framerpc_cli list [SERVICE...]\n"
+    "      The linked services and methods, with request and response types.\n"
+    "  framerpc_cli describe SYMBOL\n"
+    "      A service, method, message or enum, as .proto text.\n"
+    "ADDR is host:port, [v6addr]:port or unix:/path. On error, prints ERROR: <CODE>: <message>\n"
+    "and exits with the status code's number (e.g. 14 for UNAVAILABLE).";
+
+int ExitCode(const absl::Status& status) {
+  if (status.ok()) return 0;
+  return std::clamp(static_cast<int>(status.code()), 1, 125);
+}
+
+int RunCli(const CliOptions& options, const MethodRegistry& registry,
+           const std::vector<std::string>& args, std::istream& in, std::ostream& out,
+           std::ostream& err) {
+  const absl::Status status = RunCommand(options, registry, args, in, out, err);
+  out.flush();
+  if (!status.ok()) {
+    err << "ERROR: " << absl::StatusCodeToString(status.code()) << ": " << status.message()
+        << std::endl;
+  }
+  return ExitCode(status);
+}
+
+}  // namespace framerpc::cli

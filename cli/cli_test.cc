@@ -1,0 +1,228 @@
+// framerpc_cli's commands run in-process against a real server listening on 127.0.0.1:0.
+#include "cli/cli.h"
+
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "cli/known_services.h"
+#include "cli/method_registry.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "proto/echo.pb.h"
+#include "rpc/server.h"
+#include "rpc/service.h"
+#include "services/echo/echo_service.h"
+
+namespace framerpc::cli {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+// Serves /framerpc.echo.EchoService/Say, replying with the call's metadata as "k=v;k=v", so that
+// tests can see what the CLI sent.
+class MetadataEchoService final : public Service {
+ public:
+  MetadataEchoService() { AddMethod("/framerpc.echo.EchoService/Say", std::make_unique<Say>()); }
+  const google::protobuf::ServiceDescriptor* descriptor() const override {
+    return echo::SayRequest::descriptor()->file()->service(0);
+  }
+
+ private:
+  class Say final : public MethodHandler {
+   public:
+    std::unique_ptr<google::protobuf::Message> NewRequest() const override {
+      return std::make_unique<echo::SayRequest>();
+    }
+    std::unique_ptr<google::protobuf::Message> NewResponse() const override {
+      return std::make_unique<echo::SayReply>();
+    }
+    absl::Status Invoke(ServerContext* context, const google::protobuf::Message& request,
+                        google::protobuf::Message* response) const override {
+      static_cast<echo::SayReply*>(response)->set_text(
+          absl::StrJoin(context->client_metadata(), ";", absl::PairFormatter("=")));
+      return absl::OkStatus();
+    }
+  };
+};
+
+// A Unix socket path in a directory that does not exist: connecting fails with ENOENT. (Paths under
+// TEST_TMPDIR can exceed the 107-byte limit of sun_path.)
+constexpr char kNoServer[] = "unix:/nonexistent-framerpc-cli-test/sock";
+
+ServerOptions SmallServer() {
+  ServerOptions options;
+  options.io_threads = 1;
+  options.worker_threads = 1;
+  return options;
+}
+
+std::string TempPath(absl::string_view name) {
+  const char* dir = std::getenv("TEST_TMPDIR");
+  return absl::StrCat(dir != nullptr ? dir : "/tmp", "/", name);
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  std::ostringstream contents;
+  contents << file.rdbuf();
+  return contents.str();
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  // Starts `service` on a fresh port and points options_ at it.
+  void Serve(Service* service) {
+    ASSERT_TRUE(server_.AddService(service).ok());
+    ASSERT_TRUE(server_.AddListener("127.0.0.1:0").ok());
+    ASSERT_TRUE(server_.Start().ok());
+    options_.address = server_.listen_address(0);
+  }
+
+  int Run(std::vector<std::string> args, const std::string& stdin_text = "") {
+    std::istringstream in(stdin_text);
+    std::ostringstream out;
+    std::ostringstream err;
+    const int code = RunCli(options_, registry_, args, in, out, err);
+    out_ = out.str();
+    err_ = err.str();
+    return code;
+  }
+
+  // Services must outlive the server, so they are declared first.
+  echo::EchoServiceImpl echo_;
+  MetadataEchoService metadata_echo_;
+  Server server_{SmallServer()};
+  const MethodRegistry registry_{KnownServiceFiles()};
+  CliOptions options_;
+  std::string out_;
+  std::string err_;
+};
+
+TEST_F(CliTest, CallPrintsTheJsonReply) {
+  Serve(&echo_);
+  options_.json.pretty = false;
+  EXPECT_EQ(Run({"call", "/framerpc.echo.EchoService/Say", R"({"text":"hi","uppercase":true})"}), 0)
+      << err_;
+  EXPECT_EQ(out_, "{\"text\":\"HI\"}\n");
+  EXPECT_EQ(err_, "");
+}
+
+TEST_F(CliTest, CallReadsTheRequestFromStdin) {
+  Serve(&echo_);
+  options_.json.pretty = false;
+  EXPECT_EQ(Run({"call", "framerpc.echo.EchoService.Say", "-"}, R"({"text":"a"})"), 0) << err_;
+  EXPECT_EQ(out_, "{\"text\":\"a\"}\n");
+  EXPECT_EQ(Run({"call", "/framerpc.echo.EchoService/Say"}, R"({"text":"b"})"), 0) << err_;
+  EXPECT_EQ(out_, "{\"text\":\"b\"}\n");
+}
+
+TEST_F(CliTest, CallSendsAndReceivesAttachments) {
+  Serve(&echo_);
+  const std::string in_path = TempPath("attachment_in");
+  const std::string out_path = TempPath("attachment_out");
+  const std::string bytes("raw\0bytes\n", 10);
+  std::ofstream(in_path, std::ios::binary) << bytes;
+  options_.json.pretty = false;
+  options_.attachment_file = in_path;
+  options_.attachment_out = out_path;
+  options_.print_attachment = true;
+
+  EXPECT_EQ(Run({"call", "/framerpc.echo.EchoService/Bytes", "{}"}), 0) << err_;
+  EXPECT_EQ(out_, "{\"size\":\"10\"}\n" + bytes);
+  EXPECT_EQ(ReadFile(out_path), bytes);
+}
+
+TEST_F(CliTest, UnshownAttachmentIsMentioned) {
+  Serve(&echo_);
+  const std::string in_path = TempPath("attachment_unshown");
+  std::ofstream(in_path, std::ios::binary) << "12345";
+  options_.attachment_file = in_path;
+  EXPECT_EQ(Run({"call", "/framerpc.echo.EchoService/Bytes", "{}"}), 0) << err_;
+  EXPECT_THAT(err_, HasSubstr("response attachment of 5 bytes not shown"));
+}
+
+TEST_F(CliTest, CallSendsMetadata) {
+  Serve(&metadata_echo_);
+  options_.json.pretty = false;
+  options_.metadata = {"a=1,b=2", "a=3"};
+  EXPECT_EQ(Run({"call", "/framerpc.echo.EchoService/Say", "{}"}), 0) << err_;
+  EXPECT_EQ(out_, "{\"text\":\"a=1;b=2;a=3\"}\n");
+}
+
+TEST_F(CliTest, ElapsedDeadlineIsDeadlineExceeded) {
+  Serve(&echo_);
+  options_.timeout = absl::Nanoseconds(1);
+  EXPECT_EQ(Run({"call", "/framerpc.echo.EchoService/Say", "{}"}), 4);
+  EXPECT_THAT(err_, StartsWith("ERROR: DEADLINE_EXCEEDED: "));
+  EXPECT_EQ(out_, "");
+}
+
+TEST_F(CliTest, NoServerIsUnavailable) {
+  options_.address = kNoServer;
+  EXPECT_EQ(Run({"call", "/framerpc.echo.EchoService/Say", "{}"}), 14);
+  EXPECT_THAT(err_, StartsWith("ERROR: UNAVAILABLE: "));
+}
+
+TEST_F(CliTest, LocalErrorsFailBeforeConnecting) {
+  // No server: each of these must fail on its own, not with UNAVAILABLE.
+  options_.address = kNoServer;
+  EXPECT_EQ(Run({"call", "/x.Y/Z", "{}"}), 5);
+  EXPECT_THAT(err_, StartsWith("ERROR: NOT_FOUND: unknown method /x.Y/Z (known: "));
+
+  EXPECT_EQ(Run({"call", "/framerpc.echo.EchoService/Say", "{\"text\":"}), 3);
+  EXPECT_THAT(err_, StartsWith("ERROR: INVALID_ARGUMENT: invalid JSON for "));
+
+  options_.metadata = {"novalue"};
+  EXPECT_EQ(Run({"call", "/framerpc.echo.EchoService/Say", "{}"}), 3);
+  EXPECT_THAT(err_, StartsWith("ERROR: INVALID_ARGUMENT: bad --metadata entry"));
+
+  options_.metadata = {};
+  options_.attachment_file = TempPath("no_such_file");
+  EXPECT_EQ(Run({"call", "/framerpc.echo.EchoService/Bytes", "{}"}), 5);
+  EXPECT_THAT(err_, StartsWith("ERROR: NOT_FOUND: cannot open "));
+
+  options_.address = "";
+  EXPECT_EQ(Run({"call", "/framerpc.echo.EchoService/Say", "{}"}), 3);
+  EXPECT_THAT(err_, HasSubstr("--address"));
+}
+
+TEST_F(CliTest, BadCommandLines) {
+  EXPECT_EQ(Run({}), 3);
+  EXPECT_THAT(err_, StartsWith("ERROR: INVALID_ARGUMENT: no command\nusage:"));
+  EXPECT_EQ(Run({"frobnicate"}), 3);
+  EXPECT_THAT(err_, StartsWith("ERROR: INVALID_ARGUMENT: unknown command frobnicate"));
+  EXPECT_EQ(Run({"call"}), 3);
+  EXPECT_EQ(Run({"describe"}), 3);
+  EXPECT_EQ(Run({"list", "no.Such"}), 5);
+}
+
+TEST_F(CliTest, ListShowsMethodsWithTypes) {
+  EXPECT_EQ(Run({"list"}), 0) << err_;
+  EXPECT_EQ(out_,
+            "framerpc.echo.EchoService\n"
+            "  /framerpc.echo.EchoService/Say(framerpc.echo.SayRequest) returns "
+            "(framerpc.echo.SayReply)\n"
+            "  /framerpc.echo.EchoService/Bytes(framerpc.echo.BytesRequest) returns "
+            "(framerpc.echo.BytesReply)\n");
+}
+
+TEST_F(CliTest, DescribePrintsDebugString) {
+  EXPECT_EQ(Run({"describe", "framerpc.echo.SayRequest"}), 0) << err_;
+  EXPECT_EQ(out_, echo::SayRequest::descriptor()->DebugString());
+  EXPECT_EQ(Run({"describe", "framerpc.echo.Nope"}), 5);
+}
+
+TEST(ExitCodeTest, IsTheStatusCodeClamped) {
+  EXPECT_EQ(ExitCode(absl::OkStatus()), 0);
+  EXPECT_EQ(ExitCode(absl::UnavailableError("")), 14);
+  EXPECT_EQ(ExitCode(absl::UnauthenticatedError("")), 16);
+}
+
+}  // namespace
+}  // namespace framerpc::cli

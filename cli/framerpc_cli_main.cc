@@ -1,0 +1,62 @@
+// framerpc_cli: calls framerpc services from the command line, with JSON requests and replies.
+// See kUsage in cli/cli.h. Flags only; the commands live in //cli:cli.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/time/time.h"
+#include "cli/args.h"
+#include "cli/cli.h"
+#include "cli/known_services.h"
+#include "cli/method_registry.h"
+
+ABSL_FLAG(std::string, address, "", "Server: host:port, [v6addr]:port or unix:/path.");
+ABSL_FLAG(absl::Duration, timeout, absl::InfiniteDuration(),
+          "Deadline of the call, e.g. 500ms or 5s; inf for none.");
+ABSL_FLAG(std::vector<std::string>, metadata, {},
+          "Call metadata as key=value; repeat the flag or separate pairs with commas.");
+ABSL_FLAG(std::string, attachment_file, "", "Send this file's bytes as the request attachment.");
+ABSL_FLAG(bool, print_attachment, false,
+          "Write the response attachment to stdout, after the JSON reply and its newline.");
+ABSL_FLAG(std::string, attachment_out, "", "Write the response attachment to this file.");
+ABSL_FLAG(bool, emit_defaults, false, "Print reply fields that hold their default value.");
+ABSL_FLAG(bool, preserve_proto_field_names, false,
+          "Print reply fields as field_name instead of fieldName.");
+ABSL_FLAG(bool, compact, false, "Print the reply JSON on one line.");
+
+namespace {
+
+framerpc::cli::CliOptions OptionsFromFlags(std::vector<std::string> metadata) {
+  framerpc::cli::CliOptions options;
+  options.address = absl::GetFlag(FLAGS_address);
+  options.timeout = absl::GetFlag(FLAGS_timeout);
+  options.metadata = std::move(metadata);
+  options.attachment_file = absl::GetFlag(FLAGS_attachment_file);
+  options.print_attachment = absl::GetFlag(FLAGS_print_attachment);
+  options.attachment_out = absl::GetFlag(FLAGS_attachment_out);
+  options.json.pretty = !absl::GetFlag(FLAGS_compact);
+  options.json.emit_defaults = absl::GetFlag(FLAGS_emit_defaults);
+  options.json.preserve_proto_field_names = absl::GetFlag(FLAGS_preserve_proto_field_names);
+  return options;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(framerpc::cli::kUsage);
+  // absl keeps only the last value of a repeated flag, so --metadata is collected beforehand.
+  std::vector<std::string> args(argv, argv + argc);
+  std::vector<std::string> metadata = framerpc::cli::TakeRepeatedFlag("metadata", &args);
+  std::vector<char*> arg_ptrs;
+  for (std::string& arg : args) arg_ptrs.push_back(arg.data());
+  const std::vector<char*> positional =
+      absl::ParseCommandLine(static_cast<int>(arg_ptrs.size()), arg_ptrs.data());
+
+  const framerpc::cli::MethodRegistry registry(framerpc::cli::KnownServiceFiles());
+  return framerpc::cli::RunCli(OptionsFromFlags(std::move(metadata)), registry,
+                               std::vector<std::string>(positional.begin() + 1, positional.end()),
+                               std::cin, std::cout, std::cerr);
+}

@@ -1,0 +1,13 @@
+#include "cli/known_services.h"
+
+#include "proto/echo.pb.h"
+
+namespace framerpc::cli {
+
+std::vector<const google::protobuf::FileDescriptor*> KnownServiceFiles() {
+  return {
+      framerpc::echo::SayRequest::descriptor()->file(),
+  };
+}
+
+}  // namespace framerpc::cli
