@@ -6,7 +6,9 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "base/notification.h"
+#include "absl/strings/strip.h"
 #include "rpc/call_access.h"
+#include "rpc/udp_channel.h"
 #include "transport/connection.h"
 #include "transport/event_loop_thread.h"
 #include "transport/socket_ops.h"
@@ -326,6 +328,11 @@ void ChannelImpl::Complete(uint64_t id, absl::Status status) {
 
 absl::StatusOr<std::unique_ptr<Channel>> Channel::Create(absl::string_view address,
                                                          ChannelOptions options) {
+  if (absl::ConsumePrefix(&address, "udp:")) {
+    absl::StatusOr<SocketAddress> parsed = SocketAddress::Parse(address);
+    if (!parsed.ok()) return parsed.status();
+    return CreateUdpChannel(absl::StrCat("udp:", address), *parsed, options);
+  }
   absl::StatusOr<SocketAddress> parsed = SocketAddress::Parse(address);
   if (!parsed.ok()) return parsed.status();
   return std::unique_ptr<Channel>(new ChannelImpl(std::string(address), *parsed, options));

@@ -20,6 +20,8 @@ namespace framerpc {
 struct ChannelOptions {
   FrameLimits limits;
   absl::Duration connect_timeout = absl::Seconds(5);
+  // UDP only: the deadline of a call that sets none (a lost datagram must not hang a call).
+  absl::Duration udp_default_timeout = absl::Seconds(5);
 };
 
 // Completion of an asynchronous call. Runs on the channel's I/O thread: it must not block.
@@ -34,7 +36,9 @@ using DoneCallback = std::function<void(absl::Status)>;
 // before the destructor returns.
 class Channel : public CallCanceller {
  public:
-  // `address`: "host:port", "[v6addr]:port" or "unix:/path". Does not connect yet.
+  // `address`: "host:port", "[v6addr]:port" or "unix:/path" for the framed protocol over a
+  // stream socket; "udp:host:port" or "udp:[v6addr]:port" for unary calls over UDP, one datagram
+  // each way (see rpc/udp_channel.h). Does not connect yet.
   static absl::StatusOr<std::unique_ptr<Channel>> Create(absl::string_view address,
                                                           ChannelOptions options = {});
   virtual ~Channel() = default;
