@@ -9,8 +9,7 @@ scripts/install-deps.sh
 # --- The demo configuration (loopback only; port 0 = any free port) -------------------------
 work="$(mktemp -d /tmp/framerpc-demo.XXXXXX)"
 SERVER_FLAGS=(
-  --listen=127.0.0.1:0
-  --listen=unix:"$work/framerpc.sock"
+  --listen=127.0.0.1:0,unix:"$work/framerpc.sock"
   --udp=127.0.0.1:0
   --io_threads=2
   --ready_file="$work/ready"
@@ -45,7 +44,7 @@ udp="$(sed -n 3p "$work/ready")"
 
 step() {
   echo
-  echo "\$ framerpc_cli $*"
+  echo "\$ framerpc_cli $(printf "%q " "$@")"
   "$cli" "$@"
 }
 

@@ -1,6 +1,6 @@
 // framerpc_server: hosts the framerpc services.
 //
-//   framerpc_server --listen=127.0.0.1:7000 --listen=unix:/tmp/f.sock --udp=127.0.0.1:7000
+//   framerpc_server --listen=127.0.0.1:7000,unix:/tmp/f.sock --udp=127.0.0.1:7000
 //
 // With no flags it serves the embedded default configuration (see kDefault* below). SIGINT or
 // SIGTERM starts a graceful shutdown: stop accepting, finish calls in flight, close.
@@ -26,10 +26,10 @@
 constexpr char kDefaultListen[] = "127.0.0.1:7000";
 
 ABSL_FLAG(std::vector<std::string>, listen, {kDefaultListen},
-          "Addresses to serve the framed protocol on (comma-separated or repeated): host:port, "
-          "[v6]:port or unix:/path. Port 0 picks a free port.");
+          "Addresses to serve the framed protocol on, comma-separated: host:port, [v6]:port or "
+          "unix:/path. Port 0 picks a free port.");
 ABSL_FLAG(std::vector<std::string>, udp, {},
-          "Addresses to serve unary calls on over UDP, one frame per datagram.");
+          "Addresses to serve unary calls on over UDP, one frame per datagram, comma-separated.");
 ABSL_FLAG(int, io_threads, 0, "Event loop threads; 0 = one per core.");
 ABSL_FLAG(int, worker_threads, 4, "Threads for handlers that may block.");
 ABSL_FLAG(int, listen_backlog, 1024, "listen(2) backlog.");
