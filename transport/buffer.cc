@@ -14,6 +14,7 @@ void Buffer::Consume(size_t n) {
 }
 
 void Buffer::Append(absl::string_view bytes) {
+  if (bytes.empty()) return;  // A default string_view's data() is null: no memcpy from it.
   EnsureWritable(bytes.size());
   std::memcpy(&storage_[write_index_], bytes.data(), bytes.size());
   write_index_ += bytes.size();

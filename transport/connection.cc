@@ -75,7 +75,12 @@ void Connection::Flush() {
       vec[count].iov_len = it->size() - offset;
       ++count;
     }
-    const ssize_t n = ::writev(fd_.get(), vec, count);
+    // sendmsg with MSG_NOSIGNAL, not writev: a peer that has gone away must yield EPIPE here,
+    // not a SIGPIPE that kills whatever process this library lives in.
+    msghdr msg{};
+    msg.msg_iov = vec;
+    msg.msg_iovlen = static_cast<size_t>(count);
+    const ssize_t n = ::sendmsg(fd_.get(), &msg, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EAGAIN || errno == EINTR) break;
       HandleClose(absl::UnavailableError(absl::StrCat("write failed: ", std::strerror(errno))));

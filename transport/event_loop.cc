@@ -117,7 +117,14 @@ int EventLoop::PollTimeoutMs() {
   return static_cast<int>(absl::ToInt64Milliseconds(absl::Ceil(until, absl::Milliseconds(1))));
 }
 
-void EventLoop::UpdateWatcher(Watcher* watcher) { poller_.Update(watcher, watcher->events()); }
+void EventLoop::UpdateWatcher(Watcher* watcher) {
+  // Losing its last interest unregisters a watcher: it must also leave this batch's ready list.
+  if (watcher->events() == 0) {
+    RemoveWatcher(watcher);
+    return;
+  }
+  poller_.Update(watcher, watcher->events());
+}
 
 void EventLoop::RemoveWatcher(Watcher* watcher) {
   poller_.Remove(watcher);

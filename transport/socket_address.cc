@@ -15,7 +15,9 @@ namespace {
 
 absl::StatusOr<int> ParsePort(absl::string_view text, absl::string_view whole) {
   int port = 0;
-  if (!absl::SimpleAtoi(text, &port) || port < 0 || port > 65535) {
+  const bool digits_only = !text.empty() && text.size() <= 5 &&
+                           text.find_first_not_of("0123456789") == absl::string_view::npos;
+  if (!digits_only || !absl::SimpleAtoi(text, &port) || port > 65535) {
     return absl::InvalidArgumentError(absl::StrCat("bad port in address '", whole, "'"));
   }
   return port;
@@ -38,6 +40,15 @@ absl::StatusOr<SocketAddress> SocketAddress::Parse(absl::string_view text) {
     std::memcpy(&address.storage_, &un, sizeof(un));
     address.length_ = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + 1);
     return address;
+  }
+  if (!text.empty() && text.front() == '[') {
+    const size_t close = text.find(']');
+    if (close == absl::string_view::npos) {
+      return absl::InvalidArgumentError(absl::StrCat("unterminated '[' in address '", text, "'"));
+    }
+    if (close + 1 >= text.size() || text[close + 1] != ':') {
+      return absl::InvalidArgumentError(absl::StrCat("missing ':port' after ']' in '", text, "'"));
+    }
   }
   const size_t colon = text.rfind(':');
   if (colon == absl::string_view::npos) {
