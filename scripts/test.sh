@@ -8,7 +8,7 @@ scripts/install-deps.sh || exit 1
 
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
-bazel test --config=ci "$@" //... 2>&1 | tee "$log" | grep -vE '^INFO: From |linux-sandbox'
+bazel test --config=ci --keep_going "$@" //... 2>&1 | tee "$log" | grep -vE '^INFO: From |linux-sandbox'
 status=${PIPESTATUS[0]}
 
 passed=$(grep -cE '^//[^ ]+ +(\(cached\) )?PASSED' "$log")

@@ -72,7 +72,9 @@ TEST_P(BackpressureTest, NonReadingClientIsPausedWithBoundedMemoryAndLosesNothin
     test::GrowReply parsed;
     ASSERT_TRUE(parsed.ParseFromString(std::string(reply->message_bytes())));
     ASSERT_EQ(parsed.data().size(), kReplyBytes);
-    if (GetParam()) EXPECT_EQ(reply->envelope.call_id(), id);  // Inline: in order.
+    if (GetParam()) {
+      EXPECT_EQ(reply->envelope.call_id(), id);  // Inline: in order.
+    }
   }
   EXPECT_EQ(service_.grow_calls(), kRequests);
   EXPECT_TRUE(server_->WaitForPausedConnectionCount(0, absl::Now() + absl::Seconds(30)));
