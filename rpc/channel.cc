@@ -8,6 +8,7 @@
 #include "base/notification.h"
 #include "absl/strings/strip.h"
 #include "rpc/call_access.h"
+#include "rpc/client_frames.h"
 #include "rpc/udp_channel.h"
 #include "transport/connection.h"
 #include "transport/event_loop_thread.h"
@@ -28,14 +29,6 @@ struct ClientConn {
   bool draining = false;                // GOAWAY received: no new calls
   bool closed = false;
 };
-
-// A status code from the wire; values outside the canonical range become UNKNOWN.
-absl::StatusCode WireCode(int32_t code) {
-  if (code < 0 || code > static_cast<int32_t>(absl::StatusCode::kUnauthenticated)) {
-    return absl::StatusCode::kUnknown;
-  }
-  return static_cast<absl::StatusCode>(code);
-}
 
 class ChannelImpl final : public Channel {
  public:
@@ -101,23 +94,10 @@ void ChannelImpl::StartCall(absl::string_view method, ClientContext* context,
                             const google::protobuf::MessageLite& request,
                             google::protobuf::MessageLite* response, DoneCallback done) {
   const uint64_t id = next_call_id_.fetch_add(1, std::memory_order_relaxed);
-  Envelope envelope;
-  envelope.set_kind(REQUEST);
-  envelope.set_call_id(id);
-  envelope.set_method(std::string(method));
-  if (context->deadline() != absl::InfiniteFuture()) {
-    // At least 1us: 0 means "no deadline" on the wire.
-    envelope.set_timeout_us(std::max<int64_t>(
-        1, absl::ToInt64Microseconds(context->deadline() - absl::Now())));
-  }
-  for (const auto& [key, value] : context->metadata()) {
-    MetadataEntry* entry = envelope.add_metadata();
-    entry->set_key(key);
-    entry->set_value(value);
-  }
   std::string frame;
-  absl::Status encoded = EncodeFrame(std::move(envelope), &request, context->request_attachment(),
-                                     options_.limits, &frame);
+  absl::Status encoded =
+      EncodeFrame(NewRequestEnvelope(id, method, *context, context->deadline()), &request,
+                  context->request_attachment(), options_.limits, &frame);
   ClientCallAccess::Bind(context, this, id);
   PendingCall call{context, response, std::move(done)};
   loop()->RunInLoop([this, id, call = std::move(call), frame = std::move(frame),
@@ -236,7 +216,7 @@ void ChannelImpl::OnData(ClientConn* conn, Buffer* buffer) {
         OnGoaway(conn, frame.envelope.last_call_id());
         break;
       case CONNECTION_ERROR: {
-        absl::StatusCode code = WireCode(frame.envelope.status_code());
+        absl::StatusCode code = WireStatusCode(frame.envelope.status_code());
         if (code == absl::StatusCode::kOk) code = absl::StatusCode::kUnknown;
         CloseConn(conn, absl::Status(code, absl::StrCat("server closed the connection: ",
                                                         frame.envelope.status_message())));
@@ -253,17 +233,7 @@ void ChannelImpl::OnResponse(ClientConn* conn, Frame frame) {
   auto it = calls_.find(id);
   // Unknown: cancelled or timed out already. On another connection: not this call's reply.
   if (it == calls_.end() || it->second.conn != conn) return;
-  absl::Status status(WireCode(frame.envelope.status_code()), frame.envelope.status_message());
-  if (status.ok()) {
-    const absl::string_view bytes = frame.message_bytes();
-    if (!it->second.response->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-      status = absl::InternalError("response message does not parse");
-    } else {
-      *ClientCallAccess::mutable_response_attachment(it->second.context) =
-          std::string(frame.attachment());
-    }
-  }
-  Complete(id, std::move(status));
+  Complete(id, FinishCallFromResponse(frame, it->second.context, it->second.response));
 }
 
 void ChannelImpl::OnGoaway(ClientConn* conn, uint64_t last_call_id) {

@@ -20,6 +20,24 @@ absl::Status Dispatcher::AddService(Service* service, ServiceOptions options) {
   return absl::OkStatus();
 }
 
+std::shared_ptr<ServerCall> Dispatcher::NewCall(Frame request, std::string peer) {
+  auto call = std::make_shared<ServerCall>();
+  call->call_id = request.envelope.call_id();
+  ServerContext* ctx = &call->context;
+  *ServerCallAccess::mutable_method(ctx) = request.envelope.method();
+  *ServerCallAccess::mutable_peer(ctx) = std::move(peer);
+  for (MetadataEntry& entry : *request.envelope.mutable_metadata()) {
+    ServerCallAccess::mutable_client_metadata(ctx)->emplace_back(std::move(*entry.mutable_key()),
+                                                                 std::move(*entry.mutable_value()));
+  }
+  if (request.envelope.timeout_us() > 0) {
+    ServerCallAccess::set_deadline(ctx,
+                                   absl::Now() + absl::Microseconds(request.envelope.timeout_us()));
+  }
+  call->request_frame = std::move(request);
+  return call;
+}
+
 std::string Dispatcher::ErrorResponse(uint64_t call_id, const absl::Status& status) const {
   Envelope envelope;
   envelope.set_kind(RESPONSE);

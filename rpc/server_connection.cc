@@ -126,21 +126,13 @@ void ServerConnection::OnRequest(Frame frame) {
   }
   last_call_id_ = std::max(last_call_id_, id);
 
-  auto call = std::make_shared<ServerCall>();
-  call->call_id = id;
-  ServerContext* ctx = &call->context;
-  *ServerCallAccess::mutable_method(ctx) = frame.envelope.method();
-  *ServerCallAccess::mutable_peer(ctx) = connection_->peer().ToString();
-  for (MetadataEntry& entry : *frame.envelope.mutable_metadata()) {
-    ServerCallAccess::mutable_client_metadata(ctx)->emplace_back(std::move(*entry.mutable_key()),
-                                                                 std::move(*entry.mutable_value()));
-  }
+  std::shared_ptr<ServerCall> call =
+      Dispatcher::NewCall(std::move(frame), connection_->peer().ToString());
   Active& active = active_[id];
   active.call = call;
   in_flight_->Add();
-  if (frame.envelope.timeout_us() > 0) {
-    const absl::Time deadline = absl::Now() + absl::Microseconds(frame.envelope.timeout_us());
-    ServerCallAccess::set_deadline(ctx, deadline);
+  const absl::Time deadline = call->context.deadline();
+  if (deadline != absl::InfiniteFuture()) {
     std::weak_ptr<ServerConnection> weak = weak_from_this();
     active.deadline_timer = connection_->loop()->RunAt(deadline, [weak, call] {
       auto self = weak.lock();
@@ -149,7 +141,6 @@ void ServerConnection::OnRequest(Frame frame) {
                              call->call_id, absl::DeadlineExceededError("deadline exceeded")));
     });
   }
-  call->request_frame = std::move(frame);
 
   std::weak_ptr<ServerConnection> weak = weak_from_this();
   EventLoop* loop = connection_->loop();

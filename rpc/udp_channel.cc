@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/notification.h"
 #include "rpc/call_access.h"
+#include "rpc/client_frames.h"
 #include "transport/event_loop_thread.h"
 #include "transport/scoped_fd.h"
 #include "transport/watcher.h"
@@ -50,21 +51,12 @@ class UdpChannel final : public Channel {
     const uint64_t id = next_call_id_.fetch_add(1, std::memory_order_relaxed);
     absl::Time deadline = context->deadline();
     if (deadline == absl::InfiniteFuture()) deadline = absl::Now() + options_.udp_default_timeout;
-    Envelope envelope;
-    envelope.set_kind(REQUEST);
-    envelope.set_call_id(id);
-    envelope.set_method(std::string(method));
-    envelope.set_timeout_us(std::max<int64_t>(1, absl::ToInt64Microseconds(deadline - absl::Now())));
-    for (const auto& [key, value] : context->metadata()) {
-      MetadataEntry* entry = envelope.add_metadata();
-      entry->set_key(key);
-      entry->set_value(value);
-    }
     FrameLimits limits = options_.limits;
     limits.max_body_bytes = std::min<uint32_t>(limits.max_body_bytes, kMaxDatagram - kFrameHeaderSize);
     std::string frame;
     absl::Status encoded =
-        EncodeFrame(std::move(envelope), &request, context->request_attachment(), limits, &frame);
+        EncodeFrame(NewRequestEnvelope(id, method, *context, deadline), &request,
+                    context->request_attachment(), limits, &frame);
     ClientCallAccess::Bind(context, this, id);
     loop()->RunInLoop([this, id, context, response, deadline, done = std::move(done),
                        frame = std::move(frame), encoded = std::move(encoded)]() mutable {
@@ -128,20 +120,7 @@ class UdpChannel final : public Channel {
     const uint64_t id = frame.envelope.call_id();
     auto it = calls_.find(id);
     if (it == calls_.end()) return;  // Late or duplicate.
-    const int32_t code = frame.envelope.status_code();
-    absl::Status status(code >= 0 && code <= 16 ? static_cast<absl::StatusCode>(code)
-                                                : absl::StatusCode::kUnknown,
-                        frame.envelope.status_message());
-    if (status.ok()) {
-      const absl::string_view bytes = frame.message_bytes();
-      if (!it->second.response->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-        status = absl::InternalError("response message does not parse");
-      } else {
-        *ClientCallAccess::mutable_response_attachment(it->second.context) =
-            std::string(frame.attachment());
-      }
-    }
-    Complete(id, std::move(status));
+    Complete(id, FinishCallFromResponse(frame, it->second.context, it->second.response));
   }
 
   void Complete(uint64_t id, absl::Status status) {

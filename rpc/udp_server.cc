@@ -12,7 +12,6 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "rpc/call_access.h"
 #include "transport/socket_ops.h"
 
 namespace framerpc {
@@ -181,20 +180,7 @@ void UdpServer::OnDatagram(absl::string_view bytes, const SocketAddress& peer) {
               dispatcher_->ErrorResponse(id, absl::InvalidArgumentError("negative timeout_us")));
     return;
   }
-  auto call = std::make_shared<ServerCall>();
-  call->call_id = id;
-  ServerContext* ctx = &call->context;
-  *ServerCallAccess::mutable_method(ctx) = frame.envelope.method();
-  *ServerCallAccess::mutable_peer(ctx) = peer.ToString();
-  for (MetadataEntry& entry : *frame.envelope.mutable_metadata()) {
-    ServerCallAccess::mutable_client_metadata(ctx)->emplace_back(std::move(*entry.mutable_key()),
-                                                                 std::move(*entry.mutable_value()));
-  }
-  if (frame.envelope.timeout_us() > 0) {
-    ServerCallAccess::set_deadline(ctx,
-                                   absl::Now() + absl::Microseconds(frame.envelope.timeout_us()));
-  }
-  call->request_frame = std::move(frame);
+  std::shared_ptr<ServerCall> call = Dispatcher::NewCall(std::move(frame), peer.ToString());
   // Not offloaded: the reply is sent before Dispatch returns, so the socket is still open.
   dispatcher_->Dispatch(std::move(call), /*allow_offload=*/false,
                         [this, peer](std::shared_ptr<ServerCall> done, std::string reply) {

@@ -1,0 +1,48 @@
+#include "rpc/client_frames.h"
+
+#include <algorithm>
+#include <string>
+
+#include "rpc/call_access.h"
+
+namespace framerpc {
+
+Envelope NewRequestEnvelope(uint64_t id, absl::string_view method, const ClientContext& context,
+                            absl::Time deadline) {
+  Envelope envelope;
+  envelope.set_kind(REQUEST);
+  envelope.set_call_id(id);
+  envelope.set_method(std::string(method));
+  if (deadline != absl::InfiniteFuture()) {
+    envelope.set_timeout_us(
+        std::max<int64_t>(1, absl::ToInt64Microseconds(deadline - absl::Now())));
+  }
+  for (const auto& [key, value] : context.metadata()) {
+    MetadataEntry* entry = envelope.add_metadata();
+    entry->set_key(key);
+    entry->set_value(value);
+  }
+  return envelope;
+}
+
+absl::StatusCode WireStatusCode(int32_t code) {
+  if (code < 0 || code > static_cast<int32_t>(absl::StatusCode::kUnauthenticated)) {
+    return absl::StatusCode::kUnknown;
+  }
+  return static_cast<absl::StatusCode>(code);
+}
+
+absl::Status FinishCallFromResponse(const Frame& frame, ClientContext* context,
+                                    google::protobuf::MessageLite* response) {
+  absl::Status status(WireStatusCode(frame.envelope.status_code()),
+                      frame.envelope.status_message());
+  if (!status.ok()) return status;
+  const absl::string_view bytes = frame.message_bytes();
+  if (!response->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return absl::InternalError("response message does not parse");
+  }
+  *ClientCallAccess::mutable_response_attachment(context) = std::string(frame.attachment());
+  return absl::OkStatus();
+}
+
+}  // namespace framerpc

@@ -1,0 +1,32 @@
+// Internal to //rpc:channel: the frames of a unary call as every client transport builds and
+// reads them (stream channel and UDP channel alike).
+#ifndef FRAMERPC_RPC_CLIENT_FRAMES_H_
+#define FRAMERPC_RPC_CLIENT_FRAMES_H_
+
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "google/protobuf/message_lite.h"
+#include "rpc/context.h"
+#include "transport/frame_codec.h"
+
+namespace framerpc {
+
+// The REQUEST envelope for call `id`: method, metadata, and the time left until `deadline` as
+// timeout_us (at least 1us, since 0 means none; nothing for an infinite deadline).
+Envelope NewRequestEnvelope(uint64_t id, absl::string_view method, const ClientContext& context,
+                            absl::Time deadline);
+
+// A status code read off the wire: values outside the canonical range become UNKNOWN.
+absl::StatusCode WireStatusCode(int32_t code);
+
+// The final status of a call from its RESPONSE frame. When it is OK, `response` holds the parsed
+// message and the context the response attachment; an unparseable message makes it INTERNAL.
+absl::Status FinishCallFromResponse(const Frame& frame, ClientContext* context,
+                                    google::protobuf::MessageLite* response);
+
+}  // namespace framerpc
+
+#endif  // FRAMERPC_RPC_CLIENT_FRAMES_H_
