@@ -1,0 +1,291 @@
+// echo_bench: framerpc echo latency and throughput against a raw TCP ping-pong floor measured in
+// the same run. Prints one table per payload size; every row is also given as a ratio to the
+// floor. See docs/benchmarks.md for how to read it and the numbers on our machine.
+//
+//   bazel run //bench:echo_bench -- --duration=2s --sizes=64,4096
+//
+// Exits non-zero only when something fails (a call errors or echoes the wrong bytes), never
+// because a target is missed: benchmarks are not tests.
+#include <algorithm>
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "bench/affinity.h"
+#include "bench/raw_echo.h"
+#include "bench/rpc_echo.h"
+#include "bench/stats.h"
+#include "rpc/channel.h"
+#include "rpc/server.h"
+#include "services/echo/echo_service.h"
+
+ABSL_FLAG(absl::Duration, duration, absl::Seconds(2), "Measured time per row and size.");
+ABSL_FLAG(int, rounds, 5,
+          "Each row's --duration is measured in this many slices, the rows taking turns, so that "
+          "load from elsewhere on the machine hits every row alike.");
+ABSL_FLAG(absl::Duration, warmup, absl::Milliseconds(300),
+          "Unmeasured run of each row before the first round (connections, allocator, caches).");
+ABSL_FLAG(std::vector<std::string>, sizes, std::vector<std::string>({"64", "4096"}),
+          "Payload sizes in bytes, comma-separated.");
+ABSL_FLAG(int, connections, 2, "Connections (channels) for the in-flight rows.");
+ABSL_FLAG(int, inflight, 32, "Calls in flight per connection for the in-flight rows.");
+ABSL_FLAG(int, server_io_threads, 1, "Server event-loop threads.");
+ABSL_FLAG(int, serial_cpu, 0,
+          "While a one-at-a-time row (floor, blocking, async, blocking_unlocked, say) runs, every "
+          "thread of the process is pinned to this CPU; -1 leaves placement to the scheduler. "
+          "Those rows are serial, and on a VM a wake-up across vCPUs costs tens of microseconds "
+          "and makes them bimodal. The in-flight rows always use every allowed CPU.");
+ABSL_FLAG(std::vector<std::string>, rows,
+          std::vector<std::string>({"floor", "blocking", "async", "say", "pipelined", "inflight"}),
+          "Rows to run (always printed in the order below): floor = raw ping-pong; blocking = "
+          "Bytes through the blocking stub; async = Bytes, a chain of one async call at a time; "
+          "blocking_unlocked = diagnostic, not run by default: blocking on an async call whose "
+          "waiter is notified after its lock is released; say = Say through the blocking stub; "
+          "pipelined = raw, connections x inflight; inflight = Bytes async, connections x "
+          "inflight. The ratio columns need floor and blocking.");
+
+namespace framerpc::bench {
+namespace {
+
+constexpr double kLatencyTarget = 1.3;     // one-at-a-time p50 vs the floor's, at most
+constexpr double kThroughputTarget = 3.0;  // in-flight calls/s vs one-at-a-time, at least
+
+// The rows the targets compare; the others are context.
+enum class RowRole { kFloor, kOneAtATime, kInFlight, kOther };
+
+struct Row {
+  std::string name;
+  RowRole role;
+  RowResult result;
+};
+
+struct BenchConfig {
+  absl::Duration duration;
+  absl::Duration warmup;
+  int rounds;
+  int connections;
+  int inflight;
+  int serial_cpu;      // -1: not pinned
+  cpu_set_t all_cpus;  // the mask the process started with
+};
+
+struct Spec {
+  std::string key;  // as in --rows
+  std::string name;
+  RowRole role;
+  bool serial;  // one call at a time: pinned to --serial_cpu
+  std::function<absl::StatusOr<Samples>(absl::Duration)> measure;
+};
+
+std::vector<Spec> AllRows(const BenchConfig& config, size_t size,
+                          const std::vector<Channel*>& channels) {
+  const int c = config.connections;
+  const int k = config.inflight;
+  const std::string in_flight = absl::StrCat(c, "x", k);
+  Channel* one = channels[0];
+  return {
+      {"floor", "raw TCP ping-pong (floor)", RowRole::kFloor, /*serial=*/true,
+       [=](absl::Duration d) { return RunRawPingPong(size, d); }},
+      {"blocking", "framerpc 1 at a time, blocking stub", RowRole::kOneAtATime, /*serial=*/true,
+       [=](absl::Duration d) { return RunRpcBlocking(one, size, d); }},
+      {"async", "framerpc 1 at a time, async chain", RowRole::kOther, /*serial=*/true,
+       [=](absl::Duration d) { return RunRpcAsync({one}, size, 1, d); }},
+      {"blocking_unlocked", "framerpc 1 at a time, blocking, notify after unlock", RowRole::kOther,
+       /*serial=*/true,
+       [=](absl::Duration d) { return RunRpcBlockingUnlockedNotify(one, size, d); }},
+      {"say", "framerpc 1 at a time, Say (text)", RowRole::kOther, /*serial=*/true,
+       [=](absl::Duration d) { return RunRpcSayBlocking(one, size, d); }},
+      {"pipelined", "raw TCP pipelined " + in_flight, RowRole::kOther, /*serial=*/false,
+       [=](absl::Duration d) { return RunRawPipelined(size, c, k, d); }},
+      {"inflight", "framerpc in flight " + in_flight, RowRole::kInFlight, /*serial=*/false,
+       [=](absl::Duration d) { return RunRpcAsync(channels, size, k, d); }},
+  };
+}
+
+// Warms every wanted row up once, then measures them round-robin in `rounds` slices of
+// duration / rounds each, so that a burst of load from elsewhere on the machine is shared by
+// all rows instead of landing on one of them.
+absl::Status MeasureSize(const BenchConfig& config, size_t size,
+                         const std::vector<Channel*>& channels,
+                         const std::vector<std::string>& wanted, std::vector<Row>* rows) {
+  auto place = [&](const Spec& spec) {
+    const bool pin = spec.serial && config.serial_cpu >= 0;
+    return SetProcessAffinity(pin ? SingleCpu(config.serial_cpu) : config.all_cpus);
+  };
+  std::vector<Spec> specs = AllRows(config, size, channels);
+  specs.erase(std::remove_if(specs.begin(), specs.end(),
+                             [&](const Spec& spec) {
+                               return std::find(wanted.begin(), wanted.end(), spec.key) ==
+                                      wanted.end();
+                             }),
+              specs.end());
+  const absl::Duration slice = config.duration / config.rounds;
+  std::vector<Samples> samples(specs.size());
+  for (int round = -1; round < config.rounds; ++round) {
+    const bool warming = round < 0;
+    if (warming && config.warmup <= absl::ZeroDuration()) continue;
+    for (size_t i = 0; i < specs.size(); ++i) {
+      absl::Status placed = place(specs[i]);
+      if (!placed.ok()) return placed;
+      absl::StatusOr<Samples> result = specs[i].measure(warming ? config.warmup : slice);
+      if (!result.ok()) {
+        return absl::Status(
+            result.status().code(),
+            absl::StrCat(specs[i].name, ", ", size, " B: ", result.status().message()));
+      }
+      if (!warming) samples[i].Append(*std::move(result));
+    }
+  }
+  for (size_t i = 0; i < specs.size(); ++i) {
+    rows->push_back(Row{specs[i].name, specs[i].role, Summarize(std::move(samples[i]))});
+  }
+  return absl::OkStatus();
+}
+
+const RowResult* FindRow(const std::vector<Row>& rows, RowRole role) {
+  for (const Row& row : rows) {
+    if (row.role == role) return &row.result;
+  }
+  return nullptr;
+}
+
+// Markdown, so that it pastes into docs/benchmarks.md as it is.
+void PrintTable(size_t size, const std::vector<Row>& rows) {
+  const RowResult none;
+  const RowResult* floor_row = FindRow(rows, RowRole::kFloor);
+  const RowResult* one_row = FindRow(rows, RowRole::kOneAtATime);
+  const RowResult& floor = floor_row != nullptr ? *floor_row : none;
+  const RowResult& one = one_row != nullptr ? *one_row : none;
+  std::printf("\n%zu B payload\n\n", size);
+  std::printf(
+      "| row | calls/s | p50 us | p99 us | p50 / floor | p99 / floor | calls/s / floor "
+      "| calls/s / 1-at-a-time |\n");
+  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+  for (const Row& row : rows) {
+    const RowResult& r = row.result;
+    std::printf("| %s | %.0f | %.1f | %.1f | %.2fx | %.2fx | %.2fx | %.2fx |\n", row.name.c_str(),
+                r.calls_per_sec, r.p50_us, r.p99_us, Ratio(r.p50_us, floor.p50_us),
+                Ratio(r.p99_us, floor.p99_us), Ratio(r.calls_per_sec, floor.calls_per_sec),
+                Ratio(r.calls_per_sec, one.calls_per_sec));
+  }
+}
+
+void PrintTargets(size_t size, const std::vector<Row>& rows) {
+  const RowResult* floor = FindRow(rows, RowRole::kFloor);
+  const RowResult* one = FindRow(rows, RowRole::kOneAtATime);
+  const RowResult* many = FindRow(rows, RowRole::kInFlight);
+  if (floor != nullptr && one != nullptr) {
+    const double latency = Ratio(one->p50_us, floor->p50_us);
+    std::printf("%zu B: 1-at-a-time p50 = %.2fx floor (target <= %.1fx): %s\n", size, latency,
+                kLatencyTarget, latency <= kLatencyTarget ? "met" : "MISSED");
+  }
+  if (one != nullptr && many != nullptr) {
+    const double throughput = Ratio(many->calls_per_sec, one->calls_per_sec);
+    std::printf("%zu B: in-flight calls/s = %.2fx 1-at-a-time (target >= %.1fx): %s\n", size,
+                throughput, kThroughputTarget, throughput >= kThroughputTarget ? "met" : "MISSED");
+  }
+}
+
+int Main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  BenchConfig config{absl::GetFlag(FLAGS_duration),
+                     absl::GetFlag(FLAGS_warmup),
+                     absl::GetFlag(FLAGS_rounds),
+                     absl::GetFlag(FLAGS_connections),
+                     absl::GetFlag(FLAGS_inflight),
+                     absl::GetFlag(FLAGS_serial_cpu),
+                     CurrentAffinity()};
+  if (config.serial_cpu >= CPU_SETSIZE ||
+      (config.serial_cpu >= 0 && !CPU_ISSET(config.serial_cpu, &config.all_cpus))) {
+    std::fprintf(stderr, "echo_bench: --serial_cpu=%d is not a CPU this process may use\n",
+                 config.serial_cpu);
+    return 2;
+  }
+  std::vector<size_t> sizes;
+  for (const std::string& text : absl::GetFlag(FLAGS_sizes)) {
+    size_t size = 0;
+    if (!absl::SimpleAtoi(text, &size)) {
+      std::fprintf(stderr, "echo_bench: bad --sizes entry '%s'\n", text.c_str());
+      return 2;
+    }
+    sizes.push_back(size);
+  }
+  const std::vector<std::string> wanted = absl::GetFlag(FLAGS_rows);
+  const std::vector<Spec> known = AllRows(config, 0, {nullptr});
+  for (const std::string& key : wanted) {
+    if (std::none_of(known.begin(), known.end(), [&](const Spec& s) { return s.key == key; })) {
+      std::fprintf(stderr, "echo_bench: unknown --rows entry '%s'\n", key.c_str());
+      return 2;
+    }
+  }
+  if (config.connections < 1 || config.inflight < 1 || config.rounds < 1 || sizes.empty()) {
+    std::fprintf(stderr,
+                 "echo_bench: need --connections, --inflight, --rounds >= 1 and some --sizes\n");
+    return 2;
+  }
+
+  ServerOptions options;
+  options.io_threads = absl::GetFlag(FLAGS_server_io_threads);
+  options.worker_threads = 1;  // unused: the echo service runs inline on the I/O loop
+  Server server(options);
+  echo::EchoServiceImpl echo_service;
+  absl::Status status = server.AddService(&echo_service);
+  if (status.ok()) status = server.AddListener("127.0.0.1:0");
+  if (status.ok()) status = server.Start();
+  if (!status.ok()) {
+    std::fprintf(stderr, "echo_bench: server: %s\n", status.ToString().c_str());
+    return 1;
+  }
+  std::vector<std::unique_ptr<Channel>> owned;
+  std::vector<Channel*> channels;
+  for (int i = 0; i < config.connections; ++i) {
+    absl::StatusOr<std::unique_ptr<Channel>> channel = Channel::Create(server.listen_address(0));
+    if (!channel.ok()) {
+      std::fprintf(stderr, "echo_bench: channel: %s\n", channel.status().ToString().c_str());
+      return 1;
+    }
+    channels.push_back(channel->get());
+    owned.push_back(*std::move(channel));
+  }
+
+  std::printf(
+      "echo_bench: %d CPUs, server io threads %d, %s per row in %d rounds after %s "
+      "warm-up, in flight %d connections x %d calls, one-at-a-time rows %s\n",
+      CPU_COUNT(&config.all_cpus), options.io_threads,
+      absl::FormatDuration(config.duration).c_str(), config.rounds,
+      absl::FormatDuration(config.warmup).c_str(), config.connections, config.inflight,
+      config.serial_cpu >= 0 ? absl::StrCat("pinned to CPU ", config.serial_cpu).c_str()
+                             : "not pinned");
+  int exit_code = 0;
+  std::vector<std::pair<size_t, std::vector<Row>>> tables;
+  for (size_t size : sizes) {
+    std::vector<Row> rows;
+    status = MeasureSize(config, size, channels, wanted, &rows);
+    if (!status.ok()) {
+      std::fprintf(stderr, "echo_bench: %s\n", status.ToString().c_str());
+      exit_code = 1;
+      break;
+    }
+    PrintTable(size, rows);
+    std::fflush(stdout);
+    tables.emplace_back(size, std::move(rows));
+  }
+  std::printf("\n");
+  for (const auto& [size, rows] : tables) PrintTargets(size, rows);
+
+  owned.clear();
+  server.Shutdown(absl::Seconds(1));
+  return exit_code;
+}
+
+}  // namespace
+}  // namespace framerpc::bench
+
+int main(int argc, char** argv) { return framerpc::bench::Main(argc, argv); }
