@@ -1,6 +1,8 @@
 #include "rpc/channel.h"
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -311,14 +313,26 @@ absl::StatusOr<std::unique_ptr<Channel>> Channel::Create(absl::string_view addre
 absl::Status Channel::Call(absl::string_view method, ClientContext* context,
                            const google::protobuf::MessageLite& request,
                            google::protobuf::MessageLite* response) {
-  Notification done;
-  absl::Status result;
-  StartCall(method, context, request, response, [&](absl::Status status) {
-    result = std::move(status);
-    done.Notify();
+  // The state is shared with the callback so that it can signal after unlocking (a woken caller
+  // then does not block again on the mutex) without the state dying under it.
+  struct Waiter {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    absl::Status result;
+  };
+  auto waiter = std::make_shared<Waiter>();
+  StartCall(method, context, request, response, [waiter](absl::Status status) {
+    {
+      std::lock_guard<std::mutex> lock(waiter->mu);
+      waiter->result = std::move(status);
+      waiter->done = true;
+    }
+    waiter->cv.notify_one();
   });
-  done.WaitForNotification();
-  return result;
+  std::unique_lock<std::mutex> lock(waiter->mu);
+  waiter->cv.wait(lock, [&waiter] { return waiter->done; });
+  return std::move(waiter->result);
 }
 
 }  // namespace framerpc

@@ -11,6 +11,7 @@ ServerConnection::ServerConnection(ConnectionPtr connection, Dispatcher* dispatc
                                    InFlightCounter* in_flight, size_t max_concurrent_calls,
                                    PauseCallback on_pause)
     : connection_(std::move(connection)),
+      peer_(connection_->peer().ToString()),
       dispatcher_(dispatcher),
       in_flight_(in_flight),
       on_pause_(std::move(on_pause)),
@@ -127,7 +128,7 @@ void ServerConnection::OnRequest(Frame frame) {
   last_call_id_ = std::max(last_call_id_, id);
 
   std::shared_ptr<ServerCall> call =
-      Dispatcher::NewCall(std::move(frame), connection_->peer().ToString());
+      Dispatcher::NewCall(std::move(frame), peer_);
   Active& active = active_[id];
   active.call = call;
   in_flight_->Add();

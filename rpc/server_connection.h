@@ -76,6 +76,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   void ScheduleResume();
 
   ConnectionPtr connection_;
+  const std::string peer_;  // formatted once: inet_ntop per request showed up in profiles
   Dispatcher* dispatcher_;
   InFlightCounter* in_flight_;
   struct Active {

@@ -75,12 +75,18 @@ void EventLoop::DrainWakeup() {
 }
 
 void EventLoop::RunPendingTasks() {
-  std::vector<Task> tasks;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    tasks.swap(pending_);
+  // Two passes: a task often queues another (a send queues its flush), and running that one now
+  // saves a trip through epoll_wait. Bounded, so that tasks that keep queueing tasks cannot
+  // starve the sockets.
+  for (int pass = 0; pass < 2; ++pass) {
+    std::vector<Task> tasks;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (pending_.empty()) return;
+      tasks.swap(pending_);
+    }
+    for (Task& task : tasks) task();
   }
-  for (Task& task : tasks) task();
 }
 
 TimerId EventLoop::RunAt(absl::Time when, Task task) {
