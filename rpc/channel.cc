@@ -11,6 +11,7 @@
 #include "absl/strings/strip.h"
 #include "rpc/call_access.h"
 #include "rpc/client_frames.h"
+#include "rpc/sync_calls.h"
 #include "rpc/udp_channel.h"
 #include "transport/connection.h"
 #include "transport/event_loop_thread.h"
@@ -35,12 +36,18 @@ struct ClientConn {
 class ChannelImpl final : public Channel {
  public:
   ChannelImpl(std::string target, SocketAddress address, ChannelOptions options)
-      : target_(std::move(target)), address_(address), options_(options) {}
+      : target_(std::move(target)),
+        address_(address),
+        options_(options),
+        sync_calls_(std::make_unique<SyncCalls>(target_, address_, options_)) {}
   ~ChannelImpl() override;
 
   void StartCall(absl::string_view method, ClientContext* context,
                  const google::protobuf::MessageLite& request,
                  google::protobuf::MessageLite* response, DoneCallback done) override;
+  absl::Status Call(absl::string_view method, ClientContext* context,
+                    const google::protobuf::MessageLite& request,
+                    google::protobuf::MessageLite* response) override;
   void CancelCall(uint64_t call_id) override;
   const std::string& target() const override { return target_; }
 
@@ -69,6 +76,7 @@ class ChannelImpl final : public Channel {
   const SocketAddress address_;
   const ChannelOptions options_;
   std::atomic<uint64_t> next_call_id_{1};
+  std::unique_ptr<SyncCalls> sync_calls_;
   EventLoopThread loop_thread_;
 
   // Loop thread only.
@@ -277,7 +285,18 @@ void ChannelImpl::SendCancel(ClientConn* conn, uint64_t id) {
   }
 }
 
+absl::Status ChannelImpl::Call(absl::string_view method, ClientContext* context,
+                               const google::protobuf::MessageLite& request,
+                               google::protobuf::MessageLite* response) {
+  const uint64_t id = next_call_id_.fetch_add(1, std::memory_order_relaxed);
+  std::optional<absl::Status> done =
+      sync_calls_->TryCall(id, method, context, request, response, this);
+  if (done.has_value()) return *std::move(done);
+  return Channel::Call(method, context, request, response);
+}
+
 void ChannelImpl::CancelCall(uint64_t call_id) {
+  if (sync_calls_->Cancel(call_id)) return;
   loop()->RunInLoop([this, call_id] {
     auto it = calls_.find(call_id);
     if (it == calls_.end()) return;

@@ -20,6 +20,11 @@ namespace framerpc {
 struct ChannelOptions {
   FrameLimits limits;
   absl::Duration connect_timeout = absl::Seconds(5);
+  // Blocking calls (Call, and the generated blocking stubs) run on the caller's thread over
+  // connections of their own, up to this many at once; beyond that, and for every asynchronous
+  // call, the one multiplexed connection is used. 0 sends every call through the multiplexed
+  // connection. See rpc/sync_calls.h.
+  size_t max_sync_connections = 4;
   // UDP only: the deadline of a call that sets none (a lost datagram must not hang a call).
   absl::Duration udp_default_timeout = absl::Seconds(5);
 };
@@ -27,8 +32,9 @@ struct ChannelOptions {
 // Completion of an asynchronous call. Runs on the channel's I/O thread: it must not block.
 using DoneCallback = std::function<void(absl::Status)>;
 
-// A Channel multiplexes any number of concurrent calls from any threads over one connection;
-// replies may come in any order. It connects lazily, and after the connection drops (e.g. a
+// A Channel multiplexes any number of concurrent asynchronous calls from any threads over one
+// connection; replies may come in any order. Blocking calls take a faster, caller-driven path
+// (ChannelOptions::max_sync_connections) with the same semantics. It connects lazily, and after the connection drops (e.g. a
 // server restart) the next call reconnects. Calls in flight on a dropped connection fail with
 // UNAVAILABLE; they are never silently retried, because they may have run.
 //
@@ -50,9 +56,9 @@ class Channel : public CallCanceller {
                          google::protobuf::MessageLite* response, DoneCallback done) = 0;
 
   // Blocking form of StartCall. Must not be called from a completion callback.
-  absl::Status Call(absl::string_view method, ClientContext* context,
-                    const google::protobuf::MessageLite& request,
-                    google::protobuf::MessageLite* response);
+  virtual absl::Status Call(absl::string_view method, ClientContext* context,
+                            const google::protobuf::MessageLite& request,
+                            google::protobuf::MessageLite* response);
 
   // Used by ClientContext::TryCancel(). Thread-safe.
   void CancelCall(uint64_t call_id) override = 0;

@@ -162,13 +162,17 @@ void Server::Shutdown(absl::Duration grace) {
   // 2. Tell clients, and let calls in flight finish.
   ForEachConnection([](ServerConnection* c) { c->BeginDrain(); });
   in_flight_.WaitForZero(deadline);
-  // 3. Close: write side first, so that queued replies are flushed before the FIN.
-  ForEachConnection([](ServerConnection* c) { c->connection()->Shutdown(); });
+  // 3. Close: queued replies are written first. A connection with nothing unread closes right
+  //    away; one whose client sent more lingers (discarding it) until the client closes, up to
+  //    what is left of the grace period, so that a reset cannot destroy replies in flight.
+  const absl::Duration linger = std::max(deadline - absl::Now(), absl::Milliseconds(100));
+  ForEachConnection([linger](ServerConnection* c) {
+    c->connection()->SendAndClose("", absl::UnavailableError("server shut down"), linger);
+  });
   {
     std::unique_lock<std::mutex> lock(mu_);
-    connections_changed_.wait_until(
-        lock, ToChronoDeadline(std::max(deadline, absl::Now() + absl::Milliseconds(200))),
-        [this] { return connections_.empty(); });
+    connections_changed_.wait_until(lock, ToChronoDeadline(absl::Now() + linger),
+                                    [this] { return connections_.empty(); });
   }
   ForEachConnection([](ServerConnection* c) {
     c->connection()->ForceClose(absl::UnavailableError("server shut down"));

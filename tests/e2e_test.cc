@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -32,27 +33,36 @@ using test::BlockRequest;
 
 enum class Family { kIPv4, kIPv6, kUnix };
 
-std::string FamilyName(const testing::TestParamInfo<Family>& info) {
-  switch (info.param) {
-    case Family::kIPv4: return "IPv4";
-    case Family::kIPv6: return "IPv6";
-    case Family::kUnix: return "Unix";
+// The address family, and whether blocking calls take the caller-driven path (else they go
+// through the multiplexed connection like asynchronous ones).
+using Param = std::tuple<Family, bool>;
+
+std::string ParamName(const testing::TestParamInfo<Param>& info) {
+  const char* family = "?";
+  switch (std::get<0>(info.param)) {
+    case Family::kIPv4: family = "IPv4"; break;
+    case Family::kIPv6: family = "IPv6"; break;
+    case Family::kUnix: family = "Unix"; break;
   }
-  return "?";
+  return absl::StrCat(family, std::get<1>(info.param) ? "_CallerDriven" : "_Multiplexed");
 }
 
-class EndToEndTest : public testing::TestWithParam<Family> {
+class EndToEndTest : public testing::TestWithParam<Param> {
  protected:
+  Family family() const { return std::get<0>(GetParam()); }
+
   void SetUp() override {
-    switch (GetParam()) {
+    switch (family()) {
       case Family::kIPv4: listen_ = "127.0.0.1:0"; break;
       case Family::kIPv6: listen_ = "[::1]:0"; break;
       case Family::kUnix: listen_ = absl::StrCat("unix:", test::MakeTempDir(), "/e2e.sock"); break;
     }
     absl::Status started = StartServer(listen_);
-    if (GetParam() == Family::kIPv6 && !started.ok()) GTEST_SKIP() << "no IPv6 loopback: " << started;
+    if (family() == Family::kIPv6 && !started.ok()) GTEST_SKIP() << "no IPv6 loopback: " << started;
     FRPC_ASSERT_OK(started);
-    auto channel = Channel::Create(server_->listen_address(0));
+    ChannelOptions options;
+    options.max_sync_connections = std::get<1>(GetParam()) ? 4 : 0;
+    auto channel = Channel::Create(server_->listen_address(0), options);
     FRPC_ASSERT_OK(channel.status());
     channel_ = *std::move(channel);
   }
@@ -262,8 +272,10 @@ TEST_P(EndToEndTest, GracefulShutdownLosesNoInFlightReply) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(AllFamilies, EndToEndTest,
-                         testing::Values(Family::kIPv4, Family::kIPv6, Family::kUnix), FamilyName);
+INSTANTIATE_TEST_SUITE_P(
+    AllFamiliesBothPaths, EndToEndTest,
+    testing::Combine(testing::Values(Family::kIPv4, Family::kIPv6, Family::kUnix), testing::Bool()),
+    ParamName);
 
 }  // namespace
 }  // namespace framerpc

@@ -1,5 +1,6 @@
 #include "transport/connection.h"
 
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -107,6 +108,10 @@ void Connection::Flush() {
     if (state_ == State::kShuttingDown || state_ == State::kLingering) {
       ::shutdown(fd_.get(), SHUT_WR);
     }
+    if (state_ == State::kLingering) {
+      CloseIfDrained();
+      if (state_ == State::kClosed) return;
+    }
   } else if (!watcher_->IsWriting()) {
     watcher_->EnableWriting();
   }
@@ -117,6 +122,13 @@ void Connection::Flush() {
 }
 
 void Connection::HandleWrite() { Flush(); }
+
+void Connection::CloseIfDrained() {
+  int unread = 0;
+  if (!output_.empty() || ::ioctl(fd_.get(), FIONREAD, &unread) != 0 || unread > 0) return;
+  input_.Consume(input_.readable_bytes());
+  HandleClose(linger_reason_);
+}
 
 void Connection::HandleRead() {
   int saved_errno = 0;
@@ -189,9 +201,11 @@ void Connection::SendAndClose(std::string bytes, absl::Status reason, absl::Dura
     if (self->state_ == State::kClosed || self->state_ == State::kLingering) return;
     self->state_ = State::kLingering;
     self->linger_reason_ = std::move(r);
-    self->queued_bytes_ += b.size();
-    self->output_.push_back(std::move(b));
-    self->Flush();  // Shuts the write side once the output is written.
+    if (!b.empty()) {
+      self->queued_bytes_ += b.size();
+      self->output_.push_back(std::move(b));
+    }
+    self->Flush();  // Shuts the write side once the output is written, and may close.
     if (self->state_ == State::kClosed) return;
     self->StartReading();
     std::weak_ptr<Connection> weak = self;

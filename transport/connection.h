@@ -62,10 +62,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Send(std::string bytes);
   // Closes the write side once queued output is written. Thread-safe.
   void Shutdown();
-  // Sends `bytes` (a final error frame) after the queued output, shuts the write side, and then
-  // reads and discards input until the peer closes or `linger` passes, before closing. Closing
-  // with unread input would send a reset that can destroy the frame before the peer reads it.
-  // No data callback runs after this. Thread-safe.
+  // Closes gracefully: writes the queued output and then `bytes` (e.g. a final error frame),
+  // shuts the write side, and closes. If the peer has sent input that was never read, it first
+  // reads and discards until the peer closes or `linger` passes: closing with unread input makes
+  // the kernel send a reset, which can destroy the last frames before the peer reads them. With
+  // nothing unread it closes as soon as the output is written. No data callback runs after this.
+  // Thread-safe.
   void SendAndClose(std::string bytes, absl::Status reason,
                     absl::Duration linger = absl::Seconds(2));
   // Closes now, dropping queued output. Thread-safe.
@@ -94,6 +96,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void HandleClose(absl::Status reason);
   void Flush();
   std::string SocketErrorText() const;
+  // Lingering only: closes if the output is written and nothing unread is pending.
+  void CloseIfDrained();
 
   EventLoop* const loop_;
   ScopedFd fd_;

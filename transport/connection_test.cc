@@ -439,12 +439,28 @@ TEST_F(ConnectionTest, ShutdownWithNothingQueued) {
   EXPECT_TRUE(ReadsEof(peer_.get()));
 }
 
-TEST_F(ConnectionTest, SendAndCloseDeliversBytesThenClosesWhenPeerCloses) {
+TEST_F(ConnectionTest, SendAndCloseWithNothingUnreadClosesOnceWritten) {
   StartConnection();
   conn_->Send("hello ");
   conn_->SendAndClose("bye", absl::CancelledError("done"));
   conn_->Send("late");  // After SendAndClose: dropped.
   EXPECT_EQ(ReadExactly(peer_.get(), 9), "hello bye");
+  EXPECT_TRUE(ReadsEof(peer_.get()));
+  // Nothing was left unread, so there is no reset to fear: it closes without waiting for the peer.
+  ASSERT_TRUE(WaitForClose());
+  SettleLoop();
+  std::lock_guard<std::mutex> lock(mu_);
+  EXPECT_EQ(close_count_, 1);
+  EXPECT_EQ(close_reason_, absl::CancelledError("done"));
+  EXPECT_TRUE(fd_closed_in_close_callback_);
+}
+
+TEST_F(ConnectionTest, SendAndCloseWithUnreadInputLingersUntilThePeerCloses) {
+  StartConnection();
+  RunOnLoopAndWait(loop(), [this] { conn_->StopReading(); });
+  WriteAll(peer_.get(), "unread");  // Sits in the kernel: closing now would send a reset.
+  conn_->SendAndClose("bye", absl::CancelledError("done"));
+  EXPECT_EQ(ReadExactly(peer_.get(), 3), "bye");
   EXPECT_TRUE(ReadsEof(peer_.get()));
   // While lingering, the connection reads and discards input; no data callback runs.
   WriteAll(peer_.get(), "discarded");
@@ -465,6 +481,8 @@ TEST_F(ConnectionTest, SendAndCloseDeliversBytesThenClosesWhenPeerCloses) {
 
 TEST_F(ConnectionTest, SendAndCloseClosesAfterLingerWhenPeerStaysOpen) {
   StartConnection();
+  RunOnLoopAndWait(loop(), [this] { conn_->StopReading(); });
+  WriteAll(peer_.get(), "unread");  // Makes it linger.
   conn_->SendAndClose("bye", absl::CancelledError("done"), absl::Milliseconds(1));
   EXPECT_EQ(ReadExactly(peer_.get(), 3), "bye");
   ASSERT_TRUE(WaitForClose());
@@ -479,6 +497,8 @@ TEST_F(ConnectionTest, SendAndCloseClosesAfterLingerWhenPeerStaysOpen) {
 
 TEST_F(ConnectionTest, ForceCloseDuringLingerClosesOnce) {
   StartConnection();
+  RunOnLoopAndWait(loop(), [this] { conn_->StopReading(); });
+  WriteAll(peer_.get(), "unread");  // Makes it linger.
   conn_->SendAndClose("bye", absl::CancelledError("done"), absl::Hours(1));
   EXPECT_EQ(ReadExactly(peer_.get(), 3), "bye");
   conn_->ForceClose(absl::AbortedError("enough"));

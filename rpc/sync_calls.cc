@@ -1,0 +1,274 @@
+#include "rpc/sync_calls.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "rpc/call_access.h"
+#include "rpc/client_frames.h"
+#include "transport/socket_ops.h"
+
+namespace framerpc {
+namespace {
+
+// How long until `deadline`, for SO_RCVTIMEO / SO_SNDTIMEO; zero means "no timeout" there, so a
+// deadline that has (almost) passed becomes 1us.
+timeval SocketTimeout(absl::Time deadline) {
+  if (deadline == absl::InfiniteFuture()) return timeval{0, 0};
+  const absl::Duration left = std::max(deadline - absl::Now(), absl::Microseconds(1));
+  return absl::ToTimeval(left);
+}
+
+}  // namespace
+
+SyncCalls::SyncCalls(std::string target, SocketAddress address, ChannelOptions options)
+    : target_(std::move(target)), address_(address), options_(options) {}
+
+SyncCalls::~SyncCalls() {
+  std::unique_lock<std::mutex> lock(mu_);
+  closing_ = true;
+  for (auto& [id, conn] : running_) {
+    conn->cancelled.store(true, std::memory_order_release);
+    ::shutdown(conn->fd.get(), SHUT_RDWR);
+  }
+  idle_.wait(lock, [this] { return running_.empty(); });
+  pool_.clear();
+}
+
+std::optional<absl::Status> SyncCalls::TryCall(uint64_t id, absl::string_view method,
+                                               ClientContext* context,
+                                               const google::protobuf::MessageLite& request,
+                                               google::protobuf::MessageLite* response,
+                                               CallCanceller* canceller) {
+  if (options_.max_sync_connections == 0) return std::nullopt;
+  if (context->cancel_requested()) return absl::CancelledError("cancelled before start");
+  const absl::Time deadline = context->deadline();
+  if (deadline <= absl::Now()) {
+    return absl::DeadlineExceededError("deadline exceeded before the call started");
+  }
+  std::string frame;
+  absl::Status encoded = EncodeFrame(NewRequestEnvelope(id, method, *context, deadline), &request,
+                                     context->request_attachment(), options_.limits, &frame);
+  if (!encoded.ok()) return encoded;
+
+  absl::StatusOr<std::unique_ptr<Conn>> borrowed = Borrow();
+  if (!borrowed.ok()) return borrowed.status();
+  if (*borrowed == nullptr) return std::nullopt;  // Pool busy: use the multiplexed path.
+  std::unique_ptr<Conn> conn = *std::move(borrowed);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    running_[id] = conn.get();
+  }
+  ClientCallAccess::Bind(context, canceller, id);
+  // A TryCancel() that came before Bind() found no call to cancel; honour it here.
+  if (context->cancel_requested()) Cancel(id);
+
+  bool reusable = true;
+  absl::Status status = Send(conn.get(), frame, deadline);
+  if (!status.ok()) {
+    reusable = false;  // Part of a frame may be out: the stream is no longer in step.
+  } else {
+    status = Receive(conn.get(), id, deadline, context, response, &reusable);
+    // Timed out waiting: tell the server; a late reply is skipped by the next call here.
+    if (absl::IsDeadlineExceeded(status)) SendCancel(conn.get(), id);
+  }
+
+  bool cancelled;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    running_.erase(id);
+    cancelled = conn->cancelled.load(std::memory_order_acquire);
+  }
+  // A cancel that lost the race with the reply leaves the reply in place; either way the
+  // connection was shut down and is not reused.
+  if (cancelled && !status.ok()) status = absl::CancelledError("cancelled by the client");
+  Return(std::move(conn), reusable && !cancelled);
+  return status;
+}
+
+bool SyncCalls::Cancel(uint64_t call_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = running_.find(call_id);
+  if (it == running_.end()) return false;
+  // Wakes the caller's blocked send/recv; the server sees the connection go and cancels the call.
+  it->second->cancelled.store(true, std::memory_order_release);
+  ::shutdown(it->second->fd.get(), SHUT_RDWR);
+  return true;
+}
+
+absl::StatusOr<std::unique_ptr<SyncCalls::Conn>> SyncCalls::Borrow() {
+  for (;;) {
+    std::unique_ptr<Conn> idle;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (closing_) return absl::CancelledError("channel destroyed");
+      if (pool_.empty()) {
+        if (open_ >= options_.max_sync_connections) return std::unique_ptr<Conn>();
+        ++open_;
+        break;
+      }
+      idle = std::move(pool_.back());
+      pool_.pop_back();
+    }
+    if (StillUsable(idle.get())) return idle;
+    Return(std::move(idle), /*reusable=*/false);
+  }
+  absl::StatusOr<std::unique_ptr<Conn>> conn = Connect();
+  if (!conn.ok()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    --open_;
+    idle_.notify_all();
+  }
+  return conn;
+}
+
+bool SyncCalls::StillUsable(Conn* conn) {
+  // The common case costs one syscall: nothing has arrived since the last call.
+  char byte;
+  const ssize_t peeked = ::recv(conn->fd.get(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (peeked < 0) return errno == EAGAIN || errno == EWOULDBLOCK;
+  if (peeked == 0) return false;  // The server closed it (e.g. it restarted).
+  // Something arrived while idle: a late reply to a timed-out call, or GOAWAY.
+  for (;;) {
+    char buf[4096];
+    const ssize_t n = ::recv(conn->fd.get(), buf, sizeof(buf), MSG_DONTWAIT);
+    if (n == 0) return false;
+    if (n < 0) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK) return false;
+      break;
+    }
+    conn->input.Append(absl::string_view(buf, static_cast<size_t>(n)));
+  }
+  for (;;) {
+    Frame frame;
+    DecodeResult result = DecodeFrame(conn->input.view(), options_.limits, &frame);
+    if (result.outcome == DecodeOutcome::kNeedMore) return true;
+    if (result.outcome == DecodeOutcome::kError) return false;
+    conn->input.Consume(result.consumed);
+    if (frame.envelope.kind() == GOAWAY || frame.envelope.kind() == CONNECTION_ERROR) return false;
+  }
+}
+
+absl::StatusOr<std::unique_ptr<SyncCalls::Conn>> SyncCalls::Connect() {
+  bool in_progress = false;
+  absl::StatusOr<ScopedFd> fd = StartConnect(address_, &in_progress);
+  if (!fd.ok()) return fd.status();
+  if (in_progress) {
+    pollfd pfd{fd->get(), POLLOUT, 0};
+    const int timeout_ms =
+        static_cast<int>(absl::ToInt64Milliseconds(options_.connect_timeout));
+    if (::poll(&pfd, 1, timeout_ms) == 0) {
+      return absl::UnavailableError(absl::StrCat("connect to ", target_, " timed out"));
+    }
+    absl::Status error = SocketError(fd->get(), address_);
+    if (!error.ok()) return error;
+  }
+  // Blocking from here on: the caller's thread sleeps in send/recv, with SO_*TIMEO for deadlines.
+  const int flags = ::fcntl(fd->get(), F_GETFL);
+  ::fcntl(fd->get(), F_SETFL, flags & ~O_NONBLOCK);
+  auto conn = std::make_unique<Conn>();
+  conn->fd = *std::move(fd);
+  return conn;
+}
+
+void SyncCalls::Return(std::unique_ptr<Conn> conn, bool reusable) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (reusable && !closing_) {
+    pool_.push_back(std::move(conn));
+  } else {
+    --open_;
+  }
+  idle_.notify_all();
+}
+
+absl::Status SyncCalls::Send(Conn* conn, absl::string_view bytes, absl::Time deadline) {
+  if (deadline != absl::InfiniteFuture()) {
+    const timeval tv = SocketTimeout(deadline);
+    ::setsockopt(conn->fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  }
+  while (!bytes.empty()) {
+    const ssize_t n = ::send(conn->fd.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n > 0) {
+      bytes.remove_prefix(static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      return absl::DeadlineExceededError("deadline exceeded");
+    }
+    return absl::UnavailableError(
+        absl::StrCat("connection to ", target_, " lost: ", std::strerror(errno)));
+  }
+  if (deadline != absl::InfiniteFuture()) {
+    const timeval none{0, 0};
+    ::setsockopt(conn->fd.get(), SOL_SOCKET, SO_SNDTIMEO, &none, sizeof(none));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SyncCalls::Receive(Conn* conn, uint64_t id, absl::Time deadline,
+                                ClientContext* context, google::protobuf::MessageLite* response,
+                                bool* reusable) {
+  for (;;) {
+    Frame frame;
+    DecodeResult result = DecodeFrame(conn->input.view(), options_.limits, &frame);
+    if (result.outcome == DecodeOutcome::kError) {
+      *reusable = false;
+      return absl::UnavailableError(
+          absl::StrCat("bad frame from ", target_, ": ", result.error.message()));
+    }
+    if (result.outcome == DecodeOutcome::kFrame) {
+      conn->input.Consume(result.consumed);
+      const Envelope& envelope = frame.envelope;
+      if (envelope.kind() == RESPONSE && envelope.call_id() == id) {
+        return FinishCallFromResponse(frame, context, response);
+      }
+      if (envelope.kind() == GOAWAY) {
+        *reusable = false;
+        if (id > envelope.last_call_id()) {
+          return absl::UnavailableError("server is shutting down; the call was not processed");
+        }
+      } else if (envelope.kind() == CONNECTION_ERROR) {
+        *reusable = false;
+        absl::StatusCode code = WireStatusCode(envelope.status_code());
+        if (code == absl::StatusCode::kOk) code = absl::StatusCode::kUnknown;
+        return absl::Status(code, absl::StrCat("server closed the connection: ",
+                                               envelope.status_message()));
+      }
+      continue;  // A late reply to an earlier call that timed out here, or a frame we ignore.
+    }
+    // Need more bytes: wait for them, at most until the deadline.
+    if (deadline != absl::InfiniteFuture() || conn->receive_timeout != absl::ZeroDuration()) {
+      if (deadline != absl::InfiniteFuture() && deadline <= absl::Now()) {
+        return absl::DeadlineExceededError("deadline exceeded");
+      }
+      const timeval tv = SocketTimeout(deadline);
+      ::setsockopt(conn->fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+      conn->receive_timeout = absl::DurationFromTimeval(tv);
+    }
+    int err = 0;
+    const ssize_t n = conn->input.ReadFd(conn->fd.get(), 256u << 10, &err);
+    if (n > 0) continue;
+    if (n < 0 && err == EINTR) continue;
+    if (n < 0 && (err == EAGAIN || err == EWOULDBLOCK)) continue;  // SO_RCVTIMEO: re-check above.
+    *reusable = false;
+    return absl::UnavailableError(absl::StrCat("connection to ", target_, " lost: ",
+                                               n == 0 ? "closed by peer" : std::strerror(err)));
+  }
+}
+
+void SyncCalls::SendCancel(Conn* conn, uint64_t id) {
+  Envelope envelope;
+  envelope.set_kind(CANCEL);
+  envelope.set_call_id(id);
+  std::string frame;
+  if (!EncodeFrame(std::move(envelope), nullptr, {}, options_.limits, &frame).ok()) return;
+  ::send(conn->fd.get(), frame.data(), frame.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+}  // namespace framerpc

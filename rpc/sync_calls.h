@@ -1,0 +1,92 @@
+// Internal to //rpc:channel: the caller-driven fast path for blocking calls.
+//
+// A blocking call through the multiplexed connection costs two thread hand-offs (caller -> I/O
+// thread -> caller). Here the calling thread instead borrows a connection of its own from a small
+// pool, writes the request and reads the reply itself, like a raw blocking socket: send + recv,
+// and no other thread is woken. When every pooled connection is busy, the caller falls back to
+// the multiplexed path, so concurrency stays bounded by `max_connections` extra sockets.
+//
+// Semantics match the multiplexed path: the deadline is sent to the server, and when it passes the
+// call ends with DEADLINE_EXCEEDED and a CANCEL frame; TryCancel() from any thread ends the call
+// with CANCELLED (the connection is shut down, which the server sees as a cancellation); a dead or
+// draining connection ends the call with UNAVAILABLE and is never reused; nothing is retried.
+//
+// Thread-safe.
+#ifndef FRAMERPC_RPC_SYNC_CALLS_H_
+#define FRAMERPC_RPC_SYNC_CALLS_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "google/protobuf/message_lite.h"
+#include "rpc/channel.h"
+#include "rpc/context.h"
+#include "transport/buffer.h"
+#include "transport/scoped_fd.h"
+#include "transport/socket_address.h"
+
+namespace framerpc {
+
+class SyncCalls {
+ public:
+  SyncCalls(std::string target, SocketAddress address, ChannelOptions options);
+  // Shuts down the connections of calls still running and waits for them to return.
+  ~SyncCalls();
+  SyncCalls(const SyncCalls&) = delete;
+  SyncCalls& operator=(const SyncCalls&) = delete;
+
+  // Runs the call on the caller's thread, or returns nullopt (having done nothing) when no pooled
+  // connection is free; the caller then uses the multiplexed path.
+  std::optional<absl::Status> TryCall(uint64_t id, absl::string_view method, ClientContext* context,
+                                      const google::protobuf::MessageLite& request,
+                                      google::protobuf::MessageLite* response,
+                                      CallCanceller* canceller);
+
+  // True if `call_id` was a call running here (now cancelled). Thread-safe.
+  bool Cancel(uint64_t call_id);
+
+ private:
+  struct Conn {
+    ScopedFd fd;
+    Buffer input;
+    std::atomic<bool> cancelled{false};
+    absl::Duration receive_timeout = absl::ZeroDuration();  // as set with SO_RCVTIMEO
+  };
+
+  // A healthy idle connection, a new one, or nullptr when the pool is at its limit.
+  absl::StatusOr<std::unique_ptr<Conn>> Borrow();
+  // Reads whatever an idle connection has received (stale replies, GOAWAY, EOF) without blocking;
+  // false if it must not be used.
+  bool StillUsable(Conn* conn);
+  absl::StatusOr<std::unique_ptr<Conn>> Connect();
+  void Return(std::unique_ptr<Conn> conn, bool reusable);
+
+  absl::Status Send(Conn* conn, absl::string_view bytes, absl::Time deadline);
+  // Reads until the RESPONSE for `id`. *reusable is cleared when the connection must be dropped.
+  absl::Status Receive(Conn* conn, uint64_t id, absl::Time deadline, ClientContext* context,
+                       google::protobuf::MessageLite* response, bool* reusable);
+  void SendCancel(Conn* conn, uint64_t id);
+
+  const std::string target_;
+  const SocketAddress address_;
+  const ChannelOptions options_;
+
+  std::mutex mu_;
+  std::condition_variable idle_;  // signalled when a running call ends
+  std::vector<std::unique_ptr<Conn>> pool_;           // guarded by mu_: idle connections
+  absl::flat_hash_map<uint64_t, Conn*> running_;     // guarded by mu_: call id -> its connection
+  size_t open_ = 0;                                   // guarded by mu_: idle + running
+  bool closing_ = false;                              // guarded by mu_
+};
+
+}  // namespace framerpc
+
+#endif  // FRAMERPC_RPC_SYNC_CALLS_H_

@@ -1,0 +1,299 @@
+// A client Channel against a scripted fake server that misbehaves. Every case runs on both client
+// paths: the caller-driven one for blocking calls, and the multiplexed connection.
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "proto/echo.frpc.h"
+#include "rpc/channel.h"
+#include "rpc/server.h"
+#include "services/echo/echo_service.h"
+#include "tests/blocking_service.h"
+#include "tests/raw_peer.h"
+#include "tests/test_util.h"
+#include "transport/frame_codec.h"
+#include "transport/socket_ops.h"
+
+namespace framerpc {
+namespace {
+
+// Accepts one connection, reads one REQUEST frame and hands it and the socket to `script`.
+class FakeServer {
+ public:
+  using Script = std::function<void(int fd, const Frame& request)>;
+
+  explicit FakeServer(Script script) {
+    auto address = SocketAddress::Parse("127.0.0.1:0");
+    auto fd = Listen(*address, 16);
+    EXPECT_TRUE(fd.ok());
+    listen_fd_ = *std::move(fd);
+    address_ = LocalAddress(listen_fd_.get()).ToString();
+    thread_ = std::thread([this, script = std::move(script)] {
+      pollfd pfd{listen_fd_.get(), POLLIN, 0};
+      if (::poll(&pfd, 1, 30000) != 1) return;
+      ScopedFd conn(::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+      std::string input;
+      Frame frame;
+      for (;;) {
+        DecodeResult result = DecodeFrame(input, FrameLimits{}, &frame);
+        if (result.outcome == DecodeOutcome::kFrame) break;
+        char buf[4096];
+        const ssize_t n = ::recv(conn.get(), buf, sizeof(buf), 0);
+        if (n <= 0) return;
+        input.append(buf, static_cast<size_t>(n));
+      }
+      script(conn.get(), frame);
+      // Keep the connection until the client is done with it.
+      char buf[256];
+      while (::recv(conn.get(), buf, sizeof(buf), 0) > 0) {
+      }
+    });
+  }
+  ~FakeServer() { thread_.join(); }
+
+  const std::string& address() const { return address_; }
+
+ private:
+  ScopedFd listen_fd_;
+  std::string address_;
+  std::thread thread_;
+};
+
+void SendAll(int fd, const std::string& bytes) {
+  ASSERT_EQ(::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(bytes.size()));
+}
+
+std::string Response(uint64_t id, const std::string& text) {
+  Envelope envelope;
+  envelope.set_kind(RESPONSE);
+  envelope.set_call_id(id);
+  echo::SayReply reply;
+  reply.set_text(text);
+  std::string frame;
+  EXPECT_TRUE(EncodeFrame(envelope, &reply, {}, FrameLimits{}, &frame).ok());
+  return frame;
+}
+
+class ChannelFaultTest : public testing::TestWithParam<bool> {
+ protected:
+  // Makes one blocking Say call to `address`; sync = GetParam().
+  absl::Status Say(const std::string& address, echo::SayReply* reply) {
+    ChannelOptions options;
+    options.max_sync_connections = GetParam() ? 4 : 0;
+    auto channel = Channel::Create(address, options);
+    if (!channel.ok()) return channel.status();
+    echo::EchoService::Stub stub(channel->get());
+    ClientContext context;
+    context.set_timeout(absl::Seconds(30));
+    echo::SayRequest request;
+    request.set_text("x");
+    return stub.Say(&context, request, reply);
+  }
+};
+
+TEST_P(ChannelFaultTest, ReplyForAnotherCallIsSkipped) {
+  FakeServer server([](int fd, const Frame& request) {
+    SendAll(fd, Response(request.envelope.call_id() + 1000, "not yours"));
+    SendAll(fd, Response(request.envelope.call_id(), "yours"));
+  });
+  echo::SayReply reply;
+  FRPC_ASSERT_OK(Say(server.address(), &reply));
+  EXPECT_EQ(reply.text(), "yours");
+}
+
+TEST_P(ChannelFaultTest, GoawayBelowTheCallMeansNotProcessed) {
+  FakeServer server([](int fd, const Frame& request) {
+    Envelope goaway;
+    goaway.set_kind(GOAWAY);
+    goaway.set_last_call_id(request.envelope.call_id() - 1);
+    SendAll(fd, test::RawPeer::BuildFrame(goaway, ""));
+  });
+  echo::SayReply reply;
+  absl::Status status = Say(server.address(), &reply);
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+  EXPECT_EQ(status.message(), "server is shutting down; the call was not processed");
+}
+
+TEST_P(ChannelFaultTest, GoawayCoveringTheCallStillDeliversItsReply) {
+  FakeServer server([](int fd, const Frame& request) {
+    Envelope goaway;
+    goaway.set_kind(GOAWAY);
+    goaway.set_last_call_id(request.envelope.call_id());
+    SendAll(fd, test::RawPeer::BuildFrame(goaway, ""));
+    SendAll(fd, Response(request.envelope.call_id(), "served"));
+  });
+  echo::SayReply reply;
+  FRPC_ASSERT_OK(Say(server.address(), &reply));
+  EXPECT_EQ(reply.text(), "served");
+}
+
+TEST_P(ChannelFaultTest, ConnectionErrorEndsTheCallWithItsCode) {
+  FakeServer server([](int fd, const Frame&) {
+    Envelope error;
+    error.set_kind(CONNECTION_ERROR);
+    error.set_status_code(static_cast<int>(absl::StatusCode::kResourceExhausted));
+    error.set_status_message("too big");
+    SendAll(fd, test::RawPeer::BuildFrame(error, ""));
+  });
+  echo::SayReply reply;
+  absl::Status status = Say(server.address(), &reply);
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted) << status;
+  EXPECT_EQ(status.message(), "server closed the connection: too big");
+}
+
+TEST_P(ChannelFaultTest, GarbageFromTheServerIsUnavailable) {
+  FakeServer server([](int fd, const Frame&) { SendAll(fd, "HTTP/1.1 400 Bad Request\r\n\r\n"); });
+  echo::SayReply reply;
+  absl::Status status = Say(server.address(), &reply);
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+  EXPECT_TRUE(absl::StrContains(status.message(), "bad magic")) << status;
+}
+
+TEST_P(ChannelFaultTest, ServerClosingMidFrameIsUnavailable) {
+  FakeServer server([](int fd, const Frame& request) {
+    const std::string frame = Response(request.envelope.call_id(), "cut short");
+    SendAll(fd, frame.substr(0, frame.size() / 2));
+    ::shutdown(fd, SHUT_RDWR);
+  });
+  echo::SayReply reply;
+  absl::Status status = Say(server.address(), &reply);
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+}
+
+TEST_P(ChannelFaultTest, StatusCodeOutOfRangeIsUnknown) {
+  FakeServer server([](int fd, const Frame& request) {
+    Envelope envelope;
+    envelope.set_kind(RESPONSE);
+    envelope.set_call_id(request.envelope.call_id());
+    envelope.set_status_code(999);
+    envelope.set_status_message("odd");
+    SendAll(fd, test::RawPeer::BuildFrame(envelope, ""));
+  });
+  echo::SayReply reply;
+  absl::Status status = Say(server.address(), &reply);
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnknown) << status;
+}
+
+INSTANTIATE_TEST_SUITE_P(BothClientPaths, ChannelFaultTest, testing::Bool(),
+                         [](const testing::TestParamInfo<bool>& info) {
+                           return info.param ? "CallerDriven" : "Multiplexed";
+                         });
+
+// The caller-driven path against a real server.
+class SyncPathTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    ServerOptions options;
+    options.io_threads = 1;
+    server_ = std::make_unique<Server>(options);
+    FRPC_ASSERT_OK(server_->AddService(&echo_));
+    FRPC_ASSERT_OK(server_->AddService(&blocking_, ServiceOptions{.run_inline = false}));
+    FRPC_ASSERT_OK(server_->AddListener("127.0.0.1:0"));
+    FRPC_ASSERT_OK(server_->Start());
+  }
+
+  std::unique_ptr<Channel> NewChannel(size_t sync_connections) {
+    ChannelOptions options;
+    options.max_sync_connections = sync_connections;
+    auto channel = Channel::Create(server_->listen_address(0), options);
+    EXPECT_TRUE(channel.ok());
+    return *std::move(channel);
+  }
+
+  echo::EchoServiceImpl echo_;
+  test::BlockingServiceImpl blocking_;
+  std::unique_ptr<Server> server_;
+};
+
+TEST_F(SyncPathTest, SequentialBlockingCallsReuseOneConnection) {
+  auto channel = NewChannel(4);
+  echo::EchoService::Stub stub(channel.get());
+  for (int i = 0; i < 100; ++i) {
+    ClientContext context;
+    echo::SayRequest request;
+    request.set_text(absl::StrCat("n", i));
+    echo::SayReply reply;
+    FRPC_ASSERT_OK(stub.Say(&context, request, &reply));
+    ASSERT_EQ(reply.text(), absl::StrCat("n", i));
+  }
+  EXPECT_TRUE(server_->WaitForConnectionCount(1, absl::Now() + absl::Seconds(10)));
+}
+
+TEST_F(SyncPathTest, MoreBlockingCallersThanPooledConnectionsFallBack) {
+  auto channel = NewChannel(2);
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      echo::EchoService::Stub stub(channel.get());
+      for (int i = 0; i < 50; ++i) {
+        ClientContext context;
+        echo::SayRequest request;
+        request.set_text(absl::StrCat(t, ":", i));
+        echo::SayReply reply;
+        if (!stub.Say(&context, request, &reply).ok() || reply.text() != request.text()) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  // At most 2 pooled connections plus the multiplexed one.
+  EXPECT_LE(server_->connection_count(), 3u);
+}
+
+TEST_F(SyncPathTest, BlockingCallCancelledFromAnotherThread) {
+  auto channel = NewChannel(4);
+  test::BlockingService::Stub stub(channel.get());
+  ClientContext context;
+  test::BlockRequest request;
+  request.set_gate("never");
+  test::BlockReply reply;
+  absl::Status status;
+  std::thread caller([&] { status = stub.Block(&context, request, &reply); });
+  blocking_.WaitForStarted(1);
+  context.TryCancel();
+  caller.join();
+  EXPECT_EQ(status.code(), absl::StatusCode::kCancelled) << status;
+  blocking_.WaitForCancelled(1);  // The server stopped the handler too.
+  // The channel goes on working.
+  echo::EchoService::Stub echo_stub(channel.get());
+  ClientContext again;
+  echo::SayReply ok;
+  FRPC_EXPECT_OK(echo_stub.Say(&again, echo::SayRequest(), &ok));
+}
+
+TEST_F(SyncPathTest, DeadlineThenTheSameConnectionServesTheNextCall) {
+  auto channel = NewChannel(1);
+  test::BlockingService::Stub stub(channel.get());
+  ClientContext context;
+  context.set_timeout(absl::Milliseconds(50));
+  test::BlockRequest request;
+  request.set_gate("later");
+  test::BlockReply reply;
+  absl::Status status = stub.Block(&context, request, &reply);
+  EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded) << status;
+  blocking_.WaitForCancelled(1);  // The CANCEL reached the server.
+  echo::EchoService::Stub echo_stub(channel.get());
+  for (int i = 0; i < 3; ++i) {
+    ClientContext next;
+    echo::SayRequest say;
+    say.set_text("next");
+    echo::SayReply said;
+    FRPC_ASSERT_OK(echo_stub.Say(&next, say, &said));
+    EXPECT_EQ(said.text(), "next");
+  }
+}
+
+}  // namespace
+}  // namespace framerpc
