@@ -1,0 +1,158 @@
+#include "services/file/root_dir.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "rpc/status_macros.h"
+#include "services/file/beneath.h"
+#include "services/file/dir_listing.h"
+#include "services/file/errno_status.h"
+#include "services/file/temp_name.h"
+
+namespace framerpc::file {
+namespace {
+
+std::string What(absl::string_view verb, const ClientPath& path) {
+  return absl::StrCat("cannot ", verb, " ", QuotePath(path.Relative()));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<RootDir>> RootDir::Open(const std::string& root,
+                                                       const RootDirOptions& options) {
+  if (options.max_list_entries == 0) {
+    return absl::InvalidArgumentError("RootDirOptions::max_list_entries must be at least 1");
+  }
+  // O_RDONLY rather than O_PATH so that the root, as an upload's directory, can be fsynced.
+  ScopedFd root_fd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root_fd.valid()) {
+    return FileErrnoToStatus(errno, absl::StrCat("cannot open the root ", QuotePath(root)));
+  }
+  const bool uses_openat2 = !options.force_fallback_walk && Openat2Works(root_fd.get());
+  // linkat of an O_TMPFILE file goes through /proc/self/fd; without procfs, use named temps.
+  const bool o_tmpfile = options.use_o_tmpfile && ::access("/proc/self/fd", X_OK) == 0;
+  return std::unique_ptr<RootDir>(
+      new RootDir(std::move(root_fd), options, uses_openat2, o_tmpfile));
+}
+
+RootDir::RootDir(ScopedFd root_fd, const RootDirOptions& options, bool uses_openat2, bool o_tmpfile)
+    : root_fd_(std::move(root_fd)),
+      options_(options),
+      uses_openat2_(uses_openat2),
+      o_tmpfile_(o_tmpfile) {}
+
+absl::StatusOr<ScopedFd> RootDir::Resolve(const ClientPath& path, int flags) const {
+  return uses_openat2_ ? OpenBeneathOpenat2(root_fd_.get(), path, flags, options_.follow_symlinks)
+                       : OpenBeneathWalk(root_fd_.get(), path, flags, options_.follow_symlinks);
+}
+
+absl::Status RootDir::ValidatePath(absl::string_view client_path) const {
+  return ClientPath::Parse(client_path).status();
+}
+
+absl::StatusOr<ScopedFd> RootDir::OpenForRead(absl::string_view client_path) const {
+  FRPC_ASSIGN_OR_RETURN(const ClientPath path, ClientPath::Parse(client_path));
+  // O_NONBLOCK so that a FIFO cannot block the open; it is refused just below.
+  FRPC_ASSIGN_OR_RETURN(ScopedFd fd, Resolve(path, O_RDONLY | O_NONBLOCK));
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return FileErrnoToStatus(errno, What("stat", path));
+  if (S_ISDIR(st.st_mode)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(QuotePath(path.Relative()), " is a directory, not a file"));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(QuotePath(path.Relative()), " is not a regular file"));
+  }
+  const int status_flags = ::fcntl(fd.get(), F_GETFL);
+  if (status_flags < 0 || ::fcntl(fd.get(), F_SETFL, status_flags & ~O_NONBLOCK) != 0) {
+    return FileErrnoToStatus(errno, What("open", path));
+  }
+  return fd;
+}
+
+absl::StatusOr<FileInfo> RootDir::Stat(absl::string_view client_path) const {
+  FRPC_ASSIGN_OR_RETURN(const ClientPath path, ClientPath::Parse(client_path));
+  FRPC_ASSIGN_OR_RETURN(ScopedFd fd, Resolve(path, O_PATH));
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return FileErrnoToStatus(errno, What("stat", path));
+  return FileInfoFromStat(st);
+}
+
+absl::StatusOr<DirListing> RootDir::List(absl::string_view client_path,
+                                         absl::string_view start_after) const {
+  FRPC_ASSIGN_OR_RETURN(const ClientPath path, ClientPath::Parse(client_path));
+  FRPC_ASSIGN_OR_RETURN(ScopedFd fd, Resolve(path, O_RDONLY | O_DIRECTORY));
+  return ReadDirectory(std::move(fd), path.Relative(), options_.max_list_entries, start_after);
+}
+
+absl::StatusOr<ClientPath> RootDir::ParseForChange(absl::string_view client_path,
+                                                   absl::string_view verb) const {
+  if (!options_.writable) return absl::PermissionDeniedError("the file service is read-only");
+  FRPC_ASSIGN_OR_RETURN(ClientPath path, ClientPath::Parse(client_path));
+  if (path.is_root()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot ", verb, " the root itself: name something below it"));
+  }
+  return path;
+}
+
+absl::StatusOr<std::unique_ptr<PendingFile>> RootDir::CreateTemp(
+    absl::string_view client_path) const {
+  FRPC_ASSIGN_OR_RETURN(ClientPath path, ParseForChange(client_path, "upload to"));
+  FRPC_ASSIGN_OR_RETURN(ScopedFd dir, Resolve(path.Parent(), O_RDONLY | O_DIRECTORY));
+  std::string temp_name;
+  FRPC_ASSIGN_OR_RETURN(ScopedFd file, CreateTempIn(dir.get(), path, &temp_name));
+  return std::unique_ptr<PendingFile>(new PendingFile(this, std::move(path), std::move(dir),
+                                                      std::move(file), std::move(temp_name)));
+}
+
+absl::StatusOr<ScopedFd> RootDir::CreateTempIn(int dir_fd, const ClientPath& target,
+                                               std::string* temp_name) const {
+  if (o_tmpfile_) {
+    const int fd = ::openat(dir_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, options_.file_mode);
+    if (fd >= 0) return ScopedFd(fd);
+    // Filesystems without O_TMPFILE say EOPNOTSUPP (old kernels EISDIR); use a named file then.
+    if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {
+      return FileErrnoToStatus(errno, What("upload to", target));
+    }
+  }
+  for (int attempt = 0; attempt < kMaxTempNameAttempts; ++attempt) {
+    std::string name = NewTempName();
+    const int fd =
+        ::openat(dir_fd, name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
+                 options_.file_mode);
+    if (fd >= 0) {
+      *temp_name = std::move(name);
+      return ScopedFd(fd);
+    }
+    if (errno != EEXIST) return FileErrnoToStatus(errno, What("upload to", target));
+  }
+  return FileErrnoToStatus(EEXIST, What("find a free temp name for", target));
+}
+
+absl::Status RootDir::Remove(absl::string_view client_path) const {
+  FRPC_ASSIGN_OR_RETURN(const ClientPath path, ParseForChange(client_path, "remove"));
+  FRPC_ASSIGN_OR_RETURN(ScopedFd dir, Resolve(path.Parent(), O_PATH | O_DIRECTORY));
+  // The last name is unlinked itself, never resolved: a symlink goes, its target stays.
+  const char* name = path.Name().c_str();
+  if (::unlinkat(dir.get(), name, 0) == 0) return absl::OkStatus();
+  if (errno == EISDIR && ::unlinkat(dir.get(), name, AT_REMOVEDIR) == 0) return absl::OkStatus();
+  return FileErrnoToStatus(errno, What("remove", path));
+}
+
+absl::Status RootDir::MakeDirectory(absl::string_view client_path) const {
+  FRPC_ASSIGN_OR_RETURN(const ClientPath path, ParseForChange(client_path, "create"));
+  FRPC_ASSIGN_OR_RETURN(ScopedFd dir, Resolve(path.Parent(), O_PATH | O_DIRECTORY));
+  if (::mkdirat(dir.get(), path.Name().c_str(), options_.dir_mode) != 0) {
+    return FileErrnoToStatus(errno, What("create directory", path));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace framerpc::file
