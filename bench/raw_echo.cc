@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "transport/scoped_fd.h"
+#include "base/scoped_fd.h"
 #include "transport/socket_address.h"
 #include "transport/socket_ops.h"
 

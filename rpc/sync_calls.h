@@ -30,7 +30,7 @@
 #include "rpc/channel.h"
 #include "rpc/context.h"
 #include "transport/buffer.h"
-#include "transport/scoped_fd.h"
+#include "base/scoped_fd.h"
 #include "transport/socket_address.h"
 
 namespace framerpc {

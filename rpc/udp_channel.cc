@@ -12,7 +12,7 @@
 #include "rpc/call_access.h"
 #include "rpc/client_frames.h"
 #include "transport/event_loop_thread.h"
-#include "transport/scoped_fd.h"
+#include "base/scoped_fd.h"
 #include "transport/watcher.h"
 
 namespace framerpc {

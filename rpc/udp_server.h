@@ -50,7 +50,7 @@
 #include "rpc/dispatcher.h"
 #include "transport/event_loop.h"
 #include "transport/frame_codec.h"
-#include "transport/scoped_fd.h"
+#include "base/scoped_fd.h"
 #include "transport/socket_address.h"
 #include "transport/watcher.h"
 

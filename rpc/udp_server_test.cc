@@ -23,7 +23,7 @@
 #include "services/echo/echo_service.h"
 #include "transport/event_loop_thread.h"
 #include "transport/frame_codec.h"
-#include "transport/scoped_fd.h"
+#include "base/scoped_fd.h"
 #include "transport/socket_ops.h"
 
 namespace framerpc {

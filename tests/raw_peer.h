@@ -9,7 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "transport/frame_codec.h"
-#include "transport/scoped_fd.h"
+#include "base/scoped_fd.h"
 #include "transport/socket_address.h"
 #include "transport/socket_ops.h"
 

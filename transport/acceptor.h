@@ -7,7 +7,7 @@
 #include <memory>
 
 #include "transport/event_loop.h"
-#include "transport/scoped_fd.h"
+#include "base/scoped_fd.h"
 #include "transport/socket_address.h"
 #include "transport/watcher.h"
 

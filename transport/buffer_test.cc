@@ -10,7 +10,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
-#include "transport/scoped_fd.h"
+#include "base/scoped_fd.h"
 
 namespace framerpc {
 namespace {

@@ -20,7 +20,7 @@
 #include "absl/status/status.h"
 #include "transport/buffer.h"
 #include "transport/event_loop.h"
-#include "transport/scoped_fd.h"
+#include "base/scoped_fd.h"
 #include "transport/socket_address.h"
 #include "transport/watcher.h"
 

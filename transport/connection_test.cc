@@ -24,7 +24,7 @@
 #include "gtest/gtest.h"
 #include "transport/acceptor.h"
 #include "transport/event_loop_thread.h"
-#include "transport/scoped_fd.h"
+#include "base/scoped_fd.h"
 #include "transport/socket_ops.h"
 
 namespace framerpc {

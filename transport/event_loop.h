@@ -19,7 +19,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "transport/poller.h"
-#include "transport/scoped_fd.h"
+#include "base/scoped_fd.h"
 #include "transport/watcher.h"
 
 namespace framerpc {

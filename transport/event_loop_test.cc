@@ -13,7 +13,7 @@
 #include "base/notification.h"
 #include "gtest/gtest.h"
 #include "transport/event_loop_thread.h"
-#include "transport/scoped_fd.h"
+#include "base/scoped_fd.h"
 #include "transport/watcher.h"
 
 namespace framerpc {

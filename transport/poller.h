@@ -6,7 +6,7 @@
 
 #include <vector>
 
-#include "transport/scoped_fd.h"
+#include "base/scoped_fd.h"
 
 namespace framerpc {
 

@@ -3,7 +3,7 @@
 #define FRAMERPC_TRANSPORT_SOCKET_OPS_H_
 
 #include "absl/status/statusor.h"
-#include "transport/scoped_fd.h"
+#include "base/scoped_fd.h"
 #include "transport/socket_address.h"
 
 namespace framerpc {

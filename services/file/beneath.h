@@ -31,7 +31,7 @@
 
 #include "absl/status/statusor.h"
 #include "services/file/client_path.h"
-#include "transport/scoped_fd.h"
+#include "base/scoped_fd.h"
 
 namespace framerpc::file {
 

@@ -21,7 +21,7 @@
 
 #include "absl/status/status.h"
 #include "services/file/client_path.h"
-#include "transport/scoped_fd.h"
+#include "base/scoped_fd.h"
 
 namespace framerpc::file {
 

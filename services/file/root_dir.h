@@ -49,7 +49,7 @@
 #include "services/file/client_path.h"
 #include "services/file/file_info.h"
 #include "services/file/pending_file.h"
-#include "transport/scoped_fd.h"
+#include "base/scoped_fd.h"
 
 namespace framerpc::file {
 

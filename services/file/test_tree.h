@@ -19,7 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "gtest/gtest.h"
-#include "transport/scoped_fd.h"
+#include "base/scoped_fd.h"
 
 namespace framerpc::file {
 

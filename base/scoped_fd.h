@@ -1,6 +1,6 @@
 // Owns a file descriptor and closes it on destruction. Move-only.
-#ifndef FRAMERPC_TRANSPORT_SCOPED_FD_H_
-#define FRAMERPC_TRANSPORT_SCOPED_FD_H_
+#ifndef FRAMERPC_BASE_SCOPED_FD_H_
+#define FRAMERPC_BASE_SCOPED_FD_H_
 
 #include <unistd.h>
 
@@ -35,4 +35,4 @@ class ScopedFd {
 
 }  // namespace framerpc
 
-#endif  // FRAMERPC_TRANSPORT_SCOPED_FD_H_
+#endif  // FRAMERPC_BASE_SCOPED_FD_H_
