@@ -1,0 +1,379 @@
+#include "services/command/process.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/wait.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "rpc/status_macros.h"
+#include "services/command/output_limit.h"
+#include "services/command/program_path.h"
+#include "services/command/spawn.h"
+
+namespace framerpc::command {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr size_t kReadChunk = 64 * 1024;
+// How much already-buffered output of each stream is delivered when the leader exits, before its
+// group is killed. Bounded so that a descendant writing without pause cannot hold us there.
+constexpr size_t kExitDrainBudget = size_t{4} << 20;
+
+Clock::time_point After(Clock::time_point now, absl::Duration d) {
+  // Anything beyond ~100 years is "never"; this also keeps the addition from overflowing.
+  if (d > absl::Hours(24 * 365 * 100)) return Clock::time_point::max();
+  return now + std::chrono::duration_cast<Clock::duration>(absl::ToChronoNanoseconds(d));
+}
+
+absl::Status ValidateOptions(const ProcessOptions& options) {
+  if (options.argv.empty()) return absl::InvalidArgumentError("empty argv");
+  for (const std::string& arg : options.argv) {
+    if (arg.find('\0') != std::string::npos) {
+      return absl::InvalidArgumentError("argv element contains a NUL byte");
+    }
+  }
+  for (const auto& [name, value] : options.env) {
+    if (name.empty() || name.find_first_of(std::string("=\0", 2)) != std::string::npos ||
+        value.find('\0') != std::string::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid environment variable name or value: '", name, "'"));
+    }
+  }
+  if (options.timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("timeout must be positive");
+  }
+  if (options.kill_grace < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("kill_grace must not be negative");
+  }
+  return CheckWorkingDirectory(options.working_directory);
+}
+
+std::vector<std::string> BuildEnvironment(const std::map<std::string, std::string>& env) {
+  std::vector<std::string> envp;
+  envp.reserve(env.size() + 1);
+  for (const auto& [name, value] : env) envp.push_back(absl::StrCat(name, "=", value));
+  if (env.find("PATH") == env.end()) envp.push_back(absl::StrCat("PATH=", kDefaultPath));
+  return envp;
+}
+
+}  // namespace
+
+absl::string_view StreamName(Stream stream) {
+  return stream == Stream::kStdout ? "stdout" : "stderr";
+}
+
+std::string ProcessResult::DebugString() const {
+  std::string s;
+  if (exit_code.has_value()) {
+    absl::StrAppend(&s, "exit_code=", *exit_code);
+  } else if (term_signal.has_value()) {
+    absl::StrAppend(&s, "signal=", *term_signal, " (", ::strsignal(*term_signal), ")");
+  } else {
+    absl::StrAppend(&s, "exit status unknown");
+  }
+  absl::StrAppend(&s, " duration=", absl::FormatDuration(duration));
+  if (stdout_truncated) absl::StrAppend(&s, " stdout_truncated");
+  if (stderr_truncated) absl::StrAppend(&s, " stderr_truncated");
+  if (timed_out) absl::StrAppend(&s, " timed_out");
+  if (cancelled) absl::StrAppend(&s, " cancelled");
+  return s;
+}
+
+absl::Status TerminationStatus(const ProcessResult& result) {
+  if (result.timed_out) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("command timed out after ", absl::FormatDuration(result.duration)));
+  }
+  if (result.cancelled) return absl::CancelledError("command was cancelled");
+  return absl::OkStatus();
+}
+
+// The poll loop behind Wait(). One instance per Wait() call, on the waiting thread.
+class Process::Loop {
+ public:
+  Loop(Process& process, const OutputCallback& on_output)
+      : p_(process),
+        on_output_(on_output),
+        buffer_(kReadChunk),
+        stdout_{&process.stdout_read_, Stream::kStdout, OutputLimit(process.options_.stdout_limit)},
+        stderr_{&process.stderr_read_, Stream::kStderr, OutputLimit(process.options_.stderr_limit)},
+        deadline_(After(process.start_, process.options_.timeout)) {}
+
+  ProcessResult Run();
+
+ private:
+  struct Output {
+    ScopedFd* fd;
+    Stream which;
+    OutputLimit limit;
+  };
+
+  bool Finished() const {
+    return p_.reaped_ && !stdout_.fd->valid() && !stderr_.fd->valid();
+  }
+  void OnTimers(Clock::time_point now);
+  int PollTimeoutMs(Clock::time_point now) const;
+  void PollOnce();
+  void OnKillRequest();
+  // Reads once; returns false when nothing more is available right now.
+  bool ReadOnce(Output& out);
+  void Drain(Output& out, size_t budget);
+  void Deliver(Output& out, size_t size);
+  void WriteStdin();
+  void OnLeaderExit();
+  void Reap();
+  void Terminate();
+  void SignalGroup(int sig);
+
+  Process& p_;
+  const OutputCallback& on_output_;
+  ProcessResult result_;
+  std::vector<char> buffer_;
+  Output stdout_;
+  Output stderr_;
+  size_t stdin_offset_ = 0;
+  bool terminating_ = false;
+  const Clock::time_point deadline_;                       // the timeout
+  Clock::time_point sigkill_at_ = Clock::time_point::max();  // end of the grace after SIGTERM
+  Clock::time_point drain_until_ = Clock::time_point::max();  // set when the leader is reaped
+};
+
+ProcessResult Process::Loop::Run() {
+  if (p_.stdin_write_.valid() && p_.stdin_bytes_.empty()) p_.stdin_write_.reset();
+  while (!Finished()) {
+    OnTimers(Clock::now());
+    if (Finished()) break;
+    PollOnce();
+  }
+  p_.stdin_write_.reset();
+  p_.stdin_bytes_ = std::string();
+  result_.stdout_truncated = stdout_.limit.truncated();
+  result_.stderr_truncated = stderr_.limit.truncated();
+  return result_;
+}
+
+void Process::Loop::OnTimers(Clock::time_point now) {
+  if (!p_.reaped_) {
+    if (!terminating_ && now >= deadline_) {
+      result_.timed_out = true;
+      Terminate();
+    }
+    if (now >= sigkill_at_) {
+      SignalGroup(SIGKILL);
+      sigkill_at_ = Clock::time_point::max();
+    }
+  } else if (now >= drain_until_) {
+    // Something outside the group (it called setsid) still holds the pipes: stop waiting for EOF.
+    Drain(stdout_, kExitDrainBudget);
+    Drain(stderr_, kExitDrainBudget);
+    stdout_.fd->reset();
+    stderr_.fd->reset();
+  }
+}
+
+int Process::Loop::PollTimeoutMs(Clock::time_point now) const {
+  const Clock::time_point next =
+      p_.reaped_ ? drain_until_ : (terminating_ ? sigkill_at_ : deadline_);
+  if (next == Clock::time_point::max()) return -1;
+  if (next <= now) return 0;
+  // Round up, so that we do not wake just before the timer and spin.
+  const auto ms = std::chrono::ceil<std::chrono::milliseconds>(next - now).count();
+  return static_cast<int>(std::min<int64_t>(ms, 1 << 30));
+}
+
+void Process::Loop::PollOnce() {
+  pollfd fds[5];
+  int n = 0;
+  auto add = [&](int fd, short events) -> pollfd* {
+    if (fd < 0) return nullptr;
+    fds[n] = pollfd{fd, events, 0};
+    return &fds[n++];
+  };
+  pollfd* kill_pfd = add(p_.kill_event_.get(), POLLIN);
+  pollfd* out_pfd = add(stdout_.fd->get(), POLLIN);
+  pollfd* err_pfd = add(stderr_.fd->get(), POLLIN);
+  pollfd* in_pfd = add(p_.stdin_write_.get(), POLLOUT);
+  pollfd* exit_pfd = add(p_.reaped_ ? -1 : p_.pidfd_.get(), POLLIN);
+
+  if (::poll(fds, n, PollTimeoutMs(Clock::now())) < 0) {
+    if (errno == EINTR || errno == EAGAIN) return;
+    // Cannot happen with valid arguments; do not leave the command running unsupervised.
+    SignalGroup(SIGKILL);
+    Reap();
+    stdout_.fd->reset();
+    stderr_.fd->reset();
+    return;
+  }
+  if (kill_pfd->revents != 0) OnKillRequest();
+  if (out_pfd != nullptr && out_pfd->revents != 0) ReadOnce(stdout_);
+  if (err_pfd != nullptr && err_pfd->revents != 0) ReadOnce(stderr_);
+  if (in_pfd != nullptr && in_pfd->revents != 0) WriteStdin();
+  if (exit_pfd != nullptr && exit_pfd->revents != 0) OnLeaderExit();
+}
+
+void Process::Loop::OnKillRequest() {
+  uint64_t count;
+  while (::read(p_.kill_event_.get(), &count, sizeof count) < 0 && errno == EINTR) {
+  }
+  if (p_.reaped_) return;
+  result_.cancelled = true;
+  terminating_ = true;
+  SignalGroup(SIGKILL);
+  sigkill_at_ = Clock::time_point::max();
+}
+
+bool Process::Loop::ReadOnce(Output& out) {
+  if (!out.fd->valid()) return false;
+  const ssize_t n = ::read(out.fd->get(), buffer_.data(), buffer_.size());
+  if (n > 0) {
+    Deliver(out, static_cast<size_t>(n));
+    return true;
+  }
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return false;
+  out.fd->reset();  // EOF, or an error that reading again would not fix
+  return false;
+}
+
+void Process::Loop::Drain(Output& out, size_t budget) {
+  for (size_t read = 0; read < budget && ReadOnce(out); read += buffer_.size()) {
+  }
+}
+
+void Process::Loop::Deliver(Output& out, size_t size) {
+  const size_t keep = out.limit.Admit(size);
+  if (keep > 0 && on_output_) on_output_(out.which, absl::string_view(buffer_.data(), keep));
+  if (keep < size && p_.options_.kill_on_output_limit) Terminate();
+}
+
+void Process::Loop::WriteStdin() {
+  const std::string& data = p_.stdin_bytes_;
+  const ssize_t n = WriteWithoutSigpipe(p_.stdin_write_.get(), data.data() + stdin_offset_,
+                                        data.size() - stdin_offset_);
+  if (n > 0) {
+    stdin_offset_ += static_cast<size_t>(n);
+    if (stdin_offset_ == data.size()) p_.stdin_write_.reset();  // EOF for the child
+    return;
+  }
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  p_.stdin_write_.reset();  // EPIPE: the child closed its stdin; the rest is not wanted
+}
+
+void Process::Loop::OnLeaderExit() {
+  // Output the leader wrote before exiting is already in the pipes: deliver it before killing
+  // what it left behind, which may be holding the same pipes.
+  Drain(stdout_, kExitDrainBudget);
+  Drain(stderr_, kExitDrainBudget);
+  SignalGroup(SIGKILL);  // the rest of the group; the zombie leader still pins the group id
+  Reap();
+  p_.stdin_write_.reset();
+  // The killed members close the pipes as they die; wait that long at most for EOF.
+  drain_until_ = After(Clock::now(), p_.options_.kill_grace);
+}
+
+void Process::Loop::Reap() {
+  if (p_.reaped_) return;
+  int status = 0;
+  pid_t r;
+  while ((r = ::waitpid(p_.pid_, &status, 0)) < 0 && errno == EINTR) {
+  }
+  p_.reaped_ = true;
+  p_.pidfd_.reset();
+  result_.duration = absl::FromChrono(Clock::now() - p_.start_);
+  if (r != p_.pid_) return;  // ECHILD: someone else reaped it; the status is lost
+  if (WIFEXITED(status)) result_.exit_code = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) result_.term_signal = WTERMSIG(status);
+}
+
+void Process::Loop::Terminate() {
+  if (terminating_ || p_.reaped_) return;
+  terminating_ = true;
+  SignalGroup(SIGTERM);
+  SignalGroup(SIGCONT);  // a stopped process would not act on SIGTERM until continued
+  if (p_.options_.kill_grace <= absl::ZeroDuration()) {
+    SignalGroup(SIGKILL);
+  } else {
+    sigkill_at_ = After(Clock::now(), p_.options_.kill_grace);
+  }
+}
+
+void Process::Loop::SignalGroup(int sig) {
+  // Only while the leader is unreaped: after that its pid may belong to an unrelated group.
+  if (!p_.reaped_) ::kill(-p_.pid_, sig);
+}
+
+absl::StatusOr<std::unique_ptr<Process>> Process::Spawn(ProcessOptions options) {
+  FRPC_RETURN_IF_ERROR(ValidateOptions(options));
+  SpawnRequest request;
+  request.envp = BuildEnvironment(options.env);
+  auto path_it = options.env.find("PATH");
+  const std::string path_env = path_it == options.env.end() ? kDefaultPath : path_it->second;
+  FRPC_ASSIGN_OR_RETURN(request.path, ResolveProgram(options.argv[0], path_env,
+                                                     options.working_directory));
+  request.argv = options.argv;
+  request.working_directory = options.working_directory;
+  request.stdin_pipe = options.stdin_bytes.has_value();
+
+  // Created before the child, so that nothing can fail once it is running.
+  ScopedFd kill_event(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!kill_event.valid()) return absl::ErrnoToStatus(errno, "eventfd");
+  FRPC_ASSIGN_OR_RETURN(SpawnedChild child, SpawnChild(request));
+
+  std::string stdin_bytes;
+  if (options.stdin_bytes.has_value()) stdin_bytes = std::move(*options.stdin_bytes);
+  options.stdin_bytes.reset();
+  std::unique_ptr<Process> process(
+      new Process(std::move(options), std::move(stdin_bytes), child.pid));
+  process->pidfd_ = std::move(child.pidfd);
+  process->kill_event_ = std::move(kill_event);
+  process->stdin_write_ = std::move(child.stdin_write);
+  process->stdout_read_ = std::move(child.stdout_read);
+  process->stderr_read_ = std::move(child.stderr_read);
+  return process;
+}
+
+Process::Process(ProcessOptions options, std::string stdin_bytes, pid_t pid)
+    : options_(std::move(options)),
+      stdin_bytes_(std::move(stdin_bytes)),
+      pid_(pid),
+      start_(Clock::now()) {}
+
+Process::~Process() {
+  if (reaped_) return;
+  ::kill(-pid_, SIGKILL);
+  while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+  }
+}
+
+ProcessResult Process::Wait(const OutputCallback& on_output) {
+  if (!result_.has_value()) result_ = Loop(*this, on_output).Run();
+  return *result_;
+}
+
+void Process::Kill() {
+  const uint64_t one = 1;
+  const ssize_t ignored = ::write(kill_event_.get(), &one, sizeof one);
+  (void)ignored;
+}
+
+ProcessOutput WaitAndCollect(Process& process) {
+  ProcessOutput output;
+  output.result = process.Wait([&output](Stream which, absl::string_view bytes) {
+    std::string& sink = which == Stream::kStdout ? output.stdout_bytes : output.stderr_bytes;
+    sink.append(bytes.data(), bytes.size());
+  });
+  return output;
+}
+
+absl::StatusOr<ProcessOutput> RunToCompletion(ProcessOptions options) {
+  FRPC_ASSIGN_OR_RETURN(std::unique_ptr<Process> process, Process::Spawn(std::move(options)));
+  return WaitAndCollect(*process);
+}
+
+}  // namespace framerpc::command

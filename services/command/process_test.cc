@@ -1,0 +1,144 @@
+// Exit status, signals, and the Process lifecycle.
+#include "services/command/process.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <cerrno>
+
+#include "gtest/gtest.h"
+#include "services/command/process_test_util.h"
+#include "services/command/shell_command.h"
+
+namespace framerpc::command {
+namespace {
+
+using test::Options;
+using test::RunChecked;
+
+TEST(ProcessTest, TrueExitsZero) {
+  ProcessOutput out = RunChecked(Options({"/bin/true"}));
+  EXPECT_EQ(out.result.exit_code, 0) << out.result.DebugString();
+  EXPECT_FALSE(out.result.term_signal.has_value());
+  EXPECT_FALSE(out.result.timed_out);
+  EXPECT_FALSE(out.result.cancelled);
+  EXPECT_TRUE(TerminationStatus(out.result).ok());
+}
+
+TEST(ProcessTest, FalseExitsOne) {
+  ProcessOutput out = RunChecked(Options({"/bin/false"}));
+  EXPECT_EQ(out.result.exit_code, 1) << out.result.DebugString();
+  // A non-zero exit is the command's answer, not an RPC failure.
+  EXPECT_TRUE(TerminationStatus(out.result).ok());
+}
+
+TEST(ProcessTest, BareNameResolvedThroughDefaultPath) {
+  ProcessOutput out = RunChecked(Options({"true"}));
+  EXPECT_EQ(out.result.exit_code, 0) << out.result.DebugString();
+}
+
+TEST(ProcessTest, ShellExitCode) {
+  ProcessOutput out = RunChecked(Options(ShellCommandArgv("exit 42")));
+  EXPECT_EQ(out.result.exit_code, 42) << out.result.DebugString();
+}
+
+TEST(ProcessTest, ShellPositionalArgumentsAreNotReparsed) {
+  ProcessOutput out =
+      RunChecked(Options(ShellCommandArgv("printf '%s|' \"$@\"", {"a b", "$(id)", ";"})));
+  EXPECT_EQ(out.stdout_bytes, "a b|$(id)|;|");
+  EXPECT_EQ(out.result.exit_code, 0);
+}
+
+TEST(ProcessTest, TerminatingSignalReported) {
+  ProcessOutput out = RunChecked(Options(ShellCommandArgv("kill -TERM $$")));
+  EXPECT_FALSE(out.result.exit_code.has_value()) << out.result.DebugString();
+  EXPECT_EQ(out.result.term_signal, SIGTERM);
+  EXPECT_FALSE(out.result.timed_out);
+  EXPECT_FALSE(out.result.cancelled);
+  EXPECT_TRUE(TerminationStatus(out.result).ok());
+  EXPECT_NE(out.result.DebugString().find("signal=15"), std::string::npos);
+}
+
+TEST(ProcessTest, DurationIsMeasured) {
+  ProcessOutput out = RunChecked(Options({"/bin/true"}));
+  EXPECT_GT(out.result.duration, absl::ZeroDuration());
+  EXPECT_LT(out.result.duration, absl::Minutes(1));
+}
+
+TEST(ProcessTest, LeaderIsReapedAfterWait) {
+  absl::StatusOr<std::unique_ptr<Process>> process = Process::Spawn(Options({"/bin/true"}));
+  ASSERT_TRUE(process.ok()) << process.status();
+  const pid_t pid = (*process)->pid();
+  (*process)->Wait(nullptr);
+  errno = 0;
+  EXPECT_EQ(::waitpid(pid, nullptr, WNOHANG), -1);
+  EXPECT_EQ(errno, ECHILD);  // already reaped: no zombie
+}
+
+TEST(ProcessTest, ChildIsItsOwnProcessGroupLeader) {
+  absl::StatusOr<std::unique_ptr<Process>> process =
+      Process::Spawn(Options(ShellCommandArgv("cut -d' ' -f5 /proc/$$/stat")));  // pgrp
+  ASSERT_TRUE(process.ok()) << process.status();
+  ProcessOutput out = WaitAndCollect(**process);
+  EXPECT_EQ(test::ParsePid(out.stdout_bytes), (*process)->pid()) << out.stdout_bytes;
+}
+
+TEST(ProcessTest, WaitTwiceReturnsTheSameResult) {
+  absl::StatusOr<std::unique_ptr<Process>> process =
+      Process::Spawn(Options(ShellCommandArgv("echo once; exit 3")));
+  ASSERT_TRUE(process.ok()) << process.status();
+  int chunks = 0;
+  ProcessResult first = (*process)->Wait([&](Stream, absl::string_view) { ++chunks; });
+  ProcessResult second = (*process)->Wait([&](Stream, absl::string_view) { ++chunks; });
+  EXPECT_EQ(first.exit_code, 3);
+  EXPECT_EQ(second.exit_code, 3);
+  EXPECT_EQ(chunks, 1);
+}
+
+TEST(ProcessTest, DestroyingWithoutWaitKillsAndReaps) {
+  pid_t pid;
+  {
+    absl::StatusOr<std::unique_ptr<Process>> process =
+        Process::Spawn(Options({"/bin/sleep", "1000"}));
+    ASSERT_TRUE(process.ok()) << process.status();
+    pid = (*process)->pid();
+  }
+  errno = 0;
+  EXPECT_EQ(::waitpid(pid, nullptr, WNOHANG), -1);
+  EXPECT_EQ(errno, ECHILD);
+}
+
+TEST(ProcessTest, NullCallbackDiscardsOutput) {
+  absl::StatusOr<std::unique_ptr<Process>> process =
+      Process::Spawn(Options({"/usr/bin/head", "-c", "300000", "/dev/zero"}));
+  ASSERT_TRUE(process.ok()) << process.status();
+  EXPECT_EQ((*process)->Wait(nullptr).exit_code, 0);
+}
+
+TEST(ProcessTest, RejectsBadOptions) {
+  EXPECT_EQ(RunToCompletion(Options({})).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(RunToCompletion(Options({"/bin/echo", std::string("a\0b", 3)})).status().code(),
+            absl::StatusCode::kInvalidArgument);
+
+  ProcessOptions bad_env = Options({"/bin/true"});
+  bad_env.env["A=B"] = "c";
+  EXPECT_EQ(RunToCompletion(bad_env).status().code(), absl::StatusCode::kInvalidArgument);
+  ProcessOptions empty_name = Options({"/bin/true"});
+  empty_name.env[""] = "c";
+  EXPECT_EQ(RunToCompletion(empty_name).status().code(), absl::StatusCode::kInvalidArgument);
+
+  ProcessOptions zero_timeout = Options({"/bin/true"});
+  zero_timeout.timeout = absl::ZeroDuration();
+  EXPECT_EQ(RunToCompletion(zero_timeout).status().code(), absl::StatusCode::kInvalidArgument);
+  ProcessOptions negative_grace = Options({"/bin/true"});
+  negative_grace.kill_grace = absl::Seconds(-1);
+  EXPECT_EQ(RunToCompletion(negative_grace).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(ProcessTest, StreamNames) {
+  EXPECT_EQ(StreamName(Stream::kStdout), "stdout");
+  EXPECT_EQ(StreamName(Stream::kStderr), "stderr");
+}
+
+}  // namespace
+}  // namespace framerpc::command
