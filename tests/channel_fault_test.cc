@@ -86,8 +86,10 @@ std::string Response(uint64_t id, const std::string& text) {
 class ChannelFaultTest : public testing::TestWithParam<bool> {
  protected:
   // Makes one blocking Say call to `address`; sync = GetParam().
-  absl::Status Say(const std::string& address, echo::SayReply* reply) {
+  absl::Status Say(const std::string& address, echo::SayReply* reply,
+                   FrameLimits limits = FrameLimits()) {
     ChannelOptions options;
+    options.limits = limits;
     options.max_sync_connections = GetParam() ? 4 : 0;
     auto channel = Channel::Create(address, options);
     if (!channel.ok()) return channel.status();
@@ -167,6 +169,18 @@ TEST_P(ChannelFaultTest, ServerClosingMidFrameIsUnavailable) {
   echo::SayReply reply;
   absl::Status status = Say(server.address(), &reply);
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+}
+
+TEST_P(ChannelFaultTest, ReplyOverTheClientsLimitIsRefusedFromItsHeader) {
+  FakeServer server([](int fd, const Frame& request) {
+    SendAll(fd, Response(request.envelope.call_id(), std::string(5000, 'r')));
+  });
+  FrameLimits limits;
+  limits.max_body_bytes = 4096;
+  echo::SayReply reply;
+  absl::Status status = Say(server.address(), &reply, limits);
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+  EXPECT_TRUE(absl::StrContains(status.message(), "exceeds the limit of 4096")) << status;
 }
 
 TEST_P(ChannelFaultTest, StatusCodeOutOfRangeIsUnknown) {
