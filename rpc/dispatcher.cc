@@ -24,7 +24,7 @@ std::shared_ptr<ServerCall> Dispatcher::NewCall(Frame request, std::string peer)
   auto call = std::make_shared<ServerCall>();
   call->call_id = request.envelope.call_id();
   ServerContext* ctx = &call->context;
-  *ServerCallAccess::mutable_method(ctx) = request.envelope.method();
+  ServerCallAccess::mutable_method(ctx)->swap(*request.envelope.mutable_method());
   *ServerCallAccess::mutable_peer(ctx) = std::move(peer);
   for (MetadataEntry& entry : *request.envelope.mutable_metadata()) {
     ServerCallAccess::mutable_client_metadata(ctx)->emplace_back(std::move(*entry.mutable_key()),
@@ -52,7 +52,7 @@ std::string Dispatcher::ErrorResponse(uint64_t call_id, const absl::Status& stat
 
 void Dispatcher::Dispatch(std::shared_ptr<ServerCall> call, bool allow_offload,
                           const ReplyFn& reply) {
-  const std::string& method = call->request_frame.envelope.method();
+  const std::string& method = call->context.method();
   auto it = methods_.find(method);
   if (it == methods_.end()) {
     const uint64_t id = call->call_id;

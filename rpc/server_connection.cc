@@ -69,6 +69,7 @@ void ServerConnection::ScheduleResume() {
 }
 
 void ServerConnection::OnData(Buffer* buffer) {
+  Frame frame;  // Reused: decoding clears it.
   while (!closed_ && !broken_) {
     if (MustPause()) {
       // Leave the rest in the buffer, and stop reading more, until replies drain or calls end.
@@ -76,7 +77,6 @@ void ServerConnection::OnData(Buffer* buffer) {
       SetPaused(true);
       return;
     }
-    Frame frame;
     DecodeResult result = DecodeFrame(buffer->view(), dispatcher_->limits(), &frame);
     if (result.outcome == DecodeOutcome::kNeedMore) return;
     if (result.outcome == DecodeOutcome::kError) {
@@ -147,8 +147,12 @@ void ServerConnection::OnRequest(Frame frame) {
   EventLoop* loop = connection_->loop();
   dispatcher_->Dispatch(std::move(call), /*allow_offload=*/true,
                         [weak, loop](std::shared_ptr<ServerCall> done, std::string reply) {
-                          loop->RunInLoop([weak, done = std::move(done),
-                                           reply = std::move(reply)]() mutable {
+                          if (loop->IsInLoopThread()) {  // Inline handler: finish right here.
+                            if (auto self = weak.lock()) self->Finish(done, std::move(reply));
+                            return;
+                          }
+                          loop->QueueInLoop([weak, done = std::move(done),
+                                             reply = std::move(reply)]() mutable {
                             if (auto self = weak.lock()) self->Finish(done, std::move(reply));
                           });
                         });

@@ -56,8 +56,9 @@ void Connection::SendInLoop(std::string bytes) {
     above_high_water_ = true;
     if (watermark_callback_) watermark_callback_(shared_from_this(), true);
   }
-  // Coalesce everything queued during this batch of events into one writev.
-  if (!flush_scheduled_ && !watcher_->IsWriting()) {
+  // Coalesce everything queued during this batch of events into one writev. Replies produced
+  // while input is being handled are flushed by HandleRead itself when the callback returns.
+  if (!flush_scheduled_ && !in_data_callback_ && !watcher_->IsWriting()) {
     flush_scheduled_ = true;
     loop_->QueueInLoop([self = shared_from_this()] {
       self->flush_scheduled_ = false;
@@ -136,7 +137,15 @@ void Connection::HandleRead() {
   if (n > 0 && state_ == State::kLingering) {
     input_.Consume(input_.readable_bytes());
   } else if (n > 0) {
-    if (data_callback_) data_callback_(shared_from_this(), &input_);
+    if (data_callback_) {
+      in_data_callback_ = true;
+      data_callback_(shared_from_this(), &input_);
+      in_data_callback_ = false;
+      if (state_ != State::kClosed && !output_.empty() && !watcher_->IsWriting() &&
+          !flush_scheduled_) {
+        Flush();
+      }
+    }
   } else if (n == 0) {
     HandleClose(state_ == State::kLingering ? linger_reason_
                                             : absl::UnavailableError("connection closed by peer"));
@@ -165,7 +174,13 @@ void Connection::StopReading() {
 
 void Connection::RedeliverInput() {
   if (state_ == State::kOpen && input_.readable_bytes() > 0 && data_callback_) {
+    in_data_callback_ = true;
     data_callback_(shared_from_this(), &input_);
+    in_data_callback_ = false;
+    if (state_ != State::kClosed && !output_.empty() && !watcher_->IsWriting() &&
+        !flush_scheduled_) {
+      Flush();
+    }
   }
 }
 

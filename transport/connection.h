@@ -110,6 +110,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   size_t output_offset_ = 0;  // bytes of output_.front() already written
   size_t queued_bytes_ = 0;
   bool flush_scheduled_ = false;
+  bool in_data_callback_ = false;  // sends during it are flushed when it returns
   bool above_high_water_ = false;
   TimerId linger_timer_ = 0;
   absl::Status linger_reason_;
