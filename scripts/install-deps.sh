@@ -15,6 +15,8 @@ PACKAGES=(
   libgrpc++-dev
   protobuf-compiler-grpc
   pkg-config
+  python3-grpcio             # a real gRPC client we did not write, in the adapter's tests
+  python3-protobuf
 )
 
 missing=()
