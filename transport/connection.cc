@@ -137,15 +137,7 @@ void Connection::HandleRead() {
   if (n > 0 && state_ == State::kLingering) {
     input_.Consume(input_.readable_bytes());
   } else if (n > 0) {
-    if (data_callback_) {
-      in_data_callback_ = true;
-      data_callback_(shared_from_this(), &input_);
-      in_data_callback_ = false;
-      if (state_ != State::kClosed && !output_.empty() && !watcher_->IsWriting() &&
-          !flush_scheduled_) {
-        Flush();
-      }
-    }
+    RunDataCallback();
   } else if (n == 0) {
     HandleClose(state_ == State::kLingering ? linger_reason_
                                             : absl::UnavailableError("connection closed by peer"));
@@ -172,16 +164,20 @@ void Connection::StopReading() {
   if (state_ != State::kClosed && watcher_->IsReading()) watcher_->DisableReading();
 }
 
-void Connection::RedeliverInput() {
-  if (state_ == State::kOpen && input_.readable_bytes() > 0 && data_callback_) {
-    in_data_callback_ = true;
-    data_callback_(shared_from_this(), &input_);
-    in_data_callback_ = false;
-    if (state_ != State::kClosed && !output_.empty() && !watcher_->IsWriting() &&
-        !flush_scheduled_) {
-      Flush();
-    }
+void Connection::RunDataCallback() {
+  if (!data_callback_) return;
+  in_data_callback_ = true;
+  data_callback_(shared_from_this(), &input_);
+  in_data_callback_ = false;
+  // What the callback sent (typically the replies to what it read) goes out in one write.
+  if (state_ != State::kClosed && !output_.empty() && !watcher_->IsWriting() &&
+      !flush_scheduled_) {
+    Flush();
   }
+}
+
+void Connection::RedeliverInput() {
+  if (state_ == State::kOpen && input_.readable_bytes() > 0) RunDataCallback();
 }
 
 void Connection::StartReading() {

@@ -98,6 +98,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string SocketErrorText() const;
   // Lingering only: closes if the output is written and nothing unread is pending.
   void CloseIfDrained();
+  // Runs the data callback on the buffered input, then flushes what it sent.
+  void RunDataCallback();
 
   EventLoop* const loop_;
   ScopedFd fd_;
