@@ -7,7 +7,6 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
-#include "base/notification.h"
 #include "absl/strings/strip.h"
 #include "rpc/call_access.h"
 #include "rpc/client_frames.h"
@@ -86,17 +85,14 @@ class ChannelImpl final : public Channel {
 };
 
 ChannelImpl::~ChannelImpl() {
-  Notification done;
-  loop()->RunInLoop([this, &done] {
+  loop()->RunInLoopAndWait([this] {
     std::vector<uint64_t> ids;
     for (const auto& [id, call] : calls_) ids.push_back(id);
     for (uint64_t id : ids) Complete(id, absl::CancelledError("channel destroyed"));
     std::vector<ClientConn*> conns;
     for (const auto& [key, conn] : conns_) conns.push_back(key);
     for (ClientConn* conn : conns) CloseConn(conn, absl::CancelledError("channel destroyed"));
-    done.Notify();
   });
-  done.WaitForNotification();
   loop_thread_.Stop();
 }
 
@@ -225,13 +221,9 @@ void ChannelImpl::OnData(ClientConn* conn, Buffer* buffer) {
       case GOAWAY:
         OnGoaway(conn, frame.envelope.last_call_id());
         break;
-      case CONNECTION_ERROR: {
-        absl::StatusCode code = WireStatusCode(frame.envelope.status_code());
-        if (code == absl::StatusCode::kOk) code = absl::StatusCode::kUnknown;
-        CloseConn(conn, absl::Status(code, absl::StrCat("server closed the connection: ",
-                                                        frame.envelope.status_message())));
+      case CONNECTION_ERROR:
+        CloseConn(conn, ConnectionErrorStatus(frame.envelope));
         return;
-      }
       default:
         break;  // Frames of later protocol features are ignored by this client.
     }
@@ -254,7 +246,7 @@ void ChannelImpl::OnGoaway(ClientConn* conn, uint64_t last_call_id) {
     if (id > last_call_id) refused.push_back(id);
   }
   for (uint64_t id : refused) {
-    Complete(id, absl::UnavailableError("server is shutting down; the call was not processed"));
+    Complete(id, NotProcessedError());
   }
 }
 
@@ -276,13 +268,7 @@ void ChannelImpl::CloseConn(ClientConn* conn, const absl::Status& status) {
 
 void ChannelImpl::SendCancel(ClientConn* conn, uint64_t id) {
   if (conn == nullptr || !conn->connection || conn->closed) return;
-  Envelope envelope;
-  envelope.set_kind(CANCEL);
-  envelope.set_call_id(id);
-  std::string frame;
-  if (EncodeFrame(std::move(envelope), nullptr, {}, options_.limits, &frame).ok()) {
-    conn->connection->Send(std::move(frame));
-  }
+  conn->connection->Send(CancelFrame(id, options_.limits));  // Send drops an empty frame.
 }
 
 absl::Status ChannelImpl::Call(absl::string_view method, ClientContext* context,

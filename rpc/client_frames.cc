@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "rpc/call_access.h"
 
 namespace framerpc {
@@ -23,6 +24,26 @@ Envelope NewRequestEnvelope(uint64_t id, absl::string_view method, const ClientC
     entry->set_value(value);
   }
   return envelope;
+}
+
+std::string CancelFrame(uint64_t id, const FrameLimits& limits) {
+  Envelope envelope;
+  envelope.set_kind(CANCEL);
+  envelope.set_call_id(id);
+  std::string frame;
+  EncodeFrame(std::move(envelope), nullptr, {}, limits, &frame).IgnoreError();  // "" on failure
+  return frame;
+}
+
+absl::Status NotProcessedError() {
+  return absl::UnavailableError("server is shutting down; the call was not processed");
+}
+
+absl::Status ConnectionErrorStatus(const Envelope& envelope) {
+  absl::StatusCode code = WireStatusCode(envelope.status_code());
+  if (code == absl::StatusCode::kOk) code = absl::StatusCode::kUnknown;
+  return absl::Status(code,
+                      absl::StrCat("server closed the connection: ", envelope.status_message()));
 }
 
 absl::StatusCode WireStatusCode(int32_t code) {

@@ -4,6 +4,7 @@
 #define FRAMERPC_RPC_CLIENT_FRAMES_H_
 
 #include <cstdint>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -18,6 +19,16 @@ namespace framerpc {
 // timeout_us (at least 1us, since 0 means none; nothing for an infinite deadline).
 Envelope NewRequestEnvelope(uint64_t id, absl::string_view method, const ClientContext& context,
                             absl::Time deadline);
+
+// The CANCEL frame for call `id`, or "" if even that breaks `limits` (then nothing is sent).
+std::string CancelFrame(uint64_t id, const FrameLimits& limits);
+
+// UNAVAILABLE for a call that GOAWAY says the server never processed (so it may be retried).
+absl::Status NotProcessedError();
+
+// The status of the calls on a connection the server ended with CONNECTION_ERROR: its code
+// (UNKNOWN if it claims OK), and its message.
+absl::Status ConnectionErrorStatus(const Envelope& envelope);
 
 // A status code read off the wire: values outside the canonical range become UNKNOWN.
 absl::StatusCode WireStatusCode(int32_t code);

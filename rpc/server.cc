@@ -150,13 +150,8 @@ void Server::Shutdown(absl::Duration grace) {
   const absl::Time deadline = absl::Now() + grace;
   // 1. Stop accepting.
   for (Listener& listener : listeners_) {
-    Notification closed;
     Acceptor* acceptor = listener.acceptor.get();
-    listener.loop->RunInLoop([acceptor, &closed] {
-      acceptor->Close();
-      closed.Notify();
-    });
-    closed.WaitForNotification();
+    listener.loop->RunInLoopAndWait([acceptor] { acceptor->Close(); });
   }
   shutdown_started_.Notify();
   // 2. Tell clients, and let calls in flight finish.

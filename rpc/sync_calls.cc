@@ -231,14 +231,11 @@ absl::Status SyncCalls::Receive(Conn* conn, uint64_t id, absl::Time deadline,
       if (envelope.kind() == GOAWAY) {
         *reusable = false;
         if (id > envelope.last_call_id()) {
-          return absl::UnavailableError("server is shutting down; the call was not processed");
+          return NotProcessedError();
         }
       } else if (envelope.kind() == CONNECTION_ERROR) {
         *reusable = false;
-        absl::StatusCode code = WireStatusCode(envelope.status_code());
-        if (code == absl::StatusCode::kOk) code = absl::StatusCode::kUnknown;
-        return absl::Status(code, absl::StrCat("server closed the connection: ",
-                                               envelope.status_message()));
+        return ConnectionErrorStatus(envelope);
       }
       continue;  // A late reply to an earlier call that timed out here, or a frame we ignore.
     }
@@ -263,11 +260,8 @@ absl::Status SyncCalls::Receive(Conn* conn, uint64_t id, absl::Time deadline,
 }
 
 void SyncCalls::SendCancel(Conn* conn, uint64_t id) {
-  Envelope envelope;
-  envelope.set_kind(CANCEL);
-  envelope.set_call_id(id);
-  std::string frame;
-  if (!EncodeFrame(std::move(envelope), nullptr, {}, options_.limits, &frame).ok()) return;
+  const std::string frame = CancelFrame(id, options_.limits);
+  if (frame.empty()) return;
   ::send(conn->fd.get(), frame.data(), frame.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 

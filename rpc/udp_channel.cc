@@ -8,7 +8,6 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "base/notification.h"
 #include "rpc/call_access.h"
 #include "rpc/client_frames.h"
 #include "transport/event_loop_thread.h"
@@ -22,26 +21,20 @@ class UdpChannel final : public Channel {
  public:
   UdpChannel(std::string target, ScopedFd fd, ChannelOptions options)
       : target_(std::move(target)), fd_(std::move(fd)), options_(options) {
-    Notification ready;
-    loop()->RunInLoop([this, &ready] {
+    loop()->RunInLoopAndWait([this] {
       watcher_ = std::make_unique<Watcher>(loop(), fd_.get());
       watcher_->set_read_callback([this] { OnReadable(); });
       watcher_->EnableReading();
-      ready.Notify();
     });
-    ready.WaitForNotification();
   }
 
   ~UdpChannel() override {
-    Notification done;
-    loop()->RunInLoop([this, &done] {
+    loop()->RunInLoopAndWait([this] {
       std::vector<uint64_t> ids;
       for (const auto& [id, call] : calls_) ids.push_back(id);
       for (uint64_t id : ids) Complete(id, absl::CancelledError("channel destroyed"));
       watcher_->Remove();
-      done.Notify();
     });
-    done.WaitForNotification();
     loop_thread_.Stop();
   }
 

@@ -6,9 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <condition_variable>
 #include <cstring>
-#include <mutex>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -93,7 +91,7 @@ absl::Status UdpServer::Start() {
     return absl::FailedPreconditionError("UdpServer::Start needs a bound, unstarted server");
   }
   state_ = State::kStarted;
-  RunInLoopAndWait([this] {
+  loop_->RunInLoopAndWait([this] {
     watcher_ = std::make_unique<Watcher>(loop_, fd_.get());
     watcher_->set_read_callback([this] { OnReadable(); });
     watcher_->set_error_callback([this] { OnError(); });
@@ -105,33 +103,13 @@ absl::Status UdpServer::Start() {
 void UdpServer::Stop() {
   if (state_ == State::kStopped) return;
   if (state_ == State::kStarted) {
-    RunInLoopAndWait([this] {
+    loop_->RunInLoopAndWait([this] {
       watcher_->Remove();
       watcher_.reset();
     });
   }
   fd_.reset();
   state_ = State::kStopped;
-}
-
-void UdpServer::RunInLoopAndWait(EventLoop::Task task) {
-  if (loop_->IsInLoopThread()) {
-    task();
-    return;
-  }
-  // std::mutex rather than absl::Notification: ThreadSanitizer sees pthread synchronisation but
-  // not that of the uninstrumented system abseil.
-  std::mutex mu;
-  std::condition_variable cv;
-  bool done = false;
-  loop_->RunInLoop([&] {
-    task();
-    std::lock_guard<std::mutex> lock(mu);
-    done = true;
-    cv.notify_one();
-  });
-  std::unique_lock<std::mutex> lock(mu);
-  cv.wait(lock, [&done] { return done; });
 }
 
 void UdpServer::OnReadable() {

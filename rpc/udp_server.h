@@ -101,8 +101,6 @@ class UdpServer {
  private:
   enum class State { kNew, kBound, kStarted, kStopped };
 
-  // Runs `task` on the loop thread and waits for it to finish.
-  void RunInLoopAndWait(EventLoop::Task task);
   // Loop thread only.
   void OnReadable();
   void OnError();

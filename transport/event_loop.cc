@@ -5,6 +5,8 @@
 
 #include <cerrno>
 
+#include "base/notification.h"
+
 namespace framerpc {
 
 EventLoop::EventLoop()
@@ -48,6 +50,19 @@ void EventLoop::RunInLoop(Task task) {
   } else {
     QueueInLoop(std::move(task));
   }
+}
+
+void EventLoop::RunInLoopAndWait(const Task& task) {
+  if (IsInLoopThread()) {
+    task();
+    return;
+  }
+  Notification done;
+  QueueInLoop([&task, &done] {
+    task();
+    done.Notify();
+  });
+  done.WaitForNotification();
 }
 
 void EventLoop::QueueInLoop(Task task) {

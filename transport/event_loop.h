@@ -43,6 +43,9 @@ class EventLoop {
 
   // Thread-safe. Runs `task` now when called on the loop thread, otherwise queues it.
   void RunInLoop(Task task);
+  // Thread-safe. Runs `task` on the loop thread and returns once it has run (at once when called
+  // on the loop thread). The loop must be running, or about to run, to make progress.
+  void RunInLoopAndWait(const Task& task);
   // Thread-safe. Runs `task` on the loop thread after the current batch of events.
   void QueueInLoop(Task task);
   bool IsInLoopThread() const { return thread_id_.load() == std::this_thread::get_id(); }
