@@ -38,7 +38,7 @@ ABSL_FLAG(int, connections, 2, "Connections (channels) for the in-flight rows.")
 ABSL_FLAG(int, inflight, 32, "Calls in flight per connection for the in-flight rows.");
 ABSL_FLAG(int, server_io_threads, 1, "Server event-loop threads.");
 ABSL_FLAG(int, serial_cpu, 0,
-          "While a one-at-a-time row (floor, blocking, async, blocking_unlocked, say) runs, every "
+          "While a one-at-a-time row (floor, blocking, async, say) runs, every "
           "thread of the process is pinned to this CPU; -1 leaves placement to the scheduler. "
           "Those rows are serial, and on a VM a wake-up across vCPUs costs tens of microseconds "
           "and makes them bimodal. The in-flight rows always use every allowed CPU.");
@@ -46,8 +46,7 @@ ABSL_FLAG(std::vector<std::string>, rows,
           std::vector<std::string>({"floor", "blocking", "async", "say", "pipelined", "inflight"}),
           "Rows to run (always printed in the order below): floor = raw ping-pong; blocking = "
           "Bytes through the blocking stub; async = Bytes, a chain of one async call at a time; "
-          "blocking_unlocked = diagnostic, not run by default: blocking on an async call whose "
-          "waiter is notified after its lock is released; say = Say through the blocking stub; "
+          "say = Say through the blocking stub; "
           "pipelined = raw, connections x inflight; inflight = Bytes async, connections x "
           "inflight. The ratio columns need floor and blocking.");
 
@@ -97,9 +96,6 @@ std::vector<Spec> AllRows(const BenchConfig& config, size_t size,
        [=](absl::Duration d) { return RunRpcBlocking(one, size, d); }},
       {"async", "framerpc 1 at a time, async chain", RowRole::kOther, /*serial=*/true,
        [=](absl::Duration d) { return RunRpcAsync({one}, size, 1, d); }},
-      {"blocking_unlocked", "framerpc 1 at a time, blocking, notify after unlock", RowRole::kOther,
-       /*serial=*/true,
-       [=](absl::Duration d) { return RunRpcBlockingUnlockedNotify(one, size, d); }},
       {"say", "framerpc 1 at a time, Say (text)", RowRole::kOther, /*serial=*/true,
        [=](absl::Duration d) { return RunRpcSayBlocking(one, size, d); }},
       {"pipelined", "raw TCP pipelined " + in_flight, RowRole::kOther, /*serial=*/false,

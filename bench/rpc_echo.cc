@@ -1,7 +1,6 @@
 #include "bench/rpc_echo.h"
 
 #include <chrono>
-#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -138,48 +137,6 @@ absl::StatusOr<Samples> RunRpcBlocking(Channel* channel, size_t payload_bytes,
     ClientContext context;
     context.set_request_attachment(payload);
     absl::Status status = stub.Bytes(&context, request, &reply);
-    if (status.ok()) status = CheckEcho(payload, context.response_attachment());
-    if (!status.ok()) return status;
-    latencies.push_back(Nanos(Clock::now() - start));
-  }
-  return Samples{std::move(latencies), duration};
-}
-
-absl::StatusOr<Samples> RunRpcBlockingUnlockedNotify(Channel* channel, size_t payload_bytes,
-                                                     absl::Duration duration) {
-  // Shared with the completion callback, which may still be returning from notify_one() when
-  // the caller has woken and moved on.
-  struct Waiter {
-    std::mutex mu;
-    std::condition_variable cv;
-    bool done = false;  // guarded by mu
-    absl::Status status;
-  };
-  const std::string payload = MakePayload(payload_bytes);
-  EchoService::Stub stub(channel);
-  BytesRequest request;
-  BytesReply reply;
-  std::vector<int64_t> latencies;
-  latencies.reserve(1 << 20);
-  const Clock::time_point deadline = Clock::now() + absl::ToChronoNanoseconds(duration);
-  for (Clock::time_point start = Clock::now(); start < deadline; start = Clock::now()) {
-    ClientContext context;
-    context.set_request_attachment(payload);
-    auto waiter = std::make_shared<Waiter>();
-    stub.BytesAsync(&context, request, &reply, [waiter](absl::Status status) {
-      {
-        std::lock_guard<std::mutex> lock(waiter->mu);
-        waiter->done = true;
-        waiter->status = std::move(status);
-      }
-      waiter->cv.notify_one();
-    });
-    absl::Status status;
-    {
-      std::unique_lock<std::mutex> lock(waiter->mu);
-      waiter->cv.wait(lock, [&] { return waiter->done; });
-      status = waiter->status;
-    }
     if (status.ok()) status = CheckEcho(payload, context.response_attachment());
     if (!status.ok()) return status;
     latencies.push_back(Nanos(Clock::now() - start));

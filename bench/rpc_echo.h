@@ -21,13 +21,6 @@ namespace framerpc::bench {
 absl::StatusOr<Samples> RunRpcBlocking(Channel* channel, size_t payload_bytes,
                                        absl::Duration duration);
 
-// As RunRpcBlocking, but the caller waits on BytesAsync with a waiter whose callback notifies after
-// releasing its lock (the state is shared with the callback, so that is safe). A diagnostic: it
-// shows what Channel::Call loses by waking the caller while still holding the mutex the caller
-// must take next (framerpc::Notification::Notify).
-absl::StatusOr<Samples> RunRpcBlockingUnlockedNotify(Channel* channel, size_t payload_bytes,
-                                                     absl::Duration duration);
-
 // As RunRpcBlocking, with EchoService.Say and a `payload_bytes` text.
 absl::StatusOr<Samples> RunRpcSayBlocking(Channel* channel, size_t payload_bytes,
                                           absl::Duration duration);
