@@ -8,17 +8,35 @@
 //      public:
 //       Service();                                                // registers every method
 //       const ::google::protobuf::ServiceDescriptor* descriptor() const override;
-//       virtual ::absl::Status M(::framerpc::ServerContext*, const Req&, Resp*);  // UNIMPLEMENTED
+//       // One per method, by kind; each answers UNIMPLEMENTED unless overridden:
+//       virtual ::absl::Status M(::framerpc::ServerContext*, const Req&, Resp*);  // unary
+//       virtual ::absl::Status M(::framerpc::ServerContext*, const Req&,          // server-
+//                                ::framerpc::ServerWriter<Resp>*);                // streaming
+//       virtual ::absl::Status M(::framerpc::ServerContext*,                      // client-
+//                                ::framerpc::ServerReader<Req>*, Resp*);          // streaming
+//       virtual ::absl::Status M(::framerpc::ServerContext*,                      // bidi
+//                                ::framerpc::ServerReaderWriter<Resp, Req>*);
 //     };
 //     class Stub {                                                // client
 //      public:
 //       explicit Stub(::framerpc::Channel* channel);
-//       ::absl::Status M(::framerpc::ClientContext*, const Req&, Resp*);          // blocking
+//       // unary: blocking and callback forms
+//       ::absl::Status M(::framerpc::ClientContext*, const Req&, Resp*);
 //       void MAsync(::framerpc::ClientContext*, const Req&, Resp*, ::framerpc::DoneCallback);
+//       // streaming: no MAsync, the stream objects (rpc/stream.h) have both forms
+//       std::unique_ptr<::framerpc::ClientReader<Resp>> M(::framerpc::ClientContext*,
+//                                                         const Req&);     // server-streaming
+//       std::unique_ptr<::framerpc::ClientWriter<Req>> M(::framerpc::ClientContext*,
+//                                                        Resp*);          // client-streaming
+//       std::unique_ptr<::framerpc::ClientReaderWriter<Req, Resp>> M(
+//           ::framerpc::ClientContext*);                                  // bidi
 //     };
 //   };
 //
-// Message types are always written fully qualified, as the protobuf C++ generator names them.
+// Each method is registered with the MethodHandler template of its kind from rpc/service.h. Each
+// streaming stub method opens its call with Channel::StartStream; the server-streaming one also
+// writes the request and half-closes before returning the stream. Message types are always
+// written fully qualified, as the protobuf C++ generator names them.
 #include "tools/frpc_cpp_generator.h"
 
 #include <cctype>
@@ -26,6 +44,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "google/protobuf/compiler/cpp/names.h"
 #include "google/protobuf/descriptor.pb.h"
@@ -58,11 +77,21 @@ constexpr char kHeaderContract[] = R"(//
 // others answer UNIMPLEMENTED. A server does not own the services added to it: a service must
 // outlive the server. Methods may run concurrently on several threads, so overrides must be
 // thread-safe. Not copyable, because its method table points back at it.
+// Streaming methods (see rpc/stream.h) run on a thread of their own and may block in Read() and
+// Write(); their reader and writer are valid only until the method returns. A server-streaming
+// method gets its one request already read; a client-streaming method's `response` is sent with
+// an OK status once it returns.
 //
 // S::Stub is the client. It does not own its Channel, which must outlive the stub, and it is
 // thread-safe exactly as that Channel is. M() blocks and must not be called from a completion
 // callback. MAsync() returns at once: `context` and `response` must stay valid until `done` has
 // run; `done` runs exactly once, on the channel's I/O thread, and must not block.
+// A streaming M() (no MAsync) starts the call and returns its stream object, which offers
+// blocking and callback operations (rpc/stream.h). The Channel, `context` and, for
+// client-streaming, `response` must outlive that object; destroying it while its call has not
+// finished cancels the call. Server-streaming M() also sends `request` and half-closes (a failure
+// there is reported by Finish()); like a blocking call, it must not be called from a completion
+// callback.
 )";
 
 // Returns why `file` cannot be served, or an empty string when it can.
@@ -83,9 +112,6 @@ std::string CheckSupported(const FileDescriptor* file) {
     for (int j = 0; j < service->method_count(); ++j) {
       const MethodDescriptor* method = service->method(j);
       const std::string name = service->full_name() + "/" + method->name();
-      if (method->client_streaming() || method->server_streaming()) {
-        return "streaming methods are not supported yet: " + name;
-      }
       if (member_names.count(method->name()) > 0) {
         return "method name clashes with generated code: " + name;
       }
@@ -137,14 +163,113 @@ Vars ServiceVars(const ServiceDescriptor* service) {
           {"descriptor_expr", ServiceDescriptorExpr(service)}};
 }
 
+// The kind of a method, from its `stream` markers. Mirrors ::framerpc::MethodKind, which the
+// generator does not link.
+enum class Kind { kUnary, kServerStreaming, kClientStreaming, kBidiStreaming };
+
+Kind KindOf(const MethodDescriptor* method) {
+  if (method->client_streaming()) {
+    return method->server_streaming() ? Kind::kBidiStreaming : Kind::kClientStreaming;
+  }
+  return method->server_streaming() ? Kind::kServerStreaming : Kind::kUnary;
+}
+
+// Per kind: the MethodHandler template of rpc/service.h, the ::framerpc::MethodKind enumerator,
+// and the client stream class template of rpc/stream.h (none for unary).
+struct KindNames {
+  const char* handler;
+  const char* method_kind;
+  const char* client_stream;
+};
+
+KindNames NamesOf(Kind kind) {
+  switch (kind) {
+    case Kind::kServerStreaming:
+      return {"ServerStreamingMethodHandler", "kServerStreaming", "ClientReader"};
+    case Kind::kClientStreaming:
+      return {"ClientStreamingMethodHandler", "kClientStreaming", "ClientWriter"};
+    case Kind::kBidiStreaming:
+      return {"BidiStreamingMethodHandler", "kBidiStreaming", "ClientReaderWriter"};
+    case Kind::kUnary:
+      break;
+  }
+  return {"UnaryMethodHandler", "kUnary", ""};
+}
+
 Vars MethodVars(const MethodDescriptor* method) {
   Vars vars = ServiceVars(method->service());
+  const KindNames names = NamesOf(KindOf(method));
   vars["Method"] = method->name();
   vars["method_full_name"] = "/" + method->service()->full_name() + "/" + method->name();
   vars["Request"] = QualifiedClassName(method->input_type());
   vars["Response"] = QualifiedClassName(method->output_type());
+  vars["Handler"] = names.handler;
+  vars["kind"] = names.method_kind;
+  // The client stream type: ClientReader<Resp>, ClientWriter<Req>, ClientReaderWriter<Req, Resp>.
+  std::string stream_args = vars["Response"];
+  if (KindOf(method) == Kind::kClientStreaming) stream_args = vars["Request"];
+  if (KindOf(method) == Kind::kBidiStreaming) stream_args = vars["Request"] + ", " + stream_args;
+  vars["ClientStream"] =
+      "::framerpc::" + std::string(names.client_stream) + "<" + stream_args + ">";
   return vars;
 }
+
+struct Param {
+  std::string type;
+  std::string name;
+};
+
+// The parameters of S::Service::M.
+std::vector<Param> ServerParams(const MethodDescriptor* method) {
+  const std::string request = QualifiedClassName(method->input_type());
+  const std::string response = QualifiedClassName(method->output_type());
+  const Param context = {"::framerpc::ServerContext*", "context"};
+  switch (KindOf(method)) {
+    case Kind::kServerStreaming:
+      return {context,
+              {"const " + request + "&", "request"},
+              {"::framerpc::ServerWriter<" + response + ">*", "writer"}};
+    case Kind::kClientStreaming:
+      return {context,
+              {"::framerpc::ServerReader<" + request + ">*", "reader"},
+              {response + "*", "response"}};
+    case Kind::kBidiStreaming:
+      return {context,
+              {"::framerpc::ServerReaderWriter<" + response + ", " + request + ">*", "stream"}};
+    case Kind::kUnary:
+      break;
+  }
+  return {context, {"const " + request + "&", "request"}, {response + "*", "response"}};
+}
+
+// The parameters of S::Stub::M (the blocking form, for a unary method).
+std::vector<Param> StubParams(const MethodDescriptor* method) {
+  std::vector<Param> params = {{"::framerpc::ClientContext*", "context"}};
+  const Kind kind = KindOf(method);
+  if (kind == Kind::kUnary || kind == Kind::kServerStreaming) {
+    params.push_back({"const " + QualifiedClassName(method->input_type()) + "&", "request"});
+  }
+  if (kind == Kind::kUnary || kind == Kind::kClientStreaming) {
+    params.push_back({QualifiedClassName(method->output_type()) + "*", "response"});
+  }
+  return params;
+}
+
+// "(\n<indent>T1 name1,\n<indent>T2 name2)", one parameter a line. A definition that ignores its
+// parameters comments their names out.
+std::string ParamList(const std::vector<Param>& params, const std::string& indent,
+                      bool comment_out_names) {
+  std::string list = "(";
+  for (size_t i = 0; i < params.size(); ++i) {
+    const std::string& name = params[i].name;
+    list += "\n" + indent + params[i].type + " " + (comment_out_names ? "/*" + name + "*/" : name);
+    list += i + 1 < params.size() ? "," : ")";
+  }
+  return list;
+}
+
+constexpr char kDeclIndent[] = "        ";
+constexpr char kDefIndent[] = "    ";
 
 // Runs `print_service` for every service, inside the C++ namespace of the file's package.
 template <typename PrintService>
@@ -160,6 +285,29 @@ void PrintServicesInNamespace(const FileDescriptor* file, Printer* printer,
     print_service(file->service(i), printer);
   }
   if (!ns.empty()) printer->Print("\n}  // namespace $ns$\n", "ns", ns);
+}
+
+// The virtual method of S::Service, and the client method(s) of S::Stub, for `method`.
+void PrintServerMethodDeclaration(const MethodDescriptor* method, Printer* printer) {
+  Vars vars = MethodVars(method);
+  vars["params"] = ParamList(ServerParams(method), kDeclIndent, false);
+  printer->Print(vars, "\n    virtual ::absl::Status $Method$$params$;\n");
+}
+
+void PrintStubMethodDeclaration(const MethodDescriptor* method, Printer* printer) {
+  Vars vars = MethodVars(method);
+  std::vector<Param> params = StubParams(method);
+  vars["params"] = ParamList(params, kDeclIndent, false);
+  if (KindOf(method) != Kind::kUnary) {
+    printer->Print(vars, "\n    std::unique_ptr<$ClientStream$> $Method$$params$;\n");
+    return;
+  }
+  params.push_back({"::framerpc::DoneCallback", "done"});
+  vars["async_params"] = ParamList(params, kDeclIndent, false);
+  printer->Print(vars,
+                 "\n"
+                 "    ::absl::Status $Method$$params$;\n"
+                 "    void $Method$Async$async_params$;\n");
 }
 
 void PrintServiceDeclaration(const ServiceDescriptor* service, Printer* printer) {
@@ -181,12 +329,7 @@ void PrintServiceDeclaration(const ServiceDescriptor* service, Printer* printer)
       "\n"
       "    const ::google::protobuf::ServiceDescriptor* descriptor() const override;\n");
   for (int i = 0; i < service->method_count(); ++i) {
-    printer->Print(MethodVars(service->method(i)),
-                   "\n"
-                   "    virtual ::absl::Status $Method$(\n"
-                   "        ::framerpc::ServerContext* context,\n"
-                   "        const $Request$& request,\n"
-                   "        $Response$* response);\n");
+    PrintServerMethodDeclaration(service->method(i), printer);
   }
   printer->Print(
       "  };\n"
@@ -195,17 +338,7 @@ void PrintServiceDeclaration(const ServiceDescriptor* service, Printer* printer)
       "   public:\n"
       "    explicit Stub(::framerpc::Channel* channel);\n");
   for (int i = 0; i < service->method_count(); ++i) {
-    printer->Print(MethodVars(service->method(i)),
-                   "\n"
-                   "    ::absl::Status $Method$(\n"
-                   "        ::framerpc::ClientContext* context,\n"
-                   "        const $Request$& request,\n"
-                   "        $Response$* response);\n"
-                   "    void $Method$Async(\n"
-                   "        ::framerpc::ClientContext* context,\n"
-                   "        const $Request$& request,\n"
-                   "        $Response$* response,\n"
-                   "        ::framerpc::DoneCallback done);\n");
+    PrintStubMethodDeclaration(service->method(i), printer);
   }
   printer->Print(
       "\n"
@@ -215,13 +348,73 @@ void PrintServiceDeclaration(const ServiceDescriptor* service, Printer* printer)
       "};\n");
 }
 
+// The UNIMPLEMENTED default of S::Service::M.
+void PrintServerMethodDefinition(const MethodDescriptor* method, Printer* printer) {
+  Vars vars = MethodVars(method);
+  vars["params"] = ParamList(ServerParams(method), kDefIndent, true);
+  printer->Print(vars,
+                 "\n"
+                 "::absl::Status $Service$::Service::$Method$$params$ {\n"
+                 "  return ::absl::UnimplementedError(\"method $method_full_name$ is not "
+                 "implemented\");\n"
+                 "}\n");
+}
+
+// S::Stub::M (and MAsync for a unary method).
+void PrintStubMethodDefinition(const MethodDescriptor* method, Printer* printer) {
+  Vars vars = MethodVars(method);
+  std::vector<Param> params = StubParams(method);
+  vars["params"] = ParamList(params, kDefIndent, false);
+  switch (KindOf(method)) {
+    case Kind::kUnary:
+      params.push_back({"::framerpc::DoneCallback", "done"});
+      vars["async_params"] = ParamList(params, kDefIndent, false);
+      printer->Print(vars,
+                     "\n"
+                     "::absl::Status $Service$::Stub::$Method$$params$ {\n"
+                     "  return channel_->Call(k$Method$MethodName, context, request, response);\n"
+                     "}\n"
+                     "\n"
+                     "void $Service$::Stub::$Method$Async$async_params$ {\n"
+                     "  channel_->StartCall(k$Method$MethodName, context, request, response,\n"
+                     "                      std::move(done));\n"
+                     "}\n");
+      return;
+    case Kind::kServerStreaming:
+      printer->Print(vars,
+                     "\n"
+                     "std::unique_ptr<$ClientStream$> $Service$::Stub::$Method$$params$ {\n"
+                     "  std::unique_ptr<::framerpc::ClientStreamBase> stream = "
+                     "channel_->StartStream(\n"
+                     "      k$Method$MethodName, ::framerpc::MethodKind::$kind$, context, "
+                     "nullptr);\n"
+                     "  // A failed write or half-close is reported by Finish().\n"
+                     "  stream->Write(request, {});\n"
+                     "  stream->WritesDone();\n"
+                     "  return std::make_unique<$ClientStream$>(std::move(stream));\n"
+                     "}\n");
+      return;
+    case Kind::kClientStreaming:
+    case Kind::kBidiStreaming:
+      vars["response_arg"] = KindOf(method) == Kind::kClientStreaming ? "response" : "nullptr";
+      printer->Print(vars,
+                     "\n"
+                     "std::unique_ptr<$ClientStream$> $Service$::Stub::$Method$$params$ {\n"
+                     "  return std::make_unique<$ClientStream$>(channel_->StartStream(\n"
+                     "      k$Method$MethodName, ::framerpc::MethodKind::$kind$, context, "
+                     "$response_arg$));\n"
+                     "}\n");
+      return;
+  }
+}
+
 void PrintServiceDefinition(const ServiceDescriptor* service, Printer* printer) {
   printer->Print(ServiceVars(service), "$Service$::Service::Service() {\n");
   for (int i = 0; i < service->method_count(); ++i) {
     printer->Print(MethodVars(service->method(i)),
                    "  ::framerpc::Service::AddMethod(\n"
                    "      k$Method$MethodName,\n"
-                   "      std::make_unique<::framerpc::UnaryMethodHandler<\n"
+                   "      std::make_unique<::framerpc::$Handler$<\n"
                    "          Service, $Request$, $Response$>>(this, &Service::$Method$));\n");
   }
   printer->Print(ServiceVars(service),
@@ -232,37 +425,13 @@ void PrintServiceDefinition(const ServiceDescriptor* service, Printer* printer) 
                  "  return $descriptor_expr$;\n"
                  "}\n");
   for (int i = 0; i < service->method_count(); ++i) {
-    printer->Print(MethodVars(service->method(i)),
-                   "\n"
-                   "::absl::Status $Service$::Service::$Method$(\n"
-                   "    ::framerpc::ServerContext* /*context*/,\n"
-                   "    const $Request$& /*request*/,\n"
-                   "    $Response$* /*response*/) {\n"
-                   "  return ::absl::UnimplementedError(\"method $method_full_name$ is not "
-                   "implemented\");\n"
-                   "}\n");
+    PrintServerMethodDefinition(service->method(i), printer);
   }
   printer->Print(ServiceVars(service),
                  "\n"
                  "$Service$::Stub::Stub(::framerpc::Channel* channel) : channel_(channel) {}\n");
   for (int i = 0; i < service->method_count(); ++i) {
-    printer->Print(MethodVars(service->method(i)),
-                   "\n"
-                   "::absl::Status $Service$::Stub::$Method$(\n"
-                   "    ::framerpc::ClientContext* context,\n"
-                   "    const $Request$& request,\n"
-                   "    $Response$* response) {\n"
-                   "  return channel_->Call(k$Method$MethodName, context, request, response);\n"
-                   "}\n"
-                   "\n"
-                   "void $Service$::Stub::$Method$Async(\n"
-                   "    ::framerpc::ClientContext* context,\n"
-                   "    const $Request$& request,\n"
-                   "    $Response$* response,\n"
-                   "    ::framerpc::DoneCallback done) {\n"
-                   "  channel_->StartCall(k$Method$MethodName, context, request, response,\n"
-                   "                      std::move(done));\n"
-                   "}\n");
+    PrintStubMethodDefinition(service->method(i), printer);
   }
 }
 
@@ -273,11 +442,14 @@ void PrintHeader(const FileDescriptor* file, Printer* printer) {
       "#ifndef $guard$\n"
       "#define $guard$\n"
       "\n"
+      "#include <memory>\n"
+      "\n"
       "#include \"absl/status/status.h\"\n"
       "#include \"google/protobuf/descriptor.h\"\n"
       "#include \"rpc/channel.h\"\n"
       "#include \"rpc/context.h\"\n"
       "#include \"rpc/service.h\"\n"
+      "#include \"rpc/stream.h\"\n"
       "#include \"$pb_h$\"\n",
       "guard", HeaderGuard(file), "pb_h", PbHeader(file));
   for (const std::string& header : ImportedPbHeaders(file)) {

@@ -61,6 +61,29 @@ class FrpcCppGeneratorTest : public ::testing::Test {
                })pb");
   }
 
+  // k.proto: service k.S with one method of each kind, k.Req in and k.Resp out.
+  const FileDescriptor* BuildEveryKind() {
+    return Build(R"pb(name: "k.proto" package: "k"
+               message_type { name: "Req" }
+               message_type { name: "Resp" }
+               service {
+                 name: "S"
+                 method { name: "One" input_type: ".k.Req" output_type: ".k.Resp" }
+                 method {
+                   name: "Down" input_type: ".k.Req" output_type: ".k.Resp"
+                   server_streaming: true
+                 }
+                 method {
+                   name: "Up" input_type: ".k.Req" output_type: ".k.Resp"
+                   client_streaming: true
+                 }
+                 method {
+                   name: "Both" input_type: ".k.Req" output_type: ".k.Resp"
+                   client_streaming: true server_streaming: true
+                 }
+               })pb");
+  }
+
  private:
   google::protobuf::DescriptorPool pool_;
   MemoryContext context_;
@@ -113,23 +136,111 @@ TEST_F(FrpcCppGeneratorTest, FileWithoutServicesStillGetsBothFiles) {
   EXPECT_THAT(Output("e.frpc.cc"), HasSubstr("#include \"e.frpc.h\""));
 }
 
-TEST_F(FrpcCppGeneratorTest, RejectsStreamingMethodsByName) {
-  const FileDescriptor* file = Build(R"pb(name: "s.proto" package: "a.b"
-      message_type { name: "Req" }
-      service {
-        name: "S"
-        method { name: "Ok" input_type: ".a.b.Req" output_type: ".a.b.Req" }
-        method { name: "Up" input_type: ".a.b.Req" output_type: ".a.b.Req" client_streaming: true }
-      })pb");
-  EXPECT_EQ(Generate(file), "streaming methods are not supported yet: a.b.S/Up");
-  const FileDescriptor* down = Build(R"pb(name: "s2.proto" package: "a.b" dependency: "s.proto"
-      service {
-        name: "S2"
-        method {
-          name: "Down" input_type: ".a.b.Req" output_type: ".a.b.Req" server_streaming: true
-        }
-      })pb");
-  EXPECT_EQ(Generate(down), "streaming methods are not supported yet: a.b.S2/Down");
+TEST_F(FrpcCppGeneratorTest, HeaderIncludesTheStreamTypesAndStatesTheStreamingContract) {
+  ASSERT_EQ(Generate(BuildEveryKind()), "");
+  const std::string& h = Output("k.frpc.h");
+  EXPECT_THAT(h, HasSubstr("#include <memory>\n"));
+  EXPECT_THAT(h, HasSubstr("#include \"rpc/service.h\"\n#include \"rpc/stream.h\"\n"));
+  EXPECT_THAT(h, HasSubstr("run on a thread of their own"));
+  EXPECT_THAT(h, HasSubstr("destroying it while its call has not\n// finished cancels the call"));
+}
+
+TEST_F(FrpcCppGeneratorTest, ServerStreamingMethodTakesAWriter) {
+  ASSERT_EQ(Generate(BuildEveryKind()), "");
+  EXPECT_THAT(Output("k.frpc.h"),
+              HasSubstr("    virtual ::absl::Status Down(\n"
+                        "        ::framerpc::ServerContext* context,\n"
+                        "        const ::k::Req& request,\n"
+                        "        ::framerpc::ServerWriter<::k::Resp>* writer);\n"));
+  EXPECT_THAT(Output("k.frpc.h"),
+              HasSubstr("    std::unique_ptr<::framerpc::ClientReader<::k::Resp>> Down(\n"
+                        "        ::framerpc::ClientContext* context,\n"
+                        "        const ::k::Req& request);\n"));
+  const std::string& cc = Output("k.frpc.cc");
+  EXPECT_THAT(cc, HasSubstr("std::make_unique<::framerpc::ServerStreamingMethodHandler<\n"
+                            "          Service, ::k::Req, ::k::Resp>>(this, &Service::Down));"));
+  EXPECT_THAT(cc, HasSubstr("::absl::Status S::Service::Down(\n"
+                            "    ::framerpc::ServerContext* /*context*/,\n"
+                            "    const ::k::Req& /*request*/,\n"
+                            "    ::framerpc::ServerWriter<::k::Resp>* /*writer*/) {\n"
+                            "  return ::absl::UnimplementedError(\"method /k.S/Down is not "
+                            "implemented\");\n"));
+  EXPECT_THAT(cc, HasSubstr(
+      "std::unique_ptr<::framerpc::ClientReader<::k::Resp>> S::Stub::Down(\n"
+      "    ::framerpc::ClientContext* context,\n"
+      "    const ::k::Req& request) {\n"
+      "  std::unique_ptr<::framerpc::ClientStreamBase> stream = channel_->StartStream(\n"
+      "      kDownMethodName, ::framerpc::MethodKind::kServerStreaming, context, nullptr);\n"
+      "  // A failed write or half-close is reported by Finish().\n"
+      "  stream->Write(request, {});\n"
+      "  stream->WritesDone();\n"
+      "  return std::make_unique<::framerpc::ClientReader<::k::Resp>>(std::move(stream));\n"
+      "}\n"));
+}
+
+TEST_F(FrpcCppGeneratorTest, ClientStreamingMethodTakesAReader) {
+  ASSERT_EQ(Generate(BuildEveryKind()), "");
+  EXPECT_THAT(Output("k.frpc.h"), HasSubstr("    virtual ::absl::Status Up(\n"
+                                            "        ::framerpc::ServerContext* context,\n"
+                                            "        ::framerpc::ServerReader<::k::Req>* reader,\n"
+                                            "        ::k::Resp* response);\n"));
+  EXPECT_THAT(Output("k.frpc.h"),
+              HasSubstr("    std::unique_ptr<::framerpc::ClientWriter<::k::Req>> Up(\n"
+                        "        ::framerpc::ClientContext* context,\n"
+                        "        ::k::Resp* response);\n"));
+  const std::string& cc = Output("k.frpc.cc");
+  EXPECT_THAT(cc, HasSubstr("std::make_unique<::framerpc::ClientStreamingMethodHandler<\n"
+                            "          Service, ::k::Req, ::k::Resp>>(this, &Service::Up));"));
+  EXPECT_THAT(cc, HasSubstr("    ::framerpc::ServerReader<::k::Req>* /*reader*/,\n"
+                            "    ::k::Resp* /*response*/) {\n"
+                            "  return ::absl::UnimplementedError(\"method /k.S/Up is not "
+                            "implemented\");\n"));
+  EXPECT_THAT(cc, HasSubstr(
+      "std::unique_ptr<::framerpc::ClientWriter<::k::Req>> S::Stub::Up(\n"
+      "    ::framerpc::ClientContext* context,\n"
+      "    ::k::Resp* response) {\n"
+      "  return std::make_unique<::framerpc::ClientWriter<::k::Req>>(channel_->StartStream(\n"
+      "      kUpMethodName, ::framerpc::MethodKind::kClientStreaming, context, response));\n"
+      "}\n"));
+}
+
+TEST_F(FrpcCppGeneratorTest, BidiStreamingMethodTakesAReaderWriter) {
+  ASSERT_EQ(Generate(BuildEveryKind()), "");
+  EXPECT_THAT(Output("k.frpc.h"),
+              HasSubstr("    virtual ::absl::Status Both(\n"
+                        "        ::framerpc::ServerContext* context,\n"
+                        "        ::framerpc::ServerReaderWriter<::k::Resp, ::k::Req>* stream);\n"));
+  EXPECT_THAT(Output("k.frpc.h"),
+              HasSubstr("    std::unique_ptr<::framerpc::ClientReaderWriter<::k::Req, ::k::Resp>> "
+                        "Both(\n"
+                        "        ::framerpc::ClientContext* context);\n"));
+  const std::string& cc = Output("k.frpc.cc");
+  EXPECT_THAT(cc, HasSubstr("std::make_unique<::framerpc::BidiStreamingMethodHandler<\n"
+                            "          Service, ::k::Req, ::k::Resp>>(this, &Service::Both));"));
+  EXPECT_THAT(cc, HasSubstr("    ::framerpc::ServerReaderWriter<::k::Resp, ::k::Req>* "
+                            "/*stream*/) {\n"
+                            "  return ::absl::UnimplementedError(\"method /k.S/Both is not "
+                            "implemented\");\n"));
+  EXPECT_THAT(cc, HasSubstr(
+      "std::unique_ptr<::framerpc::ClientReaderWriter<::k::Req, ::k::Resp>> S::Stub::Both(\n"
+      "    ::framerpc::ClientContext* context) {\n"
+      "  return std::make_unique<::framerpc::ClientReaderWriter<::k::Req, ::k::Resp>>("
+      "channel_->StartStream(\n"
+      "      kBothMethodName, ::framerpc::MethodKind::kBidiStreaming, context, nullptr));\n"
+      "}\n"));
+}
+
+TEST_F(FrpcCppGeneratorTest, StreamingMethodsHaveNoAsyncStubAndUnaryOnesKeepTheirs) {
+  ASSERT_EQ(Generate(BuildEveryKind()), "");
+  const std::string& h = Output("k.frpc.h");
+  EXPECT_THAT(h, HasSubstr("void OneAsync("));
+  for (const char* name : {"DownAsync", "UpAsync", "BothAsync"}) {
+    EXPECT_THAT(h, Not(HasSubstr(name)));
+    EXPECT_THAT(Output("k.frpc.cc"), Not(HasSubstr(name)));
+  }
+  EXPECT_THAT(Output("k.frpc.cc"), HasSubstr("::framerpc::UnaryMethodHandler<\n"
+                                             "          Service, ::k::Req, ::k::Resp>>("
+                                             "this, &Service::One));"));
 }
 
 TEST_F(FrpcCppGeneratorTest, RejectsLiteRuntimeClashingNamesAndParameters) {
