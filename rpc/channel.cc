@@ -10,6 +10,7 @@
 #include "absl/strings/strip.h"
 #include "rpc/call_access.h"
 #include "rpc/client_frames.h"
+#include "rpc/client_stream.h"
 #include "rpc/sync_calls.h"
 #include "rpc/udp_channel.h"
 #include "transport/connection.h"
@@ -32,7 +33,7 @@ struct ClientConn {
   bool closed = false;
 };
 
-class ChannelImpl final : public Channel {
+class ChannelImpl final : public Channel, public ClientStreamOwner {
  public:
   ChannelImpl(std::string target, SocketAddress address, ChannelOptions options)
       : target_(std::move(target)),
@@ -47,10 +48,27 @@ class ChannelImpl final : public Channel {
   absl::Status Call(absl::string_view method, ClientContext* context,
                     const google::protobuf::MessageLite& request,
                     google::protobuf::MessageLite* response) override;
+  std::unique_ptr<ClientStreamBase> StartStream(absl::string_view method, MethodKind kind,
+                                                ClientContext* context,
+                                                google::protobuf::MessageLite* response) override;
   void CancelCall(uint64_t call_id) override;
   const std::string& target() const override { return target_; }
 
  private:
+  struct StreamCall {
+    std::shared_ptr<ClientStreamState> state;
+    TimerId deadline_timer = 0;
+    ClientConn* conn = nullptr;
+  };
+
+  // ClientStreamOwner
+  void FailStream(uint64_t id, absl::Status status) override;
+  void Post(std::function<void()> task) override { loop()->QueueInLoop(std::move(task)); }
+
+  void StartStreamInLoop(std::shared_ptr<ClientStreamState> state, std::string frame);
+  // Sends a frame of stream `id` on its connection (or queues it until connected).
+  void SendStreamFrame(uint64_t id, std::string frame);
+  void OnStreamFrame(ClientConn* conn, Frame frame, uint32_t body_bytes);
   struct PendingCall {
     ClientContext* context;
     google::protobuf::MessageLite* response;
@@ -80,6 +98,7 @@ class ChannelImpl final : public Channel {
 
   // Loop thread only.
   absl::flat_hash_map<uint64_t, PendingCall> calls_;
+  absl::flat_hash_map<uint64_t, StreamCall> streams_;
   absl::flat_hash_map<ClientConn*, std::unique_ptr<ClientConn>> conns_;
   ClientConn* current_ = nullptr;
 };
@@ -88,6 +107,7 @@ ChannelImpl::~ChannelImpl() {
   loop()->RunInLoopAndWait([this] {
     std::vector<uint64_t> ids;
     for (const auto& [id, call] : calls_) ids.push_back(id);
+    for (const auto& [id, call] : streams_) ids.push_back(id);
     for (uint64_t id : ids) Complete(id, absl::CancelledError("channel destroyed"));
     std::vector<ClientConn*> conns;
     for (const auto& [key, conn] : conns_) conns.push_back(key);
@@ -198,7 +218,7 @@ void ChannelImpl::OnConnected(ClientConn* conn, ScopedFd fd) {
   });
   conn->connection->Start();
   for (auto& [id, frame] : conn->queued) {
-    if (calls_.contains(id)) conn->connection->Send(std::move(frame));
+    if (calls_.contains(id) || streams_.contains(id)) conn->connection->Send(std::move(frame));
   }
   conn->queued.clear();
 }
@@ -218,6 +238,11 @@ void ChannelImpl::OnData(ClientConn* conn, Buffer* buffer) {
       case RESPONSE:
         OnResponse(conn, std::move(frame));
         break;
+      case STREAM_MESSAGE:
+      case WINDOW_UPDATE:
+        OnStreamFrame(conn, std::move(frame),
+                      static_cast<uint32_t>(result.consumed - kFrameHeaderSize));
+        break;
       case GOAWAY:
         OnGoaway(conn, frame.envelope.last_call_id());
         break;
@@ -232,6 +257,14 @@ void ChannelImpl::OnData(ClientConn* conn, Buffer* buffer) {
 
 void ChannelImpl::OnResponse(ClientConn* conn, Frame frame) {
   const uint64_t id = frame.envelope.call_id();
+  if (auto stream = streams_.find(id); stream != streams_.end()) {
+    if (stream->second.conn != conn) return;
+    const ClientStreamState& state = *stream->second.state;
+    Complete(id, FinishCallFromResponse(
+                     frame, state.context(),
+                     state.kind() == MethodKind::kClientStreaming ? state.response() : nullptr));
+    return;
+  }
   auto it = calls_.find(id);
   // Unknown: cancelled or timed out already. On another connection: not this call's reply.
   if (it == calls_.end() || it->second.conn != conn) return;
@@ -283,17 +316,126 @@ absl::Status ChannelImpl::Call(absl::string_view method, ClientContext* context,
 
 void ChannelImpl::CancelCall(uint64_t call_id) {
   if (sync_calls_->Cancel(call_id)) return;
-  loop()->RunInLoop([this, call_id] {
-    auto it = calls_.find(call_id);
-    if (it == calls_.end()) return;
-    SendCancel(it->second.conn, call_id);
-    Complete(call_id, absl::CancelledError("cancelled by the client"));
+  FailStream(call_id, absl::CancelledError("cancelled by the client"));
+}
+
+void ChannelImpl::FailStream(uint64_t id, absl::Status status) {
+  // Queued, never run inline: a call started from the loop thread is attached by a queued task,
+  // which must run first.
+  loop()->QueueInLoop([this, id, status = std::move(status)]() mutable {
+    ClientConn* conn = nullptr;
+    if (auto it = calls_.find(id); it != calls_.end()) {
+      conn = it->second.conn;
+    } else if (auto stream = streams_.find(id); stream != streams_.end()) {
+      conn = stream->second.conn;
+    } else {
+      return;
+    }
+    SendCancel(conn, id);
+    Complete(id, std::move(status));
   });
+}
+
+std::unique_ptr<ClientStreamBase> ChannelImpl::StartStream(
+    absl::string_view method, MethodKind kind, ClientContext* context,
+    google::protobuf::MessageLite* response) {
+  if (kind == MethodKind::kUnary) {
+    return FailedClientStream(absl::InvalidArgumentError("StartStream of a unary method"));
+  }
+  const uint64_t id = next_call_id_.fetch_add(1, std::memory_order_relaxed);
+  std::string frame;
+  absl::Status encoded = EncodeFrame(NewRequestEnvelope(id, method, *context, context->deadline()),
+                                     nullptr, {}, options_.limits, &frame);
+  if (!encoded.ok()) return FailedClientStream(encoded);
+  // Every frame of the stream goes through a loop task, so frames leave in the order the stream
+  // hands them over, after the REQUEST queued below.
+  auto flow = std::make_shared<CallStream>(
+      id, options_.limits, kDefaultStreamWindow, kDefaultStreamWindow,
+      [this, id](std::string bytes) {
+        loop()->QueueInLoop(
+            [this, id, bytes = std::move(bytes)]() mutable { SendStreamFrame(id, std::move(bytes)); });
+      },
+      [this](std::function<void()> task) { loop()->QueueInLoop(std::move(task)); });
+  auto state = std::make_shared<ClientStreamState>(id, kind, context, response, std::move(flow));
+  ClientCallAccess::Bind(context, this, id);
+  loop()->QueueInLoop([this, state, frame = std::move(frame)]() mutable {
+    StartStreamInLoop(std::move(state), std::move(frame));
+  });
+  return std::make_unique<ClientStreamImpl>(std::move(state), this);
+}
+
+void ChannelImpl::StartStreamInLoop(std::shared_ptr<ClientStreamState> state, std::string frame) {
+  const uint64_t id = state->id();
+  if (state->context()->cancel_requested()) {
+    state->Complete(absl::CancelledError("cancelled before start"));
+    return;
+  }
+  const absl::Time deadline = state->context()->deadline();
+  if (deadline <= absl::Now()) {
+    state->Complete(absl::DeadlineExceededError("deadline exceeded before the call started"));
+    return;
+  }
+  if (state->completed()) return;  // the stream object was destroyed already
+  StreamCall call;
+  call.state = std::move(state);
+  call.conn = EnsureConnection();
+  if (deadline != absl::InfiniteFuture()) {
+    call.deadline_timer = loop()->RunAt(deadline, [this, id] {
+      auto it = streams_.find(id);
+      if (it == streams_.end()) return;
+      it->second.deadline_timer = 0;
+      SendCancel(it->second.conn, id);
+      Complete(id, absl::DeadlineExceededError("deadline exceeded"));
+    });
+  }
+  ClientConn* conn = call.conn;
+  streams_.emplace(id, std::move(call));
+  conn->call_ids.insert(id);
+  SendStreamFrame(id, std::move(frame));
+}
+
+void ChannelImpl::SendStreamFrame(uint64_t id, std::string frame) {
+  auto it = streams_.find(id);
+  if (it == streams_.end()) return;  // the call has ended; late frames are dropped
+  ClientConn* conn = it->second.conn;
+  if (conn->connection) {
+    conn->connection->Send(std::move(frame));
+  } else {
+    conn->queued.emplace_back(id, std::move(frame));
+  }
+}
+
+void ChannelImpl::OnStreamFrame(ClientConn* conn, Frame frame, uint32_t body_bytes) {
+  const uint64_t id = frame.envelope.call_id();
+  auto it = streams_.find(id);
+  if (it == streams_.end() || it->second.conn != conn) return;
+  CallStream* flow = it->second.state->flow();
+  absl::Status status;
+  if (frame.envelope.kind() == WINDOW_UPDATE) {
+    status = flow->OnWindowUpdate(frame.envelope.window_update());
+  } else if ((frame.envelope.flags() & END_OF_STREAM) != 0) {
+    status = absl::InvalidArgumentError("END_OF_STREAM from the server");
+  } else {
+    status = flow->OnMessage(std::move(frame), body_bytes);
+  }
+  if (!status.ok()) {
+    FailStream(id, absl::InternalError(
+                       absl::StrCat("server broke the stream protocol: ", status.message())));
+  }
 }
 
 void ChannelImpl::Complete(uint64_t id, absl::Status status) {
   auto it = calls_.find(id);
-  if (it == calls_.end()) return;
+  if (it == calls_.end()) {
+    auto stream = streams_.find(id);
+    if (stream == streams_.end()) return;
+    StreamCall call = std::move(stream->second);
+    streams_.erase(stream);
+    if (call.deadline_timer != 0) loop()->CancelTimer(call.deadline_timer);
+    if (call.conn != nullptr) call.conn->call_ids.erase(id);
+    call.state->Complete(std::move(status));
+    return;
+  }
   PendingCall call = std::move(it->second);
   calls_.erase(it);
   if (call.deadline_timer != 0) loop()->CancelTimer(call.deadline_timer);
@@ -313,6 +455,13 @@ absl::StatusOr<std::unique_ptr<Channel>> Channel::Create(absl::string_view addre
   absl::StatusOr<SocketAddress> parsed = SocketAddress::Parse(address);
   if (!parsed.ok()) return parsed.status();
   return std::unique_ptr<Channel>(new ChannelImpl(std::string(address), *parsed, options));
+}
+
+std::unique_ptr<ClientStreamBase> Channel::StartStream(absl::string_view method, MethodKind kind,
+                                                       ClientContext* context,
+                                                       google::protobuf::MessageLite* response) {
+  return FailedClientStream(absl::UnimplementedError(
+      absl::StrCat("streaming calls are not supported over ", target())));
 }
 
 absl::Status Channel::Call(absl::string_view method, ClientContext* context,

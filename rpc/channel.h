@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "google/protobuf/message_lite.h"
 #include "rpc/context.h"
+#include "rpc/stream.h"
 #include "transport/frame_codec.h"
 
 namespace framerpc {
@@ -59,6 +60,14 @@ class Channel : public CallCanceller {
   virtual absl::Status Call(absl::string_view method, ClientContext* context,
                             const google::protobuf::MessageLite& request,
                             google::protobuf::MessageLite* response);
+
+  // Starts a streaming call of `kind` (not kUnary) without blocking, and returns its stream (see
+  // rpc/stream.h). `response`: where Finish() puts the reply of a client-streaming call; null for
+  // the other kinds. `context` and `response` must outlive the returned stream. Channels that
+  // cannot stream (udp:) return a stream whose Finish() is UNIMPLEMENTED.
+  virtual std::unique_ptr<ClientStreamBase> StartStream(absl::string_view method, MethodKind kind,
+                                                        ClientContext* context,
+                                                        google::protobuf::MessageLite* response);
 
   // Used by ClientContext::TryCancel(). Thread-safe.
   void CancelCall(uint64_t call_id) override = 0;

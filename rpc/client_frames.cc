@@ -59,7 +59,7 @@ absl::Status FinishCallFromResponse(const Frame& frame, ClientContext* context,
                       frame.envelope.status_message());
   if (!status.ok()) return status;
   const absl::string_view bytes = frame.message_bytes();
-  if (!response->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+  if (response != nullptr && !response->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     return absl::InternalError("response message does not parse");
   }
   *ClientCallAccess::mutable_response_attachment(context) = std::string(frame.attachment());

@@ -34,7 +34,8 @@ absl::Status ConnectionErrorStatus(const Envelope& envelope);
 absl::StatusCode WireStatusCode(int32_t code);
 
 // The final status of a call from its RESPONSE frame. When it is OK, `response` holds the parsed
-// message and the context the response attachment; an unparseable message makes it INTERNAL.
+// message (unless it is null) and the context the response attachment; an unparseable message
+// makes it INTERNAL.
 absl::Status FinishCallFromResponse(const Frame& frame, ClientContext* context,
                                     google::protobuf::MessageLite* response);
 

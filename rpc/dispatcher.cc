@@ -4,9 +4,53 @@
 #include "rpc/call_access.h"
 
 namespace framerpc {
+namespace {
+
+// The framed transport's side of a streaming call, as handlers see it.
+class FramedServerStream final : public ServerStreamBase {
+ public:
+  explicit FramedServerStream(CallStream* stream) : stream_(stream) {}
+
+  bool Read(google::protobuf::MessageLite* message, std::string* attachment) override {
+    Frame frame;
+    if (!error_.ok() || !stream_->Read(&frame)) return false;
+    const absl::string_view bytes = frame.message_bytes();
+    if (!message->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+      Fail(absl::InvalidArgumentError(
+          absl::StrCat("request is not a valid ", message->GetTypeName())));
+      return false;
+    }
+    if (attachment != nullptr) attachment->assign(frame.attachment().data(), frame.attachment().size());
+    return true;
+  }
+
+  bool Write(const google::protobuf::MessageLite& message, absl::string_view attachment) override {
+    if (!error_.ok()) return false;
+    absl::Status status = stream_->Write(message, attachment);
+    if (status.ok()) return true;
+    if (absl::IsResourceExhausted(status)) Fail(status);  // over the frame limits
+    return false;
+  }
+
+  // Overrides the handler's status when set.
+  const absl::Status& error() const { return error_; }
+
+ private:
+  void Fail(absl::Status status) {
+    error_ = status;
+    stream_->End(std::move(status), /*keep_queued=*/false);
+  }
+
+  CallStream* stream_;
+  absl::Status error_;
+};
+
+}  // namespace
 
 Dispatcher::Dispatcher(FrameLimits limits, int worker_threads)
-    : limits_(limits), workers_(std::make_unique<WorkerPool>(std::max(1, worker_threads))) {}
+    : limits_(limits),
+      workers_(std::make_unique<WorkerPool>(std::max(1, worker_threads))),
+      stream_threads_(std::make_unique<ElasticThreadPool>()) {}
 
 absl::Status Dispatcher::AddService(Service* service, ServiceOptions options) {
   for (const MethodEntry& entry : service->methods()) {
@@ -61,6 +105,20 @@ void Dispatcher::Dispatch(std::shared_ptr<ServerCall> call, bool allow_offload,
     return;
   }
   const Route route = it->second;
+  if (route.handler->kind() != MethodKind::kUnary) {
+    if (call->stream == nullptr) {
+      const uint64_t id = call->call_id;
+      reply(std::move(call),
+            ErrorResponse(id, absl::UnimplementedError(absl::StrCat(
+                                  "streaming method '", method,
+                                  "' cannot be called over this transport"))));
+      return;
+    }
+    stream_threads_->Submit([this, handler = route.handler, call = std::move(call), reply]() mutable {
+      RunStream(handler, std::move(call), reply);
+    });
+    return;
+  }
   if (route.run_inline || !allow_offload) {
     Run(route, std::move(call), reply);
   } else {
@@ -94,6 +152,31 @@ void Dispatcher::Run(const Route& route, std::shared_ptr<ServerCall> call,
   std::string frame;
   absl::Status encoded = EncodeFrame(std::move(envelope), response.get(),
                                      *call->context.mutable_response_attachment(), limits_, &frame);
+  if (!encoded.ok()) frame = ErrorResponse(id, encoded);
+  reply(std::move(call), std::move(frame));
+}
+
+void Dispatcher::RunStream(const MethodHandler* handler, std::shared_ptr<ServerCall> call,
+                           const ReplyFn& reply) const {
+  const uint64_t id = call->call_id;
+  FramedServerStream stream(call->stream.get());
+  std::unique_ptr<google::protobuf::Message> response = handler->NewResponse();
+  absl::Status status = handler->InvokeStream(&call->context, &stream, response.get());
+  if (!stream.error().ok()) status = stream.error();
+  if (!status.ok()) {
+    reply(std::move(call), ErrorResponse(id, status));
+    return;
+  }
+  Envelope envelope;
+  envelope.set_kind(RESPONSE);
+  envelope.set_call_id(id);
+  const bool has_message = handler->kind() == MethodKind::kClientStreaming;
+  std::string frame;
+  absl::Status encoded = EncodeFrame(
+      std::move(envelope), has_message ? response.get() : nullptr,
+      has_message ? absl::string_view(*call->context.mutable_response_attachment())
+                  : absl::string_view(),
+      limits_, &frame);
   if (!encoded.ok()) frame = ErrorResponse(id, encoded);
   reply(std::move(call), std::move(frame));
 }

@@ -11,6 +11,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "rpc/call_stream.h"
 #include "rpc/service.h"
 #include "rpc/worker_pool.h"
 #include "transport/frame_codec.h"
@@ -29,6 +30,8 @@ struct ServerCall {
   uint64_t call_id = 0;
   ServerContext context;
   Frame request_frame;  // owns the bytes the context's request attachment points into
+  // Streaming calls only: the message flow, set by the transport before Dispatch().
+  std::shared_ptr<CallStream> stream;
 };
 
 class Dispatcher {
@@ -50,16 +53,27 @@ class Dispatcher {
 
   // Runs `call` (whose request_frame and context are filled in): parses the request, invokes the
   // handler inline or on the pool, and passes the RESPONSE frame to `reply` exactly once.
-  // Unknown methods get UNIMPLEMENTED, unparseable requests INVALID_ARGUMENT.
+  // Unknown methods get UNIMPLEMENTED, unparseable requests INVALID_ARGUMENT. A streaming method
+  // runs on a thread of its own over `call->stream`; without a stream (a transport that cannot
+  // stream) it gets UNIMPLEMENTED.
   void Dispatch(std::shared_ptr<ServerCall> call, bool allow_offload, const ReplyFn& reply);
 
   // An encoded RESPONSE frame carrying only `status`.
   std::string ErrorResponse(uint64_t call_id, const absl::Status& status) const;
 
-  // Waits for handlers running on the worker pool to return. Call once no more requests arrive.
-  void StopWorkers() { workers_->Stop(); }
+  // Waits for handlers running on the worker pool and on stream threads to return. Call once no
+  // more requests arrive.
+  void StopWorkers() {
+    workers_->Stop();
+    stream_threads_->Stop();
+  }
 
   bool HasMethod(absl::string_view method) const { return methods_.contains(method); }
+  // The handler of `method`, or null.
+  const MethodHandler* FindHandler(absl::string_view method) const {
+    auto it = methods_.find(method);
+    return it == methods_.end() ? nullptr : it->second.handler;
+  }
   const FrameLimits& limits() const { return limits_; }
 
  private:
@@ -69,10 +83,13 @@ class Dispatcher {
   };
 
   void Run(const Route& route, std::shared_ptr<ServerCall> call, const ReplyFn& reply) const;
+  void RunStream(const MethodHandler* handler, std::shared_ptr<ServerCall> call,
+                 const ReplyFn& reply) const;
 
   const FrameLimits limits_;
   absl::flat_hash_map<std::string, Route> methods_;
   std::unique_ptr<WorkerPool> workers_;
+  std::unique_ptr<ElasticThreadPool> stream_threads_;
 };
 
 }  // namespace framerpc

@@ -46,6 +46,10 @@ struct ServerOptions {
   // Calls one connection may have running at once; at the limit the connection stops being read
   // until one finishes. Requests are delayed, never refused or lost.
   size_t max_concurrent_calls_per_connection = 1024;
+  // Streaming calls one connection may have open at once (each holds a handler thread); beyond
+  // it a new stream is refused with RESOURCE_EXHAUSTED. Streams do not count towards
+  // max_concurrent_calls_per_connection, since a stream must keep being read to make progress.
+  size_t max_concurrent_streams_per_connection = 256;
 };
 
 class Server {

@@ -9,13 +9,14 @@ namespace framerpc {
 
 ServerConnection::ServerConnection(ConnectionPtr connection, Dispatcher* dispatcher,
                                    InFlightCounter* in_flight, size_t max_concurrent_calls,
-                                   PauseCallback on_pause)
+                                   size_t max_concurrent_streams, PauseCallback on_pause)
     : connection_(std::move(connection)),
       peer_(connection_->peer().ToString()),
       dispatcher_(dispatcher),
       in_flight_(in_flight),
       on_pause_(std::move(on_pause)),
-      max_concurrent_calls_(std::max<size_t>(1, max_concurrent_calls)) {}
+      max_concurrent_calls_(std::max<size_t>(1, max_concurrent_calls)),
+      max_concurrent_streams_(max_concurrent_streams) {}
 
 void ServerConnection::Start(std::function<void()> on_closed) {
   on_closed_ = std::move(on_closed);
@@ -50,7 +51,8 @@ void ServerConnection::SetPaused(bool paused) {
 }
 
 bool ServerConnection::MustPause() const {
-  return connection_->above_high_water() || active_.size() >= max_concurrent_calls_;
+  return connection_->above_high_water() ||
+         active_.size() - open_streams_ >= max_concurrent_calls_;
 }
 
 void ServerConnection::ScheduleResume() {
@@ -84,17 +86,23 @@ void ServerConnection::OnData(Buffer* buffer) {
       return;
     }
     buffer->Consume(result.consumed);
-    OnFrame(std::move(frame));
+    OnFrame(std::move(frame), static_cast<uint32_t>(result.consumed - kFrameHeaderSize));
   }
 }
 
-void ServerConnection::OnFrame(Frame frame) {
+void ServerConnection::OnFrame(Frame frame, uint32_t body_bytes) {
   switch (frame.envelope.kind()) {
     case REQUEST:
       OnRequest(std::move(frame));
       return;
     case CANCEL:
       OnCancel(frame.envelope.call_id());
+      return;
+    case STREAM_MESSAGE:
+      OnStreamMessage(std::move(frame), body_bytes);
+      return;
+    case WINDOW_UPDATE:
+      OnWindowUpdate(frame);
       return;
     default:
       const std::string name = FrameKind_Name(frame.envelope.kind());
@@ -127,8 +135,14 @@ void ServerConnection::OnRequest(Frame frame) {
   }
   last_call_id_ = std::max(last_call_id_, id);
 
+  const uint32_t peer_window = frame.envelope.window_update();
   std::shared_ptr<ServerCall> call =
       Dispatcher::NewCall(std::move(frame), peer_);
+  const MethodHandler* handler = dispatcher_->FindHandler(call->context.method());
+  if (handler != nullptr && handler->kind() != MethodKind::kUnary &&
+      !OpenStream(call.get(), peer_window)) {
+    return;
+  }
   Active& active = active_[id];
   active.call = call;
   in_flight_->Add();
@@ -158,6 +172,62 @@ void ServerConnection::OnRequest(Frame frame) {
                         });
 }
 
+bool ServerConnection::OpenStream(ServerCall* call, uint32_t peer_window) {
+  absl::Status refused;
+  if (!call->request_frame.payload.empty()) {
+    refused = absl::InvalidArgumentError("a streaming REQUEST carries no message");
+  } else if (open_streams_ >= max_concurrent_streams_) {
+    refused = absl::ResourceExhaustedError(
+        absl::StrCat("too many concurrent streams on this connection (limit ",
+                     max_concurrent_streams_, ")"));
+  }
+  if (!refused.ok()) {
+    connection_->Send(dispatcher_->ErrorResponse(call->call_id, refused));
+    return false;
+  }
+  ++open_streams_;
+  ConnectionPtr connection = connection_;
+  EventLoop* loop = connection_->loop();
+  call->stream = std::make_shared<CallStream>(
+      call->call_id, dispatcher_->limits(),
+      peer_window > 0 ? int64_t{peer_window} : kDefaultStreamWindow, kDefaultStreamWindow,
+      [connection](std::string frame) { connection->Send(std::move(frame)); },
+      [loop](std::function<void()> task) { loop->QueueInLoop(std::move(task)); });
+  return true;
+}
+
+void ServerConnection::OnStreamMessage(Frame frame, uint32_t body_bytes) {
+  auto it = active_.find(frame.envelope.call_id());
+  if (it == active_.end()) return;  // ended or cancelled: a race the protocol allows
+  std::shared_ptr<ServerCall> call = it->second.call;
+  if (call->stream == nullptr) {
+    FailCall(call, absl::InvalidArgumentError("STREAM_MESSAGE on a unary call"));
+    return;
+  }
+  absl::Status status;
+  if ((frame.envelope.flags() & END_OF_STREAM) != 0) {
+    status = frame.payload.empty()
+                 ? call->stream->OnHalfClose()
+                 : absl::InvalidArgumentError("END_OF_STREAM frame carries a message");
+  } else {
+    status = call->stream->OnMessage(std::move(frame), body_bytes);
+  }
+  if (!status.ok()) FailCall(call, status);
+}
+
+void ServerConnection::OnWindowUpdate(const Frame& frame) {
+  auto it = active_.find(frame.envelope.call_id());
+  if (it == active_.end() || it->second.call->stream == nullptr) return;
+  std::shared_ptr<ServerCall> call = it->second.call;
+  absl::Status status = call->stream->OnWindowUpdate(frame.envelope.window_update());
+  if (!status.ok()) FailCall(call, status);
+}
+
+void ServerConnection::FailCall(const std::shared_ptr<ServerCall>& call,
+                                const absl::Status& status) {
+  Finish(call, dispatcher_->ErrorResponse(call->call_id, status));
+}
+
 void ServerConnection::Finish(const std::shared_ptr<ServerCall>& call, std::string frame) {
   auto it = active_.find(call->call_id);
   // Absent or replaced: the call was cancelled or timed out, and its late result is dropped.
@@ -169,11 +239,16 @@ void ServerConnection::Finish(const std::shared_ptr<ServerCall>& call, std::stri
 void ServerConnection::Retire(uint64_t call_id) {
   auto it = active_.find(call_id);
   if (it == active_.end()) return;
-  ServerCallAccess::Cancel(&it->second.call->context);  // Tells a still-running handler to stop.
+  ServerCall* call = it->second.call.get();
+  ServerCallAccess::Cancel(&call->context);  // Tells a still-running handler to stop.
+  if (call->stream != nullptr) {
+    call->stream->End(absl::CancelledError("the call has ended"), /*keep_queued=*/false);
+    --open_streams_;
+  }
   if (it->second.deadline_timer != 0) connection_->loop()->CancelTimer(it->second.deadline_timer);
   active_.erase(it);
   in_flight_->Done();
-  if (paused_ && !closed_ && active_.size() + 1 == max_concurrent_calls_) ScheduleResume();
+  if (paused_ && !closed_ && !MustPause()) ScheduleResume();
   if (closed_ && active_.empty() && on_closed_) std::exchange(on_closed_, nullptr)();
 }
 

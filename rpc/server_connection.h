@@ -48,7 +48,8 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   using PauseCallback = std::function<void(bool paused)>;
 
   ServerConnection(ConnectionPtr connection, Dispatcher* dispatcher, InFlightCounter* in_flight,
-                   size_t max_concurrent_calls, PauseCallback on_pause = nullptr);
+                   size_t max_concurrent_calls, size_t max_concurrent_streams,
+                   PauseCallback on_pause = nullptr);
 
   // Loop thread. Hooks the connection's callbacks and starts reading. `on_closed` runs on the loop
   // thread once the connection is closed and every call on it has finished.
@@ -59,8 +60,14 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
 
  private:
   void OnData(Buffer* buffer);
-  void OnFrame(Frame frame);
+  void OnFrame(Frame frame, uint32_t body_bytes);
   void OnRequest(Frame frame);
+  // Sets up the message flow of a streaming call; false if the call was refused (and answered).
+  bool OpenStream(ServerCall* call, uint32_t peer_window);
+  void OnStreamMessage(Frame frame, uint32_t body_bytes);
+  void OnWindowUpdate(const Frame& frame);
+  // Ends an active call with `status` (a call-level protocol error).
+  void FailCall(const std::shared_ptr<ServerCall>& call, const absl::Status& status);
   void OnCancel(uint64_t call_id);
   void OnClosed();
   void ProtocolError(const absl::Status& status);
@@ -92,6 +99,8 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   PauseCallback on_pause_;
   bool paused_ = false;
   const size_t max_concurrent_calls_;
+  const size_t max_concurrent_streams_;
+  size_t open_streams_ = 0;  // the active calls that are streams
   bool redelivery_scheduled_ = false;
 };
 

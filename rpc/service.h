@@ -10,19 +10,29 @@
 #include "absl/status/status.h"
 #include "google/protobuf/message.h"
 #include "rpc/context.h"
+#include "rpc/stream.h"
 
 namespace framerpc {
 
-// One unary method. Implementations are stateless adaptors that are safe to call concurrently.
+// One method. Implementations are stateless adaptors that are safe to call concurrently.
 class MethodHandler {
  public:
   virtual ~MethodHandler() = default;
+  virtual MethodKind kind() const { return MethodKind::kUnary; }
   // Fresh, empty messages of the method's request and response types.
   virtual std::unique_ptr<google::protobuf::Message> NewRequest() const = 0;
   virtual std::unique_ptr<google::protobuf::Message> NewResponse() const = 0;
-  // Runs the method. `response` is meaningful only when OK is returned.
+  // Runs a unary method. `response` is meaningful only when OK is returned.
   virtual absl::Status Invoke(ServerContext* context, const google::protobuf::Message& request,
-                              google::protobuf::Message* response) const = 0;
+                              google::protobuf::Message* response) const {
+    return absl::InternalError("not a unary method");
+  }
+  // Runs a streaming method over `stream`, on a thread of its own. `response` (from
+  // NewResponse()) is sent with the final status of a client-streaming call when OK.
+  virtual absl::Status InvokeStream(ServerContext* context, ServerStreamBase* stream,
+                                    google::protobuf::Message* response) const {
+    return absl::InternalError("not a streaming method");
+  }
 };
 
 struct MethodEntry {
@@ -66,6 +76,83 @@ class UnaryMethodHandler final : public MethodHandler {
                       google::protobuf::Message* response) const override {
     return (service_->*fn_)(context, static_cast<const Req&>(request),
                             static_cast<Resp*>(response));
+  }
+
+ private:
+  ServiceT* service_;
+  Fn fn_;
+};
+
+// The three streaming counterparts, used by generated code.
+template <typename ServiceT, typename Req, typename Resp>
+class ServerStreamingMethodHandler final : public MethodHandler {
+ public:
+  using Fn = absl::Status (ServiceT::*)(ServerContext*, const Req&, ServerWriter<Resp>*);
+  ServerStreamingMethodHandler(ServiceT* service, Fn fn) : service_(service), fn_(fn) {}
+
+  MethodKind kind() const override { return MethodKind::kServerStreaming; }
+  std::unique_ptr<google::protobuf::Message> NewRequest() const override {
+    return std::make_unique<Req>();
+  }
+  std::unique_ptr<google::protobuf::Message> NewResponse() const override {
+    return std::make_unique<Resp>();
+  }
+  absl::Status InvokeStream(ServerContext* context, ServerStreamBase* stream,
+                            google::protobuf::Message*) const override {
+    Req request;
+    if (!stream->Read(&request, nullptr)) {
+      return absl::InvalidArgumentError("missing request message");
+    }
+    ServerWriter<Resp> writer(stream);
+    return (service_->*fn_)(context, request, &writer);
+  }
+
+ private:
+  ServiceT* service_;
+  Fn fn_;
+};
+
+template <typename ServiceT, typename Req, typename Resp>
+class ClientStreamingMethodHandler final : public MethodHandler {
+ public:
+  using Fn = absl::Status (ServiceT::*)(ServerContext*, ServerReader<Req>*, Resp*);
+  ClientStreamingMethodHandler(ServiceT* service, Fn fn) : service_(service), fn_(fn) {}
+
+  MethodKind kind() const override { return MethodKind::kClientStreaming; }
+  std::unique_ptr<google::protobuf::Message> NewRequest() const override {
+    return std::make_unique<Req>();
+  }
+  std::unique_ptr<google::protobuf::Message> NewResponse() const override {
+    return std::make_unique<Resp>();
+  }
+  absl::Status InvokeStream(ServerContext* context, ServerStreamBase* stream,
+                            google::protobuf::Message* response) const override {
+    ServerReader<Req> reader(stream);
+    return (service_->*fn_)(context, &reader, static_cast<Resp*>(response));
+  }
+
+ private:
+  ServiceT* service_;
+  Fn fn_;
+};
+
+template <typename ServiceT, typename Req, typename Resp>
+class BidiStreamingMethodHandler final : public MethodHandler {
+ public:
+  using Fn = absl::Status (ServiceT::*)(ServerContext*, ServerReaderWriter<Resp, Req>*);
+  BidiStreamingMethodHandler(ServiceT* service, Fn fn) : service_(service), fn_(fn) {}
+
+  MethodKind kind() const override { return MethodKind::kBidiStreaming; }
+  std::unique_ptr<google::protobuf::Message> NewRequest() const override {
+    return std::make_unique<Req>();
+  }
+  std::unique_ptr<google::protobuf::Message> NewResponse() const override {
+    return std::make_unique<Resp>();
+  }
+  absl::Status InvokeStream(ServerContext* context, ServerStreamBase* stream,
+                            google::protobuf::Message*) const override {
+    ServerReaderWriter<Resp, Req> reader_writer(stream);
+    return (service_->*fn_)(context, &reader_writer);
   }
 
  private:

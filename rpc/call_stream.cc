@@ -1,0 +1,274 @@
+#include "rpc/call_stream.h"
+
+#include <utility>
+
+namespace framerpc {
+
+CallStream::CallStream(uint64_t call_id, FrameLimits limits, int64_t send_window,
+                       int64_t recv_window, SendFn send, PostFn post)
+    : call_id_(call_id),
+      limits_(limits),
+      recv_window_(recv_window),
+      send_(std::move(send)),
+      post_(std::move(post)),
+      send_credit_(send_window),
+      recv_credit_(recv_window) {}
+
+std::string CallStream::EncodeStreamFrame(const google::protobuf::MessageLite* message,
+                                          absl::string_view attachment, uint32_t flags,
+                                          absl::Status* status) const {
+  Envelope envelope;
+  envelope.set_kind(STREAM_MESSAGE);
+  envelope.set_call_id(call_id_);
+  if (flags != 0) envelope.set_flags(flags);
+  std::string frame;
+  *status = EncodeFrame(std::move(envelope), message, attachment, limits_, &frame);
+  return frame;
+}
+
+absl::Status CallStream::WriteErrorLocked() const {
+  if (ended_) {
+    return end_status_.ok() ? absl::CancelledError("the call has ended") : end_status_;
+  }
+  return absl::FailedPreconditionError("write after WritesDone()");
+}
+
+absl::Status CallStream::Write(const google::protobuf::MessageLite& message,
+                               absl::string_view attachment) {
+  absl::Status encoded;
+  std::string frame = EncodeStreamFrame(&message, attachment, 0, &encoded);
+  if (!encoded.ok()) return encoded;
+  const int64_t cost = static_cast<int64_t>(frame.size() - kFrameHeaderSize);
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return ended_ || writes_done_ || send_credit_ > 0; });
+    if (ended_ || writes_done_) return WriteErrorLocked();
+    send_credit_ -= cost;
+    // Sent under the lock so that a concurrent End() cannot slip its final frames in between the
+    // credit check and this frame; send_ only queues the bytes.
+    send_(std::move(frame));
+  }
+  return absl::OkStatus();
+}
+
+void CallStream::WriteAsync(const google::protobuf::MessageLite& message,
+                            absl::string_view attachment, WriteDone done) {
+  absl::Status encoded;
+  std::string frame = EncodeStreamFrame(&message, attachment, 0, &encoded);
+  std::vector<WriteDone> completed;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (encoded.ok() && (ended_ || writes_done_)) encoded = WriteErrorLocked();
+    if (encoded.ok()) {
+      pending_writes_.push_back(PendingWrite{std::move(frame), std::move(done)});
+      SendAllowedLocked(&completed);
+    }
+  }
+  // Complete on the I/O thread, never inside this call.
+  if (!encoded.ok()) {
+    post_([done = std::move(done), encoded]() mutable { done(encoded); });
+  } else if (!completed.empty()) {
+    post_([completed = std::move(completed)]() mutable { RunWriteCallbacks(&completed); });
+  }
+}
+
+void CallStream::RunWriteCallbacks(std::vector<WriteDone>* completed) {
+  for (WriteDone& done : *completed) done(absl::OkStatus());
+}
+
+void CallStream::SendAllowedLocked(std::vector<WriteDone>* completed) {
+  // Frames are sent under the lock so that they leave in the order they were queued, whichever
+  // thread releases them.
+  while (!pending_writes_.empty() && send_credit_ > 0 && !ended_) {
+    PendingWrite& next = pending_writes_.front();
+    send_credit_ -= static_cast<int64_t>(next.frame.size() - kFrameHeaderSize);
+    send_(std::move(next.frame));
+    completed->push_back(std::move(next.done));
+    pending_writes_.pop_front();
+  }
+  if (writes_done_ && !half_close_sent_ && pending_writes_.empty() && !ended_) {
+    half_close_sent_ = true;
+    absl::Status ignored;
+    send_(EncodeStreamFrame(nullptr, {}, END_OF_STREAM, &ignored));
+  }
+}
+
+absl::Status CallStream::WritesDone() {
+  std::vector<WriteDone> completed;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (ended_) return WriteErrorLocked();
+    writes_done_ = true;
+    SendAllowedLocked(&completed);
+  }
+  cv_.notify_all();
+  if (!completed.empty()) {
+    post_([completed = std::move(completed)]() mutable { RunWriteCallbacks(&completed); });
+  }
+  return absl::OkStatus();
+}
+
+std::string CallStream::ConsumeLocked(uint32_t bytes) {
+  consumed_ += bytes;
+  if (ended_ || consumed_ < recv_window_ / 2) return std::string();
+  Envelope envelope;
+  envelope.set_kind(WINDOW_UPDATE);
+  envelope.set_call_id(call_id_);
+  envelope.set_window_update(static_cast<uint32_t>(consumed_));
+  recv_credit_ += consumed_;
+  consumed_ = 0;
+  std::string frame;
+  EncodeFrame(std::move(envelope), nullptr, {}, limits_, &frame).IgnoreError();
+  return frame;
+}
+
+bool CallStream::Read(Frame* frame) {
+  std::string update;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return !queue_.empty() || peer_half_closed_ || ended_; });
+    if (queue_.empty()) return false;
+    Queued next = std::move(queue_.front());
+    queue_.pop_front();
+    queued_bytes_ -= next.body_bytes;
+    *frame = std::move(next.frame);
+    update = ConsumeLocked(next.body_bytes);
+  }
+  if (!update.empty()) send_(std::move(update));
+  return true;
+}
+
+void CallStream::ReadAsync(ReadDone done) {
+  std::optional<Frame> ready;
+  std::string update;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (queue_.empty() && !peer_half_closed_ && !ended_) {
+      pending_read_ = std::move(done);
+      return;
+    }
+    if (!queue_.empty()) {
+      Queued next = std::move(queue_.front());
+      queue_.pop_front();
+      queued_bytes_ -= next.body_bytes;
+      ready = std::move(next.frame);
+      update = ConsumeLocked(next.body_bytes);
+    }
+  }
+  if (!update.empty()) send_(std::move(update));
+  post_([done = std::move(done), ready = std::move(ready)]() mutable { done(std::move(ready)); });
+}
+
+void CallStream::DiscardIncoming() {
+  std::string update;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    discard_ = true;
+    uint32_t bytes = 0;
+    for (const Queued& queued : queue_) bytes += queued.body_bytes;
+    queue_.clear();
+    queued_bytes_ = 0;
+    if (bytes > 0) update = ConsumeLocked(bytes);
+  }
+  if (!update.empty()) send_(std::move(update));
+}
+
+absl::Status CallStream::OnMessage(Frame frame, uint32_t body_bytes) {
+  ReadDone reader;
+  std::string update;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (ended_) return absl::OkStatus();
+    if (peer_half_closed_) {
+      return absl::InvalidArgumentError("message after the end of the client stream");
+    }
+    if (recv_credit_ <= 0) return absl::ResourceExhaustedError("flow control window exceeded");
+    recv_credit_ -= body_bytes;
+    if (discard_) {
+      update = ConsumeLocked(body_bytes);
+    } else if (pending_read_) {
+      reader = std::move(pending_read_);
+      pending_read_ = nullptr;
+      update = ConsumeLocked(body_bytes);
+    } else {
+      queued_bytes_ += body_bytes;
+      queue_.push_back(Queued{std::move(frame), body_bytes});
+    }
+  }
+  cv_.notify_all();
+  if (!update.empty()) send_(std::move(update));
+  if (reader) reader(std::move(frame));
+  return absl::OkStatus();
+}
+
+absl::Status CallStream::OnHalfClose() {
+  ReadDone reader;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (ended_) return absl::OkStatus();
+    if (peer_half_closed_) {
+      return absl::InvalidArgumentError("message after the end of the client stream");
+    }
+    peer_half_closed_ = true;
+    if (queue_.empty() && pending_read_) {
+      reader = std::move(pending_read_);
+      pending_read_ = nullptr;
+    }
+  }
+  cv_.notify_all();
+  if (reader) reader(std::nullopt);
+  return absl::OkStatus();
+}
+
+absl::Status CallStream::OnWindowUpdate(uint32_t credit) {
+  std::vector<WriteDone> completed;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (ended_) return absl::OkStatus();
+    if (credit == 0 || send_credit_ + credit > kMaxStreamCredit) {
+      return absl::InvalidArgumentError("bad WINDOW_UPDATE");
+    }
+    send_credit_ += credit;
+    SendAllowedLocked(&completed);
+  }
+  cv_.notify_all();
+  RunWriteCallbacks(&completed);
+  return absl::OkStatus();
+}
+
+void CallStream::End(absl::Status status, bool keep_queued) {
+  ReadDone reader;
+  std::deque<PendingWrite> failed;
+  absl::Status write_error;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (ended_) return;
+    ended_ = true;
+    end_status_ = std::move(status);
+    if (!keep_queued || !end_status_.ok()) {
+      queue_.clear();
+      queued_bytes_ = 0;
+    }
+    if (pending_read_ && queue_.empty()) {
+      reader = std::move(pending_read_);
+      pending_read_ = nullptr;
+    }
+    failed.swap(pending_writes_);
+    write_error = WriteErrorLocked();
+  }
+  cv_.notify_all();
+  if (reader) reader(std::nullopt);
+  for (PendingWrite& write : failed) write.done(write_error);
+}
+
+bool CallStream::ended() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return ended_;
+}
+
+int64_t CallStream::queued_bytes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return queued_bytes_;
+}
+
+}  // namespace framerpc

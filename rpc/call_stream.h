@@ -1,0 +1,127 @@
+// CallStream: one end of a streaming call's message flow (docs/protocol.md §11), shared by the
+// server connection and the client channel. It queues the peer's messages for the application,
+// returns their flow-control credit as the application consumes them, and holds the
+// application's writes until the peer has granted credit. It knows frames but no socket: frames
+// leave through the SendFn it is given.
+//
+// Threading: the On*() and End() methods are called by the connection's I/O thread; Read*,
+// Write*, WritesDone and DiscardIncoming by application threads (one reader and one writer at a
+// time). Every method is thread-safe. Callbacks of the *Async methods run on the I/O thread (via
+// PostFn when they are ready at once, so never re-entrantly from the *Async call itself).
+#ifndef FRAMERPC_RPC_CALL_STREAM_H_
+#define FRAMERPC_RPC_CALL_STREAM_H_
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "google/protobuf/message_lite.h"
+#include "transport/frame_codec.h"
+
+namespace framerpc {
+
+inline constexpr int64_t kDefaultStreamWindow = int64_t{1} << 20;
+inline constexpr int64_t kMaxStreamCredit = (int64_t{1} << 31) - 1;
+
+class CallStream {
+ public:
+  using SendFn = std::function<void(std::string frame)>;      // thread-safe, keeps order
+  using PostFn = std::function<void(std::function<void()>)>;  // runs a task on the I/O thread
+  using ReadDone = std::function<void(std::optional<Frame> frame)>;
+  using WriteDone = std::function<void(absl::Status status)>;
+
+  // `send_window`: the credit the peer grants us at the start; `recv_window`: what we grant it.
+  CallStream(uint64_t call_id, FrameLimits limits, int64_t send_window, int64_t recv_window,
+             SendFn send, PostFn post);
+  CallStream(const CallStream&) = delete;
+  CallStream& operator=(const CallStream&) = delete;
+
+  // ----- application side
+  // Blocks until there is credit (or the call ends), then sends `message` as a STREAM_MESSAGE.
+  // Errors: the frame breaks the limits (RESOURCE_EXHAUSTED), the call has ended (its end
+  // status, or CANCELLED if that was OK), or WritesDone() was called (FAILED_PRECONDITION).
+  absl::Status Write(const google::protobuf::MessageLite& message, absl::string_view attachment);
+  // As Write(), without blocking: `done` runs once the frame has been handed to the connection,
+  // or with the error. Writes complete in order.
+  void WriteAsync(const google::protobuf::MessageLite& message, absl::string_view attachment,
+                  WriteDone done);
+  // Sends END_OF_STREAM after any pending asynchronous writes. Idempotent.
+  absl::Status WritesDone();
+  // Blocks for the peer's next message. false once the peer half-closed or the call ended and
+  // every queued message has been read.
+  bool Read(Frame* frame);
+  void ReadAsync(ReadDone done);
+  // From now on the peer's messages are dropped on arrival, their credit returned at once.
+  void DiscardIncoming();
+
+  // ----- I/O side
+  // A STREAM_MESSAGE without END_OF_STREAM, whose frame body was `body_bytes` long. An error is a
+  // protocol violation by the peer that must end the call.
+  absl::Status OnMessage(Frame frame, uint32_t body_bytes);
+  // The peer's END_OF_STREAM.
+  absl::Status OnHalfClose();
+  absl::Status OnWindowUpdate(uint32_t credit);
+  // The call is over. Blocked and later operations fail with `status` (CANCELLED if it is OK).
+  // Messages already queued stay readable when `keep_queued`.
+  void End(absl::Status status, bool keep_queued);
+
+  bool ended() const;
+  uint64_t call_id() const { return call_id_; }
+  // Bytes of peer messages queued and not yet read (for tests of the memory bound).
+  int64_t queued_bytes() const;
+
+ private:
+  struct Queued {
+    Frame frame;
+    uint32_t body_bytes;
+  };
+  struct PendingWrite {
+    std::string frame;
+    WriteDone done;
+  };
+
+  // The status a failed write reports. Requires mu_.
+  absl::Status WriteErrorLocked() const;
+  // Counts `bytes` as consumed; returns the WINDOW_UPDATE frame to send, if one is due. Requires mu_.
+  std::string ConsumeLocked(uint32_t bytes);
+  // Sends the pending async writes that credit now allows, and the half-close if it is due;
+  // collects their callbacks. Requires mu_.
+  void SendAllowedLocked(std::vector<WriteDone>* completed);
+  static void RunWriteCallbacks(std::vector<WriteDone>* completed);
+  std::string EncodeStreamFrame(const google::protobuf::MessageLite* message,
+                                absl::string_view attachment, uint32_t flags,
+                                absl::Status* status) const;
+
+  const uint64_t call_id_;
+  const FrameLimits limits_;
+  const int64_t recv_window_;
+  const SendFn send_;
+  const PostFn post_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  int64_t send_credit_;                  // guarded by mu_
+  int64_t recv_credit_;                  // guarded by mu_: what the peer may still send
+  int64_t consumed_ = 0;                 // guarded by mu_: read, not yet returned as credit
+  std::deque<Queued> queue_;             // guarded by mu_
+  int64_t queued_bytes_ = 0;             // guarded by mu_
+  ReadDone pending_read_;                // guarded by mu_
+  std::deque<PendingWrite> pending_writes_;  // guarded by mu_
+  bool writes_done_ = false;             // guarded by mu_: WritesDone() called
+  bool half_close_sent_ = false;         // guarded by mu_
+  bool peer_half_closed_ = false;        // guarded by mu_
+  bool discard_ = false;                 // guarded by mu_
+  bool ended_ = false;                   // guarded by mu_
+  absl::Status end_status_;              // guarded by mu_
+};
+
+}  // namespace framerpc
+
+#endif  // FRAMERPC_RPC_CALL_STREAM_H_

@@ -1,0 +1,239 @@
+#include "rpc/call_stream.h"
+
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "proto/echo.pb.h"
+
+namespace framerpc {
+namespace {
+
+// A CallStream whose frames land in `sent` and whose posted tasks wait in `posted` until run.
+class CallStreamTest : public testing::Test {
+ protected:
+  std::unique_ptr<CallStream> NewStream(int64_t send_window, int64_t recv_window) {
+    return std::make_unique<CallStream>(
+        7, FrameLimits{}, send_window, recv_window,
+        [this](std::string frame) {
+          std::lock_guard<std::mutex> lock(mu_);
+          sent_.push_back(std::move(frame));
+        },
+        [this](std::function<void()> task) {
+          std::lock_guard<std::mutex> lock(mu_);
+          posted_.push_back(std::move(task));
+        });
+  }
+  std::vector<Frame> SentFrames() {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<Frame> frames;
+    for (const std::string& bytes : sent_) {
+      Frame frame;
+      DecodeResult result = DecodeFrame(bytes, FrameLimits{}, &frame);
+      EXPECT_EQ(result.outcome, DecodeOutcome::kFrame);
+      frames.push_back(std::move(frame));
+    }
+    return frames;
+  }
+  void RunPosted() {
+    std::vector<std::function<void()>> tasks;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      tasks.swap(posted_);
+    }
+    for (auto& task : tasks) task();
+  }
+  // A peer message of exactly `body_bytes` of credit.
+  static Frame PeerMessage(const std::string& text) {
+    Frame frame;
+    frame.envelope.set_kind(STREAM_MESSAGE);
+    frame.envelope.set_call_id(7);
+    echo::SayRequest request;
+    request.set_text(text);
+    frame.payload = request.SerializeAsString();
+    return frame;
+  }
+
+  std::mutex mu_;
+  std::vector<std::string> sent_;
+  std::vector<std::function<void()>> posted_;
+};
+
+echo::SayRequest Say(const std::string& text) {
+  echo::SayRequest request;
+  request.set_text(text);
+  return request;
+}
+
+TEST_F(CallStreamTest, WritesAreStreamMessagesInOrder) {
+  auto stream = NewStream(1 << 20, 1 << 20);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(stream->Write(Say(std::to_string(i)), "att").ok());
+  ASSERT_TRUE(stream->WritesDone().ok());
+  std::vector<Frame> frames = SentFrames();
+  ASSERT_EQ(frames.size(), 6u);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(frames[i].envelope.kind(), STREAM_MESSAGE);
+    EXPECT_EQ(frames[i].envelope.call_id(), 7u);
+    EXPECT_EQ(frames[i].envelope.flags(), 0u);
+    echo::SayRequest request;
+    ASSERT_TRUE(request.ParseFromString(std::string(frames[i].message_bytes())));
+    EXPECT_EQ(request.text(), std::to_string(i));
+    EXPECT_EQ(frames[i].attachment(), "att");
+  }
+  EXPECT_EQ(frames[5].envelope.flags(), static_cast<uint32_t>(END_OF_STREAM));
+  EXPECT_TRUE(frames[5].payload.empty());
+  EXPECT_TRUE(absl::IsFailedPrecondition(stream->Write(Say("late"), {})));
+}
+
+TEST_F(CallStreamTest, AsyncWriteWaitsForCreditAndKeepsOrder) {
+  // 1 byte of credit: the first write takes it (going negative), the rest must wait.
+  auto stream = NewStream(1, 1 << 20);
+  std::vector<int> completed;
+  for (int i = 0; i < 3; ++i) {
+    stream->WriteAsync(Say(std::to_string(i)), {}, [&completed, i](absl::Status status) {
+      EXPECT_TRUE(status.ok()) << status;
+      completed.push_back(i);
+    });
+  }
+  ASSERT_TRUE(stream->WritesDone().ok());  // held back until the writes before it are sent
+  EXPECT_EQ(SentFrames().size(), 1u);
+  RunPosted();
+  EXPECT_EQ(completed, std::vector<int>({0}));
+
+  // The first write took the credit below zero: a grant that does not lift it above zero sends
+  // nothing; a larger one releases everything, in order.
+  ASSERT_TRUE(stream->OnWindowUpdate(1).ok());
+  EXPECT_EQ(SentFrames().size(), 1u);
+  ASSERT_TRUE(stream->OnWindowUpdate(1000).ok());
+  std::vector<Frame> frames = SentFrames();
+  ASSERT_EQ(frames.size(), 4u);
+  EXPECT_EQ(completed, std::vector<int>({0, 1, 2}));
+  EXPECT_EQ(frames[3].envelope.flags(), static_cast<uint32_t>(END_OF_STREAM));
+}
+
+TEST_F(CallStreamTest, BlockedWriteResumesOnCreditAndFailsWhenTheCallEnds) {
+  auto stream = NewStream(1, 1 << 20);
+  ASSERT_TRUE(stream->Write(Say("takes the credit"), {}).ok());
+  absl::Status second;
+  std::thread writer([&] { second = stream->Write(Say("waits"), {}); });
+  ASSERT_TRUE(stream->OnWindowUpdate(100).ok());
+  writer.join();
+  EXPECT_TRUE(second.ok()) << second;
+  EXPECT_EQ(SentFrames().size(), 2u);
+
+  absl::Status third;
+  std::thread blocked([&] { third = stream->Write(Say("never sent"), {}); });
+  stream->End(absl::DeadlineExceededError("deadline exceeded"), false);
+  blocked.join();
+  EXPECT_TRUE(absl::IsDeadlineExceeded(third)) << third;
+  EXPECT_EQ(SentFrames().size(), 2u);
+}
+
+TEST_F(CallStreamTest, PeerBeyondTheWindowIsRefusedAndTheBufferIsBounded) {
+  const int64_t window = 100;
+  auto stream = NewStream(1 << 20, window);
+  int64_t accepted = 0;
+  absl::Status status;
+  while (true) {
+    Frame frame = PeerMessage(std::string(30, 'x'));
+    status = stream->OnMessage(std::move(frame), 40);
+    if (!status.ok()) break;
+    accepted += 40;
+  }
+  EXPECT_TRUE(absl::IsResourceExhausted(status)) << status;
+  EXPECT_EQ(status.message(), "flow control window exceeded");
+  // Accepted while credit remained: at most the window plus one frame.
+  EXPECT_EQ(accepted, 120);
+  EXPECT_LE(stream->queued_bytes(), window + 40);
+}
+
+TEST_F(CallStreamTest, ReadingReturnsCreditInBatchesOfHalfTheWindow) {
+  auto stream = NewStream(1 << 20, 100);
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(stream->OnMessage(PeerMessage("m"), 30).ok());
+  Frame frame;
+  ASSERT_TRUE(stream->Read(&frame));
+  EXPECT_TRUE(SentFrames().empty());  // 30 < 50: no update yet
+  ASSERT_TRUE(stream->Read(&frame));
+  std::vector<Frame> frames = SentFrames();
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(frames[0].envelope.kind(), WINDOW_UPDATE);
+  EXPECT_EQ(frames[0].envelope.window_update(), 60u);
+  // The credit came back: two more messages fit again.
+  EXPECT_TRUE(stream->OnMessage(PeerMessage("m"), 30).ok());
+}
+
+TEST_F(CallStreamTest, HalfCloseEndsReadsAfterTheQueueAndRejectsLaterMessages) {
+  auto stream = NewStream(1 << 20, 1 << 20);
+  ASSERT_TRUE(stream->OnMessage(PeerMessage("last"), 10).ok());
+  ASSERT_TRUE(stream->OnHalfClose().ok());
+  Frame frame;
+  EXPECT_TRUE(stream->Read(&frame));
+  EXPECT_FALSE(stream->Read(&frame));
+  absl::Status late = stream->OnMessage(PeerMessage("late"), 10);
+  EXPECT_TRUE(absl::IsInvalidArgument(late));
+  EXPECT_EQ(late.message(), "message after the end of the client stream");
+  EXPECT_TRUE(absl::IsInvalidArgument(stream->OnHalfClose()));
+}
+
+TEST_F(CallStreamTest, BadWindowUpdatesAreRejected) {
+  auto stream = NewStream(10, 1 << 20);
+  EXPECT_EQ(stream->OnWindowUpdate(0).message(), "bad WINDOW_UPDATE");
+  EXPECT_TRUE(absl::IsInvalidArgument(stream->OnWindowUpdate(0x7fffffff)));
+  EXPECT_TRUE(stream->OnWindowUpdate(0x7fffffff - 10).ok());
+}
+
+TEST_F(CallStreamTest, AsyncReadCompletesOnArrivalOrAtTheEnd) {
+  auto stream = NewStream(1 << 20, 1 << 20);
+  std::vector<std::string> got;
+  bool ended = false;
+  auto reader = [&](std::optional<Frame> frame) {
+    if (!frame) {
+      ended = true;
+      return;
+    }
+    echo::SayRequest request;
+    ASSERT_TRUE(request.ParseFromString(frame->payload));
+    got.push_back(request.text());
+  };
+  stream->ReadAsync(reader);
+  ASSERT_TRUE(stream->OnMessage(PeerMessage("a"), 10).ok());  // completes the waiting read
+  EXPECT_EQ(got, std::vector<std::string>({"a"}));
+  ASSERT_TRUE(stream->OnMessage(PeerMessage("b"), 10).ok());  // queued
+  stream->ReadAsync(reader);
+  EXPECT_EQ(got.size(), 1u);  // never completes inside ReadAsync
+  RunPosted();
+  EXPECT_EQ(got, std::vector<std::string>({"a", "b"}));
+  stream->ReadAsync(reader);
+  stream->End(absl::OkStatus(), true);
+  EXPECT_TRUE(ended);
+}
+
+TEST_F(CallStreamTest, ErrorEndDropsQueuedMessagesOkEndKeepsThem) {
+  auto kept = NewStream(1 << 20, 1 << 20);
+  ASSERT_TRUE(kept->OnMessage(PeerMessage("x"), 10).ok());
+  kept->End(absl::OkStatus(), /*keep_queued=*/true);
+  Frame frame;
+  EXPECT_TRUE(kept->Read(&frame));
+  EXPECT_FALSE(kept->Read(&frame));
+
+  auto dropped = NewStream(1 << 20, 1 << 20);
+  ASSERT_TRUE(dropped->OnMessage(PeerMessage("x"), 10).ok());
+  dropped->End(absl::CancelledError("cancelled"), /*keep_queued=*/true);
+  EXPECT_FALSE(dropped->Read(&frame));
+  EXPECT_EQ(dropped->queued_bytes(), 0);
+}
+
+TEST_F(CallStreamTest, DiscardingReturnsCreditForEverythingQueued) {
+  auto stream = NewStream(1 << 20, 100);
+  ASSERT_TRUE(stream->OnMessage(PeerMessage("a"), 40).ok());
+  ASSERT_TRUE(stream->OnMessage(PeerMessage("b"), 40).ok());
+  stream->DiscardIncoming();
+  std::vector<Frame> frames = SentFrames();
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(frames[0].envelope.window_update(), 80u);
+  EXPECT_EQ(stream->queued_bytes(), 0);
+}
+
+}  // namespace
+}  // namespace framerpc

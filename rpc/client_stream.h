@@ -1,0 +1,93 @@
+// Internal to //rpc:channel: the client end of a streaming call, as the stream channel creates it
+// and the caller holds it (see rpc/stream.h for the contract).
+#ifndef FRAMERPC_RPC_CLIENT_STREAM_H_
+#define FRAMERPC_RPC_CLIENT_STREAM_H_
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+
+#include "absl/status/status.h"
+#include "rpc/call_stream.h"
+#include "rpc/context.h"
+#include "rpc/stream.h"
+
+namespace framerpc {
+
+// What a client stream needs from the channel that runs it. Thread-safe.
+class ClientStreamOwner {
+ public:
+  // Ends call `id` with `status` and tells the server (CANCEL).
+  virtual void FailStream(uint64_t id, absl::Status status) = 0;
+  // Posts `task` to the channel's I/O thread.
+  virtual void Post(std::function<void()> task) = 0;
+
+ protected:
+  ~ClientStreamOwner() = default;
+};
+
+// Shared by the channel (which completes it) and the caller's stream object.
+class ClientStreamState {
+ public:
+  ClientStreamState(uint64_t id, MethodKind kind, ClientContext* context,
+                    google::protobuf::MessageLite* response, std::shared_ptr<CallStream> flow)
+      : id_(id), kind_(kind), context_(context), response_(response), flow_(std::move(flow)) {}
+
+  uint64_t id() const { return id_; }
+  MethodKind kind() const { return kind_; }
+  ClientContext* context() const { return context_; }
+  google::protobuf::MessageLite* response() const { return response_; }
+  CallStream* flow() const { return flow_.get(); }
+
+  // I/O thread, once: the call's final status. Ends the message flow and runs the FinishAsync
+  // callback if one is waiting.
+  void Complete(absl::Status status);
+  bool completed() const;
+  absl::Status Wait();
+  // `done` runs on the I/O thread once the call has completed (through `post` if it already has).
+  void OnComplete(std::function<void(absl::Status)> done,
+                  const std::function<void(std::function<void()>)>& post);
+
+ private:
+  const uint64_t id_;
+  const MethodKind kind_;
+  ClientContext* const context_;
+  google::protobuf::MessageLite* const response_;
+  const std::shared_ptr<CallStream> flow_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool completed_ = false;                        // guarded by mu_
+  absl::Status status_;                           // guarded by mu_
+  std::function<void(absl::Status)> on_complete_;  // guarded by mu_
+};
+
+class ClientStreamImpl final : public ClientStreamBase {
+ public:
+  ClientStreamImpl(std::shared_ptr<ClientStreamState> state, ClientStreamOwner* owner)
+      : state_(std::move(state)), owner_(owner) {}
+  ~ClientStreamImpl() override;
+
+  bool Write(const google::protobuf::MessageLite& message, absl::string_view attachment) override;
+  void WriteAsync(const google::protobuf::MessageLite& message, std::string attachment,
+                  std::function<void(bool ok)> done) override;
+  bool WritesDone() override;
+  bool Read(google::protobuf::MessageLite* message, std::string* attachment) override;
+  void ReadAsync(google::protobuf::MessageLite* message, std::string* attachment,
+                 std::function<void(bool ok)> done) override;
+  absl::Status Finish() override;
+  void FinishAsync(std::function<void(absl::Status)> done) override;
+
+ private:
+  std::shared_ptr<ClientStreamState> state_;
+  ClientStreamOwner* owner_;
+};
+
+// A stream that has already failed with `status` (for channels that cannot stream).
+std::unique_ptr<ClientStreamBase> FailedClientStream(absl::Status status);
+
+}  // namespace framerpc
+
+#endif  // FRAMERPC_RPC_CLIENT_STREAM_H_
