@@ -112,6 +112,8 @@ def frpc_cc_library(name, proto, cc_proto, visibility = None, **kwargs):
         name = name,
         srcs = [":%s_srcs" % name],
         hdrs = [":%s_hdrs" % name],
+        # What the generated code includes: rpc/service.h and rpc/stream.h (the server base and
+        # the stream types, both from //rpc:service), rpc/channel.h and rpc/context.h.
         deps = [cc_proto, "//rpc:service", "//rpc:channel", "//third_party:protobuf"],
         visibility = visibility,
         **kwargs
