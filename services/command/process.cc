@@ -46,6 +46,9 @@ absl::Status ValidateOptions(const ProcessOptions& options) {
           absl::StrCat("invalid environment variable name or value: '", name, "'"));
     }
   }
+  if (options.stdin_stream && options.stdin_bytes.has_value()) {
+    return absl::InvalidArgumentError("stdin_bytes and stdin_stream are exclusive");
+  }
   if (options.timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("timeout must be positive");
   }
@@ -318,7 +321,7 @@ absl::StatusOr<std::unique_ptr<Process>> Process::Spawn(ProcessOptions options) 
                                                      options.working_directory));
   request.argv = options.argv;
   request.working_directory = options.working_directory;
-  request.stdin_pipe = options.stdin_bytes.has_value();
+  request.stdin_pipe = options.stdin_bytes.has_value() || options.stdin_stream;
 
   // Created before the child, so that nothing can fail once it is running.
   ScopedFd kill_event(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
@@ -351,7 +354,13 @@ Process::~Process() {
   }
 }
 
+ScopedFd Process::TakeStdinPipe() {
+  if (!options_.stdin_stream || wait_started_) return ScopedFd();
+  return std::move(stdin_write_);
+}
+
 ProcessResult Process::Wait(const OutputCallback& on_output) {
+  wait_started_ = true;
   if (!result_.has_value()) result_ = Loop(*this, on_output).Run();
   return *result_;
 }

@@ -6,9 +6,10 @@
 //  - argv executed directly (posix_spawn, never a shell); argv[0] is resolved against the PATH of
 //    the child's environment before spawning, so a missing program is NOT_FOUND, not exit 127.
 //    A shell string is only run through shell_command.h, which callers gate explicitly.
-//  - its own process group; stdin from /dev/null, or a pipe fed with `stdin_bytes`; stdout and
-//    stderr to pipes; no other open descriptors; only the environment the caller passes (plus
-//    PATH=kDefaultPath if it passes none); signal dispositions reset to default.
+//  - its own process group; stdin from /dev/null, or a pipe fed with `stdin_bytes` or by the
+//    caller (`stdin_stream`, TakeStdinPipe()); stdout and stderr to pipes; no other open
+//    descriptors; only the environment the caller passes (plus PATH=kDefaultPath if it passes
+//    none); signal dispositions reset to default.
 //
 // What the runner guarantees:
 //  - stdin is written, and stdout/stderr read, through non-blocking descriptors in one poll loop,
@@ -66,6 +67,8 @@ struct ProcessOptions {
   std::map<std::string, std::string> env;
   std::string working_directory;           // absolute; empty: inherit this process's directory
   std::optional<std::string> stdin_bytes;  // nullopt: stdin is /dev/null
+  // Instead of stdin_bytes: stdin is a pipe that the caller feeds through TakeStdinPipe().
+  bool stdin_stream = false;
   size_t stdout_limit = kDefaultOutputLimit;
   size_t stderr_limit = kDefaultOutputLimit;
   bool kill_on_output_limit = true;
@@ -105,8 +108,9 @@ using OutputCallback = std::function<void(Stream which, absl::string_view bytes)
 class Process {
  public:
   // Validates `options`, resolves the program and starts it. Errors: INVALID_ARGUMENT (empty argv,
-  // bad env name, relative or non-directory working directory, bad timeout), NOT_FOUND (program or
-  // working directory missing), PERMISSION_DENIED (program not executable), or the spawn failure.
+  // bad env name, relative or non-directory working directory, bad timeout, both stdin_bytes and
+  // stdin_stream), NOT_FOUND (program or working directory missing), PERMISSION_DENIED (program
+  // not executable), or the spawn failure.
   static absl::StatusOr<std::unique_ptr<Process>> Spawn(ProcessOptions options);
 
   ~Process();
@@ -114,6 +118,12 @@ class Process {
   Process& operator=(const Process&) = delete;
 
   pid_t pid() const { return pid_; }  // also the process-group id
+
+  // With options.stdin_stream, the first call returns the write end of the child's stdin pipe
+  // (O_NONBLOCK, O_CLOEXEC); write to it with WriteWithoutSigpipe, from any thread, and close it
+  // for EOF. Invalid otherwise, on later calls, and once Wait() has started: a pipe not taken
+  // before Wait() is closed there, so the child sees EOF rather than hanging.
+  ScopedFd TakeStdinPipe();
 
   // Runs the I/O loop on the calling thread until the leader has been reaped and its output
   // drained; `on_output` may be null to discard output. Subsequent calls return the same result
@@ -139,6 +149,7 @@ class Process {
   ScopedFd stdout_read_;
   ScopedFd stderr_read_;
   bool reaped_ = false;
+  bool wait_started_ = false;
   std::optional<ProcessResult> result_;
 };
 
