@@ -117,7 +117,9 @@ TEST_F(CallStreamTest, BlockedWriteResumesOnCreditAndFailsWhenTheCallEnds) {
   ASSERT_TRUE(stream->Write(Say("takes the credit"), {}).ok());
   absl::Status second;
   std::thread writer([&] { second = stream->Write(Say("waits"), {}); });
-  ASSERT_TRUE(stream->OnWindowUpdate(100).ok());
+  // Exactly the first frame's cost: the credit is back to 1, enough for one more frame only.
+  const uint32_t first_cost = static_cast<uint32_t>(sent_[0].size() - kFrameHeaderSize);
+  ASSERT_TRUE(stream->OnWindowUpdate(first_cost).ok());
   writer.join();
   EXPECT_TRUE(second.ok()) << second;
   EXPECT_EQ(SentFrames().size(), 2u);

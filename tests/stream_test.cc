@@ -1,0 +1,345 @@
+// Streaming calls end to end over TCP and a Unix socket: ordering, half-close, cancellation from
+// either side, deadlines, flow control against a slow reader, many streams on one connection.
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "rpc/channel.h"
+#include "rpc/server.h"
+#include "tests/stream_service.h"
+#include "tests/test_util.h"
+
+namespace framerpc::test {
+namespace {
+
+class StreamTest : public testing::TestWithParam<bool /*unix socket*/> {
+ protected:
+  void SetUp() override { StartServer(ServerOptions{}); }
+
+  void StartServer(ServerOptions options) {
+    options.io_threads = 2;
+    server_ = std::make_unique<Server>(options);
+    FRPC_ASSERT_OK(server_->AddService(&service_));
+    const std::string address =
+        GetParam() ? absl::StrCat("unix:", MakeTempDir(), "/s.sock") : "127.0.0.1:0";
+    FRPC_ASSERT_OK(server_->AddListener(address));
+    FRPC_ASSERT_OK(server_->Start());
+    auto channel = Channel::Create(server_->listen_address(0));
+    FRPC_ASSERT_OK(channel.status());
+    channel_ = *std::move(channel);
+    stub_ = std::make_unique<StreamTestService::Stub>(channel_.get());
+  }
+
+  static Chunk MakeChunk(uint64_t seq, size_t bytes = 16) {
+    Chunk chunk;
+    chunk.set_seq(seq);
+    chunk.set_data(std::string(bytes, static_cast<char>('a' + seq % 26)));
+    return chunk;
+  }
+
+  StreamTestServiceImpl service_;
+  std::unique_ptr<Server> server_;
+  std::unique_ptr<Channel> channel_;
+  std::unique_ptr<StreamTestService::Stub> stub_;
+};
+
+TEST_P(StreamTest, ServerStreamArrivesInOrder) {
+  ClientContext context;
+  CountRequest request;
+  request.set_count(2000);
+  request.set_chunk_bytes(100);
+  auto reader = stub_->Count(&context, request);
+  Chunk chunk;
+  uint64_t expected = 0;
+  while (reader->Read(&chunk)) {
+    ASSERT_EQ(chunk.seq(), expected);
+    ASSERT_EQ(chunk.data().size(), 100u);
+    ++expected;
+  }
+  EXPECT_EQ(expected, 2000u);
+  FRPC_EXPECT_OK(reader->Finish());
+}
+
+TEST_P(StreamTest, ClientStreamIsSummedAfterHalfClose) {
+  ClientContext context;
+  SumReply reply;
+  auto writer = stub_->Sum(&context, &reply);
+  uint64_t seq_sum = 0;
+  for (uint64_t i = 0; i < 500; ++i) {
+    ASSERT_TRUE(writer->Write(MakeChunk(i, i % 50)));
+    seq_sum += i;
+  }
+  ASSERT_TRUE(writer->WritesDone());
+  FRPC_ASSERT_OK(writer->Finish());
+  EXPECT_EQ(reply.count(), 500u);
+  EXPECT_EQ(reply.seq_sum(), seq_sum);
+  uint64_t bytes = 0;
+  for (uint64_t i = 0; i < 500; ++i) bytes += i % 50;
+  EXPECT_EQ(reply.total_bytes(), bytes);
+}
+
+TEST_P(StreamTest, BidiPingPongThenHalfClose) {
+  ClientContext context;
+  auto stream = stub_->Echo(&context);
+  for (uint64_t i = 0; i < 100; ++i) {
+    ASSERT_TRUE(stream->Write(MakeChunk(i), absl::StrCat("attachment ", i)));
+    Chunk echoed;
+    std::string attachment;
+    ASSERT_TRUE(stream->Read(&echoed, &attachment));
+    EXPECT_EQ(echoed.seq(), i);
+    EXPECT_EQ(echoed.data(), MakeChunk(i).data());
+    EXPECT_EQ(attachment, absl::StrCat("attachment ", i));
+  }
+  ASSERT_TRUE(stream->WritesDone());
+  Chunk last;
+  ASSERT_TRUE(stream->Read(&last));  // written by the server only after it saw the half-close
+  EXPECT_EQ(last.seq(), 100u);
+  EXPECT_FALSE(stream->Read(&last));
+  FRPC_EXPECT_OK(stream->Finish());
+  EXPECT_FALSE(stream->Write(MakeChunk(0)));  // the call is over
+}
+
+TEST_P(StreamTest, ServerEndsTheStreamWithAnError) {
+  ClientContext context;
+  CountRequest request;
+  request.set_count(5);
+  request.set_fail_with_code(static_cast<int>(absl::StatusCode::kAborted));
+  auto reader = stub_->Count(&context, request);
+  Chunk chunk;
+  int read = 0;
+  while (reader->Read(&chunk)) ++read;
+  absl::Status status = reader->Finish();
+  EXPECT_TRUE(absl::IsAborted(status)) << status;
+  EXPECT_EQ(status.message(), "failed on purpose after the chunks");
+  // Messages may be dropped when a call ends in error (protocol.md §11), never reordered or
+  // invented.
+  EXPECT_LE(read, 5);
+}
+
+TEST_P(StreamTest, ClientCancelsMidStreamAndTheHandlerStops) {
+  ClientContext context;
+  CountRequest request;
+  request.set_forever(true);
+  request.set_chunk_bytes(10);
+  request.set_probe("cancel");
+  auto reader = stub_->Count(&context, request);
+  Chunk chunk;
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(reader->Read(&chunk));
+  context.TryCancel();
+  absl::Status status = reader->Finish();
+  EXPECT_TRUE(absl::IsCancelled(status)) << status;
+  Probe* probe = service_.probe("cancel");
+  ASSERT_TRUE(probe->WaitFor([](const Probe& p) { return p.returned; }));
+  EXPECT_TRUE(probe->Get(&Probe::saw_cancellation));
+}
+
+TEST_P(StreamTest, DeadlineCoversTheWholeStream) {
+  ClientContext context;
+  context.set_timeout(absl::Milliseconds(200));
+  CountRequest request;
+  request.set_forever(true);
+  request.set_chunk_bytes(1000);
+  request.set_probe("deadline");
+  auto reader = stub_->Count(&context, request);
+  Chunk chunk;
+  int read = 0;
+  while (reader->Read(&chunk)) ++read;  // keeps reading until the deadline ends the call
+  absl::Status status = reader->Finish();
+  EXPECT_TRUE(absl::IsDeadlineExceeded(status)) << status;
+  EXPECT_GT(read, 0);
+  Probe* probe = service_.probe("deadline");
+  ASSERT_TRUE(probe->WaitFor([](const Probe& p) { return p.returned; }));
+  EXPECT_TRUE(probe->Get(&Probe::saw_cancellation));
+}
+
+TEST_P(StreamTest, SlowReaderStopsTheWriterWithinOneWindow) {
+  ClientContext context;
+  CountRequest request;
+  request.set_forever(true);
+  request.set_chunk_bytes(64 << 10);
+  request.set_probe("slow");
+  auto reader = stub_->Count(&context, request);
+  Probe* probe = service_.probe("slow");
+  // The client reads nothing. The handler must come to a write that does not return.
+  ASSERT_TRUE(probe->WaitFor([](const Probe& p) { return p.write_attempts > p.writes_completed; }));
+  ASSERT_TRUE(probe->WaitFor([](const Probe& p) { return p.write_attempts >= 16; }));
+  // Another call on the same connection still completes (no head-of-line blocking), and by the
+  // time it has, the blocked write would have gone through if credit allowed it.
+  {
+    ClientContext other;
+    CountRequest one;
+    one.set_count(1);
+    auto second = stub_->Count(&other, one);
+    Chunk chunk;
+    ASSERT_TRUE(second->Read(&chunk));
+    FRPC_ASSERT_OK(second->Finish());
+  }
+  const int64_t completed = probe->Get(&Probe::writes_completed);
+  EXPECT_EQ(probe->Get(&Probe::write_attempts), completed + 1);
+  // Bound: the 1 MiB window plus one message; each message costs slightly over 64 KiB.
+  const int64_t message_cost = (64 << 10) + 16;
+  EXPECT_LE(completed * (64 << 10), kDefaultStreamWindow + message_cost);
+  EXPECT_GE(completed * message_cost, kDefaultStreamWindow);
+  // What the server still holds for this connection is bounded by the same window.
+  EXPECT_LE(server_->QueuedOutputBytes(), static_cast<size_t>(kDefaultStreamWindow + message_cost));
+
+  // Reading resumes the writer.
+  Chunk chunk;
+  for (int i = 0; i < 40; ++i) ASSERT_TRUE(reader->Read(&chunk));
+  EXPECT_EQ(chunk.seq(), 39u);
+  ASSERT_TRUE(probe->WaitFor([](const Probe& p) { return p.writes_completed >= 40; }));
+  context.TryCancel();
+  EXPECT_TRUE(absl::IsCancelled(reader->Finish()));
+}
+
+TEST_P(StreamTest, HundredConcurrentStreamsOnOneConnection) {
+  constexpr int kStreams = 100;
+  constexpr int kMessages = 20;
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int s = 0; s < kStreams; ++s) {
+    threads.emplace_back([&, s] {
+      ClientContext context;
+      context.set_timeout(absl::Seconds(60));
+      auto stream = stub_->Echo(&context);
+      for (int i = 0; i < kMessages; ++i) {
+        if (!stream->Write(MakeChunk(s * 1000 + i))) return;
+        Chunk echoed;
+        if (!stream->Read(&echoed) || echoed.seq() != static_cast<uint64_t>(s * 1000 + i)) return;
+      }
+      stream->WritesDone();
+      Chunk last;
+      if (!stream->Read(&last) || last.seq() != kMessages) return;
+      if (stream->Finish().ok()) ok.fetch_add(1);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(ok.load(), kStreams);
+  EXPECT_EQ(server_->connection_count(), 1u);
+}
+
+TEST_P(StreamTest, AsyncReadsAndWrites) {
+  // Server-streaming, read with callbacks chained from the I/O thread.
+  ClientContext context;
+  CountRequest request;
+  request.set_count(300);
+  auto reader = stub_->Count(&context, request);
+  Chunk chunk;
+  uint64_t next = 0;
+  bool in_order = true;
+  Notification done;
+  std::function<void(bool)> on_read = [&](bool ok) {
+    if (!ok) {
+      done.Notify();
+      return;
+    }
+    in_order = in_order && chunk.seq() == next++;
+    reader->ReadAsync(&chunk, nullptr, on_read);
+  };
+  reader->ReadAsync(&chunk, nullptr, on_read);
+  done.WaitForNotification();
+  EXPECT_TRUE(in_order);
+  EXPECT_EQ(next, 300u);
+  Notification finished;
+  absl::Status status;
+  reader->FinishAsync([&](absl::Status s) {
+    status = s;
+    finished.Notify();
+  });
+  finished.WaitForNotification();
+  FRPC_EXPECT_OK(status);
+
+  // Client-streaming with WriteAsync.
+  ClientContext sum_context;
+  SumReply reply;
+  auto writer = stub_->Sum(&sum_context, &reply);
+  std::atomic<int> written{0};
+  for (uint64_t i = 0; i < 50; ++i) {
+    writer->WriteAsync(MakeChunk(i), "", [&](bool ok) {
+      if (ok) written.fetch_add(1);
+    });
+  }
+  FRPC_ASSERT_OK(writer->Finish());  // half-closes after the pending writes
+  EXPECT_EQ(reply.count(), 50u);
+  EXPECT_EQ(written.load(), 50);
+}
+
+TEST_P(StreamTest, StreamLimitPerConnectionRefusesTheExtraStream) {
+  ServerOptions options;
+  options.max_concurrent_streams_per_connection = 2;
+  StartServer(options);
+  ClientContext c1, c2, c3;
+  auto s1 = stub_->Echo(&c1);
+  auto s2 = stub_->Echo(&c2);
+  // Make sure both are open on the server before the third arrives.
+  Chunk chunk;
+  ASSERT_TRUE(s1->Write(MakeChunk(1)) && s1->Read(&chunk));
+  ASSERT_TRUE(s2->Write(MakeChunk(2)) && s2->Read(&chunk));
+  auto s3 = stub_->Echo(&c3);
+  absl::Status refused = s3->Finish();
+  EXPECT_TRUE(absl::IsResourceExhausted(refused)) << refused;
+  EXPECT_EQ(refused.message(), "too many concurrent streams on this connection (limit 2)");
+  s1->WritesDone();
+  FRPC_EXPECT_OK(s1->Finish());
+  // A slot is free again.
+  ClientContext c4;
+  auto s4 = stub_->Echo(&c4);
+  ASSERT_TRUE(s4->Write(MakeChunk(4)) && s4->Read(&chunk));
+  s4->WritesDone();
+  FRPC_EXPECT_OK(s4->Finish());
+  s2->WritesDone();
+  FRPC_EXPECT_OK(s2->Finish());
+}
+
+TEST_P(StreamTest, ClientDisappearingCancelsTheHandler) {
+  auto context = std::make_unique<ClientContext>();
+  CountRequest request;
+  request.set_forever(true);
+  request.set_chunk_bytes(10);
+  request.set_probe("gone");
+  auto reader = stub_->Count(context.get(), request);
+  Chunk chunk;
+  ASSERT_TRUE(reader->Read(&chunk));
+  // Destroying the stream cancels the call; destroying the channel then closes the connection.
+  reader.reset();
+  stub_.reset();
+  channel_.reset();
+  Probe* probe = service_.probe("gone");
+  ASSERT_TRUE(probe->WaitFor([](const Probe& p) { return p.returned; }));
+  EXPECT_TRUE(probe->Get(&Probe::saw_cancellation));
+}
+
+TEST_P(StreamTest, GracefulShutdownLetsOpenStreamsFinish) {
+  ClientContext context;
+  auto stream = stub_->Echo(&context);
+  Chunk chunk;
+  ASSERT_TRUE(stream->Write(MakeChunk(1)) && stream->Read(&chunk));
+  std::thread shutdown([this] { server_->Shutdown(absl::Seconds(30)); });
+  ASSERT_TRUE(server_->WaitForShutdownStarted(absl::Now() + absl::Seconds(30)));
+  // The open stream keeps working until it ends.
+  ASSERT_TRUE(stream->Write(MakeChunk(2)) && stream->Read(&chunk));
+  EXPECT_EQ(chunk.seq(), 2u);
+  stream->WritesDone();
+  ASSERT_TRUE(stream->Read(&chunk));
+  FRPC_EXPECT_OK(stream->Finish());
+  shutdown.join();
+}
+
+INSTANTIATE_TEST_SUITE_P(Transports, StreamTest, testing::Values(false, true),
+                         [](const testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Unix" : "Tcp";
+                         });
+
+TEST(StreamOverUdpTest, IsUnimplemented) {
+  auto channel = Channel::Create("udp:127.0.0.1:9");
+  FRPC_ASSERT_OK(channel.status());
+  StreamTestService::Stub stub(channel->get());
+  ClientContext context;
+  auto stream = stub.Echo(&context);
+  EXPECT_FALSE(stream->Write(Chunk()));
+  EXPECT_TRUE(absl::IsUnimplemented(stream->Finish()));
+}
+
+}  // namespace
+}  // namespace framerpc::test
