@@ -1,0 +1,141 @@
+#include "services/command/command_policy.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "rpc/status_macros.h"
+#include "services/command/program_path.h"
+#include "services/command/shell_command.h"
+
+namespace framerpc::command {
+namespace {
+
+// glibc's list of variables it drops for set-user-ID programs (UNSECURE_ENVVARS), less TMPDIR,
+// which only says where temporary files go; LD_* as a whole is handled by prefix.
+constexpr absl::string_view kReservedNames[] = {
+    "PATH",          "GCONV_PATH",       "GETCONF_DIR", "GLIBC_TUNABLES", "HOSTALIASES",
+    "LOCALDOMAIN",   "LOCPATH",          "MALLOC_TRACE", "NIS_PATH",      "NLSPATH",
+    "RESOLV_HOST_CONF", "RES_OPTIONS",   "TZDIR",
+};
+
+absl::Status CheckEnvironment(const google::protobuf::Map<std::string, std::string>& env) {
+  for (const auto& [name, value] : env) {
+    if (name.empty() || name.find_first_of(std::string("=\0", 2)) != std::string::npos ||
+        value.find('\0') != std::string::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid environment variable name or value: '", name, "'"));
+    }
+    if (IsReservedEnvironmentName(name)) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("environment variable ", name, " is reserved to the server"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+bool IsReservedEnvironmentName(absl::string_view name) {
+  if (absl::StartsWith(name, "LD_")) return true;
+  for (absl::string_view reserved : kReservedNames) {
+    if (name == reserved) return true;
+  }
+  return false;
+}
+
+absl::StatusOr<CommandPolicy> CommandPolicy::Create(const CommandServiceConfig& config) {
+  FRPC_ASSIGN_OR_RETURN(ProgramAllowlist allowlist,
+                        ProgramAllowlist::Create(config.allowed_programs));
+  if (config.default_timeout <= absl::ZeroDuration() ||
+      config.max_timeout < config.default_timeout) {
+    return absl::InvalidArgumentError("need 0 < default timeout <= maximum timeout");
+  }
+  if (config.kill_grace < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("the kill grace period must not be negative");
+  }
+  return CommandPolicy(config, std::move(allowlist));
+}
+
+CommandPolicy::CommandPolicy(const CommandServiceConfig& config, ProgramAllowlist allowlist)
+    : allowlist_(std::move(allowlist)),
+      allow_shell_(config.allow_shell),
+      path_(config.path),
+      default_timeout_(config.default_timeout),
+      max_timeout_(config.max_timeout),
+      kill_grace_(config.kill_grace) {}
+
+absl::StatusOr<absl::Duration> CommandPolicy::Timeout(uint64_t timeout_ms) const {
+  if (timeout_ms == 0) return default_timeout_;
+  // Compared in milliseconds first, so that a huge value cannot overflow the conversion.
+  if (max_timeout_ != absl::InfiniteDuration() &&
+      timeout_ms > static_cast<uint64_t>(absl::ToInt64Milliseconds(max_timeout_))) {
+    return absl::InvalidArgumentError(absl::StrCat("timeout of ", timeout_ms,
+                                                   " ms exceeds the server's maximum of ",
+                                                   absl::FormatDuration(max_timeout_)));
+  }
+  return absl::Milliseconds(static_cast<int64_t>(std::min<uint64_t>(timeout_ms, INT64_MAX / 2)));
+}
+
+absl::Status CommandPolicy::CheckProgram(absl::string_view program,
+                                         absl::string_view working_directory) const {
+  absl::StatusOr<std::string> resolved = ResolveProgram(program, path_, working_directory);
+  if (resolved.ok()) return allowlist_.Check(program, *resolved);
+  // Refuse what is not allowed before saying whether it exists. An absolute request names its
+  // own path; a bare one is allowed by name.
+  const absl::string_view own_path = absl::StartsWith(program, "/") ? program : "";
+  FRPC_RETURN_IF_ERROR(allowlist_.Check(program, own_path));
+  return resolved.status();
+}
+
+absl::StatusOr<ProcessOptions> CommandPolicy::Prepare(const CommandSpec& spec,
+                                                      size_t output_cap) const {
+  const bool has_argv = spec.argv_size() > 0;
+  const bool has_shell = !spec.shell().empty();
+  if (has_argv == has_shell) {
+    return absl::InvalidArgumentError("exactly one of argv and shell must be given");
+  }
+  FRPC_ASSIGN_OR_RETURN(const absl::Duration timeout, Timeout(spec.timeout_ms()));
+  if (has_shell && !allow_shell_) {
+    return absl::PermissionDeniedError(
+        "shell commands are disabled on this server (--command_allow_shell)");
+  }
+  FRPC_RETURN_IF_ERROR(CheckEnvironment(spec.env()));
+  if (has_argv) FRPC_RETURN_IF_ERROR(CheckProgram(spec.argv(0), spec.working_directory()));
+
+  ProcessOptions options;
+  if (has_argv) {
+    options.argv.assign(spec.argv().begin(), spec.argv().end());
+  } else {
+    options.argv = ShellCommandArgv(spec.shell());
+  }
+  options.env.insert(spec.env().begin(), spec.env().end());
+  options.env["PATH"] = path_;
+  options.working_directory = spec.working_directory();
+  const size_t cap = spec.output_limit_bytes() == 0
+                         ? output_cap
+                         : static_cast<size_t>(std::min<uint64_t>(spec.output_limit_bytes(),
+                                                                  output_cap));
+  options.stdout_limit = cap;
+  options.stderr_limit = cap;
+  options.timeout = timeout;
+  options.kill_grace = kill_grace_;
+  return options;
+}
+
+void FillExitStatus(const ProcessResult& result, ExitStatus* status) {
+  if (result.exit_code.has_value()) {
+    status->set_exit_code(*result.exit_code);
+  } else if (result.term_signal.has_value()) {
+    status->set_signal(*result.term_signal);
+  }
+  status->set_duration_us(static_cast<uint64_t>(absl::ToInt64Microseconds(result.duration)));
+  status->set_stdout_truncated(result.stdout_truncated);
+  status->set_stderr_truncated(result.stderr_truncated);
+  status->set_timed_out(result.timed_out);
+}
+
+}  // namespace framerpc::command

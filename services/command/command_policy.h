@@ -1,0 +1,57 @@
+// The server's rules applied to a request before anything runs: which program, which
+// environment, how long and how much output. Turns a CommandSpec into ProcessOptions, or into
+// the status the call fails with (the error list of command.proto).
+//
+// Thread safety: immutable after Create; Prepare() is safe from any number of threads (it only
+// stats the file system).
+#ifndef FRAMERPC_SERVICES_COMMAND_COMMAND_POLICY_H_
+#define FRAMERPC_SERVICES_COMMAND_COMMAND_POLICY_H_
+
+#include <cstddef>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "services/command/command.pb.h"
+#include "services/command/command_config.h"
+#include "services/command/process.h"
+#include "services/command/program_allowlist.h"
+
+namespace framerpc::command {
+
+// Whether an environment variable name is reserved: PATH (the server's), LD_* and glibc's other
+// loader and library knobs, which would let a caller run code of its choosing inside an allowed
+// program.
+bool IsReservedEnvironmentName(absl::string_view name);
+
+class CommandPolicy {
+ public:
+  // INVALID_ARGUMENT for a bad allowlist entry or inconsistent timeouts.
+  static absl::StatusOr<CommandPolicy> Create(const CommandServiceConfig& config);
+
+  // ProcessOptions for `spec`, with stdout and stderr capped at min(spec's, `output_cap`).
+  // Checks, in order: the shape of the request (INVALID_ARGUMENT), the shell switch and the
+  // environment (PERMISSION_DENIED), the allowlist (PERMISSION_DENIED, whether or not the program
+  // exists), then the program's existence (NOT_FOUND). The working directory is checked by
+  // Process::Spawn.
+  absl::StatusOr<ProcessOptions> Prepare(const CommandSpec& spec, size_t output_cap) const;
+
+ private:
+  CommandPolicy(const CommandServiceConfig& config, ProgramAllowlist allowlist);
+
+  absl::Status CheckProgram(absl::string_view program, absl::string_view working_directory) const;
+  absl::StatusOr<absl::Duration> Timeout(uint64_t timeout_ms) const;
+
+  ProgramAllowlist allowlist_;
+  bool allow_shell_;
+  std::string path_;
+  absl::Duration default_timeout_;
+  absl::Duration max_timeout_;
+  absl::Duration kill_grace_;
+};
+
+// How the command ended, for the wire.
+void FillExitStatus(const ProcessResult& result, ExitStatus* status);
+
+}  // namespace framerpc::command
+
+#endif  // FRAMERPC_SERVICES_COMMAND_COMMAND_POLICY_H_
