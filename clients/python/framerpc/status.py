@@ -1,0 +1,53 @@
+"""Canonical status codes (docs/protocol.md §10) and the exception that carries them."""
+import enum
+
+
+class StatusCode(enum.IntEnum):
+    OK = 0
+    CANCELLED = 1
+    UNKNOWN = 2
+    INVALID_ARGUMENT = 3
+    DEADLINE_EXCEEDED = 4
+    NOT_FOUND = 5
+    ALREADY_EXISTS = 6
+    PERMISSION_DENIED = 7
+    RESOURCE_EXHAUSTED = 8
+    FAILED_PRECONDITION = 9
+    ABORTED = 10
+    OUT_OF_RANGE = 11
+    UNIMPLEMENTED = 12
+    INTERNAL = 13
+    UNAVAILABLE = 14
+    DATA_LOSS = 15
+    UNAUTHENTICATED = 16
+
+    @classmethod
+    def from_wire(cls, value):
+        """A status_code from the wire: a value outside 0..16 reads as UNKNOWN (§8.3)."""
+        try:
+            return cls(value)
+        except ValueError:
+            return cls.UNKNOWN
+
+
+class RpcError(Exception):
+    """A call ended with a non-OK status: `code` (a StatusCode) and the exact `message`."""
+
+    def __init__(self, code, message):
+        self.code = StatusCode(code)
+        self.message = message
+        super().__init__("%s: %s" % (self.code.name, message))
+
+    def __eq__(self, other):
+        return (isinstance(other, RpcError) and self.code == other.code
+                and self.message == other.message)
+
+    def __hash__(self):
+        return hash((self.code, self.message))
+
+    def __repr__(self):
+        return "RpcError(StatusCode.%s, %r)" % (self.code.name, self.message)
+
+
+class FrameError(RpcError):
+    """The frame codec rejected bytes or a frame: the stream is corrupt, or a limit is broken."""
