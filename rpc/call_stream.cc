@@ -41,7 +41,9 @@ absl::Status CallStream::Write(const google::protobuf::MessageLite& message,
   const int64_t cost = static_cast<int64_t>(frame.size() - kFrameHeaderSize);
   {
     std::unique_lock<std::mutex> lock(mu_);
+    ++waiters_;
     cv_.wait(lock, [this] { return ended_ || writes_done_ || send_credit_ > 0; });
+    --waiters_;
     if (ended_ || writes_done_) return WriteErrorLocked();
     send_credit_ -= cost;
     // Sent under the lock so that a concurrent End() cannot slip its final frames in between the
@@ -94,14 +96,16 @@ void CallStream::SendAllowedLocked(std::vector<WriteDone>* completed) {
 }
 
 absl::Status CallStream::WritesDone() {
+  bool wake = false;
   std::vector<WriteDone> completed;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (ended_) return WriteErrorLocked();
     writes_done_ = true;
     SendAllowedLocked(&completed);
+    wake = waiters_ > 0;
   }
-  cv_.notify_all();
+  if (wake) cv_.notify_all();
   if (!completed.empty()) {
     post_([completed = std::move(completed)]() mutable { RunWriteCallbacks(&completed); });
   }
@@ -126,7 +130,9 @@ bool CallStream::Read(Frame* frame) {
   std::string update;
   {
     std::unique_lock<std::mutex> lock(mu_);
+    ++waiters_;
     cv_.wait(lock, [this] { return !queue_.empty() || peer_half_closed_ || ended_; });
+    --waiters_;
     if (queue_.empty()) return false;
     Queued next = std::move(queue_.front());
     queue_.pop_front();
@@ -174,6 +180,7 @@ void CallStream::DiscardIncoming() {
 }
 
 absl::Status CallStream::OnMessage(Frame frame, uint32_t body_bytes) {
+  bool wake = false;
   ReadDone reader;
   std::string update;
   {
@@ -194,14 +201,16 @@ absl::Status CallStream::OnMessage(Frame frame, uint32_t body_bytes) {
       queued_bytes_ += body_bytes;
       queue_.push_back(Queued{std::move(frame), body_bytes});
     }
+    wake = waiters_ > 0;
   }
-  cv_.notify_all();
+  if (wake) cv_.notify_all();
   if (!update.empty()) send_(std::move(update));
   if (reader) reader(std::move(frame));
   return absl::OkStatus();
 }
 
 absl::Status CallStream::OnHalfClose() {
+  bool wake = false;
   ReadDone reader;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -214,13 +223,15 @@ absl::Status CallStream::OnHalfClose() {
       reader = std::move(pending_read_);
       pending_read_ = nullptr;
     }
+    wake = waiters_ > 0;
   }
-  cv_.notify_all();
+  if (wake) cv_.notify_all();
   if (reader) reader(std::nullopt);
   return absl::OkStatus();
 }
 
 absl::Status CallStream::OnWindowUpdate(uint32_t credit) {
+  bool wake = false;
   std::vector<WriteDone> completed;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -230,13 +241,15 @@ absl::Status CallStream::OnWindowUpdate(uint32_t credit) {
     }
     send_credit_ += credit;
     SendAllowedLocked(&completed);
+    wake = waiters_ > 0;
   }
-  cv_.notify_all();
+  if (wake) cv_.notify_all();
   RunWriteCallbacks(&completed);
   return absl::OkStatus();
 }
 
 void CallStream::End(absl::Status status, bool keep_queued) {
+  bool wake = false;
   ReadDone reader;
   std::deque<PendingWrite> failed;
   absl::Status write_error;
@@ -255,8 +268,9 @@ void CallStream::End(absl::Status status, bool keep_queued) {
     }
     failed.swap(pending_writes_);
     write_error = WriteErrorLocked();
+    wake = waiters_ > 0;
   }
-  cv_.notify_all();
+  if (wake) cv_.notify_all();
   if (reader) reader(std::nullopt);
   for (PendingWrite& write : failed) write.done(write_error);
 }

@@ -68,7 +68,7 @@ bool ClientStreamImpl::WritesDone() { return state_->flow()->WritesDone().ok(); 
 namespace {
 
 // Parses a server message into `message`; on failure ends the call with INTERNAL.
-bool Deliver(const Frame& frame, uint64_t id, ClientStreamOwner* owner,
+bool Deliver(Frame& frame, uint64_t id, ClientStreamOwner* owner,
              google::protobuf::MessageLite* message, std::string* attachment) {
   const absl::string_view bytes = frame.message_bytes();
   if (!message->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
@@ -76,7 +76,7 @@ bool Deliver(const Frame& frame, uint64_t id, ClientStreamOwner* owner,
                                                            message->GetTypeName())));
     return false;
   }
-  if (attachment != nullptr) attachment->assign(frame.attachment().data(), frame.attachment().size());
+  if (attachment != nullptr) frame.TakeAttachment(attachment);
   return true;
 }
 

@@ -20,7 +20,7 @@ class FramedServerStream final : public ServerStreamBase {
           absl::StrCat("request is not a valid ", message->GetTypeName())));
       return false;
     }
-    if (attachment != nullptr) attachment->assign(frame.attachment().data(), frame.attachment().size());
+    if (attachment != nullptr) frame.TakeAttachment(attachment);
     return true;
   }
 

@@ -50,6 +50,15 @@ struct Frame {
   absl::string_view attachment() const {
     return absl::string_view(payload).substr(payload.size() - envelope.attachment_size());
   }
+  // Moves the attachment into `out`, without copying when the message part is empty (the usual
+  // case for bulk data). Leaves `payload` unspecified: read the message first.
+  void TakeAttachment(std::string* out) {
+    if (envelope.attachment_size() == payload.size()) {
+      out->swap(payload);
+    } else {
+      out->assign(attachment().data(), attachment().size());
+    }
+  }
 };
 
 enum class DecodeOutcome {

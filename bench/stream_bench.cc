@@ -1,0 +1,192 @@
+// stream_bench: bulk throughput of one framerpc stream on one connection (64 KiB messages by
+// default), against a raw loopback TCP bulk transfer measured in the same run: a thread writing
+// the same bytes in the same write sizes into a plain socket, and a reader draining it.
+//
+//   bazel build //bench:stream_bench && bazel-bin/bench/stream_bench --mib=512 --rounds=3
+//
+// Rows take turns in each round so that noise from elsewhere on the machine hits all alike; the
+// table shows each row's median rate and its ratio to the floor's median.
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "bench/stream_bench.frpc.h"
+#include "rpc/channel.h"
+#include "rpc/server.h"
+#include "transport/socket_address.h"
+#include "transport/socket_ops.h"
+
+ABSL_FLAG(int, mib, 512, "MiB transferred per row and round.");
+ABSL_FLAG(int, rounds, 3, "Rounds; the table shows medians.");
+ABSL_FLAG(int, message_kib, 64, "Message (and raw write) size in KiB.");
+
+namespace framerpc::bench {
+namespace {
+
+class StreamBenchImpl final : public StreamBench::Service {
+ public:
+  absl::Status Pull(ServerContext*, const PullRequest& request,
+                    ServerWriter<Block>* writer) override {
+    const std::string data(request.message_bytes(), 'd');
+    Block block;
+    if (request.in_message()) block.set_data(data);
+    const Block empty;
+    for (uint64_t i = 0; i < request.messages(); ++i) {
+      const bool ok = request.in_message() ? writer->Write(block) : writer->Write(empty, data);
+      if (!ok) return absl::CancelledError("reader went away");
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Push(ServerContext*, ServerReader<Block>* reader, PushReply* reply) override {
+    Block block;
+    std::string attachment;
+    uint64_t bytes = 0;
+    while (reader->Read(&block, &attachment)) bytes += block.data().size() + attachment.size();
+    reply->set_bytes(bytes);
+    return absl::OkStatus();
+  }
+};
+
+// MiB/s of one raw TCP transfer of `total` bytes in `chunk`-byte writes over loopback.
+absl::StatusOr<double> RawBulk(size_t total, size_t chunk) {
+  absl::StatusOr<SocketAddress> address = SocketAddress::Parse("127.0.0.1:0");
+  if (!address.ok()) return address.status();
+  absl::StatusOr<ScopedFd> listener = Listen(*address, 16);
+  if (!listener.ok()) return listener.status();
+  const SocketAddress bound = LocalAddress(listener->get());
+  absl::StatusOr<ScopedFd> client = ConnectBlocking(bound);
+  if (!client.ok()) return client.status();
+  const int server_fd = ::accept(listener->get(), nullptr, nullptr);
+  if (server_fd < 0) return absl::InternalError("accept failed");
+  ScopedFd server(server_fd);
+  const absl::Time start = absl::Now();
+  std::thread writer([&] {
+    const std::string data(chunk, 'd');
+    for (size_t sent = 0; sent < total;) {
+      ssize_t n = ::send(server.get(), data.data(), std::min(chunk, total - sent), MSG_NOSIGNAL);
+      if (n <= 0) return;
+      sent += static_cast<size_t>(n);
+    }
+  });
+  std::string buffer(chunk, '\0');
+  size_t received = 0;
+  while (received < total) {
+    ssize_t n = ::recv(client->get(), buffer.data(), buffer.size(), 0);
+    if (n <= 0) break;
+    received += static_cast<size_t>(n);
+  }
+  writer.join();
+  if (received != total) return absl::InternalError("raw transfer ended early");
+  return total / (1024.0 * 1024.0) / absl::ToDoubleSeconds(absl::Now() - start);
+}
+
+absl::StatusOr<double> Pull(StreamBench::Stub* stub, size_t total, size_t chunk, bool in_message) {
+  ClientContext context;
+  PullRequest request;
+  request.set_messages(total / chunk);
+  request.set_message_bytes(static_cast<uint32_t>(chunk));
+  request.set_in_message(in_message);
+  const absl::Time start = absl::Now();
+  auto reader = stub->Pull(&context, request);
+  Block block;
+  std::string attachment;
+  size_t received = 0;
+  while (reader->Read(&block, &attachment)) received += block.data().size() + attachment.size();
+  absl::Status status = reader->Finish();
+  if (!status.ok()) return status;
+  if (received != total) return absl::InternalError("stream ended early");
+  return total / (1024.0 * 1024.0) / absl::ToDoubleSeconds(absl::Now() - start);
+}
+
+absl::StatusOr<double> Push(StreamBench::Stub* stub, size_t total, size_t chunk) {
+  ClientContext context;
+  PushReply reply;
+  const std::string data(chunk, 'd');
+  const Block empty;
+  const absl::Time start = absl::Now();
+  auto writer = stub->Push(&context, &reply);
+  for (size_t sent = 0; sent < total; sent += chunk) {
+    if (!writer->Write(empty, data)) break;
+  }
+  absl::Status status = writer->Finish();
+  if (!status.ok()) return status;
+  if (reply.bytes() != total) return absl::InternalError("server received a short stream");
+  return total / (1024.0 * 1024.0) / absl::ToDoubleSeconds(absl::Now() - start);
+}
+
+double Median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
+int Main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  const size_t chunk = static_cast<size_t>(absl::GetFlag(FLAGS_message_kib)) << 10;
+  const size_t total = (static_cast<size_t>(absl::GetFlag(FLAGS_mib)) << 20) / chunk * chunk;
+
+  ServerOptions options;
+  options.io_threads = 1;
+  Server server(options);
+  StreamBenchImpl service;
+  absl::Status status = server.AddService(&service);
+  if (status.ok()) status = server.AddListener("127.0.0.1:0");
+  if (status.ok()) status = server.Start();
+  absl::StatusOr<std::unique_ptr<Channel>> channel =
+      status.ok() ? Channel::Create(server.listen_address(0))
+                  : absl::StatusOr<std::unique_ptr<Channel>>(status);
+  if (!channel.ok()) {
+    std::fprintf(stderr, "setup: %s\n", channel.status().ToString().c_str());
+    return 1;
+  }
+  StreamBench::Stub stub(channel->get());
+
+  struct Row {
+    std::string name;
+    std::function<absl::StatusOr<double>()> run;
+    std::vector<double> rates;
+  };
+  std::vector<Row> rows = {
+      {"raw TCP bulk (floor)", [&] { return RawBulk(total, chunk); }, {}},
+      {"server-streaming, data as attachment", [&] { return Pull(&stub, total, chunk, false); }, {}},
+      {"server-streaming, data in a bytes field", [&] { return Pull(&stub, total, chunk, true); }, {}},
+      {"client-streaming, data as attachment", [&] { return Push(&stub, total, chunk); }, {}},
+  };
+  for (int round = 0; round < absl::GetFlag(FLAGS_rounds); ++round) {
+    for (Row& row : rows) {
+      absl::StatusOr<double> rate = row.run();
+      if (!rate.ok()) {
+        std::fprintf(stderr, "%s: %s\n", row.name.c_str(), rate.status().ToString().c_str());
+        return 1;
+      }
+      row.rates.push_back(*rate);
+    }
+  }
+  const double floor = Median(rows[0].rates);
+  std::printf("\none stream on one connection, %zu KiB messages, %zu MiB per row, median of %d\n\n",
+              chunk >> 10, total >> 20, absl::GetFlag(FLAGS_rounds));
+  std::printf("| row | MiB/s | x floor |\n|---|---:|---:|\n");
+  for (const Row& row : rows) {
+    const double rate = Median(row.rates);
+    std::printf("| %s | %.0f | %.2f |\n", row.name.c_str(), rate, rate / floor);
+  }
+  server.Shutdown(absl::Seconds(5));
+  return 0;
+}
+
+}  // namespace
+}  // namespace framerpc::bench
+
+int main(int argc, char** argv) { return framerpc::bench::Main(argc, argv); }
