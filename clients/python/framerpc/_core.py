@@ -1,0 +1,282 @@
+"""The client side of the protocol without I/O: call state, frame handling, flow control.
+
+The blocking and the asyncio channels both drive a ConnectionCore: they feed it the bytes they
+read, write the frames it returns, and wake the callers of the calls it reports as changed. All
+state here is guarded by the driver (a lock for the blocking channel, the event loop for asyncio).
+Frame kinds and statuses are docs/protocol.md §7-§11.
+"""
+import collections
+import enum
+
+from . import envelope_pb2 as pb
+from .codec import FrameDecoder, encode_frame, HEADER_SIZE
+from .status import FrameError, RpcError, StatusCode
+
+INITIAL_WINDOW = 1 << 20  # §11.2: both directions of every stream start with 1 MiB of credit
+MAX_WINDOW = (1 << 31) - 1
+END_OF_STREAM = pb.END_OF_STREAM
+
+
+class MethodKind(enum.Enum):
+    UNARY = "unary"
+    SERVER_STREAMING = "server_streaming"
+    CLIENT_STREAMING = "client_streaming"
+    BIDI_STREAMING = "bidi_streaming"
+
+    @property
+    def client_sends(self):
+        return self in (MethodKind.CLIENT_STREAMING, MethodKind.BIDI_STREAMING)
+
+    @property
+    def server_sends(self):
+        return self in (MethodKind.SERVER_STREAMING, MethodKind.BIDI_STREAMING)
+
+
+# What generated stubs list per method: name, "/package.Service/Method", kind, message classes.
+MethodInfo = collections.namedtuple("MethodInfo", "name path kind request_class response_class")
+
+
+def error_for_status(code, message):
+    return RpcError(StatusCode.from_wire(code), message)
+
+
+class Call:
+    """One call on one connection."""
+
+    __slots__ = ("id", "method", "kind", "response_class", "deadline", "done", "error",
+                 "response", "response_attachment", "inbox", "send_credit", "recv_window",
+                 "recv_credit", "returnable", "request_started", "half_closed", "waker")
+
+    def __init__(self, call_id, method, kind, response_class, deadline, recv_window):
+        self.id = call_id
+        self.method = method
+        self.kind = kind
+        self.response_class = response_class
+        self.deadline = deadline  # time.monotonic() value, or None
+        self.done = False
+        self.error = None  # RpcError once done with a non-OK status
+        self.response = None
+        self.response_attachment = b""
+        self.inbox = collections.deque()  # (message, attachment, cost) from the server
+        self.send_credit = INITIAL_WINDOW
+        self.recv_window = recv_window
+        self.recv_credit = recv_window
+        self.returnable = 0  # consumed bytes whose credit has not been returned yet
+        self.request_started = False  # the REQUEST has begun going out on the socket
+        self.half_closed = False
+        self.waker = None  # set by the asyncio driver
+
+
+def timeout_us(deadline, now):
+    """§7.2: the relative deadline sent, never 0 (which would mean none) for a set deadline."""
+    if deadline is None:
+        return 0
+    return max(1, int((deadline - now) * 1_000_000))
+
+
+class ConnectionCore:
+    def __init__(self, target, limits):
+        self.target = target
+        self.limits = limits
+        self.decoder = FrameDecoder(limits)
+        self.calls = {}
+        self.goaway = False  # no new calls on this connection
+        self.closed = False  # nothing more is read or written
+        self.changed = set()  # calls whose state changed since the driver last looked
+
+    @property
+    def usable(self):
+        return not self.closed and not self.goaway
+
+    # -- frames the client sends --------------------------------------------------------------
+
+    def request_frame(self, call, message, attachment, metadata, now):
+        """The REQUEST. For a unary call `message` is the request; a streaming REQUEST has none,
+        and carries window_update when the receive window is not the default."""
+        envelope = pb.Envelope(kind=pb.REQUEST, call_id=call.id, method=call.method.encode(),
+                               timeout_us=timeout_us(call.deadline, now))
+        for key, value in metadata:
+            envelope.metadata.add(key=key, value=value)
+        if call.kind is not MethodKind.UNARY and call.recv_window != INITIAL_WINDOW:
+            envelope.window_update = call.recv_window
+        return encode_frame(envelope, message, attachment, self.limits)
+
+    def stream_message_frame(self, call, message, attachment):
+        """A STREAM_MESSAGE; the caller checks and charges credit with its body size."""
+        envelope = pb.Envelope(kind=pb.STREAM_MESSAGE, call_id=call.id)
+        return encode_frame(envelope, message, attachment, self.limits)
+
+    def half_close_frame(self, call):
+        call.half_closed = True
+        return encode_frame(pb.Envelope(kind=pb.STREAM_MESSAGE, call_id=call.id,
+                                        flags=END_OF_STREAM), b"", b"", self.limits)
+
+    @staticmethod
+    def cancel_frame(call_id):
+        return encode_frame(pb.Envelope(kind=pb.CANCEL, call_id=call_id))
+
+    # -- call lifecycle ----------------------------------------------------------------------------
+
+    def register(self, call):
+        self.calls[call.id] = call
+
+    def complete(self, call, error=None):
+        """Ends `call` locally (with `error`, or OK). Returns False if it had already ended."""
+        if call.done:
+            return False
+        call.done = True
+        call.error = error
+        if error is not None:
+            call.inbox.clear()  # §11: buffered messages are dropped when a call fails
+        if self.calls.get(call.id) is call:
+            del self.calls[call.id]
+        self.changed.add(call)
+        return True
+
+    def abort(self, call, error):
+        """Ends `call` with `error`. Returns the CANCEL to send (None if the call had already
+        ended, or if its REQUEST never started going out)."""
+        if not self.complete(call, error):
+            return None
+        return self.cancel_frame(call.id) if call.request_started and not self.closed else None
+
+    def fail_all(self, error):
+        """The connection is unusable: every call on it fails with `error`."""
+        self.closed = True
+        for call in list(self.calls.values()):
+            self.complete(call, error)
+
+    def connection_lost(self, reason):
+        self.fail_all(RpcError(StatusCode.UNAVAILABLE,
+                               "connection to %s lost: %s" % (self.target, reason)))
+
+    def consumed(self, call, cost):
+        """The application took a message of `cost` bytes. Returns a WINDOW_UPDATE when enough
+        credit has accumulated (at least half the window, §11.2), else None."""
+        call.returnable += cost
+        if call.done or self.closed or call.returnable < max(1, call.recv_window // 2):
+            return None
+        amount = call.returnable
+        call.returnable = 0
+        call.recv_credit += amount
+        return encode_frame(pb.Envelope(kind=pb.WINDOW_UPDATE, call_id=call.id,
+                                        window_update=amount))
+
+    # -- frames the client receives ------------------------------------------------------------
+
+    def receive(self, data):
+        """Processes bytes read from the socket. Returns the frames to send in reply (CANCELs for
+        calls the server broke). Sets `closed` on a bad frame or a CONNECTION_ERROR."""
+        out = []
+        if self.closed:
+            return out
+        try:
+            self.decoder.feed(data)
+            while not self.closed:
+                frame = self.decoder.next()
+                if frame is None:
+                    break
+                self._on_frame(frame, out)
+        except FrameError as error:
+            self.fail_all(RpcError(StatusCode.UNAVAILABLE,
+                                   "bad frame from %s: %s" % (self.target, error.message)))
+        return out
+
+    def _on_frame(self, frame, out):
+        envelope = frame.envelope
+        kind = envelope.kind
+        if kind == pb.RESPONSE:
+            self._on_response(frame)
+        elif kind == pb.STREAM_MESSAGE:
+            self._on_stream_message(frame, out)
+        elif kind == pb.WINDOW_UPDATE:
+            call = self.calls.get(envelope.call_id)
+            if call is None or call.kind is MethodKind.UNARY:
+                return
+            credit = call.send_credit + envelope.window_update
+            if envelope.window_update == 0 or credit > MAX_WINDOW:
+                self._violation(call, "bad WINDOW_UPDATE from the server", out)
+                return
+            call.send_credit = credit
+            self.changed.add(call)
+        elif kind == pb.GOAWAY:
+            self.goaway = True
+            error = RpcError(StatusCode.UNAVAILABLE,
+                             "server is shutting down; the call was not processed")
+            for call in [c for c in self.calls.values() if c.id > envelope.last_call_id]:
+                self.complete(call, error)
+        elif kind == pb.CONNECTION_ERROR:
+            code = StatusCode.from_wire(envelope.status_code)
+            if code == StatusCode.OK:
+                code = StatusCode.UNKNOWN
+            self.fail_all(RpcError(code, "server closed the connection: %s"
+                                   % envelope.status_message.decode("utf-8", "replace")))
+        # Other kinds (REQUEST, CANCEL, kinds from later versions) are ignored (§14).
+
+    def _on_response(self, frame):
+        envelope = frame.envelope
+        call = self.calls.get(envelope.call_id)
+        if call is None:
+            return  # cancelled or timed out already
+        if envelope.status_code != 0:
+            self.complete(call, error_for_status(
+                envelope.status_code, envelope.status_message.decode("utf-8", "replace")))
+            return
+        if call.kind in (MethodKind.UNARY, MethodKind.CLIENT_STREAMING):
+            response = call.response_class()
+            try:
+                response.ParseFromString(frame.message_bytes)
+            except Exception:  # DecodeError, or a message the class rejects
+                self.complete(call, RpcError(StatusCode.INTERNAL,
+                                             "response message does not parse"))
+                return
+            call.response = response
+            call.response_attachment = frame.attachment
+        self.complete(call)
+
+    def _on_stream_message(self, frame, out):
+        envelope = frame.envelope
+        call = self.calls.get(envelope.call_id)
+        if call is None or not call.kind.server_sends or envelope.flags & END_OF_STREAM:
+            return  # not an open receiving stream: ignored (§11 races); servers never half-close
+        if call.recv_credit <= 0:
+            self._violation(call, "flow control window exceeded by the server", out)
+            return
+        call.recv_credit -= frame.body_size
+        message = call.response_class()
+        try:
+            message.ParseFromString(frame.message_bytes)
+        except Exception:
+            self._violation(call, "response message does not parse", out)
+            return
+        call.inbox.append((message, frame.attachment, frame.body_size))
+        self.changed.add(call)
+
+    def _violation(self, call, message, out):
+        """§11.1: the client sends CANCEL and fails the call locally with INTERNAL."""
+        cancel = self.abort(call, RpcError(StatusCode.INTERNAL, message))
+        if cancel is not None:
+            out.append(cancel)
+
+
+def normalize_metadata(metadata):
+    """Metadata as a list of (bytes, bytes): from a mapping or pairs of str or bytes."""
+    if not metadata:
+        return []
+    items = metadata.items() if hasattr(metadata, "items") else metadata
+    out = []
+    for key, value in items:
+        out.append((key.encode() if isinstance(key, str) else bytes(key),
+                    value.encode() if isinstance(value, str) else bytes(value)))
+    return out
+
+
+def check_window(window):
+    if not isinstance(window, int) or not 1 <= window <= MAX_WINDOW:
+        raise ValueError("initial window must be in [1, 2^31 - 1], not %r" % (window,))
+    return window
+
+
+def frame_cost(frame_bytes):
+    """A frame's flow-control cost: its body length."""
+    return len(frame_bytes) - HEADER_SIZE

@@ -1,0 +1,546 @@
+"""The blocking framerpc client: Channel, ClientContext and the stream objects.
+
+A Channel multiplexes every call over one connection (docs/protocol.md §7.1): callers write their
+own frames under a write lock, and one reader thread per connection reads replies and wakes the
+callers waiting for them. The connection is opened by the first call; after it is lost, or after
+GOAWAY, the next call opens a new one. Calls are never retried behind the caller's back.
+"""
+import socket
+import threading
+import time
+
+from ._core import (Call, ConnectionCore, INITIAL_WINDOW, MethodKind, check_window, frame_cost,
+                    normalize_metadata)
+from .address import parse_address
+from .codec import DEFAULT_LIMITS
+from .status import RpcError, StatusCode
+
+_READ_CHUNK = 256 * 1024
+
+
+class ClientContext:
+    """Per-call options and control, for one call: the timeout (seconds, relative to the start of
+    the call), metadata (a mapping or (key, value) pairs of str or bytes), the request attachment,
+    and, after a unary call, `response_attachment`. cancel() may be called from any thread."""
+
+    def __init__(self, timeout=None, metadata=None, attachment=b""):
+        if timeout is not None and not isinstance(timeout, (int, float)):
+            raise TypeError("timeout must be a number of seconds or None")
+        self.timeout = timeout
+        self.metadata = normalize_metadata(metadata)
+        self.attachment = bytes(attachment)
+        self.response_attachment = b""
+        self._lock = threading.Lock()
+        self._cancelled = False
+        self._used = False
+        self._canceller = None
+
+    @property
+    def cancelled(self):
+        return self._cancelled
+
+    def cancel(self):
+        """Cancels the call: a call in flight sends CANCEL and fails with CANCELLED "cancelled by
+        the client"; a call not started yet fails with CANCELLED "cancelled before start"."""
+        with self._lock:
+            if self._cancelled:
+                return
+            self._cancelled = True
+            canceller = self._canceller
+        if canceller is not None:
+            canceller()
+
+    def _begin(self):
+        with self._lock:
+            if self._used:
+                raise ValueError("a ClientContext serves one call; make a new one")
+            self._used = True
+            return not self._cancelled
+
+    def _attach(self, canceller):
+        with self._lock:
+            if self._cancelled:
+                return False
+            self._canceller = canceller
+            return True
+
+
+def make_context(context, timeout, metadata, attachment):
+    if context is None:
+        return ClientContext(timeout, metadata, attachment)
+    if timeout is not None or metadata or attachment:
+        raise ValueError("pass timeout, metadata and attachment either in the ClientContext or "
+                         "as arguments, not both")
+    return context
+
+
+def _deadline(context, now):
+    return None if context.timeout is None else now + context.timeout
+
+
+_CANCELLED_BY_CLIENT = RpcError(StatusCode.CANCELLED, "cancelled by the client")
+_DEADLINE_EXCEEDED = RpcError(StatusCode.DEADLINE_EXCEEDED, "deadline exceeded")
+
+
+class _Connection:
+    """One socket, its reader thread, and the ConnectionCore; `cond` guards the core and calls."""
+
+    def __init__(self, channel, sock, target, limits):
+        self.channel = channel
+        self.sock = sock
+        self.core = ConnectionCore(target, limits)
+        self.cond = threading.Condition()
+        self.write_lock = threading.Lock()
+        self.pending = []  # control frames waiting for the write lock
+        self.reader = threading.Thread(target=self._read_loop, name="framerpc-reader",
+                                       daemon=True)
+        self.reader.start()
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def _read_loop(self):
+        reason = "end of stream"
+        while True:
+            try:
+                data = self.sock.recv(_READ_CHUNK)
+            except OSError as error:
+                reason = error.strerror or str(error)
+                break
+            if not data:
+                break
+            with self.cond:
+                out = self.core.receive(data)
+                self._notify()
+                closed = self.core.closed
+            if out:
+                # Never block the reader on a write (the server may be waiting for us to read):
+                # a rare frame like this goes out from a helper thread.
+                with self.cond:
+                    self.pending.extend(out)
+                threading.Thread(target=self.flush_pending, daemon=True).start()
+            if closed:
+                break
+        with self.cond:
+            if not self.core.closed:
+                self.core.connection_lost(reason)
+            self._notify()
+        self._shutdown()
+        with self.write_lock:
+            self.sock.close()
+        self.channel._forget(self)
+
+    def _notify(self):
+        self.core.changed.clear()
+        self.cond.notify_all()
+
+    def _shutdown(self):
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def write(self, call, data, deadline, first=False):
+        """Writes `data` for `call` unless the call has ended. False if it was not written."""
+        timeout = -1 if deadline is None else max(0.0, deadline - time.monotonic())
+        if not self.write_lock.acquire(timeout=timeout):
+            self.abort(call, _DEADLINE_EXCEEDED)
+            return False
+        try:
+            with self.cond:
+                if call.done or self.core.closed:
+                    return False
+                if first:
+                    call.request_started = True
+            try:
+                self.sock.sendall(data)
+            except OSError as error:
+                with self.cond:
+                    if not self.core.closed:
+                        self.core.connection_lost(error.strerror or str(error))
+                    self._notify()
+                self._shutdown()
+                return False
+            return True
+        finally:
+            self.write_lock.release()
+            self.flush_pending()
+
+    def post(self, frames):
+        """Queues control frames (CANCEL, WINDOW_UPDATE) and sends them if the socket is free;
+        otherwise the thread holding the write lock sends them when it is done."""
+        with self.cond:
+            self.pending.extend(frames)
+        self.flush_pending()
+
+    def flush_pending(self):
+        while True:
+            with self.cond:
+                if not self.pending:
+                    return
+            if not self.write_lock.acquire(blocking=False):
+                return  # the holder flushes after releasing
+            try:
+                with self.cond:
+                    frames, self.pending = self.pending, []
+                    closed = self.core.closed
+                if not closed:
+                    try:
+                        self.sock.sendall(b"".join(frames))
+                    except OSError:
+                        self._shutdown()  # the reader reports the loss
+            finally:
+                self.write_lock.release()
+
+    # -- calls -----------------------------------------------------------------------------------
+
+    def abort(self, call, error):
+        with self.cond:
+            cancel = self.core.abort(call, error)
+            self._notify()
+        if cancel is not None:
+            self.post([cancel])
+
+    def wait(self, call, predicate):
+        """With `cond` held: waits until predicate() or the call's deadline. False once the
+        deadline has passed on a call still running, even if predicate() holds (§11: a deadline
+        ends a stream mid-flow too)."""
+        if call.deadline is not None and not call.done and time.monotonic() >= call.deadline:
+            return False
+        while not predicate():
+            if call.deadline is None:
+                self.cond.wait()
+                continue
+            remaining = call.deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            self.cond.wait(remaining)
+        return True
+
+    def close(self, error):
+        with self.cond:
+            self.core.fail_all(error)
+            self._notify()
+        self._shutdown()
+
+
+class Channel:
+    """A blocking framerpc channel to `target` ("host:port", "[v6]:port" or "unix:/path").
+
+    Thread-safe: any number of threads may make calls on it at once. Use it as a context manager,
+    or close() it, to release the connection."""
+
+    def __init__(self, target, *, limits=None, connect_timeout=5.0, initial_window=INITIAL_WINDOW):
+        self._address = parse_address(target)
+        self.target = target
+        self.limits = limits or DEFAULT_LIMITS
+        self.connect_timeout = connect_timeout
+        self.initial_window = check_window(initial_window)
+        self._lock = threading.Lock()
+        self._next_id = 1
+        self._current = None
+        self._connections = set()
+        self._closed = False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        """Fails the calls in flight with CANCELLED "channel closed" and closes the connections."""
+        with self._lock:
+            self._closed = True
+            connections = list(self._connections)
+            self._current = None
+        for conn in connections:
+            conn.close(RpcError(StatusCode.CANCELLED, "channel closed"))
+        for conn in connections:
+            if conn.reader is not threading.current_thread():
+                conn.reader.join()
+
+    def _forget(self, conn):
+        with self._lock:
+            self._connections.discard(conn)
+            if self._current is conn:
+                self._current = None
+
+    # -- connecting ------------------------------------------------------------------------------
+
+    def _connection(self, deadline):
+        with self._lock:
+            if self._closed:
+                raise RpcError(StatusCode.CANCELLED, "channel closed")
+            conn = self._current
+            if conn is not None:
+                with conn.cond:
+                    if conn.core.usable:
+                        return conn
+                self._current = None
+            sock = self._connect(deadline)
+            conn = _Connection(self, sock, self.target, self.limits)
+            self._current = conn
+            self._connections.add(conn)
+            return conn
+
+    def _connect(self, deadline):
+        limit = self.connect_timeout
+        deadline_first = False
+        if deadline is not None and deadline - time.monotonic() < limit:
+            limit = max(0.0, deadline - time.monotonic())
+            deadline_first = True
+        try:
+            candidates = self._address.sockaddrs()
+        except OSError as error:
+            raise RpcError(StatusCode.UNAVAILABLE, "cannot resolve %s: %s"
+                           % (self.target, error.strerror or error)) from None
+        last_error = None
+        for family, sockaddr in candidates:
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            try:
+                sock.settimeout(limit)
+                sock.connect(sockaddr)
+                sock.settimeout(None)
+                if family != socket.AF_UNIX:
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                return sock
+            except socket.timeout:
+                sock.close()
+                if deadline_first:
+                    raise _DEADLINE_EXCEEDED from None
+                raise RpcError(StatusCode.UNAVAILABLE,
+                               "connect to %s timed out" % self.target) from None
+            except OSError as error:
+                sock.close()
+                last_error = error
+        raise RpcError(StatusCode.UNAVAILABLE, "connect to %s failed: %s"
+                       % (self.target, last_error.strerror or last_error)) from None
+
+    # -- starting calls ----------------------------------------------------------------------------
+
+    def _start(self, method, kind, response_class, context, message=None, attachment=b"",
+               half_close=False, window=None):
+        """Sends the REQUEST (and, for server-streaming, the request message and the half-close).
+        Returns (conn, call) or raises RpcError."""
+        if not context._begin():
+            raise RpcError(StatusCode.CANCELLED, "cancelled before start")
+        now = time.monotonic()
+        deadline = _deadline(context, now)
+        if deadline is not None and deadline <= now:
+            raise RpcError(StatusCode.DEADLINE_EXCEEDED,
+                           "deadline exceeded before the call started")
+        with self._lock:
+            call_id = self._next_id
+            self._next_id += 1
+        call = Call(call_id, method, kind, response_class, deadline,
+                    window or self.initial_window)
+        conn = self._connection(deadline)
+        core = conn.core
+        if kind is MethodKind.UNARY:
+            frames = core.request_frame(call, message, attachment, context.metadata,
+                                        time.monotonic())
+        else:
+            frames = core.request_frame(call, b"", b"", context.metadata, time.monotonic())
+            if message is not None:
+                first = core.stream_message_frame(call, message, attachment)
+                call.send_credit -= frame_cost(first)
+                frames += first
+            if half_close:
+                frames += core.half_close_frame(call)
+        with conn.cond:
+            if core.closed:
+                raise RpcError(StatusCode.UNAVAILABLE, "connection to %s lost" % self.target)
+            core.register(call)
+        if not context._attach(lambda: conn.abort(call, _CANCELLED_BY_CLIENT)):
+            conn.abort(call, _CANCELLED_BY_CLIENT)
+        conn.write(call, frames, deadline, first=True)
+        return conn, call
+
+    def unary_call(self, method, request, response_class, *, timeout=None, metadata=None,
+                   attachment=b"", context=None):
+        """Calls unary `method` ("/package.Service/Method") and returns the response message.
+        Raises RpcError. The response attachment lands in context.response_attachment."""
+        context = make_context(context, timeout, metadata, attachment)
+        conn, call = self._start(method, MethodKind.UNARY, response_class, context,
+                                 message=request, attachment=context.attachment)
+        try:
+            with conn.cond:
+                in_time = conn.wait(call, lambda: call.done)
+            if not in_time:
+                conn.abort(call, _DEADLINE_EXCEEDED)
+        except BaseException:  # KeyboardInterrupt, say: do not leave the call open
+            conn.abort(call, _CANCELLED_BY_CLIENT)
+            raise
+        if call.error is not None:
+            raise call.error
+        context.response_attachment = call.response_attachment
+        return call.response
+
+    def stream_call(self, method, kind, response_class, *, request=None, request_class=None,
+                    timeout=None, metadata=None, attachment=b"", context=None, window=None):
+        """Starts a streaming call of `kind` and returns its ClientStream. For server-streaming,
+        `request` (with `attachment`) is sent at once with the half-close. `window`: the initial
+        receive window in bytes (default: the channel's, 1 MiB)."""
+        if kind is MethodKind.UNARY:
+            raise ValueError("stream_call is for streaming methods; use unary_call")
+        if window is not None:
+            check_window(window)
+        context = make_context(context, timeout, metadata,
+                               attachment if kind is MethodKind.SERVER_STREAMING else b"")
+        if kind is MethodKind.SERVER_STREAMING:
+            if request is None:
+                raise ValueError("a server-streaming call needs its request message")
+            conn, call = self._start(method, kind, response_class, context, message=request,
+                                     attachment=context.attachment, half_close=True,
+                                     window=window)
+        else:
+            if context.attachment:
+                raise ValueError("a client-streaming or bidirectional REQUEST carries no "
+                                 "attachment: pass attachments to write()")
+            conn, call = self._start(method, kind, response_class, context, window=window)
+        return ClientStream(conn, call, context, request_class)
+
+
+class ClientStream:
+    """A streaming call (docs/protocol.md §11), returned by stream_call and the generated stubs.
+
+    - write(message, attachment=b"") sends one message (client-streaming and bidirectional). It
+      blocks while the server has granted no credit. False once the call has ended or after
+      done_writing(); raises RpcError RESOURCE_EXHAUSTED (sending nothing) for a message over the
+      frame limits.
+    - done_writing() half-closes.
+    - read() returns the next server message, or None at the end of the server's messages;
+      read_with_attachment() returns (message, attachment) or None. Iterating yields the messages
+      and raises the call's RpcError at the end if it failed.
+    - finish() half-closes if that was not done, discards unread messages, waits for the end of the
+      call and returns the response (client-streaming) or None; raises RpcError.
+    - cancel(). Leaving a `with` block cancels a call that has not finished.
+
+    One reader and one writer may use a stream at the same time.
+    """
+
+    def __init__(self, conn, call, context, request_class=None):
+        self._conn = conn
+        self._call = call
+        self._context = context
+        self._request_class = request_class
+        self._writes_done = call.half_closed
+
+    @property
+    def call_id(self):
+        return self._call.id
+
+    @property
+    def done(self):
+        return self._call.done
+
+    @property
+    def error(self):
+        """The RpcError the call ended with; None while running or after an OK end."""
+        return self._call.error
+
+    def cancel(self):
+        self._context.cancel()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if not self._call.done:
+            self.cancel()
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def write(self, message, attachment=b""):
+        call, conn = self._call, self._conn
+        if not call.kind.client_sends:
+            raise TypeError("a %s call takes no further messages" % call.kind.value)
+        if self._request_class is not None and not isinstance(message, self._request_class):
+            raise TypeError("expected %s, got %s" % (self._request_class.__name__,
+                                                     type(message).__name__))
+        if self._writes_done:
+            return False
+        frame = conn.core.stream_message_frame(call, message, attachment)
+        with conn.cond:
+            in_time = conn.wait(call, lambda: call.done or call.send_credit > 0)
+            if call.done:
+                return False
+            if in_time:
+                call.send_credit -= frame_cost(frame)
+        if not in_time:
+            conn.abort(call, _DEADLINE_EXCEEDED)
+            return False
+        return conn.write(call, frame, call.deadline)
+
+    def done_writing(self):
+        """Half-closes the client's side. False if the call has already ended."""
+        call, conn = self._call, self._conn
+        if self._writes_done:
+            return not call.done
+        self._writes_done = True
+        with conn.cond:
+            if call.done:
+                return False
+            frame = conn.core.half_close_frame(call)
+        return conn.write(call, frame, call.deadline)
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def read_with_attachment(self):
+        call, conn = self._call, self._conn
+        update = None
+        with conn.cond:
+            in_time = conn.wait(call, lambda: call.inbox or call.done)
+            if in_time and call.inbox:
+                message, attachment, cost = call.inbox.popleft()
+                update = conn.core.consumed(call, cost)
+            else:
+                message = None
+        if update is not None:
+            conn.post([update])
+        if message is not None:
+            return message, attachment
+        if not in_time:
+            conn.abort(call, _DEADLINE_EXCEEDED)
+        return None
+
+    def read(self):
+        item = self.read_with_attachment()
+        return None if item is None else item[0]
+
+    def __iter__(self):
+        while True:
+            item = self.read_with_attachment()
+            if item is None:
+                break
+            yield item[0]
+        if self._call.error is not None:
+            raise self._call.error
+
+    # -- the end ---------------------------------------------------------------------------------
+
+    def finish(self):
+        call, conn = self._call, self._conn
+        if call.kind.client_sends and not self._writes_done:
+            self.done_writing()
+        while True:
+            update = None
+            with conn.cond:
+                in_time = conn.wait(call, lambda: call.inbox or call.done)
+                cost = sum(item[2] for item in call.inbox)
+                call.inbox.clear()
+                if cost:
+                    update = conn.core.consumed(call, cost)
+                done = call.done
+            if update is not None:
+                conn.post([update])
+            if done:
+                break
+            if not in_time:
+                conn.abort(call, _DEADLINE_EXCEEDED)
+        if call.error is not None:
+            raise call.error
+        self._context.response_attachment = call.response_attachment
+        return call.response
