@@ -221,6 +221,8 @@ class Channel:
             raise call.error
         call.request_started = True
         conn.send(frames)
+        context.call_id = call.id
+        context._sent.set()
         return conn, call
 
     async def unary_call(self, method, request, response_class, *, timeout=None, metadata=None,

@@ -21,7 +21,8 @@ _READ_CHUNK = 256 * 1024
 class ClientContext:
     """Per-call options and control, for one call: the timeout (seconds, relative to the start of
     the call), metadata (a mapping or (key, value) pairs of str or bytes), the request attachment,
-    and, after a unary call, `response_attachment`. cancel() may be called from any thread."""
+    and, after a unary call, `response_attachment`. `call_id` is set once the REQUEST has been
+    written. cancel() may be called from any thread."""
 
     def __init__(self, timeout=None, metadata=None, attachment=b""):
         if timeout is not None and not isinstance(timeout, (int, float)):
@@ -30,6 +31,8 @@ class ClientContext:
         self.metadata = normalize_metadata(metadata)
         self.attachment = bytes(attachment)
         self.response_attachment = b""
+        self.call_id = None  # set once the REQUEST has been written to the connection
+        self._sent = threading.Event()
         self._lock = threading.Lock()
         self._cancelled = False
         self._used = False
@@ -355,7 +358,9 @@ class Channel:
             core.register(call)
         if not context._attach(lambda: conn.abort(call, _CANCELLED_BY_CLIENT)):
             conn.abort(call, _CANCELLED_BY_CLIENT)
-        conn.write(call, frames, deadline, first=True)
+        if conn.write(call, frames, deadline, first=True):
+            context.call_id = call.id
+            context._sent.set()
         return conn, call
 
     def unary_call(self, method, request, response_class, *, timeout=None, metadata=None,

@@ -7,9 +7,13 @@
 # generated here with protoc and our plugin. The interop tests need FRAMERPC_SERVER (the path of
 # framerpc_server), which their Bazel target sets.
 set -eu
-here=$(cd "$(dirname "$0")" && pwd)
-python_dir=$(dirname "$here")
-root=$(dirname "$(dirname "$python_dir")")
+if [ -n "${TEST_SRCDIR:-}" ]; then  # bazel test: $0 is the target's name, not this file
+  root="$TEST_SRCDIR/${TEST_WORKSPACE:-framerpc}"
+else
+  root=$(cd "$(dirname "$0")/../../.." && pwd)
+fi
+python_dir="$root/clients/python"
+here="$python_dir/tests"
 gen="$python_dir/py_gen"
 if [ ! -d "$gen" ]; then
   gen=$(mktemp -d "${TMPDIR:-/tmp}/frpcpy-gen.XXXXXX")
@@ -17,6 +21,11 @@ if [ ! -d "$gen" ]; then
   /usr/bin/protoc -I"$here" -I"$root" \
     --plugin=protoc-gen-frpcpy="$python_dir/protoc_gen_frpc_py.py" \
     --python_out="$gen" --frpcpy_out="$gen" stream_test.proto proto/echo.proto
+fi
+if [ -z "${FRAMERPC_SERVER:-}" ]; then
+  for candidate in "$root/server/framerpc_server" "$root/bazel-bin/server/framerpc_server"; do
+    if [ -f "$candidate" ] && [ -x "$candidate" ]; then FRAMERPC_SERVER=$candidate; break; fi
+  done
 fi
 if [ -n "${FRAMERPC_SERVER:-}" ]; then
   FRAMERPC_SERVER=$(cd "$(dirname "$FRAMERPC_SERVER")" && pwd)/$(basename "$FRAMERPC_SERVER")
