@@ -26,6 +26,12 @@ struct ChannelOptions {
   // call, the one multiplexed connection is used. 0 sends every call through the multiplexed
   // connection. See rpc/sync_calls.h.
   size_t max_sync_connections = 4;
+  // A pooled blocking connection whose last call ended cleanly less than this long ago is reused
+  // without first checking that the server has not closed it (a syscall per call). If the server
+  // did close it meanwhile, a GOAWAY proves the call was not processed and it is sent again on a
+  // fresh connection; a close without GOAWAY (a crash) fails the call with UNAVAILABLE, as a
+  // crash during the call would.
+  absl::Duration sync_probe_bypass = absl::Milliseconds(1);
   // UDP only: the deadline of a call that sets none (a lost datagram must not hang a call).
   absl::Duration udp_default_timeout = absl::Seconds(5);
 };

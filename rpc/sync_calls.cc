@@ -56,10 +56,25 @@ std::optional<absl::Status> SyncCalls::TryCall(uint64_t id, absl::string_view me
                                      context->request_attachment(), options_.limits, &frame);
   if (!encoded.ok()) return encoded;
 
-  absl::StatusOr<std::unique_ptr<Conn>> borrowed = Borrow();
-  if (!borrowed.ok()) return borrowed.status();
-  if (*borrowed == nullptr) return std::nullopt;  // Pool busy: use the multiplexed path.
-  std::unique_ptr<Conn> conn = *std::move(borrowed);
+  // A second attempt only when the first went out on a connection reused without the liveness
+  // probe and the server's GOAWAY proves it never processed the call.
+  for (int attempt = 0;; ++attempt) {
+    bool probed = true;
+    absl::StatusOr<std::unique_ptr<Conn>> borrowed = Borrow(/*may_skip_probe=*/attempt == 0,
+                                                            &probed);
+    if (!borrowed.ok()) return borrowed.status();
+    if (*borrowed == nullptr) return std::nullopt;  // Pool busy: use the multiplexed path.
+    bool not_processed = false;
+    absl::Status status = RunOnce(std::move(*borrowed), id, frame, deadline, context, response,
+                                  canceller, &not_processed);
+    if (!(not_processed && !probed)) return status;
+  }
+}
+
+absl::Status SyncCalls::RunOnce(std::unique_ptr<Conn> conn, uint64_t id, absl::string_view frame,
+                                absl::Time deadline, ClientContext* context,
+                                google::protobuf::MessageLite* response, CallCanceller* canceller,
+                                bool* not_processed) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     running_[id] = conn.get();
@@ -73,7 +88,7 @@ std::optional<absl::Status> SyncCalls::TryCall(uint64_t id, absl::string_view me
   if (!status.ok()) {
     reusable = false;  // Part of a frame may be out: the stream is no longer in step.
   } else {
-    status = Receive(conn.get(), id, deadline, context, response, &reusable);
+    status = Receive(conn.get(), id, deadline, context, response, &reusable, not_processed);
     // Timed out waiting: tell the server; a late reply is skipped by the next call here.
     if (absl::IsDeadlineExceeded(status)) SendCancel(conn.get(), id);
   }
@@ -86,7 +101,14 @@ std::optional<absl::Status> SyncCalls::TryCall(uint64_t id, absl::string_view me
   }
   // A cancel that lost the race with the reply leaves the reply in place; either way the
   // connection was shut down and is not reused.
-  if (cancelled && !status.ok()) status = absl::CancelledError("cancelled by the client");
+  if (cancelled && !status.ok()) {
+    status = absl::CancelledError("cancelled by the client");
+    *not_processed = false;
+  }
+  // A reply read in full (whatever its status) leaves the connection in step with the server.
+  const bool in_step = reusable && !cancelled && !absl::IsDeadlineExceeded(status) &&
+                       conn->input.readable_bytes() == 0;
+  conn->clean_since = in_step ? absl::Now() : absl::InfinitePast();
   Return(std::move(conn), reusable && !cancelled);
   return status;
 }
@@ -101,7 +123,8 @@ bool SyncCalls::Cancel(uint64_t call_id) {
   return true;
 }
 
-absl::StatusOr<std::unique_ptr<SyncCalls::Conn>> SyncCalls::Borrow() {
+absl::StatusOr<std::unique_ptr<SyncCalls::Conn>> SyncCalls::Borrow(bool may_skip_probe,
+                                                                   bool* probed) {
   for (;;) {
     std::unique_ptr<Conn> idle;
     {
@@ -114,6 +137,10 @@ absl::StatusOr<std::unique_ptr<SyncCalls::Conn>> SyncCalls::Borrow() {
       }
       idle = std::move(pool_.back());
       pool_.pop_back();
+    }
+    if (may_skip_probe && absl::Now() - idle->clean_since < options_.sync_probe_bypass) {
+      *probed = false;
+      return idle;
     }
     if (StillUsable(idle.get())) return idle;
     Return(std::move(idle), /*reusable=*/false);
@@ -213,7 +240,7 @@ absl::Status SyncCalls::Send(Conn* conn, absl::string_view bytes, absl::Time dea
 
 absl::Status SyncCalls::Receive(Conn* conn, uint64_t id, absl::Time deadline,
                                 ClientContext* context, google::protobuf::MessageLite* response,
-                                bool* reusable) {
+                                bool* reusable, bool* not_processed) {
   for (;;) {
     Frame frame;
     DecodeResult result = DecodeFrame(conn->input.view(), options_.limits, &frame);
@@ -231,6 +258,7 @@ absl::Status SyncCalls::Receive(Conn* conn, uint64_t id, absl::Time deadline,
       if (envelope.kind() == GOAWAY) {
         *reusable = false;
         if (id > envelope.last_call_id()) {
+          *not_processed = true;
           return NotProcessedError();
         }
       } else if (envelope.kind() == CONNECTION_ERROR) {

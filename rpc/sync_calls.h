@@ -59,12 +59,25 @@ class SyncCalls {
     Buffer input;
     std::atomic<bool> cancelled{false};
     absl::Duration receive_timeout = absl::ZeroDuration();  // as set with SO_RCVTIMEO
+    // When the last call on it ended with its reply read in full, so that nothing can be pending
+    // on the socket but what the server sent since; InfinitePast() otherwise.
+    absl::Time clean_since = absl::InfinitePast();
   };
 
+
+
   // A healthy idle connection, a new one, or nullptr when the pool is at its limit.
-  absl::StatusOr<std::unique_ptr<Conn>> Borrow();
+  // `may_skip_probe`: a connection returned clean within ChannelOptions::sync_probe_bypass is handed out
+  // without StillUsable(); *probed says whether that happened.
+  absl::StatusOr<std::unique_ptr<Conn>> Borrow(bool may_skip_probe, bool* probed);
+  // One attempt of a call on `conn`, which it returns to the pool (or closes). *not_processed:
+  // the server's GOAWAY proves it never processed the call.
+  absl::Status RunOnce(std::unique_ptr<Conn> conn, uint64_t id, absl::string_view frame,
+                       absl::Time deadline, ClientContext* context,
+                       google::protobuf::MessageLite* response, CallCanceller* canceller,
+                       bool* not_processed);
   // Reads whatever an idle connection has received (stale replies, GOAWAY, EOF) without blocking;
-  // false if it must not be used.
+  // false if it must not be used. Skipped within ChannelOptions::sync_probe_bypass of a clean call.
   bool StillUsable(Conn* conn);
   absl::StatusOr<std::unique_ptr<Conn>> Connect();
   void Return(std::unique_ptr<Conn> conn, bool reusable);
@@ -72,7 +85,7 @@ class SyncCalls {
   absl::Status Send(Conn* conn, absl::string_view bytes, absl::Time deadline);
   // Reads until the RESPONSE for `id`. *reusable is cleared when the connection must be dropped.
   absl::Status Receive(Conn* conn, uint64_t id, absl::Time deadline, ClientContext* context,
-                       google::protobuf::MessageLite* response, bool* reusable);
+                       google::protobuf::MessageLite* response, bool* reusable, bool* not_processed);
   void SendCancel(Conn* conn, uint64_t id);
 
   const std::string target_;

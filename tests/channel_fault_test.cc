@@ -205,13 +205,15 @@ INSTANTIATE_TEST_SUITE_P(BothClientPaths, ChannelFaultTest, testing::Bool(),
 // The caller-driven path against a real server.
 class SyncPathTest : public testing::Test {
  protected:
-  void SetUp() override {
+  void SetUp() override { SetUpServerOn("127.0.0.1:0"); }
+
+  void SetUpServerOn(const std::string& address) {
     ServerOptions options;
     options.io_threads = 1;
     server_ = std::make_unique<Server>(options);
     FRPC_ASSERT_OK(server_->AddService(&echo_));
     FRPC_ASSERT_OK(server_->AddService(&blocking_, ServiceOptions{.run_inline = false}));
-    FRPC_ASSERT_OK(server_->AddListener("127.0.0.1:0"));
+    FRPC_ASSERT_OK(server_->AddListener(address));
     FRPC_ASSERT_OK(server_->Start());
   }
 
@@ -240,6 +242,49 @@ TEST_F(SyncPathTest, SequentialBlockingCallsReuseOneConnection) {
     ASSERT_EQ(reply.text(), absl::StrCat("n", i));
   }
   EXPECT_TRUE(server_->WaitForConnectionCount(1, absl::Now() + absl::Seconds(10)));
+}
+
+// A connection reused without the liveness probe (sync_probe_bypass) whose server restarted
+// meanwhile: the GOAWAY proves the call was not processed, so it is sent again on a fresh
+// connection and succeeds.
+TEST_F(SyncPathTest, RestartWithinTheProbeBypassIsRetriedOnAFreshConnection) {
+  ChannelOptions options;
+  options.sync_probe_bypass = absl::InfiniteDuration();
+  auto channel = Channel::Create(server_->listen_address(0), options);
+  FRPC_ASSERT_OK(channel.status());
+  echo::EchoService::Stub stub(channel->get());
+  echo::SayRequest request;
+  request.set_text("once");
+  echo::SayReply reply;
+  ClientContext first;
+  FRPC_ASSERT_OK(stub.Say(&first, request, &reply));
+  const std::string address = server_->listen_address(0);
+  server_->Shutdown(absl::Seconds(10));  // GOAWAY, then close
+  server_.reset();
+  SetUpServerOn(address);
+  ClientContext second;
+  request.set_text("after restart");
+  FRPC_ASSERT_OK(stub.Say(&second, request, &reply));
+  EXPECT_EQ(reply.text(), "after restart");
+}
+
+// Without a GOAWAY (the server died), the call may have been processed: it fails, never resent.
+TEST(SyncProbeBypassTest, CloseWithoutGoawayFailsTheNextCall) {
+  FakeServer server([](int fd, const Frame& request) {
+    SendAll(fd, Response(request.envelope.call_id(), "only"));
+    ::shutdown(fd, SHUT_WR);  // FIN right after the reply, no GOAWAY
+  });
+  ChannelOptions options;
+  options.sync_probe_bypass = absl::InfiniteDuration();
+  auto channel = Channel::Create(server.address(), options);
+  FRPC_ASSERT_OK(channel.status());
+  echo::EchoService::Stub stub(channel->get());
+  echo::SayReply reply;
+  ClientContext first;
+  FRPC_ASSERT_OK(stub.Say(&first, echo::SayRequest(), &reply));
+  ClientContext second;
+  absl::Status status = stub.Say(&second, echo::SayRequest(), &reply);
+  EXPECT_TRUE(absl::IsUnavailable(status)) << status;
 }
 
 TEST_F(SyncPathTest, MoreBlockingCallersThanPooledConnectionsFallBack) {
