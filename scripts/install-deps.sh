@@ -17,6 +17,7 @@ PACKAGES=(
   pkg-config
   python3-grpcio             # a real gRPC client we did not write, in the adapter's tests
   python3-protobuf
+  libssl-dev                 # libcrypto's SHA-256 for the file service
 )
 
 missing=()
