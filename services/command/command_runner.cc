@@ -1,0 +1,79 @@
+#include "services/command/command_runner.h"
+
+#include <utility>
+
+#include "rpc/status_macros.h"
+#include "services/command/process.h"
+
+namespace framerpc::command {
+
+absl::StatusOr<std::unique_ptr<CommandRunner>> CommandRunner::Create(
+    CommandServiceConfig config) {
+  FRPC_ASSIGN_OR_RETURN(CommandPolicy policy, CommandPolicy::Create(config));
+  if (config.max_concurrent < 0 || config.cancel_check_interval <= absl::ZeroDuration() ||
+      config.exec_queue_bytes == 0) {
+    return absl::InvalidArgumentError(
+        "need max_concurrent >= 0, cancel_check_interval > 0 and exec_queue_bytes > 0");
+  }
+  return std::unique_ptr<CommandRunner>(new CommandRunner(std::move(config), std::move(policy)));
+}
+
+CommandRunner::CommandRunner(CommandServiceConfig config, CommandPolicy policy)
+    : config_(std::move(config)),
+      policy_(std::move(policy)),
+      limiter_(config_.max_concurrent),
+      watcher_(config_.cancel_check_interval) {}
+
+absl::Status CommandRunner::Authorize(const CallInfo& call) const {
+  if (!config_.token.has_value()) return absl::OkStatus();
+  return config_.token->Check(call.authorization);
+}
+
+absl::Status CommandRunner::Run(const CallInfo& call, const RunRequest& request,
+                                RunResponse* response) {
+  FRPC_RETURN_IF_ERROR(Authorize(call));
+  FRPC_ASSIGN_OR_RETURN(ProcessOptions options,
+                        policy_.Prepare(request.command(), config_.run_output_limit));
+  if (request.has_stdin()) options.stdin_bytes = request.stdin();
+  FRPC_ASSIGN_OR_RETURN(ConcurrencyLimiter::Permit permit, limiter_.TryAcquire());
+  FRPC_ASSIGN_OR_RETURN(std::unique_ptr<Process> process, Process::Spawn(std::move(options)));
+  CancellationWatcher::Watch watch =
+      watcher_.Add(call.is_cancelled, [p = process.get()] { p->Kill(); });
+  ProcessOutput output = WaitAndCollect(*process);
+  watch.reset();
+  // DEADLINE_EXCEEDED for a timeout, CANCELLED if the watcher killed it.
+  FRPC_RETURN_IF_ERROR(TerminationStatus(output.result));
+  FillExitStatus(output.result, response->mutable_exit());
+  response->set_stdout(std::move(output.stdout_bytes));
+  response->set_stderr(std::move(output.stderr_bytes));
+  return absl::OkStatus();
+}
+
+absl::Status CommandRunner::Exec(const CallInfo& call, ExecStream* stream) {
+  FRPC_RETURN_IF_ERROR(Authorize(call));
+  ExecRequest first;
+  if (!stream->Read(&first)) {
+    if (call.is_cancelled()) return absl::CancelledError("the call ended before it started");
+    return absl::InvalidArgumentError("Exec needs a start message");
+  }
+  if (!first.has_start()) {
+    return absl::InvalidArgumentError("the first ExecRequest must be a start message");
+  }
+  const ExecStart& start = first.start();
+  FRPC_ASSIGN_OR_RETURN(ProcessOptions options,
+                        policy_.Prepare(start.command(), config_.exec_output_limit));
+  options.stdin_stream = start.stream_stdin();
+  ExecSession::Options session_options;
+  session_options.stream_stdin = start.stream_stdin();
+  session_options.timeout = options.timeout;
+  session_options.queue_bytes = config_.exec_queue_bytes;
+
+  FRPC_ASSIGN_OR_RETURN(ConcurrencyLimiter::Permit permit, limiter_.TryAcquire());
+  FRPC_ASSIGN_OR_RETURN(std::unique_ptr<Process> process, Process::Spawn(std::move(options)));
+  CancellationWatcher::Watch watch =
+      watcher_.Add(call.is_cancelled, [p = process.get()] { p->Kill(); });
+  ExecSession session(process.get(), stream, call.is_cancelled, session_options);
+  return session.Run(std::move(permit), std::move(watch));
+}
+
+}  // namespace framerpc::command

@@ -1,0 +1,65 @@
+// The command service's logic (command.proto), independent of how calls arrive: CommandService
+// (command_service.h) forwards each call here with a CallInfo built from its ServerContext, and
+// tests build CallInfo directly, to cancel calls and present tokens without a server.
+//
+// Per call: the token check, the policy (CommandPolicy), a slot under the concurrency cap, then
+// the command, killed by the CancellationWatcher if the call goes away while it runs.
+//
+// Thread safety: Run() and Exec() may run concurrently on any number of threads. Lifetime: must
+// outlive every call in progress; the server's Shutdown() waits for them.
+#ifndef FRAMERPC_SERVICES_COMMAND_COMMAND_RUNNER_H_
+#define FRAMERPC_SERVICES_COMMAND_COMMAND_RUNNER_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "services/command/cancellation_watcher.h"
+#include "services/command/command.pb.h"
+#include "services/command/command_config.h"
+#include "services/command/command_policy.h"
+#include "services/command/concurrency_limiter.h"
+#include "services/command/exec_session.h"
+
+namespace framerpc::command {
+
+// What the runner needs to know about a call.
+struct CallInfo {
+  // The call's first `authorization` metadata value, or null. Valid for the call.
+  const std::string* authorization = nullptr;
+  // Whether the call has been cancelled (by the client, its deadline or a disconnect). Polled
+  // from the watcher's thread while the command runs.
+  std::function<bool()> is_cancelled = [] { return false; };
+};
+
+class CommandRunner {
+ public:
+  // INVALID_ARGUMENT for a bad configuration (see CommandPolicy::Create, and max_concurrent >= 0,
+  // positive cancel_check_interval and exec_queue_bytes).
+  static absl::StatusOr<std::unique_ptr<CommandRunner>> Create(CommandServiceConfig config);
+
+  CommandRunner(const CommandRunner&) = delete;
+  CommandRunner& operator=(const CommandRunner&) = delete;
+
+  absl::Status Run(const CallInfo& call, const RunRequest& request, RunResponse* response);
+  absl::Status Exec(const CallInfo& call, ExecStream* stream);
+
+  // Commands running now.
+  int running() const { return limiter_.in_use(); }
+
+ private:
+  CommandRunner(CommandServiceConfig config, CommandPolicy policy);
+
+  absl::Status Authorize(const CallInfo& call) const;
+
+  const CommandServiceConfig config_;
+  const CommandPolicy policy_;
+  ConcurrencyLimiter limiter_;
+  CancellationWatcher watcher_;
+};
+
+}  // namespace framerpc::command
+
+#endif  // FRAMERPC_SERVICES_COMMAND_COMMAND_RUNNER_H_

@@ -1,0 +1,278 @@
+// The command service's unary Run, and what Run and Exec share: access (token), policy errors,
+// the concurrency cap. Process-level behaviour (spawning, signals, caps) is process_*_test.cc's;
+// these tests check what the service layer adds on top.
+#include "services/command/command_runner.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <string>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "gtest/gtest.h"
+#include "services/auth/shared_secret.h"
+#include "services/command/command_test_util.h"
+#include "services/command/process_test_util.h"
+
+namespace framerpc::command {
+namespace {
+
+using test::Argv;
+using test::ExecCall;
+using test::MakeRunner;
+using test::Shell;
+using test::TestConfig;
+
+absl::StatusOr<RunResponse> RunCommand(CommandRunner& runner, CommandSpec spec,
+                                       std::optional<std::string> stdin_bytes = std::nullopt,
+                                       const CallInfo& call = CallInfo()) {
+  RunRequest request;
+  *request.mutable_command() = std::move(spec);
+  if (stdin_bytes.has_value()) request.set_stdin(*stdin_bytes);
+  RunResponse response;
+  absl::Status status = runner.Run(call, request, &response);
+  if (!status.ok()) return status;
+  return response;
+}
+
+CommandServiceConfig ShellConfig() {
+  CommandServiceConfig config = TestConfig();
+  config.allow_shell = true;
+  return config;
+}
+
+TEST(CommandRunTest, ExitCodes) {
+  std::unique_ptr<CommandRunner> runner = MakeRunner();
+  absl::StatusOr<RunResponse> ok = RunCommand(*runner, Argv({"/bin/true"}));
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->exit().how_case(), ExitStatus::kExitCode);
+  EXPECT_EQ(ok->exit().exit_code(), 0);
+  // A failing command is a successful call.
+  absl::StatusOr<RunResponse> failed = RunCommand(*runner, Argv({"/bin/false"}));
+  ASSERT_TRUE(failed.ok()) << failed.status();
+  EXPECT_EQ(failed->exit().exit_code(), 1);
+}
+
+TEST(CommandRunTest, ExitCodeAndSignalOfAShellCommand) {
+  std::unique_ptr<CommandRunner> runner = MakeRunner(ShellConfig());
+  absl::StatusOr<RunResponse> exited = RunCommand(*runner, Shell("exit 42"));
+  ASSERT_TRUE(exited.ok()) << exited.status();
+  EXPECT_EQ(exited->exit().exit_code(), 42);
+  absl::StatusOr<RunResponse> killed = RunCommand(*runner, Shell("echo before; kill -KILL $$"));
+  ASSERT_TRUE(killed.ok()) << killed.status();
+  EXPECT_EQ(killed->exit().how_case(), ExitStatus::kSignal);
+  EXPECT_EQ(killed->exit().signal(), SIGKILL);
+  EXPECT_EQ(killed->stdout(), "before\n");
+  EXPECT_FALSE(killed->exit().timed_out());
+}
+
+TEST(CommandRunTest, StdoutStderrAndStdin) {
+  std::unique_ptr<CommandRunner> runner = MakeRunner(ShellConfig());
+  absl::StatusOr<RunResponse> out =
+      RunCommand(*runner, Shell("cat; echo oops >&2"), std::string("from stdin\0x", 12));
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(out->stdout(), std::string("from stdin\0x", 12));
+  EXPECT_EQ(out->stderr(), "oops\n");
+  EXPECT_GT(out->exit().duration_us(), 0u);
+}
+
+TEST(CommandRunTest, StdinIsDevNullUnlessGiven) {
+  std::unique_ptr<CommandRunner> runner = MakeRunner();
+  absl::StatusOr<RunResponse> out = RunCommand(*runner, Argv({"/bin/cat"}));
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(out->stdout(), "");
+  EXPECT_EQ(out->exit().exit_code(), 0);
+}
+
+TEST(CommandRunTest, EnvironmentIsTheRequestsPlusTheServersPath) {
+  std::unique_ptr<CommandRunner> runner = MakeRunner();
+  CommandSpec spec = Argv({"/usr/bin/env"});
+  (*spec.mutable_env())["GREETING"] = "hello world";
+  absl::StatusOr<RunResponse> out = RunCommand(*runner, spec);
+  ASSERT_TRUE(out.ok()) << out.status();
+  // Nothing of this process's environment (HOME, TEST_TMPDIR, ...) reaches the command.
+  EXPECT_EQ(out->stdout(), absl::StrCat("GREETING=hello world\nPATH=", kDefaultPath, "\n"));
+}
+
+TEST(CommandRunTest, WorkingDirectory) {
+  std::unique_ptr<CommandRunner> runner = MakeRunner();
+  CommandSpec spec = Argv({"/bin/pwd"});
+  spec.set_working_directory("/");
+  absl::StatusOr<RunResponse> out = RunCommand(*runner, spec);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(out->stdout(), "/\n");
+  spec.set_working_directory("/nonexistent");
+  EXPECT_EQ(RunCommand(*runner, spec).status().code(), absl::StatusCode::kNotFound);
+}
+
+// The classic lesson ran the request through a shell. Here the strings reach echo untouched,
+// and the canary is never created.
+TEST(CommandRunTest, InjectionStringsInArgvNeverReachAShell) {
+  std::unique_ptr<CommandRunner> runner = MakeRunner();
+  const std::string dir = test::MakeTempDir();
+  const std::string canary = absl::StrCat(dir, "/canary");
+  const std::vector<std::string> attacks = {
+      absl::StrCat("; touch ", canary),      absl::StrCat("$(touch ", canary, ")"),
+      absl::StrCat("`touch ", canary, "`"),  absl::StrCat("x\ntouch ", canary),
+      absl::StrCat("| touch ", canary),      absl::StrCat("&& touch ", canary),
+      absl::StrCat("' ; touch ", canary, " '"), absl::StrCat("\" ; touch ", canary, " \""),
+  };
+  std::vector<std::string> argv = {"/bin/echo"};
+  argv.insert(argv.end(), attacks.begin(), attacks.end());
+  CommandSpec spec = Argv(argv);
+  spec.set_working_directory(dir);
+  absl::StatusOr<RunResponse> out = RunCommand(*runner, spec);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(out->stdout(), absl::StrCat(absl::StrJoin(attacks, " "), "\n"));
+  EXPECT_FALSE(test::FileExists(canary));
+  // The same strings as the program name are simply not allowed.
+  EXPECT_EQ(RunCommand(*runner, Argv({attacks[0]})).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_FALSE(test::FileExists(canary));
+}
+
+TEST(CommandRunTest, YesIsCappedAndTerminated) {
+  std::unique_ptr<CommandRunner> runner = MakeRunner();
+  absl::StatusOr<RunResponse> out = RunCommand(*runner, Argv({"/usr/bin/yes"}));
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(out->stdout().size(), kDefaultOutputLimit);
+  EXPECT_TRUE(out->exit().stdout_truncated());
+  EXPECT_FALSE(out->exit().stderr_truncated());
+  EXPECT_EQ(out->exit().signal(), SIGTERM);
+
+  CommandSpec lower = Argv({"/usr/bin/yes"});
+  lower.set_output_limit_bytes(10);
+  out = RunCommand(*runner, lower);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(out->stdout(), "y\ny\ny\ny\ny\n");
+  EXPECT_TRUE(out->exit().stdout_truncated());
+}
+
+TEST(CommandRunTest, TimeoutIsDeadlineExceeded) {
+  std::unique_ptr<CommandRunner> runner = MakeRunner();
+  CommandSpec spec = Argv({"/bin/sleep", "1000"});
+  spec.set_timeout_ms(200);
+  absl::Status status = RunCommand(*runner, spec).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded) << status;
+  EXPECT_EQ(runner->running(), 0);
+}
+
+TEST(CommandRunTest, CancelledCallKillsTheCommand) {
+  std::unique_ptr<CommandRunner> runner = MakeRunner();
+  std::atomic<bool> cancelled{true};  // the call is already gone when the command starts
+  CallInfo call;
+  call.is_cancelled = [&] { return cancelled.load(); };
+  absl::Status status = RunCommand(*runner, Argv({"/bin/sleep", "1000"}), std::nullopt, call)
+                            .status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kCancelled) << status;
+  EXPECT_EQ(runner->running(), 0);
+}
+
+TEST(CommandRunTest, PolicyErrors) {
+  std::unique_ptr<CommandRunner> runner = MakeRunner();
+  EXPECT_EQ(RunCommand(*runner, Argv({"/bin/rm", "-rf", "/tmp/x"})).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(RunCommand(*runner, Argv({"/usr/bin/definitely-not-installed"})).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(RunCommand(*runner, Shell("echo hi")).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(RunCommand(*runner, CommandSpec()).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  CommandSpec preload = Argv({"/bin/true"});
+  (*preload.mutable_env())["LD_PRELOAD"] = "/tmp/evil.so";
+  EXPECT_EQ(RunCommand(*runner, preload).status().code(), absl::StatusCode::kPermissionDenied);
+}
+
+TEST(CommandRunTest, ConfigurationErrors) {
+  CommandServiceConfig config = TestConfig();
+  config.max_concurrent = -1;
+  EXPECT_EQ(CommandRunner::Create(config).status().code(), absl::StatusCode::kInvalidArgument);
+  config = TestConfig();
+  config.allowed_programs = {"relative/prog"};
+  EXPECT_EQ(CommandRunner::Create(config).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The token.
+
+constexpr char kToken[] = "0123456789abcdef-token";
+
+CommandServiceConfig TokenConfig() {
+  CommandServiceConfig config = TestConfig();
+  config.token = auth::SharedSecret::FromToken(kToken).value();
+  return config;
+}
+
+TEST(CommandAuthTest, RunNeedsTheRightToken) {
+  std::unique_ptr<CommandRunner> runner = MakeRunner(TokenConfig());
+  CallInfo call;
+  EXPECT_EQ(RunCommand(*runner, Argv({"/bin/true"}), std::nullopt, call).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  const std::string wrong = auth::AuthorizationValue("0123456789abcdef-tokeN");
+  call.authorization = &wrong;
+  EXPECT_EQ(RunCommand(*runner, Argv({"/bin/true"}), std::nullopt, call).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  // Checked before anything else: a denied program is still UNAUTHENTICATED.
+  EXPECT_EQ(RunCommand(*runner, Argv({"/bin/rm"}), std::nullopt, call).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  const std::string right = auth::AuthorizationValue(kToken);
+  call.authorization = &right;
+  EXPECT_TRUE(RunCommand(*runner, Argv({"/bin/true"}), std::nullopt, call).ok());
+}
+
+TEST(CommandAuthTest, ExecNeedsTheRightToken) {
+  std::unique_ptr<CommandRunner> runner = MakeRunner(TokenConfig());
+  {
+    ExecCall call(runner.get());  // no authorization; nothing is read from the stream
+    EXPECT_EQ(call.Finish().code(), absl::StatusCode::kUnauthenticated);
+  }
+  {
+    ExecCall call(runner.get(), 16, auth::AuthorizationValue("wrong-token-0123456789"));
+    EXPECT_EQ(call.Finish().code(), absl::StatusCode::kUnauthenticated);
+  }
+  ExecCall call(runner.get(), 16, auth::AuthorizationValue(kToken));
+  call.Start(Argv({"/bin/echo", "authorized"}));
+  test::ExecOutput out = call.ReadAll();
+  EXPECT_TRUE(call.Finish().ok());
+  EXPECT_EQ(out.stdout_bytes, "authorized\n");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The concurrency cap, shared by Run and Exec.
+
+TEST(CommandConcurrencyTest, CommandsBeyondTheCapAreResourceExhausted) {
+  CommandServiceConfig config = TestConfig();
+  config.max_concurrent = 1;
+  std::unique_ptr<CommandRunner> runner = MakeRunner(config);
+
+  // An Exec of cat holds the only slot; its echo proves it is running.
+  ExecCall holder(runner.get());
+  holder.Start(Argv({"/bin/cat"}), /*stream_stdin=*/true);
+  holder.SendStdin("ping");
+  ExecResponse response;
+  ASSERT_TRUE(holder.Read(&response));
+  EXPECT_EQ(response.stdout(), "ping");
+  EXPECT_EQ(runner->running(), 1);
+
+  absl::Status status = RunCommand(*runner, Argv({"/bin/true"})).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted) << status;
+  {
+    ExecCall refused(runner.get());
+    refused.Start(Argv({"/bin/true"}));
+    EXPECT_EQ(refused.Finish().code(), absl::StatusCode::kResourceExhausted);
+  }
+
+  // The slot is free again once the holder's command has ended, which its exit message says.
+  holder.CloseStdin();
+  ASSERT_TRUE(holder.Read(&response));
+  ASSERT_TRUE(response.has_exit());
+  EXPECT_TRUE(RunCommand(*runner, Argv({"/bin/true"})).ok());
+  holder.stream().ClientHalfClose();
+  EXPECT_TRUE(holder.Finish().ok());
+}
+
+}  // namespace
+}  // namespace framerpc::command
