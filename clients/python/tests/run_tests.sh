@@ -27,6 +27,16 @@ if [ -z "${FRAMERPC_SERVER:-}" ]; then
     if [ -f "$candidate" ] && [ -x "$candidate" ]; then FRAMERPC_SERVER=$candidate; break; fi
   done
 fi
+if [ -z "${FRAMERPC_STREAM_SERVER:-}" ]; then
+  for candidate in "$python_dir/stream_interop_server" \
+      "$root/bazel-bin/clients/python/stream_interop_server"; do
+    if [ -f "$candidate" ] && [ -x "$candidate" ]; then FRAMERPC_STREAM_SERVER=$candidate; break; fi
+  done
+fi
+if [ -n "${FRAMERPC_STREAM_SERVER:-}" ]; then
+  FRAMERPC_STREAM_SERVER=$(cd "$(dirname "$FRAMERPC_STREAM_SERVER")" && pwd)/$(basename "$FRAMERPC_STREAM_SERVER")
+  export FRAMERPC_STREAM_SERVER
+fi
 if [ -n "${FRAMERPC_SERVER:-}" ]; then
   FRAMERPC_SERVER=$(cd "$(dirname "$FRAMERPC_SERVER")" && pwd)/$(basename "$FRAMERPC_SERVER")
   export FRAMERPC_SERVER
