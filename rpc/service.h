@@ -58,20 +58,26 @@ class Service {
   std::vector<MethodEntry> methods_;
 };
 
-// Adapts a member function `absl::Status (ServiceT::*)(ServerContext*, const Req&, Resp*)` of a
-// generated service class into a MethodHandler. Used by generated code; typed end to end.
-template <typename ServiceT, typename Req, typename Resp>
-class UnaryMethodHandler final : public MethodHandler {
+// The request and response factories of a method with types Req and Resp.
+template <typename Req, typename Resp>
+class TypedMethodHandler : public MethodHandler {
  public:
-  using Fn = absl::Status (ServiceT::*)(ServerContext*, const Req&, Resp*);
-  UnaryMethodHandler(ServiceT* service, Fn fn) : service_(service), fn_(fn) {}
-
   std::unique_ptr<google::protobuf::Message> NewRequest() const override {
     return std::make_unique<Req>();
   }
   std::unique_ptr<google::protobuf::Message> NewResponse() const override {
     return std::make_unique<Resp>();
   }
+};
+
+// Adapts a member function `absl::Status (ServiceT::*)(ServerContext*, const Req&, Resp*)` of a
+// generated service class into a MethodHandler. Used by generated code; typed end to end.
+template <typename ServiceT, typename Req, typename Resp>
+class UnaryMethodHandler final : public TypedMethodHandler<Req, Resp> {
+ public:
+  using Fn = absl::Status (ServiceT::*)(ServerContext*, const Req&, Resp*);
+  UnaryMethodHandler(ServiceT* service, Fn fn) : service_(service), fn_(fn) {}
+
   absl::Status Invoke(ServerContext* context, const google::protobuf::Message& request,
                       google::protobuf::Message* response) const override {
     return (service_->*fn_)(context, static_cast<const Req&>(request),
@@ -85,18 +91,12 @@ class UnaryMethodHandler final : public MethodHandler {
 
 // The three streaming counterparts, used by generated code.
 template <typename ServiceT, typename Req, typename Resp>
-class ServerStreamingMethodHandler final : public MethodHandler {
+class ServerStreamingMethodHandler final : public TypedMethodHandler<Req, Resp> {
  public:
   using Fn = absl::Status (ServiceT::*)(ServerContext*, const Req&, ServerWriter<Resp>*);
   ServerStreamingMethodHandler(ServiceT* service, Fn fn) : service_(service), fn_(fn) {}
 
   MethodKind kind() const override { return MethodKind::kServerStreaming; }
-  std::unique_ptr<google::protobuf::Message> NewRequest() const override {
-    return std::make_unique<Req>();
-  }
-  std::unique_ptr<google::protobuf::Message> NewResponse() const override {
-    return std::make_unique<Resp>();
-  }
   absl::Status InvokeStream(ServerContext* context, ServerStreamBase* stream,
                             google::protobuf::Message*) const override {
     Req request;
@@ -113,18 +113,12 @@ class ServerStreamingMethodHandler final : public MethodHandler {
 };
 
 template <typename ServiceT, typename Req, typename Resp>
-class ClientStreamingMethodHandler final : public MethodHandler {
+class ClientStreamingMethodHandler final : public TypedMethodHandler<Req, Resp> {
  public:
   using Fn = absl::Status (ServiceT::*)(ServerContext*, ServerReader<Req>*, Resp*);
   ClientStreamingMethodHandler(ServiceT* service, Fn fn) : service_(service), fn_(fn) {}
 
   MethodKind kind() const override { return MethodKind::kClientStreaming; }
-  std::unique_ptr<google::protobuf::Message> NewRequest() const override {
-    return std::make_unique<Req>();
-  }
-  std::unique_ptr<google::protobuf::Message> NewResponse() const override {
-    return std::make_unique<Resp>();
-  }
   absl::Status InvokeStream(ServerContext* context, ServerStreamBase* stream,
                             google::protobuf::Message* response) const override {
     ServerReader<Req> reader(stream);
@@ -137,18 +131,12 @@ class ClientStreamingMethodHandler final : public MethodHandler {
 };
 
 template <typename ServiceT, typename Req, typename Resp>
-class BidiStreamingMethodHandler final : public MethodHandler {
+class BidiStreamingMethodHandler final : public TypedMethodHandler<Req, Resp> {
  public:
   using Fn = absl::Status (ServiceT::*)(ServerContext*, ServerReaderWriter<Resp, Req>*);
   BidiStreamingMethodHandler(ServiceT* service, Fn fn) : service_(service), fn_(fn) {}
 
   MethodKind kind() const override { return MethodKind::kBidiStreaming; }
-  std::unique_ptr<google::protobuf::Message> NewRequest() const override {
-    return std::make_unique<Req>();
-  }
-  std::unique_ptr<google::protobuf::Message> NewResponse() const override {
-    return std::make_unique<Resp>();
-  }
   absl::Status InvokeStream(ServerContext* context, ServerStreamBase* stream,
                             google::protobuf::Message*) const override {
     ServerReaderWriter<Resp, Req> reader_writer(stream);
