@@ -28,6 +28,9 @@ class CallCanceller {
 // Call metadata: ordered key/value pairs, like gRPC metadata. Keys are not unique.
 using Metadata = std::vector<std::pair<std::string, std::string>>;
 
+template <typename ServiceT, typename Req, typename Resp>
+class ServerStreamingMethodHandler;
+
 // Handed to a service method for the duration of one call. Owned by the RPC layer; valid until
 // the handler returns. IsCancelled() may be polled from any thread; everything else belongs to
 // the thread running the handler.
@@ -62,11 +65,20 @@ class ServerContext {
 
  private:
   friend class ServerCallAccess;
+  template <typename ServiceT, typename Req, typename Resp>
+  friend class ServerStreamingMethodHandler;
+
+  // A server-streaming call's request arrives as a stream message: its attachment is kept here.
+  void set_owned_request_attachment(std::string attachment) {
+    owned_request_attachment_ = std::move(attachment);
+    request_attachment_ = owned_request_attachment_;
+  }
 
   absl::Time deadline_ = absl::InfiniteFuture();
   Notification cancelled_;
   Metadata client_metadata_;
   absl::string_view request_attachment_;
+  std::string owned_request_attachment_;
   std::string response_attachment_;
   std::string peer_;
   std::string method_;

@@ -100,9 +100,11 @@ class ServerStreamingMethodHandler final : public TypedMethodHandler<Req, Resp> 
   absl::Status InvokeStream(ServerContext* context, ServerStreamBase* stream,
                             google::protobuf::Message*) const override {
     Req request;
-    if (!stream->Read(&request, nullptr)) {
+    std::string attachment;
+    if (!stream->Read(&request, &attachment)) {
       return absl::InvalidArgumentError("missing request message");
     }
+    context->set_owned_request_attachment(std::move(attachment));
     ServerWriter<Resp> writer(stream);
     return (service_->*fn_)(context, request, &writer);
   }

@@ -63,7 +63,10 @@ class StreamTestServiceImpl final : public StreamTestService::Service {
     Probe* p = probe(request.probe());
     absl::Status status;
     Chunk chunk;
-    chunk.set_data(std::string(request.chunk_bytes(), 'c'));
+    // The request's attachment, when it has one, is what each chunk carries.
+    chunk.set_data(context->request_attachment().empty()
+                       ? std::string(request.chunk_bytes(), 'c')
+                       : std::string(context->request_attachment()));
     for (uint64_t seq = 0; request.forever() || seq < request.count(); ++seq) {
       chunk.set_seq(seq);
       p->Update([](Probe* p) { ++p->write_attempts; });

@@ -61,6 +61,22 @@ TEST_P(StreamTest, ServerStreamArrivesInOrder) {
   FRPC_EXPECT_OK(reader->Finish());
 }
 
+TEST_P(StreamTest, ServerStreamingRequestCarriesItsAttachment) {
+  ClientContext context;
+  context.set_request_attachment("raw request bytes");
+  CountRequest request;
+  request.set_count(3);
+  auto reader = stub_->Count(&context, request);
+  Chunk chunk;
+  int read = 0;
+  while (reader->Read(&chunk)) {
+    EXPECT_EQ(chunk.data(), "raw request bytes");
+    ++read;
+  }
+  EXPECT_EQ(read, 3);
+  FRPC_EXPECT_OK(reader->Finish());
+}
+
 TEST_P(StreamTest, ClientStreamIsSummedAfterHalfClose) {
   ClientContext context;
   SumReply reply;

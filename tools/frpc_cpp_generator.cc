@@ -389,7 +389,7 @@ void PrintStubMethodDefinition(const MethodDescriptor* method, Printer* printer)
                      "      k$Method$MethodName, ::framerpc::MethodKind::$kind$, context, "
                      "nullptr);\n"
                      "  // A failed write or half-close is reported by Finish().\n"
-                     "  stream->Write(request, {});\n"
+                     "  stream->Write(request, context->request_attachment());\n"
                      "  stream->WritesDone();\n"
                      "  return std::make_unique<$ClientStream$>(std::move(stream));\n"
                      "}\n");

@@ -172,7 +172,7 @@ TEST_F(FrpcCppGeneratorTest, ServerStreamingMethodTakesAWriter) {
       "  std::unique_ptr<::framerpc::ClientStreamBase> stream = channel_->StartStream(\n"
       "      kDownMethodName, ::framerpc::MethodKind::kServerStreaming, context, nullptr);\n"
       "  // A failed write or half-close is reported by Finish().\n"
-      "  stream->Write(request, {});\n"
+      "  stream->Write(request, context->request_attachment());\n"
       "  stream->WritesDone();\n"
       "  return std::make_unique<::framerpc::ClientReader<::k::Resp>>(std::move(stream));\n"
       "}\n"));
