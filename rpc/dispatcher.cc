@@ -61,6 +61,7 @@ absl::Status Dispatcher::AddService(Service* service, ServiceOptions options) {
   for (const MethodEntry& entry : service->methods()) {
     methods_.emplace(entry.full_name, Route{entry.handler.get(), options.run_inline});
   }
+  services_.push_back(service);
   return absl::OkStatus();
 }
 

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
@@ -68,6 +69,8 @@ class Dispatcher {
     stream_threads_->Stop();
   }
 
+  // The services added, in the order they were added (for reflection and health listings).
+  const std::vector<const Service*>& services() const { return services_; }
   bool HasMethod(absl::string_view method) const { return methods_.contains(method); }
   // The handler of `method`, or null.
   const MethodHandler* FindHandler(absl::string_view method) const {
@@ -88,6 +91,7 @@ class Dispatcher {
 
   const FrameLimits limits_;
   absl::flat_hash_map<std::string, Route> methods_;
+  std::vector<const Service*> services_;
   std::unique_ptr<WorkerPool> workers_;
   std::unique_ptr<ElasticThreadPool> stream_threads_;
 };

@@ -1,9 +1,13 @@
 #include "rpc/server.h"
 
+#include <sys/socket.h>
+
 #include <atomic>
+#include <cerrno>
 
 #include "absl/strings/str_cat.h"
 #include "transport/socket_ops.h"
+#include "transport/watcher.h"
 
 namespace framerpc {
 
@@ -28,6 +32,19 @@ absl::Status Server::AddListener(absl::string_view address) {
   return absl::OkStatus();
 }
 
+struct Server::Sniffing {
+  EventLoop* loop;
+  ScopedFd fd;
+  SocketAddress peer;
+  std::unique_ptr<Watcher> watcher;
+};
+
+absl::Status Server::SetForeignConnectionHandler(ForeignConnectionHandler handler) {
+  if (started_) return absl::FailedPreconditionError("SetForeignConnectionHandler after Start");
+  foreign_handler_ = std::move(handler);
+  return absl::OkStatus();
+}
+
 absl::Status Server::Start() {
   if (started_) return absl::FailedPreconditionError("server already started");
   if (pending_listeners_.empty()) return absl::FailedPreconditionError("no listener added");
@@ -38,10 +55,11 @@ absl::Status Server::Start() {
     listener.loop = loops_->Next();
     listener.address = address;
     const int family = address.family();
+    EventLoop* loop = listener.loop;
     listener.acceptor = std::make_unique<Acceptor>(
         listener.loop, std::move(fd), family,
-        [this](ScopedFd conn_fd, const SocketAddress& peer) {
-          OnNewConnection(std::move(conn_fd), peer);
+        [this, loop](ScopedFd conn_fd, const SocketAddress& peer) {
+          OnAccepted(loop, std::move(conn_fd), peer);
         });
     Acceptor* acceptor = listener.acceptor.get();
     listener.loop->RunInLoop([acceptor] { acceptor->Start(); });
@@ -91,6 +109,48 @@ size_t Server::QueuedOutputBytes() {
     total += c->connection()->queued_output_bytes();
   });
   return total.load();
+}
+
+void Server::OnAccepted(EventLoop* loop, ScopedFd fd, const SocketAddress& peer) {
+  if (!foreign_handler_) return OnNewConnection(std::move(fd), peer);
+  auto sniffing = std::make_shared<Sniffing>();
+  sniffing->loop = loop;
+  sniffing->peer = peer;
+  sniffing->watcher = std::make_unique<Watcher>(loop, fd.get());
+  sniffing->fd = std::move(fd);
+  Sniffing* key = sniffing.get();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (shut_down_) return;  // Closes the fd.
+    sniffing_.emplace(key, sniffing);
+  }
+  sniffing->watcher->set_read_callback([this, key] { OnFirstByte(key); });
+  sniffing->watcher->set_error_callback([this, key] { OnFirstByte(key); });
+  sniffing->watcher->EnableReading();
+}
+
+void Server::OnFirstByte(Sniffing* key) {
+  char first = 0;
+  const ssize_t n = ::recv(key->fd.get(), &first, 1, MSG_PEEK);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+  key->watcher->Remove();
+  std::shared_ptr<Sniffing> sniffing;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = sniffing_.find(key);
+    if (it == sniffing_.end()) return;
+    sniffing = std::move(it->second);
+    sniffing_.erase(it);
+  }
+  ScopedFd fd = std::move(sniffing->fd);
+  // The watcher is inside its own callback: destroy it from a later task.
+  key->loop->QueueInLoop([sniffing] {});
+  if (n != 1) return;  // Closed (or failed) before saying anything.
+  if (first == kFrameMagic[0]) {
+    OnNewConnection(std::move(fd), sniffing->peer);
+  } else {
+    foreign_handler_(std::move(fd), sniffing->peer);
+  }
 }
 
 void Server::OnNewConnection(ScopedFd fd, const SocketAddress& peer) {
@@ -153,6 +213,17 @@ void Server::Shutdown(absl::Duration grace) {
     Acceptor* acceptor = listener.acceptor.get();
     listener.loop->RunInLoopAndWait([acceptor] { acceptor->Close(); });
   }
+  // Connections still waiting for their first byte are closed.
+  std::vector<std::shared_ptr<Sniffing>> sniffing;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [key, entry] : sniffing_) sniffing.push_back(std::move(entry));
+    sniffing_.clear();
+  }
+  for (const std::shared_ptr<Sniffing>& entry : sniffing) {
+    entry->loop->RunInLoopAndWait([&entry] { entry->watcher->Remove(); });
+  }
+  sniffing.clear();
   shutdown_started_.Notify();
   // 2. Tell clients, and let calls in flight finish.
   ForEachConnection([](ServerConnection* c) { c->BeginDrain(); });

@@ -64,6 +64,16 @@ class Server {
   // "host:port" (port 0 picks a free port), "[v6]:port" or "unix:/path". Binds now, so that
   // address errors surface here.
   absl::Status AddListener(absl::string_view address);
+
+  // Receives an accepted connection that is not framerpc, with its first bytes still unread.
+  // Runs on an I/O thread and must not block; owns `fd` from then on.
+  using ForeignConnectionHandler = std::function<void(ScopedFd fd, const SocketAddress& peer)>;
+  // Before Start(): one port for two protocols (docs/protocol.md §12). Every accepted connection
+  // is held until its first byte arrives: 'F' (the framerpc magic) is served here, anything else
+  // (an HTTP/2 preface's 'P', say) goes to `handler`; a connection that closes first is dropped.
+  // Without a handler (the default) connections are served at once and other protocols get
+  // CONNECTION_ERROR.
+  absl::Status SetForeignConnectionHandler(ForeignConnectionHandler handler);
   absl::Status Start();
 
   // The bound address of listener `i`, with the real port for port 0.
@@ -100,6 +110,11 @@ class Server {
     SocketAddress address;
   };
 
+  // A connection held until its first byte tells its protocol; lives on `loop`.
+  struct Sniffing;
+
+  void OnAccepted(EventLoop* loop, ScopedFd fd, const SocketAddress& peer);
+  void OnFirstByte(Sniffing* sniffing);
   void OnNewConnection(ScopedFd fd, const SocketAddress& peer);
   // Runs `fn` on every connection's loop thread and waits for all of them.
   void ForEachConnection(const std::function<void(ServerConnection*)>& fn);
@@ -120,6 +135,10 @@ class Server {
   // Owned here; each entry is touched only on its connection's loop, except for insertion and
   // removal under mu_.
   absl::flat_hash_map<ServerConnection*, std::shared_ptr<ServerConnection>> connections_;
+  ForeignConnectionHandler foreign_handler_;
+  // Connections whose first byte has not arrived; inserted and erased under mu_, their watchers
+  // touched only on their loops.
+  absl::flat_hash_map<Sniffing*, std::shared_ptr<Sniffing>> sniffing_;
 };
 
 }  // namespace framerpc

@@ -1,164 +1,21 @@
 #include "adapters/grpc/grpc_adapter.h"
 
+#include <grpcpp/ext/health_check_service_server_builder_option.h>
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
-#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/server_posix.h>
 
 #include <algorithm>
-#include <chrono>
 #include <climits>
 #include <utility>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "transport/frame_codec.h"
+#include "adapters/grpc/grpc_call.h"
 
 namespace framerpc {
-namespace {
 
-std::string ToString(const grpc::ByteBuffer& buffer) {
-  std::vector<grpc::Slice> slices;
-  std::string out;
-  if (!buffer.Dump(&slices).ok()) return out;
-  out.reserve(buffer.Length());
-  for (const grpc::Slice& slice : slices) {
-    out.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
-  }
-  return out;
-}
-
-grpc::ByteBuffer ToByteBuffer(absl::string_view bytes) {
-  grpc::Slice slice(bytes.data(), bytes.size());
-  return grpc::ByteBuffer(&slice, 1);
-}
-
-grpc::Status ToGrpcStatus(int code, std::string message) {
-  if (code < 0 || code > static_cast<int>(grpc::StatusCode::UNAUTHENTICATED)) {
-    code = static_cast<int>(grpc::StatusCode::UNKNOWN);
-  }
-  return grpc::Status(static_cast<grpc::StatusCode>(code), std::move(message));
-}
-
-// Metadata gRPC itself owns: pseudo-headers and the grpc- reserved prefix.
-bool IsTransportMetadata(absl::string_view key) {
-  return absl::StartsWith(key, ":") || absl::StartsWith(key, "grpc-");
-}
-
-}  // namespace
-
-// One incoming gRPC call, from being requested to being finished. Heap-allocated; deletes itself
-// when its last gRPC operation completes. Exactly one operation is outstanding at a time
-// (RequestCall, then Read, then Finish), so each completion is handled by one thread.
-class GrpcAdapter::Call {
- public:
-  enum class Step { kRequested, kRead, kFinished };
-  // A completion-queue tag. Never changed after construction, so any thread may read it.
-  struct Tag {
-    Call* call;
-    Step step;
-  };
-
-  explicit Call(GrpcAdapter* adapter) : adapter_(adapter) {}
-
-  void Arm() {
-    adapter_->generic_service_->RequestCall(&context_, &stream_, adapter_->cq_.get(),
-                                            adapter_->cq_.get(), &requested_);
-  }
-
-  void OnEvent(Step step, bool ok) {
-    switch (step) {
-      case Step::kRequested:
-        if (!ok) return Delete();  // The server is shutting down.
-        adapter_->RequestCall();
-        stream_.Read(&request_, &read_);
-        return;
-      case Step::kRead:
-        if (!ok) {
-          return Finish(grpc::Status(grpc::StatusCode::INTERNAL, "no request message"));
-        }
-        return Serve();
-      case Step::kFinished:
-        return Delete();
-    }
-  }
-
- private:
-  void Serve();
-  void Reply(const std::string& response_frame);
-
-  void Finish(const grpc::Status& status) { stream_.Finish(status, &finished_); }
-
-  void Delete() {
-    GrpcAdapter* adapter = adapter_;
-    delete this;
-    adapter->CallEnded();
-  }
-
-  GrpcAdapter* const adapter_;
-  grpc::GenericServerContext context_;
-  grpc::GenericServerAsyncReaderWriter stream_{&context_};
-  grpc::ByteBuffer request_;
-  grpc::ByteBuffer response_;
-  Tag requested_{this, Step::kRequested};
-  Tag read_{this, Step::kRead};
-  Tag finished_{this, Step::kFinished};
-};
-
-void GrpcAdapter::Call::Serve() {
-  Frame frame;
-  frame.envelope.set_kind(REQUEST);
-  frame.envelope.set_call_id(1);
-  frame.envelope.set_method(context_.method());
-
-  const auto deadline = context_.deadline();
-  if (deadline != std::chrono::system_clock::time_point::max()) {
-    const int64_t remaining_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                                     deadline - std::chrono::system_clock::now())
-                                     .count();
-    if (remaining_us <= 0) {
-      return Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "deadline exceeded"));
-    }
-    frame.envelope.set_timeout_us(remaining_us);
-  }
-
-  size_t metadata_bytes = 0;
-  for (const auto& [key, value] : context_.client_metadata()) {
-    const absl::string_view k(key.data(), key.size());
-    if (IsTransportMetadata(k)) continue;
-    metadata_bytes += key.size() + value.size();
-    MetadataEntry* entry = frame.envelope.add_metadata();
-    entry->set_key(key.data(), key.size());
-    entry->set_value(value.data(), value.size());
-  }
-  if (metadata_bytes > adapter_->dispatcher_->limits().max_metadata_bytes) {
-    return Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "metadata over its limit"));
-  }
-
-  frame.payload = ToString(request_);
-  request_.Clear();
-  std::shared_ptr<ServerCall> call = Dispatcher::NewCall(std::move(frame), context_.peer());
-  // The reply may come on this thread or a worker's. Either way this Call stays alive: its Finish
-  // has not been started, so no completion can delete it.
-  adapter_->dispatcher_->Dispatch(
-      std::move(call), /*allow_offload=*/true,
-      [this](std::shared_ptr<ServerCall>, std::string response) { Reply(response); });
-}
-
-void GrpcAdapter::Call::Reply(const std::string& response_frame) {
-  Frame response;
-  const DecodeResult decoded =
-      DecodeFrame(response_frame, adapter_->dispatcher_->limits(), &response);
-  if (decoded.outcome != DecodeOutcome::kFrame) {
-    return Finish(grpc::Status(grpc::StatusCode::INTERNAL,
-                               absl::StrCat("bad response frame: ", decoded.error.ToString())));
-  }
-  const Envelope& envelope = response.envelope;
-  if (envelope.status_code() != 0) {
-    return Finish(ToGrpcStatus(envelope.status_code(), envelope.status_message()));
-  }
-  response_ = ToByteBuffer(response.message_bytes());
-  stream_.WriteAndFinish(response_, grpc::WriteOptions(), grpc::Status::OK, &finished_);
-}
+using grpc_adapter::CallEnvironment;
+using grpc_adapter::GrpcCall;
 
 GrpcAdapter::GrpcAdapter(Dispatcher* dispatcher, GrpcAdapterOptions options)
     : dispatcher_(dispatcher), options_(std::move(options)) {}
@@ -166,16 +23,25 @@ GrpcAdapter::GrpcAdapter(Dispatcher* dispatcher, GrpcAdapterOptions options)
 GrpcAdapter::~GrpcAdapter() { Shutdown(); }
 
 absl::Status GrpcAdapter::Start() {
-  if (started_ || shut_down_) return absl::FailedPreconditionError("GrpcAdapter already started");
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (started_ || shut_down_) {
+      return absl::FailedPreconditionError("GrpcAdapter already started");
+    }
+  }
   started_ = true;
-  grpc::EnableDefaultHealthCheckService(true);
   generic_service_ = std::make_unique<grpc::AsyncGenericService>();
   const int max_message =
       static_cast<int>(std::min<uint64_t>(dispatcher_->limits().max_body_bytes, INT_MAX));
 
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options_.listen_address, grpc::InsecureServerCredentials(), &port_);
+  if (!options_.listen_address.empty()) {
+    builder.AddListeningPort(options_.listen_address, grpc::InsecureServerCredentials(), &port_);
+  }
   builder.RegisterAsyncGenericService(generic_service_.get());
+  // No gRPC-side health service: grpc.health.v1 is HealthService, a framerpc service reached
+  // through the generic service like any other (a registered one would take its calls).
+  builder.SetOption(std::make_unique<grpc::HealthCheckServiceServerBuilderOption>(nullptr));
   builder.SetMaxReceiveMessageSize(max_message);
   builder.SetMaxSendMessageSize(max_message);
   cq_ = builder.AddCompletionQueue();
@@ -186,21 +52,28 @@ absl::Status GrpcAdapter::Start() {
     bool ok;
     while (cq_->Next(&tag, &ok)) {
     }
+    std::lock_guard<std::mutex> lock(mu_);
     shut_down_ = true;
     return absl::UnavailableError(
         absl::StrCat("could not start a gRPC server on '", options_.listen_address, "'"));
   }
 
-  if (grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService()) {
-    health->SetServingStatus(true);
-    for (const std::string& name : options_.health_services) {
-      health->SetServingStatus(name, true);
-    }
-  }
+  env_ = std::make_unique<CallEnvironment>(CallEnvironment{
+      dispatcher_, generic_service_.get(), cq_.get(), &stream_threads_,
+      [this] { RequestCall(); }, [this] { CallDeleted(); }});
   const int threads = std::max(1, options_.handler_threads);
   for (int i = 0; i < threads; ++i) RequestCall();
   for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { PollLoop(); });
+  std::lock_guard<std::mutex> lock(mu_);
+  serving_ = true;
   return absl::OkStatus();
+}
+
+void GrpcAdapter::AdoptConnection(ScopedFd fd) {
+  // Holding mu_ keeps Shutdown() from starting while gRPC takes the connection.
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!serving_) return;  // Closes the fd.
+  grpc::AddInsecureChannelFromFd(server_.get(), fd.release());
 }
 
 void GrpcAdapter::RequestCall() {
@@ -208,10 +81,10 @@ void GrpcAdapter::RequestCall() {
     std::lock_guard<std::mutex> lock(mu_);
     ++live_calls_;
   }
-  (new Call(this))->Arm();
+  (new GrpcCall(env_.get()))->Arm();
 }
 
-void GrpcAdapter::CallEnded() {
+void GrpcAdapter::CallDeleted() {
   std::lock_guard<std::mutex> lock(mu_);
   if (--live_calls_ == 0) calls_cv_.notify_all();
 }
@@ -220,26 +93,36 @@ void GrpcAdapter::PollLoop() {
   void* tag;
   bool ok;
   while (cq_->Next(&tag, &ok)) {
-    const auto* t = static_cast<const Call::Tag*>(tag);
-    t->call->OnEvent(t->step, ok);
+    const auto* t = static_cast<const GrpcCall::Tag*>(tag);
+    t->call->OnEvent(t->op, ok);
   }
 }
 
 void GrpcAdapter::Shutdown(absl::Duration grace) {
-  if (shut_down_) return;
-  shut_down_ = true;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (shut_down_) return;
+    shut_down_ = true;
+    serving_ = false;
+  }
   if (!started_) return;
-  // Fails the armed RequestCalls, then cancels calls still open after `grace`. The poll threads
-  // keep running meanwhile: they delete the Calls as their last operations complete.
+  // Fails the armed requests, then cancels the calls still open after `grace`, which cancels
+  // their ServerContexts. The poll threads keep running meanwhile: calls whose handlers are still
+  // running finish later, and the queue must take their completions.
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   {
-    // Calls whose handlers are still running start their Finish later; the queue must accept it.
     std::unique_lock<std::mutex> lock(mu_);
     calls_cv_.wait(lock, [this] { return live_calls_ == 0; });
   }
   cq_->Shutdown();
   for (std::thread& thread : threads_) thread.join();
   threads_.clear();
+  stream_threads_.Stop();
+}
+
+absl::Status ServeGrpcOnSamePort(Server* server, GrpcAdapter* adapter) {
+  return server->SetForeignConnectionHandler(
+      [adapter](ScopedFd fd, const SocketAddress&) { adapter->AdoptConnection(std::move(fd)); });
 }
 
 }  // namespace framerpc

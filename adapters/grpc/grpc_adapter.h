@@ -1,30 +1,38 @@
-// GrpcAdapter: serves the unary methods of a framerpc Dispatcher over real gRPC (HTTP/2), with no
-// per-service gRPC code. gRPC's generic async API hands over every call as
-// "/package.Service/Method" plus request bytes; the adapter wraps them in a framerpc REQUEST
-// frame, runs the call through the Dispatcher, and answers with the RESPONSE's status and message
-// bytes. Status codes need no mapping: framerpc uses the gRPC canonical codes. The standard
-// grpc.health.v1.Health service is served as well.
+// GrpcAdapter: serves the services of a framerpc Dispatcher over real gRPC (HTTP/2), every method
+// kind, with no per-service gRPC code. gRPC's generic async API hands over each call as
+// "/package.Service/Method" plus message bytes; the adapter routes it into the Dispatcher, so a
+// service is written once and served on both transports by configuration alone.
 //
-//   framerpc::Server server;                 // or a bare Dispatcher
+//   framerpc::Server server;
+//   HealthService health;                       // grpc.health.v1, on both transports
+//   ReflectionService reflection(server.dispatcher());
 //   server.AddService(&echo);
-//   GrpcAdapterOptions options;              // listens on 127.0.0.1:0 by default
-//   options.health_services = {"framerpc.echo.EchoService"};
-//   GrpcAdapter grpc(server.dispatcher(), options);
+//   server.AddService(&health, ServiceOptions{.run_inline = false});
+//   server.AddService(&reflection, ServiceOptions{.run_inline = false});
+//   GrpcAdapter grpc(server.dispatcher());      // own port: 127.0.0.1:0 by default
 //   FRPC_RETURN_IF_ERROR(grpc.Start());
-//   ... grpc.listen_port() ...
-//   grpc.Shutdown(absl::Seconds(5));
+//   FRPC_RETURN_IF_ERROR(ServeGrpcOnSamePort(&server, &grpc));   // optional, before server.Start()
+//   health.SetServingForAll(*server.dispatcher());
+//   ...
+//   grpc.Shutdown(absl::Seconds(5));            // then server.Shutdown(): the adapter first
 //
-// Unary only: a client that streams more than one request message is not detected. Not carried
-// across: attachments (gRPC has no such thing; the request has none and a response attachment is
-// dropped), and cancellation: a gRPC cancel or expired deadline ends the call on the wire, but the
-// handler's ServerContext::IsCancelled() stays false (see Shutdown()).
+// What crosses, and how (docs/grpc_adapter.md has the whole mapping):
+// - Unary calls run as on the framed transport: inline on the adapter's completion-queue threads,
+//   or on the Dispatcher's worker pool (ServiceOptions::run_inline). Streaming calls run on a
+//   thread of their own each; their Read() and Write() block on gRPC's completions, and Write()
+//   returns only once gRPC has taken the message (HTTP/2 flow control is the backpressure).
+// - Status codes and messages cross unchanged in both directions.
+// - The gRPC deadline becomes the ServerContext's deadline. A client that cancels, disconnects or
+//   runs out of time cancels the ServerContext (IsCancelled(), WaitForCancellation()) and makes
+//   the stream's Read() and Write() return false.
+// - Client metadata reaches ServerContext::client_metadata(), without gRPC's own (":", "grpc-").
+// - Raw attachments do not: gRPC has none. Requests arrive without one; a handler that sends one
+//   fails the call with UNIMPLEMENTED instead of losing the bytes silently.
 //
 // Threading: Start() and Shutdown() must not run concurrently with each other; listen_port() is
-// safe from any thread once Start() has returned.
-// Handlers run on the adapter's threads (inline services) or on the Dispatcher's worker pool.
+// safe from any thread once Start() has returned; AdoptConnection() from any thread.
 // Lifetime: the Dispatcher is not owned and must outlive the adapter; its services must not be
-// changed after Start(). Shut the adapter down before the Server that owns the Dispatcher. The
-// destructor shuts down.
+// changed after Start(). The destructor shuts down.
 #ifndef FRAMERPC_ADAPTERS_GRPC_GRPC_ADAPTER_H_
 #define FRAMERPC_ADAPTERS_GRPC_GRPC_ADAPTER_H_
 
@@ -37,7 +45,10 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "base/scoped_fd.h"
 #include "rpc/dispatcher.h"
+#include "rpc/server.h"
+#include "rpc/worker_pool.h"
 
 namespace grpc {
 class AsyncGenericService;
@@ -46,61 +57,73 @@ class ServerCompletionQueue;
 }  // namespace grpc
 
 namespace framerpc {
+namespace grpc_adapter {
+struct CallEnvironment;
+}  // namespace grpc_adapter
 
 struct GrpcAdapterOptions {
-  // gRPC address syntax ("127.0.0.1:0", "[::1]:50051", "unix:/path"). Loopback by default: the
-  // adapter speaks plaintext, so exposing it is a deliberate choice of the caller.
+  // gRPC address syntax ("127.0.0.1:0", "[::1]:50051", "unix:/path"), or "" for no port of its
+  // own (connections then come only through AdoptConnection). Loopback by default: Debian's gRPC
+  // 1.51 lacks later HTTP/2 security fixes and the adapter speaks plaintext (see
+  // docs/grpc_adapter.md), so exposing it is a deliberate choice of the caller.
   std::string listen_address = "127.0.0.1:0";
-  // Threads polling the completion queue; inline handlers run on them.
+  // Threads polling the completion queue; inline unary handlers run on them.
   int handler_threads = 2;
-  // Full service names ("package.Service") reported SERVING by grpc.health.v1.Health, besides ""
-  // (the whole server). Unlisted names get NOT_FOUND from Check.
-  std::vector<std::string> health_services;
 };
 
 class GrpcAdapter {
  public:
-  GrpcAdapter(Dispatcher* dispatcher, GrpcAdapterOptions options = {});
+  explicit GrpcAdapter(Dispatcher* dispatcher, GrpcAdapterOptions options = {});
   ~GrpcAdapter();
   GrpcAdapter(const GrpcAdapter&) = delete;
   GrpcAdapter& operator=(const GrpcAdapter&) = delete;
 
-  // Binds and starts serving. Once only. Note: enables gRPC's default health check service, which
-  // is a process-wide gRPC setting (grpc::EnableDefaultHealthCheckService).
+  // Binds (if there is a listen address) and starts serving. Once only.
   absl::Status Start();
 
-  // The bound TCP port (the real one for port 0), as gRPC reports it; 0 before Start().
+  // The bound TCP port (the real one for port 0), as gRPC reports it; 0 before Start() or
+  // without a listen address.
   int listen_port() const { return port_; }
 
+  // Serves gRPC on an accepted, non-blocking connection whose bytes are all still unread (the
+  // HTTP/2 preface first). Takes the fd; closes it if the adapter is not serving. Thread-safe.
+  // gRPC then reports the call's peer as "fd:<n>" rather than the client's address.
+  void AdoptConnection(ScopedFd fd);
+
   // Stops accepting calls, lets running calls finish until `grace` has passed, then cancels the
-  // gRPC calls still open. Blocks until every handler that was started has returned: a handler
-  // that never returns blocks this forever, as its ServerContext is not cancelled (that needs a
-  // cancel hook that //rpc does not export yet). Idempotent.
+  // gRPC calls still open, which cancels their ServerContexts. Blocks until every handler that
+  // was started has returned (so a handler that ignores cancellation blocks it). Idempotent.
   void Shutdown(absl::Duration grace = absl::ZeroDuration());
 
  private:
-  class Call;
-  friend class Call;
-
-  void RequestCall();          // Arms the server for one more incoming call.
-  void PollLoop();             // One handler thread.
-  void CallEnded();            // A Call has been deleted.
+  void RequestCall();  // Arms the server for one more incoming call.
+  void PollLoop();     // One completion-queue thread.
+  void CallDeleted();
 
   Dispatcher* const dispatcher_;
   const GrpcAdapterOptions options_;
   int port_ = 0;
   bool started_ = false;
-  bool shut_down_ = false;
 
   std::unique_ptr<grpc::AsyncGenericService> generic_service_;
   std::unique_ptr<grpc::ServerCompletionQueue> cq_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<grpc_adapter::CallEnvironment> env_;
+  ElasticThreadPool stream_threads_;
   std::vector<std::thread> threads_;
 
   std::mutex mu_;
   std::condition_variable calls_cv_;
-  int live_calls_ = 0;  // Call objects in existence, guarded by mu_
+  bool serving_ = false;    // guarded by mu_: Start() succeeded and Shutdown() has not begun
+  bool shut_down_ = false;  // guarded by mu_
+  int live_calls_ = 0;      // guarded by mu_: call objects in existence
 };
+
+// Makes `server` hand its non-framerpc connections (HTTP/2) to `adapter`: one port, both
+// protocols (see Server::SetForeignConnectionHandler and docs/protocol.md §12). Call before
+// server->Start(). `adapter` must stay alive until server->Shutdown() has returned; shutting the
+// adapter down first is fine (connections handed over after that are closed).
+absl::Status ServeGrpcOnSamePort(Server* server, GrpcAdapter* adapter);
 
 }  // namespace framerpc
 

@@ -1,3 +1,5 @@
+// Unary calls through the adapter from a real gRPC client: round trips, errors, metadata,
+// deadlines and cancellation in both directions, health, shutdown, and Python's grpcio.
 #include "adapters/grpc/grpc_adapter.h"
 
 #include <grpcpp/generic/generic_stub.h>
@@ -8,6 +10,9 @@
 #include <memory>
 #include <string>
 #include <thread>
+
+#include "adapters/grpc/grpc_test_util.h"
+#include "adapters/grpc/health_service.h"
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -23,16 +28,20 @@ constexpr char kSay[] = "/framerpc.echo.EchoService/Say";
 constexpr char kHealthCheck[] = "/grpc.health.v1.Health/Check";
 constexpr char kProbeContext[] = "/framerpc.grpc_test.Probe/Context";
 constexpr char kProbeBlock[] = "/framerpc.grpc_test.Probe/Block";
+constexpr char kProbeAwaitCancel[] = "/framerpc.grpc_test.Probe/AwaitCancel";
 
 // A hand-registered service (no generated code) that shows the test what its handlers see.
 // Context: replies "<x-probe metadata>|<deadline within 1 min>|<reserved metadata seen>|<peer>",
-// or fails with NOT_FOUND for the text "fail". Block: waits until gate() is notified.
+// or fails with NOT_FOUND for the text "fail", or with the code given as text "code:N". Block:
+// waits until gate() is notified. AwaitCancel: waits until its context is cancelled, then
+// notifies cancelled().
 class ProbeService final : public Service {
  public:
   ProbeService() {
     using Handler = UnaryMethodHandler<ProbeService, echo::SayRequest, echo::SayReply>;
     AddMethod(kProbeContext, std::make_unique<Handler>(this, &ProbeService::Context));
     AddMethod(kProbeBlock, std::make_unique<Handler>(this, &ProbeService::Block));
+    AddMethod(kProbeAwaitCancel, std::make_unique<Handler>(this, &ProbeService::AwaitCancel));
   }
   // There is no .proto for this service; the echo service's descriptor stands in.
   const google::protobuf::ServiceDescriptor* descriptor() const override {
@@ -41,11 +50,17 @@ class ProbeService final : public Service {
 
   Notification& started() { return started_; }
   Notification& gate() { return gate_; }
+  Notification& cancelled() { return cancelled_; }
 
  private:
   absl::Status Context(ServerContext* context, const echo::SayRequest& request,
                        echo::SayReply* reply) {
     if (request.text() == "fail") return absl::NotFoundError("asked to fail");
+    if (request.text() == "attach") *context->mutable_response_attachment() = "raw bytes";
+    if (absl::StartsWith(request.text(), "code:")) {
+      return absl::Status(static_cast<absl::StatusCode>(std::stoi(request.text().substr(5))),
+                          "the code asked for");
+    }
     const std::string* probe = context->FindClientMetadata("x-probe");
     const absl::Duration left = context->deadline() - absl::Now();
     bool reserved = false;
@@ -66,19 +81,20 @@ class ProbeService final : public Service {
     return absl::OkStatus();
   }
 
+  absl::Status AwaitCancel(ServerContext* context, const echo::SayRequest& request,
+                           echo::SayReply* reply) {
+    started_.Notify();
+    context->WaitForCancellation(absl::InfiniteFuture());
+    cancelled_.Notify();
+    return absl::CancelledError("gave up");
+  }
+
   Notification started_;
   Notification gate_;
+  Notification cancelled_;
 };
 
-std::string ToString(const grpc::ByteBuffer& buffer) {
-  std::vector<grpc::Slice> slices;
-  std::string out;
-  EXPECT_TRUE(buffer.Dump(&slices).ok());
-  for (const grpc::Slice& slice : slices) {
-    out.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
-  }
-  return out;
-}
+using grpc_test::ToString;
 
 // grpc.health.v1.HealthCheckRequest { string service = 1; }, encoded by hand (short names only).
 std::string HealthCheckRequest(const std::string& service) {
@@ -93,9 +109,9 @@ class GrpcAdapterTest : public ::testing::TestWithParam<bool> {
   void SetUp() override {
     ASSERT_TRUE(dispatcher_.AddService(&echo_, ServiceOptions{.run_inline = GetParam()}).ok());
     ASSERT_TRUE(dispatcher_.AddService(&probe_, ServiceOptions{.run_inline = false}).ok());
-    GrpcAdapterOptions options;
-    options.health_services = {echo_.descriptor()->full_name()};
-    adapter_ = std::make_unique<GrpcAdapter>(&dispatcher_, options);
+    ASSERT_TRUE(dispatcher_.AddService(&health_, ServiceOptions{.run_inline = false}).ok());
+    health_.SetServingForAll(dispatcher_);
+    adapter_ = std::make_unique<GrpcAdapter>(&dispatcher_);
     ASSERT_TRUE(adapter_->Start().ok());
     ASSERT_GT(adapter_->listen_port(), 0);
     address_ = absl::StrCat("127.0.0.1:", adapter_->listen_port());
@@ -112,24 +128,7 @@ class GrpcAdapterTest : public ::testing::TestWithParam<bool> {
   // One unary call through a real gRPC client; blocks until it completes.
   grpc::Status Call(const std::string& method, const std::string& request, std::string* response,
                     grpc::ClientContext* context) {
-    grpc::CompletionQueue cq;
-    grpc::Slice slice(request);
-    grpc::ByteBuffer request_buffer(&slice, 1);
-    grpc::ByteBuffer response_buffer;
-    grpc::Status status;
-    auto rpc = stub_->PrepareUnaryCall(context, method, request_buffer, &cq);
-    rpc->StartCall();
-    rpc->Finish(&response_buffer, &status, this);
-    void* tag = nullptr;
-    bool ok = false;
-    EXPECT_TRUE(cq.Next(&tag, &ok));
-    EXPECT_EQ(tag, this);
-    EXPECT_TRUE(ok);
-    cq.Shutdown();
-    while (cq.Next(&tag, &ok)) {
-    }
-    if (status.ok()) *response = ToString(response_buffer);
-    return status;
+    return grpc_test::UnaryCall(stub_.get(), context, method, request, response);
   }
 
   grpc::Status Call(const std::string& method, const std::string& request, std::string* response) {
@@ -140,6 +139,7 @@ class GrpcAdapterTest : public ::testing::TestWithParam<bool> {
 
   echo::EchoServiceImpl echo_;  // services outlive the dispatcher
   ProbeService probe_;
+  HealthService health_;
   Dispatcher dispatcher_{FrameLimits{}, 2};
   std::unique_ptr<GrpcAdapter> adapter_;
   std::string address_;
@@ -257,17 +257,92 @@ TEST_P(GrpcAdapterTest, ShutdownLetsRunningCallFinish) {
   EXPECT_EQ(reply.text(), "released");
 }
 
+TEST_P(GrpcAdapterTest, HandlerStatusCodesPassThroughUnchanged) {
+  for (int code = 1; code <= 16; ++code) {
+    echo::SayRequest request;
+    request.set_text(absl::StrCat("code:", code));
+    std::string response;
+    const grpc::Status status = Call(kProbeContext, request.SerializeAsString(), &response);
+    EXPECT_EQ(static_cast<int>(status.error_code()), code);
+    EXPECT_EQ(status.error_message(), "the code asked for");
+  }
+}
+
+TEST_P(GrpcAdapterTest, ClientCancelCancelsTheHandlersContext) {
+  grpc::CompletionQueue cq;
+  grpc::ClientContext context;
+  grpc::ByteBuffer request = grpc_test::ToBuffer("");
+  grpc::ByteBuffer response;
+  grpc::Status status;
+  auto rpc = stub_->PrepareUnaryCall(&context, kProbeAwaitCancel, request, &cq);
+  rpc->StartCall();
+  rpc->Finish(&response, &status, this);
+  probe_.started().WaitForNotification();
+  context.TryCancel();
+  probe_.cancelled().WaitForNotification();  // the handler saw it
+  void* tag = nullptr;
+  bool ok = false;
+  ASSERT_TRUE(cq.Next(&tag, &ok));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED);
+  cq.Shutdown();
+  while (cq.Next(&tag, &ok)) {
+  }
+}
+
+TEST_P(GrpcAdapterTest, ExpiredDeadlineCancelsTheHandlersContext) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(200));
+  std::string response;
+  const grpc::Status status = Call(kProbeAwaitCancel, "", &response, &context);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_TRUE(probe_.cancelled().WaitForNotificationWithTimeout(absl::Seconds(30)));
+}
+
+TEST_P(GrpcAdapterTest, ShutdownCancelsCallsPastTheGrace) {
+  grpc::CompletionQueue cq;
+  grpc::ClientContext context;
+  grpc::ByteBuffer request = grpc_test::ToBuffer("");
+  grpc::ByteBuffer response;
+  grpc::Status status;
+  auto rpc = stub_->PrepareUnaryCall(&context, kProbeAwaitCancel, request, &cq);
+  rpc->StartCall();
+  rpc->Finish(&response, &status, this);
+  probe_.started().WaitForNotification();
+  adapter_->Shutdown(absl::ZeroDuration());  // returns once the handler has
+  EXPECT_TRUE(probe_.cancelled().HasBeenNotified());
+  void* tag = nullptr;
+  bool ok = false;
+  ASSERT_TRUE(cq.Next(&tag, &ok));
+  EXPECT_FALSE(status.ok());
+  cq.Shutdown();
+  while (cq.Next(&tag, &ok)) {
+  }
+}
+
+TEST_P(GrpcAdapterTest, ResponseAttachmentFailsTheCallRatherThanVanish) {
+  echo::SayRequest request;
+  request.set_text("attach");
+  std::string response;
+  const grpc::Status status = Call(kProbeContext, request.SerializeAsString(), &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_NE(status.error_message().find("attachment"), std::string::npos);
+}
+
+TEST_P(GrpcAdapterTest, BytesWithoutAttachmentWorks) {
+  // EchoService/Bytes echoes the request's attachment; a gRPC request has none.
+  std::string response;
+  const grpc::Status status = Call("/framerpc.echo.EchoService/Bytes", "", &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response, "");  // BytesReply{size: 0}
+}
+
 // A client framerpc did not write: Python's grpcio, when the machine has it.
 TEST_P(GrpcAdapterTest, PythonGrpcClient) {
-  const std::string command =
-      absl::StrCat("/usr/bin/python3 -c 'import grpc' 2>/dev/null && /usr/bin/python3 ",
-                   "adapters/grpc/echo_client.py ", address_, " 'from python'");
-  FILE* pipe = ::popen(command.c_str(), "r");
-  ASSERT_NE(pipe, nullptr);
   std::string output;
-  char buffer[256];
-  while (size_t n = ::fread(buffer, 1, sizeof(buffer), pipe)) output.append(buffer, n);
-  const int rc = ::pclose(pipe);
+  const int rc = grpc_test::RunCommand(
+      absl::StrCat("/usr/bin/python3 -c 'import grpc' 2>/dev/null && /usr/bin/python3 ",
+                   "adapters/grpc/echo_client.py ", address_, " 'from python'"),
+      &output);
   if (output.empty() && rc != 0) GTEST_SKIP() << "no /usr/bin/python3 with grpcio";
   EXPECT_EQ(rc, 0) << output;
   EXPECT_EQ(output, "FROM PYTHON\n");
@@ -307,12 +382,3 @@ TEST(GrpcAdapterLifecycleTest, DestructorShutsDown) {
 }  // namespace
 }  // namespace framerpc
 
-#if defined(__SANITIZE_THREAD__)
-// Debian's gRPC and abseil are not built with ThreadSanitizer, so it cannot see their locks and
-// reports their internal state as racy. Suppress reports whose stacks lie in those libraries only.
-extern "C" const char* __tsan_default_suppressions() {
-  return "race:libabsl_*.so*\n"
-         "race:libgrpc*.so*\n"
-         "race:libgpr.so*\n";
-}
-#endif
