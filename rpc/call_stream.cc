@@ -41,9 +41,10 @@ absl::Status CallStream::Write(const google::protobuf::MessageLite& message,
   const int64_t cost = static_cast<int64_t>(frame.size() - kFrameHeaderSize);
   {
     std::unique_lock<std::mutex> lock(mu_);
-    ++waiters_;
-    cv_.wait(lock, [this] { return ended_ || writes_done_ || send_credit_ > 0; });
-    --waiters_;
+    while (!(ended_ || writes_done_ || send_credit_ > 0)) {
+      ++waiters_;  // reset to zero by whoever wakes us
+      cv_.wait(lock);
+    }
     if (ended_ || writes_done_) return WriteErrorLocked();
     send_credit_ -= cost;
     // Sent under the lock so that a concurrent End() cannot slip its final frames in between the
@@ -104,6 +105,7 @@ absl::Status CallStream::WritesDone() {
     writes_done_ = true;
     SendAllowedLocked(&completed);
     wake = waiters_ > 0;
+    waiters_ = 0;  // every waiter wakes; one that must wait again counts itself again
   }
   if (wake) cv_.notify_all();
   if (!completed.empty()) {
@@ -130,9 +132,10 @@ bool CallStream::Read(Frame* frame) {
   std::string update;
   {
     std::unique_lock<std::mutex> lock(mu_);
-    ++waiters_;
-    cv_.wait(lock, [this] { return !queue_.empty() || peer_half_closed_ || ended_; });
-    --waiters_;
+    while (queue_.empty() && !peer_half_closed_ && !ended_) {
+      ++waiters_;  // reset to zero by whoever wakes us
+      cv_.wait(lock);
+    }
     if (queue_.empty()) return false;
     Queued next = std::move(queue_.front());
     queue_.pop_front();
@@ -202,6 +205,7 @@ absl::Status CallStream::OnMessage(Frame frame, uint32_t body_bytes) {
       queue_.push_back(Queued{std::move(frame), body_bytes});
     }
     wake = waiters_ > 0;
+    waiters_ = 0;  // every waiter wakes; one that must wait again counts itself again
   }
   if (wake) cv_.notify_all();
   if (!update.empty()) send_(std::move(update));
@@ -224,6 +228,7 @@ absl::Status CallStream::OnHalfClose() {
       pending_read_ = nullptr;
     }
     wake = waiters_ > 0;
+    waiters_ = 0;  // every waiter wakes; one that must wait again counts itself again
   }
   if (wake) cv_.notify_all();
   if (reader) reader(std::nullopt);
@@ -242,6 +247,7 @@ absl::Status CallStream::OnWindowUpdate(uint32_t credit) {
     send_credit_ += credit;
     SendAllowedLocked(&completed);
     wake = waiters_ > 0;
+    waiters_ = 0;  // every waiter wakes; one that must wait again counts itself again
   }
   if (wake) cv_.notify_all();
   RunWriteCallbacks(&completed);
@@ -269,6 +275,7 @@ void CallStream::End(absl::Status status, bool keep_queued) {
     failed.swap(pending_writes_);
     write_error = WriteErrorLocked();
     wake = waiters_ > 0;
+    waiters_ = 0;  // every waiter wakes; one that must wait again counts itself again
   }
   if (wake) cv_.notify_all();
   if (reader) reader(std::nullopt);

@@ -107,7 +107,9 @@ class CallStream {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  int waiters_ = 0;                      // guarded by mu_: threads blocked in Read or Write
+  // guarded by mu_: threads blocked in Read or Write and not yet woken. Lets a burst of frames
+  // wake a blocked reader once instead of once per frame.
+  int waiters_ = 0;
   int64_t send_credit_;                  // guarded by mu_
   int64_t recv_credit_;                  // guarded by mu_: what the peer may still send
   int64_t consumed_ = 0;                 // guarded by mu_: read, not yet returned as credit
