@@ -72,7 +72,10 @@ class BlockingStream {
 
   bool started() const { return started_; }
   bool Write(const google::protobuf::MessageLite& message) {
-    call_->Write(ToBuffer(message.SerializeAsString()), &tag_);
+    return WriteRaw(message.SerializeAsString());
+  }
+  bool WriteRaw(const std::string& bytes) {
+    call_->Write(ToBuffer(bytes), &tag_);
     return Await();
   }
   bool WritesDone() {
