@@ -1,10 +1,14 @@
 """The blocking framerpc client: Channel, ClientContext and the stream objects.
 
 A Channel multiplexes every call over one connection (docs/protocol.md §7.1): callers write their
-own frames under a write lock, and one reader thread per connection reads replies and wakes the
-callers waiting for them. The connection is opened by the first call; after it is lost, or after
-GOAWAY, the next call opens a new one. Calls are never retried behind the caller's back.
+own frames under a write lock, and read the socket themselves while they wait (one at a time; see
+_Connection), with a background thread reading when nobody waits. The connection is opened by the
+first call; after it is lost, or after GOAWAY, the next call opens a new one. Calls are never
+retried behind the caller's back.
 """
+import itertools
+import os
+import select
 import socket
 import threading
 import time
@@ -16,6 +20,15 @@ from .codec import DEFAULT_LIMITS
 from .status import RpcError, StatusCode
 
 _READ_CHUNK = 256 * 1024
+# The background reader takes the read role once no caller has waited for this long; it looks
+# again after _IDLE, doubling up to _IDLE_MAX while callers keep waiting.
+_IDLE = 0.002
+_IDLE_MAX = 0.05
+# A call goes out on a connection nobody is reading without first taking in what has arrived
+# (probe()) when the read role was given back less than this long ago (as the C++ client's
+# sync_probe_bypass).
+_PROBE_BYPASS = 0.001
+_monotonic = time.monotonic
 
 
 class ClientContext:
@@ -77,16 +90,20 @@ def make_context(context, timeout, metadata, attachment):
     return context
 
 
-def _deadline(context, now):
-    return None if context.timeout is None else now + context.timeout
-
-
 _CANCELLED_BY_CLIENT = RpcError(StatusCode.CANCELLED, "cancelled by the client")
 _DEADLINE_EXCEEDED = RpcError(StatusCode.DEADLINE_EXCEEDED, "deadline exceeded")
 
 
 class _Connection:
-    """One socket, its reader thread, and the ConnectionCore; `cond` guards the core and calls."""
+    """One socket and its ConnectionCore; `cond` guards the core, the calls and the read role.
+
+    Reading is caller-driven: a thread that waits for its call (wait()) and finds nobody reading
+    takes the read role and reads the socket itself, feeds the core and wakes the other waiters;
+    it gives the role back as soon as its own wait is over, and one of the others (woken by that)
+    takes it. So a caller making one call at a time reads its own reply, with no thread hand-off.
+    The background thread `reader` takes the role only when no caller has waited for a while
+    (_IDLE), so that GOAWAY, a lost connection and stream data are still read when nobody waits;
+    it gives the role back once callers wait again."""
 
     def __init__(self, channel, sock, target, limits):
         self.channel = channel
@@ -95,46 +112,187 @@ class _Connection:
         self.cond = threading.Condition()
         self.write_lock = threading.Lock()
         self.pending = []  # control frames waiting for the write lock
-        self.reader = threading.Thread(target=self._read_loop, name="framerpc-reader",
+        self.reading = False  # someone holds the read role
+        self.reader_call = None  # the call whose waiter holds the role (abort() wakes it)
+        self.activity = 0  # counts waits; the background reader stays away while it moves
+        self.last_read = 0.0  # time.monotonic() when the read role was last given back
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+        self._poller = select.poll()
+        self._sock_fd = sock.fileno()
+        self._poller.register(self._sock_fd, select.POLLIN)
+        self._poller.register(self._wake_r, select.POLLIN)
+        self._park = threading.Event()  # set once closed: the background reader finishes
+        self.reader = threading.Thread(target=self._background, name="framerpc-reader",
                                        daemon=True)
         self.reader.start()
 
     # -- reading ---------------------------------------------------------------------------------
 
-    def _read_loop(self):
-        reason = "end of stream"
+    def wait(self, call, predicate, interruptible=True):
+        """With `cond` held: waits until predicate() or the call's deadline, reading the socket
+        while nobody else does. False once the deadline has passed on a call still running, even
+        if predicate() holds (§11: a deadline ends a stream mid-flow too).
+
+        interruptible=False (a call without deadline that no other thread can cancel) reads with
+        a plain blocking recv(); otherwise the reader polls the socket and a wake-up pipe, which
+        abort() writes to when it ends the reader's own call."""
+        deadline = call.deadline
+        if deadline is not None and not call.done and _monotonic() >= deadline:
+            return False
+        if predicate():
+            return True
+        self.activity += 1
+        cond = self.cond
         while True:
-            try:
+            if deadline is None:
+                remaining = None
+            else:
+                remaining = deadline - _monotonic()
+                if remaining <= 0:
+                    return False
+            if self.reading or self.core.closed:
+                cond.wait(remaining)
+            else:
+                self._read(call, remaining, interruptible or remaining is not None)
+            if predicate():
+                return True
+
+    def _read(self, call, timeout, interruptible):
+        """With `cond` held and the read role free: takes the role, reads once (at most `timeout`
+        seconds, None for no limit; 0 only checks), processes what came, gives the role back and
+        wakes the waiters. `cond` is released during the read."""
+        cond = self.cond
+        self.reading = True
+        self.reader_call = call
+        cond.release()
+        data = None
+        reason = None
+        try:
+            if interruptible:
+                ready = False
+                for fd, _ in self._poller.poll(None if timeout is None else timeout * 1000):
+                    if fd == self._sock_fd:
+                        ready = True
+                    else:
+                        self._drain_wake()
+                if ready:
+                    data = self.sock.recv(_READ_CHUNK, socket.MSG_DONTWAIT)
+            else:
                 data = self.sock.recv(_READ_CHUNK)
-            except OSError as error:
-                reason = error.strerror or str(error)
-                break
-            if not data:
-                break
-            with self.cond:
-                out = self.core.receive(data)
-                self._notify()
-                closed = self.core.closed
-            if out:
-                # Never block the reader on a write (the server may be waiting for us to read):
-                # a rare frame like this goes out from a helper thread.
-                with self.cond:
-                    self.pending.extend(out)
-                threading.Thread(target=self.flush_pending, daemon=True).start()
-            if closed:
-                break
+        except BlockingIOError:
+            data = None
+        except OSError as error:
+            data = b""
+            reason = error.strerror or str(error)
+        finally:
+            cond.acquire()
+            self.reading = False
+            self.reader_call = None
+            self.last_read = _monotonic()
+            out = None
+            if data is not None:
+                out = self._received(data, reason)
+            cond.notify_all()
+        if out:
+            self._send_later(out)
+
+    def probe(self):
+        """Before a call goes out on a connection nobody is reading: takes in, without blocking,
+        what has arrived (a GOAWAY, the end of the connection), as a reader would have."""
         with self.cond:
-            if not self.core.closed:
-                self.core.connection_lost(reason)
-            self._notify()
+            if not self.reading and not self.core.closed:
+                self._read(None, 0, True)
+
+    def _received(self, data, reason):
+        """With `cond` held: feeds what was read (b"": end of stream) to the core. Returns the
+        frames to send in reply."""
+        core = self.core
+        out = None
+        if data:
+            out = core.receive(data)
+        elif not core.closed:
+            core.connection_lost(reason or "end of stream")
+        core.changed.clear()
+        if core.closed:
+            self._on_closed()
+        return out
+
+    def _send_later(self, frames):
+        # Never block a reader on a write (the server may be waiting for us to read): a rare
+        # frame like this goes out from a helper thread.
+        with self.cond:
+            self.pending.extend(frames)
+        threading.Thread(target=self.flush_pending, daemon=True).start()
+
+    def _drain_wake(self):
+        try:
+            while os.read(self._wake_r, 64):
+                pass
+        except OSError:
+            pass
+
+    def _wake_reader(self, call):
+        """With `cond` held: `call` has just ended; if its waiter is the one reading, wake it."""
+        if self.reader_call is call and self._wake_w is not None:
+            try:
+                os.write(self._wake_w, b"\0")
+            except OSError:
+                pass  # full: a wake-up is already pending
+
+    def _on_closed(self):
+        """With `cond` held, once the core is closed: ends every blocked read and write, and
+        lets the background reader finish (it closes the socket)."""
         self._shutdown()
+        self._park.set()
+
+    def _background(self):
+        """The background reader: reads only while no caller has waited for _IDLE seconds."""
+        cond = self.cond
+        seen = -1
+        idle = _IDLE
+        while True:
+            with cond:
+                if self.core.closed:
+                    while self.reading:  # its read ends: the socket is shut down
+                        cond.wait()
+                    break
+                take = not self.reading and self.activity == seen
+                seen = self.activity
+                if take:
+                    self.reading = True
+            if not take:
+                self._park.wait(idle)
+                idle = min(idle * 2, _IDLE_MAX)
+                continue
+            idle = _IDLE
+            while True:
+                reason = None
+                try:
+                    data = self.sock.recv(_READ_CHUNK)
+                except OSError as error:
+                    data = b""
+                    reason = error.strerror or str(error)
+                with cond:
+                    out = self._received(data, reason)
+                    stop = self.core.closed or self.activity != seen
+                    if stop:
+                        self.reading = False
+                        self.last_read = _monotonic()
+                    cond.notify_all()
+                if out:
+                    self._send_later(out)
+                if stop:
+                    break
         with self.write_lock:
             self.sock.close()
+        with cond:
+            wake_r, wake_w = self._wake_r, self._wake_w
+            self._wake_w = None
+        os.close(wake_r)
+        os.close(wake_w)
         self.channel._forget(self)
-
-    def _notify(self):
-        self.core.changed.clear()
-        self.cond.notify_all()
 
     def _shutdown(self):
         try:
@@ -146,8 +304,10 @@ class _Connection:
 
     def write(self, call, data, deadline, first=False):
         """Writes `data` for `call` unless the call has ended. False if it was not written."""
-        timeout = -1 if deadline is None else max(0.0, deadline - time.monotonic())
-        if not self.write_lock.acquire(timeout=timeout):
+        lock = self.write_lock
+        if deadline is None:
+            lock.acquire()
+        elif not lock.acquire(timeout=max(0.0, deadline - _monotonic())):
             self.abort(call, _DEADLINE_EXCEEDED)
             return False
         try:
@@ -162,13 +322,15 @@ class _Connection:
                 with self.cond:
                     if not self.core.closed:
                         self.core.connection_lost(error.strerror or str(error))
-                    self._notify()
-                self._shutdown()
+                        self._on_closed()
+                    self.core.changed.clear()
+                    self.cond.notify_all()
                 return False
             return True
         finally:
-            self.write_lock.release()
-            self.flush_pending()
+            lock.release()
+            if self.pending:
+                self.flush_pending()
 
     def post(self, frames):
         """Queues control frames (CANCEL, WINDOW_UPDATE) and sends them if the socket is free;
@@ -192,7 +354,7 @@ class _Connection:
                     try:
                         self.sock.sendall(b"".join(frames))
                     except OSError:
-                        self._shutdown()  # the reader reports the loss
+                        self._shutdown()  # the next read reports the loss
             finally:
                 self.write_lock.release()
 
@@ -200,32 +362,21 @@ class _Connection:
 
     def abort(self, call, error):
         with self.cond:
+            running = not call.done
             cancel = self.core.abort(call, error)
-            self._notify()
+            if running:
+                self._wake_reader(call)
+            self.core.changed.clear()
+            self.cond.notify_all()
         if cancel is not None:
             self.post([cancel])
-
-    def wait(self, call, predicate):
-        """With `cond` held: waits until predicate() or the call's deadline. False once the
-        deadline has passed on a call still running, even if predicate() holds (§11: a deadline
-        ends a stream mid-flow too)."""
-        if call.deadline is not None and not call.done and time.monotonic() >= call.deadline:
-            return False
-        while not predicate():
-            if call.deadline is None:
-                self.cond.wait()
-                continue
-            remaining = call.deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            self.cond.wait(remaining)
-        return True
 
     def close(self, error):
         with self.cond:
             self.core.fail_all(error)
-            self._notify()
-        self._shutdown()
+            self.core.changed.clear()
+            self._on_closed()
+            self.cond.notify_all()
 
 
 class Channel:
@@ -241,7 +392,7 @@ class Channel:
         self.connect_timeout = connect_timeout
         self.initial_window = check_window(initial_window)
         self._lock = threading.Lock()
-        self._next_id = 1
+        self._ids = itertools.count(1)  # next() is atomic: call ids need no lock
         self._current = None
         self._connections = set()
         self._closed = False
@@ -273,6 +424,15 @@ class Channel:
     # -- connecting ------------------------------------------------------------------------------
 
     def _connection(self, deadline):
+        conn = self._current
+        if conn is not None and not self._closed and conn.core.usable:
+            # The common case, without the channel's lock. A GOAWAY or the end of the connection
+            # that arrived while nobody was reading is taken in first (unless the connection was
+            # read a moment ago), so that the call goes out on a new connection instead.
+            if not conn.reading and _monotonic() - conn.last_read >= _PROBE_BYPASS:
+                conn.probe()
+            if conn.core.usable:
+                return conn
         with self._lock:
             if self._closed:
                 raise RpcError(StatusCode.CANCELLED, "channel closed")
@@ -324,28 +484,32 @@ class Channel:
     # -- starting calls ----------------------------------------------------------------------------
 
     def _start(self, method, kind, response_class, context, message=None, attachment=b"",
-               half_close=False, window=None):
+               half_close=False, window=None, timeout=None, metadata=()):
         """Sends the REQUEST (and, for server-streaming, the request message and the half-close).
-        Returns (conn, call) or raises RpcError."""
-        if not context._begin():
-            raise RpcError(StatusCode.CANCELLED, "cancelled before start")
-        now = time.monotonic()
-        deadline = _deadline(context, now)
-        if deadline is not None and deadline <= now:
-            raise RpcError(StatusCode.DEADLINE_EXCEEDED,
-                           "deadline exceeded before the call started")
-        with self._lock:
-            call_id = self._next_id
-            self._next_id += 1
-        call = Call(call_id, method, kind, response_class, deadline,
+        Returns (conn, call) or raises RpcError. Without a context (a call no other thread can
+        reach), `timeout` and `metadata` (normalized) are given here."""
+        if context is not None:
+            if not context._begin():
+                raise RpcError(StatusCode.CANCELLED, "cancelled before start")
+            timeout = context.timeout
+            metadata = context.metadata
+        if timeout is None:
+            deadline = None
+        else:
+            now = _monotonic()
+            deadline = now + timeout
+            if deadline <= now:
+                raise RpcError(StatusCode.DEADLINE_EXCEEDED,
+                               "deadline exceeded before the call started")
+        call = Call(next(self._ids), method, kind, response_class, deadline,
                     window or self.initial_window)
         conn = self._connection(deadline)
         core = conn.core
+        now = None if deadline is None else _monotonic()  # timeout_us counts from here
         if kind is MethodKind.UNARY:
-            frames = core.request_frame(call, message, attachment, context.metadata,
-                                        time.monotonic())
+            frames = core.request_frame(call, message, attachment, metadata, now)
         else:
-            frames = core.request_frame(call, b"", b"", context.metadata, time.monotonic())
+            frames = core.request_frame(call, b"", b"", metadata, now)
             if message is not None:
                 first = core.stream_message_frame(call, message, attachment)
                 call.send_credit -= frame_cost(first)
@@ -356,6 +520,9 @@ class Channel:
             if core.closed:
                 raise RpcError(StatusCode.UNAVAILABLE, "connection to %s lost" % self.target)
             core.register(call)
+        if context is None:
+            conn.write(call, frames, deadline, first=True)
+            return conn, call
         if not context._attach(lambda: conn.abort(call, _CANCELLED_BY_CLIENT)):
             conn.abort(call, _CANCELLED_BY_CLIENT)
         if conn.write(call, frames, deadline, first=True):
@@ -367,20 +534,34 @@ class Channel:
                    attachment=b"", context=None):
         """Calls unary `method` ("/package.Service/Method") and returns the response message.
         Raises RpcError. The response attachment lands in context.response_attachment."""
-        context = make_context(context, timeout, metadata, attachment)
-        conn, call = self._start(method, MethodKind.UNARY, response_class, context,
-                                 message=request, attachment=context.attachment)
+        if context is None:
+            # No ClientContext to make: nothing outside this call can reach it. Same checks as
+            # ClientContext(timeout, metadata, attachment).
+            if timeout is not None and not isinstance(timeout, (int, float)):
+                raise TypeError("timeout must be a number of seconds or None")
+            conn, call = self._start(method, MethodKind.UNARY, response_class, None,
+                                     message=request, attachment=bytes(attachment),
+                                     timeout=timeout, metadata=normalize_metadata(metadata))
+            # Without a deadline, only data, the end of the connection or close() can end it.
+            interruptible = timeout is not None
+        else:
+            context = make_context(context, timeout, metadata, attachment)
+            conn, call = self._start(method, MethodKind.UNARY, response_class, context,
+                                     message=request, attachment=context.attachment)
+            interruptible = True
         try:
-            with conn.cond:
-                in_time = conn.wait(call, lambda: call.done)
-            if not in_time:
-                conn.abort(call, _DEADLINE_EXCEEDED)
+            if not call.done:
+                with conn.cond:
+                    in_time = conn.wait(call, lambda: call.done, interruptible)
+                if not in_time:
+                    conn.abort(call, _DEADLINE_EXCEEDED)
         except BaseException:  # KeyboardInterrupt, say: do not leave the call open
             conn.abort(call, _CANCELLED_BY_CLIENT)
             raise
         if call.error is not None:
             raise call.error
-        context.response_attachment = call.response_attachment
+        if context is not None:
+            context.response_attachment = call.response_attachment
         return call.response
 
     def stream_call(self, method, kind, response_class, *, request=None, request_class=None,
