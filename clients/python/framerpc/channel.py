@@ -116,6 +116,9 @@ class _Connection:
         self.reader_call = None  # the call whose waiter holds the role (abort() wakes it)
         self.activity = 0  # counts waits; the background reader stays away while it moves
         self.last_read = 0.0  # time.monotonic() when the read role was last given back
+        # What the role holder reads into (recv() would allocate, and for a chunk this size
+        # mmap and munmap, on every read).
+        self._view = memoryview(bytearray(_READ_CHUNK))
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
@@ -178,9 +181,9 @@ class _Connection:
                     else:
                         self._drain_wake()
                 if ready:
-                    data = self.sock.recv(_READ_CHUNK, socket.MSG_DONTWAIT)
+                    data = self._view[:self.sock.recv_into(self._view, 0, socket.MSG_DONTWAIT)]
             else:
-                data = self.sock.recv(_READ_CHUNK)
+                data = self._view[:self.sock.recv_into(self._view)]
         except BlockingIOError:
             data = None
         except OSError as error:
@@ -206,8 +209,8 @@ class _Connection:
                 self._read(None, 0, True)
 
     def _received(self, data, reason):
-        """With `cond` held: feeds what was read (b"": end of stream) to the core. Returns the
-        frames to send in reply."""
+        """With `cond` held: feeds what was read (empty: end of stream) to the core; `data` is
+        not used after this returns. Returns the frames to send in reply."""
         core = self.core
         out = None
         if data:
@@ -270,7 +273,7 @@ class _Connection:
             while True:
                 reason = None
                 try:
-                    data = self.sock.recv(_READ_CHUNK)
+                    data = self._view[:self.sock.recv_into(self._view)]
                 except OSError as error:
                     data = b""
                     reason = error.strerror or str(error)
