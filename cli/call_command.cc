@@ -11,6 +11,7 @@
 #include "rpc/channel.h"
 #include "rpc/context.h"
 #include "rpc/status_macros.h"
+#include "services/auth/shared_secret.h"
 
 namespace framerpc::cli {
 namespace {
@@ -68,6 +69,10 @@ absl::Status PrepareContext(const CliOptions& options, ClientContext* context) {
   }
   FRPC_ASSIGN_OR_RETURN(const Metadata metadata, ParseMetadata(options.metadata));
   for (const auto& [key, value] : metadata) context->AddMetadata(key, value);
+  if (!options.auth_token_file.empty()) {
+    FRPC_ASSIGN_OR_RETURN(const std::string token, auth::ReadTokenFile(options.auth_token_file));
+    context->AddMetadata(auth::kAuthorizationKey, auth::AuthorizationValue(token));
+  }
   if (!options.attachment_file.empty()) {
     FRPC_ASSIGN_OR_RETURN(std::string attachment, ReadFile(options.attachment_file));
     context->set_request_attachment(std::move(attachment));

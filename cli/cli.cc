@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
 #include "cli/call_command.h"
+#include "cli/exec_command.h"
 #include "rpc/status_macros.h"
 
 namespace framerpc::cli {
@@ -76,8 +77,14 @@ const char kUsage[] =
     "      The linked services and methods, with request and response types.\n"
     "  framerpc_cli describe SYMBOL\n"
     "      A service, method, message or enum, as .proto text.\n"
+    "  framerpc_cli [flags] exec ADDR -- COMMAND [ARG...]\n"
+    "      Runs COMMAND through the command service, like `ssh host COMMAND`: its output\n"
+    "      streams to ours, our stdin is forwarded unless it is a terminal (--stdin), and the\n"
+    "      exit code is the command's (128+N if signal N ended it; 255 if it could not run).\n"
+    "      ADDR may be left out when --address is given. See --shell, --env, --cwd,\n"
+    "      --exec_timeout, --auth_token_file.\n"
     "ADDR is host:port, [v6addr]:port or unix:/path. On error, prints ERROR: <CODE>: <message>\n"
-    "and exits with the status code's number (e.g. 14 for UNAVAILABLE).";
+    "and exits with the status code's number (e.g. 14 for UNAVAILABLE); exec exits with 255.";
 
 int ExitCode(const absl::Status& status) {
   if (status.ok()) return 0;
@@ -87,6 +94,12 @@ int ExitCode(const absl::Status& status) {
 int RunCli(const CliOptions& options, const MethodRegistry& registry,
            const std::vector<std::string>& args, std::istream& in, std::ostream& out,
            std::ostream& err) {
+  if (!args.empty() && args[0] == "exec") {
+    // Exits with the remote command's code, not a status code.
+    const int code = RunExec(options, absl::MakeConstSpan(args).subspan(1), out, err);
+    out.flush();
+    return code;
+  }
   const absl::Status status = RunCommand(options, registry, args, in, out, err);
   out.flush();
   if (!status.ok()) {

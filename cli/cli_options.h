@@ -10,6 +10,27 @@
 
 namespace framerpc::cli {
 
+// How `exec` treats our stdin.
+enum class ExecStdin {
+  kAuto,    // forward it unless it is a terminal
+  kAlways,  // forward it
+  kNever,   // the command's stdin is /dev/null
+};
+
+// Settings of `exec` only.
+struct ExecOptions {
+  // The words of the command are joined with spaces and run by /bin/sh -c (the server must allow
+  // shell commands), as ssh does.
+  bool shell = false;
+  ExecStdin stdin_mode = ExecStdin::kAuto;
+  int stdin_fd = 0;
+  // "NAME=value" entries for the command's environment.
+  std::vector<std::string> env;
+  std::string working_directory;
+  // The command's timeout (SIGTERM, then SIGKILL); zero: the server's default.
+  absl::Duration command_timeout = absl::ZeroDuration();
+};
+
 struct CliOptions {
   // "host:port", "[v6]:port" or "unix:/path". Needed by `call` only.
   std::string address;
@@ -23,6 +44,9 @@ struct CliOptions {
   bool print_attachment = false;
   std::string attachment_out;
   JsonOutputOptions json;
+  // A file holding a token, sent as "authorization: Bearer <token>" metadata.
+  std::string auth_token_file;
+  ExecOptions exec;
 };
 
 }  // namespace framerpc::cli

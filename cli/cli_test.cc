@@ -209,7 +209,12 @@ TEST_F(CliTest, ListShowsMethodsWithTypes) {
             "  /framerpc.echo.EchoService/Say(framerpc.echo.SayRequest) returns "
             "(framerpc.echo.SayReply)\n"
             "  /framerpc.echo.EchoService/Bytes(framerpc.echo.BytesRequest) returns "
-            "(framerpc.echo.BytesReply)\n");
+            "(framerpc.echo.BytesReply)\n"
+            "framerpc.command.CommandService\n"
+            "  /framerpc.command.CommandService/Run(framerpc.command.RunRequest) returns "
+            "(framerpc.command.RunResponse)\n"
+            "  /framerpc.command.CommandService/Exec(stream framerpc.command.ExecRequest) "
+            "returns (stream framerpc.command.ExecResponse)\n");
 }
 
 TEST_F(CliTest, DescribePrintsDebugString) {

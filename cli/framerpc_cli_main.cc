@@ -26,10 +26,38 @@ ABSL_FLAG(bool, emit_defaults, false, "Print reply fields that hold their defaul
 ABSL_FLAG(bool, preserve_proto_field_names, false,
           "Print reply fields as field_name instead of fieldName.");
 ABSL_FLAG(bool, compact, false, "Print the reply JSON on one line.");
+ABSL_FLAG(std::string, auth_token_file, "",
+          "Send the token in this file (readable by its owner only) as 'authorization: Bearer "
+          "<token>' metadata, as the command service requires beyond loopback.");
+ABSL_FLAG(bool, shell, false,
+          "exec: join the command's words with spaces and run them with /bin/sh -c (the server "
+          "must run with --command_allow_shell).");
+ABSL_FLAG(std::string, stdin, "auto",
+          "exec: forward our stdin to the command: auto (unless it is a terminal), always, "
+          "never (the command's stdin is /dev/null).");
+ABSL_FLAG(std::vector<std::string>, env, {},
+          "exec: NAME=value for the command's environment; repeat the flag for more.");
+ABSL_FLAG(std::string, cwd, "", "exec: the command's working directory (absolute).");
+ABSL_FLAG(absl::Duration, exec_timeout, absl::ZeroDuration(),
+          "exec: the command's timeout (then SIGTERM, then SIGKILL); 0: the server's default.");
 
 namespace {
 
-framerpc::cli::CliOptions OptionsFromFlags(std::vector<std::string> metadata) {
+bool ParseStdinMode(const std::string& text, framerpc::cli::ExecStdin* mode) {
+  if (text == "auto") {
+    *mode = framerpc::cli::ExecStdin::kAuto;
+  } else if (text == "always") {
+    *mode = framerpc::cli::ExecStdin::kAlways;
+  } else if (text == "never") {
+    *mode = framerpc::cli::ExecStdin::kNever;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+framerpc::cli::CliOptions OptionsFromFlags(std::vector<std::string> metadata,
+                                           std::vector<std::string> env) {
   framerpc::cli::CliOptions options;
   options.address = absl::GetFlag(FLAGS_address);
   options.timeout = absl::GetFlag(FLAGS_timeout);
@@ -40,6 +68,12 @@ framerpc::cli::CliOptions OptionsFromFlags(std::vector<std::string> metadata) {
   options.json.pretty = !absl::GetFlag(FLAGS_compact);
   options.json.emit_defaults = absl::GetFlag(FLAGS_emit_defaults);
   options.json.preserve_proto_field_names = absl::GetFlag(FLAGS_preserve_proto_field_names);
+  options.auth_token_file = absl::GetFlag(FLAGS_auth_token_file);
+  options.exec.shell = absl::GetFlag(FLAGS_shell);
+  options.exec.stdin_fd = 0;
+  options.exec.env = std::move(env);
+  options.exec.working_directory = absl::GetFlag(FLAGS_cwd);
+  options.exec.command_timeout = absl::GetFlag(FLAGS_exec_timeout);
   return options;
 }
 
@@ -50,13 +84,19 @@ int main(int argc, char** argv) {
   // absl keeps only the last value of a repeated flag, so --metadata is collected beforehand.
   std::vector<std::string> args(argv, argv + argc);
   std::vector<std::string> metadata = framerpc::cli::TakeRepeatedFlag("metadata", &args);
+  std::vector<std::string> env = framerpc::cli::TakeRepeatedFlag("env", &args);
   std::vector<char*> arg_ptrs;
   for (std::string& arg : args) arg_ptrs.push_back(arg.data());
   const std::vector<char*> positional =
       absl::ParseCommandLine(static_cast<int>(arg_ptrs.size()), arg_ptrs.data());
 
+  framerpc::cli::CliOptions options = OptionsFromFlags(std::move(metadata), std::move(env));
+  if (!ParseStdinMode(absl::GetFlag(FLAGS_stdin), &options.exec.stdin_mode)) {
+    std::cerr << "ERROR: INVALID_ARGUMENT: --stdin must be auto, always or never" << std::endl;
+    return 255;
+  }
   const framerpc::cli::MethodRegistry registry(framerpc::cli::KnownServiceFiles());
-  return framerpc::cli::RunCli(OptionsFromFlags(std::move(metadata)), registry,
+  return framerpc::cli::RunCli(options, registry,
                                std::vector<std::string>(positional.begin() + 1, positional.end()),
                                std::cin, std::cout, std::cerr);
 }

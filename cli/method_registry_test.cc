@@ -28,9 +28,10 @@ class MethodRegistryTest : public ::testing::Test {
   MethodRegistry registry_{KnownServiceFiles()};
 };
 
-TEST_F(MethodRegistryTest, KnowsTheEchoService) {
-  ASSERT_EQ(registry_.services().size(), 1u);
+TEST_F(MethodRegistryTest, KnowsTheEchoAndCommandServices) {
+  ASSERT_EQ(registry_.services().size(), 2u);
   EXPECT_EQ(registry_.services()[0]->full_name(), "framerpc.echo.EchoService");
+  EXPECT_EQ(registry_.services()[1]->full_name(), "framerpc.command.CommandService");
 }
 
 TEST_F(MethodRegistryTest, FindsMethodInEverySpelling) {
@@ -53,7 +54,9 @@ TEST_F(MethodRegistryTest, UnknownMethodListsTheKnownOnes) {
     EXPECT_EQ(method.status().code(), absl::StatusCode::kNotFound);
     EXPECT_EQ(method.status().message(),
               std::string("unknown method ") + name +
-                  " (known: /framerpc.echo.EchoService/Bytes, /framerpc.echo.EchoService/Say)");
+                  " (known: /framerpc.command.CommandService/Exec, "
+                  "/framerpc.command.CommandService/Run, /framerpc.echo.EchoService/Bytes, "
+                  "/framerpc.echo.EchoService/Say)");
   }
 }
 

@@ -36,6 +36,12 @@ absl::StatusOr<std::string> ReadSmallFile(int fd, const std::string& path) {
 }  // namespace
 
 absl::StatusOr<SharedSecret> SharedSecret::FromFile(const std::string& path) {
+  absl::StatusOr<std::string> token = ReadTokenFile(path);
+  if (!token.ok()) return token.status();
+  return SharedSecret(*std::move(token));
+}
+
+absl::StatusOr<std::string> ReadTokenFile(const std::string& path) {
   ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
   if (!fd.valid()) return absl::ErrnoToStatus(errno, absl::StrCat("cannot open ", path));
   struct stat st;
@@ -50,13 +56,13 @@ absl::StatusOr<SharedSecret> SharedSecret::FromFile(const std::string& path) {
   }
   absl::StatusOr<std::string> contents = ReadSmallFile(fd.get(), path);
   if (!contents.ok()) return contents.status();
-  absl::StatusOr<SharedSecret> secret =
-      FromToken(std::string(absl::StripTrailingAsciiWhitespace(*contents)));
+  std::string token(absl::StripTrailingAsciiWhitespace(*contents));
+  absl::StatusOr<SharedSecret> secret = SharedSecret::FromToken(token);
   if (!secret.ok()) {
     return absl::Status(secret.status().code(),
                         absl::StrCat(path, ": ", secret.status().message()));
   }
-  return secret;
+  return token;
 }
 
 absl::StatusOr<SharedSecret> SharedSecret::FromToken(std::string token) {

@@ -57,6 +57,9 @@ class SharedSecret {
 // The metadata value that carries `token`: "Bearer <token>".
 std::string AuthorizationValue(absl::string_view token);
 
+// The token in `path`, checked as SharedSecret::FromFile does: for clients, which send it.
+absl::StatusOr<std::string> ReadTokenFile(const std::string& path);
+
 // Whether `presented` equals `secret`, taking time that depends only on presented.size().
 // `secret` must not be empty.
 bool ConstantTimeEquals(absl::string_view secret, absl::string_view presented);

@@ -92,6 +92,14 @@ TEST_F(TokenFileTest, ReadsTheTokenWithoutTrailingWhitespace) {
   EXPECT_TRUE(secret->Check(&value).ok());
 }
 
+TEST_F(TokenFileTest, ReadTokenFileGivesTheTokenForClients) {
+  absl::StatusOr<std::string> token = ReadTokenFile(WriteFile(absl::StrCat(kToken, "\n"), 0600));
+  ASSERT_TRUE(token.ok()) << token.status();
+  EXPECT_EQ(*token, kToken);
+  EXPECT_EQ(ReadTokenFile(WriteFile(kToken, 0644)).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
 TEST_F(TokenFileTest, RefusesFilesOthersCanRead) {
   for (const mode_t mode : {0640, 0604, 0620, 0644}) {
     absl::StatusOr<SharedSecret> secret = SharedSecret::FromFile(WriteFile(kToken, mode));
