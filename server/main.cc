@@ -1,9 +1,18 @@
 // framerpc_server: hosts the framerpc services.
 //
 //   framerpc_server --listen=127.0.0.1:7000,unix:/tmp/f.sock --udp=127.0.0.1:7000
+//   framerpc_server --enable_command_service --command_allow=/bin/echo,/usr/bin/uptime
 //
 // With no flags it serves the embedded default configuration (see kDefault* below). SIGINT or
 // SIGTERM starts a graceful shutdown: stop accepting, finish calls in flight, close.
+//
+// gRPC (docs/grpc_adapter.md): --grpc_listen=127.0.0.1:7001 serves every service over gRPC too,
+// --grpc_same_port on the --listen TCP ports as well. grpc.health.v1 and server reflection are
+// always served. gRPC is refused on addresses other hosts can reach unless --grpc_allow_nonlocal.
+//
+// The command service (docs/command_service.md) is off unless enabled, and the server refuses to
+// start with it on an address other hosts can reach unless --auth_token_file is given. It is
+// never served over UDP.
 #include <signal.h>
 
 #include <cstdio>
@@ -17,8 +26,15 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "rpc/dispatcher.h"
+#include "adapters/grpc/grpc_adapter.h"
+#include "adapters/grpc/health_service.h"
+#include "adapters/grpc/reflection_service.h"
 #include "rpc/server.h"
 #include "rpc/udp_server.h"
+#include "server/command_setup.h"
+#include "services/command/command_service.h"
+#include "services/auth/local_address.h"
 #include "services/echo/echo_service.h"
 #include "transport/event_loop_thread.h"
 
@@ -44,11 +60,113 @@ ABSL_FLAG(std::string, ready_file, "",
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "How long a graceful shutdown waits for calls in flight.");
 
+// The command service. Defaults come from CommandServiceFlags.
+ABSL_FLAG(bool, enable_command_service, false,
+          "Serve framerpc.command.CommandService, which runs programs on this host for callers.");
+ABSL_FLAG(std::vector<std::string>, command_allow, {},
+          "Programs the command service may run, comma-separated: absolute paths, or bare names "
+          "looked up in /usr/local/bin:/usr/bin:/bin. Anything else is PERMISSION_DENIED.");
+ABSL_FLAG(bool, command_allow_shell, false,
+          "Also run /bin/sh -c strings. A shell can run anything: the allowlist no longer "
+          "limits what callers run.");
+ABSL_FLAG(int, command_max_concurrent, framerpc::server::CommandServiceFlags().max_concurrent,
+          "Commands running at once; more calls fail with RESOURCE_EXHAUSTED.");
+ABSL_FLAG(absl::Duration, command_default_timeout,
+          framerpc::server::CommandServiceFlags().default_timeout,
+          "Timeout of a command whose request gives none (then SIGTERM, then SIGKILL).");
+ABSL_FLAG(absl::Duration, command_max_timeout, framerpc::server::CommandServiceFlags().max_timeout,
+          "Longest timeout a request may ask for.");
+ABSL_FLAG(absl::Duration, command_kill_grace, framerpc::server::CommandServiceFlags().kill_grace,
+          "Time between SIGTERM and SIGKILL.");
+ABSL_FLAG(uint64_t, command_run_output_limit,
+          framerpc::server::CommandServiceFlags().run_output_limit,
+          "Cap on each of stdout and stderr returned by Run, in bytes.");
+ABSL_FLAG(uint64_t, command_exec_output_limit,
+          framerpc::server::CommandServiceFlags().exec_output_limit,
+          "Cap on each of stdout and stderr streamed by one Exec call, in bytes.");
+ABSL_FLAG(std::string, auth_token_file, "",
+          "File holding the shared secret that calls to the command service must carry as "
+          "'authorization: Bearer <token>' metadata. Must be readable by its owner only. "
+          "Required when the command service listens anywhere but loopback or unix: addresses.");
+
+ABSL_FLAG(std::string, grpc_listen, "",
+          "Address to serve every service over gRPC (HTTP/2) on, e.g. 127.0.0.1:7001. Empty: "
+          "no port of its own.");
+ABSL_FLAG(bool, grpc_same_port, false,
+          "Also accept gRPC connections on the --listen TCP addresses, told apart from framerpc "
+          "by their first byte.");
+ABSL_FLAG(bool, grpc_allow_nonlocal, false,
+          "Allow gRPC on addresses other hosts can reach. Debian's gRPC 1.51 lacks later HTTP/2 "
+          "security fixes (docs/grpc_adapter.md): put a hardened proxy in front.");
+
 namespace {
 
 int Fail(const absl::Status& status) {
   std::fprintf(stderr, "framerpc_server: %s\n", status.ToString().c_str());
   return 1;
+}
+
+framerpc::server::CommandServiceFlags CommandFlags() {
+  framerpc::server::CommandServiceFlags flags;
+  flags.allow = absl::GetFlag(FLAGS_command_allow);
+  flags.allow_shell = absl::GetFlag(FLAGS_command_allow_shell);
+  flags.max_concurrent = absl::GetFlag(FLAGS_command_max_concurrent);
+  flags.default_timeout = absl::GetFlag(FLAGS_command_default_timeout);
+  flags.max_timeout = absl::GetFlag(FLAGS_command_max_timeout);
+  flags.kill_grace = absl::GetFlag(FLAGS_command_kill_grace);
+  flags.run_output_limit = absl::GetFlag(FLAGS_command_run_output_limit);
+  flags.exec_output_limit = absl::GetFlag(FLAGS_command_exec_output_limit);
+  flags.auth_token_file = absl::GetFlag(FLAGS_auth_token_file);
+  return flags;
+}
+
+// The command service if enabled, else null.
+absl::StatusOr<std::unique_ptr<framerpc::command::CommandServiceImpl>> MakeCommandService(
+    uint32_t max_frame_bytes) {
+  if (!absl::GetFlag(FLAGS_enable_command_service)) return nullptr;
+  absl::StatusOr<framerpc::command::CommandServiceConfig> config =
+      framerpc::server::BuildCommandServiceConfig(CommandFlags(), max_frame_bytes);
+  if (!config.ok()) return config.status();
+  return framerpc::command::CommandServiceImpl::Create(*std::move(config));
+}
+
+// Starts the gRPC adapter if a flag asks for it, after checking that every address it would
+// accept gRPC on is local (or --grpc_allow_nonlocal). Before server->Start().
+absl::Status StartGrpc(framerpc::Server* server, std::unique_ptr<framerpc::GrpcAdapter>* grpc,
+                       std::string* grpc_address) {
+  const std::string listen = absl::GetFlag(FLAGS_grpc_listen);
+  const bool same_port = absl::GetFlag(FLAGS_grpc_same_port);
+  if (listen.empty() && !same_port) return absl::OkStatus();
+  std::vector<std::string> exposed;
+  if (!listen.empty()) exposed.push_back(listen);
+  if (same_port) {
+    for (size_t i = 0; !server->listen_address(i).empty(); ++i) {
+      exposed.push_back(server->listen_address(i));
+    }
+  }
+  if (!absl::GetFlag(FLAGS_grpc_allow_nonlocal)) {
+    for (const std::string& address : exposed) {
+      if (!framerpc::auth::IsLocalOnlyAddress(address)) {
+        return absl::FailedPreconditionError(
+            "gRPC on " + address + " would be reachable from other hosts; Debian's gRPC 1.51 "
+            "lacks later HTTP/2 security fixes (docs/grpc_adapter.md). Pass "
+            "--grpc_allow_nonlocal to do it anyway.");
+      }
+    }
+  }
+  framerpc::GrpcAdapterOptions options;
+  options.listen_address = listen;
+  *grpc = std::make_unique<framerpc::GrpcAdapter>(server->dispatcher(), options);
+  if (absl::Status s = (*grpc)->Start(); !s.ok()) return s;
+  if (!listen.empty()) {
+    // gRPC reports only the port; the host is the one asked for.
+    *grpc_address = listen.rfind("unix:", 0) == 0
+                        ? listen
+                        : listen.substr(0, listen.rfind(':') + 1) +
+                              std::to_string((*grpc)->listen_port());
+  }
+  if (same_port) return framerpc::ServeGrpcOnSamePort(server, grpc->get());
+  return absl::OkStatus();
 }
 
 sigset_t ShutdownSignals() {
@@ -78,23 +196,54 @@ int main(int argc, char** argv) {
   options.output_high_water_bytes = absl::GetFlag(FLAGS_output_high_water_bytes);
 
   framerpc::echo::EchoServiceImpl echo;
+  absl::StatusOr<std::unique_ptr<framerpc::command::CommandServiceImpl>> command =
+      MakeCommandService(options.limits.max_body_bytes);
+  if (!command.ok()) return Fail(command.status());
   framerpc::Server server(options);
   if (absl::Status s = server.AddService(&echo); !s.ok()) return Fail(s);
+  framerpc::HealthService health;
+  framerpc::ReflectionService reflection(server.dispatcher());
+  for (framerpc::Service* service : {static_cast<framerpc::Service*>(&health),
+                                     static_cast<framerpc::Service*>(&reflection)}) {
+    if (absl::Status s = server.AddService(service, {.run_inline = false}); !s.ok()) {
+      return Fail(s);
+    }
+  }
+  if (*command != nullptr) {
+    // Run blocks for as long as its command runs: never on an I/O thread.
+    if (absl::Status s = server.AddService(command->get(), {.run_inline = false}); !s.ok()) {
+      return Fail(s);
+    }
+  }
   const std::vector<std::string> listens = absl::GetFlag(FLAGS_listen);
   for (const std::string& address : listens) {
     if (absl::Status s = server.AddListener(address); !s.ok()) return Fail(s);
   }
-  if (absl::Status s = server.Start(); !s.ok()) return Fail(s);
-
   std::vector<std::string> ready;
   for (size_t i = 0; i < listens.size(); ++i) ready.push_back(server.listen_address(i));
+  if (*command != nullptr) {
+    const bool has_token = !absl::GetFlag(FLAGS_auth_token_file).empty();
+    if (absl::Status s = framerpc::server::CheckCommandServiceExposure(ready, has_token);
+        !s.ok()) {
+      return Fail(s);
+    }
+  }
+  std::unique_ptr<framerpc::GrpcAdapter> grpc;
+  std::string grpc_address;
+  if (absl::Status s = StartGrpc(&server, &grpc, &grpc_address); !s.ok()) return Fail(s);
+  if (absl::Status s = server.Start(); !s.ok()) return Fail(s);
+  health.SetServingForAll(*server.dispatcher());
 
+  // UDP serves only what is safe over datagrams, so not the command service: its Run would block
+  // the UDP thread for as long as the command runs, and a datagram's source can be forged.
+  framerpc::Dispatcher udp_dispatcher(options.limits, /*worker_threads=*/1);
+  if (absl::Status s = udp_dispatcher.AddService(&echo); !s.ok()) return Fail(s);
   framerpc::EventLoopThread udp_loop;
   std::vector<std::unique_ptr<framerpc::UdpServer>> udp_servers;
   framerpc::UdpServerOptions udp_options;
   udp_options.max_datagram_bytes = absl::GetFlag(FLAGS_max_udp_datagram_bytes);
   for (const std::string& address : absl::GetFlag(FLAGS_udp)) {
-    auto udp = std::make_unique<framerpc::UdpServer>(udp_loop.loop(), server.dispatcher(),
+    auto udp = std::make_unique<framerpc::UdpServer>(udp_loop.loop(), &udp_dispatcher,
                                                      udp_options);
     if (absl::Status s = udp->Bind(address); !s.ok()) return Fail(s);
     if (absl::Status s = udp->Start(); !s.ok()) return Fail(s);
@@ -102,7 +251,14 @@ int main(int argc, char** argv) {
     udp_servers.push_back(std::move(udp));
   }
 
+  if (!grpc_address.empty()) ready.push_back("grpc:" + grpc_address);
   std::printf("framerpc_server: serving %s\n", absl::StrJoin(ready, ", ").c_str());
+  if (*command != nullptr) {
+    std::printf("framerpc_server: command service enabled (%zu programs allowed%s%s)\n",
+                absl::GetFlag(FLAGS_command_allow).size(),
+                absl::GetFlag(FLAGS_command_allow_shell) ? ", shell commands allowed" : "",
+                absl::GetFlag(FLAGS_auth_token_file).empty() ? "" : ", token required");
+  }
   std::fflush(stdout);
   if (const std::string path = absl::GetFlag(FLAGS_ready_file); !path.empty()) {
     // Written whole to a temporary name, then renamed, so readers never see half a file.
@@ -116,6 +272,9 @@ int main(int argc, char** argv) {
   std::printf("framerpc_server: signal %d, shutting down gracefully\n", received);
   std::fflush(stdout);
   for (auto& udp : udp_servers) udp->Stop();
+  health.Shutdown();
+  if (grpc != nullptr) grpc->Shutdown(absl::GetFlag(FLAGS_shutdown_grace));
+  udp_dispatcher.StopWorkers();
   server.Shutdown(absl::GetFlag(FLAGS_shutdown_grace));
   std::printf("framerpc_server: stopped\n");
   return 0;

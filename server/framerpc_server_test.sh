@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# framerpc_server with the command service, as operators run it: it refuses to start when the
+# service would be reachable from other hosts without a token, serves it on loopback without one,
+# and demands the token wherever one is configured. Waits are on the server's output, not sleeps.
+set -euo pipefail
+
+server="$PWD/server/framerpc_server"
+cli="$PWD/cli/framerpc_cli"
+work="$(mktemp -d "${TEST_TMPDIR:-/tmp}/srv.XXXXXX")"
+server_pid=""
+cleanup() {
+  if [ -n "$server_pid" ]; then kill -TERM "$server_pid" 2>/dev/null || true; wait "$server_pid" || true; fi
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# Runs the server with "$@" expecting it to refuse to start; its stderr must contain $expected.
+expect_refusal() {
+  local expected="$1"; shift
+  local rc=0
+  timeout 30 "$server" "$@" >"$work/out" 2>"$work/err" || rc=$?
+  [ "$rc" -ne 0 ] || fail "started with: $*"
+  [ "$rc" -ne 124 ] || fail "did not exit (timeout) with: $*"
+  grep -qF -- "$expected" "$work/err" || fail "no '$expected' in: $(cat "$work/err")"
+  echo "ok: refused ($*)"
+}
+
+# Starts the server with "$@" and sets $address to its first listening address, once it has
+# printed that it is serving.
+start_server() {
+  rm -f "$work/fifo"
+  mkfifo "$work/fifo"
+  "$server" "$@" >"$work/fifo" 2>"$work/server.err" &
+  server_pid=$!
+  exec 3<"$work/fifo"
+  local line=""
+  read -r -t 30 line <&3 || fail "server did not start: $(cat "$work/server.err")"
+  case "$line" in
+    "framerpc_server: serving "*) ;;
+    *) fail "unexpected first line: $line" ;;
+  esac
+  address="${line#framerpc_server: serving }"
+  address="${address%%,*}"
+}
+
+stop_server() {
+  kill -TERM "$server_pid"
+  wait "$server_pid" || fail "server exited with $?"
+  server_pid=""
+  exec 3<&-
+}
+
+allow=(--enable_command_service --command_allow=/bin/echo,/bin/sh)
+
+# --- Refusals -------------------------------------------------------------------------------
+expect_refusal "--auth_token_file" --listen=0.0.0.0:0 "${allow[@]}"
+expect_refusal "0.0.0.0:" --listen=127.0.0.1:0,0.0.0.0:0 "${allow[@]}"
+printf 'a-token-for-the-server-test\n' > "$work/token"
+chmod 644 "$work/token"
+expect_refusal "chmod 600" --listen=127.0.0.1:0 "${allow[@]}" --auth_token_file="$work/token"
+chmod 600 "$work/token"
+expect_refusal "allowlist entry" --listen=127.0.0.1:0 --enable_command_service --command_allow=bin/echo
+
+# --- Loopback, no token ---------------------------------------------------------------------
+start_server --listen=127.0.0.1:0 "${allow[@]}"
+out="$("$cli" --stdin=never exec "$address" -- /bin/echo 'hello; rm -rf /')"
+[ "$out" = "hello; rm -rf /" ] || fail "echo gave '$out'"
+rc=0; "$cli" --stdin=never exec "$address" -- /bin/sh -c 'exit 3' || rc=$?
+[ "$rc" -eq 3 ] || fail "exit code $rc, not 3"
+rc=0; "$cli" --stdin=never exec "$address" -- /bin/cat 2>"$work/err" || rc=$?
+[ "$rc" -eq 255 ] || fail "cat (not allowed) gave $rc"
+grep -qF "PERMISSION_DENIED" "$work/err" || fail "no PERMISSION_DENIED: $(cat "$work/err")"
+stop_server
+echo "ok: loopback without a token"
+
+# --- Every address with a token -------------------------------------------------------------
+start_server --listen=0.0.0.0:0 "${allow[@]}" --auth_token_file="$work/token"
+port="${address##*:}"
+rc=0; "$cli" --stdin=never exec "127.0.0.1:$port" -- /bin/echo hi 2>"$work/err" || rc=$?
+[ "$rc" -eq 255 ] || fail "no token gave $rc"
+grep -qF "UNAUTHENTICATED" "$work/err" || fail "no UNAUTHENTICATED: $(cat "$work/err")"
+out="$("$cli" --stdin=never --auth_token_file="$work/token" exec "127.0.0.1:$port" -- /bin/echo hi)"
+[ "$out" = "hi" ] || fail "with the token: '$out'"
+stop_server
+echo "ok: token required and accepted"
+
+# --- Off unless enabled ---------------------------------------------------------------------
+start_server --listen=127.0.0.1:0
+rc=0; "$cli" --stdin=never exec "$address" -- /bin/echo hi 2>"$work/err" || rc=$?
+[ "$rc" -eq 255 ] || fail "disabled service gave $rc"
+grep -qF "UNIMPLEMENTED" "$work/err" || fail "no UNIMPLEMENTED: $(cat "$work/err")"
+stop_server
+echo "ok: off by default"
+echo PASS
