@@ -9,7 +9,7 @@ import collections
 import enum
 
 from . import envelope_pb2 as pb
-from .codec import FrameDecoder, encode_frame, HEADER_SIZE
+from .codec import FrameDecoder, HEADER_SIZE, frame_from_envelope, varint
 from .status import FrameError, RpcError, StatusCode
 
 INITIAL_WINDOW = 1 << 20  # §11.2: both directions of every stream start with 1 MiB of credit
@@ -67,6 +67,41 @@ class Call:
         self.waker = None  # set by the asyncio driver
 
 
+# The frames the client sends have their envelopes written here field by field, in field order,
+# exactly as protobuf serializes them (tests/test_codec.py checks them against Envelope): kind (1),
+# call_id (2), method (3), timeout_us (4), flags (7), metadata (8), attachment_size (9),
+# window_update (10). Fields at their default are left out.
+_METHOD_FIELDS = {}  # method -> its encoded field 3
+
+
+def _method_field(method):
+    field = _METHOD_FIELDS.get(method)
+    if field is None:
+        raw = method.encode()
+        field = b"\x1a" + varint(len(raw)) + raw if raw else b""
+        if len(_METHOD_FIELDS) < 4096:
+            _METHOD_FIELDS[method] = field
+    return field
+
+
+def _head(kind, call_id):
+    """kind and call_id."""
+    return kind + (b"\x10" + varint(call_id) if call_id else b"")
+
+
+_KIND_REQUEST = b"\x08\x01"
+_KIND_CANCEL = b"\x08\x03"
+_KIND_STREAM_MESSAGE = b"\x08\x04"
+_KIND_WINDOW_UPDATE = b"\x08\x05"
+_END_OF_STREAM_FLAG = b"\x38" + varint(END_OF_STREAM)
+
+
+def _attachment_size(attachment):
+    """Field 9; left out above 2^32 - 1, as encode_frame does (the frame is then refused)."""
+    size = len(attachment)
+    return b"\x48" + varint(size) if 0 < size <= 0xFFFFFFFF else b""
+
+
 def timeout_us(deadline, now):
     """§7.2: the relative deadline sent, never 0 (which would mean none) for a set deadline."""
     if deadline is None:
@@ -93,27 +128,38 @@ class ConnectionCore:
     def request_frame(self, call, message, attachment, metadata, now):
         """The REQUEST. For a unary call `message` is the request; a streaming REQUEST has none,
         and carries window_update when the receive window is not the default."""
-        envelope = pb.Envelope(kind=pb.REQUEST, call_id=call.id, method=call.method.encode(),
-                               timeout_us=timeout_us(call.deadline, now))
+        parts = [_head(_KIND_REQUEST, call.id), _method_field(call.method)]
+        timeout = timeout_us(call.deadline, now)
+        if timeout:
+            parts.append(b"\x20" + varint(timeout))
+        metadata_bytes = 0
         for key, value in metadata:
-            envelope.metadata.add(key=key, value=value)
+            entry = ((b"\x0a" + varint(len(key)) + key if key else b"")
+                     + (b"\x12" + varint(len(value)) + value if value else b""))
+            parts.append(b"\x42" + varint(len(entry)) + entry)
+            metadata_bytes += len(key) + len(value)
+        if attachment:
+            parts.append(_attachment_size(attachment))
         if call.kind is not MethodKind.UNARY and call.recv_window != INITIAL_WINDOW:
-            envelope.window_update = call.recv_window
-        return encode_frame(envelope, message, attachment, self.limits)
+            parts.append(b"\x50" + varint(call.recv_window))
+        return frame_from_envelope(b"".join(parts), message, attachment, self.limits,
+                                   metadata_bytes)
 
     def stream_message_frame(self, call, message, attachment):
         """A STREAM_MESSAGE; the caller checks and charges credit with its body size."""
-        envelope = pb.Envelope(kind=pb.STREAM_MESSAGE, call_id=call.id)
-        return encode_frame(envelope, message, attachment, self.limits)
+        envelope = _head(_KIND_STREAM_MESSAGE, call.id)
+        if attachment:
+            envelope += _attachment_size(attachment)
+        return frame_from_envelope(envelope, message, attachment, self.limits)
 
     def half_close_frame(self, call):
         call.half_closed = True
-        return encode_frame(pb.Envelope(kind=pb.STREAM_MESSAGE, call_id=call.id,
-                                        flags=END_OF_STREAM), b"", b"", self.limits)
+        return frame_from_envelope(_head(_KIND_STREAM_MESSAGE, call.id) + _END_OF_STREAM_FLAG,
+                                   b"", b"", self.limits)
 
     @staticmethod
     def cancel_frame(call_id):
-        return encode_frame(pb.Envelope(kind=pb.CANCEL, call_id=call_id))
+        return frame_from_envelope(_head(_KIND_CANCEL, call_id))
 
     # -- call lifecycle ----------------------------------------------------------------------------
 
@@ -159,8 +205,8 @@ class ConnectionCore:
         amount = call.returnable
         call.returnable = 0
         call.recv_credit += amount
-        return encode_frame(pb.Envelope(kind=pb.WINDOW_UPDATE, call_id=call.id,
-                                        window_update=amount))
+        return frame_from_envelope(_head(_KIND_WINDOW_UPDATE, call.id) + b"\x50"
+                                   + varint(amount))
 
     # -- frames the client receives ------------------------------------------------------------
 
@@ -171,12 +217,10 @@ class ConnectionCore:
         if self.closed:
             return out
         try:
-            self.decoder.feed(data)
-            while not self.closed:
-                frame = self.decoder.next()
-                if frame is None:
-                    break
+            for frame in self.decoder.frames(data):
                 self._on_frame(frame, out)
+                if self.closed:
+                    break
         except FrameError as error:
             self.fail_all(RpcError(StatusCode.UNAVAILABLE,
                                    "bad frame from %s: %s" % (self.target, error.message)))
@@ -222,10 +266,9 @@ class ConnectionCore:
             self.complete(call, error_for_status(
                 envelope.status_code, envelope.status_message.decode("utf-8", "replace")))
             return
-        if call.kind in (MethodKind.UNARY, MethodKind.CLIENT_STREAMING):
-            response = call.response_class()
+        if call.kind is MethodKind.UNARY or call.kind is MethodKind.CLIENT_STREAMING:
             try:
-                response.ParseFromString(frame.message_bytes)
+                response = call.response_class.FromString(frame.message_bytes)
             except Exception:  # DecodeError, or a message the class rejects
                 self.complete(call, RpcError(StatusCode.INTERNAL,
                                              "response message does not parse"))
@@ -243,9 +286,8 @@ class ConnectionCore:
             self._violation(call, "flow control window exceeded by the server", out)
             return
         call.recv_credit -= frame.body_size
-        message = call.response_class()
         try:
-            message.ParseFromString(frame.message_bytes)
+            message = call.response_class.FromString(frame.message_bytes)
         except Exception:
             self._violation(call, "response message does not parse", out)
             return

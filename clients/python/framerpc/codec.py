@@ -22,6 +22,11 @@ HEADER_SIZE = 16
 _HEADER = struct.Struct(">4sB3sII")
 _LENGTHS = struct.Struct(">II")
 _MAX_UINT32 = 0xFFFFFFFF
+# A header read at once: its first 8 bytes as one number (magic, version 1, reserved zeros), then
+# the lengths; and what those 8 bytes must be.
+_WHOLE_HEADER = struct.Struct(">QII")
+_GOOD_PREFIX = int.from_bytes(MAGIC + bytes((VERSION, 0, 0, 0)), "big")
+_PREFIX = MAGIC + bytes((VERSION, 0, 0, 0))
 
 
 class FrameLimits:
@@ -61,7 +66,10 @@ class Frame:
 
     @property
     def message_bytes(self):
-        return self.payload[:len(self.payload) - self.envelope.attachment_size]
+        attachment_size = self.envelope.attachment_size
+        if not attachment_size:
+            return self.payload
+        return self.payload[:len(self.payload) - attachment_size]
 
     @property
     def attachment(self):
@@ -147,10 +155,9 @@ def _check_envelope(envelope, payload_bytes, limits):
 
 
 def _decode_body(data, offset, body, envelope_length, limits):
-    envelope = Envelope()
     start = offset + HEADER_SIZE
     try:
-        envelope.ParseFromString(bytes(data[start:start + envelope_length]))
+        envelope = Envelope.FromString(bytes(data[start:start + envelope_length]))
     except DecodeError:
         raise FrameError(StatusCode.INVALID_ARGUMENT,
                          "envelope is not a valid framerpc.Envelope") from None
@@ -246,6 +253,85 @@ class FrameDecoder:
             if frame is None:
                 return
             yield frame
+
+    def frames(self, data):
+        """feed(data), then yields every complete frame: the same frames and the same errors,
+        at the same points, as feed() followed by next() until None. While nothing is buffered,
+        the frames that `data` holds whole are decoded from it in place (the usual case: one
+        read, one or more whole frames), and only a partial frame at its end is buffered."""
+        if self._error is None and self._offset == len(self._buffer):
+            limits = self._limits
+            size = len(data)
+            pos = 0
+            while size - pos >= HEADER_SIZE:
+                prefix, body, envelope_length = _WHOLE_HEADER.unpack_from(data, pos)
+                if (prefix != _GOOD_PREFIX or body > limits.max_body_bytes
+                        or not 0 < envelope_length <= body
+                        or envelope_length > limits.max_envelope_bytes):
+                    break  # the slow path below raises the right error
+                start = pos + HEADER_SIZE
+                end = start + body
+                if end > size:
+                    break
+                try:
+                    envelope = Envelope.FromString(data[start:start + envelope_length])
+                except DecodeError:
+                    break
+                if ((envelope.metadata and _metadata_bytes(envelope) > limits.max_metadata_bytes)
+                        or envelope.attachment_size > body - envelope_length):
+                    break
+                yield Frame(envelope, bytes(data[start + envelope_length:end]), body)
+                pos = end
+            if pos:
+                if pos == size:
+                    return
+                data = data[pos:]
+        self.feed(data)
+        while True:
+            frame = self.next()
+            if frame is None:
+                return
+            yield frame
+
+
+_VARINTS = [bytes((i,)) for i in range(128)]
+
+
+def varint(value):
+    """The protobuf varint of a non-negative integer."""
+    if value < 0x80:
+        return _VARINTS[value]
+    out = bytearray()
+    while value > 0x7F:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def frame_from_envelope(envelope_bytes, message=b"", attachment=b"", limits=DEFAULT_LIMITS,
+                        metadata_bytes=0):
+    """One frame from an envelope already serialized (with its attachment_size set, and
+    `metadata_bytes` of metadata keys and values): the checks of encode_frame, in its order,
+    with its errors. `message` is bytes or a protobuf message to serialize."""
+    if not isinstance(message, (bytes, bytearray, memoryview)):
+        message = message.SerializeToString()
+    envelope_length = len(envelope_bytes)
+    body = envelope_length + len(message) + len(attachment)
+    if body > limits.max_body_bytes:
+        raise FrameError(StatusCode.RESOURCE_EXHAUSTED,
+                         "frame body of %d bytes exceeds the limit of %d"
+                         % (body, limits.max_body_bytes))
+    if envelope_length > limits.max_envelope_bytes:
+        raise FrameError(StatusCode.RESOURCE_EXHAUSTED,
+                         "envelope of %d bytes exceeds the limit of %d"
+                         % (envelope_length, limits.max_envelope_bytes))
+    if metadata_bytes > limits.max_metadata_bytes:
+        raise FrameError(StatusCode.RESOURCE_EXHAUSTED,
+                         "metadata of %d bytes exceeds the limit of %d"
+                         % (metadata_bytes, limits.max_metadata_bytes))
+    return b"".join((_PREFIX, _LENGTHS.pack(body, envelope_length), envelope_bytes, message,
+                     attachment))
 
 
 def encode_frame(envelope, message=b"", attachment=b"", limits=DEFAULT_LIMITS):

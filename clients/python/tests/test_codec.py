@@ -1,11 +1,13 @@
 """The Python frame codec against the shared vectors (tests/vectors) and its own edge cases."""
 import importlib
+import itertools
 import json
 import os
 import random
 import unittest
 
 import framerpc
+from framerpc import _core, MethodKind
 from framerpc import envelope_pb2 as pb
 from framerpc.codec import FrameDecoder, FrameLimits, c_hex_escape, check_header, decode_frame
 from framerpc.codec import encode_frame
@@ -173,6 +175,138 @@ class VectorTest(unittest.TestCase):
                 self.assertEqual(int(caught.exception.code), entry["error_code"])
                 self.assertEqual(caught.exception.code.name, entry["error_code_name"])
                 self.assertEqual(caught.exception.message, entry["error_message"])
+
+
+class FramesTest(unittest.TestCase):
+    """FrameDecoder.frames(), which decodes whole frames in place, against feed() and next()."""
+
+    @staticmethod
+    def outcome(feed_chunks, chunks, limits):
+        frames, error = [], None
+        try:
+            for chunk in chunks:
+                frames.extend(feed_chunks(chunk))
+        except FrameError as e:
+            error = (e.code, e.message)
+        return [(str(f.envelope), f.payload, f.body_size) for f in frames], error
+
+    def check_agree(self, data, limits, rng):
+        for cuts in ([], [len(data)], sorted(rng.sample(range(1, len(data)), min(3, len(data) - 1)))
+                     if len(data) > 1 else []):
+            bounds = [0] + cuts + [len(data)]
+            chunks = [data[a:b] for a, b in zip(bounds, bounds[1:])]
+            slow = FrameDecoder(limits)
+
+            def feed_next(chunk):
+                slow.feed(chunk)
+                return list(slow)
+
+            fast = FrameDecoder(limits)
+            expected = self.outcome(feed_next, chunks, limits)
+            self.assertEqual(self.outcome(lambda chunk: list(fast.frames(memoryview(chunk))),
+                                          chunks, limits), expected)
+            self.assertEqual(fast.buffered, slow.buffered)
+
+    def test_every_vector_alone_and_after_a_good_frame(self):
+        good = encode_frame(pb.Envelope(kind=pb.RESPONSE, call_id=9), b"msg", b"att")
+        rng = random.Random(7)
+        for vector in load_manifest()["vectors"]:
+            with self.subTest(vector["name"]):
+                data = read_hex(vector["file"])
+                limits = limits_of(vector)
+                self.check_agree(data, limits, rng)
+                self.check_agree(good + data + good, limits, rng)
+
+    def test_stream_of_all_valid_frames_in_random_chunks(self):
+        valid = [v for v in load_manifest()["vectors"]
+                 if v["outcome"] == "FRAME" and "limits" not in v]
+        stream = b"".join(read_hex(v["file"])[:v["consumed"]] for v in valid)
+        rng = random.Random(8)
+        for _ in range(20):
+            decoder = FrameDecoder()
+            frames = []
+            pos = 0
+            while pos < len(stream):
+                n = rng.randint(1, 400)
+                frames.extend(decoder.frames(memoryview(stream)[pos:pos + n]))
+                pos += n
+            self.assertEqual(decoder.buffered, 0)
+            self.assertEqual([f.payload.hex() for f in frames],
+                             [v["message_hex"] + v["attachment_hex"] for v in valid])
+
+
+class ClientFramesTest(unittest.TestCase):
+    """The frames the client sends, whose envelopes _core writes by hand, are byte for byte what
+    encode_frame makes of the same Envelope, errors included."""
+
+    METHODS = ["/framerpc.echo.EchoService/Say", "/a.B/" + "m" * 200, "", "/ü.B/C"]
+    IDS = [1, 127, 128, 16383, 16384, 1 << 32, (1 << 64) - 1]
+    METADATA = [[], [(b"k", b"v")], [(b"", b"v"), (b"k", b""), (b"", b"")],
+                [(b"key" * 50, b"\x00" * 300)]]
+
+    def expected(self, limits=framerpc.DEFAULT_LIMITS, message=b"", attachment=b"", **fields):
+        metadata = fields.pop("metadata", [])
+        envelope = pb.Envelope(**fields)
+        for key, value in metadata:
+            envelope.metadata.add(key=key, value=value)
+        return encode_frame(envelope, message, attachment, limits)
+
+    def result(self, fn):
+        try:
+            return fn()
+        except FrameError as error:
+            return (error.code, error.message)
+
+    def test_request(self):
+        message = pb.MetadataEntry(key=b"request")
+        errors = set()
+        for limits in (framerpc.DEFAULT_LIMITS, FrameLimits(max_metadata_bytes=100),
+                       FrameLimits(max_body_bytes=400), FrameLimits(max_envelope_bytes=250)):
+            core = _core.ConnectionCore("t", limits)
+            for method, call_id, metadata, attachment, deadline, kind, window in (
+                    itertools.product(self.METHODS, self.IDS, self.METADATA, [b"", b"a" * 200],
+                                      [None, 10.5, 100.0 + 1e-7, 1e6],
+                                      [MethodKind.UNARY, MethodKind.BIDI_STREAMING],
+                                      [framerpc.INITIAL_WINDOW, 1000])):
+                call = _core.Call(call_id, method, kind, None, deadline, window)
+                with self.subTest(method=method, call_id=call_id, metadata=metadata,
+                                  attachment=len(attachment), deadline=deadline, kind=kind,
+                                  window=window):
+                    timeout = _core.timeout_us(deadline, 10.0)
+                    if kind is MethodKind.UNARY:
+                        got = self.result(lambda: core.request_frame(
+                            call, message, attachment, metadata, 10.0))
+                        want = self.result(lambda: self.expected(
+                            limits, message, attachment, kind=pb.REQUEST, call_id=call_id,
+                            method=method.encode(), timeout_us=timeout, metadata=metadata))
+                    else:
+                        got = self.result(lambda: core.request_frame(call, b"", b"", metadata,
+                                                                     10.0))
+                        want = self.result(lambda: self.expected(
+                            limits, kind=pb.REQUEST, call_id=call_id, method=method.encode(),
+                            timeout_us=timeout, metadata=metadata,
+                            window_update=0 if window == framerpc.INITIAL_WINDOW else window))
+                    self.assertEqual(got, want)
+                    if isinstance(want, tuple):
+                        errors.add(want[1].split(" of ")[0])
+        self.assertEqual(errors, {"frame body", "envelope", "metadata"})
+
+    def test_stream_frames_cancel_and_window_update(self):
+        core = _core.ConnectionCore("t", framerpc.DEFAULT_LIMITS)
+        for call_id in self.IDS + [0]:
+            call = _core.Call(call_id, "/a.B/C", MethodKind.BIDI_STREAMING, None, None, 1000)
+            for attachment in (b"", b"x", b"y" * 1000):
+                self.assertEqual(core.stream_message_frame(call, b"\x08\x01", attachment),
+                                 self.expected(message=b"\x08\x01", attachment=attachment,
+                                               kind=pb.STREAM_MESSAGE, call_id=call_id))
+            self.assertEqual(core.half_close_frame(call),
+                             self.expected(kind=pb.STREAM_MESSAGE, call_id=call_id,
+                                           flags=pb.END_OF_STREAM))
+            self.assertEqual(core.cancel_frame(call_id),
+                             self.expected(kind=pb.CANCEL, call_id=call_id))
+            self.assertEqual(core.consumed(call, 700),
+                             self.expected(kind=pb.WINDOW_UPDATE, call_id=call_id,
+                                           window_update=700))
 
 
 class CodecTest(unittest.TestCase):
