@@ -28,6 +28,10 @@ void EventLoop::Run() {
   while (!quit_.load(std::memory_order_acquire)) {
     active_.clear();
     poller_.Poll(PollTimeoutMs(), &active_);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      sleeping_ = false;
+    }
     for (size_t i = 0; i < active_.size(); ++i) {
       // RemoveWatcher() nulls entries of watchers removed while this batch is handled.
       if (active_[i].first != nullptr) active_[i].first->HandleEvents(active_[i].second);
@@ -66,15 +70,16 @@ void EventLoop::RunInLoopAndWait(const Task& task) {
 }
 
 void EventLoop::QueueInLoop(Task task) {
-  bool was_empty;
+  bool wake;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    was_empty = pending_.empty();
     pending_.push_back(std::move(task));
+    // Only a loop that has decided to block needs waking, and only once: an awake loop runs
+    // pending tasks before it next polls, and polls with a zero timeout while any are pending.
+    wake = sleeping_;
+    sleeping_ = false;
   }
-  // On the loop thread no wake-up is needed: the loop polls with a zero timeout while tasks are
-  // pending. From another thread, only the first task after a drain needs to wake it.
-  if (was_empty && !IsInLoopThread()) Wakeup();
+  if (wake) Wakeup();
 }
 
 void EventLoop::Wakeup() {
@@ -131,6 +136,7 @@ int EventLoop::PollTimeoutMs() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!pending_.empty()) return 0;
+    sleeping_ = true;  // from here on, QueueInLoop must wake us
   }
   if (timers_.empty()) return 10000;
   const absl::Duration until = timers_.begin()->first.first - absl::Now();

@@ -76,6 +76,7 @@ class EventLoop {
 
   std::mutex mu_;
   std::vector<Task> pending_;  // guarded by mu_
+  bool sleeping_ = false;      // guarded by mu_: the loop is (about to be) blocked in Poll
 
   // Timers: ordered by due time, then id for uniqueness.
   std::map<std::pair<absl::Time, TimerId>, Task> timers_;
