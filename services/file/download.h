@@ -1,0 +1,32 @@
+// The server side of FileService.Download (file.proto): header, data chunks as raw attachments,
+// trailer with the SHA-256 of what was sent.
+//
+// The file is read with pread into one reusable chunk buffer and handed to the stream, which
+// blocks while the client has granted no flow-control credit: a client that stops reading stops
+// the download after one window, and the server holds at most the window plus one chunk for it.
+// (docs/file_service.md compares pread with sendfile, splice and mmap.)
+//
+// Thread safety: a function of its arguments; call it from the handler thread of one call.
+#ifndef FRAMERPC_SERVICES_FILE_DOWNLOAD_H_
+#define FRAMERPC_SERVICES_FILE_DOWNLOAD_H_
+
+#include <cstddef>
+
+#include "absl/status/status.h"
+#include "rpc/context.h"
+#include "rpc/stream.h"
+#include "services/file/file.pb.h"
+#include "services/file/root_dir.h"
+#include "services/file/transfer_tracker.h"
+
+namespace framerpc::file {
+
+// Sends `request`'s range of the file beneath `root` in data messages of at most `chunk_bytes`.
+// Counts its chunks and bytes in `tracker`. The caller has checked access and holds a slot.
+absl::Status ServeDownload(const RootDir& root, const DownloadRequest& request,
+                           size_t chunk_bytes, const ServerContext& context,
+                           ServerWriter<DownloadResponse>* writer, TransferTracker* tracker);
+
+}  // namespace framerpc::file
+
+#endif  // FRAMERPC_SERVICES_FILE_DOWNLOAD_H_

@@ -1,0 +1,86 @@
+// The client side of FileService downloads and uploads (file.proto) between a local path and the
+// server, verified by SHA-256: the library behind framerpc_cli's download and upload commands.
+//
+// Where a download writes. Only to the local path the caller gave, never to a name that comes
+// from the server, and only if that path is a regular file or does not exist yet: a directory,
+// a symlink (even one pointing to a regular file), a FIFO or a device is refused with
+// FAILED_PRECONDITION before anything is written. Missing parent directories are not created.
+// The local file is opened only once the server has accepted the request, so a refused download
+// (NOT_FOUND, say) leaves an existing local file as it was.
+//
+// What is left after a failure. A download that is cut off keeps the bytes it received, so that
+// it can be resumed (DownloadOptions::resume); the error says how many. One whose data does not
+// match the server's SHA-256 fails with DATA_LOSS and takes back what it wrote: a file it created
+// is removed, and any other is cut back to the offset it started at (a resumed download's part
+// stays; a file a fresh download replaced is left empty). An upload that fails leaves nothing on
+// the server (see file.proto).
+//
+// Thread safety: each call is independent; the stub must be usable from the calling thread, and
+// `context` serves that one call (set its deadline, metadata and cancel it as for any call).
+#ifndef FRAMERPC_SERVICES_FILE_FILE_CLIENT_H_
+#define FRAMERPC_SERVICES_FILE_FILE_CLIENT_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "rpc/context.h"
+#include "services/file/file.frpc.h"
+
+namespace framerpc::file {
+
+// Bytes of the file done so far and the file's size, after each chunk. Runs on the calling
+// thread; must not block for long (it holds up the transfer).
+using ProgressFn = std::function<void(uint64_t done, uint64_t total)>;
+
+struct DownloadOptions {
+  // Continue a previous download: keep the local file's bytes, ask for the rest, and verify the
+  // whole file (the server hashes the part the client already has, too). Without it the local
+  // file is replaced.
+  bool resume = false;
+  ProgressFn progress;
+};
+
+struct DownloadResult {
+  uint64_t file_size = 0;  // the server's file
+  uint64_t offset = 0;     // where this call started (the local file's size when resuming)
+  uint64_t received = 0;   // bytes this call received and wrote
+  std::string sha256;      // of the whole local file (32 bytes), as checked against the server's
+};
+
+absl::StatusOr<DownloadResult> DownloadFile(FileService::Stub* stub, ClientContext* context,
+                                            const std::string& remote_path,
+                                            const std::string& local_path,
+                                            const DownloadOptions& options);
+
+struct UploadOptions {
+  // Replace an existing file on the server.
+  bool overwrite = false;
+  // Bytes per data message.
+  size_t chunk_bytes = size_t{256} << 10;
+  ProgressFn progress;
+};
+
+struct UploadResult {
+  uint64_t size = 0;
+  std::string sha256;  // 32 bytes, computed while sending and checked by the server
+};
+
+// Sends the regular file at `local_path` (symlinks to one are followed: it is only read).
+absl::StatusOr<UploadResult> UploadFile(FileService::Stub* stub, ClientContext* context,
+                                        const std::string& local_path,
+                                        const std::string& remote_path,
+                                        const UploadOptions& options);
+
+// A copy of `status` (its code and message) that shares no storage with it. A streaming call's
+// status is shared with the channel's I/O thread, and ThreadSanitizer cannot see the reference
+// counting inside Debian's uninstrumented abseil: a shared status that outlives its stream object
+// shows up as a (false) race. Everything this file returns is unshared; callers holding a
+// stream's Finish() status past the stream's lifetime should do the same.
+absl::Status UnsharedStatus(const absl::Status& status);
+
+}  // namespace framerpc::file
+
+#endif  // FRAMERPC_SERVICES_FILE_FILE_CLIENT_H_

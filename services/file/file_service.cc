@@ -1,0 +1,133 @@
+#include "services/file/file_service.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "rpc/status_macros.h"
+#include "services/auth/local_address.h"
+#include "services/file/client_path.h"
+#include "services/file/download.h"
+#include "services/file/file_io.h"
+#include "services/file/sha256.h"
+#include "services/file/stat_proto.h"
+#include "services/file/upload.h"
+#include "services/file/utf8.h"
+
+namespace framerpc::file {
+
+absl::StatusOr<std::unique_ptr<FileServiceImpl>> FileServiceImpl::Create(
+    const std::string& root_path, FileServiceOptions options) {
+  if (options.chunk_bytes < kMinChunkBytes || options.chunk_bytes > kMaxChunkBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("the chunk size must be between ",
+                                                   kMinChunkBytes, " and ", kMaxChunkBytes,
+                                                   " bytes, not ", options.chunk_bytes));
+  }
+  if (options.max_transfers < 1) {
+    return absl::InvalidArgumentError("the maximum number of transfers must be at least 1");
+  }
+  FRPC_ASSIGN_OR_RETURN(std::unique_ptr<RootDir> root, RootDir::Open(root_path, options.root));
+  return std::unique_ptr<FileServiceImpl>(new FileServiceImpl(std::move(root), std::move(options)));
+}
+
+FileServiceImpl::FileServiceImpl(std::unique_ptr<RootDir> root, FileServiceOptions options)
+    : root_(std::move(root)), options_(std::move(options)), tracker_(options_.max_transfers) {}
+
+absl::Status FileServiceImpl::CheckAccess(const ServerContext& context) const {
+  if (!options_.token) return absl::OkStatus();
+  return options_.token->Check(context.FindClientMetadata(auth::kAuthorizationKey));
+}
+
+absl::Status FileServiceImpl::Stat(ServerContext* context, const StatRequest& request,
+                                   StatResponse* response) {
+  FRPC_RETURN_IF_ERROR(CheckAccess(*context));
+  FRPC_ASSIGN_OR_RETURN(const FileInfo info, root_->Stat(request.path()));
+  FillFileStat(info, response->mutable_stat());
+  if (!request.want_sha256() || info.type != FileType::kRegular) return absl::OkStatus();
+  FRPC_ASSIGN_OR_RETURN(const TransferSlot slot, tracker_.Begin());
+  // Hash what the opened file holds; report the size and time of that same file.
+  FRPC_ASSIGN_OR_RETURN(const ScopedFd fd, root_->OpenForRead(request.path()));
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return absl::InternalError("fstat of an open file failed");
+  FillFileStat(FileInfoFromStat(st), response->mutable_stat());
+  Sha256 sha;
+  std::string buffer(options_.chunk_bytes, '\0');
+  FRPC_ASSIGN_OR_RETURN(const uint64_t hashed,
+                        HashRange(fd.get(), 0, static_cast<uint64_t>(st.st_size), &sha, &buffer,
+                                  request.path(), [context] { return context->IsCancelled(); }));
+  if (hashed != static_cast<uint64_t>(st.st_size)) {
+    return absl::AbortedError(
+        absl::StrCat(QuotePath(request.path()), " shrank while its checksum was computed"));
+  }
+  response->set_sha256(sha.Finish());
+  return absl::OkStatus();
+}
+
+absl::Status FileServiceImpl::List(ServerContext* context, const ListRequest& request,
+                                   ListResponse* response) {
+  FRPC_RETURN_IF_ERROR(CheckAccess(*context));
+  FRPC_ASSIGN_OR_RETURN(DirListing listing, root_->List(request.path(), request.start_after()));
+  for (DirEntry& entry : listing.entries) {
+    ListEntry* out = response->add_entries();
+    if (IsValidUtf8(entry.name)) {
+      out->set_name(std::move(entry.name));
+    } else {
+      out->set_raw_name(std::move(entry.name));
+    }
+    FillFileStat(entry.info, out->mutable_stat());
+  }
+  response->set_truncated(listing.truncated);
+  return absl::OkStatus();
+}
+
+absl::Status FileServiceImpl::Download(ServerContext* context, const DownloadRequest& request,
+                                       ServerWriter<DownloadResponse>* writer) {
+  FRPC_RETURN_IF_ERROR(CheckAccess(*context));
+  FRPC_RETURN_IF_ERROR(root_->ValidatePath(request.path()));
+  FRPC_ASSIGN_OR_RETURN(const TransferSlot slot, tracker_.Begin());
+  return ServeDownload(*root_, request, options_.chunk_bytes, *context, writer, &tracker_);
+}
+
+absl::Status FileServiceImpl::Upload(ServerContext* context, ServerReader<UploadRequest>* reader,
+                                     UploadResponse* response) {
+  FRPC_RETURN_IF_ERROR(CheckAccess(*context));
+  std::string first_data;
+  FRPC_ASSIGN_OR_RETURN(
+      const UploadHeader header,
+      ReadUploadHeader(*root_, options_.max_upload_bytes, context, reader, &first_data));
+  FRPC_ASSIGN_OR_RETURN(const TransferSlot slot, tracker_.Begin());
+  absl::Status status = ReceiveUpload(*root_, header, std::move(first_data), context, reader,
+                                      response, &tracker_);
+  tracker_.Update([ok = status.ok()](TransferCounters* c) {
+    ++(ok ? c->uploads_committed : c->uploads_failed);
+  });
+  return status;
+}
+
+absl::Status FileServiceImpl::Delete(ServerContext* context, const DeleteRequest& request,
+                                     DeleteResponse* response) {
+  FRPC_RETURN_IF_ERROR(CheckAccess(*context));
+  return root_->Remove(request.path());
+}
+
+absl::Status FileServiceImpl::MakeDirectory(ServerContext* context,
+                                            const MakeDirectoryRequest& request,
+                                            MakeDirectoryResponse* response) {
+  FRPC_RETURN_IF_ERROR(CheckAccess(*context));
+  return root_->MakeDirectory(request.path());
+}
+
+absl::Status CheckFileServiceExposure(const FileServiceOptions& options,
+                                      const std::vector<std::string>& listen_addresses) {
+  if (!options.root.writable || options.token) return absl::OkStatus();
+  for (const std::string& address : listen_addresses) {
+    if (!auth::IsLocalOnlyAddress(address)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "a writable file service on ", address,
+          ", which is not a loopback or Unix-socket address, needs a shared-secret token "
+          "(--auth_token_file)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace framerpc::file

@@ -1,0 +1,92 @@
+// FileServiceImpl: the file service of services/file/file.proto (the API documentation), a thin
+// RPC layer over RootDir (root_dir.h), which does the path resolution and the atomic uploads.
+//
+//   auto files = file::FileServiceImpl::Create("/srv/files", file::FileServiceOptions{});
+//   server.AddService(files->get(), ServiceOptions{.run_inline = false});
+//
+// Add it with run_inline = false: its unary methods do file-system work (Stat with a checksum
+// reads a whole file) and must not hold up an I/O thread. Download and Upload run on a thread of
+// their own per call, like every streaming handler.
+//
+// Ownership and threading: not copyable; must outlive the Server it is added to. All methods are
+// safe to call concurrently.
+#ifndef FRAMERPC_SERVICES_FILE_FILE_SERVICE_H_
+#define FRAMERPC_SERVICES_FILE_FILE_SERVICE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "services/auth/shared_secret.h"
+#include "services/file/file.frpc.h"
+#include "services/file/root_dir.h"
+#include "services/file/transfer_tracker.h"
+
+namespace framerpc::file {
+
+inline constexpr size_t kMinChunkBytes = size_t{64} << 10;
+inline constexpr size_t kMaxChunkBytes = size_t{1} << 20;
+
+struct FileServiceOptions {
+  // How the root is served; root.writable allows Upload, Delete and MakeDirectory.
+  RootDirOptions root;
+  // The most data bytes in one Download message, in [kMinChunkBytes, kMaxChunkBytes].
+  size_t chunk_bytes = size_t{256} << 10;
+  // The largest upload accepted.
+  uint64_t max_upload_bytes = uint64_t{64} << 30;
+  // Downloads, uploads and checksummed Stats running at once, across all clients (>= 1).
+  int max_transfers = 16;
+  // When set, every call must carry it (services/auth/shared_secret.h); UNAUTHENTICATED
+  // otherwise. CheckFileServiceExposure says when it is required.
+  std::optional<auth::SharedSecret> token;
+};
+
+class FileServiceImpl final : public FileService::Service {
+ public:
+  // Opens `root_path` (see RootDir::Open). INVALID_ARGUMENT for options out of range.
+  static absl::StatusOr<std::unique_ptr<FileServiceImpl>> Create(const std::string& root_path,
+                                                                 FileServiceOptions options);
+
+  absl::Status Stat(ServerContext* context, const StatRequest& request,
+                    StatResponse* response) override;
+  absl::Status List(ServerContext* context, const ListRequest& request,
+                    ListResponse* response) override;
+  absl::Status Download(ServerContext* context, const DownloadRequest& request,
+                        ServerWriter<DownloadResponse>* writer) override;
+  absl::Status Upload(ServerContext* context, ServerReader<UploadRequest>* reader,
+                      UploadResponse* response) override;
+  absl::Status Delete(ServerContext* context, const DeleteRequest& request,
+                      DeleteResponse* response) override;
+  absl::Status MakeDirectory(ServerContext* context, const MakeDirectoryRequest& request,
+                             MakeDirectoryResponse* response) override;
+
+  // The transfer counters and the cap (transfer_tracker.h).
+  TransferTracker* tracker() { return &tracker_; }
+  const RootDir& root() const { return *root_; }
+  const FileServiceOptions& options() const { return options_; }
+
+ private:
+  FileServiceImpl(std::unique_ptr<RootDir> root, FileServiceOptions options);
+
+  // UNAUTHENTICATED unless the call carries the token, when one is configured.
+  absl::Status CheckAccess(const ServerContext& context) const;
+
+  const std::unique_ptr<RootDir> root_;
+  const FileServiceOptions options_;
+  TransferTracker tracker_;
+};
+
+// The access rule for a server about to serve the file service on `listen_addresses` (as given
+// to AddListener): a writable service on any address that is not loopback or a Unix socket must
+// have a token. FAILED_PRECONDITION, naming the address, when that rule is broken.
+absl::Status CheckFileServiceExposure(const FileServiceOptions& options,
+                                      const std::vector<std::string>& listen_addresses);
+
+}  // namespace framerpc::file
+
+#endif  // FRAMERPC_SERVICES_FILE_FILE_SERVICE_H_

@@ -1,0 +1,309 @@
+// What goes wrong in transfers, end to end: uploads that are cut off, cancelled, disconnected,
+// too long, too short, too large or mismatched leave nothing behind (under each way of staging
+// uploads); the cap on concurrent transfers; and a client that never reads, which must cost the
+// server no more than the flow-control window. Waits use the service's TransferTracker, never
+// sleeps.
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "services/file/file_client.h"
+#include "services/file/file_server_fixture.h"
+#include "services/file/sha256.h"
+#include "services/file/test_tree.h"
+
+namespace framerpc::file {
+namespace {
+
+using Code = absl::StatusCode;
+using Names = std::vector<std::string>;
+
+constexpr size_t kChunk = size_t{64} << 10;
+// Each stream direction's flow-control window (docs/protocol.md §11.2).
+constexpr uint64_t kDefaultStreamWindow = uint64_t{1} << 20;
+
+absl::Time Soon() { return absl::Now() + absl::Seconds(30); }
+
+UploadRequest HeaderMessage(const std::string& path, uint64_t size,
+                            const std::string& sha256 = "", bool overwrite = false) {
+  UploadRequest message;
+  UploadHeader* header = message.mutable_header();
+  header->set_path(path);
+  header->set_size(size);
+  header->set_sha256(sha256);
+  header->set_overwrite(overwrite);
+  return message;
+}
+
+// Sends `first`, then `chunks` as data, then (if not empty) a checksum message, then half-closes.
+absl::Status RawUpload(FileService::Stub* stub, const UploadRequest& first,
+                       const std::vector<std::string>& chunks, const std::string& final_sha256 = "") {
+  ClientContext context;
+  UploadResponse response;
+  auto writer = stub->Upload(&context, &response);
+  bool open = writer->Write(first);
+  for (const std::string& chunk : chunks) open = open && writer->Write(UploadRequest(), chunk);
+  if (open && !final_sha256.empty()) {
+    UploadRequest last;
+    last.set_sha256(final_sha256);
+    open = writer->Write(last);
+  }
+  if (open) writer->WritesDone();
+  return UnsharedStatus(writer->Finish());
+}
+
+class UploadFailureTest : public ::testing::TestWithParam<TestMode> {
+ protected:
+  void SetUp() override {
+    TestTree::MakeDir(tree_.InRoot("u"));
+    TestTree::WriteFile(tree_.InRoot("u/existing.txt"), "original");
+    FileServiceOptions options;
+    options.root.writable = true;
+    options.root.force_fallback_walk = GetParam().fallback_walk;
+    options.root.use_o_tmpfile = GetParam().o_tmpfile;
+    options.chunk_bytes = kChunk;
+    options.max_upload_bytes = 10 * kChunk;
+    absl::Status status = server_.Start(tree_.root(), options);
+    ASSERT_TRUE(status.ok()) << status;
+  }
+  void TearDown() override { tree_.ExpectOutsideUntouched(); }
+
+  // Nothing but the original file in u/: no target, no temp file.
+  void ExpectNothingLeft() {
+    ASSERT_TRUE(server_.tracker()->WaitFor([](const TransferCounters& c) { return c.active == 0; },
+                                           Soon()));
+    EXPECT_EQ(TestTree::ListNames(tree_.InRoot("u")), Names{"existing.txt"});
+    EXPECT_EQ(TestTree::ReadFile(tree_.InRoot("u/existing.txt")), "original");
+    EXPECT_EQ(server_.tracker()->Snapshot().uploads_committed, 0u);
+  }
+
+  TestTree tree_;
+  FileServer server_;
+};
+
+TEST_P(UploadFailureTest, WrongChecksumInTheHeaderIsDataLoss) {
+  const std::string data = TestContent(2 * kChunk + 1);
+  const std::string wrong = Sha256::Of("something else");
+  absl::Status status = RawUpload(server_.stub(), HeaderMessage("u/f", data.size(), wrong),
+                                  {data.substr(0, kChunk), data.substr(kChunk)});
+  EXPECT_TRUE(HasStatus(status, Code::kDataLoss,
+                        absl::StrCat("has SHA-256 ", DigestToHex(Sha256::Of(data)),
+                                     ", not the expected ", DigestToHex(wrong),
+                                     "; nothing was written")));
+  ExpectNothingLeft();
+}
+
+TEST_P(UploadFailureTest, WrongChecksumInTheLastMessageIsDataLoss) {
+  const std::string data = TestContent(kChunk);
+  absl::Status status = RawUpload(server_.stub(), HeaderMessage("u/f", data.size()), {data},
+                                  Sha256::Of(data + "x"));
+  EXPECT_TRUE(HasStatus(status, Code::kDataLoss, "not the expected"));
+  ExpectNothingLeft();
+}
+
+TEST_P(UploadFailureTest, TooFewTooManyAndMisplacedMessagesAreInvalidArgument) {
+  EXPECT_TRUE(HasStatus(RawUpload(server_.stub(), HeaderMessage("u/f", 10), {"12345"}),
+                        Code::kInvalidArgument, "ended after 5 of the 10 bytes announced"));
+  EXPECT_TRUE(HasStatus(RawUpload(server_.stub(), HeaderMessage("u/f", 4), {"12345"}),
+                        Code::kInvalidArgument, "sent more than the 4 bytes"));
+  EXPECT_TRUE(HasStatus(RawUpload(server_.stub(), UploadRequest(), {"12345"}),
+                        Code::kInvalidArgument, "first message of an upload must carry the header"));
+  EXPECT_TRUE(HasStatus(RawUpload(server_.stub(), HeaderMessage("u/f", 5), {"12", "345"},
+                                  "short"),
+                        Code::kInvalidArgument, "SHA-256 message must carry 32 bytes"));
+  EXPECT_TRUE(HasStatus(RawUpload(server_.stub(), HeaderMessage("u/f", 3, "bad"), {"123"}),
+                        Code::kInvalidArgument, "expected SHA-256 must be 32 bytes, not 3"));
+  ExpectNothingLeft();
+}
+
+TEST_P(UploadFailureTest, OverTheSizeLimitIsRefusedBeforeAnyData) {
+  const uint64_t limit = 10 * kChunk;
+  EXPECT_TRUE(HasStatus(RawUpload(server_.stub(), HeaderMessage("u/f", limit + 1), {"x"}),
+                        Code::kResourceExhausted,
+                        absl::StrCat("an upload of ", limit + 1,
+                                     " bytes exceeds the server's limit of ", limit, " bytes")));
+  // Over 4 GiB, announced: refused the same way.
+  EXPECT_TRUE(HasStatus(RawUpload(server_.stub(), HeaderMessage("u/f", uint64_t{5} << 30), {}),
+                        Code::kResourceExhausted, "exceeds the server's limit"));
+  EXPECT_EQ(server_.tracker()->Snapshot().bytes_received, 0u);
+  ExpectNothingLeft();
+  // At the limit it goes through.
+  const std::string data = TestContent(limit);
+  ClientContext context;
+  TestTree::WriteFile(tree_.base() + "/limit.bin", data);
+  ASSERT_TRUE(UploadFile(server_.stub(), &context, tree_.base() + "/limit.bin", "u/limit", {}).ok());
+  EXPECT_TRUE(TestTree::ReadFile(tree_.InRoot("u/limit")) == data);
+}
+
+TEST_P(UploadFailureTest, ExistingTargetNeedsOverwrite) {
+  EXPECT_TRUE(HasStatus(RawUpload(server_.stub(), HeaderMessage("u/existing.txt", 3), {"new"}),
+                        Code::kAlreadyExists, "already exists; upload with overwrite"));
+  ExpectNothingLeft();
+  ASSERT_TRUE(RawUpload(server_.stub(), HeaderMessage("u/existing.txt", 3, "", true), {"new"}).ok());
+  EXPECT_EQ(TestTree::ReadFile(tree_.InRoot("u/existing.txt")), "new");
+  EXPECT_EQ(TestTree::ListNames(tree_.InRoot("u")), Names{"existing.txt"});
+}
+
+// Cancelled halfway, once the server has written part of the data to its temp file.
+TEST_P(UploadFailureTest, CancelledHalfwayLeavesNothing) {
+  const std::string data = TestContent(4 * kChunk);
+  ClientContext context;
+  UploadResponse response;
+  auto writer = server_.stub()->Upload(&context, &response);
+  ASSERT_TRUE(writer->Write(HeaderMessage("u/f", data.size())));
+  ASSERT_TRUE(writer->Write(UploadRequest(), data.substr(0, 2 * kChunk)));
+  ASSERT_TRUE(server_.tracker()->WaitFor(
+      [](const TransferCounters& c) { return c.bytes_received >= 2 * kChunk; }, Soon()));
+  if (!GetParam().o_tmpfile) {  // The named temp file exists now, and only it.
+    const Names names = TestTree::ListNames(tree_.InRoot("u"));
+    ASSERT_EQ(names.size(), 2u);
+    EXPECT_EQ(names[0].rfind(".frpc-upload-", 0), 0u) << names[0];
+  }
+  context.TryCancel();
+  EXPECT_TRUE(absl::IsCancelled(writer->Finish()));
+  ASSERT_TRUE(server_.tracker()->WaitFor(
+      [](const TransferCounters& c) { return c.uploads_failed == 1; }, Soon()));
+  ExpectNothingLeft();
+}
+
+// The client's connection goes away mid-upload (a killed client looks the same to the server).
+TEST_P(UploadFailureTest, ClientDisconnectingHalfwayLeavesNothing) {
+  auto channel = Channel::Create(server_.server()->listen_address(0));
+  ASSERT_TRUE(channel.ok());
+  auto stub = std::make_unique<FileService::Stub>(channel->get());
+  auto context = std::make_unique<ClientContext>();
+  UploadResponse response;
+  auto writer = stub->Upload(context.get(), &response);
+  ASSERT_TRUE(writer->Write(HeaderMessage("u/f", 3 * kChunk)));
+  ASSERT_TRUE(writer->Write(UploadRequest(), TestContent(kChunk)));
+  ASSERT_TRUE(server_.tracker()->WaitFor(
+      [](const TransferCounters& c) { return c.bytes_received >= kChunk; }, Soon()));
+  writer.reset();
+  stub.reset();
+  channel->reset();
+  ASSERT_TRUE(server_.tracker()->WaitFor(
+      [](const TransferCounters& c) { return c.uploads_failed == 1; }, Soon()));
+  ExpectNothingLeft();
+}
+
+// The client library reads only regular files, and fails before it starts a call otherwise.
+TEST_P(UploadFailureTest, ClientLibraryRefusesALocalPathThatIsNoFile) {
+  ClientContext context;
+  EXPECT_TRUE(HasStatus(UploadFile(server_.stub(), &context, tree_.base(), "u/f", {}).status(),
+                        Code::kFailedPrecondition, "is not a regular file"));
+  ClientContext missing;
+  EXPECT_TRUE(HasStatus(
+      UploadFile(server_.stub(), &missing, tree_.base() + "/missing", "u/f", {}).status(),
+      Code::kNotFound));
+  ExpectNothingLeft();
+}
+
+INSTANTIATE_TEST_SUITE_P(AllModes, UploadFailureTest, ::testing::ValuesIn(AllTestModes()),
+                         TestModeName);
+
+class TransferLimitsTest : public ::testing::Test {
+ protected:
+  void Start(int max_transfers) {
+    FileServiceOptions options;
+    options.chunk_bytes = kChunk;
+    options.max_transfers = max_transfers;
+    absl::Status status = server_.Start(tree_.root(), options);
+    ASSERT_TRUE(status.ok()) << status;
+    // Far larger than the window and the socket buffers, so that a download that is not read
+    // stays open; sparse, so that it costs nothing.
+    ASSERT_TRUE(MakeSparseFile(tree_.InRoot("big"), uint64_t{256} << 20, 0, "x").ok());
+  }
+
+  TestTree tree_;
+  FileServer server_;
+};
+
+TEST_F(TransferLimitsTest, TransfersBeyondTheCapAreResourceExhausted) {
+  Start(2);
+  DownloadRequest request;
+  request.set_path("big");
+  ClientContext c1, c2;
+  auto d1 = server_.stub()->Download(&c1, request);
+  auto d2 = server_.stub()->Download(&c2, request);
+  DownloadResponse header;
+  ASSERT_TRUE(d1->Read(&header) && header.has_header());  // both hold a slot now
+  ASSERT_TRUE(d2->Read(&header) && header.has_header());
+
+  ClientContext c3;
+  auto d3 = server_.stub()->Download(&c3, request);
+  EXPECT_FALSE(d3->Read(&header));
+  EXPECT_TRUE(HasStatus(d3->Finish(), Code::kResourceExhausted,
+                        "too many concurrent transfers (limit 2); retry later"));
+  StatRequest stat;
+  stat.set_path("big");
+  stat.set_want_sha256(true);
+  StatResponse stat_response;
+  ClientContext c4;
+  EXPECT_TRUE(HasStatus(server_.stub()->Stat(&c4, stat, &stat_response), Code::kResourceExhausted));
+  stat.set_want_sha256(false);  // no transfer: not capped
+  ClientContext c5;
+  EXPECT_TRUE(server_.stub()->Stat(&c5, stat, &stat_response).ok());
+  EXPECT_EQ(server_.tracker()->Snapshot().refused, 2u);
+
+  // Ending one frees its slot.
+  c1.TryCancel();
+  EXPECT_TRUE(absl::IsCancelled(d1->Finish()));
+  ASSERT_TRUE(server_.tracker()->WaitFor([](const TransferCounters& c) { return c.active == 1; },
+                                         Soon()));
+  request.set_path("big");
+  request.set_offset((uint64_t{256} << 20) - 5);
+  ClientContext c6;
+  auto d6 = server_.stub()->Download(&c6, request);
+  std::string data;
+  while (d6->Read(&header, &data)) {
+  }
+  EXPECT_TRUE(d6->Finish().ok());
+  c2.TryCancel();
+  d2->Finish().IgnoreError();
+}
+
+// A client that never reads its download: the handler blocks in its write once the window is
+// used up, and the server holds no more than the window plus one message for the connection.
+TEST_F(TransferLimitsTest, ClientThatNeverReadsCostsTheServerOneWindow) {
+  Start(4);
+  DownloadRequest request;
+  request.set_path("big");
+  ClientContext context;
+  auto reader = server_.stub()->Download(&context, request);
+  TransferTracker* tracker = server_.tracker();
+  // The window holds 16 messages of kChunk bytes plus their envelopes, and nothing is read, so
+  // no credit comes back: the 17th write must block. Wait until it is under way...
+  ASSERT_TRUE(tracker->WaitFor(
+      [](const TransferCounters& c) {
+        return c.chunk_writes_done >= 16 && c.chunk_writes_started > c.chunk_writes_done;
+      },
+      Soon()));
+  // ...and check that it stays blocked: a call on the same connection completes meanwhile.
+  StatRequest stat;
+  stat.set_path("big");
+  StatResponse stat_response;
+  ClientContext stat_context;
+  ASSERT_TRUE(server_.stub()->Stat(&stat_context, stat, &stat_response).ok());
+  const TransferCounters counters = tracker->Snapshot();
+  EXPECT_EQ(counters.chunk_writes_done, kDefaultStreamWindow / kChunk);
+  EXPECT_EQ(counters.chunk_writes_started, counters.chunk_writes_done + 1);
+  EXPECT_EQ(counters.bytes_sent, kDefaultStreamWindow);
+  // What the server holds for the connection in user space is bounded by the same window.
+  EXPECT_LE(server_.server()->QueuedOutputBytes(), kDefaultStreamWindow + kChunk + 64);
+
+  // Reading resumes it.
+  DownloadResponse message;
+  std::string data;
+  uint64_t read = 0;
+  while (read < 4 * (uint64_t{1} << 20) && reader->Read(&message, &data)) read += data.size();
+  ASSERT_TRUE(tracker->WaitFor(
+      [&](const TransferCounters& c) { return c.bytes_sent >= counters.bytes_sent + (1u << 20); },
+      Soon()));
+  context.TryCancel();
+  EXPECT_TRUE(absl::IsCancelled(reader->Finish()));
+  ASSERT_TRUE(tracker->WaitFor([](const TransferCounters& c) { return c.active == 0; }, Soon()));
+}
+
+}  // namespace
+}  // namespace framerpc::file

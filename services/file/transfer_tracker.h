@@ -1,0 +1,80 @@
+// TransferTracker: the file service's cap on concurrent transfers, and counters of what the
+// transfers have done. The counters serve monitoring, and tests that must wait for a transfer to
+// reach a given point (a download blocked on flow control, an upload cleaned up) without
+// sleeping.
+//
+// Thread safety: every method is safe to call from any thread. A TransferSlot belongs to one
+// transfer; its TransferTracker must outlive it.
+#ifndef FRAMERPC_SERVICES_FILE_TRANSFER_TRACKER_H_
+#define FRAMERPC_SERVICES_FILE_TRANSFER_TRACKER_H_
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace framerpc::file {
+
+struct TransferCounters {
+  int active = 0;                   // transfers holding a slot now
+  uint64_t refused = 0;             // transfers refused because every slot was taken
+  uint64_t chunk_writes_started = 0;  // download data messages handed to the stream...
+  uint64_t chunk_writes_done = 0;     // ...and those whose write returned (one may be blocked)
+  uint64_t bytes_sent = 0;          // download data bytes sent
+  uint64_t bytes_received = 0;      // upload data bytes written to temp files
+  uint64_t uploads_committed = 0;
+  uint64_t uploads_failed = 0;      // ended without a commit: their temp files are gone
+};
+
+class TransferTracker;
+
+// One running transfer's hold on a slot; released on destruction. Move-only.
+class TransferSlot {
+ public:
+  TransferSlot(TransferSlot&& other) noexcept;
+  TransferSlot& operator=(TransferSlot&&) = delete;
+  TransferSlot(const TransferSlot&) = delete;
+  TransferSlot& operator=(const TransferSlot&) = delete;
+  ~TransferSlot();
+
+ private:
+  friend class TransferTracker;
+  explicit TransferSlot(TransferTracker* tracker) : tracker_(tracker) {}
+  TransferTracker* tracker_;
+};
+
+class TransferTracker {
+ public:
+  // `max_active` >= 1.
+  explicit TransferTracker(int max_active) : max_active_(max_active) {}
+  TransferTracker(const TransferTracker&) = delete;
+  TransferTracker& operator=(const TransferTracker&) = delete;
+
+  // A slot, or RESOURCE_EXHAUSTED "too many concurrent transfers (limit N); retry later".
+  absl::StatusOr<TransferSlot> Begin();
+
+  // Applies `change` to the counters under the lock and wakes WaitFor callers.
+  void Update(const std::function<void(TransferCounters*)>& change);
+  TransferCounters Snapshot() const;
+  // Waits until `ready` holds or `deadline` passes; returns whether it held.
+  bool WaitFor(const std::function<bool(const TransferCounters&)>& ready,
+               absl::Time deadline) const;
+
+  int max_active() const { return max_active_; }
+
+ private:
+  friend class TransferSlot;
+  void End();
+
+  const int max_active_;
+  mutable std::mutex mu_;
+  mutable std::condition_variable changed_;
+  TransferCounters counters_;  // guarded by mu_
+};
+
+}  // namespace framerpc::file
+
+#endif  // FRAMERPC_SERVICES_FILE_TRANSFER_TRACKER_H_

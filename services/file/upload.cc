@@ -1,0 +1,138 @@
+#include "services/file/upload.h"
+
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "rpc/status_macros.h"
+#include "services/file/client_path.h"
+#include "services/file/file_io.h"
+#include "services/file/sha256.h"
+
+namespace framerpc::file {
+namespace {
+
+absl::Status Cancelled() {
+  return absl::CancelledError("the upload was cancelled; nothing was written");
+}
+
+// Receives and writes the data; the commit is the caller's.
+class UploadSink {
+ public:
+  UploadSink(const UploadHeader& header, PendingFile* file, TransferTracker* tracker)
+      : header_(header), file_(file), tracker_(tracker) {}
+
+  absl::Status Accept(absl::string_view data) {
+    if (data.size() > header_.size() - received_) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the upload to ", QuotePath(header_.path()), " sent more than the ", header_.size(),
+          " bytes its header announced; nothing was written"));
+    }
+    FRPC_RETURN_IF_ERROR(WriteAll(file_->fd(), data, header_.path()));
+    sha_.Update(data);
+    received_ += data.size();
+    const uint64_t bytes = data.size();
+    tracker_->Update([bytes](TransferCounters* c) { c->bytes_received += bytes; });
+    return absl::OkStatus();
+  }
+
+  // After the client's half-close: the size and checksum checks against the header's SHA-256
+  // and `final_sha256` (each may be empty). Returns the digest.
+  absl::StatusOr<std::string> Finish(const std::string& final_sha256) {
+    if (received_ != header_.size()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the upload to ", QuotePath(header_.path()), " ended after ", received_,
+                       " of the ", header_.size(), " bytes announced; nothing was written"));
+    }
+    std::string digest = sha_.Finish();
+    for (const std::string* expected : {&header_.sha256(), &final_sha256}) {
+      if (!expected->empty() && digest != *expected) {
+        return absl::DataLossError(absl::StrCat(
+            "the upload to ", QuotePath(header_.path()), " has SHA-256 ", DigestToHex(digest),
+            ", not the expected ", DigestToHex(*expected), "; nothing was written"));
+      }
+    }
+    return digest;
+  }
+
+ private:
+  const UploadHeader& header_;
+  PendingFile* const file_;
+  TransferTracker* const tracker_;
+  Sha256 sha_;
+  uint64_t received_ = 0;
+};
+
+}  // namespace
+
+absl::StatusOr<UploadHeader> ReadUploadHeader(const RootDir& root, uint64_t max_upload_bytes,
+                                              ServerContext* context,
+                                              ServerReader<UploadRequest>* reader,
+                                              std::string* first_data) {
+  UploadRequest first;
+  if (!reader->Read(&first, first_data)) {
+    if (context->IsCancelled()) return Cancelled();
+    return absl::InvalidArgumentError("the upload sent no header message");
+  }
+  if (!first.has_header()) {
+    return absl::InvalidArgumentError("the first message of an upload must carry the header");
+  }
+  UploadHeader header = std::move(*first.mutable_header());
+  if (!root.options().writable) return absl::PermissionDeniedError("the file service is read-only");
+  FRPC_RETURN_IF_ERROR(root.ValidatePath(header.path()));
+  if (header.size() > max_upload_bytes) {
+    return absl::ResourceExhaustedError(absl::StrCat("an upload of ", header.size(),
+                                                     " bytes exceeds the server's limit of ",
+                                                     max_upload_bytes, " bytes"));
+  }
+  if (!header.sha256().empty() && header.sha256().size() != Sha256::kDigestBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("the expected SHA-256 must be ",
+                                                   Sha256::kDigestBytes, " bytes, not ",
+                                                   header.sha256().size()));
+  }
+  // Early, so that a client does not send a whole file only to hear this; Commit checks again.
+  if (!header.overwrite() && root.Stat(header.path()).ok()) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        QuotePath(header.path()), " already exists; upload with overwrite to replace it"));
+  }
+  return header;
+}
+
+absl::Status ReceiveUpload(const RootDir& root, const UploadHeader& header,
+                           std::string first_data, ServerContext* context,
+                           ServerReader<UploadRequest>* reader, UploadResponse* response,
+                           TransferTracker* tracker) {
+  FRPC_ASSIGN_OR_RETURN(std::unique_ptr<PendingFile> file, root.CreateTemp(header.path()));
+  UploadSink sink(header, file.get(), tracker);
+  FRPC_RETURN_IF_ERROR(sink.Accept(first_data));
+  UploadRequest message;
+  std::string data;
+  std::string final_sha256;  // from the last message, if the client sent one
+  while (reader->Read(&message, &data)) {
+    if (message.has_header()) {
+      return absl::InvalidArgumentError("an upload carries one header, in its first message");
+    }
+    if (!final_sha256.empty()) {
+      return absl::InvalidArgumentError("the upload sent a message after its SHA-256 message");
+    }
+    if (!message.sha256().empty()) {
+      if (message.sha256().size() != Sha256::kDigestBytes || !data.empty()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("the SHA-256 message must carry ", Sha256::kDigestBytes,
+                         " bytes of checksum and no data"));
+      }
+      final_sha256 = message.sha256();
+      continue;
+    }
+    FRPC_RETURN_IF_ERROR(sink.Accept(data));
+  }
+  if (context->IsCancelled()) return Cancelled();
+  FRPC_ASSIGN_OR_RETURN(std::string digest, sink.Finish(final_sha256));
+  FRPC_RETURN_IF_ERROR(file->Commit(header.overwrite()));
+  response->set_size(header.size());
+  response->set_sha256(std::move(digest));
+  return absl::OkStatus();
+}
+
+}  // namespace framerpc::file
