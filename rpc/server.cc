@@ -12,7 +12,8 @@
 namespace framerpc {
 
 Server::Server(ServerOptions options)
-    : options_(options), dispatcher_(options.limits, options.worker_threads) {}
+    : options_(options), dispatcher_(options.limits, options.worker_threads),
+      stream_slots_(options.max_concurrent_streams) {}
 
 Server::~Server() { Shutdown(absl::ZeroDuration()); }
 
@@ -160,7 +161,7 @@ void Server::OnNewConnection(ScopedFd fd, const SocketAddress& peer) {
   auto connection = std::make_shared<Connection>(loop, std::move(fd), peer, conn_options);
   auto server_connection = std::make_shared<ServerConnection>(
       connection, &dispatcher_, &in_flight_, options_.max_concurrent_calls_per_connection,
-      options_.max_concurrent_streams_per_connection, [this](bool paused) {
+      options_.max_concurrent_streams_per_connection, &stream_slots_, [this](bool paused) {
         std::lock_guard<std::mutex> lock(mu_);
         paused ? ++paused_connections_ : --paused_connections_;
         connections_changed_.notify_all();

@@ -50,6 +50,9 @@ struct ServerOptions {
   // it a new stream is refused with RESOURCE_EXHAUSTED. Streams do not count towards
   // max_concurrent_calls_per_connection, since a stream must keep being read to make progress.
   size_t max_concurrent_streams_per_connection = 256;
+  // Streaming calls open at once across all connections; beyond it new streams are refused with
+  // RESOURCE_EXHAUSTED.
+  size_t max_concurrent_streams = 4096;
 };
 
 class Server {
@@ -122,6 +125,7 @@ class Server {
   const ServerOptions options_;
   Dispatcher dispatcher_;
   InFlightCounter in_flight_;
+  StreamSlots stream_slots_;
   std::unique_ptr<EventLoopThreadPool> loops_;
   std::vector<Listener> listeners_;
   std::vector<std::pair<ScopedFd, SocketAddress>> pending_listeners_;

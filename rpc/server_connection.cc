@@ -9,14 +9,16 @@ namespace framerpc {
 
 ServerConnection::ServerConnection(ConnectionPtr connection, Dispatcher* dispatcher,
                                    InFlightCounter* in_flight, size_t max_concurrent_calls,
-                                   size_t max_concurrent_streams, PauseCallback on_pause)
+                                   size_t max_concurrent_streams, StreamSlots* server_streams,
+                                   PauseCallback on_pause)
     : connection_(std::move(connection)),
       peer_(connection_->peer().ToString()),
       dispatcher_(dispatcher),
       in_flight_(in_flight),
       on_pause_(std::move(on_pause)),
       max_concurrent_calls_(std::max<size_t>(1, max_concurrent_calls)),
-      max_concurrent_streams_(max_concurrent_streams) {}
+      max_concurrent_streams_(max_concurrent_streams),
+      server_streams_(server_streams) {}
 
 void ServerConnection::Start(std::function<void()> on_closed) {
   on_closed_ = std::move(on_closed);
@@ -180,6 +182,9 @@ bool ServerConnection::OpenStream(ServerCall* call, uint32_t peer_window) {
     refused = absl::ResourceExhaustedError(
         absl::StrCat("too many concurrent streams on this connection (limit ",
                      max_concurrent_streams_, ")"));
+  } else if (!server_streams_->TryAcquire()) {
+    refused = absl::ResourceExhaustedError(absl::StrCat(
+        "too many concurrent streams on this server (limit ", server_streams_->limit(), ")"));
   }
   if (!refused.ok()) {
     connection_->Send(dispatcher_->ErrorResponse(call->call_id, refused));
@@ -244,6 +249,7 @@ void ServerConnection::Retire(uint64_t call_id) {
   if (call->stream != nullptr) {
     call->stream->End(absl::CancelledError("the call has ended"), /*keep_queued=*/false);
     --open_streams_;
+    server_streams_->Release();
   }
   if (it->second.deadline_timer != 0) connection_->loop()->CancelTimer(it->second.deadline_timer);
   active_.erase(it);

@@ -42,6 +42,25 @@ class InFlightCounter {
   int64_t count_ = 0;  // guarded by mu_
 };
 
+// Streams open across a whole server (each holds a handler thread), bounded. Thread-safe.
+class StreamSlots {
+ public:
+  explicit StreamSlots(size_t limit) : limit_(limit) {}
+  bool TryAcquire() {
+    size_t open = open_.load(std::memory_order_relaxed);
+    while (open < limit_) {
+      if (open_.compare_exchange_weak(open, open + 1, std::memory_order_relaxed)) return true;
+    }
+    return false;
+  }
+  void Release() { open_.fetch_sub(1, std::memory_order_relaxed); }
+  size_t limit() const { return limit_; }
+
+ private:
+  const size_t limit_;
+  std::atomic<size_t> open_{0};
+};
+
 class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
  public:
   // Called on the loop thread when backpressure pauses (true) or resumes (false) the connection.
@@ -49,7 +68,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
 
   ServerConnection(ConnectionPtr connection, Dispatcher* dispatcher, InFlightCounter* in_flight,
                    size_t max_concurrent_calls, size_t max_concurrent_streams,
-                   PauseCallback on_pause = nullptr);
+                   StreamSlots* server_streams, PauseCallback on_pause = nullptr);
 
   // Loop thread. Hooks the connection's callbacks and starts reading. `on_closed` runs on the loop
   // thread once the connection is closed and every call on it has finished.
@@ -100,6 +119,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   bool paused_ = false;
   const size_t max_concurrent_calls_;
   const size_t max_concurrent_streams_;
+  StreamSlots* server_streams_;  // not owned; shared by the server's connections
   size_t open_streams_ = 0;  // the active calls that are streams
   bool redelivery_scheduled_ = false;
 };

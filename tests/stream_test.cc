@@ -308,6 +308,33 @@ TEST_P(StreamTest, StreamLimitPerConnectionRefusesTheExtraStream) {
   FRPC_EXPECT_OK(s2->Finish());
 }
 
+TEST_P(StreamTest, ServerWideStreamLimitRefusesTheExtraStream) {
+  ServerOptions options;
+  options.max_concurrent_streams = 1;
+  StartServer(options);
+  // A second channel: the limit is across connections.
+  auto other_channel = Channel::Create(server_->listen_address(0));
+  FRPC_ASSERT_OK(other_channel.status());
+  StreamTestService::Stub other_stub(other_channel->get());
+  ClientContext c1, c2;
+  auto s1 = stub_->Echo(&c1);
+  Chunk chunk;
+  ASSERT_TRUE(s1->Write(MakeChunk(1)) && s1->Read(&chunk));
+  auto s2 = other_stub.Echo(&c2);
+  absl::Status refused = s2->Finish();
+  EXPECT_TRUE(absl::IsResourceExhausted(refused)) << refused;
+  EXPECT_EQ(refused.message(), "too many concurrent streams on this server (limit 1)");
+  s1->WritesDone();
+  FRPC_EXPECT_OK(s1->Finish());
+  // The slot is free again once the first stream has ended on the server; a retried stream on
+  // the other connection gets it.
+  ClientContext c3;
+  auto s3 = other_stub.Echo(&c3);
+  ASSERT_TRUE(s3->Write(MakeChunk(3)) && s3->Read(&chunk));
+  s3->WritesDone();
+  FRPC_EXPECT_OK(s3->Finish());
+}
+
 TEST_P(StreamTest, ClientDisappearingCancelsTheHandler) {
   auto context = std::make_unique<ClientContext>();
   CountRequest request;
