@@ -1,0 +1,45 @@
+'use strict';
+// framerpc for Node.js: a client for the framerpc framed protocol (docs/protocol.md).
+//
+//   const framerpc = require('framerpc');
+//   const { EchoServiceClient } = require('./proto/echo_frpc');   // protoc-gen-frpcjs output
+//   const channel = new framerpc.Channel('127.0.0.1:7000');
+//   const reply = await new EchoServiceClient(channel).Say({ text: 'hi' }, { timeout: 1000 });
+const status = require('./status');
+const codec = require('./codec');
+const envelope = require('./envelope');
+const { Channel, UnaryCall, INITIAL_WINDOW, MAX_WINDOW } = require('./channel');
+const { StreamCall, withAttachment } = require('./stream');
+const { MethodKind, normalizeMethod, protobuf } = require('./message');
+const { parseAddress } = require('./address');
+const registry = require('./registry');
+
+/** The base of generated clients: one Channel, and the call helpers the methods use. */
+class Client {
+  constructor(channel) {
+    if (!(channel instanceof Channel)) throw new TypeError('a client needs a framerpc.Channel');
+    this.$channel = channel;
+  }
+}
+
+module.exports = {
+  Channel,
+  Client,
+  UnaryCall,
+  StreamCall,
+  withAttachment,
+  MethodKind,
+  method: normalizeMethod,
+  parseAddress,
+  StatusCode: status.StatusCode,
+  statusName: status.statusName,
+  RpcError: status.RpcError,
+  FrameError: status.FrameError,
+  FrameLimits: codec.FrameLimits,
+  codec,
+  envelope,
+  INITIAL_WINDOW,
+  MAX_WINDOW,
+  protobuf,
+  registry,
+};

@@ -1,0 +1,46 @@
+#!/bin/sh
+# Runs the Node client's tests with node's built-in test runner:
+#
+#   clients/node/tests/run_tests.sh codec client plugin interop    # tests/<name>.test.js
+#
+# The package's node_modules come from scripts/install-deps.sh (npm ci in clients/node); Bazel
+# does not install them, so under `bazel test` they are found beside the real package.json. Stubs
+# for proto/echo.proto and tests/test_service.proto are generated here, with protoc and
+# protoc-gen-frpcjs. The interop tests need FRAMERPC_SERVER and FRAMERPC_INTEROP_SERVER (paths),
+# which their Bazel target sets.
+set -eu
+if [ -n "${TEST_SRCDIR:-}" ]; then  # bazel test: $0 is the target's name, not this file
+  root="$TEST_SRCDIR/${TEST_WORKSPACE:-framerpc}"
+else
+  root=$(cd "$(dirname "$0")/../../.." && pwd)
+fi
+pkg=$(dirname "$(readlink -f "$root/clients/node/package.json")")
+node=$(command -v node || true)
+if [ -z "$node" ]; then
+  echo "run_tests.sh: node is not installed; run scripts/install-deps.sh" >&2
+  exit 1
+fi
+if ! "$node" "$pkg/scripts/check-node-modules.js" "$pkg"; then
+  exit 1
+fi
+tmp=$(mktemp -d "${TEST_TMPDIR:-${TMPDIR:-/tmp}}/frpcjs.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+gen="$tmp/gen"
+mkdir -p "$gen/node_modules"
+ln -s "$pkg" "$gen/node_modules/framerpc"  # the generated code requires "framerpc"
+protoc -I"$root" --plugin=protoc-gen-frpcjs="$pkg/bin/protoc-gen-frpcjs.js" --frpcjs_out="$gen" \
+  proto/echo.proto clients/node/tests/test_service.proto
+for var in FRAMERPC_SERVER FRAMERPC_INTEROP_SERVER; do
+  eval "value=\${$var:-}"
+  if [ -n "$value" ]; then
+    eval "export $var=\$(cd \"\$(dirname \"\$value\")\" && pwd)/\$(basename \"\$value\")"
+  fi
+done
+export FRAMERPC_ROOT="$root" FRAMERPC_GEN="$gen" FRAMERPC_PROTOC_PLUGIN="$pkg/bin/protoc-gen-frpcjs.js"
+files=""
+for name in "$@"; do
+  files="$files $pkg/tests/$name.test.js"
+done
+cd "$tmp"
+# shellcheck disable=SC2086
+exec "$node" --test --test-concurrency=1 --test-timeout="${FRAMERPC_TEST_TIMEOUT_MS:-60000}" $files
