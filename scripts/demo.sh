@@ -13,6 +13,10 @@ SERVER_FLAGS=(
   --udp=127.0.0.1:0
   --io_threads=2
   --ready_file="$work/ready"
+  # The command service. Loopback and a Unix socket only, so no --auth_token_file is needed;
+  # on any other address the server would refuse to start without one.
+  --enable_command_service
+  --command_allow=/bin/echo,/usr/bin/uname,/usr/bin/wc,/usr/bin/seq
 )
 # ---------------------------------------------------------------------------------------------
 
@@ -62,6 +66,27 @@ if "$cli" --address="$tcp" call /framerpc.echo.EchoService/Shout '{}'; then
   echo "unexpected success" >&2
   exit 1
 fi
+
+
+echo
+echo "== the command service: argv runs without a shell, output streams, exit codes pass through"
+step exec "$tcp" -- /usr/bin/uname -sr
+step exec "$unix" -- /bin/echo 'not a shell: $(id); rm -rf /'
+echo
+echo "\$ printf 'one\\ntwo\\nthree\\n' | framerpc_cli exec $tcp -- /usr/bin/wc -l   # stdin is forwarded"
+printf 'one\ntwo\nthree\n' | "$cli" exec "$tcp" -- /usr/bin/wc -l
+echo
+echo "\$ framerpc_cli exec $tcp -- /usr/bin/seq 100000 | tail -n 1   # a large output, streamed"
+"$cli" exec "$tcp" -- /usr/bin/seq 100000 </dev/null | tail -n 1
+step --address="$tcp" --compact call /framerpc.command.CommandService/Run \
+  '{"command": {"argv": ["/usr/bin/wc", "-c"]}, "stdin": "aGVsbG8="}'
+echo "(unary Run; bytes are base64 in JSON: stdin \"hello\", stdout \"5\\n\")"
+echo
+echo "\$ framerpc_cli exec $tcp -- /bin/rm -rf /tmp/x   # expected to fail: not in the allowlist"
+rc=0
+"$cli" exec "$tcp" -- /bin/rm -rf /tmp/x </dev/null || rc=$?
+[ "$rc" -eq 255 ] || { echo "unexpected exit code $rc" >&2; exit 1; }
+echo "(exit code $rc)"
 
 echo
 echo "== graceful shutdown (SIGTERM)"
