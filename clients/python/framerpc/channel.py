@@ -95,7 +95,8 @@ _DEADLINE_EXCEEDED = RpcError(StatusCode.DEADLINE_EXCEEDED, "deadline exceeded")
 
 
 class _Connection:
-    """One socket and its ConnectionCore; `cond` guards the core, the calls and the read role.
+    """One socket and its ConnectionCore; `cond` (`lock`) guards the core, the calls and the read
+    role.
 
     Reading is caller-driven: a thread that waits for its call (wait()) and finds nobody reading
     takes the read role and reads the socket itself, feeds the core and wakes the other waiters;
@@ -109,7 +110,10 @@ class _Connection:
         self.channel = channel
         self.sock = sock
         self.core = ConnectionCore(target, limits)
-        self.cond = threading.Condition()
+        # `lock` is `cond`'s lock: `with lock` is what `with cond` does, without a Python-level
+        # call on every entry and exit.
+        self.lock = threading.RLock()
+        self.cond = threading.Condition(self.lock)
         self.write_lock = threading.Lock()
         self.pending = []  # control frames waiting for the write lock
         self.reading = False  # someone holds the read role
@@ -204,7 +208,7 @@ class _Connection:
     def probe(self):
         """Before a call goes out on a connection nobody is reading: takes in, without blocking,
         what has arrived (a GOAWAY, the end of the connection), as a reader would have."""
-        with self.cond:
+        with self.lock:
             if not self.reading and not self.core.closed:
                 self._read(None, 0, True)
 
@@ -225,7 +229,7 @@ class _Connection:
     def _send_later(self, frames):
         # Never block a reader on a write (the server may be waiting for us to read): a rare
         # frame like this goes out from a helper thread.
-        with self.cond:
+        with self.lock:
             self.pending.extend(frames)
         threading.Thread(target=self.flush_pending, daemon=True).start()
 
@@ -256,7 +260,7 @@ class _Connection:
         seen = -1
         idle = _IDLE
         while True:
-            with cond:
+            with self.lock:
                 if self.core.closed:
                     while self.reading:  # its read ends: the socket is shut down
                         cond.wait()
@@ -277,7 +281,7 @@ class _Connection:
                 except OSError as error:
                     data = b""
                     reason = error.strerror or str(error)
-                with cond:
+                with self.lock:
                     out = self._received(data, reason)
                     stop = self.core.closed or self.activity != seen
                     if stop:
@@ -290,7 +294,7 @@ class _Connection:
                     break
         with self.write_lock:
             self.sock.close()
-        with cond:
+        with self.lock:
             wake_r, wake_w = self._wake_r, self._wake_w
             self._wake_w = None
         os.close(wake_r)
@@ -314,7 +318,7 @@ class _Connection:
             self.abort(call, _DEADLINE_EXCEEDED)
             return False
         try:
-            with self.cond:
+            with self.lock:
                 if call.done or self.core.closed:
                     return False
                 if first:
@@ -322,7 +326,7 @@ class _Connection:
             try:
                 self.sock.sendall(data)
             except OSError as error:
-                with self.cond:
+                with self.lock:
                     if not self.core.closed:
                         self.core.connection_lost(error.strerror or str(error))
                         self._on_closed()
@@ -338,19 +342,19 @@ class _Connection:
     def post(self, frames):
         """Queues control frames (CANCEL, WINDOW_UPDATE) and sends them if the socket is free;
         otherwise the thread holding the write lock sends them when it is done."""
-        with self.cond:
+        with self.lock:
             self.pending.extend(frames)
         self.flush_pending()
 
     def flush_pending(self):
         while True:
-            with self.cond:
+            with self.lock:
                 if not self.pending:
                     return
             if not self.write_lock.acquire(blocking=False):
                 return  # the holder flushes after releasing
             try:
-                with self.cond:
+                with self.lock:
                     frames, self.pending = self.pending, []
                     closed = self.core.closed
                 if not closed:
@@ -364,7 +368,7 @@ class _Connection:
     # -- calls -----------------------------------------------------------------------------------
 
     def abort(self, call, error):
-        with self.cond:
+        with self.lock:
             running = not call.done
             cancel = self.core.abort(call, error)
             if running:
@@ -375,7 +379,7 @@ class _Connection:
             self.post([cancel])
 
     def close(self, error):
-        with self.cond:
+        with self.lock:
             self.core.fail_all(error)
             self.core.changed.clear()
             self._on_closed()
@@ -441,7 +445,7 @@ class Channel:
                 raise RpcError(StatusCode.CANCELLED, "channel closed")
             conn = self._current
             if conn is not None:
-                with conn.cond:
+                with conn.lock:
                     if conn.core.usable:
                         return conn
                 self._current = None
@@ -519,7 +523,7 @@ class Channel:
                 frames += first
             if half_close:
                 frames += core.half_close_frame(call)
-        with conn.cond:
+        with conn.lock:
             if core.closed:
                 raise RpcError(StatusCode.UNAVAILABLE, "connection to %s lost" % self.target)
             core.register(call)
@@ -554,7 +558,7 @@ class Channel:
             interruptible = True
         try:
             if not call.done:
-                with conn.cond:
+                with conn.lock:
                     in_time = conn.wait(call, lambda: call.done, interruptible)
                 if not in_time:
                     conn.abort(call, _DEADLINE_EXCEEDED)
@@ -652,7 +656,7 @@ class ClientStream:
         if self._writes_done:
             return False
         frame = conn.core.stream_message_frame(call, message, attachment)
-        with conn.cond:
+        with conn.lock:
             in_time = conn.wait(call, lambda: call.done or call.send_credit > 0)
             if call.done:
                 return False
@@ -669,7 +673,7 @@ class ClientStream:
         if self._writes_done:
             return not call.done
         self._writes_done = True
-        with conn.cond:
+        with conn.lock:
             if call.done:
                 return False
             frame = conn.core.half_close_frame(call)
@@ -680,7 +684,7 @@ class ClientStream:
     def read_with_attachment(self):
         call, conn = self._call, self._conn
         update = None
-        with conn.cond:
+        with conn.lock:
             in_time = conn.wait(call, lambda: call.inbox or call.done)
             if in_time and call.inbox:
                 message, attachment, cost = call.inbox.popleft()
@@ -716,7 +720,7 @@ class ClientStream:
             self.done_writing()
         while True:
             update = None
-            with conn.cond:
+            with conn.lock:
                 in_time = conn.wait(call, lambda: call.inbox or call.done)
                 cost = sum(item[2] for item in call.inbox)
                 call.inbox.clear()

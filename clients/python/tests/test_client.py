@@ -247,6 +247,110 @@ class ConnectionTest(ClientTestBase):
                 framerpc.Channel(target)
 
 
+class ReadRoleTest(ClientTestBase):
+    """Callers read the socket themselves while they wait, one at a time, and the background
+    thread reads when nobody waits (channel.py, _Connection). Whoever reads, every call must end
+    as it would with a dedicated reader."""
+
+    def test_a_waiter_holding_the_read_role_serves_the_others(self):
+        # No deadline and no context: if this one reads, it does with a plain blocking recv().
+        blocked, blocked_id = self.hang()
+        calls = [Background(self.stub.Unary, Chunk(data=b"x" * i)) for i in range(16)]
+        for i, call in enumerate(calls):
+            self.assertEqual(call.result().bytes, i)
+        with self.assertRpcError(StatusCode.DEADLINE_EXCEEDED, "deadline exceeded"):
+            self.stub.Unary(Chunk(data=b"hang"), timeout=0.2)
+        context = framerpc.ClientContext()
+        cancelled, _ = self.hang(context=context)
+        context.cancel()
+        with self.assertRpcError(StatusCode.CANCELLED, "cancelled by the client"):
+            cancelled.result()
+        self.server.hanging[blocked_id].finish(0, response=Summary(count=3))
+        self.assertEqual(blocked.result().count, 3)
+        self.assertEqual(len(self.server.connections), 1)
+
+    def test_cancel_and_deadline_end_a_reading_waiter(self):
+        for _ in range(5):
+            context = framerpc.ClientContext(timeout=30)
+            call, call_id = self.hang(context=context)
+            context.cancel()
+            with self.assertRpcError(StatusCode.CANCELLED, "cancelled by the client"):
+                call.result()
+            self.server.wait_for(lambda: self.server.frames(pb.CANCEL, call_id))
+            with self.assertRpcError(StatusCode.DEADLINE_EXCEEDED, "deadline exceeded"):
+                self.stub.Unary(Chunk(data=b"hang"), timeout=0.05)
+
+    def test_goaway_and_the_end_are_read_when_nobody_waits(self):
+        self.stub.Unary(Chunk(data=b"a"))
+        conn = self.channel._current
+        self.server.goaway(1)
+        with conn.cond:
+            self.assertTrue(conn.cond.wait_for(lambda: conn.core.goaway, 30))
+        self.assertEqual(self.stub.Unary(Chunk(data=b"b")).bytes, 1)
+        self.assertEqual(len(self.server.connections), 2)
+        conn = self.channel._current
+        self.server.drop_connections()
+        conn.reader.join(30)
+        self.assertFalse(conn.reader.is_alive())
+        self.assertTrue(conn.core.closed)
+        self.assertIsNot(self.channel._current, conn)
+        self.assertEqual(self.stub.Unary(Chunk(data=b"c")).bytes, 1)
+
+    def test_a_stream_nobody_reads_does_not_hold_up_other_calls(self):
+        stream = self.stub.Watch(WatchRequest(count=0, size=1000), window=16 << 10)
+        for i in range(50):
+            self.assertEqual(self.stub.Unary(Chunk(data=b"u" * i)).bytes, i)
+        self.assertEqual(stream.read().index, 0)
+        stream.cancel()
+        with self.assertRpcError(StatusCode.CANCELLED, "cancelled by the client"):
+            stream.finish()
+        self.assertEqual(self.server.violations, [])
+
+    def test_mixed_load_on_one_connection(self):
+        def unary(n):
+            for i in range(40):
+                data = b"%d-%d" % (n, i)
+                if i % 3 == 0:
+                    reply = self.stub.Unary(Chunk(data=data))
+                elif i % 3 == 1:
+                    reply = self.stub.Unary(Chunk(data=data), timeout=30)
+                else:
+                    context = framerpc.ClientContext(attachment=data)
+                    reply = self.stub.Unary(Chunk(data=data), context=context)
+                    assert context.response_attachment == data
+                assert reply.bytes == len(data), (reply, data)
+            return n
+
+        def watch():
+            stream = self.stub.Watch(WatchRequest(count=300, size=500), window=4096)
+            return [chunk.index for chunk in stream]
+
+        def chat():
+            stream = self.stub.Chat(timeout=30)
+            replies = []
+            for i in range(40):
+                stream.write(Chunk(data=b"m%d" % i, index=i))
+                replies.append(stream.read().data)
+            stream.done_writing()
+            stream.finish()
+            return replies
+
+        def upload():
+            stream = self.stub.Upload()
+            for i in range(25):
+                stream.write(Chunk(data=b"p" * 100000, index=i))
+            return stream.finish()
+
+        jobs = [Background(unary, n) for n in range(6)]
+        jobs += [Background(watch), Background(chat), Background(upload)]
+        self.assertEqual([job.result() for job in jobs[:6]], list(range(6)))
+        self.assertEqual(jobs[6].result(), list(range(300)))
+        self.assertEqual(jobs[7].result(), [b"M%d" % i for i in range(40)])
+        self.assertEqual(jobs[8].result(), Summary(count=25, bytes=2500000))
+        self.assertEqual(len(self.server.connections), 1)
+        self.assertEqual(self.server.violations, [])
+
+
 class StreamingTest(ClientTestBase):
     def server_call(self, call_id):
         for conn in self.server.connections:
