@@ -11,6 +11,9 @@ namespace framerpc {
 class ServerCallAccess {
  public:
   static void set_deadline(ServerContext* c, absl::Time d) { c->deadline_ = d; }
+  static void set_attachments_supported(ServerContext* c, bool supported) {
+    c->attachments_supported_ = supported;
+  }
   static void Cancel(ServerContext* c) { c->cancelled_.Notify(); }
   static Metadata* mutable_client_metadata(ServerContext* c) { return &c->client_metadata_; }
   static void set_request_attachment(ServerContext* c, absl::string_view a) {

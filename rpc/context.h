@@ -55,6 +55,11 @@ class ServerContext {
   // First value for `key`, or nullptr.
   const std::string* FindClientMetadata(absl::string_view key) const;
 
+  // Whether this call's transport carries raw attachments (the framed transport does; gRPC does
+  // not). A service that serves both can put bulk data in an attachment when true and in a
+  // message field otherwise.
+  bool attachments_supported() const { return attachments_supported_; }
+
   // Raw bytes that travelled beside the request message, uncopied through protobuf.
   absl::string_view request_attachment() const { return request_attachment_; }
   // Raw bytes to send beside the response message.
@@ -75,6 +80,7 @@ class ServerContext {
   }
 
   absl::Time deadline_ = absl::InfiniteFuture();
+  bool attachments_supported_ = true;
   Notification cancelled_;
   Metadata client_metadata_;
   absl::string_view request_attachment_;
