@@ -231,6 +231,14 @@ int main(int argc, char** argv) {
   std::unique_ptr<framerpc::GrpcAdapter> grpc;
   std::string grpc_address;
   if (absl::Status s = StartGrpc(&server, &grpc, &grpc_address); !s.ok()) return Fail(s);
+  if (*command != nullptr && !grpc_address.empty()) {
+    // gRPC serves the command service too: the same exposure rule holds for its port.
+    const bool has_token = !absl::GetFlag(FLAGS_auth_token_file).empty();
+    if (absl::Status s = framerpc::server::CheckCommandServiceExposure({grpc_address}, has_token);
+        !s.ok()) {
+      return Fail(s);
+    }
+  }
   if (absl::Status s = server.Start(); !s.ok()) return Fail(s);
   health.SetServingForAll(*server.dispatcher());
 
