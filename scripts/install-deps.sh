@@ -20,6 +20,11 @@ PACKAGES=(
   libssl-dev                 # libcrypto's SHA-256 for the file service
 )
 
+# Node.js and npm, for clients/node. A machine may have them from elsewhere (NodeSource's nodejs
+# bundles npm and conflicts with Debian's npm package), so Debian's are added only when missing.
+if ! command -v node >/dev/null 2>&1; then PACKAGES+=(nodejs); fi
+if ! command -v npm >/dev/null 2>&1; then PACKAGES+=(npm); fi
+
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
@@ -27,14 +32,18 @@ for pkg in "${PACKAGES[@]}"; do
   fi
 done
 
-if [ "${#missing[@]}" -eq 0 ]; then
-  exit 0
+if [ "${#missing[@]}" -ne 0 ]; then
+  echo "install-deps: installing ${missing[*]}" >&2
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  echo "install-deps: done" >&2
 fi
 
-echo "install-deps: installing ${missing[*]}" >&2
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-echo "install-deps: done" >&2
+# clients/node's npm packages (npm ci from its package-lock.json; nothing when they are there).
+# A failure here leaves only the Node tests failing, each saying what to run.
+if ! "$(dirname "$0")/../clients/node/scripts/install.sh"; then
+  echo "install-deps: warning: could not install clients/node's npm packages" >&2
+fi
