@@ -7,6 +7,7 @@
 #include "absl/types/span.h"
 #include "cli/call_command.h"
 #include "cli/exec_command.h"
+#include "cli/transfer_commands.h"
 #include "rpc/status_macros.h"
 
 namespace framerpc::cli {
@@ -64,6 +65,8 @@ absl::Status RunCommand(const CliOptions& options, const MethodRegistry& registr
   if (args[0] == "call") return RunCall(options, registry, rest, in, out, err);
   if (args[0] == "list") return RunList(registry, rest, out);
   if (args[0] == "describe") return RunDescribe(registry, rest, out);
+  if (args[0] == "download") return RunDownload(options, rest, out, err);
+  if (args[0] == "upload") return RunUpload(options, rest, out, err);
   return absl::InvalidArgumentError(absl::StrCat("unknown command ", args[0], "\n", kUsage));
 }
 
@@ -83,6 +86,11 @@ const char kUsage[] =
     "      exit code is the command's (128+N if signal N ended it; 255 if it could not run).\n"
     "      ADDR may be left out when --address is given. See --shell, --env, --cwd,\n"
     "      --exec_timeout, --auth_token_file.\n"
+    "  framerpc_cli [flags] download ADDR REMOTE_PATH LOCAL_PATH [--continue]\n"
+    "  framerpc_cli [flags] upload ADDR LOCAL_PATH REMOTE_PATH [--overwrite]\n"
+    "      Files from and to the file service, checked by SHA-256, with a progress bar when\n"
+    "      stderr is a terminal. A download writes LOCAL_PATH and nothing else; --continue\n"
+    "      resumes one that was cut off. ADDR may be left out when --address is given.\n"
     "ADDR is host:port, [v6addr]:port or unix:/path. On error, prints ERROR: <CODE>: <message>\n"
     "and exits with the status code's number (e.g. 14 for UNAVAILABLE); exec exits with 255.";
 

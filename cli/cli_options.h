@@ -31,6 +31,16 @@ struct ExecOptions {
   absl::Duration command_timeout = absl::ZeroDuration();
 };
 
+// Settings of `download` and `upload` only.
+struct TransferOptions {
+  // download --continue: keep the local file's bytes and fetch the rest.
+  bool resume = false;
+  // upload --overwrite: replace an existing remote file.
+  bool overwrite = false;
+  // Draw a progress bar on stderr (framerpc_cli does when stderr is a terminal).
+  bool progress = false;
+};
+
 struct CliOptions {
   // "host:port", "[v6]:port" or "unix:/path". Needed by `call` only.
   std::string address;
@@ -47,6 +57,7 @@ struct CliOptions {
   // A file holding a token, sent as "authorization: Bearer <token>" metadata.
   std::string auth_token_file;
   ExecOptions exec;
+  TransferOptions transfer;
 };
 
 }  // namespace framerpc::cli

@@ -1,5 +1,7 @@
 // framerpc_cli: calls framerpc services from the command line, with JSON requests and replies.
 // See kUsage in cli/cli.h. Flags only; the commands live in //cli:cli.
+#include <unistd.h>
+
 #include <iostream>
 #include <string>
 #include <vector>
@@ -40,6 +42,10 @@ ABSL_FLAG(std::vector<std::string>, env, {},
 ABSL_FLAG(std::string, cwd, "", "exec: the command's working directory (absolute).");
 ABSL_FLAG(absl::Duration, exec_timeout, absl::ZeroDuration(),
           "exec: the command's timeout (then SIGTERM, then SIGKILL); 0: the server's default.");
+ABSL_FLAG(bool, continue, false,
+          "download: keep what LOCAL_PATH already holds and fetch the rest, verifying the whole "
+          "file.");
+ABSL_FLAG(bool, overwrite, false, "upload: replace REMOTE_PATH if it exists.");
 
 namespace {
 
@@ -74,6 +80,9 @@ framerpc::cli::CliOptions OptionsFromFlags(std::vector<std::string> metadata,
   options.exec.env = std::move(env);
   options.exec.working_directory = absl::GetFlag(FLAGS_cwd);
   options.exec.command_timeout = absl::GetFlag(FLAGS_exec_timeout);
+  options.transfer.resume = absl::GetFlag(FLAGS_continue);
+  options.transfer.overwrite = absl::GetFlag(FLAGS_overwrite);
+  options.transfer.progress = ::isatty(STDERR_FILENO) == 1;
   return options;
 }
 

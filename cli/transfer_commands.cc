@@ -1,0 +1,110 @@
+#include "cli/transfer_commands.h"
+
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "cli/args.h"
+#include "cli/progress_bar.h"
+#include "rpc/channel.h"
+#include "rpc/status_macros.h"
+#include "services/auth/shared_secret.h"
+#include "services/file/file_client.h"
+#include "services/file/sha256.h"
+
+namespace framerpc::cli {
+namespace {
+
+// ADDR FIRST SECOND, or FIRST SECOND when --address is set.
+struct TransferArgs {
+  std::string address;
+  std::string first;
+  std::string second;
+};
+
+absl::StatusOr<TransferArgs> ParseTransferArgs(const CliOptions& options,
+                                               absl::Span<const std::string> args,
+                                               const char* usage) {
+  if (args.size() == 3) return TransferArgs{args[0], args[1], args[2]};
+  if (args.size() == 2 && !options.address.empty()) {
+    return TransferArgs{options.address, args[0], args[1]};
+  }
+  return absl::InvalidArgumentError(absl::StrCat("usage: ", usage));
+}
+
+// Metadata, the token and the deadline, as for every command.
+absl::Status PrepareContext(const CliOptions& options, ClientContext* context) {
+  if (options.timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--timeout must be positive, not ", absl::FormatDuration(options.timeout)));
+  }
+  FRPC_ASSIGN_OR_RETURN(const Metadata metadata, ParseMetadata(options.metadata));
+  for (const auto& [key, value] : metadata) context->AddMetadata(key, value);
+  if (!options.auth_token_file.empty()) {
+    FRPC_ASSIGN_OR_RETURN(const std::string token, auth::ReadTokenFile(options.auth_token_file));
+    context->AddMetadata(auth::kAuthorizationKey, auth::AuthorizationValue(token));
+  }
+  if (options.timeout != absl::InfiniteDuration()) context->set_timeout(options.timeout);
+  return absl::OkStatus();
+}
+
+// The progress callback for the file client: a bar on `err` when asked for, else nothing.
+file::ProgressFn ProgressTo(const CliOptions& options, std::optional<ProgressBar>* bar,
+                            std::ostream& err, const std::string& label) {
+  if (!options.transfer.progress) return nullptr;
+  bar->emplace(&err, label);
+  return [bar](uint64_t done, uint64_t total) { (*bar)->Update(done, total); };
+}
+
+}  // namespace
+
+absl::Status RunDownload(const CliOptions& options, absl::Span<const std::string> args,
+                         std::ostream& out, std::ostream& err) {
+  FRPC_ASSIGN_OR_RETURN(
+      const TransferArgs target,
+      ParseTransferArgs(options, args, "download ADDR REMOTE_PATH LOCAL_PATH [--continue]"));
+  ClientContext context;
+  FRPC_RETURN_IF_ERROR(PrepareContext(options, &context));
+  FRPC_ASSIGN_OR_RETURN(std::unique_ptr<Channel> channel, Channel::Create(target.address));
+  file::FileService::Stub stub(channel.get());
+  std::optional<ProgressBar> bar;
+  file::DownloadOptions download;
+  download.resume = options.transfer.resume;
+  download.progress = ProgressTo(options, &bar, err, target.first);
+  absl::StatusOr<file::DownloadResult> result =
+      file::DownloadFile(&stub, &context, target.first, target.second, download);
+  if (bar) bar->Finish();
+  if (!result.ok()) return result.status();
+  out << "downloaded '" << target.first << "' to '" << target.second << "': " << result->received
+      << " bytes";
+  if (result->offset > 0) out << " after the " << result->offset << " already there";
+  out << ", " << result->file_size << " in all, SHA-256 " << file::DigestToHex(result->sha256)
+      << " verified\n";
+  return absl::OkStatus();
+}
+
+absl::Status RunUpload(const CliOptions& options, absl::Span<const std::string> args,
+                       std::ostream& out, std::ostream& err) {
+  FRPC_ASSIGN_OR_RETURN(
+      const TransferArgs target,
+      ParseTransferArgs(options, args, "upload ADDR LOCAL_PATH REMOTE_PATH [--overwrite]"));
+  ClientContext context;
+  FRPC_RETURN_IF_ERROR(PrepareContext(options, &context));
+  FRPC_ASSIGN_OR_RETURN(std::unique_ptr<Channel> channel, Channel::Create(target.address));
+  file::FileService::Stub stub(channel.get());
+  std::optional<ProgressBar> bar;
+  file::UploadOptions upload;
+  upload.overwrite = options.transfer.overwrite;
+  upload.progress = ProgressTo(options, &bar, err, target.first);
+  absl::StatusOr<file::UploadResult> result =
+      file::UploadFile(&stub, &context, target.first, target.second, upload);
+  if (bar) bar->Finish();
+  if (!result.ok()) return result.status();
+  out << "uploaded '" << target.first << "' to '" << target.second << "': " << result->size
+      << " bytes, SHA-256 " << file::DigestToHex(result->sha256) << " verified by the server\n";
+  return absl::OkStatus();
+}
+
+}  // namespace framerpc::cli
