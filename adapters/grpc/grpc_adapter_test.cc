@@ -57,6 +57,10 @@ class ProbeService final : public Service {
                        echo::SayReply* reply) {
     if (request.text() == "fail") return absl::NotFoundError("asked to fail");
     if (request.text() == "attach") *context->mutable_response_attachment() = "raw bytes";
+    if (request.text() == "attachments?") {
+      reply->set_text(context->attachments_supported() ? "supported" : "not supported");
+      return absl::OkStatus();
+    }
     if (absl::StartsWith(request.text(), "code:")) {
       return absl::Status(static_cast<absl::StatusCode>(std::stoi(request.text().substr(5))),
                           "the code asked for");
@@ -326,6 +330,16 @@ TEST_P(GrpcAdapterTest, ResponseAttachmentFailsTheCallRatherThanVanish) {
   const grpc::Status status = Call(kProbeContext, request.SerializeAsString(), &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
   EXPECT_NE(status.error_message().find("attachment"), std::string::npos);
+}
+
+TEST_P(GrpcAdapterTest, HandlerIsToldThatAttachmentsAreNotCarried) {
+  echo::SayRequest request;
+  request.set_text("attachments?");
+  std::string response;
+  ASSERT_TRUE(Call(kProbeContext, request.SerializeAsString(), &response).ok());
+  echo::SayReply reply;
+  ASSERT_TRUE(reply.ParseFromString(response));
+  EXPECT_EQ(reply.text(), "not supported");
 }
 
 TEST_P(GrpcAdapterTest, BytesWithoutAttachmentWorks) {

@@ -105,6 +105,7 @@ void GrpcCall::Start() {
   const MethodHandler* handler = env_->dispatcher->FindHandler(context_.method());
   const bool streaming = handler != nullptr && handler->kind() != MethodKind::kUnary;
   std::shared_ptr<ServerCall> call = Dispatcher::NewCall(std::move(frame), context_.peer());
+  ServerCallAccess::set_attachments_supported(&call->context, false);
   {
     std::lock_guard<std::mutex> lock(mu_);
     call_ = call;
@@ -218,7 +219,17 @@ bool GrpcCall::Write(const google::protobuf::MessageLite& message, absl::string_
   }
   response_ = ToByteBuffer(std::move(bytes));
   stream_.Write(response_, &write_);
-  return AwaitCompletion(Op::kWrite);
+  if (AwaitCompletion(Op::kWrite)) return true;
+  // A write fails only once the call is over (cancelled, out of time, disconnected): say so now
+  // rather than when gRPC's end report arrives, so that the handler sees why.
+  std::shared_ptr<ServerCall> call;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    cancelled_ = true;
+    call = call_;
+  }
+  ServerCallAccess::Cancel(&call->context);
+  return false;
 }
 
 bool GrpcCall::AwaitCompletion(Op op) {
