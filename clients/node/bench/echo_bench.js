@@ -5,13 +5,10 @@
 // Prints: calls_per_sec=<n> p50_us=<x>
 //
 //   node clients/node/bench/echo_bench.js --address=127.0.0.1:7000 [--duration=2] [--text_bytes=64]
-const { spawnSync } = require('child_process');
-const fs = require('fs');
-const os = require('os');
-const path = require('path');
 const { performance } = require('perf_hooks');
 
 const framerpc = require('../lib');
+const { generateStubs } = require('../scripts/gen-stubs');
 
 function flags() {
   const out = { address: '', duration: 2, text_bytes: 64 };
@@ -26,15 +23,7 @@ function flags() {
 
 // Stubs for proto/echo.proto, generated into a temporary directory.
 function echoStubs() {
-  const root = path.resolve(__dirname, '..', '..', '..');
-  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'frpcjs-bench-'));
-  process.on('exit', () => fs.rmSync(out, { recursive: true, force: true }));
-  fs.mkdirSync(path.join(out, 'node_modules'));
-  fs.symlinkSync(path.resolve(__dirname, '..'), path.join(out, 'node_modules', 'framerpc'));
-  const result = spawnSync('protoc', ['-I', root, `--plugin=protoc-gen-frpcjs=${path.join(__dirname, '..', 'bin', 'protoc-gen-frpcjs.js')}`,
-    `--frpcjs_out=dts=false:${out}`, 'proto/echo.proto'], { encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`protoc failed: ${result.stderr}`);
-  return require(path.join(out, 'proto', 'echo_frpc.js'));
+  return generateStubs(['proto/echo.proto'])('proto/echo.proto');
 }
 
 async function main() {
