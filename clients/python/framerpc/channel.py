@@ -450,7 +450,11 @@ class Channel:
                         return conn
                 self._current = None
             sock = self._connect(deadline)
-            conn = _Connection(self, sock, self.target, self.limits)
+            try:
+                conn = _Connection(self, sock, self.target, self.limits)
+            except BaseException:  # no file descriptor for the wake-up pipe, say
+                sock.close()
+                raise
             self._current = conn
             self._connections.add(conn)
             return conn
