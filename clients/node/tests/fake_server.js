@@ -5,7 +5,6 @@
 // bytes, GOAWAY, CONNECTION_ERROR, sending beyond the window, closing). Tests synchronize on
 // its events (waitFor), never on time.
 const net = require('net');
-const os = require('os');
 const path = require('path');
 const fs = require('fs');
 
@@ -174,7 +173,8 @@ class FakeServer {
       await new Promise((resolve) => this._server.listen(0, '127.0.0.1', resolve));
       this.address = `127.0.0.1:${this._server.address().port}`;
     } else {
-      this._dir = fs.mkdtempSync(path.join(os.tmpdir(), 'frpc-node-'));
+      // Unix socket paths are short (107 bytes); TMPDIR under Bazel may not be.
+      this._dir = fs.mkdtempSync(path.join('/tmp', 'frpc-node-'));
       const socketPath = path.join(this._dir, 's');
       await new Promise((resolve) => this._server.listen(socketPath, resolve));
       this.address = `unix:${socketPath}`;
