@@ -13,6 +13,10 @@
 // The command service (docs/command_service.md) is off unless enabled, and the server refuses to
 // start with it on an address other hosts can reach unless --auth_token_file is given. It is
 // never served over UDP.
+//
+// The file service (docs/file_service.md) is off unless --file_root names a directory, and
+// read-only unless --file_writable; a writable one on an address other hosts can reach needs
+// --auth_token_file too. It is never served over UDP.
 #include <signal.h>
 
 #include <cstdio>
@@ -33,9 +37,11 @@
 #include "rpc/server.h"
 #include "rpc/udp_server.h"
 #include "server/command_setup.h"
+#include "server/file_setup.h"
 #include "services/command/command_service.h"
 #include "services/auth/local_address.h"
 #include "services/echo/echo_service.h"
+#include "services/file/file_service.h"
 #include "transport/event_loop_thread.h"
 
 // The embedded default configuration: loopback only.
@@ -87,7 +93,22 @@ ABSL_FLAG(uint64_t, command_exec_output_limit,
 ABSL_FLAG(std::string, auth_token_file, "",
           "File holding the shared secret that calls to the command service must carry as "
           "'authorization: Bearer <token>' metadata. Must be readable by its owner only. "
-          "Required when the command service listens anywhere but loopback or unix: addresses.");
+          "Required when the command service listens anywhere but loopback or unix: addresses. "
+          "When given, every file-service call must carry it too.");
+
+// The file service. Defaults come from FileServiceFlags.
+ABSL_FLAG(std::string, file_root, "",
+          "Serve framerpc.file.FileService on this directory: nothing outside it is reachable. "
+          "Empty: no file service.");
+ABSL_FLAG(bool, file_writable, false,
+          "Allow uploads, deletes and new directories under --file_root (read-only otherwise). "
+          "Beyond loopback and unix: addresses this needs --auth_token_file.");
+ABSL_FLAG(uint64_t, file_chunk_bytes, framerpc::server::FileServiceFlags().chunk_bytes,
+          "Bytes per download data message, 65536 to 1048576.");
+ABSL_FLAG(uint64_t, file_max_upload_bytes, framerpc::server::FileServiceFlags().max_upload_bytes,
+          "Largest upload accepted, in bytes.");
+ABSL_FLAG(int, file_max_transfers, framerpc::server::FileServiceFlags().max_transfers,
+          "Downloads, uploads and checksums running at once; more fail with RESOURCE_EXHAUSTED.");
 
 ABSL_FLAG(std::string, grpc_listen, "",
           "Address to serve every service over gRPC (HTTP/2) on, e.g. 127.0.0.1:7001. Empty: "
@@ -128,6 +149,22 @@ absl::StatusOr<std::unique_ptr<framerpc::command::CommandServiceImpl>> MakeComma
       framerpc::server::BuildCommandServiceConfig(CommandFlags(), max_frame_bytes);
   if (!config.ok()) return config.status();
   return framerpc::command::CommandServiceImpl::Create(*std::move(config));
+}
+
+// The file service if --file_root is given, else null.
+absl::StatusOr<std::unique_ptr<framerpc::file::FileServiceImpl>> MakeFileService() {
+  framerpc::server::FileServiceFlags flags;
+  flags.root = absl::GetFlag(FLAGS_file_root);
+  if (flags.root.empty()) return nullptr;
+  flags.writable = absl::GetFlag(FLAGS_file_writable);
+  flags.chunk_bytes = absl::GetFlag(FLAGS_file_chunk_bytes);
+  flags.max_upload_bytes = absl::GetFlag(FLAGS_file_max_upload_bytes);
+  flags.max_transfers = absl::GetFlag(FLAGS_file_max_transfers);
+  flags.auth_token_file = absl::GetFlag(FLAGS_auth_token_file);
+  absl::StatusOr<framerpc::file::FileServiceOptions> options =
+      framerpc::server::BuildFileServiceOptions(flags);
+  if (!options.ok()) return options.status();
+  return framerpc::file::FileServiceImpl::Create(flags.root, *std::move(options));
 }
 
 // Starts the gRPC adapter if a flag asks for it, after checking that every address it would
@@ -199,6 +236,8 @@ int main(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<framerpc::command::CommandServiceImpl>> command =
       MakeCommandService(options.limits.max_body_bytes);
   if (!command.ok()) return Fail(command.status());
+  absl::StatusOr<std::unique_ptr<framerpc::file::FileServiceImpl>> files = MakeFileService();
+  if (!files.ok()) return Fail(files.status());
   framerpc::Server server(options);
   if (absl::Status s = server.AddService(&echo); !s.ok()) return Fail(s);
   framerpc::HealthService health;
@@ -215,6 +254,12 @@ int main(int argc, char** argv) {
       return Fail(s);
     }
   }
+  if (*files != nullptr) {
+    // File-system work (a checksum reads a whole file): never on an I/O thread.
+    if (absl::Status s = server.AddService(files->get(), {.run_inline = false}); !s.ok()) {
+      return Fail(s);
+    }
+  }
   const std::vector<std::string> listens = absl::GetFlag(FLAGS_listen);
   for (const std::string& address : listens) {
     if (absl::Status s = server.AddListener(address); !s.ok()) return Fail(s);
@@ -228,9 +273,22 @@ int main(int argc, char** argv) {
       return Fail(s);
     }
   }
+  if (*files != nullptr) {
+    if (absl::Status s = framerpc::file::CheckFileServiceExposure((*files)->options(), ready);
+        !s.ok()) {
+      return Fail(s);
+    }
+  }
   std::unique_ptr<framerpc::GrpcAdapter> grpc;
   std::string grpc_address;
   if (absl::Status s = StartGrpc(&server, &grpc, &grpc_address); !s.ok()) return Fail(s);
+  if (*files != nullptr && !grpc_address.empty()) {
+    if (absl::Status s =
+            framerpc::file::CheckFileServiceExposure((*files)->options(), {grpc_address});
+        !s.ok()) {
+      return Fail(s);
+    }
+  }
   if (*command != nullptr && !grpc_address.empty()) {
     // gRPC serves the command service too: the same exposure rule holds for its port.
     const bool has_token = !absl::GetFlag(FLAGS_auth_token_file).empty();
@@ -266,6 +324,12 @@ int main(int argc, char** argv) {
                 absl::GetFlag(FLAGS_command_allow).size(),
                 absl::GetFlag(FLAGS_command_allow_shell) ? ", shell commands allowed" : "",
                 absl::GetFlag(FLAGS_auth_token_file).empty() ? "" : ", token required");
+  }
+  if (*files != nullptr) {
+    std::printf("framerpc_server: file service on %s (%s%s)\n",
+                absl::GetFlag(FLAGS_file_root).c_str(),
+                (*files)->options().root.writable ? "writable" : "read-only",
+                (*files)->options().token ? ", token required" : "");
   }
   std::fflush(stdout);
   if (const std::string path = absl::GetFlag(FLAGS_ready_file); !path.empty()) {

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# framerpc_server with the file service, as operators run it, driven by framerpc_cli: it refuses
+# a writable service reachable from other hosts without a token, and bad --file_* flags; a
+# read-only service serves downloads and refuses uploads; a writable one moves files both ways,
+# resumes a download, and demands the token when one is configured. Waits are on the server's
+# output, not sleeps.
+set -euo pipefail
+
+server="$PWD/server/framerpc_server"
+cli="$PWD/cli/framerpc_cli"
+work="$(mktemp -d "${TEST_TMPDIR:-/tmp}/files.XXXXXX")"
+root="$work/root"
+mkdir "$root"
+server_pid=""
+cleanup() {
+  if [ -n "$server_pid" ]; then kill -TERM "$server_pid" 2>/dev/null || true; wait "$server_pid" || true; fi
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+expect_refusal() {
+  local expected="$1"; shift
+  local rc=0
+  timeout 30 "$server" "$@" >"$work/out" 2>"$work/err" || rc=$?
+  [ "$rc" -ne 0 ] || fail "started with: $*"
+  [ "$rc" -ne 124 ] || fail "did not exit (timeout) with: $*"
+  grep -qF -- "$expected" "$work/err" || fail "no '$expected' in: $(cat "$work/err")"
+  echo "ok: refused ($*)"
+}
+
+# Starts the server with "$@"; sets $address to its first listening address once it serves.
+start_server() {
+  rm -f "$work/fifo"
+  mkfifo "$work/fifo"
+  "$server" "$@" >"$work/fifo" 2>"$work/server.err" &
+  server_pid=$!
+  exec 3<"$work/fifo"
+  local line=""
+  read -r -t 30 line <&3 || fail "server did not start: $(cat "$work/server.err")"
+  case "$line" in
+    "framerpc_server: serving "*) ;;
+    *) fail "unexpected first line: $line" ;;
+  esac
+  address="${line#framerpc_server: serving }"
+  address="${address%%,*}"
+}
+
+stop_server() {
+  kill -TERM "$server_pid"
+  wait "$server_pid" || fail "server exited with $?"
+  server_pid=""
+  exec 3<&-
+}
+
+# Runs the CLI expecting exit code $1 and $2 in its stderr.
+expect_cli_error() {
+  local code="$1" expected="$2"; shift 2
+  local rc=0
+  "$cli" "$@" >"$work/out" 2>"$work/err" || rc=$?
+  [ "$rc" -eq "$code" ] || fail "exit $rc, not $code, for: $* ($(cat "$work/err"))"
+  grep -qF -- "$expected" "$work/err" || fail "no '$expected' in: $(cat "$work/err")"
+}
+
+head -c 300000 /dev/urandom > "$root/data.bin"
+head -c 200000 /dev/urandom > "$work/up.bin"
+printf 'a-token-for-the-file-server-test\n' > "$work/token"
+chmod 600 "$work/token"
+
+# --- Refusals -------------------------------------------------------------------------------
+expect_refusal "--auth_token_file" --listen=0.0.0.0:0 --file_root="$root" --file_writable
+expect_refusal "--file_chunk_bytes must be between" --listen=127.0.0.1:0 --file_root="$root" \
+  --file_chunk_bytes=100
+expect_refusal "NOT_FOUND" --listen=127.0.0.1:0 --file_root="$work/missing"
+
+# --- Read-only (the default), even on every address -----------------------------------------
+start_server --listen=0.0.0.0:0 --file_root="$root"
+port="${address##*:}"
+"$cli" download "127.0.0.1:$port" data.bin "$work/copy.bin" >"$work/out"
+cmp "$root/data.bin" "$work/copy.bin" || fail "download differs"
+grep -qF "verified" "$work/out" || fail "no verification line: $(cat "$work/out")"
+expect_cli_error 7 "the file service is read-only" upload "127.0.0.1:$port" "$work/up.bin" up.bin
+[ ! -e "$root/up.bin" ] || fail "read-only server wrote up.bin"
+expect_cli_error 3 "escapes the root" download "127.0.0.1:$port" ../etc/passwd "$work/x"
+stop_server
+echo "ok: read-only"
+
+# --- Writable on loopback -------------------------------------------------------------------
+start_server --listen=127.0.0.1:0 --file_root="$root" --file_writable --file_chunk_bytes=65536
+"$cli" upload "$address" "$work/up.bin" sub.bin >/dev/null
+cmp "$work/up.bin" "$root/sub.bin" || fail "upload differs"
+expect_cli_error 6 "already exists" upload "$address" "$work/up.bin" sub.bin
+"$cli" --overwrite upload "$address" "$work/copy.bin" sub.bin >/dev/null
+cmp "$work/copy.bin" "$root/sub.bin" || fail "overwrite differs"
+# An interrupted download: the first 100000 bytes are there; --continue fetches the rest.
+head -c 100000 "$root/data.bin" > "$work/part.bin"
+"$cli" download "$address" data.bin "$work/part.bin" --continue >"$work/out"
+cmp "$root/data.bin" "$work/part.bin" || fail "resumed download differs"
+grep -qF "after the 100000 already there" "$work/out" || fail "not resumed: $(cat "$work/out")"
+stop_server
+echo "ok: writable on loopback"
+
+# --- Writable on every address, with the token ----------------------------------------------
+start_server --listen=0.0.0.0:0 --file_root="$root" --file_writable --auth_token_file="$work/token"
+port="${address##*:}"
+expect_cli_error 16 "UNAUTHENTICATED" upload "127.0.0.1:$port" "$work/up.bin" tok.bin
+expect_cli_error 16 "UNAUTHENTICATED" download "127.0.0.1:$port" data.bin "$work/x"
+"$cli" --auth_token_file="$work/token" upload "127.0.0.1:$port" "$work/up.bin" tok.bin >/dev/null
+cmp "$work/up.bin" "$root/tok.bin" || fail "upload with the token differs"
+stop_server
+echo "ok: token required and accepted"
+echo PASS

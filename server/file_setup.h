@@ -1,0 +1,30 @@
+// framerpc_server's file-service settings: the --file_* and --auth_token_file flags turned into
+// FileServiceOptions. The rule that a writable file service is never exposed beyond this host
+// without a token is file::CheckFileServiceExposure. Kept out of main.cc so that it can be tested.
+#ifndef FRAMERPC_SERVER_FILE_SETUP_H_
+#define FRAMERPC_SERVER_FILE_SETUP_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "services/file/file_service.h"
+
+namespace framerpc::server {
+
+struct FileServiceFlags {
+  std::string root;  // empty: no file service
+  bool writable = false;
+  uint64_t chunk_bytes = file::FileServiceOptions().chunk_bytes;
+  uint64_t max_upload_bytes = file::FileServiceOptions().max_upload_bytes;
+  int max_transfers = file::FileServiceOptions().max_transfers;
+  std::string auth_token_file;  // empty: no token; otherwise every file call must carry it
+};
+
+// The options, with the token read from its file. Errors: the token file's
+// (SharedSecret::FromFile), INVALID_ARGUMENT for a chunk size or transfer cap out of range.
+absl::StatusOr<file::FileServiceOptions> BuildFileServiceOptions(const FileServiceFlags& flags);
+
+}  // namespace framerpc::server
+
+#endif  // FRAMERPC_SERVER_FILE_SETUP_H_

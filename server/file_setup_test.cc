@@ -1,0 +1,67 @@
+#include "server/file_setup.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+
+namespace framerpc::server {
+namespace {
+
+TEST(FileSetupTest, DefaultsAreTheServiceDefaults) {
+  auto options = BuildFileServiceOptions(FileServiceFlags{});
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_FALSE(options->root.writable);
+  EXPECT_EQ(options->chunk_bytes, file::FileServiceOptions().chunk_bytes);
+  EXPECT_EQ(options->max_upload_bytes, file::FileServiceOptions().max_upload_bytes);
+  EXPECT_EQ(options->max_transfers, file::FileServiceOptions().max_transfers);
+  EXPECT_FALSE(options->token.has_value());
+}
+
+TEST(FileSetupTest, FlagsCarryOverAndAreChecked) {
+  FileServiceFlags flags;
+  flags.writable = true;
+  flags.chunk_bytes = file::kMaxChunkBytes;
+  flags.max_upload_bytes = 12345;
+  flags.max_transfers = 3;
+  auto options = BuildFileServiceOptions(flags);
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_TRUE(options->root.writable);
+  EXPECT_EQ(options->chunk_bytes, file::kMaxChunkBytes);
+  EXPECT_EQ(options->max_upload_bytes, 12345u);
+  EXPECT_EQ(options->max_transfers, 3);
+
+  flags.chunk_bytes = file::kMaxChunkBytes + 1;
+  EXPECT_EQ(BuildFileServiceOptions(flags).status().code(), absl::StatusCode::kInvalidArgument);
+  flags.chunk_bytes = file::kMinChunkBytes - 1;
+  EXPECT_EQ(BuildFileServiceOptions(flags).status().code(), absl::StatusCode::kInvalidArgument);
+  flags.chunk_bytes = file::kMinChunkBytes;
+  flags.max_transfers = 0;
+  EXPECT_EQ(BuildFileServiceOptions(flags).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(FileSetupTest, TokenComesFromAnOwnerOnlyFile) {
+  const char* tmp = ::getenv("TEST_TMPDIR");
+  const std::string path = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/file_token");
+  std::ofstream(path) << "a-token-of-sixteen-or-more\n";
+  FileServiceFlags flags;
+  flags.auth_token_file = path;
+  ASSERT_EQ(::chmod(path.c_str(), 0644), 0);
+  EXPECT_EQ(BuildFileServiceOptions(flags).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  ASSERT_EQ(::chmod(path.c_str(), 0600), 0);
+  auto options = BuildFileServiceOptions(flags);
+  ASSERT_TRUE(options.ok()) << options.status();
+  ASSERT_TRUE(options->token.has_value());
+  const std::string presented = auth::AuthorizationValue("a-token-of-sixteen-or-more");
+  EXPECT_TRUE(options->token->Check(&presented).ok());
+}
+
+}  // namespace
+}  // namespace framerpc::server
