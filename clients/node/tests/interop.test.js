@@ -258,6 +258,76 @@ test('command: Exec streams stdin in and stdout out', { skip }, withChannel('uni
 }));
 
 // -----------------------------------------------------------------------------------------------
+// framerpc_server: the file service (a server of its own, with a root directory).
+
+const fileService = generated('services/file/file.proto');
+
+function hasFileService() {
+  const help = require('child_process').spawnSync(SERVER, ['--helpfull'], { encoding: 'utf8' });
+  return /--file_root/.test(help.stdout + help.stderr);
+}
+
+const skipFiles = skip || (!hasFileService() && 'framerpc_server has no --file_root (no file service) yet');
+
+test('files: a download checked with SHA-256, and an upload', { skip: skipFiles }, async () => {
+  const own = fs.mkdtempSync(path.join('/tmp', 'frpc-node-files-'));
+  const root = path.join(own, 'root');
+  fs.mkdirSync(root);
+  const content = crypto.randomBytes((3 << 20) + 12345);
+  fs.writeFileSync(path.join(root, 'big.bin'), content);
+  const server = await startServer(SERVER, [`--listen=unix:${own}/f.sock`, `--file_root=${root}`, '--file_writable'], own);
+  const channel = new framerpc.Channel(server.addresses[0]);
+  try {
+    const files = new fileService.FileServiceClient(channel);
+    const download = files.Download({ path: 'big.bin' }, { timeout: 60000 });
+    const first = await download.read();
+    assert.equal(first.part, 'header');
+    assert.equal(Number(first.header.length), content.length);
+    const hash = crypto.createHash('sha256');
+    const parts = [];
+    let trailer = null;
+    for (let item = await download.readWithAttachment(); item !== null; item = await download.readWithAttachment()) {
+      if (item.message.part === 'trailer') {
+        trailer = item.message.trailer;
+      } else {
+        assert.ok(item.attachment.length <= first.header.chunkBytes);
+        hash.update(item.attachment);
+        parts.push(Buffer.from(item.attachment));
+      }
+    }
+    const received = Buffer.concat(parts);
+    assert.ok(received.equals(content));
+    const digest = hash.digest();
+    assert.ok(Buffer.from(trailer.sha256).equals(digest), 'the trailer has the SHA-256 of the data');
+    assert.ok(digest.equals(crypto.createHash('sha256').update(content).digest()));
+
+    // Upload: header, the data as attachments, the SHA-256 last; the file appears whole.
+    const data = crypto.randomBytes((2 << 20) + 777);
+    const sha256 = crypto.createHash('sha256').update(data).digest();
+    async function* request() {
+      yield { header: { path: 'up.bin', size: data.length } };
+      for (let at = 0; at < data.length; at += 256 * 1024) yield framerpc.withAttachment({}, data.subarray(at, at + 256 * 1024));
+      yield { sha256 };
+    }
+    const reply = await files.Upload(request(), { timeout: 60000 }).finished;
+    assert.equal(Number(reply.size), data.length);
+    assert.ok(Buffer.from(reply.sha256).equals(sha256));
+    assert.ok(fs.readFileSync(path.join(root, 'up.bin')).equals(data));
+    // A wrong SHA-256 commits nothing.
+    async function* corrupt() {
+      yield { header: { path: 'bad.bin', size: 3, sha256: Buffer.alloc(32) } };
+      yield framerpc.withAttachment({}, Buffer.from('abc'));
+    }
+    await rejectsWith(files.Upload(corrupt()).finished, 'DATA_LOSS');
+    assert.equal(fs.existsSync(path.join(root, 'bad.bin')), false);
+  } finally {
+    await channel.close();
+    await stopServer(server);
+    fs.rmSync(own, { recursive: true, force: true });
+  }
+});
+
+// -----------------------------------------------------------------------------------------------
 // interop_server: streams on the C++ transport.
 
 function nodeTest(channel) {

@@ -29,7 +29,8 @@ gen="$tmp/gen"
 mkdir -p "$gen/node_modules"
 ln -s "$pkg" "$gen/node_modules/framerpc"  # the generated code requires "framerpc"
 protoc -I"$root" --plugin=protoc-gen-frpcjs="$pkg/bin/protoc-gen-frpcjs.js" --frpcjs_out="$gen" \
-  proto/echo.proto clients/node/tests/test_service.proto services/command/command.proto
+  proto/echo.proto clients/node/tests/test_service.proto services/command/command.proto \
+  services/file/file.proto
 if [ -z "${FRAMERPC_SERVER:-}" ]; then
   for candidate in "$root/server/framerpc_server" "$root/bazel-bin/server/framerpc_server"; do
     if [ -f "$candidate" ] && [ -x "$candidate" ]; then FRAMERPC_SERVER=$candidate; break; fi
