@@ -17,7 +17,11 @@ SERVER_FLAGS=(
   # on any other address the server would refuse to start without one.
   --enable_command_service
   --command_allow=/bin/echo,/usr/bin/uname,/usr/bin/wc,/usr/bin/seq
+  # The file service on one directory, writable: again loopback and Unix only, so no token.
+  --file_root="$work/files"
+  --file_writable
 )
+mkdir "$work/files"
 # ---------------------------------------------------------------------------------------------
 
 echo "== building"
@@ -87,6 +91,24 @@ rc=0
 "$cli" exec "$tcp" -- /bin/rm -rf /tmp/x </dev/null || rc=$?
 [ "$rc" -eq 255 ] || { echo "unexpected exit code $rc" >&2; exit 1; }
 echo "(exit code $rc)"
+
+echo
+echo "== the file service: upload and download, checked by SHA-256 at both ends"
+head -c $((3 * 1024 * 1024 + 123)) /dev/urandom > "$work/report.bin"
+step upload "$tcp" "$work/report.bin" q3.bin
+step download "$unix" q3.bin "$work/q3-copy.bin"
+cmp "$work/report.bin" "$work/q3-copy.bin" && echo "(cmp: the copy is identical)"
+echo
+echo "\$ framerpc_cli download $tcp q3.bin $work/q3-copy.bin --continue   # after 1000000 bytes"
+head -c 1000000 "$work/report.bin" > "$work/q3-copy.bin"
+"$cli" download "$tcp" q3.bin "$work/q3-copy.bin" --continue
+cmp "$work/report.bin" "$work/q3-copy.bin" && echo "(cmp: the resumed copy is identical)"
+echo
+echo "\$ framerpc_cli download $tcp ../../etc/passwd $work/passwd   # expected to fail"
+rc=0
+"$cli" download "$tcp" ../../etc/passwd "$work/passwd" || rc=$?
+[ "$rc" -eq 3 ] || { echo "unexpected exit code $rc" >&2; exit 1; }
+echo "(exit code $rc: INVALID_ARGUMENT)"
 
 echo
 echo "== graceful shutdown (SIGTERM)"
