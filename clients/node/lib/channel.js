@@ -178,9 +178,8 @@ class CallBase {
 
 /** A unary call: one REQUEST, one RESPONSE. */
 class UnaryState extends CallBase {
-  constructor(channel, method, request, options, resolve, reject) {
+  constructor(channel, method, options, resolve, reject) {
     super(channel, method, options);
-    this.request = request;
     this.resolve = resolve;
     this.reject = reject;
     this.responseAttachment = EMPTY;
@@ -500,7 +499,7 @@ class Channel {
     method = this._method(method, MethodKind.UNARY);
     let state;
     const call = new UnaryCall((resolve, reject) => {
-      state = new UnaryState(this, method, request, options, resolve, reject);
+      state = new UnaryState(this, method, options, resolve, reject);
     });
     call._state = state;
     let error;
