@@ -6,14 +6,10 @@
 //
 // Rows take turns in each round so that noise from elsewhere on the machine hits all alike; the
 // table shows each row's median rate and its ratio to the floor's median.
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <functional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -22,11 +18,10 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "bench/raw_bulk.h"
 #include "bench/stream_bench.frpc.h"
 #include "rpc/channel.h"
 #include "rpc/server.h"
-#include "transport/socket_address.h"
-#include "transport/socket_ops.h"
 
 ABSL_FLAG(int, mib, 512, "MiB transferred per row and round.");
 ABSL_FLAG(int, rounds, 3, "Rounds; the table shows medians.");
@@ -59,39 +54,6 @@ class StreamBenchImpl final : public StreamBench::Service {
     return absl::OkStatus();
   }
 };
-
-// MiB/s of one raw TCP transfer of `total` bytes in `chunk`-byte writes over loopback.
-absl::StatusOr<double> RawBulk(size_t total, size_t chunk) {
-  absl::StatusOr<SocketAddress> address = SocketAddress::Parse("127.0.0.1:0");
-  if (!address.ok()) return address.status();
-  absl::StatusOr<ScopedFd> listener = Listen(*address, 16);
-  if (!listener.ok()) return listener.status();
-  const SocketAddress bound = LocalAddress(listener->get());
-  absl::StatusOr<ScopedFd> client = ConnectBlocking(bound);
-  if (!client.ok()) return client.status();
-  const int server_fd = ::accept(listener->get(), nullptr, nullptr);
-  if (server_fd < 0) return absl::InternalError("accept failed");
-  ScopedFd server(server_fd);
-  const absl::Time start = absl::Now();
-  std::thread writer([&] {
-    const std::string data(chunk, 'd');
-    for (size_t sent = 0; sent < total;) {
-      ssize_t n = ::send(server.get(), data.data(), std::min(chunk, total - sent), MSG_NOSIGNAL);
-      if (n <= 0) return;
-      sent += static_cast<size_t>(n);
-    }
-  });
-  std::string buffer(chunk, '\0');
-  size_t received = 0;
-  while (received < total) {
-    ssize_t n = ::recv(client->get(), buffer.data(), buffer.size(), 0);
-    if (n <= 0) break;
-    received += static_cast<size_t>(n);
-  }
-  writer.join();
-  if (received != total) return absl::InternalError("raw transfer ended early");
-  return total / (1024.0 * 1024.0) / absl::ToDoubleSeconds(absl::Now() - start);
-}
 
 absl::StatusOr<double> Pull(StreamBench::Stub* stub, size_t total, size_t chunk, bool in_message) {
   ClientContext context;
