@@ -3,7 +3,8 @@
 // waited for through their --ready_file:
 //  - framerpc_server (FRAMERPC_SERVER): echo over TCP, [::1] and Unix, attachments, errors,
 //    metadata, concurrency, a deadline, a cancellation, the command service's bidirectional
-//    Exec, graceful shutdown, and golden vectors sent raw;
+//    Exec, the file service's Download (SHA-256 checked) and Upload, the examples, graceful
+//    shutdown, and golden vectors sent raw;
 //  - interop_server (FRAMERPC_INTEROP_SERVER, tests/interop_server.cc): every streaming kind on the
 //    C++ streaming transport, small windows, a reader that stops (the server must block within one
 //    window), a deadline the server enforces, and cancellations the server's handlers observe.
@@ -216,6 +217,19 @@ test('echo: golden vectors sent raw get the golden replies', { skip }, async () 
   assert.equal(frame.envelope.statusMessage, vectors.bad_magic_http.error_message);
 });
 
+/** Runs examples/<name> with `args` (and `input` on its stdin); resolves with {code, stdout, stderr}. */
+function runExample(name, args, input = '') {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(__dirname, '..', 'examples', name), ...args]);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
+
 // -----------------------------------------------------------------------------------------------
 // framerpc_server: the command service's bidirectional Exec.
 
@@ -257,19 +271,20 @@ test('command: Exec streams stdin in and stdout out', { skip }, withChannel('uni
   await rejectsWith(execOutput(refused), 'PERMISSION_DENIED');
 }));
 
+test('command: the run_command example, as a user runs it', { skip }, async () => {
+  const ok = await runExample('run_command.js', [`--address=${unix}`, '--', '/bin/cat'], 'piped through cat\n');
+  assert.deepEqual(ok, { code: 0, stdout: 'piped through cat\n', stderr: '' });
+  const refused = await runExample('run_command.js', [`--address=${unix}`, '--', '/bin/ls']);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /^run_command: PERMISSION_DENIED: /);
+});
+
 // -----------------------------------------------------------------------------------------------
 // framerpc_server: the file service (a server of its own, with a root directory).
 
 const fileService = generated('services/file/file.proto');
 
-function hasFileService() {
-  const help = require('child_process').spawnSync(SERVER, ['--helpfull'], { encoding: 'utf8' });
-  return /--file_root/.test(help.stdout + help.stderr);
-}
-
-const skipFiles = skip || (!hasFileService() && 'framerpc_server has no --file_root (no file service) yet');
-
-test('files: a download checked with SHA-256, and an upload', { skip: skipFiles }, async () => {
+test('files: a download checked with SHA-256, and an upload', { skip }, async () => {
   const own = fs.mkdtempSync(path.join('/tmp', 'frpc-node-files-'));
   const root = path.join(own, 'root');
   fs.mkdirSync(root);
@@ -320,6 +335,17 @@ test('files: a download checked with SHA-256, and an upload', { skip: skipFiles 
     }
     await rejectsWith(files.Upload(corrupt()).finished, 'DATA_LOSS');
     assert.equal(fs.existsSync(path.join(root, 'bad.bin')), false);
+
+    // The download example, as a user runs it.
+    const target = path.join(own, 'copy.bin');
+    const example = await runExample('download.js', [`--address=${server.addresses[0]}`, '--path=big.bin', `--out=${target}`]);
+    assert.equal(example.code, 0, example.stderr);
+    assert.equal(example.stdout, `${target}: ${content.length} bytes, sha256 ${crypto.createHash('sha256').update(content).digest('hex')}\n`);
+    assert.ok(fs.readFileSync(target).equals(content));
+    const missing = await runExample('download.js', [`--address=${server.addresses[0]}`, '--path=nope', `--out=${target}.2`]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /^download: NOT_FOUND: /);
+    assert.equal(fs.existsSync(`${target}.2.part`), false);
   } finally {
     await channel.close();
     await stopServer(server);
