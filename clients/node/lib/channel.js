@@ -68,7 +68,7 @@ function deadlineOf(options) {
     if (typeof options.timeout !== 'number' || Number.isNaN(options.timeout)) {
       throw new TypeError(`timeout must be a number of milliseconds, not ${options.timeout}`);
     }
-    deadline = now + options.timeout;
+    if (options.timeout !== Infinity) deadline = now + options.timeout;  // Infinity: none
   }
   if (options.deadline !== undefined && options.deadline !== null) {
     const at = options.deadline instanceof Date ? options.deadline.getTime() : options.deadline;
@@ -84,7 +84,7 @@ function deadlineOf(options) {
 /** §7.2: the relative deadline sent, never 0 (which means none) for a set deadline. */
 function timeoutUs(deadline) {
   if (deadline === null) return 0;
-  return Math.max(1, Math.floor((deadline - performance.now()) * 1000));
+  return Math.max(1, Math.min(Number.MAX_SAFE_INTEGER, Math.floor((deadline - performance.now()) * 1000)));
 }
 
 // Timers cannot wait longer than 2^31 - 1 ms; a later deadline is re-armed when that passes.

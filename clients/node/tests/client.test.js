@@ -119,6 +119,9 @@ test('unary: deadlines', () => withServer(echoHandlers({ '/t/Hold': hold }), asy
   await rejectsWith(echoStub.Say({}, { deadline: new Date(Date.now() - 1) }), 'DEADLINE_EXCEEDED', 'deadline exceeded before the call started');
   assert.equal((await echoStub.Say({ text: 'sync' }, { deadline: Date.now() + 60000 })).text, 'sync');
   assert.deepEqual(server.frames.slice(before).map((f) => f.kind), [REQUEST]);  // nothing sent for the two
+  assert.equal((await echoStub.Say({ text: 'no deadline' }, { timeout: Infinity })).text, 'no deadline');
+  assert.equal((await echoStub.Say({ text: 'far' }, { timeout: 1e300 })).text, 'far');
+  assert.deepEqual(server.calls.slice(-2).map((c) => c.timeoutUs), [0, Number.MAX_SAFE_INTEGER]);
 }));
 
 test('unary: cancellation by AbortSignal and by cancel()', () => withServer(echoHandlers({ '/t/Hold': hold }), async ({ server, channel, echoStub }) => {
