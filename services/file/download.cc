@@ -25,6 +25,14 @@ absl::Status Shrank(const std::string& path, uint64_t at) {
                                          at, " bytes now); download it again"));
 }
 
+// Over a transport without attachments (gRPC) the data goes in the message, at the cost of a
+// copy.
+bool WriteInMessage(absl::string_view chunk, ServerWriter<DownloadResponse>* writer) {
+  DownloadResponse message;
+  message.set_data(chunk.data(), chunk.size());
+  return writer->Write(message);
+}
+
 }  // namespace
 
 absl::Status ServeDownload(const RootDir& root, const DownloadRequest& request,
@@ -79,7 +87,8 @@ absl::Status ServeDownload(const RootDir& root, const DownloadRequest& request,
     sent.Update(chunk);
     if (from_start) from_start->Update(chunk);
     tracker->Update([](TransferCounters* c) { ++c->chunk_writes_started; });
-    const bool written = writer->Write(data_message, chunk);
+    const bool written = context.attachments_supported() ? writer->Write(data_message, chunk)
+                                                         : WriteInMessage(chunk, writer);
     tracker->Update([got, written](TransferCounters* c) {
       ++c->chunk_writes_done;
       if (written) c->bytes_sent += got;

@@ -179,7 +179,8 @@ absl::StatusOr<std::string> ReceiveData(ClientReader<DownloadResponse>* reader,
   while (reader->Read(&message, &data)) {
     if (message.has_trailer()) return sink->Verify(message.trailer());
     if (message.has_header()) return absl::InternalError("the server sent a second header");
-    FRPC_RETURN_IF_ERROR(sink->Accept(data));
+    // In the attachment on the framed transport; a server behind another transport may use `data`.
+    FRPC_RETURN_IF_ERROR(sink->Accept(data.empty() ? message.data() : data));
   }
   // Cut off: the call's own status says why.
   absl::Status status = UnsharedStatus(reader->Finish());

@@ -78,6 +78,13 @@ absl::StatusOr<UploadHeader> ReadUploadHeader(const RootDir& root, uint64_t max_
   if (!first.has_header()) {
     return absl::InvalidArgumentError("the first message of an upload must carry the header");
   }
+  if (!first.data().empty()) {
+    if (!first_data->empty()) {
+      return absl::InvalidArgumentError(
+          "an upload message carries its data in the attachment or in `data`, not both");
+    }
+    first_data->swap(*first.mutable_data());
+  }
   UploadHeader header = std::move(*first.mutable_header());
   if (!root.options().writable) return absl::PermissionDeniedError("the file service is read-only");
   FRPC_RETURN_IF_ERROR(root.ValidatePath(header.path()));
@@ -115,6 +122,13 @@ absl::Status ReceiveUpload(const RootDir& root, const UploadHeader& header,
     }
     if (!final_sha256.empty()) {
       return absl::InvalidArgumentError("the upload sent a message after its SHA-256 message");
+    }
+    if (!message.data().empty()) {
+      if (!data.empty()) {
+        return absl::InvalidArgumentError(
+            "an upload message carries its data in the attachment or in `data`, not both");
+      }
+      data.swap(*message.mutable_data());
     }
     if (!message.sha256().empty()) {
       if (message.sha256().size() != Sha256::kDigestBytes || !data.empty()) {
