@@ -1,5 +1,7 @@
 #include "adapters/grpc/health_service.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "base/notification.h"
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <memory>
 #include <string>
 
@@ -224,6 +225,50 @@ TEST_F(SamePortTest, PythonGrpcClientsOnTheSharedPort) {
   if (output.empty() && rc != 0) GTEST_SKIP() << "no /usr/bin/python3 with grpcio";
   EXPECT_EQ(rc, 0) << output;
   EXPECT_NE(output.find("all python grpc checks passed"), std::string::npos) << output;
+}
+
+TEST(SamePortUnixTest, GrpcAndFramedOnOneUnixSocket) {
+  // A short directory of its own: Bazel's TEST_TMPDIR can be longer than sun_path allows.
+  std::string dir = "/tmp/frpcgXXXXXX";
+  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  const std::string path = dir + "/s.sock";
+  echo::EchoServiceImpl echo;
+  Server server;
+  ASSERT_TRUE(server.AddService(&echo).ok());
+  ASSERT_TRUE(server.AddListener("unix:" + path).ok());
+  GrpcAdapterOptions options;
+  options.listen_address = "";
+  GrpcAdapter adapter(server.dispatcher(), options);
+  ASSERT_TRUE(adapter.Start().ok());
+  ASSERT_TRUE(ServeGrpcOnSamePort(&server, &adapter).ok());
+  ASSERT_TRUE(server.Start().ok());
+  {
+    grpc::GenericStub stub(grpc::CreateChannel("unix:" + path, grpc::InsecureChannelCredentials()));
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    echo::SayRequest request;
+    request.set_text("over unix");
+    std::string response;
+    const grpc::Status status = grpc_test::UnaryCall(
+        &stub, &context, "/framerpc.echo.EchoService/Say", request.SerializeAsString(), &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    echo::SayReply reply;
+    ASSERT_TRUE(reply.ParseFromString(response));
+    EXPECT_EQ(reply.text(), "over unix");
+
+    auto channel = Channel::Create("unix:" + path);
+    ASSERT_TRUE(channel.ok());
+    echo::EchoService::Stub framed((*channel).get());
+    ClientContext framed_context;
+    framed_context.set_timeout(absl::Seconds(30));
+    echo::SayReply framed_reply;
+    ASSERT_TRUE(framed.Say(&framed_context, request, &framed_reply).ok());
+    EXPECT_EQ(framed_reply.text(), "over unix");
+  }
+  adapter.Shutdown(absl::Seconds(5));
+  server.Shutdown(absl::Seconds(5));
+  ::unlink(path.c_str());
+  ::rmdir(dir.c_str());
 }
 
 }  // namespace
