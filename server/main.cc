@@ -7,7 +7,7 @@
 // SIGTERM starts a graceful shutdown: stop accepting, finish calls in flight, close.
 //
 // gRPC (docs/grpc_adapter.md): --grpc_listen=127.0.0.1:7001 serves every service over gRPC too,
-// --grpc_same_port on the --listen TCP ports as well. grpc.health.v1 and server reflection are
+// --grpc_same_port on the --listen addresses as well. grpc.health.v1 and server reflection are
 // always served. gRPC is refused on addresses other hosts can reach unless --grpc_allow_nonlocal.
 //
 // The command service (docs/command_service.md) is off unless enabled, and the server refuses to
@@ -114,8 +114,8 @@ ABSL_FLAG(std::string, grpc_listen, "",
           "Address to serve every service over gRPC (HTTP/2) on, e.g. 127.0.0.1:7001. Empty: "
           "no port of its own.");
 ABSL_FLAG(bool, grpc_same_port, false,
-          "Also accept gRPC connections on the --listen TCP addresses, told apart from framerpc "
-          "by their first byte.");
+          "Also accept gRPC connections on the --listen addresses (TCP and unix:), told apart "
+          "from framerpc by their first byte.");
 ABSL_FLAG(bool, grpc_allow_nonlocal, false,
           "Allow gRPC on addresses other hosts can reach. Debian's gRPC 1.51 lacks later HTTP/2 "
           "security fixes (docs/grpc_adapter.md): put a hardened proxy in front.");
