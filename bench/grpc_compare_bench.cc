@@ -9,9 +9,15 @@
 // starting the next call (framed: Stub::SayAsync on a Channel; gRPC: the generic stub's async
 // unary call on one grpc::Channel, completions on one CompletionQueue thread). Stream rows: one
 // server-streaming call pulling 64 KiB messages (in a bytes field on both). Rows take turns in
-// each of --rounds rounds; the table shows the merged samples.
+// each of --rounds rounds; the table shows the merged samples. Bulk rows: one server-streaming
+// call of 64 KiB messages, and a --file_mib download through the file service (the framed side
+// gets the data as attachments, gRPC in the messages' bytes field), each against a raw loopback
+// TCP transfer of the same size measured in the same run; medians of --rounds.
+#include <stdlib.h>
+
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <string>
@@ -27,6 +33,7 @@
 #include "absl/time/clock.h"
 #include "adapters/grpc/grpc_adapter.h"
 #include "base/notification.h"
+#include "bench/raw_bulk.h"
 #include "bench/raw_echo.h"
 #include "bench/stats.h"
 #include "bench/stream_bench.frpc.h"
@@ -38,6 +45,8 @@
 #include "rpc/channel.h"
 #include "rpc/server.h"
 #include "services/echo/echo_service.h"
+#include "services/file/file.frpc.h"
+#include "services/file/file_service.h"
 
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(1), "Measured time per row and round.");
 ABSL_FLAG(int, rounds, 3, "Rounds; rows take turns within each.");
@@ -46,6 +55,7 @@ ABSL_FLAG(std::vector<std::string>, sizes, std::vector<std::string>({"64", "4096
 ABSL_FLAG(std::vector<std::string>, inflight, std::vector<std::string>({"1", "8", "64"}),
           "Calls in flight on the one connection.");
 ABSL_FLAG(int, stream_mib, 256, "MiB per stream-throughput measurement.");
+ABSL_FLAG(int, file_mib, 1024, "Size of the downloaded file in MiB; 0 skips the download rows.");
 
 namespace framerpc::bench {
 namespace {
@@ -237,15 +247,85 @@ absl::StatusOr<double> GrpcPull(const std::shared_ptr<grpc::Channel>& channel, s
   return MiBPerSec(received, Clock::now() - start);
 }
 
-absl::StatusOr<double> RawBulkMiBPerSec(size_t total, size_t chunk) {
-  // A raw TCP pipelined echo with 64 KiB messages is the closest floor we have in raw_echo:
-  // half-duplex bulk; use the pipelined echo with one message in flight per direction instead
-  // would measure both directions. Measure a one-way transfer directly.
-  absl::StatusOr<Samples> samples = RunRawPipelined(chunk, 1, 16, absl::Milliseconds(500));
-  if (!samples.ok()) return samples.status();
-  const RowResult row = Summarize(*std::move(samples));
-  (void)total;
-  return row.calls_per_sec * chunk / (1024.0 * 1024.0);
+// ----- 1 GiB file download through the file service
+
+absl::StatusOr<double> FramedDownload(Channel* channel, const std::string& path, size_t size) {
+  file::FileService::Stub stub(channel);
+  ClientContext context;
+  file::DownloadRequest request;
+  request.set_path(path);
+  const Clock::time_point start = Clock::now();
+  auto reader = stub.Download(&context, request);
+  file::DownloadResponse message;
+  std::string data;
+  size_t received = 0;
+  while (reader->Read(&message, &data)) received += data.size();
+  absl::Status status = reader->Finish();
+  if (!status.ok()) return status;
+  if (received != size) return absl::DataLossError("short framed download");
+  return MiBPerSec(received, Clock::now() - start);
+}
+
+absl::StatusOr<double> GrpcDownload(const std::shared_ptr<grpc::Channel>& channel,
+                                    const std::string& path, size_t size) {
+  grpc::TemplatedGenericStub<file::DownloadRequest, file::DownloadResponse> stub(channel);
+  grpc::CompletionQueue cq;
+  grpc::ClientContext context;
+  auto wait = [&cq]() {
+    void* tag;
+    bool ok = false;
+    return cq.Next(&tag, &ok) && ok;
+  };
+  file::DownloadRequest request;
+  request.set_path(path);
+  const Clock::time_point start = Clock::now();
+  auto call = stub.PrepareCall(&context, "/framerpc.file.FileService/Download", &cq);
+  call->StartCall(nullptr);
+  bool ok = wait();
+  if (ok) {
+    call->Write(request, nullptr);
+    ok = wait();
+  }
+  if (ok) {
+    call->WritesDone(nullptr);
+    ok = wait();
+  }
+  file::DownloadResponse message;
+  size_t received = 0;
+  while (ok) {
+    call->Read(&message, nullptr);
+    if (!wait()) break;
+    received += message.data().size();
+  }
+  grpc::Status status;
+  call->Finish(&status, nullptr);
+  wait();
+  cq.Shutdown();
+  void* tag;
+  bool more;
+  while (cq.Next(&tag, &more)) {
+  }
+  if (!status.ok()) return absl::InternalError(status.error_message());
+  if (received != size) return absl::DataLossError("short gRPC download");
+  return MiBPerSec(received, Clock::now() - start);
+}
+
+// A file of `bytes` pseudo-random bytes (so that nothing compresses or is sparse) in `dir`.
+absl::Status WriteTestFile(const std::string& path, size_t bytes) {
+  FILE* out = std::fopen(path.c_str(), "wb");
+  if (out == nullptr) return absl::InternalError("cannot create " + path);
+  std::string block(1 << 20, '\0');
+  uint64_t x = 88172645463325252ull;
+  for (size_t written = 0; written < bytes; written += block.size()) {
+    for (size_t i = 0; i < block.size(); i += 8) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      std::memcpy(&block[i], &x, 8);
+    }
+    std::fwrite(block.data(), 1, std::min(block.size(), bytes - written), out);
+  }
+  return std::fclose(out) == 0 ? absl::OkStatus() : absl::InternalError("write failed");
 }
 
 struct Row {
@@ -263,11 +343,19 @@ int Main(int argc, char** argv) {
   Server server(options);
   echo::EchoServiceImpl echo;
   PullService pull;
+  char root[] = "/tmp/frpc-grpc-bench-XXXXXX";
+  if (::mkdtemp(root) == nullptr) return 1;
+  auto files = file::FileServiceImpl::Create(root, file::FileServiceOptions{});
+  if (!files.ok()) {
+    std::fprintf(stderr, "%s\n", files.status().ToString().c_str());
+    return 1;
+  }
   GrpcAdapterOptions grpc_options;
   grpc_options.handler_threads = 1;
   GrpcAdapter adapter(server.dispatcher(), grpc_options);
   absl::Status status = server.AddService(&echo);
   if (status.ok()) status = server.AddService(&pull);
+  if (status.ok()) status = server.AddService(files->get(), ServiceOptions{.run_inline = false});
   if (status.ok()) status = server.AddListener("127.0.0.1:0");
   if (status.ok()) status = server.Start();
   if (status.ok()) status = adapter.Start();
@@ -337,7 +425,7 @@ int Main(int argc, char** argv) {
   const size_t total = static_cast<size_t>(absl::GetFlag(FLAGS_stream_mib)) << 20;
   std::vector<double> floor_rates, framed_rates, grpc_rates;
   for (int round = 0; round < absl::GetFlag(FLAGS_rounds); ++round) {
-    absl::StatusOr<double> floor = RawBulkMiBPerSec(total, chunk);
+    absl::StatusOr<double> floor = RawBulk(total, chunk);
     absl::StatusOr<double> framed = FramedPull(channel->get(), total, chunk);
     absl::StatusOr<double> grpc = GrpcPull(grpc_channel, total, chunk);
     if (!floor.ok() || !framed.ok() || !grpc.ok()) {
@@ -353,11 +441,41 @@ int Main(int argc, char** argv) {
     std::sort(v.begin(), v.end());
     return v[v.size() / 2];
   };
-  std::printf("\n| stream, 64 KiB messages | floor MiB/s | framed MiB/s | gRPC MiB/s | framed/gRPC |\n");
+  std::printf("\n| bulk | raw TCP floor MiB/s | framed MiB/s | gRPC MiB/s | framed/gRPC |\n");
   std::printf("|---|---:|---:|---:|---:|\n");
   std::printf("| server-streaming, one call, %zu MiB | %.0f | %.0f | %.0f | %.2fx |\n", total >> 20,
               median(floor_rates), median(framed_rates), median(grpc_rates),
               median(framed_rates) / median(grpc_rates));
+
+  // The file download: one file of --file_mib, served from a root in /tmp (page cache).
+  const size_t file_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_file_mib)) << 20;
+  if (file_bytes > 0) {
+    const std::string path = std::string(root) + "/download.bin";
+    if (absl::Status written = WriteTestFile(path, file_bytes); !written.ok()) {
+      std::fprintf(stderr, "%s\n", written.ToString().c_str());
+      return 1;
+    }
+    std::vector<double> file_floor, file_framed, file_grpc;
+    for (int round = 0; round < absl::GetFlag(FLAGS_rounds); ++round) {
+      absl::StatusOr<double> floor = RawBulk(file_bytes, 256 << 10);
+      absl::StatusOr<double> framed = FramedDownload(channel->get(), "download.bin", file_bytes);
+      absl::StatusOr<double> grpc = GrpcDownload(grpc_channel, "download.bin", file_bytes);
+      if (!floor.ok() || !framed.ok() || !grpc.ok()) {
+        std::fprintf(stderr, "download: %s %s %s\n", floor.status().ToString().c_str(),
+                     framed.status().ToString().c_str(), grpc.status().ToString().c_str());
+        return 1;
+      }
+      file_floor.push_back(*floor);
+      file_framed.push_back(*framed);
+      file_grpc.push_back(*grpc);
+    }
+    std::printf("| file download (FileService.Download, SHA-256 trailer), %zu MiB | %.0f | %.0f | "
+                "%.0f | %.2fx |\n",
+                file_bytes >> 20, median(file_floor), median(file_framed), median(file_grpc),
+                median(file_framed) / median(file_grpc));
+    std::remove(path.c_str());
+  }
+  std::remove(root);
 
   adapter.Shutdown(absl::Seconds(5));
   server.Shutdown(absl::Seconds(5));
