@@ -177,9 +177,9 @@ TEST_P(StreamTest, SlowReaderStopsTheWriterWithinOneWindow) {
   request.set_probe("slow");
   auto reader = stub_->Count(&context, request);
   Probe* probe = service_.probe("slow");
-  // The client reads nothing. The handler must come to a write that does not return.
-  ASSERT_TRUE(probe->WaitFor([](const Probe& p) { return p.write_attempts > p.writes_completed; }));
-  ASSERT_TRUE(probe->WaitFor([](const Probe& p) { return p.write_attempts >= 16; }));
+  // The client reads nothing. 1 MiB of credit lets exactly 16 messages of a little over 64 KiB
+  // go (the 16th takes the credit below zero); the 17th write must not return.
+  ASSERT_TRUE(probe->WaitFor([](const Probe& p) { return p.write_attempts >= 17; }));
   // Another call on the same connection still completes (no head-of-line blocking), and by the
   // time it has, the blocked write would have gone through if credit allowed it.
   {
@@ -192,7 +192,8 @@ TEST_P(StreamTest, SlowReaderStopsTheWriterWithinOneWindow) {
     FRPC_ASSERT_OK(second->Finish());
   }
   const int64_t completed = probe->Get(&Probe::writes_completed);
-  EXPECT_EQ(probe->Get(&Probe::write_attempts), completed + 1);
+  EXPECT_EQ(completed, 16);
+  EXPECT_EQ(probe->Get(&Probe::write_attempts), 17);
   // Bound: the 1 MiB window plus one message; each message costs slightly over 64 KiB.
   const int64_t message_cost = (64 << 10) + 16;
   EXPECT_LE(completed * (64 << 10), kDefaultStreamWindow + message_cost);
