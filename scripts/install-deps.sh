@@ -47,3 +47,9 @@ fi
 if ! "$(dirname "$0")/../clients/node/scripts/install.sh"; then
   echo "install-deps: warning: could not install clients/node's npm packages" >&2
 fi
+
+# The gRPC adapter's Node interop test: @grpc/grpc-js and @grpc/proto-loader, npm ci from
+# adapters/grpc/interop/package-lock.json (its own node_modules, apart from clients/node's).
+if ! "$(dirname "$0")/../adapters/grpc/interop/install.sh"; then
+  echo "install-deps: warning: could not install adapters/grpc/interop's npm packages" >&2
+fi
