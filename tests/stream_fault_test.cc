@@ -157,10 +157,12 @@ TEST_F(StreamFaultTest, PeerIgnoringTheWindowIsStopped) {
   // credit is never returned. 1 MiB of window: the third 512 KiB message is over it.
   ASSERT_TRUE(peer_->SendFrame(Request(1, kCount)));
   ASSERT_TRUE(peer_->SendFrame(Frame(STREAM_MESSAGE, 1), CountBytes(true, "window")));
+  // Once the handler runs, the call cannot end before the handler has seen it.
+  test::Probe* probe = streams_.probe("window");
+  ASSERT_TRUE(probe->WaitFor([](const test::Probe& p) { return p.write_attempts > 0; }));
   const std::string big(512 << 10, 'x');
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(peer_->SendFrame(Frame(STREAM_MESSAGE, 1), big));
   ExpectEnd(1, absl::StatusCode::kResourceExhausted, "flow control window exceeded");
-  test::Probe* probe = streams_.probe("window");
   ASSERT_TRUE(probe->WaitFor([](const test::Probe& p) { return p.returned; }));
   EXPECT_TRUE(probe->Get(&test::Probe::saw_cancellation));
   ExpectConnectionStillServes(2);

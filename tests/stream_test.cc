@@ -152,7 +152,7 @@ TEST_P(StreamTest, ClientCancelsMidStreamAndTheHandlerStops) {
 
 TEST_P(StreamTest, DeadlineCoversTheWholeStream) {
   ClientContext context;
-  context.set_timeout(absl::Milliseconds(200));
+  context.set_timeout(absl::Milliseconds(500));
   CountRequest request;
   request.set_forever(true);
   request.set_chunk_bytes(1000);
