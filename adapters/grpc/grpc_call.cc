@@ -251,7 +251,10 @@ void GrpcCall::Finish(const absl::Status& status, bool with_message) {
   // As on the framed transport, the context reads as cancelled once the call is over.
   if (call != nullptr) ServerCallAccess::Cancel(&call->context);
   call.reset();
-  // After this, a completion-queue thread may delete the call at any moment.
+  // Once the finish is started, a completion-queue thread may delete the call, but only after
+  // taking mu_ in OnEnded(): holding it here keeps the deletion after this function's last touch
+  // of the object, in a way ThreadSanitizer can see (gRPC's own locks are invisible to it).
+  std::lock_guard<std::mutex> lock(mu_);
   if (with_message) {
     stream_.WriteAndFinish(response_, grpc::WriteOptions(), grpc::Status::OK, &finished_);
   } else {

@@ -12,7 +12,14 @@
 # Waits are on the server's ready file (bounded polling), never sleeps as synchronisation.
 set -euo pipefail
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
+fail() {
+  echo "FAIL: $*" >&2
+  if [ -n "${work:-}" ] && [ -s "$work/server.err" ]; then
+    echo "--- server stderr:" >&2
+    cat "$work/server.err" >&2
+  fi
+  exit 1
+}
 
 server="$PWD/server/framerpc_server"
 stubs="$PWD/adapters/grpc/interop/py"
