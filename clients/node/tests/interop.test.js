@@ -443,8 +443,11 @@ test('streams: a reader that stops reading stops the server within one window', 
   const chunkBytes = 32 * 1024;
   const stream = stub.Count({ forever: true, chunkBytes, key }, { window });
   assert.equal(Number((await stream.read()).seq), 0);  // then nothing more is read
-  const blocked = await stub.Probe({ key, until: nt.ProbeRequest_Until.BLOCKED }, { timeout: 60000 });
   const cost = chunkBytes + 16;  // a frame's body: a little more than its data
+  // Credit lets ceil(window / cost) writes go; the next one is the first that must block.
+  const mustBlock = Math.ceil(window / cost) + 1;
+  const blocked = await stub.Probe(
+    { key, until: nt.ProbeRequest_Until.BLOCKED, minAttempts: mustBlock }, { timeout: 60000 });
   assert.ok(Number(blocked.writesCompleted) * chunkBytes <= window + cost,
     `${blocked.writesCompleted} writes of ${chunkBytes} bytes with a ${window}-byte window`);
   assert.ok(Number(blocked.writesCompleted) >= window / cost - 1, String(blocked.writesCompleted));

@@ -8,6 +8,7 @@
 //
 // Once it serves, it writes the bound addresses to PATH (one per line, through a rename) and to
 // stdout; SIGTERM or SIGINT shuts it down gracefully.
+#include <algorithm>
 #include <signal.h>
 
 #include <condition_variable>
@@ -61,7 +62,10 @@ class NodeTestImpl final : public NodeTest::Service {
         lock, absl::ToChronoTime(absl::Now() + absl::Seconds(30)), [&] {
           switch (request.until()) {
             case ProbeRequest::BLOCKED:
-              return p.write_attempts > p.writes_completed;
+              // A write merely in progress also has attempts > completed: wait for the write
+              // the test knows must block, so that the check cannot race a write with credit.
+              return p.write_attempts > p.writes_completed &&
+                     p.write_attempts >= std::max<uint64_t>(1, request.min_attempts());
             case ProbeRequest::RETURNED:
               return p.returned;
             default:
