@@ -20,7 +20,8 @@ if [ ! -d "$gen" ]; then
   trap 'rm -rf "$gen"' EXIT
   /usr/bin/protoc -I"$here" -I"$root" \
     --plugin=protoc-gen-frpcpy="$python_dir/protoc_gen_frpc_py.py" \
-    --python_out="$gen" --frpcpy_out="$gen" stream_test.proto proto/echo.proto
+    --python_out="$gen" --frpcpy_out="$gen" stream_test.proto proto/echo.proto \
+    services/command/command.proto services/file/file.proto
 fi
 if [ -z "${FRAMERPC_SERVER:-}" ]; then
   for candidate in "$root/server/framerpc_server" "$root/bazel-bin/server/framerpc_server"; do
