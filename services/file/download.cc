@@ -25,13 +25,92 @@ absl::Status Shrank(const std::string& path, uint64_t at) {
                                          at, " bytes now); download it again"));
 }
 
-// Over a transport without attachments (gRPC) the data goes in the message, at the cost of a
-// copy.
-bool WriteInMessage(absl::string_view chunk, ServerWriter<DownloadResponse>* writer) {
-  DownloadResponse message;
-  message.set_data(chunk.data(), chunk.size());
-  return writer->Write(message);
-}
+// One download in progress: the open file, its range, the checksums, and the stream.
+class Sender {
+ public:
+  Sender(int fd, const std::string& path, uint64_t offset, uint64_t length, size_t chunk_bytes,
+         bool sha256_from_start, const ServerContext& context,
+         ServerWriter<DownloadResponse>* writer, TransferTracker* tracker)
+      : fd_(fd),
+        path_(path),
+        offset_(offset),
+        length_(length),
+        context_(context),
+        writer_(writer),
+        tracker_(tracker) {
+    // A small file gets a small buffer; hashing a prefix gets a whole chunk.
+    const uint64_t to_read = std::max<uint64_t>(sha256_from_start ? offset : 0, length);
+    buffer_.resize(static_cast<size_t>(std::clamp<uint64_t>(to_read, 1, chunk_bytes)));
+    if (sha256_from_start) from_start_.emplace();
+  }
+
+  // Hashes [0, offset) when the whole-file checksum was asked for.
+  absl::Status HashPrefix() {
+    if (!from_start_) return absl::OkStatus();
+    FRPC_ASSIGN_OR_RETURN(const uint64_t hashed,
+                          HashRange(fd_, 0, offset_, &*from_start_, &buffer_, path_,
+                                    [this] { return context_.IsCancelled(); }));
+    if (hashed < offset_) return Shrank(path_, hashed);
+    return absl::OkStatus();
+  }
+
+  absl::Status SendData() {
+    for (uint64_t done = 0; done < length_;) {
+      const size_t want = static_cast<size_t>(std::min<uint64_t>(buffer_.size(), length_ - done));
+      FRPC_ASSIGN_OR_RETURN(const size_t got,
+                            PreadFull(fd_, buffer_.data(), want, offset_ + done, path_));
+      if (got < want) return Shrank(path_, offset_ + done + got);
+      const absl::string_view chunk(buffer_.data(), got);
+      sent_.Update(chunk);
+      if (from_start_) from_start_->Update(chunk);
+      if (!WriteChunk(chunk)) return ClientGone();
+      done += got;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status SendTrailer() {
+    DownloadResponse message;
+    DownloadTrailer* trailer = message.mutable_trailer();
+    trailer->set_sha256(sent_.Finish());
+    if (from_start_) trailer->set_file_sha256(from_start_->Finish());
+    return writer_->Write(message) ? absl::OkStatus() : ClientGone();
+  }
+
+ private:
+  // Blocks while the client has granted no credit. The bytes travel as the attachment of an
+  // empty message; over a transport without attachments (gRPC), in the message, at the cost of
+  // a copy.
+  bool WriteChunk(absl::string_view chunk) {
+    tracker_->Update([](TransferCounters* c) { ++c->chunk_writes_started; });
+    bool written;
+    if (context_.attachments_supported()) {
+      written = writer_->Write(data_message_, chunk);
+    } else {
+      DownloadResponse message;
+      message.set_data(chunk.data(), chunk.size());
+      written = writer_->Write(message);
+    }
+    const uint64_t bytes = chunk.size();
+    tracker_->Update([bytes, written](TransferCounters* c) {
+      ++c->chunk_writes_done;
+      if (written) c->bytes_sent += bytes;
+    });
+    return written;
+  }
+
+  const int fd_;
+  const std::string& path_;
+  const uint64_t offset_;
+  const uint64_t length_;
+  const ServerContext& context_;
+  ServerWriter<DownloadResponse>* const writer_;
+  TransferTracker* const tracker_;
+  const DownloadResponse data_message_;  // empty
+  std::string buffer_;
+  Sha256 sent_;
+  std::optional<Sha256> from_start_;
+};
 
 }  // namespace
 
@@ -56,18 +135,9 @@ absl::Status ServeDownload(const RootDir& root, const DownloadRequest& request,
   ::posix_fadvise(fd.get(), static_cast<off_t>(offset), static_cast<off_t>(length),
                   POSIX_FADV_SEQUENTIAL);
 
-  // A small file gets a small buffer; hashing a prefix gets a whole chunk.
-  const uint64_t to_read = std::max<uint64_t>(request.sha256_from_start() ? offset : 0, length);
-  std::string buffer(static_cast<size_t>(std::clamp<uint64_t>(to_read, 1, chunk_bytes)), '\0');
-  std::optional<Sha256> from_start;
-  if (request.sha256_from_start()) {
-    from_start.emplace();
-    FRPC_ASSIGN_OR_RETURN(const uint64_t hashed,
-                          HashRange(fd.get(), 0, offset, &*from_start, &buffer, path,
-                                    [&context] { return context.IsCancelled(); }));
-    if (hashed < offset) return Shrank(path, hashed);
-  }
-
+  Sender sender(fd.get(), path, offset, length, chunk_bytes, request.sha256_from_start(), context,
+                writer, tracker);
+  FRPC_RETURN_IF_ERROR(sender.HashPrefix());
   DownloadResponse message;
   DownloadHeader* header = message.mutable_header();
   FillFileStat(FileInfoFromStat(st), header->mutable_stat());
@@ -75,34 +145,8 @@ absl::Status ServeDownload(const RootDir& root, const DownloadRequest& request,
   header->set_length(length);
   header->set_chunk_bytes(static_cast<uint32_t>(chunk_bytes));
   if (!writer->Write(message)) return ClientGone();
-
-  Sha256 sent;
-  const DownloadResponse data_message;  // empty: the bytes travel as the attachment
-  for (uint64_t done = 0; done < length;) {
-    const size_t want = static_cast<size_t>(std::min<uint64_t>(buffer.size(), length - done));
-    FRPC_ASSIGN_OR_RETURN(const size_t got,
-                          PreadFull(fd.get(), buffer.data(), want, offset + done, path));
-    if (got < want) return Shrank(path, offset + done + got);
-    const absl::string_view chunk(buffer.data(), got);
-    sent.Update(chunk);
-    if (from_start) from_start->Update(chunk);
-    tracker->Update([](TransferCounters* c) { ++c->chunk_writes_started; });
-    const bool written = context.attachments_supported() ? writer->Write(data_message, chunk)
-                                                         : WriteInMessage(chunk, writer);
-    tracker->Update([got, written](TransferCounters* c) {
-      ++c->chunk_writes_done;
-      if (written) c->bytes_sent += got;
-    });
-    if (!written) return ClientGone();
-    done += got;
-  }
-
-  message.Clear();
-  DownloadTrailer* trailer = message.mutable_trailer();
-  trailer->set_sha256(sent.Finish());
-  if (from_start) trailer->set_file_sha256(from_start->Finish());
-  if (!writer->Write(message)) return ClientGone();
-  return absl::OkStatus();
+  FRPC_RETURN_IF_ERROR(sender.SendData());
+  return sender.SendTrailer();
 }
 
 }  // namespace framerpc::file
