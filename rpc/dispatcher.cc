@@ -83,6 +83,17 @@ std::shared_ptr<ServerCall> Dispatcher::NewCall(Frame request, std::string peer)
   return call;
 }
 
+std::string Dispatcher::OkResponse(uint64_t call_id, const google::protobuf::Message* message,
+                                   absl::string_view attachment) const {
+  Envelope envelope;
+  envelope.set_kind(RESPONSE);
+  envelope.set_call_id(call_id);
+  std::string frame;
+  absl::Status encoded = EncodeFrame(std::move(envelope), message, attachment, limits_, &frame);
+  if (!encoded.ok()) return ErrorResponse(call_id, encoded);
+  return frame;
+}
+
 std::string Dispatcher::ErrorResponse(uint64_t call_id, const absl::Status& status) const {
   Envelope envelope;
   envelope.set_kind(RESPONSE);
@@ -97,15 +108,20 @@ std::string Dispatcher::ErrorResponse(uint64_t call_id, const absl::Status& stat
 
 void Dispatcher::Dispatch(std::shared_ptr<ServerCall> call, bool allow_offload,
                           const ReplyFn& reply) {
+  const Route* route = FindRoute(call->context.method());
+  Dispatch(std::move(call), route, allow_offload, reply);
+}
+
+void Dispatcher::Dispatch(std::shared_ptr<ServerCall> call, const Route* found,
+                          bool allow_offload, const ReplyFn& reply) {
   const std::string& method = call->context.method();
-  auto it = methods_.find(method);
-  if (it == methods_.end()) {
+  if (found == nullptr) {
     const uint64_t id = call->call_id;
     reply(std::move(call), ErrorResponse(id, absl::UnimplementedError(
                                                  absl::StrCat("unknown method '", method, "'"))));
     return;
   }
-  const Route route = it->second;
+  const Route route = *found;
   if (route.handler->kind() != MethodKind::kUnary) {
     if (call->stream == nullptr) {
       const uint64_t id = call->call_id;
@@ -147,13 +163,8 @@ void Dispatcher::Run(const Route& route, std::shared_ptr<ServerCall> call,
     reply(std::move(call), ErrorResponse(id, status));
     return;
   }
-  Envelope envelope;
-  envelope.set_kind(RESPONSE);
-  envelope.set_call_id(id);
-  std::string frame;
-  absl::Status encoded = EncodeFrame(std::move(envelope), response.get(),
-                                     *call->context.mutable_response_attachment(), limits_, &frame);
-  if (!encoded.ok()) frame = ErrorResponse(id, encoded);
+  std::string frame =
+      OkResponse(id, response.get(), *call->context.mutable_response_attachment());
   reply(std::move(call), std::move(frame));
 }
 
@@ -168,17 +179,11 @@ void Dispatcher::RunStream(const MethodHandler* handler, std::shared_ptr<ServerC
     reply(std::move(call), ErrorResponse(id, status));
     return;
   }
-  Envelope envelope;
-  envelope.set_kind(RESPONSE);
-  envelope.set_call_id(id);
-  const bool has_message = handler->kind() == MethodKind::kClientStreaming;
-  std::string frame;
-  absl::Status encoded = EncodeFrame(
-      std::move(envelope), has_message ? response.get() : nullptr,
-      has_message ? absl::string_view(*call->context.mutable_response_attachment())
-                  : absl::string_view(),
-      limits_, &frame);
-  if (!encoded.ok()) frame = ErrorResponse(id, encoded);
+  // Only a client-streaming call's RESPONSE carries the response message (protocol.md §11).
+  std::string frame =
+      handler->kind() == MethodKind::kClientStreaming
+          ? OkResponse(id, response.get(), *call->context.mutable_response_attachment())
+          : OkResponse(id, nullptr, {});
   reply(std::move(call), std::move(frame));
 }
 

@@ -59,8 +59,27 @@ class Dispatcher {
   // stream) it gets UNIMPLEMENTED.
   void Dispatch(std::shared_ptr<ServerCall> call, bool allow_offload, const ReplyFn& reply);
 
+  // How a method is served: its handler, and whether it runs inline.
+  struct Route {
+    const MethodHandler* handler;
+    bool run_inline;
+  };
+  // The route of `method`, or null. Stable for the dispatcher's life once serving has begun.
+  const Route* FindRoute(absl::string_view method) const {
+    auto it = methods_.find(method);
+    return it == methods_.end() ? nullptr : &it->second;
+  }
+  // Dispatch() for a caller that has already looked the method up (`route` may be null: then
+  // the call gets UNIMPLEMENTED), so that the table is searched once per call.
+  void Dispatch(std::shared_ptr<ServerCall> call, const Route* route, bool allow_offload,
+                const ReplyFn& reply);
+
   // An encoded RESPONSE frame carrying only `status`.
   std::string ErrorResponse(uint64_t call_id, const absl::Status& status) const;
+  // An encoded OK RESPONSE frame with `message` (may be null) and `attachment`; the error
+  // response instead if that breaks the frame limits.
+  std::string OkResponse(uint64_t call_id, const google::protobuf::Message* message,
+                         absl::string_view attachment) const;
 
   // Waits for handlers running on the worker pool and on stream threads to return. Call once no
   // more requests arrive.
@@ -74,16 +93,12 @@ class Dispatcher {
   bool HasMethod(absl::string_view method) const { return methods_.contains(method); }
   // The handler of `method`, or null.
   const MethodHandler* FindHandler(absl::string_view method) const {
-    auto it = methods_.find(method);
-    return it == methods_.end() ? nullptr : it->second.handler;
+    const Route* route = FindRoute(method);
+    return route == nullptr ? nullptr : route->handler;
   }
   const FrameLimits& limits() const { return limits_; }
 
  private:
-  struct Route {
-    const MethodHandler* handler;
-    bool run_inline;
-  };
 
   void Run(const Route& route, std::shared_ptr<ServerCall> call, const ReplyFn& reply) const;
   void RunStream(const MethodHandler* handler, std::shared_ptr<ServerCall> call,

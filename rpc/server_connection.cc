@@ -140,8 +140,8 @@ void ServerConnection::OnRequest(Frame frame) {
   const uint32_t peer_window = frame.envelope.window_update();
   std::shared_ptr<ServerCall> call =
       Dispatcher::NewCall(std::move(frame), peer_);
-  const MethodHandler* handler = dispatcher_->FindHandler(call->context.method());
-  if (handler != nullptr && handler->kind() != MethodKind::kUnary &&
+  const Dispatcher::Route* route = dispatcher_->FindRoute(call->context.method());
+  if (route != nullptr && route->handler->kind() != MethodKind::kUnary &&
       !OpenStream(call.get(), peer_window)) {
     return;
   }
@@ -161,7 +161,7 @@ void ServerConnection::OnRequest(Frame frame) {
 
   std::weak_ptr<ServerConnection> weak = weak_from_this();
   EventLoop* loop = connection_->loop();
-  dispatcher_->Dispatch(std::move(call), /*allow_offload=*/true,
+  dispatcher_->Dispatch(std::move(call), route, /*allow_offload=*/true,
                         [weak, loop](std::shared_ptr<ServerCall> done, std::string reply) {
                           if (loop->IsInLoopThread()) {  // Inline handler: finish right here.
                             if (auto self = weak.lock()) self->Finish(done, std::move(reply));
