@@ -205,9 +205,14 @@ absl::StatusOr<double> FramedPull(Channel* channel, size_t total, size_t chunk) 
   return MiBPerSec(received, Clock::now() - start);
 }
 
-absl::StatusOr<double> GrpcPull(const std::shared_ptr<grpc::Channel>& channel, size_t total,
-                                size_t chunk) {
-  grpc::TemplatedGenericStub<PullRequest, Block> stub(channel);
+// One server-streaming call through the generic stub: sends `request`, half-closes, and passes
+// each reply to `on_message` until the end; returns the call's status. Each operation is waited
+// for on the call's own completion queue.
+template <typename Req, typename Resp>
+absl::Status GrpcServerStream(const std::shared_ptr<grpc::Channel>& channel,
+                              const std::string& method, const Req& request,
+                              const std::function<void(const Resp&)>& on_message) {
+  grpc::TemplatedGenericStub<Req, Resp> stub(channel);
   grpc::CompletionQueue cq;
   grpc::ClientContext context;
   auto wait = [&cq]() {
@@ -215,34 +220,46 @@ absl::StatusOr<double> GrpcPull(const std::shared_ptr<grpc::Channel>& channel, s
     bool ok = false;
     return cq.Next(&tag, &ok) && ok;
   };
-  PullRequest request;
-  request.set_messages(total / chunk);
-  request.set_message_bytes(static_cast<uint32_t>(chunk));
-  request.set_in_message(true);
-  const Clock::time_point start = Clock::now();
-  auto call = stub.PrepareCall(&context, kPull, &cq);
+  auto call = stub.PrepareCall(&context, method, &cq);
   call->StartCall(nullptr);
-  if (!wait()) return absl::UnavailableError("gRPC stream did not start");
-  call->Write(request, nullptr);
-  if (!wait()) return absl::UnavailableError("gRPC write failed");
-  call->WritesDone(nullptr);
-  if (!wait()) return absl::UnavailableError("gRPC half-close failed");
-  Block block;
-  size_t received = 0;
-  for (;;) {
-    call->Read(&block, nullptr);
+  bool ok = wait();
+  if (ok) {
+    call->Write(request, nullptr);
+    ok = wait();
+  }
+  if (ok) {
+    call->WritesDone(nullptr);
+    ok = wait();
+  }
+  Resp message;
+  while (ok) {
+    call->Read(&message, nullptr);
     if (!wait()) break;
-    received += block.data().size();
+    on_message(message);
   }
   grpc::Status status;
   call->Finish(&status, nullptr);
   wait();
   cq.Shutdown();
   void* tag;
-  bool ok;
-  while (cq.Next(&tag, &ok)) {
+  bool more;
+  while (cq.Next(&tag, &more)) {
   }
   if (!status.ok()) return absl::InternalError(status.error_message());
+  return ok ? absl::OkStatus() : absl::UnavailableError("gRPC stream did not start");
+}
+
+absl::StatusOr<double> GrpcPull(const std::shared_ptr<grpc::Channel>& channel, size_t total,
+                                size_t chunk) {
+  PullRequest request;
+  request.set_messages(total / chunk);
+  request.set_message_bytes(static_cast<uint32_t>(chunk));
+  request.set_in_message(true);
+  size_t received = 0;
+  const Clock::time_point start = Clock::now();
+  absl::Status status = GrpcServerStream<PullRequest, Block>(
+      channel, kPull, request, [&received](const Block& block) { received += block.data().size(); });
+  if (!status.ok()) return status;
   if (received != total / chunk * chunk) return absl::DataLossError("short gRPC stream");
   return MiBPerSec(received, Clock::now() - start);
 }
@@ -268,44 +285,14 @@ absl::StatusOr<double> FramedDownload(Channel* channel, const std::string& path,
 
 absl::StatusOr<double> GrpcDownload(const std::shared_ptr<grpc::Channel>& channel,
                                     const std::string& path, size_t size) {
-  grpc::TemplatedGenericStub<file::DownloadRequest, file::DownloadResponse> stub(channel);
-  grpc::CompletionQueue cq;
-  grpc::ClientContext context;
-  auto wait = [&cq]() {
-    void* tag;
-    bool ok = false;
-    return cq.Next(&tag, &ok) && ok;
-  };
   file::DownloadRequest request;
   request.set_path(path);
-  const Clock::time_point start = Clock::now();
-  auto call = stub.PrepareCall(&context, "/framerpc.file.FileService/Download", &cq);
-  call->StartCall(nullptr);
-  bool ok = wait();
-  if (ok) {
-    call->Write(request, nullptr);
-    ok = wait();
-  }
-  if (ok) {
-    call->WritesDone(nullptr);
-    ok = wait();
-  }
-  file::DownloadResponse message;
   size_t received = 0;
-  while (ok) {
-    call->Read(&message, nullptr);
-    if (!wait()) break;
-    received += message.data().size();
-  }
-  grpc::Status status;
-  call->Finish(&status, nullptr);
-  wait();
-  cq.Shutdown();
-  void* tag;
-  bool more;
-  while (cq.Next(&tag, &more)) {
-  }
-  if (!status.ok()) return absl::InternalError(status.error_message());
+  const Clock::time_point start = Clock::now();
+  absl::Status status = GrpcServerStream<file::DownloadRequest, file::DownloadResponse>(
+      channel, "/framerpc.file.FileService/Download", request,
+      [&received](const file::DownloadResponse& message) { received += message.data().size(); });
+  if (!status.ok()) return status;
   if (received != size) return absl::DataLossError("short gRPC download");
   return MiBPerSec(received, Clock::now() - start);
 }
