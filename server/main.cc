@@ -44,16 +44,6 @@
 #include "services/file/file_service.h"
 #include "transport/event_loop_thread.h"
 
-#if defined(__SANITIZE_THREAD__)
-// --config=tsan only. Debian's gRPC and abseil are not built with ThreadSanitizer, which cannot
-// see their locks: reports whose stacks lie in those libraries are suppressed, so that the test
-// scripts that run this binary check our code.
-extern "C" const char* __tsan_default_suppressions() {
-  return "race:libabsl_*.so*\n"
-         "race:libgrpc*.so*\n"
-         "race:libgpr.so*\n";
-}
-#endif
 
 // The embedded default configuration: loopback only.
 constexpr char kDefaultListen[] = "127.0.0.1:7000";

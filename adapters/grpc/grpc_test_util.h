@@ -122,15 +122,5 @@ inline int RunCommand(const std::string& command, std::string* output) {
 
 }  // namespace framerpc::grpc_test
 
-#if defined(__SANITIZE_THREAD__)
-// Debian's gRPC and abseil are not built with ThreadSanitizer, so it cannot see their locks and
-// reports their internal state as racy. Suppress reports whose stacks lie in those libraries only.
-// (Included by exactly one file of each test binary.)
-extern "C" const char* __tsan_default_suppressions() {
-  return "race:libabsl_*.so*\n"
-         "race:libgrpc*.so*\n"
-         "race:libgpr.so*\n";
-}
-#endif
 
 #endif  // FRAMERPC_ADAPTERS_GRPC_GRPC_TEST_UTIL_H_

@@ -17,15 +17,6 @@
 #include "services/file/sha256.h"
 #include "services/file/test_tree.h"
 
-#if defined(__SANITIZE_THREAD__)
-// Debian's gRPC and abseil are not built with ThreadSanitizer, which therefore cannot see their
-// locks; reports whose stacks lie in those libraries are suppressed.
-extern "C" const char* __tsan_default_suppressions() {
-  return "race:libabsl_*.so*\n"
-         "race:libgrpc*.so*\n"
-         "race:libgpr.so*\n";
-}
-#endif
 
 namespace framerpc::file {
 namespace {
