@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <mutex>
 
 #include "absl/strings/str_cat.h"
 
@@ -39,23 +40,82 @@ std::string Connection::SocketErrorText() const {
 }
 
 void Connection::Send(std::string bytes) {
+  if (bytes.empty()) return;
   if (loop_->IsInLoopThread()) {
     SendInLoop(std::move(bytes));
   } else {
-    loop_->QueueInLoop([self = shared_from_this(), b = std::move(bytes)]() mutable {
-      self->SendInLoop(std::move(b));
+    SendDirect(std::move(bytes));
+  }
+}
+
+namespace {
+
+// One non-blocking sendmsg of `count` buffers. MSG_NOSIGNAL, not writev: a peer that has gone
+// away must yield EPIPE here, not a SIGPIPE that kills whatever process this library lives in.
+ssize_t SendBuffers(int fd, iovec* vec, int count) {
+  msghdr msg{};
+  msg.msg_iov = vec;
+  msg.msg_iovlen = static_cast<size_t>(count);
+  return ::sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+}  // namespace
+
+void Connection::SendDirect(std::string bytes) {
+  bool wake_to_flush = false;
+  bool wake_for_watermark = false;
+  {
+    std::lock_guard<std::mutex> lock(output_mu_);
+    if (!output_open_) return;
+    if (output_.empty() && !loop_flushes_) {
+      iovec vec{bytes.data(), bytes.size()};
+      const ssize_t n = SendBuffers(fd_.get(), &vec, 1);
+      if (n == static_cast<ssize_t>(bytes.size())) return;  // all written: nothing for the loop
+      if (n < 0 && errno != EAGAIN && errno != EINTR) {
+        // The loop sees the same error on its next read or write and closes; until then, later
+        // output is dropped rather than written after a gap.
+        CloseOutputLocked();
+        loop_->QueueInLoop([self = shared_from_this(), err = errno] {
+          self->HandleClose(
+              absl::UnavailableError(absl::StrCat("write failed: ", std::strerror(err))));
+        });
+        return;
+      }
+      if (n > 0) bytes.erase(0, static_cast<size_t>(n));
+    }
+    const size_t queued = queued_bytes_.load(std::memory_order_relaxed) + bytes.size();
+    queued_bytes_.store(queued, std::memory_order_relaxed);
+    output_.push_back(std::move(bytes));
+    wake_to_flush = !loop_flushes_;
+    loop_flushes_ = true;
+    if (queued > options_.output_high_water_bytes && !watermark_check_queued_) {
+      watermark_check_queued_ = true;
+      wake_for_watermark = true;
+    }
+  }
+  if (wake_to_flush || wake_for_watermark) {
+    loop_->QueueInLoop([self = shared_from_this(), wake_to_flush] {
+      // Not while EPOLLOUT is awaited or a flush is already scheduled: those will write it.
+      if (wake_to_flush && !self->watcher_->IsWriting() && !self->flush_scheduled_) {
+        self->Flush();  // Also updates the watermark.
+      } else {
+        self->UpdateWatermark();
+      }
     });
   }
 }
 
 void Connection::SendInLoop(std::string bytes) {
-  if (state_ != State::kOpen || bytes.empty()) return;
-  queued_bytes_ += bytes.size();
-  output_.push_back(std::move(bytes));
-  if (!above_high_water_ && queued_bytes_ > options_.output_high_water_bytes) {
-    above_high_water_ = true;
-    if (watermark_callback_) watermark_callback_(shared_from_this(), true);
+  if (state_ != State::kOpen) return;
+  {
+    std::lock_guard<std::mutex> lock(output_mu_);
+    if (!output_open_) return;
+    queued_bytes_.store(queued_bytes_.load(std::memory_order_relaxed) + bytes.size(),
+                        std::memory_order_relaxed);
+    output_.push_back(std::move(bytes));
+    loop_flushes_ = true;
   }
+  UpdateWatermark();
   // Coalesce everything queued during this batch of events into one writev. Replies produced
   // while input is being handled are flushed by HandleRead itself when the callback returns.
   if (!flush_scheduled_ && !in_data_callback_ && !watcher_->IsWriting()) {
@@ -67,44 +127,68 @@ void Connection::SendInLoop(std::string bytes) {
   }
 }
 
-void Connection::Flush() {
-  while (!output_.empty() && state_ != State::kClosed) {
-    iovec vec[64];
-    int count = 0;
-    size_t offset = output_offset_;
-    for (auto it = output_.begin(); it != output_.end() && count < 64; ++it, offset = 0) {
-      vec[count].iov_base = const_cast<char*>(it->data() + offset);
-      vec[count].iov_len = it->size() - offset;
-      ++count;
-    }
-    // sendmsg with MSG_NOSIGNAL, not writev: a peer that has gone away must yield EPIPE here,
-    // not a SIGPIPE that kills whatever process this library lives in.
-    msghdr msg{};
-    msg.msg_iov = vec;
-    msg.msg_iovlen = static_cast<size_t>(count);
-    const ssize_t n = ::sendmsg(fd_.get(), &msg, MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EINTR) break;
-      HandleClose(absl::UnavailableError(absl::StrCat("write failed: ", std::strerror(errno))));
-      return;
-    }
-    size_t written = static_cast<size_t>(n);
-    queued_bytes_ -= written;
-    while (written > 0) {
-      const size_t left_in_front = output_.front().size() - output_offset_;
-      if (written >= left_in_front) {
-        written -= left_in_front;
-        output_.pop_front();
-        output_offset_ = 0;
-      } else {
-        output_offset_ += written;
-        written = 0;
-      }
-    }
-    if (static_cast<size_t>(n) == 0) break;
+void Connection::UpdateWatermark() {
+  size_t queued;
+  {
+    std::lock_guard<std::mutex> lock(output_mu_);
+    watermark_check_queued_ = false;
+    queued = queued_bytes_.load(std::memory_order_relaxed);
   }
+  if (state_ == State::kClosed || !watermark_callback_) return;
+  if (!above_high_water_ && queued > options_.output_high_water_bytes) {
+    above_high_water_ = true;
+    watermark_callback_(shared_from_this(), true);
+  } else if (above_high_water_ && queued <= options_.output_high_water_bytes / 2) {
+    above_high_water_ = false;
+    watermark_callback_(shared_from_this(), false);
+  }
+}
+
+void Connection::Flush() {
   if (state_ == State::kClosed) return;
-  if (output_.empty()) {
+  bool drained;
+  int write_error = 0;
+  {
+    std::lock_guard<std::mutex> lock(output_mu_);
+    while (!output_.empty()) {
+      iovec vec[64];
+      int count = 0;
+      size_t offset = output_offset_;
+      for (auto it = output_.begin(); it != output_.end() && count < 64; ++it, offset = 0) {
+        vec[count].iov_base = const_cast<char*>(it->data() + offset);
+        vec[count].iov_len = it->size() - offset;
+        ++count;
+      }
+      const ssize_t n = SendBuffers(fd_.get(), vec, count);
+      if (n < 0) {
+        if (errno != EAGAIN && errno != EINTR) write_error = errno;
+        break;
+      }
+      size_t written = static_cast<size_t>(n);
+      queued_bytes_.store(queued_bytes_.load(std::memory_order_relaxed) - written,
+                          std::memory_order_relaxed);
+      while (written > 0) {
+        const size_t left_in_front = output_.front().size() - output_offset_;
+        if (written >= left_in_front) {
+          written -= left_in_front;
+          output_.pop_front();
+          output_offset_ = 0;
+        } else {
+          output_offset_ += written;
+          written = 0;
+        }
+      }
+      if (n == 0) break;
+    }
+    drained = output_.empty();
+    // Until the loop has drained the queue, other threads append to it instead of writing.
+    loop_flushes_ = !drained;
+  }
+  if (write_error != 0) {
+    HandleClose(absl::UnavailableError(absl::StrCat("write failed: ", std::strerror(write_error))));
+    return;
+  }
+  if (drained) {
     if (watcher_->IsWriting()) watcher_->DisableWriting();
     if (state_ == State::kShuttingDown || state_ == State::kLingering) {
       ::shutdown(fd_.get(), SHUT_WR);
@@ -116,17 +200,19 @@ void Connection::Flush() {
   } else if (!watcher_->IsWriting()) {
     watcher_->EnableWriting();
   }
-  if (above_high_water_ && queued_bytes_ <= options_.output_high_water_bytes / 2) {
-    above_high_water_ = false;
-    if (watermark_callback_) watermark_callback_(shared_from_this(), false);
-  }
+  UpdateWatermark();
 }
 
 void Connection::HandleWrite() { Flush(); }
 
+bool Connection::OutputEmpty() {
+  std::lock_guard<std::mutex> lock(output_mu_);
+  return output_.empty();
+}
+
 void Connection::CloseIfDrained() {
   int unread = 0;
-  if (!output_.empty() || ::ioctl(fd_.get(), FIONREAD, &unread) != 0 || unread > 0) return;
+  if (!OutputEmpty() || ::ioctl(fd_.get(), FIONREAD, &unread) != 0 || unread > 0) return;
   input_.Consume(input_.readable_bytes());
   HandleClose(linger_reason_);
 }
@@ -150,6 +236,9 @@ void Connection::Shutdown() {
   loop_->RunInLoop([self = shared_from_this()] {
     if (self->state_ != State::kOpen) return;
     self->state_ = State::kShuttingDown;
+    std::lock_guard<std::mutex> lock(self->output_mu_);
+    self->CloseOutputLocked();
+    // Otherwise Flush() shuts the write side once the queue is written.
     if (self->output_.empty()) ::shutdown(self->fd_.get(), SHUT_WR);
   });
 }
@@ -170,8 +259,8 @@ void Connection::RunDataCallback() {
   data_callback_(shared_from_this(), &input_);
   in_data_callback_ = false;
   // What the callback sent (typically the replies to what it read) goes out in one write.
-  if (state_ != State::kClosed && !output_.empty() && !watcher_->IsWriting() &&
-      !flush_scheduled_) {
+  if (state_ != State::kClosed && !watcher_->IsWriting() && !flush_scheduled_ &&
+      !OutputEmpty()) {
     Flush();
   }
 }
@@ -190,11 +279,18 @@ void Connection::HandleClose(absl::Status reason) {
   if (linger_timer_ != 0) loop_->CancelTimer(linger_timer_);
   linger_timer_ = 0;
   watcher_->Remove();
-  // Close the socket now rather than with the last reference, so that fd usage is bounded by the
-  // open connections, not by whoever still holds a pointer to a dead one.
-  fd_.reset();
-  output_.clear();
-  queued_bytes_ = 0;
+  {
+    // Close the socket now rather than with the last reference, so that fd usage is bounded by
+    // the open connections, not by whoever still holds a pointer to a dead one. Under
+    // output_mu_, so no other thread is writing to it and none will.
+    std::lock_guard<std::mutex> lock(output_mu_);
+    CloseOutputLocked();
+    fd_.reset();
+    output_.clear();
+    output_offset_ = 0;
+    loop_flushes_ = false;
+    queued_bytes_.store(0, std::memory_order_relaxed);
+  }
   ConnectionPtr self = shared_from_this();
   if (close_callback_) close_callback_(self, reason);
   // Release the callbacks (and whatever they captured) once none of them is running; the fd
@@ -212,9 +308,15 @@ void Connection::SendAndClose(std::string bytes, absl::Status reason, absl::Dura
     if (self->state_ == State::kClosed || self->state_ == State::kLingering) return;
     self->state_ = State::kLingering;
     self->linger_reason_ = std::move(r);
-    if (!b.empty()) {
-      self->queued_bytes_ += b.size();
-      self->output_.push_back(std::move(b));
+    {
+      std::lock_guard<std::mutex> lock(self->output_mu_);
+      self->CloseOutputLocked();
+      if (!b.empty()) {
+        self->queued_bytes_.store(self->queued_bytes_.load(std::memory_order_relaxed) + b.size(),
+                                  std::memory_order_relaxed);
+        self->output_.push_back(std::move(b));
+        self->loop_flushes_ = true;
+      }
     }
     self->Flush();  // Shuts the write side once the output is written, and may close.
     if (self->state_ == State::kClosed) return;

@@ -7,14 +7,22 @@
 // a worker thread finishing a call must be able to reply to, or find closed, a connection the
 // loop may drop at any moment.
 //
-// Threading: Send(), Shutdown() and ForceClose() are safe from any thread. Everything else, and
-// every callback, runs on the connection's loop thread.
+// Threading: Send(), Shutdown(), SendAndClose(), ForceClose() and queued_output_bytes() are safe
+// from any thread. Everything else, and every callback, runs on the connection's loop thread.
+//
+// Output: Send() from a thread other than the loop's writes to the socket itself when nothing is
+// queued ahead of it (as brpc does), so a worker streaming data costs no wake-up of the loop and no
+// copy into the queue; only what the socket does not take at once is queued for the loop. Sends
+// from the loop thread are queued and written together, one writev per batch of events. Either
+// way, bytes leave in the order their Send() calls took output_mu_.
 #ifndef FRAMERPC_TRANSPORT_CONNECTION_H_
 #define FRAMERPC_TRANSPORT_CONNECTION_H_
 
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "absl/status/status.h"
@@ -83,7 +91,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool above_high_water() const { return above_high_water_; }
 
   bool closed() const { return state_ == State::kClosed; }
-  size_t queued_output_bytes() const { return queued_bytes_; }
+  // Output accepted by Send() and not yet written. Any thread.
+  size_t queued_output_bytes() const { return queued_bytes_.load(std::memory_order_relaxed); }
   const SocketAddress& peer() const { return peer_; }
   EventLoop* loop() const { return loop_; }
 
@@ -91,26 +100,46 @@ class Connection : public std::enable_shared_from_this<Connection> {
   enum class State { kOpen, kShuttingDown, kLingering, kClosed };
 
   void SendInLoop(std::string bytes);
+  // Another thread's Send(): writes at once if nothing is queued, queues the rest.
+  void SendDirect(std::string bytes);
   void HandleRead();
   void HandleWrite();
   void HandleClose(absl::Status reason);
   void Flush();
+  // Fires the watermark callback on a crossing of the high or the low water mark.
+  void UpdateWatermark();
+  // Stops accepting output: later Send() calls are dropped. Requires output_mu_.
+  void CloseOutputLocked() { output_open_ = false; }
   std::string SocketErrorText() const;
+  bool OutputEmpty();
   // Lingering only: closes if the output is written and nothing unread is pending.
   void CloseIfDrained();
   // Runs the data callback on the buffered input, then flushes what it sent.
   void RunDataCallback();
 
   EventLoop* const loop_;
+  // Reset on the loop thread under output_mu_; other threads use it only under output_mu_ while
+  // output_open_.
   ScopedFd fd_;
   const SocketAddress peer_;
   const ConnectionOptions options_;
   std::unique_ptr<Watcher> watcher_;
   State state_ = State::kOpen;
   Buffer input_;
-  std::deque<std::string> output_;
-  size_t output_offset_ = 0;  // bytes of output_.front() already written
-  size_t queued_bytes_ = 0;
+
+  // Output, shared by the loop and by threads sending directly. Every write to the socket is
+  // made holding output_mu_, which is what keeps the bytes in order.
+  std::mutex output_mu_;
+  std::deque<std::string> output_;  // guarded by output_mu_
+  size_t output_offset_ = 0;        // guarded by output_mu_: bytes of output_.front() written
+  bool output_open_ = true;         // guarded by output_mu_: false once closing or closed
+  // guarded by output_mu_: the loop will write output_ (a flush is scheduled or it waits for
+  // EPOLLOUT). While set, other threads queue instead of writing.
+  bool loop_flushes_ = false;
+  // guarded by output_mu_: a watermark check has been handed to the loop and not yet run.
+  bool watermark_check_queued_ = false;
+  std::atomic<size_t> queued_bytes_{0};  // written under output_mu_
+
   bool flush_scheduled_ = false;
   bool in_data_callback_ = false;  // sends during it are flushed when it returns
   bool above_high_water_ = false;

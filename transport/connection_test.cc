@@ -321,6 +321,83 @@ TEST_F(ConnectionTest, LargeSendsToSlowReaderArriveIntact) {
   RunOnLoopAndWait(loop(), [&] { EXPECT_EQ(conn_->queued_output_bytes(), 0u); });
 }
 
+// Holds the loop thread inside a task until Release(), so a test can prove what happens without it.
+// The notifications are shared with the task, which may still be returning from its wait when
+// the blocker is destroyed.
+class LoopBlocker {
+ public:
+  explicit LoopBlocker(EventLoop* loop) {
+    loop->QueueInLoop([running = running_, release = release_] {
+      running->Notify();
+      release->WaitForNotification();
+    });
+    running_->WaitForNotification();
+  }
+  ~LoopBlocker() { Release(); }
+  void Release() {
+    if (!release_->HasBeenNotified()) release_->Notify();
+  }
+
+ private:
+  std::shared_ptr<Notification> running_ = std::make_shared<Notification>();
+  std::shared_ptr<Notification> release_ = std::make_shared<Notification>();
+};
+
+TEST_F(ConnectionTest, SendFromOtherThreadIsWrittenWithoutTheLoop) {
+  StartConnection();
+  LoopBlocker blocker(loop());
+  conn_->Send("direct");
+  // The loop is stuck in the blocker's task: only the sending thread can have written this.
+  EXPECT_EQ(ReadExactly(peer_.get(), 6), "direct");
+  EXPECT_EQ(conn_->queued_output_bytes(), 0u);
+}
+
+TEST_F(ConnectionTest, DirectSendThatDoesNotFitQueuesTheRestAndKeepsOrder) {
+  StartConnection();
+  const std::string a = Pattern(8 << 20, 21);  // far more than a socket buffer takes
+  const std::string b = Pattern(1 << 20, 22);
+  LoopBlocker blocker(loop());
+  conn_->Send(a);
+  const size_t queued_after_a = conn_->queued_output_bytes();
+  EXPECT_GT(queued_after_a, 0u);
+  EXPECT_LT(queued_after_a, a.size());  // the socket took the first part at once
+  // Queued behind the rest of `a`, never written ahead of it, though each would fit by itself.
+  conn_->Send("-middle-");
+  conn_->Send(b);
+  EXPECT_EQ(conn_->queued_output_bytes(), queued_after_a + 8 + b.size());
+  blocker.Release();
+  const std::string got = ReadExactly(peer_.get(), a.size() + 8 + b.size(), 64 << 10);
+  ASSERT_EQ(got.size(), a.size() + 8 + b.size());
+  EXPECT_TRUE(got.compare(0, a.size(), a) == 0);
+  EXPECT_EQ(got.substr(a.size(), 8), "-middle-");
+  EXPECT_TRUE(got.compare(a.size() + 8, b.size(), b) == 0);
+  RunOnLoopAndWait(loop(), [&] { EXPECT_EQ(conn_->queued_output_bytes(), 0u); });
+}
+
+TEST_F(ConnectionTest, DirectSendToClosedPeerClosesOnceWithTheWriteError) {
+  StartConnection();
+  RunOnLoopAndWait(loop(), [&] { conn_->StopReading(); });  // the write must find it, not a read
+  peer_.reset();
+  conn_->Send("into the void");  // from this thread: the direct path gets EPIPE
+  conn_->Send("dropped");
+  ASSERT_TRUE(WaitForClose());
+  SettleLoop();
+  std::lock_guard<std::mutex> lock(mu_);
+  EXPECT_EQ(close_count_, 1);
+  EXPECT_EQ(close_reason_.message(), absl::StrCat("write failed: ", std::strerror(EPIPE)));
+}
+
+TEST_F(ConnectionTest, SendFromOtherThreadAfterShutdownIsDropped) {
+  StartConnection();
+  conn_->Send("before");
+  conn_->Shutdown();
+  SettleLoop();  // the shutdown has run on the loop
+  conn_->Send("after");
+  EXPECT_EQ(ReadExactly(peer_.get(), 6), "before");
+  EXPECT_TRUE(ReadsEof(peer_.get()));
+  EXPECT_EQ(conn_->queued_output_bytes(), 0u);
+}
+
 TEST_F(ConnectionTest, WatermarkFiresAboveHighWaterAndAgainAfterDrain) {
   ConnectionOptions options;
   options.output_high_water_bytes = 64 << 10;
