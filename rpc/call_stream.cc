@@ -47,10 +47,12 @@ absl::Status CallStream::Write(const google::protobuf::MessageLite& message,
     }
     if (ended_ || writes_done_) return WriteErrorLocked();
     send_credit_ -= cost;
-    // Sent under the lock so that a concurrent End() cannot slip its final frames in between the
-    // credit check and this frame; send_ only queues the bytes.
-    send_(std::move(frame));
   }
+  // Sent outside mu_: send_ may write to the socket itself, and the I/O thread must not wait for
+  // that to take in a WINDOW_UPDATE or a message. There is one writer at a time, so frames still
+  // leave in order; if the call ends meanwhile, this frame may follow the end, and the peer drops
+  // frames of calls it has ended (docs/protocol.md §11).
+  send_(std::move(frame));
   return absl::OkStatus();
 }
 

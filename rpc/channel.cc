@@ -33,6 +33,40 @@ struct ClientConn {
   bool closed = false;
 };
 
+// How a stream's frames reach the socket. Until the loop has handed the REQUEST to a connected
+// socket, every frame goes through a loop task (SendStreamFrame), which keeps them behind the
+// REQUEST and lets frames wait for the connection. After that, and once no frame of the stream is
+// still waiting in the loop, the application thread sends on the connection itself: no loop
+// wake-up per message. Thread-safe.
+class StreamRoute {
+ public:
+  // Returns true if `frame` was sent directly; otherwise the caller must hand it to the loop.
+  bool TrySendDirect(std::string* frame) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (direct_ != nullptr && frames_in_loop_ == 0) {
+      direct_->Send(std::move(*frame));  // under mu_: direct frames keep their order
+      return true;
+    }
+    ++frames_in_loop_;
+    return false;
+  }
+  // Loop thread: a frame counted by TrySendDirect has been sent (or dropped) by the loop.
+  void FrameLeftLoop() {
+    std::lock_guard<std::mutex> lock(mu_);
+    --frames_in_loop_;
+  }
+  // Loop thread: the REQUEST has been handed to `connection`, or (null) the stream has ended.
+  void SetDirect(ConnectionPtr connection) {
+    std::lock_guard<std::mutex> lock(mu_);
+    direct_ = std::move(connection);
+  }
+
+ private:
+  std::mutex mu_;
+  ConnectionPtr direct_;     // guarded by mu_
+  int frames_in_loop_ = 0;   // guarded by mu_
+};
+
 class ChannelImpl final : public Channel, public ClientStreamOwner {
  public:
   ChannelImpl(std::string target, SocketAddress address, ChannelOptions options)
@@ -57,6 +91,7 @@ class ChannelImpl final : public Channel, public ClientStreamOwner {
  private:
   struct StreamCall {
     std::shared_ptr<ClientStreamState> state;
+    std::shared_ptr<StreamRoute> route;
     TimerId deadline_timer = 0;
     ClientConn* conn = nullptr;
   };
@@ -65,7 +100,8 @@ class ChannelImpl final : public Channel, public ClientStreamOwner {
   void FailStream(uint64_t id, absl::Status status) override;
   void Post(std::function<void()> task) override { loop()->QueueInLoop(std::move(task)); }
 
-  void StartStreamInLoop(std::shared_ptr<ClientStreamState> state, std::string frame);
+  void StartStreamInLoop(std::shared_ptr<ClientStreamState> state,
+                         std::shared_ptr<StreamRoute> route, std::string frame);
   // Sends a frame of stream `id` on its connection (or queues it until connected).
   void SendStreamFrame(uint64_t id, std::string frame);
   void OnStreamFrame(ClientConn* conn, Frame frame, uint32_t body_bytes);
@@ -221,6 +257,11 @@ void ChannelImpl::OnConnected(ClientConn* conn, ScopedFd fd) {
     if (calls_.contains(id) || streams_.contains(id)) conn->connection->Send(std::move(frame));
   }
   conn->queued.clear();
+  // Every frame these streams queued so far is written: later ones may go directly.
+  for (uint64_t id : conn->call_ids) {
+    auto stream = streams_.find(id);
+    if (stream != streams_.end()) stream->second.route->SetDirect(conn->connection);
+  }
 }
 
 void ChannelImpl::OnData(ClientConn* conn, Buffer* buffer) {
@@ -347,24 +388,29 @@ std::unique_ptr<ClientStreamBase> ChannelImpl::StartStream(
   absl::Status encoded = EncodeFrame(NewRequestEnvelope(id, method, *context, context->deadline()),
                                      nullptr, {}, options_.limits, &frame);
   if (!encoded.ok()) return FailedClientStream(encoded);
-  // Every frame of the stream goes through a loop task, so frames leave in the order the stream
-  // hands them over, after the REQUEST queued below.
+  // Frames leave in the order the stream hands them over, after the REQUEST queued below: see
+  // StreamRoute.
+  auto route = std::make_shared<StreamRoute>();
   auto flow = std::make_shared<CallStream>(
       id, options_.limits, kDefaultStreamWindow, kDefaultStreamWindow,
-      [this, id](std::string bytes) {
-        loop()->QueueInLoop(
-            [this, id, bytes = std::move(bytes)]() mutable { SendStreamFrame(id, std::move(bytes)); });
+      [this, id, route](std::string bytes) {
+        if (route->TrySendDirect(&bytes)) return;
+        loop()->QueueInLoop([this, id, route, bytes = std::move(bytes)]() mutable {
+          SendStreamFrame(id, std::move(bytes));
+          route->FrameLeftLoop();
+        });
       },
       [this](std::function<void()> task) { loop()->QueueInLoop(std::move(task)); });
   auto state = std::make_shared<ClientStreamState>(id, kind, context, response, std::move(flow));
   ClientCallAccess::Bind(context, this, id);
-  loop()->QueueInLoop([this, state, frame = std::move(frame)]() mutable {
-    StartStreamInLoop(std::move(state), std::move(frame));
+  loop()->QueueInLoop([this, state, route, frame = std::move(frame)]() mutable {
+    StartStreamInLoop(std::move(state), std::move(route), std::move(frame));
   });
   return std::make_unique<ClientStreamImpl>(std::move(state), this);
 }
 
-void ChannelImpl::StartStreamInLoop(std::shared_ptr<ClientStreamState> state, std::string frame) {
+void ChannelImpl::StartStreamInLoop(std::shared_ptr<ClientStreamState> state,
+                                    std::shared_ptr<StreamRoute> route, std::string frame) {
   const uint64_t id = state->id();
   if (state->context()->cancel_requested()) {
     state->Complete(absl::CancelledError("cancelled before start"));
@@ -378,6 +424,7 @@ void ChannelImpl::StartStreamInLoop(std::shared_ptr<ClientStreamState> state, st
   if (state->completed()) return;  // the stream object was destroyed already
   StreamCall call;
   call.state = std::move(state);
+  call.route = route;
   call.conn = EnsureConnection();
   if (deadline != absl::InfiniteFuture()) {
     call.deadline_timer = loop()->RunAt(deadline, [this, id] {
@@ -392,6 +439,8 @@ void ChannelImpl::StartStreamInLoop(std::shared_ptr<ClientStreamState> state, st
   streams_.emplace(id, std::move(call));
   conn->call_ids.insert(id);
   SendStreamFrame(id, std::move(frame));
+  // Not connected yet: the stream keeps going through the loop (OnConnected sends the REQUEST).
+  if (conn->connection) route->SetDirect(conn->connection);
 }
 
 void ChannelImpl::SendStreamFrame(uint64_t id, std::string frame) {
@@ -431,6 +480,7 @@ void ChannelImpl::Complete(uint64_t id, absl::Status status) {
     if (stream == streams_.end()) return;
     StreamCall call = std::move(stream->second);
     streams_.erase(stream);
+    call.route->SetDirect(nullptr);  // late frames go to the loop, which drops them
     if (call.deadline_timer != 0) loop()->CancelTimer(call.deadline_timer);
     if (call.conn != nullptr) call.conn->call_ids.erase(id);
     call.state->Complete(std::move(status));
