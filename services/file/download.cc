@@ -6,10 +6,12 @@
 #include <algorithm>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "rpc/status_macros.h"
 #include "services/file/client_path.h"
+#include "services/file/digest_cache.h"
 #include "services/file/errno_status.h"
 #include "services/file/file_io.h"
 #include "services/file/sha256.h"
@@ -25,16 +27,27 @@ absl::Status Shrank(const std::string& path, uint64_t at) {
                                          at, " bytes now); download it again"));
 }
 
+// A cached digest vouches only for the version it was computed from; the bytes sent came from
+// another one, so no trailer can be sent that is known to match them.
+absl::Status ChangedDuringDownload(const std::string& path) {
+  return absl::AbortedError(
+      absl::StrCat(QuotePath(path), " changed during the download; download it again"));
+}
+
 // One download in progress: the open file, its range, the checksums, and the stream.
 class Sender {
  public:
+  // `known_digest`, when set, is the SHA-256 of exactly the range to send (a cached whole-file
+  // digest): the data is then not hashed, and the caller must check that the file did not change.
   Sender(int fd, const std::string& path, uint64_t offset, uint64_t length, size_t chunk_bytes,
-         bool sha256_from_start, const ServerContext& context,
-         ServerWriter<DownloadResponse>* writer, TransferTracker* tracker)
+         bool sha256_from_start, std::optional<std::string> known_digest,
+         const ServerContext& context, ServerWriter<DownloadResponse>* writer,
+         TransferTracker* tracker)
       : fd_(fd),
         path_(path),
         offset_(offset),
         length_(length),
+        known_digest_(std::move(known_digest)),
         context_(context),
         writer_(writer),
         tracker_(tracker) {
@@ -50,6 +63,7 @@ class Sender {
     FRPC_ASSIGN_OR_RETURN(const uint64_t hashed,
                           HashRange(fd_, 0, offset_, &*from_start_, &buffer_, path_,
                                     [this] { return context_.IsCancelled(); }));
+    tracker_->Update([hashed](TransferCounters* c) { c->bytes_hashed += hashed; });
     if (hashed < offset_) return Shrank(path_, hashed);
     return absl::OkStatus();
   }
@@ -61,19 +75,27 @@ class Sender {
                             PreadFull(fd_, buffer_.data(), want, offset_ + done, path_));
       if (got < want) return Shrank(path_, offset_ + done + got);
       const absl::string_view chunk(buffer_.data(), got);
-      sent_.Update(chunk);
-      if (from_start_) from_start_->Update(chunk);
+      if (!known_digest_) {
+        sent_.Update(chunk);
+        if (from_start_) from_start_->Update(chunk);
+      }
       if (!WriteChunk(chunk)) return ClientGone();
       done += got;
     }
     return absl::OkStatus();
   }
 
-  absl::Status SendTrailer() {
+  // The SHA-256 of the data sent. Call once, after SendData.
+  std::string Digest() { return known_digest_ ? *known_digest_ : sent_.Finish(); }
+
+  absl::Status SendTrailer(const std::string& digest) {
     DownloadResponse message;
     DownloadTrailer* trailer = message.mutable_trailer();
-    trailer->set_sha256(sent_.Finish());
-    if (from_start_) trailer->set_file_sha256(from_start_->Finish());
+    trailer->set_sha256(digest);
+    if (from_start_) {
+      // With a known digest the range is the whole file, so it is also the whole-file digest.
+      trailer->set_file_sha256(known_digest_ ? digest : from_start_->Finish());
+    }
     return writer_->Write(message) ? absl::OkStatus() : ClientGone();
   }
 
@@ -92,8 +114,10 @@ class Sender {
       written = writer_->Write(message);
     }
     const uint64_t bytes = chunk.size();
-    tracker_->Update([bytes, written](TransferCounters* c) {
+    const uint64_t hashed = known_digest_ ? 0 : bytes;
+    tracker_->Update([bytes, hashed, written](TransferCounters* c) {
       ++c->chunk_writes_done;
+      c->bytes_hashed += hashed;
       if (written) c->bytes_sent += bytes;
     });
     return written;
@@ -103,6 +127,7 @@ class Sender {
   const std::string& path_;
   const uint64_t offset_;
   const uint64_t length_;
+  const std::optional<std::string> known_digest_;
   const ServerContext& context_;
   ServerWriter<DownloadResponse>* const writer_;
   TransferTracker* const tracker_;
@@ -115,8 +140,9 @@ class Sender {
 }  // namespace
 
 absl::Status ServeDownload(const RootDir& root, const DownloadRequest& request,
-                           size_t chunk_bytes, const ServerContext& context,
-                           ServerWriter<DownloadResponse>* writer, TransferTracker* tracker) {
+                           size_t chunk_bytes, DigestCache* digest_cache,
+                           const ServerContext& context, ServerWriter<DownloadResponse>* writer,
+                           TransferTracker* tracker) {
   const std::string& path = request.path();
   // The fd keeps reading the file it opened, whatever happens to the path from now on.
   FRPC_ASSIGN_OR_RETURN(const ScopedFd fd, root.OpenForRead(path));
@@ -135,8 +161,19 @@ absl::Status ServeDownload(const RootDir& root, const DownloadRequest& request,
   ::posix_fadvise(fd.get(), static_cast<off_t>(offset), static_cast<off_t>(length),
                   POSIX_FADV_SEQUENTIAL);
 
-  Sender sender(fd.get(), path, offset, length, chunk_bytes, request.sha256_from_start(), context,
-                writer, tracker);
+  // Only a whole-file download can use, or fill, the digest cache; a range is hashed as sent.
+  if (offset != 0 || length != size) digest_cache = nullptr;
+  const FileVersion version = FileVersion::Of(st);
+  std::optional<std::string> cached;
+  absl::Time hashing_started;
+  if (digest_cache != nullptr) {
+    cached = digest_cache->Lookup(version);
+    hashing_started = digest_cache->Now();
+  }
+  const bool use_cached = cached.has_value();
+
+  Sender sender(fd.get(), path, offset, length, chunk_bytes, request.sha256_from_start(),
+                std::move(cached), context, writer, tracker);
   FRPC_RETURN_IF_ERROR(sender.HashPrefix());
   DownloadResponse message;
   DownloadHeader* header = message.mutable_header();
@@ -146,7 +183,14 @@ absl::Status ServeDownload(const RootDir& root, const DownloadRequest& request,
   header->set_chunk_bytes(static_cast<uint32_t>(chunk_bytes));
   if (!writer->Write(message)) return ClientGone();
   FRPC_RETURN_IF_ERROR(sender.SendData());
-  return sender.SendTrailer();
+  std::string digest = sender.Digest();
+  if (digest_cache != nullptr) {
+    // Did the bytes sent come from the version the digest belongs to?
+    const bool unchanged = FdHasVersion(fd.get(), version);
+    if (use_cached && !unchanged) return ChangedDuringDownload(path);
+    if (!use_cached && unchanged) digest_cache->Store(version, digest, hashing_started);
+  }
+  return sender.SendTrailer(digest);
 }
 
 }  // namespace framerpc::file

@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "rpc/context.h"
 #include "rpc/stream.h"
+#include "services/file/digest_cache.h"
 #include "services/file/file.pb.h"
 #include "services/file/root_dir.h"
 #include "services/file/transfer_tracker.h"
@@ -23,9 +24,17 @@ namespace framerpc::file {
 
 // Sends `request`'s range of the file beneath `root` in data messages of at most `chunk_bytes`.
 // Counts its chunks and bytes in `tracker`. The caller has checked access and holds a slot.
+//
+// A whole-file download takes its trailer's digest from `digest_cache` (may be null) when the
+// file's version is there, and then hashes nothing; if the file's version (fstat of the open fd)
+// is different after the data was read, the call ends ABORTED "'…' changed during the download"
+// instead of sending a trailer that may not match the bytes. A whole-file download that hashed
+// the data stores its digest when the version did not change. Ranges (offset > 0, or a length
+// short of the end) are always hashed as they are sent.
 absl::Status ServeDownload(const RootDir& root, const DownloadRequest& request,
-                           size_t chunk_bytes, const ServerContext& context,
-                           ServerWriter<DownloadResponse>* writer, TransferTracker* tracker);
+                           size_t chunk_bytes, DigestCache* digest_cache,
+                           const ServerContext& context, ServerWriter<DownloadResponse>* writer,
+                           TransferTracker* tracker);
 
 }  // namespace framerpc::file
 

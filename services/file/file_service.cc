@@ -1,5 +1,7 @@
 #include "services/file/file_service.h"
 
+#include <optional>
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -30,7 +32,12 @@ absl::StatusOr<std::unique_ptr<FileServiceImpl>> FileServiceImpl::Create(
 }
 
 FileServiceImpl::FileServiceImpl(std::unique_ptr<RootDir> root, FileServiceOptions options)
-    : root_(std::move(root)), options_(std::move(options)), tracker_(options_.max_transfers) {}
+    : root_(std::move(root)),
+      options_(std::move(options)),
+      tracker_(options_.max_transfers),
+      digest_cache_(options_.digest_cache.max_entries == 0
+                        ? nullptr
+                        : std::make_unique<DigestCache>(options_.digest_cache)) {}
 
 absl::Status FileServiceImpl::CheckAccess(const ServerContext& context) const {
   if (!options_.token) return absl::OkStatus();
@@ -49,17 +56,37 @@ absl::Status FileServiceImpl::Stat(ServerContext* context, const StatRequest& re
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return absl::InternalError("fstat of an open file failed");
   FillFileStat(FileInfoFromStat(st), response->mutable_stat());
+  FRPC_ASSIGN_OR_RETURN(std::string digest,
+                        WholeFileDigest(fd.get(), st, request.path(), *context));
+  response->set_sha256(std::move(digest));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> FileServiceImpl::WholeFileDigest(int fd, const struct stat& st,
+                                                             const std::string& path,
+                                                             const ServerContext& context) {
+  const FileVersion version = FileVersion::Of(st);
+  absl::Time hashing_started;
+  if (digest_cache_) {
+    if (std::optional<std::string> cached = digest_cache_->Lookup(version)) return *cached;
+    hashing_started = digest_cache_->Now();
+  }
   Sha256 sha;
   std::string buffer(options_.chunk_bytes, '\0');
-  FRPC_ASSIGN_OR_RETURN(const uint64_t hashed,
-                        HashRange(fd.get(), 0, static_cast<uint64_t>(st.st_size), &sha, &buffer,
-                                  request.path(), [context] { return context->IsCancelled(); }));
-  if (hashed != static_cast<uint64_t>(st.st_size)) {
+  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  absl::StatusOr<uint64_t> hashed = HashRange(fd, 0, size, &sha, &buffer, path,
+                                              [&context] { return context.IsCancelled(); });
+  if (!hashed.ok()) return hashed.status();
+  tracker_.Update([n = *hashed](TransferCounters* c) { c->bytes_hashed += n; });
+  if (*hashed != size) {
     return absl::AbortedError(
-        absl::StrCat(QuotePath(request.path()), " shrank while its checksum was computed"));
+        absl::StrCat(QuotePath(path), " shrank while its checksum was computed"));
   }
-  response->set_sha256(sha.Finish());
-  return absl::OkStatus();
+  std::string digest = sha.Finish();
+  if (digest_cache_ && FdHasVersion(fd, version)) {
+    digest_cache_->Store(version, digest, hashing_started);
+  }
+  return digest;
 }
 
 absl::Status FileServiceImpl::List(ServerContext* context, const ListRequest& request,
@@ -84,7 +111,8 @@ absl::Status FileServiceImpl::Download(ServerContext* context, const DownloadReq
   FRPC_RETURN_IF_ERROR(CheckAccess(*context));
   FRPC_RETURN_IF_ERROR(root_->ValidatePath(request.path()));
   FRPC_ASSIGN_OR_RETURN(const TransferSlot slot, tracker_.Begin());
-  return ServeDownload(*root_, request, options_.chunk_bytes, *context, writer, &tracker_);
+  return ServeDownload(*root_, request, options_.chunk_bytes, digest_cache_.get(), *context,
+                       writer, &tracker_);
 }
 
 absl::Status FileServiceImpl::Upload(ServerContext* context, ServerReader<UploadRequest>* reader,

@@ -13,6 +13,8 @@
 #ifndef FRAMERPC_SERVICES_FILE_FILE_SERVICE_H_
 #define FRAMERPC_SERVICES_FILE_FILE_SERVICE_H_
 
+#include <sys/stat.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -23,6 +25,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "services/auth/shared_secret.h"
+#include "services/file/digest_cache.h"
 #include "services/file/file.frpc.h"
 #include "services/file/root_dir.h"
 #include "services/file/transfer_tracker.h"
@@ -44,6 +47,9 @@ struct FileServiceOptions {
   // When set, every call must carry it (services/auth/shared_secret.h); UNAUTHENTICATED
   // otherwise. CheckFileServiceExposure says when it is required.
   std::optional<auth::SharedSecret> token;
+  // The SHA-256s of whole files already hashed, reused by whole-file downloads and checksummed
+  // Stats while the file is unchanged (digest_cache.h has the rule); max_entries = 0 turns it off.
+  DigestCacheOptions digest_cache;
 };
 
 class FileServiceImpl final : public FileService::Service {
@@ -67,11 +73,19 @@ class FileServiceImpl final : public FileService::Service {
 
   // The transfer counters and the cap (transfer_tracker.h).
   TransferTracker* tracker() { return &tracker_; }
+  // Null when options().digest_cache.max_entries is 0.
+  DigestCache* digest_cache() { return digest_cache_.get(); }
   const RootDir& root() const { return *root_; }
   const FileServiceOptions& options() const { return options_; }
 
  private:
   FileServiceImpl(std::unique_ptr<RootDir> root, FileServiceOptions options);
+
+  // The SHA-256 of the whole file open as `fd` (whose fstat is `st`), from the digest cache when
+  // it holds this version; otherwise hashed, and stored if the version did not change meanwhile.
+  absl::StatusOr<std::string> WholeFileDigest(int fd, const struct stat& st,
+                                              const std::string& path,
+                                              const ServerContext& context);
 
   // UNAUTHENTICATED unless the call carries the token, when one is configured.
   absl::Status CheckAccess(const ServerContext& context) const;
@@ -79,6 +93,7 @@ class FileServiceImpl final : public FileService::Service {
   const std::unique_ptr<RootDir> root_;
   const FileServiceOptions options_;
   TransferTracker tracker_;
+  const std::unique_ptr<DigestCache> digest_cache_;
 };
 
 // The access rule for a server about to serve the file service on `listen_addresses` (as given

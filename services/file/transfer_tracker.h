@@ -25,6 +25,8 @@ struct TransferCounters {
   uint64_t chunk_writes_done = 0;     // ...and those whose write returned (one may be blocked)
   uint64_t bytes_sent = 0;          // download data bytes sent
   uint64_t bytes_received = 0;      // upload data bytes written to temp files
+  uint64_t bytes_hashed = 0;        // file bytes the server hashed for downloads and Stats
+                                    // (not those of uploads); a cached digest saves them
   uint64_t uploads_committed = 0;
   uint64_t uploads_failed = 0;      // ended without a commit: their temp files are gone
 };
