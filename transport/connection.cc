@@ -233,17 +233,25 @@ void Connection::HandleRead() {
 }
 
 void Connection::Shutdown() {
+  {
+    // At once, not in the loop task: a Send() this thread makes after Shutdown() must be dropped,
+    // and other threads' sends do not wait for the loop.
+    std::lock_guard<std::mutex> lock(output_mu_);
+    CloseOutputLocked();
+  }
   loop_->RunInLoop([self = shared_from_this()] {
     if (self->state_ != State::kOpen) return;
     self->state_ = State::kShuttingDown;
-    std::lock_guard<std::mutex> lock(self->output_mu_);
-    self->CloseOutputLocked();
     // Otherwise Flush() shuts the write side once the queue is written.
-    if (self->output_.empty()) ::shutdown(self->fd_.get(), SHUT_WR);
+    if (self->OutputEmpty()) ::shutdown(self->fd_.get(), SHUT_WR);
   });
 }
 
 void Connection::ForceClose(absl::Status reason) {
+  {
+    std::lock_guard<std::mutex> lock(output_mu_);
+    CloseOutputLocked();
+  }
   loop_->RunInLoop([self = shared_from_this(), r = std::move(reason)]() mutable {
     self->HandleClose(std::move(r));
   });
@@ -303,21 +311,21 @@ void Connection::HandleClose(absl::Status reason) {
 }
 
 void Connection::SendAndClose(std::string bytes, absl::Status reason, absl::Duration linger) {
-  loop_->RunInLoop([self = shared_from_this(), b = std::move(bytes), r = std::move(reason),
-                    linger]() mutable {
+  {
+    // Queued at once, behind everything sent before and ahead of nothing: later sends are dropped.
+    std::lock_guard<std::mutex> lock(output_mu_);
+    if (output_open_ && !bytes.empty()) {
+      queued_bytes_.store(queued_bytes_.load(std::memory_order_relaxed) + bytes.size(),
+                          std::memory_order_relaxed);
+      output_.push_back(std::move(bytes));
+      loop_flushes_ = true;
+    }
+    CloseOutputLocked();
+  }
+  loop_->RunInLoop([self = shared_from_this(), r = std::move(reason), linger]() mutable {
     if (self->state_ == State::kClosed || self->state_ == State::kLingering) return;
     self->state_ = State::kLingering;
     self->linger_reason_ = std::move(r);
-    {
-      std::lock_guard<std::mutex> lock(self->output_mu_);
-      self->CloseOutputLocked();
-      if (!b.empty()) {
-        self->queued_bytes_.store(self->queued_bytes_.load(std::memory_order_relaxed) + b.size(),
-                                  std::memory_order_relaxed);
-        self->output_.push_back(std::move(b));
-        self->loop_flushes_ = true;
-      }
-    }
     self->Flush();  // Shuts the write side once the output is written, and may close.
     if (self->state_ == State::kClosed) return;
     self->StartReading();

@@ -65,10 +65,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Loop thread. Starts reading; set the callbacks first.
   void Start();
 
-  // Queues `bytes` for writing. Thread-safe. Output queued on the loop thread within one batch of
-  // events is written with a single writev. Dropped silently once the connection is closed.
+  // Writes `bytes` after everything sent before. Thread-safe. Output queued on the loop thread
+  // within one batch of events is written with a single writev; another thread writes directly
+  // when nothing is queued (see Output above). Dropped silently once Shutdown(), SendAndClose()
+  // or ForceClose() has been called (from any thread), or the connection has closed.
   void Send(std::string bytes);
-  // Closes the write side once queued output is written. Thread-safe.
+  // Closes the write side once queued output is written. Thread-safe; later sends are dropped.
   void Shutdown();
   // Closes gracefully: writes the queued output and then `bytes` (e.g. a final error frame),
   // shuts the write side, and closes. If the peer has sent input that was never read, it first
