@@ -190,11 +190,12 @@ TEST_F(DigestCacheServiceTest, ChangedFileIsHashedAgain) {
 // file is changed while the download is stopped there, so the rest is read from the new version.
 class StoppedDownload {
  public:
+  // Call with no other download running: the counters must be still when it starts.
   StoppedDownload(FileService::Stub* stub, TransferTracker* tracker, const std::string& path)
-      : reader_(stub->Download(&context_, Whole(path))) {
-    const uint64_t base = tracker->Snapshot().chunk_writes_done;
+      : base_(tracker->Snapshot().chunk_writes_done),
+        reader_(stub->Download(&context_, Whole(path))) {
     EXPECT_TRUE(tracker->WaitFor(
-        [base](const TransferCounters& c) {
+        [base = base_](const TransferCounters& c) {
           return c.chunk_writes_done >= base + 16 && c.chunk_writes_started > c.chunk_writes_done;
         },
         Soon()));
@@ -202,6 +203,7 @@ class StoppedDownload {
   Downloaded Finish() { return ReadToEnd(reader_.get()); }
 
  private:
+  const uint64_t base_;
   ClientContext context_;
   std::unique_ptr<ClientReader<DownloadResponse>> reader_;
 };
