@@ -103,6 +103,8 @@ class DownloadSink {
     if (::lseek(fd_.get(), static_cast<off_t>(offset), SEEK_SET) < 0) {
       return LocalError(errno, "seek in", path_);
     }
+    // Blocks for the rest, the size unchanged: a cut-off download still ends where it stopped.
+    FRPC_RETURN_IF_ERROR(Preallocate(fd_.get(), offset + header.length(), path_));
     Progress();
     return absl::OkStatus();
   }
@@ -149,6 +151,15 @@ class DownloadSink {
       ::unlink(path_.c_str());
     } else if (::ftruncate(fd_.get(), static_cast<off_t>(header_.offset())) != 0) {
       // Nothing better to do: the DATA_LOSS error is reported either way.
+    }
+  }
+
+  // After a cut-off: the file ends at what arrived, and the blocks reserved past it are freed
+  // (ftruncate to the current size releases a KEEP_SIZE preallocation).
+  void KeepReceived() {
+    if (fd_.valid() &&
+        ::ftruncate(fd_.get(), static_cast<off_t>(header_.offset() + received_)) != 0) {
+      // The reservation stays until the file is next truncated; the error reported is the cut.
     }
   }
 
@@ -227,6 +238,7 @@ absl::StatusOr<DownloadResult> DownloadFile(FileService::Stub* stub, ClientConte
   if (absl::IsDataLoss(status)) sink.RollBack();
   if (!status.ok()) {
     if (!sink.started() || absl::IsDataLoss(status)) return status;
+    sink.KeepReceived();
     return absl::Status(status.code(),
                         absl::StrCat(status.message(), " (", Quoted(local_path), " keeps the first ",
                                      offset + sink.received(), " bytes; resume to continue)"));

@@ -1,6 +1,7 @@
 #include "services/file/file_io.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -36,6 +37,20 @@ absl::Status WriteAll(int fd, absl::string_view data, absl::string_view shown_pa
     data.remove_prefix(static_cast<size_t>(n));
   }
   return absl::OkStatus();
+}
+
+absl::Status Preallocate(int fd, uint64_t end, absl::string_view shown_path) {
+  if (end == 0) return absl::OkStatus();
+  int rc;
+  do {
+    rc = ::fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, static_cast<off_t>(end));
+  } while (rc != 0 && errno == EINTR);
+  if (rc == 0) return absl::OkStatus();
+  if (errno == ENOSPC || errno == EDQUOT || errno == EFBIG) {
+    return FileErrnoToStatus(errno, absl::StrCat("cannot reserve ", end, " bytes for ",
+                                                 QuotePath(shown_path)));
+  }
+  return absl::OkStatus();  // EOPNOTSUPP and the like: an optimisation we do without
 }
 
 absl::StatusOr<uint64_t> HashRange(int fd, uint64_t offset, uint64_t length, Sha256* sha,
