@@ -4,16 +4,26 @@
 //   bazel build //bench:file_bench && bazel-bin/bench/file_bench --mib=1024 --rounds=3
 //
 // Rows (each moves --mib MiB; rows take turns in each round; the table shows medians):
-//   raw TCP bulk (floor)          bench/raw_bulk.h: send() and recv() of the same bytes in the
-//                                 same piece size; the ratio in the issue is against this row
-//   raw TCP + the download's work the same transfer doing what a verified download must do
-//                                 without framerpc: the sender preads the file and hashes it,
-//                                 the receiver hashes and writes a local file
-//   framerpc download             file::DownloadFile from FileServiceImpl: header, data as
-//                                 attachments, trailer; both ends compute SHA-256
-//   raw TCP + the upload's work   as above, and the receiver fsyncs the file at the end
-//   framerpc upload               file::UploadFile: the server writes a temp file, checks the
-//                                 SHA-256, fsyncs and renames it into place
+//    1 raw TCP bulk (floor)          bench/raw_bulk.h: send() and recv() of the same bytes in the
+//                                    same piece size; the ratio in the issue is against this row
+//    2 raw TCP + the download's work the same transfer doing what a verified download must do
+//                                    without framerpc: the sender preads the file and hashes it,
+//                                    the receiver hashes and writes a local file
+//    3 framerpc download, server hashes: file::DownloadFile from a FileServiceImpl whose digest
+//                                    cache is off: header, data as attachments, trailer; both
+//                                    ends compute SHA-256, the client writes the local file
+//    4 framerpc download, cached digest: the same from the default service, whose digest cache
+//                                    holds the file's SHA-256 (warmed before the rounds): only
+//                                    the client hashes
+//    5 ... into memory, client verifies: the raw stub; the client hashes the attachments and
+//                                    checks the trailer, and writes nothing
+//    6 ... into memory, client discards: no hashing at either end, nothing written: the
+//                                    transport and the server's pread alone
+//    7 raw TCP + the upload's work   as row 2, and the receiver fsyncs the file at the end
+//    8 framerpc upload               file::UploadFile: the client hashes and sends the digest; the
+//                                    server writes a temp file, hashes, fsyncs, renames it
+//    9 upload, no SHA-256 from the client: the raw stub; the server still hashes (for its reply)
+//   10 upload to /dev/shm            row 8 into a root on tmpfs (--shm_dir): no disk, fsync free
 // The source file is written once under --dir and stays in the page cache; the files written
 // (a local copy, the uploaded file) are overwritten every round.
 #include <fcntl.h>
@@ -27,6 +37,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -48,7 +59,9 @@ ABSL_FLAG(int, mib, 1024, "MiB per transfer.");
 ABSL_FLAG(int, rounds, 3, "Rounds; the table shows medians.");
 ABSL_FLAG(int, chunk_kib, 256, "Download chunk, upload message and raw piece size, in KiB.");
 ABSL_FLAG(std::string, dir, "/tmp", "Where the files are created (and removed).");
-ABSL_FLAG(std::string, rows, "", "Comma-separated row numbers to run (1-5); empty: all.");
+ABSL_FLAG(std::string, rows, "", "Comma-separated row numbers to run (1-10); empty: all.");
+ABSL_FLAG(std::string, shm_dir, "/dev/shm",
+          "A tmpfs directory for the upload row without a disk; empty: skip that row.");
 
 namespace framerpc::bench {
 namespace {
@@ -124,8 +137,118 @@ double Median(std::vector<double> values) {
 struct Row {
   std::string name;
   std::function<absl::StatusOr<double>()> run;
+  int same_work;  // index of the raw row doing the same file work, or -1
   std::vector<double> rates;
 };
+
+// One FileServiceImpl on its own server and connection.
+struct Served {
+  std::unique_ptr<file::FileServiceImpl> service;
+  std::unique_ptr<Server> server;
+  std::unique_ptr<Channel> channel;
+  std::unique_ptr<file::FileService::Stub> stub;
+
+  absl::Status Start(const std::string& root, file::FileServiceOptions options) {
+    auto created = file::FileServiceImpl::Create(root, std::move(options));
+    if (!created.ok()) return created.status();
+    service = *std::move(created);
+    ServerOptions server_options;
+    server_options.io_threads = 1;
+    server = std::make_unique<Server>(server_options);
+    absl::Status status = server->AddService(service.get(), ServiceOptions{.run_inline = false});
+    if (status.ok()) status = server->AddListener("127.0.0.1:0");
+    if (status.ok()) status = server->Start();
+    if (!status.ok()) return status;
+    auto connected = Channel::Create(server->listen_address(0));
+    if (!connected.ok()) return connected.status();
+    channel = *std::move(connected);
+    stub = std::make_unique<file::FileService::Stub>(channel.get());
+    return absl::OkStatus();
+  }
+  ~Served() {
+    stub.reset();
+    channel.reset();
+    if (server) server->Shutdown(absl::Seconds(5));
+  }
+};
+
+// Downloads `path` into memory through the raw stub: each attachment is hashed and checked
+// against the trailer (`verify`), or only counted.
+absl::StatusOr<double> DownloadToMemory(file::FileService::Stub* stub, const std::string& path,
+                                        size_t total, bool verify) {
+  ClientContext context;
+  file::DownloadRequest request;
+  request.set_path(path);
+  const absl::Time start = absl::Now();
+  auto reader = stub->Download(&context, request);
+  file::DownloadResponse message;
+  std::string data;
+  Sha256 sha;
+  size_t received = 0;
+  std::string trailer_sha;
+  while (reader->Read(&message, &data)) {
+    if (message.has_trailer()) trailer_sha = message.trailer().sha256();
+    if (message.has_header() || message.has_trailer()) continue;
+    if (verify) sha.Update(data);
+    received += data.size();
+  }
+  absl::Status status = file::UnsharedStatus(reader->Finish());
+  const absl::Duration elapsed = absl::Now() - start;
+  if (!status.ok()) return status;
+  if (received != total) return Fail("short download");
+  if (verify && sha.Finish() != trailer_sha) return Fail("SHA-256 mismatch");
+  return MiBPerSecond(total, elapsed);
+}
+
+// Uploads the open file `fd` through the raw stub, with no SHA-256 from the client (the server
+// still hashes what it receives, for its reply).
+absl::StatusOr<double> UploadUnverified(file::FileService::Stub* stub, int fd, size_t total,
+                                        size_t chunk, const std::string& remote) {
+  ClientContext context;
+  file::UploadResponse response;
+  const absl::Time start = absl::Now();
+  auto writer = stub->Upload(&context, &response);
+  file::UploadRequest message;
+  message.mutable_header()->set_path(remote);
+  message.mutable_header()->set_size(total);
+  message.mutable_header()->set_overwrite(true);
+  bool open = writer->Write(message);
+  const file::UploadRequest data_message;
+  std::string buffer(chunk, '\0');
+  for (size_t done = 0; open && done < total;) {
+    const size_t want = std::min(chunk, total - done);
+    absl::StatusOr<size_t> got = file::PreadFull(fd, buffer.data(), want, done, "source");
+    if (!got.ok() || *got != want) return Fail("short read of the source");
+    open = writer->Write(data_message, absl::string_view(buffer.data(), want));
+    done += want;
+  }
+  if (open) writer->WritesDone();
+  absl::Status status = file::UnsharedStatus(writer->Finish());
+  if (!status.ok()) return status;
+  if (response.size() != total) return Fail("short upload");
+  return MiBPerSecond(total, absl::Now() - start);
+}
+
+// Waits until `path`'s mtime and ctime are older than the digest cache's racy margin, then has
+// `served` hash it once (a checksummed Stat), so that downloads from it find the digest cached.
+absl::Status WarmDigestCache(Served* served, const std::string& path, const std::string& remote) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return Fail("cannot stat the source");
+  const absl::Time newest = std::max(absl::TimeFromTimespec(st.st_mtim),
+                                     absl::TimeFromTimespec(st.st_ctim));
+  const absl::Time old_enough =
+      newest + served->service->options().digest_cache.racy_margin + absl::Milliseconds(100);
+  if (absl::Now() < old_enough) absl::SleepFor(old_enough - absl::Now());
+  ClientContext context;
+  file::StatRequest request;
+  request.set_path(remote);
+  request.set_want_sha256(true);
+  file::StatResponse response;
+  absl::Status status = served->stub->Stat(&context, request, &response);
+  if (!status.ok()) return status;
+  if (served->service->digest_cache()->stats().stored == 0) return Fail("digest not cached");
+  return absl::OkStatus();
+}
 
 int Run(const std::string& work) {
   const size_t chunk = static_cast<size_t>(absl::GetFlag(FLAGS_chunk_kib)) << 10;
@@ -143,22 +266,25 @@ int Run(const std::string& work) {
   file_options.root.writable = true;
   file_options.chunk_bytes = chunk;
   file_options.max_upload_bytes = total;
-  auto service = file::FileServiceImpl::Create(root, file_options);
-  ServerOptions server_options;
-  server_options.io_threads = 1;
-  Server server(server_options);
-  absl::Status status = service.status();
-  if (status.ok()) status = server.AddService(service->get(), ServiceOptions{.run_inline = false});
-  if (status.ok()) status = server.AddListener("127.0.0.1:0");
-  if (status.ok()) status = server.Start();
-  absl::StatusOr<std::unique_ptr<Channel>> channel =
-      status.ok() ? Channel::Create(server.listen_address(0))
-                  : absl::StatusOr<std::unique_ptr<Channel>>(status);
-  if (!channel.ok()) {
-    std::fprintf(stderr, "setup: %s\n", channel.status().ToString().c_str());
+  // `cached`: the default service (digest cache on); `hashing`: the same root with the cache off;
+  // `shm`: a writable root on /dev/shm (tmpfs) when there is one, for uploads without a disk.
+  Served cached;
+  Served hashing;
+  Served shm;
+  file::FileServiceOptions no_cache = file_options;
+  no_cache.digest_cache.max_entries = 0;
+  absl::Status status = cached.Start(root, file_options);
+  if (status.ok()) status = hashing.Start(root, no_cache);
+  std::string shm_dir = absl::StrCat(absl::GetFlag(FLAGS_shm_dir), "/file_bench.XXXXXX");
+  const bool have_shm =
+      !absl::GetFlag(FLAGS_shm_dir).empty() && ::mkdtemp(shm_dir.data()) != nullptr;
+  if (status.ok() && have_shm) status = shm.Start(shm_dir, file_options);
+  if (status.ok()) status = WarmDigestCache(&cached, source, "source.bin");
+  if (!status.ok()) {
+    std::fprintf(stderr, "setup: %s\n", status.ToString().c_str());
+    if (have_shm) ::nftw(shm_dir.c_str(), RemoveEntry, 16, FTW_DEPTH | FTW_PHYS);
     return 1;
   }
-  file::FileService::Stub stub(channel->get());
 
   auto raw_row = [&](bool fsync) -> absl::StatusOr<double> {
     absl::StatusOr<absl::Duration> elapsed = TimeRawTransfer(
@@ -167,67 +293,91 @@ int Run(const std::string& work) {
     if (!elapsed.ok()) return elapsed.status();
     return MiBPerSecond(total, *elapsed);
   };
+  auto download_row = [&](Served* served) -> absl::StatusOr<double> {
+    ClientContext context;
+    const absl::Time start = absl::Now();
+    auto result = file::DownloadFile(served->stub.get(), &context, "source.bin", local, {});
+    if (!result.ok()) return result.status();
+    if (result->received != total) return Fail("short download");
+    return MiBPerSecond(total, absl::Now() - start);
+  };
+  auto upload_row = [&](Served* served) -> absl::StatusOr<double> {
+    ClientContext context;
+    file::UploadOptions options;
+    options.overwrite = true;
+    options.chunk_bytes = chunk;
+    const absl::Time start = absl::Now();
+    auto result = file::UploadFile(served->stub.get(), &context, source, "uploaded.bin", options);
+    if (!result.ok()) return result.status();
+    return MiBPerSecond(total, absl::Now() - start);
+  };
+  // `same_work`: the raw row each framerpc row is compared with (-1: none).
   std::vector<Row> rows = {
-      {"raw TCP bulk (floor)", [&] { return RawBulk(total, chunk); }, {}},
+      {"raw TCP bulk (floor)", [&] { return RawBulk(total, chunk); }, -1, {}},
       {"raw TCP + the download's work (pread, SHA-256 x2, write)", [&] { return raw_row(false); },
-       {}},
-      {"framerpc download",
+       -1, {}},
+      {"framerpc download, server hashes (cache off), client verifies + writes",
+       [&] { return download_row(&hashing); }, 1, {}},
+      {"framerpc download, cached digest, client verifies + writes",
+       [&] { return download_row(&cached); }, 1, {}},
+      {"framerpc download, cached digest, into memory, client verifies",
+       [&] { return DownloadToMemory(cached.stub.get(), "source.bin", total, true); }, -1, {}},
+      {"framerpc download, cached digest, into memory, client discards (no SHA-256)",
+       [&] { return DownloadToMemory(cached.stub.get(), "source.bin", total, false); }, -1, {}},
+      {"raw TCP + the upload's work (+ fsync)", [&] { return raw_row(true); }, -1, {}},
+      {"framerpc upload (+ fsync, rename)", [&] { return upload_row(&cached); }, 6, {}},
+      {"framerpc upload, client sends no SHA-256 (server still hashes, fsyncs)",
+       [&] { return UploadUnverified(cached.stub.get(), source_fd.get(), total, chunk,
+                                     "uploaded.bin"); },
+       6, {}},
+      {"framerpc upload to a root on /dev/shm (tmpfs: no disk; fsync is free)",
        [&]() -> absl::StatusOr<double> {
-         ClientContext context;
-         const absl::Time start = absl::Now();
-         auto result = file::DownloadFile(&stub, &context, "source.bin", local, {});
-         if (!result.ok()) return result.status();
-         if (result->received != total) return Fail("short download");
-         return MiBPerSecond(total, absl::Now() - start);
+         if (!have_shm) return Fail("no /dev/shm");
+         return upload_row(&shm);
        },
-       {}},
-      {"raw TCP + the upload's work (+ fsync)", [&] { return raw_row(true); }, {}},
-      {"framerpc upload (+ fsync, rename)",
-       [&]() -> absl::StatusOr<double> {
-         ClientContext context;
-         file::UploadOptions options;
-         options.overwrite = true;
-         options.chunk_bytes = chunk;
-         const absl::Time start = absl::Now();
-         auto result = file::UploadFile(&stub, &context, source, "uploaded.bin", options);
-         if (!result.ok()) return result.status();
-         return MiBPerSecond(total, absl::Now() - start);
-       },
-       {}},
+       -1, {}},
   };
   const std::string selected = absl::GetFlag(FLAGS_rows);
   std::vector<size_t> active;
   for (size_t i = 0; i < rows.size(); ++i) {
+    if (i == rows.size() - 1 && !have_shm) continue;
     if (selected.empty() || i == 0 ||
         absl::StrContains(absl::StrCat(",", selected, ","), absl::StrCat(",", i + 1, ","))) {
       active.push_back(i);
     }
   }
-  for (int round = 0; round < absl::GetFlag(FLAGS_rounds); ++round) {
+  int code = 0;
+  for (int round = 0; round < absl::GetFlag(FLAGS_rounds) && code == 0; ++round) {
     for (size_t i : active) {
       absl::StatusOr<double> rate = rows[i].run();
       if (!rate.ok()) {
         std::fprintf(stderr, "%s: %s\n", rows[i].name.c_str(), rate.status().ToString().c_str());
-        return 1;
+        code = 1;
+        break;
       }
       rows[i].rates.push_back(*rate);
     }
   }
-  server.Shutdown(absl::Seconds(5));
+  const file::DigestCacheStats cache_stats = cached.service->digest_cache()->stats();
+  if (have_shm) ::nftw(shm_dir.c_str(), RemoveEntry, 16, FTW_DEPTH | FTW_PHYS);
+  if (code != 0) return code;
 
-  std::printf("\none file of %zu MiB on one connection, %zu KiB pieces, median of %d rounds\n\n",
-              total >> 20, chunk >> 10, absl::GetFlag(FLAGS_rounds));
-  std::printf("| row | MiB/s | x floor | x same work |\n|---|---:|---:|---:|\n");
+  std::printf("\none file of %zu MiB on one connection, %zu KiB pieces, median of %d rounds "
+              "(digest cache: %llu hits, %llu misses)\n\n",
+              total >> 20, chunk >> 10, absl::GetFlag(FLAGS_rounds),
+              static_cast<unsigned long long>(cache_stats.hits),
+              static_cast<unsigned long long>(cache_stats.misses));
+  std::printf("| # | row | MiB/s | x floor | x same work |\n|---|---|---:|---:|---:|\n");
   const double floor = Median(rows[0].rates);
   for (size_t i : active) {
     const double rate = Median(rows[i].rates);
-    // Each framerpc row against the raw row just above it, which does the same file work.
-    const bool framerpc = i == 2 || i == 4;
     char same[16] = "";
-    if (framerpc && !rows[i - 1].rates.empty()) {
-      std::snprintf(same, sizeof(same), "%.2f", rate / Median(rows[i - 1].rates));
+    const int base = rows[i].same_work;
+    if (base >= 0 && !rows[base].rates.empty()) {
+      std::snprintf(same, sizeof(same), "%.2f", rate / Median(rows[base].rates));
     }
-    std::printf("| %s | %.0f | %.2f | %s |\n", rows[i].name.c_str(), rate, rate / floor, same);
+    std::printf("| %zu | %s | %.0f | %.2f | %s |\n", i + 1, rows[i].name.c_str(), rate,
+                rate / floor, same);
   }
   return 0;
 }
