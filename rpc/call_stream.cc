@@ -184,7 +184,17 @@ void CallStream::DiscardIncoming() {
   if (!update.empty()) send_(std::move(update));
 }
 
-absl::Status CallStream::OnMessage(Frame frame, uint32_t body_bytes) {
+void CallStream::WakeReaders() {
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    wake = waiters_ > 0;
+    waiters_ = 0;  // every waiter wakes; one that must wait again counts itself again
+  }
+  if (wake) cv_.notify_all();
+}
+
+absl::Status CallStream::OnMessage(Frame frame, uint32_t body_bytes, bool* wake_owed) {
   bool wake = false;
   ReadDone reader;
   std::string update;
@@ -206,8 +216,12 @@ absl::Status CallStream::OnMessage(Frame frame, uint32_t body_bytes) {
       queued_bytes_ += body_bytes;
       queue_.push_back(Queued{std::move(frame), body_bytes});
     }
-    wake = waiters_ > 0;
-    waiters_ = 0;  // every waiter wakes; one that must wait again counts itself again
+    if (wake_owed != nullptr) {
+      *wake_owed = true;
+    } else {
+      wake = waiters_ > 0;
+      waiters_ = 0;  // every waiter wakes; one that must wait again counts itself again
+    }
   }
   if (wake) cv_.notify_all();
   if (!update.empty()) send_(std::move(update));
@@ -292,6 +306,11 @@ bool CallStream::ended() const {
 int64_t CallStream::queued_bytes() const {
   std::lock_guard<std::mutex> lock(mu_);
   return queued_bytes_;
+}
+
+int CallStream::unwoken_waiters() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return waiters_;
 }
 
 }  // namespace framerpc

@@ -63,8 +63,12 @@ class CallStream {
 
   // ----- I/O side
   // A STREAM_MESSAGE without END_OF_STREAM, whose frame body was `body_bytes` long. An error is a
-  // protocol violation by the peer that must end the call.
-  absl::Status OnMessage(Frame frame, uint32_t body_bytes);
+  // protocol violation by the peer that must end the call. With `wake_owed`, a reader blocked in
+  // Read() is not woken here: *wake_owed is set and the caller calls WakeReaders() once it has
+  // delivered the rest of the messages it read from the socket in one go, so that the reader
+  // wakes once per batch rather than once per message (each wake-up costs two context switches).
+  absl::Status OnMessage(Frame frame, uint32_t body_bytes, bool* wake_owed = nullptr);
+  void WakeReaders();
   // The peer's END_OF_STREAM.
   absl::Status OnHalfClose();
   absl::Status OnWindowUpdate(uint32_t credit);
@@ -76,6 +80,8 @@ class CallStream {
   uint64_t call_id() const { return call_id_; }
   // Bytes of peer messages queued and not yet read (for tests of the memory bound).
   int64_t queued_bytes() const;
+  // Threads blocked in Read or Write that no one has woken yet (for tests).
+  int unwoken_waiters() const;
 
  private:
   struct Queued {

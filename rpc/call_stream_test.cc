@@ -132,6 +132,26 @@ TEST_F(CallStreamTest, BlockedWriteResumesOnCreditAndFailsWhenTheCallEnds) {
   EXPECT_EQ(SentFrames().size(), 2u);
 }
 
+TEST_F(CallStreamTest, DeferredWakeLeavesTheReaderAsleepUntilWakeReaders) {
+  auto stream = NewStream(1 << 20, 1 << 20);
+  Frame got;
+  bool read = false;
+  std::thread reader([&] { read = stream->Read(&got); });
+  while (stream->unwoken_waiters() == 0) std::this_thread::yield();  // the reader is blocked
+  const Frame message = PeerMessage("first of a batch");
+  bool wake_owed = false;
+  ASSERT_TRUE(stream->OnMessage(message, 100, &wake_owed).ok());
+  EXPECT_TRUE(wake_owed);
+  // Nobody was woken: the blocked reader is still counted as waiting to be woken.
+  EXPECT_EQ(stream->unwoken_waiters(), 1);
+  EXPECT_EQ(stream->queued_bytes(), 100);
+  stream->WakeReaders();
+  reader.join();
+  EXPECT_TRUE(read);
+  EXPECT_EQ(got.payload, message.payload);
+  EXPECT_EQ(stream->unwoken_waiters(), 0);
+}
+
 TEST_F(CallStreamTest, PeerBeyondTheWindowIsRefusedAndTheBufferIsBounded) {
   const int64_t window = 100;
   auto stream = NewStream(1 << 20, window);

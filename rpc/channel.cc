@@ -3,6 +3,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -119,6 +120,7 @@ class ChannelImpl final : public Channel, public ClientStreamOwner {
   void OnConnectWritable(ClientConn* conn);
   void OnConnected(ClientConn* conn, ScopedFd fd);
   void OnData(ClientConn* conn, Buffer* buffer);
+  void DecodeFrames(ClientConn* conn, Buffer* buffer);
   void OnResponse(ClientConn* conn, Frame frame);
   void OnGoaway(ClientConn* conn, uint64_t last_call_id);
   void CloseConn(ClientConn* conn, const absl::Status& status);
@@ -134,6 +136,8 @@ class ChannelImpl final : public Channel, public ClientStreamOwner {
 
   // Loop thread only.
   absl::flat_hash_map<uint64_t, PendingCall> calls_;
+  // Streams given messages during the current OnData, whose readers are woken at its end.
+  std::vector<std::shared_ptr<ClientStreamState>> streams_to_wake_;
   absl::flat_hash_map<uint64_t, StreamCall> streams_;
   absl::flat_hash_map<ClientConn*, std::unique_ptr<ClientConn>> conns_;
   ClientConn* current_ = nullptr;
@@ -265,6 +269,16 @@ void ChannelImpl::OnConnected(ClientConn* conn, ScopedFd fd) {
 }
 
 void ChannelImpl::OnData(ClientConn* conn, Buffer* buffer) {
+  DecodeFrames(conn, buffer);
+  // Readers of the streams that got messages from this read wake once, now (see
+  // CallStream::OnMessage).
+  for (const std::shared_ptr<ClientStreamState>& state : streams_to_wake_) {
+    state->flow()->WakeReaders();
+  }
+  streams_to_wake_.clear();
+}
+
+void ChannelImpl::DecodeFrames(ClientConn* conn, Buffer* buffer) {
   while (!conn->closed) {
     Frame frame;
     DecodeResult result = DecodeFrame(buffer->view(), options_.limits, &frame);
@@ -465,7 +479,11 @@ void ChannelImpl::OnStreamFrame(ClientConn* conn, Frame frame, uint32_t body_byt
   } else if ((frame.envelope.flags() & END_OF_STREAM) != 0) {
     status = absl::InvalidArgumentError("END_OF_STREAM from the server");
   } else {
-    status = flow->OnMessage(std::move(frame), body_bytes);
+    bool wake_owed = false;
+    status = flow->OnMessage(std::move(frame), body_bytes, &wake_owed);
+    if (wake_owed && (streams_to_wake_.empty() || streams_to_wake_.back() != it->second.state)) {
+      streams_to_wake_.push_back(it->second.state);
+    }
   }
   if (!status.ok()) {
     FailStream(id, absl::InternalError(

@@ -73,6 +73,12 @@ void ServerConnection::ScheduleResume() {
 }
 
 void ServerConnection::OnData(Buffer* buffer) {
+  DecodeFrames(buffer);
+  for (const std::shared_ptr<CallStream>& stream : streams_to_wake_) stream->WakeReaders();
+  streams_to_wake_.clear();
+}
+
+void ServerConnection::DecodeFrames(Buffer* buffer) {
   Frame frame;  // Reused: decoding clears it.
   while (!closed_ && !broken_) {
     if (MustPause()) {
@@ -215,7 +221,11 @@ void ServerConnection::OnStreamMessage(Frame frame, uint32_t body_bytes) {
                  ? call->stream->OnHalfClose()
                  : absl::InvalidArgumentError("END_OF_STREAM frame carries a message");
   } else {
-    status = call->stream->OnMessage(std::move(frame), body_bytes);
+    bool wake_owed = false;
+    status = call->stream->OnMessage(std::move(frame), body_bytes, &wake_owed);
+    if (wake_owed && (streams_to_wake_.empty() || streams_to_wake_.back() != call->stream)) {
+      streams_to_wake_.push_back(call->stream);
+    }
   }
   if (!status.ok()) FailCall(call, status);
 }

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "base/notification.h"
@@ -79,6 +80,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
 
  private:
   void OnData(Buffer* buffer);
+  void DecodeFrames(Buffer* buffer);
   void OnFrame(Frame frame, uint32_t body_bytes);
   void OnRequest(Frame frame);
   // Sets up the message flow of a streaming call; false if the call was refused (and answered).
@@ -122,6 +124,9 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   StreamSlots* server_streams_;  // not owned; shared by the server's connections
   size_t open_streams_ = 0;  // the active calls that are streams
   bool redelivery_scheduled_ = false;
+  // Streams given messages during the current OnData, whose readers are woken at its end (see
+  // CallStream::OnMessage).
+  std::vector<std::shared_ptr<CallStream>> streams_to_wake_;
 };
 
 }  // namespace framerpc
