@@ -14,7 +14,7 @@
 // refuse to vouch for them if the version changed (file_service.h: the download ends ABORTED).
 //
 // Thread safety: all methods are safe to call concurrently. Memory: at most max_entries entries
-// (least recently used first out), about 150 bytes each.
+// (least recently used first out), about 200 bytes each.
 #ifndef FRAMERPC_SERVICES_FILE_DIGEST_CACHE_H_
 #define FRAMERPC_SERVICES_FILE_DIGEST_CACHE_H_
 
