@@ -6,6 +6,12 @@
 #include "services/auth/shared_secret.h"
 
 namespace framerpc::server {
+namespace {
+
+// About 200 bytes each: 1M entries is ~200 MiB, more than any deployment of this needs.
+constexpr int64_t kMaxDigestCacheEntries = int64_t{1} << 20;
+
+}  // namespace
 
 absl::StatusOr<file::FileServiceOptions> BuildFileServiceOptions(const FileServiceFlags& flags) {
   if (flags.chunk_bytes < file::kMinChunkBytes || flags.chunk_bytes > file::kMaxChunkBytes) {
@@ -18,7 +24,13 @@ absl::StatusOr<file::FileServiceOptions> BuildFileServiceOptions(const FileServi
     return absl::InvalidArgumentError(
         absl::StrCat("--file_max_transfers must be at least 1, not ", flags.max_transfers));
   }
+  if (flags.digest_cache_entries < 0 || flags.digest_cache_entries > kMaxDigestCacheEntries) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--file_digest_cache_entries must be between 0 and ", kMaxDigestCacheEntries,
+                     ", not ", flags.digest_cache_entries));
+  }
   file::FileServiceOptions options;
+  options.digest_cache.max_entries = static_cast<size_t>(flags.digest_cache_entries);
   options.root.writable = flags.writable;
   options.chunk_bytes = static_cast<size_t>(flags.chunk_bytes);
   options.max_upload_bytes = flags.max_upload_bytes;

@@ -18,11 +18,15 @@ struct FileServiceFlags {
   uint64_t chunk_bytes = file::FileServiceOptions().chunk_bytes;
   uint64_t max_upload_bytes = file::FileServiceOptions().max_upload_bytes;
   int max_transfers = file::FileServiceOptions().max_transfers;
+  // Whole-file SHA-256 digests remembered (services/file/digest_cache.h); 0 turns the cache off.
+  int64_t digest_cache_entries =
+      static_cast<int64_t>(file::FileServiceOptions().digest_cache.max_entries);
   std::string auth_token_file;  // empty: no token; otherwise every file call must carry it
 };
 
 // The options, with the token read from its file. Errors: the token file's
-// (SharedSecret::FromFile), INVALID_ARGUMENT for a chunk size or transfer cap out of range.
+// (SharedSecret::FromFile), INVALID_ARGUMENT for a chunk size, transfer cap or digest cache size
+// out of range.
 absl::StatusOr<file::FileServiceOptions> BuildFileServiceOptions(const FileServiceFlags& flags);
 
 }  // namespace framerpc::server

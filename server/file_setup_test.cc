@@ -21,6 +21,7 @@ TEST(FileSetupTest, DefaultsAreTheServiceDefaults) {
   EXPECT_EQ(options->chunk_bytes, file::FileServiceOptions().chunk_bytes);
   EXPECT_EQ(options->max_upload_bytes, file::FileServiceOptions().max_upload_bytes);
   EXPECT_EQ(options->max_transfers, file::FileServiceOptions().max_transfers);
+  EXPECT_EQ(options->digest_cache.max_entries, file::FileServiceOptions().digest_cache.max_entries);
   EXPECT_FALSE(options->token.has_value());
 }
 
@@ -30,12 +31,14 @@ TEST(FileSetupTest, FlagsCarryOverAndAreChecked) {
   flags.chunk_bytes = file::kMaxChunkBytes;
   flags.max_upload_bytes = 12345;
   flags.max_transfers = 3;
+  flags.digest_cache_entries = 0;
   auto options = BuildFileServiceOptions(flags);
   ASSERT_TRUE(options.ok()) << options.status();
   EXPECT_TRUE(options->root.writable);
   EXPECT_EQ(options->chunk_bytes, file::kMaxChunkBytes);
   EXPECT_EQ(options->max_upload_bytes, 12345u);
   EXPECT_EQ(options->max_transfers, 3);
+  EXPECT_EQ(options->digest_cache.max_entries, 0u);
 
   flags.chunk_bytes = file::kMaxChunkBytes + 1;
   EXPECT_EQ(BuildFileServiceOptions(flags).status().code(), absl::StatusCode::kInvalidArgument);
@@ -43,6 +46,12 @@ TEST(FileSetupTest, FlagsCarryOverAndAreChecked) {
   EXPECT_EQ(BuildFileServiceOptions(flags).status().code(), absl::StatusCode::kInvalidArgument);
   flags.chunk_bytes = file::kMinChunkBytes;
   flags.max_transfers = 0;
+  EXPECT_EQ(BuildFileServiceOptions(flags).status().code(), absl::StatusCode::kInvalidArgument);
+  flags.max_transfers = 1;
+  flags.digest_cache_entries = -1;
+  EXPECT_EQ(BuildFileServiceOptions(flags).status().message(),
+            "--file_digest_cache_entries must be between 0 and 1048576, not -1");
+  flags.digest_cache_entries = (int64_t{1} << 20) + 1;
   EXPECT_EQ(BuildFileServiceOptions(flags).status().code(), absl::StatusCode::kInvalidArgument);
 }
 

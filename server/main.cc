@@ -110,6 +110,10 @@ ABSL_FLAG(uint64_t, file_max_upload_bytes, framerpc::server::FileServiceFlags().
           "Largest upload accepted, in bytes.");
 ABSL_FLAG(int, file_max_transfers, framerpc::server::FileServiceFlags().max_transfers,
           "Downloads, uploads and checksums running at once; more fail with RESOURCE_EXHAUSTED.");
+ABSL_FLAG(int64_t, file_digest_cache_entries,
+          framerpc::server::FileServiceFlags().digest_cache_entries,
+          "Whole-file SHA-256 digests remembered so that unchanged files are not hashed again "
+          "(see docs/file_service.md); 0 turns the cache off.");
 
 ABSL_FLAG(std::string, grpc_listen, "",
           "Address to serve every service over gRPC (HTTP/2) on, e.g. 127.0.0.1:7001. Empty: "
@@ -161,6 +165,7 @@ absl::StatusOr<std::unique_ptr<framerpc::file::FileServiceImpl>> MakeFileService
   flags.chunk_bytes = absl::GetFlag(FLAGS_file_chunk_bytes);
   flags.max_upload_bytes = absl::GetFlag(FLAGS_file_max_upload_bytes);
   flags.max_transfers = absl::GetFlag(FLAGS_file_max_transfers);
+  flags.digest_cache_entries = absl::GetFlag(FLAGS_file_digest_cache_entries);
   flags.auth_token_file = absl::GetFlag(FLAGS_auth_token_file);
   absl::StatusOr<framerpc::file::FileServiceOptions> options =
       framerpc::server::BuildFileServiceOptions(flags);
