@@ -397,16 +397,23 @@ std::unique_ptr<ClientStreamBase> ChannelImpl::StartStream(
   if (kind == MethodKind::kUnary) {
     return FailedClientStream(absl::InvalidArgumentError("StartStream of a unary method"));
   }
+  const int64_t window = context->stream_receive_window();
+  if (window < 0 || window > kMaxStreamCredit) {
+    return FailedClientStream(absl::InvalidArgumentError(absl::StrCat(
+        "stream receive window of ", window, " bytes is out of range (1 to ", kMaxStreamCredit,
+        ", or 0 for the default)")));
+  }
   const uint64_t id = next_call_id_.fetch_add(1, std::memory_order_relaxed);
   std::string frame;
-  absl::Status encoded = EncodeFrame(NewRequestEnvelope(id, method, *context, context->deadline()),
-                                     nullptr, {}, options_.limits, &frame);
+  Envelope request = NewRequestEnvelope(id, method, *context, context->deadline());
+  if (window > 0) request.set_window_update(static_cast<uint32_t>(window));
+  absl::Status encoded = EncodeFrame(std::move(request), nullptr, {}, options_.limits, &frame);
   if (!encoded.ok()) return FailedClientStream(encoded);
   // Frames leave in the order the stream hands them over, after the REQUEST queued below: see
   // StreamRoute.
   auto route = std::make_shared<StreamRoute>();
   auto flow = std::make_shared<CallStream>(
-      id, options_.limits, kDefaultStreamWindow, kDefaultStreamWindow,
+      id, options_.limits, kDefaultStreamWindow, window > 0 ? window : kDefaultStreamWindow,
       [this, id, route](std::string bytes) {
         if (route->TrySendDirect(&bytes)) return;
         loop()->QueueInLoop([this, id, route, bytes = std::move(bytes)]() mutable {

@@ -113,6 +113,14 @@ class ClientContext {
   const std::string& request_attachment() const { return request_attachment_; }
   const std::string& response_attachment() const { return response_attachment_; }
 
+  // Streaming calls: how many bytes of messages the server may send ahead of this client's reads
+  // (the receive window, docs/protocol.md §11.2). 0, the default, is 1 MiB. A larger window lets
+  // more large messages be in flight on a fast link, at the cost of that much client memory per
+  // call; the server refuses a window above its max_stream_window_bytes (16 MiB by default) with
+  // RESOURCE_EXHAUSTED, and the client refuses one above 2^31-1 with INVALID_ARGUMENT.
+  void set_stream_receive_window(int64_t bytes) { stream_receive_window_ = bytes; }
+  int64_t stream_receive_window() const { return stream_receive_window_; }
+
   // Asks for the call to end with CANCELLED. Thread-safe; a no-op once the call has completed.
   // The server is told, so that it can stop working on the call.
   void TryCancel();
@@ -124,6 +132,7 @@ class ClientContext {
   absl::Time deadline_ = absl::InfiniteFuture();
   Metadata metadata_;
   std::string request_attachment_;
+  int64_t stream_receive_window_ = 0;
   std::string response_attachment_;
   std::atomic<bool> cancel_requested_{false};
   // Set by the channel when the call starts; read by TryCancel().

@@ -161,7 +161,8 @@ void Server::OnNewConnection(ScopedFd fd, const SocketAddress& peer) {
   auto connection = std::make_shared<Connection>(loop, std::move(fd), peer, conn_options);
   auto server_connection = std::make_shared<ServerConnection>(
       connection, &dispatcher_, &in_flight_, options_.max_concurrent_calls_per_connection,
-      options_.max_concurrent_streams_per_connection, &stream_slots_, [this](bool paused) {
+      options_.max_concurrent_streams_per_connection, options_.max_stream_window_bytes,
+      &stream_slots_, [this](bool paused) {
         std::lock_guard<std::mutex> lock(mu_);
         paused ? ++paused_connections_ : --paused_connections_;
         connections_changed_.notify_all();

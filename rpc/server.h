@@ -53,6 +53,10 @@ struct ServerOptions {
   // Streaming calls open at once across all connections; beyond it new streams are refused with
   // RESOURCE_EXHAUSTED.
   size_t max_concurrent_streams = 4096;
+  // The largest receive window a client may ask for in a streaming REQUEST (docs/protocol.md
+  // §11.2); a larger one is refused with RESOURCE_EXHAUSTED. It bounds what one stream's handler
+  // can queue on its connection while the client does not read.
+  uint32_t max_stream_window_bytes = 16u << 20;
 };
 
 class Server {

@@ -9,8 +9,8 @@ namespace framerpc {
 
 ServerConnection::ServerConnection(ConnectionPtr connection, Dispatcher* dispatcher,
                                    InFlightCounter* in_flight, size_t max_concurrent_calls,
-                                   size_t max_concurrent_streams, StreamSlots* server_streams,
-                                   PauseCallback on_pause)
+                                   size_t max_concurrent_streams, uint32_t max_stream_window,
+                                   StreamSlots* server_streams, PauseCallback on_pause)
     : connection_(std::move(connection)),
       peer_(connection_->peer().ToString()),
       dispatcher_(dispatcher),
@@ -18,6 +18,7 @@ ServerConnection::ServerConnection(ConnectionPtr connection, Dispatcher* dispatc
       on_pause_(std::move(on_pause)),
       max_concurrent_calls_(std::max<size_t>(1, max_concurrent_calls)),
       max_concurrent_streams_(max_concurrent_streams),
+      max_stream_window_(max_stream_window),
       server_streams_(server_streams) {}
 
 void ServerConnection::Start(std::function<void()> on_closed) {
@@ -184,6 +185,10 @@ bool ServerConnection::OpenStream(ServerCall* call, uint32_t peer_window) {
   absl::Status refused;
   if (!call->request_frame.payload.empty()) {
     refused = absl::InvalidArgumentError("a streaming REQUEST carries no message");
+  } else if (peer_window > max_stream_window_) {
+    refused = absl::ResourceExhaustedError(
+        absl::StrCat("requested stream window of ", peer_window,
+                     " bytes exceeds the server's limit of ", max_stream_window_));
   } else if (open_streams_ >= max_concurrent_streams_) {
     refused = absl::ResourceExhaustedError(
         absl::StrCat("too many concurrent streams on this connection (limit ",

@@ -69,7 +69,8 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
 
   ServerConnection(ConnectionPtr connection, Dispatcher* dispatcher, InFlightCounter* in_flight,
                    size_t max_concurrent_calls, size_t max_concurrent_streams,
-                   StreamSlots* server_streams, PauseCallback on_pause = nullptr);
+                   uint32_t max_stream_window, StreamSlots* server_streams,
+                   PauseCallback on_pause = nullptr);
 
   // Loop thread. Hooks the connection's callbacks and starts reading. `on_closed` runs on the loop
   // thread once the connection is closed and every call on it has finished.
@@ -121,6 +122,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   bool paused_ = false;
   const size_t max_concurrent_calls_;
   const size_t max_concurrent_streams_;
+  const uint32_t max_stream_window_;  // the largest send window a client may grant us
   StreamSlots* server_streams_;  // not owned; shared by the server's connections
   size_t open_streams_ = 0;  // the active calls that are streams
   bool redelivery_scheduled_ = false;

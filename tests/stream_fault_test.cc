@@ -103,6 +103,15 @@ TEST_F(StreamFaultTest, StreamingRequestWithAPayload) {
   ExpectConnectionStillServes(2);
 }
 
+TEST_F(StreamFaultTest, WindowAboveTheServerLimit) {
+  Envelope request = Request(1, kCount);
+  request.set_window_update((16u << 20) + 1);
+  ASSERT_TRUE(peer_->SendFrame(request, ""));
+  ExpectEnd(1, absl::StatusCode::kResourceExhausted,
+            "requested stream window of 16777217 bytes exceeds the server's limit of 16777216");
+  ExpectConnectionStillServes(2);
+}
+
 TEST_F(StreamFaultTest, StreamMessageOnAUnaryCall) {
   // Both frames in one write: the unary call is still open when the STREAM_MESSAGE is read.
   echo::SayRequest request;

@@ -210,6 +210,68 @@ TEST_P(StreamTest, SlowReaderStopsTheWriterWithinOneWindow) {
   EXPECT_TRUE(absl::IsCancelled(reader->Finish()));
 }
 
+TEST_P(StreamTest, ClientChosenWindowIsTheBoundInstead) {
+  ClientContext context;
+  context.set_stream_receive_window(4 << 20);
+  CountRequest request;
+  request.set_forever(true);
+  request.set_chunk_bytes(64 << 10);
+  request.set_probe("wide");
+  auto reader = stub_->Count(&context, request);
+  Probe* probe = service_.probe("wide");
+  // 4 MiB of credit: exactly 64 messages of a little over 64 KiB go, and the 65th write waits.
+  ASSERT_TRUE(probe->WaitFor([](const Probe& p) { return p.write_attempts >= 65; }));
+  {
+    ClientContext other;  // a call completing on the same connection, as above
+    CountRequest one;
+    one.set_count(1);
+    auto second = stub_->Count(&other, one);
+    Chunk chunk;
+    ASSERT_TRUE(second->Read(&chunk));
+    FRPC_ASSERT_OK(second->Finish());
+  }
+  EXPECT_EQ(probe->Get(&Probe::writes_completed), 64);
+  EXPECT_EQ(probe->Get(&Probe::write_attempts), 65);
+  // Reading returns credit in halves of the client's window: after 32 messages, the writer goes on.
+  Chunk chunk;
+  for (int i = 0; i < 32; ++i) ASSERT_TRUE(reader->Read(&chunk));
+  ASSERT_TRUE(probe->WaitFor([](const Probe& p) { return p.writes_completed >= 65; }));
+  context.TryCancel();
+  EXPECT_TRUE(absl::IsCancelled(reader->Finish()));
+}
+
+TEST_P(StreamTest, WindowsOutOfRangeAreRefused) {
+  {
+    ClientContext context;  // above the server's max_stream_window_bytes (16 MiB by default)
+    context.set_stream_receive_window((16 << 20) + 1);
+    CountRequest request;
+    request.set_count(1);
+    auto reader = stub_->Count(&context, request);
+    Chunk chunk;
+    EXPECT_FALSE(reader->Read(&chunk));
+    absl::Status status = reader->Finish();
+    EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
+    EXPECT_EQ(status.message(),
+              "requested stream window of 16777217 bytes exceeds the server's limit of 16777216");
+  }
+  for (int64_t window : {int64_t{-1}, int64_t{1} << 31}) {
+    ClientContext context;  // refused by the client itself
+    context.set_stream_receive_window(window);
+    CountRequest request;
+    request.set_count(1);
+    auto reader = stub_->Count(&context, request);
+    EXPECT_EQ(reader->Finish().code(), absl::StatusCode::kInvalidArgument) << window;
+  }
+  // The connection still serves.
+  ClientContext context;
+  CountRequest request;
+  request.set_count(1);
+  auto reader = stub_->Count(&context, request);
+  Chunk chunk;
+  EXPECT_TRUE(reader->Read(&chunk));
+  FRPC_EXPECT_OK(reader->Finish());
+}
+
 TEST_P(StreamTest, HundredConcurrentStreamsOnOneConnection) {
   constexpr int kStreams = 100;
   constexpr int kMessages = 20;
