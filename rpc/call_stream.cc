@@ -35,10 +35,15 @@ absl::Status CallStream::WriteErrorLocked() const {
 
 absl::Status CallStream::Write(const google::protobuf::MessageLite& message,
                                absl::string_view attachment) {
-  absl::Status encoded;
-  std::string frame = EncodeStreamFrame(&message, attachment, 0, &encoded);
+  // The attachment is not copied into the frame: it goes to send_ as the frame's tail.
+  Envelope envelope;
+  envelope.set_kind(STREAM_MESSAGE);
+  envelope.set_call_id(call_id_);
+  std::string head;
+  absl::Status encoded =
+      EncodeFrameHead(std::move(envelope), &message, attachment.size(), limits_, &head);
   if (!encoded.ok()) return encoded;
-  const int64_t cost = static_cast<int64_t>(frame.size() - kFrameHeaderSize);
+  const int64_t cost = static_cast<int64_t>(head.size() - kFrameHeaderSize + attachment.size());
   {
     std::unique_lock<std::mutex> lock(mu_);
     while (!(ended_ || writes_done_ || send_credit_ > 0)) {
@@ -52,7 +57,7 @@ absl::Status CallStream::Write(const google::protobuf::MessageLite& message,
   // that to take in a WINDOW_UPDATE or a message. There is one writer at a time, so frames still
   // leave in order; if the call ends meanwhile, this frame may follow the end, and the peer drops
   // frames of calls it has ended (docs/protocol.md §11).
-  send_(std::move(frame));
+  send_(std::move(head), attachment);
   return absl::OkStatus();
 }
 
@@ -87,14 +92,14 @@ void CallStream::SendAllowedLocked(std::vector<WriteDone>* completed) {
   while (!pending_writes_.empty() && send_credit_ > 0 && !ended_) {
     PendingWrite& next = pending_writes_.front();
     send_credit_ -= static_cast<int64_t>(next.frame.size() - kFrameHeaderSize);
-    send_(std::move(next.frame));
+    send_(std::move(next.frame), {});
     completed->push_back(std::move(next.done));
     pending_writes_.pop_front();
   }
   if (writes_done_ && !half_close_sent_ && pending_writes_.empty() && !ended_) {
     half_close_sent_ = true;
     absl::Status ignored;
-    send_(EncodeStreamFrame(nullptr, {}, END_OF_STREAM, &ignored));
+    send_(EncodeStreamFrame(nullptr, {}, END_OF_STREAM, &ignored), {});
   }
 }
 
@@ -145,7 +150,7 @@ bool CallStream::Read(Frame* frame) {
     *frame = std::move(next.frame);
     update = ConsumeLocked(next.body_bytes);
   }
-  if (!update.empty()) send_(std::move(update));
+  if (!update.empty()) send_(std::move(update), {});
   return true;
 }
 
@@ -166,7 +171,7 @@ void CallStream::ReadAsync(ReadDone done) {
       update = ConsumeLocked(next.body_bytes);
     }
   }
-  if (!update.empty()) send_(std::move(update));
+  if (!update.empty()) send_(std::move(update), {});
   post_([done = std::move(done), ready = std::move(ready)]() mutable { done(std::move(ready)); });
 }
 
@@ -181,7 +186,7 @@ void CallStream::DiscardIncoming() {
     queued_bytes_ = 0;
     if (bytes > 0) update = ConsumeLocked(bytes);
   }
-  if (!update.empty()) send_(std::move(update));
+  if (!update.empty()) send_(std::move(update), {});
 }
 
 void CallStream::WakeReaders() {
@@ -224,7 +229,7 @@ absl::Status CallStream::OnMessage(Frame frame, uint32_t body_bytes, bool* wake_
     }
   }
   if (wake) cv_.notify_all();
-  if (!update.empty()) send_(std::move(update));
+  if (!update.empty()) send_(std::move(update), {});
   if (reader) reader(std::move(frame));
   return absl::OkStatus();
 }

@@ -32,7 +32,9 @@ inline constexpr int64_t kMaxStreamCredit = (int64_t{1} << 31) - 1;
 
 class CallStream {
  public:
-  using SendFn = std::function<void(std::string frame)>;      // thread-safe, keeps order
+  // Sends the frame `head` + `tail`. Thread-safe, keeps order; `tail` (a message's attachment,
+  // sent without being copied into the frame) need only live until the call returns.
+  using SendFn = std::function<void(std::string head, absl::string_view tail)>;
   using PostFn = std::function<void(std::function<void()>)>;  // runs a task on the I/O thread
   using ReadDone = std::function<void(std::optional<Frame> frame)>;
   using WriteDone = std::function<void(absl::Status status)>;

@@ -16,9 +16,9 @@ class CallStreamTest : public testing::Test {
   std::unique_ptr<CallStream> NewStream(int64_t send_window, int64_t recv_window) {
     return std::make_unique<CallStream>(
         7, FrameLimits{}, send_window, recv_window,
-        [this](std::string frame) {
+        [this](std::string head, absl::string_view tail) {
           std::lock_guard<std::mutex> lock(mu_);
-          sent_.push_back(std::move(frame));
+          sent_.push_back(head.append(tail.data(), tail.size()));
         },
         [this](std::function<void()> task) {
           std::lock_guard<std::mutex> lock(mu_);

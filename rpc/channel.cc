@@ -41,14 +41,16 @@ struct ClientConn {
 // wake-up per message. Thread-safe.
 class StreamRoute {
  public:
-  // Returns true if `frame` was sent directly; otherwise the caller must hand it to the loop.
-  bool TrySendDirect(std::string* frame) {
+  // Returns true if the frame `*head` + `tail` was sent directly; otherwise appends `tail` to
+  // `*head`, and the caller must hand the frame to the loop.
+  bool TrySendDirect(std::string* head, absl::string_view tail) {
     std::lock_guard<std::mutex> lock(mu_);
     if (direct_ != nullptr && frames_in_loop_ == 0) {
-      direct_->Send(std::move(*frame));  // under mu_: direct frames keep their order
+      direct_->Send(std::move(*head), tail);  // under mu_: direct frames keep their order
       return true;
     }
     ++frames_in_loop_;
+    head->append(tail.data(), tail.size());
     return false;
   }
   // Loop thread: a frame counted by TrySendDirect has been sent (or dropped) by the loop.
@@ -414,8 +416,8 @@ std::unique_ptr<ClientStreamBase> ChannelImpl::StartStream(
   auto route = std::make_shared<StreamRoute>();
   auto flow = std::make_shared<CallStream>(
       id, options_.limits, kDefaultStreamWindow, window > 0 ? window : kDefaultStreamWindow,
-      [this, id, route](std::string bytes) {
-        if (route->TrySendDirect(&bytes)) return;
+      [this, id, route](std::string bytes, absl::string_view tail) {
+        if (route->TrySendDirect(&bytes, tail)) return;
         loop()->QueueInLoop([this, id, route, bytes = std::move(bytes)]() mutable {
           SendStreamFrame(id, std::move(bytes));
           route->FrameLeftLoop();

@@ -207,7 +207,9 @@ bool ServerConnection::OpenStream(ServerCall* call, uint32_t peer_window) {
   call->stream = std::make_shared<CallStream>(
       call->call_id, dispatcher_->limits(),
       peer_window > 0 ? int64_t{peer_window} : kDefaultStreamWindow, kDefaultStreamWindow,
-      [connection](std::string frame) { connection->Send(std::move(frame)); },
+      [connection](std::string head, absl::string_view tail) {
+        connection->Send(std::move(head), tail);
+      },
       [loop](std::function<void()> task) { loop->QueueInLoop(std::move(task)); });
   return true;
 }

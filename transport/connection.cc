@@ -39,12 +39,15 @@ std::string Connection::SocketErrorText() const {
   return err == 0 ? "hang-up" : std::strerror(err);
 }
 
-void Connection::Send(std::string bytes) {
-  if (bytes.empty()) return;
+void Connection::Send(std::string bytes) { Send(std::move(bytes), absl::string_view()); }
+
+void Connection::Send(std::string head, absl::string_view tail) {
+  if (head.empty() && tail.empty()) return;
   if (loop_->IsInLoopThread()) {
-    SendInLoop(std::move(bytes));
+    head.append(tail.data(), tail.size());
+    SendInLoop(std::move(head));
   } else {
-    SendDirect(std::move(bytes));
+    SendDirect(std::move(head), tail);
   }
 }
 
@@ -61,16 +64,17 @@ ssize_t SendBuffers(int fd, iovec* vec, int count) {
 
 }  // namespace
 
-void Connection::SendDirect(std::string bytes) {
+void Connection::SendDirect(std::string head, absl::string_view tail) {
   bool wake_to_flush = false;
   bool wake_for_watermark = false;
   {
     std::lock_guard<std::mutex> lock(output_mu_);
     if (!output_open_) return;
+    size_t written = 0;
     if (output_.empty() && !loop_flushes_) {
-      iovec vec{bytes.data(), bytes.size()};
-      const ssize_t n = SendBuffers(fd_.get(), &vec, 1);
-      if (n == static_cast<ssize_t>(bytes.size())) return;  // all written: nothing for the loop
+      iovec vec[2] = {{head.data(), head.size()}, {const_cast<char*>(tail.data()), tail.size()}};
+      const ssize_t n = SendBuffers(fd_.get(), vec, tail.empty() ? 1 : 2);
+      if (n == static_cast<ssize_t>(head.size() + tail.size())) return;  // nothing for the loop
       if (n < 0 && errno != EAGAIN && errno != EINTR) {
         // The loop sees the same error on its next read or write and closes; until then, later
         // output is dropped rather than written after a gap.
@@ -81,7 +85,16 @@ void Connection::SendDirect(std::string bytes) {
         });
         return;
       }
-      if (n > 0) bytes.erase(0, static_cast<size_t>(n));
+      if (n > 0) written = static_cast<size_t>(n);
+    }
+    // What the socket did not take, copied once into the queue.
+    std::string bytes;
+    if (written < head.size()) {
+      head.erase(0, written);
+      bytes = std::move(head);
+      bytes.append(tail.data(), tail.size());
+    } else {
+      bytes.assign(tail.data() + (written - head.size()), tail.size() - (written - head.size()));
     }
     const size_t queued = queued_bytes_.load(std::memory_order_relaxed) + bytes.size();
     queued_bytes_.store(queued, std::memory_order_relaxed);

@@ -70,6 +70,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // when nothing is queued (see Output above). Dropped silently once Shutdown(), SendAndClose()
   // or ForceClose() has been called (from any thread), or the connection has closed.
   void Send(std::string bytes);
+  // Sends `head` then `tail`, as Send(head + tail) would, but copies `tail` only when it cannot be
+  // written at once: a direct write takes both from where they are (writev). `tail` need only
+  // live until this returns.
+  void Send(std::string head, absl::string_view tail);
   // Closes the write side once queued output is written. Thread-safe; later sends are dropped.
   void Shutdown();
   // Closes gracefully: writes the queued output and then `bytes` (e.g. a final error frame),
@@ -103,7 +107,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void SendInLoop(std::string bytes);
   // Another thread's Send(): writes at once if nothing is queued, queues the rest.
-  void SendDirect(std::string bytes);
+  void SendDirect(std::string head, absl::string_view tail);
   void HandleRead();
   void HandleWrite();
   void HandleClose(absl::Status reason);

@@ -374,6 +374,25 @@ TEST_F(ConnectionTest, DirectSendThatDoesNotFitQueuesTheRestAndKeepsOrder) {
   RunOnLoopAndWait(loop(), [&] { EXPECT_EQ(conn_->queued_output_bytes(), 0u); });
 }
 
+TEST_F(ConnectionTest, HeadAndTailArriveAsOneAndTheTailNeedNotOutliveTheCall) {
+  StartConnection();
+  const std::string original = Pattern(8 << 20, 31);  // more than the socket takes at once
+  std::string tail = original;
+  {
+    LoopBlocker blocker(loop());
+    conn_->Send("head:", tail);
+    EXPECT_GT(conn_->queued_output_bytes(), 0u);  // the rest of the tail was copied into the queue
+    tail.assign(tail.size(), 'X');                 // so the caller may reuse its buffer at once
+    conn_->Send("|", "small tail");
+  }
+  // From the loop thread too (queued with the batch).
+  RunOnLoopAndWait(loop(), [&] { conn_->Send("|", "from the loop"); });
+  const std::string expected = "head:" + original + "|small tail|from the loop";
+  const std::string got = ReadExactly(peer_.get(), expected.size(), 64 << 10);
+  ASSERT_EQ(got.size(), expected.size());
+  EXPECT_TRUE(got == expected);
+}
+
 TEST_F(ConnectionTest, DirectSendToClosedPeerClosesOnceWithTheWriteError) {
   StartConnection();
   RunOnLoopAndWait(loop(), [&] { conn_->StopReading(); });  // the write must find it, not a read

@@ -119,18 +119,17 @@ DecodeResult DecodeFrame(absl::string_view input, const FrameLimits& limits, Fra
   return result;
 }
 
-absl::Status EncodeFrame(Envelope envelope, const google::protobuf::MessageLite* message,
-                         absl::string_view attachment, const FrameLimits& limits,
-                         std::string* out) {
-  envelope.set_attachment_size(static_cast<uint32_t>(attachment.size()));
+absl::Status EncodeFrameHead(Envelope envelope, const google::protobuf::MessageLite* message,
+                             size_t attachment_size, const FrameLimits& limits, std::string* out) {
+  envelope.set_attachment_size(static_cast<uint32_t>(attachment_size));
   const size_t message_bytes = message == nullptr ? 0 : message->ByteSizeLong();
   const size_t envelope_bytes = envelope.ByteSizeLong();
   if (envelope_bytes == 0) {
     // An all-default envelope serializes to nothing, and a 0-byte envelope is invalid on the wire.
     return absl::InvalidArgumentError("envelope is empty (set its kind)");
   }
-  const uint64_t body = uint64_t{envelope_bytes} + message_bytes + attachment.size();
-  if (attachment.size() > UINT32_MAX || body > limits.max_body_bytes) {
+  const uint64_t body = uint64_t{envelope_bytes} + message_bytes + attachment_size;
+  if (attachment_size > UINT32_MAX || body > limits.max_body_bytes) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "frame body of ", body, " bytes exceeds the limit of ", limits.max_body_bytes));
   }
@@ -139,11 +138,11 @@ absl::Status EncodeFrame(Envelope envelope, const google::protobuf::MessageLite*
                                                      " bytes exceeds the limit of ",
                                                      limits.max_envelope_bytes));
   }
-  absl::Status envelope_ok = CheckEnvelope(envelope, message_bytes + attachment.size(), limits);
+  absl::Status envelope_ok = CheckEnvelope(envelope, message_bytes + attachment_size, limits);
   if (!envelope_ok.ok()) return envelope_ok;
 
   const size_t start = out->size();
-  out->resize(start + kFrameHeaderSize + body);
+  out->resize(start + kFrameHeaderSize + envelope_bytes + message_bytes);
   char* p = &(*out)[start];
   std::memcpy(p, kFrameMagic, sizeof(kFrameMagic));
   p[4] = static_cast<char>(kProtocolVersion);
@@ -153,11 +152,19 @@ absl::Status EncodeFrame(Envelope envelope, const google::protobuf::MessageLite*
   p += kFrameHeaderSize;
   envelope.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(p));
   p += envelope_bytes;
-  if (message_bytes > 0) {
-    message->SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(p));
-    p += message_bytes;
+  if (message_bytes > 0) message->SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(p));
+  return absl::OkStatus();
+}
+
+absl::Status EncodeFrame(Envelope envelope, const google::protobuf::MessageLite* message,
+                         absl::string_view attachment, const FrameLimits& limits,
+                         std::string* out) {
+  absl::Status head = EncodeFrameHead(std::move(envelope), message, attachment.size(), limits, out);
+  if (!head.ok()) return head;
+  if (!attachment.empty()) {
+    out->resize(out->size() + attachment.size());
+    std::memcpy(&(*out)[out->size() - attachment.size()], attachment.data(), attachment.size());
   }
-  if (!attachment.empty()) std::memcpy(p, attachment.data(), attachment.size());
   return absl::OkStatus();
 }
 

@@ -96,6 +96,12 @@ absl::Status EncodeFrame(Envelope envelope, const google::protobuf::MessageLite*
                          absl::string_view attachment, const FrameLimits& limits,
                          std::string* out);
 
+// As EncodeFrame, but appends everything except the attachment's bytes: the frame is `out`'s new
+// bytes followed by `attachment_size` bytes that the caller sends from its own buffer (e.g. with
+// writev), so that bulk data is not copied to build the frame. Same checks and errors.
+absl::Status EncodeFrameHead(Envelope envelope, const google::protobuf::MessageLite* message,
+                             size_t attachment_size, const FrameLimits& limits, std::string* out);
+
 }  // namespace framerpc
 
 #endif  // FRAMERPC_TRANSPORT_FRAME_CODEC_H_

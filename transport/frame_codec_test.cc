@@ -87,6 +87,26 @@ TEST(FrameCodecTest, RoundTripsEnvelopeMessageAndAttachment) {
   EXPECT_EQ(parsed.method(), "payload message");
 }
 
+TEST(FrameCodecTest, HeadPlusAttachmentIsTheWholeFrame) {
+  Envelope message;
+  message.set_method("payload message");
+  const std::string attachment(70000, 'a');  // a multi-byte attachment_size varint
+  const std::string whole = EncodeOrDie(RequestEnvelope(42), &message, attachment);
+  std::string head = "kept";  // appended to, like EncodeFrame
+  const absl::Status encoded =
+      EncodeFrameHead(RequestEnvelope(42), &message, attachment.size(), {}, &head);
+  ASSERT_TRUE(encoded.ok()) << encoded;
+  EXPECT_EQ(head.substr(0, 4), "kept");
+  EXPECT_EQ(head.substr(4) + attachment, whole);
+  // The limits count the attachment the head announces.
+  FrameLimits limits;
+  limits.max_body_bytes = 1000;
+  std::string out;
+  EXPECT_EQ(EncodeFrameHead(RequestEnvelope(1), nullptr, 1000, limits, &out).code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_TRUE(out.empty());
+}
+
 TEST(FrameCodecTest, EveryFrameFedOneByteAtATime) {
   std::vector<std::string> frames;
   frames.push_back(EncodeOrDie(RequestEnvelope(1), nullptr, ""));
