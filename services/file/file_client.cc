@@ -216,6 +216,7 @@ absl::StatusOr<DownloadResult> DownloadFile(FileService::Stub* stub, ClientConte
   request.set_path(remote_path);
   request.set_offset(offset);
   request.set_sha256_from_start(offset > 0);
+  context->set_stream_receive_window(options.receive_window_bytes);
   std::unique_ptr<ClientReader<DownloadResponse>> reader = stub->Download(context, request);
 
   DownloadResponse first;

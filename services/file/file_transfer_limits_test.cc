@@ -1,13 +1,14 @@
 // What goes wrong in transfers, end to end: uploads that are cut off, cancelled, disconnected,
 // too long, too short, too large or mismatched leave nothing behind (under each way of staging
 // uploads); the cap on concurrent transfers; and a client that never reads, which must cost the
-// server no more than the flow-control window. Waits use the service's TransferTracker, never
-// sleeps.
+// server no more than the flow-control window, whether the default or the one DownloadFile asks
+// for. Waits use the service's TransferTracker, never sleeps.
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "rpc/server.h"
 #include "services/file/file_client.h"
 #include "services/file/file_server_fixture.h"
 #include "services/file/sha256.h"
@@ -161,7 +162,8 @@ TEST_P(UploadFailureTest, CancelledHalfwayLeavesNothing) {
     EXPECT_EQ(names[0].rfind(".frpc-upload-", 0), 0u) << names[0];
   }
   context.TryCancel();
-  EXPECT_TRUE(absl::IsCancelled(writer->Finish()));
+  const absl::Status finished = UnsharedStatus(writer->Finish());
+  EXPECT_TRUE(absl::IsCancelled(finished)) << finished;
   ASSERT_TRUE(server_.tracker()->WaitFor(
       [](const TransferCounters& c) { return c.uploads_failed == 1; }, Soon()));
   ExpectNothingLeft();
@@ -303,6 +305,102 @@ TEST_F(TransferLimitsTest, ClientThatNeverReadsCostsTheServerOneWindow) {
   context.TryCancel();
   EXPECT_TRUE(absl::IsCancelled(reader->Finish()));
   ASSERT_TRUE(tracker->WaitFor([](const TransferCounters& c) { return c.active == 0; }, Soon()));
+}
+
+// DownloadFile asks for its receive window (DownloadOptions::receive_window_bytes, the
+// parameter: 0, the channel's 1 MiB; 2 MiB; the default, 4 MiB). While its progress callback
+// holds the client's thread after the header, nothing is read: the server must stop with exactly
+// the window sent, one write blocked, and no more than the window queued; released, the download
+// completes and verifies.
+class DownloadWindowTest : public ::testing::TestWithParam<int64_t> {
+ protected:
+  void SetUp() override {
+    FileServiceOptions options;
+    options.chunk_bytes = kChunk;
+    absl::Status status = server_.Start(tree_.root(), options);
+    ASSERT_TRUE(status.ok()) << status;
+  }
+  void TearDown() override { tree_.ExpectOutsideUntouched(); }
+
+  TestTree tree_;
+  FileServer server_;
+};
+
+TEST_F(DownloadWindowTest, DefaultWindowIsWithinTheServersDefaultLimit) {
+  EXPECT_GT(kDownloadReceiveWindowBytes, 0);
+  EXPECT_LE(kDownloadReceiveWindowBytes, int64_t{ServerOptions().max_stream_window_bytes});
+  EXPECT_EQ(DownloadOptions().receive_window_bytes, kDownloadReceiveWindowBytes);
+}
+
+TEST_P(DownloadWindowTest, UnreadDownloadStopsAtTheWindowAskedForAndThenVerifies) {
+  const int64_t asked = GetParam();
+  const uint64_t window = asked > 0 ? static_cast<uint64_t>(asked) : kDefaultStreamWindow;
+  ASSERT_EQ(window % kChunk, 0u);
+  // Several windows and a ragged end, so that the download outlasts the window by far.
+  const std::string content = TestContent(3 * window + kChunk + 17, 7);
+  TestTree::WriteFile(tree_.InRoot("f.bin"), content);
+  TransferTracker* tracker = server_.tracker();
+  DownloadOptions options;
+  options.receive_window_bytes = asked;
+  bool held = false;
+  TransferCounters at_window;
+  uint64_t queued_at_window = 0;
+  options.progress = [&](uint64_t done, uint64_t) {
+    if (held || done != 0) return;
+    held = true;
+    ASSERT_TRUE(tracker->WaitFor(
+        [&](const TransferCounters& c) {
+          return c.chunk_writes_done >= window / kChunk &&
+                 c.chunk_writes_started > c.chunk_writes_done;
+        },
+        Soon()));
+    // A call on the same connection completes meanwhile: no credit slipped through with it.
+    StatRequest stat;
+    stat.set_path("f.bin");
+    StatResponse stat_response;
+    ClientContext stat_context;
+    ASSERT_TRUE(server_.stub()->Stat(&stat_context, stat, &stat_response).ok());
+    at_window = tracker->Snapshot();
+    queued_at_window = server_.server()->QueuedOutputBytes();
+  };
+  ClientContext context;
+  const std::string local = tree_.base() + "/local.bin";
+  absl::StatusOr<DownloadResult> result =
+      DownloadFile(server_.stub(), &context, "f.bin", local, options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_TRUE(held);
+  EXPECT_EQ(at_window.chunk_writes_done, window / kChunk);
+  EXPECT_EQ(at_window.chunk_writes_started, at_window.chunk_writes_done + 1);
+  EXPECT_EQ(at_window.bytes_sent, window);
+  EXPECT_LE(queued_at_window, window + kChunk + 64);
+
+  EXPECT_EQ(result->received, content.size());
+  EXPECT_EQ(result->sha256, Sha256::Of(content));
+  EXPECT_EQ(TestTree::ReadFile(local), content);
+  ASSERT_TRUE(tracker->WaitFor([](const TransferCounters& c) { return c.active == 0; }, Soon()));
+}
+
+INSTANTIATE_TEST_SUITE_P(Windows, DownloadWindowTest,
+                         ::testing::Values(int64_t{0}, int64_t{2} << 20,
+                                           kDownloadReceiveWindowBytes),
+                         [](const ::testing::TestParamInfo<int64_t>& info) {
+                           return absl::StrCat("Window", info.param >> 10, "KiB");
+                         });
+
+// A window above the server's limit is refused before anything is sent, and the local file is
+// not touched.
+TEST_F(DownloadWindowTest, WindowAboveTheServersLimitIsRefusedAndWritesNothing) {
+  TestTree::WriteFile(tree_.InRoot("f.bin"), "data");
+  const std::string local = tree_.base() + "/local.bin";
+  TestTree::WriteFile(local, "mine");
+  DownloadOptions options;
+  options.receive_window_bytes = int64_t{ServerOptions().max_stream_window_bytes} + 1;
+  ClientContext context;
+  EXPECT_TRUE(HasStatus(
+      DownloadFile(server_.stub(), &context, "f.bin", local, options).status(),
+      Code::kResourceExhausted));
+  EXPECT_EQ(TestTree::ReadFile(local), "mine");
+  EXPECT_EQ(server_.tracker()->Snapshot().bytes_sent, 0u);
 }
 
 }  // namespace
