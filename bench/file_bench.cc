@@ -2,8 +2,10 @@
 // against raw loopback TCP transfers measured in the same run.
 //
 //   bazel build //bench:file_bench && bazel-bin/bench/file_bench --mib=1024 --rounds=3
+//   bazel-bin/bench/file_bench --rows=4,5,6 --chunk_kib=256,1024 --window_kib=1024,4096,8192
 //
-// Rows (each moves --mib MiB; rows take turns in each round; the table shows medians):
+// Rows (each moves --mib MiB; rows take turns in each round, the order turned by one row each
+// round; the table shows medians, and each ratio is taken against the floor of the same round):
 //    1 raw TCP bulk (floor)          bench/raw_bulk.h: send() and recv() of the same bytes in the
 //                                    same piece size; the ratio in the issue is against this row
 //    2 raw TCP + the download's work the same transfer doing what a verified download must do
@@ -19,6 +21,9 @@
 //                                    checks the trailer, and writes nothing
 //    6 ... into memory, client discards: no hashing at either end, nothing written: the
 //                                    transport and the server's pread alone
+//                                    Rows 3-6 run once per download configuration: each server
+//                                    chunk size in --chunk_kib with each client receive window in
+//                                    --window_kib (one server per chunk size).
 //    7 raw TCP + the upload's work   as row 2, and the receiver fsyncs the file at the end
 //    8 framerpc upload               file::UploadFile: the client hashes and sends the digest; the
 //                                    server writes a temp file, hashes, fsyncs, renames it
@@ -35,6 +40,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -44,7 +50,9 @@
 #include "absl/flags/parse.h"
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "base/scoped_fd.h"
 #include "bench/raw_bulk.h"
@@ -57,7 +65,14 @@
 
 ABSL_FLAG(int, mib, 1024, "MiB per transfer.");
 ABSL_FLAG(int, rounds, 3, "Rounds; the table shows medians.");
-ABSL_FLAG(int, chunk_kib, 256, "Download chunk, upload message and raw piece size, in KiB.");
+ABSL_FLAG(std::string, chunk_kib, "256",
+          "Download chunk sizes (the server's FileServiceOptions::chunk_bytes), comma-separated, "
+          "in KiB; rows 3-6 run once for each. The first is also the upload message and raw "
+          "piece size.");
+ABSL_FLAG(std::string, window_kib, "",
+          "Client receive windows for rows 3-6 (ClientContext::set_stream_receive_window), "
+          "comma-separated, in KiB; empty: the file client's default "
+          "(file::kDownloadReceiveWindowBytes).");
 ABSL_FLAG(std::string, dir, "/tmp", "Where the files are created (and removed).");
 ABSL_FLAG(std::string, rows, "", "Comma-separated row numbers to run (1-10); empty: all.");
 ABSL_FLAG(std::string, shm_dir, "/dev/shm",
@@ -134,11 +149,22 @@ double Median(std::vector<double> values) {
   return values[values.size() / 2];
 }
 
+// A comma-separated list of positive KiB counts, in bytes.
+bool ParseKiBList(const std::string& text, std::vector<size_t>* out) {
+  for (absl::string_view item : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    int kib = 0;
+    if (!absl::SimpleAtoi(item, &kib) || kib <= 0) return false;
+    out->push_back(static_cast<size_t>(kib) << 10);
+  }
+  return !out->empty();
+}
+
 struct Row {
+  int number;  // 1-10, as in the header comment
   std::string name;
   std::function<absl::StatusOr<double>()> run;
-  int same_work;  // index of the raw row doing the same file work, or -1
-  std::vector<double> rates;
+  int same_work;  // number of the raw row doing the same file work, or -1
+  std::vector<double> rates;  // one per round, in round order
 };
 
 // One FileServiceImpl on its own server and connection.
@@ -175,8 +201,9 @@ struct Served {
 // Downloads `path` into memory through the raw stub: each attachment is hashed and checked
 // against the trailer (`verify`), or only counted.
 absl::StatusOr<double> DownloadToMemory(file::FileService::Stub* stub, const std::string& path,
-                                        size_t total, bool verify) {
+                                        size_t total, int64_t window, bool verify) {
   ClientContext context;
+  context.set_stream_receive_window(window);
   file::DownloadRequest request;
   request.set_path(path);
   const absl::Time start = absl::Now();
@@ -250,8 +277,72 @@ absl::Status WarmDigestCache(Served* served, const std::string& path, const std:
   return absl::OkStatus();
 }
 
+// One download configuration of rows 3-6: the server's chunk size and the client's window.
+struct DownloadConfig {
+  size_t chunk;
+  int64_t window;
+  Served* cached;   // digest cache on, warmed
+  Served* hashing;  // digest cache off
+  std::string Label() const {
+    return absl::StrCat(" [chunk ", chunk >> 10, " KiB, window ", window >> 10, " KiB]");
+  }
+};
+
+// Each row's ratio to another row (the floor, or the raw row of the same work) in each round:
+// rates[r] / base.rates[r]. Both rows ran once in every round.
+std::vector<double> RoundRatios(const Row& row, const Row& base) {
+  std::vector<double> ratios;
+  for (size_t r = 0; r < row.rates.size() && r < base.rates.size(); ++r) {
+    ratios.push_back(base.rates[r] > 0 ? row.rates[r] / base.rates[r] : 0);
+  }
+  return ratios;
+}
+
+void PrintTable(const std::vector<Row>& rows, const std::vector<size_t>& active, size_t total,
+                size_t chunk, const file::DigestCacheStats& cache_stats) {
+  std::printf("\none file of %zu MiB on one connection, raw and upload pieces of %zu KiB, %d "
+              "rounds; medians, ratios against the floor of the same round "
+              "(digest cache: %llu hits, %llu misses)\n\n",
+              total >> 20, chunk >> 10, absl::GetFlag(FLAGS_rounds),
+              static_cast<unsigned long long>(cache_stats.hits),
+              static_cast<unsigned long long>(cache_stats.misses));
+  std::printf("| # | row | MiB/s | min-max MiB/s | x floor | min-max x floor | x same work |\n"
+              "|---|---|---:|---:|---:|---:|---:|\n");
+  auto by_number = [&](int number) -> const Row* {
+    for (const Row& row : rows) {
+      if (row.number == number) return &row;
+    }
+    return nullptr;
+  };
+  const Row& floor = rows[0];
+  for (size_t i : active) {
+    const Row& row = rows[i];
+    const std::vector<double> ratios = RoundRatios(row, floor);
+    char same[16] = "";
+    const Row* base = row.same_work > 0 ? by_number(row.same_work) : nullptr;
+    if (base != nullptr && !base->rates.empty()) {
+      std::snprintf(same, sizeof(same), "%.2f", Median(RoundRatios(row, *base)));
+    }
+    std::printf("| %d | %s | %.0f | %.0f-%.0f | %.2f | %.2f-%.2f | %s |\n", row.number,
+                row.name.c_str(), Median(row.rates),
+                *std::min_element(row.rates.begin(), row.rates.end()),
+                *std::max_element(row.rates.begin(), row.rates.end()), Median(ratios),
+                *std::min_element(ratios.begin(), ratios.end()),
+                *std::max_element(ratios.begin(), ratios.end()), same);
+  }
+}
+
 int Run(const std::string& work) {
-  const size_t chunk = static_cast<size_t>(absl::GetFlag(FLAGS_chunk_kib)) << 10;
+  std::vector<size_t> chunks;
+  std::vector<size_t> windows;
+  const std::string window_text = absl::GetFlag(FLAGS_window_kib);
+  if (window_text.empty()) windows.push_back(file::kDownloadReceiveWindowBytes);
+  if (!ParseKiBList(absl::GetFlag(FLAGS_chunk_kib), &chunks) ||
+      (!window_text.empty() && !ParseKiBList(window_text, &windows))) {
+    std::fprintf(stderr, "--chunk_kib and --window_kib take comma-separated KiB counts\n");
+    return 1;
+  }
+  const size_t chunk = chunks[0];
   const size_t total = static_cast<size_t>(absl::GetFlag(FLAGS_mib)) << 20;
   const std::string root = work + "/root";
   const std::string source = root + "/source.bin";
@@ -266,24 +357,41 @@ int Run(const std::string& work) {
   file_options.root.writable = true;
   file_options.chunk_bytes = chunk;
   file_options.max_upload_bytes = total;
-  // `cached`: the default service (digest cache on); `hashing`: the same root with the cache off;
-  // `shm`: a writable root on /dev/shm (tmpfs) when there is one, for uploads without a disk.
-  Served cached;
-  Served hashing;
+  // Per chunk size, `cached`: the default service (digest cache on); `hashing`: the same root
+  // with the cache off. `shm`: a writable root on /dev/shm (tmpfs) when there is one, for
+  // uploads without a disk. Uploads use the first chunk size's `cached`.
+  std::map<size_t, std::unique_ptr<Served>> cached_by_chunk;
+  std::map<size_t, std::unique_ptr<Served>> hashing_by_chunk;
   Served shm;
-  file::FileServiceOptions no_cache = file_options;
-  no_cache.digest_cache.max_entries = 0;
-  absl::Status status = cached.Start(root, file_options);
-  if (status.ok()) status = hashing.Start(root, no_cache);
+  absl::Status status;
+  for (size_t c : chunks) {
+    if (!status.ok() || cached_by_chunk.count(c) > 0) continue;
+    file::FileServiceOptions options = file_options;
+    options.chunk_bytes = c;
+    file::FileServiceOptions no_cache = options;
+    no_cache.digest_cache.max_entries = 0;
+    cached_by_chunk[c] = std::make_unique<Served>();
+    hashing_by_chunk[c] = std::make_unique<Served>();
+    status = cached_by_chunk[c]->Start(root, options);
+    if (status.ok()) status = hashing_by_chunk[c]->Start(root, no_cache);
+    if (status.ok()) status = WarmDigestCache(cached_by_chunk[c].get(), source, "source.bin");
+  }
+  Served& cached = *cached_by_chunk[chunk];
   std::string shm_dir = absl::StrCat(absl::GetFlag(FLAGS_shm_dir), "/file_bench.XXXXXX");
   const bool have_shm =
       !absl::GetFlag(FLAGS_shm_dir).empty() && ::mkdtemp(shm_dir.data()) != nullptr;
   if (status.ok() && have_shm) status = shm.Start(shm_dir, file_options);
-  if (status.ok()) status = WarmDigestCache(&cached, source, "source.bin");
   if (!status.ok()) {
     std::fprintf(stderr, "setup: %s\n", status.ToString().c_str());
     if (have_shm) ::nftw(shm_dir.c_str(), RemoveEntry, 16, FTW_DEPTH | FTW_PHYS);
     return 1;
+  }
+  std::vector<DownloadConfig> configs;
+  for (size_t c : chunks) {
+    for (size_t w : windows) {
+      configs.push_back({c, static_cast<int64_t>(w), cached_by_chunk[c].get(),
+                         hashing_by_chunk[c].get()});
+    }
   }
 
   auto raw_row = [&](bool fsync) -> absl::StatusOr<double> {
@@ -293,10 +401,12 @@ int Run(const std::string& work) {
     if (!elapsed.ok()) return elapsed.status();
     return MiBPerSecond(total, *elapsed);
   };
-  auto download_row = [&](Served* served) -> absl::StatusOr<double> {
+  auto download_row = [&](Served* served, int64_t window) -> absl::StatusOr<double> {
     ClientContext context;
+    file::DownloadOptions options;
+    options.receive_window_bytes = window;
     const absl::Time start = absl::Now();
-    auto result = file::DownloadFile(served->stub.get(), &context, "source.bin", local, {});
+    auto result = file::DownloadFile(served->stub.get(), &context, "source.bin", local, options);
     if (!result.ok()) return result.status();
     if (result->received != total) return Fail("short download");
     return MiBPerSecond(total, absl::Now() - start);
@@ -311,74 +421,88 @@ int Run(const std::string& work) {
     if (!result.ok()) return result.status();
     return MiBPerSecond(total, absl::Now() - start);
   };
-  // `same_work`: the raw row each framerpc row is compared with (-1: none).
+  // `same_work`: the number of the raw row each framerpc row is compared with (-1: none).
   std::vector<Row> rows = {
-      {"raw TCP bulk (floor)", [&] { return RawBulk(total, chunk); }, -1, {}},
-      {"raw TCP + the download's work (pread, SHA-256 x2, write)", [&] { return raw_row(false); },
-       -1, {}},
-      {"framerpc download, server hashes (cache off), client verifies + writes",
-       [&] { return download_row(&hashing); }, 1, {}},
-      {"framerpc download, cached digest, client verifies + writes",
-       [&] { return download_row(&cached); }, 1, {}},
-      {"framerpc download, cached digest, into memory, client verifies",
-       [&] { return DownloadToMemory(cached.stub.get(), "source.bin", total, true); }, -1, {}},
-      {"framerpc download, cached digest, into memory, client discards (no SHA-256)",
-       [&] { return DownloadToMemory(cached.stub.get(), "source.bin", total, false); }, -1, {}},
-      {"raw TCP + the upload's work (+ fsync)", [&] { return raw_row(true); }, -1, {}},
-      {"framerpc upload (+ fsync, rename)", [&] { return upload_row(&cached); }, 6, {}},
-      {"framerpc upload, client sends no SHA-256 (server still hashes, fsyncs)",
-       [&] { return UploadUnverified(cached.stub.get(), source_fd.get(), total, chunk,
-                                     "uploaded.bin"); },
-       6, {}},
-      {"framerpc upload to a root on /dev/shm (tmpfs: no disk; fsync is free)",
-       [&]() -> absl::StatusOr<double> {
-         if (!have_shm) return Fail("no /dev/shm");
-         return upload_row(&shm);
-       },
-       -1, {}},
+      {1, "raw TCP bulk (floor)", [&] { return RawBulk(total, chunk); }, -1, {}},
+      {2, "raw TCP + the download's work (pread, SHA-256 x2, write)",
+       [&] { return raw_row(false); }, -1, {}},
   };
+  for (const DownloadConfig& config : configs) {
+    rows.push_back({3,
+                    "framerpc download, server hashes (cache off), client verifies + writes" +
+                        config.Label(),
+                    [&, config] { return download_row(config.hashing, config.window); }, 2, {}});
+  }
+  for (const DownloadConfig& config : configs) {
+    rows.push_back({4,
+                    "framerpc download, cached digest, client verifies + writes" + config.Label(),
+                    [&, config] { return download_row(config.cached, config.window); }, 2, {}});
+  }
+  for (const DownloadConfig& config : configs) {
+    rows.push_back({5, "framerpc download, cached digest, into memory, client verifies" +
+                           config.Label(),
+                    [&, config] {
+                      return DownloadToMemory(config.cached->stub.get(), "source.bin", total,
+                                              config.window, true);
+                    },
+                    -1, {}});
+  }
+  for (const DownloadConfig& config : configs) {
+    rows.push_back({6, "framerpc download, cached digest, into memory, client discards "
+                       "(no SHA-256)" + config.Label(),
+                    [&, config] {
+                      return DownloadToMemory(config.cached->stub.get(), "source.bin", total,
+                                              config.window, false);
+                    },
+                    -1, {}});
+  }
+  rows.push_back({7, "raw TCP + the upload's work (+ fsync)", [&] { return raw_row(true); }, -1,
+                  {}});
+  rows.push_back({8, "framerpc upload (+ fsync, rename)", [&] { return upload_row(&cached); }, 7,
+                  {}});
+  rows.push_back({9, "framerpc upload, client sends no SHA-256 (server still hashes, fsyncs)",
+                  [&] {
+                    return UploadUnverified(cached.stub.get(), source_fd.get(), total, chunk,
+                                            "uploaded.bin");
+                  },
+                  7, {}});
+  rows.push_back({10, "framerpc upload to a root on /dev/shm (tmpfs: no disk; fsync is free)",
+                  [&]() -> absl::StatusOr<double> {
+                    if (!have_shm) return Fail("no /dev/shm");
+                    return upload_row(&shm);
+                  },
+                  -1, {}});
   const std::string selected = absl::GetFlag(FLAGS_rows);
   std::vector<size_t> active;
   for (size_t i = 0; i < rows.size(); ++i) {
-    if (i == rows.size() - 1 && !have_shm) continue;
-    if (selected.empty() || i == 0 ||
-        absl::StrContains(absl::StrCat(",", selected, ","), absl::StrCat(",", i + 1, ","))) {
+    if (rows[i].number == 10 && !have_shm) continue;
+    if (selected.empty() || rows[i].number == 1 ||
+        absl::StrContains(absl::StrCat(",", selected, ","),
+                          absl::StrCat(",", rows[i].number, ","))) {
       active.push_back(i);
     }
   }
   int code = 0;
+  // Every active row runs once per round, starting one row later each round, so that no row
+  // always follows the same one (a download after a file write meets a busier page cache).
   for (int round = 0; round < absl::GetFlag(FLAGS_rounds) && code == 0; ++round) {
-    for (size_t i : active) {
-      absl::StatusOr<double> rate = rows[i].run();
+    for (size_t k = 0; k < active.size(); ++k) {
+      Row& row = rows[active[(k + static_cast<size_t>(round)) % active.size()]];
+      absl::StatusOr<double> rate = row.run();
       if (!rate.ok()) {
-        std::fprintf(stderr, "%s: %s\n", rows[i].name.c_str(), rate.status().ToString().c_str());
+        std::fprintf(stderr, "%s: %s\n", row.name.c_str(), rate.status().ToString().c_str());
         code = 1;
         break;
       }
-      rows[i].rates.push_back(*rate);
+      row.rates.push_back(*rate);
+      std::fprintf(stderr, "round %d: %d %s: %.0f MiB/s\n", round + 1, row.number,
+                   row.name.c_str(), *rate);
     }
   }
   const file::DigestCacheStats cache_stats = cached.service->digest_cache()->stats();
   if (have_shm) ::nftw(shm_dir.c_str(), RemoveEntry, 16, FTW_DEPTH | FTW_PHYS);
   if (code != 0) return code;
-
-  std::printf("\none file of %zu MiB on one connection, %zu KiB pieces, median of %d rounds "
-              "(digest cache: %llu hits, %llu misses)\n\n",
-              total >> 20, chunk >> 10, absl::GetFlag(FLAGS_rounds),
-              static_cast<unsigned long long>(cache_stats.hits),
-              static_cast<unsigned long long>(cache_stats.misses));
-  std::printf("| # | row | MiB/s | x floor | x same work |\n|---|---|---:|---:|---:|\n");
-  const double floor = Median(rows[0].rates);
-  for (size_t i : active) {
-    const double rate = Median(rows[i].rates);
-    char same[16] = "";
-    const int base = rows[i].same_work;
-    if (base >= 0 && !rows[base].rates.empty()) {
-      std::snprintf(same, sizeof(same), "%.2f", rate / Median(rows[base].rates));
-    }
-    std::printf("| %zu | %s | %.0f | %.2f | %s |\n", i + 1, rows[i].name.c_str(), rate,
-                rate / floor, same);
-  }
+  PrintTable(rows, active, total, chunk, cache_stats);
   return 0;
 }
 
