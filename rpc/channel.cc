@@ -38,14 +38,18 @@ struct ClientConn {
 // socket, every frame goes through a loop task (SendStreamFrame), which keeps them behind the
 // REQUEST and lets frames wait for the connection. After that, and once no frame of the stream is
 // still waiting in the loop, the application thread sends on the connection itself: no loop
-// wake-up per message. Thread-safe.
+// wake-up per message. Once the call's context is cancelled, frames go through the loop again, so
+// that they stay behind the cancellation (queued to the loop by TryCancel), which drops them: a
+// half-close after TryCancel() must not reach the server before the CANCEL. Thread-safe.
 class StreamRoute {
  public:
+  explicit StreamRoute(const ClientContext* context) : context_(context) {}
+
   // Returns true if the frame `*head` + `tail` was sent directly; otherwise appends `tail` to
   // `*head`, and the caller must hand the frame to the loop.
   bool TrySendDirect(std::string* head, absl::string_view tail) {
     std::lock_guard<std::mutex> lock(mu_);
-    if (direct_ != nullptr && frames_in_loop_ == 0) {
+    if (direct_ != nullptr && frames_in_loop_ == 0 && !context_->cancel_requested()) {
       direct_->Send(std::move(*head), tail);  // under mu_: direct frames keep their order
       return true;
     }
@@ -65,6 +69,7 @@ class StreamRoute {
   }
 
  private:
+  const ClientContext* const context_;  // outlives the call, as the stream API requires
   std::mutex mu_;
   ConnectionPtr direct_;     // guarded by mu_
   int frames_in_loop_ = 0;   // guarded by mu_
@@ -413,7 +418,7 @@ std::unique_ptr<ClientStreamBase> ChannelImpl::StartStream(
   if (!encoded.ok()) return FailedClientStream(encoded);
   // Frames leave in the order the stream hands them over, after the REQUEST queued below: see
   // StreamRoute.
-  auto route = std::make_shared<StreamRoute>();
+  auto route = std::make_shared<StreamRoute>(context);
   auto flow = std::make_shared<CallStream>(
       id, options_.limits, kDefaultStreamWindow, window > 0 ? window : kDefaultStreamWindow,
       [this, id, route](std::string bytes, absl::string_view tail) {
