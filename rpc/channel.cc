@@ -16,6 +16,7 @@
 #include "rpc/udp_channel.h"
 #include "transport/connection.h"
 #include "transport/event_loop_thread.h"
+#include "transport/frame_reader.h"
 #include "transport/socket_ops.h"
 
 namespace framerpc {
@@ -30,6 +31,7 @@ struct ClientConn {
   // REQUEST frames written once connected, by call id; calls that end before then are skipped.
   std::vector<std::pair<uint64_t, std::string>> queued;
   absl::flat_hash_set<uint64_t> call_ids;
+  std::unique_ptr<FrameReader> reader;  // of `connection`'s input; made with it
   bool draining = false;                // GOAWAY received: no new calls
   bool closed = false;
 };
@@ -257,6 +259,7 @@ void ChannelImpl::OnConnectWritable(ClientConn* conn) {
 
 void ChannelImpl::OnConnected(ClientConn* conn, ScopedFd fd) {
   conn->connection = std::make_shared<Connection>(loop(), std::move(fd), address_, ConnectionOptions{});
+  conn->reader = std::make_unique<FrameReader>(options_.limits);
   conn->connection->set_data_callback(
       [this, conn](const ConnectionPtr&, Buffer* buffer) { OnData(conn, buffer); });
   conn->connection->set_close_callback([this, conn](const ConnectionPtr&, const absl::Status& why) {
@@ -288,22 +291,20 @@ void ChannelImpl::OnData(ClientConn* conn, Buffer* buffer) {
 void ChannelImpl::DecodeFrames(ClientConn* conn, Buffer* buffer) {
   while (!conn->closed) {
     Frame frame;
-    DecodeResult result = DecodeFrame(buffer->view(), options_.limits, &frame);
+    const FrameReadResult result = conn->reader->Next(buffer, &frame);
     if (result.outcome == DecodeOutcome::kNeedMore) return;
     if (result.outcome == DecodeOutcome::kError) {
       CloseConn(conn, absl::UnavailableError(
                           absl::StrCat("bad frame from ", target_, ": ", result.error.message())));
       return;
     }
-    buffer->Consume(result.consumed);
     switch (frame.envelope.kind()) {
       case RESPONSE:
         OnResponse(conn, std::move(frame));
         break;
       case STREAM_MESSAGE:
       case WINDOW_UPDATE:
-        OnStreamFrame(conn, std::move(frame),
-                      static_cast<uint32_t>(result.consumed - kFrameHeaderSize));
+        OnStreamFrame(conn, std::move(frame), result.body_bytes);
         break;
       case GOAWAY:
         OnGoaway(conn, frame.envelope.last_call_id());

@@ -12,6 +12,7 @@ ServerConnection::ServerConnection(ConnectionPtr connection, Dispatcher* dispatc
                                    size_t max_concurrent_streams, uint32_t max_stream_window,
                                    StreamSlots* server_streams, PauseCallback on_pause)
     : connection_(std::move(connection)),
+      reader_(dispatcher->limits()),
       peer_(connection_->peer().ToString()),
       dispatcher_(dispatcher),
       in_flight_(in_flight),
@@ -88,14 +89,13 @@ void ServerConnection::DecodeFrames(Buffer* buffer) {
       SetPaused(true);
       return;
     }
-    DecodeResult result = DecodeFrame(buffer->view(), dispatcher_->limits(), &frame);
+    const FrameReadResult result = reader_.Next(buffer, &frame);
     if (result.outcome == DecodeOutcome::kNeedMore) return;
     if (result.outcome == DecodeOutcome::kError) {
       ProtocolError(result.error);
       return;
     }
-    buffer->Consume(result.consumed);
-    OnFrame(std::move(frame), static_cast<uint32_t>(result.consumed - kFrameHeaderSize));
+    OnFrame(std::move(frame), result.body_bytes);
   }
 }
 

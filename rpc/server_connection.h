@@ -17,6 +17,7 @@
 #include "base/notification.h"
 #include "rpc/dispatcher.h"
 #include "transport/connection.h"
+#include "transport/frame_reader.h"
 
 namespace framerpc {
 
@@ -105,6 +106,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   void ScheduleResume();
 
   ConnectionPtr connection_;
+  FrameReader reader_;  // of connection_'s input
   const std::string peer_;  // formatted once: inet_ntop per request showed up in profiles
   Dispatcher* dispatcher_;
   InFlightCounter* in_flight_;

@@ -14,6 +14,7 @@ void Buffer::Consume(size_t n) {
 }
 
 void Buffer::Append(absl::string_view bytes) {
+  if (diverting_) bytes.remove_prefix(FillDiversion(bytes));
   if (bytes.empty()) return;  // A default string_view's data() is null: no memcpy from it.
   EnsureWritable(bytes.size());
   std::memcpy(&storage_[write_index_], bytes.data(), bytes.size());
@@ -38,7 +39,50 @@ void Buffer::EnsureWritable(size_t n) {
   write_index_ = readable;
 }
 
+size_t Buffer::FillDiversion(absl::string_view bytes) {
+  const size_t take = std::min(bytes.size(), diverted_.size() - divert_filled_);
+  if (take > 0) std::memcpy(&diverted_[divert_filled_], bytes.data(), take);
+  divert_filled_ += take;
+  return take;
+}
+
+void Buffer::BeginDivert(size_t total) {
+  diverting_ = true;
+  diverted_.resize(total);
+  divert_filled_ = 0;
+  const size_t moved = FillDiversion(view());
+  Consume(moved);
+}
+
+std::string Buffer::TakeDiverted() {
+  std::string out;
+  out.swap(diverted_);
+  diverting_ = false;
+  divert_filled_ = 0;
+  return out;
+}
+
 ssize_t Buffer::ReadFd(int fd, size_t max_bytes, int* saved_errno) {
+  if (diverting_ && divert_filled_ < diverted_.size()) {
+    // The rest of the diversion in place, and a little beyond it into the buffer.
+    EnsureWritable(kDivertTailBytes);
+    iovec vec[2];
+    vec[0].iov_base = &diverted_[divert_filled_];
+    vec[0].iov_len = std::min(diverted_.size() - divert_filled_, max_bytes);
+    vec[1].iov_base = &storage_[write_index_];
+    vec[1].iov_len = kDivertTailBytes;
+    // Beyond the diversion only if this read can complete it (readv fills vec[0] first).
+    const bool completes = vec[0].iov_len == diverted_.size() - divert_filled_;
+    const ssize_t n = ::readv(fd, vec, completes ? 2 : 1);
+    if (n < 0) {
+      *saved_errno = errno;
+      return n;
+    }
+    const size_t into_diversion = std::min(static_cast<size_t>(n), vec[0].iov_len);
+    divert_filled_ += into_diversion;
+    write_index_ += static_cast<size_t>(n) - into_diversion;
+    return n;
+  }
   char spill[65536];
   const size_t writable = storage_.size() - write_index_;
   iovec vec[2];

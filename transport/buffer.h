@@ -32,12 +32,30 @@ class Buffer {
   // *saved_errno is set.
   ssize_t ReadFd(int fd, size_t max_bytes, int* saved_errno);
 
+  // Diversion: the next input goes into a string of its own, of exactly `total` bytes, instead of
+  // the buffer, so that a large frame body is read from the socket straight into the string that
+  // will carry it rather than copied out of the buffer. The bytes readable now (which must be at
+  // most `total`: the start of that body) move into it first. While a diversion is open, ReadFd
+  // reads the rest of it plus at most kDivertTailBytes beyond (typically the next frame's header
+  // and envelope) into the buffer, and Append fills it first.
+  static constexpr size_t kDivertTailBytes = 4096;
+  void BeginDivert(size_t total);
+  bool diverting() const { return diverting_; }
+  bool divert_complete() const { return diverting_ && divert_filled_ == diverted_.size(); }
+  // Ends the diversion, which must be complete, and hands over its bytes.
+  std::string TakeDiverted();
+
  private:
   void EnsureWritable(size_t n);
+  // Moves up to `bytes.size()` bytes into an open diversion; returns how many it took.
+  size_t FillDiversion(absl::string_view bytes);
 
   std::string storage_;
   size_t read_index_ = 0;
   size_t write_index_ = 0;
+  bool diverting_ = false;
+  std::string diverted_;     // sized to the diversion's total
+  size_t divert_filled_ = 0;
 };
 
 }  // namespace framerpc

@@ -239,5 +239,59 @@ TEST(BufferTest, ReadFdOnBadFdReportsErrno) {
   EXPECT_EQ(err, EBADF);
 }
 
+TEST(BufferTest, DiversionTakesTheBufferedStartThenReadsTheRestInPlace) {
+  SocketPair pair;
+  const std::string body = Pattern(100000, 41);
+  const std::string next = "NEXT-FRAME-HEADER";
+  Buffer buffer;
+  buffer.Append(body.substr(0, 1000));  // the start of the body, already buffered
+  buffer.BeginDivert(body.size());
+  EXPECT_TRUE(buffer.diverting());
+  EXPECT_EQ(buffer.readable_bytes(), 0u);  // moved into the diversion
+  EXPECT_FALSE(buffer.divert_complete());
+  pair.WriteAll(body.substr(1000) + next);
+  int err = 0;
+  size_t total = 0;
+  while (!buffer.divert_complete() || buffer.readable_bytes() < next.size()) {
+    const ssize_t n = buffer.ReadFd(pair.reader.get(), 16384, &err);  // capped reads
+    ASSERT_GT(n, 0) << std::strerror(err);
+    total += static_cast<size_t>(n);
+  }
+  EXPECT_EQ(total, body.size() - 1000 + next.size());
+  EXPECT_EQ(buffer.view(), next);  // what came after the body is in the buffer, in order
+  const std::string taken = buffer.TakeDiverted();
+  EXPECT_TRUE(taken == body);
+  EXPECT_FALSE(buffer.diverting());
+}
+
+TEST(BufferTest, DiversionReadsAtMostTheTailBeyondIt) {
+  SocketPair pair;
+  const std::string body = Pattern(10000, 42);
+  const std::string after = Pattern(3 * Buffer::kDivertTailBytes, 43);
+  pair.WriteAll(body + after);
+  Buffer buffer;
+  buffer.BeginDivert(body.size());
+  int err = 0;
+  const ssize_t n = buffer.ReadFd(pair.reader.get(), 1 << 20, &err);
+  ASSERT_EQ(n, static_cast<ssize_t>(body.size() + Buffer::kDivertTailBytes));
+  ASSERT_TRUE(buffer.divert_complete());
+  EXPECT_EQ(buffer.view(), absl::string_view(after).substr(0, Buffer::kDivertTailBytes));
+  EXPECT_TRUE(buffer.TakeDiverted() == body);
+  // Without a diversion, reads go on as usual.
+  ASSERT_GT(buffer.ReadFd(pair.reader.get(), 1 << 20, &err), 0);
+  EXPECT_TRUE(buffer.view() == after);
+}
+
+TEST(BufferTest, AppendFillsAnOpenDiversionFirst) {
+  Buffer buffer;
+  buffer.BeginDivert(5);
+  buffer.Append("abc");
+  EXPECT_FALSE(buffer.divert_complete());
+  buffer.Append("deFGH");
+  ASSERT_TRUE(buffer.divert_complete());
+  EXPECT_EQ(buffer.view(), "FGH");
+  EXPECT_EQ(buffer.TakeDiverted(), "abcde");
+}
+
 }  // namespace
 }  // namespace framerpc

@@ -287,7 +287,9 @@ void Connection::RunDataCallback() {
 }
 
 void Connection::RedeliverInput() {
-  if (state_ == State::kOpen && input_.readable_bytes() > 0) RunDataCallback();
+  if (state_ == State::kOpen && (input_.readable_bytes() > 0 || input_.divert_complete())) {
+    RunDataCallback();
+  }
 }
 
 void Connection::StartReading() {

@@ -91,7 +91,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void StopReading();
   void StartReading();
   // Loop thread: runs the data callback again on input already buffered but left unconsumed,
-  // e.g. after a pause for backpressure. No-op when nothing is buffered.
+  // e.g. after a pause for backpressure. No-op when nothing is buffered (readable, or a
+  // completed diversion: Buffer::BeginDivert).
   void RedeliverInput();
   // Loop thread: true from the watermark callback's `true` until its `false`.
   bool above_high_water() const { return above_high_water_; }

@@ -86,6 +86,38 @@ absl::Status CheckFrameHeader(absl::string_view input, const FrameLimits& limits
   return absl::OkStatus();
 }
 
+DecodeResult DecodeEnvelope(absl::string_view input, const FrameLimits& limits, Envelope* envelope,
+                            uint32_t* body_bytes) {
+  DecodeResult result;
+  uint32_t body = 0;
+  uint32_t envelope_bytes = 0;
+  absl::Status header = CheckFrameHeader(input, limits, &body, &envelope_bytes);
+  if (!header.ok()) {
+    result.outcome = DecodeOutcome::kError;
+    result.error = std::move(header);
+    return result;
+  }
+  if (input.size() < kFrameHeaderSize || input.size() - kFrameHeaderSize < envelope_bytes) {
+    return result;  // kNeedMore
+  }
+  envelope->Clear();
+  if (!envelope->ParseFromArray(input.data() + kFrameHeaderSize, static_cast<int>(envelope_bytes))) {
+    result.outcome = DecodeOutcome::kError;
+    result.error = absl::InvalidArgumentError("envelope is not a valid framerpc.Envelope");
+    return result;
+  }
+  absl::Status envelope_ok = CheckEnvelope(*envelope, body - envelope_bytes, limits);
+  if (!envelope_ok.ok()) {
+    result.outcome = DecodeOutcome::kError;
+    result.error = std::move(envelope_ok);
+    return result;
+  }
+  *body_bytes = body;
+  result.outcome = DecodeOutcome::kFrame;
+  result.consumed = kFrameHeaderSize + envelope_bytes;
+  return result;
+}
+
 DecodeResult DecodeFrame(absl::string_view input, const FrameLimits& limits, Frame* frame) {
   DecodeResult result;
   uint32_t body = 0;
@@ -96,25 +128,13 @@ DecodeResult DecodeFrame(absl::string_view input, const FrameLimits& limits, Fra
     result.error = std::move(header);
     return result;
   }
+  // The whole frame first: a frame is decoded (and its envelope judged) only once complete.
   if (input.size() < kFrameHeaderSize || input.size() - kFrameHeaderSize < body) {
     return result;  // kNeedMore
   }
-  const char* envelope_start = input.data() + kFrameHeaderSize;
-  frame->envelope.Clear();
-  if (!frame->envelope.ParseFromArray(envelope_start, static_cast<int>(envelope_bytes))) {
-    result.outcome = DecodeOutcome::kError;
-    result.error = absl::InvalidArgumentError("envelope is not a valid framerpc.Envelope");
-    return result;
-  }
-  const size_t payload_bytes = body - envelope_bytes;
-  absl::Status envelope_ok = CheckEnvelope(frame->envelope, payload_bytes, limits);
-  if (!envelope_ok.ok()) {
-    result.outcome = DecodeOutcome::kError;
-    result.error = std::move(envelope_ok);
-    return result;
-  }
-  frame->payload.assign(envelope_start + envelope_bytes, payload_bytes);
-  result.outcome = DecodeOutcome::kFrame;
+  result = DecodeEnvelope(input, limits, &frame->envelope, &body);
+  if (result.outcome != DecodeOutcome::kFrame) return result;
+  frame->payload.assign(input.data() + result.consumed, kFrameHeaderSize + body - result.consumed);
   result.consumed = kFrameHeaderSize + body;
   return result;
 }

@@ -83,6 +83,13 @@ struct DecodeResult {
 //   RESOURCE_EXHAUSTED body, envelope or metadata over its limit
 DecodeResult DecodeFrame(absl::string_view input, const FrameLimits& limits, Frame* frame);
 
+// Decodes the header and the envelope at the front of `input`, without the payload (which need
+// not have arrived): kFrame once both are complete and valid, with `consumed` = header + envelope
+// bytes and *body_bytes the whole body's length. Every check DecodeFrame makes on them is made
+// here too (the attachment against the announced payload length).
+DecodeResult DecodeEnvelope(absl::string_view input, const FrameLimits& limits, Envelope* envelope,
+                            uint32_t* body_bytes);
+
 // Checks only the header at the front of `input` (which may be shorter than a header). Returns
 // OK when the bytes so far are a valid header prefix. Sets *body_bytes when the header is complete.
 absl::Status CheckFrameHeader(absl::string_view input, const FrameLimits& limits,

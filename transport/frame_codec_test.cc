@@ -107,6 +107,41 @@ TEST(FrameCodecTest, HeadPlusAttachmentIsTheWholeFrame) {
   EXPECT_TRUE(out.empty());
 }
 
+TEST(FrameCodecTest, EnvelopeDecodesBeforeThePayloadArrives) {
+  const std::string attachment(5000, 'p');
+  const std::string bytes = EncodeOrDie(RequestEnvelope(9), nullptr, attachment);
+  const size_t head = bytes.size() - attachment.size();
+  Envelope envelope;
+  uint32_t body = 0;
+  // Header and envelope incomplete: need more.
+  EXPECT_EQ(DecodeEnvelope(absl::string_view(bytes).substr(0, head - 1), {}, &envelope, &body)
+                .outcome,
+            DecodeOutcome::kNeedMore);
+  // Complete, with none of the payload: decoded, consuming the head only.
+  DecodeResult result = DecodeEnvelope(absl::string_view(bytes).substr(0, head), {}, &envelope, &body);
+  ASSERT_EQ(result.outcome, DecodeOutcome::kFrame) << result.error;
+  EXPECT_EQ(result.consumed, head);
+  EXPECT_EQ(body, bytes.size() - kFrameHeaderSize);
+  EXPECT_EQ(envelope.call_id(), 9u);
+  EXPECT_EQ(envelope.attachment_size(), 5000u);
+  // The same checks as DecodeFrame: an attachment larger than the announced payload.
+  Envelope lying = RequestEnvelope(9);
+  lying.set_attachment_size(6000);
+  const std::string lying_envelope = lying.SerializeAsString();
+  std::string bad = Header(static_cast<uint32_t>(lying_envelope.size() + 5000),
+                           static_cast<uint32_t>(lying_envelope.size())) +
+                    lying_envelope;
+  result = DecodeEnvelope(bad, {}, &envelope, &body);
+  EXPECT_EQ(result.outcome, DecodeOutcome::kError);
+  EXPECT_EQ(result.error.code(), absl::StatusCode::kInvalidArgument);
+  // And a body over the limit is refused from the header alone.
+  FrameLimits limits;
+  limits.max_body_bytes = 1000;
+  EXPECT_EQ(DecodeEnvelope(absl::string_view(bytes).substr(0, 16), limits, &envelope, &body)
+                .error.code(),
+            absl::StatusCode::kResourceExhausted);
+}
+
 TEST(FrameCodecTest, EveryFrameFedOneByteAtATime) {
   std::vector<std::string> frames;
   frames.push_back(EncodeOrDie(RequestEnvelope(1), nullptr, ""));

@@ -1,0 +1,55 @@
+// FrameReader: takes frames out of a connection's input buffer, one at a time, and reads the body
+// of a large frame from the socket straight into the string that carries it (Buffer's diversion),
+// so that bulk payloads are not copied out of the buffer afterwards. It knows frames and buffers,
+// not sockets or RPC.
+//
+// What it allocates ahead of the bytes: a diverted body is allocated in full once its header and
+// envelope have arrived and passed every check, and only for bodies of at most kMaxDivertBodyBytes;
+// larger frames are gathered in the buffer as they arrive, as before.
+//
+// Threading: one reader per connection, used on that connection's loop thread with its buffer.
+#ifndef FRAMERPC_TRANSPORT_FRAME_READER_H_
+#define FRAMERPC_TRANSPORT_FRAME_READER_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "transport/buffer.h"
+#include "transport/frame_codec.h"
+
+namespace framerpc {
+
+struct FrameReadResult {
+  DecodeOutcome outcome = DecodeOutcome::kNeedMore;
+  uint32_t body_bytes = 0;  // of the frame returned (its flow-control cost)
+  absl::Status error;       // kError: why; the connection must be closed
+};
+
+class FrameReader {
+ public:
+  static constexpr size_t kMinDivertPayloadBytes = 16 << 10;
+  static constexpr size_t kMaxDivertBodyBytes = 2 << 20;
+
+  explicit FrameReader(FrameLimits limits) : limits_(limits) {}
+  FrameReader(const FrameReader&) = delete;
+  FrameReader& operator=(const FrameReader&) = delete;
+
+  // The next frame from `buffer`, consuming its bytes: kFrame (in *frame), kNeedMore (read more
+  // into `buffer` and call again; a large body may now be diverting), or kError (the errors of
+  // DecodeFrame; an invalid envelope of a large frame is reported as soon as the envelope is in).
+  FrameReadResult Next(Buffer* buffer, Frame* frame);
+
+  // Frames whose body was read in place (for tests and benchmarks).
+  uint64_t bodies_read_in_place() const { return bodies_read_in_place_; }
+
+ private:
+  const FrameLimits limits_;
+  Envelope pending_envelope_;  // of the body being diverted
+  uint32_t pending_body_bytes_ = 0;
+  uint64_t bodies_read_in_place_ = 0;
+};
+
+}  // namespace framerpc
+
+#endif  // FRAMERPC_TRANSPORT_FRAME_READER_H_
