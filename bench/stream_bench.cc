@@ -87,6 +87,7 @@ absl::StatusOr<double> PullWithCallbacks(StreamBench::Stub* stub, size_t total, 
   const absl::Time start = absl::Now();
   auto reader = stub->Pull(&context, request);
   struct ReadLoop {
+    explicit ReadLoop(ClientReader<Block>* r) : reader(r) {}
     ClientReader<Block>* reader;
     Block block;
     std::string attachment;
@@ -102,7 +103,7 @@ absl::StatusOr<double> PullWithCallbacks(StreamBench::Stub* stub, size_t total, 
         Next();
       });
     }
-  } loop{reader.get()};
+  } loop(reader.get());
   loop.Next();
   loop.done.WaitForNotification();
   absl::Status status = reader->Finish();
