@@ -31,6 +31,18 @@ class StreamTest : public testing::TestWithParam<bool /*unix socket*/> {
     stub_ = std::make_unique<StreamTestService::Stub>(channel_.get());
   }
 
+  // Another call on the same connection completes: no head-of-line blocking behind a stream
+  // whose writer waits for credit.
+  void ExpectAnotherCallCompletes() {
+    ClientContext other;
+    CountRequest one;
+    one.set_count(1);
+    auto second = stub_->Count(&other, one);
+    Chunk chunk;
+    ASSERT_TRUE(second->Read(&chunk));
+    FRPC_ASSERT_OK(second->Finish());
+  }
+
   static Chunk MakeChunk(uint64_t seq, size_t bytes = 16) {
     Chunk chunk;
     chunk.set_seq(seq);
@@ -197,17 +209,9 @@ TEST_P(StreamTest, SlowReaderStopsTheWriterWithinOneWindow) {
   // The client reads nothing. 1 MiB of credit lets exactly 16 messages of a little over 64 KiB
   // go (the 16th takes the credit below zero); the 17th write must not return.
   ASSERT_TRUE(probe->WaitFor([](const Probe& p) { return p.write_attempts >= 17; }));
-  // Another call on the same connection still completes (no head-of-line blocking), and by the
-  // time it has, the blocked write would have gone through if credit allowed it.
-  {
-    ClientContext other;
-    CountRequest one;
-    one.set_count(1);
-    auto second = stub_->Count(&other, one);
-    Chunk chunk;
-    ASSERT_TRUE(second->Read(&chunk));
-    FRPC_ASSERT_OK(second->Finish());
-  }
+  // By the time another call has completed, the blocked write would have gone through if credit
+  // allowed it.
+  ExpectAnotherCallCompletes();
   const int64_t completed = probe->Get(&Probe::writes_completed);
   EXPECT_EQ(completed, 16);
   EXPECT_EQ(probe->Get(&Probe::write_attempts), 17);
@@ -238,15 +242,7 @@ TEST_P(StreamTest, ClientChosenWindowIsTheBoundInstead) {
   Probe* probe = service_.probe("wide");
   // 4 MiB of credit: exactly 64 messages of a little over 64 KiB go, and the 65th write waits.
   ASSERT_TRUE(probe->WaitFor([](const Probe& p) { return p.write_attempts >= 65; }));
-  {
-    ClientContext other;  // a call completing on the same connection, as above
-    CountRequest one;
-    one.set_count(1);
-    auto second = stub_->Count(&other, one);
-    Chunk chunk;
-    ASSERT_TRUE(second->Read(&chunk));
-    FRPC_ASSERT_OK(second->Finish());
-  }
+  ExpectAnotherCallCompletes();
   EXPECT_EQ(probe->Get(&Probe::writes_completed), 64);
   EXPECT_EQ(probe->Get(&Probe::write_attempts), 65);
   // Reading returns credit in halves of the client's window: after 32 messages, the writer goes on.

@@ -11,20 +11,10 @@
 
 #include "gtest/gtest.h"
 #include "base/scoped_fd.h"
+#include "transport/test_bytes.h"
 
 namespace framerpc {
 namespace {
-
-// Deterministic bytes that differ at every offset, so a misplaced slice shows up.
-std::string Pattern(size_t n, uint32_t seed = 1) {
-  std::string out(n, '\0');
-  uint32_t x = seed;
-  for (size_t i = 0; i < n; ++i) {
-    x = x * 1664525u + 1013904223u;
-    out[i] = static_cast<char>(x >> 24);
-  }
-  return out;
-}
 
 // A non-blocking Unix stream pair: [0] is read by the buffer, [1] is the writing peer.
 struct SocketPair {

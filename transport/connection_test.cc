@@ -26,6 +26,7 @@
 #include "transport/event_loop_thread.h"
 #include "base/scoped_fd.h"
 #include "transport/socket_ops.h"
+#include "transport/test_bytes.h"
 
 namespace framerpc {
 namespace {
@@ -40,16 +41,6 @@ void RunOnLoopAndWait(EventLoop* loop, const std::function<void()>& fn) {
     done.Notify();
   });
   done.WaitForNotification();
-}
-
-std::string Pattern(size_t n, uint32_t seed = 1) {
-  std::string out(n, '\0');
-  uint32_t x = seed;
-  for (size_t i = 0; i < n; ++i) {
-    x = x * 1664525u + 1013904223u;
-    out[i] = static_cast<char>(x >> 24);
-  }
-  return out;
 }
 
 // Blocking-socket helpers for the test thread's end. The socket has receive and send timeouts,

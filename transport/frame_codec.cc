@@ -119,21 +119,10 @@ DecodeResult DecodeEnvelope(absl::string_view input, const FrameLimits& limits, 
 }
 
 DecodeResult DecodeFrame(absl::string_view input, const FrameLimits& limits, Frame* frame) {
-  DecodeResult result;
   uint32_t body = 0;
-  uint32_t envelope_bytes = 0;
-  absl::Status header = CheckFrameHeader(input, limits, &body, &envelope_bytes);
-  if (!header.ok()) {
-    result.outcome = DecodeOutcome::kError;
-    result.error = std::move(header);
-    return result;
-  }
-  // The whole frame first: a frame is decoded (and its envelope judged) only once complete.
-  if (input.size() < kFrameHeaderSize || input.size() - kFrameHeaderSize < body) {
-    return result;  // kNeedMore
-  }
-  result = DecodeEnvelope(input, limits, &frame->envelope, &body);
+  DecodeResult result = DecodeEnvelope(input, limits, &frame->envelope, &body);
   if (result.outcome != DecodeOutcome::kFrame) return result;
+  if (input.size() - kFrameHeaderSize < body) return DecodeResult{};  // kNeedMore: the payload
   frame->payload.assign(input.data() + result.consumed, kFrameHeaderSize + body - result.consumed);
   result.consumed = kFrameHeaderSize + body;
   return result;

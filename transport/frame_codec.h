@@ -75,7 +75,8 @@ struct DecodeResult {
 
 // Decodes the first frame in `input`, which may hold a partial frame or many frames. Fails as
 // soon as the bytes seen prove the stream bad: a wrong magic byte is rejected before the rest of
-// the header arrives, and an oversized length before any of the body is buffered.
+// the header arrives, an oversized length before any of the body is buffered, and a bad envelope
+// as soon as the envelope is complete.
 // Errors (see docs/protocol.md):
 //   INVALID_ARGUMENT   bad magic, non-zero reserved bytes, envelope length 0 or larger than the
 //                      body, an envelope that does not parse, attachment larger than payload

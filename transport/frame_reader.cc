@@ -15,30 +15,27 @@ FrameReadResult FrameReader::Next(Buffer* buffer, Frame* frame) {
     result.body_bytes = pending_body_bytes_;
     return result;
   }
-  const DecodeResult decoded = DecodeFrame(buffer->view(), limits_, frame);
-  if (decoded.outcome == DecodeOutcome::kFrame) {
-    buffer->Consume(decoded.consumed);
-    result.outcome = DecodeOutcome::kFrame;
-    result.body_bytes = static_cast<uint32_t>(decoded.consumed - kFrameHeaderSize);
-    return result;
-  }
-  if (decoded.outcome == DecodeOutcome::kError) {
-    result.outcome = DecodeOutcome::kError;
-    result.error = decoded.error;
-    return result;
-  }
-  // Incomplete. If its header and envelope are here and its body is large, read the rest of the
-  // body in place from now on.
+  // Header and envelope first (every check runs on them); then the payload, whole or diverted.
   uint32_t body = 0;
-  const DecodeResult head = DecodeEnvelope(buffer->view(), limits_, &pending_envelope_, &body);
+  const DecodeResult head = DecodeEnvelope(buffer->view(), limits_, &frame->envelope, &body);
   if (head.outcome == DecodeOutcome::kError) {
     result.outcome = DecodeOutcome::kError;
     result.error = head.error;
     return result;
   }
-  if (head.outcome != DecodeOutcome::kFrame) return result;
+  if (head.outcome != DecodeOutcome::kFrame) return result;  // kNeedMore
+  if (buffer->readable_bytes() - kFrameHeaderSize >= body) {
+    frame->payload.assign(buffer->view().data() + head.consumed,
+                          kFrameHeaderSize + body - head.consumed);
+    buffer->Consume(kFrameHeaderSize + body);
+    result.outcome = DecodeOutcome::kFrame;
+    result.body_bytes = body;
+    return result;
+  }
+  // Incomplete: a large body is read in place from now on.
   const size_t payload = kFrameHeaderSize + body - head.consumed;
   if (body > kMaxDivertBodyBytes || payload < kMinDivertPayloadBytes) return result;
+  pending_envelope_ = std::move(frame->envelope);
   buffer->Consume(head.consumed);
   buffer->BeginDivert(payload);  // takes the part of the payload already buffered
   pending_body_bytes_ = body;

@@ -13,6 +13,7 @@
 
 #include "base/scoped_fd.h"
 #include "gtest/gtest.h"
+#include "transport/test_bytes.h"
 
 namespace framerpc {
 namespace {
@@ -22,16 +23,6 @@ struct Sent {
   std::string message;  // serialized into the payload before the attachment
   std::string attachment;
 };
-
-std::string Bytes(size_t n, uint32_t seed) {
-  std::string out(n, '\0');
-  uint32_t x = seed;
-  for (size_t i = 0; i < n; ++i) {
-    x = x * 1664525u + 1013904223u;
-    out[i] = static_cast<char>(x >> 24);
-  }
-  return out;
-}
 
 // Frames of mixed sizes: small, around the diversion thresholds, and beyond the largest diverted.
 std::vector<Sent> MixedFrames() {
@@ -50,7 +41,7 @@ std::vector<Sent> MixedFrames() {
     for (size_t size : sizes) {
       Envelope message;  // any message will do
       message.set_method("m" + std::to_string(seed));
-      frames.push_back({seed, message.SerializeAsString(), Bytes(size, seed)});
+      frames.push_back({seed, message.SerializeAsString(), Pattern(size, seed)});
       ++seed;
     }
   }
