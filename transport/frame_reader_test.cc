@@ -68,6 +68,19 @@ void ExpectSame(const Sent& sent, const Frame& frame, uint32_t body_bytes) {
   EXPECT_EQ(body_bytes, frame.envelope.ByteSizeLong() + frame.payload.size()) << sent.call_id;
 }
 
+// Takes every complete frame out of `buffer`, checking each against the next one expected.
+void DrainAndCheck(FrameReader* reader, Buffer* buffer, const std::vector<Sent>& frames,
+                   size_t* next) {
+  for (;;) {
+    Frame frame;
+    const FrameReadResult result = reader->Next(buffer, &frame);
+    ASSERT_NE(result.outcome, DecodeOutcome::kError) << result.error;
+    if (result.outcome == DecodeOutcome::kNeedMore) return;
+    ASSERT_LT(*next, frames.size());
+    ExpectSame(frames[(*next)++], frame, result.body_bytes);
+  }
+}
+
 TEST(FrameReaderTest, FramesFedInRandomPiecesComeOutWhole) {
   const std::vector<Sent> frames = MixedFrames();
   const std::string wire = Encode(frames);
@@ -80,14 +93,7 @@ TEST(FrameReaderTest, FramesFedInRandomPiecesComeOutWhole) {
     const size_t piece = std::min<size_t>(wire.size() - offset, 1 + random() % (150 << 10));
     buffer.Append(absl::string_view(wire).substr(offset, piece));
     offset += piece;
-    for (;;) {
-      Frame frame;
-      const FrameReadResult result = reader.Next(&buffer, &frame);
-      ASSERT_NE(result.outcome, DecodeOutcome::kError) << result.error;
-      if (result.outcome == DecodeOutcome::kNeedMore) break;
-      ASSERT_LT(next, frames.size());
-      ExpectSame(frames[next++], frame, result.body_bytes);
-    }
+    ASSERT_NO_FATAL_FAILURE(DrainAndCheck(&reader, &buffer, frames, &next));
   }
   EXPECT_EQ(next, frames.size());
   EXPECT_EQ(buffer.readable_bytes(), 0u);
@@ -117,14 +123,7 @@ TEST(FrameReaderTest, LargeBodiesAreReadFromTheSocketInPlace) {
     int err = 0;
     const ssize_t n = buffer.ReadFd(read_end.get(), 256 << 10, &err);
     ASSERT_GT(n, 0) << std::strerror(err);
-    for (;;) {
-      Frame frame;
-      const FrameReadResult result = reader.Next(&buffer, &frame);
-      ASSERT_NE(result.outcome, DecodeOutcome::kError) << result.error;
-      if (result.outcome == DecodeOutcome::kNeedMore) break;
-      ASSERT_LT(next, frames.size());
-      ExpectSame(frames[next++], frame, result.body_bytes);
-    }
+    ASSERT_NO_FATAL_FAILURE(DrainAndCheck(&reader, &buffer, frames, &next));
   }
   writer.join();
   // Every frame from 16 KiB of payload up to the largest diverted body, except any that happened
