@@ -40,15 +40,25 @@ void Buffer::EnsureWritable(size_t n) {
 }
 
 size_t Buffer::FillDiversion(absl::string_view bytes) {
-  const size_t take = std::min(bytes.size(), diverted_.size() - divert_filled_);
-  if (take > 0) std::memcpy(&diverted_[divert_filled_], bytes.data(), take);
+  const size_t take = std::min(bytes.size(), divert_total_ - divert_filled_);
+  if (take == 0) return 0;
+  GrowDiversion(take);
+  std::memcpy(&diverted_[divert_filled_], bytes.data(), take);
   divert_filled_ += take;
   return take;
 }
 
+void Buffer::GrowDiversion(size_t n) {
+  // Within the capacity reserved up front: no reallocation, and pages are touched (committed)
+  // only as the bytes for them arrive.
+  diverted_.resize(std::max(diverted_.size(), std::min(divert_total_, divert_filled_ + n)));
+}
+
 void Buffer::BeginDivert(size_t total) {
   diverting_ = true;
-  diverted_.resize(total);
+  diverted_.clear();
+  diverted_.reserve(total);
+  divert_total_ = total;
   divert_filled_ = 0;
   const size_t moved = FillDiversion(view());
   Consume(moved);
@@ -59,20 +69,22 @@ std::string Buffer::TakeDiverted() {
   out.swap(diverted_);
   diverting_ = false;
   divert_filled_ = 0;
+  divert_total_ = 0;
   return out;
 }
 
 ssize_t Buffer::ReadFd(int fd, size_t max_bytes, int* saved_errno) {
-  if (diverting_ && divert_filled_ < diverted_.size()) {
+  if (diverting_ && divert_filled_ < divert_total_) {
     // The rest of the diversion in place, and a little beyond it into the buffer.
     EnsureWritable(kDivertTailBytes);
+    GrowDiversion(max_bytes);
     iovec vec[2];
     vec[0].iov_base = &diverted_[divert_filled_];
-    vec[0].iov_len = std::min(diverted_.size() - divert_filled_, max_bytes);
+    vec[0].iov_len = diverted_.size() - divert_filled_;
     vec[1].iov_base = &storage_[write_index_];
     vec[1].iov_len = kDivertTailBytes;
     // Beyond the diversion only if this read can complete it (readv fills vec[0] first).
-    const bool completes = vec[0].iov_len == diverted_.size() - divert_filled_;
+    const bool completes = divert_filled_ + vec[0].iov_len == divert_total_;
     const ssize_t n = ::readv(fd, vec, completes ? 2 : 1);
     if (n < 0) {
       *saved_errno = errno;

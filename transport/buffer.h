@@ -41,20 +41,28 @@ class Buffer {
   static constexpr size_t kDivertTailBytes = 4096;
   void BeginDivert(size_t total);
   bool diverting() const { return diverting_; }
-  bool divert_complete() const { return diverting_ && divert_filled_ == diverted_.size(); }
+  bool divert_complete() const { return diverting_ && divert_filled_ == divert_total_; }
   // Ends the diversion, which must be complete, and hands over its bytes.
   std::string TakeDiverted();
+  // Bytes of the diversion's storage written so far (received, or zeroed just ahead of a read):
+  // what it has committed, for tests of the memory bound.
+  size_t diversion_bytes_touched() const { return diverted_.size(); }
 
  private:
   void EnsureWritable(size_t n);
   // Moves up to `bytes.size()` bytes into an open diversion; returns how many it took.
   size_t FillDiversion(absl::string_view bytes);
+  // Makes room for up to `n` more diverted bytes (never beyond the total).
+  void GrowDiversion(size_t n);
 
   std::string storage_;
   size_t read_index_ = 0;
   size_t write_index_ = 0;
   bool diverting_ = false;
-  std::string diverted_;     // sized to the diversion's total
+  // Capacity reserved for the whole diversion; its size grows just ahead of the bytes read, so
+  // that memory is committed as they arrive, not when a peer announces a body.
+  std::string diverted_;
+  size_t divert_total_ = 0;
   size_t divert_filled_ = 0;
 };
 

@@ -272,6 +272,20 @@ TEST(BufferTest, DiversionReadsAtMostTheTailBeyondIt) {
   EXPECT_TRUE(buffer.view() == after);
 }
 
+TEST(BufferTest, DiversionTouchesMemoryOnlyAsBytesArrive) {
+  SocketPair pair;
+  Buffer buffer;
+  buffer.Append("0123");
+  buffer.BeginDivert(2 << 20);  // a peer announced 2 MiB and sent 4 bytes of it
+  EXPECT_EQ(buffer.diversion_bytes_touched(), 4u);
+  pair.WriteAll(std::string(1000, 'x'));
+  int err = 0;
+  ASSERT_EQ(buffer.ReadFd(pair.reader.get(), 64 << 10, &err), 1000);
+  // Room for one read ahead (64 KiB here), not the 2 MiB announced.
+  EXPECT_LE(buffer.diversion_bytes_touched(), 4u + (64u << 10));
+  EXPECT_FALSE(buffer.divert_complete());
+}
+
 TEST(BufferTest, AppendFillsAnOpenDiversionFirst) {
   Buffer buffer;
   buffer.BeginDivert(5);

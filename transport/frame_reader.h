@@ -3,8 +3,9 @@
 // so that bulk payloads are not copied out of the buffer afterwards. It knows frames and buffers,
 // not sockets or RPC.
 //
-// What it allocates ahead of the bytes: a diverted body is allocated in full once its header and
-// envelope have arrived and passed every check, and only for bodies of at most kMaxDivertBodyBytes;
+// What it allocates ahead of the bytes: a diverted body's storage is reserved once its header and
+// envelope have arrived and passed every check, and only for bodies of at most
+// kMaxDivertBodyBytes, but written (committed) only as the bytes arrive (Buffer::BeginDivert);
 // larger frames are gathered in the buffer as they arrive, as before.
 //
 // Threading: one reader per connection, used on that connection's loop thread with its buffer.
