@@ -52,12 +52,22 @@ absl::Status CallStream::Write(const google::protobuf::MessageLite& message,
     }
     if (ended_ || writes_done_) return WriteErrorLocked();
     send_credit_ -= cost;
+    write_in_flight_ = true;  // a WritesDone() from now on leaves its half-close to us
   }
   // Sent outside mu_: send_ may write to the socket itself, and the I/O thread must not wait for
   // that to take in a WINDOW_UPDATE or a message. There is one writer at a time, so frames still
   // leave in order; if the call ends meanwhile, this frame may follow the end, and the peer drops
   // frames of calls it has ended (docs/protocol.md §11).
   send_(std::move(head), attachment);
+  std::vector<WriteDone> completed;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    write_in_flight_ = false;
+    SendAllowedLocked(&completed);  // the half-close, if WritesDone() came meanwhile
+  }
+  if (!completed.empty()) {  // async writes mixed in: their callbacks run on the I/O thread
+    post_([completed = std::move(completed)]() mutable { RunWriteCallbacks(&completed); });
+  }
   return absl::OkStatus();
 }
 
@@ -96,7 +106,8 @@ void CallStream::SendAllowedLocked(std::vector<WriteDone>* completed) {
     completed->push_back(std::move(next.done));
     pending_writes_.pop_front();
   }
-  if (writes_done_ && !half_close_sent_ && pending_writes_.empty() && !ended_) {
+  if (writes_done_ && !half_close_sent_ && pending_writes_.empty() && !write_in_flight_ &&
+      !ended_) {
     half_close_sent_ = true;
     absl::Status ignored;
     send_(EncodeStreamFrame(nullptr, {}, END_OF_STREAM, &ignored), {});

@@ -126,6 +126,9 @@ class CallStream {
   ReadDone pending_read_;                // guarded by mu_
   std::deque<PendingWrite> pending_writes_;  // guarded by mu_
   bool writes_done_ = false;             // guarded by mu_: WritesDone() called
+  // guarded by mu_: a blocking Write() has its frame's credit and is sending it outside mu_; the
+  // half-close waits for it, and that Write() sends the half-close if it became due meanwhile.
+  bool write_in_flight_ = false;
   bool half_close_sent_ = false;         // guarded by mu_
   bool peer_half_closed_ = false;        // guarded by mu_
   bool discard_ = false;                 // guarded by mu_

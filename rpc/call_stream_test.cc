@@ -4,6 +4,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/notification.h"
 #include "gtest/gtest.h"
 #include "proto/echo.pb.h"
 
@@ -110,6 +111,43 @@ TEST_F(CallStreamTest, AsyncWriteWaitsForCreditAndKeepsOrder) {
   ASSERT_EQ(frames.size(), 4u);
   EXPECT_EQ(completed, std::vector<int>({0, 1, 2}));
   EXPECT_EQ(frames[3].envelope.flags(), static_cast<uint32_t>(END_OF_STREAM));
+}
+
+TEST_F(CallStreamTest, HalfCloseWaitsForAWriteThatIsSending) {
+  // The first frame's send blocks until the gate opens, as a socket write in progress would.
+  Notification sending;
+  Notification gate;
+  std::vector<Frame> sent;
+  std::mutex sent_mu;
+  CallStream stream(
+      7, FrameLimits{}, 1 << 20, 1 << 20,
+      [&](std::string head, absl::string_view tail) {
+        if (!sending.HasBeenNotified()) {
+          sending.Notify();
+          gate.WaitForNotification();
+        }
+        head.append(tail.data(), tail.size());
+        Frame frame;
+        EXPECT_EQ(DecodeFrame(head, FrameLimits{}, &frame).outcome, DecodeOutcome::kFrame);
+        std::lock_guard<std::mutex> lock(sent_mu);
+        sent.push_back(std::move(frame));
+      },
+      [](std::function<void()> task) { task(); });
+  std::thread writer([&] { EXPECT_TRUE(stream.Write(Say("in flight"), "data").ok()); });
+  sending.WaitForNotification();
+  // Another thread half-closes while the message is being sent: the half-close must wait.
+  ASSERT_TRUE(stream.WritesDone().ok());
+  {
+    std::lock_guard<std::mutex> lock(sent_mu);
+    EXPECT_TRUE(sent.empty());
+  }
+  gate.Notify();
+  writer.join();
+  std::lock_guard<std::mutex> lock(sent_mu);
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(sent[0].attachment(), "data");
+  EXPECT_EQ(sent[0].envelope.flags() & END_OF_STREAM, 0u);
+  EXPECT_NE(sent[1].envelope.flags() & END_OF_STREAM, 0u);
 }
 
 TEST_F(CallStreamTest, BlockedWriteResumesOnCreditAndFailsWhenTheCallEnds) {

@@ -494,10 +494,12 @@ void ChannelImpl::OnStreamFrame(ClientConn* conn, Frame frame, uint32_t body_byt
   } else if ((frame.envelope.flags() & END_OF_STREAM) != 0) {
     status = absl::InvalidArgumentError("END_OF_STREAM from the server");
   } else {
+    // Copied first: OnMessage may run a ReadAsync callback, which must not find `it` stale.
+    std::shared_ptr<ClientStreamState> state = it->second.state;
     bool wake_owed = false;
     status = flow->OnMessage(std::move(frame), body_bytes, &wake_owed);
-    if (wake_owed && (streams_to_wake_.empty() || streams_to_wake_.back() != it->second.state)) {
-      streams_to_wake_.push_back(it->second.state);
+    if (wake_owed && (streams_to_wake_.empty() || streams_to_wake_.back() != state)) {
+      streams_to_wake_.push_back(std::move(state));
     }
   }
   if (!status.ok()) {

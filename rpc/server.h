@@ -55,7 +55,8 @@ struct ServerOptions {
   size_t max_concurrent_streams = 4096;
   // The largest receive window a client may ask for in a streaming REQUEST (docs/protocol.md
   // §11.2); a larger one is refused with RESOURCE_EXHAUSTED. It bounds what one stream's handler
-  // can queue on its connection while the client does not read.
+  // can queue on its connection while the client does not read. Below 1 MiB (the default window)
+  // it refuses clients that ask for no particular window too.
   uint32_t max_stream_window_bytes = 16u << 20;
 };
 

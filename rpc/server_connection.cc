@@ -185,10 +185,12 @@ bool ServerConnection::OpenStream(ServerCall* call, uint32_t peer_window) {
   absl::Status refused;
   if (!call->request_frame.payload.empty()) {
     refused = absl::InvalidArgumentError("a streaming REQUEST carries no message");
-  } else if (peer_window > max_stream_window_) {
-    refused = absl::ResourceExhaustedError(
-        absl::StrCat("requested stream window of ", peer_window,
-                     " bytes exceeds the server's limit of ", max_stream_window_));
+  } else if (peer_window > max_stream_window_ ||
+             (peer_window == 0 && kDefaultStreamWindow > max_stream_window_)) {
+    // A window of 0 is the 1 MiB default, which a server configured below it refuses too.
+    refused = absl::ResourceExhaustedError(absl::StrCat(
+        "requested stream window of ", peer_window > 0 ? int64_t{peer_window} : kDefaultStreamWindow,
+        " bytes exceeds the server's limit of ", max_stream_window_));
   } else if (open_streams_ >= max_concurrent_streams_) {
     refused = absl::ResourceExhaustedError(
         absl::StrCat("too many concurrent streams on this connection (limit ",

@@ -357,6 +357,32 @@ TEST_P(StreamTest, AsyncReadsAndWrites) {
   EXPECT_EQ(written.load(), 50);
 }
 
+TEST_P(StreamTest, ServerWindowLimitBelowTheDefaultRefusesDefaultWindows) {
+  ServerOptions options;
+  options.max_stream_window_bytes = 512 << 10;
+  StartServer(options);
+  {
+    ClientContext context;  // no window asked for: the 1 MiB default, over this server's limit
+    CountRequest request;
+    request.set_count(1);
+    auto reader = stub_->Count(&context, request);
+    const absl::Status status = reader->Finish();
+    EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
+    EXPECT_EQ(status.message(),
+              "requested stream window of 1048576 bytes exceeds the server's limit of 524288");
+  }
+  ClientContext context;  // within the limit
+  context.set_stream_receive_window(256 << 10);
+  CountRequest request;
+  request.set_count(3);
+  auto reader = stub_->Count(&context, request);
+  Chunk chunk;
+  int read = 0;
+  while (reader->Read(&chunk)) ++read;
+  FRPC_EXPECT_OK(reader->Finish());
+  EXPECT_EQ(read, 3);
+}
+
 TEST_P(StreamTest, StreamLimitPerConnectionRefusesTheExtraStream) {
   ServerOptions options;
   options.max_concurrent_streams_per_connection = 2;

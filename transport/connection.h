@@ -70,9 +70,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // when nothing is queued (see Output above). Dropped silently once Shutdown(), SendAndClose()
   // or ForceClose() has been called (from any thread), or the connection has closed.
   void Send(std::string bytes);
-  // Sends `head` then `tail`, as Send(head + tail) would, but copies `tail` only when it cannot be
-  // written at once: a direct write takes both from where they are (writev). `tail` need only
-  // live until this returns.
+  // Sends `head` then `tail`, as Send(head + tail) would. From another thread, a direct write takes
+  // both from where they are (one sendmsg with two buffers), and `tail` is copied only if the
+  // socket does not take it all; from the loop thread it is always copied into the queue. `tail`
+  // need only live until this returns.
   void Send(std::string head, absl::string_view tail);
   // Closes the write side once queued output is written. Thread-safe; later sends are dropped.
   void Shutdown();
