@@ -34,7 +34,7 @@ FrameReadResult FrameReader::Next(Buffer* buffer, Frame* frame) {
   }
   // Incomplete: a large body is read in place from now on.
   const size_t payload = kFrameHeaderSize + body - head.consumed;
-  if (body > kMaxDivertBodyBytes || payload < kMinDivertPayloadBytes) return result;
+  if (body > max_divert_body_ || payload < min_divert_payload_) return result;
   pending_envelope_ = std::move(frame->envelope);
   buffer->Consume(head.consumed);
   buffer->BeginDivert(payload);  // takes the part of the payload already buffered

@@ -32,7 +32,11 @@ class FrameReader {
   static constexpr size_t kMinDivertPayloadBytes = 16 << 10;
   static constexpr size_t kMaxDivertBodyBytes = 2 << 20;
 
-  explicit FrameReader(FrameLimits limits) : limits_(limits) {}
+  explicit FrameReader(FrameLimits limits, size_t min_divert_payload = kMinDivertPayloadBytes,
+                       size_t max_divert_body = kMaxDivertBodyBytes)
+      : limits_(limits),
+        min_divert_payload_(min_divert_payload),
+        max_divert_body_(max_divert_body) {}
   FrameReader(const FrameReader&) = delete;
   FrameReader& operator=(const FrameReader&) = delete;
 
@@ -46,6 +50,8 @@ class FrameReader {
 
  private:
   const FrameLimits limits_;
+  const size_t min_divert_payload_;  // the constants above, except in tests and fuzzing
+  const size_t max_divert_body_;
   Envelope pending_envelope_;  // of the body being diverted
   uint32_t pending_body_bytes_ = 0;
   uint64_t bodies_read_in_place_ = 0;
