@@ -44,12 +44,12 @@ fi
 
 # clients/node's npm packages (npm ci from its package-lock.json; nothing when they are there).
 # A failure here leaves only the Node tests failing, each saying what to run.
-if ! "$(dirname "$0")/../clients/node/scripts/install.sh"; then
+if ! "$(dirname "$0")/npm_ci.sh" clients/node; then
   echo "install-deps: warning: could not install clients/node's npm packages" >&2
 fi
 
 # The gRPC adapter's Node interop test: @grpc/grpc-js and @grpc/proto-loader, npm ci from
 # adapters/grpc/interop/package-lock.json (its own node_modules, apart from clients/node's).
-if ! "$(dirname "$0")/../adapters/grpc/interop/install.sh"; then
+if ! "$(dirname "$0")/npm_ci.sh" adapters/grpc/interop; then
   echo "install-deps: warning: could not install adapters/grpc/interop's npm packages" >&2
 fi

@@ -34,7 +34,8 @@ node=$(command -v node || true)
 [ -n "$node" ] || fail "node is not installed: run scripts/install-deps.sh"
 # npm packages live beside the real package.json (Bazel never installs them).
 pkg=$(dirname "$(readlink -f "$here/package.json")")
-"$node" "$here/check_node_modules.js" "$pkg" || fail "npm packages missing"
+"$node" "$PWD/clients/node/scripts/check-node-modules.js" "$pkg" adapters/grpc/interop ||
+  fail "npm packages missing"
 
 work=$(mktemp -d "${TEST_TMPDIR:-/tmp}/grpc_interop.XXXXXX")
 server_pid=""

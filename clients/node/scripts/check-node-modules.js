@@ -1,13 +1,19 @@
 #!/usr/bin/env node
 'use strict';
-// Exits 0 if clients/node/node_modules holds exactly what package-lock.json pins (as `npm ci`
-// installs it), else says what to run. Used by the tests and by scripts/install-deps.sh.
+// Exits 0 if PACKAGE_DIR/node_modules holds exactly what its package-lock.json pins (as `npm ci`
+// installs it), else says what to run. One checker for every npm package in the repository
+// (clients/node, adapters/grpc/interop): used by their tests and by scripts/npm_ci.sh.
+//
+//   node clients/node/scripts/check-node-modules.js [PACKAGE_DIR [NAME]]
+//
+// PACKAGE_DIR defaults to clients/node; NAME (how messages name it) to the directory's path.
 const fs = require('fs');
 const path = require('path');
 
 const pkg = process.argv[2] || path.resolve(__dirname, '..');
+const name = process.argv[3] || pkg;
 function fail(why) {
-  process.stderr.write(`clients/node: ${why}; run scripts/install-deps.sh (npm ci in clients/node)\n`);
+  process.stderr.write(`${name}: ${why}; run scripts/install-deps.sh (npm ci in ${name})\n`);
   process.exit(1);
 }
 let lock;
@@ -24,5 +30,7 @@ for (const [where, entry] of Object.entries(lock.packages || {})) {
   } catch (_) {
     fail(`${where} is missing`);
   }
-  if (installed.version !== entry.version) fail(`${where} is ${installed.version}, package-lock.json pins ${entry.version}`);
+  if (installed.version !== entry.version) {
+    fail(`${where} is ${installed.version}, package-lock.json pins ${entry.version}`);
+  }
 }

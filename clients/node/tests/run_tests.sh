@@ -20,7 +20,7 @@ if [ -z "$node" ]; then
   echo "run_tests.sh: node is not installed; run scripts/install-deps.sh" >&2
   exit 1
 fi
-if ! "$node" "$pkg/scripts/check-node-modules.js" "$pkg"; then
+if ! "$node" "$pkg/scripts/check-node-modules.js" "$pkg" clients/node; then
   exit 1
 fi
 tmp=$(mktemp -d "${TEST_TMPDIR:-${TMPDIR:-/tmp}}/frpcjs.XXXXXX")
