@@ -97,6 +97,14 @@ class DigestCacheServiceTest : public ::testing::Test {
   uint64_t Hashed() { return server_.tracker()->Snapshot().bytes_hashed; }
   DigestCacheStats CacheStats() { return server_.service()->digest_cache()->stats(); }
   FileService::Stub* stub() { return server_.stub(); }
+  // Downloads the root's file "f" twice, each time checking the trailer's digest.
+  void DownloadTwiceAndCheck(const std::string& content) {
+    for (int i = 0; i < 2; ++i) {
+      Downloaded got = Download(stub(), Whole("f"));
+      ASSERT_TRUE(got.status.ok()) << got.status;
+      EXPECT_EQ(got.trailer.sha256(), Sha256::Of(content));
+    }
+  }
 
   TestTree tree_;
   FileServer server_;
@@ -263,11 +271,7 @@ TEST_F(DigestCacheServiceTest, RacilyNewFileIsNotStored) {
   Start(/*clock_ahead=*/absl::Seconds(1));  // every file just written looks at most 1 s old
   const std::string content = TestContent(kChunk);
   TestTree::WriteFile(tree_.InRoot("f"), content);
-  for (int i = 0; i < 2; ++i) {
-    Downloaded got = Download(stub(), Whole("f"));
-    ASSERT_TRUE(got.status.ok()) << got.status;
-    EXPECT_EQ(got.trailer.sha256(), Sha256::Of(content));
-  }
+  ASSERT_NO_FATAL_FAILURE(DownloadTwiceAndCheck(content));
   EXPECT_EQ(Hashed(), 2 * content.size());
   EXPECT_EQ(CacheStats().refused_racy, 2u);
   EXPECT_EQ(CacheStats().entries, 0u);
@@ -323,11 +327,7 @@ TEST_F(DigestCacheServiceTest, ZeroEntriesTurnsItOff) {
   EXPECT_EQ(server_.service()->digest_cache(), nullptr);
   const std::string content = TestContent(kChunk);
   TestTree::WriteFile(tree_.InRoot("f"), content);
-  for (int i = 0; i < 2; ++i) {
-    Downloaded got = Download(stub(), Whole("f"));
-    ASSERT_TRUE(got.status.ok()) << got.status;
-    EXPECT_EQ(got.trailer.sha256(), Sha256::Of(content));
-  }
+  ASSERT_NO_FATAL_FAILURE(DownloadTwiceAndCheck(content));
   EXPECT_EQ(Hashed(), 2 * content.size());
 }
 
