@@ -46,6 +46,7 @@
 #include "rpc/server.h"
 #include "services/echo/echo_service.h"
 #include "services/file/file.frpc.h"
+#include "services/file/file_client.h"
 #include "services/file/file_service.h"
 
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(1), "Measured time per row and round.");
@@ -56,6 +57,9 @@ ABSL_FLAG(std::vector<std::string>, inflight, std::vector<std::string>({"1", "8"
           "Calls in flight on the one connection.");
 ABSL_FLAG(int, stream_mib, 256, "MiB per stream-throughput measurement.");
 ABSL_FLAG(int, file_mib, 1024, "Size of the downloaded file in MiB; 0 skips the download rows.");
+ABSL_FLAG(int64_t, download_window_kib, framerpc::file::kDownloadReceiveWindowBytes >> 10,
+          "Stream receive window of the framed downloads, in KiB (default: what the file "
+          "client asks for; 0: the channel's 1 MiB).");
 
 namespace framerpc::bench {
 namespace {
@@ -269,6 +273,7 @@ absl::StatusOr<double> GrpcPull(const std::shared_ptr<grpc::Channel>& channel, s
 absl::StatusOr<double> FramedDownload(Channel* channel, const std::string& path, size_t size) {
   file::FileService::Stub stub(channel);
   ClientContext context;
+  context.set_stream_receive_window(absl::GetFlag(FLAGS_download_window_kib) << 10);
   file::DownloadRequest request;
   request.set_path(path);
   const Clock::time_point start = Clock::now();
