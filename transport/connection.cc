@@ -76,10 +76,11 @@ void Connection::SendDirect(std::string head, absl::string_view tail) {
       const ssize_t n = SendBuffers(fd_.get(), vec, tail.empty() ? 1 : 2);
       if (n == static_cast<ssize_t>(head.size() + tail.size())) return;  // nothing for the loop
       if (n < 0 && errno != EAGAIN && errno != EINTR) {
+        const int err = errno;
         // Closed on the loop (HandleClose, queued below); until then, later output is dropped
         // rather than written after a gap.
         CloseOutputLocked();
-        loop_->QueueInLoop([self = shared_from_this(), err = errno] {
+        loop_->QueueInLoop([self = shared_from_this(), err] {
           self->HandleClose(
               absl::UnavailableError(absl::StrCat("write failed: ", std::strerror(err))));
         });
