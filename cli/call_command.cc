@@ -7,11 +7,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "cli/args.h"
+#include "cli/call_context.h"
 #include "cli/json_codec.h"
 #include "rpc/channel.h"
 #include "rpc/context.h"
 #include "rpc/status_macros.h"
-#include "services/auth/shared_secret.h"
 
 namespace framerpc::cli {
 namespace {
@@ -62,17 +62,8 @@ absl::Status BuildRequest(absl::Span<const std::string> args, std::istream& in, 
 }
 
 // Everything of the context but the deadline, which counts from the start of the call.
-absl::Status PrepareContext(const CliOptions& options, ClientContext* context) {
-  if (options.timeout <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--timeout must be positive, not ", absl::FormatDuration(options.timeout)));
-  }
-  FRPC_ASSIGN_OR_RETURN(const Metadata metadata, ParseMetadata(options.metadata));
-  for (const auto& [key, value] : metadata) context->AddMetadata(key, value);
-  if (!options.auth_token_file.empty()) {
-    FRPC_ASSIGN_OR_RETURN(const std::string token, auth::ReadTokenFile(options.auth_token_file));
-    context->AddMetadata(auth::kAuthorizationKey, auth::AuthorizationValue(token));
-  }
+absl::Status PrepareCallContext(const CliOptions& options, ClientContext* context) {
+  FRPC_RETURN_IF_ERROR(PrepareContext(options, context));
   if (!options.attachment_file.empty()) {
     FRPC_ASSIGN_OR_RETURN(std::string attachment, ReadFile(options.attachment_file));
     context->set_request_attachment(std::move(attachment));
@@ -109,7 +100,7 @@ absl::Status RunCall(const CliOptions& options, const MethodRegistry& registry,
   std::unique_ptr<Message> request = registry.NewMessage(method->input_type());
   FRPC_RETURN_IF_ERROR(BuildRequest(args, in, request.get()));
   ClientContext context;
-  FRPC_RETURN_IF_ERROR(PrepareContext(options, &context));
+  FRPC_RETURN_IF_ERROR(PrepareCallContext(options, &context));
 
   FRPC_ASSIGN_OR_RETURN(std::unique_ptr<Channel> channel, Channel::Create(options.address));
   std::unique_ptr<Message> response = registry.NewMessage(method->output_type());

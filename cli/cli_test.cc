@@ -1,6 +1,9 @@
 // framerpc_cli's commands run in-process against a real server listening on 127.0.0.1:0.
 #include "cli/cli.h"
 
+#include <sys/stat.h>
+#include <cstdlib>
+
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -9,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "cli/call_context.h"
 #include "cli/known_services.h"
 #include "cli/method_registry.h"
 #include "gmock/gmock.h"
@@ -21,7 +25,9 @@
 namespace framerpc::cli {
 namespace {
 
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Pair;
 using ::testing::StartsWith;
 
 // Serves /framerpc.echo.EchoService/Say, replying with the call's metadata as "k=v;k=v", so that
@@ -190,6 +196,50 @@ TEST_F(CliTest, LocalErrorsFailBeforeConnecting) {
   options_.address = "";
   EXPECT_EQ(Run({"call", "/framerpc.echo.EchoService/Say", "{}"}), 3);
   EXPECT_THAT(err_, HasSubstr("--address"));
+}
+
+TEST_F(CliTest, EveryCommandRefusesANonPositiveTimeoutBeforeConnecting) {
+  options_.address = kNoServer;
+  const std::string local = TempPath("local_file");
+  std::ofstream(local) << "x";
+  const std::vector<std::vector<std::string>> commands = {
+      {"call", "/framerpc.echo.EchoService/Say", "{}"},
+      {"exec", "/bin/true"},
+      {"download", "remote", TempPath("downloaded")},
+      {"upload", local, "remote"},
+  };
+  for (const absl::Duration timeout : {absl::ZeroDuration(), absl::Seconds(-1)}) {
+    options_.timeout = timeout;
+    for (const std::vector<std::string>& command : commands) {
+      // exec exits 255 on its own failures, as ssh does, to keep the remote codes apart.
+      EXPECT_EQ(Run(command), command[0] == "exec" ? 255 : 3) << command[0];
+      EXPECT_THAT(err_, HasSubstr(absl::StrCat("INVALID_ARGUMENT: --timeout must be positive, not ",
+                                               absl::FormatDuration(timeout))))
+          << command[0] << ": " << err_;
+    }
+  }
+}
+
+TEST(PrepareContextTest, AddsMetadataAndTheTokenButNoDeadline) {
+  const char* tmp = ::getenv("TEST_TMPDIR");
+  const std::string token_file = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/cli_token");
+  std::ofstream(token_file) << "a-token-of-sixteen-or-more\n";
+  ASSERT_EQ(::chmod(token_file.c_str(), 0600), 0);
+  CliOptions options;
+  options.metadata = {"k1=v1,k2=v2"};
+  options.auth_token_file = token_file;
+  options.timeout = absl::Seconds(5);
+  ClientContext context;
+  const absl::Status status = PrepareContext(options, &context);
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_THAT(context.metadata(),
+              ElementsAre(Pair("k1", "v1"), Pair("k2", "v2"),
+                          Pair("authorization", "Bearer a-token-of-sixteen-or-more")));
+  EXPECT_EQ(context.deadline(), absl::InfiniteFuture());  // the caller's, when the call starts
+
+  options.auth_token_file = absl::StrCat(token_file, ".missing");
+  ClientContext missing;
+  EXPECT_EQ(PrepareContext(options, &missing).code(), absl::StatusCode::kNotFound);
 }
 
 TEST_F(CliTest, BadCommandLines) {

@@ -15,9 +15,9 @@
 #include "absl/strings/str_join.h"
 #include "base/scoped_fd.h"
 #include "cli/args.h"
+#include "cli/call_context.h"
 #include "rpc/channel.h"
 #include "rpc/status_macros.h"
-#include "services/auth/shared_secret.h"
 #include "services/command/command.frpc.h"
 
 namespace framerpc::cli {
@@ -77,20 +77,6 @@ absl::StatusOr<CommandSpec> BuildCommand(const ExecOptions& exec, std::vector<st
         absl::ToInt64Milliseconds(absl::Ceil(exec.command_timeout, absl::Milliseconds(1)))));
   }
   return spec;
-}
-
-absl::Status PrepareContext(const CliOptions& options, ClientContext* context) {
-  FRPC_ASSIGN_OR_RETURN(const Metadata metadata, ParseMetadata(options.metadata));
-  for (const auto& [key, value] : metadata) context->AddMetadata(key, value);
-  if (!options.auth_token_file.empty()) {
-    FRPC_ASSIGN_OR_RETURN(const std::string token, auth::ReadTokenFile(options.auth_token_file));
-    context->AddMetadata(auth::kAuthorizationKey, auth::AuthorizationValue(token));
-  }
-  if (options.timeout <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("--timeout must be positive");
-  }
-  if (options.timeout != absl::InfiniteDuration()) context->set_timeout(options.timeout);
-  return absl::OkStatus();
 }
 
 bool ShouldForwardStdin(const ExecOptions& exec) {
@@ -187,6 +173,7 @@ int RunExec(const CliOptions& options, absl::Span<const std::string> args, std::
   if (!command.ok()) return Fail(command.status(), err);
   ClientContext context;
   if (absl::Status s = PrepareContext(options, &context); !s.ok()) return Fail(s, err);
+  if (options.timeout != absl::InfiniteDuration()) context.set_timeout(options.timeout);
   absl::StatusOr<std::unique_ptr<Channel>> channel = Channel::Create(target->address);
   if (!channel.ok()) return Fail(channel.status(), err);
 

@@ -7,10 +7,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "cli/args.h"
+#include "cli/call_context.h"
 #include "cli/progress_bar.h"
 #include "rpc/channel.h"
 #include "rpc/status_macros.h"
-#include "services/auth/shared_secret.h"
 #include "services/file/file_client.h"
 #include "services/file/sha256.h"
 
@@ -35,17 +35,8 @@ absl::StatusOr<TransferArgs> ParseTransferArgs(const CliOptions& options,
 }
 
 // Metadata, the token and the deadline, as for every command.
-absl::Status PrepareContext(const CliOptions& options, ClientContext* context) {
-  if (options.timeout <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--timeout must be positive, not ", absl::FormatDuration(options.timeout)));
-  }
-  FRPC_ASSIGN_OR_RETURN(const Metadata metadata, ParseMetadata(options.metadata));
-  for (const auto& [key, value] : metadata) context->AddMetadata(key, value);
-  if (!options.auth_token_file.empty()) {
-    FRPC_ASSIGN_OR_RETURN(const std::string token, auth::ReadTokenFile(options.auth_token_file));
-    context->AddMetadata(auth::kAuthorizationKey, auth::AuthorizationValue(token));
-  }
+absl::Status PrepareTransferContext(const CliOptions& options, ClientContext* context) {
+  FRPC_RETURN_IF_ERROR(PrepareContext(options, context));
   if (options.timeout != absl::InfiniteDuration()) context->set_timeout(options.timeout);
   return absl::OkStatus();
 }
@@ -66,7 +57,7 @@ absl::Status RunDownload(const CliOptions& options, absl::Span<const std::string
       const TransferArgs target,
       ParseTransferArgs(options, args, "download ADDR REMOTE_PATH LOCAL_PATH [--continue]"));
   ClientContext context;
-  FRPC_RETURN_IF_ERROR(PrepareContext(options, &context));
+  FRPC_RETURN_IF_ERROR(PrepareTransferContext(options, &context));
   FRPC_ASSIGN_OR_RETURN(std::unique_ptr<Channel> channel, Channel::Create(target.address));
   file::FileService::Stub stub(channel.get());
   std::optional<ProgressBar> bar;
@@ -91,7 +82,7 @@ absl::Status RunUpload(const CliOptions& options, absl::Span<const std::string> 
       const TransferArgs target,
       ParseTransferArgs(options, args, "upload ADDR LOCAL_PATH REMOTE_PATH [--overwrite]"));
   ClientContext context;
-  FRPC_RETURN_IF_ERROR(PrepareContext(options, &context));
+  FRPC_RETURN_IF_ERROR(PrepareTransferContext(options, &context));
   FRPC_ASSIGN_OR_RETURN(std::unique_ptr<Channel> channel, Channel::Create(target.address));
   file::FileService::Stub stub(channel.get());
   std::optional<ProgressBar> bar;
