@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "adapters/grpc/grpc_adapter.h"
+#include "adapters/grpc/grpc_test_util.h"
 #include "gtest/gtest.h"
 #include "rpc/dispatcher.h"
 #include "services/file/file_server_fixture.h"
@@ -23,63 +24,12 @@ namespace {
 
 constexpr size_t kChunk = kMinChunkBytes;
 
-// One streaming call over the generic stub, each operation waited for.
-class GrpcStream {
- public:
-  GrpcStream(grpc::GenericStub* stub, const std::string& method) {
-    context_.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-    call_ = stub->PrepareCall(&context_, method, &cq_);
-    call_->StartCall(&tag_);
-    Await();
-  }
-  ~GrpcStream() {
-    cq_.Shutdown();
-    void* got;
-    bool ok;
-    while (cq_.Next(&got, &ok)) {
-    }
-  }
-
-  bool Write(const google::protobuf::MessageLite& message) {
-    const std::string bytes = message.SerializeAsString();
-    grpc::Slice slice(bytes);
-    call_->Write(grpc::ByteBuffer(&slice, 1), &tag_);
-    return Await();
-  }
-  bool WritesDone() {
-    call_->WritesDone(&tag_);
-    return Await();
-  }
-  bool Read(google::protobuf::MessageLite* message) {
-    grpc::ByteBuffer buffer;
-    call_->Read(&buffer, &tag_);
-    if (!Await()) return false;
-    std::vector<grpc::Slice> slices;
-    std::string bytes;
-    if (!buffer.Dump(&slices).ok()) return false;
-    for (const grpc::Slice& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
-    return message->ParseFromString(bytes);
-  }
-  grpc::Status Finish() {
-    grpc::Status status;
-    call_->Finish(&status, &tag_);
-    Await();
-    return status;
-  }
-
- private:
-  bool Await() {
-    void* got = nullptr;
-    bool ok = false;
-    EXPECT_TRUE(cq_.Next(&got, &ok));
-    return ok;
-  }
-
-  grpc::ClientContext context_;
-  grpc::CompletionQueue cq_;
-  std::unique_ptr<grpc::GenericClientAsyncReaderWriter> call_;
-  int tag_ = 0;
-};
+// A context for one call, bounded so that a broken call fails the test instead of hanging it.
+std::unique_ptr<grpc::ClientContext> BoundedContext() {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  return context;
+}
 
 class FileServiceGrpcTest : public ::testing::Test {
  protected:
@@ -112,7 +62,9 @@ class FileServiceGrpcTest : public ::testing::Test {
 TEST_F(FileServiceGrpcTest, DownloadCarriesTheDataInMessages) {
   const std::string content = TestContent(2 * kChunk + 7);
   TestTree::WriteFile(tree_.InRoot("f.bin"), content);
-  GrpcStream stream(stub_.get(), "/framerpc.file.FileService/Download");
+  const auto context = BoundedContext();
+  grpc_test::BlockingStream stream(stub_.get(), context.get(),
+                                   "/framerpc.file.FileService/Download");
   DownloadRequest request;
   request.set_path("f.bin");
   ASSERT_TRUE(stream.Write(request));
@@ -136,7 +88,8 @@ TEST_F(FileServiceGrpcTest, DownloadCarriesTheDataInMessages) {
 
 TEST_F(FileServiceGrpcTest, UploadTakesTheDataFromMessages) {
   const std::string content = TestContent(kChunk + 3, 2);
-  GrpcStream stream(stub_.get(), "/framerpc.file.FileService/Upload");
+  const auto context = BoundedContext();
+  grpc_test::BlockingStream stream(stub_.get(), context.get(), "/framerpc.file.FileService/Upload");
   UploadRequest message;
   message.mutable_header()->set_path("up.bin");
   message.mutable_header()->set_size(content.size());
