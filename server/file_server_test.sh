@@ -6,52 +6,9 @@
 # output, not sleeps.
 set -euo pipefail
 
-server="$PWD/server/framerpc_server"
-cli="$PWD/cli/framerpc_cli"
-work="$(mktemp -d "${TEST_TMPDIR:-/tmp}/files.XXXXXX")"
+source "$PWD/server/server_test_lib.sh"
 root="$work/root"
 mkdir "$root"
-server_pid=""
-cleanup() {
-  if [ -n "$server_pid" ]; then kill -TERM "$server_pid" 2>/dev/null || true; wait "$server_pid" || true; fi
-}
-trap cleanup EXIT
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-
-expect_refusal() {
-  local expected="$1"; shift
-  local rc=0
-  timeout 30 "$server" "$@" >"$work/out" 2>"$work/err" || rc=$?
-  [ "$rc" -ne 0 ] || fail "started with: $*"
-  [ "$rc" -ne 124 ] || fail "did not exit (timeout) with: $*"
-  grep -qF -- "$expected" "$work/err" || fail "no '$expected' in: $(cat "$work/err")"
-  echo "ok: refused ($*)"
-}
-
-# Starts the server with "$@"; sets $address to its first listening address once it serves.
-start_server() {
-  rm -f "$work/fifo"
-  mkfifo "$work/fifo"
-  "$server" "$@" >"$work/fifo" 2>"$work/server.err" &
-  server_pid=$!
-  exec 3<"$work/fifo"
-  local line=""
-  read -r -t 30 line <&3 || fail "server did not start: $(cat "$work/server.err")"
-  case "$line" in
-    "framerpc_server: serving "*) ;;
-    *) fail "unexpected first line: $line" ;;
-  esac
-  address="${line#framerpc_server: serving }"
-  address="${address%%,*}"
-}
-
-stop_server() {
-  kill -TERM "$server_pid"
-  wait "$server_pid" || fail "server exited with $?"
-  server_pid=""
-  exec 3<&-
-}
 
 # Runs the CLI expecting exit code $1 and $2 in its stderr.
 expect_cli_error() {
