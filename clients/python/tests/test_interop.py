@@ -67,16 +67,23 @@ def stop_server(process):
     return process.returncode, out, server_stderr(process)
 
 
-@unittest.skipUnless(SERVER or os.environ.get("TEST_SRCDIR"),
-                     "set FRAMERPC_SERVER to the path of framerpc_server")
-class InteropTest(unittest.TestCase):
+class ServerTestCase(unittest.TestCase):
+    """Runs one framerpc_server, with server_flags(), for all the tests of a class: its
+    addresses are cls.tcp and cls.unix, and it must exit cleanly at the end."""
+
+    WORKDIR_PREFIX = "frpc-interop-"
+
+    @classmethod
+    def server_flags(cls):
+        return []
+
     @classmethod
     def setUpClass(cls):
         if not SERVER:
             raise AssertionError("FRAMERPC_SERVER is not set")
         # Unix socket paths are short; TEST_TMPDIR may not be.
-        cls.workdir = tempfile.mkdtemp(prefix="frpc-interop-", dir="/tmp")
-        cls.process, cls.tcp, cls.unix = start_server(cls.workdir)
+        cls.workdir = tempfile.mkdtemp(prefix=cls.WORKDIR_PREFIX, dir="/tmp")
+        cls.process, cls.tcp, cls.unix = start_server(cls.workdir, cls.server_flags())
 
     @classmethod
     def tearDownClass(cls):
@@ -84,6 +91,11 @@ class InteropTest(unittest.TestCase):
         shutil.rmtree(cls.workdir, ignore_errors=True)
         if code != 0:
             raise AssertionError("server exited with %d: %s" % (code, err))
+
+
+@unittest.skipUnless(SERVER or os.environ.get("TEST_SRCDIR"),
+                     "set FRAMERPC_SERVER to the path of framerpc_server")
+class InteropTest(ServerTestCase):
 
     def setUp(self):
         self.channel = framerpc.Channel(self.tcp)
@@ -370,29 +382,19 @@ def upload(stub, path, data, chunk=200000, header_sha256=b"", final_sha256=b"", 
 
 
 @unittest.skipUnless(SERVER or os.environ.get("TEST_SRCDIR"), "set FRAMERPC_SERVER")
-class ServicesTest(unittest.TestCase):
+class ServicesTest(ServerTestCase):
     """framerpc_server with the command service (a few programs allowed) and a writable file
     service on a temporary root, served on loopback and a Unix socket only: no token."""
 
     ALLOW = "/bin/echo,/bin/cat,/usr/bin/seq"
+    WORKDIR_PREFIX = "frpc-services-"
 
     @classmethod
-    def setUpClass(cls):
-        if not SERVER:
-            raise AssertionError("FRAMERPC_SERVER is not set")
-        cls.workdir = tempfile.mkdtemp(prefix="frpc-services-", dir="/tmp")
+    def server_flags(cls):
         cls.root = os.path.join(cls.workdir, "files")
         os.mkdir(cls.root)
-        cls.process, cls.tcp, cls.unix = start_server(cls.workdir, [
-            "--enable_command_service", "--command_allow=" + cls.ALLOW,
-            "--file_root=" + cls.root, "--file_writable"])
-
-    @classmethod
-    def tearDownClass(cls):
-        code, _, err = stop_server(cls.process)
-        shutil.rmtree(cls.workdir, ignore_errors=True)
-        if code != 0:
-            raise AssertionError("server exited with %d: %s" % (code, err))
+        return ["--enable_command_service", "--command_allow=" + cls.ALLOW,
+                "--file_root=" + cls.root, "--file_writable"]
 
     def setUp(self):
         self.channel = framerpc.Channel(self.unix)
