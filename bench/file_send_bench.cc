@@ -105,15 +105,23 @@ SendFn PreadSend(size_t total, size_t chunk, bool hash, bool extra_copy) {
   };
 }
 
+// The hashing rows' work before the kernel sends the same bytes from the page cache: read them
+// into `buffer` and hash them.
+absl::Status ReadAndHash(int file, std::string* buffer, off_t offset, size_t size,
+                         file::Sha256* sha) {
+  absl::Status status = PreadAll(file, buffer->data(), size, offset);
+  if (status.ok()) sha->Update(absl::string_view(buffer->data(), size));
+  return status;
+}
+
 SendFn Sendfile(size_t total, size_t chunk, bool hash) {
   return [=](int file, int socket) {
     std::string buffer(chunk, '\0');
     file::Sha256 sha;
     return ForEachChunk(total, chunk, [&](off_t offset, size_t size) {
       if (hash) {
-        absl::Status status = PreadAll(file, buffer.data(), size, offset);
+        absl::Status status = ReadAndHash(file, &buffer, offset, size, &sha);
         if (!status.ok()) return status;
-        sha.Update(absl::string_view(buffer.data(), size));
       }
       return SendfileAll(socket, file, offset, size);
     });
@@ -131,9 +139,8 @@ SendFn Splice(size_t total, size_t chunk, bool hash) {
     file::Sha256 sha;
     return ForEachChunk(total, chunk, [&](off_t offset, size_t size) {
       if (hash) {
-        absl::Status status = PreadAll(file, buffer.data(), size, offset);
+        absl::Status status = ReadAndHash(file, &buffer, offset, size, &sha);
         if (!status.ok()) return status;
-        sha.Update(absl::string_view(buffer.data(), size));
       }
       loff_t in_offset = offset;
       for (size_t left = size; left > 0;) {
