@@ -1,7 +1,9 @@
 """proto_sources: the .proto files of proto_library targets (and of their imports), as data.
 
-The Node tests generate their stubs at run time with protoc and protoc-gen-frpcjs, so they need the
-.proto files themselves; a public proto_library gives them even where the file is not exported.
+For tests that need the .proto files themselves rather than generated C++: the Node and Python
+clients generate their stubs at run time with protoc, and @grpc/proto-loader loads them in the
+gRPC interop test. A proto_library provides them (ProtoInfo) even where its package does not
+export the file.
 """
 
 def _proto_sources_impl(ctx):
