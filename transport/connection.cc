@@ -108,28 +108,28 @@ void Connection::SendDirect(std::string head, absl::string_view tail) {
     }
   }
   if (wake_to_flush || wake_for_watermark) {
-    loop_->QueueInLoop([self = shared_from_this(), wake_to_flush] {
+    loop_->QueueInLoop([self = shared_from_this(), wake_to_flush, wake_for_watermark] {
       // Not while EPOLLOUT is awaited or a flush is already scheduled: those will write it.
       if (wake_to_flush && !self->watcher_->IsWriting() && !self->flush_scheduled_) {
-        self->Flush();  // Also updates the watermark.
-      } else {
-        self->UpdateWatermark();
+        self->Flush();
       }
+      if (wake_for_watermark) self->UpdateWatermark();  // and allows the next check
     });
   }
 }
 
 void Connection::SendInLoop(std::string bytes) {
   if (state_ != State::kOpen) return;
+  size_t queued;
   {
     std::lock_guard<std::mutex> lock(output_mu_);
     if (!output_open_) return;
-    queued_bytes_.store(queued_bytes_.load(std::memory_order_relaxed) + bytes.size(),
-                        std::memory_order_relaxed);
+    queued = queued_bytes_.load(std::memory_order_relaxed) + bytes.size();
+    queued_bytes_.store(queued, std::memory_order_relaxed);
     output_.push_back(std::move(bytes));
     loop_flushes_ = true;
   }
-  UpdateWatermark();
+  FireWatermark(queued);
   // Coalesce everything queued during this batch of events into one writev. Replies produced
   // while input is being handled are flushed by HandleRead itself when the callback returns.
   if (!flush_scheduled_ && !in_data_callback_ && !watcher_->IsWriting()) {
@@ -148,6 +148,10 @@ void Connection::UpdateWatermark() {
     watermark_check_queued_ = false;
     queued = queued_bytes_.load(std::memory_order_relaxed);
   }
+  FireWatermark(queued);
+}
+
+void Connection::FireWatermark(size_t queued) {
   if (state_ == State::kClosed || !watermark_callback_) return;
   if (!above_high_water_ && queued > options_.output_high_water_bytes) {
     above_high_water_ = true;
@@ -161,6 +165,7 @@ void Connection::UpdateWatermark() {
 void Connection::Flush() {
   if (state_ == State::kClosed) return;
   bool drained;
+  size_t queued;
   int write_error = 0;
   {
     std::lock_guard<std::mutex> lock(output_mu_);
@@ -197,6 +202,7 @@ void Connection::Flush() {
     drained = output_.empty();
     // Until the loop has drained the queue, other threads append to it instead of writing.
     loop_flushes_ = !drained;
+    queued = queued_bytes_.load(std::memory_order_relaxed);
   }
   if (write_error != 0) {
     HandleClose(absl::UnavailableError(absl::StrCat("write failed: ", std::strerror(write_error))));
@@ -214,7 +220,7 @@ void Connection::Flush() {
   } else if (!watcher_->IsWriting()) {
     watcher_->EnableWriting();
   }
-  UpdateWatermark();
+  FireWatermark(queued);
 }
 
 void Connection::HandleWrite() { Flush(); }

@@ -116,6 +116,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Flush();
   // Fires the watermark callback on a crossing of the high or the low water mark.
   void UpdateWatermark();
+  // The same, for `queued` bytes just read under output_mu_.
+  void FireWatermark(size_t queued);
   // Stops accepting output: later Send() calls are dropped. Requires output_mu_.
   void CloseOutputLocked() { output_open_ = false; }
   std::string SocketErrorText() const;

@@ -430,6 +430,22 @@ TEST_F(ConnectionTest, WatermarkFiresAboveHighWaterAndAgainAfterDrain) {
   EXPECT_EQ(watermarks_, (std::vector<bool>{true, false}));
 }
 
+TEST_F(ConnectionTest, WatermarkFiresForEveryCrossingOfDirectSends) {
+  ConnectionOptions options;
+  options.output_high_water_bytes = 64 << 10;
+  StartConnection(options);
+  const std::string payload = Pattern(1 << 20, 6);
+  for (size_t cycle = 1; cycle <= 2; ++cycle) {
+    conn_->Send(payload);  // from this thread: written directly as far as the socket takes it
+    ASSERT_TRUE(WaitUntil([&] { return watermarks_.size() == 2 * cycle - 1; })) << cycle;
+    EXPECT_TRUE(ReadExactly(peer_.get(), payload.size()) == payload);
+    ASSERT_TRUE(WaitUntil([&] { return watermarks_.size() == 2 * cycle; })) << cycle;
+  }
+  SettleLoop();
+  std::lock_guard<std::mutex> lock(mu_);
+  EXPECT_EQ(watermarks_, (std::vector<bool>{true, false, true, false}));
+}
+
 TEST_F(ConnectionTest, NoWatermarkBelowHighWater) {
   ConnectionOptions options;
   options.output_high_water_bytes = 64 << 10;
