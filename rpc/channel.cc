@@ -83,7 +83,8 @@ class ChannelImpl final : public Channel, public ClientStreamOwner {
       : target_(std::move(target)),
         address_(address),
         options_(options),
-        sync_calls_(std::make_unique<SyncCalls>(target_, address_, options_)) {}
+        sync_calls_(std::make_unique<SyncCalls>(target_, address_, options_)),
+        loop_thread_(options.busy_poll) {}
   ~ChannelImpl() override;
 
   void StartCall(absl::string_view method, ClientContext* context,
@@ -539,6 +540,8 @@ absl::StatusOr<std::unique_ptr<Channel>> Channel::Create(absl::string_view addre
   }
   absl::StatusOr<SocketAddress> parsed = SocketAddress::Parse(address);
   if (!parsed.ok()) return parsed.status();
+  absl::Status busy_poll = ValidateBusyPoll(options.busy_poll);
+  if (!busy_poll.ok()) return busy_poll;
   return std::unique_ptr<Channel>(new ChannelImpl(std::string(address), *parsed, options));
 }
 

@@ -49,8 +49,10 @@ absl::Status Server::SetForeignConnectionHandler(ForeignConnectionHandler handle
 absl::Status Server::Start() {
   if (started_) return absl::FailedPreconditionError("server already started");
   if (pending_listeners_.empty()) return absl::FailedPreconditionError("no listener added");
+  absl::Status busy_poll = ValidateBusyPoll(options_.busy_poll);
+  if (!busy_poll.ok()) return busy_poll;
   started_ = true;
-  loops_ = std::make_unique<EventLoopThreadPool>(options_.io_threads);
+  loops_ = std::make_unique<EventLoopThreadPool>(options_.io_threads, options_.busy_poll);
   for (auto& [fd, address] : pending_listeners_) {
     Listener listener;
     listener.loop = loops_->Next();

@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "proto/echo.frpc.h"
 #include "rpc/channel.h"
@@ -46,6 +47,35 @@ TEST(ServerSetupTest, AServiceCannotBeAddedTwice) {
   absl::Status status = server.AddService(&second);
   EXPECT_EQ(status.code(), absl::StatusCode::kAlreadyExists);
   EXPECT_EQ(status.message(), "method /framerpc.echo.EchoService/Say is already served");
+}
+
+TEST(ServerSetupTest, BusyPollOutsideZeroToOneSecondIsRefusedAtStart) {
+  for (absl::Duration bad : {absl::Microseconds(-1), absl::Seconds(1) + absl::Nanoseconds(1)}) {
+    ServerOptions options;
+    options.busy_poll = bad;
+    Server server(options);
+    ASSERT_TRUE(server.AddListener("127.0.0.1:0").ok());
+    absl::Status status = server.Start();
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(status.message(),
+              absl::StrCat("busy_poll must be between 0 and 1s, got ", absl::FormatDuration(bad)));
+  }
+  ServerOptions options;
+  options.busy_poll = absl::Seconds(1);
+  Server server(options);
+  ASSERT_TRUE(server.AddListener("127.0.0.1:0").ok());
+  EXPECT_TRUE(server.Start().ok());
+}
+
+TEST(ChannelSetupTest, BusyPollOutsideZeroToOneSecondIsInvalidArgument) {
+  ChannelOptions options;
+  options.busy_poll = absl::Milliseconds(-5);
+  absl::Status status = Channel::Create("127.0.0.1:1", options).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message(), "busy_poll must be between 0 and 1s, got -5ms");
+  options.busy_poll = absl::Seconds(2);
+  EXPECT_EQ(Channel::Create("127.0.0.1:1", options).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(ChannelSetupTest, BadTargetIsInvalidArgument) {

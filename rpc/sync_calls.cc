@@ -5,7 +5,9 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -15,6 +17,20 @@
 
 namespace framerpc {
 namespace {
+
+// ChannelOptions::busy_poll for a blocking call: polls `fd` without sleeping until it has bytes
+// (or end of stream, or an error) for up to `window`, and never past `deadline`. The blocking read
+// that follows then returns at once, or sleeps as it would have without the spin.
+void SpinUntilReadable(int fd, absl::Duration window, absl::Time deadline) {
+  if (deadline != absl::InfiniteFuture()) window = std::min(window, deadline - absl::Now());
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point until = Clock::now() + absl::ToChronoNanoseconds(window);
+  char byte;
+  do {
+    const ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) return;
+  } while (Clock::now() < until);
+}
 
 // How long until `deadline`, for SO_RCVTIMEO / SO_SNDTIMEO; zero means "no timeout" there, so a
 // deadline that has (almost) passed becomes 1us.
@@ -275,6 +291,9 @@ absl::Status SyncCalls::Receive(Conn* conn, uint64_t id, absl::Time deadline,
       const timeval tv = SocketTimeout(deadline);
       ::setsockopt(conn->fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
       conn->receive_timeout = absl::DurationFromTimeval(tv);
+    }
+    if (options_.busy_poll > absl::ZeroDuration()) {
+      SpinUntilReadable(conn->fd.get(), options_.busy_poll, deadline);
     }
     int err = 0;
     const ssize_t n = conn->input.ReadFd(conn->fd.get(), 256u << 10, &err);

@@ -16,6 +16,8 @@ chmod 644 "$work/token"
 expect_refusal "chmod 600" --listen=127.0.0.1:0 "${allow[@]}" --auth_token_file="$work/token"
 chmod 600 "$work/token"
 expect_refusal "allowlist entry" --listen=127.0.0.1:0 --enable_command_service --command_allow=bin/echo
+expect_refusal "busy_poll must be between 0 and 1s, got 2s" --listen=127.0.0.1:0 --busy_poll=2s
+expect_refusal "busy_poll must be between 0 and 1s, got -1us" --listen=127.0.0.1:0 --busy_poll=-1us
 
 # --- Loopback, no token ---------------------------------------------------------------------
 start_server --listen=127.0.0.1:0 "${allow[@]}"
@@ -39,6 +41,13 @@ out="$("$cli" --stdin=never --auth_token_file="$work/token" exec "127.0.0.1:$por
 [ "$out" = "hi" ] || fail "with the token: '$out'"
 stop_server
 echo "ok: token required and accepted"
+
+# --- Busy polling ---------------------------------------------------------------------------
+start_server --listen=127.0.0.1:0 "${allow[@]}" --busy_poll=200us
+out="$("$cli" --stdin=never exec "$address" -- /bin/echo polled)"
+[ "$out" = "polled" ] || fail "with --busy_poll: '$out'"
+stop_server
+echo "ok: busy polling"
 
 # --- Off unless enabled ---------------------------------------------------------------------
 start_server --listen=127.0.0.1:0

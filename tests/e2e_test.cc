@@ -33,9 +33,9 @@ using test::BlockRequest;
 
 enum class Family { kIPv4, kIPv6, kUnix };
 
-// The address family, and whether blocking calls take the caller-driven path (else they go
-// through the multiplexed connection like asynchronous ones).
-using Param = std::tuple<Family, bool>;
+// The address family; whether blocking calls take the caller-driven path (else they go through
+// the multiplexed connection like asynchronous ones); whether the server and the channel busy-poll.
+using Param = std::tuple<Family, bool, bool>;
 
 std::string ParamName(const testing::TestParamInfo<Param>& info) {
   const char* family = "?";
@@ -44,7 +44,8 @@ std::string ParamName(const testing::TestParamInfo<Param>& info) {
     case Family::kIPv6: family = "IPv6"; break;
     case Family::kUnix: family = "Unix"; break;
   }
-  return absl::StrCat(family, std::get<1>(info.param) ? "_CallerDriven" : "_Multiplexed");
+  return absl::StrCat(family, std::get<1>(info.param) ? "_CallerDriven" : "_Multiplexed",
+                      std::get<2>(info.param) ? "_BusyPoll" : "");
 }
 
 class EndToEndTest : public testing::TestWithParam<Param> {
@@ -62,15 +63,21 @@ class EndToEndTest : public testing::TestWithParam<Param> {
     FRPC_ASSERT_OK(started);
     ChannelOptions options;
     options.max_sync_connections = std::get<1>(GetParam()) ? 4 : 0;
+    options.busy_poll = BusyPoll();
     auto channel = Channel::Create(server_->listen_address(0), options);
     FRPC_ASSERT_OK(channel.status());
     channel_ = *std::move(channel);
+  }
+
+  absl::Duration BusyPoll() const {
+    return std::get<2>(GetParam()) ? absl::Microseconds(200) : absl::ZeroDuration();
   }
 
   absl::Status StartServer(const std::string& address) {
     ServerOptions options;
     options.io_threads = 2;
     options.worker_threads = 8;
+    options.busy_poll = BusyPoll();
     server_ = std::make_unique<Server>(options);
     absl::Status s = server_->AddService(&echo_);
     if (s.ok()) s = server_->AddService(&blocking_, ServiceOptions{.run_inline = false});
@@ -274,8 +281,16 @@ TEST_P(EndToEndTest, GracefulShutdownLosesNoInFlightReply) {
 
 INSTANTIATE_TEST_SUITE_P(
     AllFamiliesBothPaths, EndToEndTest,
-    testing::Combine(testing::Values(Family::kIPv4, Family::kIPv6, Family::kUnix), testing::Bool()),
+    testing::Combine(testing::Values(Family::kIPv4, Family::kIPv6, Family::kUnix), testing::Bool(),
+                     testing::Values(false)),
     ParamName);
+
+// Busy polling changes how the I/O threads and blocking calls wait, not what they do: the same
+// tests, with the server and the channel polling for 200 us before they sleep.
+INSTANTIATE_TEST_SUITE_P(BusyPolling, EndToEndTest,
+                         testing::Combine(testing::Values(Family::kIPv4, Family::kUnix),
+                                          testing::Bool(), testing::Values(true)),
+                         ParamName);
 
 }  // namespace
 }  // namespace framerpc

@@ -4,13 +4,23 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 
+#include "absl/strings/str_cat.h"
 #include "base/notification.h"
 
 namespace framerpc {
 
-EventLoop::EventLoop()
-    : thread_id_(std::this_thread::get_id()),
+absl::Status ValidateBusyPoll(absl::Duration busy_poll) {
+  if (busy_poll >= absl::ZeroDuration() && busy_poll <= kMaxBusyPoll) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat("busy_poll must be between 0 and ",
+                                                 absl::FormatDuration(kMaxBusyPoll), ", got ",
+                                                 absl::FormatDuration(busy_poll)));
+}
+
+EventLoop::EventLoop(absl::Duration busy_poll)
+    : busy_poll_(busy_poll),
+      thread_id_(std::this_thread::get_id()),
       wakeup_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
   wakeup_watcher_ = std::make_unique<Watcher>(this, wakeup_fd_.get());
   wakeup_watcher_->set_read_callback([this] { DrainWakeup(); });
@@ -27,7 +37,12 @@ void EventLoop::Run() {
   wakeup_watcher_->EnableReading();
   while (!quit_.load(std::memory_order_acquire)) {
     active_.clear();
-    poller_.Poll(PollTimeoutMs(), &active_);
+    if (busy_poll_ > absl::ZeroDuration()) BusyPoll();
+    if (active_.empty()) {
+      const int timeout_ms = PollTimeoutMs();
+      if (timeout_ms != 0) blocking_polls_.fetch_add(1, std::memory_order_relaxed);
+      poller_.Poll(timeout_ms, &active_);
+    }
     {
       std::lock_guard<std::mutex> lock(mu_);
       sleeping_ = false;
@@ -41,6 +56,27 @@ void EventLoop::Run() {
     RunPendingTasks();
   }
   RunPendingTasks();
+}
+
+void EventLoop::BusyPoll() {
+  // steady_clock rather than absl::Now(): this runs between zero-timeout polls, many times per
+  // microsecond of spinning.
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point until = Clock::now() + absl::ToChronoNanoseconds(busy_poll_);
+  for (;;) {
+    poller_.Poll(0, &active_);
+    if (!active_.empty() || HasPendingTasks() || quit_.load(std::memory_order_acquire) ||
+        (!timers_.empty() && timers_.begin()->first.first <= absl::Now())) {
+      busy_poll_hits_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    if (Clock::now() >= until) return;
+  }
+}
+
+bool EventLoop::HasPendingTasks() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return !pending_.empty();
 }
 
 void EventLoop::Quit() {

@@ -295,6 +295,59 @@ TEST(EventLoopTest, ThreadPoolHandsOutLoopsRoundRobin) {
   pool.Stop();
 }
 
+// With a window far longer than the test, the loop never blocks: a task queued from another
+// thread (no eventfd wake-up, since the loop is not sleeping), a socket event and a timer are all
+// found by polling, and Quit() ends the spinning.
+TEST(EventLoopTest, BusyPollingLoopHandlesTasksSocketsAndTimersWithoutBlocking) {
+  EventLoopThread thread(absl::Minutes(10));
+  EventLoop* loop = thread.loop();
+  SocketPair pair;
+  std::unique_ptr<Watcher> watcher;
+  Notification readable;
+  Notification timer_fired;
+  RunOnLoopAndWait(loop, [&] {
+    watcher = std::make_unique<Watcher>(loop, pair.a.get());
+    watcher->set_read_callback([&] {
+      Drain(pair.a.get());
+      readable.Notify();
+    });
+    watcher->EnableReading();
+  });
+  uint64_t hits = loop->busy_poll_hits();
+  WriteByte(pair.b.get());
+  readable.WaitForNotification();
+  EXPECT_GT(loop->busy_poll_hits(), hits);
+  RunOnLoopAndWait(loop, [&] {
+    hits = loop->busy_poll_hits();  // read here, before the timer can fire
+    loop->RunAfter(absl::Milliseconds(2), [&] { timer_fired.Notify(); });
+  });
+  timer_fired.WaitForNotification();
+  EXPECT_GT(loop->busy_poll_hits(), hits);
+  RunOnLoopAndWait(loop, [&] { watcher.reset(); });
+  EXPECT_EQ(loop->blocking_polls(), 0u);
+  thread.Stop();
+}
+
+// Once a window passes with nothing to do, the loop sleeps in epoll_wait, and a task queued then
+// wakes it as in a loop that never spins.
+TEST(EventLoopTest, BusyPollingLoopSleepsOnceTheWindowPassesWithoutWork) {
+  EventLoopThread thread(absl::Milliseconds(1));
+  EventLoop* loop = thread.loop();
+  const absl::Time give_up = absl::Now() + absl::Seconds(30);
+  while (loop->blocking_polls() == 0 && absl::Now() < give_up) std::this_thread::yield();
+  ASSERT_GT(loop->blocking_polls(), 0u);
+  bool ran = false;
+  RunOnLoopAndWait(loop, [&] { ran = true; });
+  EXPECT_TRUE(ran);
+}
+
+TEST(EventLoopTest, LoopWithoutBusyPollingNeverSpins) {
+  EventLoopThread thread;
+  EventLoop* loop = thread.loop();
+  for (int i = 0; i < 3; ++i) RunOnLoopAndWait(loop, [] {});
+  EXPECT_EQ(loop->busy_poll_hits(), 0u);
+}
+
 TEST(WatcherTest, ReadCallbackRunsWhenPeerWrites) {
   EventLoopThread thread;
   EventLoop* loop = thread.loop();

@@ -4,10 +4,10 @@
 
 namespace framerpc {
 
-EventLoopThread::EventLoopThread() {
+EventLoopThread::EventLoopThread(absl::Duration busy_poll) {
   Notification started;
-  thread_ = std::thread([this, &started] {
-    loop_ = std::make_unique<EventLoop>();
+  thread_ = std::thread([this, &started, busy_poll] {
+    loop_ = std::make_unique<EventLoop>(busy_poll);
     loop_->QueueInLoop([&started] { started.Notify(); });
     loop_->Run();
   });
@@ -22,9 +22,9 @@ void EventLoopThread::Stop() {
   thread_.join();
 }
 
-EventLoopThreadPool::EventLoopThreadPool(int threads) {
+EventLoopThreadPool::EventLoopThreadPool(int threads, absl::Duration busy_poll) {
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  for (int i = 0; i < threads; ++i) threads_.push_back(std::make_unique<EventLoopThread>());
+  for (int i = 0; i < threads; ++i) threads_.push_back(std::make_unique<EventLoopThread>(busy_poll));
 }
 
 EventLoop* EventLoopThreadPool::Next() {

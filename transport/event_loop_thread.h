@@ -9,13 +9,15 @@
 #include <thread>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "transport/event_loop.h"
 
 namespace framerpc {
 
 class EventLoopThread {
  public:
-  EventLoopThread();
+  // `busy_poll`: see EventLoop's constructor.
+  explicit EventLoopThread(absl::Duration busy_poll = absl::ZeroDuration());
   ~EventLoopThread();
   EventLoopThread(const EventLoopThread&) = delete;
   EventLoopThread& operator=(const EventLoopThread&) = delete;
@@ -33,8 +35,8 @@ class EventLoopThread {
 // A fixed set of loop threads, handed out round-robin. Thread-safe.
 class EventLoopThreadPool {
  public:
-  // `threads` <= 0 means one per core.
-  explicit EventLoopThreadPool(int threads);
+  // `threads` <= 0 means one per core. `busy_poll`: see EventLoop's constructor.
+  explicit EventLoopThreadPool(int threads, absl::Duration busy_poll = absl::ZeroDuration());
   EventLoop* Next();
   const std::vector<std::unique_ptr<EventLoopThread>>& threads() const { return threads_; }
   void Stop();
