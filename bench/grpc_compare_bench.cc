@@ -14,6 +14,7 @@
 // gets the data as attachments, gRPC in the messages' bytes field), each against a raw loopback
 // TCP transfer of the same size measured in the same run; medians of --rounds.
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -57,6 +58,9 @@ ABSL_FLAG(std::vector<std::string>, inflight, std::vector<std::string>({"1", "8"
           "Calls in flight on the one connection.");
 ABSL_FLAG(int, stream_mib, 256, "MiB per stream-throughput measurement.");
 ABSL_FLAG(int, file_mib, 1024, "Size of the downloaded file in MiB; 0 skips the download rows.");
+ABSL_FLAG(absl::Duration, busy_poll, absl::Microseconds(50),
+          "Busy-poll window of the extra framed unary rows (ServerOptions/ChannelOptions::busy_poll) "
+          "and reason for the spinning raw floor; 0 skips both.");
 ABSL_FLAG(int64_t, download_window_kib, framerpc::file::kDownloadReceiveWindowBytes >> 10,
           "Stream receive window of the framed downloads, in KiB (default: what the file "
           "client asks for; 0: the channel's 1 MiB).");
@@ -320,10 +324,20 @@ absl::Status WriteTestFile(const std::string& path, size_t bytes) {
   return std::fclose(out) == 0 ? absl::OkStatus() : absl::InternalError("write failed");
 }
 
+// CPU time this process has used (user + system), in nanoseconds: every thread of both ends of
+// the row being measured, since client and server share the process.
+int64_t ProcessCpuNanos() {
+  rusage usage;
+  ::getrusage(RUSAGE_SELF, &usage);
+  return (int64_t{usage.ru_utime.tv_sec} + usage.ru_stime.tv_sec) * 1000000000 +
+         (int64_t{usage.ru_utime.tv_usec} + usage.ru_stime.tv_usec) * 1000;
+}
+
 struct Row {
   std::string name;
   std::function<absl::StatusOr<Samples>()> run;
   Samples samples;
+  int64_t cpu_ns = 0;
 };
 
 int Main(int argc, char** argv) {
@@ -377,6 +391,27 @@ int Main(int argc, char** argv) {
   channel_options.max_sync_connections = 0;
   auto channel = Channel::Create(server.listen_address(0), channel_options);
   if (!channel.ok()) return 1;
+  // The busy-polling framed rows: an echo server and a channel that poll before they sleep.
+  const absl::Duration busy_poll = absl::GetFlag(FLAGS_busy_poll);
+  ServerOptions polled_options = options;
+  polled_options.busy_poll = busy_poll;
+  Server polled_server(polled_options);
+  std::unique_ptr<Channel> polled_channel;
+  if (busy_poll > absl::ZeroDuration()) {
+    status = polled_server.AddService(&echo);
+    if (status.ok()) status = polled_server.AddListener("127.0.0.1:0");
+    if (status.ok()) status = polled_server.Start();
+    ChannelOptions polled_channel_options = channel_options;
+    polled_channel_options.busy_poll = busy_poll;
+    absl::StatusOr<std::unique_ptr<Channel>> created =
+        status.ok() ? Channel::Create(polled_server.listen_address(0), polled_channel_options)
+                    : absl::StatusOr<std::unique_ptr<Channel>>(status);
+    if (!created.ok()) {
+      std::fprintf(stderr, "busy-poll setup: %s\n", created.status().ToString().c_str());
+      return 1;
+    }
+    polled_channel = *std::move(created);
+  }
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
   std::shared_ptr<grpc::Channel> grpc_channel = grpc::CreateCustomChannel(
@@ -390,25 +425,35 @@ int Main(int argc, char** argv) {
   std::printf("grpc_compare_bench: framed transport vs gRPC adapter, same service objects, one "
               "connection each, server io threads 1, gRPC handler threads 1, %s x %d rounds\n",
               absl::FormatDuration(duration).c_str(), absl::GetFlag(FLAGS_rounds));
-  std::printf("\n| payload | in flight | floor calls/s | framed calls/s | gRPC calls/s | "
-              "framed/gRPC calls/s | framed p50 us | gRPC p50 us | framed p99 us | gRPC p99 us | "
-              "framed/gRPC p99 |\n");
-  std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  std::printf("\nUnary echo. CPU us/call: user + system time of the whole process (both ends) "
+              "per call. Busy-poll rows: framed server and channel with busy_poll = %s; the "
+              "spinning floor's two threads poll their sockets without ever sleeping.\n",
+              absl::FormatDuration(busy_poll).c_str());
+  std::printf("\n| payload | in flight | row | calls/s | p50 us | p99 us | CPU us/call | "
+              "calls/s vs gRPC | p99 vs gRPC |\n");
+  std::printf("|---:|---:|---|---:|---:|---:|---:|---:|---:|\n");
   for (const std::string& size_text : absl::GetFlag(FLAGS_sizes)) {
     size_t bytes = 0;
     if (!absl::SimpleAtoi(size_text, &bytes)) return 2;
     for (const std::string& k_text : absl::GetFlag(FLAGS_inflight)) {
       int k = 0;
       if (!absl::SimpleAtoi(k_text, &k) || k < 1) return 2;
+      auto raw = [&, bytes, k](RawWait wait) {
+        return k == 1 ? RunRawPingPong(bytes, duration, wait)
+                      : RunRawPipelined(bytes, 1, k, duration, wait);
+      };
       std::vector<Row> rows;
-      rows.push_back({"floor",
-                      [&] {
-                        return k == 1 ? RunRawPingPong(bytes, duration)
-                                      : RunRawPipelined(bytes, 1, k, duration);
-                      },
-                      {}});
+      rows.push_back({"raw TCP floor", [&] { return raw(RawWait::kBlock); }, {}});
+      if (polled_channel != nullptr) {
+        rows.push_back({"raw TCP floor, spinning", [&] { return raw(RawWait::kSpin); }, {}});
+      }
       rows.push_back({"framed", [&] { return FramedUnary(channel->get(), bytes, k, duration); }, {}});
-      rows.push_back({"grpc", [&] { return GrpcUnary(grpc_channel, bytes, k, duration); }, {}});
+      if (polled_channel != nullptr) {
+        rows.push_back({absl::StrCat("framed, busy-poll ", absl::FormatDuration(busy_poll)),
+                        [&] { return FramedUnary(polled_channel.get(), bytes, k, duration); },
+                        {}});
+      }
+      rows.push_back({"gRPC", [&] { return GrpcUnary(grpc_channel, bytes, k, duration); }, {}});
       for (Row& row : rows) {  // warm-up
         if (absl::StatusOr<Samples> s = row.run(); !s.ok()) {
           std::fprintf(stderr, "%s: %s\n", row.name.c_str(), s.status().ToString().c_str());
@@ -417,7 +462,9 @@ int Main(int argc, char** argv) {
       }
       for (int round = 0; round < absl::GetFlag(FLAGS_rounds); ++round) {
         for (Row& row : rows) {
+          const int64_t cpu_before = ProcessCpuNanos();
           absl::StatusOr<Samples> s = row.run();
+          row.cpu_ns += ProcessCpuNanos() - cpu_before;
           if (!s.ok()) {
             std::fprintf(stderr, "%s: %s\n", row.name.c_str(), s.status().ToString().c_str());
             return 1;
@@ -425,13 +472,16 @@ int Main(int argc, char** argv) {
           row.samples.Append(*std::move(s));
         }
       }
-      const RowResult floor = Summarize(std::move(rows[0].samples));
-      const RowResult framed = Summarize(std::move(rows[1].samples));
-      const RowResult grpc = Summarize(std::move(rows[2].samples));
-      std::printf("| %zu B | %d | %.0f | %.0f | %.0f | %.2fx | %.1f | %.1f | %.1f | %.1f | %.2fx |\n",
-                  bytes, k, floor.calls_per_sec, framed.calls_per_sec, grpc.calls_per_sec,
-                  Ratio(framed.calls_per_sec, grpc.calls_per_sec), framed.p50_us, grpc.p50_us,
-                  framed.p99_us, grpc.p99_us, Ratio(framed.p99_us, grpc.p99_us));
+      std::vector<RowResult> results;
+      for (Row& row : rows) results.push_back(Summarize(std::move(row.samples)));
+      const RowResult& grpc = results.back();
+      for (size_t i = 0; i < rows.size(); ++i) {
+        const RowResult& r = results[i];
+        std::printf("| %zu B | %d | %s | %.0f | %.1f | %.1f | %.1f | %.2fx | %.2fx |\n", bytes, k,
+                    rows[i].name.c_str(), r.calls_per_sec, r.p50_us, r.p99_us,
+                    r.calls > 0 ? rows[i].cpu_ns / 1000.0 / r.calls : 0.0,
+                    Ratio(r.calls_per_sec, grpc.calls_per_sec), Ratio(r.p99_us, grpc.p99_us));
+      }
       std::fflush(stdout);
     }
   }
@@ -524,6 +574,8 @@ int Main(int argc, char** argv) {
   cached_server.Shutdown(absl::Seconds(5));
   adapter.Shutdown(absl::Seconds(5));
   server.Shutdown(absl::Seconds(5));
+  polled_channel.reset();
+  if (busy_poll > absl::ZeroDuration()) polled_server.Shutdown(absl::Seconds(5));
   return 0;
 }
 

@@ -66,14 +66,26 @@ absl::Status WriteAll(int fd, const char* data, size_t size) {
   return absl::OkStatus();
 }
 
-// Reads at most `capacity` bytes; 0 means the peer closed, which is an error for a client.
-absl::StatusOr<size_t> ReadSome(int fd, char* data, size_t capacity) {
+// One read of at most `capacity` bytes that waits as `wait` says: > 0 bytes, 0 at end of stream,
+// < 0 on an error (errno set).
+ssize_t ReadWaiting(int fd, char* data, size_t capacity, RawWait wait) {
+  const int flags = wait == RawWait::kSpin ? MSG_DONTWAIT : 0;
   for (;;) {
-    const ssize_t n = ::read(fd, data, capacity);
-    if (n > 0) return static_cast<size_t>(n);
-    if (n == 0) return absl::UnavailableError("raw echo server closed the connection");
-    if (errno != EINTR) return ErrnoError("raw read");
+    const ssize_t n = ::recv(fd, data, capacity, flags);
+    if (n >= 0) return n;
+    if (errno == EINTR || (wait == RawWait::kSpin && (errno == EAGAIN || errno == EWOULDBLOCK))) {
+      continue;
+    }
+    return n;
   }
+}
+
+// Reads at most `capacity` bytes; 0 means the peer closed, which is an error for a client.
+absl::StatusOr<size_t> ReadSome(int fd, char* data, size_t capacity, RawWait wait) {
+  const ssize_t n = ReadWaiting(fd, data, capacity, wait);
+  if (n > 0) return static_cast<size_t>(n);
+  if (n == 0) return absl::UnavailableError("raw echo server closed the connection");
+  return ErrnoError("raw read");
 }
 
 // Length of the longest prefix of `data` made of whole messages, and how many there are.
@@ -96,12 +108,11 @@ size_t CompleteMessages(const char* data, size_t size, size_t* count, size_t* ne
 
 // The raw echo server for one connection: until the client closes, reads what is there and
 // writes back every complete message with one write.
-void ServeEcho(int fd) {
+void ServeEcho(int fd, RawWait wait) {
   std::vector<char> buffer(256 << 10);
   size_t have = 0;
   for (;;) {
-    const ssize_t n = ::read(fd, buffer.data() + have, buffer.size() - have);
-    if (n < 0 && errno == EINTR) continue;
+    const ssize_t n = ReadWaiting(fd, buffer.data() + have, buffer.size() - have, wait);
     if (n <= 0) return;
     have += static_cast<size_t>(n);
     size_t count = 0;
@@ -158,9 +169,9 @@ int64_t Nanos(Clock::duration d) {
 // the clients' write sides so that the servers finish, and joins everything. Returns the first
 // client error.
 template <typename ClientFn>
-absl::Status RunPairs(std::vector<SocketPair>& pairs, ClientFn client) {
+absl::Status RunPairs(std::vector<SocketPair>& pairs, RawWait wait, ClientFn client) {
   std::vector<std::thread> servers;
-  for (SocketPair& pair : pairs) servers.emplace_back(ServeEcho, pair.server.get());
+  for (SocketPair& pair : pairs) servers.emplace_back(ServeEcho, pair.server.get(), wait);
   std::mutex mu;
   absl::Status first_error;
   std::vector<std::thread> clients;
@@ -182,7 +193,8 @@ absl::Status RunPairs(std::vector<SocketPair>& pairs, ClientFn client) {
 // One pipelined client connection: keeps `inflight` messages outstanding until `deadline`, then
 // drains. Echoes that arrive before the deadline are measured.
 absl::Status PipelinedClient(int fd, const std::string& message, int inflight,
-                             Clock::time_point deadline, std::vector<int64_t>* latencies) {
+                             Clock::time_point deadline, RawWait wait,
+                             std::vector<int64_t>* latencies) {
   std::string burst;
   for (int i = 0; i < inflight; ++i) burst += message;
   // Send times in a ring, oldest first: TCP and the server keep the order.
@@ -196,7 +208,7 @@ absl::Status PipelinedClient(int fd, const std::string& message, int inflight,
   std::vector<char> buffer(burst.size() + message.size());
   size_t have = 0;
   while (outstanding > 0) {
-    absl::StatusOr<size_t> n = ReadSome(fd, buffer.data() + have, buffer.size() - have);
+    absl::StatusOr<size_t> n = ReadSome(fd, buffer.data() + have, buffer.size() - have, wait);
     if (!n.ok()) return n.status();
     have += *n;
     size_t count = 0;
@@ -225,13 +237,14 @@ absl::Status PipelinedClient(int fd, const std::string& message, int inflight,
 
 }  // namespace
 
-absl::StatusOr<Samples> RunRawPingPong(size_t payload_bytes, absl::Duration duration) {
+absl::StatusOr<Samples> RunRawPingPong(size_t payload_bytes, absl::Duration duration,
+                                       RawWait wait) {
   absl::StatusOr<std::vector<SocketPair>> pairs = ConnectPairs(1, /*socket_buffer_bytes=*/0);
   if (!pairs.ok()) return pairs.status();
   const std::string message = MakeMessage(payload_bytes);
   std::vector<int64_t> latencies;
   latencies.reserve(1 << 20);
-  absl::Status status = RunPairs(*pairs, [&](size_t, int fd) -> absl::Status {
+  absl::Status status = RunPairs(*pairs, wait, [&](size_t, int fd) -> absl::Status {
     std::vector<char> echo(message.size());
     const Clock::time_point deadline = Clock::now() + absl::ToChronoNanoseconds(duration);
     for (;;) {
@@ -240,7 +253,7 @@ absl::StatusOr<Samples> RunRawPingPong(size_t payload_bytes, absl::Duration dura
       absl::Status written = WriteAll(fd, message.data(), message.size());
       if (!written.ok()) return written;
       for (size_t have = 0; have < echo.size();) {
-        absl::StatusOr<size_t> n = ReadSome(fd, echo.data() + have, echo.size() - have);
+        absl::StatusOr<size_t> n = ReadSome(fd, echo.data() + have, echo.size() - have, wait);
         if (!n.ok()) return n.status();
         have += *n;
       }
@@ -255,15 +268,15 @@ absl::StatusOr<Samples> RunRawPingPong(size_t payload_bytes, absl::Duration dura
 }
 
 absl::StatusOr<Samples> RunRawPipelined(size_t payload_bytes, int connections, int inflight,
-                                        absl::Duration duration) {
+                                        absl::Duration duration, RawWait wait) {
   absl::StatusOr<std::vector<SocketPair>> pairs = ConnectPairs(connections, kPipelinedSocketBuffer);
   if (!pairs.ok()) return pairs.status();
   const std::string message = MakeMessage(payload_bytes);
   std::vector<std::vector<int64_t>> latencies(static_cast<size_t>(connections));
   const Clock::time_point deadline = Clock::now() + absl::ToChronoNanoseconds(duration);
-  absl::Status status = RunPairs(*pairs, [&](size_t i, int fd) {
+  absl::Status status = RunPairs(*pairs, wait, [&](size_t i, int fd) {
     latencies[i].reserve(1 << 20);
-    return PipelinedClient(fd, message, inflight, deadline, &latencies[i]);
+    return PipelinedClient(fd, message, inflight, deadline, wait, &latencies[i]);
   });
   if (!status.ok()) return status;
   std::vector<int64_t> all;

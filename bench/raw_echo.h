@@ -18,15 +18,21 @@
 
 namespace framerpc::bench {
 
+// How both ends wait for bytes: asleep in a blocking read (kBlock), or by polling the socket
+// without sleeping (kSpin), the floor for a transport that busy-polls. kSpin keeps one CPU busy
+// per client and per server thread.
+enum class RawWait { kBlock, kSpin };
+
 // One connection, one message at a time: the client writes a message and reads the echo before
 // writing the next. Latency is per round trip.
-absl::StatusOr<Samples> RunRawPingPong(size_t payload_bytes, absl::Duration duration);
+absl::StatusOr<Samples> RunRawPingPong(size_t payload_bytes, absl::Duration duration,
+                                       RawWait wait = RawWait::kBlock);
 
 // `connections` connections, each with `inflight` messages outstanding: each connection's client
 // thread writes a new message for every echo it reads. Latency is from a message's write to its
 // echo's read.
 absl::StatusOr<Samples> RunRawPipelined(size_t payload_bytes, int connections, int inflight,
-                                        absl::Duration duration);
+                                        absl::Duration duration, RawWait wait = RawWait::kBlock);
 
 }  // namespace framerpc::bench
 
