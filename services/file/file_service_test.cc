@@ -117,8 +117,12 @@ TEST_F(FileServiceTest, DownloadSizesAroundTheChunkSize) {
   }
 }
 
+// From 256 KiB on the server writes uploads with O_DIRECT in 1 MiB blocks (DirectWriter), so the
+// sizes around 1 MiB cover its whole blocks and its tails.
 TEST_F(FileServiceTest, UploadSizesAroundTheChunkSize) {
-  for (size_t size : {size_t{0}, size_t{1}, kChunk - 1, kChunk, kChunk + 1, 3 * kChunk + 17}) {
+  constexpr size_t kMiB = size_t{1} << 20;
+  for (size_t size : {size_t{0}, size_t{1}, kChunk - 1, kChunk, kChunk + 1, 3 * kChunk + 17,
+                      kMiB - 1, kMiB, kMiB + 1, 2 * kMiB + 17}) {
     SCOPED_TRACE(size);
     const std::string content = TestContent(size, static_cast<uint32_t>(size) + 7);
     TestTree::WriteFile(Local("in.bin"), content);

@@ -83,16 +83,19 @@ class UploadFailureTest : public ::testing::TestWithParam<TestMode> {
   FileServer server_;
 };
 
+// 2 chunks + 1 is written through the page cache, 6 chunks + 1 (384 KiB) with O_DIRECT.
 TEST_P(UploadFailureTest, WrongChecksumInTheHeaderIsDataLoss) {
-  const std::string data = TestContent(2 * kChunk + 1);
-  const std::string wrong = Sha256::Of("something else");
-  absl::Status status = RawUpload(server_.stub(), HeaderMessage("u/f", data.size(), wrong),
-                                  {data.substr(0, kChunk), data.substr(kChunk)});
-  EXPECT_TRUE(HasStatus(status, Code::kDataLoss,
-                        absl::StrCat("has SHA-256 ", DigestToHex(Sha256::Of(data)),
-                                     ", not the expected ", DigestToHex(wrong),
-                                     "; nothing was written")));
-  ExpectNothingLeft();
+  for (size_t size : {2 * kChunk + 1, 6 * kChunk + 1}) {
+    const std::string data = TestContent(size);
+    const std::string wrong = Sha256::Of("something else");
+    absl::Status status = RawUpload(server_.stub(), HeaderMessage("u/f", data.size(), wrong),
+                                    {data.substr(0, kChunk), data.substr(kChunk)});
+    EXPECT_TRUE(HasStatus(status, Code::kDataLoss,
+                          absl::StrCat("has SHA-256 ", DigestToHex(Sha256::Of(data)),
+                                       ", not the expected ", DigestToHex(wrong),
+                                       "; nothing was written")));
+    ExpectNothingLeft();
+  }
 }
 
 TEST_P(UploadFailureTest, WrongChecksumInTheLastMessageIsDataLoss) {
@@ -106,6 +109,12 @@ TEST_P(UploadFailureTest, WrongChecksumInTheLastMessageIsDataLoss) {
 TEST_P(UploadFailureTest, TooFewTooManyAndMisplacedMessagesAreInvalidArgument) {
   EXPECT_TRUE(HasStatus(RawUpload(server_.stub(), HeaderMessage("u/f", 10), {"12345"}),
                         Code::kInvalidArgument, "ended after 5 of the 10 bytes announced"));
+  // Large enough for O_DIRECT, cut off with part of a block staged.
+  EXPECT_TRUE(HasStatus(RawUpload(server_.stub(), HeaderMessage("u/f", 8 * kChunk),
+                                  {TestContent(5 * kChunk + 3)}),
+                        Code::kInvalidArgument,
+                        absl::StrCat("ended after ", 5 * kChunk + 3, " of the ", 8 * kChunk,
+                                     " bytes announced")));
   EXPECT_TRUE(HasStatus(RawUpload(server_.stub(), HeaderMessage("u/f", 4), {"12345"}),
                         Code::kInvalidArgument, "sent more than the 4 bytes"));
   EXPECT_TRUE(HasStatus(RawUpload(server_.stub(), UploadRequest(), {"12345"}),

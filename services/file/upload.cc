@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "rpc/status_macros.h"
 #include "services/file/client_path.h"
+#include "services/file/direct_writer.h"
 #include "services/file/file_io.h"
 #include "services/file/sha256.h"
 
@@ -20,8 +21,10 @@ absl::Status Cancelled() {
 // Receives and writes the data; the commit is the caller's.
 class UploadSink {
  public:
+  // The file is written with O_DIRECT where it can be (DirectWriter): nobody reads it before the
+  // commit, and its pages would only be copied into the page cache to be written back by the fsync.
   UploadSink(const UploadHeader& header, PendingFile* file, TransferTracker* tracker)
-      : header_(header), file_(file), tracker_(tracker) {}
+      : header_(header), writer_(file->fd(), header.size(), header.path()), tracker_(tracker) {}
 
   absl::Status Accept(absl::string_view data) {
     if (data.size() > header_.size() - received_) {
@@ -29,7 +32,7 @@ class UploadSink {
           "the upload to ", QuotePath(header_.path()), " sent more than the ", header_.size(),
           " bytes its header announced; nothing was written"));
     }
-    FRPC_RETURN_IF_ERROR(WriteAll(file_->fd(), data, header_.path()));
+    FRPC_RETURN_IF_ERROR(writer_.Append(data));
     sha_.Update(data);
     received_ += data.size();
     const uint64_t bytes = data.size();
@@ -45,6 +48,7 @@ class UploadSink {
           absl::StrCat("the upload to ", QuotePath(header_.path()), " ended after ", received_,
                        " of the ", header_.size(), " bytes announced; nothing was written"));
     }
+    FRPC_RETURN_IF_ERROR(writer_.Finish());
     std::string digest = sha_.Finish();
     for (const std::string* expected : {&header_.sha256(), &final_sha256}) {
       if (!expected->empty() && digest != *expected) {
@@ -58,7 +62,7 @@ class UploadSink {
 
  private:
   const UploadHeader& header_;
-  PendingFile* const file_;
+  DirectWriter writer_;
   TransferTracker* const tracker_;
   Sha256 sha_;
   uint64_t received_ = 0;
