@@ -24,7 +24,8 @@
 //                                    Rows 3-6 run once per download configuration: each server
 //                                    chunk size in --chunk_kib with each client receive window in
 //                                    --window_kib (one server per chunk size).
-//    7 raw TCP + the upload's work   as row 2, and the receiver fsyncs the file at the end
+//    7 raw TCP + the upload's work   as row 2, but the receiver writes as the file service writes
+//                                    uploads (file::DirectWriter, O_DIRECT) and fsyncs at the end
 //    8 framerpc upload               file::UploadFile: the client hashes and sends the digest; the
 //                                    server writes a temp file, hashes, fsyncs, renames it
 //    9 upload, no SHA-256 from the client: the raw stub; the server still hashes (for its reply)
@@ -38,6 +39,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 #include <cstdio>
 #include <functional>
 #include <map>
@@ -58,6 +60,7 @@
 #include "bench/raw_bulk.h"
 #include "rpc/channel.h"
 #include "rpc/server.h"
+#include "services/file/direct_writer.h"
 #include "services/file/file_client.h"
 #include "services/file/file_io.h"
 #include "services/file/file_service.h"
@@ -105,11 +108,14 @@ absl::Status SendFileHashed(int socket, int file, size_t total, size_t chunk) {
   return absl::OkStatus();
 }
 
-// Receiver of the raw rows: hashes what arrives and writes it to `path`; fsyncs if asked.
+// Receiver of the raw rows: hashes what arrives and writes it to `path`. For the upload's work
+// (`upload`), writes as the file service writes uploads (file::DirectWriter) and fsyncs.
 absl::Status ReceiveToFile(int socket, const std::string& path, size_t total, size_t chunk,
-                           bool fsync) {
+                           bool upload) {
   ScopedFd out(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!out.valid()) return Fail("cannot create the raw receiver's file");
+  std::optional<file::DirectWriter> direct;
+  if (upload) direct.emplace(out.get(), total, path);
   std::string buffer(chunk, '\0');
   Sha256 sha;
   size_t received = 0;
@@ -119,12 +125,16 @@ absl::Status ReceiveToFile(int socket, const std::string& path, size_t total, si
     if (n == 0) break;
     const absl::string_view data(buffer.data(), static_cast<size_t>(n));
     sha.Update(data);
-    absl::Status written = file::WriteAll(out.get(), data, path);
+    absl::Status written =
+        direct.has_value() ? direct->Append(data) : file::WriteAll(out.get(), data, path);
     if (!written.ok()) return written;
     received += data.size();
   }
   sha.Finish();
-  if (fsync && ::fsync(out.get()) != 0) return Fail("fsync failed");
+  if (direct.has_value()) {
+    if (absl::Status written = direct->Finish(); !written.ok()) return written;
+    if (::fsync(out.get()) != 0) return Fail("fsync failed");
+  }
   if (received != total) return Fail("raw transfer ended early");
   return absl::OkStatus();
 }
@@ -394,10 +404,10 @@ int Run(const std::string& work) {
     }
   }
 
-  auto raw_row = [&](bool fsync) -> absl::StatusOr<double> {
+  auto raw_row = [&](bool upload) -> absl::StatusOr<double> {
     absl::StatusOr<absl::Duration> elapsed = TimeRawTransfer(
         [&](int socket) { return SendFileHashed(socket, source_fd.get(), total, chunk); },
-        [&](int socket) { return ReceiveToFile(socket, local, total, chunk, fsync); });
+        [&](int socket) { return ReceiveToFile(socket, local, total, chunk, upload); });
     if (!elapsed.ok()) return elapsed.status();
     return MiBPerSecond(total, *elapsed);
   };
