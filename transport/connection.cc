@@ -286,9 +286,12 @@ void Connection::RunDataCallback() {
   in_data_callback_ = true;
   data_callback_(shared_from_this(), &input_);
   in_data_callback_ = false;
-  // What the callback sent (typically the replies to what it read) goes out in one write.
+  // What the callback sent (typically the replies to what it read) goes out in one write. The
+  // check reads the atomic count rather than taking output_mu_, which another thread may hold for
+  // a whole sendmsg of a large frame: this thread's own sends are seen (it wrote the count), and
+  // what another thread left queued has a flush scheduled by that thread (SendDirect).
   if (state_ != State::kClosed && !watcher_->IsWriting() && !flush_scheduled_ &&
-      !OutputEmpty()) {
+      queued_bytes_.load(std::memory_order_relaxed) > 0) {
     Flush();
   }
 }
