@@ -19,19 +19,66 @@ DirectWriter::DirectWriter(int fd, uint64_t expected_bytes, std::string shown_pa
     : fd_(fd), shown_path_(std::move(shown_path)) {
   if (expected_bytes < kMinDirectBytes) return;
   const int flags = ::fcntl(fd_, F_GETFL);
-  if (flags < 0) return;
+  if (flags < 0 || ::fcntl(fd_, F_SETFL, flags | O_DIRECT) != 0) return;  // EINVAL: not here
   const uint64_t rounded = (expected_bytes + kAlignment - 1) / kAlignment * kAlignment;
   capacity_ = static_cast<size_t>(std::min<uint64_t>(rounded, kMaxBufferBytes));
-  buffer_.reset(static_cast<char*>(std::aligned_alloc(kAlignment, capacity_)));
-  if (buffer_ == nullptr) {
+  filling_.reset(static_cast<char*>(std::aligned_alloc(kAlignment, capacity_)));
+  spare_.reset(static_cast<char*>(std::aligned_alloc(kAlignment, capacity_)));
+  if (filling_ == nullptr || spare_ == nullptr) {
+    ::fcntl(fd_, F_SETFL, flags);
+    filling_.reset();
+    spare_.reset();
     capacity_ = 0;
     return;
   }
-  direct_ = ::fcntl(fd_, F_SETFL, flags | O_DIRECT) == 0;  // EINVAL: not on this filesystem
-  if (!direct_) {
-    buffer_.reset();
-    capacity_ = 0;
+  direct_ = true;
+  writer_ = std::thread([this] { WriterLoop(); });
+}
+
+DirectWriter::~DirectWriter() { StopWriter(); }
+
+void DirectWriter::StopWriter() {
+  if (!writer_.joinable()) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
   }
+  cv_.notify_all();
+  writer_.join();
+}
+
+void DirectWriter::WriterLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [this] { return writing_ || stop_; });
+    if (!writing_) return;  // stop_, with nothing left to write
+    char* data = spare_.get();
+    lock.unlock();
+    absl::Status status = WriteBlock(data, capacity_);
+    lock.lock();
+    if (error_.ok()) error_ = std::move(status);
+    writing_ = false;
+    cv_.notify_all();
+  }
+}
+
+absl::Status DirectWriter::WaitIdle() {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [this] { return !writing_; });
+  return error_;
+}
+
+absl::Status DirectWriter::Submit() {
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return !writing_; });
+    if (!error_.ok()) return error_;
+    std::swap(filling_, spare_);
+    writing_ = true;
+  }
+  cv_.notify_all();
+  staged_ = 0;
+  return absl::OkStatus();
 }
 
 void DirectWriter::StopDirect() {
@@ -42,31 +89,31 @@ void DirectWriter::StopDirect() {
 }
 
 absl::Status DirectWriter::Append(absl::string_view data) {
-  if (buffer_ == nullptr) return WriteAll(fd_, data, shown_path_);
+  if (filling_ == nullptr) return WriteAll(fd_, data, shown_path_);
   while (!data.empty()) {
     const size_t n = std::min(data.size(), capacity_ - staged_);
-    std::memcpy(buffer_.get() + staged_, data.data(), n);
+    std::memcpy(filling_.get() + staged_, data.data(), n);
     staged_ += n;
     data.remove_prefix(n);
     if (staged_ == capacity_) {
-      absl::Status written = WriteStaged();
-      if (!written.ok()) return written;
+      absl::Status submitted = Submit();
+      if (!submitted.ok()) return submitted;
     }
   }
   return absl::OkStatus();
 }
 
-absl::Status DirectWriter::WriteStaged() {
+absl::Status DirectWriter::WriteBlock(const char* data, size_t size) {
   // A whole buffer is aligned in address, length and (every earlier write being whole buffers)
   // file offset. Anything else goes through the page cache.
-  if (staged_ != capacity_) StopDirect();
+  if (size != capacity_) StopDirect();
   size_t done = 0;
-  while (done < staged_) {
-    const ssize_t n = ::write(fd_, buffer_.get() + done, staged_ - done);
+  while (done < size) {
+    const ssize_t n = ::write(fd_, data + done, size - done);
     if (n >= 0) {
       done += static_cast<size_t>(n);
       // A short direct write leaves an unaligned remainder: finish it through the page cache.
-      if (done < staged_) StopDirect();
+      if (done < size) StopDirect();
       continue;
     }
     if (errno == EINTR) continue;
@@ -76,12 +123,15 @@ absl::Status DirectWriter::WriteStaged() {
     }
     return FileErrnoToStatus(errno, absl::StrCat("cannot write ", QuotePath(shown_path_)));
   }
-  staged_ = 0;
   return absl::OkStatus();
 }
 
 absl::Status DirectWriter::Finish() {
-  absl::Status status = staged_ > 0 ? WriteStaged() : absl::OkStatus();
+  if (filling_ == nullptr) return absl::OkStatus();
+  absl::Status status = WaitIdle();
+  StopWriter();  // from here on this thread is the only one writing
+  if (status.ok() && staged_ > 0) status = WriteBlock(filling_.get(), staged_);
+  staged_ = 0;
   StopDirect();
   return status;
 }
