@@ -14,7 +14,7 @@ class ServerCallAccess {
   static void set_attachments_supported(ServerContext* c, bool supported) {
     c->attachments_supported_ = supported;
   }
-  static void Cancel(ServerContext* c) { c->cancelled_.Notify(); }
+  static void Cancel(ServerContext* c) { c->cancelled_.Cancel(); }
   static Metadata* mutable_client_metadata(ServerContext* c) { return &c->client_metadata_; }
   static void set_request_attachment(ServerContext* c, absl::string_view a) {
     c->request_attachment_ = a;

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -11,7 +12,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "base/notification.h"
+#include "base/cancellation.h"
 
 namespace framerpc {
 
@@ -44,11 +45,20 @@ class ServerContext {
   absl::Time deadline() const { return deadline_; }
   // True once the client cancelled the call, the deadline passed, the connection dropped or the
   // reply was sent.
-  bool IsCancelled() const { return cancelled_.HasBeenNotified(); }
+  bool IsCancelled() const { return cancelled_.IsCancelled(); }
   // Blocks until IsCancelled() or `deadline`; returns IsCancelled(). For handlers that wait on
   // something else and must stop when the caller gives up.
   bool WaitForCancellation(absl::Time deadline) const {
-    return cancelled_.WaitForNotificationWithDeadline(deadline);
+    return cancelled_.WaitWithDeadline(deadline);
+  }
+  // Runs `fn` once when the call is cancelled (as IsCancelled() becomes true), on the thread that
+  // ends it, often an I/O thread: `fn` must be quick and must not block (killing a process,
+  // shutting a socket, notifying a condition). Runs it at once, on this thread, if the call is
+  // already cancelled. The returned registration unregisters `fn` when destroyed, and once its
+  // destructor returns `fn` is not running and never will; keep it for as long as whatever `fn`
+  // touches lives, and no longer than the handler runs.
+  CancellationCallback OnCancel(std::function<void()> fn) const {
+    return cancelled_.OnCancel(std::move(fn));
   }
 
   const Metadata& client_metadata() const { return client_metadata_; }
@@ -81,7 +91,7 @@ class ServerContext {
 
   absl::Time deadline_ = absl::InfiniteFuture();
   bool attachments_supported_ = true;
-  Notification cancelled_;
+  CancellationSignal cancelled_;
   Metadata client_metadata_;
   absl::string_view request_attachment_;
   std::string owned_request_attachment_;

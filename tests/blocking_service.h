@@ -3,7 +3,6 @@
 #define FRAMERPC_TESTS_BLOCKING_SERVICE_H_
 
 #include <atomic>
-#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <string>
@@ -18,17 +17,22 @@ class BlockingServiceImpl final : public BlockingService::Service {
  public:
   absl::Status Block(ServerContext* context, const BlockRequest& request,
                      BlockReply* reply) override {
+    // Wakes the wait below when the call is cancelled (from the thread that cancels it). Before
+    // taking mu_: an already cancelled call runs it at once, here.
+    CancellationCallback wake = context->OnCancel([this] {
+      std::lock_guard<std::mutex> lock(mu_);
+      changed_.notify_all();
+    });
     std::unique_lock<std::mutex> lock(mu_);
     ++started_;
     changed_.notify_all();
-    // The cancellation is not signalled through mu_, so the wait re-checks it every few ms.
     while (!open_.contains(request.gate())) {
       if (context->IsCancelled()) {
         ++cancelled_;
         changed_.notify_all();
         return absl::CancelledError("handler saw the cancellation");
       }
-      changed_.wait_for(lock, std::chrono::milliseconds(2));
+      changed_.wait(lock);
     }
     reply->set_released(true);
     return absl::OkStatus();

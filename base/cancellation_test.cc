@@ -1,0 +1,123 @@
+#include "base/cancellation.h"
+
+#include <atomic>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "base/notification.h"
+#include "gtest/gtest.h"
+
+namespace framerpc {
+namespace {
+
+TEST(CancellationTest, CallbacksRunOnceOnCancelInRegistrationOrder) {
+  CancellationSignal signal;
+  std::vector<int> ran;
+  CancellationCallback first = signal.OnCancel([&] { ran.push_back(1); });
+  CancellationCallback second(&signal, [&] { ran.push_back(2); });
+  EXPECT_FALSE(signal.IsCancelled());
+  EXPECT_TRUE(ran.empty());
+  signal.Cancel();
+  EXPECT_TRUE(signal.IsCancelled());
+  signal.Cancel();
+  EXPECT_EQ(ran, (std::vector<int>{1, 2}));
+}
+
+TEST(CancellationTest, RegisteringAfterCancelRunsAtOnceOnThisThread) {
+  CancellationSignal signal;
+  signal.Cancel();
+  std::thread::id ran_on;
+  CancellationCallback late = signal.OnCancel([&] { ran_on = std::this_thread::get_id(); });
+  EXPECT_EQ(ran_on, std::this_thread::get_id());
+}
+
+TEST(CancellationTest, DestroyedOrResetRegistrationNeverRuns) {
+  CancellationSignal signal;
+  int ran = 0;
+  { CancellationCallback gone = signal.OnCancel([&] { ++ran; }); }
+  CancellationCallback reset = signal.OnCancel([&] { ++ran; });
+  reset.reset();
+  signal.Cancel();
+  EXPECT_EQ(ran, 0);
+}
+
+TEST(CancellationTest, MovedRegistrationStillRunsOnceAndMovedFromIsEmpty) {
+  CancellationSignal signal;
+  int ran = 0;
+  CancellationCallback original = signal.OnCancel([&] { ++ran; });
+  CancellationCallback moved = std::move(original);
+  original.reset();  // empty: unregisters nothing
+  CancellationCallback assigned;
+  assigned = std::move(moved);
+  signal.Cancel();
+  EXPECT_EQ(ran, 1);
+}
+
+TEST(CancellationTest, CallbackMayDestroyItsOwnRegistration) {
+  CancellationSignal signal;
+  auto registration = std::make_unique<CancellationCallback>();
+  bool ran = false;
+  *registration = signal.OnCancel([&] {
+    ran = true;
+    registration.reset();
+  });
+  signal.Cancel();
+  EXPECT_TRUE(ran);
+  EXPECT_EQ(registration, nullptr);
+}
+
+// Once the destructor returns, the callback has finished: what it uses may be freed right after.
+TEST(CancellationTest, DestructorOnAnotherThreadWaitsForARunningCallback) {
+  for (int i = 0; i < 50; ++i) {
+    CancellationSignal signal;
+    Notification started;
+    Notification release;
+    std::atomic<bool> finished{false};
+    auto registration = std::make_unique<CancellationCallback>(signal.OnCancel([&] {
+      started.Notify();
+      release.WaitForNotification();
+      finished.store(true);
+    }));
+    std::thread canceller([&] { signal.Cancel(); });
+    started.WaitForNotification();
+    std::atomic<bool> destroyed{false};
+    std::thread destroyer([&] {
+      registration.reset();
+      EXPECT_TRUE(finished.load()) << "the destructor returned while the callback ran";
+      destroyed.store(true);
+    });
+    release.Notify();
+    destroyer.join();
+    canceller.join();
+    EXPECT_TRUE(destroyed.load());
+  }
+}
+
+TEST(CancellationTest, ConcurrentRegistrationAndCancelRunEachCallbackExactlyOnce) {
+  for (int round = 0; round < 20; ++round) {
+    CancellationSignal signal;
+    constexpr int kThreads = 4;
+    std::atomic<int> ran{0};
+    std::vector<std::thread> threads;
+    std::vector<CancellationCallback> registrations(kThreads);
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] { registrations[t] = signal.OnCancel([&] { ran.fetch_add(1); }); });
+    }
+    std::thread canceller([&] { signal.Cancel(); });
+    for (std::thread& t : threads) t.join();
+    canceller.join();
+    EXPECT_EQ(ran.load(), kThreads);
+  }
+}
+
+TEST(CancellationTest, WaitWithDeadlineReturnsWhetherCancelled) {
+  CancellationSignal signal;
+  EXPECT_FALSE(signal.WaitWithDeadline(absl::Now()));
+  std::thread canceller([&] { signal.Cancel(); });
+  EXPECT_TRUE(signal.WaitWithDeadline(absl::InfiniteFuture()));
+  canceller.join();
+}
+
+}  // namespace
+}  // namespace framerpc
