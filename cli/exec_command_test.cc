@@ -44,7 +44,6 @@ class ExecCommandTest : public ::testing::Test {
     command::CommandServiceConfig config;
     config.allowed_programs = {"/bin/echo", "/bin/cat", "/bin/sh", "/bin/sleep"};
     config.allow_shell = true;
-    config.cancel_check_interval = absl::Milliseconds(2);
     if (with_token) config.token = auth::SharedSecret::FromToken(kToken).value();
     service_ = command::CommandServiceImpl::Create(std::move(config)).value();
     ServerOptions options;

@@ -60,6 +60,9 @@ class ServerContext {
   CancellationCallback OnCancel(std::function<void()> fn) const {
     return cancelled_.OnCancel(std::move(fn));
   }
+  // The call's cancellation as a signal, for code that takes one (IsCancelled, OnCancel and
+  // WaitWithDeadline, as above). Valid for the call.
+  const CancellationSignal& cancellation() const { return cancelled_; }
 
   const Metadata& client_metadata() const { return client_metadata_; }
   // First value for `key`, or nullptr.

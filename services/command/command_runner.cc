@@ -10,10 +10,10 @@ namespace framerpc::command {
 absl::StatusOr<std::unique_ptr<CommandRunner>> CommandRunner::Create(
     CommandServiceConfig config) {
   FRPC_ASSIGN_OR_RETURN(CommandPolicy policy, CommandPolicy::Create(config));
-  if (config.max_concurrent < 0 || config.cancel_check_interval <= absl::ZeroDuration() ||
+  if (config.max_concurrent < 0 ||
       config.exec_queue_bytes == 0) {
     return absl::InvalidArgumentError(
-        "need max_concurrent >= 0, cancel_check_interval > 0 and exec_queue_bytes > 0");
+        "need max_concurrent >= 0 and exec_queue_bytes > 0");
   }
   return std::unique_ptr<CommandRunner>(new CommandRunner(std::move(config), std::move(policy)));
 }
@@ -21,8 +21,7 @@ absl::StatusOr<std::unique_ptr<CommandRunner>> CommandRunner::Create(
 CommandRunner::CommandRunner(CommandServiceConfig config, CommandPolicy policy)
     : config_(std::move(config)),
       policy_(std::move(policy)),
-      limiter_(config_.max_concurrent),
-      watcher_(config_.cancel_check_interval) {}
+      limiter_(config_.max_concurrent) {}
 
 absl::Status CommandRunner::Authorize(const CallInfo& call) const {
   if (!config_.token.has_value()) return absl::OkStatus();
@@ -37,11 +36,11 @@ absl::Status CommandRunner::Run(const CallInfo& call, const RunRequest& request,
   if (request.has_stdin()) options.stdin_bytes = request.stdin();
   FRPC_ASSIGN_OR_RETURN(ConcurrencyLimiter::Permit permit, limiter_.TryAcquire());
   FRPC_ASSIGN_OR_RETURN(std::unique_ptr<Process> process, Process::Spawn(std::move(options)));
-  CancellationWatcher::Watch watch =
-      watcher_.Add(call.is_cancelled, [p = process.get()] { p->Kill(); });
+  // Process::Kill only writes an eventfd: fit for the I/O thread that cancels the call.
+  CancellationCallback kill_on_cancel = call.OnCancel([p = process.get()] { p->Kill(); });
   ProcessOutput output = WaitAndCollect(*process);
-  watch.reset();
-  // DEADLINE_EXCEEDED for a timeout, CANCELLED if the watcher killed it.
+  kill_on_cancel.reset();
+  // DEADLINE_EXCEEDED for a timeout, CANCELLED if the cancellation killed it.
   FRPC_RETURN_IF_ERROR(TerminationStatus(output.result));
   FillExitStatus(output.result, response->mutable_exit());
   response->set_stdout(std::move(output.stdout_bytes));
@@ -53,7 +52,7 @@ absl::Status CommandRunner::Exec(const CallInfo& call, ExecStream* stream) {
   FRPC_RETURN_IF_ERROR(Authorize(call));
   ExecRequest first;
   if (!stream->Read(&first)) {
-    if (call.is_cancelled()) return absl::CancelledError("the call ended before it started");
+    if (call.cancelled()) return absl::CancelledError("the call ended before it started");
     return absl::InvalidArgumentError("Exec needs a start message");
   }
   if (!first.has_start()) {
@@ -70,10 +69,10 @@ absl::Status CommandRunner::Exec(const CallInfo& call, ExecStream* stream) {
 
   FRPC_ASSIGN_OR_RETURN(ConcurrencyLimiter::Permit permit, limiter_.TryAcquire());
   FRPC_ASSIGN_OR_RETURN(std::unique_ptr<Process> process, Process::Spawn(std::move(options)));
-  CancellationWatcher::Watch watch =
-      watcher_.Add(call.is_cancelled, [p = process.get()] { p->Kill(); });
-  ExecSession session(process.get(), stream, call.is_cancelled, session_options);
-  return session.Run(std::move(permit), std::move(watch));
+  CancellationCallback kill_on_cancel = call.OnCancel([p = process.get()] { p->Kill(); });
+  ExecSession session(process.get(), stream, [&call] { return call.cancelled(); },
+                      session_options);
+  return session.Run(std::move(permit), std::move(kill_on_cancel));
 }
 
 }  // namespace framerpc::command

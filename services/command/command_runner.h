@@ -3,7 +3,8 @@
 // tests build CallInfo directly, to cancel calls and present tokens without a server.
 //
 // Per call: the token check, the policy (CommandPolicy), a slot under the concurrency cap, then
-// the command, killed by the CancellationWatcher if the call goes away while it runs.
+// the command, killed (Process::Kill, from the call's cancellation callback) if the call goes away
+// while it runs.
 //
 // Thread safety: Run() and Exec() may run concurrently on any number of threads. Lifetime: must
 // outlive every call in progress; the server's Shutdown() waits for them.
@@ -13,10 +14,11 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "services/command/cancellation_watcher.h"
+#include "base/cancellation.h"
 #include "services/command/command.pb.h"
 #include "services/command/command_config.h"
 #include "services/command/command_policy.h"
@@ -29,15 +31,21 @@ namespace framerpc::command {
 struct CallInfo {
   // The call's first `authorization` metadata value, or null. Valid for the call.
   const std::string* authorization = nullptr;
-  // Whether the call has been cancelled (by the client, its deadline or a disconnect). Polled
-  // from the watcher's thread while the command runs.
-  std::function<bool()> is_cancelled = [] { return false; };
+  // The call's cancellation (by the client, its deadline or a disconnect); null: the call is
+  // never cancelled. Valid for the call.
+  const CancellationSignal* cancellation = nullptr;
+
+  bool cancelled() const { return cancellation != nullptr && cancellation->IsCancelled(); }
+  // Runs `fn` once the call is cancelled (CancellationSignal::OnCancel); without a signal, never.
+  CancellationCallback OnCancel(std::function<void()> fn) const {
+    return cancellation != nullptr ? cancellation->OnCancel(std::move(fn)) : CancellationCallback();
+  }
 };
 
 class CommandRunner {
  public:
-  // INVALID_ARGUMENT for a bad configuration (see CommandPolicy::Create, and max_concurrent >= 0,
-  // positive cancel_check_interval and exec_queue_bytes).
+  // INVALID_ARGUMENT for a bad configuration (see CommandPolicy::Create, and max_concurrent >= 0
+  // and positive exec_queue_bytes).
   static absl::StatusOr<std::unique_ptr<CommandRunner>> Create(CommandServiceConfig config);
 
   CommandRunner(const CommandRunner&) = delete;
@@ -57,7 +65,6 @@ class CommandRunner {
   const CommandServiceConfig config_;
   const CommandPolicy policy_;
   ConcurrencyLimiter limiter_;
-  CancellationWatcher watcher_;
 };
 
 }  // namespace framerpc::command

@@ -162,11 +162,31 @@ TEST(CommandRunTest, TimeoutIsDeadlineExceeded) {
 
 TEST(CommandRunTest, CancelledCallKillsTheCommand) {
   std::unique_ptr<CommandRunner> runner = MakeRunner();
-  std::atomic<bool> cancelled{true};  // the call is already gone when the command starts
+  CancellationSignal cancelled;
+  cancelled.Cancel();  // the call is already gone when the command starts
   CallInfo call;
-  call.is_cancelled = [&] { return cancelled.load(); };
+  call.cancellation = &cancelled;
   absl::Status status = RunCommand(*runner, Argv({"/bin/sleep", "1000"}), std::nullopt, call)
                             .status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kCancelled) << status;
+  EXPECT_EQ(runner->running(), 0);
+}
+
+// Cancelled while the command runs: the call's cancellation callback kills it at once.
+TEST(CommandRunTest, CancellationMidCommandKillsIt) {
+  std::unique_ptr<CommandRunner> runner = MakeRunner();
+  CancellationSignal cancelled;
+  CallInfo call;
+  call.cancellation = &cancelled;
+  absl::Status status;
+  std::thread handler([&] {
+    status = RunCommand(*runner, Argv({"/bin/sleep", "1000"}), std::nullopt, call).status();
+  });
+  const absl::Time give_up = absl::Now() + test::kSafetyTimeout;
+  while (runner->running() == 0 && absl::Now() < give_up) std::this_thread::yield();
+  ASSERT_EQ(runner->running(), 1);
+  cancelled.Cancel();
+  handler.join();
   EXPECT_EQ(status.code(), absl::StatusCode::kCancelled) << status;
   EXPECT_EQ(runner->running(), 0);
 }

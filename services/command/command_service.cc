@@ -17,7 +17,7 @@ absl::StatusOr<std::unique_ptr<CommandServiceImpl>> CommandServiceImpl::Create(
 CallInfo CallInfoFromContext(const ServerContext* context) {
   CallInfo call;
   call.authorization = context->FindClientMetadata(auth::kAuthorizationKey);
-  call.is_cancelled = [context] { return context->IsCancelled(); };
+  call.cancellation = &context->cancellation();
   return call;
 }
 

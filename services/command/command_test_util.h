@@ -27,7 +27,6 @@ inline CommandServiceConfig TestConfig() {
                              "/usr/bin/env", "/usr/bin/head", "/bin/pwd",   "/bin/true",
                              "/bin/false",  "/usr/bin/definitely-not-installed"};
   config.kill_grace = absl::Seconds(5);
-  config.cancel_check_interval = absl::Milliseconds(2);
   return config;
 }
 
@@ -66,7 +65,7 @@ class ExecCall {
     handler_ = std::thread([this, runner] {
       CallInfo call;
       if (!authorization_.empty()) call.authorization = &authorization_;
-      call.is_cancelled = [this] { return stream_.cancelled(); };
+      call.cancellation = &stream_.cancellation();
       ExecStream typed(&stream_);
       status_ = runner->Exec(call, &typed);
       stream_.HandlerDone();

@@ -17,7 +17,7 @@ ExecSession::ExecSession(Process* process, ExecStream* stream,
       queue_(options.queue_bytes) {}
 
 absl::Status ExecSession::Run(ConcurrencyLimiter::Permit permit,
-                              CancellationWatcher::Watch watch) {
+                              CancellationCallback kill_on_cancel) {
   if (options_.stream_stdin) {
     absl::StatusOr<StdinWriter> writer = StdinWriter::Create(process_->TakeStdinPipe());
     if (!writer.ok()) {
@@ -28,8 +28,9 @@ absl::Status ExecSession::Run(ConcurrencyLimiter::Permit permit,
     stdin_.emplace(*std::move(writer));
   }
   output_deadline_ = absl::Now() + options_.timeout;
-  std::thread process_thread(
-      [this, &permit, &watch] { RunProcess(std::move(permit), std::move(watch)); });
+  std::thread process_thread([this, &permit, &kill_on_cancel] {
+    RunProcess(std::move(permit), std::move(kill_on_cancel));
+  });
   std::thread stdin_thread;
   if (stdin_.has_value()) stdin_thread = std::thread([this] { ReadStdin(); });
 
@@ -52,11 +53,11 @@ absl::Status ExecSession::Run(ConcurrencyLimiter::Permit permit,
 }
 
 void ExecSession::RunProcess(ConcurrencyLimiter::Permit permit,
-                             CancellationWatcher::Watch watch) {
+                             CancellationCallback kill_on_cancel) {
   const ProcessResult result =
       process_->Wait([this](Stream which, absl::string_view bytes) { OnOutput(which, bytes); });
   // The command is reaped: free its slot now, whatever the client does next.
-  watch.reset();
+  kill_on_cancel.reset();
   { ConcurrencyLimiter::Permit released = std::move(permit); }
   if (stdin_.has_value()) stdin_->Abandon();
 

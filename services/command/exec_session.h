@@ -26,7 +26,7 @@
 #include "absl/time/time.h"
 #include "rpc/stream.h"
 #include "services/command/bounded_queue.h"
-#include "services/command/cancellation_watcher.h"
+#include "base/cancellation.h"
 #include "services/command/command.pb.h"
 #include "services/command/concurrency_limiter.h"
 #include "services/command/process.h"
@@ -53,12 +53,13 @@ class ExecSession {
   ExecSession(const ExecSession&) = delete;
   ExecSession& operator=(const ExecSession&) = delete;
 
-  // Runs the call to its end and returns its status. `permit` and `watch` are released as soon
-  // as the command has been reaped, before waiting for the client.
-  absl::Status Run(ConcurrencyLimiter::Permit permit, CancellationWatcher::Watch watch);
+  // Runs the call to its end and returns its status. `permit` and `kill_on_cancel` (the call's
+  // cancellation callback that kills the command) are released as soon as the command has been
+  // reaped, before waiting for the client.
+  absl::Status Run(ConcurrencyLimiter::Permit permit, CancellationCallback kill_on_cancel);
 
  private:
-  void RunProcess(ConcurrencyLimiter::Permit permit, CancellationWatcher::Watch watch);
+  void RunProcess(ConcurrencyLimiter::Permit permit, CancellationCallback kill_on_cancel);
   void OnOutput(Stream which, absl::string_view bytes);
   void ReadStdin();
   // A client protocol error: remembered for the call's status; the command is killed.

@@ -20,6 +20,7 @@
 
 #include "absl/strings/string_view.h"
 #include "google/protobuf/message_lite.h"
+#include "base/cancellation.h"
 #include "rpc/stream.h"
 
 namespace framerpc::testing {
@@ -81,10 +82,15 @@ class FakeServerStream : public ServerStreamBase {
   }
   // The call ends (client cancel, deadline or disconnect).
   void Cancel() {
-    std::lock_guard<std::mutex> lock(mu_);
-    cancelled_ = true;
-    changed_.notify_all();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      cancelled_ = true;
+      changed_.notify_all();
+    }
+    cancellation_.Cancel();  // outside mu_: its callbacks may use this stream
   }
+  // The call's cancellation, as a handler's ServerContext would give it.
+  const CancellationSignal& cancellation() const { return cancellation_; }
   bool cancelled() const {
     std::lock_guard<std::mutex> lock(mu_);
     return cancelled_;
@@ -115,6 +121,7 @@ class FakeServerStream : public ServerStreamBase {
   std::deque<std::string> to_client_;  // guarded by mu_
   bool half_closed_ = false;           // guarded by mu_
   bool cancelled_ = false;             // guarded by mu_
+  CancellationSignal cancellation_;
   bool handler_done_ = false;          // guarded by mu_
   int server_reads_ = 0;               // guarded by mu_
   int writes_waiting_ = 0;             // guarded by mu_
