@@ -533,6 +533,8 @@ void ChannelImpl::Complete(uint64_t id, absl::Status status) {
 
 absl::StatusOr<std::unique_ptr<Channel>> Channel::Create(absl::string_view address,
                                                          ChannelOptions options) {
+  absl::Status busy_poll = ValidateBusyPoll(options.busy_poll);
+  if (!busy_poll.ok()) return busy_poll;
   if (absl::ConsumePrefix(&address, "udp:")) {
     absl::StatusOr<SocketAddress> parsed = SocketAddress::Parse(address);
     if (!parsed.ok()) return parsed.status();
@@ -540,8 +542,6 @@ absl::StatusOr<std::unique_ptr<Channel>> Channel::Create(absl::string_view addre
   }
   absl::StatusOr<SocketAddress> parsed = SocketAddress::Parse(address);
   if (!parsed.ok()) return parsed.status();
-  absl::Status busy_poll = ValidateBusyPoll(options.busy_poll);
-  if (!busy_poll.ok()) return busy_poll;
   return std::unique_ptr<Channel>(new ChannelImpl(std::string(address), *parsed, options));
 }
 

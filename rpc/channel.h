@@ -37,7 +37,8 @@ struct ChannelOptions {
   // up to this long before it sleeps in recv. A reply that arrives within the window is seen
   // without a thread being woken by the kernel (tens of microseconds on a virtual machine), at the
   // cost of a CPU kept busy for the window. For latency-bound clients with a core to spare; see
-  // EventLoop's constructor. Stream-socket channels only (udp: channels ignore it). At most 1 s.
+  // EventLoop's constructor. Stream-socket channels only (udp: channels check it but do not poll).
+  // At most 1 s.
   absl::Duration busy_poll = absl::ZeroDuration();
   // UDP only: the deadline of a call that sets none (a lost datagram must not hang a call).
   absl::Duration udp_default_timeout = absl::Seconds(5);

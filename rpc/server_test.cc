@@ -76,6 +76,8 @@ TEST(ChannelSetupTest, BusyPollOutsideZeroToOneSecondIsInvalidArgument) {
   options.busy_poll = absl::Seconds(2);
   EXPECT_EQ(Channel::Create("127.0.0.1:1", options).status().code(),
             absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Channel::Create("udp:127.0.0.1:1", options).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(ChannelSetupTest, BadTargetIsInvalidArgument) {

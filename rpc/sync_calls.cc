@@ -25,10 +25,11 @@ void SpinUntilReadable(int fd, absl::Duration window, absl::Time deadline) {
   if (deadline != absl::InfiniteFuture()) window = std::min(window, deadline - absl::Now());
   using Clock = std::chrono::steady_clock;
   const Clock::time_point until = Clock::now() + absl::ToChronoNanoseconds(window);
-  char byte;
+  // poll() rather than a peeking recv(): it leaves a pending socket error (a reset) for the read
+  // that follows to report.
+  pollfd pfd{fd, POLLIN, 0};
   do {
-    const ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) return;
+    if (::poll(&pfd, 1, 0) != 0) return;  // readable, closed, an error, or poll itself failed
   } while (Clock::now() < until);
 }
 
@@ -283,7 +284,11 @@ absl::Status SyncCalls::Receive(Conn* conn, uint64_t id, absl::Time deadline,
       }
       continue;  // A late reply to an earlier call that timed out here, or a frame we ignore.
     }
-    // Need more bytes: wait for them, at most until the deadline.
+    // Need more bytes: wait for them, at most until the deadline. A busy-poll spin comes first,
+    // so that the blocking read's timeout is computed from what is left after it.
+    if (options_.busy_poll > absl::ZeroDuration()) {
+      SpinUntilReadable(conn->fd.get(), options_.busy_poll, deadline);
+    }
     if (deadline != absl::InfiniteFuture() || conn->receive_timeout != absl::ZeroDuration()) {
       if (deadline != absl::InfiniteFuture() && deadline <= absl::Now()) {
         return absl::DeadlineExceededError("deadline exceeded");
@@ -291,9 +296,6 @@ absl::Status SyncCalls::Receive(Conn* conn, uint64_t id, absl::Time deadline,
       const timeval tv = SocketTimeout(deadline);
       ::setsockopt(conn->fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
       conn->receive_timeout = absl::DurationFromTimeval(tv);
-    }
-    if (options_.busy_poll > absl::ZeroDuration()) {
-      SpinUntilReadable(conn->fd.get(), options_.busy_poll, deadline);
     }
     int err = 0;
     const ssize_t n = conn->input.ReadFd(conn->fd.get(), 256u << 10, &err);

@@ -1,5 +1,6 @@
 // A client Channel against a scripted fake server that misbehaves. Every case runs on both client
 // paths: the caller-driven one for blocking calls, and the multiplexed connection.
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -195,6 +196,52 @@ TEST_P(ChannelFaultTest, StatusCodeOutOfRangeIsUnknown) {
   echo::SayReply reply;
   absl::Status status = Say(server.address(), &reply);
   EXPECT_EQ(status.code(), absl::StatusCode::kUnknown) << status;
+}
+
+// A busy-polling client waiting on a server that never answers: the spin is cut off at the
+// deadline, and the wait that follows is for what is left of it, so the call ends at its
+// deadline, not up to a busy-poll window later. (The bound is loose on purpose: with the wait
+// computed before the spin, the call took twice its 500 ms deadline.)
+TEST_P(ChannelFaultTest, BusyPollingCallToASilentServerEndsAtItsDeadline) {
+  FakeServer server([](int, const Frame&) {});
+  ChannelOptions options;
+  options.max_sync_connections = GetParam() ? 4 : 0;
+  options.busy_poll = absl::Seconds(1);
+  auto channel = Channel::Create(server.address(), options);
+  FRPC_ASSERT_OK(channel.status());
+  echo::EchoService::Stub stub(channel->get());
+  ClientContext context;
+  context.set_timeout(absl::Milliseconds(500));
+  echo::SayReply reply;
+  const absl::Time start = absl::Now();
+  absl::Status status = stub.Say(&context, echo::SayRequest(), &reply);
+  const absl::Duration took = absl::Now() - start;
+  EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded) << status;
+  EXPECT_LT(took, absl::Milliseconds(900)) << "the busy-poll spin outlived the deadline";
+}
+
+// A reset while a busy-polling blocking call waits is reported as a reset: the spin must not
+// consume the socket's pending error.
+TEST(ChannelFaultSyncTest, ResetDuringABusyPollIsReportedAsAReset) {
+  FakeServer server([](int fd, const Frame&) {
+    // Linger 0, then drop the socket's last reference: the kernel answers with a RST. dup2 keeps
+    // `fd` a valid descriptor (of /dev/null) for the FakeServer, which closes it later.
+    linger abort{1, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort, sizeof(abort));
+    ScopedFd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    ::dup2(devnull.get(), fd);
+  });
+  ChannelOptions options;
+  options.busy_poll = absl::Milliseconds(200);
+  auto channel = Channel::Create(server.address(), options);
+  FRPC_ASSERT_OK(channel.status());
+  echo::EchoService::Stub stub(channel->get());
+  ClientContext context;
+  context.set_timeout(absl::Seconds(30));
+  echo::SayReply reply;
+  absl::Status status = stub.Say(&context, echo::SayRequest(), &reply);
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+  EXPECT_TRUE(absl::StrContains(status.message(), "reset by peer")) << status;
 }
 
 INSTANTIATE_TEST_SUITE_P(BothClientPaths, ChannelFaultTest, testing::Bool(),
