@@ -49,6 +49,7 @@
 #include "services/file/file.frpc.h"
 #include "services/file/file_client.h"
 #include "services/file/file_service.h"
+#include "transport/event_loop.h"
 
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(1), "Measured time per row and round.");
 ABSL_FLAG(int, rounds, 3, "Rounds; rows take turns within each.");
@@ -393,6 +394,10 @@ int Main(int argc, char** argv) {
   if (!channel.ok()) return 1;
   // The busy-polling framed rows: an echo server and a channel that poll before they sleep.
   const absl::Duration busy_poll = absl::GetFlag(FLAGS_busy_poll);
+  if (absl::Status valid = ValidateBusyPoll(busy_poll); !valid.ok()) {
+    std::fprintf(stderr, "--busy_poll: %s\n", valid.ToString().c_str());
+    return 2;
+  }
   ServerOptions polled_options = options;
   polled_options.busy_poll = busy_poll;
   Server polled_server(polled_options);

@@ -35,7 +35,10 @@ DirectWriter::DirectWriter(int fd, uint64_t expected_bytes, std::string shown_pa
   writer_ = std::thread([this] { WriterLoop(); });
 }
 
-DirectWriter::~DirectWriter() { StopWriter(); }
+DirectWriter::~DirectWriter() {
+  StopWriter();
+  StopDirect();  // the fd is the caller's: leave it as it came
+}
 
 void DirectWriter::StopWriter() {
   if (!writer_.joinable()) return;

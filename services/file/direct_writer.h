@@ -47,13 +47,16 @@ class DirectWriter {
   // (at most kMaxBufferBytes each) and decides whether to go direct at all. `shown_path` names
   // the file in error messages.
   DirectWriter(int fd, uint64_t expected_bytes, std::string shown_path);
-  // Waits for a write in progress; the file's content is then whatever was written.
+  // Waits for a write in progress and clears O_DIRECT; the file's content is then whatever was
+  // written.
   ~DirectWriter();
   DirectWriter(const DirectWriter&) = delete;
   DirectWriter& operator=(const DirectWriter&) = delete;
 
   // Appends `data`. Errors (a full disk, an I/O error) are file-service statuses naming the file;
-  // one from a buffer being written in the background is returned by the next Append or Finish.
+  // one from a buffer written in the background is returned by the Append that next fills a
+  // buffer, or by Finish (so up to one more buffer may be accepted first; Finish always reports
+  // it).
   // After an error the file's content is undefined and the writer must not be used again.
   absl::Status Append(absl::string_view data);
   // Waits for the background write, writes what is still staged, and clears O_DIRECT. Call once,

@@ -92,6 +92,21 @@ TEST(DirectWriterTest, EverySizeAndPieceArrivesIntact) {
   }
 }
 
+// A writer destroyed without Finish (an upload that failed) hands the fd back without O_DIRECT.
+TEST(DirectWriterTest, DestructorClearsODirect) {
+  const std::string path = TestDir() + "/direct_writer_abandoned.bin";
+  ScopedFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  ASSERT_TRUE(fd.valid());
+  {
+    DirectWriter writer(fd.get(), 4 * DirectWriter::kMaxBufferBytes, "abandoned");
+    if (!writer.direct()) GTEST_SKIP() << "no O_DIRECT in " << TestDir();
+    EXPECT_NE(::fcntl(fd.get(), F_GETFL) & O_DIRECT, 0);
+    EXPECT_TRUE(writer.Append(Content(DirectWriter::kMaxBufferBytes + 5)).ok());
+  }
+  EXPECT_EQ(::fcntl(fd.get(), F_GETFL) & O_DIRECT, 0);
+  ::unlink(path.c_str());
+}
+
 // A file that refuses O_DIRECT (here a socket, as tmpfs did before Linux 6.6) is written through
 // the normal path, with the same content.
 TEST(DirectWriterTest, FileThatRefusesODirectIsWrittenNormally) {
