@@ -74,10 +74,7 @@ void EventLoop::BusyPoll() {
   }
 }
 
-bool EventLoop::HasPendingTasks() {
-  std::lock_guard<std::mutex> lock(mu_);
-  return !pending_.empty();
-}
+bool EventLoop::HasPendingTasks() { return has_pending_.load(std::memory_order_acquire); }
 
 void EventLoop::Quit() {
   quit_.store(true, std::memory_order_release);
@@ -110,6 +107,7 @@ void EventLoop::QueueInLoop(Task task) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     pending_.push_back(std::move(task));
+    has_pending_.store(true, std::memory_order_release);
     // Only a loop that has decided to block needs waking, and only once: an awake loop runs
     // pending tasks before it next polls, and polls with a zero timeout while any are pending.
     wake = sleeping_;
@@ -140,6 +138,7 @@ void EventLoop::RunPendingTasks() {
       std::lock_guard<std::mutex> lock(mu_);
       if (pending_.empty()) return;
       tasks.swap(pending_);
+      has_pending_.store(false, std::memory_order_relaxed);
     }
     for (Task& task : tasks) task();
   }

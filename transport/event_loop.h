@@ -100,6 +100,9 @@ class EventLoop {
 
   std::mutex mu_;
   std::vector<Task> pending_;  // guarded by mu_
+  // !pending_.empty(), readable without mu_: the busy-poll spin checks it on every pass, and must
+  // not contend for mu_ with the threads queueing tasks.
+  std::atomic<bool> has_pending_{false};
   bool sleeping_ = false;      // guarded by mu_: the loop is (about to be) blocked in Poll
 
   // Timers: ordered by due time, then id for uniqueness.
