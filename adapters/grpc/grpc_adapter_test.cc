@@ -33,8 +33,8 @@ constexpr char kProbeAwaitCancel[] = "/framerpc.grpc_test.Probe/AwaitCancel";
 // A hand-registered service (no generated code) that shows the test what its handlers see.
 // Context: replies "<x-probe metadata>|<deadline within 1 min>|<reserved metadata seen>|<peer>",
 // or fails with NOT_FOUND for the text "fail", or with the code given as text "code:N". Block:
-// waits until gate() is notified. AwaitCancel: waits until its context is cancelled, then
-// notifies cancelled().
+// waits until gate() is notified. AwaitCancel: waits until its context is cancelled and its
+// OnCancel callback has run, then notifies cancelled().
 class ProbeService final : public Service {
  public:
   ProbeService() {
@@ -87,8 +87,11 @@ class ProbeService final : public Service {
 
   absl::Status AwaitCancel(ServerContext* context, const echo::SayRequest& request,
                            echo::SayReply* reply) {
+    Notification callback_ran;
+    CancellationCallback on_cancel = context->OnCancel([&] { callback_ran.Notify(); });
     started_.Notify();
     context->WaitForCancellation(absl::InfiniteFuture());
+    callback_ran.WaitForNotification();  // OnCancel callbacks run on the gRPC side's end too
     cancelled_.Notify();
     return absl::CancelledError("gave up");
   }
