@@ -84,22 +84,31 @@ std::string Response(uint64_t id, const std::string& text) {
   return frame;
 }
 
+// One blocking Say call to `address` on a channel of its own.
+absl::Status SayOnce(const std::string& address, const ChannelOptions& options,
+                     absl::Duration timeout, echo::SayReply* reply) {
+  auto channel = Channel::Create(address, options);
+  if (!channel.ok()) return channel.status();
+  echo::EchoService::Stub stub(channel->get());
+  ClientContext context;
+  context.set_timeout(timeout);
+  echo::SayRequest request;
+  request.set_text("x");
+  return stub.Say(&context, request, reply);
+}
+
 class ChannelFaultTest : public testing::TestWithParam<bool> {
  protected:
   // Makes one blocking Say call to `address`; sync = GetParam().
   absl::Status Say(const std::string& address, echo::SayReply* reply,
                    FrameLimits limits = FrameLimits()) {
+    return SayOnce(address, Options(limits), absl::Seconds(30), reply);
+  }
+  ChannelOptions Options(FrameLimits limits = FrameLimits()) const {
     ChannelOptions options;
     options.limits = limits;
     options.max_sync_connections = GetParam() ? 4 : 0;
-    auto channel = Channel::Create(address, options);
-    if (!channel.ok()) return channel.status();
-    echo::EchoService::Stub stub(channel->get());
-    ClientContext context;
-    context.set_timeout(absl::Seconds(30));
-    echo::SayRequest request;
-    request.set_text("x");
-    return stub.Say(&context, request, reply);
+    return options;
   }
 };
 
@@ -204,17 +213,11 @@ TEST_P(ChannelFaultTest, StatusCodeOutOfRangeIsUnknown) {
 // computed before the spin, the call took twice its 500 ms deadline.)
 TEST_P(ChannelFaultTest, BusyPollingCallToASilentServerEndsAtItsDeadline) {
   FakeServer server([](int, const Frame&) {});
-  ChannelOptions options;
-  options.max_sync_connections = GetParam() ? 4 : 0;
+  ChannelOptions options = Options();
   options.busy_poll = absl::Seconds(1);
-  auto channel = Channel::Create(server.address(), options);
-  FRPC_ASSERT_OK(channel.status());
-  echo::EchoService::Stub stub(channel->get());
-  ClientContext context;
-  context.set_timeout(absl::Milliseconds(500));
   echo::SayReply reply;
   const absl::Time start = absl::Now();
-  absl::Status status = stub.Say(&context, echo::SayRequest(), &reply);
+  absl::Status status = SayOnce(server.address(), options, absl::Milliseconds(500), &reply);
   const absl::Duration took = absl::Now() - start;
   EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded) << status;
   EXPECT_LT(took, absl::Milliseconds(900)) << "the busy-poll spin outlived the deadline";
@@ -231,15 +234,10 @@ TEST(ChannelFaultSyncTest, ResetDuringABusyPollIsReportedAsAReset) {
     ScopedFd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
     ::dup2(devnull.get(), fd);
   });
-  ChannelOptions options;
+  ChannelOptions options;  // the caller-driven path: the spin is in the caller's thread
   options.busy_poll = absl::Milliseconds(200);
-  auto channel = Channel::Create(server.address(), options);
-  FRPC_ASSERT_OK(channel.status());
-  echo::EchoService::Stub stub(channel->get());
-  ClientContext context;
-  context.set_timeout(absl::Seconds(30));
   echo::SayReply reply;
-  absl::Status status = stub.Say(&context, echo::SayRequest(), &reply);
+  absl::Status status = SayOnce(server.address(), options, absl::Seconds(30), &reply);
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
   EXPECT_TRUE(absl::StrContains(status.message(), "reset by peer")) << status;
 }
