@@ -15,21 +15,22 @@ void CancellationSignal::Cancel() {
   while (!callbacks_.empty()) {
     auto first = callbacks_.begin();
     running_ = first->first;
-    std::function<void()>* fn = first->second;
+    // Our own reference: the callback may destroy its registration, and with it the other one.
+    const Fn fn = std::move(first->second);
     callbacks_.erase(first);
     lock.unlock();
-    (*fn)();  // may destroy its own registration (Unregister sees it running on this thread)
+    [&fn]() noexcept { (*fn)(); }();  // a throwing callback terminates, as std::stop_callback's
     lock.lock();
     running_ = 0;
     cv_.notify_all();
   }
 }
 
-uint64_t CancellationSignal::Register(std::function<void()>* fn) const {
+uint64_t CancellationSignal::Register(Fn fn) const {
   std::lock_guard<std::mutex> lock(mu_);
   if (cancelled_.HasBeenNotified()) return 0;
   const uint64_t id = next_id_++;
-  callbacks_.emplace(id, fn);
+  callbacks_.emplace(id, std::move(fn));
   return id;
 }
 
@@ -48,8 +49,8 @@ CancellationCallback CancellationSignal::OnCancel(std::function<void()> fn) cons
 
 CancellationCallback::CancellationCallback(const CancellationSignal* signal,
                                            std::function<void()> fn)
-    : fn_(std::make_unique<std::function<void()>>(std::move(fn))) {
-  id_ = signal->Register(fn_.get());
+    : fn_(std::make_shared<std::function<void()>>(std::move(fn))) {
+  id_ = signal->Register(fn_);
   if (id_ == 0) {
     (*fn_)();  // already cancelled
     return;

@@ -44,22 +44,25 @@ class CancellationSignal {
   }
 
   // Registers `fn` to run once on cancellation: on the thread that calls Cancel(), or at once on
-  // this thread if the signal is already cancelled. `fn` must be quick and must not block: it may
-  // run on an I/O thread.
+  // this thread if the signal is already cancelled. `fn` must be quick, must not block (it may run
+  // on an I/O thread) and must not throw (that terminates the process, as with
+  // std::stop_callback).
   CancellationCallback OnCancel(std::function<void()> fn) const;
 
  private:
   friend class CancellationCallback;
 
+  using Fn = std::shared_ptr<std::function<void()>>;
+
   // Returns 0 if the signal is already cancelled (the caller runs `fn` itself).
-  uint64_t Register(std::function<void()>* fn) const;
+  uint64_t Register(Fn fn) const;
   void Unregister(uint64_t id) const;
 
   Notification cancelled_;
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;
   mutable uint64_t next_id_ = 1;                                  // guarded by mu_
-  mutable std::map<uint64_t, std::function<void()>*> callbacks_;  // guarded by mu_
+  mutable std::map<uint64_t, Fn> callbacks_;  // guarded by mu_
   // guarded by mu_: the callback Cancel() is running now (0: none), and on which thread.
   mutable uint64_t running_ = 0;
   mutable std::thread::id running_thread_;
@@ -68,8 +71,8 @@ class CancellationSignal {
 // A registration of a callback with a CancellationSignal. Destroying it (or reset()) unregisters
 // the callback; if the callback is running on another thread at that moment, it waits for it to
 // return, so that whatever the callback uses may be destroyed right after. Destroying it from
-// within the callback itself is allowed. Movable; an empty one (default-constructed or moved
-// from) does nothing.
+// within the callback itself is allowed (the callback and its captures live until it returns).
+// Movable; an empty one (default-constructed or moved from) does nothing.
 class CancellationCallback {
  public:
   CancellationCallback() = default;
@@ -85,8 +88,8 @@ class CancellationCallback {
  private:
   const CancellationSignal* signal_ = nullptr;
   uint64_t id_ = 0;
-  // Heap-held so that the signal's pointer to it stays valid when the registration moves.
-  std::unique_ptr<std::function<void()>> fn_;
+  // Shared with the signal: a running callback keeps itself alive even if it destroys this.
+  CancellationSignal::Fn fn_;
 };
 
 }  // namespace framerpc

@@ -52,8 +52,10 @@ class ServerContext {
     return cancelled_.WaitWithDeadline(deadline);
   }
   // Runs `fn` once when the call is cancelled (as IsCancelled() becomes true), on the thread that
-  // ends it, often an I/O thread: `fn` must be quick and must not block (killing a process,
-  // shutting a socket, notifying a condition). Runs it at once, on this thread, if the call is
+  // ends it: an I/O thread or a timer's on the framed transport, a gRPC thread or the handler's
+  // own thread inside a failing Write() on the gRPC adapter. So `fn` must be quick, must not block
+  // and must not take a lock the handler holds across Write() (kill a process, shut a socket,
+  // notify a condition variable). Runs it at once, on this thread, if the call is
   // already cancelled. The returned registration unregisters `fn` when destroyed, and once its
   // destructor returns `fn` is not running and never will; keep it for as long as whatever `fn`
   // touches lives, and no longer than the handler runs.

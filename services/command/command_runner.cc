@@ -35,6 +35,7 @@ absl::Status CommandRunner::Run(const CallInfo& call, const RunRequest& request,
                         policy_.Prepare(request.command(), config_.run_output_limit));
   if (request.has_stdin()) options.stdin_bytes = request.stdin();
   FRPC_ASSIGN_OR_RETURN(ConcurrencyLimiter::Permit permit, limiter_.TryAcquire());
+  if (call.cancelled()) return absl::CancelledError("the call ended before the command started");
   FRPC_ASSIGN_OR_RETURN(std::unique_ptr<Process> process, Process::Spawn(std::move(options)));
   // Process::Kill only writes an eventfd: fit for the I/O thread that cancels the call.
   CancellationCallback kill_on_cancel = call.OnCancel([p = process.get()] { p->Kill(); });
@@ -68,6 +69,7 @@ absl::Status CommandRunner::Exec(const CallInfo& call, ExecStream* stream) {
   session_options.queue_bytes = config_.exec_queue_bytes;
 
   FRPC_ASSIGN_OR_RETURN(ConcurrencyLimiter::Permit permit, limiter_.TryAcquire());
+  if (call.cancelled()) return absl::CancelledError("the call ended before the command started");
   FRPC_ASSIGN_OR_RETURN(std::unique_ptr<Process> process, Process::Spawn(std::move(options)));
   CancellationCallback kill_on_cancel = call.OnCancel([p = process.get()] { p->Kill(); });
   ExecSession session(process.get(), stream, [&call] { return call.cancelled(); },

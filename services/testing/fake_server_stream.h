@@ -82,12 +82,12 @@ class FakeServerStream : public ServerStreamBase {
   }
   // The call ends (client cancel, deadline or disconnect).
   void Cancel() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      cancelled_ = true;
-      changed_.notify_all();
-    }
-    cancellation_.Cancel();  // outside mu_: its callbacks may use this stream
+    // First, outside mu_ (its callbacks may use this stream): as on the framed transport, a
+    // handler whose Read or Write fails because of the cancellation then sees it signalled.
+    cancellation_.Cancel();
+    std::lock_guard<std::mutex> lock(mu_);
+    cancelled_ = true;
+    changed_.notify_all();
   }
   // The call's cancellation, as a handler's ServerContext would give it.
   const CancellationSignal& cancellation() const { return cancellation_; }
