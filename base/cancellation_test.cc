@@ -115,6 +115,18 @@ TEST(CancellationTest, ConcurrentRegistrationAndCancelRunEachCallbackExactlyOnce
   }
 }
 
+// As with std::stop_callback: an exception cannot leave a callback (it would leave the signal
+// marked as running it, and a registration's destructor waiting forever).
+TEST(CancellationDeathTest, ThrowingCallbackTerminates) {
+  EXPECT_DEATH(
+      {
+        CancellationSignal signal;
+        CancellationCallback throws = signal.OnCancel([] { throw 1; });
+        signal.Cancel();
+      },
+      "");
+}
+
 TEST(CancellationTest, WaitWithDeadlineReturnsWhetherCancelled) {
   CancellationSignal signal;
   EXPECT_FALSE(signal.WaitWithDeadline(absl::Now()));
