@@ -10,8 +10,7 @@ namespace framerpc::command {
 absl::StatusOr<std::unique_ptr<CommandRunner>> CommandRunner::Create(
     CommandServiceConfig config) {
   FRPC_ASSIGN_OR_RETURN(CommandPolicy policy, CommandPolicy::Create(config));
-  if (config.max_concurrent < 0 ||
-      config.exec_queue_bytes == 0) {
+  if (config.max_concurrent < 0 || config.exec_queue_bytes == 0) {
     return absl::InvalidArgumentError(
         "need max_concurrent >= 0 and exec_queue_bytes > 0");
   }
@@ -28,19 +27,25 @@ absl::Status CommandRunner::Authorize(const CallInfo& call) const {
   return config_.token->Check(call.authorization);
 }
 
+absl::StatusOr<CommandRunner::Started> CommandRunner::Start(const CallInfo& call,
+                                                             ProcessOptions options) {
+  FRPC_ASSIGN_OR_RETURN(ConcurrencyLimiter::Permit permit, limiter_.TryAcquire());
+  if (call.cancelled()) return absl::CancelledError("the call ended before the command started");
+  FRPC_ASSIGN_OR_RETURN(std::unique_ptr<Process> process, Process::Spawn(std::move(options)));
+  // Process::Kill only writes an eventfd: fit for the I/O thread that cancels the call.
+  CancellationCallback kill_on_cancel = call.OnCancel([p = process.get()] { p->Kill(); });
+  return Started{std::move(permit), std::move(process), std::move(kill_on_cancel)};
+}
+
 absl::Status CommandRunner::Run(const CallInfo& call, const RunRequest& request,
                                 RunResponse* response) {
   FRPC_RETURN_IF_ERROR(Authorize(call));
   FRPC_ASSIGN_OR_RETURN(ProcessOptions options,
                         policy_.Prepare(request.command(), config_.run_output_limit));
   if (request.has_stdin()) options.stdin_bytes = request.stdin();
-  FRPC_ASSIGN_OR_RETURN(ConcurrencyLimiter::Permit permit, limiter_.TryAcquire());
-  if (call.cancelled()) return absl::CancelledError("the call ended before the command started");
-  FRPC_ASSIGN_OR_RETURN(std::unique_ptr<Process> process, Process::Spawn(std::move(options)));
-  // Process::Kill only writes an eventfd: fit for the I/O thread that cancels the call.
-  CancellationCallback kill_on_cancel = call.OnCancel([p = process.get()] { p->Kill(); });
-  ProcessOutput output = WaitAndCollect(*process);
-  kill_on_cancel.reset();
+  FRPC_ASSIGN_OR_RETURN(Started started, Start(call, std::move(options)));
+  ProcessOutput output = WaitAndCollect(*started.process);
+  started.kill_on_cancel.reset();
   // DEADLINE_EXCEEDED for a timeout, CANCELLED if the cancellation killed it.
   FRPC_RETURN_IF_ERROR(TerminationStatus(output.result));
   FillExitStatus(output.result, response->mutable_exit());
@@ -68,13 +73,10 @@ absl::Status CommandRunner::Exec(const CallInfo& call, ExecStream* stream) {
   session_options.timeout = options.timeout;
   session_options.queue_bytes = config_.exec_queue_bytes;
 
-  FRPC_ASSIGN_OR_RETURN(ConcurrencyLimiter::Permit permit, limiter_.TryAcquire());
-  if (call.cancelled()) return absl::CancelledError("the call ended before the command started");
-  FRPC_ASSIGN_OR_RETURN(std::unique_ptr<Process> process, Process::Spawn(std::move(options)));
-  CancellationCallback kill_on_cancel = call.OnCancel([p = process.get()] { p->Kill(); });
-  ExecSession session(process.get(), stream, [&call] { return call.cancelled(); },
+  FRPC_ASSIGN_OR_RETURN(Started started, Start(call, std::move(options)));
+  ExecSession session(started.process.get(), stream, [&call] { return call.cancelled(); },
                       session_options);
-  return session.Run(std::move(permit), std::move(kill_on_cancel));
+  return session.Run(std::move(started.permit), std::move(started.kill_on_cancel));
 }
 
 }  // namespace framerpc::command

@@ -62,6 +62,18 @@ class CommandRunner {
 
   absl::Status Authorize(const CallInfo& call) const;
 
+  // A command started for a call: its slot under the cap, the process, and the registration that
+  // kills the process when the call is cancelled. Destroyed in reverse order: the registration
+  // before the process, the process before the slot.
+  struct Started {
+    ConcurrencyLimiter::Permit permit;
+    std::unique_ptr<Process> process;
+    CancellationCallback kill_on_cancel;
+  };
+  // A slot (RESOURCE_EXHAUSTED at the cap), then, unless the call is already cancelled
+  // (CANCELLED), the process and its kill registration.
+  absl::StatusOr<Started> Start(const CallInfo& call, ProcessOptions options);
+
   const CommandServiceConfig config_;
   const CommandPolicy policy_;
   ConcurrencyLimiter limiter_;
