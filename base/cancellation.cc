@@ -1,7 +1,6 @@
 #include "base/cancellation.h"
 
 #include <utility>
-#include <vector>
 
 namespace framerpc {
 

@@ -12,7 +12,6 @@
 #ifndef FRAMERPC_BASE_CANCELLATION_H_
 #define FRAMERPC_BASE_CANCELLATION_H_
 
-#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>

@@ -35,7 +35,6 @@ struct CommandServiceConfig {
   // Commands running at once, Run and Exec together; beyond it calls fail RESOURCE_EXHAUSTED.
   int max_concurrent = 8;
 
-
   // Exec: output held for a client that reads slower than the command writes, on top of the
   // stream's flow-control window. When it is full the command's pipes fill and it blocks.
   size_t exec_queue_bytes = size_t{1} << 20;

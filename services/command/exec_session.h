@@ -24,9 +24,9 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "base/cancellation.h"
 #include "rpc/stream.h"
 #include "services/command/bounded_queue.h"
-#include "base/cancellation.h"
 #include "services/command/command.pb.h"
 #include "services/command/concurrency_limiter.h"
 #include "services/command/process.h"
