@@ -33,6 +33,16 @@ class StreamTest : public testing::TestWithParam<bool /*unix socket*/> {
 
   // Another call on the same connection completes: no head-of-line blocking behind a stream
   // whose writer waits for credit.
+  // Starts a Count that sends `chunk_bytes` messages until the call ends, its handler reporting
+  // under `probe`.
+  auto CountForever(ClientContext* context, uint32_t chunk_bytes, const std::string& probe) {
+    CountRequest request;
+    request.set_forever(true);
+    request.set_chunk_bytes(chunk_bytes);
+    request.set_probe(probe);
+    return stub_->Count(context, request);
+  }
+
   void ExpectAnotherCallCompletes() {
     ClientContext other;
     CountRequest one;
@@ -164,11 +174,7 @@ TEST_P(StreamTest, ServerEndsTheStreamWithAnError) {
 
 TEST_P(StreamTest, ClientCancelsMidStreamAndTheHandlerStops) {
   ClientContext context;
-  CountRequest request;
-  request.set_forever(true);
-  request.set_chunk_bytes(10);
-  request.set_probe("cancel");
-  auto reader = stub_->Count(&context, request);
+  auto reader = CountForever(&context, 10, "cancel");
   Chunk chunk;
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(reader->Read(&chunk));
   context.TryCancel();
@@ -182,11 +188,7 @@ TEST_P(StreamTest, ClientCancelsMidStreamAndTheHandlerStops) {
 TEST_P(StreamTest, DeadlineCoversTheWholeStream) {
   ClientContext context;
   context.set_timeout(absl::Milliseconds(500));
-  CountRequest request;
-  request.set_forever(true);
-  request.set_chunk_bytes(1000);
-  request.set_probe("deadline");
-  auto reader = stub_->Count(&context, request);
+  auto reader = CountForever(&context, 1000, "deadline");
   Chunk chunk;
   int read = 0;
   while (reader->Read(&chunk)) ++read;  // keeps reading until the deadline ends the call
@@ -200,11 +202,7 @@ TEST_P(StreamTest, DeadlineCoversTheWholeStream) {
 
 TEST_P(StreamTest, SlowReaderStopsTheWriterWithinOneWindow) {
   ClientContext context;
-  CountRequest request;
-  request.set_forever(true);
-  request.set_chunk_bytes(64 << 10);
-  request.set_probe("slow");
-  auto reader = stub_->Count(&context, request);
+  auto reader = CountForever(&context, 64 << 10, "slow");
   Probe* probe = service_.probe("slow");
   // The client reads nothing. 1 MiB of credit lets exactly 16 messages of a little over 64 KiB
   // go (the 16th takes the credit below zero); the 17th write must not return.
@@ -234,11 +232,7 @@ TEST_P(StreamTest, SlowReaderStopsTheWriterWithinOneWindow) {
 TEST_P(StreamTest, ClientChosenWindowIsTheBoundInstead) {
   ClientContext context;
   context.set_stream_receive_window(4 << 20);
-  CountRequest request;
-  request.set_forever(true);
-  request.set_chunk_bytes(64 << 10);
-  request.set_probe("wide");
-  auto reader = stub_->Count(&context, request);
+  auto reader = CountForever(&context, 64 << 10, "wide");
   Probe* probe = service_.probe("wide");
   // 4 MiB of credit: exactly 64 messages of a little over 64 KiB go, and the 65th write waits.
   ASSERT_TRUE(probe->WaitFor([](const Probe& p) { return p.write_attempts >= 65; }));
@@ -439,11 +433,7 @@ TEST_P(StreamTest, ServerWideStreamLimitRefusesTheExtraStream) {
 
 TEST_P(StreamTest, ClientDisappearingCancelsTheHandler) {
   auto context = std::make_unique<ClientContext>();
-  CountRequest request;
-  request.set_forever(true);
-  request.set_chunk_bytes(10);
-  request.set_probe("gone");
-  auto reader = stub_->Count(context.get(), request);
+  auto reader = CountForever(context.get(), 10, "gone");
   Chunk chunk;
   ASSERT_TRUE(reader->Read(&chunk));
   // Destroying the stream cancels the call; destroying the channel then closes the connection.
