@@ -1,6 +1,10 @@
 // Errors of the Server and Channel set-up APIs: each has a clear status and leaves things usable.
 #include "rpc/server.h"
 
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <memory>
 #include <string>
 
@@ -83,6 +87,42 @@ TEST(ChannelSetupTest, BusyPollOutsideZeroToOneSecondIsInvalidArgument) {
 TEST(ChannelSetupTest, BadTargetIsInvalidArgument) {
   EXPECT_EQ(Channel::Create("no-port").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(Channel::Create("udp:nope").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// "unix:@name" is a Linux abstract socket: no file appears, not even a relative "@name" in the
+// working directory (as it did before abstract names were parsed), and calls reach the server.
+TEST(ServerSetupTest, AbstractUnixSocketIsServedWithoutAFile) {
+  char dir_template[] = "/tmp/framerpc-abstract-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir_template), nullptr);
+  char old_cwd[PATH_MAX];
+  ASSERT_NE(::getcwd(old_cwd, sizeof old_cwd), nullptr);
+  ASSERT_EQ(::chdir(dir_template), 0);
+  const std::string name = absl::StrCat("framerpc-server-test-", ::getpid());
+  {
+    Server server;
+    echo::EchoServiceImpl echo;
+    ASSERT_TRUE(server.AddService(&echo).ok());
+    ASSERT_TRUE(server.AddListener("unix:@" + name).ok());
+    EXPECT_EQ(server.listen_address(0), "unix:@" + name);
+    ASSERT_TRUE(server.Start().ok());
+    struct stat st;
+    EXPECT_NE(::lstat(("@" + name).c_str(), &st), 0) << "a file named @" << name << " was created";
+    // The name is taken while the server holds it.
+    Server second;
+    EXPECT_EQ(second.AddListener("unix:@" + name).code(), absl::StatusCode::kAlreadyExists);
+
+    auto channel = Channel::Create("unix:@" + name);
+    ASSERT_TRUE(channel.ok()) << channel.status();
+    echo::EchoService::Stub stub(channel->get());
+    ClientContext context;
+    echo::SayRequest request;
+    request.set_text("abstract");
+    echo::SayReply reply;
+    ASSERT_TRUE(stub.Say(&context, request, &reply).ok());
+    EXPECT_EQ(reply.text(), "abstract");
+  }
+  EXPECT_EQ(::chdir(old_cwd), 0);
+  EXPECT_EQ(::rmdir(dir_template), 0) << "the directory is not empty";
 }
 
 class ChannelLimitTest : public testing::TestWithParam<bool> {};

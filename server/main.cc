@@ -49,8 +49,9 @@
 constexpr char kDefaultListen[] = "127.0.0.1:7000";
 
 ABSL_FLAG(std::vector<std::string>, listen, {kDefaultListen},
-          "Addresses to serve the framed protocol on, comma-separated: host:port, [v6]:port or "
-          "unix:/path. Port 0 picks a free port.");
+          "Addresses to serve the framed protocol on, comma-separated: host:port, [v6]:port, "
+          "unix:/path, or unix:@name for a Linux abstract socket (no file; anyone in this network "
+          "namespace may connect). Port 0 picks a free port.");
 ABSL_FLAG(std::vector<std::string>, udp, {},
           "Addresses to serve unary calls on over UDP, one frame per datagram, comma-separated.");
 ABSL_FLAG(int, io_threads, 0, "Event loop threads; 0 = one per core.");

@@ -25,22 +25,39 @@ absl::StatusOr<int> ParsePort(absl::string_view text, absl::string_view whole) {
 
 }  // namespace
 
+absl::StatusOr<SocketAddress> SocketAddress::ParseUnix(absl::string_view text) {
+  absl::string_view path = text.substr(5);
+  const bool abstract = absl::StartsWith(path, "@");
+  if (abstract) path.remove_prefix(1);
+  sockaddr_un un{};
+  // An abstract name takes the place of the path after sun_path's leading NUL byte; a path needs
+  // room for its own terminating NUL. Either way at most sizeof(sun_path) - 1 bytes.
+  if (path.empty() || path.size() >= sizeof(un.sun_path)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        abstract ? "abstract unix socket name must be 1 to " : "unix socket path must be 1 to ",
+        sizeof(un.sun_path) - 1, " bytes: '", text, "'"));
+  }
+  if (path.find('\0') != absl::string_view::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unix socket address contains a NUL byte: '", text, "'"));
+  }
+  un.sun_family = AF_UNIX;
+  std::memcpy(un.sun_path + (abstract ? 1 : 0), path.data(), path.size());
+  SocketAddress address;
+  std::memcpy(&address.storage_, &un, sizeof(un));
+  // The kernel takes an abstract name's length from the address length: no trailing NUL.
+  address.length_ = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + 1);
+  return address;
+}
+
+bool SocketAddress::is_abstract_unix() const {
+  const auto* un = reinterpret_cast<const sockaddr_un*>(&storage_);
+  return is_unix() && length_ > offsetof(sockaddr_un, sun_path) && un->sun_path[0] == '\0';
+}
+
 absl::StatusOr<SocketAddress> SocketAddress::Parse(absl::string_view text) {
   SocketAddress address;
-  if (absl::StartsWith(text, "unix:")) {
-    absl::string_view path = text.substr(5);
-    sockaddr_un un{};
-    if (path.empty() || path.size() >= sizeof(un.sun_path)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("unix socket path must be 1 to ", sizeof(un.sun_path) - 1, " bytes: '",
-                       text, "'"));
-    }
-    un.sun_family = AF_UNIX;
-    std::memcpy(un.sun_path, path.data(), path.size());
-    std::memcpy(&address.storage_, &un, sizeof(un));
-    address.length_ = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + 1);
-    return address;
-  }
+  if (absl::StartsWith(text, "unix:")) return ParseUnix(text);
   if (!text.empty() && text.front() == '[') {
     const size_t close = text.find(']');
     if (close == absl::string_view::npos) {
@@ -127,6 +144,7 @@ std::string SocketAddress::ToString() const {
     const size_t max = length_ > offsetof(sockaddr_un, sun_path)
                            ? length_ - offsetof(sockaddr_un, sun_path)
                            : 0;
+    if (is_abstract_unix()) return absl::StrCat("unix:@", std::string(un->sun_path + 1, max - 1));
     return absl::StrCat("unix:", std::string(un->sun_path, strnlen(un->sun_path, max)));
   }
   return "unknown";

@@ -1,5 +1,7 @@
 // Socket addresses as framerpc spells them: "127.0.0.1:7000", "[::1]:7000", "localhost:7000"
-// (resolved numerically only), and "unix:/path/to.sock". Value type; thread-compatible.
+// (resolved numerically only), "unix:/path/to.sock", and "unix:@name" for a Linux abstract Unix
+// socket (no file: the name lives in the network namespace, and anyone in that namespace may
+// connect, whatever file permissions say). Value type; thread-compatible.
 #ifndef FRAMERPC_TRANSPORT_SOCKET_ADDRESS_H_
 #define FRAMERPC_TRANSPORT_SOCKET_ADDRESS_H_
 
@@ -21,6 +23,8 @@ class SocketAddress {
 
   int family() const { return storage_.ss_family; }
   bool is_unix() const { return family() == AF_UNIX; }
+  // A Unix socket in the abstract namespace ("unix:@name"): there is no file to create or remove.
+  bool is_abstract_unix() const;
   bool is_loopback() const;
   const sockaddr* sockaddr_ptr() const { return reinterpret_cast<const sockaddr*>(&storage_); }
   socklen_t length() const { return length_; }
@@ -30,6 +34,8 @@ class SocketAddress {
   std::string ToString() const;
 
  private:
+  static absl::StatusOr<SocketAddress> ParseUnix(absl::string_view text);
+
   sockaddr_storage storage_{};
   socklen_t length_ = 0;
 };

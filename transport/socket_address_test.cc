@@ -73,6 +73,28 @@ TEST(SocketAddressTest, LongestUnixPathIsAccepted) {
   EXPECT_EQ(ParseOrDie("unix:" + path).ToString(), "unix:" + path);
 }
 
+TEST(SocketAddressTest, ParsesAbstractUnixName) {
+  const SocketAddress a = ParseOrDie("unix:@framerpc-test");
+  EXPECT_TRUE(a.is_unix());
+  EXPECT_TRUE(a.is_abstract_unix());
+  EXPECT_TRUE(a.is_loopback());
+  // The kernel reads an abstract name from the address length: the leading NUL, then the name.
+  EXPECT_EQ(a.length(), offsetof(sockaddr_un, sun_path) + 1 + std::string("framerpc-test").size());
+  const auto* un = reinterpret_cast<const sockaddr_un*>(a.sockaddr_ptr());
+  EXPECT_EQ(un->sun_path[0], '\0');
+  EXPECT_EQ(std::string(un->sun_path + 1, 13), "framerpc-test");
+  EXPECT_EQ(a.ToString(), "unix:@framerpc-test");
+  EXPECT_FALSE(ParseOrDie("unix:/tmp/@x").is_abstract_unix());
+  EXPECT_FALSE(ParseOrDie("127.0.0.1:1").is_abstract_unix());
+}
+
+TEST(SocketAddressTest, LongestAbstractNameIsAccepted) {
+  const std::string name(sizeof(sockaddr_un{}.sun_path) - 1, 'n');
+  EXPECT_EQ(ParseOrDie("unix:@" + name).ToString(), "unix:@" + name);
+  ExpectInvalid("unix:@" + name + "n",
+                "abstract unix socket name must be 1 to 107 bytes: 'unix:@" + name + "n'");
+}
+
 TEST(SocketAddressTest, Errors) {
   ExpectInvalid("nope", "address 'nope' is not host:port, [v6]:port or unix:/path");
   ExpectInvalid("1.2.3.4:99999", "bad port in address '1.2.3.4:99999'");
@@ -89,13 +111,17 @@ TEST(SocketAddressTest, Errors) {
   ExpectInvalid("example.com:80", "bad IPv4 address in 'example.com:80'");
   ExpectInvalid("256.0.0.1:80", "bad IPv4 address in '256.0.0.1:80'");
   ExpectInvalid("unix:", "unix socket path must be 1 to 107 bytes: 'unix:'");
+  ExpectInvalid("unix:@", "abstract unix socket name must be 1 to 107 bytes: 'unix:@'");
+  const std::string with_nul("unix:/a\0b", 9);
+  ExpectInvalid(with_nul, "unix socket address contains a NUL byte: '" + with_nul + "'");
   const std::string too_long = "unix:/" + std::string(107, 'p');
   ExpectInvalid(too_long, "unix socket path must be 1 to 107 bytes: '" + too_long + "'");
 }
 
 TEST(SocketAddressTest, ToStringRoundTrips) {
   for (const char* text : {"127.0.0.1:80", "0.0.0.0:0", "10.1.2.3:65535", "[::1]:0",
-                           "[::]:7000", "[fe80::1:2]:9", "unix:/tmp/x.sock", "unix:rel/path"}) {
+                           "[::]:7000", "[fe80::1:2]:9", "unix:/tmp/x.sock", "unix:rel/path",
+                           "unix:@abstract", "unix:@with/slash and space"}) {
     const SocketAddress a = ParseOrDie(text);
     EXPECT_EQ(a.ToString(), text);
     const SocketAddress b = ParseOrDie(a.ToString());

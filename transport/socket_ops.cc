@@ -46,10 +46,10 @@ void SetNoDelay(int fd, int family) {
 absl::StatusOr<ScopedFd> Listen(const SocketAddress& address, int backlog) {
   auto fd = NewSocket(address);
   if (!fd.ok()) return fd.status();
-  if (address.is_unix()) {
+  if (address.is_unix() && !address.is_abstract_unix()) {
     const auto* un = reinterpret_cast<const sockaddr_un*>(address.sockaddr_ptr());
     ::unlink(un->sun_path);
-  } else {
+  } else if (!address.is_unix()) {
     int one = 1;
     ::setsockopt(fd->get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     if (address.family() == AF_INET6) {

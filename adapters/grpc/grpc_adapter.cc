@@ -9,6 +9,7 @@
 #include <climits>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "adapters/grpc/grpc_call.h"
 
@@ -21,6 +22,12 @@ GrpcAdapter::GrpcAdapter(Dispatcher* dispatcher, GrpcAdapterOptions options)
     : dispatcher_(dispatcher), options_(std::move(options)) {}
 
 GrpcAdapter::~GrpcAdapter() { Shutdown(); }
+
+std::string GrpcListenTarget(absl::string_view address) {
+  // gRPC spells a Linux abstract socket "unix-abstract:name"; to it "unix:@name" is a file.
+  if (absl::StartsWith(address, "unix:@")) return absl::StrCat("unix-abstract:", address.substr(6));
+  return std::string(address);
+}
 
 absl::Status GrpcAdapter::Start() {
   {
@@ -36,7 +43,8 @@ absl::Status GrpcAdapter::Start() {
 
   grpc::ServerBuilder builder;
   if (!options_.listen_address.empty()) {
-    builder.AddListeningPort(options_.listen_address, grpc::InsecureServerCredentials(), &port_);
+    builder.AddListeningPort(GrpcListenTarget(options_.listen_address),
+                             grpc::InsecureServerCredentials(), &port_);
   }
   builder.RegisterAsyncGenericService(generic_service_.get());
   // No gRPC-side health service: grpc.health.v1 is HealthService, a framerpc service reached

@@ -44,6 +44,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "base/scoped_fd.h"
 #include "rpc/dispatcher.h"
@@ -61,8 +62,13 @@ namespace grpc_adapter {
 struct CallEnvironment;
 }  // namespace grpc_adapter
 
+// The gRPC listening target for a framerpc address: the same text, except that an abstract Unix
+// socket "unix:@name" becomes gRPC's "unix-abstract:name".
+std::string GrpcListenTarget(absl::string_view address);
+
 struct GrpcAdapterOptions {
-  // gRPC address syntax ("127.0.0.1:0", "[::1]:50051", "unix:/path"), or "" for no port of its
+  // gRPC address syntax ("127.0.0.1:0", "[::1]:50051", "unix:/path"; "unix:@name" is an abstract
+  // Unix socket, as for the framed transport), or "" for no port of its
   // own (connections then come only through AdoptConnection). Loopback by default: Debian's gRPC
   // 1.51 lacks later HTTP/2 security fixes and the adapter speaks plaintext (see
   // docs/grpc_adapter.md), so exposing it is a deliberate choice of the caller.

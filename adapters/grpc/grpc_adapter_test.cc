@@ -5,6 +5,8 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -384,6 +386,37 @@ TEST(GrpcAdapterLifecycleTest, UnusableAddressFailsStart) {
   options.listen_address = "192.0.2.1:0";  // TEST-NET-1: not an address of this machine
   GrpcAdapter adapter(&dispatcher, options);
   EXPECT_FALSE(adapter.Start().ok());
+  dispatcher.StopWorkers();
+}
+
+// "unix:@name" means the same abstract socket to the adapter as to the framed transport (gRPC
+// itself would create a file named "@name"); a gRPC client reaches it as "unix-abstract:name".
+TEST(GrpcAdapterLifecycleTest, ServesAnAbstractUnixSocket) {
+  EXPECT_EQ(GrpcListenTarget("unix:@x"), "unix-abstract:x");
+  EXPECT_EQ(GrpcListenTarget("unix:/tmp/@x"), "unix:/tmp/@x");
+  EXPECT_EQ(GrpcListenTarget("127.0.0.1:0"), "127.0.0.1:0");
+  echo::EchoServiceImpl echo;
+  Dispatcher dispatcher(FrameLimits{}, 1);
+  ASSERT_TRUE(dispatcher.AddService(&echo).ok());
+  const std::string name = absl::StrCat("framerpc-grpc-test-", ::getpid());
+  GrpcAdapterOptions options;
+  options.listen_address = "unix:@" + name;
+  GrpcAdapter adapter(&dispatcher, options);
+  ASSERT_TRUE(adapter.Start().ok());
+  grpc::GenericStub stub(
+      grpc::CreateChannel("unix-abstract:" + name, grpc::InsecureChannelCredentials()));
+  echo::SayRequest request;
+  request.set_text("abstract");
+  std::string response;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  grpc::Status status = grpc_test::UnaryCall(&stub, &context, "/framerpc.echo.EchoService/Say",
+                                             request.SerializeAsString(), &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  echo::SayReply reply;
+  ASSERT_TRUE(reply.ParseFromString(response));
+  EXPECT_EQ(reply.text(), "abstract");
+  adapter.Shutdown();
   dispatcher.StopWorkers();
 }
 

@@ -1,5 +1,6 @@
 'use strict';
 // Channel targets: "host:port", "[v6]:port" and "unix:/path", as the C++ SocketAddress takes them
+// ("unix:@name", an abstract socket, is refused: see parseAddress)
 // (host names are also accepted here, and resolved by Node when connecting).
 const net = require('net');
 
@@ -9,10 +10,17 @@ const net = require('net');
  */
 function parseAddress(text) {
   if (typeof text !== 'string') throw new TypeError(`address must be a string, not ${typeof text}`);
+  if (text.startsWith('unix:@')) {
+    // Node 20 connects to an abstract name with the whole 108-byte sun_path (the name padded with
+    // NUL bytes), which is another name than the one framerpc_server binds: refuse it clearly
+    // rather than fail to connect.
+    throw new RangeError(`abstract unix sockets ('unix:@name') are not supported by the Node client: '${text}'`);
+  }
   if (text.startsWith('unix:')) {
     const path = text.slice(5);
     const bytes = Buffer.byteLength(path);
     if (bytes < 1 || bytes > 107) throw new RangeError(`unix socket path must be 1 to 107 bytes: '${text}'`);
+    if (path.includes('\0')) throw new RangeError(`unix socket address contains a NUL byte: '${text}'`);
     return { text, path };
   }
   if (text.startsWith('udp:')) {

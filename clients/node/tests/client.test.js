@@ -231,7 +231,8 @@ test('targets', () => {
   assert.deepEqual(framerpc.parseAddress('unix:/tmp/x'), { text: 'unix:/tmp/x', path: '/tmp/x' });
   for (const [bad, message] of [['nocolon', /is not host:port/], ['h:99999', /bad port/], ['::1:80', /need brackets/],
     ['[::1', /unterminated/], ['[::1]80', /missing ':port'/], ['[zz]:1', /bad IPv6/], [':80', /missing host/],
-    ['unix:', /1 to 107 bytes/], ['udp:1.2.3.4:5', /not supported/]]) {
+    ['unix:', /1 to 107 bytes/], ['unix:@name', /abstract unix sockets \('unix:@name'\) are not supported by the Node client/],
+    ['unix:/a\0b', /contains a NUL byte/], ['udp:1.2.3.4:5', /not supported/]]) {
     assert.throws(() => new framerpc.Channel(bad), message, bad);
   }
 });

@@ -1,4 +1,5 @@
-"""Channel targets: "host:port", "[v6]:port" and "unix:/path", as in the C++ SocketAddress."""
+"""Channel targets: "host:port", "[v6]:port", "unix:/path" and "unix:@abstract-name", as in the C++
+SocketAddress."""
 import socket
 
 
@@ -36,10 +37,20 @@ def parse_address(text):
     """Parses a target; raises ValueError with the reason for a malformed one."""
     if not isinstance(text, str):
         raise TypeError("address must be a str, not %s" % type(text).__name__)
+    if text.startswith("unix:@"):
+        # A Linux abstract socket: the name after a NUL byte, no file.
+        name = text[6:]
+        if not name or len(name.encode()) > 107:
+            raise ValueError("abstract unix socket name must be 1 to 107 bytes: '%s'" % text)
+        if "\0" in name:
+            raise ValueError("unix socket address contains a NUL byte: '%s'" % text)
+        return Address(text, socket.AF_UNIX, path="\0" + name)
     if text.startswith("unix:"):
         path = text[5:]
         if not path or len(path.encode()) > 107:
             raise ValueError("unix socket path must be 1 to 107 bytes: '%s'" % text)
+        if "\0" in path:
+            raise ValueError("unix socket address contains a NUL byte: '%s'" % text)
         return Address(text, socket.AF_UNIX, path=path)
     if text.startswith("udp:"):
         raise ValueError("udp: targets are not supported by the Python client (TCP and Unix "

@@ -242,7 +242,7 @@ class ConnectionTest(ClientTestBase):
 
     def test_bad_targets(self):
         for target in ("nocolon", "[::1", "[::1]", "1.2.3.4:99999", "1.2.3.4:x", "unix:",
-                       "udp:1.2.3.4:5", "::1:80"):
+                       "unix:@", "unix:@" + "n" * 108, "unix:/a\0b", "udp:1.2.3.4:5", "::1:80"):
             with self.subTest(target), self.assertRaises(ValueError):
                 framerpc.Channel(target)
 

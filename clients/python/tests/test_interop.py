@@ -131,6 +131,29 @@ class InteropTest(ServerTestCase):
             reply = echo_frpc.EchoServiceStub(channel).Say(SayRequest(text="über unix"))
         self.assertEqual(reply.text, "über unix")
 
+    def test_say_over_an_abstract_unix_socket(self):
+        # "unix:@name" is a Linux abstract socket on both sides: the server creates no file.
+        name = "frpc-py-interop-%d" % os.getpid()
+        workdir = tempfile.mkdtemp(prefix="frpc-abstract-", dir="/tmp")
+        try:
+            with open(os.path.join(workdir, "stderr"), "w") as stderr:
+                process = subprocess.Popen(
+                    [SERVER, "--listen=unix:@" + name, "--io_threads=1"],
+                    stdout=subprocess.PIPE, stderr=stderr, text=True, cwd=workdir)
+            process.workdir = workdir
+            try:
+                self.assertEqual(process.stdout.readline().strip(),
+                                 "framerpc_server: serving unix:@" + name)
+                with framerpc.Channel("unix:@" + name) as channel:
+                    reply = echo_frpc.EchoServiceStub(channel).Say(SayRequest(text="abstract"))
+                self.assertEqual(reply.text, "abstract")
+                self.assertEqual(sorted(os.listdir(workdir)), ["stderr"])
+            finally:
+                code, _, err = stop_server(process)
+            self.assertEqual(code, 0, err)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
     def test_bytes_attachment(self):
         data = random.Random(6).randbytes(3 << 20)
         context = framerpc.ClientContext(attachment=data, timeout=30)
