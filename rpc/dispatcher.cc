@@ -58,8 +58,20 @@ absl::Status Dispatcher::AddService(Service* service, ServiceOptions options) {
       return absl::AlreadyExistsError(absl::StrCat("method ", entry.full_name, " is already served"));
     }
   }
+  if (options.own_threads < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("own_threads must not be negative, not ", options.own_threads));
+  }
+  OwnThreads* own = nullptr;
+  if (options.own_threads > 0) {
+    own_threads_.push_back(std::make_unique<OwnThreads>());
+    own = own_threads_.back().get();
+    own->service = service->descriptor()->full_name();
+    own->threads = options.own_threads;
+    own->pool = std::make_unique<WorkerPool>(options.own_threads);
+  }
   for (const MethodEntry& entry : service->methods()) {
-    methods_.emplace(entry.full_name, Route{entry.handler.get(), options.run_inline});
+    methods_.emplace(entry.full_name, Route{entry.handler.get(), options.run_inline, own});
   }
   services_.push_back(service);
   return absl::OkStatus();
@@ -136,6 +148,7 @@ void Dispatcher::Dispatch(std::shared_ptr<ServerCall> call, const Route* found,
     });
     return;
   }
+  if (route.own_threads != nullptr) return RunOnOwnThreads(route, std::move(call), reply);
   if (route.run_inline || !allow_offload) {
     Run(route, std::move(call), reply);
   } else {
@@ -143,6 +156,33 @@ void Dispatcher::Dispatch(std::shared_ptr<ServerCall> call, const Route* found,
       Run(route, std::move(call), reply);
     });
   }
+}
+
+void Dispatcher::RunOnOwnThreads(const Route& route, std::shared_ptr<ServerCall> call,
+                                 const ReplyFn& reply) {
+  OwnThreads* own = route.own_threads;
+  if (own->admitted.fetch_add(1, std::memory_order_acq_rel) >= own->threads) {
+    own->admitted.fetch_sub(1, std::memory_order_acq_rel);
+    const uint64_t id = call->call_id;
+    reply(std::move(call),
+          ErrorResponse(id, absl::ResourceExhaustedError(absl::StrCat(
+                                own->service, " is busy: all ", own->threads,
+                                " of its threads are serving calls; retry later"))));
+    return;
+  }
+  own->pool->Submit([this, route, call = std::move(call), reply]() mutable {
+    Run(route, std::move(call),
+        [own = route.own_threads, &reply](std::shared_ptr<ServerCall> done, std::string frame) {
+          own->admitted.fetch_sub(1, std::memory_order_acq_rel);
+          reply(std::move(done), std::move(frame));
+        });
+  });
+}
+
+void Dispatcher::StopWorkers() {
+  workers_->Stop();
+  for (auto& own : own_threads_) own->pool->Stop();
+  stream_threads_->Stop();
 }
 
 void Dispatcher::Run(const Route& route, std::shared_ptr<ServerCall> call,

@@ -5,6 +5,7 @@
 #ifndef FRAMERPC_RPC_DISPATCHER_H_
 #define FRAMERPC_RPC_DISPATCHER_H_
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -23,6 +24,11 @@ struct ServiceOptions {
   // true: the service's handlers run on the I/O thread that read the request (fastest; handlers
   // must not block). false: they run on the server's worker pool.
   bool run_inline = true;
+  // > 0: the service's unary handlers run on this many threads of its own instead (run_inline is
+  // then ignored), and a call that finds all of them busy fails at once with RESOURCE_EXHAUSTED
+  // instead of waiting for one. For handlers that block for long (a command running): however
+  // many such calls arrive, they never hold the shared threads that other services' calls need.
+  int own_threads = 0;
 };
 
 // One call being served. Shared between the I/O thread (which may cancel it, or time it out) and
@@ -59,10 +65,21 @@ class Dispatcher {
   // stream) it gets UNIMPLEMENTED.
   void Dispatch(std::shared_ptr<ServerCall> call, bool allow_offload, const ReplyFn& reply);
 
-  // How a method is served: its handler, and whether it runs inline.
+  // The threads of a service added with own_threads, and the count of its calls admitted to
+  // them: at most `threads`, each counted from dispatch until just before its reply is sent, so
+  // that a client which has its reply is never refused for the call it makes next.
+  struct OwnThreads {
+    std::string service;
+    int threads;
+    std::atomic<int> admitted{0};
+    std::unique_ptr<WorkerPool> pool;
+  };
+  // How a method is served: its handler, whether it runs inline, and the service's own threads
+  // (null: the shared pool).
   struct Route {
     const MethodHandler* handler;
     bool run_inline;
+    OwnThreads* own_threads = nullptr;
   };
   // The route of `method`, or null. Stable for the dispatcher's life once serving has begun.
   const Route* FindRoute(absl::string_view method) const {
@@ -81,12 +98,9 @@ class Dispatcher {
   std::string OkResponse(uint64_t call_id, const google::protobuf::Message* message,
                          absl::string_view attachment) const;
 
-  // Waits for handlers running on the worker pool and on stream threads to return. Call once no
+  // Waits for handlers running on the worker pools and on stream threads to return. Call once no
   // more requests arrive.
-  void StopWorkers() {
-    workers_->Stop();
-    stream_threads_->Stop();
-  }
+  void StopWorkers();
 
   // The services added, in the order they were added (for reflection and health listings).
   const std::vector<const Service*>& services() const { return services_; }
@@ -101,6 +115,8 @@ class Dispatcher {
  private:
 
   void Run(const Route& route, std::shared_ptr<ServerCall> call, const ReplyFn& reply) const;
+  // Runs `call` on its service's own threads, or answers RESOURCE_EXHAUSTED if they are all taken.
+  void RunOnOwnThreads(const Route& route, std::shared_ptr<ServerCall> call, const ReplyFn& reply);
   void RunStream(const MethodHandler* handler, std::shared_ptr<ServerCall> call,
                  const ReplyFn& reply) const;
 
@@ -108,6 +124,7 @@ class Dispatcher {
   absl::flat_hash_map<std::string, Route> methods_;
   std::vector<const Service*> services_;
   std::unique_ptr<WorkerPool> workers_;
+  std::vector<std::unique_ptr<OwnThreads>> own_threads_;
   std::unique_ptr<ElasticThreadPool> stream_threads_;
 };
 

@@ -19,6 +19,7 @@
 // --auth_token_file too. It is never served over UDP.
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -260,8 +261,12 @@ int main(int argc, char** argv) {
     }
   }
   if (*command != nullptr) {
-    // Run blocks for as long as its command runs: never on an I/O thread.
-    if (absl::Status s = server.AddService(command->get(), {.run_inline = false}); !s.ok()) {
+    // Run blocks for as long as its command runs: on threads of the service's own, one per
+    // command it may run, so that running commands never hold the threads other services need,
+    // and a Run beyond the cap is refused at once.
+    const int command_threads = std::max(1, absl::GetFlag(FLAGS_command_max_concurrent));
+    if (absl::Status s = server.AddService(command->get(), {.own_threads = command_threads});
+        !s.ok()) {
       return Fail(s);
     }
   }
