@@ -20,6 +20,9 @@ class ServerCallAccess {
     c->request_attachment_ = a;
   }
   static std::string* mutable_peer(ServerContext* c) { return &c->peer_; }
+  static void set_peer_identity(ServerContext* c, const PeerIdentity& identity) {
+    c->peer_identity_ = identity;
+  }
   static std::string* mutable_method(ServerContext* c) { return &c->method_; }
 };
 

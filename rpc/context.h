@@ -13,6 +13,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "base/cancellation.h"
+#include "rpc/peer_identity.h"
 
 namespace framerpc {
 
@@ -81,6 +82,8 @@ class ServerContext {
   std::string* mutable_response_attachment() { return &response_attachment_; }
 
   const std::string& peer() const { return peer_; }
+  // What the transport established about the peer (locality; Unix-socket credentials).
+  const PeerIdentity& peer_identity() const { return peer_identity_; }
   const std::string& method() const { return method_; }
 
  private:
@@ -102,6 +105,7 @@ class ServerContext {
   std::string owned_request_attachment_;
   std::string response_attachment_;
   std::string peer_;
+  PeerIdentity peer_identity_;
   std::string method_;
 };
 

@@ -77,12 +77,14 @@ absl::Status Dispatcher::AddService(Service* service, ServiceOptions options) {
   return absl::OkStatus();
 }
 
-std::shared_ptr<ServerCall> Dispatcher::NewCall(Frame request, std::string peer) {
+std::shared_ptr<ServerCall> Dispatcher::NewCall(Frame request, std::string peer,
+                                                const PeerIdentity& identity) {
   auto call = std::make_shared<ServerCall>();
   call->call_id = request.envelope.call_id();
   ServerContext* ctx = &call->context;
   ServerCallAccess::mutable_method(ctx)->swap(*request.envelope.mutable_method());
   *ServerCallAccess::mutable_peer(ctx) = std::move(peer);
+  ServerCallAccess::set_peer_identity(ctx, identity);
   for (MetadataEntry& entry : *request.envelope.mutable_metadata()) {
     ServerCallAccess::mutable_client_metadata(ctx)->emplace_back(std::move(*entry.mutable_key()),
                                                                  std::move(*entry.mutable_value()));

@@ -54,9 +54,11 @@ class Dispatcher {
   // ALREADY_EXISTS if a method name is taken.
   absl::Status AddService(Service* service, ServiceOptions options = {});
 
-  // A call for a decoded REQUEST: the context gets the method, `peer`, the metadata and, for a
-  // positive timeout_us, the deadline counted from now. The caller has checked timeout_us >= 0.
-  static std::shared_ptr<ServerCall> NewCall(Frame request, std::string peer);
+  // A call for a decoded REQUEST: the context gets the method, `peer`, its `identity`, the
+  // metadata and, for a positive timeout_us, the deadline counted from now. The caller has checked
+  // timeout_us >= 0.
+  static std::shared_ptr<ServerCall> NewCall(Frame request, std::string peer,
+                                             const PeerIdentity& identity);
 
   // Runs `call` (whose request_frame and context are filled in): parses the request, invokes the
   // handler inline or on the pool, and passes the RESPONSE frame to `reply` exactly once.

@@ -6,6 +6,7 @@
 #include <cerrno>
 
 #include "absl/strings/str_cat.h"
+#include "rpc/socket_peer_identity.h"
 #include "transport/socket_ops.h"
 #include "transport/watcher.h"
 
@@ -158,6 +159,7 @@ void Server::OnFirstByte(Sniffing* key) {
 
 void Server::OnNewConnection(ScopedFd fd, const SocketAddress& peer) {
   EventLoop* loop = loops_->Next();
+  const PeerIdentity identity = SocketPeerIdentity(fd.get(), peer);
   ConnectionOptions conn_options;
   conn_options.output_high_water_bytes = options_.output_high_water_bytes;
   auto connection = std::make_shared<Connection>(loop, std::move(fd), peer, conn_options);
@@ -168,7 +170,8 @@ void Server::OnNewConnection(ScopedFd fd, const SocketAddress& peer) {
         std::lock_guard<std::mutex> lock(mu_);
         paused ? ++paused_connections_ : --paused_connections_;
         connections_changed_.notify_all();
-      });
+      },
+      identity);
   {
     std::unique_lock<std::mutex> lock(mu_);
     if (shut_down_) return;  // Closes the fd.

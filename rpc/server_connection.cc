@@ -10,10 +10,12 @@ namespace framerpc {
 ServerConnection::ServerConnection(ConnectionPtr connection, Dispatcher* dispatcher,
                                    InFlightCounter* in_flight, size_t max_concurrent_calls,
                                    size_t max_concurrent_streams, uint32_t max_stream_window,
-                                   StreamSlots* server_streams, PauseCallback on_pause)
+                                   StreamSlots* server_streams, PauseCallback on_pause,
+                                   const PeerIdentity& peer_identity)
     : connection_(std::move(connection)),
       reader_(dispatcher->limits()),
       peer_(connection_->peer().ToString()),
+      peer_identity_(peer_identity),
       dispatcher_(dispatcher),
       in_flight_(in_flight),
       on_pause_(std::move(on_pause)),
@@ -146,7 +148,7 @@ void ServerConnection::OnRequest(Frame frame) {
 
   const uint32_t peer_window = frame.envelope.window_update();
   std::shared_ptr<ServerCall> call =
-      Dispatcher::NewCall(std::move(frame), peer_);
+      Dispatcher::NewCall(std::move(frame), peer_, peer_identity_);
   const Dispatcher::Route* route = dispatcher_->FindRoute(call->context.method());
   if (route != nullptr && route->handler->kind() != MethodKind::kUnary &&
       !OpenStream(call.get(), peer_window)) {

@@ -16,6 +16,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "base/notification.h"
 #include "rpc/dispatcher.h"
+#include "rpc/peer_identity.h"
 #include "transport/connection.h"
 #include "transport/frame_reader.h"
 
@@ -71,7 +72,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   ServerConnection(ConnectionPtr connection, Dispatcher* dispatcher, InFlightCounter* in_flight,
                    size_t max_concurrent_calls, size_t max_concurrent_streams,
                    uint32_t max_stream_window, StreamSlots* server_streams,
-                   PauseCallback on_pause = nullptr);
+                   PauseCallback on_pause = nullptr, const PeerIdentity& peer_identity = {});
 
   // Loop thread. Hooks the connection's callbacks and starts reading. `on_closed` runs on the loop
   // thread once the connection is closed and every call on it has finished.
@@ -108,6 +109,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   ConnectionPtr connection_;
   FrameReader reader_;  // of connection_'s input
   const std::string peer_;  // formatted once: inet_ntop per request showed up in profiles
+  const PeerIdentity peer_identity_;
   Dispatcher* dispatcher_;
   InFlightCounter* in_flight_;
   struct Active {

@@ -158,7 +158,10 @@ void UdpServer::OnDatagram(absl::string_view bytes, const SocketAddress& peer) {
               dispatcher_->ErrorResponse(id, absl::InvalidArgumentError("negative timeout_us")));
     return;
   }
-  std::shared_ptr<ServerCall> call = Dispatcher::NewCall(std::move(frame), peer.ToString());
+  // A datagram's source address is not authenticated; UDP serves nothing that relies on it.
+  PeerIdentity identity;
+  identity.local = peer.is_loopback();
+  std::shared_ptr<ServerCall> call = Dispatcher::NewCall(std::move(frame), peer.ToString(), identity);
   // Not offloaded: the reply is sent before Dispatch returns, so the socket is still open.
   dispatcher_->Dispatch(std::move(call), /*allow_offload=*/false,
                         [this, peer](std::shared_ptr<ServerCall> done, std::string reply) {

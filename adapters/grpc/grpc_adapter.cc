@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "adapters/grpc/grpc_call.h"
+#include "rpc/socket_peer_identity.h"
 
 namespace framerpc {
 
@@ -68,7 +69,7 @@ absl::Status GrpcAdapter::Start() {
 
   env_ = std::make_unique<CallEnvironment>(CallEnvironment{
       dispatcher_, generic_service_.get(), cq_.get(), &stream_threads_,
-      [this] { RequestCall(); }, [this] { CallDeleted(); }});
+      [this] { RequestCall(); }, [this] { CallDeleted(); }, &adopted_peers_});
   const int threads = std::max(1, options_.handler_threads);
   for (int i = 0; i < threads; ++i) RequestCall();
   for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { PollLoop(); });
@@ -77,10 +78,12 @@ absl::Status GrpcAdapter::Start() {
   return absl::OkStatus();
 }
 
-void GrpcAdapter::AdoptConnection(ScopedFd fd) {
+void GrpcAdapter::AdoptConnection(ScopedFd fd, const SocketAddress& peer) {
   // Holding mu_ keeps Shutdown() from starting while gRPC takes the connection.
   std::lock_guard<std::mutex> lock(mu_);
   if (!serving_) return;  // Closes the fd.
+  // Before gRPC has the fd: its calls cannot start until it does.
+  adopted_peers_.Record(fd.get(), peer.ToString(), SocketPeerIdentity(fd.get(), peer));
   grpc::AddInsecureChannelFromFd(server_.get(), fd.release());
 }
 
@@ -130,7 +133,9 @@ void GrpcAdapter::Shutdown(absl::Duration grace) {
 
 absl::Status ServeGrpcOnSamePort(Server* server, GrpcAdapter* adapter) {
   return server->SetForeignConnectionHandler(
-      [adapter](ScopedFd fd, const SocketAddress&) { adapter->AdoptConnection(std::move(fd)); });
+      [adapter](ScopedFd fd, const SocketAddress& peer) {
+        adapter->AdoptConnection(std::move(fd), peer);
+      });
 }
 
 }  // namespace framerpc

@@ -46,6 +46,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "adapters/grpc/grpc_peer.h"
 #include "base/scoped_fd.h"
 #include "rpc/dispatcher.h"
 #include "rpc/server.h"
@@ -92,9 +93,10 @@ class GrpcAdapter {
   int listen_port() const { return port_; }
 
   // Serves gRPC on an accepted, non-blocking connection whose bytes are all still unread (the
-  // HTTP/2 preface first). Takes the fd; closes it if the adapter is not serving. Thread-safe.
-  // gRPC then reports the call's peer as "fd:<n>" rather than the client's address.
-  void AdoptConnection(ScopedFd fd);
+  // HTTP/2 preface first), from `peer`. Takes the fd; closes it if the adapter is not serving.
+  // Thread-safe. Its calls see `peer` as ServerContext::peer() and the identity the socket
+  // gives (Unix-socket credentials included), as framed calls do.
+  void AdoptConnection(ScopedFd fd, const SocketAddress& peer);
 
   // Stops accepting calls, lets running calls finish until `grace` has passed, then cancels the
   // gRPC calls still open, which cancels their ServerContexts. Blocks until every handler that
@@ -116,6 +118,7 @@ class GrpcAdapter {
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<grpc_adapter::CallEnvironment> env_;
   ElasticThreadPool stream_threads_;
+  grpc_adapter::AdoptedPeers adopted_peers_;
   std::vector<std::thread> threads_;
 
   std::mutex mu_;

@@ -104,7 +104,10 @@ void GrpcCall::Start() {
 
   const MethodHandler* handler = env_->dispatcher->FindHandler(context_.method());
   const bool streaming = handler != nullptr && handler->kind() != MethodKind::kUnary;
-  std::shared_ptr<ServerCall> call = Dispatcher::NewCall(std::move(frame), context_.peer());
+  std::string peer;
+  PeerIdentity identity;
+  env_->adopted_peers->Resolve(context_.peer(), &peer, &identity);
+  std::shared_ptr<ServerCall> call = Dispatcher::NewCall(std::move(frame), std::move(peer), identity);
   ServerCallAccess::set_attachments_supported(&call->context, false);
   {
     std::lock_guard<std::mutex> lock(mu_);

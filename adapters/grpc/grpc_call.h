@@ -29,6 +29,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "adapters/grpc/grpc_peer.h"
 #include "rpc/dispatcher.h"
 #include "rpc/worker_pool.h"
 
@@ -42,6 +43,7 @@ struct CallEnvironment {
   ElasticThreadPool* stream_threads;
   std::function<void()> request_next;  // arms one more call
   std::function<void()> on_deleted;
+  const AdoptedPeers* adopted_peers;   // the peers of connections from AdoptConnection
 };
 
 class GrpcCall final : private ServerStreamBase {

@@ -1,0 +1,15 @@
+#include "rpc/peer_identity.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace framerpc {
+
+std::string PeerIdentity::DebugString() const {
+  std::string s = local ? "local" : "remote";
+  if (unix_uid.has_value()) absl::StrAppend(&s, " unix uid ", *unix_uid);
+  if (unix_gid.has_value()) absl::StrAppend(&s, " gid ", *unix_gid);
+  if (unix_pid.has_value()) absl::StrAppend(&s, " pid ", *unix_pid);
+  return s;
+}
+
+}  // namespace framerpc
