@@ -82,6 +82,7 @@ int Main(int argc, char** argv) {
   const absl::Duration duration = absl::GetFlag(FLAGS_duration);
   command::CommandServiceConfig config;
   config.allowed_programs = {kProgram};
+  config.access = auth::AccessPolicy::Open();  // the bench's own loopback server
   auto service = command::CommandServiceImpl::Create(std::move(config));
   if (!service.ok()) {
     std::fprintf(stderr, "%s\n", service.status().ToString().c_str());

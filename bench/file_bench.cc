@@ -365,6 +365,7 @@ int Run(const std::string& work) {
 
   file::FileServiceOptions file_options;
   file_options.root.writable = true;
+  file_options.write_access = auth::AccessPolicy::Open();  // the bench's own loopback server
   file_options.chunk_bytes = chunk;
   file_options.max_upload_bytes = total;
   // Per chunk size, `cached`: the default service (digest cache on); `hashing`: the same root

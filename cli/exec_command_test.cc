@@ -44,7 +44,9 @@ class ExecCommandTest : public ::testing::Test {
     command::CommandServiceConfig config;
     config.allowed_programs = {"/bin/echo", "/bin/cat", "/bin/sh", "/bin/sleep"};
     config.allow_shell = true;
-    if (with_token) config.token = auth::SharedSecret::FromToken(kToken).value();
+    config.access = with_token ? auth::AccessPolicy().AcceptToken(
+                                     auth::SharedSecret::FromToken(kToken).value())
+                               : auth::AccessPolicy::Open();
     service_ = command::CommandServiceImpl::Create(std::move(config)).value();
     ServerOptions options;
     options.io_threads = 1;

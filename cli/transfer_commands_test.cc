@@ -52,6 +52,7 @@ class TransferCommandsTest : public ::testing::Test {
     ASSERT_EQ(::mkdir(root_.c_str(), 0755), 0);
     file::FileServiceOptions options;
     options.root.writable = true;
+    options.write_access = auth::AccessPolicy::Open();  // a test server on loopback
     options.chunk_bytes = file::kMinChunkBytes;
     auto service = file::FileServiceImpl::Create(root_, options);
     ASSERT_TRUE(service.ok()) << service.status();

@@ -13,15 +13,21 @@ SERVER_FLAGS=(
   --udp=127.0.0.1:0
   --io_threads=2
   --ready_file="$work/ready"
-  # The command service. Loopback and a Unix socket only, so no --auth_token_file is needed;
-  # on any other address the server would refuse to start without one.
+  # Being on this host is no credential: the command service and file-service writes admit a
+  # caller with the token (on any transport), or a Unix-socket peer running as this user.
+  --auth_token_file="$work/token"
+  # The command service.
   --enable_command_service
   --command_allow=/bin/echo,/usr/bin/uname,/usr/bin/wc,/usr/bin/seq
-  # The file service on one directory, writable: again loopback and Unix only, so no token.
+  --command_allow_uids="$(id -u)"
+  # The file service on one directory, writable.
   --file_root="$work/files"
   --file_writable
+  --file_allow_uids="$(id -u)"
 )
 mkdir "$work/files"
+# A shared secret, readable by its owner only (the server refuses it otherwise).
+(umask 077 && head -c 32 /dev/urandom | base64 > "$work/token")
 # ---------------------------------------------------------------------------------------------
 
 echo "== building"
@@ -74,39 +80,46 @@ fi
 
 echo
 echo "== the command service: argv runs without a shell, output streams, exit codes pass through"
-step exec "$tcp" -- /usr/bin/uname -sr
-step exec "$unix" -- /bin/echo 'not a shell: $(id); rm -rf /'
+token=(--auth_token_file="$work/token")
 echo
-echo "\$ printf 'one\\ntwo\\nthree\\n' | framerpc_cli exec $tcp -- /usr/bin/wc -l   # stdin is forwarded"
-printf 'one\ntwo\nthree\n' | "$cli" exec "$tcp" -- /usr/bin/wc -l
+echo "\$ framerpc_cli exec $tcp -- /usr/bin/uname -sr   # expected to fail: no credential"
+rc=0
+"$cli" exec "$tcp" -- /usr/bin/uname -sr </dev/null || rc=$?
+[ "$rc" -eq 255 ] || { echo "unexpected exit code $rc" >&2; exit 1; }
+echo "(exit code $rc: loopback alone is no credential)"
+step "${token[@]}" exec "$tcp" -- /usr/bin/uname -sr
+step exec "$unix" -- /bin/echo 'over the Unix socket, admitted by uid; not a shell: $(id); rm -rf /'
 echo
-echo "\$ framerpc_cli exec $tcp -- /usr/bin/seq 100000 | tail -n 1   # a large output, streamed"
-"$cli" exec "$tcp" -- /usr/bin/seq 100000 </dev/null | tail -n 1
-step --address="$tcp" --compact call /framerpc.command.CommandService/Run \
+echo "\$ printf 'one\\ntwo\\nthree\\n' | framerpc_cli exec $unix -- /usr/bin/wc -l   # stdin is forwarded"
+printf 'one\ntwo\nthree\n' | "$cli" exec "$unix" -- /usr/bin/wc -l
+echo
+echo "\$ framerpc_cli exec $unix -- /usr/bin/seq 100000 | tail -n 1   # a large output, streamed"
+"$cli" exec "$unix" -- /usr/bin/seq 100000 </dev/null | tail -n 1
+step "${token[@]}" --address="$tcp" --compact call /framerpc.command.CommandService/Run \
   '{"command": {"argv": ["/usr/bin/wc", "-c"]}, "stdin": "aGVsbG8="}'
 echo "(unary Run; bytes are base64 in JSON: stdin \"hello\", stdout \"5\\n\")"
 echo
-echo "\$ framerpc_cli exec $tcp -- /bin/rm -rf /tmp/x   # expected to fail: not in the allowlist"
+echo "\$ framerpc_cli exec $unix -- /bin/rm -rf /tmp/x   # expected to fail: not in the allowlist"
 rc=0
-"$cli" exec "$tcp" -- /bin/rm -rf /tmp/x </dev/null || rc=$?
+"$cli" exec "$unix" -- /bin/rm -rf /tmp/x </dev/null || rc=$?
 [ "$rc" -eq 255 ] || { echo "unexpected exit code $rc" >&2; exit 1; }
 echo "(exit code $rc)"
 
 echo
 echo "== the file service: upload and download, checked by SHA-256 at both ends"
 head -c $((3 * 1024 * 1024 + 123)) /dev/urandom > "$work/report.bin"
-step upload "$tcp" "$work/report.bin" q3.bin
+step "${token[@]}" upload "$tcp" "$work/report.bin" q3.bin
 step download "$unix" q3.bin "$work/q3-copy.bin"
 cmp "$work/report.bin" "$work/q3-copy.bin" && echo "(cmp: the copy is identical)"
 echo
-echo "\$ framerpc_cli download $tcp q3.bin $work/q3-copy.bin --continue   # after 1000000 bytes"
+echo "\$ framerpc_cli download $unix q3.bin $work/q3-copy.bin --continue   # after 1000000 bytes"
 head -c 1000000 "$work/report.bin" > "$work/q3-copy.bin"
-"$cli" download "$tcp" q3.bin "$work/q3-copy.bin" --continue
+"$cli" download "$unix" q3.bin "$work/q3-copy.bin" --continue
 cmp "$work/report.bin" "$work/q3-copy.bin" && echo "(cmp: the resumed copy is identical)"
 echo
-echo "\$ framerpc_cli download $tcp ../../etc/passwd $work/passwd   # expected to fail"
+echo "\$ framerpc_cli download $unix ../../etc/passwd $work/passwd   # expected to fail"
 rc=0
-"$cli" download "$tcp" ../../etc/passwd "$work/passwd" || rc=$?
+"$cli" download "$unix" ../../etc/passwd "$work/passwd" || rc=$?
 [ "$rc" -eq 3 ] || { echo "unexpected exit code $rc" >&2; exit 1; }
 echo "(exit code $rc: INVALID_ARGUMENT)"
 

@@ -1,8 +1,10 @@
 #include "server/command_setup.h"
 
+#include <algorithm>
+
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "services/auth/local_address.h"
-#include "services/auth/shared_secret.h"
 
 namespace framerpc::server {
 
@@ -28,26 +30,44 @@ absl::StatusOr<command::CommandServiceConfig> BuildCommandServiceConfig(
   }
   config.run_output_limit = flags.run_output_limit;
   config.exec_output_limit = flags.exec_output_limit;
-  if (!flags.auth_token_file.empty()) {
-    absl::StatusOr<auth::SharedSecret> token = auth::SharedSecret::FromFile(flags.auth_token_file);
-    if (!token.ok()) return token.status();
-    config.token = *std::move(token);
+  absl::StatusOr<auth::AccessPolicy> access =
+      BuildAccessPolicy(flags.credentials, "--command_allow_uids", "the command service");
+  if (!access.ok()) return access.status();
+  if (!access->admits_anyone()) {
+    return absl::FailedPreconditionError(
+        "the command service runs programs as this server's user, so it needs a credential: "
+        "--auth_token_file (a bearer token), --command_allow_uids (peers on unix: sockets with "
+        "these uids), or --trust_local_peers (every user of this host; see "
+        "docs/command_service.md)");
   }
+  config.access = *std::move(access);
   return config;
 }
 
-absl::Status CheckCommandServiceExposure(const std::vector<std::string>& bound_addresses,
-                                         bool has_token) {
-  if (has_token) return absl::OkStatus();
-  for (const std::string& address : bound_addresses) {
-    if (!auth::IsLocalOnlyAddress(address)) {
+absl::Status CheckCommandServiceExposure(const std::vector<std::string>& served_addresses,
+                                         const auth::AccessPolicy& access) {
+  bool any_unix = false;
+  for (const std::string& address : served_addresses) {
+    any_unix = any_unix || absl::StartsWith(address, "unix:");
+    if (access.is_open() && !auth::IsLocalOnlyAddress(address)) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "the command service would be reachable from other hosts on ", address,
-          "; give it a shared secret with --auth_token_file, or listen only on loopback or "
-          "unix: addresses"));
+          "the command service would admit anyone who reaches ", address,
+          "; give it a credential (--auth_token_file)"));
     }
   }
+  const bool only_uids =
+      !access.is_open() && !access.accepts_token() && !access.trusts_local_peers();
+  if (only_uids && !any_unix) {
+    return absl::FailedPreconditionError(
+        "the command service admits only Unix-socket peers (--command_allow_uids), but it is "
+        "served on no unix: address; add one to --listen, or give --auth_token_file");
+  }
   return absl::OkStatus();
+}
+
+absl::Status AddCommandService(Server* server, command::CommandServiceImpl* service) {
+  const int threads = std::max(1, service->runner().config().max_concurrent);
+  return server->AddService(service, ServiceOptions{.own_threads = threads});
 }
 
 }  // namespace framerpc::server

@@ -1,6 +1,6 @@
-// framerpc_server's command-service settings: the --command_* and --auth_token_file flags turned
-// into a CommandServiceConfig, and the rule that the service is never exposed beyond this host
-// without a token. Kept out of main.cc so that it can be tested.
+// framerpc_server's command-service settings: the --command_* and credential flags turned into a
+// CommandServiceConfig, and the rules on where the service may be served. Kept out of main.cc so
+// that it can be tested.
 #ifndef FRAMERPC_SERVER_COMMAND_SETUP_H_
 #define FRAMERPC_SERVER_COMMAND_SETUP_H_
 
@@ -11,7 +11,11 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "rpc/server.h"
+#include "server/credential_flags.h"
+#include "services/auth/access_policy.h"
 #include "services/command/command_config.h"
+#include "services/command/command_service.h"
 
 namespace framerpc::server {
 
@@ -24,19 +28,31 @@ struct CommandServiceFlags {
   absl::Duration kill_grace = absl::Seconds(2);
   uint64_t run_output_limit = uint64_t{1} << 20;
   uint64_t exec_output_limit = uint64_t{1} << 20;
-  std::string auth_token_file;  // empty: no token
+  // --auth_token_file, --command_allow_uids, --trust_local_peers.
+  CredentialFlags credentials;
 };
 
 // The configuration, with the token read from its file. Errors: the token file's
-// (SharedSecret::FromFile), INVALID_ARGUMENT for a bad allowlist entry or timeouts, and for a Run
-// output limit whose response (both streams at the limit) would not fit in `max_frame_bytes`.
+// (SharedSecret::FromFile), INVALID_ARGUMENT for a bad allowlist entry, uid or timeouts, and for a
+// Run output limit whose response (both streams at the limit) would not fit in
+// `max_frame_bytes`; FAILED_PRECONDITION when no credential is accepted at all (a command service
+// that admits nobody is a mistake, and one that admits every local user must be asked for).
 absl::StatusOr<command::CommandServiceConfig> BuildCommandServiceConfig(
     const CommandServiceFlags& flags, uint32_t max_frame_bytes);
 
-// FAILED_PRECONDITION, naming the address, if the service would be reachable from other hosts
-// (any bound address but loopback and Unix sockets) without a token.
-absl::Status CheckCommandServiceExposure(const std::vector<std::string>& bound_addresses,
-                                         bool has_token);
+// Where the service may be served, given every address it is served on (framed listeners as
+// bound, and gRPC's): FAILED_PRECONDITION, saying why, if an address other hosts can reach would
+// admit calls without a credential (an open policy), or if the only credential accepted is a
+// Unix-socket peer uid and no address is a Unix socket.
+absl::Status CheckCommandServiceExposure(const std::vector<std::string>& served_addresses,
+                                         const auth::AccessPolicy& access);
+
+// Adds the command service to `server` as framerpc_server does: its unary Run on threads of its
+// own, one per command it may run (config().max_concurrent, at least one), so that running
+// commands never hold the shared workers that health, reflection and the file service need, and
+// a Run beyond the cap is refused at once with RESOURCE_EXHAUSTED. `service` must outlive
+// `server`.
+absl::Status AddCommandService(Server* server, command::CommandServiceImpl* service);
 
 }  // namespace framerpc::server
 

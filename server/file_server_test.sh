@@ -25,13 +25,19 @@ printf 'a-token-for-the-file-server-test\n' > "$work/token"
 chmod 600 "$work/token"
 
 # --- Refusals -------------------------------------------------------------------------------
-expect_refusal "--auth_token_file" --listen=0.0.0.0:0 --file_root="$root" --file_writable
+# The attack that worked: started like this, the server let any local user write files as its own
+# user over 127.0.0.1. Now writes need a credential, or it does not start.
+expect_refusal "a writable file service needs a credential for writes" --listen=127.0.0.1:0 \
+  --file_root="$root" --file_writable
+expect_refusal "would let anyone read the files" --listen=0.0.0.0:0 --file_root="$root"
 expect_refusal "--file_chunk_bytes must be between" --listen=127.0.0.1:0 --file_root="$root" \
   --file_chunk_bytes=100
 expect_refusal "NOT_FOUND" --listen=127.0.0.1:0 --file_root="$work/missing"
 
-# --- Read-only (the default), even on every address -----------------------------------------
-start_server --listen=0.0.0.0:0 --file_root="$root"
+# --- Read-only (the default), on every address when the files are declared public ------------
+start_server --listen=0.0.0.0:0 --file_root="$root" --file_public
+grep -qF "file service on $root (read-only); reads: anyone" "$work/first_lines" \
+  || fail "no access line: $(cat "$work/first_lines")"
 port="${address##*:}"
 "$cli" download "127.0.0.1:$port" data.bin "$work/copy.bin" >"$work/out"
 cmp "$root/data.bin" "$work/copy.bin" || fail "download differs"
@@ -42,8 +48,11 @@ expect_cli_error 3 "escapes the root" download "127.0.0.1:$port" ../etc/passwd "
 stop_server
 echo "ok: read-only"
 
-# --- Writable on loopback -------------------------------------------------------------------
-start_server --listen=127.0.0.1:0 --file_root="$root" --file_writable --file_chunk_bytes=65536
+# --- Writable on loopback, for every local user, as asked -----------------------------------
+start_server --listen=127.0.0.1:0 --file_root="$root" --file_writable --file_chunk_bytes=65536 \
+  --trust_local_peers
+grep -qF "(writable); reads: anyone; writes: any peer on this host" "$work/first_lines" \
+  || fail "no access line: $(cat "$work/first_lines")"
 "$cli" upload "$address" "$work/up.bin" sub.bin >/dev/null
 cmp "$work/up.bin" "$root/sub.bin" || fail "upload differs"
 expect_cli_error 6 "already exists" upload "$address" "$work/up.bin" sub.bin
@@ -56,6 +65,27 @@ cmp "$root/data.bin" "$work/part.bin" || fail "resumed download differs"
 grep -qF "after the 100000 already there" "$work/out" || fail "not resumed: $(cat "$work/out")"
 stop_server
 echo "ok: writable on loopback"
+
+# --- Writable, for one Unix-socket uid -------------------------------------------------------
+shared="$(mktemp -d /tmp/frpc-files.XXXXXX)"
+trap 'cleanup; rm -rf "$shared"' EXIT
+chmod 755 "$shared"
+cp "$cli" "$shared/cli"
+chmod 755 "$shared/cli"
+start_server --listen=127.0.0.1:0,unix:"$shared/s.sock" --file_root="$root" --file_writable \
+  --file_allow_uids="$(id -u)"
+chmod 777 "$shared/s.sock"
+"$cli" upload "unix:$shared/s.sock" "$work/up.bin" uid.bin >/dev/null
+cmp "$work/up.bin" "$root/uid.bin" || fail "upload by uid differs"
+expect_cli_error 16 "UNAUTHENTICATED" upload "$address" "$work/up.bin" tcp.bin
+rc=0
+setpriv --reuid=nobody --regid=nogroup --clear-groups "$shared/cli" upload \
+  "unix:$shared/s.sock" /etc/hostname nobody.bin >"$work/out" 2>"$work/err" || rc=$?
+[ "$rc" -eq 7 ] || fail "nobody's upload: exit $rc ($(cat "$work/err"))"
+grep -qF "peer uid 65534 is not allowed" "$work/err" || fail "nobody: $(cat "$work/err")"
+[ ! -e "$root/tcp.bin" ] && [ ! -e "$root/nobody.bin" ] || fail "a refused upload wrote a file"
+stop_server
+echo "ok: writes by Unix-socket uid; TCP and nobody refused"
 
 # --- Writable on every address, with the token ----------------------------------------------
 start_server --listen=0.0.0.0:0 --file_root="$root" --file_writable --auth_token_file="$work/token"

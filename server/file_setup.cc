@@ -3,7 +3,6 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "services/auth/shared_secret.h"
 
 namespace framerpc::server {
 namespace {
@@ -35,11 +34,24 @@ absl::StatusOr<file::FileServiceOptions> BuildFileServiceOptions(const FileServi
   options.chunk_bytes = static_cast<size_t>(flags.chunk_bytes);
   options.max_upload_bytes = flags.max_upload_bytes;
   options.max_transfers = flags.max_transfers;
-  if (!flags.auth_token_file.empty()) {
-    absl::StatusOr<auth::SharedSecret> token = auth::SharedSecret::FromFile(flags.auth_token_file);
-    if (!token.ok()) return token.status();
-    options.token = *std::move(token);
+  absl::StatusOr<auth::AccessPolicy> writes =
+      BuildAccessPolicy(flags.credentials, "--file_allow_uids", "writes to the file service");
+  if (!writes.ok()) return writes.status();
+  if (flags.writable && !writes->admits_anyone()) {
+    return absl::FailedPreconditionError(
+        "a writable file service needs a credential for writes: --auth_token_file (a bearer "
+        "token), --file_allow_uids (peers on unix: sockets with these uids), or "
+        "--trust_local_peers (every user of this host; see docs/file_service.md)");
   }
+  const bool reads_need_credentials =
+      !flags.files_public &&
+      (!flags.credentials.auth_token_file.empty() || !flags.credentials.allow_uids.empty());
+  if (reads_need_credentials) {
+    options.read_access = *writes;
+    options.read_access.set_subject("the file service");
+  }
+  options.write_access = *std::move(writes);
+  options.files_are_public = flags.files_public;
   return options;
 }
 

@@ -1,6 +1,6 @@
-// framerpc_server's file-service settings: the --file_* and --auth_token_file flags turned into
-// FileServiceOptions. The rule that a writable file service is never exposed beyond this host
-// without a token is file::CheckFileServiceExposure. Kept out of main.cc so that it can be tested.
+// framerpc_server's file-service settings: the --file_* and credential flags turned into
+// FileServiceOptions. The rules on where it may be served are file::CheckFileServiceExposure.
+// Kept out of main.cc so that it can be tested.
 #ifndef FRAMERPC_SERVER_FILE_SETUP_H_
 #define FRAMERPC_SERVER_FILE_SETUP_H_
 
@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "server/credential_flags.h"
 #include "services/file/file_service.h"
 
 namespace framerpc::server {
@@ -21,12 +22,16 @@ struct FileServiceFlags {
   // Whole-file SHA-256 digests remembered (services/file/digest_cache.h); 0 turns the cache off.
   int64_t digest_cache_entries =
       static_cast<int64_t>(file::FileServiceOptions().digest_cache.max_entries);
-  std::string auth_token_file;  // empty: no token; otherwise every file call must carry it
+  // --auth_token_file, --file_allow_uids, --trust_local_peers. Writes to a writable root need
+  // one of them. Reads are open unless a token or uids are given, which reads then need too.
+  CredentialFlags credentials;
+  // --file_public: reads open to anyone, on every address.
+  bool files_public = false;
 };
 
 // The options, with the token read from its file. Errors: the token file's
-// (SharedSecret::FromFile), INVALID_ARGUMENT for a chunk size, transfer cap or digest cache size
-// out of range.
+// (SharedSecret::FromFile), INVALID_ARGUMENT for a chunk size, transfer cap, digest cache size or
+// uid out of range, FAILED_PRECONDITION for a writable root whose writes would admit nobody.
 absl::StatusOr<file::FileServiceOptions> BuildFileServiceOptions(const FileServiceFlags& flags);
 
 }  // namespace framerpc::server

@@ -10,16 +10,20 @@
 // --grpc_same_port on the --listen addresses as well. grpc.health.v1 and server reflection are
 // always served. gRPC is refused on addresses other hosts can reach unless --grpc_allow_nonlocal.
 //
-// The command service (docs/command_service.md) is off unless enabled, and the server refuses to
-// start with it on an address other hosts can reach unless --auth_token_file is given. It is
-// never served over UDP.
+// Credentials (docs/security.md). The command service, and writes to a writable file service,
+// need one on every transport: a bearer token (--auth_token_file), a Unix-socket peer uid
+// (--command_allow_uids, --file_allow_uids), or, only if asked for, any peer on this host
+// (--trust_local_peers). Being on loopback is no credential by itself. The server prints at start
+// what each service accepts, and refuses to start a service that would admit nobody, or anyone
+// from another host.
+//
+// The command service (docs/command_service.md) is off unless enabled, and never served over UDP.
 //
 // The file service (docs/file_service.md) is off unless --file_root names a directory, and
-// read-only unless --file_writable; a writable one on an address other hosts can reach needs
-// --auth_token_file too. It is never served over UDP.
+// read-only unless --file_writable. Its reads are open on loopback; on an address other hosts can
+// reach they need the token, or --file_public. It is never served over UDP.
 #include <signal.h>
 
-#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -96,19 +100,35 @@ ABSL_FLAG(uint64_t, command_run_output_limit,
 ABSL_FLAG(uint64_t, command_exec_output_limit,
           framerpc::server::CommandServiceFlags().exec_output_limit,
           "Cap on each of stdout and stderr streamed by one Exec call, in bytes.");
+ABSL_FLAG(std::vector<std::string>, command_allow_uids, {},
+          "Unix-socket peers whose uid (as the kernel reports it) is listed may call the command "
+          "service without a token: numeric uids or user names, comma-separated.");
+
+// Credentials shared by the command and file services.
 ABSL_FLAG(std::string, auth_token_file, "",
-          "File holding the shared secret that calls to the command service must carry as "
-          "'authorization: Bearer <token>' metadata. Must be readable by its owner only. "
-          "Required when the command service listens anywhere but loopback or unix: addresses. "
-          "When given, every file-service call must carry it too.");
+          "File holding a shared secret that calls may carry as 'authorization: Bearer <token>' "
+          "metadata to be admitted to the command service and to the file service (reads and "
+          "writes). Must be readable by its owner only. The only credential for callers on "
+          "other hosts.");
+ABSL_FLAG(bool, trust_local_peers, false,
+          "DANGEROUS: admit every peer on loopback or a Unix socket to the command service and "
+          "to file-service writes without a credential. Every user of this host, 'nobody' "
+          "included, then runs commands and writes files as this server's user.");
 
 // The file service. Defaults come from FileServiceFlags.
 ABSL_FLAG(std::string, file_root, "",
           "Serve framerpc.file.FileService on this directory: nothing outside it is reachable. "
           "Empty: no file service.");
 ABSL_FLAG(bool, file_writable, false,
-          "Allow uploads, deletes and new directories under --file_root (read-only otherwise). "
-          "Beyond loopback and unix: addresses this needs --auth_token_file.");
+          "Allow uploads, deletes and new directories under --file_root (read-only otherwise), "
+          "for callers with a credential: --auth_token_file, --file_allow_uids or "
+          "--trust_local_peers.");
+ABSL_FLAG(std::vector<std::string>, file_allow_uids, {},
+          "Unix-socket peers whose uid is listed may use the file service (reads and writes) "
+          "without a token: numeric uids or user names, comma-separated.");
+ABSL_FLAG(bool, file_public, false,
+          "The files under --file_root are public: reads are open to anyone, also on addresses "
+          "other hosts can reach (otherwise those need --auth_token_file).");
 ABSL_FLAG(uint64_t, file_chunk_bytes, framerpc::server::FileServiceFlags().chunk_bytes,
           "Bytes per download data message, 65536 to 1048576.");
 ABSL_FLAG(uint64_t, file_max_upload_bytes, framerpc::server::FileServiceFlags().max_upload_bytes,
@@ -147,7 +167,9 @@ framerpc::server::CommandServiceFlags CommandFlags() {
   flags.kill_grace = absl::GetFlag(FLAGS_command_kill_grace);
   flags.run_output_limit = absl::GetFlag(FLAGS_command_run_output_limit);
   flags.exec_output_limit = absl::GetFlag(FLAGS_command_exec_output_limit);
-  flags.auth_token_file = absl::GetFlag(FLAGS_auth_token_file);
+  flags.credentials.auth_token_file = absl::GetFlag(FLAGS_auth_token_file);
+  flags.credentials.allow_uids = absl::GetFlag(FLAGS_command_allow_uids);
+  flags.credentials.trust_local_peers = absl::GetFlag(FLAGS_trust_local_peers);
   return flags;
 }
 
@@ -171,7 +193,10 @@ absl::StatusOr<std::unique_ptr<framerpc::file::FileServiceImpl>> MakeFileService
   flags.max_upload_bytes = absl::GetFlag(FLAGS_file_max_upload_bytes);
   flags.max_transfers = absl::GetFlag(FLAGS_file_max_transfers);
   flags.digest_cache_entries = absl::GetFlag(FLAGS_file_digest_cache_entries);
-  flags.auth_token_file = absl::GetFlag(FLAGS_auth_token_file);
+  flags.credentials.auth_token_file = absl::GetFlag(FLAGS_auth_token_file);
+  flags.credentials.allow_uids = absl::GetFlag(FLAGS_file_allow_uids);
+  flags.credentials.trust_local_peers = absl::GetFlag(FLAGS_trust_local_peers);
+  flags.files_public = absl::GetFlag(FLAGS_file_public);
   absl::StatusOr<framerpc::file::FileServiceOptions> options =
       framerpc::server::BuildFileServiceOptions(flags);
   if (!options.ok()) return options.status();
@@ -215,6 +240,54 @@ absl::Status StartGrpc(framerpc::Server* server, std::unique_ptr<framerpc::GrpcA
   }
   if (same_port) return framerpc::ServeGrpcOnSamePort(server, grpc->get());
   return absl::OkStatus();
+}
+
+// Every address a service is served on, whatever the transport: the framed listeners as bound,
+// and the gRPC adapter's own port (only its host matters, so the flag's value will do).
+std::vector<std::string> ServedAddresses(const std::vector<std::string>& framed) {
+  std::vector<std::string> served = framed;
+  if (const std::string grpc = absl::GetFlag(FLAGS_grpc_listen); !grpc.empty()) {
+    served.push_back(grpc);
+  }
+  return served;
+}
+
+// The one check of where the command and file services may be served, over every transport.
+absl::Status CheckExposure(const std::vector<std::string>& framed,
+                           const framerpc::command::CommandServiceImpl* command,
+                           const framerpc::file::FileServiceImpl* files) {
+  const std::vector<std::string> served = ServedAddresses(framed);
+  if (command != nullptr) {
+    if (absl::Status s = framerpc::server::CheckCommandServiceExposure(
+            served, command->runner().config().access);
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (files != nullptr) return framerpc::file::CheckFileServiceExposure(files->options(), served);
+  return absl::OkStatus();
+}
+
+// Which credential each protected service accepts, printed at start so that an operator sees
+// what is open.
+void PrintAccess(const framerpc::command::CommandServiceImpl* command,
+                 const framerpc::file::FileServiceImpl* files) {
+  if (command != nullptr) {
+    std::printf("framerpc_server: command service enabled (%zu programs allowed%s); accepts %s\n",
+                absl::GetFlag(FLAGS_command_allow).size(),
+                absl::GetFlag(FLAGS_command_allow_shell) ? ", shell commands allowed" : "",
+                command->runner().config().access.Describe().c_str());
+  }
+  if (files != nullptr) {
+    const framerpc::file::FileServiceOptions& options = files->options();
+    std::printf("framerpc_server: file service on %s (%s); reads: %s%s\n",
+                absl::GetFlag(FLAGS_file_root).c_str(),
+                options.root.writable ? "writable" : "read-only",
+                options.read_access.Describe().c_str(),
+                options.root.writable
+                    ? absl::StrCat("; writes: ", options.write_access.Describe()).c_str()
+                    : "");
+  }
 }
 
 sigset_t ShutdownSignals() {
@@ -261,12 +334,8 @@ int main(int argc, char** argv) {
     }
   }
   if (*command != nullptr) {
-    // Run blocks for as long as its command runs: on threads of the service's own, one per
-    // command it may run, so that running commands never hold the threads other services need,
-    // and a Run beyond the cap is refused at once.
-    const int command_threads = std::max(1, absl::GetFlag(FLAGS_command_max_concurrent));
-    if (absl::Status s = server.AddService(command->get(), {.own_threads = command_threads});
-        !s.ok()) {
+    // Run blocks for as long as its command runs: never on the shared workers.
+    if (absl::Status s = framerpc::server::AddCommandService(&server, command->get()); !s.ok()) {
       return Fail(s);
     }
   }
@@ -282,37 +351,12 @@ int main(int argc, char** argv) {
   }
   std::vector<std::string> ready;
   for (size_t i = 0; i < listens.size(); ++i) ready.push_back(server.listen_address(i));
-  if (*command != nullptr) {
-    const bool has_token = !absl::GetFlag(FLAGS_auth_token_file).empty();
-    if (absl::Status s = framerpc::server::CheckCommandServiceExposure(ready, has_token);
-        !s.ok()) {
-      return Fail(s);
-    }
-  }
-  if (*files != nullptr) {
-    if (absl::Status s = framerpc::file::CheckFileServiceExposure((*files)->options(), ready);
-        !s.ok()) {
-      return Fail(s);
-    }
+  if (absl::Status s = CheckExposure(ready, command->get(), files->get()); !s.ok()) {
+    return Fail(s);
   }
   std::unique_ptr<framerpc::GrpcAdapter> grpc;
   std::string grpc_address;
   if (absl::Status s = StartGrpc(&server, &grpc, &grpc_address); !s.ok()) return Fail(s);
-  if (*files != nullptr && !grpc_address.empty()) {
-    if (absl::Status s =
-            framerpc::file::CheckFileServiceExposure((*files)->options(), {grpc_address});
-        !s.ok()) {
-      return Fail(s);
-    }
-  }
-  if (*command != nullptr && !grpc_address.empty()) {
-    // gRPC serves the command service too: the same exposure rule holds for its port.
-    const bool has_token = !absl::GetFlag(FLAGS_auth_token_file).empty();
-    if (absl::Status s = framerpc::server::CheckCommandServiceExposure({grpc_address}, has_token);
-        !s.ok()) {
-      return Fail(s);
-    }
-  }
   if (absl::Status s = server.Start(); !s.ok()) return Fail(s);
   health.SetServingForAll(*server.dispatcher());
 
@@ -334,19 +378,9 @@ int main(int argc, char** argv) {
   }
 
   if (!grpc_address.empty()) ready.push_back("grpc:" + grpc_address);
+  // The access lines first: "serving" is the last line of the start-up report, and means ready.
+  PrintAccess(command->get(), files->get());
   std::printf("framerpc_server: serving %s\n", absl::StrJoin(ready, ", ").c_str());
-  if (*command != nullptr) {
-    std::printf("framerpc_server: command service enabled (%zu programs allowed%s%s)\n",
-                absl::GetFlag(FLAGS_command_allow).size(),
-                absl::GetFlag(FLAGS_command_allow_shell) ? ", shell commands allowed" : "",
-                absl::GetFlag(FLAGS_auth_token_file).empty() ? "" : ", token required");
-  }
-  if (*files != nullptr) {
-    std::printf("framerpc_server: file service on %s (%s%s)\n",
-                absl::GetFlag(FLAGS_file_root).c_str(),
-                (*files)->options().root.writable ? "writable" : "read-only",
-                (*files)->options().token ? ", token required" : "");
-  }
   std::fflush(stdout);
   if (const std::string path = absl::GetFlag(FLAGS_ready_file); !path.empty()) {
     // Written whole to a temporary name, then renamed, so readers never see half a file.

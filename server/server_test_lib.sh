@@ -27,7 +27,8 @@ expect_refusal() {
 }
 
 # Starts the server with "$@" and sets $address to its first listening address, once it has
-# printed that it is serving.
+# printed that it is serving. Its start-up report (the services' access lines, then the serving
+# line, which comes last) is in $work/first_lines.
 start_server() {
   rm -f "$work/fifo"
   mkfifo "$work/fifo"
@@ -35,11 +36,16 @@ start_server() {
   server_pid=$!
   exec 3<"$work/fifo"
   local line=""
-  read -r -t 30 line <&3 || fail "server did not start: $(cat "$work/server.err")"
-  case "$line" in
-    "framerpc_server: serving "*) ;;
-    *) fail "unexpected first line: $line" ;;
-  esac
+  : > "$work/first_lines"
+  while :; do
+    read -r -t 30 line <&3 || fail "server did not start: $(cat "$work/server.err")"
+    printf '%s\n' "$line" >> "$work/first_lines"
+    case "$line" in
+      "framerpc_server: serving "*) break ;;
+      "framerpc_server: "*) ;;
+      *) fail "unexpected start-up line: $line" ;;
+    esac
+  done
   address="${line#framerpc_server: serving }"
   address="${address%%,*}"
 }

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
-#include "services/auth/shared_secret.h"
+#include "services/auth/access_policy.h"
 #include "services/command/process.h"
 
 namespace framerpc::command {
@@ -39,8 +39,10 @@ struct CommandServiceConfig {
   // stream's flow-control window. When it is full the command's pipes fill and it blocks.
   size_t exec_queue_bytes = size_t{1} << 20;
 
-  // When set, every call must carry it (see services/auth/shared_secret.h).
-  std::optional<auth::SharedSecret> token;
+  // Which calls are admitted (services/auth/access_policy.h): a bearer token, listed Unix-socket
+  // peer uids, or every local peer. The default admits nobody: a command service is a remote
+  // shell, and being on this host is no credential.
+  auth::AccessPolicy access;
 };
 
 }  // namespace framerpc::command

@@ -23,8 +23,7 @@ CommandRunner::CommandRunner(CommandServiceConfig config, CommandPolicy policy)
       limiter_(config_.max_concurrent) {}
 
 absl::Status CommandRunner::Authorize(const CallInfo& call) const {
-  if (!config_.token.has_value()) return absl::OkStatus();
-  return config_.token->Check(call.authorization);
+  return config_.access.Check(call.credentials);
 }
 
 absl::StatusOr<CommandRunner::Started> CommandRunner::Start(const CallInfo& call,

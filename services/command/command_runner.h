@@ -1,8 +1,8 @@
 // The command service's logic (command.proto), independent of how calls arrive: CommandService
 // (command_service.h) forwards each call here with a CallInfo built from its ServerContext, and
-// tests build CallInfo directly, to cancel calls and present tokens without a server.
+// tests build CallInfo directly, to cancel calls and present credentials without a server.
 //
-// Per call: the token check, the policy (CommandPolicy), a slot under the concurrency cap, then
+// Per call: the access check (config.access), the policy (CommandPolicy), a slot under the concurrency cap, then
 // the command, killed (Process::Kill, from the call's cancellation callback) if the call goes away
 // while it runs.
 //
@@ -19,6 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "base/cancellation.h"
+#include "services/auth/access_policy.h"
 #include "services/command/command.pb.h"
 #include "services/command/command_config.h"
 #include "services/command/command_policy.h"
@@ -29,8 +30,9 @@ namespace framerpc::command {
 
 // What the runner needs to know about a call.
 struct CallInfo {
-  // The call's first `authorization` metadata value, or null. Valid for the call.
-  const std::string* authorization = nullptr;
+  // What the call presents to the access policy: its `authorization` metadata, whether its peer
+  // is local, its Unix-socket uid. Valid for the call.
+  auth::CallCredentials credentials;
   // The call's cancellation (by the client, its deadline or a disconnect); null: the call is
   // never cancelled. Valid for the call.
   const CancellationSignal* cancellation = nullptr;
@@ -56,6 +58,7 @@ class CommandRunner {
 
   // Commands running now.
   int running() const { return limiter_.in_use(); }
+  const CommandServiceConfig& config() const { return config_; }
 
  private:
   CommandRunner(CommandServiceConfig config, CommandPolicy policy);

@@ -222,7 +222,7 @@ constexpr char kToken[] = "0123456789abcdef-token";
 
 CommandServiceConfig TokenConfig() {
   CommandServiceConfig config = TestConfig();
-  config.token = auth::SharedSecret::FromToken(kToken).value();
+  config.access = auth::AccessPolicy().AcceptToken(auth::SharedSecret::FromToken(kToken).value());
   return config;
 }
 
@@ -232,14 +232,14 @@ TEST(CommandAuthTest, RunNeedsTheRightToken) {
   EXPECT_EQ(RunCommand(*runner, Argv({"/bin/true"}), std::nullopt, call).status().code(),
             absl::StatusCode::kUnauthenticated);
   const std::string wrong = auth::AuthorizationValue("0123456789abcdef-tokeN");
-  call.authorization = &wrong;
+  call.credentials.authorization = &wrong;
   EXPECT_EQ(RunCommand(*runner, Argv({"/bin/true"}), std::nullopt, call).status().code(),
             absl::StatusCode::kUnauthenticated);
   // Checked before anything else: a denied program is still UNAUTHENTICATED.
   EXPECT_EQ(RunCommand(*runner, Argv({"/bin/rm"}), std::nullopt, call).status().code(),
             absl::StatusCode::kUnauthenticated);
   const std::string right = auth::AuthorizationValue(kToken);
-  call.authorization = &right;
+  call.credentials.authorization = &right;
   EXPECT_TRUE(RunCommand(*runner, Argv({"/bin/true"}), std::nullopt, call).ok());
 }
 

@@ -3,7 +3,7 @@
 #include <utility>
 
 #include "rpc/status_macros.h"
-#include "services/auth/shared_secret.h"
+#include "services/auth/call_credentials.h"
 
 namespace framerpc::command {
 
@@ -16,7 +16,7 @@ absl::StatusOr<std::unique_ptr<CommandServiceImpl>> CommandServiceImpl::Create(
 
 CallInfo CallInfoFromContext(const ServerContext* context) {
   CallInfo call;
-  call.authorization = context->FindClientMetadata(auth::kAuthorizationKey);
+  call.credentials = auth::CredentialsOf(*context);
   call.cancellation = &context->cancellation();
   return call;
 }

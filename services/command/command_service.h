@@ -32,6 +32,7 @@ class CommandServiceImpl final : public CommandService::Service {
   absl::Status Exec(ServerContext* context, ExecStream* stream) override;
 
   CommandRunner& runner() { return *runner_; }
+  const CommandRunner& runner() const { return *runner_; }
 
  private:
   explicit CommandServiceImpl(std::unique_ptr<CommandRunner> runner)

@@ -46,7 +46,8 @@ class CommandServiceTest : public ::testing::TestWithParam<bool /*unix socket*/>
     CommandServiceConfig config = test::TestConfig();
     config.allow_shell = true;
     config.exec_output_limit = size_t{128} << 20;
-    config.token = auth::SharedSecret::FromToken(kToken).value();
+    config.access =
+        auth::AccessPolicy().AcceptToken(auth::SharedSecret::FromToken(kToken).value());
     Start(std::move(config));
   }
 

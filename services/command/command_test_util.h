@@ -27,6 +27,8 @@ inline CommandServiceConfig TestConfig() {
                              "/usr/bin/env", "/usr/bin/head", "/bin/pwd",   "/bin/true",
                              "/bin/false",  "/usr/bin/definitely-not-installed"};
   config.kill_grace = absl::Seconds(5);
+  // Open, for the tests of everything but access, which set their own policy.
+  config.access = auth::AccessPolicy::Open();
   return config;
 }
 
@@ -64,7 +66,7 @@ class ExecCall {
       : stream_(window_messages), authorization_(std::move(authorization)) {
     handler_ = std::thread([this, runner] {
       CallInfo call;
-      if (!authorization_.empty()) call.authorization = &authorization_;
+      if (!authorization_.empty()) call.credentials.authorization = &authorization_;
       call.cancellation = &stream_.cancellation();
       ExecStream typed(&stream_);
       status_ = runner->Exec(call, &typed);

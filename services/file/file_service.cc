@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "rpc/status_macros.h"
+#include "services/auth/call_credentials.h"
 #include "services/auth/local_address.h"
 #include "services/file/client_path.h"
 #include "services/file/download.h"
@@ -39,14 +40,17 @@ FileServiceImpl::FileServiceImpl(std::unique_ptr<RootDir> root, FileServiceOptio
                         ? nullptr
                         : std::make_unique<DigestCache>(options_.digest_cache)) {}
 
-absl::Status FileServiceImpl::CheckAccess(const ServerContext& context) const {
-  if (!options_.token) return absl::OkStatus();
-  return options_.token->Check(context.FindClientMetadata(auth::kAuthorizationKey));
+absl::Status FileServiceImpl::CheckAccess(const ServerContext& context, bool write) const {
+  const auth::CallCredentials credentials = auth::CredentialsOf(context);
+  FRPC_RETURN_IF_ERROR(options_.read_access.Check(credentials));
+  // A write to a read-only root goes on to be refused as such.
+  if (write && options_.root.writable) return options_.write_access.Check(credentials);
+  return absl::OkStatus();
 }
 
 absl::Status FileServiceImpl::Stat(ServerContext* context, const StatRequest& request,
                                    StatResponse* response) {
-  FRPC_RETURN_IF_ERROR(CheckAccess(*context));
+  FRPC_RETURN_IF_ERROR(CheckAccess(*context, /*write=*/false));
   FRPC_ASSIGN_OR_RETURN(const FileInfo info, root_->Stat(request.path()));
   FillFileStat(info, response->mutable_stat());
   if (!request.want_sha256() || info.type != FileType::kRegular) return absl::OkStatus();
@@ -91,7 +95,7 @@ absl::StatusOr<std::string> FileServiceImpl::WholeFileDigest(int fd, const struc
 
 absl::Status FileServiceImpl::List(ServerContext* context, const ListRequest& request,
                                    ListResponse* response) {
-  FRPC_RETURN_IF_ERROR(CheckAccess(*context));
+  FRPC_RETURN_IF_ERROR(CheckAccess(*context, /*write=*/false));
   FRPC_ASSIGN_OR_RETURN(DirListing listing, root_->List(request.path(), request.start_after()));
   for (DirEntry& entry : listing.entries) {
     ListEntry* out = response->add_entries();
@@ -108,7 +112,7 @@ absl::Status FileServiceImpl::List(ServerContext* context, const ListRequest& re
 
 absl::Status FileServiceImpl::Download(ServerContext* context, const DownloadRequest& request,
                                        ServerWriter<DownloadResponse>* writer) {
-  FRPC_RETURN_IF_ERROR(CheckAccess(*context));
+  FRPC_RETURN_IF_ERROR(CheckAccess(*context, /*write=*/false));
   FRPC_RETURN_IF_ERROR(root_->ValidatePath(request.path()));
   FRPC_ASSIGN_OR_RETURN(const TransferSlot slot, tracker_.Begin());
   return ServeDownload(*root_, request, options_.chunk_bytes, digest_cache_.get(), *context,
@@ -117,7 +121,7 @@ absl::Status FileServiceImpl::Download(ServerContext* context, const DownloadReq
 
 absl::Status FileServiceImpl::Upload(ServerContext* context, ServerReader<UploadRequest>* reader,
                                      UploadResponse* response) {
-  FRPC_RETURN_IF_ERROR(CheckAccess(*context));
+  FRPC_RETURN_IF_ERROR(CheckAccess(*context, /*write=*/true));
   std::string first_data;
   FRPC_ASSIGN_OR_RETURN(
       const UploadHeader header,
@@ -133,26 +137,33 @@ absl::Status FileServiceImpl::Upload(ServerContext* context, ServerReader<Upload
 
 absl::Status FileServiceImpl::Delete(ServerContext* context, const DeleteRequest& request,
                                      DeleteResponse* response) {
-  FRPC_RETURN_IF_ERROR(CheckAccess(*context));
+  FRPC_RETURN_IF_ERROR(CheckAccess(*context, /*write=*/true));
   return root_->Remove(request.path());
 }
 
 absl::Status FileServiceImpl::MakeDirectory(ServerContext* context,
                                             const MakeDirectoryRequest& request,
                                             MakeDirectoryResponse* response) {
-  FRPC_RETURN_IF_ERROR(CheckAccess(*context));
+  FRPC_RETURN_IF_ERROR(CheckAccess(*context, /*write=*/true));
   return root_->MakeDirectory(request.path());
 }
 
 absl::Status CheckFileServiceExposure(const FileServiceOptions& options,
                                       const std::vector<std::string>& listen_addresses) {
-  if (!options.root.writable || options.token) return absl::OkStatus();
   for (const std::string& address : listen_addresses) {
-    if (!auth::IsLocalOnlyAddress(address)) {
+    if (auth::IsLocalOnlyAddress(address)) continue;
+    if (options.root.writable && options.write_access.is_open()) {
       return absl::FailedPreconditionError(absl::StrCat(
           "a writable file service on ", address,
-          ", which is not a loopback or Unix-socket address, needs a shared-secret token "
-          "(--auth_token_file)"));
+          ", which is not a loopback or Unix-socket address, would let anyone write: give it a "
+          "shared-secret token (--auth_token_file)"));
+    }
+    if (options.read_access.is_open() && !options.files_are_public) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the file service on ", address,
+          ", which is not a loopback or Unix-socket address, would let anyone read the files: "
+          "give it a shared-secret token (--auth_token_file), or say that the files are public "
+          "(--file_public)"));
     }
   }
   return absl::OkStatus();

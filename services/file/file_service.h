@@ -24,7 +24,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "services/auth/shared_secret.h"
+#include "services/auth/access_policy.h"
 #include "services/file/digest_cache.h"
 #include "services/file/file.frpc.h"
 #include "services/file/root_dir.h"
@@ -44,9 +44,14 @@ struct FileServiceOptions {
   uint64_t max_upload_bytes = uint64_t{64} << 30;
   // Downloads, uploads and checksummed Stats running at once, across all clients (>= 1).
   int max_transfers = 16;
-  // When set, every call must carry it (services/auth/shared_secret.h); UNAUTHENTICATED
-  // otherwise. CheckFileServiceExposure says when it is required.
-  std::optional<auth::SharedSecret> token;
+  // Which calls may read (Stat, List, Download) and which may also write (Upload, Delete,
+  // MakeDirectory, on a writable root): services/auth/access_policy.h. Reads are open by default;
+  // writes admit nobody until configured. A write must pass both.
+  auth::AccessPolicy read_access = auth::AccessPolicy::Open();
+  auth::AccessPolicy write_access;
+  // The operator's statement that the files are public: open reads are then allowed on addresses
+  // other hosts can reach (CheckFileServiceExposure).
+  bool files_are_public = false;
   // The SHA-256s of whole files already hashed, reused by whole-file downloads and checksummed
   // Stats while the file is unchanged (digest_cache.h has the rule); max_entries = 0 turns it off.
   DigestCacheOptions digest_cache;
@@ -87,8 +92,9 @@ class FileServiceImpl final : public FileService::Service {
                                               const std::string& path,
                                               const ServerContext& context);
 
-  // UNAUTHENTICATED unless the call carries the token, when one is configured.
-  absl::Status CheckAccess(const ServerContext& context) const;
+  // The access policies' verdict on the call: read_access, and for a write to a writable root
+  // write_access as well.
+  absl::Status CheckAccess(const ServerContext& context, bool write) const;
 
   const std::unique_ptr<RootDir> root_;
   const FileServiceOptions options_;
@@ -96,9 +102,10 @@ class FileServiceImpl final : public FileService::Service {
   const std::unique_ptr<DigestCache> digest_cache_;
 };
 
-// The access rule for a server about to serve the file service on `listen_addresses` (as given
-// to AddListener): a writable service on any address that is not loopback or a Unix socket must
-// have a token. FAILED_PRECONDITION, naming the address, when that rule is broken.
+// The access rule for a server about to serve the file service on `listen_addresses` (as bound,
+// numeric): on any address that is not loopback or a Unix socket, writes to a writable root must
+// not be open to anyone, and reads must not be either unless files_are_public.
+// FAILED_PRECONDITION, naming the address and what to do, when that rule is broken.
 absl::Status CheckFileServiceExposure(const FileServiceOptions& options,
                                       const std::vector<std::string>& listen_addresses);
 

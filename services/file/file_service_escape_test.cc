@@ -42,6 +42,7 @@ class FileServiceEscapeTest : public ::testing::TestWithParam<TestMode> {
     TestTree::Symlink("..", tree_.InRoot("link_parent"));
     FileServiceOptions options;
     options.root.writable = true;
+    options.write_access = auth::AccessPolicy::Open();  // a test server on loopback
     options.root.force_fallback_walk = GetParam().fallback_walk;
     options.root.use_o_tmpfile = GetParam().o_tmpfile;
     options.chunk_bytes = kChunk;

@@ -36,6 +36,7 @@ class FileServiceGrpcTest : public ::testing::Test {
   void SetUp() override {
     FileServiceOptions options;
     options.root.writable = true;
+    options.write_access = auth::AccessPolicy::Open();  // a test server on loopback
     options.chunk_bytes = kChunk;
     auto service = FileServiceImpl::Create(tree_.root(), options);
     ASSERT_TRUE(service.ok()) << service.status();

@@ -72,6 +72,7 @@ class FileServiceTest : public ::testing::Test {
   FileServiceOptions Options(bool writable = true) {
     FileServiceOptions options;
     options.root.writable = writable;
+    options.write_access = auth::AccessPolicy::Open();  // a test server on loopback
     options.chunk_bytes = kChunk;
     return options;
   }
@@ -419,7 +420,10 @@ TEST_F(FileServiceTest, ReadOnlyByDefaultRefusesEveryWrite) {
 TEST_F(FileServiceTest, TokenIsRequiredOnEveryCallWhenConfigured) {
   const std::string token = "0123456789abcdef-file-token";
   FileServiceOptions options = Options();
-  options.token = *auth::SharedSecret::FromToken(token);
+  const auth::AccessPolicy token_policy =
+      auth::AccessPolicy().AcceptToken(*auth::SharedSecret::FromToken(token));
+  options.read_access = token_policy;
+  options.write_access = token_policy;
   Start(options);
   TestTree::WriteFile(tree_.InRoot("f.txt"), "f");
   TestTree::WriteFile(Local("in.bin"), "data");
@@ -446,24 +450,47 @@ TEST_F(FileServiceTest, TokenIsRequiredOnEveryCallWhenConfigured) {
   EXPECT_EQ(TestTree::ReadFile(Local("out.bin")), "data");
 }
 
-TEST(FileServiceExposureTest, WritableOnANonLocalAddressNeedsAToken) {
-  FileServiceOptions read_only;
-  FileServiceOptions writable;
-  writable.root.writable = true;
-  FileServiceOptions with_token = writable;
-  with_token.token = *auth::SharedSecret::FromToken("0123456789abcdef");
-  const std::vector<std::string> local = {"127.0.0.1:7000", "[::1]:7000", "unix:/tmp/f.sock"};
+TEST(FileServiceExposureTest, OffLoopbackNothingIsOpenUnlessDeclaredPublic) {
+  const auth::AccessPolicy token =
+      auth::AccessPolicy().AcceptToken(*auth::SharedSecret::FromToken("0123456789abcdef"));
+  FileServiceOptions read_only;  // reads open by default
+  FileServiceOptions public_files = read_only;
+  public_files.files_are_public = true;
+  FileServiceOptions read_only_token = read_only;
+  read_only_token.read_access = token;
+  FileServiceOptions open_writes;
+  open_writes.root.writable = true;
+  open_writes.read_access = token;
+  open_writes.write_access = auth::AccessPolicy::Open();
+  FileServiceOptions token_writes = open_writes;
+  token_writes.write_access = token;
+  FileServiceOptions uid_writes = read_only_token;
+  uid_writes.root.writable = true;
+  uid_writes.write_access = auth::AccessPolicy().AcceptUnixUids({0});
+  const std::vector<std::string> local = {"127.0.0.1:7000", "[::1]:7000", "unix:/tmp/f.sock",
+                                          "unix:@abstract"};
+  for (const FileServiceOptions* options :
+       {&read_only, &public_files, &read_only_token, &open_writes, &token_writes, &uid_writes}) {
+    EXPECT_TRUE(CheckFileServiceExposure(*options, local).ok());
+  }
   for (const std::string address : {"0.0.0.0:7000", "192.168.1.10:7000", "[::]:7000"}) {
     SCOPED_TRACE(address);
     std::vector<std::string> addresses = local;
     addresses.push_back(address);
-    EXPECT_TRUE(CheckFileServiceExposure(read_only, addresses).ok());
-    EXPECT_TRUE(CheckFileServiceExposure(with_token, addresses).ok());
-    EXPECT_TRUE(HasStatus(CheckFileServiceExposure(writable, addresses),
+    EXPECT_TRUE(HasStatus(CheckFileServiceExposure(read_only, addresses),
+                          Code::kFailedPrecondition,
+                          absl::StrCat("the file service on ", address,
+                                       ", which is not a loopback or Unix-socket address, would "
+                                       "let anyone read the files")));
+    EXPECT_TRUE(CheckFileServiceExposure(public_files, addresses).ok());
+    EXPECT_TRUE(CheckFileServiceExposure(read_only_token, addresses).ok());
+    EXPECT_TRUE(HasStatus(CheckFileServiceExposure(open_writes, addresses),
                           Code::kFailedPrecondition,
                           absl::StrCat("a writable file service on ", address)));
+    EXPECT_TRUE(CheckFileServiceExposure(token_writes, addresses).ok());
+    // Remote peers have no uid: they can write nothing, which is safe.
+    EXPECT_TRUE(CheckFileServiceExposure(uid_writes, addresses).ok());
   }
-  EXPECT_TRUE(CheckFileServiceExposure(writable, local).ok());
 }
 
 TEST(FileServiceCreateTest, RefusesOptionsOutOfRange) {

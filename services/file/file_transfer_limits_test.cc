@@ -61,6 +61,7 @@ class UploadFailureTest : public ::testing::TestWithParam<TestMode> {
     TestTree::WriteFile(tree_.InRoot("u/existing.txt"), "original");
     FileServiceOptions options;
     options.root.writable = true;
+    options.write_access = auth::AccessPolicy::Open();  // a test server on loopback
     options.root.force_fallback_walk = GetParam().fallback_walk;
     options.root.use_o_tmpfile = GetParam().o_tmpfile;
     options.chunk_bytes = kChunk;

@@ -61,7 +61,7 @@ local_file="$work/root/data/blob.bin"
 served_path="data/blob.bin"
 
 "$server" --listen=127.0.0.1:0 --grpc_listen=127.0.0.1:0 --grpc_same_port \
-  --enable_command_service --command_allow=/bin/echo,/bin/cat,/usr/bin/seq \
+  --enable_command_service --command_allow=/bin/echo,/bin/cat,/usr/bin/seq --trust_local_peers \
   --file_root="$work/root" --file_chunk_bytes=65536 \
   --io_threads=2 --shutdown_grace=5s \
   --ready_file="$work/ready" >"$work/server.out" 2>"$work/server.err" &

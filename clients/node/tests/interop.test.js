@@ -96,7 +96,7 @@ test.before(async () => {
   const hasV6 = await ipv6Loopback();
   if (hasV6) listen.push('[::1]:0');
   main = await startServer(SERVER, [`--listen=${listen.join(',')}`, '--io_threads=2', '--shutdown_grace=5s',
-    '--enable_command_service', '--command_allow=/bin/cat,/bin/echo'], path.join(dir, 'main'));
+    '--enable_command_service', '--command_allow=/bin/cat,/bin/echo', '--trust_local_peers'], path.join(dir, 'main'));
   [tcp, unix, v6] = main.addresses;
   interop = await startServer(INTEROP_SERVER, ['127.0.0.1:0'], path.join(dir, 'interop'));
   [interopTcp] = interop.addresses;
@@ -290,7 +290,7 @@ test('files: a download checked with SHA-256, and an upload', { skip }, async ()
   fs.mkdirSync(root);
   const content = crypto.randomBytes((3 << 20) + 12345);
   fs.writeFileSync(path.join(root, 'big.bin'), content);
-  const server = await startServer(SERVER, [`--listen=unix:${own}/f.sock`, `--file_root=${root}`, '--file_writable'], own);
+  const server = await startServer(SERVER, [`--listen=unix:${own}/f.sock`, `--file_root=${root}`, '--file_writable', `--file_allow_uids=${process.getuid()}`], own);
   const channel = new framerpc.Channel(server.addresses[0]);
   try {
     const files = new fileService.FileServiceClient(channel);

@@ -37,15 +37,15 @@ VECTORS = os.environ.get("FRAMERPC_VECTORS", "")
 
 
 def start_server(workdir, extra_args=()):
-    """Starts framerpc_server; returns (process, tcp address, unix address). Its first stdout line,
-    written once it serves, names the bound addresses."""
+    """Starts framerpc_server; returns (process, tcp address, unix address). The last line of its
+    start-up report, written once it serves, names the bound addresses."""
     with open(os.path.join(workdir, "stderr"), "w") as stderr:
         process = subprocess.Popen(
             [SERVER, "--listen=127.0.0.1:0,unix:%s/s.sock" % workdir, "--io_threads=2",
              "--shutdown_grace=5s"] + list(extra_args),
             stdout=subprocess.PIPE, stderr=stderr, text=True)
     process.workdir = workdir
-    line = process.stdout.readline()
+    line = read_serving_line(process)
     prefix = "framerpc_server: serving "
     if not line.startswith(prefix):
         process.kill()
@@ -53,6 +53,15 @@ def start_server(workdir, extra_args=()):
         raise AssertionError("server did not start: %r %s" % (line, server_stderr(process)))
     tcp, unix = line[len(prefix):].strip().split(", ")
     return process, tcp, unix
+
+
+def read_serving_line(process):
+    """Reads the server's start-up report (access lines, then the serving line); returns its last
+    line, or the first unexpected one."""
+    while True:
+        line = process.stdout.readline()
+        if not line.startswith("framerpc_server: ") or line.startswith("framerpc_server: serving "):
+            return line
 
 
 def server_stderr(process):
@@ -142,7 +151,7 @@ class InteropTest(ServerTestCase):
                     stdout=subprocess.PIPE, stderr=stderr, text=True, cwd=workdir)
             process.workdir = workdir
             try:
-                self.assertEqual(process.stdout.readline().strip(),
+                self.assertEqual(read_serving_line(process).strip(),
                                  "framerpc_server: serving unix:@" + name)
                 with framerpc.Channel("unix:@" + name) as channel:
                     reply = echo_frpc.EchoServiceStub(channel).Say(SayRequest(text="abstract"))
@@ -417,7 +426,7 @@ class ServicesTest(ServerTestCase):
         cls.root = os.path.join(cls.workdir, "files")
         os.mkdir(cls.root)
         return ["--enable_command_service", "--command_allow=" + cls.ALLOW,
-                "--file_root=" + cls.root, "--file_writable"]
+                "--file_root=" + cls.root, "--file_writable", "--trust_local_peers"]
 
     def setUp(self):
         self.channel = framerpc.Channel(self.unix)

@@ -1,0 +1,85 @@
+// AccessPolicy: which calls a protected service admits (the command service; the file service's
+// reads and writes), from the credentials a call presents. RPC-independent: callers describe the
+// call as CallCredentials (services/auth/call_credentials.h builds them from a ServerContext).
+//
+// A call is admitted when any accepted credential holds:
+//  - a bearer token (SharedSecret) in its `authorization` metadata. A call that presents an
+//    `authorization` value is judged by it alone: a wrong token is refused even if the call would
+//    have been admitted otherwise, so that a client never mistakes a lucky admission for a valid
+//    token;
+//  - on a Unix socket, the peer's uid as the kernel reports it (SO_PEERCRED), if it is listed;
+//  - a peer on this host (loopback or a Unix socket), only if the operator chose to trust every
+//    local user (TrustLocalPeers; any user of the host, `nobody` included, is then admitted);
+//  - anything at all, for an open policy (a public, read-only file service).
+// A default-constructed policy admits nobody, so a service is closed until configured.
+//
+// Refusals: UNAUTHENTICATED when the call presents no accepted credential or a wrong token;
+// PERMISSION_DENIED when it is a Unix-socket peer whose uid is not listed. Messages say what
+// would have been accepted, never the token.
+//
+// Thread safety: immutable once configured; Check() is safe from any number of threads.
+#ifndef FRAMERPC_SERVICES_AUTH_ACCESS_POLICY_H_
+#define FRAMERPC_SERVICES_AUTH_ACCESS_POLICY_H_
+
+#include <sys/types.h>
+
+#include <optional>
+#include <set>
+#include <string>
+
+#include "absl/status/status.h"
+#include "services/auth/shared_secret.h"
+
+namespace framerpc::auth {
+
+// What a call presents, as its transport established it.
+struct CallCredentials {
+  // The call's first `authorization` metadata value, or null. Valid for the call.
+  const std::string* authorization = nullptr;
+  // The peer is on this host: loopback or a Unix socket.
+  bool local_peer = false;
+  // On a Unix socket, the peer's uid (SO_PEERCRED).
+  std::optional<uid_t> unix_uid;
+};
+
+class AccessPolicy {
+ public:
+  // Admits nobody.
+  AccessPolicy() = default;
+  // Admits every call.
+  static AccessPolicy Open();
+
+  // Each adds a credential the policy accepts. `subject` names what is protected in messages
+  // ("the command service").
+  AccessPolicy& set_subject(std::string subject);
+  AccessPolicy& AcceptToken(SharedSecret token);
+  AccessPolicy& AcceptUnixUids(std::set<uid_t> uids);
+  AccessPolicy& TrustLocalPeers();
+
+  // OK, or the refusal described above.
+  absl::Status Check(const CallCredentials& call) const;
+
+  bool is_open() const { return open_; }
+  bool accepts_token() const { return token_.has_value(); }
+  const std::set<uid_t>& unix_uids() const { return unix_uids_; }
+  bool trusts_local_peers() const { return trust_local_; }
+  // Whether any call at all can be admitted.
+  bool admits_anyone() const {
+    return open_ || token_.has_value() || !unix_uids_.empty() || trust_local_;
+  }
+
+  // What is accepted, in words: "anyone", "nobody", or e.g. "a bearer token or a Unix-socket
+  // peer with uid 0 or 1000".
+  std::string Describe() const;
+
+ private:
+  std::string subject_ = "this service";
+  bool open_ = false;
+  std::optional<SharedSecret> token_;
+  std::set<uid_t> unix_uids_;
+  bool trust_local_ = false;
+};
+
+}  // namespace framerpc::auth
+
+#endif  // FRAMERPC_SERVICES_AUTH_ACCESS_POLICY_H_

@@ -1,0 +1,15 @@
+#include "services/auth/call_credentials.h"
+
+#include "services/auth/shared_secret.h"
+
+namespace framerpc::auth {
+
+CallCredentials CredentialsOf(const ServerContext& context) {
+  CallCredentials credentials;
+  credentials.authorization = context.FindClientMetadata(kAuthorizationKey);
+  credentials.local_peer = context.peer_identity().local;
+  credentials.unix_uid = context.peer_identity().unix_uid;
+  return credentials;
+}
+
+}  // namespace framerpc::auth
