@@ -39,11 +39,17 @@ struct Server::Sniffing {
   ScopedFd fd;
   SocketAddress peer;
   std::unique_ptr<Watcher> watcher;
+  TimerId first_byte_timer = 0;
+  TimerId retry_timer = 0;              // while a prefix waits for more bytes
+  absl::Duration retry_delay = absl::Milliseconds(1);
 };
 
-absl::Status Server::SetForeignConnectionHandler(ForeignConnectionHandler handler) {
-  if (started_) return absl::FailedPreconditionError("SetForeignConnectionHandler after Start");
-  foreign_handler_ = std::move(handler);
+absl::Status Server::AddForeignProtocol(ForeignProtocol protocol) {
+  if (started_) return absl::FailedPreconditionError("AddForeignProtocol after Start");
+  if (!protocol.match || !protocol.handler) {
+    return absl::InvalidArgumentError("a foreign protocol needs a matcher and a handler");
+  }
+  foreign_protocols_.push_back(std::move(protocol));
   return absl::OkStatus();
 }
 
@@ -52,6 +58,7 @@ absl::Status Server::Start() {
   if (pending_listeners_.empty()) return absl::FailedPreconditionError("no listener added");
   absl::Status busy_poll = ValidateBusyPoll(options_.busy_poll);
   if (!busy_poll.ok()) return busy_poll;
+  if (absl::Status timeouts = options_.timeouts.Validate(); !timeouts.ok()) return timeouts;
   started_ = true;
   loops_ = std::make_unique<EventLoopThreadPool>(options_.io_threads, options_.busy_poll);
   for (auto& [fd, address] : pending_listeners_) {
@@ -116,7 +123,8 @@ size_t Server::QueuedOutputBytes() {
 }
 
 void Server::OnAccepted(EventLoop* loop, ScopedFd fd, const SocketAddress& peer) {
-  if (!foreign_handler_) return OnNewConnection(std::move(fd), peer);
+  stats_.OnAccepted();
+  if (foreign_protocols_.empty()) return OnNewConnection(std::move(fd), peer);
   auto sniffing = std::make_shared<Sniffing>();
   sniffing->loop = loop;
   sniffing->peer = peer;
@@ -128,33 +136,77 @@ void Server::OnAccepted(EventLoop* loop, ScopedFd fd, const SocketAddress& peer)
     if (shut_down_) return;  // Closes the fd.
     sniffing_.emplace(key, sniffing);
   }
-  sniffing->watcher->set_read_callback([this, key] { OnFirstByte(key); });
-  sniffing->watcher->set_error_callback([this, key] { OnFirstByte(key); });
+  sniffing->watcher->set_read_callback([this, key] { OnFirstBytes(key); });
+  sniffing->watcher->set_error_callback([this, key] { OnFirstBytes(key); });
   sniffing->watcher->EnableReading();
+  // A connection that never says which protocol it speaks holds an fd: not for long.
+  sniffing->first_byte_timer =
+      loop->RunAfter(options_.timeouts.first_byte, [this, key] { OnSniffTimeout(key); });
 }
 
-void Server::OnFirstByte(Sniffing* key) {
-  char first = 0;
-  const ssize_t n = ::recv(key->fd.get(), &first, 1, MSG_PEEK);
-  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
-  key->watcher->Remove();
+std::shared_ptr<Server::Sniffing> Server::StopSniffing(Sniffing* key) {
   std::shared_ptr<Sniffing> sniffing;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = sniffing_.find(key);
-    if (it == sniffing_.end()) return;
+    if (it == sniffing_.end()) return nullptr;
     sniffing = std::move(it->second);
     sniffing_.erase(it);
   }
-  ScopedFd fd = std::move(sniffing->fd);
-  // The watcher is inside its own callback: destroy it from a later task.
-  key->loop->QueueInLoop([sniffing] {});
-  if (n != 1) return;  // Closed (or failed) before saying anything.
-  if (first == kFrameMagic[0]) {
-    OnNewConnection(std::move(fd), sniffing->peer);
-  } else {
-    foreign_handler_(std::move(fd), sniffing->peer);
+  sniffing->watcher->Remove();
+  for (TimerId* timer : {&sniffing->first_byte_timer, &sniffing->retry_timer}) {
+    if (*timer != 0) sniffing->loop->CancelTimer(*timer);
+    *timer = 0;
   }
+  // The watcher may be inside its own callback: destroy it (and close an fd not handed over)
+  // from a later task.
+  sniffing->loop->QueueInLoop([sniffing] {});
+  return sniffing;
+}
+
+void Server::OnSniffTimeout(Sniffing* key) {
+  key->first_byte_timer = 0;
+  if (StopSniffing(key) != nullptr) stats_.OnClosed(CloseReason::kFirstByteTimeout);
+}
+
+void Server::OnFirstBytes(Sniffing* key) {
+  char first[kMaxSniffBytes];
+  const ssize_t n = ::recv(key->fd.get(), first, sizeof first, MSG_PEEK);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+  if (n <= 0) {  // Closed (or failed) before saying anything.
+    if (StopSniffing(key) != nullptr) {
+      stats_.OnClosed(n == 0 ? CloseReason::kPeerClosed : CloseReason::kReset);
+    }
+    return;
+  }
+  const absl::string_view bytes(first, static_cast<size_t>(n));
+  if (bytes.front() == kFrameMagic[0]) {
+    std::shared_ptr<Sniffing> sniffing = StopSniffing(key);
+    if (sniffing != nullptr) OnNewConnection(std::move(sniffing->fd), sniffing->peer);
+    return;
+  }
+  bool need_more = false;
+  for (const ForeignProtocol& protocol : foreign_protocols_) {
+    const ProtocolMatch match = protocol.match(bytes);
+    if (match == ProtocolMatch::kMatch) {
+      std::shared_ptr<Sniffing> sniffing = StopSniffing(key);
+      if (sniffing != nullptr) protocol.handler(std::move(sniffing->fd), sniffing->peer);
+      return;
+    }
+    need_more = need_more || match == ProtocolMatch::kNeedMore;
+  }
+  if (!need_more || static_cast<size_t>(n) == kMaxSniffBytes) {
+    if (StopSniffing(key) != nullptr) stats_.OnClosed(CloseReason::kGarbage);
+    return;
+  }
+  // A prefix: the bytes stay in the socket (peeked), so its readiness would fire again at once.
+  // Look again a little later, backing off, until the first-byte timeout ends the wait.
+  key->watcher->DisableReading();
+  key->retry_timer = key->loop->RunAfter(key->retry_delay, [key] {
+    key->retry_timer = 0;
+    key->watcher->EnableReading();
+  });
+  key->retry_delay = std::min(key->retry_delay * 2, absl::Milliseconds(50));
 }
 
 void Server::OnNewConnection(ScopedFd fd, const SocketAddress& peer) {
@@ -163,15 +215,18 @@ void Server::OnNewConnection(ScopedFd fd, const SocketAddress& peer) {
   ConnectionOptions conn_options;
   conn_options.output_high_water_bytes = options_.output_high_water_bytes;
   auto connection = std::make_shared<Connection>(loop, std::move(fd), peer, conn_options);
+  ServerConnection::Limits limits;
+  limits.max_concurrent_calls = options_.max_concurrent_calls_per_connection;
+  limits.max_concurrent_streams = options_.max_concurrent_streams_per_connection;
+  limits.max_stream_window = options_.max_stream_window_bytes;
+  limits.timeouts = options_.timeouts;
   auto server_connection = std::make_shared<ServerConnection>(
-      connection, &dispatcher_, &in_flight_, options_.max_concurrent_calls_per_connection,
-      options_.max_concurrent_streams_per_connection, options_.max_stream_window_bytes,
-      &stream_slots_, [this](bool paused) {
+      connection, ServerConnection::Shared{&dispatcher_, &in_flight_, &stream_slots_, &stats_},
+      limits, identity, [this](bool paused) {
         std::lock_guard<std::mutex> lock(mu_);
         paused ? ++paused_connections_ : --paused_connections_;
         connections_changed_.notify_all();
-      },
-      identity);
+      });
   {
     std::unique_lock<std::mutex> lock(mu_);
     if (shut_down_) return;  // Closes the fd.
@@ -228,12 +283,19 @@ void Server::Shutdown(absl::Duration grace) {
     sniffing_.clear();
   }
   for (const std::shared_ptr<Sniffing>& entry : sniffing) {
-    entry->loop->RunInLoopAndWait([&entry] { entry->watcher->Remove(); });
+    entry->loop->RunInLoopAndWait([&entry] {
+      entry->watcher->Remove();
+      if (entry->first_byte_timer != 0) entry->loop->CancelTimer(entry->first_byte_timer);
+    });
+    stats_.OnClosed(CloseReason::kShutdown);
   }
   sniffing.clear();
   shutdown_started_.Notify();
   // 2. Tell clients, and let calls in flight finish.
-  ForEachConnection([](ServerConnection* c) { c->BeginDrain(); });
+  ForEachConnection([](ServerConnection* c) {
+    c->MarkShuttingDown();
+    c->BeginDrain();
+  });
   in_flight_.WaitForZero(deadline);
   // 3. Close: queued replies are written first. A connection with nothing unread closes right
   //    away; one whose client sent more lingers (discarding it) until the client closes, up to

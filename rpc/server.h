@@ -27,7 +27,9 @@
 #include "base/notification.h"
 #include "absl/time/time.h"
 #include "rpc/dispatcher.h"
+#include "rpc/connection_timeouts.h"
 #include "rpc/server_connection.h"
+#include "rpc/server_stats.h"
 #include "transport/acceptor.h"
 #include "transport/event_loop_thread.h"
 #include "transport/frame_codec.h"
@@ -64,6 +66,11 @@ struct ServerOptions {
   // machine). Each I/O thread then keeps a CPU busy for the window after every burst of work: use
   // it with a core to spare per I/O thread. See EventLoop's constructor. At most 1 s.
   absl::Duration busy_poll = absl::ZeroDuration();
+  // How long a peer may take at each stage of a connection before it is closed: the first byte
+  // after the accept (on a shared port as well, while its protocol is not yet known), a frame's
+  // header and envelope, its body (a minimum rate), an idle connection with no call, and
+  // keepalive PINGs to find dead peers (rpc/connection_timeouts.h, docs/protocol.md §9.1).
+  ConnectionTimeoutOptions timeouts;
 };
 
 class Server {
@@ -79,15 +86,25 @@ class Server {
   // address errors surface here.
   absl::Status AddListener(absl::string_view address);
 
-  // Receives an accepted connection that is not framerpc, with its first bytes still unread.
-  // Runs on an I/O thread and must not block; owns `fd` from then on.
-  using ForeignConnectionHandler = std::function<void(ScopedFd fd, const SocketAddress& peer)>;
-  // Before Start(): one port for two protocols (docs/protocol.md §12). Every accepted connection
-  // is held until its first byte arrives: 'F' (the framerpc magic) is served here, anything else
-  // (an HTTP/2 preface's 'P', say) goes to `handler`; a connection that closes first is dropped.
-  // Without a handler (the default) connections are served at once and other protocols get
-  // CONNECTION_ERROR.
-  absl::Status SetForeignConnectionHandler(ForeignConnectionHandler handler);
+  // Another protocol served on the same listeners (docs/protocol.md §12), told apart from
+  // framerpc and from the others by the first bytes a client sends.
+  enum class ProtocolMatch { kNeedMore, kMatch, kNoMatch };
+  struct ForeignProtocol {
+    std::string name;  // for errors: "http2"
+    // Whether `first_bytes` (the bytes received so far, at most kMaxSniffBytes, never starting
+    // with 'F') open this protocol. kNeedMore: a prefix of it; ask again with more. Pure.
+    std::function<ProtocolMatch(absl::string_view first_bytes)> match;
+    // Receives a matching connection with all its bytes still unread. Runs on an I/O thread and
+    // must not block; owns `fd` from then on.
+    std::function<void(ScopedFd fd, const SocketAddress& peer)> handler;
+  };
+  static constexpr size_t kMaxSniffBytes = 64;
+  // Before Start(). With at least one foreign protocol, every accepted connection is held,
+  // reading nothing, until its first bytes tell its protocol: 'F' (the framerpc magic) is served
+  // here, a match goes to that protocol's handler, and a connection that matches nothing, closes
+  // first, or does not say within timeouts.first_byte is closed (and counted). Without one (the
+  // default) connections are served at once and other protocols get CONNECTION_ERROR.
+  absl::Status AddForeignProtocol(ForeignProtocol protocol);
   absl::Status Start();
 
   // The bound address of listener `i`, with the real port for port 0.
@@ -104,6 +121,8 @@ class Server {
   size_t paused_connection_count() const;
   // Blocks until paused_connection_count() == n or `deadline`; returns whether it got there.
   bool WaitForPausedConnectionCount(size_t n, absl::Time deadline) const;
+  // Connections accepted, and closed by reason. Valid for the server's lifetime.
+  const ServerStats& stats() const { return stats_; }
   // Reply bytes queued in user space across all connections (not yet taken by the kernel).
   // Visits every I/O thread (so never call it from one); for monitoring and tests.
   size_t QueuedOutputBytes();
@@ -128,12 +147,16 @@ class Server {
   struct Sniffing;
 
   void OnAccepted(EventLoop* loop, ScopedFd fd, const SocketAddress& peer);
-  void OnFirstByte(Sniffing* sniffing);
+  void OnFirstBytes(Sniffing* sniffing);
+  // Takes `key` out of sniffing_ (null if it is gone already) and stops watching it.
+  std::shared_ptr<Sniffing> StopSniffing(Sniffing* key);
+  void OnSniffTimeout(Sniffing* sniffing);
   void OnNewConnection(ScopedFd fd, const SocketAddress& peer);
   // Runs `fn` on every connection's loop thread and waits for all of them.
   void ForEachConnection(const std::function<void(ServerConnection*)>& fn);
 
   const ServerOptions options_;
+  ServerStats stats_;
   Dispatcher dispatcher_;
   InFlightCounter in_flight_;
   StreamSlots stream_slots_;
@@ -150,7 +173,7 @@ class Server {
   // Owned here; each entry is touched only on its connection's loop, except for insertion and
   // removal under mu_.
   absl::flat_hash_map<ServerConnection*, std::shared_ptr<ServerConnection>> connections_;
-  ForeignConnectionHandler foreign_handler_;
+  std::vector<ForeignProtocol> foreign_protocols_;
   // Connections whose first byte has not arrived; inserted and erased under mu_, their watchers
   // touched only on their loops.
   absl::flat_hash_map<Sniffing*, std::shared_ptr<Sniffing>> sniffing_;

@@ -2,27 +2,28 @@
 
 #include <algorithm>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "rpc/call_access.h"
 
 namespace framerpc {
 
-ServerConnection::ServerConnection(ConnectionPtr connection, Dispatcher* dispatcher,
-                                   InFlightCounter* in_flight, size_t max_concurrent_calls,
-                                   size_t max_concurrent_streams, uint32_t max_stream_window,
-                                   StreamSlots* server_streams, PauseCallback on_pause,
-                                   const PeerIdentity& peer_identity)
+ServerConnection::ServerConnection(ConnectionPtr connection, const Shared& shared,
+                                   const Limits& limits, const PeerIdentity& peer_identity,
+                                   PauseCallback on_pause)
     : connection_(std::move(connection)),
-      reader_(dispatcher->limits()),
+      reader_(shared.dispatcher->limits()),
       peer_(connection_->peer().ToString()),
       peer_identity_(peer_identity),
-      dispatcher_(dispatcher),
-      in_flight_(in_flight),
+      dispatcher_(shared.dispatcher),
+      in_flight_(shared.in_flight),
+      stats_(shared.stats),
+      timeouts_(limits.timeouts, absl::Now()),
       on_pause_(std::move(on_pause)),
-      max_concurrent_calls_(std::max<size_t>(1, max_concurrent_calls)),
-      max_concurrent_streams_(max_concurrent_streams),
-      max_stream_window_(max_stream_window),
-      server_streams_(server_streams) {}
+      max_concurrent_calls_(std::max<size_t>(1, limits.max_concurrent_calls)),
+      max_concurrent_streams_(limits.max_concurrent_streams),
+      max_stream_window_(limits.max_stream_window),
+      server_streams_(shared.server_streams) {}
 
 void ServerConnection::Start(std::function<void()> on_closed) {
   on_closed_ = std::move(on_closed);
@@ -32,8 +33,15 @@ void ServerConnection::Start(std::function<void()> on_closed) {
   connection_->set_data_callback([weak](const ConnectionPtr&, Buffer* buffer) {
     if (auto self = weak.lock()) self->OnData(buffer);
   });
-  connection_->set_close_callback([weak](const ConnectionPtr&, const absl::Status&) {
-    if (auto self = weak.lock()) self->OnClosed();
+  connection_->set_close_callback([weak](const ConnectionPtr&, const absl::Status& reason) {
+    auto self = weak.lock();
+    if (!self) return;
+    if (!self->close_reason_.has_value()) {
+      self->close_reason_ = absl::StartsWith(reason.message(), "connection closed by peer")
+                                ? CloseReason::kPeerClosed
+                                : CloseReason::kReset;
+    }
+    self->OnClosed();
   });
   connection_->set_watermark_callback([weak](const ConnectionPtr& c, bool above) {
     // Backpressure: a client that does not read its replies stops being read from, and the
@@ -48,11 +56,14 @@ void ServerConnection::Start(std::function<void()> on_closed) {
     }
   });
   connection_->Start();
+  ArmTimer();
 }
 
 void ServerConnection::SetPaused(bool paused) {
   if (paused_ == paused) return;
   paused_ = paused;
+  timeouts_.OnReadingPaused(absl::Now(), paused);
+  ArmTimer();
   if (on_pause_) on_pause_(paused);
 }
 
@@ -72,32 +83,142 @@ void ServerConnection::ScheduleResume() {
     if (self->closed_ || self->broken_ || self->MustPause()) return;
     self->SetPaused(false);
     self->connection_->StartReading();
+    self->redelivering_ = true;
     self->connection_->RedeliverInput();
+    self->redelivering_ = false;
   });
 }
 
 void ServerConnection::OnData(Buffer* buffer) {
-  DecodeFrames(buffer);
+  const bool frame_completed = DecodeFrames(buffer);
+  if (!redelivering_ && !closed_ && !broken_) NoteInput(buffer, frame_completed);
   for (const std::shared_ptr<CallStream>& stream : streams_to_wake_) stream->WakeReaders();
   streams_to_wake_.clear();
 }
 
-void ServerConnection::DecodeFrames(Buffer* buffer) {
+bool ServerConnection::DecodeFrames(Buffer* buffer) {
   Frame frame;  // Reused: decoding clears it.
+  bool frame_completed = false;
   while (!closed_ && !broken_) {
     if (MustPause()) {
       // Leave the rest in the buffer, and stop reading more, until replies drain or calls end.
       connection_->StopReading();
       SetPaused(true);
-      return;
+      return frame_completed;
     }
     const FrameReadResult result = reader_.Next(buffer, &frame);
-    if (result.outcome == DecodeOutcome::kNeedMore) return;
+    if (result.outcome == DecodeOutcome::kNeedMore) return frame_completed;
     if (result.outcome == DecodeOutcome::kError) {
       ProtocolError(result.error);
-      return;
+      return frame_completed;
     }
+    frame_completed = true;
     OnFrame(std::move(frame), result.body_bytes);
+  }
+  return frame_completed;
+}
+
+void ServerConnection::NoteInput(Buffer* buffer, bool frame_completed) {
+  PartialFrame partial;
+  if (buffer->diverting()) {
+    partial = PartialFrame{true, true, reader_.pending_body_bytes()};
+  } else if (buffer->readable_bytes() > 0) {
+    partial.present = true;
+    uint32_t body = 0;
+    uint32_t envelope = 0;
+    if (buffer->readable_bytes() >= kFrameHeaderSize &&
+        CheckFrameHeader(buffer->view(), dispatcher_->limits(), &body, &envelope).ok()) {
+      partial.header_known = true;
+      partial.body_bytes = body;
+    }
+  }
+  timeouts_.OnInput(absl::Now(), frame_completed, partial);
+  ArmTimer();
+}
+
+void ServerConnection::ArmTimer() {
+  if (closed_ || broken_) return;
+  const absl::Time next = timeouts_.NextDeadline();
+  // A timer already due no later will find the new state when it fires, and re-arm: deadlines
+  // that move later (the usual case, as input arrives) cost no timer operation.
+  if (timer_ != 0 && timer_due_ <= next) return;
+  if (timer_ != 0) connection_->loop()->CancelTimer(timer_);
+  timer_ = 0;
+  timer_due_ = next;
+  if (next == absl::InfiniteFuture()) return;
+  std::weak_ptr<ServerConnection> weak = weak_from_this();
+  timer_ = connection_->loop()->RunAt(next, [weak] {
+    if (auto self = weak.lock()) self->OnTimer();
+  });
+}
+
+void ServerConnection::OnTimer() {
+  timer_ = 0;
+  timer_due_ = absl::InfiniteFuture();
+  if (closed_ || broken_) return;
+  switch (const TimeoutAction action = timeouts_.Due(absl::Now())) {
+    case TimeoutAction::kNone:
+      break;
+    case TimeoutAction::kSendPing:
+      SendPing();
+      break;
+    case TimeoutAction::kCloseFirstByte:
+      return CloseForTimeout(action, CloseReason::kFirstByteTimeout);
+    case TimeoutAction::kCloseHeader:
+      return CloseForTimeout(action, CloseReason::kHeaderTimeout);
+    case TimeoutAction::kCloseBody:
+      return CloseForTimeout(action, CloseReason::kBodyTimeout);
+    case TimeoutAction::kCloseIdle:
+      return CloseForTimeout(action, CloseReason::kIdle);
+    case TimeoutAction::kCloseKeepalive:
+      return CloseForTimeout(action, CloseReason::kKeepalive);
+  }
+  ArmTimer();
+}
+
+void ServerConnection::SendPing() {
+  Envelope envelope;
+  envelope.set_kind(PING);
+  envelope.set_ping_data(next_ping_data_++);
+  std::string frame;
+  if (EncodeFrame(std::move(envelope), nullptr, {}, dispatcher_->limits(), &frame).ok()) {
+    connection_->Send(std::move(frame));
+  }
+  timeouts_.OnPingSent(absl::Now());
+}
+
+void ServerConnection::OnPing(const Frame& frame) {
+  if ((frame.envelope.flags() & ACK) != 0) return;  // an answer: its arrival was the point
+  Envelope envelope;
+  envelope.set_kind(PING);
+  envelope.set_flags(ACK);
+  envelope.set_ping_data(frame.envelope.ping_data());
+  std::string reply;
+  if (EncodeFrame(std::move(envelope), nullptr, {}, dispatcher_->limits(), &reply).ok()) {
+    connection_->Send(std::move(reply));
+  }
+}
+
+void ServerConnection::CloseForTimeout(TimeoutAction action, CloseReason reason) {
+  close_reason_ = reason;
+  switch (action) {
+    case TimeoutAction::kCloseIdle:
+      // As at shutdown: GOAWAY first, so that the client opens a new connection for its next
+      // call, knowing none of its calls was processed after it.
+      BeginDrain();
+      broken_ = true;
+      connection_->SendAndClose("", absl::UnavailableError("idle connection closed"));
+      return;
+    case TimeoutAction::kCloseKeepalive:
+      // The peer is taken for dead: nobody would read a last frame.
+      broken_ = true;
+      RetireAll();
+      connection_->ForceClose(absl::UnavailableError("keepalive: no answer from the peer"));
+      return;
+    default:
+      ProtocolError(absl::DeadlineExceededError(
+          absl::StrCat("timed out waiting for the ", TimeoutActionName(action))));
+      return;
   }
 }
 
@@ -114,6 +235,9 @@ void ServerConnection::OnFrame(Frame frame, uint32_t body_bytes) {
       return;
     case WINDOW_UPDATE:
       OnWindowUpdate(frame);
+      return;
+    case PING:
+      OnPing(frame);
       return;
     default:
       const std::string name = FrameKind_Name(frame.envelope.kind());
@@ -157,6 +281,7 @@ void ServerConnection::OnRequest(Frame frame) {
   Active& active = active_[id];
   active.call = call;
   in_flight_->Add();
+  if (active_.size() == 1) timeouts_.OnCallsInFlight(absl::Now(), 1);
   const absl::Time deadline = call->context.deadline();
   if (deadline != absl::InfiniteFuture()) {
     std::weak_ptr<ServerConnection> weak = weak_from_this();
@@ -275,6 +400,10 @@ void ServerConnection::Retire(uint64_t call_id) {
   if (it->second.deadline_timer != 0) connection_->loop()->CancelTimer(it->second.deadline_timer);
   active_.erase(it);
   in_flight_->Done();
+  if (active_.empty()) {
+    timeouts_.OnCallsInFlight(absl::Now(), 0);
+    ArmTimer();
+  }
   if (paused_ && !closed_ && !MustPause()) ScheduleResume();
   if (closed_ && active_.empty() && on_closed_) std::exchange(on_closed_, nullptr)();
 }
@@ -296,6 +425,7 @@ void ServerConnection::BeginDrain() {
 void ServerConnection::ProtocolError(const absl::Status& status) {
   if (closed_ || broken_) return;
   broken_ = true;
+  if (!close_reason_.has_value()) close_reason_ = CloseReason::kGarbage;
   Envelope envelope;
   envelope.set_kind(CONNECTION_ERROR);
   envelope.set_status_code(static_cast<int>(status.code()));
@@ -316,6 +446,9 @@ void ServerConnection::RetireAll() {
 
 void ServerConnection::OnClosed() {
   closed_ = true;
+  if (timer_ != 0) connection_->loop()->CancelTimer(timer_);
+  timer_ = 0;
+  if (stats_ != nullptr) stats_->OnClosed(close_reason_.value_or(CloseReason::kReset));
   SetPaused(false);
   // Nobody can receive the replies any more: cancel every call still running.
   RetireAll();

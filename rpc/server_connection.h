@@ -11,12 +11,15 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "base/notification.h"
+#include "rpc/connection_timeouts.h"
 #include "rpc/dispatcher.h"
 #include "rpc/peer_identity.h"
+#include "rpc/server_stats.h"
 #include "transport/connection.h"
 #include "transport/frame_reader.h"
 
@@ -69,27 +72,52 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   // Called on the loop thread when backpressure pauses (true) or resumes (false) the connection.
   using PauseCallback = std::function<void(bool paused)>;
 
-  ServerConnection(ConnectionPtr connection, Dispatcher* dispatcher, InFlightCounter* in_flight,
-                   size_t max_concurrent_calls, size_t max_concurrent_streams,
-                   uint32_t max_stream_window, StreamSlots* server_streams,
-                   PauseCallback on_pause = nullptr, const PeerIdentity& peer_identity = {});
+  // What the server's connections share. Not owned; everything must outlive the connection.
+  struct Shared {
+    Dispatcher* dispatcher;
+    InFlightCounter* in_flight;
+    StreamSlots* server_streams;
+    ServerStats* stats;
+  };
+  // Per-connection limits, as the server's options set them.
+  struct Limits {
+    size_t max_concurrent_calls = 1024;
+    size_t max_concurrent_streams = 256;
+    uint32_t max_stream_window = 16u << 20;  // the largest send window a client may grant us
+    ConnectionTimeoutOptions timeouts;
+  };
+
+  ServerConnection(ConnectionPtr connection, const Shared& shared, const Limits& limits,
+                   const PeerIdentity& peer_identity, PauseCallback on_pause = nullptr);
 
   // Loop thread. Hooks the connection's callbacks and starts reading. `on_closed` runs on the loop
   // thread once the connection is closed and every call on it has finished.
   void Start(std::function<void()> on_closed);
   // Loop thread. Sends GOAWAY: calls that arrive later are refused with UNAVAILABLE.
   void BeginDrain();
+  // Loop thread. The connection will be closed by Server::Shutdown: counted as such.
+  void MarkShuttingDown() { close_reason_ = CloseReason::kShutdown; }
   const ConnectionPtr& connection() const { return connection_; }
 
  private:
   void OnData(Buffer* buffer);
-  void DecodeFrames(Buffer* buffer);
+  // Returns whether at least one whole frame was taken out of `buffer`.
+  bool DecodeFrames(Buffer* buffer);
   void OnFrame(Frame frame, uint32_t body_bytes);
   void OnRequest(Frame frame);
   // Sets up the message flow of a streaming call; false if the call was refused (and answered).
   bool OpenStream(ServerCall* call, uint32_t peer_window);
   void OnStreamMessage(Frame frame, uint32_t body_bytes);
   void OnWindowUpdate(const Frame& frame);
+  void OnPing(const Frame& frame);
+  // Timeouts: tells timeouts_ what the input looks like after a decoding pass, and (re)arms the
+  // timer at its next deadline; OnTimer carries out what is due.
+  void NoteInput(Buffer* buffer, bool frame_completed);
+  void ArmTimer();
+  void OnTimer();
+  void SendPing();
+  // Closes for `action` (a timeout), counting `reason`.
+  void CloseForTimeout(TimeoutAction action, CloseReason reason);
   // Ends an active call with `status` (a call-level protocol error).
   void FailCall(const std::shared_ptr<ServerCall>& call, const absl::Status& status);
   void OnCancel(uint64_t call_id);
@@ -112,6 +140,14 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   const PeerIdentity peer_identity_;
   Dispatcher* dispatcher_;
   InFlightCounter* in_flight_;
+  ServerStats* stats_;
+  ConnectionTimeouts timeouts_;
+  TimerId timer_ = 0;
+  absl::Time timer_due_ = absl::InfiniteFuture();
+  uint64_t next_ping_data_ = 1;
+  bool redelivering_ = false;  // input handed to OnData again is not new input
+  // Why the connection closes, when the server closed it; otherwise the close callback says.
+  std::optional<CloseReason> close_reason_;
   struct Active {
     std::shared_ptr<ServerCall> call;
     TimerId deadline_timer = 0;

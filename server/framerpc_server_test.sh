@@ -26,6 +26,7 @@ expect_refusal "allowlist entry" --listen=127.0.0.1:0 --enable_command_service -
   --trust_local_peers
 expect_refusal "busy_poll must be between 0 and 1s, got 2s" --listen=127.0.0.1:0 --busy_poll=2s
 expect_refusal "busy_poll must be between 0 and 1s, got -1us" --listen=127.0.0.1:0 --busy_poll=-1us
+expect_refusal "the idle timeout must be positive, not 0" --listen=127.0.0.1:0 --idle_timeout=0s
 
 # --- Unix-socket peers by uid; other local users refused -------------------------------------
 # A directory and a socket any user may reach, and a copy of the CLI any user may run (the

@@ -73,6 +73,24 @@ ABSL_FLAG(uint64_t, max_udp_datagram_bytes, 65507, "Largest UDP datagram accepte
 ABSL_FLAG(std::string, ready_file, "",
           "When set, the bound addresses are written here (one per line, TCP/Unix first, then "
           "udp:...) once the server is ready.");
+// How long a peer may take at each stage of a connection (rpc/connection_timeouts.h). Also
+// applied to gRPC connections where gRPC has the same setting.
+ABSL_FLAG(absl::Duration, first_byte_timeout, framerpc::ConnectionTimeoutOptions().first_byte,
+          "Close a connection that sends nothing for this long after it is accepted (also on a "
+          "shared port while its protocol is unknown, and gRPC's handshake on its own port).");
+ABSL_FLAG(absl::Duration, frame_header_timeout, framerpc::ConnectionTimeoutOptions().frame_header,
+          "Close a connection whose frame header and envelope do not arrive within this long of "
+          "the frame's first bytes.");
+ABSL_FLAG(uint64_t, min_body_rate, framerpc::ConnectionTimeoutOptions().min_body_bytes_per_second,
+          "Bytes per second: a frame's body must arrive within --frame_header_timeout plus its "
+          "length at this rate, or the connection is closed.");
+ABSL_FLAG(absl::Duration, idle_timeout, framerpc::ConnectionTimeoutOptions().idle,
+          "Close a connection with no call in flight for this long (GOAWAY first).");
+ABSL_FLAG(absl::Duration, keepalive_time, framerpc::ConnectionTimeoutOptions().keepalive_time,
+          "PING a connection from which nothing has arrived for this long.");
+ABSL_FLAG(absl::Duration, keepalive_timeout, framerpc::ConnectionTimeoutOptions().keepalive_timeout,
+          "Close a connection from which nothing arrives for this long after a PING.");
+
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "How long a graceful shutdown waits for calls in flight.");
 
@@ -157,6 +175,17 @@ int Fail(const absl::Status& status) {
   return 1;
 }
 
+framerpc::ConnectionTimeoutOptions ConnectionTimeoutFlags() {
+  framerpc::ConnectionTimeoutOptions timeouts;
+  timeouts.first_byte = absl::GetFlag(FLAGS_first_byte_timeout);
+  timeouts.frame_header = absl::GetFlag(FLAGS_frame_header_timeout);
+  timeouts.min_body_bytes_per_second = absl::GetFlag(FLAGS_min_body_rate);
+  timeouts.idle = absl::GetFlag(FLAGS_idle_timeout);
+  timeouts.keepalive_time = absl::GetFlag(FLAGS_keepalive_time);
+  timeouts.keepalive_timeout = absl::GetFlag(FLAGS_keepalive_timeout);
+  return timeouts;
+}
+
 framerpc::server::CommandServiceFlags CommandFlags() {
   framerpc::server::CommandServiceFlags flags;
   flags.allow = absl::GetFlag(FLAGS_command_allow);
@@ -229,6 +258,7 @@ absl::Status StartGrpc(framerpc::Server* server, std::unique_ptr<framerpc::GrpcA
   }
   framerpc::GrpcAdapterOptions options;
   options.listen_address = listen;
+  options.timeouts = ConnectionTimeoutFlags();
   *grpc = std::make_unique<framerpc::GrpcAdapter>(server->dispatcher(), options);
   if (absl::Status s = (*grpc)->Start(); !s.ok()) return s;
   if (!listen.empty()) {
@@ -316,6 +346,7 @@ int main(int argc, char** argv) {
   options.limits.max_metadata_bytes = absl::GetFlag(FLAGS_max_metadata_bytes);
   options.output_high_water_bytes = absl::GetFlag(FLAGS_output_high_water_bytes);
   options.busy_poll = absl::GetFlag(FLAGS_busy_poll);
+  options.timeouts = ConnectionTimeoutFlags();
 
   framerpc::echo::EchoServiceImpl echo;
   absl::StatusOr<std::unique_ptr<framerpc::command::CommandServiceImpl>> command =

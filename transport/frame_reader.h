@@ -45,6 +45,9 @@ class FrameReader {
   // DecodeFrame; an invalid envelope of a large frame is reported as soon as the envelope is in).
   FrameReadResult Next(Buffer* buffer, Frame* frame);
 
+  // The body length of the frame being read in place, while Buffer::diverting().
+  uint32_t pending_body_bytes() const { return pending_body_bytes_; }
+
   // Frames whose body was read in place (for tests and benchmarks).
   uint64_t bodies_read_in_place() const { return bodies_read_in_place_; }
 

@@ -53,6 +53,15 @@ absl::Status GrpcAdapter::Start() {
   builder.SetOption(std::make_unique<grpc::HealthCheckServiceServerBuilderOption>(nullptr));
   builder.SetMaxReceiveMessageSize(max_message);
   builder.SetMaxSendMessageSize(max_message);
+  const auto ms = [](absl::Duration d) {
+    return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(d), INT_MAX));
+  };
+  builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
+                             ms(options_.timeouts.first_byte));
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, ms(options_.timeouts.idle));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, ms(options_.timeouts.keepalive_time));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+                             ms(options_.timeouts.keepalive_timeout));
   cq_ = builder.AddCompletionQueue();
   server_ = builder.BuildAndStart();
   if (server_ == nullptr) {
@@ -131,11 +140,21 @@ void GrpcAdapter::Shutdown(absl::Duration grace) {
   stream_threads_.Stop();
 }
 
+Server::ProtocolMatch MatchHttp2Preface(absl::string_view first_bytes) {
+  constexpr absl::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+  const size_t n = std::min(first_bytes.size(), kPreface.size());
+  if (first_bytes.substr(0, n) != kPreface.substr(0, n)) return Server::ProtocolMatch::kNoMatch;
+  return n == kPreface.size() ? Server::ProtocolMatch::kMatch : Server::ProtocolMatch::kNeedMore;
+}
+
 absl::Status ServeGrpcOnSamePort(Server* server, GrpcAdapter* adapter) {
-  return server->SetForeignConnectionHandler(
-      [adapter](ScopedFd fd, const SocketAddress& peer) {
-        adapter->AdoptConnection(std::move(fd), peer);
-      });
+  Server::ForeignProtocol http2;
+  http2.name = "http2";
+  http2.match = MatchHttp2Preface;
+  http2.handler = [adapter](ScopedFd fd, const SocketAddress& peer) {
+    adapter->AdoptConnection(std::move(fd), peer);
+  };
+  return server->AddForeignProtocol(std::move(http2));
 }
 
 }  // namespace framerpc

@@ -48,6 +48,7 @@
 #include "absl/time/time.h"
 #include "adapters/grpc/grpc_peer.h"
 #include "base/scoped_fd.h"
+#include "rpc/connection_timeouts.h"
 #include "rpc/dispatcher.h"
 #include "rpc/server.h"
 #include "rpc/worker_pool.h"
@@ -76,6 +77,11 @@ struct GrpcAdapterOptions {
   std::string listen_address = "127.0.0.1:0";
   // Threads polling the completion queue; inline unary handlers run on them.
   int handler_threads = 2;
+  // The same stage timeouts as the framed transport's, as gRPC's own settings: the handshake of
+  // a connection on the adapter's own port (first_byte), connections with no call (idle; also
+  // those handed over on a shared port whose HTTP/2 settings never come), and HTTP/2 keepalive
+  // PINGs (keepalive_time, keepalive_timeout). The frame stages have no gRPC counterpart.
+  ConnectionTimeoutOptions timeouts;
 };
 
 class GrpcAdapter {
@@ -128,8 +134,13 @@ class GrpcAdapter {
   int live_calls_ = 0;      // guarded by mu_: call objects in existence
 };
 
-// Makes `server` hand its non-framerpc connections (HTTP/2) to `adapter`: one port, both
-// protocols (see Server::SetForeignConnectionHandler and docs/protocol.md §12). Call before
+// Whether a connection's first bytes are (a prefix of) the HTTP/2 client connection preface
+// "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n": kMatch once all 24 bytes are in.
+Server::ProtocolMatch MatchHttp2Preface(absl::string_view first_bytes);
+
+// Makes `server` hand its HTTP/2 connections to `adapter`, once their whole client preface has
+// arrived: one port, both protocols (see Server::AddForeignProtocol and docs/protocol.md §12).
+// A connection whose preface stalls is closed at the server's first-byte timeout. Call before
 // server->Start(). `adapter` must stay alive until server->Shutdown() has returned; shutting the
 // adapter down first is fine (connections handed over after that are closed).
 absl::Status ServeGrpcOnSamePort(Server* server, GrpcAdapter* adapter);

@@ -1,5 +1,5 @@
 // One port, both protocols: a framerpc Server hands the connections that do not start with the
-// framerpc magic to a GrpcAdapter (Server::SetForeignConnectionHandler, ServeGrpcOnSamePort).
+// framerpc magic to a GrpcAdapter (Server::AddForeignProtocol, ServeGrpcOnSamePort).
 // Also the health and reflection services over the framed transport.
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
