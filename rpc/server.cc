@@ -1,7 +1,9 @@
 #include "rpc/server.h"
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 
@@ -37,7 +39,8 @@ absl::Status Server::AddListener(absl::string_view address) {
 struct Server::Sniffing {
   EventLoop* loop;
   ScopedFd fd;
-  SocketAddress peer;
+  Accepted accepted;
+  bool shedding = false;  // guarded by mu_
   std::unique_ptr<Watcher> watcher;
   TimerId first_byte_timer = 0;
   TimerId retry_timer = 0;              // while a prefix waits for more bytes
@@ -60,6 +63,15 @@ absl::Status Server::Start() {
   if (!busy_poll.ok()) return busy_poll;
   if (absl::Status timeouts = options_.timeouts.Validate(); !timeouts.ok()) return timeouts;
   started_ = true;
+  size_t max_connections = options_.max_connections;
+  if (max_connections == 0) {
+    rlimit files{};
+    ::getrlimit(RLIMIT_NOFILE, &files);
+    const size_t limit = files.rlim_cur == RLIM_INFINITY ? size_t{1} << 20 : files.rlim_cur;
+    const size_t reserve = std::max<size_t>(64, limit / 10);
+    max_connections = limit > reserve ? limit - reserve : 1;
+  }
+  counts_ = std::make_unique<ConnectionCounts>(max_connections, options_.max_connections_per_peer);
   loops_ = std::make_unique<EventLoopThreadPool>(options_.io_threads, options_.busy_poll);
   for (auto& [fd, address] : pending_listeners_) {
     Listener listener;
@@ -124,16 +136,27 @@ size_t Server::QueuedOutputBytes() {
 
 void Server::OnAccepted(EventLoop* loop, ScopedFd fd, const SocketAddress& peer) {
   stats_.OnAccepted();
-  if (foreign_protocols_.empty()) return OnNewConnection(std::move(fd), peer);
+  Accepted accepted{peer, SocketPeerIdentity(fd.get(), peer), "", 0};
+  accepted.peer_key = PeerKey(peer, accepted.identity);
+  const ConnectionCounts::Verdict verdict = counts_->TryAdmit(accepted.peer_key);
+  if (verdict != ConnectionCounts::Verdict::kAdmit &&
+      !ShedOldestIdle(verdict, accepted.peer_key)) {
+    return Refuse(loop, std::move(fd), peer, verdict, accepted.peer_key);
+  }
+  accepted.seq = next_seq_.fetch_add(1, std::memory_order_relaxed);
+  if (foreign_protocols_.empty()) return OnNewConnection(std::move(fd), std::move(accepted));
   auto sniffing = std::make_shared<Sniffing>();
   sniffing->loop = loop;
-  sniffing->peer = peer;
+  sniffing->accepted = std::move(accepted);
   sniffing->watcher = std::make_unique<Watcher>(loop, fd.get());
   sniffing->fd = std::move(fd);
   Sniffing* key = sniffing.get();
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (shut_down_) return;  // Closes the fd.
+    if (shut_down_) {
+      counts_->Remove(sniffing->accepted.peer_key);
+      return;  // Closes the fd.
+    }
     sniffing_.emplace(key, sniffing);
   }
   sniffing->watcher->set_read_callback([this, key] { OnFirstBytes(key); });
@@ -166,7 +189,10 @@ std::shared_ptr<Server::Sniffing> Server::StopSniffing(Sniffing* key) {
 
 void Server::OnSniffTimeout(Sniffing* key) {
   key->first_byte_timer = 0;
-  if (StopSniffing(key) != nullptr) stats_.OnClosed(CloseReason::kFirstByteTimeout);
+  if (std::shared_ptr<Sniffing> sniffing = StopSniffing(key)) {
+    counts_->Remove(sniffing->accepted.peer_key);
+    stats_.OnClosed(CloseReason::kFirstByteTimeout);
+  }
 }
 
 void Server::OnFirstBytes(Sniffing* key) {
@@ -174,7 +200,8 @@ void Server::OnFirstBytes(Sniffing* key) {
   const ssize_t n = ::recv(key->fd.get(), first, sizeof first, MSG_PEEK);
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
   if (n <= 0) {  // Closed (or failed) before saying anything.
-    if (StopSniffing(key) != nullptr) {
+    if (std::shared_ptr<Sniffing> sniffing = StopSniffing(key)) {
+      counts_->Remove(sniffing->accepted.peer_key);
       stats_.OnClosed(n == 0 ? CloseReason::kPeerClosed : CloseReason::kReset);
     }
     return;
@@ -182,7 +209,9 @@ void Server::OnFirstBytes(Sniffing* key) {
   const absl::string_view bytes(first, static_cast<size_t>(n));
   if (bytes.front() == kFrameMagic[0]) {
     std::shared_ptr<Sniffing> sniffing = StopSniffing(key);
-    if (sniffing != nullptr) OnNewConnection(std::move(sniffing->fd), sniffing->peer);
+    if (sniffing != nullptr) {
+      OnNewConnection(std::move(sniffing->fd), std::move(sniffing->accepted));
+    }
     return;
   }
   bool need_more = false;
@@ -190,13 +219,19 @@ void Server::OnFirstBytes(Sniffing* key) {
     const ProtocolMatch match = protocol.match(bytes);
     if (match == ProtocolMatch::kMatch) {
       std::shared_ptr<Sniffing> sniffing = StopSniffing(key);
-      if (sniffing != nullptr) protocol.handler(std::move(sniffing->fd), sniffing->peer);
+      if (sniffing == nullptr) return;
+      // From here on the connection is the other protocol's; it no longer counts here.
+      counts_->Remove(sniffing->accepted.peer_key);
+      protocol.handler(std::move(sniffing->fd), sniffing->accepted.peer);
       return;
     }
     need_more = need_more || match == ProtocolMatch::kNeedMore;
   }
   if (!need_more || static_cast<size_t>(n) == kMaxSniffBytes) {
-    if (StopSniffing(key) != nullptr) stats_.OnClosed(CloseReason::kGarbage);
+    if (std::shared_ptr<Sniffing> sniffing = StopSniffing(key)) {
+      counts_->Remove(sniffing->accepted.peer_key);
+      stats_.OnClosed(CloseReason::kGarbage);
+    }
     return;
   }
   // A prefix: the bytes stay in the socket (peeked), so its readiness would fire again at once.
@@ -209,12 +244,12 @@ void Server::OnFirstBytes(Sniffing* key) {
   key->retry_delay = std::min(key->retry_delay * 2, absl::Milliseconds(50));
 }
 
-void Server::OnNewConnection(ScopedFd fd, const SocketAddress& peer) {
+void Server::OnNewConnection(ScopedFd fd, Accepted accepted) {
   EventLoop* loop = loops_->Next();
-  const PeerIdentity identity = SocketPeerIdentity(fd.get(), peer);
   ConnectionOptions conn_options;
   conn_options.output_high_water_bytes = options_.output_high_water_bytes;
-  auto connection = std::make_shared<Connection>(loop, std::move(fd), peer, conn_options);
+  auto connection =
+      std::make_shared<Connection>(loop, std::move(fd), accepted.peer, conn_options);
   ServerConnection::Limits limits;
   limits.max_concurrent_calls = options_.max_concurrent_calls_per_connection;
   limits.max_concurrent_streams = options_.max_concurrent_streams_per_connection;
@@ -222,15 +257,19 @@ void Server::OnNewConnection(ScopedFd fd, const SocketAddress& peer) {
   limits.timeouts = options_.timeouts;
   auto server_connection = std::make_shared<ServerConnection>(
       connection, ServerConnection::Shared{&dispatcher_, &in_flight_, &stream_slots_, &stats_},
-      limits, identity, [this](bool paused) {
+      limits, accepted.identity, [this](bool paused) {
         std::lock_guard<std::mutex> lock(mu_);
         paused ? ++paused_connections_ : --paused_connections_;
         connections_changed_.notify_all();
       });
   {
     std::unique_lock<std::mutex> lock(mu_);
-    if (shut_down_) return;  // Closes the fd.
-    connections_.emplace(server_connection.get(), server_connection);
+    if (shut_down_) {
+      counts_->Remove(accepted.peer_key);
+      return;  // Closes the fd.
+    }
+    connections_.emplace(server_connection.get(),
+                         Tracked{server_connection, accepted.peer_key, accepted.seq});
     connections_changed_.notify_all();
   }
   loop->RunInLoop([this, server_connection] {
@@ -239,18 +278,105 @@ void Server::OnNewConnection(ScopedFd fd, const SocketAddress& peer) {
       // Defer the erase: this callback runs inside the connection's own call stack.
       key->connection()->loop()->QueueInLoop([this, key] {
         std::unique_lock<std::mutex> lock(mu_);
-        connections_.erase(key);
+        auto it = connections_.find(key);
+        if (it == connections_.end()) return;
+        counts_->Remove(it->second.peer_key);
+        connections_.erase(it);
         connections_changed_.notify_all();
       });
     });
   });
 }
 
+bool Server::ShedOldestIdle(ConnectionCounts::Verdict verdict, const std::string& peer_key) {
+  const bool per_peer = verdict == ConnectionCounts::Verdict::kOverPeer;
+  std::shared_ptr<ServerConnection> connection;
+  std::shared_ptr<Sniffing> sniffing;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (shut_down_) return false;
+    uint64_t oldest = UINT64_MAX;
+    Tracked* victim = nullptr;
+    for (auto& [key, tracked] : connections_) {
+      if (tracked.shedding || tracked.seq >= oldest || !tracked.connection->idle()) continue;
+      if (per_peer && tracked.peer_key != peer_key) continue;
+      oldest = tracked.seq;
+      victim = &tracked;
+    }
+    Sniffing* silent = nullptr;
+    for (auto& [key, entry] : sniffing_) {  // not yet said anything: idle too
+      if (entry->shedding || entry->accepted.seq >= oldest) continue;
+      if (per_peer && entry->accepted.peer_key != peer_key) continue;
+      oldest = entry->accepted.seq;
+      silent = key;
+    }
+    if (silent != nullptr) {
+      sniffing = sniffing_[silent];
+      sniffing->shedding = true;
+    } else if (victim != nullptr) {
+      connection = victim->connection;
+      victim->shedding = true;
+    } else {
+      return false;
+    }
+  }
+  counts_->Add(peer_key);
+  if (sniffing != nullptr) {
+    Sniffing* key = sniffing.get();
+    sniffing->loop->RunInLoop([this, key] {
+      if (std::shared_ptr<Sniffing> shed = StopSniffing(key)) {
+        counts_->Remove(shed->accepted.peer_key);
+        stats_.OnClosed(CloseReason::kLimit);
+      }
+    });
+  } else {
+    connection->connection()->loop()->RunInLoop([connection] { connection->CloseForLimit(); });
+  }
+  return true;
+}
+
+void Server::Refuse(EventLoop* loop, ScopedFd fd, const SocketAddress& peer,
+                    ConnectionCounts::Verdict verdict, const std::string& peer_key) {
+  stats_.OnClosed(CloseReason::kLimit);
+  const absl::Status refusal = absl::ResourceExhaustedError(
+      verdict == ConnectionCounts::Verdict::kOverPeer
+          ? absl::StrCat("too many connections from ", peer_key, " (limit ",
+                         counts_->max_per_peer(), "), none of them idle; retry later")
+          : absl::StrCat("the server is at its limit of ", counts_->max_total(),
+                         " connections, none of them idle; retry later"));
+  Envelope envelope;
+  envelope.set_kind(CONNECTION_ERROR);
+  envelope.set_status_code(static_cast<int>(refusal.code()));
+  envelope.set_status_message(std::string(refusal.message()));
+  std::string frame;
+  EncodeFrame(std::move(envelope), nullptr, {}, options_.limits, &frame).IgnoreError();
+  // A Connection writes the refusal and closes gracefully (reading what the client sent, so that
+  // no reset destroys the frame), briefly; it is kept here until then.
+  auto connection = std::make_shared<Connection>(loop, std::move(fd), peer, ConnectionOptions{});
+  Connection* key = connection.get();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (shut_down_) return;
+    refusing_.emplace(key, connection);
+  }
+  connection->set_data_callback([](const ConnectionPtr&, Buffer* buffer) {
+    buffer->Consume(buffer->readable_bytes());
+  });
+  connection->set_close_callback([this, key](const ConnectionPtr&, const absl::Status&) {
+    key->loop()->QueueInLoop([this, key] {
+      std::lock_guard<std::mutex> lock(mu_);
+      refusing_.erase(key);
+    });
+  });
+  connection->Start();
+  connection->SendAndClose(std::move(frame), refusal, absl::Milliseconds(250));
+}
+
 void Server::ForEachConnection(const std::function<void(ServerConnection*)>& fn) {
   std::vector<std::shared_ptr<ServerConnection>> snapshot;
   {
     std::unique_lock<std::mutex> lock(mu_);
-    for (const auto& [key, conn] : connections_) snapshot.push_back(conn);
+    for (const auto& [key, tracked] : connections_) snapshot.push_back(tracked.connection);
   }
   BlockingCounter done(static_cast<int>(snapshot.size()));
   for (const auto& conn : snapshot) {
@@ -314,6 +440,10 @@ void Server::Shutdown(absl::Duration grace) {
   });
   dispatcher_.StopWorkers();
   loops_->Stop();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    refusing_.clear();
+  }
   for (Listener& listener : listeners_) listener.acceptor.reset();
   std::unique_lock<std::mutex> lock(mu_);
   connections_.clear();

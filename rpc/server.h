@@ -15,6 +15,7 @@
 #ifndef FRAMERPC_RPC_SERVER_H_
 #define FRAMERPC_RPC_SERVER_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,6 +28,7 @@
 #include "base/notification.h"
 #include "absl/time/time.h"
 #include "rpc/dispatcher.h"
+#include "rpc/connection_counts.h"
 #include "rpc/connection_timeouts.h"
 #include "rpc/server_connection.h"
 #include "rpc/server_stats.h"
@@ -71,6 +73,16 @@ struct ServerOptions {
   // header and envelope, its body (a minimum rate), an idle connection with no call, and
   // keepalive PINGs to find dead peers (rpc/connection_timeouts.h, docs/protocol.md §9.1).
   ConnectionTimeoutOptions timeouts;
+  // The most connections held at once (those whose protocol is not yet known included); 0 means
+  // the process's file-descriptor limit (RLIMIT_NOFILE) less a tenth, at least 64, kept for
+  // everything else. At the limit the oldest idle connection (no call in flight, no frame
+  // begun) is closed to make room (GOAWAY first); with none idle, the new one is refused with
+  // CONNECTION_ERROR RESOURCE_EXHAUSTED. So connections that sit silent cannot lock others out.
+  size_t max_connections = 0;
+  // The same per peer (a TCP peer's IP address, a Unix-socket peer's uid), with the peer's own
+  // oldest idle connection closed first. 0, the default: no per-peer limit (clients behind one
+  // proxy or NAT share an address).
+  size_t max_connections_per_peer = 0;
 };
 
 class Server {
@@ -147,11 +159,24 @@ class Server {
   struct Sniffing;
 
   void OnAccepted(EventLoop* loop, ScopedFd fd, const SocketAddress& peer);
+  // At a limit (`verdict`): closes the oldest idle connection (of `peer_key` for a per-peer
+  // limit) and counts the new one in its place; false if none is idle.
+  bool ShedOldestIdle(ConnectionCounts::Verdict verdict, const std::string& peer_key);
+  // Refuses an accepted connection at a limit with CONNECTION_ERROR RESOURCE_EXHAUSTED.
+  void Refuse(EventLoop* loop, ScopedFd fd, const SocketAddress& peer,
+              ConnectionCounts::Verdict verdict, const std::string& peer_key);
   void OnFirstBytes(Sniffing* sniffing);
   // Takes `key` out of sniffing_ (null if it is gone already) and stops watching it.
   std::shared_ptr<Sniffing> StopSniffing(Sniffing* key);
   void OnSniffTimeout(Sniffing* sniffing);
-  void OnNewConnection(ScopedFd fd, const SocketAddress& peer);
+  // What an accepted connection carries from the accept to its ServerConnection.
+  struct Accepted {
+    SocketAddress peer;
+    PeerIdentity identity;
+    std::string peer_key;  // counted in counts_
+    uint64_t seq;          // accept order: lower is older
+  };
+  void OnNewConnection(ScopedFd fd, Accepted accepted);
   // Runs `fn` on every connection's loop thread and waits for all of them.
   void ForEachConnection(const std::function<void(ServerConnection*)>& fn);
 
@@ -172,7 +197,17 @@ class Server {
   size_t paused_connections_ = 0;  // guarded by mu_
   // Owned here; each entry is touched only on its connection's loop, except for insertion and
   // removal under mu_.
-  absl::flat_hash_map<ServerConnection*, std::shared_ptr<ServerConnection>> connections_;
+  struct Tracked {
+    std::shared_ptr<ServerConnection> connection;
+    std::string peer_key;
+    uint64_t seq;
+    bool shedding = false;  // guarded by mu_: chosen to be closed for a new connection
+  };
+  absl::flat_hash_map<ServerConnection*, Tracked> connections_;
+  std::unique_ptr<ConnectionCounts> counts_;  // from Start()
+  std::atomic<uint64_t> next_seq_{0};
+  // Connections being refused at a limit, kept alive until their refusal is written.
+  absl::flat_hash_map<Connection*, std::shared_ptr<Connection>> refusing_;  // guarded by mu_
   std::vector<ForeignProtocol> foreign_protocols_;
   // Connections whose first byte has not arrived; inserted and erased under mu_, their watchers
   // touched only on their loops.

@@ -133,7 +133,17 @@ void ServerConnection::NoteInput(Buffer* buffer, bool frame_completed) {
     }
   }
   timeouts_.OnInput(absl::Now(), frame_completed, partial);
+  partial_frame_ = partial.present;
+  idle_.store(!partial_frame_ && active_.empty(), std::memory_order_relaxed);
   ArmTimer();
+}
+
+void ServerConnection::CloseForLimit() {
+  if (closed_ || broken_ || !active_.empty() || partial_frame_) return;
+  close_reason_ = CloseReason::kLimit;
+  BeginDrain();
+  broken_ = true;
+  connection_->SendAndClose("", absl::UnavailableError("closed to make room at a connection limit"));
 }
 
 void ServerConnection::ArmTimer() {
@@ -281,7 +291,10 @@ void ServerConnection::OnRequest(Frame frame) {
   Active& active = active_[id];
   active.call = call;
   in_flight_->Add();
-  if (active_.size() == 1) timeouts_.OnCallsInFlight(absl::Now(), 1);
+  if (active_.size() == 1) {
+    timeouts_.OnCallsInFlight(absl::Now(), 1);
+    idle_.store(false, std::memory_order_relaxed);
+  }
   const absl::Time deadline = call->context.deadline();
   if (deadline != absl::InfiniteFuture()) {
     std::weak_ptr<ServerConnection> weak = weak_from_this();
@@ -402,6 +415,7 @@ void ServerConnection::Retire(uint64_t call_id) {
   in_flight_->Done();
   if (active_.empty()) {
     timeouts_.OnCallsInFlight(absl::Now(), 0);
+    idle_.store(!partial_frame_, std::memory_order_relaxed);
     ArmTimer();
   }
   if (paused_ && !closed_ && !MustPause()) ScheduleResume();

@@ -97,6 +97,11 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   void BeginDrain();
   // Loop thread. The connection will be closed by Server::Shutdown: counted as such.
   void MarkShuttingDown() { close_reason_ = CloseReason::kShutdown; }
+  // Any thread: no call in flight and no frame begun, so closing it loses nothing.
+  bool idle() const { return idle_.load(std::memory_order_relaxed); }
+  // Loop thread. Closes the connection to make room for a new one at a connection limit, with
+  // GOAWAY first, if it is still idle.
+  void CloseForLimit();
   const ConnectionPtr& connection() const { return connection_; }
 
  private:
@@ -146,6 +151,8 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   absl::Time timer_due_ = absl::InfiniteFuture();
   uint64_t next_ping_data_ = 1;
   bool redelivering_ = false;  // input handed to OnData again is not new input
+  bool partial_frame_ = false;  // input holds the start of a frame
+  std::atomic<bool> idle_{true};  // written on the loop thread: see idle()
   // Why the connection closes, when the server closed it; otherwise the close callback says.
   std::optional<CloseReason> close_reason_;
   struct Active {

@@ -91,6 +91,12 @@ ABSL_FLAG(absl::Duration, keepalive_time, framerpc::ConnectionTimeoutOptions().k
 ABSL_FLAG(absl::Duration, keepalive_timeout, framerpc::ConnectionTimeoutOptions().keepalive_timeout,
           "Close a connection from which nothing arrives for this long after a PING.");
 
+ABSL_FLAG(uint64_t, max_connections, 0,
+          "Connections held at once; at the limit the oldest idle one is closed to make room, "
+          "or the new one refused. 0: the file-descriptor limit less a tenth (at least 64).");
+ABSL_FLAG(uint64_t, max_connections_per_peer, 0,
+          "The same per peer (TCP: IP address; Unix socket: uid). 0: no per-peer limit.");
+
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "How long a graceful shutdown waits for calls in flight.");
 
@@ -347,6 +353,8 @@ int main(int argc, char** argv) {
   options.output_high_water_bytes = absl::GetFlag(FLAGS_output_high_water_bytes);
   options.busy_poll = absl::GetFlag(FLAGS_busy_poll);
   options.timeouts = ConnectionTimeoutFlags();
+  options.max_connections = absl::GetFlag(FLAGS_max_connections);
+  options.max_connections_per_peer = absl::GetFlag(FLAGS_max_connections_per_peer);
 
   framerpc::echo::EchoServiceImpl echo;
   absl::StatusOr<std::unique_ptr<framerpc::command::CommandServiceImpl>> command =

@@ -28,6 +28,13 @@ class RawPeer {
     return RawPeer(*std::move(fd));
   }
 
+  // An already connected socket.
+  static RawPeer Adopt(ScopedFd fd) {
+    timeval tv{30, 0};
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    return RawPeer(std::move(fd));
+  }
+
   bool SendBytes(absl::string_view bytes) {
     size_t sent = 0;
     while (sent < bytes.size()) {
