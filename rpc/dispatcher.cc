@@ -198,15 +198,24 @@ void Dispatcher::Run(const Route& route, std::shared_ptr<ServerCall> call,
                                 "request is not a valid ", request->GetDescriptor()->full_name()))));
     return;
   }
-  ServerCallAccess::set_request_attachment(&call->context, call->request_frame.attachment());
+  if (call->request_frame.envelope.attachment_size() > 0) {
+    ServerCallAccess::set_request_attachment(&call->context, call->request_frame.attachment());
+  } else {
+    // The message has its own copy now and nothing points into the payload: a large request
+    // costs its message alone while the handler runs, not that and the frame.
+    std::string().swap(call->request_frame.payload);
+  }
   std::unique_ptr<google::protobuf::Message> response = route.handler->NewResponse();
   absl::Status status = route.handler->Invoke(&call->context, *request, response.get());
+  request.reset();  // before the response is encoded: at most the response and its frame at once
   if (!status.ok()) {
     reply(std::move(call), ErrorResponse(id, status));
     return;
   }
   std::string frame =
       OkResponse(id, response.get(), *call->context.mutable_response_attachment());
+  response.reset();  // encoded: the frame alone goes on
+  std::string().swap(*call->context.mutable_response_attachment());
   reply(std::move(call), std::move(frame));
 }
 
@@ -226,6 +235,8 @@ void Dispatcher::RunStream(const MethodHandler* handler, std::shared_ptr<ServerC
       handler->kind() == MethodKind::kClientStreaming
           ? OkResponse(id, response.get(), *call->context.mutable_response_attachment())
           : OkResponse(id, nullptr, {});
+  response.reset();
+  std::string().swap(*call->context.mutable_response_attachment());
   reply(std::move(call), std::move(frame));
 }
 

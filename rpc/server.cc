@@ -2,6 +2,7 @@
 
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -72,6 +73,12 @@ absl::Status Server::Start() {
     max_connections = limit > reserve ? limit - reserve : 1;
   }
   counts_ = std::make_unique<ConnectionCounts>(max_connections, options_.max_connections_per_peer);
+  size_t budget = options_.memory_budget_bytes;
+  if (budget == 0) {
+    budget = static_cast<size_t>(::sysconf(_SC_PHYS_PAGES)) *
+             static_cast<size_t>(::sysconf(_SC_PAGESIZE)) / 4;
+  }
+  memory_budget_ = std::make_unique<ByteBudget>(budget);
   loops_ = std::make_unique<EventLoopThreadPool>(options_.io_threads, options_.busy_poll);
   for (auto& [fd, address] : pending_listeners_) {
     Listener listener;
@@ -248,6 +255,7 @@ void Server::OnNewConnection(ScopedFd fd, Accepted accepted) {
   EventLoop* loop = loops_->Next();
   ConnectionOptions conn_options;
   conn_options.output_high_water_bytes = options_.output_high_water_bytes;
+  conn_options.output_budget = memory_budget_.get();
   auto connection =
       std::make_shared<Connection>(loop, std::move(fd), accepted.peer, conn_options);
   ServerConnection::Limits limits;
@@ -256,7 +264,8 @@ void Server::OnNewConnection(ScopedFd fd, Accepted accepted) {
   limits.max_stream_window = options_.max_stream_window_bytes;
   limits.timeouts = options_.timeouts;
   auto server_connection = std::make_shared<ServerConnection>(
-      connection, ServerConnection::Shared{&dispatcher_, &in_flight_, &stream_slots_, &stats_},
+      connection, ServerConnection::Shared{&dispatcher_, &in_flight_, &stream_slots_, &stats_,
+                               memory_budget_.get()},
       limits, accepted.identity, [this](bool paused) {
         std::lock_guard<std::mutex> lock(mu_);
         paused ? ++paused_connections_ : --paused_connections_;

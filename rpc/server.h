@@ -32,6 +32,7 @@
 #include "rpc/connection_timeouts.h"
 #include "rpc/server_connection.h"
 #include "rpc/server_stats.h"
+#include "transport/byte_budget.h"
 #include "transport/acceptor.h"
 #include "transport/event_loop_thread.h"
 #include "transport/frame_codec.h"
@@ -83,6 +84,13 @@ struct ServerOptions {
   // oldest idle connection closed first. 0, the default: no per-peer limit (clients behind one
   // proxy or NAT share an address).
   size_t max_connections_per_peer = 0;
+  // The most bytes held for peers across all connections: bodies of frames still arriving
+  // (counted in full as soon as a large frame's header has arrived, before its storage is
+  // reserved) and output queued for clients that read slowly. Past it, connections stop reading
+  // new frames until enough is released (backpressure; nothing is refused); frames already
+  // arriving go on, and a peer that holds its share without sending is closed by the body
+  // timeout. 0: a quarter of physical memory.
+  size_t memory_budget_bytes = 0;
 };
 
 class Server {
@@ -133,6 +141,8 @@ class Server {
   size_t paused_connection_count() const;
   // Blocks until paused_connection_count() == n or `deadline`; returns whether it got there.
   bool WaitForPausedConnectionCount(size_t n, absl::Time deadline) const;
+  // The memory budget (ServerOptions::memory_budget_bytes), from Start() on.
+  const ByteBudget& memory_budget() const { return *memory_budget_; }
   // Connections accepted, and closed by reason. Valid for the server's lifetime.
   const ServerStats& stats() const { return stats_; }
   // Reply bytes queued in user space across all connections (not yet taken by the kernel).
@@ -181,7 +191,10 @@ class Server {
   void ForEachConnection(const std::function<void(ServerConnection*)>& fn);
 
   const ServerOptions options_;
+  // Before everything that may hold a connection: connections count against these until the
+  // last reference to them goes.
   ServerStats stats_;
+  std::unique_ptr<ByteBudget> memory_budget_;  // from Start()
   Dispatcher dispatcher_;
   InFlightCounter in_flight_;
   StreamSlots stream_slots_;

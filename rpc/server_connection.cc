@@ -18,12 +18,15 @@ ServerConnection::ServerConnection(ConnectionPtr connection, const Shared& share
       dispatcher_(shared.dispatcher),
       in_flight_(shared.in_flight),
       stats_(shared.stats),
+      memory_budget_(shared.memory_budget),
       timeouts_(limits.timeouts, absl::Now()),
       on_pause_(std::move(on_pause)),
       max_concurrent_calls_(std::max<size_t>(1, limits.max_concurrent_calls)),
       max_concurrent_streams_(limits.max_concurrent_streams),
       max_stream_window_(limits.max_stream_window),
-      server_streams_(shared.server_streams) {}
+      server_streams_(shared.server_streams) {
+  if (memory_budget_ != nullptr) reader_.set_budget(memory_budget_);
+}
 
 void ServerConnection::Start(std::function<void()> on_closed) {
   on_closed_ = std::move(on_closed);
@@ -69,7 +72,30 @@ void ServerConnection::SetPaused(bool paused) {
 
 bool ServerConnection::MustPause() const {
   return connection_->above_high_water() ||
-         active_.size() - open_streams_ >= max_concurrent_calls_;
+         active_.size() - open_streams_ >= max_concurrent_calls_ || BudgetBlocks();
+}
+
+bool ServerConnection::BudgetBlocks() const {
+  // A frame whose body already holds its share goes on: stopping it would hold the budget
+  // without progress, and if every holder stopped, nothing would ever be given back.
+  return memory_budget_ != nullptr && memory_budget_->over() && !reader_.holds_budget();
+}
+
+void ServerConnection::PauseForBudget() {
+  connection_->StopReading();
+  SetPaused(true);
+  if (waiting_for_budget_) return;
+  waiting_for_budget_ = true;
+  std::weak_ptr<ServerConnection> weak = weak_from_this();
+  EventLoop* loop = connection_->loop();
+  memory_budget_->WaitForRoom([weak, loop] {
+    loop->QueueInLoop([weak] {
+      auto self = weak.lock();
+      if (!self) return;
+      self->waiting_for_budget_ = false;
+      self->ScheduleResume();
+    });
+  });
 }
 
 void ServerConnection::ScheduleResume() {
@@ -80,7 +106,11 @@ void ServerConnection::ScheduleResume() {
     auto self = weak.lock();
     if (!self) return;
     self->redelivery_scheduled_ = false;
-    if (self->closed_ || self->broken_ || self->MustPause()) return;
+    if (self->closed_ || self->broken_) return;
+    if (self->MustPause()) {
+      if (self->BudgetBlocks()) self->PauseForBudget();  // still over: wait for the next room
+      return;
+    }
     self->SetPaused(false);
     self->connection_->StartReading();
     self->redelivering_ = true;
@@ -101,13 +131,21 @@ bool ServerConnection::DecodeFrames(Buffer* buffer) {
   bool frame_completed = false;
   while (!closed_ && !broken_) {
     if (MustPause()) {
-      // Leave the rest in the buffer, and stop reading more, until replies drain or calls end.
-      connection_->StopReading();
-      SetPaused(true);
+      // Leave the rest in the buffer, and stop reading more, until replies drain, calls end or
+      // the memory budget has room.
+      if (BudgetBlocks()) {
+        PauseForBudget();
+      } else {
+        connection_->StopReading();
+        SetPaused(true);
+      }
       return frame_completed;
     }
     const FrameReadResult result = reader_.Next(buffer, &frame);
-    if (result.outcome == DecodeOutcome::kNeedMore) return frame_completed;
+    if (result.outcome == DecodeOutcome::kNeedMore) {
+      if (result.over_budget) PauseForBudget();
+      return frame_completed;
+    }
     if (result.outcome == DecodeOutcome::kError) {
       ProtocolError(result.error);
       return frame_completed;

@@ -78,6 +78,9 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
     InFlightCounter* in_flight;
     StreamSlots* server_streams;
     ServerStats* stats;
+    // Bodies of frames still arriving and queued output, across the server's connections (the
+    // output side is counted by the Connection, whose options the server sets).
+    ByteBudget* memory_budget;
   };
   // Per-connection limits, as the server's options set them.
   struct Limits {
@@ -135,6 +138,10 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   void SetPaused(bool paused);
   // Why frames are not being processed right now, if they are not.
   bool MustPause() const;
+  // The memory budget is over and this connection would need more of it for its next frame.
+  bool BudgetBlocks() const;
+  // Stops reading until the budget has room again.
+  void PauseForBudget();
   // Resumes reading and processing of buffered input, from a fresh loop task (never re-entrantly
   // from inside a reply or a write).
   void ScheduleResume();
@@ -146,6 +153,8 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   Dispatcher* dispatcher_;
   InFlightCounter* in_flight_;
   ServerStats* stats_;
+  ByteBudget* memory_budget_;
+  bool waiting_for_budget_ = false;  // a ByteBudget::WaitForRoom wake-up is registered
   ConnectionTimeouts timeouts_;
   TimerId timer_ = 0;
   absl::Time timer_due_ = absl::InfiniteFuture();

@@ -97,6 +97,11 @@ ABSL_FLAG(uint64_t, max_connections, 0,
 ABSL_FLAG(uint64_t, max_connections_per_peer, 0,
           "The same per peer (TCP: IP address; Unix socket: uid). 0: no per-peer limit.");
 
+ABSL_FLAG(uint64_t, memory_budget, 0,
+          "Bytes held for peers across all connections (bodies of frames still arriving, queued "
+          "output); past it connections stop reading new frames until there is room. 0: a "
+          "quarter of physical memory.");
+
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "How long a graceful shutdown waits for calls in flight.");
 
@@ -355,6 +360,7 @@ int main(int argc, char** argv) {
   options.timeouts = ConnectionTimeoutFlags();
   options.max_connections = absl::GetFlag(FLAGS_max_connections);
   options.max_connections_per_peer = absl::GetFlag(FLAGS_max_connections_per_peer);
+  options.memory_budget_bytes = absl::GetFlag(FLAGS_memory_budget);
 
   framerpc::echo::EchoServiceImpl echo;
   absl::StatusOr<std::unique_ptr<framerpc::command::CommandServiceImpl>> command =

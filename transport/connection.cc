@@ -97,8 +97,7 @@ void Connection::SendDirect(std::string head, absl::string_view tail) {
     } else {
       bytes.assign(tail.data() + (written - head.size()), tail.size() - (written - head.size()));
     }
-    const size_t queued = queued_bytes_.load(std::memory_order_relaxed) + bytes.size();
-    queued_bytes_.store(queued, std::memory_order_relaxed);
+    const size_t queued = AddQueuedLocked(bytes.size());
     output_.push_back(std::move(bytes));
     wake_to_flush = !loop_flushes_;
     loop_flushes_ = true;
@@ -118,14 +117,27 @@ void Connection::SendDirect(std::string head, absl::string_view tail) {
   }
 }
 
+size_t Connection::AddQueuedLocked(size_t n) {
+  const size_t queued = queued_bytes_.load(std::memory_order_relaxed) + n;
+  queued_bytes_.store(queued, std::memory_order_relaxed);
+  if (options_.output_budget != nullptr) options_.output_budget->ForceReserve(n);
+  return queued;
+}
+
+void Connection::SubtractQueuedLocked(size_t n) {
+  if (n == 0) return;
+  queued_bytes_.store(queued_bytes_.load(std::memory_order_relaxed) - n,
+                      std::memory_order_relaxed);
+  if (options_.output_budget != nullptr) options_.output_budget->Release(n);
+}
+
 void Connection::SendInLoop(std::string bytes) {
   if (state_ != State::kOpen) return;
   size_t queued;
   {
     std::lock_guard<std::mutex> lock(output_mu_);
     if (!output_open_) return;
-    queued = queued_bytes_.load(std::memory_order_relaxed) + bytes.size();
-    queued_bytes_.store(queued, std::memory_order_relaxed);
+    queued = AddQueuedLocked(bytes.size());
     output_.push_back(std::move(bytes));
     loop_flushes_ = true;
   }
@@ -184,8 +196,7 @@ void Connection::Flush() {
         break;
       }
       size_t written = static_cast<size_t>(n);
-      queued_bytes_.store(queued_bytes_.load(std::memory_order_relaxed) - written,
-                          std::memory_order_relaxed);
+      SubtractQueuedLocked(written);
       while (written > 0) {
         const size_t left_in_front = output_.front().size() - output_offset_;
         if (written >= left_in_front) {
@@ -322,7 +333,7 @@ void Connection::HandleClose(absl::Status reason) {
     output_.clear();
     output_offset_ = 0;
     loop_flushes_ = false;
-    queued_bytes_.store(0, std::memory_order_relaxed);
+    SubtractQueuedLocked(queued_bytes_.load(std::memory_order_relaxed));
   }
   ConnectionPtr self = shared_from_this();
   if (close_callback_) close_callback_(self, reason);
@@ -340,8 +351,7 @@ void Connection::SendAndClose(std::string bytes, absl::Status reason, absl::Dura
     // Queued at once, behind everything sent before and ahead of nothing: later sends are dropped.
     std::lock_guard<std::mutex> lock(output_mu_);
     if (output_open_ && !bytes.empty()) {
-      queued_bytes_.store(queued_bytes_.load(std::memory_order_relaxed) + bytes.size(),
-                          std::memory_order_relaxed);
+      AddQueuedLocked(bytes.size());
       output_.push_back(std::move(bytes));
       loop_flushes_ = true;
     }

@@ -27,6 +27,7 @@
 
 #include "absl/status/status.h"
 #include "transport/buffer.h"
+#include "transport/byte_budget.h"
 #include "transport/event_loop.h"
 #include "base/scoped_fd.h"
 #include "transport/socket_address.h"
@@ -43,6 +44,9 @@ struct ConnectionOptions {
   size_t output_high_water_bytes = 16u << 20;
   // Largest single read from the socket.
   size_t max_read_bytes = 256u << 10;
+  // When set, queued output is also counted against this budget (shared by many connections,
+  // which must not outlive it); the owner decides what to do when it is over.
+  ByteBudget* output_budget = nullptr;
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -120,6 +124,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void FireWatermark(size_t queued);
   // Stops accepting output: later Send() calls are dropped. Requires output_mu_.
   void CloseOutputLocked() { output_open_ = false; }
+  // Counts `n` more (less) queued bytes, in queued_bytes_ and the output budget. Require
+  // output_mu_. AddQueuedLocked returns the new total.
+  size_t AddQueuedLocked(size_t n);
+  void SubtractQueuedLocked(size_t n);
   std::string SocketErrorText() const;
   bool OutputEmpty();
   // Lingering only: closes if the output is written and nothing unread is pending.

@@ -4,10 +4,15 @@
 
 namespace framerpc {
 
+FrameReader::~FrameReader() {
+  if (reserved_ > 0) budget_->Release(reserved_);
+}
+
 FrameReadResult FrameReader::Next(Buffer* buffer, Frame* frame) {
   FrameReadResult result;
   if (buffer->diverting()) {
     if (!buffer->divert_complete()) return result;  // kNeedMore
+    if (reserved_ > 0) budget_->Release(std::exchange(reserved_, 0));
     frame->envelope = std::move(pending_envelope_);
     frame->payload = buffer->TakeDiverted();
     ++bodies_read_in_place_;
@@ -35,6 +40,13 @@ FrameReadResult FrameReader::Next(Buffer* buffer, Frame* frame) {
   // Incomplete: a large body is read in place from now on.
   const size_t payload = kFrameHeaderSize + body - head.consumed;
   if (body > max_divert_body_ || payload < min_divert_payload_) return result;
+  if (budget_ != nullptr) {
+    if (!budget_->TryReserve(payload)) {
+      result.over_budget = true;
+      return result;
+    }
+    reserved_ = payload;
+  }
   pending_envelope_ = std::move(frame->envelope);
   buffer->Consume(head.consumed);
   buffer->BeginDivert(payload);  // takes the part of the payload already buffered

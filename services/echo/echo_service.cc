@@ -6,7 +6,13 @@ namespace framerpc::echo {
 
 absl::Status EchoServiceImpl::Say(ServerContext* context, const SayRequest& request,
                                   SayReply* reply) {
-  reply->set_text(request.uppercase() ? absl::AsciiStrToUpper(request.text()) : request.text());
+  // Not one conditional expression: its type would be a const std::string temporary, copied
+  // once more into the reply (three copies of a 60 MiB text instead of two).
+  if (request.uppercase()) {
+    reply->set_text(absl::AsciiStrToUpper(request.text()));
+  } else {
+    reply->set_text(request.text());
+  }
   return absl::OkStatus();
 }
 
