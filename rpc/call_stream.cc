@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+
 namespace framerpc {
 
 CallStream::CallStream(uint64_t call_id, FrameLimits limits, int64_t send_window,
@@ -46,9 +48,20 @@ absl::Status CallStream::Write(const google::protobuf::MessageLite& message,
   const int64_t cost = static_cast<int64_t>(head.size() - kFrameHeaderSize + attachment.size());
   {
     std::unique_lock<std::mutex> lock(mu_);
+    const absl::Time stalled_at = absl::Now() + stall_timeout_;
     while (!(ended_ || writes_done_ || send_credit_ > 0)) {
       ++waiters_;  // reset to zero by whoever wakes us
-      cv_.wait(lock);
+      if (stall_timeout_ == absl::InfiniteDuration()) {
+        cv_.wait(lock);
+        continue;
+      }
+      if (cv_.wait_until(lock, absl::ToChronoTime(stalled_at)) == std::cv_status::timeout &&
+          !(ended_ || writes_done_ || send_credit_ > 0)) {
+        if (waiters_ > 0) --waiters_;  // nobody woke us
+        return absl::ResourceExhaustedError(absl::StrCat(
+            "the peer has read nothing of this stream for ", absl::FormatDuration(stall_timeout_),
+            "; giving up"));
+      }
     }
     if (ended_ || writes_done_) return WriteErrorLocked();
     send_credit_ -= cost;

@@ -22,6 +22,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "google/protobuf/message_lite.h"
 #include "transport/frame_codec.h"
 
@@ -45,10 +46,16 @@ class CallStream {
   CallStream(const CallStream&) = delete;
   CallStream& operator=(const CallStream&) = delete;
 
+  // Before use: a blocking Write() that waits this long for credit (the peer has read nothing
+  // meanwhile) gives up with RESOURCE_EXHAUSTED, so that a reader that never reads cannot hold
+  // the writer's thread, slot and memory for good. InfiniteDuration (the default): no limit.
+  void set_stall_timeout(absl::Duration timeout) { stall_timeout_ = timeout; }
+
   // ----- application side
   // Blocks until there is credit (or the call ends), then sends `message` as a STREAM_MESSAGE.
-  // Errors: the frame breaks the limits (RESOURCE_EXHAUSTED), the call has ended (its end
-  // status, or CANCELLED if that was OK), or WritesDone() was called (FAILED_PRECONDITION).
+  // Errors: the frame breaks the limits (RESOURCE_EXHAUSTED), no credit within the stall timeout
+  // (RESOURCE_EXHAUSTED), the call has ended (its end status, or CANCELLED if that was OK), or
+  // WritesDone() was called (FAILED_PRECONDITION).
   absl::Status Write(const google::protobuf::MessageLite& message, absl::string_view attachment);
   // As Write(), without blocking: `done` runs once the frame has been handed to the connection,
   // or with the error. Writes complete in order.
@@ -112,6 +119,7 @@ class CallStream {
   const int64_t recv_window_;
   const SendFn send_;
   const PostFn post_;
+  absl::Duration stall_timeout_ = absl::InfiniteDuration();
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

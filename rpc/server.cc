@@ -263,6 +263,7 @@ void Server::OnNewConnection(ScopedFd fd, Accepted accepted) {
   limits.max_concurrent_streams = options_.max_concurrent_streams_per_connection;
   limits.max_stream_window = options_.max_stream_window_bytes;
   limits.timeouts = options_.timeouts;
+  limits.stream_stall_timeout = options_.stream_stall_timeout;
   auto server_connection = std::make_shared<ServerConnection>(
       connection, ServerConnection::Shared{&dispatcher_, &in_flight_, &stream_slots_, &stats_,
                                memory_budget_.get()},

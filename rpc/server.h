@@ -63,6 +63,10 @@ struct ServerOptions {
   // can queue on its connection while the client does not read. Below 1 MiB (the default window)
   // it refuses clients that ask for no particular window too.
   uint32_t max_stream_window_bytes = 16u << 20;
+  // A handler's blocking stream Write() that gets no credit for this long (the client has read
+  // nothing meanwhile) fails, and the call ends with RESOURCE_EXHAUSTED: a client that never
+  // reads cannot hold the handler's thread, its slot and its memory. InfiniteDuration: no limit.
+  absl::Duration stream_stall_timeout = absl::Minutes(1);
   // Busy polling, off by default: after each burst of work an I/O thread keeps polling its sockets
   // for up to this long before it sleeps in epoll_wait, so that a request arriving within the
   // window is read without the kernel waking a sleeping thread (tens of microseconds on a virtual

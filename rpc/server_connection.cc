@@ -24,6 +24,7 @@ ServerConnection::ServerConnection(ConnectionPtr connection, const Shared& share
       max_concurrent_calls_(std::max<size_t>(1, limits.max_concurrent_calls)),
       max_concurrent_streams_(limits.max_concurrent_streams),
       max_stream_window_(limits.max_stream_window),
+      stream_stall_timeout_(limits.stream_stall_timeout),
       server_streams_(shared.server_streams) {
   if (memory_budget_ != nullptr) reader_.set_budget(memory_budget_);
 }
@@ -391,6 +392,7 @@ bool ServerConnection::OpenStream(ServerCall* call, uint32_t peer_window) {
         connection->Send(std::move(head), tail);
       },
       [loop](std::function<void()> task) { loop->QueueInLoop(std::move(task)); });
+  call->stream->set_stall_timeout(stream_stall_timeout_);
   return true;
 }
 

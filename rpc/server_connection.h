@@ -88,6 +88,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
     size_t max_concurrent_streams = 256;
     uint32_t max_stream_window = 16u << 20;  // the largest send window a client may grant us
     ConnectionTimeoutOptions timeouts;
+    absl::Duration stream_stall_timeout = absl::InfiniteDuration();  // CallStream::set_stall_timeout
   };
 
   ServerConnection(ConnectionPtr connection, const Shared& shared, const Limits& limits,
@@ -179,6 +180,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   const size_t max_concurrent_calls_;
   const size_t max_concurrent_streams_;
   const uint32_t max_stream_window_;  // the largest send window a client may grant us
+  const absl::Duration stream_stall_timeout_;
   StreamSlots* server_streams_;  // not owned; shared by the server's connections
   size_t open_streams_ = 0;  // the active calls that are streams
   bool redelivery_scheduled_ = false;

@@ -102,6 +102,10 @@ ABSL_FLAG(uint64_t, memory_budget, 0,
           "output); past it connections stop reading new frames until there is room. 0: a "
           "quarter of physical memory.");
 
+ABSL_FLAG(absl::Duration, stream_stall_timeout, framerpc::ServerOptions().stream_stall_timeout,
+          "End a stream with RESOURCE_EXHAUSTED when its client has read nothing for this long "
+          "while the handler waits to write (e.g. a download nobody reads).");
+
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "How long a graceful shutdown waits for calls in flight.");
 
@@ -361,6 +365,7 @@ int main(int argc, char** argv) {
   options.max_connections = absl::GetFlag(FLAGS_max_connections);
   options.max_connections_per_peer = absl::GetFlag(FLAGS_max_connections_per_peer);
   options.memory_budget_bytes = absl::GetFlag(FLAGS_memory_budget);
+  options.stream_stall_timeout = absl::GetFlag(FLAGS_stream_stall_timeout);
 
   framerpc::echo::EchoServiceImpl echo;
   absl::StatusOr<std::unique_ptr<framerpc::command::CommandServiceImpl>> command =

@@ -19,6 +19,7 @@ using test::RawPeer;
 constexpr char kSay[] = "/framerpc.echo.EchoService/Say";
 constexpr char kCount[] = "/framerpc.test.StreamTestService/Count";
 constexpr char kSum[] = "/framerpc.test.StreamTestService/Sum";
+constexpr absl::Duration kStall = absl::Milliseconds(500);
 
 Envelope Frame(FrameKind kind, uint64_t id) {
   Envelope envelope;
@@ -53,6 +54,7 @@ class StreamFaultTest : public testing::Test {
     ServerOptions options;
     options.io_threads = 1;
     options.limits.max_body_bytes = 1 << 20;
+    options.stream_stall_timeout = kStall;
     server_ = std::make_unique<Server>(options);
     FRPC_ASSERT_OK(server_->AddService(&echo_));
     FRPC_ASSERT_OK(server_->AddService(&streams_));
@@ -174,6 +176,29 @@ TEST_F(StreamFaultTest, PeerIgnoringTheWindowIsStopped) {
   ExpectEnd(1, absl::StatusCode::kResourceExhausted, "flow control window exceeded");
   ASSERT_TRUE(probe->WaitFor([](const test::Probe& p) { return p.returned; }));
   EXPECT_TRUE(probe->Get(&test::Probe::saw_cancellation));
+  ExpectConnectionStillServes(2);
+}
+
+// The slow-reader attack: a client asks for a stream and never reads it. The handler's writes
+// stop at the window, and after the stall timeout its Write fails and the call ends with
+// RESOURCE_EXHAUSTED, freeing the handler (and whatever slot it held) instead of holding them
+// until the client goes away.
+TEST_F(StreamFaultTest, AReaderThatNeverReadsIsCutOffAfterTheStallTimeout) {
+  ASSERT_TRUE(peer_->SendFrame(Request(1, kCount)));
+  test::CountRequest request;
+  request.set_forever(true);
+  request.set_chunk_bytes(64 << 10);
+  request.set_probe("stalled");
+  ASSERT_TRUE(peer_->SendFrame(Frame(STREAM_MESSAGE, 1), request.SerializeAsString()));
+  test::Probe* probe = streams_.probe("stalled");
+  ASSERT_TRUE(probe->WaitFor([](const test::Probe& p) { return p.write_attempts > 0; }));
+  const absl::Time start = absl::Now();
+  // The peer reads the messages the window allowed (the socket would otherwise fill first), but
+  // grants no credit: to the server, nothing was read.
+  ExpectEnd(1, absl::StatusCode::kResourceExhausted,
+            "the peer has read nothing of this stream for 500ms; giving up");
+  EXPECT_GE(absl::Now() - start, kStall);
+  ASSERT_TRUE(probe->WaitFor([](const test::Probe& p) { return p.returned; }));
   ExpectConnectionStillServes(2);
 }
 
