@@ -432,7 +432,13 @@ void Server::Shutdown(absl::Duration grace) {
     c->MarkShuttingDown();
     c->BeginDrain();
   });
-  in_flight_.WaitForZero(deadline);
+  if (!in_flight_.WaitForZero(deadline)) {
+    // The grace is over: the calls still open get a status of their own rather than a dropped
+    // connection, and their handlers are cancelled.
+    ForEachConnection([](ServerConnection* c) {
+      c->EndOpenCalls(absl::UnavailableError("server shutting down"));
+    });
+  }
   // 3. Close: queued replies are written first. A connection with nothing unread closes right
   //    away; one whose client sent more lingers (discarding it) until the client closes, up to
   //    what is left of the grace period, so that a reset cannot destroy replies in flight.

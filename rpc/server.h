@@ -159,7 +159,9 @@ class Server {
   }
 
   // Graceful shutdown: stops accepting, sends GOAWAY on every connection, waits up to `grace` for
-  // calls in flight to finish and their replies to be written, then closes everything. Idempotent.
+  // calls in flight to finish, ends the calls still open after it with UNAVAILABLE "server
+  // shutting down" (and cancels their handlers), lets the replies be written, then closes
+  // everything. Idempotent.
   void Shutdown(absl::Duration grace = absl::Seconds(10));
 
  private:

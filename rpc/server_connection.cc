@@ -491,6 +491,13 @@ void ServerConnection::ProtocolError(const absl::Status& status) {
   connection_->SendAndClose(std::move(frame), status);
 }
 
+void ServerConnection::EndOpenCalls(const absl::Status& status) {
+  std::vector<std::shared_ptr<ServerCall>> open;
+  open.reserve(active_.size());
+  for (const auto& [id, active] : active_) open.push_back(active.call);
+  for (const std::shared_ptr<ServerCall>& call : open) FailCall(call, status);
+}
+
 void ServerConnection::RetireAll() {
   std::vector<uint64_t> ids;
   ids.reserve(active_.size());

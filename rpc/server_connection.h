@@ -99,6 +99,9 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   void Start(std::function<void()> on_closed);
   // Loop thread. Sends GOAWAY: calls that arrive later are refused with UNAVAILABLE.
   void BeginDrain();
+  // Loop thread. Ends every call still open with `status`, sent to the client, and cancels its
+  // handler: for the calls a graceful shutdown could not wait for.
+  void EndOpenCalls(const absl::Status& status);
   // Loop thread. The connection will be closed by Server::Shutdown: counted as such.
   void MarkShuttingDown() { close_reason_ = CloseReason::kShutdown; }
   // Any thread: no call in flight and no frame begun, so closing it loses nothing.

@@ -106,6 +106,10 @@ ABSL_FLAG(absl::Duration, stream_stall_timeout, framerpc::ServerOptions().stream
           "End a stream with RESOURCE_EXHAUSTED when its client has read nothing for this long "
           "while the handler waits to write (e.g. a download nobody reads).");
 
+ABSL_FLAG(absl::Duration, drain_delay, absl::ZeroDuration(),
+          "On SIGTERM or SIGINT, report NOT_SERVING from the health service and keep serving "
+          "(and accepting) this long before shutting down, so that load balancers stop sending "
+          "first. A second signal ends the delay.");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "How long a graceful shutdown waits for calls in flight.");
 
@@ -441,10 +445,21 @@ int main(int argc, char** argv) {
 
   int received = 0;
   sigwait(&signals, &received);
+  // Health turns NOT_SERVING first, and everything else goes on for the drain delay, so that
+  // load balancers and readiness probes see it and stop sending before the listeners close.
+  health.Shutdown();
+  const absl::Duration drain = absl::GetFlag(FLAGS_drain_delay);
+  if (drain > absl::ZeroDuration()) {
+    std::printf("framerpc_server: signal %d, health NOT_SERVING, draining for %s (signal again "
+                "to stop now)\n",
+                received, absl::FormatDuration(drain).c_str());
+    std::fflush(stdout);
+    const timespec wait = absl::ToTimespec(drain);
+    sigtimedwait(&signals, nullptr, &wait);
+  }
   std::printf("framerpc_server: signal %d, shutting down gracefully\n", received);
   std::fflush(stdout);
   for (auto& udp : udp_servers) udp->Stop();
-  health.Shutdown();
   if (grpc != nullptr) grpc->Shutdown(absl::GetFlag(FLAGS_shutdown_grace));
   udp_dispatcher.StopWorkers();
   server.Shutdown(absl::GetFlag(FLAGS_shutdown_grace));

@@ -279,6 +279,28 @@ TEST_P(EndToEndTest, GracefulShutdownLosesNoInFlightReply) {
   }
 }
 
+// A call that does not finish within the grace gets a status that says so, not a connection
+// dropped under it (which is all it got before).
+TEST_P(EndToEndTest, CallsStillOpenAfterTheGraceGetUnavailable) {
+  BlockingService::Stub stub(channel_.get());
+  ClientContext context;
+  BlockRequest request;
+  request.set_gate("never");
+  BlockReply reply;
+  absl::Status status;
+  Notification done;
+  stub.BlockAsync(&context, request, &reply, [&](absl::Status s) {
+    status = std::move(s);
+    done.Notify();
+  });
+  blocking_.WaitForStarted(1);
+  server_->Shutdown(absl::Milliseconds(200));
+  done.WaitForNotification();
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+  EXPECT_EQ(status.message(), "server shutting down");
+  blocking_.WaitForCancelled(1);  // and the handler was told
+}
+
 INSTANTIATE_TEST_SUITE_P(
     AllFamiliesBothPaths, EndToEndTest,
     testing::Combine(testing::Values(Family::kIPv4, Family::kIPv6, Family::kUnix), testing::Bool(),
