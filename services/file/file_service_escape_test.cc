@@ -42,8 +42,7 @@ class FileServiceEscapeTest : public ::testing::TestWithParam<TestMode> {
     TestTree::Symlink("..", tree_.InRoot("link_parent"));
     FileServiceOptions options;
     options.root.writable = true;
-    options.root.force_fallback_walk = GetParam().fallback_walk;
-    options.root.use_o_tmpfile = GetParam().o_tmpfile;
+    ApplyTestMode(GetParam(), &options.root);
     options.chunk_bytes = kChunk;
     absl::Status status = server_.Start(tree_.root(), options);
     ASSERT_TRUE(status.ok()) << status;

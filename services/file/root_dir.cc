@@ -35,7 +35,8 @@ absl::StatusOr<std::unique_ptr<RootDir>> RootDir::Open(const std::string& root,
   }
   const bool uses_openat2 = !options.force_fallback_walk && Openat2Works(root_fd.get());
   // linkat of an O_TMPFILE file goes through /proc/self/fd; without procfs, use named temps.
-  const bool o_tmpfile = options.use_o_tmpfile && ::access("/proc/self/fd", X_OK) == 0;
+  const bool proc = options.use_proc_self_fd && ::access("/proc/self/fd", X_OK) == 0;
+  const bool o_tmpfile = options.use_o_tmpfile && proc;
   return std::unique_ptr<RootDir>(
       new RootDir(std::move(root_fd), options, uses_openat2, o_tmpfile));
 }

@@ -68,6 +68,9 @@ struct RootDirOptions {
   // Stage uploads in O_TMPFILE files when the filesystem and /proc allow it; when false (or
   // unsupported), in named hidden temp files.
   bool use_o_tmpfile = true;
+  // Use /proc/self/fd where it is mounted. When false, act as if it were not: no O_TMPFILE
+  // staging (naming such a file takes /proc/self/fd). For tests.
+  bool use_proc_self_fd = true;
 };
 
 class RootDir {

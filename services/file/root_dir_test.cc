@@ -35,8 +35,7 @@ class RootDirTest : public ::testing::TestWithParam<TestMode> {
     RootDirOptions options;
     options.writable = writable;
     options.follow_symlinks = follow_symlinks;
-    options.force_fallback_walk = GetParam().fallback_walk;
-    options.use_o_tmpfile = GetParam().o_tmpfile;
+    ApplyTestMode(GetParam(), &options);
     auto root = RootDir::Open(tree_.root(), options);
     EXPECT_TRUE(root.ok()) << root.status();
     return root.ok() ? std::move(root).value() : nullptr;
@@ -142,7 +141,7 @@ TEST_P(RootDirTest, ListIsSortedAndBounded) {
 
   RootDirOptions options;
   options.max_list_entries = 2;
-  options.force_fallback_walk = GetParam().fallback_walk;
+  ApplyTestMode(GetParam(), &options);
   auto small = RootDir::Open(tree_.root(), options);
   ASSERT_TRUE(small.ok()) << small.status();
   auto page1 = (*small)->List(".");
