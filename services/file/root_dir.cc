@@ -5,6 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <fstream>
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -19,6 +22,21 @@ namespace {
 
 std::string What(absl::string_view verb, const ClientPath& path) {
   return absl::StrCat("cannot ", verb, " ", QuotePath(path.Relative()));
+}
+
+// The process's umask, read from /proc/self/status where it can be, since umask(2) cannot read it
+// without setting it (and so racing with threads creating files); without /proc, the umask(2)
+// pair, whose race is with RootDir::Open, normally run at start-up.
+mode_t CurrentUmask() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    unsigned int mask = 0;
+    if (std::sscanf(line.c_str(), "Umask: %o", &mask) == 1) return static_cast<mode_t>(mask);
+  }
+  const mode_t mask = ::umask(022);
+  ::umask(mask);
+  return mask;
 }
 
 }  // namespace
@@ -37,15 +55,36 @@ absl::StatusOr<std::unique_ptr<RootDir>> RootDir::Open(const std::string& root,
   // linkat of an O_TMPFILE file goes through /proc/self/fd; without procfs, use named temps.
   const bool proc = options.use_proc_self_fd && ::access("/proc/self/fd", X_OK) == 0;
   const bool o_tmpfile = options.use_o_tmpfile && proc;
+  const mode_t final_file_mode = options.file_mode & ~CurrentUmask() & 07777;
   return std::unique_ptr<RootDir>(
-      new RootDir(std::move(root_fd), options, uses_openat2, o_tmpfile));
+      new RootDir(std::move(root_fd), options, uses_openat2, o_tmpfile, final_file_mode));
 }
 
-RootDir::RootDir(ScopedFd root_fd, const RootDirOptions& options, bool uses_openat2, bool o_tmpfile)
+RootDir::RootDir(ScopedFd root_fd, const RootDirOptions& options, bool uses_openat2, bool o_tmpfile,
+                 mode_t final_file_mode)
     : root_fd_(std::move(root_fd)),
       options_(options),
       uses_openat2_(uses_openat2),
-      o_tmpfile_(o_tmpfile) {}
+      o_tmpfile_(o_tmpfile),
+      final_file_mode_(final_file_mode) {}
+
+absl::StatusOr<ClientPath> RootDir::ParsePath(absl::string_view client_path) {
+  FRPC_ASSIGN_OR_RETURN(ClientPath path, ClientPath::Parse(client_path));
+  for (const std::string& name : path.components()) {
+    if (IsTempName(name)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "path ", QuotePath(path.Relative()), " names a temporary file: names starting with '",
+          kTempNamePrefix, "' are reserved for uploads in progress"));
+    }
+  }
+  return path;
+}
+
+absl::Status RootDir::CheckNotInProgress(const ClientPath& path, const struct stat& st) const {
+  if (!S_ISREG(st.st_mode) || !in_progress_.Contains(st)) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      absl::StrCat(QuotePath(path.Relative()), " leads to an upload in progress"));
+}
 
 absl::StatusOr<ScopedFd> RootDir::Resolve(const ClientPath& path, int flags) const {
   return uses_openat2_ ? OpenBeneathOpenat2(root_fd_.get(), path, flags, options_.follow_symlinks)
@@ -53,11 +92,11 @@ absl::StatusOr<ScopedFd> RootDir::Resolve(const ClientPath& path, int flags) con
 }
 
 absl::Status RootDir::ValidatePath(absl::string_view client_path) const {
-  return ClientPath::Parse(client_path).status();
+  return ParsePath(client_path).status();
 }
 
 absl::StatusOr<ScopedFd> RootDir::OpenForRead(absl::string_view client_path) const {
-  FRPC_ASSIGN_OR_RETURN(const ClientPath path, ClientPath::Parse(client_path));
+  FRPC_ASSIGN_OR_RETURN(const ClientPath path, ParsePath(client_path));
   // O_NONBLOCK so that a FIFO cannot block the open; it is refused just below.
   FRPC_ASSIGN_OR_RETURN(ScopedFd fd, Resolve(path, O_RDONLY | O_NONBLOCK));
   struct stat st;
@@ -70,6 +109,7 @@ absl::StatusOr<ScopedFd> RootDir::OpenForRead(absl::string_view client_path) con
     return absl::FailedPreconditionError(
         absl::StrCat(QuotePath(path.Relative()), " is not a regular file"));
   }
+  FRPC_RETURN_IF_ERROR(CheckNotInProgress(path, st));
   const int status_flags = ::fcntl(fd.get(), F_GETFL);
   if (status_flags < 0 || ::fcntl(fd.get(), F_SETFL, status_flags & ~O_NONBLOCK) != 0) {
     return FileErrnoToStatus(errno, What("open", path));
@@ -78,24 +118,26 @@ absl::StatusOr<ScopedFd> RootDir::OpenForRead(absl::string_view client_path) con
 }
 
 absl::StatusOr<FileInfo> RootDir::Stat(absl::string_view client_path) const {
-  FRPC_ASSIGN_OR_RETURN(const ClientPath path, ClientPath::Parse(client_path));
+  FRPC_ASSIGN_OR_RETURN(const ClientPath path, ParsePath(client_path));
   FRPC_ASSIGN_OR_RETURN(ScopedFd fd, Resolve(path, O_PATH));
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return FileErrnoToStatus(errno, What("stat", path));
+  FRPC_RETURN_IF_ERROR(CheckNotInProgress(path, st));
   return FileInfoFromStat(st);
 }
 
 absl::StatusOr<DirListing> RootDir::List(absl::string_view client_path,
                                          absl::string_view start_after) const {
-  FRPC_ASSIGN_OR_RETURN(const ClientPath path, ClientPath::Parse(client_path));
+  FRPC_ASSIGN_OR_RETURN(const ClientPath path, ParsePath(client_path));
   FRPC_ASSIGN_OR_RETURN(ScopedFd fd, Resolve(path, O_RDONLY | O_DIRECTORY));
-  return ReadDirectory(std::move(fd), path.Relative(), options_.max_list_entries, start_after);
+  return ReadDirectory(std::move(fd), path.Relative(), options_.max_list_entries, start_after,
+                       kTempNamePrefix);
 }
 
 absl::StatusOr<ClientPath> RootDir::ParseForChange(absl::string_view client_path,
                                                    absl::string_view verb) const {
   if (!options_.writable) return absl::PermissionDeniedError("the file service is read-only");
-  FRPC_ASSIGN_OR_RETURN(ClientPath path, ClientPath::Parse(client_path));
+  FRPC_ASSIGN_OR_RETURN(ClientPath path, ParsePath(client_path));
   if (path.is_root()) {
     return absl::InvalidArgumentError(
         absl::StrCat("cannot ", verb, " the root itself: name something below it"));
@@ -109,14 +151,22 @@ absl::StatusOr<std::unique_ptr<PendingFile>> RootDir::CreateTemp(
   FRPC_ASSIGN_OR_RETURN(ScopedFd dir, Resolve(path.Parent(), O_RDONLY | O_DIRECTORY));
   std::string temp_name;
   FRPC_ASSIGN_OR_RETURN(ScopedFd file, CreateTempIn(dir.get(), path, &temp_name));
-  return std::unique_ptr<PendingFile>(new PendingFile(this, std::move(path), std::move(dir),
-                                                      std::move(file), std::move(temp_name)));
+  struct stat st;
+  if (::fstat(file.get(), &st) != 0) {
+    const int err = errno;
+    if (!temp_name.empty()) ::unlinkat(dir.get(), temp_name.c_str(), 0);
+    return FileErrnoToStatus(err, What("upload to", path));
+  }
+  return std::unique_ptr<PendingFile>(new PendingFile(
+      this, std::move(path), std::move(dir), std::move(file), st, std::move(temp_name)));
 }
 
+// Read-write, for the upload's read-back; 0600 until PendingFile::Commit sets the file's mode.
 absl::StatusOr<ScopedFd> RootDir::CreateTempIn(int dir_fd, const ClientPath& target,
                                                std::string* temp_name) const {
+  constexpr mode_t kPrivate = 0600;
   if (o_tmpfile_) {
-    const int fd = ::openat(dir_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, options_.file_mode);
+    const int fd = ::openat(dir_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, kPrivate);
     if (fd >= 0) return ScopedFd(fd);
     // Filesystems without O_TMPFILE say EOPNOTSUPP (old kernels EISDIR); use a named file then.
     if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {
@@ -126,8 +176,7 @@ absl::StatusOr<ScopedFd> RootDir::CreateTempIn(int dir_fd, const ClientPath& tar
   for (int attempt = 0; attempt < kMaxTempNameAttempts; ++attempt) {
     std::string name = NewTempName();
     const int fd =
-        ::openat(dir_fd, name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
-                 options_.file_mode);
+        ::openat(dir_fd, name.c_str(), O_CREAT | O_EXCL | O_RDWR | O_NOFOLLOW | O_CLOEXEC, kPrivate);
     if (fd >= 0) {
       *temp_name = std::move(name);
       return ScopedFd(fd);

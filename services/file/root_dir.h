@@ -6,7 +6,9 @@
 // Paths. Client paths follow client_path.h: relative, '/'-separated, no NUL, no empty names, at
 // most NAME_MAX per name and PATH_MAX in all, ".." resolved lexically and refused when it climbs
 // above the root (INVALID_ARGUMENT). "" is refused; "." is the root itself, which Stat and List
-// accept and the mutating calls refuse (INVALID_ARGUMENT: they need a name below the root).
+// accept and the mutating calls refuse (INVALID_ARGUMENT: they need a name below the root). Names
+// starting with ".frpc-upload-" are reserved for uploads in progress (temp_name.h): every call
+// refuses a path with such a component (INVALID_ARGUMENT), and List leaves them out.
 //
 // Resolution. openat2(2) with RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS; on kernels without it
 // (ENOSYS at Open, or RootDirOptions::force_fallback_walk) a component-by-component walk with
@@ -23,9 +25,11 @@
 // symlink at the target name rather than writing through it.
 //
 // Uploads. CreateTemp makes an anonymous O_TMPFILE (or, where unsupported, a uniquely named
-// hidden ".frpc-upload-*" file) in the target's directory; PendingFile::Commit fsyncs it, links
-// or renames it into place atomically and fsyncs the directory. No partially written file is ever
-// visible at the target name, and an abandoned upload leaves nothing behind.
+// hidden ".frpc-upload-*" file) in the target's directory, mode 0600; PendingFile::Commit gives
+// it options.file_mode, fsyncs it, links or renames it into place atomically and fsyncs the
+// directory. No partially written file is ever visible at the target name, an upload in progress
+// is never read (not even through a symlink to its temp name: FAILED_PRECONDITION), and an
+// abandoned upload leaves nothing behind.
 //
 // Errors are canonical codes: INVALID_ARGUMENT for malformed paths, PERMISSION_DENIED for escapes,
 // refused symlinks and a read-only root, NOT_FOUND, ALREADY_EXISTS, FAILED_PRECONDITION (wrong
@@ -49,6 +53,7 @@
 #include "services/file/client_path.h"
 #include "services/file/file_info.h"
 #include "services/file/pending_file.h"
+#include "services/file/uploads_in_progress.h"
 #include "base/scoped_fd.h"
 
 namespace framerpc::file {
@@ -60,7 +65,8 @@ struct RootDirOptions {
   bool follow_symlinks = true;
   // The most entries one List call returns (>= 1); the rest come on later pages.
   size_t max_list_entries = 10000;
-  // Permission bits of uploaded files and new directories (the process umask still applies).
+  // Permission bits of uploaded files and new directories (the process umask still applies: for
+  // files, the umask at Open).
   mode_t file_mode = 0644;
   mode_t dir_mode = 0755;
   // Use the openat2-less fallback walk even where openat2 works. For tests.
@@ -115,9 +121,15 @@ class RootDir {
   const RootDirOptions& options() const { return options_; }
 
  private:
-  friend class PendingFile;  // Re-resolves the target's directory at Commit.
+  friend class PendingFile;  // Re-resolves the target's directory at Commit; in_progress_.
 
-  RootDir(ScopedFd root_fd, const RootDirOptions& options, bool uses_openat2, bool o_tmpfile);
+  RootDir(ScopedFd root_fd, const RootDirOptions& options, bool uses_openat2, bool o_tmpfile,
+          mode_t final_file_mode);
+
+  // ClientPath::Parse, and the reserved temp names refused.
+  static absl::StatusOr<ClientPath> ParsePath(absl::string_view client_path);
+  // FAILED_PRECONDITION if `st` is an upload in progress.
+  absl::Status CheckNotInProgress(const ClientPath& path, const struct stat& st) const;
 
   // Opens `path` beneath the root with `flags` (see beneath.h).
   absl::StatusOr<ScopedFd> Resolve(const ClientPath& path, int flags) const;
@@ -131,6 +143,8 @@ class RootDir {
   const RootDirOptions options_;
   const bool uses_openat2_;
   const bool o_tmpfile_;
+  const mode_t final_file_mode_;  // options_.file_mode less the umask
+  mutable UploadsInProgress in_progress_;
 };
 
 }  // namespace framerpc::file
