@@ -54,6 +54,24 @@ std::string TempNameOrMadeUp(const std::string& dir) {
   return temps.empty() ? kMadeUpTempName : temps[0];
 }
 
+// Opens, for writing, the file this process holds open under `dir` for an upload: a named temp
+// file, or an O_TMPFILE one ("<dir>/#<ino> (deleted)"). What a local process with the server's
+// privileges can do; the test plays it.
+ScopedFd OpenUploadBehindTheServicesBack(const std::string& dir) {
+  for (const std::string& fd : TestTree::ListNames("/proc/self/fd")) {
+    const std::string link = "/proc/self/fd/" + fd;
+    char target[PATH_MAX];
+    const ssize_t n = ::readlink(link.c_str(), target, sizeof(target) - 1);
+    if (n <= 0) continue;
+    const std::string path(target, static_cast<size_t>(n));
+    if (absl::StartsWith(path, dir + "/" + kTempNamePrefix) || absl::StartsWith(path, dir + "/#")) {
+      return ScopedFd(::open(link.c_str(), O_WRONLY | O_CLOEXEC));
+    }
+  }
+  ADD_FAILURE() << "no upload open under " << dir;
+  return ScopedFd();
+}
+
 // The victim: an upload to `path` whose data is sent in two parts, the call held open between.
 class Upload {
  public:
@@ -227,6 +245,39 @@ TEST_P(TempFileServiceAttackTest, OverwriteUploadOntoTheTempNameDoesNotHijackThe
   EXPECT_TRUE(status.ok()) << status;
   EXPECT_EQ(victim.response().sha256(), Sha256::Of(content));
   EXPECT_EQ(TestTree::ListNames(tree_.InRoot("u")), Names{"victim.bin"});
+}
+
+// Bytes another process writes into the staged file are caught: the digest is computed over what
+// the file holds, read back through the upload's own fd, not over what arrived on the wire.
+TEST_P(TempFileServiceAttackTest, BytesWrittenIntoTheStagedFileAreNeverCommittedAsTheClients) {
+  uint64_t received = 0;
+  for (const bool with_sha256 : {true, false}) {
+    SCOPED_TRACE(with_sha256 ? "the client sends its SHA-256" : "the client sends no SHA-256");
+    const std::string content = TestContent(kSize, with_sha256 ? 9 : 10);
+    const std::string target = with_sha256 ? "u/checked.bin" : "u/unchecked.bin";
+    Upload victim(stub(), target, content, with_sha256);
+    victim.SendFirst(kSize);
+    received += kSize;
+    WaitForReceived(received);  // all of it written (below 256 KiB, at once)
+    {
+      ScopedFd foreign = OpenUploadBehindTheServicesBack(tree_.InRoot("u"));
+      ASSERT_TRUE(foreign.valid());
+      ASSERT_EQ(::pwrite(foreign.get(), "attacker-payload", 16, 0), 16);
+    }
+    const absl::Status status = victim.Finish();
+    if (with_sha256) {
+      EXPECT_TRUE(HasStatus(status, Code::kDataLoss, "nothing was written")) << status;
+      EXPECT_EQ(TestTree::ListNames(tree_.InRoot("u")), Names{});
+    } else {
+      // Nothing to check against: the reply's digest is that of the bytes committed, so the
+      // client can see they are not the ones it sent.
+      ASSERT_TRUE(status.ok()) << status;
+      const std::string committed = TestTree::ReadFile(tree_.InRoot(target));
+      EXPECT_EQ(victim.response().sha256(), Sha256::Of(committed));
+      EXPECT_NE(victim.response().sha256(), Sha256::Of(content));
+      ASSERT_EQ(::unlink(tree_.InRoot(target).c_str()), 0);
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(AllModes, TempFileServiceAttackTest, ::testing::ValuesIn(AllTestModes()),
