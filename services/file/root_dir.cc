@@ -15,6 +15,7 @@
 #include "services/file/beneath.h"
 #include "services/file/dir_listing.h"
 #include "services/file/errno_status.h"
+#include "services/file/reopen.h"
 #include "services/file/temp_name.h"
 
 namespace framerpc::file {
@@ -51,22 +52,17 @@ absl::StatusOr<std::unique_ptr<RootDir>> RootDir::Open(const std::string& root,
   if (!root_fd.valid()) {
     return FileErrnoToStatus(errno, absl::StrCat("cannot open the root ", QuotePath(root)));
   }
-  const bool uses_openat2 = !options.force_fallback_walk && Openat2Works(root_fd.get());
+  Setup setup;
+  setup.uses_openat2 = !options.force_fallback_walk && Openat2Works(root_fd.get());
+  setup.proc_self_fd = options.use_proc_self_fd && ProcSelfFdWorks();
   // linkat of an O_TMPFILE file goes through /proc/self/fd; without procfs, use named temps.
-  const bool proc = options.use_proc_self_fd && ::access("/proc/self/fd", X_OK) == 0;
-  const bool o_tmpfile = options.use_o_tmpfile && proc;
-  const mode_t final_file_mode = options.file_mode & ~CurrentUmask() & 07777;
-  return std::unique_ptr<RootDir>(
-      new RootDir(std::move(root_fd), options, uses_openat2, o_tmpfile, final_file_mode));
+  setup.o_tmpfile = options.use_o_tmpfile && setup.proc_self_fd;
+  setup.final_file_mode = options.file_mode & ~CurrentUmask() & 07777;
+  return std::unique_ptr<RootDir>(new RootDir(std::move(root_fd), options, setup));
 }
 
-RootDir::RootDir(ScopedFd root_fd, const RootDirOptions& options, bool uses_openat2, bool o_tmpfile,
-                 mode_t final_file_mode)
-    : root_fd_(std::move(root_fd)),
-      options_(options),
-      uses_openat2_(uses_openat2),
-      o_tmpfile_(o_tmpfile),
-      final_file_mode_(final_file_mode) {}
+RootDir::RootDir(ScopedFd root_fd, const RootDirOptions& options, const Setup& setup)
+    : root_fd_(std::move(root_fd)), options_(options), setup_(setup) {}
 
 absl::StatusOr<ClientPath> RootDir::ParsePath(absl::string_view client_path) {
   FRPC_ASSIGN_OR_RETURN(ClientPath path, ClientPath::Parse(client_path));
@@ -87,7 +83,7 @@ absl::Status RootDir::CheckNotInProgress(const ClientPath& path, const struct st
 }
 
 absl::StatusOr<ScopedFd> RootDir::Resolve(const ClientPath& path, int flags) const {
-  return uses_openat2_ ? OpenBeneathOpenat2(root_fd_.get(), path, flags, options_.follow_symlinks)
+  return setup_.uses_openat2 ? OpenBeneathOpenat2(root_fd_.get(), path, flags, options_.follow_symlinks)
                        : OpenBeneathWalk(root_fd_.get(), path, flags, options_.follow_symlinks);
 }
 
@@ -97,10 +93,10 @@ absl::Status RootDir::ValidatePath(absl::string_view client_path) const {
 
 absl::StatusOr<ScopedFd> RootDir::OpenForRead(absl::string_view client_path) const {
   FRPC_ASSIGN_OR_RETURN(const ClientPath path, ParsePath(client_path));
-  // O_NONBLOCK so that a FIFO cannot block the open; it is refused just below.
-  FRPC_ASSIGN_OR_RETURN(ScopedFd fd, Resolve(path, O_RDONLY | O_NONBLOCK));
+  // O_PATH: a FIFO or a device is not opened (its writer not released, its driver not run).
+  FRPC_ASSIGN_OR_RETURN(const ScopedFd handle, Resolve(path, O_PATH));
   struct stat st;
-  if (::fstat(fd.get(), &st) != 0) return FileErrnoToStatus(errno, What("stat", path));
+  if (::fstat(handle.get(), &st) != 0) return FileErrnoToStatus(errno, What("stat", path));
   if (S_ISDIR(st.st_mode)) {
     return absl::FailedPreconditionError(
         absl::StrCat(QuotePath(path.Relative()), " is a directory, not a file"));
@@ -110,11 +106,9 @@ absl::StatusOr<ScopedFd> RootDir::OpenForRead(absl::string_view client_path) con
         absl::StrCat(QuotePath(path.Relative()), " is not a regular file"));
   }
   FRPC_RETURN_IF_ERROR(CheckNotInProgress(path, st));
-  const int status_flags = ::fcntl(fd.get(), F_GETFL);
-  if (status_flags < 0 || ::fcntl(fd.get(), F_SETFL, status_flags & ~O_NONBLOCK) != 0) {
-    return FileErrnoToStatus(errno, What("open", path));
-  }
-  return fd;
+  return ReopenForReading(
+      handle.get(), st, setup_.proc_self_fd,
+      [this, &path](int flags) { return Resolve(path, flags); }, path.Relative());
 }
 
 absl::StatusOr<FileInfo> RootDir::Stat(absl::string_view client_path) const {
@@ -165,7 +159,7 @@ absl::StatusOr<std::unique_ptr<PendingFile>> RootDir::CreateTemp(
 absl::StatusOr<ScopedFd> RootDir::CreateTempIn(int dir_fd, const ClientPath& target,
                                                std::string* temp_name) const {
   constexpr mode_t kPrivate = 0600;
-  if (o_tmpfile_) {
+  if (setup_.o_tmpfile) {
     const int fd = ::openat(dir_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, kPrivate);
     if (fd >= 0) return ScopedFd(fd);
     // Filesystems without O_TMPFILE say EOPNOTSUPP (old kernels EISDIR); use a named file then.

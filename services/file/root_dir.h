@@ -94,8 +94,9 @@ class RootDir {
 
   // A read-only, close-on-exec, blocking fd on the regular file at `client_path`. The fd keeps
   // reading the file it opened even if the path is changed afterwards. FAILED_PRECONDITION for a
-  // directory or anything else that is not a regular file (a FIFO is opened non-blocking, so it
-  // cannot hang the call).
+  // directory or anything else that is not a regular file, which is never opened for data: the
+  // path is opened O_PATH, checked with fstat, and only a regular file is then opened for
+  // reading (reopen.h, which also says what is left without /proc).
   absl::StatusOr<ScopedFd> OpenForRead(absl::string_view client_path) const;
 
   // Size, permissions, mtime and type of what `client_path` names (following allowed symlinks).
@@ -117,21 +118,30 @@ class RootDir {
   absl::Status MakeDirectory(absl::string_view client_path) const;
 
   // Whether paths are resolved with openat2 (false: the fallback walk).
-  bool uses_openat2() const { return uses_openat2_; }
+  bool uses_openat2() const { return setup_.uses_openat2; }
   const RootDirOptions& options() const { return options_; }
 
  private:
   friend class PendingFile;  // Re-resolves the target's directory at Commit; in_progress_.
 
-  RootDir(ScopedFd root_fd, const RootDirOptions& options, bool uses_openat2, bool o_tmpfile,
-          mode_t final_file_mode);
+  // What Open found out about the system and the options.
+  struct Setup {
+    bool uses_openat2 = false;
+    bool proc_self_fd = false;  // usable, and allowed by options.use_proc_self_fd
+    bool o_tmpfile = false;
+    mode_t final_file_mode = 0;  // options.file_mode less the umask
+  };
+
+  RootDir(ScopedFd root_fd, const RootDirOptions& options, const Setup& setup);
 
   // ClientPath::Parse, and the reserved temp names refused.
   static absl::StatusOr<ClientPath> ParsePath(absl::string_view client_path);
   // FAILED_PRECONDITION if `st` is an upload in progress.
   absl::Status CheckNotInProgress(const ClientPath& path, const struct stat& st) const;
 
-  // Opens `path` beneath the root with `flags` (see beneath.h).
+  // Opens `path` beneath the root with `flags` (see beneath.h). Only ever with O_PATH or
+  // O_DIRECTORY, so that nothing but a directory is opened for data, except in OpenForRead's
+  // second resolution where /proc is missing (reopen.h).
   absl::StatusOr<ScopedFd> Resolve(const ClientPath& path, int flags) const;
   // For the mutating calls: refuses a read-only root, then parses a path below the root.
   absl::StatusOr<ClientPath> ParseForChange(absl::string_view client_path,
@@ -141,9 +151,7 @@ class RootDir {
 
   const ScopedFd root_fd_;
   const RootDirOptions options_;
-  const bool uses_openat2_;
-  const bool o_tmpfile_;
-  const mode_t final_file_mode_;  // options_.file_mode less the umask
+  const Setup setup_;
   mutable UploadsInProgress in_progress_;
 };
 

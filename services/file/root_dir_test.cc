@@ -78,7 +78,7 @@ TEST_P(RootDirTest, OpenForReadRefusesDirectoriesAndSpecialFiles) {
       HasStatus(root_->OpenForRead("a").status(), Code::kFailedPrecondition, "is a directory"));
   EXPECT_TRUE(HasStatus(root_->OpenForRead(".").status(), Code::kFailedPrecondition));
   ASSERT_EQ(::mkfifo(tree_.InRoot("fifo").c_str(), 0644), 0);
-  // Would block forever if opened without O_NONBLOCK (no writer).
+  // Never opened for data (special_file_attack_test): refused after an O_PATH open and fstat.
   EXPECT_TRUE(HasStatus(root_->OpenForRead("fifo").status(), Code::kFailedPrecondition,
                         "not a regular file"));
 }
