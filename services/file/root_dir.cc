@@ -53,6 +53,8 @@ absl::StatusOr<std::unique_ptr<RootDir>> RootDir::Open(const std::string& root,
     return FileErrnoToStatus(errno, absl::StrCat("cannot open the root ", QuotePath(root)));
   }
   Setup setup;
+  setup.rules.follow_symlinks = options.follow_symlinks;
+  setup.rules.same_mount = options.refuse_hard_links_and_mounts.value_or(options.writable);
   setup.uses_openat2 = !options.force_fallback_walk && Openat2Works(root_fd.get());
   setup.proc_self_fd = options.use_proc_self_fd && ProcSelfFdWorks();
   // linkat of an O_TMPFILE file goes through /proc/self/fd; without procfs, use named temps.
@@ -76,15 +78,24 @@ absl::StatusOr<ClientPath> RootDir::ParsePath(absl::string_view client_path) {
   return path;
 }
 
-absl::Status RootDir::CheckNotInProgress(const ClientPath& path, const struct stat& st) const {
-  if (!S_ISREG(st.st_mode) || !in_progress_.Contains(st)) return absl::OkStatus();
-  return absl::FailedPreconditionError(
-      absl::StrCat(QuotePath(path.Relative()), " leads to an upload in progress"));
+absl::Status RootDir::CheckReadable(const ClientPath& path, const struct stat& st) const {
+  if (!S_ISREG(st.st_mode)) return absl::OkStatus();
+  if (in_progress_.Contains(st)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(QuotePath(path.Relative()), " leads to an upload in progress"));
+  }
+  if (setup_.rules.same_mount && st.st_nlink > 1) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        QuotePath(path.Relative()), " has ", st.st_nlink,
+        " hard links, and files with more than one are refused (another may be outside the "
+        "root)"));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<ScopedFd> RootDir::Resolve(const ClientPath& path, int flags) const {
-  return setup_.uses_openat2 ? OpenBeneathOpenat2(root_fd_.get(), path, flags, options_.follow_symlinks)
-                       : OpenBeneathWalk(root_fd_.get(), path, flags, options_.follow_symlinks);
+  return setup_.uses_openat2 ? OpenBeneathOpenat2(root_fd_.get(), path, flags, setup_.rules)
+                             : OpenBeneathWalk(root_fd_.get(), path, flags, setup_.rules);
 }
 
 absl::Status RootDir::ValidatePath(absl::string_view client_path) const {
@@ -105,7 +116,7 @@ absl::StatusOr<ScopedFd> RootDir::OpenForRead(absl::string_view client_path) con
     return absl::FailedPreconditionError(
         absl::StrCat(QuotePath(path.Relative()), " is not a regular file"));
   }
-  FRPC_RETURN_IF_ERROR(CheckNotInProgress(path, st));
+  FRPC_RETURN_IF_ERROR(CheckReadable(path, st));
   return ReopenForReading(
       handle.get(), st, setup_.proc_self_fd,
       [this, &path](int flags) { return Resolve(path, flags); }, path.Relative());
@@ -116,7 +127,7 @@ absl::StatusOr<FileInfo> RootDir::Stat(absl::string_view client_path) const {
   FRPC_ASSIGN_OR_RETURN(ScopedFd fd, Resolve(path, O_PATH));
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return FileErrnoToStatus(errno, What("stat", path));
-  FRPC_RETURN_IF_ERROR(CheckNotInProgress(path, st));
+  FRPC_RETURN_IF_ERROR(CheckReadable(path, st));
   return FileInfoFromStat(st);
 }
 

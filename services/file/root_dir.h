@@ -31,6 +31,14 @@
 // is never read (not even through a symlink to its temp name: FAILED_PRECONDITION), and an
 // abandoned upload leaves nothing behind.
 //
+// Hard links and mounts. A hard link inside the root to a file outside it, or a mount (a bind
+// mount included) inside the root, leads out of it with no symlink and no "..": no path check
+// can see it. With refuse_hard_links_and_mounts (by default on for a writable root, off for a
+// read-only one) every resolution refuses to cross a mount point (RESOLVE_NO_XDEV, or the walk's
+// own check: beneath.h), and a regular file with more than one link is refused by OpenForRead
+// and Stat (PERMISSION_DENIED, saying which), whatever the other links are: a hard link gives no
+// way to tell where its other names are. List still shows such entries (never following them).
+//
 // Errors are canonical codes: INVALID_ARGUMENT for malformed paths, PERMISSION_DENIED for escapes,
 // refused symlinks and a read-only root, NOT_FOUND, ALREADY_EXISTS, FAILED_PRECONDITION (wrong
 // kind of file, non-empty directory), others per errno_status.h. Messages say why.
@@ -45,11 +53,13 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "services/file/beneath.h"
 #include "services/file/client_path.h"
 #include "services/file/file_info.h"
 #include "services/file/pending_file.h"
@@ -74,6 +84,9 @@ struct RootDirOptions {
   // Stage uploads in O_TMPFILE files when the filesystem and /proc allow it; when false (or
   // unsupported), in named hidden temp files.
   bool use_o_tmpfile = true;
+  // Refuse regular files with more than one hard link, and paths that cross a mount point (see
+  // above). Unset: refuse when `writable`.
+  std::optional<bool> refuse_hard_links_and_mounts;
   // Use /proc/self/fd where it is mounted. When false, act as if it were not: no O_TMPFILE
   // staging (naming such a file takes /proc/self/fd). For tests.
   bool use_proc_self_fd = true;
@@ -119,6 +132,8 @@ class RootDir {
 
   // Whether paths are resolved with openat2 (false: the fallback walk).
   bool uses_openat2() const { return setup_.uses_openat2; }
+  // options().refuse_hard_links_and_mounts, its default applied.
+  bool refuses_hard_links_and_mounts() const { return setup_.rules.same_mount; }
   const RootDirOptions& options() const { return options_; }
 
  private:
@@ -126,6 +141,7 @@ class RootDir {
 
   // What Open found out about the system and the options.
   struct Setup {
+    ResolveRules rules;
     bool uses_openat2 = false;
     bool proc_self_fd = false;  // usable, and allowed by options.use_proc_self_fd
     bool o_tmpfile = false;
@@ -136,8 +152,9 @@ class RootDir {
 
   // ClientPath::Parse, and the reserved temp names refused.
   static absl::StatusOr<ClientPath> ParsePath(absl::string_view client_path);
-  // FAILED_PRECONDITION if `st` is an upload in progress.
-  absl::Status CheckNotInProgress(const ClientPath& path, const struct stat& st) const;
+  // For what OpenForRead and Stat reach: FAILED_PRECONDITION if `st` is an upload in progress,
+  // PERMISSION_DENIED if it is a regular file with more than one link and those are refused.
+  absl::Status CheckReadable(const ClientPath& path, const struct stat& st) const;
 
   // Opens `path` beneath the root with `flags` (see beneath.h). Only ever with O_PATH or
   // O_DIRECTORY, so that nothing but a directory is opened for data, except in OpenForRead's

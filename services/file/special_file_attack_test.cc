@@ -147,8 +147,11 @@ class SpecialFileRootDirTest : public ::testing::TestWithParam<TestMode> {
  protected:
   void TearDown() override { tree_.ExpectOutsideUntouched(); }
 
+  // Mounts allowed (the read-only default, said explicitly): the devpts instance is a mount in
+  // the root, and the rule under test here is the special-file one.
   RootDirOptions Options() const {
     RootDirOptions options;
+    options.refuse_hard_links_and_mounts = false;
     ApplyTestMode(GetParam(), &options);
     return options;
   }
