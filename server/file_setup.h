@@ -5,6 +5,7 @@
 #define FRAMERPC_SERVER_FILE_SETUP_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -22,6 +23,9 @@ struct FileServiceFlags {
   int64_t digest_cache_entries =
       static_cast<int64_t>(file::FileServiceOptions().digest_cache.max_entries);
   std::string auth_token_file;  // empty: no token; otherwise every file call must carry it
+  // Refuse files with more than one hard link and paths across mount points
+  // (RootDirOptions::refuse_hard_links_and_mounts); unset: refuse when writable.
+  std::optional<bool> refuse_hard_links_and_mounts;
 };
 
 // The options, with the token read from its file. Errors: the token file's

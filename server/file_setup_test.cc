@@ -23,6 +23,7 @@ TEST(FileSetupTest, DefaultsAreTheServiceDefaults) {
   EXPECT_EQ(options->max_transfers, file::FileServiceOptions().max_transfers);
   EXPECT_EQ(options->digest_cache.max_entries, file::FileServiceOptions().digest_cache.max_entries);
   EXPECT_FALSE(options->token.has_value());
+  EXPECT_FALSE(options->root.refuse_hard_links_and_mounts.has_value());  // RootDir's default
 }
 
 TEST(FileSetupTest, FlagsCarryOverAndAreChecked) {
@@ -32,6 +33,7 @@ TEST(FileSetupTest, FlagsCarryOverAndAreChecked) {
   flags.max_upload_bytes = 12345;
   flags.max_transfers = 3;
   flags.digest_cache_entries = 0;
+  flags.refuse_hard_links_and_mounts = false;
   auto options = BuildFileServiceOptions(flags);
   ASSERT_TRUE(options.ok()) << options.status();
   EXPECT_TRUE(options->root.writable);
@@ -39,6 +41,7 @@ TEST(FileSetupTest, FlagsCarryOverAndAreChecked) {
   EXPECT_EQ(options->max_upload_bytes, 12345u);
   EXPECT_EQ(options->max_transfers, 3);
   EXPECT_EQ(options->digest_cache.max_entries, 0u);
+  EXPECT_EQ(options->root.refuse_hard_links_and_mounts, std::optional<bool>(false));
 
   flags.chunk_bytes = file::kMaxChunkBytes + 1;
   EXPECT_EQ(BuildFileServiceOptions(flags).status().code(), absl::StatusCode::kInvalidArgument);

@@ -22,6 +22,7 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -107,6 +108,10 @@ ABSL_FLAG(std::string, file_root, "",
 ABSL_FLAG(bool, file_writable, false,
           "Allow uploads, deletes and new directories under --file_root (read-only otherwise). "
           "Beyond loopback and unix: addresses this needs --auth_token_file.");
+ABSL_FLAG(std::optional<bool>, file_refuse_hard_links_and_mounts, std::nullopt,
+          "true: refuse files under --file_root with more than one hard link, and paths that "
+          "cross a mount point (either can lead out of the root). Unset: true with "
+          "--file_writable, false without.");
 ABSL_FLAG(uint64_t, file_chunk_bytes, framerpc::server::FileServiceFlags().chunk_bytes,
           "Bytes per download data message, 65536 to 1048576.");
 ABSL_FLAG(uint64_t, file_max_upload_bytes, framerpc::server::FileServiceFlags().max_upload_bytes,
@@ -165,6 +170,7 @@ absl::StatusOr<std::unique_ptr<framerpc::file::FileServiceImpl>> MakeFileService
   flags.root = absl::GetFlag(FLAGS_file_root);
   if (flags.root.empty()) return nullptr;
   flags.writable = absl::GetFlag(FLAGS_file_writable);
+  flags.refuse_hard_links_and_mounts = absl::GetFlag(FLAGS_file_refuse_hard_links_and_mounts);
   flags.chunk_bytes = absl::GetFlag(FLAGS_file_chunk_bytes);
   flags.max_upload_bytes = absl::GetFlag(FLAGS_file_max_upload_bytes);
   flags.max_transfers = absl::GetFlag(FLAGS_file_max_transfers);
