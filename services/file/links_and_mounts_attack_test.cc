@@ -57,8 +57,8 @@ class LinksAndMountsTest : public ::testing::TestWithParam<TestMode> {
   // In the child: `outside` bind-mounted at root/mnt, and outside/secret.txt at root/file.
   std::string MountOutsideInTheRoot() const {
     const std::string secret = tree_.outside() + "/secret.txt";
-    if (::mount(tree_.outside().c_str(), tree_.InRoot("mnt").c_str(), nullptr, MS_BIND,
-                nullptr) != 0 ||
+    if (::mount(tree_.outside().c_str(), tree_.InRoot("mnt").c_str(), nullptr, MS_BIND, nullptr) !=
+            0 ||
         ::mount(secret.c_str(), tree_.InRoot("file").c_str(), nullptr, MS_BIND, nullptr) != 0) {
       return absl::StrCat("bind mount: ", strerror(errno));
     }
@@ -82,8 +82,8 @@ TEST_P(LinksAndMountsTest, OnByDefaultForAWritableRootOnlyAndSettable) {
   on.refuse_hard_links_and_mounts = true;
   auto strict = RootDir::Open(tree_.root(), on);
   ASSERT_TRUE(strict.ok()) << strict.status();
-  EXPECT_TRUE(HasStatus((*strict)->OpenForRead("hardlink").status(), Code::kPermissionDenied,
-                        kHardLinks));
+  EXPECT_TRUE(
+      HasStatus((*strict)->OpenForRead("hardlink").status(), Code::kPermissionDenied, kHardLinks));
 }
 
 // The attack that worked: outside/secret.txt read through a hard link in the root.
@@ -163,8 +163,8 @@ TEST_P(LinksAndMountsTest, HardLinksAndMountsAreRefusedThroughTheService) {
       DownloadResponse message;
       while (reader->Read(&message)) {
       }
-      absl::StrAppend(&out, ReportLine(absl::StrCat("download ", path),
-                                       UnsharedStatus(reader->Finish())));
+      absl::StrAppend(
+          &out, ReportLine(absl::StrCat("download ", path), UnsharedStatus(reader->Finish())));
       ClientContext stat_context;
       StatRequest stat;
       stat.set_path(path);

@@ -55,9 +55,8 @@ void WriteAllTo(int fd, absl::string_view text) {
 absl::StatusOr<std::string> RunInChildMountNamespace(const std::function<std::string()>& body) {
   const int threads = CountThreads();
   if (threads != 1) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("RunInChildMountNamespace needs a single-threaded caller, not ", threads,
-                     " threads"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "RunInChildMountNamespace needs a single-threaded caller, not ", threads, " threads"));
   }
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return absl::InternalError(strerror(errno));
@@ -82,16 +81,16 @@ absl::StatusOr<std::string> RunInChildMountNamespace(const std::function<std::st
   while (::waitpid(child, &wait_status, 0) < 0 && errno == EINTR) {
   }
   if (!WIFEXITED(wait_status) || WEXITSTATUS(wait_status) != 0) {
-    return absl::InternalError(absl::StrCat("the child ended with wait status ", wait_status,
-                                            ", reporting: ", report));
+    return absl::InternalError(
+        absl::StrCat("the child ended with wait status ", wait_status, ", reporting: ", report));
   }
   return report;
 }
 
 std::string ReportLine(absl::string_view label, const absl::Status& status) {
   if (status.ok()) return absl::StrCat(label, ": OK\n");
-  return absl::StrCat(label, ": ", absl::StatusCodeToString(status.code()), ": ",
-                      status.message(), "\n");
+  return absl::StrCat(label, ": ", absl::StatusCodeToString(status.code()), ": ", status.message(),
+                      "\n");
 }
 
 std::string ReportedFor(absl::string_view report, absl::string_view label) {

@@ -49,7 +49,9 @@ absl::Status PendingFile::Commit(bool overwrite) {
         absl::StrCat("the upload to ", QuotePath(path()), " was given up; nothing was written"));
   }
   // The mode now, not at creation: until the commit only the server's user may open the file.
-  if (::fchmod(file_.get(), root_->setup_.final_file_mode) != 0) return Error(errno, "set the mode of");
+  if (::fchmod(file_.get(), root_->setup_.final_file_mode) != 0) {
+    return Error(errno, "set the mode of");
+  }
   if (::fsync(file_.get()) != 0) return Error(errno, "sync");
   FRPC_RETURN_IF_ERROR(CheckDirectoryUnchanged());
   if (!temp_name_.empty()) {

@@ -84,12 +84,12 @@ class PendingFile {
 
   const RootDir* const root_;
   const ClientPath target_;
-  const ScopedFd dir_;     // The target's directory (O_RDONLY, for fsync).
-  ScopedFd file_;          // The content; reset on commit.
+  const ScopedFd dir_;           // The target's directory (O_RDONLY, for fsync).
+  ScopedFd file_;                // The content; reset on commit.
   const struct stat file_stat_;  // Of file_, as created: its identity.
-  std::string temp_name_;  // "" for an O_TMPFILE file; cleared once renamed into place.
+  std::string temp_name_;        // "" for an O_TMPFILE file; cleared once renamed into place.
   bool committed_ = false;
-  bool given_up_ = false;  // The temp name was taken over: nothing to commit or remove.
+  bool given_up_ = false;    // The temp name was taken over: nothing to commit or remove.
   bool in_progress_ = true;  // Counted in the RootDir's UploadsInProgress.
 };
 

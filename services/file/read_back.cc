@@ -28,9 +28,10 @@ struct FreeDeleter {
 };
 
 absl::Status Changed(absl::string_view shown_path) {
-  return absl::DataLossError(absl::StrCat(
-      QuotePath(shown_path), " changed while it was staged (its size or content is not what was "
-                             "sent); nothing was written"));
+  return absl::DataLossError(
+      absl::StrCat(QuotePath(shown_path),
+                   " changed while it was staged (its size or content is not what was "
+                   "sent); nothing was written"));
 }
 
 absl::Status Cancelled() {
@@ -160,8 +161,8 @@ absl::StatusOr<std::string> HashCached(int fd, uint64_t size, absl::string_view 
 // A large one (written with O_DIRECT): whole aligned blocks, each read while the last is hashed.
 absl::StatusOr<std::string> HashWhileReading(int fd, uint64_t size, absl::string_view shown_path,
                                              const std::function<bool()>& stop) {
-  const uint64_t rounded = (size + DirectWriter::kAlignment - 1) / DirectWriter::kAlignment *
-                           DirectWriter::kAlignment;
+  const uint64_t rounded =
+      (size + DirectWriter::kAlignment - 1) / DirectWriter::kAlignment * DirectWriter::kAlignment;
   const size_t capacity = static_cast<size_t>(
       std::clamp<uint64_t>(rounded, DirectWriter::kAlignment, DirectWriter::kMaxBufferBytes));
   AlignedBuffer reading = NewAligned(capacity);

@@ -98,10 +98,10 @@ TEST_P(ReadBackTest, StopsWhenAsked) {
   const std::string content = Content(2 * DirectWriter::kMaxBufferBytes, 3);
   ScopedFd fd = Staged(Dir(), content);
   int asked = 0;
-  EXPECT_TRUE(HasStatus(ReadBackSha256(fd.get(), content.size(), "staged",
-                                       [&asked] { return ++asked == 2; })
-                            .status(),
-                        Code::kCancelled));
+  EXPECT_TRUE(HasStatus(
+      ReadBackSha256(fd.get(), content.size(), "staged", [&asked] { return ++asked == 2; })
+          .status(),
+      Code::kCancelled));
   EXPECT_EQ(asked, 2);
 }
 

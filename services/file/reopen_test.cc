@@ -45,8 +45,7 @@ class ReopenTest : public ::testing::Test {
 TEST_F(ReopenTest, ThroughProcTheCheckedFileIsOpenedEvenIfTheNameChanged) {
   if (!ProcSelfFdWorks()) GTEST_SKIP() << "no /proc/self/fd here";
   TestTree::Rename(tree_.InRoot("b"), tree_.InRoot("a"));
-  auto fd = ReopenForReading(handle_.get(), checked_, /*via_proc=*/true,
-                             OpenByName("unused"), "a");
+  auto fd = ReopenForReading(handle_.get(), checked_, /*via_proc=*/true, OpenByName("unused"), "a");
   ASSERT_TRUE(fd.ok()) << fd.status();
   EXPECT_EQ(TestTree::ReadAll(fd->get()), "checked");
   EXPECT_EQ(::fcntl(fd->get(), F_GETFL) & (O_ACCMODE | O_NONBLOCK), O_RDONLY);
@@ -59,12 +58,12 @@ TEST_F(ReopenTest, WithoutProcTheSecondOpenMustReachTheCheckedFile) {
   EXPECT_EQ(TestTree::ReadAll(same->get()), "checked");
 
   TestTree::Rename(tree_.InRoot("b"), tree_.InRoot("a"));
-  EXPECT_TRUE(HasStatus(
-      ReopenForReading(handle_.get(), checked_, false, OpenByName("a"), "a").status(),
-      Code::kAborted, "'a' was replaced while it was opened"));
-  EXPECT_TRUE(HasStatus(
-      ReopenForReading(handle_.get(), checked_, false, OpenByName("gone"), "a").status(),
-      Code::kNotFound));
+  EXPECT_TRUE(
+      HasStatus(ReopenForReading(handle_.get(), checked_, false, OpenByName("a"), "a").status(),
+                Code::kAborted, "'a' was replaced while it was opened"));
+  EXPECT_TRUE(
+      HasStatus(ReopenForReading(handle_.get(), checked_, false, OpenByName("gone"), "a").status(),
+                Code::kNotFound));
 }
 
 }  // namespace

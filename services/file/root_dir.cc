@@ -180,8 +180,8 @@ absl::StatusOr<ScopedFd> RootDir::CreateTempIn(int dir_fd, const ClientPath& tar
   }
   for (int attempt = 0; attempt < kMaxTempNameAttempts; ++attempt) {
     std::string name = NewTempName();
-    const int fd =
-        ::openat(dir_fd, name.c_str(), O_CREAT | O_EXCL | O_RDWR | O_NOFOLLOW | O_CLOEXEC, kPrivate);
+    const int fd = ::openat(dir_fd, name.c_str(),
+                            O_CREAT | O_EXCL | O_RDWR | O_NOFOLLOW | O_CLOEXEC, kPrivate);
     if (fd >= 0) {
       *temp_name = std::move(name);
       return ScopedFd(fd);

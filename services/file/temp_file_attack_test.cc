@@ -312,8 +312,9 @@ class TempFileRootDirAttackTest : public ::testing::TestWithParam<TestMode> {
 TEST_P(TempFileRootDirAttackTest, TempNamesAreReservedInEveryCall) {
   TestTree::WriteFile(tree_.InRoot(std::string("u/") + kMadeUpTempName), "leftover");
   TestTree::WriteFile(tree_.InRoot("u/visible"), "v");
-  for (const std::string& path : {std::string("u/") + kMadeUpTempName,
-                                  std::string(kMadeUpTempName) + "/x", std::string(".frpc-upload-")}) {
+  for (const std::string& path :
+       {std::string("u/") + kMadeUpTempName, std::string(kMadeUpTempName) + "/x",
+        std::string(".frpc-upload-")}) {
     SCOPED_TRACE(path);
     EXPECT_TRUE(HasStatus(root_->ValidatePath(path), Code::kInvalidArgument, kReserved));
     EXPECT_TRUE(HasStatus(root_->Stat(path).status(), Code::kInvalidArgument, kReserved));
