@@ -59,11 +59,18 @@ absl::Status PendingFile::Commit(bool overwrite) {
     if (absl::IsAborted(unchanged)) given_up_ = true;
     FRPC_RETURN_IF_ERROR(unchanged);
   }
-  FRPC_RETURN_IF_ERROR(temp_name_.empty() ? LinkAnonymous(overwrite) : RenameNamed(overwrite));
+  // No longer in progress from the instant it has the target name, so that no reader of that
+  // name is refused; it is whole and synced already.
+  root_->in_progress_.Remove(file_stat_);
+  const absl::Status placed =
+      temp_name_.empty() ? LinkAnonymous(overwrite) : RenameNamed(overwrite);
+  if (!placed.ok()) {
+    root_->in_progress_.Add(file_stat_);
+    return placed;
+  }
+  in_progress_ = false;
   committed_ = true;
   temp_name_.clear();
-  root_->in_progress_.Remove(file_stat_);
-  in_progress_ = false;
   const absl::Status ours = CheckCommittedFileIsOurs();
   file_.reset();
   if (!ours.ok()) {
