@@ -24,8 +24,9 @@
 //                                    Rows 3-6 run once per download configuration: each server
 //                                    chunk size in --chunk_kib with each client receive window in
 //                                    --window_kib (one server per chunk size).
-//    7 raw TCP + the upload's work   as row 2, but the receiver writes as the file service writes
-//                                    uploads (file::DirectWriter, O_DIRECT) and fsyncs at the end
+//    7 raw TCP + the upload's work   as row 2, but the receiver does what the file service does
+//                                    with an upload: writes it with file::DirectWriter (O_DIRECT),
+//                                    reads it back and hashes that, and fsyncs at the end
 //    8 framerpc upload               file::UploadFile: the client hashes and sends the digest; the
 //                                    server writes a temp file, hashes, fsyncs, renames it
 //    9 upload, no SHA-256 from the client: the raw stub; the server still hashes (for its reply)
@@ -64,6 +65,7 @@
 #include "services/file/file_client.h"
 #include "services/file/file_io.h"
 #include "services/file/file_service.h"
+#include "services/file/read_back.h"
 #include "services/file/sha256.h"
 
 ABSL_FLAG(int, mib, 1024, "MiB per transfer.");
@@ -109,10 +111,11 @@ absl::Status SendFileHashed(int socket, int file, size_t total, size_t chunk) {
 }
 
 // Receiver of the raw rows: hashes what arrives and writes it to `path`. For the upload's work
-// (`upload`), writes as the file service writes uploads (file::DirectWriter) and fsyncs.
+// (`upload`), does what the file service does with an upload: writes it with file::DirectWriter,
+// then reads it back and hashes that (file::ReadBackSha256), and fsyncs.
 absl::Status ReceiveToFile(int socket, const std::string& path, size_t total, size_t chunk,
                            bool upload) {
-  ScopedFd out(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  ScopedFd out(::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!out.valid()) return Fail("cannot create the raw receiver's file");
   std::optional<file::DirectWriter> direct;
   if (upload) direct.emplace(out.get(), total, path);
@@ -124,7 +127,7 @@ absl::Status ReceiveToFile(int socket, const std::string& path, size_t total, si
     if (n < 0) return Fail("recv failed");
     if (n == 0) break;
     const absl::string_view data(buffer.data(), static_cast<size_t>(n));
-    sha.Update(data);
+    if (!upload) sha.Update(data);
     absl::Status written =
         direct.has_value() ? direct->Append(data) : file::WriteAll(out.get(), data, path);
     if (!written.ok()) return written;
@@ -133,6 +136,8 @@ absl::Status ReceiveToFile(int socket, const std::string& path, size_t total, si
   sha.Finish();
   if (direct.has_value()) {
     if (absl::Status written = direct->Finish(); !written.ok()) return written;
+    absl::StatusOr<std::string> digest = file::ReadBackSha256(out.get(), total, path);
+    if (!digest.ok()) return digest.status();
     if (::fsync(out.get()) != 0) return Fail("fsync failed");
   }
   if (received != total) return Fail("raw transfer ended early");

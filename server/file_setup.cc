@@ -31,6 +31,7 @@ absl::StatusOr<file::FileServiceOptions> BuildFileServiceOptions(const FileServi
   file::FileServiceOptions options;
   options.digest_cache.max_entries = static_cast<size_t>(flags.digest_cache_entries);
   options.root.writable = flags.writable;
+  options.root.refuse_hard_links_and_mounts = flags.refuse_hard_links_and_mounts;
   options.chunk_bytes = static_cast<size_t>(flags.chunk_bytes);
   options.max_upload_bytes = flags.max_upload_bytes;
   options.max_transfers = flags.max_transfers;

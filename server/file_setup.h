@@ -5,6 +5,7 @@
 #define FRAMERPC_SERVER_FILE_SETUP_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -27,6 +28,9 @@ struct FileServiceFlags {
   CredentialFlags credentials;
   // --file_public: reads open to anyone, on every address.
   bool files_public = false;
+  // Refuse files with more than one hard link and paths across mount points
+  // (RootDirOptions::refuse_hard_links_and_mounts); unset: refuse when writable.
+  std::optional<bool> refuse_hard_links_and_mounts;
 };
 
 // The options, with the token read from its file. Errors: the token file's

@@ -26,6 +26,7 @@ TEST(FileSetupTest, DefaultsAreTheServiceDefaults) {
   EXPECT_TRUE(options->read_access.is_open());
   EXPECT_FALSE(options->write_access.admits_anyone());
   EXPECT_FALSE(options->files_are_public);
+  EXPECT_FALSE(options->root.refuse_hard_links_and_mounts.has_value());  // RootDir's default
 }
 
 // The attack that worked: any local user reaching 127.0.0.1 wrote files as the server's user, as
@@ -70,6 +71,7 @@ TEST(FileSetupTest, FlagsCarryOverAndAreChecked) {
   flags.max_upload_bytes = 12345;
   flags.max_transfers = 3;
   flags.digest_cache_entries = 0;
+  flags.refuse_hard_links_and_mounts = false;
   auto options = BuildFileServiceOptions(flags);
   ASSERT_TRUE(options.ok()) << options.status();
   EXPECT_TRUE(options->root.writable);
@@ -77,6 +79,7 @@ TEST(FileSetupTest, FlagsCarryOverAndAreChecked) {
   EXPECT_EQ(options->max_upload_bytes, 12345u);
   EXPECT_EQ(options->max_transfers, 3);
   EXPECT_EQ(options->digest_cache.max_entries, 0u);
+  EXPECT_EQ(options->root.refuse_hard_links_and_mounts, std::optional<bool>(false));
 
   flags.chunk_bytes = file::kMaxChunkBytes + 1;
   EXPECT_EQ(BuildFileServiceOptions(flags).status().code(), absl::StatusCode::kInvalidArgument);

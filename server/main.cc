@@ -27,6 +27,7 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -166,6 +167,10 @@ ABSL_FLAG(std::vector<std::string>, file_allow_uids, {},
 ABSL_FLAG(bool, file_public, false,
           "The files under --file_root are public: reads are open to anyone, also on addresses "
           "other hosts can reach (otherwise those need --auth_token_file).");
+ABSL_FLAG(std::optional<bool>, file_refuse_hard_links_and_mounts, std::nullopt,
+          "true: refuse files under --file_root with more than one hard link, and paths that "
+          "cross a mount point (either can lead out of the root). Unset: true with "
+          "--file_writable, false without.");
 ABSL_FLAG(uint64_t, file_chunk_bytes, framerpc::server::FileServiceFlags().chunk_bytes,
           "Bytes per download data message, 65536 to 1048576.");
 ABSL_FLAG(uint64_t, file_max_upload_bytes, framerpc::server::FileServiceFlags().max_upload_bytes,
@@ -237,6 +242,7 @@ absl::StatusOr<std::unique_ptr<framerpc::file::FileServiceImpl>> MakeFileService
   flags.root = absl::GetFlag(FLAGS_file_root);
   if (flags.root.empty()) return nullptr;
   flags.writable = absl::GetFlag(FLAGS_file_writable);
+  flags.refuse_hard_links_and_mounts = absl::GetFlag(FLAGS_file_refuse_hard_links_and_mounts);
   flags.chunk_bytes = absl::GetFlag(FLAGS_file_chunk_bytes);
   flags.max_upload_bytes = absl::GetFlag(FLAGS_file_max_upload_bytes);
   flags.max_transfers = absl::GetFlag(FLAGS_file_max_transfers);

@@ -37,6 +37,12 @@ absl::Status EscapeError(const ClientPath& path) {
                    " escapes the root (through a symlink or a mount point)"));
 }
 
+absl::Status MountRefusedError(const ClientPath& path) {
+  return absl::PermissionDeniedError(
+      absl::StrCat("path ", QuotePath(path.Relative()),
+                   " crosses a mount point, and mount points in the root are refused"));
+}
+
 absl::Status SymlinkRefusedError(const ClientPath& path) {
   return absl::PermissionDeniedError(absl::StrCat(
       "path ", QuotePath(path.Relative()), " goes through a symlink, and symlinks are refused"));
@@ -50,19 +56,29 @@ bool Openat2Works(int dir_fd) {
 }
 
 absl::StatusOr<ScopedFd> OpenBeneathOpenat2(int root_fd, const ClientPath& path, int flags,
-                                            bool follow_symlinks) {
+                                            const ResolveRules& rules) {
   uint64_t resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-  if (!follow_symlinks) resolve |= RESOLVE_NO_SYMLINKS;
+  if (!rules.follow_symlinks) resolve |= RESOLVE_NO_SYMLINKS;
+  if (rules.same_mount) resolve |= RESOLVE_NO_XDEV;
   const std::string relative = path.Relative();
   for (int attempt = 0;; ++attempt) {
     const int fd = CallOpenat2(root_fd, relative.c_str(), FinalFlags(flags), resolve);
     if (fd >= 0) return ScopedFd(fd);
     const int err = errno;
     if (err == EAGAIN && attempt < kMaxEagainRetries) continue;
-    if (err == ENOSYS) return OpenBeneathWalk(root_fd, path, flags, follow_symlinks);
-    if (err == EXDEV) return EscapeError(path);
+    if (err == ENOSYS) return OpenBeneathWalk(root_fd, path, flags, rules);
+    if (err == EXDEV) {
+      if (!rules.same_mount) return EscapeError(path);
+      // An escape or a mount crossed? Ask again without RESOLVE_NO_XDEV, O_PATH (which opens
+      // nothing): if that resolves, only the mount stood in the way.
+      const int probe =
+          CallOpenat2(root_fd, relative.c_str(), O_PATH | O_CLOEXEC, resolve & ~RESOLVE_NO_XDEV);
+      if (probe < 0) return EscapeError(path);
+      ::close(probe);
+      return MountRefusedError(path);
+    }
     // Under RESOLVE_NO_SYMLINKS, ELOOP means "met a symlink"; otherwise it means a loop.
-    if (err == ELOOP && !follow_symlinks) return SymlinkRefusedError(path);
+    if (err == ELOOP && !rules.follow_symlinks) return SymlinkRefusedError(path);
     return FileErrnoToStatus(err, absl::StrCat("cannot open ", QuotePath(relative)));
   }
 }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <deque>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "rpc/status_macros.h"
 #include "services/file/beneath.h"
 #include "services/file/errno_status.h"
+#include "services/file/mount_id.h"
 
 namespace framerpc::file {
 namespace {
@@ -41,14 +43,18 @@ bool ReadLink(int link_fd, std::string* target) {
 // O_NOFOLLOW, so a name swapped between two system calls cannot mislead it.
 class Walk {
  public:
-  Walk(int root_fd, const ClientPath& path, int flags, bool follow_symlinks)
+  Walk(int root_fd, const ClientPath& path, int flags, const ResolveRules& rules)
       : root_fd_(root_fd),
         path_(path),
         flags_(FinalFlags(flags)),
-        follow_symlinks_(follow_symlinks),
+        rules_(rules),
         pending_(path.components().begin(), path.components().end()) {}
 
   absl::StatusOr<ScopedFd> Run() {
+    if (rules_.same_mount) {
+      root_mount_ = MountKeyOf(root_fd_);
+      if (!root_mount_) return Error(errno);
+    }
     while (!pending_.empty()) {
       const std::string name = std::move(pending_.front());
       pending_.pop_front();
@@ -66,6 +72,7 @@ class Walk {
         FRPC_ASSIGN_OR_RETURN(ScopedFd fd, Inspect(name));
         FRPC_ASSIGN_OR_RETURN(const mode_t type, TypeOf(fd.get()));
         if (type == S_IFDIR) {
+          FRPC_RETURN_IF_ERROR(CheckMount(fd.get()));
           entered_.push_back(std::move(fd));
           continue;
         }
@@ -97,6 +104,14 @@ class Walk {
     return fd;
   }
 
+  // PERMISSION_DENIED if mounts are refused and `fd` is not on the root's mount.
+  absl::Status CheckMount(int fd) const {
+    if (!rules_.same_mount) return absl::OkStatus();
+    const std::optional<MountKey> key = MountKeyOf(fd);
+    if (!key) return Error(errno);
+    return SameMount(*key, *root_mount_) ? absl::OkStatus() : MountRefusedError(path_);
+  }
+
   absl::StatusOr<mode_t> TypeOf(int fd) const {
     struct stat st;
     if (::fstat(fd, &st) != 0) return Error(errno);
@@ -107,13 +122,24 @@ class Walk {
   // set when the name is a symlink to follow.
   absl::StatusOr<ScopedFd> OpenLast(const std::string& name, std::string* target) const {
     for (int attempt = 0;; ++attempt) {
+      // Mounts are refused before anything on one is opened for more than O_PATH.
+      if (rules_.same_mount && (flags_ & O_PATH) == 0) {
+        ScopedFd look(::openat(current(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+        if (look.valid()) FRPC_RETURN_IF_ERROR(CheckMount(look.get()));
+      }
       ScopedFd fd(::openat(current(), name.c_str(), flags_ | O_NOFOLLOW));
       int err = errno;
       if (fd.valid()) {
-        if ((flags_ & O_PATH) == 0) return fd;
+        if ((flags_ & O_PATH) == 0) {
+          FRPC_RETURN_IF_ERROR(CheckMount(fd.get()));
+          return fd;
+        }
         // O_PATH | O_NOFOLLOW opens a symlink itself rather than failing.
         FRPC_ASSIGN_OR_RETURN(const mode_t type, TypeOf(fd.get()));
-        if (type != S_IFLNK) return fd;
+        if (type != S_IFLNK) {
+          FRPC_RETURN_IF_ERROR(CheckMount(fd.get()));
+          return fd;
+        }
         if (!ReadLink(fd.get(), target)) return Error(errno);
         return ScopedFd();
       }
@@ -133,7 +159,7 @@ class Walk {
 
   // Puts the components of `target` in front of the names still to go.
   absl::Status FollowSymlink(const std::string& target) {
-    if (!follow_symlinks_) return SymlinkRefusedError(path_);
+    if (!rules_.follow_symlinks) return SymlinkRefusedError(path_);
     if (++symlinks_followed_ > kMaxSymlinks) return Error(ELOOP);
     if (target.empty()) return Error(ENOENT);
     if (target.front() == '/') return EscapeError(path_);  // As RESOLVE_BENEATH: EXDEV.
@@ -145,7 +171,8 @@ class Walk {
   const int root_fd_;
   const ClientPath& path_;
   const int flags_;
-  const bool follow_symlinks_;
+  const ResolveRules rules_;
+  std::optional<MountKey> root_mount_;  // when rules_.same_mount
   std::deque<std::string> pending_;
   std::vector<ScopedFd> entered_;
   int symlinks_followed_ = 0;
@@ -154,8 +181,8 @@ class Walk {
 }  // namespace
 
 absl::StatusOr<ScopedFd> OpenBeneathWalk(int root_fd, const ClientPath& path, int flags,
-                                         bool follow_symlinks) {
-  return Walk(root_fd, path, flags, follow_symlinks).Run();
+                                         const ResolveRules& rules) {
+  return Walk(root_fd, path, flags, rules).Run();
 }
 
 }  // namespace framerpc::file

@@ -9,6 +9,7 @@
 #include <queue>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "services/file/client_path.h"
 #include "services/file/errno_status.h"
@@ -24,7 +25,8 @@ using ScopedDir = std::unique_ptr<DIR, DirCloser>;
 }  // namespace
 
 absl::StatusOr<DirListing> ReadDirectory(ScopedFd dir, absl::string_view shown_path,
-                                         size_t max_entries, absl::string_view start_after) {
+                                         size_t max_entries, absl::string_view start_after,
+                                         absl::string_view hidden_prefix) {
   const std::string what = absl::StrCat("cannot list ", QuotePath(shown_path));
   ScopedDir stream(::fdopendir(dir.get()));
   if (stream == nullptr) return FileErrnoToStatus(errno, what);
@@ -42,6 +44,7 @@ absl::StatusOr<DirListing> ReadDirectory(ScopedFd dir, absl::string_view shown_p
     }
     const absl::string_view name(entry->d_name);
     if (name == "." || name == "..") continue;
+    if (!hidden_prefix.empty() && absl::StartsWith(name, hidden_prefix)) continue;
     if (!start_after.empty() && name <= start_after) continue;
     if (smallest.size() == max_entries) {
       listing.truncated = true;

@@ -20,10 +20,11 @@ class DirListingTest : public ::testing::Test {
   }
   void TearDown() override { tree_.ExpectOutsideUntouched(); }
 
-  absl::StatusOr<DirListing> ListRoot(size_t max_entries, absl::string_view start_after) {
+  absl::StatusOr<DirListing> ListRoot(size_t max_entries, absl::string_view start_after,
+                                      absl::string_view hidden_prefix = "") {
     ScopedFd fd(::open(tree_.root().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     EXPECT_TRUE(fd.valid());
-    return ReadDirectory(std::move(fd), ".", max_entries, start_after);
+    return ReadDirectory(std::move(fd), ".", max_entries, start_after, hidden_prefix);
   }
 
   static std::vector<std::string> Names(const DirListing& listing) {
@@ -72,6 +73,18 @@ TEST_F(DirListingTest, StartAfterSkipsSmallerAndEqualNames) {
   ASSERT_TRUE(listing.ok()) << listing.status();
   EXPECT_EQ(Names(*listing), (std::vector<std::string>{"d", "e"}));
   EXPECT_FALSE(listing->truncated);
+}
+
+// Hidden names take no place in a page: five visible names fill a page of five exactly.
+TEST_F(DirListingTest, HiddenNamesNeitherAppearNorCount) {
+  for (const char* name : {".h1", ".h2", ".hz"}) TestTree::WriteFile(tree_.InRoot(name), name);
+  auto listing = ListRoot(5, "", ".h");
+  ASSERT_TRUE(listing.ok()) << listing.status();
+  EXPECT_EQ(Names(*listing), (std::vector<std::string>{"a", "b", "c", "d", "e"}));
+  EXPECT_FALSE(listing->truncated);
+  auto everything = ListRoot(10, "");
+  ASSERT_TRUE(everything.ok()) << everything.status();
+  EXPECT_EQ(everything->entries.size(), 8u);
 }
 
 TEST_F(DirListingTest, SymlinksAreReportedNotFollowed) {

@@ -43,8 +43,7 @@ class FileServiceEscapeTest : public ::testing::TestWithParam<TestMode> {
     FileServiceOptions options;
     options.root.writable = true;
     options.write_access = auth::AccessPolicy::Open();  // a test server on loopback
-    options.root.force_fallback_walk = GetParam().fallback_walk;
-    options.root.use_o_tmpfile = GetParam().o_tmpfile;
+    ApplyTestMode(GetParam(), &options.root);
     options.chunk_bytes = kChunk;
     absl::Status status = server_.Start(tree_.root(), options);
     ASSERT_TRUE(status.ok()) << status;

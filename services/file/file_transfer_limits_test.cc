@@ -62,8 +62,7 @@ class UploadFailureTest : public ::testing::TestWithParam<TestMode> {
     FileServiceOptions options;
     options.root.writable = true;
     options.write_access = auth::AccessPolicy::Open();  // a test server on loopback
-    options.root.force_fallback_walk = GetParam().fallback_walk;
-    options.root.use_o_tmpfile = GetParam().o_tmpfile;
+    ApplyTestMode(GetParam(), &options.root);
     options.chunk_bytes = kChunk;
     options.max_upload_bytes = 10 * kChunk;
     absl::Status status = server_.Start(tree_.root(), options);
@@ -166,7 +165,7 @@ TEST_P(UploadFailureTest, CancelledHalfwayLeavesNothing) {
   ASSERT_TRUE(writer->Write(UploadRequest(), data.substr(0, 2 * kChunk)));
   ASSERT_TRUE(server_.tracker()->WaitFor(
       [](const TransferCounters& c) { return c.bytes_received >= 2 * kChunk; }, Soon()));
-  if (!GetParam().o_tmpfile) {  // The named temp file exists now, and only it.
+  if (!GetParam().proc) {  // The named temp file exists now, and only it.
     const Names names = TestTree::ListNames(tree_.InRoot("u"));
     ASSERT_EQ(names.size(), 2u);
     EXPECT_EQ(names[0].rfind(".frpc-upload-", 0), 0u) << names[0];

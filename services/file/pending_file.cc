@@ -17,16 +17,23 @@
 namespace framerpc::file {
 
 PendingFile::PendingFile(const RootDir* root, ClientPath target, ScopedFd dir, ScopedFd file,
-                         std::string temp_name)
+                         const struct stat& file_stat, std::string temp_name)
     : root_(root),
       target_(std::move(target)),
       dir_(std::move(dir)),
       file_(std::move(file)),
-      temp_name_(std::move(temp_name)) {}
+      file_stat_(file_stat),
+      temp_name_(std::move(temp_name)) {
+  root_->in_progress_.Add(file_stat_);
+}
 
 PendingFile::~PendingFile() {
-  // An O_TMPFILE file vanishes with its last fd; a named one must be unlinked.
-  if (!committed_ && !temp_name_.empty()) ::unlinkat(dir_.get(), temp_name_.c_str(), 0);
+  // An O_TMPFILE file vanishes with its last fd; a named one must be unlinked, if it is still
+  // this upload's (a name taken over belongs to whoever took it).
+  if (!committed_ && !given_up_ && !temp_name_.empty()) {
+    ::unlinkat(dir_.get(), temp_name_.c_str(), 0);
+  }
+  if (in_progress_) root_->in_progress_.Remove(file_stat_);
 }
 
 absl::Status PendingFile::Error(int err, const char* verb) const {
@@ -37,12 +44,40 @@ absl::Status PendingFile::Commit(bool overwrite) {
   if (committed_) {
     return absl::FailedPreconditionError(absl::StrCat(QuotePath(path()), " is already committed"));
   }
+  if (given_up_) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the upload to ", QuotePath(path()), " was given up; nothing was written"));
+  }
+  // The mode now, not at creation: until the commit only the server's user may open the file.
+  if (::fchmod(file_.get(), root_->setup_.final_file_mode) != 0) {
+    return Error(errno, "set the mode of");
+  }
   if (::fsync(file_.get()) != 0) return Error(errno, "sync");
   FRPC_RETURN_IF_ERROR(CheckDirectoryUnchanged());
-  FRPC_RETURN_IF_ERROR(temp_name_.empty() ? LinkAnonymous(overwrite) : RenameNamed(overwrite));
+  if (!temp_name_.empty()) {
+    const absl::Status unchanged = CheckTempNameUnchanged();
+    if (absl::IsAborted(unchanged)) given_up_ = true;
+    FRPC_RETURN_IF_ERROR(unchanged);
+  }
+  // No longer in progress from the instant it has the target name, so that no reader of that
+  // name is refused; it is whole and synced already.
+  root_->in_progress_.Remove(file_stat_);
+  const absl::Status placed =
+      temp_name_.empty() ? LinkAnonymous(overwrite) : RenameNamed(overwrite);
+  if (!placed.ok()) {
+    root_->in_progress_.Add(file_stat_);
+    return placed;
+  }
+  in_progress_ = false;
   committed_ = true;
   temp_name_.clear();
+  const absl::Status ours = CheckCommittedFileIsOurs();
   file_.reset();
+  if (!ours.ok()) {
+    committed_ = false;
+    given_up_ = true;
+    return ours;
+  }
   // The new name is durable only once the directory is.
   if (::fsync(dir_.get()) != 0) return Error(errno, "sync the directory of");
   return absl::OkStatus();
@@ -60,6 +95,26 @@ absl::Status PendingFile::CheckDirectoryUnchanged() const {
         absl::StrCat("the directory of ", QuotePath(path()), " was replaced during the upload"));
   }
   return absl::OkStatus();
+}
+
+absl::Status PendingFile::CheckTempNameUnchanged() const {
+  struct stat named;
+  if (::fstatat(dir_.get(), temp_name_.c_str(), &named, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (errno != ENOENT) return Error(errno, "check the temporary file of");
+  } else if (named.st_dev == file_stat_.st_dev && named.st_ino == file_stat_.st_ino) {
+    return absl::OkStatus();
+  }
+  return absl::AbortedError(absl::StrCat("the temporary file of the upload to ", QuotePath(path()),
+                                         " was replaced or removed; nothing was written"));
+}
+
+absl::Status PendingFile::CheckCommittedFileIsOurs() const {
+  struct stat now;
+  if (::fstat(file_.get(), &now) != 0) return Error(errno, "check");
+  if (now.st_nlink > 0) return absl::OkStatus();
+  return absl::AbortedError(
+      absl::StrCat(QuotePath(path()), " was replaced while the upload was committed: the file "
+                                      "at that name now is not the one uploaded"));
 }
 
 // An O_TMPFILE file gets its first name with linkat through /proc/self/fd, which (unlike

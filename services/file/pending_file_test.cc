@@ -28,8 +28,7 @@ class PendingFileTest : public ::testing::TestWithParam<TestMode> {
     RootDirOptions options;
     options.writable = true;
     options.file_mode = 0640;
-    options.force_fallback_walk = GetParam().fallback_walk;
-    options.use_o_tmpfile = GetParam().o_tmpfile;
+    ApplyTestMode(GetParam(), &options);
     auto root = RootDir::Open(tree_.root(), options);
     ASSERT_TRUE(root.ok()) << root.status();
     root_ = std::move(root).value();
@@ -54,7 +53,7 @@ TEST_P(PendingFileTest, NothingAtTheTargetBeforeCommitAndNothingLeftWhenAbandone
   EXPECT_EQ(pending->path(), "d/new.txt");
   EXPECT_TRUE(HasStatus(root_->Stat("d/new.txt").status(), Code::kNotFound));
   const Names during = TestTree::ListNames(tree_.InRoot("d"));
-  if (GetParam().o_tmpfile) {
+  if (GetParam().proc) {
     EXPECT_EQ(during, Names{});  // The data has no name at all.
   } else {
     ASSERT_EQ(during.size(), 1u);

@@ -35,8 +35,7 @@ class ConcurrencyTest : public ::testing::TestWithParam<TestMode> {
     TestTree::MakeDir(tree_.InRoot("w"));
     RootDirOptions options;
     options.writable = true;
-    options.force_fallback_walk = GetParam().fallback_walk;
-    options.use_o_tmpfile = GetParam().o_tmpfile;
+    ApplyTestMode(GetParam(), &options);
     auto root = RootDir::Open(tree_.root(), options);
     ASSERT_TRUE(root.ok()) << root.status();
     root_ = std::move(root).value();

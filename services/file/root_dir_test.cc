@@ -35,8 +35,7 @@ class RootDirTest : public ::testing::TestWithParam<TestMode> {
     RootDirOptions options;
     options.writable = writable;
     options.follow_symlinks = follow_symlinks;
-    options.force_fallback_walk = GetParam().fallback_walk;
-    options.use_o_tmpfile = GetParam().o_tmpfile;
+    ApplyTestMode(GetParam(), &options);
     auto root = RootDir::Open(tree_.root(), options);
     EXPECT_TRUE(root.ok()) << root.status();
     return root.ok() ? std::move(root).value() : nullptr;
@@ -79,7 +78,7 @@ TEST_P(RootDirTest, OpenForReadRefusesDirectoriesAndSpecialFiles) {
       HasStatus(root_->OpenForRead("a").status(), Code::kFailedPrecondition, "is a directory"));
   EXPECT_TRUE(HasStatus(root_->OpenForRead(".").status(), Code::kFailedPrecondition));
   ASSERT_EQ(::mkfifo(tree_.InRoot("fifo").c_str(), 0644), 0);
-  // Would block forever if opened without O_NONBLOCK (no writer).
+  // Never opened for data (special_file_attack_test): refused after an O_PATH open and fstat.
   EXPECT_TRUE(HasStatus(root_->OpenForRead("fifo").status(), Code::kFailedPrecondition,
                         "not a regular file"));
 }
@@ -142,7 +141,7 @@ TEST_P(RootDirTest, ListIsSortedAndBounded) {
 
   RootDirOptions options;
   options.max_list_entries = 2;
-  options.force_fallback_walk = GetParam().fallback_walk;
+  ApplyTestMode(GetParam(), &options);
   auto small = RootDir::Open(tree_.root(), options);
   ASSERT_TRUE(small.ok()) << small.status();
   auto page1 = (*small)->List(".");

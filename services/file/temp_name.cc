@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 
 namespace framerpc::file {
@@ -19,5 +20,7 @@ std::string NewTempName() {
   return absl::StrFormat("%s%08x%08x", kTempNamePrefix, random,
                          counter.fetch_add(1, std::memory_order_relaxed));
 }
+
+bool IsTempName(absl::string_view name) { return absl::StartsWith(name, kTempNamePrefix); }
 
 }  // namespace framerpc::file

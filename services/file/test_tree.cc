@@ -178,10 +178,15 @@ void TestTree::ExpectOutsideUntouched() {
 }
 
 std::vector<TestMode> AllTestModes() {
-  return {{"Openat2_Tmpfile", false, true},
-          {"Openat2_NamedTemp", false, false},
-          {"Walk_Tmpfile", true, true},
-          {"Walk_NamedTemp", true, false}};
+  return {{"Openat2_Proc", false, true},
+          {"Openat2_NoProc", false, false},
+          {"Walk_Proc", true, true},
+          {"Walk_NoProc", true, false}};
+}
+
+void ApplyTestMode(const TestMode& mode, RootDirOptions* options) {
+  options->force_fallback_walk = mode.fallback_walk;
+  options->use_proc_self_fd = mode.proc;
 }
 
 std::string TestModeName(const ::testing::TestParamInfo<TestMode>& info) { return info.param.name; }

@@ -20,6 +20,7 @@
 #include "absl/strings/string_view.h"
 #include "gtest/gtest.h"
 #include "base/scoped_fd.h"
+#include "services/file/root_dir.h"
 
 namespace framerpc::file {
 
@@ -60,14 +61,19 @@ class TestTree {
   ScopedFd inotify_;
 };
 
-// How a test's RootDir resolves paths and stages uploads; the tests run under each.
+// How a test's RootDir resolves paths, stages uploads and reopens files; the tests run under each.
 struct TestMode {
   const char* name;
   bool fallback_walk;  // RootDirOptions::force_fallback_walk
-  bool o_tmpfile;      // RootDirOptions::use_o_tmpfile
+  // RootDirOptions::use_proc_self_fd: with it, uploads are staged in O_TMPFILE files and files
+  // are reopened through /proc/self/fd; without it (as if /proc were not mounted), uploads are
+  // staged in named temp files and files are reopened by a second resolution.
+  bool proc;
 };
-// openat2 and the fallback walk, each with O_TMPFILE and with named temp files.
+// openat2 and the fallback walk, each with and without /proc.
 std::vector<TestMode> AllTestModes();
+// Sets the options `mode` decides.
+void ApplyTestMode(const TestMode& mode, RootDirOptions* options);
 // For INSTANTIATE_TEST_SUITE_P's name generator.
 std::string TestModeName(const ::testing::TestParamInfo<TestMode>& info);
 

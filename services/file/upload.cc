@@ -1,5 +1,6 @@
 #include "services/file/upload.h"
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -9,6 +10,7 @@
 #include "services/file/client_path.h"
 #include "services/file/direct_writer.h"
 #include "services/file/file_io.h"
+#include "services/file/read_back.h"
 #include "services/file/sha256.h"
 
 namespace framerpc::file {
@@ -18,13 +20,17 @@ absl::Status Cancelled() {
   return absl::CancelledError("the upload was cancelled; nothing was written");
 }
 
-// Receives and writes the data; the commit is the caller's.
+// Receives and writes the data, then reads it back to check it; the commit is the caller's.
 class UploadSink {
  public:
   // The file is written with O_DIRECT where it can be (DirectWriter): nobody reads it before the
-  // commit, and its pages would only be copied into the page cache to be written back by the fsync.
+  // commit but the read-back, and its pages would only be copied into the page cache to be
+  // written back by the fsync.
   UploadSink(const UploadHeader& header, PendingFile* file, TransferTracker* tracker)
-      : header_(header), writer_(file->fd(), header.size(), header.path()), tracker_(tracker) {}
+      : header_(header),
+        fd_(file->fd()),
+        writer_(file->fd(), header.size(), header.path()),
+        tracker_(tracker) {}
 
   absl::Status Accept(absl::string_view data) {
     if (data.size() > header_.size() - received_) {
@@ -33,23 +39,25 @@ class UploadSink {
           " bytes its header announced; nothing was written"));
     }
     FRPC_RETURN_IF_ERROR(writer_.Append(data));
-    sha_.Update(data);
     received_ += data.size();
     const uint64_t bytes = data.size();
     tracker_->Update([bytes](TransferCounters* c) { c->bytes_received += bytes; });
     return absl::OkStatus();
   }
 
-  // After the client's half-close: the size and checksum checks against the header's SHA-256
-  // and `final_sha256` (each may be empty). Returns the digest.
-  absl::StatusOr<std::string> Finish(const std::string& final_sha256) {
+  // After the client's half-close: the size check, then the SHA-256 of what the file holds (read
+  // back: read_back.h) against the header's and `final_sha256` (each may be empty). Returns the
+  // digest.
+  absl::StatusOr<std::string> Finish(const std::string& final_sha256,
+                                     const std::function<bool()>& stop) {
     if (received_ != header_.size()) {
       return absl::InvalidArgumentError(
           absl::StrCat("the upload to ", QuotePath(header_.path()), " ended after ", received_,
                        " of the ", header_.size(), " bytes announced; nothing was written"));
     }
     FRPC_RETURN_IF_ERROR(writer_.Finish());
-    std::string digest = sha_.Finish();
+    FRPC_ASSIGN_OR_RETURN(std::string digest,
+                          ReadBackSha256(fd_, header_.size(), header_.path(), stop));
     for (const std::string* expected : {&header_.sha256(), &final_sha256}) {
       if (!expected->empty() && digest != *expected) {
         return absl::DataLossError(absl::StrCat(
@@ -62,9 +70,9 @@ class UploadSink {
 
  private:
   const UploadHeader& header_;
+  const int fd_;
   DirectWriter writer_;
   TransferTracker* const tracker_;
-  Sha256 sha_;
   uint64_t received_ = 0;
 };
 
@@ -146,7 +154,8 @@ absl::Status ReceiveUpload(const RootDir& root, const UploadHeader& header,
     FRPC_RETURN_IF_ERROR(sink.Accept(data));
   }
   if (context->IsCancelled()) return Cancelled();
-  FRPC_ASSIGN_OR_RETURN(std::string digest, sink.Finish(final_sha256));
+  FRPC_ASSIGN_OR_RETURN(std::string digest,
+                        sink.Finish(final_sha256, [context] { return context->IsCancelled(); }));
   FRPC_RETURN_IF_ERROR(file->Commit(header.overwrite()));
   response->set_size(header.size());
   response->set_sha256(std::move(digest));

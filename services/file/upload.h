@@ -1,6 +1,7 @@
 // The server side of FileService.Upload (file.proto): a header message, then the data as raw
 // attachments, written to a PendingFile (root_dir.h) that is committed only when the size and
-// the optional SHA-256 match. Every other way out (an error, a cancelled or cut-off call, a
+// the optional SHA-256 match. The SHA-256 checked, and sent in the reply, is that of the staged
+// file's content read back through its own fd (read_back.h), not of the bytes as they arrived. Every other way out (an error, a cancelled or cut-off call, a
 // mismatch) destroys the PendingFile, which removes its temp file: nothing is left behind.
 //
 // Thread safety: a function of its arguments; call it from the handler thread of one call.
