@@ -51,7 +51,8 @@ echo "ok: read-only"
 # --- Writable on loopback, for every local user, as asked -----------------------------------
 start_server --listen=127.0.0.1:0 --file_root="$root" --file_writable --file_chunk_bytes=65536 \
   --trust_local_peers
-grep -qF "(writable); reads: anyone; writes: any peer on this host" "$work/first_lines" \
+grep -qF "(writable, hard links and mounts refused); reads: anyone; writes: any peer on this host" \
+  "$work/first_lines" \
   || fail "no access line: $(cat "$work/first_lines")"
 "$cli" upload "$address" "$work/up.bin" sub.bin >/dev/null
 cmp "$work/up.bin" "$root/sub.bin" || fail "upload differs"

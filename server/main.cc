@@ -335,9 +335,12 @@ void PrintAccess(const framerpc::command::CommandServiceImpl* command,
   }
   if (files != nullptr) {
     const framerpc::file::FileServiceOptions& options = files->options();
-    std::printf("framerpc_server: file service on %s (%s); reads: %s%s\n",
+    const bool refuse_links = options.root.refuse_hard_links_and_mounts.value_or(
+        options.root.writable);
+    std::printf("framerpc_server: file service on %s (%s%s); reads: %s%s\n",
                 absl::GetFlag(FLAGS_file_root).c_str(),
                 options.root.writable ? "writable" : "read-only",
+                refuse_links ? ", hard links and mounts refused" : "",
                 options.read_access.Describe().c_str(),
                 options.root.writable
                     ? absl::StrCat("; writes: ", options.write_access.Describe()).c_str()
