@@ -9,11 +9,17 @@ namespace {
 // The framed transport's side of a streaming call, as handlers see it.
 class FramedServerStream final : public ServerStreamBase {
  public:
-  explicit FramedServerStream(CallStream* stream) : stream_(stream) {}
+  // `observer` (may be null) hears of each message of the method `observed`.
+  FramedServerStream(CallStream* stream, CallObserver* observer,
+                     CallObserver::MethodHandle observed, CallTransport transport)
+      : stream_(stream), observer_(observer), observed_(observed), transport_(transport) {}
 
   bool Read(google::protobuf::MessageLite* message, std::string* attachment) override {
     Frame frame;
     if (!error_.ok() || !stream_->Read(&frame)) return false;
+    if (observer_ != nullptr) {
+      observer_->OnStreamMessage(observed_, transport_, /*received=*/true, frame.payload.size());
+    }
     const absl::string_view bytes = frame.message_bytes();
     if (!message->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
       Fail(absl::InvalidArgumentError(
@@ -27,7 +33,13 @@ class FramedServerStream final : public ServerStreamBase {
   bool Write(const google::protobuf::MessageLite& message, absl::string_view attachment) override {
     if (!error_.ok()) return false;
     absl::Status status = stream_->Write(message, attachment);
-    if (status.ok()) return true;
+    if (status.ok()) {
+      if (observer_ != nullptr) {
+        observer_->OnStreamMessage(observed_, transport_, /*received=*/false,
+                                   message.ByteSizeLong() + attachment.size());
+      }
+      return true;
+    }
     if (absl::IsResourceExhausted(status)) Fail(status);  // over the frame limits
     return false;
   }
@@ -42,13 +54,29 @@ class FramedServerStream final : public ServerStreamBase {
   }
 
   CallStream* stream_;
+  CallObserver* const observer_;
+  const CallObserver::MethodHandle observed_;
+  const CallTransport transport_;
   absl::Status error_;
 };
 
 }  // namespace
 
-Dispatcher::Dispatcher(FrameLimits limits, int worker_threads)
+const char* CallTransportName(CallTransport transport) {
+  switch (transport) {
+    case CallTransport::kFramed:
+      return "framed";
+    case CallTransport::kGrpc:
+      return "grpc";
+    case CallTransport::kUdp:
+      return "udp";
+  }
+  return "unknown";
+}
+
+Dispatcher::Dispatcher(FrameLimits limits, int worker_threads, CallObserver* observer)
     : limits_(limits),
+      observer_(observer),
       workers_(std::make_unique<WorkerPool>(std::max(1, worker_threads))),
       stream_threads_(std::make_unique<ElasticThreadPool>()) {}
 
@@ -71,7 +99,11 @@ absl::Status Dispatcher::AddService(Service* service, ServiceOptions options) {
     own->pool = std::make_unique<WorkerPool>(options.own_threads);
   }
   for (const MethodEntry& entry : service->methods()) {
-    methods_.emplace(entry.full_name, Route{entry.handler.get(), options.run_inline, own});
+    Route route{entry.handler.get(), options.run_inline, own};
+    if (observer_ != nullptr) {
+      route.observed = observer_->RegisterMethod(entry.full_name, entry.handler->kind());
+    }
+    methods_.emplace(entry.full_name, route);
   }
   services_.push_back(service);
   return absl::OkStatus();
@@ -94,16 +126,44 @@ std::shared_ptr<ServerCall> Dispatcher::NewCall(Frame request, std::string peer,
                                    absl::Now() + absl::Microseconds(request.envelope.timeout_us()));
   }
   call->request_frame = std::move(request);
+  call->arrival = absl::Now();
   return call;
 }
 
+void Dispatcher::RecordStarted(const Route* route, const ServerCall& call) const {
+  if (observer_ == nullptr) return;
+  observer_->OnStarted(route != nullptr ? route->observed : observer_->UnknownMethod(),
+                       call.transport);
+}
+
+void Dispatcher::RecordFinished(const Route* route, const ServerCall& call, absl::StatusCode code,
+                                uint64_t request_bytes, uint64_t response_bytes) const {
+  if (observer_ == nullptr) return;
+  observer_->OnFinished(route != nullptr ? route->observed : observer_->UnknownMethod(),
+                        FinishedCall{&call.context, call.transport, code,
+                                     absl::Now() - call.arrival, request_bytes, response_bytes});
+}
+
+void Dispatcher::RecordStreamMessage(const Route* route, const ServerCall& call, bool received,
+                                     size_t bytes) const {
+  if (observer_ == nullptr || route == nullptr) return;
+  observer_->OnStreamMessage(route->observed, call.transport, received, bytes);
+}
+
+void Dispatcher::RecordRefusal(const ServerCall& call, const Route* route,
+                               absl::StatusCode code) const {
+  RecordStarted(route, call);
+  RecordFinished(route, call, code, 0, 0);
+}
+
 std::string Dispatcher::OkResponse(uint64_t call_id, const google::protobuf::Message* message,
-                                   absl::string_view attachment) const {
+                                   absl::string_view attachment, absl::StatusCode* code) const {
   Envelope envelope;
   envelope.set_kind(RESPONSE);
   envelope.set_call_id(call_id);
   std::string frame;
   absl::Status encoded = EncodeFrame(std::move(envelope), message, attachment, limits_, &frame);
+  if (code != nullptr) *code = encoded.code();
   if (!encoded.ok()) return ErrorResponse(call_id, encoded);
   return frame;
 }
@@ -130,14 +190,17 @@ void Dispatcher::Dispatch(std::shared_ptr<ServerCall> call, const Route* found,
                           bool allow_offload, const ReplyFn& reply) {
   const std::string& method = call->context.method();
   if (found == nullptr) {
+    RecordRefusal(*call, nullptr, absl::StatusCode::kUnimplemented);
     const uint64_t id = call->call_id;
     reply(std::move(call), ErrorResponse(id, absl::UnimplementedError(
                                                  absl::StrCat("unknown method '", method, "'"))));
     return;
   }
   const Route route = *found;
+  if (observer_ != nullptr) observer_->OnStarted(route.observed, call->transport);
   if (route.handler->kind() != MethodKind::kUnary) {
     if (call->stream == nullptr) {
+      RecordFinished(&route, *call, absl::StatusCode::kUnimplemented, 0, 0);
       const uint64_t id = call->call_id;
       reply(std::move(call),
             ErrorResponse(id, absl::UnimplementedError(absl::StrCat(
@@ -145,8 +208,8 @@ void Dispatcher::Dispatch(std::shared_ptr<ServerCall> call, const Route* found,
                                   "' cannot be called over this transport"))));
       return;
     }
-    stream_threads_->Submit([this, handler = route.handler, call = std::move(call), reply]() mutable {
-      RunStream(handler, std::move(call), reply);
+    stream_threads_->Submit([this, route, call = std::move(call), reply]() mutable {
+      RunStream(route, std::move(call), reply);
     });
     return;
   }
@@ -165,6 +228,7 @@ void Dispatcher::RunOnOwnThreads(const Route& route, std::shared_ptr<ServerCall>
   OwnThreads* own = route.own_threads;
   if (own->admitted.fetch_add(1, std::memory_order_acq_rel) >= own->threads) {
     own->admitted.fetch_sub(1, std::memory_order_acq_rel);
+    RecordFinished(&route, *call, absl::StatusCode::kResourceExhausted, 0, 0);
     const uint64_t id = call->call_id;
     reply(std::move(call),
           ErrorResponse(id, absl::ResourceExhaustedError(absl::StrCat(
@@ -192,7 +256,9 @@ void Dispatcher::Run(const Route& route, std::shared_ptr<ServerCall> call,
   const uint64_t id = call->call_id;
   std::unique_ptr<google::protobuf::Message> request = route.handler->NewRequest();
   const absl::string_view bytes = call->request_frame.message_bytes();
+  const uint64_t request_bytes = call->request_frame.payload.size();
   if (!request->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    RecordFinished(&route, *call, absl::StatusCode::kInvalidArgument, request_bytes, 0);
     reply(std::move(call),
           ErrorResponse(id, absl::InvalidArgumentError(absl::StrCat(
                                 "request is not a valid ", request->GetDescriptor()->full_name()))));
@@ -209,32 +275,39 @@ void Dispatcher::Run(const Route& route, std::shared_ptr<ServerCall> call,
   absl::Status status = route.handler->Invoke(&call->context, *request, response.get());
   request.reset();  // before the response is encoded: at most the response and its frame at once
   if (!status.ok()) {
+    RecordFinished(&route, *call, status.code(), request_bytes, 0);
     reply(std::move(call), ErrorResponse(id, status));
     return;
   }
+  absl::StatusCode code = absl::StatusCode::kOk;
   std::string frame =
-      OkResponse(id, response.get(), *call->context.mutable_response_attachment());
+      OkResponse(id, response.get(), *call->context.mutable_response_attachment(), &code);
   response.reset();  // encoded: the frame alone goes on
   std::string().swap(*call->context.mutable_response_attachment());
+  RecordFinished(&route, *call, code, request_bytes, code == absl::StatusCode::kOk ? frame.size() : 0);
   reply(std::move(call), std::move(frame));
 }
 
-void Dispatcher::RunStream(const MethodHandler* handler, std::shared_ptr<ServerCall> call,
+void Dispatcher::RunStream(const Route& route, std::shared_ptr<ServerCall> call,
                            const ReplyFn& reply) const {
+  const MethodHandler* handler = route.handler;
   const uint64_t id = call->call_id;
-  FramedServerStream stream(call->stream.get());
+  FramedServerStream stream(call->stream.get(), observer_, route.observed, call->transport);
   std::unique_ptr<google::protobuf::Message> response = handler->NewResponse();
   absl::Status status = handler->InvokeStream(&call->context, &stream, response.get());
   if (!stream.error().ok()) status = stream.error();
   if (!status.ok()) {
+    RecordFinished(&route, *call, status.code(), 0, 0);
     reply(std::move(call), ErrorResponse(id, status));
     return;
   }
   // Only a client-streaming call's RESPONSE carries the response message (protocol.md §11).
+  absl::StatusCode code = absl::StatusCode::kOk;
   std::string frame =
       handler->kind() == MethodKind::kClientStreaming
-          ? OkResponse(id, response.get(), *call->context.mutable_response_attachment())
-          : OkResponse(id, nullptr, {});
+          ? OkResponse(id, response.get(), *call->context.mutable_response_attachment(), &code)
+          : OkResponse(id, nullptr, {}, &code);
+  RecordFinished(&route, *call, code, 0, 0);
   response.reset();
   std::string().swap(*call->context.mutable_response_attachment());
   reply(std::move(call), std::move(frame));

@@ -13,6 +13,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "rpc/call_observer.h"
 #include "rpc/call_stream.h"
 #include "rpc/service.h"
 #include "rpc/worker_pool.h"
@@ -35,6 +36,8 @@ struct ServiceOptions {
 // the thread running its handler; that is why it is reference-counted.
 struct ServerCall {
   uint64_t call_id = 0;
+  CallTransport transport = CallTransport::kFramed;
+  absl::Time arrival;  // when the request arrived (NewCall)
   ServerContext context;
   Frame request_frame;  // owns the bytes the context's request attachment points into
   // Streaming calls only: the message flow, set by the transport before Dispatch().
@@ -46,7 +49,8 @@ class Dispatcher {
   // Receives the encoded RESPONSE frame for a call; may be called on any thread.
   using ReplyFn = std::function<void(std::shared_ptr<ServerCall> call, std::string frame)>;
 
-  Dispatcher(FrameLimits limits, int worker_threads);
+  // `observer` (may be null; not owned, must outlive the dispatcher) is told of every call.
+  Dispatcher(FrameLimits limits, int worker_threads, CallObserver* observer = nullptr);
   Dispatcher(const Dispatcher&) = delete;
   Dispatcher& operator=(const Dispatcher&) = delete;
 
@@ -82,6 +86,7 @@ class Dispatcher {
     const MethodHandler* handler;
     bool run_inline;
     OwnThreads* own_threads = nullptr;
+    CallObserver::MethodHandle observed = nullptr;  // the observer's, when there is one
   };
   // The route of `method`, or null. Stable for the dispatcher's life once serving has begun.
   const Route* FindRoute(absl::string_view method) const {
@@ -96,9 +101,9 @@ class Dispatcher {
   // An encoded RESPONSE frame carrying only `status`.
   std::string ErrorResponse(uint64_t call_id, const absl::Status& status) const;
   // An encoded OK RESPONSE frame with `message` (may be null) and `attachment`; the error
-  // response instead if that breaks the frame limits.
+  // response instead if that breaks the frame limits, with *code (when given) saying which.
   std::string OkResponse(uint64_t call_id, const google::protobuf::Message* message,
-                         absl::string_view attachment) const;
+                         absl::string_view attachment, absl::StatusCode* code = nullptr) const;
 
   // Waits for handlers running on the worker pools and on stream threads to return. Call once no
   // more requests arrive.
@@ -113,16 +118,27 @@ class Dispatcher {
     return route == nullptr ? nullptr : route->handler;
   }
   const FrameLimits& limits() const { return limits_; }
+  CallObserver* observer() const { return observer_; }
+  // For transports that run a call themselves (the gRPC adapter's streams), and calls refused
+  // before dispatch: tell the observer, if there is one. `route` null: an unknown method.
+  void RecordStarted(const Route* route, const ServerCall& call) const;
+  void RecordFinished(const Route* route, const ServerCall& call, absl::StatusCode code,
+                      uint64_t request_bytes, uint64_t response_bytes) const;
+  void RecordStreamMessage(const Route* route, const ServerCall& call, bool received,
+                           size_t bytes) const;
+  // RecordStarted, then RecordFinished with `code`.
+  void RecordRefusal(const ServerCall& call, const Route* route, absl::StatusCode code) const;
 
  private:
 
   void Run(const Route& route, std::shared_ptr<ServerCall> call, const ReplyFn& reply) const;
   // Runs `call` on its service's own threads, or answers RESOURCE_EXHAUSTED if they are all taken.
   void RunOnOwnThreads(const Route& route, std::shared_ptr<ServerCall> call, const ReplyFn& reply);
-  void RunStream(const MethodHandler* handler, std::shared_ptr<ServerCall> call,
+  void RunStream(const Route& route, std::shared_ptr<ServerCall> call,
                  const ReplyFn& reply) const;
 
   const FrameLimits limits_;
+  CallObserver* const observer_;
   absl::flat_hash_map<std::string, Route> methods_;
   std::vector<const Service*> services_;
   std::unique_ptr<WorkerPool> workers_;

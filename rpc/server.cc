@@ -16,7 +16,7 @@
 namespace framerpc {
 
 Server::Server(ServerOptions options)
-    : options_(options), dispatcher_(options.limits, options.worker_threads),
+    : options_(options), dispatcher_(options.limits, options.worker_threads, options.observer),
       stream_slots_(options.max_concurrent_streams) {}
 
 Server::~Server() { Shutdown(absl::ZeroDuration()); }

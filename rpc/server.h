@@ -78,6 +78,9 @@ struct ServerOptions {
   // header and envelope, its body (a minimum rate), an idle connection with no call, and
   // keepalive PINGs to find dead peers (rpc/connection_timeouts.h, docs/protocol.md §9.1).
   ConnectionTimeoutOptions timeouts;
+  // Told of every call (metrics, the access log); not owned, must outlive the server. Null:
+  // nobody watches, and nothing is spent on it.
+  CallObserver* observer = nullptr;
   // The most connections held at once (those whose protocol is not yet known included); 0 means
   // the process's file-descriptor limit (RLIMIT_NOFILE) less a tenth, at least 64, kept for
   // everything else. At the limit the oldest idle connection (no call in flight, no frame

@@ -379,6 +379,8 @@ bool ServerConnection::OpenStream(ServerCall* call, uint32_t peer_window) {
         "too many concurrent streams on this server (limit ", server_streams_->limit(), ")"));
   }
   if (!refused.ok()) {
+    dispatcher_->RecordRefusal(*call, dispatcher_->FindRoute(call->context.method()),
+                               refused.code());
     connection_->Send(dispatcher_->ErrorResponse(call->call_id, refused));
     return false;
   }

@@ -162,6 +162,7 @@ void UdpServer::OnDatagram(absl::string_view bytes, const SocketAddress& peer) {
   PeerIdentity identity;
   identity.local = peer.is_loopback();
   std::shared_ptr<ServerCall> call = Dispatcher::NewCall(std::move(frame), peer.ToString(), identity);
+  call->transport = CallTransport::kUdp;
   // Not offloaded: the reply is sent before Dispatch returns, so the socket is still open.
   dispatcher_->Dispatch(std::move(call), /*allow_offload=*/false,
                         [this, peer](std::shared_ptr<ServerCall> done, std::string reply) {

@@ -102,12 +102,14 @@ void GrpcCall::Start() {
     return Finish(absl::ResourceExhaustedError("metadata over its limit"));
   }
 
-  const MethodHandler* handler = env_->dispatcher->FindHandler(context_.method());
+  const Dispatcher::Route* route = env_->dispatcher->FindRoute(context_.method());
+  const MethodHandler* handler = route == nullptr ? nullptr : route->handler;
   const bool streaming = handler != nullptr && handler->kind() != MethodKind::kUnary;
   std::string peer;
   PeerIdentity identity;
   env_->adopted_peers->Resolve(context_.peer(), &peer, &identity);
   std::shared_ptr<ServerCall> call = Dispatcher::NewCall(std::move(frame), std::move(peer), identity);
+  call->transport = CallTransport::kGrpc;
   ServerCallAccess::set_attachments_supported(&call->context, false);
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -117,6 +119,8 @@ void GrpcCall::Start() {
     if (cancelled_) ServerCallAccess::Cancel(&call->context);
   }
   if (streaming) {
+    route_ = route;
+    env_->dispatcher->RecordStarted(route, *call);
     env_->stream_threads->Submit([this, handler] { RunStream(handler); });
   } else {
     // Unknown methods too: the Dispatcher answers them with UNIMPLEMENTED.
@@ -164,18 +168,22 @@ void GrpcCall::RunStream(const MethodHandler* handler) {
     std::lock_guard<std::mutex> lock(mu_);
     call = call_.get();
   }
+  stream_call_ = call;
   std::unique_ptr<google::protobuf::Message> response = handler->NewResponse();
   absl::Status status = handler->InvokeStream(&call->context, this, response.get());
   if (!stream_error_.ok()) status = stream_error_;
-  if (!status.ok() || handler->kind() != MethodKind::kClientStreaming) return Finish(status);
-  if (!call->context.mutable_response_attachment()->empty()) return Finish(AttachmentError());
   std::string bytes;
-  if (!response->SerializeToString(&bytes)) {
-    return Finish(absl::InternalError("the response did not serialize"));
+  if (status.ok() && handler->kind() == MethodKind::kClientStreaming) {
+    if (!call->context.mutable_response_attachment()->empty()) {
+      status = AttachmentError();
+    } else if (!response->SerializeToString(&bytes)) {
+      status = absl::InternalError("the response did not serialize");
+    } else if (bytes.size() > env_->dispatcher->limits().max_body_bytes) {
+      status = absl::ResourceExhaustedError("response over the message size limit");
+    }
   }
-  if (bytes.size() > env_->dispatcher->limits().max_body_bytes) {
-    return Finish(absl::ResourceExhaustedError("response over the message size limit"));
-  }
+  env_->dispatcher->RecordFinished(route_, *call, status.code(), 0, 0);
+  if (!status.ok() || handler->kind() != MethodKind::kClientStreaming) return Finish(status);
   response_ = ToByteBuffer(std::move(bytes));
   Finish(absl::OkStatus(), /*with_message=*/true);
 }
@@ -191,6 +199,8 @@ bool GrpcCall::Read(google::protobuf::MessageLite* message, std::string* attachm
   if (!AwaitCompletion(Op::kRead)) return false;  // half-closed, or the call ended
   const std::string bytes = ToString(request_);
   request_.Clear();
+  env_->dispatcher->RecordStreamMessage(route_, *stream_call_, /*received=*/true,
+                                        bytes.size());
   if (!message->ParseFromString(bytes)) {
     stream_error_ = absl::InvalidArgumentError(
         absl::StrCat("request is not a valid ", message->GetTypeName()));
@@ -220,9 +230,13 @@ bool GrpcCall::Write(const google::protobuf::MessageLite& message, absl::string_
     if (cancelled_) return false;
     write_done_ = false;
   }
+  const size_t size = bytes.size();
   response_ = ToByteBuffer(std::move(bytes));
   stream_.Write(response_, &write_);
-  if (AwaitCompletion(Op::kWrite)) return true;
+  if (AwaitCompletion(Op::kWrite)) {
+    env_->dispatcher->RecordStreamMessage(route_, *stream_call_, /*received=*/false, size);
+    return true;
+  }
   // A write fails only once the call is over (cancelled, out of time, disconnected): say so now
   // rather than when gRPC's end report arrives, so that the handler sees why.
   std::shared_ptr<ServerCall> call;

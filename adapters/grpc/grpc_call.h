@@ -94,6 +94,10 @@ class GrpcCall final : private ServerStreamBase {
   grpc::ByteBuffer response_;  // the message being written
   // Streaming only, touched by the handler's thread alone: overrides the handler's status.
   absl::Status stream_error_;
+  // Streaming only: the method's route, set before the handler's thread starts, and the call,
+  // for the handler's thread alone (set by RunStream).
+  const Dispatcher::Route* route_ = nullptr;
+  ServerCall* stream_call_ = nullptr;
   Tag requested_{this, Op::kRequested};
   Tag read_{this, Op::kRead};
   Tag write_{this, Op::kWrite};
