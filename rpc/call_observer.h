@@ -33,7 +33,8 @@ struct FinishedCall {
   absl::StatusCode code;
   absl::Duration duration;    // from the request's arrival to the reply
   uint64_t request_bytes;     // unary: the request message and attachment; streams: 0
-  uint64_t response_bytes;    // unary: the response message and attachment; streams: 0
+  uint64_t response_bytes;    // unary: the response frame; streams: 0
+  bool unary = false;         // one request and (if OK) one response message
 };
 
 class CallObserver {

@@ -46,16 +46,20 @@ absl::Status CallStream::Write(const google::protobuf::MessageLite& message,
       EncodeFrameHead(std::move(envelope), &message, attachment.size(), limits_, &head);
   if (!encoded.ok()) return encoded;
   const int64_t cost = static_cast<int64_t>(head.size() - kFrameHeaderSize + attachment.size());
+  absl::Duration waited = absl::ZeroDuration();
   {
     std::unique_lock<std::mutex> lock(mu_);
-    const absl::Time stalled_at = absl::Now() + stall_timeout_;
+    // Read the clock only when there is no credit: the usual write has some.
+    absl::Time waiting_since = absl::InfinitePast();
     while (!(ended_ || writes_done_ || send_credit_ > 0)) {
+      if (waiting_since == absl::InfinitePast()) waiting_since = absl::Now();
       ++waiters_;  // reset to zero by whoever wakes us
       if (stall_timeout_ == absl::InfiniteDuration()) {
         cv_.wait(lock);
         continue;
       }
-      if (cv_.wait_until(lock, absl::ToChronoTime(stalled_at)) == std::cv_status::timeout &&
+      if (cv_.wait_until(lock, absl::ToChronoTime(waiting_since + stall_timeout_)) ==
+              std::cv_status::timeout &&
           !(ended_ || writes_done_ || send_credit_ > 0)) {
         if (waiters_ > 0) --waiters_;  // nobody woke us
         return absl::ResourceExhaustedError(absl::StrCat(
@@ -63,10 +67,12 @@ absl::Status CallStream::Write(const google::protobuf::MessageLite& message,
             "; giving up"));
       }
     }
+    if (waiting_since != absl::InfinitePast()) waited = absl::Now() - waiting_since;
     if (ended_ || writes_done_) return WriteErrorLocked();
     send_credit_ -= cost;
     write_in_flight_ = true;  // a WritesDone() from now on leaves its half-close to us
   }
+  if (waited > absl::ZeroDuration() && credit_wait_observer_) credit_wait_observer_(waited);
   // Sent outside mu_: send_ may write to the socket itself, and the I/O thread must not wait for
   // that to take in a WINDOW_UPDATE or a message. There is one writer at a time, so frames still
   // leave in order; if the call ends meanwhile, this frame may follow the end, and the peer drops

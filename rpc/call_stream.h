@@ -50,6 +50,11 @@ class CallStream {
   // meanwhile) gives up with RESOURCE_EXHAUSTED, so that a reader that never reads cannot hold
   // the writer's thread, slot and memory for good. InfiniteDuration (the default): no limit.
   void set_stall_timeout(absl::Duration timeout) { stall_timeout_ = timeout; }
+  // Before use: told how long each blocking Write() that had to wait for credit waited (on the
+  // writer's thread), for the metrics.
+  void set_credit_wait_observer(std::function<void(absl::Duration)> observer) {
+    credit_wait_observer_ = std::move(observer);
+  }
 
   // ----- application side
   // Blocks until there is credit (or the call ends), then sends `message` as a STREAM_MESSAGE.
@@ -120,6 +125,7 @@ class CallStream {
   const SendFn send_;
   const PostFn post_;
   absl::Duration stall_timeout_ = absl::InfiniteDuration();
+  std::function<void(absl::Duration)> credit_wait_observer_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

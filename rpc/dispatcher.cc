@@ -62,18 +62,6 @@ class FramedServerStream final : public ServerStreamBase {
 
 }  // namespace
 
-const char* CallTransportName(CallTransport transport) {
-  switch (transport) {
-    case CallTransport::kFramed:
-      return "framed";
-    case CallTransport::kGrpc:
-      return "grpc";
-    case CallTransport::kUdp:
-      return "udp";
-  }
-  return "unknown";
-}
-
 Dispatcher::Dispatcher(FrameLimits limits, int worker_threads, CallObserver* observer)
     : limits_(limits),
       observer_(observer),
@@ -139,9 +127,11 @@ void Dispatcher::RecordStarted(const Route* route, const ServerCall& call) const
 void Dispatcher::RecordFinished(const Route* route, const ServerCall& call, absl::StatusCode code,
                                 uint64_t request_bytes, uint64_t response_bytes) const {
   if (observer_ == nullptr) return;
-  observer_->OnFinished(route != nullptr ? route->observed : observer_->UnknownMethod(),
-                        FinishedCall{&call.context, call.transport, code,
-                                     absl::Now() - call.arrival, request_bytes, response_bytes});
+  observer_->OnFinished(
+      route != nullptr ? route->observed : observer_->UnknownMethod(),
+      FinishedCall{&call.context, call.transport, code, absl::Now() - call.arrival, request_bytes,
+                   response_bytes,
+                   route != nullptr && route->handler->kind() == MethodKind::kUnary});
 }
 
 void Dispatcher::RecordStreamMessage(const Route* route, const ServerCall& call, bool received,

@@ -152,9 +152,15 @@ bool ServerConnection::DecodeFrames(Buffer* buffer) {
       return frame_completed;
     }
     frame_completed = true;
+    if (stats_ != nullptr) stats_->OnFrameReceived(kFrameHeaderSize + result.body_bytes);
     OnFrame(std::move(frame), result.body_bytes);
   }
   return frame_completed;
+}
+
+void ServerConnection::SendFrame(std::string frame) {
+  if (stats_ != nullptr) stats_->OnFrameSent(frame.size());
+  connection_->Send(std::move(frame));
 }
 
 void ServerConnection::NoteInput(Buffer* buffer, bool frame_completed) {
@@ -231,7 +237,7 @@ void ServerConnection::SendPing() {
   envelope.set_ping_data(next_ping_data_++);
   std::string frame;
   if (EncodeFrame(std::move(envelope), nullptr, {}, dispatcher_->limits(), &frame).ok()) {
-    connection_->Send(std::move(frame));
+    SendFrame(std::move(frame));
   }
   timeouts_.OnPingSent(absl::Now());
 }
@@ -244,7 +250,7 @@ void ServerConnection::OnPing(const Frame& frame) {
   envelope.set_ping_data(frame.envelope.ping_data());
   std::string reply;
   if (EncodeFrame(std::move(envelope), nullptr, {}, dispatcher_->limits(), &reply).ok()) {
-    connection_->Send(std::move(reply));
+    SendFrame(std::move(reply));
   }
 }
 
@@ -308,12 +314,12 @@ void ServerConnection::OnRequest(Frame frame) {
     return;
   }
   if (draining_) {
-    connection_->Send(dispatcher_->ErrorResponse(
+    SendFrame(dispatcher_->ErrorResponse(
         id, absl::UnavailableError("server is shutting down; retry on a new connection")));
     return;
   }
   if (frame.envelope.timeout_us() < 0) {
-    connection_->Send(dispatcher_->ErrorResponse(
+    SendFrame(dispatcher_->ErrorResponse(
         id, absl::InvalidArgumentError("negative timeout_us")));
     return;
   }
@@ -381,20 +387,27 @@ bool ServerConnection::OpenStream(ServerCall* call, uint32_t peer_window) {
   if (!refused.ok()) {
     dispatcher_->RecordRefusal(*call, dispatcher_->FindRoute(call->context.method()),
                                refused.code());
-    connection_->Send(dispatcher_->ErrorResponse(call->call_id, refused));
+    SendFrame(dispatcher_->ErrorResponse(call->call_id, refused));
     return false;
   }
   ++open_streams_;
   ConnectionPtr connection = connection_;
   EventLoop* loop = connection_->loop();
+  ServerStats* stats = stats_;
   call->stream = std::make_shared<CallStream>(
       call->call_id, dispatcher_->limits(),
       peer_window > 0 ? int64_t{peer_window} : kDefaultStreamWindow, kDefaultStreamWindow,
-      [connection](std::string head, absl::string_view tail) {
+      [connection, stats](std::string head, absl::string_view tail) {
+        if (stats != nullptr) stats->OnFrameSent(head.size() + tail.size());
         connection->Send(std::move(head), tail);
       },
       [loop](std::function<void()> task) { loop->QueueInLoop(std::move(task)); });
   call->stream->set_stall_timeout(stream_stall_timeout_);
+  if (stats != nullptr) {
+    call->stream->set_credit_wait_observer([stats](absl::Duration waited) {
+      stats->OnCreditWait(waited);
+    });
+  }
   return true;
 }
 
@@ -438,7 +451,7 @@ void ServerConnection::Finish(const std::shared_ptr<ServerCall>& call, std::stri
   auto it = active_.find(call->call_id);
   // Absent or replaced: the call was cancelled or timed out, and its late result is dropped.
   if (it == active_.end() || it->second.call != call) return;
-  connection_->Send(std::move(frame));
+  SendFrame(std::move(frame));
   Retire(call->call_id);
 }
 
@@ -474,7 +487,7 @@ void ServerConnection::BeginDrain() {
   envelope.set_last_call_id(last_call_id_);
   std::string frame;
   if (EncodeFrame(std::move(envelope), nullptr, {}, dispatcher_->limits(), &frame).ok()) {
-    connection_->Send(std::move(frame));
+    SendFrame(std::move(frame));
   }
 }
 

@@ -122,6 +122,8 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   void OnStreamMessage(Frame frame, uint32_t body_bytes);
   void OnWindowUpdate(const Frame& frame);
   void OnPing(const Frame& frame);
+  // Sends one whole frame, counted in the stats.
+  void SendFrame(std::string frame);
   // Timeouts: tells timeouts_ what the input looks like after a decoding pass, and (re)arms the
   // timer at its next deadline; OnTimer carries out what is due.
   void NoteInput(Buffer* buffer, bool frame_completed);

@@ -6,15 +6,15 @@
 // sees each counter at some value it has passed through or will pass through.
 //
 // Thread safety: Add() and Sum() from any thread.
-#ifndef FRAMERPC_METRICS_SHARDED_COUNTERS_H_
-#define FRAMERPC_METRICS_SHARDED_COUNTERS_H_
+#ifndef FRAMERPC_BASE_SHARDED_COUNTERS_H_
+#define FRAMERPC_BASE_SHARDED_COUNTERS_H_
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 
-namespace framerpc::metrics {
+namespace framerpc {
 
 class ShardedCounters {
  public:
@@ -46,6 +46,6 @@ class ShardedCounters {
   std::unique_ptr<Line[]> lines_;  // kShards runs of lines_per_shard_ lines
 };
 
-}  // namespace framerpc::metrics
+}  // namespace framerpc
 
-#endif  // FRAMERPC_METRICS_SHARDED_COUNTERS_H_
+#endif  // FRAMERPC_BASE_SHARDED_COUNTERS_H_

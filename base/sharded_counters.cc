@@ -1,6 +1,6 @@
-#include "metrics/sharded_counters.h"
+#include "base/sharded_counters.h"
 
-namespace framerpc::metrics {
+namespace framerpc {
 
 ShardedCounters::ShardedCounters(size_t counters)
     : counters_(counters),
@@ -27,4 +27,4 @@ size_t ShardedCounters::ThisThreadsShard() {
   return shard;
 }
 
-}  // namespace framerpc::metrics
+}  // namespace framerpc
