@@ -23,6 +23,13 @@ struct CommandServiceConfig {
   // change it.
   std::string path = kDefaultPath;
 
+  // The environment (environment_policy.h): a command gets PATH, LANG and HOME, plus the request's
+  // variables whose names are listed in env_allow (names that would let a caller run code of its
+  // choosing are refused here). Nothing of the server's own environment.
+  std::vector<std::string> env_allow;
+  std::string lang = "C.UTF-8";  // empty: no LANG
+  std::string home;              // empty: the command's working directory
+
   absl::Duration default_timeout = absl::Minutes(5);  // for requests that give none; > 0
   absl::Duration max_timeout = absl::Hours(1);        // >= default_timeout
   absl::Duration kill_grace = absl::Seconds(2);       // SIGTERM -> SIGKILL; >= 0

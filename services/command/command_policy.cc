@@ -12,40 +12,6 @@
 #include "services/command/shell_command.h"
 
 namespace framerpc::command {
-namespace {
-
-// glibc's list of variables it drops for set-user-ID programs (UNSECURE_ENVVARS), less TMPDIR,
-// which only says where temporary files go; LD_* as a whole is handled by prefix.
-constexpr absl::string_view kReservedNames[] = {
-    "PATH",          "GCONV_PATH",       "GETCONF_DIR", "GLIBC_TUNABLES", "HOSTALIASES",
-    "LOCALDOMAIN",   "LOCPATH",          "MALLOC_TRACE", "NIS_PATH",      "NLSPATH",
-    "RESOLV_HOST_CONF", "RES_OPTIONS",   "TZDIR",
-};
-
-absl::Status CheckEnvironment(const google::protobuf::Map<std::string, std::string>& env) {
-  for (const auto& [name, value] : env) {
-    if (name.empty() || name.find_first_of(std::string("=\0", 2)) != std::string::npos ||
-        value.find('\0') != std::string::npos) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("invalid environment variable name or value: '", name, "'"));
-    }
-    if (IsReservedEnvironmentName(name)) {
-      return absl::PermissionDeniedError(
-          absl::StrCat("environment variable ", name, " is reserved to the server"));
-    }
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace
-
-bool IsReservedEnvironmentName(absl::string_view name) {
-  if (absl::StartsWith(name, "LD_")) return true;
-  for (absl::string_view reserved : kReservedNames) {
-    if (name == reserved) return true;
-  }
-  return false;
-}
 
 absl::StatusOr<CommandPolicy> CommandPolicy::Create(const CommandServiceConfig& config) {
   FRPC_ASSIGN_OR_RETURN(ProgramAllowlist allowlist,
@@ -57,11 +23,16 @@ absl::StatusOr<CommandPolicy> CommandPolicy::Create(const CommandServiceConfig& 
   if (config.kill_grace < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("the kill grace period must not be negative");
   }
-  return CommandPolicy(config, std::move(allowlist));
+  FRPC_ASSIGN_OR_RETURN(EnvironmentPolicy environment,
+                        EnvironmentPolicy::Create(EnvironmentConfig{
+                            config.env_allow, config.path, config.lang, config.home}));
+  return CommandPolicy(config, std::move(allowlist), std::move(environment));
 }
 
-CommandPolicy::CommandPolicy(const CommandServiceConfig& config, ProgramAllowlist allowlist)
+CommandPolicy::CommandPolicy(const CommandServiceConfig& config, ProgramAllowlist allowlist,
+                             EnvironmentPolicy environment)
     : allowlist_(std::move(allowlist)),
+      environment_(std::move(environment)),
       allow_shell_(config.allow_shell),
       path_(config.path),
       default_timeout_(config.default_timeout),
@@ -103,7 +74,7 @@ absl::StatusOr<ProcessOptions> CommandPolicy::Prepare(const CommandSpec& spec,
     return absl::PermissionDeniedError(
         "shell commands are disabled on this server (--command_allow_shell)");
   }
-  FRPC_RETURN_IF_ERROR(CheckEnvironment(spec.env()));
+  FRPC_RETURN_IF_ERROR(environment_.Check(spec.env()));
   if (has_argv) FRPC_RETURN_IF_ERROR(CheckProgram(spec.argv(0), spec.working_directory()));
 
   ProcessOptions options;
@@ -112,8 +83,7 @@ absl::StatusOr<ProcessOptions> CommandPolicy::Prepare(const CommandSpec& spec,
   } else {
     options.argv = ShellCommandArgv(spec.shell());
   }
-  options.env.insert(spec.env().begin(), spec.env().end());
-  options.env["PATH"] = path_;
+  options.env = environment_.Build(spec.env(), spec.working_directory());
   options.working_directory = spec.working_directory();
   const size_t cap = spec.output_limit_bytes() == 0
                          ? output_cap

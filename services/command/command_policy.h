@@ -13,19 +13,15 @@
 #include "absl/strings/string_view.h"
 #include "services/command/command.pb.h"
 #include "services/command/command_config.h"
+#include "services/command/environment_policy.h"
 #include "services/command/process.h"
 #include "services/command/program_allowlist.h"
 
 namespace framerpc::command {
 
-// Whether an environment variable name is reserved: PATH (the server's), LD_* and glibc's other
-// loader and library knobs, which would let a caller run code of its choosing inside an allowed
-// program.
-bool IsReservedEnvironmentName(absl::string_view name);
-
 class CommandPolicy {
  public:
-  // INVALID_ARGUMENT for a bad allowlist entry or inconsistent timeouts.
+  // INVALID_ARGUMENT for a bad allowlist entry, a refused env_allow name or inconsistent timeouts.
   static absl::StatusOr<CommandPolicy> Create(const CommandServiceConfig& config);
 
   // ProcessOptions for `spec`, with stdout and stderr capped at min(spec's, `output_cap`).
@@ -36,12 +32,14 @@ class CommandPolicy {
   absl::StatusOr<ProcessOptions> Prepare(const CommandSpec& spec, size_t output_cap) const;
 
  private:
-  CommandPolicy(const CommandServiceConfig& config, ProgramAllowlist allowlist);
+  CommandPolicy(const CommandServiceConfig& config, ProgramAllowlist allowlist,
+                EnvironmentPolicy environment);
 
   absl::Status CheckProgram(absl::string_view program, absl::string_view working_directory) const;
   absl::StatusOr<absl::Duration> Timeout(uint64_t timeout_ms) const;
 
   ProgramAllowlist allowlist_;
+  EnvironmentPolicy environment_;
   bool allow_shell_;
   std::string path_;
   absl::Duration default_timeout_;

@@ -23,20 +23,9 @@ namespace {
 using test::Argv;
 using test::ExecCall;
 using test::MakeRunner;
+using test::RunCommand;
 using test::Shell;
 using test::TestConfig;
-
-absl::StatusOr<RunResponse> RunCommand(CommandRunner& runner, CommandSpec spec,
-                                       std::optional<std::string> stdin_bytes = std::nullopt,
-                                       const CallInfo& call = CallInfo()) {
-  RunRequest request;
-  *request.mutable_command() = std::move(spec);
-  if (stdin_bytes.has_value()) request.set_stdin(*stdin_bytes);
-  RunResponse response;
-  absl::Status status = runner.Run(call, request, &response);
-  if (!status.ok()) return status;
-  return response;
-}
 
 CommandServiceConfig ShellConfig() {
   CommandServiceConfig config = TestConfig();
@@ -87,14 +76,22 @@ TEST(CommandRunTest, StdinIsDevNullUnlessGiven) {
   EXPECT_EQ(out->exit().exit_code(), 0);
 }
 
-TEST(CommandRunTest, EnvironmentIsTheRequestsPlusTheServersPath) {
-  std::unique_ptr<CommandRunner> runner = MakeRunner();
+TEST(CommandRunTest, EnvironmentIsTheBasePlusAllowedRequestVariables) {
+  CommandServiceConfig config = TestConfig();
+  config.env_allow = {"GREETING"};
+  config.home = "/nonexistent-home";
+  std::unique_ptr<CommandRunner> runner = MakeRunner(config);
   CommandSpec spec = Argv({"/usr/bin/env"});
   (*spec.mutable_env())["GREETING"] = "hello world";
   absl::StatusOr<RunResponse> out = RunCommand(*runner, spec);
   ASSERT_TRUE(out.ok()) << out.status();
-  // Nothing of this process's environment (HOME, TEST_TMPDIR, ...) reaches the command.
-  EXPECT_EQ(out->stdout(), absl::StrCat("GREETING=hello world\nPATH=", kDefaultPath, "\n"));
+  // Nothing of this process's environment (TEST_TMPDIR, ...) reaches the command.
+  EXPECT_EQ(out->stdout(), absl::StrCat("GREETING=hello world\nHOME=/nonexistent-home\n"
+                                        "LANG=C.UTF-8\nPATH=", kDefaultPath, "\n"));
+  (*spec.mutable_env())["OTHER"] = "x";
+  absl::Status refused = RunCommand(*runner, spec).status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_NE(refused.message().find("'OTHER'"), absl::string_view::npos) << refused;
 }
 
 TEST(CommandRunTest, WorkingDirectory) {

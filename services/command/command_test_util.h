@@ -4,12 +4,14 @@
 #define FRAMERPC_SERVICES_COMMAND_COMMAND_TEST_UTIL_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "services/command/command.pb.h"
@@ -46,6 +48,19 @@ inline CommandSpec Shell(std::string script) {
   CommandSpec spec;
   spec.set_shell(std::move(script));
   return spec;
+}
+
+// One Run call; its response, or the call's status.
+inline absl::StatusOr<RunResponse> RunCommand(CommandRunner& runner, CommandSpec spec,
+                                              std::optional<std::string> stdin_bytes = std::nullopt,
+                                              const CallInfo& call = CallInfo()) {
+  RunRequest request;
+  *request.mutable_command() = std::move(spec);
+  if (stdin_bytes.has_value()) request.set_stdin(*stdin_bytes);
+  RunResponse response;
+  absl::Status status = runner.Run(call, request, &response);
+  if (!status.ok()) return status;
+  return response;
 }
 
 // What an Exec call delivered, read to its end.

@@ -1,0 +1,112 @@
+// The attacks of issue 12 that worked against the command service, each written as it was
+// carried out, through the runner as a caller reaches it. Every test checks that the attack's
+// effect (a marker file the injected command would create) did not happen, and that nothing in
+// a canary directory outside every directory a command may use was created, changed or deleted.
+#include <unistd.h>
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "services/command/canary_test_util.h"
+#include "services/command/command_runner.h"
+#include "services/command/command_test_util.h"
+#include "services/command/process_test_util.h"
+
+namespace framerpc::command {
+namespace {
+
+using test::Argv;
+using test::Canary;
+using test::FileExists;
+using test::RunCommand;
+
+// Debian's /usr/bin/ldd is a bash script: the allowed program of the attacks below.
+CommandServiceConfig LddOnly() {
+  CommandServiceConfig config = test::TestConfig();
+  config.allowed_programs = {"/usr/bin/ldd"};
+  return config;
+}
+
+// The control: ldd itself is allowed and runs.
+TEST(EnvironmentAttackTest, LddRunsWithoutTheInjection) {
+  std::unique_ptr<CommandRunner> runner = test::MakeRunner(LddOnly());
+  absl::StatusOr<RunResponse> out = RunCommand(*runner, Argv({"/usr/bin/ldd", "--version"}));
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(out->exit().exit_code(), 0);
+  EXPECT_EQ(out->stdout().rfind("ldd ", 0), 0u) << out->stdout();
+}
+
+// `--env=BASH_ENV=/dev/stdin` with a command on stdin: bash ran it before ldd's first line.
+TEST(EnvironmentAttackTest, BashEnvThroughAnAllowedBashScript) {
+  Canary canary;
+  std::unique_ptr<CommandRunner> runner = test::MakeRunner(LddOnly());
+  CommandSpec spec = Argv({"/usr/bin/ldd", "/bin/true"});
+  (*spec.mutable_env())["BASH_ENV"] = "/dev/stdin";
+  absl::Status status =
+      RunCommand(*runner, spec, absl::StrCat("/usr/bin/touch ", canary.Marker(), "\n")).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kPermissionDenied) << status;
+  EXPECT_NE(status.message().find("BASH_ENV"), absl::string_view::npos) << status;
+  EXPECT_FALSE(FileExists(canary.Marker()));
+  EXPECT_EQ(canary.Changes(), "");
+}
+
+// The same through Exec, with the injected command streamed as stdin.
+TEST(EnvironmentAttackTest, BashEnvThroughExec) {
+  Canary canary;
+  std::unique_ptr<CommandRunner> runner = test::MakeRunner(LddOnly());
+  test::ExecCall call(runner.get());
+  CommandSpec spec = Argv({"/usr/bin/ldd", "/bin/true"});
+  (*spec.mutable_env())["BASH_ENV"] = "/dev/stdin";
+  call.Start(spec, /*stream_stdin=*/true);
+  call.SendStdin(absl::StrCat("/usr/bin/touch ", canary.Marker(), "\n"));
+  call.CloseStdin();
+  call.stream().ClientHalfClose();
+  call.ReadAll();
+  EXPECT_EQ(call.Finish().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_FALSE(FileExists(canary.Marker()));
+  EXPECT_EQ(canary.Changes(), "");
+}
+
+// An exported bash function overriding the `echo` that `ldd --version` runs.
+TEST(EnvironmentAttackTest, ExportedBashFunctionThroughAnAllowedBashScript) {
+  Canary canary;
+  std::unique_ptr<CommandRunner> runner = test::MakeRunner(LddOnly());
+  CommandSpec spec = Argv({"/usr/bin/ldd", "--version"});
+  (*spec.mutable_env())["BASH_FUNC_echo%%"] =
+      absl::StrCat("() { /usr/bin/touch ", canary.Marker(), "; }");
+  absl::Status status = RunCommand(*runner, spec).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kPermissionDenied) << status;
+  EXPECT_NE(status.message().find("BASH_FUNC_echo%%"), absl::string_view::npos) << status;
+  EXPECT_FALSE(FileExists(canary.Marker()));
+  EXPECT_EQ(canary.Changes(), "");
+}
+
+// Other shell knobs a denylist did not name: ENV, SHELLOPTS with PS4, IFS.
+TEST(EnvironmentAttackTest, OtherShellKnobs) {
+  Canary canary;
+  std::unique_ptr<CommandRunner> runner = test::MakeRunner(LddOnly());
+  const std::string touch = absl::StrCat("$(/usr/bin/touch ", canary.Marker(), ")");
+  for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
+           {"SHELLOPTS", "xtrace"}, {"PS4", touch}, {"ENV", "/dev/stdin"}, {"IFS", "/"}}) {
+    CommandSpec spec = Argv({"/usr/bin/ldd", "--version"});
+    (*spec.mutable_env())["SHELLOPTS"] = "xtrace";
+    (*spec.mutable_env())[name] = value;
+    absl::Status status = RunCommand(*runner, spec).status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kPermissionDenied) << name << ": " << status;
+  }
+  EXPECT_FALSE(FileExists(canary.Marker()));
+  EXPECT_EQ(canary.Changes(), "");
+}
+
+// Even an operator who lists BASH_ENV cannot open the hole: the server refuses to start.
+TEST(EnvironmentAttackTest, AllowingBashEnvIsRefusedAtConfiguration) {
+  CommandServiceConfig config = LddOnly();
+  config.env_allow = {"GREETING", "BASH_ENV"};
+  absl::Status status = CommandRunner::Create(config).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_NE(status.message().find("BASH_ENV"), absl::string_view::npos) << status;
+}
+
+}  // namespace
+}  // namespace framerpc::command
