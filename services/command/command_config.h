@@ -3,12 +3,14 @@
 #define FRAMERPC_SERVICES_COMMAND_COMMAND_CONFIG_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/time/time.h"
 #include "services/auth/shared_secret.h"
+#include "services/command/containment.h"
 #include "services/command/process.h"
 
 namespace framerpc::command {
@@ -38,6 +40,13 @@ struct CommandServiceConfig {
   // one response message, so its cap must leave that message under the frame limit.
   size_t run_output_limit = kDefaultOutputLimit;
   size_t exec_output_limit = kDefaultOutputLimit;
+
+  // How each command and everything it starts are contained (containment.h); kAuto picks a PID
+  // namespace where the probe at Create succeeds, a child subreaper otherwise.
+  ContainmentChoice containment = ContainmentChoice::kAuto;
+  // Per-process limits of every process a command runs (RLIMIT_AS and RLIMIT_CPU); unset: none.
+  std::optional<uint64_t> memory_limit_bytes;
+  std::optional<absl::Duration> cpu_limit;
 
   // Commands running at once, Run and Exec together; beyond it calls fail RESOURCE_EXHAUSTED.
   int max_concurrent = 8;

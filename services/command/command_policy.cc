@@ -13,7 +13,8 @@
 
 namespace framerpc::command {
 
-absl::StatusOr<CommandPolicy> CommandPolicy::Create(const CommandServiceConfig& config) {
+absl::StatusOr<CommandPolicy> CommandPolicy::Create(const CommandServiceConfig& config,
+                                                    Containment containment) {
   FRPC_ASSIGN_OR_RETURN(ProgramAllowlist allowlist,
                         ProgramAllowlist::Create(config.allowed_programs));
   if (config.default_timeout <= absl::ZeroDuration() ||
@@ -23,21 +24,28 @@ absl::StatusOr<CommandPolicy> CommandPolicy::Create(const CommandServiceConfig& 
   if (config.kill_grace < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("the kill grace period must not be negative");
   }
+  if (config.memory_limit_bytes == uint64_t{0} ||
+      (config.cpu_limit.has_value() && *config.cpu_limit <= absl::ZeroDuration())) {
+    return absl::InvalidArgumentError("memory and CPU limits must be positive when set");
+  }
   FRPC_ASSIGN_OR_RETURN(EnvironmentPolicy environment,
                         EnvironmentPolicy::Create(EnvironmentConfig{
                             config.env_allow, config.path, config.lang, config.home}));
-  return CommandPolicy(config, std::move(allowlist), std::move(environment));
+  return CommandPolicy(config, containment, std::move(allowlist), std::move(environment));
 }
 
-CommandPolicy::CommandPolicy(const CommandServiceConfig& config, ProgramAllowlist allowlist,
-                             EnvironmentPolicy environment)
+CommandPolicy::CommandPolicy(const CommandServiceConfig& config, Containment containment,
+                             ProgramAllowlist allowlist, EnvironmentPolicy environment)
     : allowlist_(std::move(allowlist)),
       environment_(std::move(environment)),
       allow_shell_(config.allow_shell),
       path_(config.path),
       default_timeout_(config.default_timeout),
       max_timeout_(config.max_timeout),
-      kill_grace_(config.kill_grace) {}
+      kill_grace_(config.kill_grace),
+      containment_(containment),
+      memory_limit_bytes_(config.memory_limit_bytes),
+      cpu_limit_(config.cpu_limit) {}
 
 absl::StatusOr<absl::Duration> CommandPolicy::Timeout(uint64_t timeout_ms) const {
   if (timeout_ms == 0) return default_timeout_;
@@ -53,7 +61,7 @@ absl::StatusOr<absl::Duration> CommandPolicy::Timeout(uint64_t timeout_ms) const
 
 absl::Status CommandPolicy::CheckProgram(absl::string_view program,
                                          absl::string_view working_directory) const {
-  absl::StatusOr<std::string> resolved = ResolveProgram(program, path_, working_directory);
+  absl::StatusOr<std::string> resolved = ResolveProgram(program, path_);
   if (resolved.ok()) return allowlist_.Check(program, *resolved);
   // Refuse what is not allowed before saying whether it exists. An absolute request names its
   // own path; a bare one is allowed by name.
@@ -84,7 +92,13 @@ absl::StatusOr<ProcessOptions> CommandPolicy::Prepare(const CommandSpec& spec,
     options.argv = ShellCommandArgv(spec.shell());
   }
   options.env = environment_.Build(spec.env(), spec.working_directory());
-  options.working_directory = spec.working_directory();
+  if (!spec.working_directory().empty()) {
+    FRPC_ASSIGN_OR_RETURN(options.working_directory,
+                          OpenWorkingDirectory(spec.working_directory()));
+  }
+  options.containment = containment_;
+  options.address_space_limit = memory_limit_bytes_;
+  options.cpu_limit = cpu_limit_;
   const size_t cap = spec.output_limit_bytes() == 0
                          ? output_cap
                          : static_cast<size_t>(std::min<uint64_t>(spec.output_limit_bytes(),

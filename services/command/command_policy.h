@@ -8,6 +8,8 @@
 #define FRAMERPC_SERVICES_COMMAND_COMMAND_POLICY_H_
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -22,7 +24,9 @@ namespace framerpc::command {
 class CommandPolicy {
  public:
   // INVALID_ARGUMENT for a bad allowlist entry, a refused env_allow name or inconsistent timeouts.
-  static absl::StatusOr<CommandPolicy> Create(const CommandServiceConfig& config);
+  // Commands are prepared to run contained as `containment` says.
+  static absl::StatusOr<CommandPolicy> Create(const CommandServiceConfig& config,
+                                              Containment containment);
 
   // ProcessOptions for `spec`, with stdout and stderr capped at min(spec's, `output_cap`).
   // Checks, in order: the shape of the request (INVALID_ARGUMENT), the shell switch and the
@@ -32,8 +36,8 @@ class CommandPolicy {
   absl::StatusOr<ProcessOptions> Prepare(const CommandSpec& spec, size_t output_cap) const;
 
  private:
-  CommandPolicy(const CommandServiceConfig& config, ProgramAllowlist allowlist,
-                EnvironmentPolicy environment);
+  CommandPolicy(const CommandServiceConfig& config, Containment containment,
+                ProgramAllowlist allowlist, EnvironmentPolicy environment);
 
   absl::Status CheckProgram(absl::string_view program, absl::string_view working_directory) const;
   absl::StatusOr<absl::Duration> Timeout(uint64_t timeout_ms) const;
@@ -45,6 +49,9 @@ class CommandPolicy {
   absl::Duration default_timeout_;
   absl::Duration max_timeout_;
   absl::Duration kill_grace_;
+  Containment containment_;
+  std::optional<uint64_t> memory_limit_bytes_;
+  std::optional<absl::Duration> cpu_limit_;
 };
 
 // How the command ended, for the wire.

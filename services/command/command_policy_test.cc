@@ -22,7 +22,7 @@ CommandServiceConfig Config() {
 }
 
 CommandPolicy Policy(const CommandServiceConfig& config = Config()) {
-  return CommandPolicy::Create(config).value();
+  return CommandPolicy::Create(config, Containment::kSubreaper).value();
 }
 
 CommandSpec Argv(std::initializer_list<std::string> argv) {
@@ -46,7 +46,8 @@ TEST(CommandPolicyTest, AllowedArgvBecomesProcessOptions) {
                                                                {"HOME", "/"},
                                                                {"LANG", "C.UTF-8"},
                                                                {"PATH", kDefaultPath}}));
-  EXPECT_EQ(options->working_directory, "/");
+  EXPECT_TRUE(options->working_directory.valid());
+  EXPECT_EQ(options->containment, Containment::kSubreaper);
   EXPECT_FALSE(options->stdin_bytes.has_value());
   EXPECT_EQ(options->timeout, absl::Seconds(7));
   EXPECT_EQ(options->kill_grace, absl::Milliseconds(300));
@@ -116,7 +117,7 @@ TEST(CommandPolicyTest, EnvironmentOutsideTheAllowlistIsRefused) {
 TEST(CommandPolicyTest, RefusedAllowedNamesFailCreate) {
   CommandServiceConfig config = Config();
   config.env_allow = {"LD_PRELOAD"};
-  EXPECT_EQ(CommandPolicy::Create(config).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CommandPolicy::Create(config, Containment::kSubreaper).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(CommandPolicyTest, MalformedEnvironmentIsInvalid) {
@@ -156,13 +157,13 @@ TEST(CommandPolicyTest, RequestsMayOnlyLowerTheOutputCap) {
 TEST(CommandPolicyTest, CreateValidatesTheConfiguration) {
   CommandServiceConfig config = Config();
   config.allowed_programs = {"bin/echo"};
-  EXPECT_EQ(CommandPolicy::Create(config).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CommandPolicy::Create(config, Containment::kSubreaper).status().code(), absl::StatusCode::kInvalidArgument);
   config = Config();
   config.max_timeout = absl::Seconds(1);
-  EXPECT_EQ(CommandPolicy::Create(config).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CommandPolicy::Create(config, Containment::kSubreaper).status().code(), absl::StatusCode::kInvalidArgument);
   config = Config();
   config.default_timeout = absl::ZeroDuration();
-  EXPECT_EQ(CommandPolicy::Create(config).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CommandPolicy::Create(config, Containment::kSubreaper).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(FillExitStatusTest, ExitCodeOrSignalAndFlags) {

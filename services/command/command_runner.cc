@@ -4,21 +4,26 @@
 
 #include "rpc/status_macros.h"
 #include "services/command/process.h"
+#include "services/command/spawn.h"
 
 namespace framerpc::command {
 
 absl::StatusOr<std::unique_ptr<CommandRunner>> CommandRunner::Create(
     CommandServiceConfig config) {
-  FRPC_ASSIGN_OR_RETURN(CommandPolicy policy, CommandPolicy::Create(config));
   if (config.max_concurrent < 0 || config.exec_queue_bytes == 0) {
     return absl::InvalidArgumentError(
         "need max_concurrent >= 0 and exec_queue_bytes > 0");
   }
-  return std::unique_ptr<CommandRunner>(new CommandRunner(std::move(config), std::move(policy)));
+  FRPC_ASSIGN_OR_RETURN(const Containment containment, ChooseContainment(config.containment));
+  FRPC_ASSIGN_OR_RETURN(CommandPolicy policy, CommandPolicy::Create(config, containment));
+  return std::unique_ptr<CommandRunner>(
+      new CommandRunner(std::move(config), containment, std::move(policy)));
 }
 
-CommandRunner::CommandRunner(CommandServiceConfig config, CommandPolicy policy)
+CommandRunner::CommandRunner(CommandServiceConfig config, Containment containment,
+                             CommandPolicy policy)
     : config_(std::move(config)),
+      containment_(containment),
       policy_(std::move(policy)),
       limiter_(config_.max_concurrent) {}
 

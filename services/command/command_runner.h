@@ -45,7 +45,8 @@ struct CallInfo {
 class CommandRunner {
  public:
   // INVALID_ARGUMENT for a bad configuration (see CommandPolicy::Create, and max_concurrent >= 0
-  // and positive exec_queue_bytes).
+  // and positive exec_queue_bytes); FAILED_PRECONDITION if config.containment asks for PID
+  // namespaces and they are not available (ChooseContainment, which probes once here).
   static absl::StatusOr<std::unique_ptr<CommandRunner>> Create(CommandServiceConfig config);
 
   CommandRunner(const CommandRunner&) = delete;
@@ -57,8 +58,11 @@ class CommandRunner {
   // Commands running now.
   int running() const { return limiter_.in_use(); }
 
+  // How commands are contained (chosen at Create).
+  Containment containment() const { return containment_; }
+
  private:
-  CommandRunner(CommandServiceConfig config, CommandPolicy policy);
+  CommandRunner(CommandServiceConfig config, Containment containment, CommandPolicy policy);
 
   absl::Status Authorize(const CallInfo& call) const;
 
@@ -75,6 +79,7 @@ class CommandRunner {
   absl::StatusOr<Started> Start(const CallInfo& call, ProcessOptions options);
 
   const CommandServiceConfig config_;
+  const Containment containment_;
   const CommandPolicy policy_;
   ConcurrencyLimiter limiter_;
 };

@@ -16,6 +16,7 @@
 #include "gtest/gtest.h"
 #include "services/command/command.pb.h"
 #include "services/command/command_runner.h"
+#include "services/command/process_test_util.h"
 #include "services/testing/fake_server_stream.h"
 
 namespace framerpc::command::test {
@@ -29,6 +30,9 @@ inline CommandServiceConfig TestConfig() {
                              "/usr/bin/env", "/usr/bin/head", "/bin/pwd",   "/bin/true",
                              "/bin/false",  "/usr/bin/definitely-not-installed"};
   config.kill_grace = absl::Seconds(5);
+  config.containment = TestContainment() == Containment::kPidNamespace
+                           ? ContainmentChoice::kPidNamespace
+                           : ContainmentChoice::kSubreaper;
   return config;
 }
 
