@@ -2,7 +2,10 @@
 // carried out, through the runner as a caller reaches it. Every test checks that the attack's
 // effect (a marker file the injected command would create) did not happen, and that nothing in
 // a canary directory outside every directory a command may use was created, changed or deleted.
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <fstream>
 
 #include <string>
 
@@ -106,6 +109,84 @@ TEST(EnvironmentAttackTest, AllowingBashEnvIsRefusedAtConfiguration) {
   absl::Status status = CommandRunner::Create(config).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
   EXPECT_NE(status.message().find("BASH_ENV"), absl::string_view::npos) << status;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pinning (item 6): an allowed program swapped for a symlink, replaced by another file, or
+// shadowed earlier in PATH after the server started ran whatever was there now.
+
+void CopyProgram(const std::string& from, const std::string& to) {
+  std::ifstream in(from, std::ios::binary);
+  std::ofstream(to, std::ios::binary) << in.rdbuf();
+  ASSERT_EQ(::chmod(to.c_str(), 0755), 0);
+}
+
+class PinningAttackTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = test::MakeTempDir();
+    CopyProgram("/bin/echo", dir_ + "/prog");
+    CommandServiceConfig config = test::TestConfig();
+    config.allowed_programs = {dir_ + "/prog"};
+    runner_ = test::MakeRunner(config);
+    ASSERT_NE(runner_, nullptr);
+    // The control: the allowed program runs.
+    absl::StatusOr<RunResponse> out = RunCommand(*runner_, Argv({dir_ + "/prog", "hello"}));
+    ASSERT_TRUE(out.ok()) << out.status();
+    ASSERT_EQ(out->stdout(), "hello\n");
+  }
+
+  // Runs the allowed path with the canary's marker as its argument: echo prints it, touch
+  // creates it.
+  void ExpectRefused() {
+    absl::Status status =
+        RunCommand(*runner_, Argv({dir_ + "/prog", canary_.Marker()})).status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kPermissionDenied) << status;
+    EXPECT_NE(status.message().find("changed since the server started"), absl::string_view::npos)
+        << status;
+    EXPECT_FALSE(FileExists(canary_.Marker()));
+    EXPECT_EQ(canary_.Changes(), "");
+  }
+
+  Canary canary_;
+  std::string dir_;
+  std::unique_ptr<CommandRunner> runner_;
+};
+
+TEST_F(PinningAttackTest, SwappedForASymlink) {
+  ASSERT_EQ(::symlink("/usr/bin/touch", (dir_ + "/swap").c_str()), 0);
+  ASSERT_EQ(::rename((dir_ + "/swap").c_str(), (dir_ + "/prog").c_str()), 0);
+  ExpectRefused();
+}
+
+TEST_F(PinningAttackTest, ReplacedByAnotherFile) {
+  CopyProgram("/usr/bin/touch", dir_ + "/swap");
+  ASSERT_EQ(::rename((dir_ + "/swap").c_str(), (dir_ + "/prog").c_str()), 0);
+  ExpectRefused();
+}
+
+TEST_F(PinningAttackTest, OverwrittenInPlace) {
+  CopyProgram("/usr/bin/touch", dir_ + "/prog");  // same inode, new contents
+  ExpectRefused();
+}
+
+// A bare-name entry: a new file earlier in the server's PATH ran instead of the one allowed.
+TEST(PinningAttackBareNameTest, ShadowedEarlierInPath) {
+  Canary canary;
+  const std::string first = test::MakeTempDir();
+  const std::string second = test::MakeTempDir();
+  CopyProgram("/bin/echo", second + "/prog");
+  CommandServiceConfig config = test::TestConfig();
+  config.allowed_programs = {"prog"};
+  config.path = absl::StrCat(first, ":", second);
+  std::unique_ptr<CommandRunner> runner = test::MakeRunner(config);
+  ASSERT_NE(runner, nullptr);
+  ASSERT_TRUE(RunCommand(*runner, Argv({"prog", "hello"})).ok());
+  CopyProgram("/usr/bin/touch", first + "/prog");
+  absl::Status status = RunCommand(*runner, Argv({"prog", canary.Marker()})).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kPermissionDenied) << status;
+  EXPECT_FALSE(FileExists(canary.Marker()));
+  EXPECT_EQ(canary.Changes(), "");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -16,7 +16,16 @@ namespace framerpc::command {
 absl::StatusOr<CommandPolicy> CommandPolicy::Create(const CommandServiceConfig& config,
                                                     Containment containment) {
   FRPC_ASSIGN_OR_RETURN(ProgramAllowlist allowlist,
-                        ProgramAllowlist::Create(config.allowed_programs));
+                        ProgramAllowlist::Create(config.allowed_programs, config.path));
+  std::optional<PinnedProgram> shell;
+  if (config.allow_shell) {
+    absl::StatusOr<PinnedProgram> pinned = PinnedProgram::Pin(kShellPath);
+    if (!pinned.ok()) {
+      return absl::Status(pinned.status().code(), absl::StrCat("the shell for allow_shell: ",
+                                                               pinned.status().message()));
+    }
+    shell = *std::move(pinned);
+  }
   if (config.default_timeout <= absl::ZeroDuration() ||
       config.max_timeout < config.default_timeout) {
     return absl::InvalidArgumentError("need 0 < default timeout <= maximum timeout");
@@ -31,14 +40,16 @@ absl::StatusOr<CommandPolicy> CommandPolicy::Create(const CommandServiceConfig& 
   FRPC_ASSIGN_OR_RETURN(EnvironmentPolicy environment,
                         EnvironmentPolicy::Create(EnvironmentConfig{
                             config.env_allow, config.path, config.lang, config.home}));
-  return CommandPolicy(config, containment, std::move(allowlist), std::move(environment));
+  return CommandPolicy(config, containment, std::move(allowlist), std::move(environment),
+                       std::move(shell));
 }
 
 CommandPolicy::CommandPolicy(const CommandServiceConfig& config, Containment containment,
-                             ProgramAllowlist allowlist, EnvironmentPolicy environment)
+                             ProgramAllowlist allowlist, EnvironmentPolicy environment,
+                             std::optional<PinnedProgram> shell)
     : allowlist_(std::move(allowlist)),
       environment_(std::move(environment)),
-      allow_shell_(config.allow_shell),
+      shell_(std::move(shell)),
       path_(config.path),
       default_timeout_(config.default_timeout),
       max_timeout_(config.max_timeout),
@@ -59,17 +70,6 @@ absl::StatusOr<absl::Duration> CommandPolicy::Timeout(uint64_t timeout_ms) const
   return absl::Milliseconds(static_cast<int64_t>(std::min<uint64_t>(timeout_ms, INT64_MAX / 2)));
 }
 
-absl::Status CommandPolicy::CheckProgram(absl::string_view program,
-                                         absl::string_view working_directory) const {
-  absl::StatusOr<std::string> resolved = ResolveProgram(program, path_);
-  if (resolved.ok()) return allowlist_.Check(program, *resolved);
-  // Refuse what is not allowed before saying whether it exists. An absolute request names its
-  // own path; a bare one is allowed by name.
-  const absl::string_view own_path = absl::StartsWith(program, "/") ? program : "";
-  FRPC_RETURN_IF_ERROR(allowlist_.Check(program, own_path));
-  return resolved.status();
-}
-
 absl::StatusOr<ProcessOptions> CommandPolicy::Prepare(const CommandSpec& spec,
                                                       size_t output_cap) const {
   const bool has_argv = spec.argv_size() > 0;
@@ -78,17 +78,18 @@ absl::StatusOr<ProcessOptions> CommandPolicy::Prepare(const CommandSpec& spec,
     return absl::InvalidArgumentError("exactly one of argv and shell must be given");
   }
   FRPC_ASSIGN_OR_RETURN(const absl::Duration timeout, Timeout(spec.timeout_ms()));
-  if (has_shell && !allow_shell_) {
+  if (has_shell && !shell_.has_value()) {
     return absl::PermissionDeniedError(
         "shell commands are disabled on this server (--command_allow_shell)");
   }
   FRPC_RETURN_IF_ERROR(environment_.Check(spec.env()));
-  if (has_argv) FRPC_RETURN_IF_ERROR(CheckProgram(spec.argv(0), spec.working_directory()));
 
   ProcessOptions options;
   if (has_argv) {
+    FRPC_ASSIGN_OR_RETURN(options.executable, allowlist_.Open(spec.argv(0)));
     options.argv.assign(spec.argv().begin(), spec.argv().end());
   } else {
+    FRPC_ASSIGN_OR_RETURN(options.executable, shell_->Open(kShellPath));
     options.argv = ShellCommandArgv(spec.shell());
   }
   options.env = environment_.Build(spec.env(), spec.working_directory());

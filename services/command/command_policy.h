@@ -16,6 +16,7 @@
 #include "services/command/command.pb.h"
 #include "services/command/command_config.h"
 #include "services/command/environment_policy.h"
+#include "services/command/pinned_program.h"
 #include "services/command/process.h"
 #include "services/command/program_allowlist.h"
 
@@ -23,28 +24,30 @@ namespace framerpc::command {
 
 class CommandPolicy {
  public:
-  // INVALID_ARGUMENT for a bad allowlist entry, a refused env_allow name or inconsistent timeouts.
+  // INVALID_ARGUMENT for a bad allowlist entry, a refused env_allow name or inconsistent timeouts;
+  // ProgramAllowlist::Create's error for an allowed program (or, with allow_shell, /bin/sh) that
+  // does not resolve to an executable file.
   // Commands are prepared to run contained as `containment` says.
   static absl::StatusOr<CommandPolicy> Create(const CommandServiceConfig& config,
                                               Containment containment);
 
-  // ProcessOptions for `spec`, with stdout and stderr capped at min(spec's, `output_cap`).
-  // Checks, in order: the shape of the request (INVALID_ARGUMENT), the shell switch and the
-  // environment (PERMISSION_DENIED), the allowlist (PERMISSION_DENIED, whether or not the program
-  // exists), then the program's existence (NOT_FOUND). The working directory is checked by
-  // Process::Spawn.
+  // ProcessOptions for `spec`, with stdout and stderr capped at min(spec's, `output_cap`), and
+  // the executable opened and checked against what was pinned at Create. Checks, in order: the
+  // shape of the request (INVALID_ARGUMENT), the shell switch and the environment
+  // (PERMISSION_DENIED), the allowlist (PERMISSION_DENIED, whether or not the program exists, and
+  // when the program has changed since Create).
   absl::StatusOr<ProcessOptions> Prepare(const CommandSpec& spec, size_t output_cap) const;
 
  private:
   CommandPolicy(const CommandServiceConfig& config, Containment containment,
-                ProgramAllowlist allowlist, EnvironmentPolicy environment);
+                ProgramAllowlist allowlist, EnvironmentPolicy environment,
+                std::optional<PinnedProgram> shell);
 
-  absl::Status CheckProgram(absl::string_view program, absl::string_view working_directory) const;
   absl::StatusOr<absl::Duration> Timeout(uint64_t timeout_ms) const;
 
   ProgramAllowlist allowlist_;
   EnvironmentPolicy environment_;
-  bool allow_shell_;
+  std::optional<PinnedProgram> shell_;  // /bin/sh, pinned when shell commands are allowed
   std::string path_;
   absl::Duration default_timeout_;
   absl::Duration max_timeout_;

@@ -12,8 +12,7 @@ namespace {
 
 CommandServiceConfig Config() {
   CommandServiceConfig config;
-  config.allowed_programs = {"/bin/echo", "/usr/bin/definitely-not-installed", "true",
-                             "definitely-not-installed", "/usr/bin/env"};
+  config.allowed_programs = {"/bin/echo", "true", "/usr/bin/env"};
   config.default_timeout = absl::Seconds(7);
   config.max_timeout = absl::Seconds(60);
   config.kill_grace = absl::Milliseconds(300);
@@ -88,18 +87,38 @@ TEST(CommandPolicyTest, ProgramsOutsideTheAllowlistAreDeniedWhetherOrNotTheyExis
   }
 }
 
-TEST(CommandPolicyTest, AllowedButMissingProgramsAreNotFound) {
-  const CommandPolicy policy = Policy();
-  EXPECT_EQ(PrepareCode(policy, Argv({"/usr/bin/definitely-not-installed"})),
-            absl::StatusCode::kNotFound);
-  EXPECT_EQ(PrepareCode(policy, Argv({"definitely-not-installed"})), absl::StatusCode::kNotFound);
+// The allowlist is resolved when the service starts: an allowed program that does not exist is
+// a configuration error, not a NOT_FOUND for each request.
+TEST(CommandPolicyTest, AllowedButMissingProgramsFailCreate) {
+  for (const char* missing : {"/usr/bin/definitely-not-installed", "definitely-not-installed"}) {
+    CommandServiceConfig config = Config();
+    config.allowed_programs.push_back(missing);
+    absl::Status status = CommandPolicy::Create(config, Containment::kSubreaper).status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kNotFound) << missing;
+    EXPECT_NE(status.message().find(missing), absl::string_view::npos) << status;
+  }
 }
 
 TEST(CommandPolicyTest, BareNamesResolveThroughTheServersPath) {
-  EXPECT_TRUE(Policy().Prepare(Argv({"true"}), 1024).ok());
+  absl::StatusOr<ProcessOptions> options = Policy().Prepare(Argv({"true"}), 1024);
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_TRUE(options->executable.valid());
   CommandServiceConfig config = Config();
   config.path = "/nonexistent";
-  EXPECT_EQ(PrepareCode(Policy(config), Argv({"true"})), absl::StatusCode::kNotFound);
+  EXPECT_EQ(CommandPolicy::Create(config, Containment::kSubreaper).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST(CommandPolicyTest, TheShellIsPinnedWhenAllowed) {
+  CommandServiceConfig config = Config();
+  config.allow_shell = true;
+  absl::StatusOr<ProcessOptions> options = Policy(config).Prepare([] {
+    CommandSpec spec;
+    spec.set_shell("true");
+    return spec;
+  }(), 1024);
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_TRUE(options->executable.valid());
 }
 
 TEST(CommandPolicyTest, EnvironmentOutsideTheAllowlistIsRefused) {

@@ -26,9 +26,9 @@ inline constexpr absl::Duration kSafetyTimeout = absl::Seconds(30);
 
 inline CommandServiceConfig TestConfig() {
   CommandServiceConfig config;
-  config.allowed_programs = {"/bin/echo", "/bin/cat",        "/bin/sleep", "/usr/bin/yes",
+  config.allowed_programs = {"/bin/echo",    "/bin/cat",      "/bin/sleep", "/usr/bin/yes",
                              "/usr/bin/env", "/usr/bin/head", "/bin/pwd",   "/bin/true",
-                             "/bin/false",  "/usr/bin/definitely-not-installed"};
+                             "/bin/false"};
   config.kill_grace = absl::Seconds(5);
   config.containment = TestContainment() == Containment::kPidNamespace
                            ? ContainmentChoice::kPidNamespace
