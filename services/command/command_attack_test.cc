@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "gtest/gtest.h"
 #include "services/command/canary_test_util.h"
 #include "services/command/command_runner.h"
@@ -109,6 +110,96 @@ TEST(EnvironmentAttackTest, AllowingBashEnvIsRefusedAtConfiguration) {
   absl::Status status = CommandRunner::Create(config).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
   EXPECT_NE(status.message().find("BASH_ENV"), absl::string_view::npos) << status;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The working directory (item 5): any absolute path ran, /root included, and a directory could
+// be reached through ".." or a symlink. The command writes where it runs, which would change the
+// canary.
+
+CommandServiceConfig ShellConfig() {
+  CommandServiceConfig config = test::TestConfig();
+  config.allow_shell = true;
+  return config;
+}
+
+absl::Status RunIn(CommandRunner& runner, const std::string& dir) {
+  CommandSpec spec = test::Shell("touch PWNED; pwd");
+  spec.set_working_directory(dir);
+  return RunCommand(runner, spec).status();
+}
+
+TEST(WorkingDirectoryAttackTest, AbsolutePathsAreRefusedWithoutAWorkdir) {
+  Canary canary;
+  std::unique_ptr<CommandRunner> runner = test::MakeRunner(ShellConfig());
+  for (const std::string& dir : {std::string("/root"), std::string("/"), canary.dir()}) {
+    absl::Status status = RunIn(*runner, dir);
+    EXPECT_EQ(status.code(), absl::StatusCode::kPermissionDenied) << dir << ": " << status;
+  }
+  EXPECT_FALSE(FileExists("/root/PWNED"));
+  EXPECT_EQ(canary.Changes(), "");
+}
+
+class WorkdirAttackTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // The canary is a sibling of the workdir: one ".." away.
+    root_ = test::MakeTempDir();
+    ASSERT_EQ(::mkdir((root_ + "/sub").c_str(), 0755), 0);
+    ASSERT_EQ(::symlink(canary_.dir().c_str(), (root_ + "/out").c_str()), 0);
+    ASSERT_EQ(::symlink("../..", (root_ + "/sub/up").c_str()), 0);
+    ASSERT_EQ(::symlink("sub", (root_ + "/in").c_str()), 0);
+    CommandServiceConfig config = ShellConfig();
+    config.workdir = root_;
+    runner_ = test::MakeRunner(config);
+    ASSERT_NE(runner_, nullptr);
+  }
+
+  Canary canary_;
+  std::string root_;
+  std::unique_ptr<CommandRunner> runner_;
+};
+
+TEST_F(WorkdirAttackTest, AbsolutePathsAreRefused) {
+  for (const std::string& dir : {std::string("/root"), canary_.dir(), root_, root_ + "/out"}) {
+    absl::Status status = RunIn(*runner_, dir);
+    EXPECT_EQ(status.code(), absl::StatusCode::kPermissionDenied) << dir << ": " << status;
+  }
+  EXPECT_FALSE(FileExists("/root/PWNED"));
+  EXPECT_EQ(canary_.Changes(), "");
+}
+
+TEST_F(WorkdirAttackTest, DotDotEscapesAreRefused) {
+  for (const char* dir : {"..", "../..", "sub/../..", "./../x", "sub/up", "sub/up/.."}) {
+    absl::Status status = RunIn(*runner_, dir);
+    EXPECT_EQ(status.code(), absl::StatusCode::kPermissionDenied) << dir << ": " << status;
+  }
+  EXPECT_EQ(canary_.Changes(), "");
+}
+
+TEST_F(WorkdirAttackTest, SymlinksOutAreRefused) {
+  for (const char* dir : {"out", "out/sub", "sub/up"}) {
+    absl::Status status = RunIn(*runner_, dir);
+    EXPECT_EQ(status.code(), absl::StatusCode::kPermissionDenied) << dir << ": " << status;
+  }
+  EXPECT_EQ(canary_.Changes(), "");
+  // What stays inside is fine, a symlink included.
+  EXPECT_TRUE(RunIn(*runner_, "in").ok());
+  EXPECT_TRUE(FileExists(root_ + "/sub/PWNED"));
+}
+
+// A fresh directory is removed after the command without following what the command left in it.
+TEST(WorkingDirectoryAttackTest, RemovalDoesNotFollowSymlinks) {
+  Canary canary;
+  std::unique_ptr<CommandRunner> runner = test::MakeRunner(ShellConfig());
+  absl::StatusOr<RunResponse> out = RunCommand(
+      *runner, test::Shell(absl::StrCat("ln -s ", canary.dir(), " dir; ln -s ", canary.dir(),
+                                        "/passwd file; mkdir -p a/b; ln -s ", canary.dir(),
+                                        " a/b/deep; echo x > a/b/f; pwd")));
+  ASSERT_TRUE(out.ok()) << out.status();
+  const std::string dir(absl::StripSuffix(out->stdout(), "\n"));
+  EXPECT_FALSE(FileExists(dir)) << dir;
+  EXPECT_EQ(canary.Changes(), "");
 }
 
 // ---------------------------------------------------------------------------------------------

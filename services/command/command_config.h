@@ -25,6 +25,12 @@ struct CommandServiceConfig {
   // change it.
   std::string path = kDefaultPath;
 
+  // Where commands run (workspace.h). Empty: each command in a fresh empty directory of its own,
+  // made in a private directory under scratch_parent (empty: $TMPDIR, else /tmp), and requests
+  // may not name one. Set: requests name a directory relative to it, and cannot leave it.
+  std::string workdir;
+  std::string scratch_parent;
+
   // The environment (environment_policy.h): a command gets PATH, LANG and HOME, plus the request's
   // variables whose names are listed in env_allow (names that would let a caller run code of its
   // choosing are refused here). Nothing of the server's own environment.

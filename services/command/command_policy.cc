@@ -40,16 +40,20 @@ absl::StatusOr<CommandPolicy> CommandPolicy::Create(const CommandServiceConfig& 
   FRPC_ASSIGN_OR_RETURN(EnvironmentPolicy environment,
                         EnvironmentPolicy::Create(EnvironmentConfig{
                             config.env_allow, config.path, config.lang, config.home}));
+  FRPC_ASSIGN_OR_RETURN(std::unique_ptr<Workspace> workspace,
+                        Workspace::Create(config.workdir, config.scratch_parent));
   return CommandPolicy(config, containment, std::move(allowlist), std::move(environment),
-                       std::move(shell));
+                       std::move(shell), std::move(workspace));
 }
 
 CommandPolicy::CommandPolicy(const CommandServiceConfig& config, Containment containment,
                              ProgramAllowlist allowlist, EnvironmentPolicy environment,
-                             std::optional<PinnedProgram> shell)
+                             std::optional<PinnedProgram> shell,
+                             std::unique_ptr<Workspace> workspace)
     : allowlist_(std::move(allowlist)),
       environment_(std::move(environment)),
       shell_(std::move(shell)),
+      workspace_(std::move(workspace)),
       path_(config.path),
       default_timeout_(config.default_timeout),
       max_timeout_(config.max_timeout),
@@ -83,6 +87,7 @@ absl::StatusOr<ProcessOptions> CommandPolicy::Prepare(const CommandSpec& spec,
         "shell commands are disabled on this server (--command_allow_shell)");
   }
   FRPC_RETURN_IF_ERROR(environment_.Check(spec.env()));
+  FRPC_RETURN_IF_ERROR(workspace_->Check(spec.working_directory()));
 
   ProcessOptions options;
   if (has_argv) {
@@ -91,11 +96,6 @@ absl::StatusOr<ProcessOptions> CommandPolicy::Prepare(const CommandSpec& spec,
   } else {
     FRPC_ASSIGN_OR_RETURN(options.executable, shell_->Open(kShellPath));
     options.argv = ShellCommandArgv(spec.shell());
-  }
-  options.env = environment_.Build(spec.env(), spec.working_directory());
-  if (!spec.working_directory().empty()) {
-    FRPC_ASSIGN_OR_RETURN(options.working_directory,
-                          OpenWorkingDirectory(spec.working_directory()));
   }
   options.containment = containment_;
   options.address_space_limit = memory_limit_bytes_;
@@ -109,6 +109,14 @@ absl::StatusOr<ProcessOptions> CommandPolicy::Prepare(const CommandSpec& spec,
   options.timeout = timeout;
   options.kill_grace = kill_grace_;
   return options;
+}
+
+absl::StatusOr<WorkingDirectory> CommandPolicy::EnterWorkingDirectory(
+    const CommandSpec& spec, ProcessOptions& options) const {
+  FRPC_ASSIGN_OR_RETURN(WorkingDirectory directory, workspace_->Open(spec.working_directory()));
+  options.working_directory = directory.TakeFd();
+  options.env = environment_.Build(spec.env(), directory.path());
+  return directory;
 }
 
 void FillExitStatus(const ProcessResult& result, ExitStatus* status) {

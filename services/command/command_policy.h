@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 
 #include "absl/status/statusor.h"
@@ -19,6 +20,7 @@
 #include "services/command/pinned_program.h"
 #include "services/command/process.h"
 #include "services/command/program_allowlist.h"
+#include "services/command/workspace.h"
 
 namespace framerpc::command {
 
@@ -33,21 +35,32 @@ class CommandPolicy {
 
   // ProcessOptions for `spec`, with stdout and stderr capped at min(spec's, `output_cap`), and
   // the executable opened and checked against what was pinned at Create. Checks, in order: the
-  // shape of the request (INVALID_ARGUMENT), the shell switch and the environment
-  // (PERMISSION_DENIED), the allowlist (PERMISSION_DENIED, whether or not the program exists, and
-  // when the program has changed since Create).
+  // shape of the request (INVALID_ARGUMENT), the shell switch, the environment and the working
+  // directory as a string (PERMISSION_DENIED), the allowlist (PERMISSION_DENIED, whether or not
+  // the program exists, and when the program has changed since Create). The working directory
+  // and the environment are filled in by EnterWorkingDirectory.
   absl::StatusOr<ProcessOptions> Prepare(const CommandSpec& spec, size_t output_cap) const;
+
+  // Opens (or, without a workdir, makes) the directory `spec` runs in and points `options` at
+  // it, with the environment whose HOME defaults to it. Called once the command has its slot
+  // under the concurrency cap; the result must be destroyed only after the command's processes
+  // are gone (a fresh directory is removed then). Errors: Workspace::Open's.
+  absl::StatusOr<WorkingDirectory> EnterWorkingDirectory(const CommandSpec& spec,
+                                                         ProcessOptions& options) const;
+
+  const Workspace& workspace() const { return *workspace_; }
 
  private:
   CommandPolicy(const CommandServiceConfig& config, Containment containment,
                 ProgramAllowlist allowlist, EnvironmentPolicy environment,
-                std::optional<PinnedProgram> shell);
+                std::optional<PinnedProgram> shell, std::unique_ptr<Workspace> workspace);
 
   absl::StatusOr<absl::Duration> Timeout(uint64_t timeout_ms) const;
 
   ProgramAllowlist allowlist_;
   EnvironmentPolicy environment_;
   std::optional<PinnedProgram> shell_;  // /bin/sh, pinned when shell commands are allowed
+  std::unique_ptr<Workspace> workspace_;
   std::string path_;
   absl::Duration default_timeout_;
   absl::Duration max_timeout_;

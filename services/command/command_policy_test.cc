@@ -17,6 +17,7 @@ CommandServiceConfig Config() {
   config.max_timeout = absl::Seconds(60);
   config.kill_grace = absl::Milliseconds(300);
   config.env_allow = {"LANG", "GREETING"};
+  config.scratch_parent = ::testing::TempDir();
   return config;
 }
 
@@ -37,16 +38,19 @@ absl::StatusCode PrepareCode(const CommandPolicy& policy, const CommandSpec& spe
 TEST(CommandPolicyTest, AllowedArgvBecomesProcessOptions) {
   CommandSpec spec = Argv({"/bin/echo", "a b", "$(id)"});
   (*spec.mutable_env())["GREETING"] = "hello";
-  spec.set_working_directory("/");
-  absl::StatusOr<ProcessOptions> options = Policy().Prepare(spec, 1024);
+  const CommandPolicy policy = Policy();
+  absl::StatusOr<ProcessOptions> options = policy.Prepare(spec, 1024);
   ASSERT_TRUE(options.ok()) << options.status();
   EXPECT_EQ(options->argv, (std::vector<std::string>{"/bin/echo", "a b", "$(id)"}));
+  EXPECT_TRUE(options->executable.valid());
+  EXPECT_EQ(options->containment, Containment::kSubreaper);
+  absl::StatusOr<WorkingDirectory> dir = policy.EnterWorkingDirectory(spec, *options);
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  EXPECT_TRUE(options->working_directory.valid());
   EXPECT_EQ(options->env, (std::map<std::string, std::string>{{"GREETING", "hello"},
-                                                               {"HOME", "/"},
+                                                               {"HOME", dir->path()},
                                                                {"LANG", "C.UTF-8"},
                                                                {"PATH", kDefaultPath}}));
-  EXPECT_TRUE(options->working_directory.valid());
-  EXPECT_EQ(options->containment, Containment::kSubreaper);
   EXPECT_FALSE(options->stdin_bytes.has_value());
   EXPECT_EQ(options->timeout, absl::Seconds(7));
   EXPECT_EQ(options->kill_grace, absl::Milliseconds(300));
@@ -130,13 +134,19 @@ TEST(CommandPolicyTest, EnvironmentOutsideTheAllowlistIsRefused) {
   }
   CommandSpec spec = Argv({"/usr/bin/env"});
   (*spec.mutable_env())["LANG"] = "de_DE.UTF-8";
-  EXPECT_EQ(Policy().Prepare(spec, 1024)->env.at("LANG"), "de_DE.UTF-8");
+  const CommandPolicy policy = Policy();
+  absl::StatusOr<ProcessOptions> options = policy.Prepare(spec, 1024);
+  ASSERT_TRUE(options.ok()) << options.status();
+  absl::StatusOr<WorkingDirectory> dir = policy.EnterWorkingDirectory(spec, *options);
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  EXPECT_EQ(options->env.at("LANG"), "de_DE.UTF-8");
 }
 
 TEST(CommandPolicyTest, RefusedAllowedNamesFailCreate) {
   CommandServiceConfig config = Config();
   config.env_allow = {"LD_PRELOAD"};
-  EXPECT_EQ(CommandPolicy::Create(config, Containment::kSubreaper).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CommandPolicy::Create(config, Containment::kSubreaper).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(CommandPolicyTest, MalformedEnvironmentIsInvalid) {
@@ -173,16 +183,44 @@ TEST(CommandPolicyTest, RequestsMayOnlyLowerTheOutputCap) {
   EXPECT_EQ(policy.Prepare(spec, 1024)->stderr_limit, 1024u);
 }
 
+TEST(CommandPolicyTest, WorkingDirectoryNeedsAWorkdir) {
+  CommandSpec spec = Argv({"/bin/echo"});
+  for (const char* dir : {"/", "/root", "sub", "..", "."}) {
+    spec.set_working_directory(dir);
+    EXPECT_EQ(PrepareCode(Policy(), spec), absl::StatusCode::kPermissionDenied) << dir;
+  }
+  CommandServiceConfig config = Config();
+  config.workdir = ::testing::TempDir();
+  spec.set_working_directory("/root");
+  EXPECT_EQ(PrepareCode(Policy(config), spec), absl::StatusCode::kPermissionDenied);
+  spec.set_working_directory(".");
+  EXPECT_TRUE(Policy(config).Prepare(spec, 1024).ok());
+}
+
 TEST(CommandPolicyTest, CreateValidatesTheConfiguration) {
   CommandServiceConfig config = Config();
   config.allowed_programs = {"bin/echo"};
-  EXPECT_EQ(CommandPolicy::Create(config, Containment::kSubreaper).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CommandPolicy::Create(config, Containment::kSubreaper).status().code(),
+            absl::StatusCode::kInvalidArgument);
   config = Config();
   config.max_timeout = absl::Seconds(1);
-  EXPECT_EQ(CommandPolicy::Create(config, Containment::kSubreaper).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CommandPolicy::Create(config, Containment::kSubreaper).status().code(),
+            absl::StatusCode::kInvalidArgument);
   config = Config();
   config.default_timeout = absl::ZeroDuration();
-  EXPECT_EQ(CommandPolicy::Create(config, Containment::kSubreaper).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CommandPolicy::Create(config, Containment::kSubreaper).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  config = Config();
+  config.workdir = "relative";
+  EXPECT_EQ(CommandPolicy::Create(config, Containment::kSubreaper).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  config.workdir = "/nonexistent-framerpc-workdir";
+  EXPECT_EQ(CommandPolicy::Create(config, Containment::kSubreaper).status().code(),
+            absl::StatusCode::kNotFound);
+  config = Config();
+  config.memory_limit_bytes = 0;
+  EXPECT_EQ(CommandPolicy::Create(config, Containment::kSubreaper).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(FillExitStatusTest, ExitCodeOrSignalAndFlags) {

@@ -33,13 +33,17 @@ absl::Status CommandRunner::Authorize(const CallInfo& call) const {
 }
 
 absl::StatusOr<CommandRunner::Started> CommandRunner::Start(const CallInfo& call,
+                                                             const CommandSpec& spec,
                                                              ProcessOptions options) {
   FRPC_ASSIGN_OR_RETURN(ConcurrencyLimiter::Permit permit, limiter_.TryAcquire());
   if (call.cancelled()) return absl::CancelledError("the call ended before the command started");
+  FRPC_ASSIGN_OR_RETURN(WorkingDirectory directory,
+                        policy_.EnterWorkingDirectory(spec, options));
   FRPC_ASSIGN_OR_RETURN(std::unique_ptr<Process> process, Process::Spawn(std::move(options)));
   // Process::Kill only writes an eventfd: fit for the I/O thread that cancels the call.
   CancellationCallback kill_on_cancel = call.OnCancel([p = process.get()] { p->Kill(); });
-  return Started{std::move(permit), std::move(process), std::move(kill_on_cancel)};
+  return Started{std::move(permit), std::move(directory), std::move(process),
+                 std::move(kill_on_cancel)};
 }
 
 absl::Status CommandRunner::Run(const CallInfo& call, const RunRequest& request,
@@ -48,7 +52,7 @@ absl::Status CommandRunner::Run(const CallInfo& call, const RunRequest& request,
   FRPC_ASSIGN_OR_RETURN(ProcessOptions options,
                         policy_.Prepare(request.command(), config_.run_output_limit));
   if (request.has_stdin()) options.stdin_bytes = request.stdin();
-  FRPC_ASSIGN_OR_RETURN(Started started, Start(call, std::move(options)));
+  FRPC_ASSIGN_OR_RETURN(Started started, Start(call, request.command(), std::move(options)));
   ProcessOutput output = WaitAndCollect(*started.process);
   started.kill_on_cancel.reset();
   // DEADLINE_EXCEEDED for a timeout, CANCELLED if the cancellation killed it.
@@ -78,7 +82,7 @@ absl::Status CommandRunner::Exec(const CallInfo& call, ExecStream* stream) {
   session_options.timeout = options.timeout;
   session_options.queue_bytes = config_.exec_queue_bytes;
 
-  FRPC_ASSIGN_OR_RETURN(Started started, Start(call, std::move(options)));
+  FRPC_ASSIGN_OR_RETURN(Started started, Start(call, start.command(), std::move(options)));
   ExecSession session(started.process.get(), stream, [&call] { return call.cancelled(); },
                       session_options);
   return session.Run(std::move(started.permit), std::move(started.kill_on_cancel));

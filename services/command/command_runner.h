@@ -66,17 +66,20 @@ class CommandRunner {
 
   absl::Status Authorize(const CallInfo& call) const;
 
-  // A command started for a call: its slot under the cap, the process, and the registration that
-  // kills the process when the call is cancelled. Destroyed in reverse order: the registration
-  // before the process, the process before the slot.
+  // A command started for a call: its slot under the cap, its working directory, the process,
+  // and the registration that kills the process when the call is cancelled. Destroyed in reverse
+  // order: the registration before the process, the process (and with it every process of the
+  // command) before the directory is removed, the directory before the slot.
   struct Started {
     ConcurrencyLimiter::Permit permit;
+    WorkingDirectory directory;
     std::unique_ptr<Process> process;
     CancellationCallback kill_on_cancel;
   };
   // A slot (RESOURCE_EXHAUSTED at the cap), then, unless the call is already cancelled
-  // (CANCELLED), the process and its kill registration.
-  absl::StatusOr<Started> Start(const CallInfo& call, ProcessOptions options);
+  // (CANCELLED), the working directory, the process and its kill registration.
+  absl::StatusOr<Started> Start(const CallInfo& call, const CommandSpec& spec,
+                                ProcessOptions options);
 
   const CommandServiceConfig config_;
   const Containment containment_;

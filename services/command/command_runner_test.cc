@@ -4,6 +4,8 @@
 #include "services/command/command_runner.h"
 
 #include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -12,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "services/auth/shared_secret.h"
 #include "services/command/command_test_util.h"
@@ -94,15 +97,48 @@ TEST(CommandRunTest, EnvironmentIsTheBasePlusAllowedRequestVariables) {
   EXPECT_NE(refused.message().find("'OTHER'"), absl::string_view::npos) << refused;
 }
 
-TEST(CommandRunTest, WorkingDirectory) {
-  std::unique_ptr<CommandRunner> runner = MakeRunner();
+// Without --command_workdir each command runs in a fresh, empty, private directory, removed once
+// the command is gone; HOME is that directory.
+TEST(CommandRunTest, EachCommandRunsInAFreshDirectory) {
+  CommandServiceConfig config = ShellConfig();
+  config.allowed_programs.push_back("/usr/bin/stat");
+  std::unique_ptr<CommandRunner> runner = MakeRunner(config);
+  absl::StatusOr<RunResponse> first =
+      RunCommand(*runner, Shell("pwd; echo \"$HOME\"; ls -A; stat -c %a .; touch left-behind"));
+  ASSERT_TRUE(first.ok()) << first.status();
+  const std::vector<std::string> lines = absl::StrSplit(first->stdout(), '\n');
+  ASSERT_EQ(lines.size(), 4u) << first->stdout() << first->stderr();
+  EXPECT_EQ(lines[0], lines[1]);  // HOME
+  EXPECT_EQ(lines[2], "700");     // empty (ls printed nothing), and private
+  EXPECT_FALSE(test::FileExists(lines[0])) << "not removed: " << lines[0];
+  absl::StatusOr<RunResponse> second = RunCommand(*runner, Shell("pwd; ls -A"));
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_NE(second->stdout(), absl::StrCat(lines[0], "\n"));  // another directory, empty
+  EXPECT_EQ(second->stdout().find("left-behind"), std::string::npos);
+}
+
+// With --command_workdir a request names a directory beneath it.
+TEST(CommandRunTest, WorkingDirectoryBeneathTheWorkdir) {
+  char* real = ::realpath(test::MakeTempDir().c_str(), nullptr);  // as pwd prints it
+  ASSERT_NE(real, nullptr);
+  const std::string root = real;
+  ::free(real);
+  ASSERT_EQ(::mkdir(absl::StrCat(root, "/sub").c_str(), 0755), 0);
+  CommandServiceConfig config = TestConfig();
+  config.workdir = root;
+  std::unique_ptr<CommandRunner> runner = MakeRunner(config);
   CommandSpec spec = Argv({"/bin/pwd"});
-  spec.set_working_directory("/");
+  spec.set_working_directory("sub");
   absl::StatusOr<RunResponse> out = RunCommand(*runner, spec);
   ASSERT_TRUE(out.ok()) << out.status();
-  EXPECT_EQ(out->stdout(), "/\n");
-  spec.set_working_directory("/nonexistent");
+  EXPECT_EQ(out->stdout(), absl::StrCat(root, "/sub\n"));
+  spec.set_working_directory("");
+  out = RunCommand(*runner, spec);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(out->stdout(), absl::StrCat(root, "\n"));
+  spec.set_working_directory("missing");
   EXPECT_EQ(RunCommand(*runner, spec).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(test::FileExists(absl::StrCat(root, "/sub")));  // a named directory is kept
 }
 
 // The classic lesson ran the request through a shell. Here the strings reach echo untouched,
@@ -120,7 +156,6 @@ TEST(CommandRunTest, InjectionStringsInArgvNeverReachAShell) {
   std::vector<std::string> argv = {"/bin/echo"};
   argv.insert(argv.end(), attacks.begin(), attacks.end());
   CommandSpec spec = Argv(argv);
-  spec.set_working_directory(dir);
   absl::StatusOr<RunResponse> out = RunCommand(*runner, spec);
   ASSERT_TRUE(out.ok()) << out.status();
   EXPECT_EQ(out->stdout(), absl::StrCat(absl::StrJoin(attacks, " "), "\n"));

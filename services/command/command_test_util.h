@@ -30,6 +30,7 @@ inline CommandServiceConfig TestConfig() {
                              "/usr/bin/env", "/usr/bin/head", "/bin/pwd",   "/bin/true",
                              "/bin/false"};
   config.kill_grace = absl::Seconds(5);
+  config.scratch_parent = ::testing::TempDir();
   config.containment = TestContainment() == Containment::kPidNamespace
                            ? ContainmentChoice::kPidNamespace
                            : ContainmentChoice::kSubreaper;
