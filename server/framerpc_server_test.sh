@@ -16,6 +16,10 @@ chmod 644 "$work/token"
 expect_refusal "chmod 600" --listen=127.0.0.1:0 "${allow[@]}" --auth_token_file="$work/token"
 chmod 600 "$work/token"
 expect_refusal "allowlist entry" --listen=127.0.0.1:0 --enable_command_service --command_allow=bin/echo
+expect_refusal "/nonexistent/prog" --listen=127.0.0.1:0 --enable_command_service --command_allow=/nonexistent/prog
+expect_refusal "BASH_ENV: a shell reads it" --listen=127.0.0.1:0 "${allow[@]}" --command_env_allow=GREETING,BASH_ENV
+expect_refusal "--command_containment" --listen=127.0.0.1:0 "${allow[@]}" --command_containment=chroot
+expect_refusal "--command_workdir" --listen=127.0.0.1:0 "${allow[@]}" --command_workdir=relative
 expect_refusal "busy_poll must be between 0 and 1s, got 2s" --listen=127.0.0.1:0 --busy_poll=2s
 expect_refusal "busy_poll must be between 0 and 1s, got -1us" --listen=127.0.0.1:0 --busy_poll=-1us
 
@@ -30,6 +34,25 @@ rc=0; "$cli" --stdin=never exec "$address" -- /bin/cat 2>"$work/err" || rc=$?
 grep -qF "PERMISSION_DENIED" "$work/err" || fail "no PERMISSION_DENIED: $(cat "$work/err")"
 stop_server
 echo "ok: loopback without a token"
+
+# --- Issue 12: the start-up line, and the environment allowlist over the wire -----------------
+start_server --listen=127.0.0.1:0 --enable_command_service --command_allow=/usr/bin/ldd \
+  --command_containment=pid_namespace --command_workdir="$work"
+read -r -t 30 line <&3 || fail "no command-service line"
+case "$line" in
+  *"containment pid_namespace, commands run in $work") ;;
+  *) fail "command-service line: $line" ;;
+esac
+rc=0
+echo "/usr/bin/touch $work/PWNED" | "$cli" --stdin=always --env=BASH_ENV=/dev/stdin \
+  exec "$address" -- /usr/bin/ldd /bin/true 2>"$work/err" || rc=$?
+[ "$rc" -eq 255 ] || fail "BASH_ENV gave $rc"
+grep -qF "PERMISSION_DENIED" "$work/err" || fail "no PERMISSION_DENIED: $(cat "$work/err")"
+[ ! -e "$work/PWNED" ] || fail "BASH_ENV ran the injected command"
+rc=0; "$cli" --stdin=never --cwd=/root exec "$address" -- /usr/bin/ldd --version 2>"$work/err" || rc=$?
+[ "$rc" -eq 255 ] && grep -qF "PERMISSION_DENIED" "$work/err" || fail "--cwd=/root: $rc $(cat "$work/err")"
+stop_server
+echo "ok: environment allowlist and working directory over the wire"
 
 # --- Every address with a token -------------------------------------------------------------
 start_server --listen=0.0.0.0:0 "${allow[@]}" --auth_token_file="$work/token"

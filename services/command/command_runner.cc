@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "rpc/status_macros.h"
 #include "services/command/process.h"
 #include "services/command/spawn.h"
@@ -26,6 +27,12 @@ CommandRunner::CommandRunner(CommandServiceConfig config, Containment containmen
       containment_(containment),
       policy_(std::move(policy)),
       limiter_(config_.max_concurrent) {}
+
+std::string CommandRunner::workspace_description() const {
+  const Workspace& workspace = policy_.workspace();
+  return workspace.has_root() ? workspace.path()
+                              : absl::StrCat("fresh directories in ", workspace.path());
+}
 
 absl::Status CommandRunner::Authorize(const CallInfo& call) const {
   if (!config_.token.has_value()) return absl::OkStatus();

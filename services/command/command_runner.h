@@ -60,6 +60,9 @@ class CommandRunner {
 
   // How commands are contained (chosen at Create).
   Containment containment() const { return containment_; }
+  // Where commands run, for the server's start-up line: "<workdir>" or "fresh directories in
+  // <private directory>".
+  std::string workspace_description() const;
 
  private:
   CommandRunner(CommandServiceConfig config, Containment containment, CommandPolicy policy);
