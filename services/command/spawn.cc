@@ -49,8 +49,11 @@ uint64_t CloneFlags(Containment containment) {
   return containment == Containment::kPidNamespace ? CLONE_NEWPID | CLONE_NEWNS : 0;
 }
 
-void KillAndReap(pid_t pid, int pidfd) {
-  sys::PidfdSendSignal(pidfd, SIGKILL);
+// A PID namespace dies with its init; a subreaper is asked to kill its command's processes first
+// (killed itself, it would leave them to the host's init).
+void KillAndReap(pid_t pid, int pidfd, Containment containment) {
+  sys::PidfdSendSignal(pidfd,
+                       containment == Containment::kPidNamespace ? SIGKILL : kKillAllSignal);
   while (::waitpid(pid, nullptr, __WALL) < 0 && errno == EINTR) {
   }
 }
@@ -161,7 +164,7 @@ absl::StatusOr<SpawnedChild> SpawnChild(const SpawnRequest& request) {
   }
   if (status.ok()) status = SetNonBlocking(fds.status.read_end.get());
   if (!status.ok()) {
-    KillAndReap(pid, pidfd.get());
+    KillAndReap(pid, pidfd.get(), request.containment);
     return status;
   }
   SpawnedChild child;
@@ -186,7 +189,7 @@ absl::Status ProbePidNamespace() {
   ScopedFd pidfd(raw_pidfd);
   status.write_end.reset();
   absl::StatusOr<SupervisorMessage> message = ReadFirstMessage(status.read_end.get());
-  KillAndReap(pid, pidfd.get());
+  KillAndReap(pid, pidfd.get(), Containment::kPidNamespace);
   if (!message.ok()) return message.status();
   if (message->kind != SupervisorMessage::kProbeOk) {
     return absl::ErrnoToStatus(message->value, "making the namespace's mounts private or its /proc");
