@@ -9,6 +9,7 @@
 
 #include <string>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "gtest/gtest.h"
@@ -299,6 +300,8 @@ TEST(ContainmentAttackTest, SetsidAndDoubleForkLeaveNothingBehindRun) {
   config.allow_shell = true;
   std::unique_ptr<CommandRunner> runner = test::MakeRunner(config);
   const std::string token = test::UniqueToken();
+  // Whatever an early ASSERT leaves behind is killed all the same.
+  absl::Cleanup kill_leftovers = [&token] { test::KillProcessesWith(token); };
   for (int run = 0; run < 30; ++run) {
     absl::StatusOr<RunResponse> out = RunCommand(*runner, test::Shell(ForkerScript(token)));
     ASSERT_TRUE(out.ok()) << out.status();
@@ -306,7 +309,6 @@ TEST(ContainmentAttackTest, SetsidAndDoubleForkLeaveNothingBehindRun) {
     // The call returns after the command's supervisor was reaped: nothing may be left.
     ASSERT_EQ(test::ProcessesWith(token), std::vector<std::string>()) << "run " << run;
   }
-  test::KillProcessesWith(token);
 }
 
 TEST(ContainmentAttackTest, SetsidAndDoubleForkLeaveNothingBehindExec) {
@@ -314,6 +316,8 @@ TEST(ContainmentAttackTest, SetsidAndDoubleForkLeaveNothingBehindExec) {
   config.allow_shell = true;
   std::unique_ptr<CommandRunner> runner = test::MakeRunner(config);
   const std::string token = test::UniqueToken();
+  // Whatever an early ASSERT leaves behind is killed all the same.
+  absl::Cleanup kill_leftovers = [&token] { test::KillProcessesWith(token); };
   for (int run = 0; run < 10; ++run) {
     test::ExecCall call(runner.get());
     call.Start(test::Shell(ForkerScript(token)));
@@ -322,7 +326,6 @@ TEST(ContainmentAttackTest, SetsidAndDoubleForkLeaveNothingBehindExec) {
     EXPECT_EQ(out.stdout_bytes, "started started\n") << out.stderr_bytes;
     ASSERT_EQ(test::ProcessesWith(token), std::vector<std::string>()) << "run " << run;
   }
-  test::KillProcessesWith(token);
 }
 
 // Killed mid-run (a timeout here), the escapees go too.
