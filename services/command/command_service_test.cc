@@ -163,8 +163,14 @@ TEST_P(CommandServiceTest, TokenIsRequiredInTheMetadata) {
               absl::StatusCode::kUnauthenticated);
   }
   {
+    // The server refuses before it reads anything, so the call may already have ended when the
+    // start message is written: Write() and WritesDone() may fail; the status is what counts.
     ClientContext context;
-    std::unique_ptr<ExecClient> exec = StartExec(&context, Argv({"/bin/true"}));
+    std::unique_ptr<ExecClient> exec = stub_->Exec(&context);
+    ExecRequest start;
+    *start.mutable_start()->mutable_command() = Argv({"/bin/true"});
+    exec->Write(start);
+    exec->WritesDone();
     ExecResponse ignored;
     EXPECT_FALSE(exec->Read(&ignored));
     EXPECT_EQ(exec->Finish().code(), absl::StatusCode::kUnauthenticated);
