@@ -193,8 +193,8 @@ TEST_F(ExecCommandTest, ClientDisconnectKillsTheCommand) {
     if (which != command::Stream::kStdout || killed) return;
     line.append(bytes.data(), bytes.size());
     if (line.find('\n') == std::string::npos) return;
-    // The command's shell and its sleep (the client's own argv holds the token too).
-    for (pid_t pid : command::test::PidsWith(token)) {
+    // The command's shell and its sleep (the client's own argv holds the token too: 3 in all).
+    for (pid_t pid : command::test::WaitForPidsWith(token, 3)) {
       if (command::test::CommandLine(pid).find(cli) != 0) {
         pidfds.push_back(command::test::OpenPidfd(pid));
       }

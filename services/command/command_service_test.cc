@@ -106,10 +106,10 @@ class CommandServiceTest : public ::testing::TestWithParam<bool /*unix socket*/>
     return response.stdout();
   }
 
-  // Pidfds of the processes carrying `token` now (see process_test_util.h).
-  static std::vector<int> PidfdsOf(const std::string& token) {
+  // Pidfds of the `n` processes that carry `token` (see process_test_util.h).
+  static std::vector<int> PidfdsOf(const std::string& token, size_t n) {
     std::vector<int> pidfds;
-    for (pid_t pid : test::PidsWith(token)) pidfds.push_back(test::OpenPidfd(pid));
+    for (pid_t pid : test::WaitForPidsWith(token, n)) pidfds.push_back(test::OpenPidfd(pid));
     return pidfds;
   }
 
@@ -305,7 +305,7 @@ TEST_P(CommandServiceTest, CancelKillsTheCommand) {
   std::unique_ptr<ExecClient> exec =
       StartExec(&context, Shell(absl::StrCat("sleep ", token, " & echo ready; wait")));
   ASSERT_EQ(NextStdout(*exec), "ready\n");
-  const std::vector<int> pidfds = PidfdsOf(token);  // the shell and the sleep
+  const std::vector<int> pidfds = PidfdsOf(token, 2);  // the shell and the sleep
   EXPECT_EQ(pidfds.size(), 2u);
   context.TryCancel();
   EXPECT_EQ(exec->Finish().code(), absl::StatusCode::kCancelled);
@@ -322,7 +322,7 @@ TEST_P(CommandServiceTest, CallDeadlineKillsTheCommand) {
   std::unique_ptr<ExecClient> exec =
       StartExec(&context, Shell(absl::StrCat("sleep ", token, " & echo ready; wait")));
   ASSERT_EQ(NextStdout(*exec), "ready\n");
-  const std::vector<int> pidfds = PidfdsOf(token);
+  const std::vector<int> pidfds = PidfdsOf(token, 2);
   EXPECT_EQ(pidfds.size(), 2u);
   ExecResponse response;
   EXPECT_FALSE(exec->Read(&response));

@@ -41,10 +41,10 @@ std::string NextStdout(ExecCall& call) {
   return response.stdout();
 }
 
-// Pidfds of the processes carrying `token` now (see process_test_util.h).
-std::vector<int> PidfdsOf(const std::string& token) {
+// Pidfds of the `n` processes that carry `token` (see process_test_util.h).
+std::vector<int> PidfdsOf(const std::string& token, size_t n) {
   std::vector<int> pidfds;
-  for (pid_t pid : test::PidsWith(token)) pidfds.push_back(test::OpenPidfd(pid));
+  for (pid_t pid : test::WaitForPidsWith(token, n)) pidfds.push_back(test::OpenPidfd(pid));
   return pidfds;
 }
 
@@ -271,7 +271,7 @@ TEST(ExecTest, TimeoutFiresWhileTheClientIsNotReading) {
   spec.set_timeout_ms(300);
   call.Start(spec);
   ASSERT_EQ(NextStdout(call).substr(0, 6), "ready\n");  // yes's output may follow in the chunk
-  const std::vector<int> command = PidfdsOf(token);
+  const std::vector<int> command = PidfdsOf(token, 1);
   ASSERT_EQ(command.size(), 1u);
   call.stream().WaitForBlockedWrite();  // the client reads nothing more for now
   EXPECT_TRUE(AllExit(command));

@@ -95,7 +95,7 @@ TEST(ProcessTerminationTest, StoppedCommandIsContinuedToReceiveSigterm) {
   ProcessResult result = (*process)->Wait([&](Stream which, absl::string_view bytes) {
     if (which == Stream::kStdout) stdout_bytes.append(bytes.data(), bytes.size());
     if (state != '?' || stdout_bytes.find('\n') == std::string::npos) return;
-    const std::vector<pid_t> shell = test::PidsWith(token);
+    const std::vector<pid_t> shell = test::WaitForPidsWith(token, 1);
     if (shell.size() != 1) return;
     const absl::Time give_up = absl::Now() + kSafetyTimeout;
     while ((state = test::ProcessState(shell[0])) != 'T' && state != '?' &&
@@ -301,7 +301,7 @@ TEST(ProcessTerminationDeathTest, CommandsDieWithTheServer) {
         if (!process.ok()) _exit(2);
         (*process).release();  // never waited for, never destroyed
         // Both sleeps have started once two processes carry the token.
-        while (test::PidsWith(token).size() < 2) std::this_thread::yield();
+        if (test::WaitForPidsWith(token, 2).size() < 2) _exit(3);
         _exit(0);
       },
       ::testing::ExitedWithCode(0), "");

@@ -14,12 +14,14 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "services/command/containment.h"
@@ -127,6 +129,20 @@ inline std::vector<pid_t> PidsWith(const std::string& token) {
   for (const std::string& found : ProcessesWith(token)) {
     int pid;
     if (absl::SimpleAtoi(found.substr(0, found.find(':')), &pid)) pids.push_back(pid);
+  }
+  return pids;
+}
+
+// PidsWith(token) once it finds at least `n` processes (or whatever it finds when `timeout`, which
+// only bounds a failing test, passes). A process in the middle of execve shows an empty command
+// line for a moment, so a single scan can miss one that is running.
+inline std::vector<pid_t> WaitForPidsWith(const std::string& token, size_t n,
+                                          absl::Duration timeout = absl::Seconds(30)) {
+  const absl::Time give_up = absl::Now() + timeout;
+  std::vector<pid_t> pids = PidsWith(token);
+  while (pids.size() < n && absl::Now() < give_up) {
+    std::this_thread::yield();
+    pids = PidsWith(token);
   }
   return pids;
 }
