@@ -176,35 +176,42 @@ TEST_F(ExecCommandTest, SendsTheTokenFromAFile) {
 }
 
 // A client that disconnects mid-command: framerpc_cli, running as a process of its own, is
-// killed while the command runs; the server kills the command's whole process group.
-TEST_F(ExecCommandTest, ClientDisconnectKillsTheProcessGroup) {
+// killed while the command runs; the server kills the command and everything it started.
+TEST_F(ExecCommandTest, ClientDisconnectKillsTheCommand) {
   Serve();
   const char* cli = std::getenv("FRAMERPC_CLI");
   ASSERT_NE(cli, nullptr);
+  const std::string token = command::test::UniqueToken();
   command::ProcessOptions options;
-  options.argv = {cli, "--stdin=never", "exec", address_, "--",
-                  "/bin/sh", "-c", "sleep 1000 & echo $$ $!; wait"};
+  options.argv = {cli,       "--stdin=never", "exec", address_, "--", "/bin/sh", "-c",
+                  absl::StrCat("sleep ", token, " & echo ready; wait")};
   absl::StatusOr<std::unique_ptr<command::Process>> client =
       command::Process::Spawn(std::move(options));
   ASSERT_TRUE(client.ok()) << client.status();
   std::string line;
   std::vector<int> pidfds;
+  bool killed = false;
   (*client)->Wait([&](command::Stream which, absl::string_view bytes) {
-    if (which != command::Stream::kStdout || !pidfds.empty()) return;
+    if (which != command::Stream::kStdout || killed) return;
     line.append(bytes.data(), bytes.size());
     if (line.find('\n') == std::string::npos) return;
-    for (absl::string_view word : absl::StrSplit(absl::StripSuffix(line, "\n"), ' ')) {
-      int pid;
-      if (absl::SimpleAtoi(word, &pid)) pidfds.push_back(command::test::OpenPidfd(pid));
+    // The command's shell and its sleep (the client's own argv holds the token too: 3 in all).
+    for (pid_t pid : command::test::WaitForPidsWith(token, 3)) {
+      if (command::test::CommandLine(pid).find(cli) != 0) {
+        pidfds.push_back(command::test::OpenPidfd(pid));
+      }
     }
+    killed = true;
     (*client)->Kill();  // SIGKILL: the connection drops without a word
   });
-  ASSERT_EQ(pidfds.size(), 2u) << line;
+  EXPECT_EQ(line, "ready\n");
+  EXPECT_EQ(pidfds.size(), 2u);
   for (int pidfd : pidfds) {
     if (pidfd < 0) continue;  // already gone
     EXPECT_TRUE(command::test::WaitForPidfd(pidfd, kSafetyTimeout));
     ::close(pidfd);
   }
+  command::test::KillProcessesWith(token);
 }
 
 }  // namespace

@@ -39,7 +39,9 @@ ABSL_FLAG(std::string, stdin, "auto",
           "never (the command's stdin is /dev/null).");
 ABSL_FLAG(std::vector<std::string>, env, {},
           "exec: NAME=value for the command's environment; repeat the flag for more.");
-ABSL_FLAG(std::string, cwd, "", "exec: the command's working directory (absolute).");
+ABSL_FLAG(std::string, cwd, "",
+          "exec: the command's working directory, relative to the server's --command_workdir "
+          "(servers without one run each command in a fresh directory and refuse --cwd).");
 ABSL_FLAG(absl::Duration, exec_timeout, absl::ZeroDuration(),
           "exec: the command's timeout (then SIGTERM, then SIGKILL); 0: the server's default.");
 ABSL_FLAG(bool, continue, false,

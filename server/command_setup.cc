@@ -30,6 +30,22 @@ absl::StatusOr<command::CommandServiceConfig> BuildCommandServiceConfig(
   }
   config.run_output_limit = flags.run_output_limit;
   config.exec_output_limit = flags.exec_output_limit;
+  config.env_allow = flags.env_allow;
+  config.lang = flags.lang;
+  config.home = flags.home;
+  config.workdir = flags.workdir;
+  absl::StatusOr<command::ContainmentChoice> containment =
+      command::ParseContainmentChoice(flags.containment);
+  if (!containment.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--command_containment: ", containment.status().message()));
+  }
+  config.containment = *containment;
+  if (flags.memory_limit > 0) config.memory_limit_bytes = flags.memory_limit;
+  if (flags.cpu_limit < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--command_cpu_limit must not be negative");
+  }
+  if (flags.cpu_limit > absl::ZeroDuration()) config.cpu_limit = flags.cpu_limit;
   absl::StatusOr<auth::AccessPolicy> access =
       BuildAccessPolicy(flags.credentials, "--command_allow_uids", "the command service");
   if (!access.ok()) return access.status();

@@ -30,13 +30,22 @@ struct CommandServiceFlags {
   uint64_t exec_output_limit = uint64_t{1} << 20;
   // --auth_token_file, --command_allow_uids, --trust_local_peers.
   CredentialFlags credentials;
+  // Issue 12: the environment, where commands run, how they are contained, their limits.
+  std::vector<std::string> env_allow;
+  std::string lang = "C.UTF-8";
+  std::string home;                                    // empty: the working directory
+  std::string workdir;                                 // empty: a fresh directory per command
+  std::string containment = "auto";                    // auto | pid_namespace | subreaper
+  uint64_t memory_limit = 0;                           // bytes of RLIMIT_AS; 0: none
+  absl::Duration cpu_limit = absl::ZeroDuration();     // RLIMIT_CPU; 0: none
 };
 
 // The configuration, with the token read from its file. Errors: the token file's
-// (SharedSecret::FromFile), INVALID_ARGUMENT for a bad allowlist entry, uid or timeouts, and for a
-// Run output limit whose response (both streams at the limit) would not fit in
-// `max_frame_bytes`; FAILED_PRECONDITION when no credential is accepted at all (a command service
-// that admits nobody is a mistake, and one that admits every local user must be asked for).
+// (SharedSecret::FromFile); INVALID_ARGUMENT for a bad uid, for a Run output limit whose response
+// (both streams at the limit) would not fit in `max_frame_bytes`, an unknown containment, or a
+// negative CPU limit; FAILED_PRECONDITION when no credential is accepted at all (a command
+// service that admits nobody is a mistake, and one that admits every local user must be asked
+// for). The rest (allowlist, env_allow, workdir, ...) is checked by CommandRunner::Create.
 absl::StatusOr<command::CommandServiceConfig> BuildCommandServiceConfig(
     const CommandServiceFlags& flags, uint32_t max_frame_bytes);
 

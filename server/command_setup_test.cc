@@ -97,6 +97,50 @@ TEST(CommandSetupTest, FlagsBecomeTheConfig) {
   EXPECT_FALSE(config->access.accepts_token());
 }
 
+TEST(CommandSetupTest, Issue12FlagsBecomeTheConfig) {
+  CommandServiceFlags flags;
+  flags.credentials.trust_local_peers = true;
+  flags.env_allow = {"GREETING"};
+  flags.lang = "";
+  flags.home = "/var/empty";
+  flags.workdir = "/srv/commands";
+  flags.containment = "subreaper";
+  flags.memory_limit = 64 << 20;
+  flags.cpu_limit = absl::Seconds(10);
+  absl::StatusOr<command::CommandServiceConfig> config =
+      BuildCommandServiceConfig(flags, 64 << 20);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->env_allow, flags.env_allow);
+  EXPECT_EQ(config->lang, "");
+  EXPECT_EQ(config->home, "/var/empty");
+  EXPECT_EQ(config->workdir, "/srv/commands");
+  EXPECT_EQ(config->containment, command::ContainmentChoice::kSubreaper);
+  EXPECT_EQ(config->memory_limit_bytes, uint64_t{64} << 20);
+  EXPECT_EQ(config->cpu_limit, absl::Seconds(10));
+
+  // The defaults: no limits, containment probed.
+  config = BuildCommandServiceConfig(CommandServiceFlags(), 64 << 20);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->containment, command::ContainmentChoice::kAuto);
+  EXPECT_FALSE(config->memory_limit_bytes.has_value());
+  EXPECT_FALSE(config->cpu_limit.has_value());
+  EXPECT_EQ(config->lang, "C.UTF-8");
+  EXPECT_TRUE(config->env_allow.empty());
+  EXPECT_TRUE(config->workdir.empty());
+}
+
+TEST(CommandSetupTest, BadContainmentOrCpuLimit) {
+  CommandServiceFlags flags;
+  flags.containment = "chroot";
+  absl::Status status = BuildCommandServiceConfig(flags, 64 << 20).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("--command_containment"), absl::string_view::npos) << status;
+  flags = CommandServiceFlags();
+  flags.cpu_limit = absl::Seconds(-1);
+  EXPECT_EQ(BuildCommandServiceConfig(flags, 64 << 20).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST(CommandSetupTest, RunOutputMustFitInAFrame) {
   CommandServiceFlags flags;
   flags.credentials.trust_local_peers = true;

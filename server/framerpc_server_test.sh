@@ -24,6 +24,14 @@ expect_refusal "chmod 600" --listen=127.0.0.1:0 "${allow[@]}" --auth_token_file=
 chmod 600 "$work/token"
 expect_refusal "allowlist entry" --listen=127.0.0.1:0 --enable_command_service --command_allow=bin/echo \
   --trust_local_peers
+expect_refusal "/nonexistent/prog" --listen=127.0.0.1:0 --enable_command_service --command_allow=/nonexistent/prog \
+  --trust_local_peers
+expect_refusal "BASH_ENV: a shell reads it" --listen=127.0.0.1:0 "${allow[@]}" --command_env_allow=GREETING,BASH_ENV \
+  --trust_local_peers
+expect_refusal "--command_containment" --listen=127.0.0.1:0 "${allow[@]}" --command_containment=chroot \
+  --trust_local_peers
+expect_refusal "--command_workdir" --listen=127.0.0.1:0 "${allow[@]}" --command_workdir=relative \
+  --trust_local_peers
 expect_refusal "busy_poll must be between 0 and 1s, got 2s" --listen=127.0.0.1:0 --busy_poll=2s
 expect_refusal "busy_poll must be between 0 and 1s, got -1us" --listen=127.0.0.1:0 --busy_poll=-1us
 expect_refusal "the idle timeout must be positive, not 0" --listen=127.0.0.1:0 --idle_timeout=0s
@@ -74,6 +82,25 @@ out="$(as_nobody --stdin=never exec "$address" -- /usr/bin/id -u)"
 [ "$out" = "$(id -u)" ] || fail "nobody with --trust_local_peers: '$out'"
 stop_server
 echo "ok: --trust_local_peers admits every local user, as documented"
+
+# --- Issue 12: the start-up line, and the environment allowlist over the wire -----------------
+start_server --listen=127.0.0.1:0 --enable_command_service --command_allow=/usr/bin/ldd \
+  --command_containment=pid_namespace --command_workdir="$work"
+read -r -t 30 line <&3 || fail "no command-service line"
+case "$line" in
+  *"containment pid_namespace, commands run in $work") ;;
+  *) fail "command-service line: $line" ;;
+esac
+rc=0
+echo "/usr/bin/touch $work/PWNED" | "$cli" --stdin=always --env=BASH_ENV=/dev/stdin \
+  exec "$address" -- /usr/bin/ldd /bin/true 2>"$work/err" || rc=$?
+[ "$rc" -eq 255 ] || fail "BASH_ENV gave $rc"
+grep -qF "PERMISSION_DENIED" "$work/err" || fail "no PERMISSION_DENIED: $(cat "$work/err")"
+[ ! -e "$work/PWNED" ] || fail "BASH_ENV ran the injected command"
+rc=0; "$cli" --stdin=never --cwd=/root exec "$address" -- /usr/bin/ldd --version 2>"$work/err" || rc=$?
+[ "$rc" -eq 255 ] && grep -qF "PERMISSION_DENIED" "$work/err" || fail "--cwd=/root: $rc $(cat "$work/err")"
+stop_server
+echo "ok: environment allowlist and working directory over the wire"
 
 # --- Every address with a token -------------------------------------------------------------
 start_server --listen=0.0.0.0:0 "${allow[@]}" --auth_token_file="$work/token"

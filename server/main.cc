@@ -138,6 +138,28 @@ ABSL_FLAG(uint64_t, command_run_output_limit,
 ABSL_FLAG(uint64_t, command_exec_output_limit,
           framerpc::server::CommandServiceFlags().exec_output_limit,
           "Cap on each of stdout and stderr streamed by one Exec call, in bytes.");
+ABSL_FLAG(std::vector<std::string>, command_env_allow, {},
+          "Environment variables a request may set, comma-separated (empty: none; any other is "
+          "PERMISSION_DENIED). Names that run code inside a program (LD_*, BASH_ENV, PYTHON*, "
+          "...) are refused at start: docs/command_service.md lists them.");
+ABSL_FLAG(std::string, command_lang, framerpc::server::CommandServiceFlags().lang,
+          "LANG of every command (empty: none). Commands get PATH, LANG and HOME, and nothing of "
+          "the server's environment.");
+ABSL_FLAG(std::string, command_home, "",
+          "HOME of every command; empty: the command's working directory.");
+ABSL_FLAG(std::string, command_workdir, "",
+          "Run commands beneath this directory, in the path a request gives relative to it "
+          "(never outside it). Empty: each command in a fresh empty directory of its own, "
+          "removed afterwards, and requests may not name one.");
+ABSL_FLAG(std::string, command_containment, framerpc::server::CommandServiceFlags().containment,
+          "How commands and everything they start are contained: pid_namespace (a PID namespace "
+          "each, killed whole), subreaper (a supervisor that kills every descendant), or auto "
+          "(pid_namespace where available).");
+ABSL_FLAG(uint64_t, command_memory_limit, 0,
+          "RLIMIT_AS of every process a command runs, in bytes; 0: none.");
+ABSL_FLAG(absl::Duration, command_cpu_limit, absl::ZeroDuration(),
+          "RLIMIT_CPU of every process a command runs, rounded up to seconds (SIGXCPU, then "
+          "SIGKILL a second later); 0: none.");
 ABSL_FLAG(std::vector<std::string>, command_allow_uids, {},
           "Unix-socket peers whose uid (as the kernel reports it) is listed may call the command "
           "service without a token: numeric uids or user names, comma-separated.");
@@ -223,6 +245,13 @@ framerpc::server::CommandServiceFlags CommandFlags() {
   flags.credentials.auth_token_file = absl::GetFlag(FLAGS_auth_token_file);
   flags.credentials.allow_uids = absl::GetFlag(FLAGS_command_allow_uids);
   flags.credentials.trust_local_peers = absl::GetFlag(FLAGS_trust_local_peers);
+  flags.env_allow = absl::GetFlag(FLAGS_command_env_allow);
+  flags.lang = absl::GetFlag(FLAGS_command_lang);
+  flags.home = absl::GetFlag(FLAGS_command_home);
+  flags.workdir = absl::GetFlag(FLAGS_command_workdir);
+  flags.containment = absl::GetFlag(FLAGS_command_containment);
+  flags.memory_limit = absl::GetFlag(FLAGS_command_memory_limit);
+  flags.cpu_limit = absl::GetFlag(FLAGS_command_cpu_limit);
   return flags;
 }
 
@@ -328,10 +357,13 @@ absl::Status CheckExposure(const std::vector<std::string>& framed,
 void PrintAccess(const framerpc::command::CommandServiceImpl* command,
                  const framerpc::file::FileServiceImpl* files) {
   if (command != nullptr) {
-    std::printf("framerpc_server: command service enabled (%zu programs allowed%s); accepts %s\n",
+    const framerpc::command::CommandRunner& runner = command->runner();
+    std::printf("framerpc_server: command service enabled (%zu programs allowed%s), containment "
+                "%s, commands run in %s; accepts %s\n",
                 absl::GetFlag(FLAGS_command_allow).size(),
                 absl::GetFlag(FLAGS_command_allow_shell) ? ", shell commands allowed" : "",
-                command->runner().config().access.Describe().c_str());
+                std::string(framerpc::command::ContainmentName(runner.containment())).c_str(),
+                runner.workspace_description().c_str(), runner.config().access.Describe().c_str());
   }
   if (files != nullptr) {
     const framerpc::file::FileServiceOptions& options = files->options();

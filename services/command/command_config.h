@@ -3,12 +3,14 @@
 #define FRAMERPC_SERVICES_COMMAND_COMMAND_CONFIG_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/time/time.h"
 #include "services/auth/access_policy.h"
+#include "services/command/containment.h"
 #include "services/command/process.h"
 
 namespace framerpc::command {
@@ -23,6 +25,19 @@ struct CommandServiceConfig {
   // change it.
   std::string path = kDefaultPath;
 
+  // Where commands run (workspace.h). Empty: each command in a fresh empty directory of its own,
+  // made in a private directory under scratch_parent (empty: $TMPDIR, else /tmp), and requests
+  // may not name one. Set: requests name a directory relative to it, and cannot leave it.
+  std::string workdir;
+  std::string scratch_parent;
+
+  // The environment (environment_policy.h): a command gets PATH, LANG and HOME, plus the request's
+  // variables whose names are listed in env_allow (names that would let a caller run code of its
+  // choosing are refused here). Nothing of the server's own environment.
+  std::vector<std::string> env_allow;
+  std::string lang = "C.UTF-8";  // empty: no LANG
+  std::string home;              // empty: the command's working directory
+
   absl::Duration default_timeout = absl::Minutes(5);  // for requests that give none; > 0
   absl::Duration max_timeout = absl::Hours(1);        // >= default_timeout
   absl::Duration kill_grace = absl::Seconds(2);       // SIGTERM -> SIGKILL; >= 0
@@ -31,6 +46,13 @@ struct CommandServiceConfig {
   // one response message, so its cap must leave that message under the frame limit.
   size_t run_output_limit = kDefaultOutputLimit;
   size_t exec_output_limit = kDefaultOutputLimit;
+
+  // How each command and everything it starts are contained (containment.h); kAuto picks a PID
+  // namespace where the probe at Create succeeds, a child subreaper otherwise.
+  ContainmentChoice containment = ContainmentChoice::kAuto;
+  // Per-process limits of every process a command runs (RLIMIT_AS and RLIMIT_CPU); unset: none.
+  std::optional<uint64_t> memory_limit_bytes;
+  std::optional<absl::Duration> cpu_limit;
 
   // Commands running at once, Run and Exec together; beyond it calls fail RESOURCE_EXHAUSTED.
   int max_concurrent = 8;

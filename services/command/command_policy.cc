@@ -12,44 +12,20 @@
 #include "services/command/shell_command.h"
 
 namespace framerpc::command {
-namespace {
 
-// glibc's list of variables it drops for set-user-ID programs (UNSECURE_ENVVARS), less TMPDIR,
-// which only says where temporary files go; LD_* as a whole is handled by prefix.
-constexpr absl::string_view kReservedNames[] = {
-    "PATH",          "GCONV_PATH",       "GETCONF_DIR", "GLIBC_TUNABLES", "HOSTALIASES",
-    "LOCALDOMAIN",   "LOCPATH",          "MALLOC_TRACE", "NIS_PATH",      "NLSPATH",
-    "RESOLV_HOST_CONF", "RES_OPTIONS",   "TZDIR",
-};
-
-absl::Status CheckEnvironment(const google::protobuf::Map<std::string, std::string>& env) {
-  for (const auto& [name, value] : env) {
-    if (name.empty() || name.find_first_of(std::string("=\0", 2)) != std::string::npos ||
-        value.find('\0') != std::string::npos) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("invalid environment variable name or value: '", name, "'"));
-    }
-    if (IsReservedEnvironmentName(name)) {
-      return absl::PermissionDeniedError(
-          absl::StrCat("environment variable ", name, " is reserved to the server"));
-    }
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace
-
-bool IsReservedEnvironmentName(absl::string_view name) {
-  if (absl::StartsWith(name, "LD_")) return true;
-  for (absl::string_view reserved : kReservedNames) {
-    if (name == reserved) return true;
-  }
-  return false;
-}
-
-absl::StatusOr<CommandPolicy> CommandPolicy::Create(const CommandServiceConfig& config) {
+absl::StatusOr<CommandPolicy> CommandPolicy::Create(const CommandServiceConfig& config,
+                                                    Containment containment) {
   FRPC_ASSIGN_OR_RETURN(ProgramAllowlist allowlist,
-                        ProgramAllowlist::Create(config.allowed_programs));
+                        ProgramAllowlist::Create(config.allowed_programs, config.path));
+  std::optional<PinnedProgram> shell;
+  if (config.allow_shell) {
+    absl::StatusOr<PinnedProgram> pinned = PinnedProgram::Pin(kShellPath);
+    if (!pinned.ok()) {
+      return absl::Status(pinned.status().code(), absl::StrCat("the shell for allow_shell: ",
+                                                               pinned.status().message()));
+    }
+    shell = *std::move(pinned);
+  }
   if (config.default_timeout <= absl::ZeroDuration() ||
       config.max_timeout < config.default_timeout) {
     return absl::InvalidArgumentError("need 0 < default timeout <= maximum timeout");
@@ -57,16 +33,34 @@ absl::StatusOr<CommandPolicy> CommandPolicy::Create(const CommandServiceConfig& 
   if (config.kill_grace < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("the kill grace period must not be negative");
   }
-  return CommandPolicy(config, std::move(allowlist));
+  if (config.memory_limit_bytes == uint64_t{0} ||
+      (config.cpu_limit.has_value() && *config.cpu_limit <= absl::ZeroDuration())) {
+    return absl::InvalidArgumentError("memory and CPU limits must be positive when set");
+  }
+  FRPC_ASSIGN_OR_RETURN(EnvironmentPolicy environment,
+                        EnvironmentPolicy::Create(EnvironmentConfig{
+                            config.env_allow, config.path, config.lang, config.home}));
+  FRPC_ASSIGN_OR_RETURN(std::unique_ptr<Workspace> workspace,
+                        Workspace::Create(config.workdir, config.scratch_parent));
+  return CommandPolicy(config, containment, std::move(allowlist), std::move(environment),
+                       std::move(shell), std::move(workspace));
 }
 
-CommandPolicy::CommandPolicy(const CommandServiceConfig& config, ProgramAllowlist allowlist)
+CommandPolicy::CommandPolicy(const CommandServiceConfig& config, Containment containment,
+                             ProgramAllowlist allowlist, EnvironmentPolicy environment,
+                             std::optional<PinnedProgram> shell,
+                             std::unique_ptr<Workspace> workspace)
     : allowlist_(std::move(allowlist)),
-      allow_shell_(config.allow_shell),
+      environment_(std::move(environment)),
+      shell_(std::move(shell)),
+      workspace_(std::move(workspace)),
       path_(config.path),
       default_timeout_(config.default_timeout),
       max_timeout_(config.max_timeout),
-      kill_grace_(config.kill_grace) {}
+      kill_grace_(config.kill_grace),
+      containment_(containment),
+      memory_limit_bytes_(config.memory_limit_bytes),
+      cpu_limit_(config.cpu_limit) {}
 
 absl::StatusOr<absl::Duration> CommandPolicy::Timeout(uint64_t timeout_ms) const {
   if (timeout_ms == 0) return default_timeout_;
@@ -80,17 +74,6 @@ absl::StatusOr<absl::Duration> CommandPolicy::Timeout(uint64_t timeout_ms) const
   return absl::Milliseconds(static_cast<int64_t>(std::min<uint64_t>(timeout_ms, INT64_MAX / 2)));
 }
 
-absl::Status CommandPolicy::CheckProgram(absl::string_view program,
-                                         absl::string_view working_directory) const {
-  absl::StatusOr<std::string> resolved = ResolveProgram(program, path_, working_directory);
-  if (resolved.ok()) return allowlist_.Check(program, *resolved);
-  // Refuse what is not allowed before saying whether it exists. An absolute request names its
-  // own path; a bare one is allowed by name.
-  const absl::string_view own_path = absl::StartsWith(program, "/") ? program : "";
-  FRPC_RETURN_IF_ERROR(allowlist_.Check(program, own_path));
-  return resolved.status();
-}
-
 absl::StatusOr<ProcessOptions> CommandPolicy::Prepare(const CommandSpec& spec,
                                                       size_t output_cap) const {
   const bool has_argv = spec.argv_size() > 0;
@@ -99,22 +82,24 @@ absl::StatusOr<ProcessOptions> CommandPolicy::Prepare(const CommandSpec& spec,
     return absl::InvalidArgumentError("exactly one of argv and shell must be given");
   }
   FRPC_ASSIGN_OR_RETURN(const absl::Duration timeout, Timeout(spec.timeout_ms()));
-  if (has_shell && !allow_shell_) {
+  if (has_shell && !shell_.has_value()) {
     return absl::PermissionDeniedError(
         "shell commands are disabled on this server (--command_allow_shell)");
   }
-  FRPC_RETURN_IF_ERROR(CheckEnvironment(spec.env()));
-  if (has_argv) FRPC_RETURN_IF_ERROR(CheckProgram(spec.argv(0), spec.working_directory()));
+  FRPC_RETURN_IF_ERROR(environment_.Check(spec.env()));
+  FRPC_RETURN_IF_ERROR(workspace_->Check(spec.working_directory()));
 
   ProcessOptions options;
   if (has_argv) {
+    FRPC_ASSIGN_OR_RETURN(options.executable, allowlist_.Open(spec.argv(0)));
     options.argv.assign(spec.argv().begin(), spec.argv().end());
   } else {
+    FRPC_ASSIGN_OR_RETURN(options.executable, shell_->Open(kShellPath));
     options.argv = ShellCommandArgv(spec.shell());
   }
-  options.env.insert(spec.env().begin(), spec.env().end());
-  options.env["PATH"] = path_;
-  options.working_directory = spec.working_directory();
+  options.containment = containment_;
+  options.address_space_limit = memory_limit_bytes_;
+  options.cpu_limit = cpu_limit_;
   const size_t cap = spec.output_limit_bytes() == 0
                          ? output_cap
                          : static_cast<size_t>(std::min<uint64_t>(spec.output_limit_bytes(),
@@ -124,6 +109,14 @@ absl::StatusOr<ProcessOptions> CommandPolicy::Prepare(const CommandSpec& spec,
   options.timeout = timeout;
   options.kill_grace = kill_grace_;
   return options;
+}
+
+absl::StatusOr<WorkingDirectory> CommandPolicy::EnterWorkingDirectory(
+    const CommandSpec& spec, ProcessOptions& options) const {
+  FRPC_ASSIGN_OR_RETURN(WorkingDirectory directory, workspace_->Open(spec.working_directory()));
+  options.working_directory = directory.TakeFd();
+  options.env = environment_.Build(spec.env(), directory.path());
+  return directory;
 }
 
 void FillExitStatus(const ProcessResult& result, ExitStatus* status) {

@@ -12,16 +12,17 @@ namespace {
 
 CommandServiceConfig Config() {
   CommandServiceConfig config;
-  config.allowed_programs = {"/bin/echo", "/usr/bin/definitely-not-installed", "true",
-                             "definitely-not-installed", "/usr/bin/env"};
+  config.allowed_programs = {"/bin/echo", "true", "/usr/bin/env"};
   config.default_timeout = absl::Seconds(7);
   config.max_timeout = absl::Seconds(60);
   config.kill_grace = absl::Milliseconds(300);
+  config.env_allow = {"LANG", "GREETING"};
+  config.scratch_parent = ::testing::TempDir();
   return config;
 }
 
 CommandPolicy Policy(const CommandServiceConfig& config = Config()) {
-  return CommandPolicy::Create(config).value();
+  return CommandPolicy::Create(config, Containment::kSubreaper).value();
 }
 
 CommandSpec Argv(std::initializer_list<std::string> argv) {
@@ -36,14 +37,20 @@ absl::StatusCode PrepareCode(const CommandPolicy& policy, const CommandSpec& spe
 
 TEST(CommandPolicyTest, AllowedArgvBecomesProcessOptions) {
   CommandSpec spec = Argv({"/bin/echo", "a b", "$(id)"});
-  (*spec.mutable_env())["LANG"] = "C.UTF-8";
-  spec.set_working_directory("/");
-  absl::StatusOr<ProcessOptions> options = Policy().Prepare(spec, 1024);
+  (*spec.mutable_env())["GREETING"] = "hello";
+  const CommandPolicy policy = Policy();
+  absl::StatusOr<ProcessOptions> options = policy.Prepare(spec, 1024);
   ASSERT_TRUE(options.ok()) << options.status();
   EXPECT_EQ(options->argv, (std::vector<std::string>{"/bin/echo", "a b", "$(id)"}));
-  EXPECT_EQ(options->env, (std::map<std::string, std::string>{{"LANG", "C.UTF-8"},
+  EXPECT_TRUE(options->executable.valid());
+  EXPECT_EQ(options->containment, Containment::kSubreaper);
+  absl::StatusOr<WorkingDirectory> dir = policy.EnterWorkingDirectory(spec, *options);
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  EXPECT_TRUE(options->working_directory.valid());
+  EXPECT_EQ(options->env, (std::map<std::string, std::string>{{"GREETING", "hello"},
+                                                               {"HOME", dir->path()},
+                                                               {"LANG", "C.UTF-8"},
                                                                {"PATH", kDefaultPath}}));
-  EXPECT_EQ(options->working_directory, "/");
   EXPECT_FALSE(options->stdin_bytes.has_value());
   EXPECT_EQ(options->timeout, absl::Seconds(7));
   EXPECT_EQ(options->kill_grace, absl::Milliseconds(300));
@@ -84,30 +91,62 @@ TEST(CommandPolicyTest, ProgramsOutsideTheAllowlistAreDeniedWhetherOrNotTheyExis
   }
 }
 
-TEST(CommandPolicyTest, AllowedButMissingProgramsAreNotFound) {
-  const CommandPolicy policy = Policy();
-  EXPECT_EQ(PrepareCode(policy, Argv({"/usr/bin/definitely-not-installed"})),
-            absl::StatusCode::kNotFound);
-  EXPECT_EQ(PrepareCode(policy, Argv({"definitely-not-installed"})), absl::StatusCode::kNotFound);
+// The allowlist is resolved when the service starts: an allowed program that does not exist is
+// a configuration error, not a NOT_FOUND for each request.
+TEST(CommandPolicyTest, AllowedButMissingProgramsFailCreate) {
+  for (const char* missing : {"/usr/bin/definitely-not-installed", "definitely-not-installed"}) {
+    CommandServiceConfig config = Config();
+    config.allowed_programs.push_back(missing);
+    absl::Status status = CommandPolicy::Create(config, Containment::kSubreaper).status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kNotFound) << missing;
+    EXPECT_NE(status.message().find(missing), absl::string_view::npos) << status;
+  }
 }
 
 TEST(CommandPolicyTest, BareNamesResolveThroughTheServersPath) {
-  EXPECT_TRUE(Policy().Prepare(Argv({"true"}), 1024).ok());
+  absl::StatusOr<ProcessOptions> options = Policy().Prepare(Argv({"true"}), 1024);
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_TRUE(options->executable.valid());
   CommandServiceConfig config = Config();
   config.path = "/nonexistent";
-  EXPECT_EQ(PrepareCode(Policy(config), Argv({"true"})), absl::StatusCode::kNotFound);
+  EXPECT_EQ(CommandPolicy::Create(config, Containment::kSubreaper).status().code(),
+            absl::StatusCode::kNotFound);
 }
 
-TEST(CommandPolicyTest, ReservedEnvironmentIsRefused) {
-  for (const char* name : {"PATH", "LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT",
-                                  "GCONV_PATH", "GLIBC_TUNABLES"}) {
+TEST(CommandPolicyTest, TheShellIsPinnedWhenAllowed) {
+  CommandServiceConfig config = Config();
+  config.allow_shell = true;
+  absl::StatusOr<ProcessOptions> options = Policy(config).Prepare([] {
+    CommandSpec spec;
+    spec.set_shell("true");
+    return spec;
+  }(), 1024);
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_TRUE(options->executable.valid());
+}
+
+TEST(CommandPolicyTest, EnvironmentOutsideTheAllowlistIsRefused) {
+  for (const char* name : {"PATH", "LD_PRELOAD", "LD_LIBRARY_PATH", "GCONV_PATH", "BASH_ENV",
+                           "BASH_FUNC_echo%%", "HOME", "OTHER"}) {
     CommandSpec spec = Argv({"/usr/bin/env"});
     (*spec.mutable_env())[name] = "/tmp/x";
     EXPECT_EQ(PrepareCode(Policy(), spec), absl::StatusCode::kPermissionDenied) << name;
   }
-  EXPECT_FALSE(IsReservedEnvironmentName("HOME"));
-  EXPECT_FALSE(IsReservedEnvironmentName("OLD_PATH"));
-  EXPECT_FALSE(IsReservedEnvironmentName("TMPDIR"));
+  CommandSpec spec = Argv({"/usr/bin/env"});
+  (*spec.mutable_env())["LANG"] = "de_DE.UTF-8";
+  const CommandPolicy policy = Policy();
+  absl::StatusOr<ProcessOptions> options = policy.Prepare(spec, 1024);
+  ASSERT_TRUE(options.ok()) << options.status();
+  absl::StatusOr<WorkingDirectory> dir = policy.EnterWorkingDirectory(spec, *options);
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  EXPECT_EQ(options->env.at("LANG"), "de_DE.UTF-8");
+}
+
+TEST(CommandPolicyTest, RefusedAllowedNamesFailCreate) {
+  CommandServiceConfig config = Config();
+  config.env_allow = {"LD_PRELOAD"};
+  EXPECT_EQ(CommandPolicy::Create(config, Containment::kSubreaper).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(CommandPolicyTest, MalformedEnvironmentIsInvalid) {
@@ -117,7 +156,7 @@ TEST(CommandPolicyTest, MalformedEnvironmentIsInvalid) {
     EXPECT_EQ(PrepareCode(Policy(), spec), absl::StatusCode::kInvalidArgument) << name;
   }
   CommandSpec spec = Argv({"/usr/bin/env"});
-  (*spec.mutable_env())["A"] = std::string("x\0y", 3);
+  (*spec.mutable_env())["GREETING"] = std::string("x\0y", 3);
   EXPECT_EQ(PrepareCode(Policy(), spec), absl::StatusCode::kInvalidArgument);
 }
 
@@ -144,16 +183,44 @@ TEST(CommandPolicyTest, RequestsMayOnlyLowerTheOutputCap) {
   EXPECT_EQ(policy.Prepare(spec, 1024)->stderr_limit, 1024u);
 }
 
+TEST(CommandPolicyTest, WorkingDirectoryNeedsAWorkdir) {
+  CommandSpec spec = Argv({"/bin/echo"});
+  for (const char* dir : {"/", "/root", "sub", "..", "."}) {
+    spec.set_working_directory(dir);
+    EXPECT_EQ(PrepareCode(Policy(), spec), absl::StatusCode::kPermissionDenied) << dir;
+  }
+  CommandServiceConfig config = Config();
+  config.workdir = ::testing::TempDir();
+  spec.set_working_directory("/root");
+  EXPECT_EQ(PrepareCode(Policy(config), spec), absl::StatusCode::kPermissionDenied);
+  spec.set_working_directory(".");
+  EXPECT_TRUE(Policy(config).Prepare(spec, 1024).ok());
+}
+
 TEST(CommandPolicyTest, CreateValidatesTheConfiguration) {
   CommandServiceConfig config = Config();
   config.allowed_programs = {"bin/echo"};
-  EXPECT_EQ(CommandPolicy::Create(config).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CommandPolicy::Create(config, Containment::kSubreaper).status().code(),
+            absl::StatusCode::kInvalidArgument);
   config = Config();
   config.max_timeout = absl::Seconds(1);
-  EXPECT_EQ(CommandPolicy::Create(config).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CommandPolicy::Create(config, Containment::kSubreaper).status().code(),
+            absl::StatusCode::kInvalidArgument);
   config = Config();
   config.default_timeout = absl::ZeroDuration();
-  EXPECT_EQ(CommandPolicy::Create(config).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CommandPolicy::Create(config, Containment::kSubreaper).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  config = Config();
+  config.workdir = "relative";
+  EXPECT_EQ(CommandPolicy::Create(config, Containment::kSubreaper).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  config.workdir = "/nonexistent-framerpc-workdir";
+  EXPECT_EQ(CommandPolicy::Create(config, Containment::kSubreaper).status().code(),
+            absl::StatusCode::kNotFound);
+  config = Config();
+  config.memory_limit_bytes = 0;
+  EXPECT_EQ(CommandPolicy::Create(config, Containment::kSubreaper).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(FillExitStatusTest, ExitCodeOrSignalAndFlags) {

@@ -2,38 +2,54 @@
 
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "rpc/status_macros.h"
 #include "services/command/process.h"
+#include "services/command/spawn.h"
 
 namespace framerpc::command {
 
 absl::StatusOr<std::unique_ptr<CommandRunner>> CommandRunner::Create(
     CommandServiceConfig config) {
-  FRPC_ASSIGN_OR_RETURN(CommandPolicy policy, CommandPolicy::Create(config));
   if (config.max_concurrent < 0 || config.exec_queue_bytes == 0) {
     return absl::InvalidArgumentError(
         "need max_concurrent >= 0 and exec_queue_bytes > 0");
   }
-  return std::unique_ptr<CommandRunner>(new CommandRunner(std::move(config), std::move(policy)));
+  FRPC_ASSIGN_OR_RETURN(const Containment containment, ChooseContainment(config.containment));
+  FRPC_ASSIGN_OR_RETURN(CommandPolicy policy, CommandPolicy::Create(config, containment));
+  return std::unique_ptr<CommandRunner>(
+      new CommandRunner(std::move(config), containment, std::move(policy)));
 }
 
-CommandRunner::CommandRunner(CommandServiceConfig config, CommandPolicy policy)
+CommandRunner::CommandRunner(CommandServiceConfig config, Containment containment,
+                             CommandPolicy policy)
     : config_(std::move(config)),
+      containment_(containment),
       policy_(std::move(policy)),
       limiter_(config_.max_concurrent) {}
+
+std::string CommandRunner::workspace_description() const {
+  const Workspace& workspace = policy_.workspace();
+  return workspace.has_root() ? workspace.path()
+                              : absl::StrCat("fresh directories in ", workspace.path());
+}
 
 absl::Status CommandRunner::Authorize(const CallInfo& call) const {
   return config_.access.Check(call.credentials);
 }
 
 absl::StatusOr<CommandRunner::Started> CommandRunner::Start(const CallInfo& call,
+                                                             const CommandSpec& spec,
                                                              ProcessOptions options) {
   FRPC_ASSIGN_OR_RETURN(ConcurrencyLimiter::Permit permit, limiter_.TryAcquire());
   if (call.cancelled()) return absl::CancelledError("the call ended before the command started");
+  FRPC_ASSIGN_OR_RETURN(WorkingDirectory directory,
+                        policy_.EnterWorkingDirectory(spec, options));
   FRPC_ASSIGN_OR_RETURN(std::unique_ptr<Process> process, Process::Spawn(std::move(options)));
   // Process::Kill only writes an eventfd: fit for the I/O thread that cancels the call.
   CancellationCallback kill_on_cancel = call.OnCancel([p = process.get()] { p->Kill(); });
-  return Started{std::move(permit), std::move(process), std::move(kill_on_cancel)};
+  return Started{std::move(permit), std::move(directory), std::move(process),
+                 std::move(kill_on_cancel)};
 }
 
 absl::Status CommandRunner::Run(const CallInfo& call, const RunRequest& request,
@@ -42,7 +58,7 @@ absl::Status CommandRunner::Run(const CallInfo& call, const RunRequest& request,
   FRPC_ASSIGN_OR_RETURN(ProcessOptions options,
                         policy_.Prepare(request.command(), config_.run_output_limit));
   if (request.has_stdin()) options.stdin_bytes = request.stdin();
-  FRPC_ASSIGN_OR_RETURN(Started started, Start(call, std::move(options)));
+  FRPC_ASSIGN_OR_RETURN(Started started, Start(call, request.command(), std::move(options)));
   ProcessOutput output = WaitAndCollect(*started.process);
   started.kill_on_cancel.reset();
   // DEADLINE_EXCEEDED for a timeout, CANCELLED if the cancellation killed it.
@@ -72,7 +88,7 @@ absl::Status CommandRunner::Exec(const CallInfo& call, ExecStream* stream) {
   session_options.timeout = options.timeout;
   session_options.queue_bytes = config_.exec_queue_bytes;
 
-  FRPC_ASSIGN_OR_RETURN(Started started, Start(call, std::move(options)));
+  FRPC_ASSIGN_OR_RETURN(Started started, Start(call, start.command(), std::move(options)));
   ExecSession session(started.process.get(), stream, [&call] { return call.cancelled(); },
                       session_options);
   return session.Run(std::move(started.permit), std::move(started.kill_on_cancel));

@@ -47,7 +47,8 @@ struct CallInfo {
 class CommandRunner {
  public:
   // INVALID_ARGUMENT for a bad configuration (see CommandPolicy::Create, and max_concurrent >= 0
-  // and positive exec_queue_bytes).
+  // and positive exec_queue_bytes); FAILED_PRECONDITION if config.containment asks for PID
+  // namespaces and they are not available (ChooseContainment, which probes once here).
   static absl::StatusOr<std::unique_ptr<CommandRunner>> Create(CommandServiceConfig config);
 
   CommandRunner(const CommandRunner&) = delete;
@@ -60,24 +61,34 @@ class CommandRunner {
   int running() const { return limiter_.in_use(); }
   const CommandServiceConfig& config() const { return config_; }
 
+  // How commands are contained (chosen at Create).
+  Containment containment() const { return containment_; }
+  // Where commands run, for the server's start-up line: "<workdir>" or "fresh directories in
+  // <private directory>".
+  std::string workspace_description() const;
+
  private:
-  CommandRunner(CommandServiceConfig config, CommandPolicy policy);
+  CommandRunner(CommandServiceConfig config, Containment containment, CommandPolicy policy);
 
   absl::Status Authorize(const CallInfo& call) const;
 
-  // A command started for a call: its slot under the cap, the process, and the registration that
-  // kills the process when the call is cancelled. Destroyed in reverse order: the registration
-  // before the process, the process before the slot.
+  // A command started for a call: its slot under the cap, its working directory, the process,
+  // and the registration that kills the process when the call is cancelled. Destroyed in reverse
+  // order: the registration before the process, the process (and with it every process of the
+  // command) before the directory is removed, the directory before the slot.
   struct Started {
     ConcurrencyLimiter::Permit permit;
+    WorkingDirectory directory;
     std::unique_ptr<Process> process;
     CancellationCallback kill_on_cancel;
   };
   // A slot (RESOURCE_EXHAUSTED at the cap), then, unless the call is already cancelled
-  // (CANCELLED), the process and its kill registration.
-  absl::StatusOr<Started> Start(const CallInfo& call, ProcessOptions options);
+  // (CANCELLED), the working directory, the process and its kill registration.
+  absl::StatusOr<Started> Start(const CallInfo& call, const CommandSpec& spec,
+                                ProcessOptions options);
 
   const CommandServiceConfig config_;
+  const Containment containment_;
   const CommandPolicy policy_;
   ConcurrencyLimiter limiter_;
 };

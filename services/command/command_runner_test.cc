@@ -4,6 +4,8 @@
 #include "services/command/command_runner.h"
 
 #include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -12,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "services/auth/shared_secret.h"
 #include "services/command/command_test_util.h"
@@ -23,20 +26,9 @@ namespace {
 using test::Argv;
 using test::ExecCall;
 using test::MakeRunner;
+using test::RunCommand;
 using test::Shell;
 using test::TestConfig;
-
-absl::StatusOr<RunResponse> RunCommand(CommandRunner& runner, CommandSpec spec,
-                                       std::optional<std::string> stdin_bytes = std::nullopt,
-                                       const CallInfo& call = CallInfo()) {
-  RunRequest request;
-  *request.mutable_command() = std::move(spec);
-  if (stdin_bytes.has_value()) request.set_stdin(*stdin_bytes);
-  RunResponse response;
-  absl::Status status = runner.Run(call, request, &response);
-  if (!status.ok()) return status;
-  return response;
-}
 
 CommandServiceConfig ShellConfig() {
   CommandServiceConfig config = TestConfig();
@@ -87,25 +79,66 @@ TEST(CommandRunTest, StdinIsDevNullUnlessGiven) {
   EXPECT_EQ(out->exit().exit_code(), 0);
 }
 
-TEST(CommandRunTest, EnvironmentIsTheRequestsPlusTheServersPath) {
-  std::unique_ptr<CommandRunner> runner = MakeRunner();
+TEST(CommandRunTest, EnvironmentIsTheBasePlusAllowedRequestVariables) {
+  CommandServiceConfig config = TestConfig();
+  config.env_allow = {"GREETING"};
+  config.home = "/nonexistent-home";
+  std::unique_ptr<CommandRunner> runner = MakeRunner(config);
   CommandSpec spec = Argv({"/usr/bin/env"});
   (*spec.mutable_env())["GREETING"] = "hello world";
   absl::StatusOr<RunResponse> out = RunCommand(*runner, spec);
   ASSERT_TRUE(out.ok()) << out.status();
-  // Nothing of this process's environment (HOME, TEST_TMPDIR, ...) reaches the command.
-  EXPECT_EQ(out->stdout(), absl::StrCat("GREETING=hello world\nPATH=", kDefaultPath, "\n"));
+  // Nothing of this process's environment (TEST_TMPDIR, ...) reaches the command.
+  EXPECT_EQ(out->stdout(), absl::StrCat("GREETING=hello world\nHOME=/nonexistent-home\n"
+                                        "LANG=C.UTF-8\nPATH=", kDefaultPath, "\n"));
+  (*spec.mutable_env())["OTHER"] = "x";
+  absl::Status refused = RunCommand(*runner, spec).status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_NE(refused.message().find("'OTHER'"), absl::string_view::npos) << refused;
 }
 
-TEST(CommandRunTest, WorkingDirectory) {
-  std::unique_ptr<CommandRunner> runner = MakeRunner();
+// Without --command_workdir each command runs in a fresh, empty, private directory, removed once
+// the command is gone; HOME is that directory.
+TEST(CommandRunTest, EachCommandRunsInAFreshDirectory) {
+  CommandServiceConfig config = ShellConfig();
+  config.allowed_programs.push_back("/usr/bin/stat");
+  std::unique_ptr<CommandRunner> runner = MakeRunner(config);
+  absl::StatusOr<RunResponse> first =
+      RunCommand(*runner, Shell("pwd; echo \"$HOME\"; ls -A; stat -c %a .; touch left-behind"));
+  ASSERT_TRUE(first.ok()) << first.status();
+  const std::vector<std::string> lines = absl::StrSplit(first->stdout(), '\n');
+  ASSERT_EQ(lines.size(), 4u) << first->stdout() << first->stderr();
+  EXPECT_EQ(lines[0], lines[1]);  // HOME
+  EXPECT_EQ(lines[2], "700");     // empty (ls printed nothing), and private
+  EXPECT_FALSE(test::FileExists(lines[0])) << "not removed: " << lines[0];
+  absl::StatusOr<RunResponse> second = RunCommand(*runner, Shell("pwd; ls -A"));
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_NE(second->stdout(), absl::StrCat(lines[0], "\n"));  // another directory, empty
+  EXPECT_EQ(second->stdout().find("left-behind"), std::string::npos);
+}
+
+// With --command_workdir a request names a directory beneath it.
+TEST(CommandRunTest, WorkingDirectoryBeneathTheWorkdir) {
+  char* real = ::realpath(test::MakeTempDir().c_str(), nullptr);  // as pwd prints it
+  ASSERT_NE(real, nullptr);
+  const std::string root = real;
+  ::free(real);
+  ASSERT_EQ(::mkdir(absl::StrCat(root, "/sub").c_str(), 0755), 0);
+  CommandServiceConfig config = TestConfig();
+  config.workdir = root;
+  std::unique_ptr<CommandRunner> runner = MakeRunner(config);
   CommandSpec spec = Argv({"/bin/pwd"});
-  spec.set_working_directory("/");
+  spec.set_working_directory("sub");
   absl::StatusOr<RunResponse> out = RunCommand(*runner, spec);
   ASSERT_TRUE(out.ok()) << out.status();
-  EXPECT_EQ(out->stdout(), "/\n");
-  spec.set_working_directory("/nonexistent");
+  EXPECT_EQ(out->stdout(), absl::StrCat(root, "/sub\n"));
+  spec.set_working_directory("");
+  out = RunCommand(*runner, spec);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(out->stdout(), absl::StrCat(root, "\n"));
+  spec.set_working_directory("missing");
   EXPECT_EQ(RunCommand(*runner, spec).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(test::FileExists(absl::StrCat(root, "/sub")));  // a named directory is kept
 }
 
 // The classic lesson ran the request through a shell. Here the strings reach echo untouched,
@@ -123,7 +156,6 @@ TEST(CommandRunTest, InjectionStringsInArgvNeverReachAShell) {
   std::vector<std::string> argv = {"/bin/echo"};
   argv.insert(argv.end(), attacks.begin(), attacks.end());
   CommandSpec spec = Argv(argv);
-  spec.set_working_directory(dir);
   absl::StatusOr<RunResponse> out = RunCommand(*runner, spec);
   ASSERT_TRUE(out.ok()) << out.status();
   EXPECT_EQ(out->stdout(), absl::StrCat(absl::StrJoin(attacks, " "), "\n"));
@@ -195,8 +227,6 @@ TEST(CommandRunTest, PolicyErrors) {
   std::unique_ptr<CommandRunner> runner = MakeRunner();
   EXPECT_EQ(RunCommand(*runner, Argv({"/bin/rm", "-rf", "/tmp/x"})).status().code(),
             absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(RunCommand(*runner, Argv({"/usr/bin/definitely-not-installed"})).status().code(),
-            absl::StatusCode::kNotFound);
   EXPECT_EQ(RunCommand(*runner, Shell("echo hi")).status().code(),
             absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(RunCommand(*runner, CommandSpec()).status().code(),
@@ -213,6 +243,9 @@ TEST(CommandRunTest, ConfigurationErrors) {
   config = TestConfig();
   config.allowed_programs = {"relative/prog"};
   EXPECT_EQ(CommandRunner::Create(config).status().code(), absl::StatusCode::kInvalidArgument);
+  config = TestConfig();
+  config.allowed_programs.push_back("/usr/bin/definitely-not-installed");
+  EXPECT_EQ(CommandRunner::Create(config).status().code(), absl::StatusCode::kNotFound);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -100,20 +100,21 @@ class CommandServiceTest : public ::testing::TestWithParam<bool /*unix socket*/>
     return exec;
   }
 
-  // The pids on the first line of the next stdout message.
-  static std::vector<pid_t> ReadPids(ExecClient& exec) {
+  // The next stdout message.
+  static std::string NextStdout(ExecClient& exec) {
     ExecResponse response;
-    std::vector<pid_t> pids;
-    if (!exec.Read(&response) || !response.has_stdout()) return pids;
-    for (absl::string_view word :
-         absl::StrSplit(absl::StripSuffix(response.stdout(), "\n"), ' ')) {
-      int pid;
-      if (absl::SimpleAtoi(word, &pid)) pids.push_back(pid);
-    }
-    return pids;
+    if (!exec.Read(&response) || !response.has_stdout()) return "";
+    return response.stdout();
   }
 
-  // Whether every process in `pids` exits (pidfds opened now; a pid already gone counts).
+  // Pidfds of the `n` processes that carry `token` (see process_test_util.h).
+  static std::vector<int> PidfdsOf(const std::string& token, size_t n) {
+    std::vector<int> pidfds;
+    for (pid_t pid : test::WaitForPidsWith(token, n)) pidfds.push_back(test::OpenPidfd(pid));
+    return pidfds;
+  }
+
+  // Whether every process behind `pidfds` exits (-1: it was already gone when opened).
   static bool AllExit(const std::vector<int>& pidfds) {
     bool all = true;
     for (int fd : pidfds) {
@@ -163,8 +164,14 @@ TEST_P(CommandServiceTest, TokenIsRequiredInTheMetadata) {
               absl::StatusCode::kUnauthenticated);
   }
   {
+    // The server refuses before it reads anything, so the call may already have ended when the
+    // start message is written: Write() and WritesDone() may fail; the status is what counts.
     ClientContext context;
-    std::unique_ptr<ExecClient> exec = StartExec(&context, Argv({"/bin/true"}));
+    std::unique_ptr<ExecClient> exec = stub_->Exec(&context);
+    ExecRequest start;
+    *start.mutable_start()->mutable_command() = Argv({"/bin/true"});
+    exec->Write(start);
+    exec->WritesDone();
     ExecResponse ignored;
     EXPECT_FALSE(exec->Read(&ignored));
     EXPECT_EQ(exec->Finish().code(), absl::StatusCode::kUnauthenticated);
@@ -290,34 +297,39 @@ TEST_P(CommandServiceTest, RunTimeoutIsDeadlineExceeded) {
             absl::StatusCode::kDeadlineExceeded);
 }
 
-// The client cancels while the command runs silently: the whole group is killed.
-TEST_P(CommandServiceTest, CancelKillsTheProcessGroup) {
+// The client cancels while the command runs silently: the command and what it started are
+// killed. (The client's call may end before the server has reaped them: wait on their pidfds.)
+TEST_P(CommandServiceTest, CancelKillsTheCommand) {
+  const std::string token = test::UniqueToken();
   ClientContext context;
   Authorize(&context);
   std::unique_ptr<ExecClient> exec =
-      StartExec(&context, Shell("sleep 1000 & echo $$ $!; wait"));
-  const std::vector<pid_t> pids = ReadPids(*exec);
-  ASSERT_EQ(pids.size(), 2u);
-  const std::vector<int> pidfds = {test::OpenPidfd(pids[0]), test::OpenPidfd(pids[1])};
+      StartExec(&context, Shell(absl::StrCat("sleep ", token, " & echo ready; wait")));
+  ASSERT_EQ(NextStdout(*exec), "ready\n");
+  const std::vector<int> pidfds = PidfdsOf(token, 2);  // the shell and the sleep
+  EXPECT_EQ(pidfds.size(), 2u);
   context.TryCancel();
   EXPECT_EQ(exec->Finish().code(), absl::StatusCode::kCancelled);
   EXPECT_TRUE(AllExit(pidfds));
+  test::KillProcessesWith(token);
 }
 
 // The call's deadline passes mid-command: the same.
-TEST_P(CommandServiceTest, CallDeadlineKillsTheProcessGroup) {
+TEST_P(CommandServiceTest, CallDeadlineKillsTheCommand) {
+  const std::string token = test::UniqueToken();
   ClientContext context;
   Authorize(&context);
   context.set_timeout(absl::Seconds(1));
   std::unique_ptr<ExecClient> exec =
-      StartExec(&context, Shell("sleep 1000 & echo $$ $!; wait"));
-  const std::vector<pid_t> pids = ReadPids(*exec);
-  ASSERT_EQ(pids.size(), 2u);
-  const std::vector<int> pidfds = {test::OpenPidfd(pids[0]), test::OpenPidfd(pids[1])};
+      StartExec(&context, Shell(absl::StrCat("sleep ", token, " & echo ready; wait")));
+  ASSERT_EQ(NextStdout(*exec), "ready\n");
+  const std::vector<int> pidfds = PidfdsOf(token, 2);
+  EXPECT_EQ(pidfds.size(), 2u);
   ExecResponse response;
   EXPECT_FALSE(exec->Read(&response));
   EXPECT_EQ(exec->Finish().code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_TRUE(AllExit(pidfds));
+  test::KillProcessesWith(token);
 }
 
 TEST_P(CommandServiceTest, AllowlistRefusesOverTheWire) {

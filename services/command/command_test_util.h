@@ -4,16 +4,19 @@
 #define FRAMERPC_SERVICES_COMMAND_COMMAND_TEST_UTIL_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "services/command/command.pb.h"
 #include "services/command/command_runner.h"
+#include "services/command/process_test_util.h"
 #include "services/testing/fake_server_stream.h"
 
 namespace framerpc::command::test {
@@ -23,12 +26,16 @@ inline constexpr absl::Duration kSafetyTimeout = absl::Seconds(30);
 
 inline CommandServiceConfig TestConfig() {
   CommandServiceConfig config;
-  config.allowed_programs = {"/bin/echo", "/bin/cat",        "/bin/sleep", "/usr/bin/yes",
+  config.allowed_programs = {"/bin/echo",    "/bin/cat",      "/bin/sleep", "/usr/bin/yes",
                              "/usr/bin/env", "/usr/bin/head", "/bin/pwd",   "/bin/true",
-                             "/bin/false",  "/usr/bin/definitely-not-installed"};
+                             "/bin/false"};
   config.kill_grace = absl::Seconds(5);
   // Open, for the tests of everything but access, which set their own policy.
   config.access = auth::AccessPolicy::Open();
+  config.scratch_parent = ::testing::TempDir();
+  config.containment = TestContainment() == Containment::kPidNamespace
+                           ? ContainmentChoice::kPidNamespace
+                           : ContainmentChoice::kSubreaper;
   return config;
 }
 
@@ -48,6 +55,19 @@ inline CommandSpec Shell(std::string script) {
   CommandSpec spec;
   spec.set_shell(std::move(script));
   return spec;
+}
+
+// One Run call; its response, or the call's status.
+inline absl::StatusOr<RunResponse> RunCommand(CommandRunner& runner, CommandSpec spec,
+                                              std::optional<std::string> stdin_bytes = std::nullopt,
+                                              const CallInfo& call = CallInfo()) {
+  RunRequest request;
+  *request.mutable_command() = std::move(spec);
+  if (stdin_bytes.has_value()) request.set_stdin(*stdin_bytes);
+  RunResponse response;
+  absl::Status status = runner.Run(call, request, &response);
+  if (!status.ok()) return status;
+  return response;
 }
 
 // What an Exec call delivered, read to its end.

@@ -7,17 +7,13 @@
 #include <cerrno>
 
 namespace framerpc::command {
-namespace {
 
-// Moves `fd` to a descriptor >= 3 (close-on-exec) if it is 0, 1 or 2.
 absl::StatusOr<ScopedFd> AboveStdio(ScopedFd fd) {
   if (fd.get() > STDERR_FILENO) return fd;
   const int moved = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
   if (moved < 0) return absl::ErrnoToStatus(errno, "fcntl(F_DUPFD_CLOEXEC)");
   return ScopedFd(moved);
 }
-
-}  // namespace
 
 absl::StatusOr<Pipe> MakePipe() {
   int fds[2];

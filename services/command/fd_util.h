@@ -27,6 +27,10 @@ struct Pipe {
 // never has source == target (which would leave close-on-exec set). Neither end is non-blocking.
 absl::StatusOr<Pipe> MakePipe();
 
+// `fd` itself if it is above 2; otherwise a close-on-exec duplicate numbered >= 3 (and `fd` is
+// closed).
+absl::StatusOr<ScopedFd> AboveStdio(ScopedFd fd);
+
 // Sets O_NONBLOCK on `fd`.
 absl::Status SetNonBlocking(int fd);
 

@@ -13,8 +13,11 @@
 #include "absl/strings/str_cat.h"
 #include "rpc/status_macros.h"
 #include "services/command/output_limit.h"
+#include "services/command/executable.h"
 #include "services/command/program_path.h"
+#include "services/command/raw_syscall.h"
 #include "services/command/spawn.h"
+#include "services/command/supervisor.h"
 
 namespace framerpc::command {
 namespace {
@@ -22,8 +25,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr size_t kReadChunk = 64 * 1024;
-// How much already-buffered output of each stream is delivered when the leader exits, before its
-// group is killed. Bounded so that a descendant writing without pause cannot hold us there.
+// How much already-buffered output of each stream is delivered at once when the supervisor exits.
+// Bounded so that a process outside writing without pause cannot hold us there.
 constexpr size_t kExitDrainBudget = size_t{4} << 20;
 
 Clock::time_point After(Clock::time_point now, absl::Duration d) {
@@ -55,7 +58,18 @@ absl::Status ValidateOptions(const ProcessOptions& options) {
   if (options.kill_grace < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("kill_grace must not be negative");
   }
-  return CheckWorkingDirectory(options.working_directory);
+  if (options.cpu_limit.has_value() && *options.cpu_limit <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("cpu_limit must be positive");
+  }
+  if (options.address_space_limit == uint64_t{0}) {
+    return absl::InvalidArgumentError("address_space_limit must be positive");
+  }
+  return absl::OkStatus();
+}
+
+// Whole seconds, rounded up.
+uint64_t CeilSeconds(absl::Duration d) {
+  return static_cast<uint64_t>(absl::ToInt64Seconds(absl::Ceil(d, absl::Seconds(1))));
 }
 
 std::vector<std::string> BuildEnvironment(const std::map<std::string, std::string>& env) {
@@ -130,10 +144,10 @@ class Process::Loop {
   void Drain(Output& out, size_t budget);
   void Deliver(Output& out, size_t size);
   void WriteStdin();
-  void OnLeaderExit();
+  void OnSupervisorExit();
   void Reap();
   void Terminate();
-  void SignalGroup(int sig);
+  void Signal(int sig);
 
   Process& p_;
   const OutputCallback& on_output_;
@@ -145,7 +159,7 @@ class Process::Loop {
   bool terminating_ = false;
   const Clock::time_point deadline_;                       // the timeout
   Clock::time_point sigkill_at_ = Clock::time_point::max();  // end of the grace after SIGTERM
-  Clock::time_point drain_until_ = Clock::time_point::max();  // set when the leader is reaped
+  Clock::time_point drain_until_ = Clock::time_point::max();  // set when the supervisor is reaped
 };
 
 ProcessResult Process::Loop::Run() {
@@ -169,11 +183,11 @@ void Process::Loop::OnTimers(Clock::time_point now) {
       Terminate();
     }
     if (now >= sigkill_at_) {
-      SignalGroup(SIGKILL);
+      Signal(kKillAllSignal);
       sigkill_at_ = Clock::time_point::max();
     }
   } else if (now >= drain_until_) {
-    // Something outside the group (it called setsid) still holds the pipes: stop waiting for EOF.
+    // Something outside the command (it was handed the pipe) still holds it: stop waiting for EOF.
     Drain(stdout_, kExitDrainBudget);
     Drain(stderr_, kExitDrainBudget);
     stdout_.fd->reset();
@@ -208,7 +222,7 @@ void Process::Loop::PollOnce() {
   if (::poll(fds, n, PollTimeoutMs(Clock::now())) < 0) {
     if (errno == EINTR || errno == EAGAIN) return;
     // Cannot happen with valid arguments; do not leave the command running unsupervised.
-    SignalGroup(SIGKILL);
+    Signal(kKillAllSignal);
     Reap();
     stdout_.fd->reset();
     stderr_.fd->reset();
@@ -218,7 +232,7 @@ void Process::Loop::PollOnce() {
   if (out_pfd != nullptr && out_pfd->revents != 0) ReadOnce(stdout_);
   if (err_pfd != nullptr && err_pfd->revents != 0) ReadOnce(stderr_);
   if (in_pfd != nullptr && in_pfd->revents != 0) WriteStdin();
-  if (exit_pfd != nullptr && exit_pfd->revents != 0) OnLeaderExit();
+  if (exit_pfd != nullptr && exit_pfd->revents != 0) OnSupervisorExit();
 }
 
 void Process::Loop::OnKillRequest() {
@@ -228,7 +242,7 @@ void Process::Loop::OnKillRequest() {
   if (p_.reaped_) return;
   result_.cancelled = true;
   terminating_ = true;
-  SignalGroup(SIGKILL);
+  Signal(kKillAllSignal);
   sigkill_at_ = Clock::time_point::max();
 }
 
@@ -268,60 +282,74 @@ void Process::Loop::WriteStdin() {
   p_.stdin_write_.reset();  // EPIPE: the child closed its stdin; the rest is not wanted
 }
 
-void Process::Loop::OnLeaderExit() {
-  // Output the leader wrote before exiting is already in the pipes: deliver it before killing
-  // what it left behind, which may be holding the same pipes.
+void Process::Loop::OnSupervisorExit() {
+  // The supervisor exits once the command has exited and nothing it started is left; what they
+  // wrote is in the pipes.
   Drain(stdout_, kExitDrainBudget);
   Drain(stderr_, kExitDrainBudget);
-  SignalGroup(SIGKILL);  // the rest of the group; the zombie leader still pins the group id
   Reap();
   p_.stdin_write_.reset();
-  // The killed members close the pipes as they die; wait that long at most for EOF.
+  // Only a process outside, handed a pipe, can still hold one: wait that long at most for EOF.
   drain_until_ = After(Clock::now(), p_.options_.kill_grace);
 }
 
 void Process::Loop::Reap() {
   if (p_.reaped_) return;
-  int status = 0;
-  pid_t r;
-  while ((r = ::waitpid(p_.pid_, &status, 0)) < 0 && errno == EINTR) {
+  while (::waitpid(p_.pid_, nullptr, __WALL) < 0 && errno == EINTR) {
   }
   p_.reaped_ = true;
   p_.pidfd_.reset();
   result_.duration = absl::FromChrono(Clock::now() - p_.start_);
-  if (r != p_.pid_) return;  // ECHILD: someone else reaped it; the status is lost
-  if (WIFEXITED(status)) result_.exit_code = WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) result_.term_signal = WTERMSIG(status);
+  SupervisorMessage message;
+  while (::read(p_.status_read_.get(), &message, sizeof message) ==
+         static_cast<ssize_t>(sizeof message)) {
+    if (message.kind != SupervisorMessage::kExited) continue;
+    const int status = message.value;
+    if (WIFEXITED(status)) result_.exit_code = WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) result_.term_signal = WTERMSIG(status);
+  }
+  p_.status_read_.reset();
 }
 
 void Process::Loop::Terminate() {
   if (terminating_ || p_.reaped_) return;
   terminating_ = true;
-  SignalGroup(SIGTERM);
-  SignalGroup(SIGCONT);  // a stopped process would not act on SIGTERM until continued
+  Signal(SIGTERM);  // forwarded to the command's group, with a SIGCONT for a stopped command
   if (p_.options_.kill_grace <= absl::ZeroDuration()) {
-    SignalGroup(SIGKILL);
+    Signal(kKillAllSignal);
   } else {
     sigkill_at_ = After(Clock::now(), p_.options_.kill_grace);
   }
 }
 
-void Process::Loop::SignalGroup(int sig) {
-  // Only while the leader is unreaped: after that its pid may belong to an unrelated group.
-  if (!p_.reaped_) ::kill(-p_.pid_, sig);
+void Process::Loop::Signal(int sig) {
+  // Only while the supervisor is unreaped: its pidfd is closed when it is reaped.
+  if (!p_.reaped_) sys::PidfdSendSignal(p_.pidfd_.get(), sig);
 }
 
 absl::StatusOr<std::unique_ptr<Process>> Process::Spawn(ProcessOptions options) {
   FRPC_RETURN_IF_ERROR(ValidateOptions(options));
+  // Only for the spawn: the child has its own copies afterwards.
+  ScopedFd working_directory = std::move(options.working_directory);
+  ScopedFd executable = std::move(options.executable);
+  const int dir_fd = working_directory.valid() ? working_directory.get() : AT_FDCWD;
+  if (!executable.valid()) {
+    auto path_it = options.env.find("PATH");
+    const std::string path_env = path_it == options.env.end() ? kDefaultPath : path_it->second;
+    FRPC_ASSIGN_OR_RETURN(const std::string path,
+                          ResolveProgram(options.argv[0], path_env, dir_fd));
+    FRPC_ASSIGN_OR_RETURN(executable, OpenExecutable(dir_fd, path));
+  }
   SpawnRequest request;
-  request.envp = BuildEnvironment(options.env);
-  auto path_it = options.env.find("PATH");
-  const std::string path_env = path_it == options.env.end() ? kDefaultPath : path_it->second;
-  FRPC_ASSIGN_OR_RETURN(request.path, ResolveProgram(options.argv[0], path_env,
-                                                     options.working_directory));
+  request.program_fd = executable.get();
+  request.program_name = options.argv[0];
   request.argv = options.argv;
-  request.working_directory = options.working_directory;
+  request.envp = BuildEnvironment(options.env);
+  request.working_directory_fd = working_directory.valid() ? working_directory.get() : -1;
   request.stdin_pipe = options.stdin_bytes.has_value() || options.stdin_stream;
+  request.containment = options.containment;
+  request.address_space_limit = options.address_space_limit;
+  if (options.cpu_limit.has_value()) request.cpu_limit_seconds = CeilSeconds(*options.cpu_limit);
 
   // Created before the child, so that nothing can fail once it is running.
   ScopedFd kill_event(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
@@ -334,6 +362,7 @@ absl::StatusOr<std::unique_ptr<Process>> Process::Spawn(ProcessOptions options) 
   std::unique_ptr<Process> process(
       new Process(std::move(options), std::move(stdin_bytes), child.pid));
   process->pidfd_ = std::move(child.pidfd);
+  process->status_read_ = std::move(child.status_read);
   process->kill_event_ = std::move(kill_event);
   process->stdin_write_ = std::move(child.stdin_write);
   process->stdout_read_ = std::move(child.stdout_read);
@@ -349,8 +378,12 @@ Process::Process(ProcessOptions options, std::string stdin_bytes, pid_t pid)
 
 Process::~Process() {
   if (reaped_) return;
-  ::kill(-pid_, SIGKILL);
-  while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+  // A PID namespace dies with its init. A subreaper must be asked: killed itself, it would leave
+  // the command's processes to the host's init.
+  sys::PidfdSendSignal(pidfd_.get(), options_.containment == Containment::kPidNamespace
+                                         ? SIGKILL
+                                         : kKillAllSignal);
+  while (::waitpid(pid_, nullptr, __WALL) < 0 && errno == EINTR) {
   }
 }
 

@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
+#include "services/command/executable.h"
 #include "services/command/process.h"
 #include "services/command/process_test_util.h"
 #include "services/command/shell_command.h"
@@ -45,7 +46,7 @@ TEST(ProcessIsolationTest, InjectionStringsInArgvNeverReachAShell) {
   std::vector<std::string> argv = {"/bin/echo"};
   argv.insert(argv.end(), args.begin(), args.end());
   ProcessOptions options = Options(argv);
-  options.working_directory = dir;
+  options.working_directory = test::OpenDir(dir);
   ProcessOutput out = RunChecked(std::move(options));
   EXPECT_EQ(out.result.exit_code, 0);
   EXPECT_EQ(out.stdout_bytes, absl::StrJoin(args, " ") + "\n");  // echo saw the literal strings
@@ -63,11 +64,12 @@ TEST(ProcessIsolationTest, MissingProgramIsNotFoundBeforeSpawning) {
 }
 
 TEST(ProcessIsolationTest, ProgramIsResolvedAgainstTheChildsPath) {
+  ProcessOptions missing = Options({"echo", "hi"});
+  missing.env["PATH"] = "/nonexistent";
+  EXPECT_EQ(RunToCompletion(std::move(missing)).status().code(), absl::StatusCode::kNotFound);
   ProcessOptions options = Options({"echo", "hi"});
-  options.env["PATH"] = "/nonexistent";
-  EXPECT_EQ(RunToCompletion(options).status().code(), absl::StatusCode::kNotFound);
   options.env["PATH"] = "/nonexistent:/bin";
-  ProcessOutput out = RunChecked(options);
+  ProcessOutput out = RunChecked(std::move(options));
   EXPECT_EQ(out.stdout_bytes, "hi\n");
 }
 
@@ -92,7 +94,7 @@ TEST(ProcessIsolationTest, RelativeProgramPathIsRelativeToTheWorkingDirectory) {
   const std::string dir = test::MakeTempDir();
   WriteFile(dir + "/hello", "#!/bin/sh\necho hello from \"$PWD\"\n", 0755);
   ProcessOptions options = Options({"./hello"});
-  options.working_directory = dir;
+  options.working_directory = test::OpenDir(dir);
   ProcessOutput out = RunChecked(std::move(options));
   EXPECT_EQ(out.result.exit_code, 0) << out.stderr_bytes;
   EXPECT_EQ(out.stdout_bytes.rfind("hello from ", 0), 0u) << out.stdout_bytes;
@@ -105,21 +107,35 @@ TEST(ProcessIsolationTest, WorkingDirectoryIsUsed) {
   const std::string real_dir = real;
   ::free(real);
   ProcessOptions options = Options({"/bin/pwd", "-P"});
-  options.working_directory = dir;
+  options.working_directory = test::OpenDir(dir);
   ProcessOutput out = RunChecked(std::move(options));
   EXPECT_EQ(out.stdout_bytes, real_dir + "\n");
 }
 
-TEST(ProcessIsolationTest, BadWorkingDirectoryIsRejectedBeforeSpawning) {
+// The file opened before the spawn is what runs, whatever the path names by then: here a script
+// (run through /dev/fd/N) replaced by another after it was opened.
+TEST(ProcessIsolationTest, TheOpenedFileRunsNotWhatThePathNamesLater) {
   const std::string dir = test::MakeTempDir();
-  WriteFile(dir + "/file", "", 0644);
-  ProcessOptions options = Options({"/bin/true"});
-  options.working_directory = dir + "/missing";
-  EXPECT_EQ(RunToCompletion(options).status().code(), absl::StatusCode::kNotFound);
-  options.working_directory = dir + "/file";
-  EXPECT_EQ(RunToCompletion(options).status().code(), absl::StatusCode::kInvalidArgument);
-  options.working_directory = "relative/dir";
-  EXPECT_EQ(RunToCompletion(options).status().code(), absl::StatusCode::kInvalidArgument);
+  WriteFile(dir + "/tool", "#!/bin/sh\necho original \"$@\"\n", 0755);
+  WriteFile(dir + "/other", "#!/bin/sh\necho replacement\n", 0755);
+  absl::StatusOr<ScopedFd> executable = OpenExecutable(AT_FDCWD, dir + "/tool");
+  ASSERT_TRUE(executable.ok()) << executable.status();
+  ASSERT_EQ(::rename((dir + "/other").c_str(), (dir + "/tool").c_str()), 0);
+  ProcessOptions options = Options({dir + "/tool", "arg"});
+  options.executable = *std::move(executable);
+  ProcessOutput out = RunChecked(std::move(options));
+  EXPECT_EQ(out.stdout_bytes, "original arg\n") << out.stderr_bytes;
+  EXPECT_EQ(out.result.exit_code, 0);
+}
+
+// An ELF program run through its descriptor does not inherit it.
+TEST(ProcessIsolationTest, BinaryRunThroughItsDescriptorDoesNotSeeIt) {
+  absl::StatusOr<ScopedFd> executable = OpenExecutable(AT_FDCWD, "/bin/ls");
+  ASSERT_TRUE(executable.ok()) << executable.status();
+  ProcessOptions options = Options({"ls", "/proc/self/fd"});
+  options.executable = *std::move(executable);
+  ProcessOutput out = RunChecked(std::move(options));
+  EXPECT_EQ(out.stdout_bytes, "0\n1\n2\n3\n") << out.stderr_bytes;
 }
 
 TEST(ProcessIsolationTest, EnvironmentIsOnlyWhatWasPassedPlusDefaultPath) {

@@ -1,7 +1,9 @@
 // How a command ends: timeouts and output caps (SIGTERM, then SIGKILL after the grace), stopped
-// commands, Kill(), and the process-group cleanup of what a command leaves behind.
+// commands, Kill(), and the containment of what a command leaves behind.
 //
-// No sleeps are used to order events: waits are on pidfds, on waitid(), or on the output callback.
+// No sleeps are used to order events: waits are on pidfds, on a process's state in /proc, or on
+// the output callback. Processes a test starts carry a unique token in their argv; /proc shows
+// whether any is left.
 // Timeouts appear only as the feature under test, and no test asserts how fast anything happened.
 #include <signal.h>
 #include <sys/syscall.h>
@@ -16,6 +18,7 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "base/notification.h"
 #include "gtest/gtest.h"
@@ -72,44 +75,41 @@ TEST(ProcessTerminationTest, TimeoutEscalatesToSigkillWhenSigtermIsIgnored) {
   EXPECT_EQ(TerminationStatus(out.result).code(), absl::StatusCode::kDeadlineExceeded);
 }
 
-// A stopped process does not act on SIGTERM until it is continued, so the runner follows SIGTERM
-// with SIGCONT. With an hour of grace, a runner that relied on the SIGKILL escalation instead
-// would hang this test until Bazel's timeout.
+// A stopped process does not act on SIGTERM until it is continued, so the supervisor follows
+// SIGTERM with SIGCONT. With an hour of grace, a runner that relied on the SIGKILL escalation
+// instead would hang this test until Bazel's timeout.
 TEST(ProcessTerminationTest, StoppedCommandIsContinuedToReceiveSigterm) {
-  ProcessOptions options =
-      Options(ShellCommandArgv("echo stopping; kill -STOP $$; echo continued; sleep 1000"));
+  const std::string token = test::UniqueToken();
+  ProcessOptions options = Options(ShellCommandArgv(
+      absl::StrCat("echo stopping; kill -STOP $$; echo continued; sleep ", token)));
   options.timeout = absl::Milliseconds(100);
   options.kill_grace = absl::Hours(1);
   absl::StatusOr<std::unique_ptr<Process>> process = Process::Spawn(std::move(options));
   ASSERT_TRUE(process.ok()) << process.status();
-  const pid_t pid = (*process)->pid();
 
-  // The Wait() loop handles the timeout only after this callback returns, so blocking here until
-  // the shell has stopped itself guarantees the timeout finds it stopped. WNOWAIT leaves every
-  // state change for the runner to collect; WEXITED keeps a shell that died instead of stopping
-  // from blocking us.
+  // The Wait() loop handles the timeout only after this callback returns, so waiting here until
+  // the shell (the only process with the token in its argv) has stopped itself guarantees the
+  // timeout finds it stopped. Its state is only visible in /proc: the shell is no child of ours.
   std::string stdout_bytes;
-  bool waited_for_stop = false;
-  siginfo_t info = {};
-  int waitid_result = 0;
+  char state = '?';
   ProcessResult result = (*process)->Wait([&](Stream which, absl::string_view bytes) {
     if (which == Stream::kStdout) stdout_bytes.append(bytes.data(), bytes.size());
-    if (waited_for_stop || stdout_bytes.find('\n') == std::string::npos) return;
-    waited_for_stop = true;
-    while ((waitid_result = ::waitid(P_PID, pid, &info, WSTOPPED | WEXITED | WNOWAIT)) < 0 &&
-           errno == EINTR) {
+    if (state != '?' || stdout_bytes.find('\n') == std::string::npos) return;
+    const std::vector<pid_t> shell = test::WaitForPidsWith(token, 1);
+    if (shell.size() != 1) return;
+    const absl::Time give_up = absl::Now() + kSafetyTimeout;
+    while ((state = test::ProcessState(shell[0])) != 'T' && state != '?' &&
+           absl::Now() < give_up) {
+      std::this_thread::yield();
     }
   });
-  ASSERT_TRUE(waited_for_stop) << stdout_bytes;
-  ASSERT_EQ(waitid_result, 0) << ::strerror(errno);
-  EXPECT_EQ(info.si_code, CLD_STOPPED);
-  EXPECT_EQ(info.si_status, SIGSTOP);
-
+  EXPECT_EQ(state, 'T');
   // The pending SIGTERM is delivered as SIGCONT resumes the shell, before it runs another command.
   EXPECT_EQ(stdout_bytes, "stopping\n");
   EXPECT_TRUE(result.timed_out) << result.DebugString();
   EXPECT_EQ(result.term_signal, SIGTERM) << result.DebugString();
   EXPECT_EQ(TerminationStatus(result).code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(test::ProcessesWith(token), std::vector<std::string>());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -222,63 +222,98 @@ TEST(ProcessTerminationTest, KillAfterTheLeaderWasReapedHasNoEffect) {
 // ---------------------------------------------------------------------------------------------
 // What a command leaves behind.
 
-TEST(ProcessTerminationTest, BackgroundedChildIsKilledWithTheGroup) {
-  absl::StatusOr<std::unique_ptr<Process>> process =
-      Process::Spawn(Options(ShellCommandArgv("sleep 1000 & echo $!")));
-  ASSERT_TRUE(process.ok()) << process.status();
-  // The pidfd is opened in the callback: the runner delivers the leader's output before it kills
-  // the group, so the background sleep is certainly still alive there and its pid cannot have
-  // been reused by an unrelated process.
-  std::string stdout_bytes;
-  ScopedFd pidfd;
-  int open_errno = 0;
-  ProcessResult result = (*process)->Wait([&](Stream which, absl::string_view bytes) {
-    if (which != Stream::kStdout) return;
-    stdout_bytes.append(bytes.data(), bytes.size());
-    const pid_t pid = ParsePid(stdout_bytes);
-    if (pid > 0 && !pidfd.valid() && open_errno == 0) {
-      pidfd.reset(OpenPidfd(pid));
-      if (!pidfd.valid()) open_errno = errno;
-    }
-  });
-  EXPECT_EQ(result.exit_code, 0) << result.DebugString();
-  ASSERT_GT(ParsePid(stdout_bytes), 0) << stdout_bytes;
-  if (!pidfd.valid()) {
-    // Not expected (see above), but ESRCH would still mean it is gone.
-    EXPECT_EQ(open_errno, ESRCH) << ::strerror(open_errno);
-    return;
-  }
-  // Readable once the process has exited; the SIGKILL was sent before Wait() returned.
-  EXPECT_TRUE(WaitForPidfd(pidfd.get(), kSafetyTimeout)) << "background sleep still running";
+TEST(ProcessTerminationTest, BackgroundedChildIsKilledWithTheCommand) {
+  const std::string token = test::UniqueToken();
+  ProcessOutput out =
+      RunChecked(Options(ShellCommandArgv(absl::StrCat("sleep ", token, " & echo started"))));
+  EXPECT_EQ(out.stdout_bytes, "started\n");
+  EXPECT_EQ(out.result.exit_code, 0) << out.result.DebugString();
+  // The supervisor has been reaped: nothing of the command is left, deterministically.
+  EXPECT_EQ(test::ProcessesWith(token), std::vector<std::string>());
+  test::KillProcessesWith(token);
 }
 
-// The documented limit: setsid leaves the group, so the group kill misses it; Wait() still
-// returns, giving up on the pipe the escapee holds after kill_grace.
-TEST(ProcessTerminationTest, EscapedDescendantDoesNotBlockWait) {
-  // The command substitution ends at EOF on its pipe, i.e. once the escapee (already in its own
-  // session, since setsid(1) calls setsid() before exec) has printed its pid and re-pointed
-  // stdout at the runner's stderr pipe, which it keeps open. So the leader exits only after the
-  // escape has happened.
-  ProcessOptions options = Options(ShellCommandArgv(
-      "pid=$(setsid sh -c 'echo $$; exec sleep 1000 >&2' &); echo \"$pid\""));
-  options.kill_grace = absl::Milliseconds(200);
+// What a process group cannot contain: a descendant that calls setsid and is orphaned (a double
+// fork) leaves the group and the session. It is killed all the same, and Wait() does not wait
+// for the pipe it holds.
+TEST(ProcessTerminationTest, EscapedDescendantsAreKilledToo) {
+  const std::string token = test::UniqueToken();
+  // The command substitution ends at EOF on its pipe, i.e. once the escapee, in its own session,
+  // has re-pointed its stdout at the runner's stderr pipe, which it keeps open. So the leader
+  // exits only after the escape has happened.
+  ProcessOptions options = Options(ShellCommandArgv(absl::StrCat(
+      "x=$(setsid sh -c 'echo escaped; exec sleep ", token, " >&2' &); echo \"$x\"")));
+  options.kill_grace = absl::Hours(1);  // were the escapee alive, Wait() would hang on its pipe
   ProcessOutput out = RunChecked(std::move(options));
-  const pid_t escaped = ParsePid(out.stdout_bytes);
-  ASSERT_GT(escaped, 0) << out.stdout_bytes;
-
-  ScopedFd pidfd(OpenPidfd(escaped));
-  ASSERT_TRUE(pidfd.valid()) << "escaped sleep already gone: " << ::strerror(errno);
-  // Clean up even if an expectation below fails, so that no process outlives the test.
-  absl::Cleanup kill_escapee = [&pidfd] {
-    ::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
-    EXPECT_TRUE(WaitForPidfd(pidfd.get(), kSafetyTimeout)) << "escaped sleep survived SIGKILL";
-  };
-
+  EXPECT_EQ(out.stdout_bytes, "escaped\n");
   EXPECT_EQ(out.result.exit_code, 0) << out.result.DebugString();
   EXPECT_FALSE(out.result.timed_out);
   EXPECT_FALSE(out.result.cancelled);
-  // It escaped: the group kill did not reach it, and it is still running.
-  EXPECT_FALSE(WaitForPidfd(pidfd.get(), absl::ZeroDuration()));
+  EXPECT_EQ(test::ProcessesWith(token), std::vector<std::string>());
+  test::KillProcessesWith(token);
+}
+
+// The same, killed mid-run: Kill() reaches the escapee, which is no member of the command's group.
+TEST(ProcessTerminationTest, KillReachesEscapedDescendants) {
+  const std::string token = test::UniqueToken();
+  absl::StatusOr<std::unique_ptr<Process>> process = Process::Spawn(Options(ShellCommandArgv(
+      absl::StrCat("setsid sh -c 'sleep ", token, " & sleep ", token, "' & echo ready; wait"))));
+  ASSERT_TRUE(process.ok()) << process.status();
+  Process& p = **process;
+  ProcessResult result = p.Wait([&](Stream, absl::string_view) { p.Kill(); });
+  EXPECT_TRUE(result.cancelled) << result.DebugString();
+  EXPECT_EQ(result.term_signal, SIGKILL) << result.DebugString();
+  EXPECT_EQ(test::ProcessesWith(token), std::vector<std::string>());
+  test::KillProcessesWith(token);
+}
+
+// The supervisor's parent is the thread that spawned it, and threads come and go (the server's
+// worker pool idles them out). A command must outlive the thread that started it.
+TEST(ProcessTerminationTest, CommandOutlivesTheThreadThatSpawnedIt) {
+  std::unique_ptr<Process> process;
+  std::thread spawner([&] {
+    ProcessOptions options = Options({"/bin/cat"});
+    options.stdin_stream = true;
+    absl::StatusOr<std::unique_ptr<Process>> spawned = Process::Spawn(std::move(options));
+    ASSERT_TRUE(spawned.ok()) << spawned.status();
+    process = *std::move(spawned);
+  });
+  spawner.join();  // the thread is gone before cat reads anything
+  ASSERT_NE(process, nullptr);
+  ScopedFd stdin_pipe = process->TakeStdinPipe();
+  ASSERT_EQ(WriteWithoutSigpipe(stdin_pipe.get(), "alive", 5), 5);
+  stdin_pipe.reset();
+  ProcessOutput out = WaitAndCollect(*process);
+  EXPECT_EQ(out.stdout_bytes, "alive");
+  EXPECT_EQ(out.result.exit_code, 0) << out.result.DebugString();
+}
+
+// When the server dies without a word (no destructor, no Kill), its commands die with it: every
+// supervisor holds the read end of a pipe only the server can write, and sees EOF. The "server"
+// is a death-test child that spawns a command and exits.
+TEST(ProcessTerminationDeathTest, CommandsDieWithTheServer) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  const std::string token = test::UniqueToken();
+  EXPECT_EXIT(
+      {
+        absl::StatusOr<std::unique_ptr<Process>> process = Process::Spawn(Options(
+            ShellCommandArgv(absl::StrCat("setsid sleep ", token, " & sleep ", token))));
+        if (!process.ok()) _exit(2);
+        (*process).release();  // never waited for, never destroyed
+        // Both sleeps have started once two processes carry the token.
+        if (test::WaitForPidsWith(token, 2).size() < 2) _exit(3);
+        _exit(0);
+      },
+      ::testing::ExitedWithCode(0), "");
+  // The supervisor notices asynchronously: wait for each process to exit, on its pidfd.
+  std::vector<int> pidfds;
+  for (pid_t pid : test::PidsWith(token)) pidfds.push_back(OpenPidfd(pid));
+  for (int pidfd : pidfds) {
+    if (pidfd < 0) continue;
+    EXPECT_TRUE(WaitForPidfd(pidfd, kSafetyTimeout)) << "a command outlived its server";
+    ::close(pidfd);
+  }
+  test::KillProcessesWith(token);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,6 +6,8 @@
 
 #include <cerrno>
 
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "gtest/gtest.h"
 #include "services/command/process_test_util.h"
 #include "services/command/shell_command.h"
@@ -65,7 +67,7 @@ TEST(ProcessTest, DurationIsMeasured) {
   EXPECT_LT(out.result.duration, absl::Minutes(1));
 }
 
-TEST(ProcessTest, LeaderIsReapedAfterWait) {
+TEST(ProcessTest, SupervisorIsReapedAfterWait) {
   absl::StatusOr<std::unique_ptr<Process>> process = Process::Spawn(Options({"/bin/true"}));
   ASSERT_TRUE(process.ok()) << process.status();
   const pid_t pid = (*process)->pid();
@@ -75,12 +77,33 @@ TEST(ProcessTest, LeaderIsReapedAfterWait) {
   EXPECT_EQ(errno, ECHILD);  // already reaped: no zombie
 }
 
-TEST(ProcessTest, ChildIsItsOwnProcessGroupLeader) {
+// The command leads a process group of its own (the supervisor's SIGTERM goes to that group).
+// In a PID namespace /proc is the namespace's, so $$ names the shell there too.
+TEST(ProcessTest, CommandIsItsOwnProcessGroupLeader) {
+  ProcessOutput out =
+      RunChecked(Options(ShellCommandArgv("echo $$ $(cut -d' ' -f5 /proc/$$/stat)")));
+  const std::vector<std::string> words =
+      absl::StrSplit(absl::StripSuffix(out.stdout_bytes, "\n"), ' ');
+  ASSERT_EQ(words.size(), 2u) << out.stdout_bytes << out.stderr_bytes;
+  EXPECT_EQ(words[0], words[1]);
+}
+
+// A PID namespace of its own: the shell is process 2 (the supervisor is 1) and sees only its
+// namespace's processes in /proc (expanded by the shell itself: no other process is running). As a
+// subreaper, the command's parent is its supervisor.
+TEST(ProcessTest, CommandRunsUnderItsSupervisor) {
   absl::StatusOr<std::unique_ptr<Process>> process =
-      Process::Spawn(Options(ShellCommandArgv("cut -d' ' -f5 /proc/$$/stat")));  // pgrp
+      Process::Spawn(Options(ShellCommandArgv("echo $$ $PPID; echo /proc/[0-9]*")));
   ASSERT_TRUE(process.ok()) << process.status();
   ProcessOutput out = WaitAndCollect(**process);
-  EXPECT_EQ(test::ParsePid(out.stdout_bytes), (*process)->pid()) << out.stdout_bytes;
+  if (test::TestContainment() == Containment::kPidNamespace) {
+    EXPECT_EQ(out.stdout_bytes, "2 1\n/proc/1 /proc/2\n") << out.stderr_bytes;
+  } else {
+    const std::vector<std::string> words =
+        absl::StrSplit(out.stdout_bytes.substr(0, out.stdout_bytes.find('\n')), ' ');
+    ASSERT_EQ(words.size(), 2u) << out.stdout_bytes;
+    EXPECT_EQ(words[1], absl::StrCat((*process)->pid()));
+  }
 }
 
 TEST(ProcessTest, WaitTwiceReturnsTheSameResult) {
@@ -122,17 +145,57 @@ TEST(ProcessTest, RejectsBadOptions) {
 
   ProcessOptions bad_env = Options({"/bin/true"});
   bad_env.env["A=B"] = "c";
-  EXPECT_EQ(RunToCompletion(bad_env).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(RunToCompletion(std::move(bad_env)).status().code(),
+            absl::StatusCode::kInvalidArgument);
   ProcessOptions empty_name = Options({"/bin/true"});
   empty_name.env[""] = "c";
-  EXPECT_EQ(RunToCompletion(empty_name).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(RunToCompletion(std::move(empty_name)).status().code(),
+            absl::StatusCode::kInvalidArgument);
 
   ProcessOptions zero_timeout = Options({"/bin/true"});
   zero_timeout.timeout = absl::ZeroDuration();
-  EXPECT_EQ(RunToCompletion(zero_timeout).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(RunToCompletion(std::move(zero_timeout)).status().code(),
+            absl::StatusCode::kInvalidArgument);
   ProcessOptions negative_grace = Options({"/bin/true"});
   negative_grace.kill_grace = absl::Seconds(-1);
-  EXPECT_EQ(RunToCompletion(negative_grace).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(RunToCompletion(std::move(negative_grace)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  ProcessOptions zero_cpu = Options({"/bin/true"});
+  zero_cpu.cpu_limit = absl::ZeroDuration();
+  EXPECT_EQ(RunToCompletion(std::move(zero_cpu)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  ProcessOptions zero_memory = Options({"/bin/true"});
+  zero_memory.address_space_limit = 0;
+  EXPECT_EQ(RunToCompletion(std::move(zero_memory)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+// RLIMIT_CPU: a busy loop gets SIGXCPU after a second of CPU time (then SIGKILL a second later).
+TEST(ProcessTest, CpuLimitBites) {
+  ProcessOptions options = Options(ShellCommandArgv("while :; do :; done"));
+  options.cpu_limit = absl::Milliseconds(1);  // rounded up to one second
+  options.timeout = absl::Seconds(60);        // bounds only a failing test
+  ProcessOutput out = RunChecked(std::move(options));
+  EXPECT_EQ(out.result.term_signal, SIGXCPU) << out.result.DebugString();
+  EXPECT_FALSE(out.result.timed_out);
+}
+
+// RLIMIT_AS: the limit is in force, and an allocation beyond it fails.
+TEST(ProcessTest, MemoryLimitBites) {
+  ProcessOptions shown = Options(ShellCommandArgv("ulimit -v"));
+  shown.address_space_limit = uint64_t{64} << 20;
+  ProcessOutput out = RunChecked(std::move(shown));
+  ASSERT_EQ(out.stdout_bytes, "65536\n");  // KiB; without the limit the loop below eats memory
+
+  // The string doubles until the shell cannot allocate it (dash then dies of SIGSEGV); without
+  // the limit this would run until the timeout.
+  ProcessOptions options = Options(ShellCommandArgv("a=x; while :; do a=$a$a; done"));
+  options.address_space_limit = uint64_t{64} << 20;
+  options.timeout = absl::Seconds(60);  // bounds only a failing test
+  out = RunChecked(std::move(options));
+  EXPECT_FALSE(out.result.timed_out);
+  EXPECT_TRUE(out.result.term_signal.has_value() || out.result.exit_code != 0)
+      << out.result.DebugString();
 }
 
 TEST(ProcessTest, StreamNames) {

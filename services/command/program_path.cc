@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -14,30 +13,18 @@ namespace {
 
 enum class Candidate { kMissing, kNotExecutable, kExecutable };
 
-Candidate Probe(const std::string& path) {
+Candidate Probe(int dir_fd, const std::string& path) {
   struct stat st;
-  if (::stat(path.c_str(), &st) != 0) return Candidate::kMissing;
-  if (!S_ISREG(st.st_mode) || ::access(path.c_str(), X_OK) != 0) return Candidate::kNotExecutable;
+  if (::fstatat(dir_fd, path.c_str(), &st, 0) != 0) return Candidate::kMissing;
+  if (!S_ISREG(st.st_mode) || ::faccessat(dir_fd, path.c_str(), X_OK, AT_EACCESS) != 0) {
+    return Candidate::kNotExecutable;
+  }
   return Candidate::kExecutable;
 }
 
-std::string CurrentDirectory() {
-  std::vector<char> buf(4096);
-  while (::getcwd(buf.data(), buf.size()) == nullptr && errno == ERANGE) buf.resize(buf.size() * 2);
-  return std::string(buf.data());
-}
-
-absl::StatusOr<std::string> ResolveWithSlash(absl::string_view program,
-                                             absl::string_view working_directory) {
-  std::string path;
-  if (program.front() == '/') {
-    path = std::string(program);
-  } else {
-    const std::string base =
-        working_directory.empty() ? CurrentDirectory() : std::string(working_directory);
-    path = absl::StrCat(base, base.back() == '/' ? "" : "/", program);
-  }
-  switch (Probe(path)) {
+absl::StatusOr<std::string> ResolveWithSlash(absl::string_view program, int dir_fd) {
+  const std::string path(program);
+  switch (Probe(dir_fd, path)) {
     case Candidate::kExecutable:
       return path;
     case Candidate::kNotExecutable:
@@ -52,19 +39,17 @@ absl::StatusOr<std::string> ResolveWithSlash(absl::string_view program,
 }  // namespace
 
 absl::StatusOr<std::string> ResolveProgram(absl::string_view program, absl::string_view path_env,
-                                           absl::string_view working_directory) {
+                                           int dir_fd) {
   if (program.empty()) return absl::InvalidArgumentError("empty program name");
   if (program.find('\0') != absl::string_view::npos) {
     return absl::InvalidArgumentError("program name contains a NUL byte");
   }
-  if (program.find('/') != absl::string_view::npos) {
-    return ResolveWithSlash(program, working_directory);
-  }
+  if (program.find('/') != absl::string_view::npos) return ResolveWithSlash(program, dir_fd);
   bool saw_non_executable = false;
   for (absl::string_view dir : absl::StrSplit(path_env, ':')) {
     if (dir.empty() || dir.front() != '/') continue;
     std::string candidate = absl::StrCat(dir, dir.back() == '/' ? "" : "/", program);
-    switch (Probe(candidate)) {
+    switch (Probe(AT_FDCWD, candidate)) {
       case Candidate::kExecutable:
         return candidate;
       case Candidate::kNotExecutable:
@@ -82,27 +67,29 @@ absl::StatusOr<std::string> ResolveProgram(absl::string_view program, absl::stri
                                           path_env, "'"));
 }
 
-absl::Status CheckWorkingDirectory(absl::string_view dir) {
-  if (dir.empty()) return absl::OkStatus();
+absl::StatusOr<ScopedFd> OpenWorkingDirectory(absl::string_view dir) {
   if (dir.find('\0') != absl::string_view::npos) {
     return absl::InvalidArgumentError("working directory contains a NUL byte");
   }
-  if (dir.front() != '/') {
+  if (dir.empty() || dir.front() != '/') {
     return absl::InvalidArgumentError(
         absl::StrCat("working directory '", dir, "' is not an absolute path"));
   }
-  struct stat st;
-  if (::stat(std::string(dir).c_str(), &st) != 0) {
-    if (errno == ENOENT || errno == ENOTDIR) {
-      return absl::NotFoundError(absl::StrCat("working directory '", dir, "' does not exist"));
+  ScopedFd fd(::open(std::string(dir).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (fd.valid()) return fd;
+  if (errno == ENOTDIR) {
+    // A missing component below a file is ENOTDIR too: tell "not a directory" apart.
+    struct stat st;
+    if (::stat(std::string(dir).c_str(), &st) == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("working directory '", dir, "' is not a directory"));
     }
-    return absl::ErrnoToStatus(errno, absl::StrCat("working directory '", dir, "'"));
+    return absl::NotFoundError(absl::StrCat("working directory '", dir, "' does not exist"));
   }
-  if (!S_ISDIR(st.st_mode)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("working directory '", dir, "' is not a directory"));
+  if (errno == ENOENT) {
+    return absl::NotFoundError(absl::StrCat("working directory '", dir, "' does not exist"));
   }
-  return absl::OkStatus();
+  return absl::ErrnoToStatus(errno, absl::StrCat("working directory '", dir, "'"));
 }
 
 }  // namespace framerpc::command

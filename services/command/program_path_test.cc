@@ -12,8 +12,8 @@ namespace {
 
 // The resolved path, or the error as text, so that failures print something useful.
 std::string Resolve(absl::string_view program, absl::string_view path_env,
-                    absl::string_view working_directory) {
-  absl::StatusOr<std::string> path = ResolveProgram(program, path_env, working_directory);
+                    int dir_fd = AT_FDCWD) {
+  absl::StatusOr<std::string> path = ResolveProgram(program, path_env, dir_fd);
   return path.ok() ? *path : path.status().ToString();
 }
 
@@ -27,12 +27,12 @@ TEST(ProgramPathTest, FindsBareNameInPathOrder) {
   const std::string second = test::MakeTempDir();
   WriteFile(first + "/tool", 0755);
   WriteFile(second + "/tool", 0755);
-  EXPECT_EQ(Resolve("tool", first + ":" + second, ""), first + "/tool");
-  EXPECT_EQ(Resolve("tool", second + ":" + first, ""), second + "/tool");
+  EXPECT_EQ(Resolve("tool", first + ":" + second), first + "/tool");
+  EXPECT_EQ(Resolve("tool", second + ":" + first), second + "/tool");
 }
 
 TEST(ProgramPathTest, DefaultPathFindsSystemTools) {
-  absl::StatusOr<std::string> echo = ResolveProgram("echo", kDefaultPath, "");
+  absl::StatusOr<std::string> echo = ResolveProgram("echo", kDefaultPath);
   ASSERT_TRUE(echo.ok()) << echo.status();
   EXPECT_EQ(echo->front(), '/');
   EXPECT_EQ(echo->substr(echo->size() - 5), "/echo");
@@ -45,9 +45,9 @@ TEST(ProgramPathTest, SkipsNonExecutableAndDirectoryCandidates) {
   ASSERT_EQ(::mkdir((first + "/dir").c_str(), 0755), 0);  // a directory
   WriteFile(second + "/tool", 0755);
   WriteFile(second + "/dir", 0755);
-  EXPECT_EQ(Resolve("tool", first + ":" + second, ""), second + "/tool");
-  EXPECT_EQ(Resolve("dir", first + ":" + second, ""), second + "/dir");
-  EXPECT_EQ(ResolveProgram("tool", first, "").status().code(),
+  EXPECT_EQ(Resolve("tool", first + ":" + second), second + "/tool");
+  EXPECT_EQ(Resolve("dir", first + ":" + second), second + "/dir");
+  EXPECT_EQ(ResolveProgram("tool", first).status().code(),
             absl::StatusCode::kPermissionDenied);
 }
 
@@ -55,44 +55,51 @@ TEST(ProgramPathTest, IgnoresEmptyAndRelativePathEntries) {
   const std::string dir = test::MakeTempDir();
   WriteFile(dir + "/tool", 0755);
   // "" and "." would mean the child's directory; they are skipped even when it holds the tool.
-  EXPECT_EQ(ResolveProgram("tool", ":.:relative", dir).status().code(),
+  ScopedFd dir_fd = test::OpenDir(dir);
+  EXPECT_EQ(ResolveProgram("tool", ":.:relative", dir_fd.get()).status().code(),
             absl::StatusCode::kNotFound);
-  EXPECT_EQ(Resolve("tool", "::" + dir + "/", ""), dir + "/tool");
+  EXPECT_EQ(Resolve("tool", "::" + dir + "/"), dir + "/tool");
 }
 
 TEST(ProgramPathTest, NotFound) {
-  absl::StatusOr<std::string> missing = ResolveProgram("framerpc-missing", kDefaultPath, "");
+  absl::StatusOr<std::string> missing = ResolveProgram("framerpc-missing", kDefaultPath);
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
   EXPECT_NE(missing.status().message().find("framerpc-missing"), absl::string_view::npos);
-  EXPECT_EQ(ResolveProgram("/no/such/file", kDefaultPath, "").status().code(),
+  EXPECT_EQ(ResolveProgram("/no/such/file", kDefaultPath).status().code(),
             absl::StatusCode::kNotFound);
 }
 
 TEST(ProgramPathTest, NameWithSlashIsNotSearched) {
   const std::string dir = test::MakeTempDir();
   WriteFile(dir + "/tool", 0755);
-  EXPECT_EQ(Resolve(dir + "/tool", "", ""), dir + "/tool");
-  EXPECT_EQ(Resolve("./tool", "/bin", dir), dir + "/./tool");
-  EXPECT_EQ(ResolveProgram("sub/tool", dir, dir).status().code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(ResolveProgram(dir, "", "").status().code(), absl::StatusCode::kPermissionDenied);
+  ScopedFd dir_fd = test::OpenDir(dir);
+  EXPECT_EQ(Resolve(dir + "/tool", ""), dir + "/tool");
+  // Relative to the directory given, and returned as it is.
+  EXPECT_EQ(Resolve("./tool", "/bin", dir_fd.get()), "./tool");
+  EXPECT_EQ(ResolveProgram("./tool", "/bin").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(ResolveProgram("sub/tool", dir, dir_fd.get()).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(ResolveProgram(dir, "").status().code(), absl::StatusCode::kPermissionDenied);
 }
 
 TEST(ProgramPathTest, RejectsEmptyAndNul) {
-  EXPECT_EQ(ResolveProgram("", kDefaultPath, "").status().code(),
+  EXPECT_EQ(ResolveProgram("", kDefaultPath).status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(ResolveProgram(std::string("ec\0ho", 5), kDefaultPath, "").status().code(),
+  EXPECT_EQ(ResolveProgram(std::string("ec\0ho", 5), kDefaultPath).status().code(),
             absl::StatusCode::kInvalidArgument);
 }
 
-TEST(ProgramPathTest, CheckWorkingDirectory) {
+TEST(ProgramPathTest, OpenWorkingDirectory) {
   const std::string dir = test::MakeTempDir();
   WriteFile(dir + "/file", 0644);
-  EXPECT_TRUE(CheckWorkingDirectory("").ok());
-  EXPECT_TRUE(CheckWorkingDirectory(dir).ok());
-  EXPECT_EQ(CheckWorkingDirectory(dir + "/missing").code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(CheckWorkingDirectory(dir + "/file/below").code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(CheckWorkingDirectory(dir + "/file").code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(CheckWorkingDirectory("tmp").code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(OpenWorkingDirectory(dir).ok());
+  EXPECT_EQ(OpenWorkingDirectory(dir + "/missing").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(OpenWorkingDirectory(dir + "/file/below").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(OpenWorkingDirectory(dir + "/file").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(OpenWorkingDirectory("tmp").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(OpenWorkingDirectory("").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

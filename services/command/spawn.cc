@@ -1,9 +1,8 @@
 #include "services/command/spawn.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,6 +10,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "rpc/status_macros.h"
+#include "services/command/raw_syscall.h"
+#include "services/command/supervisor.h"
 
 namespace framerpc::command {
 namespace {
@@ -24,107 +25,185 @@ std::vector<char*> CStrings(const std::vector<std::string>& strings) {
   return out;
 }
 
-// RAII for the posix_spawn attribute objects.
-class SpawnConfig {
- public:
-  SpawnConfig() {
-    posix_spawnattr_init(&attr_);
-    posix_spawn_file_actions_init(&actions_);
-  }
-  ~SpawnConfig() {
-    posix_spawn_file_actions_destroy(&actions_);
-    posix_spawnattr_destroy(&attr_);
-  }
-  SpawnConfig(const SpawnConfig&) = delete;
-  SpawnConfig& operator=(const SpawnConfig&) = delete;
+// The read end of the lifeline: a pipe made once, whose write end this process keeps open, and
+// so closes only by exiting. -1 if it could not be made (supervisors then do without).
+int LifelineReadEnd() {
+  static const int fd = [] {
+    absl::StatusOr<Pipe> pipe = MakePipe();
+    if (!pipe.ok()) return -1;
+    pipe->write_end.release();  // deliberately never closed
+    return pipe->read_end.release();
+  }();
+  return fd;
+}
 
-  // Own process group; default dispositions for every signal (a server that ignores SIGPIPE must
-  // not pass that on); nothing blocked.
-  int SetAttributes() {
-    sigset_t all;
-    sigset_t none;
-    sigfillset(&all);
-    sigemptyset(&none);
-    int rc = posix_spawnattr_setflags(
-        &attr_, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-    if (rc == 0) rc = posix_spawnattr_setpgroup(&attr_, 0);
-    if (rc == 0) rc = posix_spawnattr_setsigdefault(&attr_, &all);
-    if (rc == 0) rc = posix_spawnattr_setsigmask(&attr_, &none);
-    return rc;
+// The clone itself, and the child's call into the supervisor, without sanitizer instrumentation:
+// nothing instrumented may run in the child.
+__attribute__((noinline)) FRPC_CHILD_CODE pid_t CloneSupervisor(const SupervisorPlan& plan, uint64_t flags, int* pidfd) {
+  const long pid = sys::Clone3(flags | CLONE_PIDFD, pidfd);
+  if (pid == 0) SupervisorMain(plan);
+  return static_cast<pid_t>(pid);
+}
+
+uint64_t CloneFlags(Containment containment) {
+  return containment == Containment::kPidNamespace ? CLONE_NEWPID | CLONE_NEWNS : 0;
+}
+
+// A PID namespace dies with its init; a subreaper is asked to kill its command's processes first
+// (killed itself, it would leave them to the host's init).
+void KillAndReap(pid_t pid, int pidfd, Containment containment) {
+  sys::PidfdSendSignal(pidfd,
+                       containment == Containment::kPidNamespace ? SIGKILL : kKillAllSignal);
+  while (::waitpid(pid, nullptr, __WALL) < 0 && errno == EINTR) {
   }
+}
 
-  // stdin from `stdin_fd` or /dev/null, stdout/stderr to the pipes, chdir, then close the rest.
-  int SetFileActions(int stdin_fd, int stdout_fd, int stderr_fd, const std::string& dir) {
-    int rc = stdin_fd >= 0 ? posix_spawn_file_actions_adddup2(&actions_, stdin_fd, STDIN_FILENO)
-                           : posix_spawn_file_actions_addopen(&actions_, STDIN_FILENO,
-                                                              "/dev/null", O_RDONLY, 0);
-    if (rc == 0) rc = posix_spawn_file_actions_adddup2(&actions_, stdout_fd, STDOUT_FILENO);
-    if (rc == 0) rc = posix_spawn_file_actions_adddup2(&actions_, stderr_fd, STDERR_FILENO);
-    if (rc == 0 && !dir.empty()) rc = posix_spawn_file_actions_addchdir_np(&actions_, dir.c_str());
-    if (rc == 0) rc = posix_spawn_file_actions_addclosefrom_np(&actions_, STDERR_FILENO + 1);
-    return rc;
+// The supervisor's first message, read blocking; INTERNAL if it exited without one.
+absl::StatusOr<SupervisorMessage> ReadFirstMessage(int fd) {
+  SupervisorMessage message;
+  ssize_t n;
+  while ((n = ::read(fd, &message, sizeof message)) < 0 && errno == EINTR) {
   }
+  if (n != sizeof message) {
+    return absl::InternalError("the command's supervisor exited before reporting");
+  }
+  return message;
+}
 
-  const posix_spawnattr_t* attr() const { return &attr_; }
-  const posix_spawn_file_actions_t* actions() const { return &actions_; }
-
- private:
-  posix_spawnattr_t attr_;
-  posix_spawn_file_actions_t actions_;
+// The descriptors a supervisor is handed: pipes for the status and stdio, /dev/null for stdin.
+struct ChildFds {
+  Pipe status;
+  Pipe in;
+  Pipe out;
+  Pipe err;
+  ScopedFd dev_null;
 };
 
-void KillAndReap(pid_t pid) {
-  ::kill(-pid, SIGKILL);
-  while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+absl::StatusOr<ChildFds> MakeChildFds(bool stdin_pipe) {
+  ChildFds fds;
+  FRPC_ASSIGN_OR_RETURN(fds.status, MakePipe());
+  if (stdin_pipe) {
+    FRPC_ASSIGN_OR_RETURN(fds.in, MakePipe());
+    FRPC_RETURN_IF_ERROR(SetNonBlocking(fds.in.write_end.get()));
+  } else {
+    ScopedFd dev_null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    if (!dev_null.valid()) return absl::ErrnoToStatus(errno, "open /dev/null");
+    FRPC_ASSIGN_OR_RETURN(fds.dev_null, AboveStdio(std::move(dev_null)));
+  }
+  FRPC_ASSIGN_OR_RETURN(fds.out, MakePipe());
+  FRPC_ASSIGN_OR_RETURN(fds.err, MakePipe());
+  // Only our ends: O_NONBLOCK belongs to the open file description, which the child never shares.
+  FRPC_RETURN_IF_ERROR(SetNonBlocking(fds.out.read_end.get()));
+  FRPC_RETURN_IF_ERROR(SetNonBlocking(fds.err.read_end.get()));
+  return fds;
+}
+
+// A duplicate >= 3 of a borrowed descriptor that is 0, 1 or 2 (which the child's dup2s onto its
+// stdio would replace); invalid if `fd` can be used as it is.
+absl::StatusOr<ScopedFd> DuplicateIfStdio(int fd) {
+  if (fd < 0 || fd > STDERR_FILENO) return ScopedFd();
+  const int dup = ::fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+  if (dup < 0) return absl::ErrnoToStatus(errno, "fcntl(F_DUPFD_CLOEXEC)");
+  return ScopedFd(dup);
+}
+
+void SetLimits(const SpawnRequest& request, SupervisorPlan& plan) {
+  if (request.address_space_limit.has_value()) {
+    plan.limit_address_space = true;
+    plan.address_space = {*request.address_space_limit, *request.address_space_limit};
+  }
+  if (request.cpu_limit_seconds.has_value()) {
+    // SIGXCPU at the soft limit, which a command may catch; SIGKILL a second later.
+    plan.limit_cpu = true;
+    plan.cpu = {*request.cpu_limit_seconds, *request.cpu_limit_seconds + 1};
   }
 }
 
 }  // namespace
 
 absl::StatusOr<SpawnedChild> SpawnChild(const SpawnRequest& request) {
-  Pipe in;
-  if (request.stdin_pipe) {
-    FRPC_ASSIGN_OR_RETURN(in, MakePipe());
-  }
-  FRPC_ASSIGN_OR_RETURN(Pipe out, MakePipe());
-  FRPC_ASSIGN_OR_RETURN(Pipe err, MakePipe());
-  // Only our ends: O_NONBLOCK belongs to the open file description, which the child never shares.
-  if (in.write_end.valid()) FRPC_RETURN_IF_ERROR(SetNonBlocking(in.write_end.get()));
-  FRPC_RETURN_IF_ERROR(SetNonBlocking(out.read_end.get()));
-  FRPC_RETURN_IF_ERROR(SetNonBlocking(err.read_end.get()));
-
-  SpawnConfig config;
-  int rc = config.SetAttributes();
-  if (rc == 0) {
-    rc = config.SetFileActions(in.read_end.get(), out.write_end.get(), err.write_end.get(),
-                               request.working_directory);
-  }
-  if (rc != 0) return absl::ErrnoToStatus(rc, "posix_spawn setup");
-
+  FRPC_ASSIGN_OR_RETURN(ChildFds fds, MakeChildFds(request.stdin_pipe));
+  FRPC_ASSIGN_OR_RETURN(ScopedFd program_dup, DuplicateIfStdio(request.program_fd));
+  FRPC_ASSIGN_OR_RETURN(ScopedFd directory_dup, DuplicateIfStdio(request.working_directory_fd));
   std::vector<char*> argv = CStrings(request.argv);
   std::vector<char*> envp = CStrings(request.envp);
-  pid_t pid = -1;
-  // glibc's posix_spawn reports execve and file-action failures in the child as its return value.
-  rc = ::posix_spawn(&pid, request.path.c_str(), config.actions(), config.attr(), argv.data(),
-                     envp.data());
-  if (rc != 0) return absl::ErrnoToStatus(rc, absl::StrCat("cannot execute '", request.path, "'"));
 
-  // The child cannot have been reaped yet (only we reap it), so this pidfd is for our child.
-  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-  if (pidfd < 0) {
-    const int saved = errno;
-    KillAndReap(pid);
-    return absl::ErrnoToStatus(saved, "pidfd_open");
+  SupervisorPlan plan;
+  plan.pid_namespace = request.containment == Containment::kPidNamespace;
+  plan.status_fd = fds.status.write_end.get();
+  plan.lifeline_fd = LifelineReadEnd();
+  plan.program_fd = program_dup.valid() ? program_dup.get() : request.program_fd;
+  plan.working_directory_fd =
+      directory_dup.valid() ? directory_dup.get() : request.working_directory_fd;
+  plan.stdin_fd = request.stdin_pipe ? fds.in.read_end.get() : fds.dev_null.get();
+  plan.stdout_fd = fds.out.write_end.get();
+  plan.stderr_fd = fds.err.write_end.get();
+  plan.argv = argv.data();
+  plan.envp = envp.data();
+  SetLimits(request, plan);
+
+  int raw_pidfd = -1;
+  const pid_t pid = CloneSupervisor(plan, CloneFlags(request.containment), &raw_pidfd);
+  if (pid < 0) return absl::ErrnoToStatus(errno, "clone3 (the command's supervisor)");
+  ScopedFd pidfd(raw_pidfd);
+  // The child's ends close here: the supervisor has its own copies.
+  fds.status.write_end.reset();
+  fds.in.read_end.reset();
+  fds.dev_null.reset();
+  fds.out.write_end.reset();
+  fds.err.write_end.reset();
+
+  absl::StatusOr<SupervisorMessage> first = ReadFirstMessage(fds.status.read_end.get());
+  absl::Status status = first.status();
+  if (first.ok() && first->kind == SupervisorMessage::kExecFailed) {
+    status = absl::ErrnoToStatus(first->value,
+                                 absl::StrCat("cannot execute '", request.program_name, "'"));
+  } else if (first.ok() && first->kind != SupervisorMessage::kStarted) {
+    status = absl::ErrnoToStatus(first->value, "setting up the command's supervisor");
+    status = absl::InternalError(status.message());
   }
-
+  if (status.ok()) status = SetNonBlocking(fds.status.read_end.get());
+  if (!status.ok()) {
+    KillAndReap(pid, pidfd.get(), request.containment);
+    return status;
+  }
   SpawnedChild child;
   child.pid = pid;
-  child.pidfd.reset(pidfd);
-  child.stdin_write = std::move(in.write_end);
-  child.stdout_read = std::move(out.read_end);
-  child.stderr_read = std::move(err.read_end);
-  // The child's ends close here, in the parent, when `in`, `out` and `err` go out of scope.
+  child.pidfd = std::move(pidfd);
+  child.status_read = std::move(fds.status.read_end);
+  child.stdin_write = std::move(fds.in.write_end);
+  child.stdout_read = std::move(fds.out.read_end);
+  child.stderr_read = std::move(fds.err.read_end);
   return child;
+}
+
+absl::Status ProbePidNamespace() {
+  FRPC_ASSIGN_OR_RETURN(Pipe status, MakePipe());
+  SupervisorPlan plan;
+  plan.pid_namespace = true;
+  plan.probe_only = true;
+  plan.status_fd = status.write_end.get();
+  int raw_pidfd = -1;
+  const pid_t pid = CloneSupervisor(plan, CloneFlags(Containment::kPidNamespace), &raw_pidfd);
+  if (pid < 0) return absl::ErrnoToStatus(errno, "clone3(CLONE_NEWPID | CLONE_NEWNS)");
+  ScopedFd pidfd(raw_pidfd);
+  status.write_end.reset();
+  absl::StatusOr<SupervisorMessage> message = ReadFirstMessage(status.read_end.get());
+  KillAndReap(pid, pidfd.get(), Containment::kPidNamespace);
+  if (!message.ok()) return message.status();
+  if (message->kind != SupervisorMessage::kProbeOk) {
+    return absl::ErrnoToStatus(message->value, "making the namespace's mounts private or its /proc");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Containment> ChooseContainment(ContainmentChoice choice) {
+  if (choice == ContainmentChoice::kSubreaper) return Containment::kSubreaper;
+  absl::Status probe = ProbePidNamespace();
+  if (probe.ok()) return Containment::kPidNamespace;
+  if (choice == ContainmentChoice::kAuto) return Containment::kSubreaper;
+  return absl::FailedPreconditionError(
+      absl::StrCat("PID namespaces are not available for commands here: ", probe.message()));
 }
 
 }  // namespace framerpc::command

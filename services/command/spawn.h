@@ -1,47 +1,72 @@
-// Starts one child with posix_spawn: no shell, its own process group, a scrubbed environment,
-// stdin from /dev/null or a pipe, stdout and stderr to pipes, and no other open descriptors.
-// Process (process.h) builds on this; most code should use Process instead.
+// Starts one command under its supervisor (supervisor.h): no shell, its own process group, the
+// environment given and nothing else, stdin from /dev/null or a pipe, stdout and stderr to pipes,
+// no other open descriptors, contained as `containment` says. Process (process.h) builds on this;
+// most code should use Process instead.
 //
-// Thread safety: SpawnChild is thread-safe. Every descriptor this library creates is O_CLOEXEC,
-// and the child additionally closes every descriptor above 2, so concurrent spawns from other
-// threads cannot leak our pipes into their children, nor theirs into ours.
+// The supervisor is cloned with fork semantics (clone3, with CLONE_NEWPID | CLONE_NEWNS for a PID
+// namespace) and runs only async-signal-safe code until the command execs; everything it needs is
+// prepared here first. It keeps the read end of a process-wide "lifeline" pipe whose write end
+// only this process holds: when the server dies, however, the lifeline reads EOF and every
+// supervisor kills its command. (PR_SET_PDEATHSIG would fire when the spawning thread exits, and
+// worker threads come and go while their commands run.)
+//
+// Thread safety: SpawnChild and ProbePidNamespace are thread-safe. Every descriptor this library
+// creates is O_CLOEXEC, and the supervisor closes all it does not need, so concurrent spawns
+// cannot leak our pipes into each other's commands.
 #ifndef FRAMERPC_SERVICES_COMMAND_SPAWN_H_
 #define FRAMERPC_SERVICES_COMMAND_SPAWN_H_
 
 #include <sys/types.h>
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "services/command/containment.h"
 #include "services/command/fd_util.h"
 
 namespace framerpc::command {
 
 struct SpawnRequest {
-  std::string path;                // the file to execute (from ResolveProgram)
+  int program_fd = -1;             // the file to execute (OpenExecutable); not owned
+  std::string program_name;        // for error messages
   std::vector<std::string> argv;   // argv[0] is passed as given
   std::vector<std::string> envp;   // "NAME=value" strings: the child's entire environment
-  std::string working_directory;   // empty: inherit ours
+  int working_directory_fd = -1;   // not owned; -1: inherit ours
   bool stdin_pipe = false;         // false: stdin is /dev/null
+  Containment containment = Containment::kSubreaper;
+  std::optional<uint64_t> address_space_limit;  // RLIMIT_AS, bytes
+  std::optional<uint64_t> cpu_limit_seconds;    // RLIMIT_CPU soft; the hard limit is one more
 };
 
-// The parent's side of a running child. The child is its own process-group leader (pgid == pid)
-// and has all signal dispositions reset to default and an empty signal mask. The caller must reap
-// `pid` (waitpid) exactly once; until then the pid, and so the process group id, cannot be reused.
+// The parent's side of a running command: its supervisor, which this process must reap (waitpid)
+// exactly once; until then its pid cannot be reused, so signalling it is safe.
 struct SpawnedChild {
-  pid_t pid = -1;
-  ScopedFd pidfd;         // readable once the child exits (pidfd_open(2))
+  pid_t pid = -1;          // the supervisor, in this process's PID namespace
+  ScopedFd pidfd;          // the supervisor's; readable once it has exited, i.e. once nothing of
+                           // the command is left
+  ScopedFd status_read;    // SupervisorMessage kExited arrives here before the supervisor exits
   // Our ends of the pipes, all O_NONBLOCK and O_CLOEXEC.
-  ScopedFd stdin_write;   // invalid unless stdin_pipe
+  ScopedFd stdin_write;    // invalid unless stdin_pipe
   ScopedFd stdout_read;
   ScopedFd stderr_read;
 };
 
-// Errors: the spawn or execve errno mapped by absl::ErrnoToStatus (e.g. NOT_FOUND for ENOENT,
-// PERMISSION_DENIED for EACCES, RESOURCE_EXHAUSTED for ENOMEM), with the path in the message.
-// On error no child is left running or unreaped.
+// Returns once the command has exec'd. Errors: execve's errno mapped by absl::ErrnoToStatus (e.g.
+// NOT_FOUND for ENOENT, PERMISSION_DENIED for EACCES, RESOURCE_EXHAUSTED for ENOMEM), naming the
+// program; INTERNAL if the supervisor could not be set up. On error nothing is left running.
 absl::StatusOr<SpawnedChild> SpawnChild(const SpawnRequest& request);
+
+// OK if commands can run in a PID namespace here: clones a supervisor exactly as SpawnChild would
+// (namespaces, private mounts, its own /proc), which reports and exits. The error says why not.
+absl::Status ProbePidNamespace();
+
+// The containment to use for `choice`: kAuto is a PID namespace if ProbePidNamespace() succeeds,
+// else a subreaper. FAILED_PRECONDITION if a PID namespace is asked for and not available.
+absl::StatusOr<Containment> ChooseContainment(ContainmentChoice choice);
 
 }  // namespace framerpc::command
 
