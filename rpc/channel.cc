@@ -136,6 +136,8 @@ class ChannelImpl final : public Channel, public ClientStreamOwner {
   void CloseConn(ClientConn* conn, const absl::Status& status);
   void SendCancel(ClientConn* conn, uint64_t id);
   void Complete(uint64_t id, absl::Status status);
+  // Reports the end of a call that is not (or no longer) in calls_.
+  static void EndUnstarted(PendingCall* call, absl::Status status);
 
   const std::string target_;
   const SocketAddress address_;
@@ -179,7 +181,7 @@ void ChannelImpl::StartCall(absl::string_view method, ClientContext* context,
   loop()->RunInLoop([this, id, call = std::move(call), frame = std::move(frame),
                      encoded = std::move(encoded)]() mutable {
     if (!encoded.ok()) {
-      call.done(encoded);
+      EndUnstarted(&call, encoded);
       return;
     }
     StartInLoop(id, std::move(call), std::move(frame));
@@ -188,12 +190,12 @@ void ChannelImpl::StartCall(absl::string_view method, ClientContext* context,
 
 void ChannelImpl::StartInLoop(uint64_t id, PendingCall call, std::string frame) {
   if (call.context->cancel_requested()) {
-    call.done(absl::CancelledError("cancelled before start"));
+    EndUnstarted(&call, absl::CancelledError("cancelled before start"));
     return;
   }
   const absl::Time deadline = call.context->deadline();
   if (deadline <= absl::Now()) {
-    call.done(absl::DeadlineExceededError("deadline exceeded before the call started"));
+    EndUnstarted(&call, absl::DeadlineExceededError("deadline exceeded before the call started"));
     return;
   }
   ClientConn* conn = EnsureConnection();
@@ -526,7 +528,12 @@ void ChannelImpl::Complete(uint64_t id, absl::Status status) {
   calls_.erase(it);
   if (call.deadline_timer != 0) loop()->CancelTimer(call.deadline_timer);
   if (call.conn != nullptr) call.conn->call_ids.erase(id);
-  call.done(std::move(status));
+  EndUnstarted(&call, std::move(status));
+}
+
+void ChannelImpl::EndUnstarted(PendingCall* call, absl::Status status) {
+  ClientCallAccess::Unbind(call->context);
+  call->done(std::move(status));
 }
 
 }  // namespace

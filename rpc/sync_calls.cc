@@ -109,6 +109,8 @@ absl::Status SyncCalls::RunOnce(std::unique_ptr<Conn> conn, uint64_t id, absl::s
     // Timed out waiting: tell the server; a late reply is skipped by the next call here.
     if (absl::IsDeadlineExceeded(status)) SendCancel(conn.get(), id);
   }
+  // Before the call leaves running_: a TryCancel() that got in first still finds it there.
+  ClientCallAccess::Unbind(context);
 
   bool cancelled;
   {
