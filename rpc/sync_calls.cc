@@ -101,7 +101,9 @@ absl::Status SyncCalls::RunOnce(std::unique_ptr<Conn> conn, uint64_t id, absl::s
   if (context->cancel_requested()) Cancel(id);
 
   bool reusable = true;
-  absl::Status status = Send(conn.get(), frame, deadline);
+  absl::Status status;
+  if (!conn->fd.valid()) status = Connect(conn.get(), deadline);
+  if (status.ok()) status = Send(conn.get(), frame, deadline);
   if (!status.ok()) {
     reusable = false;  // Part of a frame may be out: the stream is no longer in step.
   } else {
@@ -136,9 +138,10 @@ bool SyncCalls::Cancel(uint64_t call_id) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = running_.find(call_id);
   if (it == running_.end()) return false;
-  // Wakes the caller's blocked send/recv; the server sees the connection go and cancels the call.
+  // Wakes the caller's blocked connect, send or recv; the server sees the connection go and
+  // cancels the call. (Before its connect has made a socket, the caller sees `cancelled` then.)
   it->second->cancelled.store(true, std::memory_order_release);
-  ::shutdown(it->second->fd.get(), SHUT_RDWR);
+  if (it->second->fd.valid()) ::shutdown(it->second->fd.get(), SHUT_RDWR);
   return true;
 }
 
@@ -164,13 +167,7 @@ absl::StatusOr<std::unique_ptr<SyncCalls::Conn>> SyncCalls::Borrow(bool may_skip
     if (StillUsable(idle.get())) return idle;
     Return(std::move(idle), /*reusable=*/false);
   }
-  absl::StatusOr<std::unique_ptr<Conn>> conn = Connect();
-  if (!conn.ok()) {
-    std::lock_guard<std::mutex> lock(mu_);
-    --open_;
-    idle_.notify_all();
-  }
-  return conn;
+  return std::make_unique<Conn>();  // connected by RunOnce, under the call's deadline
 }
 
 bool SyncCalls::StillUsable(Conn* conn) {
@@ -200,26 +197,54 @@ bool SyncCalls::StillUsable(Conn* conn) {
   }
 }
 
-absl::StatusOr<std::unique_ptr<SyncCalls::Conn>> SyncCalls::Connect() {
+absl::Status SyncCalls::Connect(Conn* conn, absl::Time deadline) {
   bool in_progress = false;
   absl::StatusOr<ScopedFd> fd = StartConnect(address_, &in_progress);
   if (!fd.ok()) return fd.status();
+  const int raw_fd = fd->get();
+  {
+    // Published under mu_, where Cancel() looks for it; a cancel that came before finds it here.
+    std::lock_guard<std::mutex> lock(mu_);
+    conn->fd = *std::move(fd);
+    if (conn->cancelled.load(std::memory_order_acquire)) ::shutdown(raw_fd, SHUT_RDWR);
+  }
   if (in_progress) {
-    pollfd pfd{fd->get(), POLLOUT, 0};
-    const int timeout_ms =
-        static_cast<int>(absl::ToInt64Milliseconds(options_.connect_timeout));
-    if (::poll(&pfd, 1, timeout_ms) == 0) {
-      return absl::UnavailableError(absl::StrCat("connect to ", target_, " timed out"));
-    }
-    absl::Status error = SocketError(fd->get(), address_);
-    if (!error.ok()) return error;
+    absl::Status connected = WaitConnected(conn, deadline);
+    if (!connected.ok()) return connected;
   }
   // Blocking from here on: the caller's thread sleeps in send/recv, with SO_*TIMEO for deadlines.
-  const int flags = ::fcntl(fd->get(), F_GETFL);
-  ::fcntl(fd->get(), F_SETFL, flags & ~O_NONBLOCK);
-  auto conn = std::make_unique<Conn>();
-  conn->fd = *std::move(fd);
-  return conn;
+  const int flags = ::fcntl(raw_fd, F_GETFL);
+  ::fcntl(raw_fd, F_SETFL, flags & ~O_NONBLOCK);
+  return absl::OkStatus();
+}
+
+absl::Status SyncCalls::WaitConnected(Conn* conn, absl::Time deadline) {
+  const absl::Time connect_deadline = absl::Now() + options_.connect_timeout;
+  const absl::Time until = std::min(deadline, connect_deadline);
+  pollfd pfd{conn->fd.get(), POLLOUT, 0};
+  for (;;) {
+    // TryCancel() shuts the socket down, which ends the poll.
+    if (conn->cancelled.load(std::memory_order_acquire)) {
+      return absl::CancelledError("cancelled by the client");
+    }
+    const absl::Duration left = until - absl::Now();
+    if (left <= absl::ZeroDuration()) {
+      if (deadline < connect_deadline) return absl::DeadlineExceededError("deadline exceeded");
+      return absl::UnavailableError(absl::StrCat("connect to ", target_, " timed out"));
+    }
+    const int64_t ms = absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1)));
+    const int n = ::poll(&pfd, 1, static_cast<int>(std::min<int64_t>(ms, 1 << 30)));
+    if (n > 0) break;
+    if (n < 0 && errno != EINTR) {
+      return absl::UnavailableError(
+          absl::StrCat("connect to ", target_, ": poll failed: ", std::strerror(errno)));
+    }
+    // A timeout or a signal: the loop checks the time and the cancellation again.
+  }
+  if (conn->cancelled.load(std::memory_order_acquire)) {
+    return absl::CancelledError("cancelled by the client");
+  }
+  return SocketError(conn->fd.get(), address_);
 }
 
 void SyncCalls::Return(std::unique_ptr<Conn> conn, bool reusable) {

@@ -55,6 +55,8 @@ class SyncCalls {
 
  private:
   struct Conn {
+    // Invalid until RunOnce connects it. Set under mu_ (Cancel() reads it there); from then on
+    // read by the thread that holds the Conn.
     ScopedFd fd;
     Buffer input;
     std::atomic<bool> cancelled{false};
@@ -66,7 +68,8 @@ class SyncCalls {
 
 
 
-  // A healthy idle connection, a new one, or nullptr when the pool is at its limit.
+  // A healthy idle connection, a new one (not connected yet: RunOnce connects it), or nullptr
+  // when the pool is at its limit.
   // `may_skip_probe`: a connection returned clean within ChannelOptions::sync_probe_bypass is handed out
   // without StillUsable(); *probed says whether that happened.
   absl::StatusOr<std::unique_ptr<Conn>> Borrow(bool may_skip_probe, bool* probed);
@@ -79,7 +82,10 @@ class SyncCalls {
   // Reads whatever an idle connection has received (stale replies, GOAWAY, EOF) without blocking;
   // false if it must not be used. Skipped within ChannelOptions::sync_probe_bypass of a clean call.
   bool StillUsable(Conn* conn);
-  absl::StatusOr<std::unique_ptr<Conn>> Connect();
+  // Connects `conn` (which has no socket yet), by min(deadline, now + connect_timeout) and
+  // unless the call is cancelled. The socket is left blocking.
+  absl::Status Connect(Conn* conn, absl::Time deadline);
+  absl::Status WaitConnected(Conn* conn, absl::Time deadline);
   void Return(std::unique_ptr<Conn> conn, bool reusable);
 
   absl::Status Send(Conn* conn, absl::string_view bytes, absl::Time deadline);
