@@ -249,7 +249,14 @@ ClientConn* ChannelImpl::EnsureConnection() {
 }
 
 void ChannelImpl::OnConnectWritable(ClientConn* conn) {
+  // The loop could not watch the socket: no readiness will ever come (and SO_ERROR says nothing).
+  absl::Status unwatchable = conn->connect_watcher->registration_error();
   conn->connect_watcher->Remove();
+  if (!unwatchable.ok()) {
+    CloseConn(conn, absl::UnavailableError(
+                        absl::StrCat("connect to ", target_, ": ", unwatchable.message())));
+    return;
+  }
   absl::Status error = SocketError(conn->connecting_fd.get(), address_);
   if (!error.ok()) {
     CloseConn(conn, error);
