@@ -3,6 +3,7 @@ server. The fake server runs on threads; waiting on it is done in an executor so
 loop keeps serving the client."""
 import asyncio
 import threading
+import traceback
 import unittest
 
 import framerpc
@@ -81,6 +82,29 @@ class AsyncClientTest(unittest.IsolatedAsyncioTestCase):
         await self.assert_rpc_error(task, StatusCode.CANCELLED, "cancelled by the client")
         thread.join()
         await self.server_wait(lambda: self.server.frames(pb.CANCEL, call_id))
+
+    async def test_each_raise_is_a_fresh_error(self):
+        # One shared instance would chain every raise's traceback onto it (see test_client).
+        errors = []
+        for _ in range(2):
+            with self.assertRaises(RpcError) as caught:
+                await self.stub.Unary(Chunk(data=b"hang"), timeout=0.05)
+            errors.append(caught.exception)
+        first, second = errors
+        self.assertEqual(first.code, StatusCode.DEADLINE_EXCEEDED)
+        self.assertIsNot(first, second)
+        self.assertEqual(len(traceback.extract_tb(first.__traceback__)),
+                         len(traceback.extract_tb(second.__traceback__)))
+        tasks = [(await self.hang())[0] for _ in range(2)]
+        self.server.drop_connections()
+        lost = []
+        for task in tasks:
+            with self.assertRaises(RpcError) as caught:
+                await task
+            lost.append(caught.exception)
+        self.assertIsNot(lost[0], lost[1])
+        self.assertEqual(len(traceback.extract_tb(lost[0].__traceback__)),
+                         len(traceback.extract_tb(lost[1].__traceback__)))
 
     async def test_goaway(self):
         first, first_id = await self.hang()

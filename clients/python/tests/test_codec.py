@@ -332,6 +332,16 @@ class CodecTest(unittest.TestCase):
                          "bad magic: not a framerpc stream (first bytes G)")
         self.assertIsNone(check_header(b"FRP"))
 
+    def test_a_failed_decoder_raises_a_fresh_error_each_time(self):
+        decoder = FrameDecoder()
+        errors = []
+        for feed in (lambda: decoder.feed(b"G"), decoder.next, lambda: decoder.feed(b"x")):
+            with self.assertRaises(FrameError) as caught:
+                feed()
+            errors.append(caught.exception)
+        self.assertEqual(len({id(error) for error in errors}), 3)
+        self.assertEqual(len(set(errors)), 1)  # equal: the same code and message
+
     def test_frame_then_garbage_yields_the_frame_first(self):
         good = encode_frame(pb.Envelope(kind=pb.CANCEL, call_id=3))
         decoder = FrameDecoder()
