@@ -10,6 +10,7 @@ import framerpc
 import framerpc.aio
 from framerpc import envelope_pb2 as pb
 from framerpc import RpcError, StatusCode
+from framerpc.codec import encode_frame
 
 import stream_test_frpc
 from fake_server import FakeServer
@@ -105,6 +106,21 @@ class AsyncClientTest(unittest.IsolatedAsyncioTestCase):
         self.assertIsNot(lost[0], lost[1])
         self.assertEqual(len(traceback.extract_tb(lost[0].__traceback__)),
                          len(traceback.extract_tb(lost[1].__traceback__)))
+
+    async def test_pings_are_answered_and_acks_are_not(self):
+        await self.stub.Unary(Chunk(data=b"x"))  # the connection is open, and idle
+        self.server.send_all(None, raw=encode_frame(pb.Envelope(kind=pb.PING, flags=pb.ACK,
+                                                                ping_data=5))
+                             + encode_frame(pb.Envelope(kind=pb.PING, ping_data=(1 << 64) - 1)))
+        await self.server_wait(lambda: self.server.frames(pb.PING))
+        self.assertEqual([(a.flags, a.ping_data) for a in self.server.frames(pb.PING)],
+                         [(pb.ACK, (1 << 64) - 1)])
+        task, call_id = await self.hang()
+        self.server.send_all(pb.Envelope(kind=pb.PING, ping_data=9))
+        await self.server_wait(lambda: len(self.server.frames(pb.PING)) == 2)
+        self.assertEqual(self.server.frames(pb.PING)[1].ping_data, 9)
+        self.server.hanging[call_id].finish(0, response=Summary(count=2))
+        self.assertEqual((await task).count, 2)
 
     async def test_goaway(self):
         first, first_id = await self.hang()

@@ -9,6 +9,7 @@ import unittest
 import framerpc
 from framerpc import envelope_pb2 as pb
 from framerpc import RpcError, StatusCode
+from framerpc.codec import encode_frame
 
 import stream_test_frpc
 from fake_server import FakeServer
@@ -246,6 +247,40 @@ class ConnectionTest(ClientTestBase):
                        "unix:@", "unix:@" + "n" * 108, "unix:/a\0b", "udp:1.2.3.4:5", "::1:80"):
             with self.subTest(target), self.assertRaises(ValueError):
                 framerpc.Channel(target)
+
+
+class PingTest(ClientTestBase):
+    """§9.1: the client answers a server's PING at once with PING+ACK and the same ping_data, also
+    on a connection with no call open (servers probe quiet connections); an ACK is not answered."""
+
+    def acks(self):
+        return self.server.frames(pb.PING)
+
+    def test_a_ping_on_an_idle_connection_is_answered(self):
+        self.stub.Unary(Chunk(data=b"x"))  # the connection is open, and idle
+        self.server.send_all(pb.Envelope(kind=pb.PING, ping_data=0xFEDCBA9876543210))
+        self.server.wait_for(self.acks)
+        (ack,) = self.acks()
+        self.assertEqual((ack.flags, ack.ping_data, ack.call_id), (pb.ACK, 0xFEDCBA9876543210, 0))
+
+    def test_a_ping_during_a_call_is_answered(self):
+        call, call_id = self.hang()
+        self.server.send_all(pb.Envelope(kind=pb.PING, ping_data=7))
+        self.server.wait_for(self.acks)
+        self.assertEqual([(a.flags, a.ping_data) for a in self.acks()], [(pb.ACK, 7)])
+        self.server.hanging[call_id].finish(0, response=Summary(count=1))
+        self.assertEqual(call.result().count, 1)
+
+    def test_an_ack_is_not_answered(self):
+        self.stub.Unary(Chunk(data=b"x"))
+        # In one write, so that the client reads both at once and answers them in one batch: an
+        # answer to the ACK would arrive with the answer to the PING.
+        self.server.send_all(None, raw=encode_frame(pb.Envelope(kind=pb.PING, flags=pb.ACK,
+                                                                ping_data=5))
+                             + encode_frame(pb.Envelope(kind=pb.PING, ping_data=6)))
+        self.server.wait_for(self.acks)
+        self.assertEqual([(a.flags, a.ping_data) for a in self.acks()], [(pb.ACK, 6)])
+        self.assertEqual(self.stub.Unary(Chunk(data=b"yz")).bytes, 2)  # still in step
 
 
 class ErrorInstanceTest(ClientTestBase):

@@ -43,6 +43,8 @@ def envelope_of(fields):
         elif key == "metadata":
             for entry in value:
                 env.metadata.add(key=entry["key"].encode(), value=entry["value"].encode())
+        elif key == "ping_data":  # a decimal string
+            env.ping_data = int(value)
         else:
             setattr(env, key, value)
     return env
@@ -307,6 +309,9 @@ class ClientFramesTest(unittest.TestCase):
             self.assertEqual(core.consumed(call, 700),
                              self.expected(kind=pb.WINDOW_UPDATE, call_id=call_id,
                                            window_update=700))
+        for ping_data in (0, 1, 300, (1 << 64) - 1):
+            self.assertEqual(core.ping_ack_frame(ping_data),
+                             self.expected(kind=pb.PING, flags=pb.ACK, ping_data=ping_data))
 
 
 class CodecTest(unittest.TestCase):
