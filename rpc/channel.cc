@@ -83,8 +83,8 @@ class ChannelImpl final : public Channel, public ClientStreamOwner {
       : target_(std::move(target)),
         address_(address),
         options_(options),
-        sync_calls_(std::make_unique<SyncCalls>(target_, address_, options_)),
-        loop_thread_(options.busy_poll) {}
+        loop_thread_(options.busy_poll),
+        sync_calls_(std::make_unique<SyncCalls>(target_, address_, options_, loop())) {}
   ~ChannelImpl() override;
 
   void StartCall(absl::string_view method, ClientContext* context,
@@ -143,8 +143,8 @@ class ChannelImpl final : public Channel, public ClientStreamOwner {
   const SocketAddress address_;
   const ChannelOptions options_;
   std::atomic<uint64_t> next_call_id_{1};
-  std::unique_ptr<SyncCalls> sync_calls_;
   EventLoopThread loop_thread_;
+  std::unique_ptr<SyncCalls> sync_calls_;  // destroyed first: its tasks ran before the loop quit
 
   // Loop thread only.
   absl::flat_hash_map<uint64_t, PendingCall> calls_;
@@ -164,6 +164,7 @@ ChannelImpl::~ChannelImpl() {
     std::vector<ClientConn*> conns;
     for (const auto& [key, conn] : conns_) conns.push_back(key);
     for (ClientConn* conn : conns) CloseConn(conn, absl::CancelledError("channel destroyed"));
+    sync_calls_->StopWatching();
   });
   loop_thread_.Stop();
 }
@@ -318,6 +319,11 @@ void ChannelImpl::DecodeFrames(ClientConn* conn, Buffer* buffer) {
         break;
       case GOAWAY:
         OnGoaway(conn, frame.envelope.last_call_id());
+        break;
+      case PING:  // §9.1: answered at once; an ACK is never answered
+        if (IsPingToAnswer(frame.envelope)) {
+          conn->connection->Send(PingAckFrame(frame.envelope.ping_data(), options_.limits));
+        }
         break;
       case CONNECTION_ERROR:
         CloseConn(conn, ConnectionErrorStatus(frame.envelope));

@@ -35,6 +35,16 @@ std::string CancelFrame(uint64_t id, const FrameLimits& limits) {
   return frame;
 }
 
+std::string PingAckFrame(uint64_t ping_data, const FrameLimits& limits) {
+  Envelope envelope;
+  envelope.set_kind(PING);
+  envelope.set_flags(ACK);
+  envelope.set_ping_data(ping_data);
+  std::string frame;
+  EncodeFrame(std::move(envelope), nullptr, {}, limits, &frame).IgnoreError();  // "" on failure
+  return frame;
+}
+
 absl::Status NotProcessedError() {
   return absl::UnavailableError("server is shutting down; the call was not processed");
 }

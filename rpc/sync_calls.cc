@@ -43,8 +43,9 @@ timeval SocketTimeout(absl::Time deadline) {
 
 }  // namespace
 
-SyncCalls::SyncCalls(std::string target, SocketAddress address, ChannelOptions options)
-    : target_(std::move(target)), address_(address), options_(options) {}
+SyncCalls::SyncCalls(std::string target, SocketAddress address, ChannelOptions options,
+                     EventLoop* loop)
+    : target_(std::move(target)), address_(address), options_(options), loop_(loop) {}
 
 SyncCalls::~SyncCalls() {
   std::unique_lock<std::mutex> lock(mu_);
@@ -159,6 +160,7 @@ absl::StatusOr<std::unique_ptr<SyncCalls::Conn>> SyncCalls::Borrow(bool may_skip
       }
       idle = std::move(pool_.back());
       pool_.pop_back();
+      ++idle->borrows;  // a watch on it stays until the loop sees its next input, and ends then
     }
     if (may_skip_probe && absl::Now() - idle->clean_since < options_.sync_probe_bypass) {
       *probed = false;
@@ -176,7 +178,11 @@ bool SyncCalls::StillUsable(Conn* conn) {
   const ssize_t peeked = ::recv(conn->fd.get(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   if (peeked < 0) return errno == EAGAIN || errno == EWOULDBLOCK;
   if (peeked == 0) return false;  // The server closed it (e.g. it restarted).
-  // Something arrived while idle: a late reply to a timed-out call, or GOAWAY.
+  // Something arrived while idle: a late reply to a timed-out call, GOAWAY, a PING.
+  return ServeIdle(conn);
+}
+
+bool SyncCalls::ServeIdle(Conn* conn) {
   for (;;) {
     char buf[4096];
     const ssize_t n = ::recv(conn->fd.get(), buf, sizeof(buf), MSG_DONTWAIT);
@@ -194,7 +200,18 @@ bool SyncCalls::StillUsable(Conn* conn) {
     if (result.outcome == DecodeOutcome::kError) return false;
     conn->input.Consume(result.consumed);
     if (frame.envelope.kind() == GOAWAY || frame.envelope.kind() == CONNECTION_ERROR) return false;
+    if (IsPingToAnswer(frame.envelope) && !SendPingAck(conn, frame.envelope.ping_data())) {
+      return false;
+    }
   }
+}
+
+bool SyncCalls::SendPingAck(Conn* conn, uint64_t ping_data) {
+  const std::string frame = PingAckFrame(ping_data, options_.limits);
+  // Never blocks: a server that does not read cannot hold the caller (or the loop) here.
+  const ssize_t n =
+      ::send(conn->fd.get(), frame.data(), frame.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  return n == static_cast<ssize_t>(frame.size());
 }
 
 absl::Status SyncCalls::Connect(Conn* conn, absl::Time deadline) {
@@ -248,12 +265,98 @@ absl::Status SyncCalls::WaitConnected(Conn* conn, absl::Time deadline) {
 }
 
 void SyncCalls::Return(std::unique_ptr<Conn> conn, bool reusable) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (reusable && !closing_) {
-    pool_.push_back(std::move(conn));
-  } else {
-    --open_;
+  bool arm_sweep = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (reusable && !closing_) {
+      // Armed once per kIdleWatchDelay at most, however many calls return meanwhile.
+      if (!conn->watched && !sweep_scheduled_ && !watching_stopped_) {
+        sweep_scheduled_ = arm_sweep = true;
+      }
+      pool_.push_back(std::move(conn));
+    } else {
+      --open_;
+      DisposeLocked(std::move(conn));
+    }
+    idle_.notify_all();
   }
+  if (arm_sweep) {
+    loop_->QueueInLoop([this] { loop_->RunAfter(kIdleWatchDelay, [this] { Sweep(); }); });
+  }
+}
+
+void SyncCalls::DisposeLocked(std::unique_ptr<Conn> conn) {
+  if (!conn->watched) return;  // destroyed here
+  // Its watch belongs to the loop, which may be about to report its fd: destroyed there.
+  loop_->QueueInLoop([this, raw = conn.release()] {
+    std::unique_ptr<Conn> owned(raw);
+    std::lock_guard<std::mutex> lock(mu_);
+    UnwatchLocked(owned.get());
+  });
+}
+
+void SyncCalls::StopWatching() {
+  std::lock_guard<std::mutex> lock(mu_);
+  watching_stopped_ = true;
+  const std::vector<Conn*> watched(watched_.begin(), watched_.end());
+  for (Conn* conn : watched) UnwatchLocked(conn);
+}
+
+void SyncCalls::UnwatchLocked(Conn* conn) {
+  if (!conn->watched) return;
+  conn->watched = false;
+  watched_.erase(conn);
+  conn->idle_watch->Remove();
+  // Destroyed once the current callback, which may be this watcher's own, has returned.
+  loop_->QueueInLoop([watcher = std::shared_ptr<Watcher>(std::move(conn->idle_watch))] {});
+}
+
+void SyncCalls::Sweep() {
+  std::lock_guard<std::mutex> lock(mu_);
+  sweep_scheduled_ = false;
+  if (watching_stopped_) return;
+  bool again = false;
+  for (std::unique_ptr<Conn>& conn : pool_) {
+    if (conn->watched) continue;
+    if (conn->borrows != conn->borrows_at_sweep) {  // used since the last sweep: not idle yet
+      conn->borrows_at_sweep = conn->borrows;
+      again = true;
+      continue;
+    }
+    Conn* raw = conn.get();
+    auto watcher = std::make_unique<Watcher>(loop_, raw->fd.get());
+    // A hang-up or error is found by reading, as any input is.
+    watcher->set_read_callback([this, raw] { OnIdleReadable(raw); });
+    watcher->set_error_callback([this, raw] { OnIdleReadable(raw); });
+    watcher->EnableReading();
+    // Not watchable (epoll refused it): it stays in the pool unwatched, and the probe before its
+    // next use takes in what arrived.
+    if (!watcher->registration_error().ok()) continue;
+    raw->idle_watch = std::move(watcher);
+    raw->watched = true;
+    watched_.insert(raw);
+  }
+  if (again) {
+    sweep_scheduled_ = true;
+    loop_->RunAfter(kIdleWatchDelay, [this] { Sweep(); });
+  }
+}
+
+void SyncCalls::OnIdleReadable(Conn* conn) {
+  // Served in place, under mu_ (a few non-blocking syscalls): a caller that wants a connection
+  // meanwhile waits for it rather than finding the pool empty and opening another.
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = std::find_if(pool_.begin(), pool_.end(),
+                         [conn](const std::unique_ptr<Conn>& c) { return c.get() == conn; });
+  if (it == pool_.end()) {  // borrowed: its caller reads it now, and this input is for it
+    UnwatchLocked(conn);
+    return;
+  }
+  if (ServeIdle(conn) && !closing_) return;
+  std::unique_ptr<Conn> dead = std::move(*it);
+  pool_.erase(it);
+  --open_;
+  UnwatchLocked(dead.get());
   idle_.notify_all();
 }
 
@@ -308,6 +411,8 @@ absl::Status SyncCalls::Receive(Conn* conn, uint64_t id, absl::Time deadline,
       } else if (envelope.kind() == CONNECTION_ERROR) {
         *reusable = false;
         return ConnectionErrorStatus(envelope);
+      } else if (IsPingToAnswer(envelope) && !SendPingAck(conn, envelope.ping_data())) {
+        *reusable = false;  // part of the ACK may be out: the stream is no longer in step
       }
       continue;  // A late reply to an earlier call that timed out here, or a frame we ignore.
     }
