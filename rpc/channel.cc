@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "rpc/call_access.h"
+#include "rpc/call_admission.h"
 #include "rpc/client_frames.h"
 #include "rpc/client_stream.h"
 #include "rpc/sync_calls.h"
@@ -28,12 +29,22 @@ struct ClientConn {
   ScopedFd connecting_fd;               // while a non-blocking connect is in progress
   std::unique_ptr<Watcher> connect_watcher;
   TimerId connect_timer = 0;
-  // REQUEST frames written once connected, by call id; calls that end before then are skipped.
-  std::vector<std::pair<uint64_t, std::string>> queued;
+  // Frames written once connected, by call id; those of calls that end before then are dropped.
+  // `admitted`: the bytes CallAdmission counts for it (a REQUEST's), released when it leaves.
+  struct Queued {
+    uint64_t id;
+    std::string frame;
+    size_t admitted;
+  };
+  std::vector<Queued> queued;
+  // The position in `queued` of each call's REQUEST, so that a call that ends before the
+  // connection is up gives its bytes back at once.
+  absl::flat_hash_map<uint64_t, size_t> queued_request;
   absl::flat_hash_set<uint64_t> call_ids;
   std::unique_ptr<FrameReader> reader;  // of `connection`'s input; made with it
   bool draining = false;                // GOAWAY received: no new calls
   bool closed = false;
+  bool above_high_water = false;        // its unsent output is above the high-water mark
 };
 
 // How a stream's frames reach the socket. Until the loop has handed the REQUEST to a connected
@@ -83,6 +94,7 @@ class ChannelImpl final : public Channel, public ClientStreamOwner {
       : target_(std::move(target)),
         address_(address),
         options_(options),
+        admission_(target_, options_),
         loop_thread_(options.busy_poll),
         sync_calls_(std::make_unique<SyncCalls>(target_, address_, options_, loop())) {}
   ~ChannelImpl() override;
@@ -134,6 +146,12 @@ class ChannelImpl final : public Channel, public ClientStreamOwner {
   void OnResponse(ClientConn* conn, Frame frame);
   void OnGoaway(ClientConn* conn, uint64_t last_call_id);
   void CloseConn(ClientConn* conn, const absl::Status& status);
+  // The watermark of `conn`'s output: admission stops while any connection is above it.
+  void SetAboveHighWater(ClientConn* conn, bool above);
+  // A call on `conn` has ended; a REQUEST of it still queued is dropped.
+  void ForgetCall(ClientConn* conn, uint64_t id);
+  // Hands a call's REQUEST to its connection, or queues it until connected.
+  void SendRequest(ClientConn* conn, uint64_t id, std::string frame);
   void SendCancel(ClientConn* conn, uint64_t id);
   void Complete(uint64_t id, absl::Status status);
   // Reports the end of a call that is not (or no longer) in calls_.
@@ -142,6 +160,7 @@ class ChannelImpl final : public Channel, public ClientStreamOwner {
   const std::string target_;
   const SocketAddress address_;
   const ChannelOptions options_;
+  CallAdmission admission_;
   std::atomic<uint64_t> next_call_id_{1};
   EventLoopThread loop_thread_;
   std::unique_ptr<SyncCalls> sync_calls_;  // destroyed first: its tasks ran before the loop quit
@@ -153,6 +172,7 @@ class ChannelImpl final : public Channel, public ClientStreamOwner {
   absl::flat_hash_map<uint64_t, StreamCall> streams_;
   absl::flat_hash_map<ClientConn*, std::unique_ptr<ClientConn>> conns_;
   ClientConn* current_ = nullptr;
+  int connections_above_high_water_ = 0;
 };
 
 ChannelImpl::~ChannelImpl() {
@@ -177,7 +197,11 @@ void ChannelImpl::StartCall(absl::string_view method, ClientContext* context,
   absl::Status encoded =
       EncodeFrame(NewRequestEnvelope(id, method, *context, context->deadline()), &request,
                   context->request_attachment(), options_.limits, &frame);
-  ClientCallAccess::Bind(context, this, id);
+  ClientCallAccess::Bind(context, this, id);  // first: a TryCancel() ends a wait for admission
+  if (encoded.ok()) {
+    encoded = admission_.Admit(frame.size(), context->deadline(), *context,
+                               /*may_wait=*/!loop()->IsInLoopThread());
+  }
   PendingCall call{context, response, std::move(done)};
   loop()->RunInLoop([this, id, call = std::move(call), frame = std::move(frame),
                      encoded = std::move(encoded)]() mutable {
@@ -190,15 +214,19 @@ void ChannelImpl::StartCall(absl::string_view method, ClientContext* context,
 }
 
 void ChannelImpl::StartInLoop(uint64_t id, PendingCall call, std::string frame) {
+  absl::Status unstarted;
   if (call.context->cancel_requested()) {
-    EndUnstarted(&call, absl::CancelledError("cancelled before start"));
+    unstarted = absl::CancelledError("cancelled before start");
+  } else if (call.context->deadline() <= absl::Now()) {
+    unstarted = absl::DeadlineExceededError("deadline exceeded before the call started");
+  }
+  if (!unstarted.ok()) {
+    admission_.RequestLeft(frame.size());
+    admission_.CallEnded();
+    EndUnstarted(&call, std::move(unstarted));
     return;
   }
   const absl::Time deadline = call.context->deadline();
-  if (deadline <= absl::Now()) {
-    EndUnstarted(&call, absl::DeadlineExceededError("deadline exceeded before the call started"));
-    return;
-  }
   ClientConn* conn = EnsureConnection();
   call.conn = conn;
   if (deadline != absl::InfiniteFuture()) {
@@ -212,10 +240,17 @@ void ChannelImpl::StartInLoop(uint64_t id, PendingCall call, std::string frame) 
   }
   calls_.emplace(id, std::move(call));
   conn->call_ids.insert(id);
+  SendRequest(conn, id, std::move(frame));
+}
+
+void ChannelImpl::SendRequest(ClientConn* conn, uint64_t id, std::string frame) {
+  const size_t bytes = frame.size();
   if (conn->connection) {
     conn->connection->Send(std::move(frame));
+    admission_.RequestLeft(bytes);
   } else {
-    conn->queued.emplace_back(id, std::move(frame));
+    conn->queued_request[id] = conn->queued.size();
+    conn->queued.push_back(ClientConn::Queued{id, std::move(frame), bytes});
   }
 }
 
@@ -269,7 +304,12 @@ void ChannelImpl::OnConnectWritable(ClientConn* conn) {
 }
 
 void ChannelImpl::OnConnected(ClientConn* conn, ScopedFd fd) {
-  conn->connection = std::make_shared<Connection>(loop(), std::move(fd), address_, ConnectionOptions{});
+  ConnectionOptions connection_options;
+  connection_options.output_high_water_bytes = options_.output_high_water_bytes;
+  conn->connection =
+      std::make_shared<Connection>(loop(), std::move(fd), address_, connection_options);
+  conn->connection->set_watermark_callback(
+      [this, conn](const ConnectionPtr&, bool above) { SetAboveHighWater(conn, above); });
   conn->reader = std::make_unique<FrameReader>(options_.limits);
   conn->connection->set_data_callback(
       [this, conn](const ConnectionPtr&, Buffer* buffer) { OnData(conn, buffer); });
@@ -278,10 +318,14 @@ void ChannelImpl::OnConnected(ClientConn* conn, ScopedFd fd) {
                                                         why.message())));
   });
   conn->connection->Start();
-  for (auto& [id, frame] : conn->queued) {
-    if (calls_.contains(id) || streams_.contains(id)) conn->connection->Send(std::move(frame));
+  for (ClientConn::Queued& queued : conn->queued) {
+    if (calls_.contains(queued.id) || streams_.contains(queued.id)) {
+      conn->connection->Send(std::move(queued.frame));
+    }
+    if (queued.admitted > 0) admission_.RequestLeft(queued.admitted);
   }
   conn->queued.clear();
+  conn->queued_request.clear();
   // Every frame these streams queued so far is written: later ones may go directly.
   for (uint64_t id : conn->call_ids) {
     auto stream = streams_.find(id);
@@ -370,12 +414,25 @@ void ChannelImpl::CloseConn(ClientConn* conn, const absl::Status& status) {
   if (conn->connect_timer != 0) loop()->CancelTimer(conn->connect_timer);
   std::vector<uint64_t> ids(conn->call_ids.begin(), conn->call_ids.end());
   for (uint64_t id : ids) Complete(id, status);
+  for (const ClientConn::Queued& queued : conn->queued) {
+    if (queued.admitted > 0) admission_.RequestLeft(queued.admitted);
+  }
+  conn->queued.clear();
+  conn->queued_request.clear();
+  SetAboveHighWater(conn, false);
   if (conn->connection) conn->connection->ForceClose(status);
   // Free it after the current callback stack has unwound.
   loop()->QueueInLoop([this, conn] {
     if (conn->connection) conn->connection->set_data_callback(nullptr);
     conns_.erase(conn);
   });
+}
+
+void ChannelImpl::SetAboveHighWater(ClientConn* conn, bool above) {
+  if (conn->above_high_water == above) return;
+  conn->above_high_water = above;
+  connections_above_high_water_ += above ? 1 : -1;
+  admission_.SetOutputBlocked(connections_above_high_water_ > 0);
 }
 
 void ChannelImpl::SendCancel(ClientConn* conn, uint64_t id) {
@@ -394,6 +451,7 @@ absl::Status ChannelImpl::Call(absl::string_view method, ClientContext* context,
 }
 
 void ChannelImpl::CancelCall(uint64_t call_id) {
+  admission_.WakeWaiters();  // a call waiting for room sees its cancellation
   if (sync_calls_->Cancel(call_id)) return;
   FailStream(call_id, absl::CancelledError("cancelled by the client"));
 }
@@ -433,6 +491,13 @@ std::unique_ptr<ClientStreamBase> ChannelImpl::StartStream(
   if (window > 0) request.set_window_update(static_cast<uint32_t>(window));
   absl::Status encoded = EncodeFrame(std::move(request), nullptr, {}, options_.limits, &frame);
   if (!encoded.ok()) return FailedClientStream(encoded);
+  ClientCallAccess::Bind(context, this, id);  // first: a TryCancel() ends a wait for admission
+  absl::Status admitted = admission_.Admit(frame.size(), context->deadline(), *context,
+                                           /*may_wait=*/!loop()->IsInLoopThread());
+  if (!admitted.ok()) {
+    ClientCallAccess::Unbind(context);
+    return FailedClientStream(std::move(admitted));
+  }
   // Frames leave in the order the stream hands them over, after the REQUEST queued below: see
   // StreamRoute.
   auto route = std::make_shared<StreamRoute>(context);
@@ -447,7 +512,6 @@ std::unique_ptr<ClientStreamBase> ChannelImpl::StartStream(
       },
       [this](std::function<void()> task) { loop()->QueueInLoop(std::move(task)); });
   auto state = std::make_shared<ClientStreamState>(id, kind, context, response, std::move(flow));
-  ClientCallAccess::Bind(context, this, id);
   loop()->QueueInLoop([this, state, route, frame = std::move(frame)]() mutable {
     StartStreamInLoop(std::move(state), std::move(route), std::move(frame));
   });
@@ -457,16 +521,19 @@ std::unique_ptr<ClientStreamBase> ChannelImpl::StartStream(
 void ChannelImpl::StartStreamInLoop(std::shared_ptr<ClientStreamState> state,
                                     std::shared_ptr<StreamRoute> route, std::string frame) {
   const uint64_t id = state->id();
-  if (state->context()->cancel_requested()) {
-    state->Complete(absl::CancelledError("cancelled before start"));
-    return;
-  }
   const absl::Time deadline = state->context()->deadline();
-  if (deadline <= absl::Now()) {
-    state->Complete(absl::DeadlineExceededError("deadline exceeded before the call started"));
+  absl::Status unstarted;
+  if (state->context()->cancel_requested()) {
+    unstarted = absl::CancelledError("cancelled before start");
+  } else if (deadline <= absl::Now()) {
+    unstarted = absl::DeadlineExceededError("deadline exceeded before the call started");
+  }
+  if (!unstarted.ok() || state->completed()) {  // completed: the stream object is gone already
+    admission_.RequestLeft(frame.size());
+    admission_.CallEnded();
+    state->Complete(std::move(unstarted));  // a no-op if it has completed
     return;
   }
-  if (state->completed()) return;  // the stream object was destroyed already
   StreamCall call;
   call.state = std::move(state);
   call.route = route;
@@ -483,7 +550,7 @@ void ChannelImpl::StartStreamInLoop(std::shared_ptr<ClientStreamState> state,
   ClientConn* conn = call.conn;
   streams_.emplace(id, std::move(call));
   conn->call_ids.insert(id);
-  SendStreamFrame(id, std::move(frame));
+  SendRequest(conn, id, std::move(frame));
   // Not connected yet: the stream keeps going through the loop (OnConnected sends the REQUEST).
   if (conn->connection) route->SetDirect(conn->connection);
 }
@@ -495,7 +562,7 @@ void ChannelImpl::SendStreamFrame(uint64_t id, std::string frame) {
   if (conn->connection) {
     conn->connection->Send(std::move(frame));
   } else {
-    conn->queued.emplace_back(id, std::move(frame));
+    conn->queued.push_back(ClientConn::Queued{id, std::move(frame), 0});
   }
 }
 
@@ -533,15 +600,28 @@ void ChannelImpl::Complete(uint64_t id, absl::Status status) {
     streams_.erase(stream);
     call.route->SetDirect(nullptr);  // late frames go to the loop, which drops them
     if (call.deadline_timer != 0) loop()->CancelTimer(call.deadline_timer);
-    if (call.conn != nullptr) call.conn->call_ids.erase(id);
+    if (call.conn != nullptr) ForgetCall(call.conn, id);
+    admission_.CallEnded();
     call.state->Complete(std::move(status));
     return;
   }
   PendingCall call = std::move(it->second);
   calls_.erase(it);
   if (call.deadline_timer != 0) loop()->CancelTimer(call.deadline_timer);
-  if (call.conn != nullptr) call.conn->call_ids.erase(id);
+  if (call.conn != nullptr) ForgetCall(call.conn, id);
+  admission_.CallEnded();
   EndUnstarted(&call, std::move(status));
+}
+
+void ChannelImpl::ForgetCall(ClientConn* conn, uint64_t id) {
+  conn->call_ids.erase(id);
+  auto queued = conn->queued_request.find(id);
+  if (queued == conn->queued_request.end()) return;
+  ClientConn::Queued& request = conn->queued[queued->second];
+  admission_.RequestLeft(request.admitted);
+  request.admitted = 0;
+  std::string().swap(request.frame);  // never sent now: its memory goes back at once
+  conn->queued_request.erase(queued);
 }
 
 void ChannelImpl::EndUnstarted(PendingCall* call, absl::Status status) {
@@ -555,6 +635,9 @@ absl::StatusOr<std::unique_ptr<Channel>> Channel::Create(absl::string_view addre
                                                          ChannelOptions options) {
   absl::Status busy_poll = ValidateBusyPoll(options.busy_poll);
   if (!busy_poll.ok()) return busy_poll;
+  if (options.max_outstanding_calls == 0) {
+    return absl::InvalidArgumentError("ChannelOptions::max_outstanding_calls must be at least 1");
+  }
   if (absl::ConsumePrefix(&address, "udp:")) {
     absl::StatusOr<SocketAddress> parsed = SocketAddress::Parse(address);
     if (!parsed.ok()) return parsed.status();

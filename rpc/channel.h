@@ -12,37 +12,12 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "google/protobuf/message_lite.h"
+#include "rpc/channel_options.h"
 #include "rpc/context.h"
 #include "rpc/stream.h"
 #include "transport/frame_codec.h"
 
 namespace framerpc {
-
-struct ChannelOptions {
-  FrameLimits limits;
-  absl::Duration connect_timeout = absl::Seconds(5);
-  // Blocking calls (Call, and the generated blocking stubs) run on the caller's thread over
-  // connections of their own, up to this many at once; beyond that, and for every asynchronous
-  // call, the one multiplexed connection is used. 0 sends every call through the multiplexed
-  // connection. See rpc/sync_calls.h.
-  size_t max_sync_connections = 4;
-  // A pooled blocking connection whose last call ended cleanly less than this long ago is reused
-  // without first checking that the server has not closed it (a syscall per call). If the server
-  // did close it meanwhile, a GOAWAY proves the call was not processed and it is sent again on a
-  // fresh connection; a close without GOAWAY (a crash) fails the call with UNAVAILABLE, as a
-  // crash during the call would.
-  absl::Duration sync_probe_bypass = absl::Milliseconds(1);
-  // Busy polling, off by default: after each burst of work the channel's I/O thread keeps polling
-  // its socket for up to this long before it sleeps, and a blocking call spins on its socket for
-  // up to this long before it sleeps in recv. A reply that arrives within the window is seen
-  // without a thread being woken by the kernel (tens of microseconds on a virtual machine), at the
-  // cost of a CPU kept busy for the window. For latency-bound clients with a core to spare; see
-  // EventLoop's constructor. Stream-socket channels only (udp: channels check it but do not poll).
-  // At most 1 s.
-  absl::Duration busy_poll = absl::ZeroDuration();
-  // UDP only: the deadline of a call that sets none (a lost datagram must not hang a call).
-  absl::Duration udp_default_timeout = absl::Seconds(5);
-};
 
 // Completion of an asynchronous call. Runs on the channel's I/O thread: it must not block.
 using DoneCallback = std::function<void(absl::Status)>;

@@ -7,65 +7,25 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <cstdio>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "proto/echo.frpc.h"
 #include "rpc/channel.h"
+#include "tests/stalled_peer.h"
 #include "tests/test_util.h"
 #include "transport/socket_ops.h"
 
 namespace framerpc {
 namespace {
 
-// A listener that never accepts, with its accept queue full: one connection completed into a
-// backlog of 0. The kernel drops later SYNs, so a connect to it stays in SYN-SENT.
-class FullListener {
- public:
-  FullListener() {
-    auto listener = Listen(*SocketAddress::Parse("127.0.0.1:0"), 0);
-    EXPECT_TRUE(listener.ok()) << listener.status();
-    listener_ = *std::move(listener);
-    address_ = LocalAddress(listener_.get());
-    auto filler = ConnectBlocking(address_);
-    EXPECT_TRUE(filler.ok()) << filler.status();
-    filler_ = *std::move(filler);
-  }
-  std::string address() const { return address_.ToString(); }
-
- private:
-  ScopedFd listener_;
-  SocketAddress address_;
-  ScopedFd filler_;
-};
-
-// True once thread `tid` of this process is blocked in poll/ppoll (/proc/.../syscall starts with
-// the number of the system call a blocked thread is in). Waits for it for up to 30 s.
-bool WaitUntilBlockedInPoll(pid_t tid) {
-  const std::string path = absl::StrCat("/proc/self/task/", tid, "/syscall");
-  const absl::Time until = absl::Now() + absl::Seconds(30);
-  while (absl::Now() < until) {
-    std::ifstream file(path);
-    std::string first;
-    file >> first;
-#ifdef SYS_poll
-    if (first == std::to_string(SYS_poll)) return true;
-#endif
-    if (first == std::to_string(SYS_ppoll)) return true;
-    std::this_thread::yield();
-  }
-  return false;
-}
+using test::FullListener;
+using test::WaitUntilBlockedInPoll;
 
 class SyncConnectTest : public testing::Test {
  protected:
@@ -77,7 +37,7 @@ class SyncConnectTest : public testing::Test {
     channel_ = *std::move(channel);
     start_ = absl::Now();
     caller_ = std::thread([this] {
-      tid_.store(static_cast<pid_t>(::syscall(SYS_gettid)));
+      tid_.store(test::CurrentTid());
       echo::EchoService::Stub stub(channel_.get());
       echo::SayReply reply;
       status_ = stub.Say(&context_, echo::SayRequest(), &reply);
