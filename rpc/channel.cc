@@ -20,6 +20,15 @@ absl::StatusOr<std::unique_ptr<Channel>> Channel::Create(absl::string_view addre
   if (options.max_outstanding_calls == 0) {
     return absl::InvalidArgumentError("ChannelOptions::max_outstanding_calls must be at least 1");
   }
+  if (options.keepalive_time < absl::ZeroDuration() ||
+      (options.keepalive_time > absl::ZeroDuration() &&
+       options.keepalive_timeout <= absl::ZeroDuration())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "ChannelOptions::keepalive_time must be 0 (off) or positive with a positive "
+        "keepalive_timeout, got ",
+        absl::FormatDuration(options.keepalive_time), " and ",
+        absl::FormatDuration(options.keepalive_timeout)));
+  }
   if (absl::ConsumePrefix(&address, "udp:")) {
     absl::StatusOr<SocketAddress> parsed = SocketAddress::Parse(address);
     if (!parsed.ok()) return parsed.status();

@@ -58,6 +58,16 @@ struct ChannelOptions {
   // bounded by flow control (docs/protocol.md §11.2) and count toward this output.
   size_t output_high_water_bytes = size_t{16} << 20;
   OverLimitPolicy on_limit = OverLimitPolicy::kFail;
+  // Keepalive of the multiplexed connection, off by default (0). While calls are in flight on it
+  // and nothing has arrived from the server for keepalive_time, the channel sends a PING; if
+  // nothing at all arrives within keepalive_timeout after it, the server is taken for dead: the
+  // connection is closed and its calls fail with UNAVAILABLE. This finds a server (or a path to
+  // it) that died without closing the connection, which otherwise only the calls' deadlines end.
+  // Only for servers of this version or later (docs/protocol.md §9.1): an older server treats a
+  // PING as a protocol error and closes the connection. Blocking calls on the caller-driven path
+  // are not probed; give them deadlines.
+  absl::Duration keepalive_time = absl::ZeroDuration();
+  absl::Duration keepalive_timeout = absl::Seconds(20);
   // UDP only: the deadline of a call that sets none (a lost datagram must not hang a call).
   absl::Duration udp_default_timeout = absl::Seconds(5);
 };

@@ -35,14 +35,26 @@ std::string CancelFrame(uint64_t id, const FrameLimits& limits) {
   return frame;
 }
 
-std::string PingAckFrame(uint64_t ping_data, const FrameLimits& limits) {
+namespace {
+
+std::string Ping(uint64_t ping_data, uint32_t flags, const FrameLimits& limits) {
   Envelope envelope;
   envelope.set_kind(PING);
-  envelope.set_flags(ACK);
+  envelope.set_flags(flags);
   envelope.set_ping_data(ping_data);
   std::string frame;
   EncodeFrame(std::move(envelope), nullptr, {}, limits, &frame).IgnoreError();  // "" on failure
   return frame;
+}
+
+}  // namespace
+
+std::string PingFrame(uint64_t ping_data, const FrameLimits& limits) {
+  return Ping(ping_data, 0, limits);
+}
+
+std::string PingAckFrame(uint64_t ping_data, const FrameLimits& limits) {
+  return Ping(ping_data, ACK, limits);
 }
 
 absl::Status NotProcessedError() {

@@ -23,7 +23,9 @@ Envelope NewRequestEnvelope(uint64_t id, absl::string_view method, const ClientC
 // The CANCEL frame for call `id`, or "" if even that breaks `limits` (then nothing is sent).
 std::string CancelFrame(uint64_t id, const FrameLimits& limits);
 
-// The answer to a PING (docs/protocol.md §9.1): PING with ACK and the same `ping_data`.
+// A keepalive PING (docs/protocol.md §9.1), and the answer to one: PING with ACK and the same
+// `ping_data`.
+std::string PingFrame(uint64_t ping_data, const FrameLimits& limits);
 std::string PingAckFrame(uint64_t ping_data, const FrameLimits& limits);
 
 // True for a PING that must be answered (one without ACK).

@@ -10,6 +10,7 @@
 #include "rpc/call_access.h"
 #include "rpc/call_admission.h"
 #include "rpc/client_frames.h"
+#include "rpc/client_keepalive.h"
 #include "rpc/client_stream.h"
 #include "rpc/stream_route.h"
 #include "rpc/sync_calls.h"
@@ -43,6 +44,8 @@ struct ClientConn {
   bool draining = false;                // GOAWAY received: no new calls
   bool closed = false;
   bool above_high_water = false;        // its unsent output is above the high-water mark
+  std::unique_ptr<ClientKeepalive> keepalive;  // with ChannelOptions::keepalive_time, once connected
+  TimerId keepalive_timer = 0;
 };
 
 class ChannelImpl final : public Channel, public ClientStreamOwner {
@@ -103,6 +106,8 @@ class ChannelImpl final : public Channel, public ClientStreamOwner {
   void OnResponse(ClientConn* conn, Frame frame);
   void OnGoaway(ClientConn* conn, uint64_t last_call_id);
   void CloseConn(ClientConn* conn, const absl::Status& status);
+  // ChannelOptions::keepalive_time: pings the server of `conn`, or gives up on it.
+  void OnKeepaliveTimer(ClientConn* conn);
   // The watermark of `conn`'s output: admission stops while any connection is above it.
   void SetAboveHighWater(ClientConn* conn, bool above);
   // A call on `conn` has ended; a REQUEST of it still queued is dropped.
@@ -275,6 +280,12 @@ void ChannelImpl::OnConnected(ClientConn* conn, ScopedFd fd) {
                                                         why.message())));
   });
   conn->connection->Start();
+  if (options_.keepalive_time > absl::ZeroDuration()) {
+    conn->keepalive = std::make_unique<ClientKeepalive>(options_.keepalive_time,
+                                                        options_.keepalive_timeout, absl::Now());
+    conn->keepalive_timer = loop()->RunAt(conn->keepalive->next_check(),
+                                          [this, conn] { OnKeepaliveTimer(conn); });
+  }
   for (ClientConn::Queued& queued : conn->queued) {
     if (calls_.contains(queued.id) || streams_.contains(queued.id)) {
       conn->connection->Send(std::move(queued.frame));
@@ -291,6 +302,7 @@ void ChannelImpl::OnConnected(ClientConn* conn, ScopedFd fd) {
 }
 
 void ChannelImpl::OnData(ClientConn* conn, Buffer* buffer) {
+  if (conn->keepalive) conn->keepalive->OnInput(absl::Now());  // any input is a sign of life
   DecodeFrames(conn, buffer);
   // Readers of the streams that got messages from this read wake once, now (see
   // CallStream::OnMessage).
@@ -369,6 +381,8 @@ void ChannelImpl::CloseConn(ClientConn* conn, const absl::Status& status) {
   if (current_ == conn) current_ = nullptr;
   if (conn->connect_watcher) conn->connect_watcher->Remove();
   if (conn->connect_timer != 0) loop()->CancelTimer(conn->connect_timer);
+  if (conn->keepalive_timer != 0) loop()->CancelTimer(conn->keepalive_timer);
+  conn->keepalive_timer = 0;
   std::vector<uint64_t> ids(conn->call_ids.begin(), conn->call_ids.end());
   for (uint64_t id : ids) Complete(id, status);
   for (const ClientConn::Queued& queued : conn->queued) {
@@ -383,6 +397,26 @@ void ChannelImpl::CloseConn(ClientConn* conn, const absl::Status& status) {
     if (conn->connection) conn->connection->set_data_callback(nullptr);
     conns_.erase(conn);
   });
+}
+
+void ChannelImpl::OnKeepaliveTimer(ClientConn* conn) {
+  conn->keepalive_timer = 0;
+  if (conn->closed) return;
+  switch (conn->keepalive->Check(absl::Now(), !conn->call_ids.empty())) {
+    case ClientKeepalive::Action::kSendPing:
+      conn->connection->Send(PingFrame(conn->keepalive->ping_data(), options_.limits));
+      break;
+    case ClientKeepalive::Action::kDead:
+      CloseConn(conn, absl::UnavailableError(absl::StrCat(
+                          "connection to ", target_, " lost: nothing from the server within ",
+                          absl::FormatDuration(options_.keepalive_timeout),
+                          " of a keepalive PING")));
+      return;
+    case ClientKeepalive::Action::kNone:
+      break;
+  }
+  conn->keepalive_timer =
+      loop()->RunAt(conn->keepalive->next_check(), [this, conn] { OnKeepaliveTimer(conn); });
 }
 
 void ChannelImpl::SetAboveHighWater(ClientConn* conn, bool above) {

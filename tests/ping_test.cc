@@ -1,7 +1,9 @@
 // A C++ Channel answers a server's keepalive PING (docs/protocol.md §9.1) with PING+ACK and the
 // same ping_data, promptly, on every kind of connection it has: the multiplexed one (idle, or with
 // a call in flight), a caller-driven blocking connection during its call, and one idle in the
-// pool; an ACK is never answered. The server is a raw socket played by the test.
+// pool; an ACK is never answered. With ChannelOptions::keepalive_time the channel also pings a
+// quiet server itself, and gives up on one that does not answer. The server is a raw socket
+// played by the test.
 #include <sys/socket.h>
 
 #include <memory>
@@ -180,6 +182,84 @@ TEST_F(PingTest, IdlePooledConnectionAnswersAndIsReused) {
   EXPECT_EQ(reply.text(), "again");
   ASSERT_TRUE(server.SendFrame(Ping(3)));
   ExpectAck(&server, 3);
+}
+
+// ChannelOptions::keepalive_time: the client pings a server that has sent nothing while a call is
+// in flight, and gives up on one that does not answer.
+class KeepaliveTest : public PingTest {
+ protected:
+  void StartCall() {
+    ChannelOptions options;
+    options.max_sync_connections = 0;
+    options.keepalive_time = absl::Milliseconds(100);
+    options.keepalive_timeout = absl::Milliseconds(200);
+    auto channel = Channel::Create(LocalAddress(listener_.get()).ToString(), options);
+    FRPC_ASSERT_OK(channel.status());
+    channel_ = *std::move(channel);
+    channel_->StartCall("/framerpc.echo.EchoService/Say", &context_, request_, &reply_,
+                        [this](absl::Status s) {
+                          status_ = s;
+                          done_.Notify();
+                        });
+    auto server = RawPeer::Accept(listener_.get());
+    FRPC_ASSERT_OK(server.status());
+    server_ = std::make_unique<RawPeer>(*std::move(server));
+    absl::StatusOr<Frame> call = server_->ReadFrame();
+    FRPC_ASSERT_OK(call.status());
+    call_id_ = call->envelope.call_id();
+  }
+  // The next frame from the client, which must be a PING (not an ACK) with `data`.
+  void ExpectPing(uint64_t data) {
+    absl::StatusOr<Frame> frame = server_->ReadFrame();
+    ASSERT_TRUE(frame.ok()) << frame.status();
+    EXPECT_EQ(frame->envelope.kind(), PING) << frame->envelope.DebugString();
+    EXPECT_EQ(frame->envelope.flags(), 0u);
+    EXPECT_EQ(frame->envelope.call_id(), 0u);
+    EXPECT_EQ(frame->envelope.ping_data(), data);
+  }
+
+  std::unique_ptr<Channel> channel_;
+  ClientContext context_;
+  echo::SayRequest request_;
+  echo::SayReply reply_;
+  Notification done_;
+  absl::Status status_;
+  std::unique_ptr<RawPeer> server_;
+  uint64_t call_id_ = 0;
+};
+
+TEST_F(KeepaliveTest, AServerThatAnswersKeepsItsCalls) {
+  StartCall();
+  for (uint64_t data : {uint64_t{1}, uint64_t{2}}) {
+    ExpectPing(data);
+    ASSERT_TRUE(server_->SendFrame(Ping(data, ACK)));
+  }
+  ASSERT_TRUE(server_->SendBytes(SayResponse(call_id_, "alive")));
+  done_.WaitForNotification();
+  FRPC_EXPECT_OK(status_);
+  EXPECT_EQ(reply_.text(), "alive");
+}
+
+TEST_F(KeepaliveTest, AServerThatSendsNothingIsGivenUp) {
+  StartCall();
+  ExpectPing(1);
+  ASSERT_TRUE(done_.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  EXPECT_EQ(status_.code(), absl::StatusCode::kUnavailable) << status_;
+  EXPECT_EQ(status_.message(),
+            absl::StrCat("connection to ", LocalAddress(listener_.get()).ToString(),
+                         " lost: nothing from the server within 200ms of a keepalive PING"));
+  EXPECT_TRUE(server_->ReadEof());  // the connection is closed
+}
+
+TEST(KeepaliveOptionsTest, BadDurationsAreRefused) {
+  ChannelOptions options;
+  options.keepalive_time = absl::Seconds(-1);
+  EXPECT_EQ(Channel::Create("127.0.0.1:1", options).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  options.keepalive_time = absl::Seconds(1);
+  options.keepalive_timeout = absl::ZeroDuration();
+  EXPECT_EQ(Channel::Create("127.0.0.1:1", options).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace
