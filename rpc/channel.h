@@ -22,14 +22,20 @@ namespace framerpc {
 // Completion of an asynchronous call. Runs on the channel's I/O thread: it must not block.
 using DoneCallback = std::function<void(absl::Status)>;
 
-// A Channel multiplexes any number of concurrent asynchronous calls from any threads over one
-// connection; replies may come in any order. Blocking calls take a faster, caller-driven path
-// (ChannelOptions::max_sync_connections) with the same semantics. It connects lazily, and after the connection drops (e.g. a
-// server restart) the next call reconnects. Calls in flight on a dropped connection fail with
-// UNAVAILABLE; they are never silently retried, because they may have run.
+// A Channel multiplexes concurrent asynchronous calls from any threads over one connection;
+// replies may come in any order. Blocking calls take a faster, caller-driven path
+// (ChannelOptions::max_sync_connections) with the same semantics. It connects lazily, and after
+// the connection drops (e.g. a server restart) the next call reconnects. Calls in flight on a
+// dropped connection fail with UNAVAILABLE; they are never silently retried, because they may
+// have run. What it holds for unfinished calls is bounded (ChannelOptions::max_outstanding_calls,
+// max_queued_request_bytes, output_high_water_bytes): past a bound a new call fails with
+// RESOURCE_EXHAUSTED, or waits for room under OverLimitPolicy::kWait. It answers the server's
+// keepalive PINGs on every connection it has (docs/protocol.md §9.1).
 //
 // Thread-safe. Destroying the channel completes every call still in flight with CANCELLED
-// before the destructor returns.
+// before the destructor returns; their contexts no longer refer to it (TryCancel() is then a
+// no-op). A stream object may outlive its channel only to be destroyed or to have its blocking
+// methods called (which report the end); its callback forms need the channel.
 class Channel : public CallCanceller {
  public:
   // `address`: "host:port", "[v6addr]:port" or "unix:/path" for the framed protocol over a
@@ -40,7 +46,8 @@ class Channel : public CallCanceller {
   virtual ~Channel() = default;
 
   // Starts a unary call. `context` and `response` must stay valid until `done` has run.
-  // `done` runs exactly once, on the channel's I/O thread.
+  // `done` runs exactly once, on the channel's I/O thread. Does not block, except under
+  // OverLimitPolicy::kWait while the channel is at a bound (never on the I/O thread).
   virtual void StartCall(absl::string_view method, ClientContext* context,
                          const google::protobuf::MessageLite& request,
                          google::protobuf::MessageLite* response, DoneCallback done) = 0;
@@ -50,8 +57,9 @@ class Channel : public CallCanceller {
                             const google::protobuf::MessageLite& request,
                             google::protobuf::MessageLite* response);
 
-  // Starts a streaming call of `kind` (not kUnary) without blocking, and returns its stream (see
-  // rpc/stream.h). `response`: where Finish() puts the reply of a client-streaming call; null for
+  // Starts a streaming call of `kind` (not kUnary), and returns its stream (see rpc/stream.h).
+  // Blocks only as StartCall does, at a bound under kWait; a stream refused at a bound has
+  // already finished with that status. `response`: where Finish() puts the reply of a client-streaming call; null for
   // the other kinds. `context` and `response` must outlive the returned stream. Channels that
   // cannot stream (udp:) return a stream whose Finish() is UNIMPLEMENTED.
   virtual std::unique_ptr<ClientStreamBase> StartStream(absl::string_view method, MethodKind kind,
