@@ -2,6 +2,7 @@
 #ifndef FRAMERPC_RPC_CALL_ACCESS_H_
 #define FRAMERPC_RPC_CALL_ACCESS_H_
 
+#include <mutex>
 #include <string>
 
 #include "rpc/context.h"
@@ -28,9 +29,18 @@ class ServerCallAccess {
 
 class ClientCallAccess {
  public:
+  // From the start of a call: TryCancel() cancels call `call_id` through `canceller`.
   static void Bind(ClientContext* c, CallCanceller* canceller, uint64_t call_id) {
+    std::lock_guard<std::mutex> lock(c->cancel_mu_);
     c->call_id_ = call_id;
-    c->canceller_.store(canceller, std::memory_order_release);
+    c->canceller_ = canceller;
+  }
+  // When the call completes, before its completion is reported (while the context is certainly
+  // alive): TryCancel() no longer reaches the channel. Waits for a TryCancel() in progress, so
+  // the caller must not hold a lock that CallCanceller::CancelCall takes.
+  static void Unbind(ClientContext* c) {
+    std::lock_guard<std::mutex> lock(c->cancel_mu_);
+    c->canceller_ = nullptr;
   }
   static std::string* mutable_response_attachment(ClientContext* c) {
     return &c->response_attachment_;

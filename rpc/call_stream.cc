@@ -92,6 +92,18 @@ absl::Status CallStream::Write(const google::protobuf::MessageLite& message,
 
 void CallStream::WriteAsync(const google::protobuf::MessageLite& message,
                             absl::string_view attachment, WriteDone done) {
+  if (async_write_busy_->exchange(true)) {
+    post_([done = std::move(done)]() mutable {
+      done(absl::FailedPreconditionError(
+          "WriteAsync while another WriteAsync is pending: one at a time"));
+    });
+    return;
+  }
+  // The write is outstanding until its callback starts, so that the callback may write the next.
+  done = [busy = async_write_busy_, done = std::move(done)](absl::Status status) {
+    busy->store(false);
+    done(std::move(status));
+  };
   absl::Status encoded;
   std::string frame = EncodeStreamFrame(&message, attachment, 0, &encoded);
   std::vector<WriteDone> completed;

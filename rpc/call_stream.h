@@ -11,10 +11,12 @@
 #ifndef FRAMERPC_RPC_CALL_STREAM_H_
 #define FRAMERPC_RPC_CALL_STREAM_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -63,7 +65,9 @@ class CallStream {
   // WritesDone() was called (FAILED_PRECONDITION).
   absl::Status Write(const google::protobuf::MessageLite& message, absl::string_view attachment);
   // As Write(), without blocking: `done` runs once the frame has been handed to the connection,
-  // or with the error. Writes complete in order.
+  // or with the error. One at a time, as in gRPC: a WriteAsync made before the previous one's
+  // `done` has started fails with FAILED_PRECONDITION (through its own `done`), sends nothing and
+  // leaves the call going, so the stream holds at most one unsent message for its writer.
   void WriteAsync(const google::protobuf::MessageLite& message, absl::string_view attachment,
                   WriteDone done);
   // Sends END_OF_STREAM after any pending asynchronous writes. Idempotent.
@@ -138,7 +142,11 @@ class CallStream {
   std::deque<Queued> queue_;             // guarded by mu_
   int64_t queued_bytes_ = 0;             // guarded by mu_
   ReadDone pending_read_;                // guarded by mu_
-  std::deque<PendingWrite> pending_writes_;  // guarded by mu_
+  std::deque<PendingWrite> pending_writes_;  // guarded by mu_: at most one (see WriteAsync)
+  // A WriteAsync is outstanding. Shared with the callback that clears it, which may run after
+  // this object is gone.
+  const std::shared_ptr<std::atomic<bool>> async_write_busy_ =
+      std::make_shared<std::atomic<bool>>(false);
   bool writes_done_ = false;             // guarded by mu_: WritesDone() called
   // guarded by mu_: a blocking Write() has its frame's credit and is sending it outside mu_; the
   // half-close waits for it, and that Write() sends the half-close if it became due meanwhile.

@@ -1,5 +1,6 @@
 #include "rpc/call_stream.h"
 
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -87,30 +88,59 @@ TEST_F(CallStreamTest, WritesAreStreamMessagesInOrder) {
   EXPECT_TRUE(absl::IsFailedPrecondition(stream->Write(Say("late"), {})));
 }
 
-TEST_F(CallStreamTest, AsyncWriteWaitsForCreditAndKeepsOrder) {
-  // 1 byte of credit: the first write takes it (going negative), the rest must wait.
+TEST_F(CallStreamTest, AsyncWriteWaitsForCreditAndTheNextIsWrittenFromItsCallback) {
+  // 1 byte of credit: the first write takes it (going negative); the next must wait for credit.
   auto stream = NewStream(1, 1 << 20);
   std::vector<int> completed;
-  for (int i = 0; i < 3; ++i) {
-    stream->WriteAsync(Say(std::to_string(i)), {}, [&completed, i](absl::Status status) {
+  std::function<void(int)> write = [&](int i) {
+    stream->WriteAsync(Say(std::to_string(i)), {}, [&, i](absl::Status status) {
       EXPECT_TRUE(status.ok()) << status;
       completed.push_back(i);
+      if (i == 0) write(1);  // the previous write is over once its callback runs
     });
-  }
-  ASSERT_TRUE(stream->WritesDone().ok());  // held back until the writes before it are sent
+  };
+  write(0);
   EXPECT_EQ(SentFrames().size(), 1u);
-  RunPosted();
+  RunPosted();  // write 0 completes and starts write 1, which waits for credit
   EXPECT_EQ(completed, std::vector<int>({0}));
+  ASSERT_TRUE(stream->WritesDone().ok());  // held back until the pending write is sent
+  EXPECT_EQ(SentFrames().size(), 1u);
 
   // The first write took the credit below zero: a grant that does not lift it above zero sends
-  // nothing; a larger one releases everything, in order.
+  // nothing; a larger one releases write 1 and then the half-close.
   ASSERT_TRUE(stream->OnWindowUpdate(1).ok());
   EXPECT_EQ(SentFrames().size(), 1u);
   ASSERT_TRUE(stream->OnWindowUpdate(1000).ok());
+  EXPECT_EQ(completed, std::vector<int>({0, 1}));
   std::vector<Frame> frames = SentFrames();
-  ASSERT_EQ(frames.size(), 4u);
-  EXPECT_EQ(completed, std::vector<int>({0, 1, 2}));
-  EXPECT_EQ(frames[3].envelope.flags(), static_cast<uint32_t>(END_OF_STREAM));
+  ASSERT_EQ(frames.size(), 3u);
+  EXPECT_EQ(frames[2].envelope.flags(), static_cast<uint32_t>(END_OF_STREAM));
+}
+
+// One WriteAsync at a time, as in gRPC: a second one while the first is outstanding is refused
+// with FAILED_PRECONDITION, sends nothing, and the stream goes on. (The old stream queued every
+// write: memory without bound for a writer that never waited for its callbacks.)
+TEST_F(CallStreamTest, ASecondWriteAsyncWhileOneIsPendingIsRefused) {
+  auto stream = NewStream(1, 1 << 20);
+  std::vector<absl::Status> results(3);
+  ASSERT_TRUE(stream->Write(Say("takes the credit"), {}).ok());
+  stream->WriteAsync(Say("waits"), {}, [&](absl::Status s) { results[0] = s; });
+  stream->WriteAsync(Say("refused"), {}, [&](absl::Status s) { results[1] = s; });
+  RunPosted();
+  EXPECT_TRUE(results[0].ok());  // not run yet: still waiting for credit
+  EXPECT_EQ(results[1].code(), absl::StatusCode::kFailedPrecondition) << results[1];
+  EXPECT_EQ(results[1].message(), "WriteAsync while another WriteAsync is pending: one at a time");
+  ASSERT_TRUE(stream->OnWindowUpdate(1000).ok());  // runs the pending write's callback
+  std::vector<Frame> frames = SentFrames();
+  ASSERT_EQ(frames.size(), 2u);
+  echo::SayRequest second;
+  ASSERT_TRUE(second.ParseFromString(std::string(frames[1].message_bytes())));
+  EXPECT_EQ(second.text(), "waits");
+  // Done: the next one is accepted.
+  stream->WriteAsync(Say("next"), {}, [&](absl::Status s) { results[2] = s; });
+  RunPosted();
+  EXPECT_TRUE(results[2].ok()) << results[2];
+  EXPECT_EQ(SentFrames().size(), 3u);
 }
 
 TEST_F(CallStreamTest, HalfCloseWaitsForAWriteThatIsSending) {

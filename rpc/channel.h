@@ -12,49 +12,30 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "google/protobuf/message_lite.h"
+#include "rpc/channel_options.h"
 #include "rpc/context.h"
 #include "rpc/stream.h"
 #include "transport/frame_codec.h"
 
 namespace framerpc {
 
-struct ChannelOptions {
-  FrameLimits limits;
-  absl::Duration connect_timeout = absl::Seconds(5);
-  // Blocking calls (Call, and the generated blocking stubs) run on the caller's thread over
-  // connections of their own, up to this many at once; beyond that, and for every asynchronous
-  // call, the one multiplexed connection is used. 0 sends every call through the multiplexed
-  // connection. See rpc/sync_calls.h.
-  size_t max_sync_connections = 4;
-  // A pooled blocking connection whose last call ended cleanly less than this long ago is reused
-  // without first checking that the server has not closed it (a syscall per call). If the server
-  // did close it meanwhile, a GOAWAY proves the call was not processed and it is sent again on a
-  // fresh connection; a close without GOAWAY (a crash) fails the call with UNAVAILABLE, as a
-  // crash during the call would.
-  absl::Duration sync_probe_bypass = absl::Milliseconds(1);
-  // Busy polling, off by default: after each burst of work the channel's I/O thread keeps polling
-  // its socket for up to this long before it sleeps, and a blocking call spins on its socket for
-  // up to this long before it sleeps in recv. A reply that arrives within the window is seen
-  // without a thread being woken by the kernel (tens of microseconds on a virtual machine), at the
-  // cost of a CPU kept busy for the window. For latency-bound clients with a core to spare; see
-  // EventLoop's constructor. Stream-socket channels only (udp: channels check it but do not poll).
-  // At most 1 s.
-  absl::Duration busy_poll = absl::ZeroDuration();
-  // UDP only: the deadline of a call that sets none (a lost datagram must not hang a call).
-  absl::Duration udp_default_timeout = absl::Seconds(5);
-};
-
 // Completion of an asynchronous call. Runs on the channel's I/O thread: it must not block.
 using DoneCallback = std::function<void(absl::Status)>;
 
-// A Channel multiplexes any number of concurrent asynchronous calls from any threads over one
-// connection; replies may come in any order. Blocking calls take a faster, caller-driven path
-// (ChannelOptions::max_sync_connections) with the same semantics. It connects lazily, and after the connection drops (e.g. a
-// server restart) the next call reconnects. Calls in flight on a dropped connection fail with
-// UNAVAILABLE; they are never silently retried, because they may have run.
+// A Channel multiplexes concurrent asynchronous calls from any threads over one connection;
+// replies may come in any order. Blocking calls take a faster, caller-driven path
+// (ChannelOptions::max_sync_connections) with the same semantics. It connects lazily, and after
+// the connection drops (e.g. a server restart) the next call reconnects. Calls in flight on a
+// dropped connection fail with UNAVAILABLE; they are never silently retried, because they may
+// have run. What it holds for unfinished calls is bounded (ChannelOptions::max_outstanding_calls,
+// max_queued_request_bytes, output_high_water_bytes): past a bound a new call fails with
+// RESOURCE_EXHAUSTED, or waits for room under OverLimitPolicy::kWait. It answers the server's
+// keepalive PINGs on every connection it has (docs/protocol.md §9.1).
 //
 // Thread-safe. Destroying the channel completes every call still in flight with CANCELLED
-// before the destructor returns.
+// before the destructor returns; their contexts no longer refer to it (TryCancel() is then a
+// no-op). A stream object may outlive its channel only to be destroyed or to have its blocking
+// methods called (which report the end); its callback forms need the channel.
 class Channel : public CallCanceller {
  public:
   // `address`: "host:port", "[v6addr]:port" or "unix:/path" for the framed protocol over a
@@ -65,7 +46,8 @@ class Channel : public CallCanceller {
   virtual ~Channel() = default;
 
   // Starts a unary call. `context` and `response` must stay valid until `done` has run.
-  // `done` runs exactly once, on the channel's I/O thread.
+  // `done` runs exactly once, on the channel's I/O thread. Does not block, except under
+  // OverLimitPolicy::kWait while the channel is at a bound (never on the I/O thread).
   virtual void StartCall(absl::string_view method, ClientContext* context,
                          const google::protobuf::MessageLite& request,
                          google::protobuf::MessageLite* response, DoneCallback done) = 0;
@@ -75,8 +57,9 @@ class Channel : public CallCanceller {
                             const google::protobuf::MessageLite& request,
                             google::protobuf::MessageLite* response);
 
-  // Starts a streaming call of `kind` (not kUnary) without blocking, and returns its stream (see
-  // rpc/stream.h). `response`: where Finish() puts the reply of a client-streaming call; null for
+  // Starts a streaming call of `kind` (not kUnary), and returns its stream (see rpc/stream.h).
+  // Blocks only as StartCall does, at a bound under kWait; a stream refused at a bound has
+  // already finished with that status. `response`: where Finish() puts the reply of a client-streaming call; null for
   // the other kinds. `context` and `response` must outlive the returned stream. Channels that
   // cannot stream (udp:) return a stream whose Finish() is UNIMPLEMENTED.
   virtual std::unique_ptr<ClientStreamBase> StartStream(absl::string_view method, MethodKind kind,

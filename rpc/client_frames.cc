@@ -35,6 +35,28 @@ std::string CancelFrame(uint64_t id, const FrameLimits& limits) {
   return frame;
 }
 
+namespace {
+
+std::string Ping(uint64_t ping_data, uint32_t flags, const FrameLimits& limits) {
+  Envelope envelope;
+  envelope.set_kind(PING);
+  envelope.set_flags(flags);
+  envelope.set_ping_data(ping_data);
+  std::string frame;
+  EncodeFrame(std::move(envelope), nullptr, {}, limits, &frame).IgnoreError();  // "" on failure
+  return frame;
+}
+
+}  // namespace
+
+std::string PingFrame(uint64_t ping_data, const FrameLimits& limits) {
+  return Ping(ping_data, 0, limits);
+}
+
+std::string PingAckFrame(uint64_t ping_data, const FrameLimits& limits) {
+  return Ping(ping_data, ACK, limits);
+}
+
 absl::Status NotProcessedError() {
   return absl::UnavailableError("server is shutting down; the call was not processed");
 }

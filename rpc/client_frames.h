@@ -23,6 +23,16 @@ Envelope NewRequestEnvelope(uint64_t id, absl::string_view method, const ClientC
 // The CANCEL frame for call `id`, or "" if even that breaks `limits` (then nothing is sent).
 std::string CancelFrame(uint64_t id, const FrameLimits& limits);
 
+// A keepalive PING (docs/protocol.md §9.1), and the answer to one: PING with ACK and the same
+// `ping_data`.
+std::string PingFrame(uint64_t ping_data, const FrameLimits& limits);
+std::string PingAckFrame(uint64_t ping_data, const FrameLimits& limits);
+
+// True for a PING that must be answered (one without ACK).
+inline bool IsPingToAnswer(const Envelope& envelope) {
+  return envelope.kind() == PING && (envelope.flags() & ACK) == 0;
+}
+
 // UNAVAILABLE for a call that GOAWAY says the server never processed (so it may be retried).
 absl::Status NotProcessedError();
 

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "rpc/call_access.h"
 
 namespace framerpc {
 
@@ -11,6 +12,9 @@ void ClientStreamState::Complete(absl::Status status) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (completed_) return;
+    // Before completed_ is seen: a caller woken by it may destroy the context at once. From now
+    // on TryCancel() does not reach the channel.
+    ClientCallAccess::Unbind(context_);
     completed_ = true;
     status_ = status;
     done = std::move(on_complete_);

@@ -11,8 +11,8 @@ const std::string* ServerContext::FindClientMetadata(absl::string_view key) cons
 
 void ClientContext::TryCancel() {
   if (cancel_requested_.exchange(true, std::memory_order_acq_rel)) return;
-  CallCanceller* canceller = canceller_.load(std::memory_order_acquire);
-  if (canceller != nullptr) canceller->CancelCall(call_id_);
+  std::lock_guard<std::mutex> lock(cancel_mu_);
+  if (canceller_ != nullptr) canceller_->CancelCall(call_id_);
 }
 
 }  // namespace framerpc

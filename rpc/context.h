@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -140,8 +141,9 @@ class ClientContext {
   void set_stream_receive_window(int64_t bytes) { stream_receive_window_ = bytes; }
   int64_t stream_receive_window() const { return stream_receive_window_; }
 
-  // Asks for the call to end with CANCELLED. Thread-safe; a no-op once the call has completed.
-  // The server is told, so that it can stop working on the call.
+  // Asks for the call to end with CANCELLED. Thread-safe; a no-op once the call has completed
+  // (the context then no longer refers to the channel, which may be gone). The server is told, so
+  // that it can stop working on the call.
   void TryCancel();
   bool cancel_requested() const { return cancel_requested_.load(std::memory_order_acquire); }
 
@@ -154,9 +156,12 @@ class ClientContext {
   int64_t stream_receive_window_ = 0;
   std::string response_attachment_;
   std::atomic<bool> cancel_requested_{false};
-  // Set by the channel when the call starts; read by TryCancel().
-  std::atomic<CallCanceller*> canceller_{nullptr};
-  uint64_t call_id_ = 0;
+  // Held by TryCancel() while it calls the canceller, so that the channel, which unbinds the
+  // context when the call completes, knows no TryCancel() is still inside it afterwards.
+  std::mutex cancel_mu_;
+  // Set by the channel when the call starts, cleared when it completes. Guarded by cancel_mu_.
+  CallCanceller* canceller_ = nullptr;
+  uint64_t call_id_ = 0;  // guarded by cancel_mu_
 };
 
 }  // namespace framerpc

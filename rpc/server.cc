@@ -167,7 +167,14 @@ void Server::OnAccepted(EventLoop* loop, ScopedFd fd, const SocketAddress& peer)
     sniffing_.emplace(key, sniffing);
   }
   sniffing->watcher->set_read_callback([this, key] { OnFirstBytes(key); });
-  sniffing->watcher->set_error_callback([this, key] { OnFirstBytes(key); });
+  sniffing->watcher->set_error_callback([this, key] {
+    if (key->watcher->registration_error().ok()) return OnFirstBytes(key);
+    // epoll would not watch it: it can never be read.
+    if (std::shared_ptr<Sniffing> refused = StopSniffing(key)) {
+      counts_->Remove(refused->accepted.peer_key);
+      stats_.OnClosed(CloseReason::kReset);
+    }
+  });
   sniffing->watcher->EnableReading();
   // A connection that never says which protocol it speaks holds an fd: not for long.
   sniffing->first_byte_timer =

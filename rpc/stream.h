@@ -9,8 +9,10 @@
 // Client side: a stream object is returned by the generated stub as soon as the call has been
 // started. Every operation has a blocking form and a callback form; callbacks run on the
 // channel's I/O thread and must not block. At most one read and one write may be outstanding at a
-// time (as in gRPC). The ClientContext must outlive the stream object. Destroying a stream whose
-// call has not finished cancels the call.
+// time (as in gRPC): a WriteAsync made before the previous one's callback has started is refused
+// (see WriteAsync), so a writer holds at most one unsent message in the stream. The ClientContext
+// must outlive the stream object. Destroying a stream whose call has not finished cancels the
+// call.
 #ifndef FRAMERPC_RPC_STREAM_H_
 #define FRAMERPC_RPC_STREAM_H_
 
@@ -105,8 +107,10 @@ class ClientStreamBase {
   // Finish() for why) or after WritesDone().
   virtual bool Write(const google::protobuf::MessageLite& message,
                      absl::string_view attachment) = 0;
-  // Serializes `message` now; `done(true)` once it has been handed to the connection,
-  // `done(false)` as for Write().
+  // Serializes `message` now; `done(true)` once it has been handed to the connection (which
+  // waits for flow-control credit), `done(false)` as for Write(). One at a time: the next
+  // WriteAsync may be made from `done` (or after it has started); one made earlier fails with
+  // `done(false)` without being sent (FAILED_PRECONDITION inside), and the call goes on.
   virtual void WriteAsync(const google::protobuf::MessageLite& message, std::string attachment,
                           std::function<void(bool ok)> done) = 0;
   // Half-closes: the server's Read() returns false once it has read everything before it.

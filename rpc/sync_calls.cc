@@ -43,8 +43,9 @@ timeval SocketTimeout(absl::Time deadline) {
 
 }  // namespace
 
-SyncCalls::SyncCalls(std::string target, SocketAddress address, ChannelOptions options)
-    : target_(std::move(target)), address_(address), options_(options) {}
+SyncCalls::SyncCalls(std::string target, SocketAddress address, ChannelOptions options,
+                     EventLoop* loop)
+    : target_(std::move(target)), address_(address), options_(options), loop_(loop) {}
 
 SyncCalls::~SyncCalls() {
   std::unique_lock<std::mutex> lock(mu_);
@@ -101,7 +102,9 @@ absl::Status SyncCalls::RunOnce(std::unique_ptr<Conn> conn, uint64_t id, absl::s
   if (context->cancel_requested()) Cancel(id);
 
   bool reusable = true;
-  absl::Status status = Send(conn.get(), frame, deadline);
+  absl::Status status;
+  if (!conn->fd.valid()) status = Connect(conn.get(), deadline);
+  if (status.ok()) status = Send(conn.get(), frame, deadline);
   if (!status.ok()) {
     reusable = false;  // Part of a frame may be out: the stream is no longer in step.
   } else {
@@ -109,6 +112,8 @@ absl::Status SyncCalls::RunOnce(std::unique_ptr<Conn> conn, uint64_t id, absl::s
     // Timed out waiting: tell the server; a late reply is skipped by the next call here.
     if (absl::IsDeadlineExceeded(status)) SendCancel(conn.get(), id);
   }
+  // Before the call leaves running_: a TryCancel() that got in first still finds it there.
+  ClientCallAccess::Unbind(context);
 
   bool cancelled;
   {
@@ -134,9 +139,10 @@ bool SyncCalls::Cancel(uint64_t call_id) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = running_.find(call_id);
   if (it == running_.end()) return false;
-  // Wakes the caller's blocked send/recv; the server sees the connection go and cancels the call.
+  // Wakes the caller's blocked connect, send or recv; the server sees the connection go and
+  // cancels the call. (Before its connect has made a socket, the caller sees `cancelled` then.)
   it->second->cancelled.store(true, std::memory_order_release);
-  ::shutdown(it->second->fd.get(), SHUT_RDWR);
+  if (it->second->fd.valid()) ::shutdown(it->second->fd.get(), SHUT_RDWR);
   return true;
 }
 
@@ -154,6 +160,7 @@ absl::StatusOr<std::unique_ptr<SyncCalls::Conn>> SyncCalls::Borrow(bool may_skip
       }
       idle = std::move(pool_.back());
       pool_.pop_back();
+      ++idle->borrows;  // a watch on it stays until the loop sees its next input, and ends then
     }
     if (may_skip_probe && absl::Now() - idle->clean_since < options_.sync_probe_bypass) {
       *probed = false;
@@ -162,13 +169,7 @@ absl::StatusOr<std::unique_ptr<SyncCalls::Conn>> SyncCalls::Borrow(bool may_skip
     if (StillUsable(idle.get())) return idle;
     Return(std::move(idle), /*reusable=*/false);
   }
-  absl::StatusOr<std::unique_ptr<Conn>> conn = Connect();
-  if (!conn.ok()) {
-    std::lock_guard<std::mutex> lock(mu_);
-    --open_;
-    idle_.notify_all();
-  }
-  return conn;
+  return std::make_unique<Conn>();  // connected by RunOnce, under the call's deadline
 }
 
 bool SyncCalls::StillUsable(Conn* conn) {
@@ -177,7 +178,11 @@ bool SyncCalls::StillUsable(Conn* conn) {
   const ssize_t peeked = ::recv(conn->fd.get(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   if (peeked < 0) return errno == EAGAIN || errno == EWOULDBLOCK;
   if (peeked == 0) return false;  // The server closed it (e.g. it restarted).
-  // Something arrived while idle: a late reply to a timed-out call, or GOAWAY.
+  // Something arrived while idle: a late reply to a timed-out call, GOAWAY, a PING.
+  return ServeIdle(conn);
+}
+
+bool SyncCalls::ServeIdle(Conn* conn) {
   for (;;) {
     char buf[4096];
     const ssize_t n = ::recv(conn->fd.get(), buf, sizeof(buf), MSG_DONTWAIT);
@@ -195,38 +200,163 @@ bool SyncCalls::StillUsable(Conn* conn) {
     if (result.outcome == DecodeOutcome::kError) return false;
     conn->input.Consume(result.consumed);
     if (frame.envelope.kind() == GOAWAY || frame.envelope.kind() == CONNECTION_ERROR) return false;
+    if (IsPingToAnswer(frame.envelope) && !SendPingAck(conn, frame.envelope.ping_data())) {
+      return false;
+    }
   }
 }
 
-absl::StatusOr<std::unique_ptr<SyncCalls::Conn>> SyncCalls::Connect() {
+bool SyncCalls::SendPingAck(Conn* conn, uint64_t ping_data) {
+  const std::string frame = PingAckFrame(ping_data, options_.limits);
+  // Never blocks: a server that does not read cannot hold the caller (or the loop) here.
+  const ssize_t n =
+      ::send(conn->fd.get(), frame.data(), frame.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  return n == static_cast<ssize_t>(frame.size());
+}
+
+absl::Status SyncCalls::Connect(Conn* conn, absl::Time deadline) {
   bool in_progress = false;
   absl::StatusOr<ScopedFd> fd = StartConnect(address_, &in_progress);
   if (!fd.ok()) return fd.status();
+  const int raw_fd = fd->get();
+  {
+    // Published under mu_, where Cancel() looks for it; a cancel that came before finds it here.
+    std::lock_guard<std::mutex> lock(mu_);
+    conn->fd = *std::move(fd);
+    if (conn->cancelled.load(std::memory_order_acquire)) ::shutdown(raw_fd, SHUT_RDWR);
+  }
   if (in_progress) {
-    pollfd pfd{fd->get(), POLLOUT, 0};
-    const int timeout_ms =
-        static_cast<int>(absl::ToInt64Milliseconds(options_.connect_timeout));
-    if (::poll(&pfd, 1, timeout_ms) == 0) {
-      return absl::UnavailableError(absl::StrCat("connect to ", target_, " timed out"));
-    }
-    absl::Status error = SocketError(fd->get(), address_);
-    if (!error.ok()) return error;
+    absl::Status connected = WaitConnected(conn, deadline);
+    if (!connected.ok()) return connected;
   }
   // Blocking from here on: the caller's thread sleeps in send/recv, with SO_*TIMEO for deadlines.
-  const int flags = ::fcntl(fd->get(), F_GETFL);
-  ::fcntl(fd->get(), F_SETFL, flags & ~O_NONBLOCK);
-  auto conn = std::make_unique<Conn>();
-  conn->fd = *std::move(fd);
-  return conn;
+  const int flags = ::fcntl(raw_fd, F_GETFL);
+  ::fcntl(raw_fd, F_SETFL, flags & ~O_NONBLOCK);
+  return absl::OkStatus();
+}
+
+absl::Status SyncCalls::WaitConnected(Conn* conn, absl::Time deadline) {
+  const absl::Time connect_deadline = absl::Now() + options_.connect_timeout;
+  const absl::Time until = std::min(deadline, connect_deadline);
+  pollfd pfd{conn->fd.get(), POLLOUT, 0};
+  for (;;) {
+    // TryCancel() shuts the socket down, which ends the poll.
+    if (conn->cancelled.load(std::memory_order_acquire)) {
+      return absl::CancelledError("cancelled by the client");
+    }
+    const absl::Duration left = until - absl::Now();
+    if (left <= absl::ZeroDuration()) {
+      if (deadline < connect_deadline) return absl::DeadlineExceededError("deadline exceeded");
+      return absl::UnavailableError(absl::StrCat("connect to ", target_, " timed out"));
+    }
+    const int64_t ms = absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1)));
+    const int n = ::poll(&pfd, 1, static_cast<int>(std::min<int64_t>(ms, 1 << 30)));
+    if (n > 0) break;
+    if (n < 0 && errno != EINTR) {
+      return absl::UnavailableError(
+          absl::StrCat("connect to ", target_, ": poll failed: ", std::strerror(errno)));
+    }
+    // A timeout or a signal: the loop checks the time and the cancellation again.
+  }
+  if (conn->cancelled.load(std::memory_order_acquire)) {
+    return absl::CancelledError("cancelled by the client");
+  }
+  return SocketError(conn->fd.get(), address_);
 }
 
 void SyncCalls::Return(std::unique_ptr<Conn> conn, bool reusable) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (reusable && !closing_) {
-    pool_.push_back(std::move(conn));
-  } else {
-    --open_;
+  bool arm_sweep = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (reusable && !closing_) {
+      // Armed once per kIdleWatchDelay at most, however many calls return meanwhile.
+      if (!conn->watched && !sweep_scheduled_ && !watching_stopped_) {
+        sweep_scheduled_ = arm_sweep = true;
+      }
+      pool_.push_back(std::move(conn));
+    } else {
+      --open_;
+      DisposeLocked(std::move(conn));
+    }
+    idle_.notify_all();
   }
+  if (arm_sweep) {
+    loop_->QueueInLoop([this] { loop_->RunAfter(kIdleWatchDelay, [this] { Sweep(); }); });
+  }
+}
+
+void SyncCalls::DisposeLocked(std::unique_ptr<Conn> conn) {
+  if (!conn->watched) return;  // destroyed here
+  // Its watch belongs to the loop, which may be about to report its fd: destroyed there.
+  loop_->QueueInLoop([this, raw = conn.release()] {
+    std::unique_ptr<Conn> owned(raw);
+    std::lock_guard<std::mutex> lock(mu_);
+    UnwatchLocked(owned.get());
+  });
+}
+
+void SyncCalls::StopWatching() {
+  std::lock_guard<std::mutex> lock(mu_);
+  watching_stopped_ = true;
+  const std::vector<Conn*> watched(watched_.begin(), watched_.end());
+  for (Conn* conn : watched) UnwatchLocked(conn);
+}
+
+void SyncCalls::UnwatchLocked(Conn* conn) {
+  if (!conn->watched) return;
+  conn->watched = false;
+  watched_.erase(conn);
+  conn->idle_watch->Remove();
+  // Destroyed once the current callback, which may be this watcher's own, has returned.
+  loop_->QueueInLoop([watcher = std::shared_ptr<Watcher>(std::move(conn->idle_watch))] {});
+}
+
+void SyncCalls::Sweep() {
+  std::lock_guard<std::mutex> lock(mu_);
+  sweep_scheduled_ = false;
+  if (watching_stopped_) return;
+  bool again = false;
+  for (std::unique_ptr<Conn>& conn : pool_) {
+    if (conn->watched) continue;
+    if (conn->borrows != conn->borrows_at_sweep) {  // used since the last sweep: not idle yet
+      conn->borrows_at_sweep = conn->borrows;
+      again = true;
+      continue;
+    }
+    Conn* raw = conn.get();
+    auto watcher = std::make_unique<Watcher>(loop_, raw->fd.get());
+    // A hang-up or error is found by reading, as any input is.
+    watcher->set_read_callback([this, raw] { OnIdleReadable(raw); });
+    watcher->set_error_callback([this, raw] { OnIdleReadable(raw); });
+    watcher->EnableReading();
+    // Not watchable (epoll refused it): it stays in the pool unwatched, and the probe before its
+    // next use takes in what arrived.
+    if (!watcher->registration_error().ok()) continue;
+    raw->idle_watch = std::move(watcher);
+    raw->watched = true;
+    watched_.insert(raw);
+  }
+  if (again) {
+    sweep_scheduled_ = true;
+    loop_->RunAfter(kIdleWatchDelay, [this] { Sweep(); });
+  }
+}
+
+void SyncCalls::OnIdleReadable(Conn* conn) {
+  // Served in place, under mu_ (a few non-blocking syscalls): a caller that wants a connection
+  // meanwhile waits for it rather than finding the pool empty and opening another.
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = std::find_if(pool_.begin(), pool_.end(),
+                         [conn](const std::unique_ptr<Conn>& c) { return c.get() == conn; });
+  if (it == pool_.end()) {  // borrowed: its caller reads it now, and this input is for it
+    UnwatchLocked(conn);
+    return;
+  }
+  if (ServeIdle(conn) && !closing_) return;
+  std::unique_ptr<Conn> dead = std::move(*it);
+  pool_.erase(it);
+  --open_;
+  UnwatchLocked(dead.get());
   idle_.notify_all();
 }
 
@@ -281,6 +411,8 @@ absl::Status SyncCalls::Receive(Conn* conn, uint64_t id, absl::Time deadline,
       } else if (envelope.kind() == CONNECTION_ERROR) {
         *reusable = false;
         return ConnectionErrorStatus(envelope);
+      } else if (IsPingToAnswer(envelope) && !SendPingAck(conn, envelope.ping_data())) {
+        *reusable = false;  // part of the ACK may be out: the stream is no longer in step
       }
       continue;  // A late reply to an earlier call that timed out here, or a frame we ignore.
     }

@@ -11,6 +11,13 @@
 // with CANCELLED (the connection is shut down, which the server sees as a cancellation); a dead or
 // draining connection ends the call with UNAVAILABLE and is never reused; nothing is retried.
 //
+// Keepalive (docs/protocol.md §9.1): a PING that arrives during a call is answered by the caller's
+// thread. An idle pooled connection is watched by the channel's I/O thread once it has been idle
+// for kIdleWatchDelay to 2 * kIdleWatchDelay, and the loop then answers PINGs (and takes in a
+// GOAWAY or the server's close) while nobody borrows it. Until then a PING waits, so a server's
+// keepalive timeout must exceed 2 * kIdleWatchDelay (it is seconds in practice). Watching starts
+// late so that a connection in steady use costs the loop nothing per call.
+//
 // Thread-safe.
 #ifndef FRAMERPC_RPC_SYNC_CALLS_H_
 #define FRAMERPC_RPC_SYNC_CALLS_H_
@@ -25,20 +32,30 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "google/protobuf/message_lite.h"
 #include "rpc/channel.h"
 #include "rpc/context.h"
-#include "transport/buffer.h"
 #include "base/scoped_fd.h"
+#include "transport/buffer.h"
+#include "transport/event_loop.h"
 #include "transport/socket_address.h"
+#include "transport/watcher.h"
 
 namespace framerpc {
 
+// How long a pooled connection must have been idle before the I/O thread watches it (at most twice
+// this), answering PINGs.
+inline constexpr absl::Duration kIdleWatchDelay = absl::Milliseconds(100);
+
 class SyncCalls {
  public:
-  SyncCalls(std::string target, SocketAddress address, ChannelOptions options);
-  // Shuts down the connections of calls still running and waits for them to return.
+  // `loop`: the channel's I/O thread, which watches idle connections. It must run until
+  // StopWatching() has run on it.
+  SyncCalls(std::string target, SocketAddress address, ChannelOptions options, EventLoop* loop);
+  // Shuts down the connections of calls still running and waits for them to return. Call
+  // StopWatching() first.
   ~SyncCalls();
   SyncCalls(const SyncCalls&) = delete;
   SyncCalls& operator=(const SyncCalls&) = delete;
@@ -53,8 +70,13 @@ class SyncCalls {
   // True if `call_id` was a call running here (now cancelled). Thread-safe.
   bool Cancel(uint64_t call_id);
 
+  // Loop thread, once, before the loop stops: no idle connection is watched from now on.
+  void StopWatching();
+
  private:
   struct Conn {
+    // Invalid until RunOnce connects it. Set under mu_ (Cancel() reads it there); from then on
+    // read by the thread that holds the Conn.
     ScopedFd fd;
     Buffer input;
     std::atomic<bool> cancelled{false};
@@ -62,11 +84,15 @@ class SyncCalls {
     // When the last call on it ended with its reply read in full, so that nothing can be pending
     // on the socket but what the server sent since; InfinitePast() otherwise.
     absl::Time clean_since = absl::InfinitePast();
+    // Idle watching. A Conn with `watched` set is destroyed only on the loop thread (Dispose).
+    bool watched = false;                  // guarded by mu_: idle_watch exists
+    uint64_t borrows = 0;                  // guarded by mu_
+    uint64_t borrows_at_sweep = ~uint64_t{0};  // loop thread: `borrows` at the last sweep
+    std::unique_ptr<Watcher> idle_watch;   // loop thread
   };
 
-
-
-  // A healthy idle connection, a new one, or nullptr when the pool is at its limit.
+  // A healthy idle connection, a new one (not connected yet: RunOnce connects it), or nullptr
+  // when the pool is at its limit.
   // `may_skip_probe`: a connection returned clean within ChannelOptions::sync_probe_bypass is handed out
   // without StillUsable(); *probed says whether that happened.
   absl::StatusOr<std::unique_ptr<Conn>> Borrow(bool may_skip_probe, bool* probed);
@@ -79,8 +105,28 @@ class SyncCalls {
   // Reads whatever an idle connection has received (stale replies, GOAWAY, EOF) without blocking;
   // false if it must not be used. Skipped within ChannelOptions::sync_probe_bypass of a clean call.
   bool StillUsable(Conn* conn);
-  absl::StatusOr<std::unique_ptr<Conn>> Connect();
+  // Connects `conn` (which has no socket yet), by min(deadline, now + connect_timeout) and
+  // unless the call is cancelled. The socket is left blocking.
+  absl::Status Connect(Conn* conn, absl::Time deadline);
+  absl::Status WaitConnected(Conn* conn, absl::Time deadline);
   void Return(std::unique_ptr<Conn> conn, bool reusable);
+  // Destroys a connection that is not in the pool: at once, or on the loop if it is watched.
+  // Requires mu_.
+  void DisposeLocked(std::unique_ptr<Conn> conn);
+
+  // Idle watching, loop thread. Sweep watches the pooled connections idle since the last sweep
+  // and runs again while others may become so; OnIdleReadable serves a watched connection.
+  void Sweep();
+  void OnIdleReadable(Conn* conn);
+  // Stops watching `conn` (the watcher is destroyed after the current callback). Requires mu_.
+  void UnwatchLocked(Conn* conn);
+  // Reads what has arrived on an idle connection without blocking and acts on it: answers PINGs,
+  // skips late replies; false once it must not be used (closed, GOAWAY, CONNECTION_ERROR, a bad
+  // frame, an answer that could not be sent). Whoever holds the Conn.
+  bool ServeIdle(Conn* conn);
+  // Sends the ACK of a PING on a connection whose output is otherwise idle; false if it could
+  // not be sent whole (the connection must then not be used again).
+  bool SendPingAck(Conn* conn, uint64_t ping_data);
 
   absl::Status Send(Conn* conn, absl::string_view bytes, absl::Time deadline);
   // Reads until the RESPONSE for `id`. *reusable is cleared when the connection must be dropped.
@@ -91,6 +137,7 @@ class SyncCalls {
   const std::string target_;
   const SocketAddress address_;
   const ChannelOptions options_;
+  EventLoop* const loop_;
 
   std::mutex mu_;
   std::condition_variable idle_;  // signalled when a running call ends
@@ -98,6 +145,9 @@ class SyncCalls {
   absl::flat_hash_map<uint64_t, Conn*> running_;     // guarded by mu_: call id -> its connection
   size_t open_ = 0;                                   // guarded by mu_: idle + running
   bool closing_ = false;                              // guarded by mu_
+  bool sweep_scheduled_ = false;                      // guarded by mu_
+  bool watching_stopped_ = false;                     // guarded by mu_
+  absl::flat_hash_set<Conn*> watched_;                // guarded by mu_: conns with an idle_watch
 };
 
 }  // namespace framerpc

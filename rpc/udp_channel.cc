@@ -53,11 +53,16 @@ class UdpChannel final : public Channel {
     ClientCallAccess::Bind(context, this, id);
     loop()->RunInLoop([this, id, context, response, deadline, done = std::move(done),
                        frame = std::move(frame), encoded = std::move(encoded)]() mutable {
-      if (!encoded.ok()) return done(encoded);
-      if (context->cancel_requested()) return done(absl::CancelledError("cancelled before start"));
-      if (::send(fd_.get(), frame.data(), frame.size(), 0) < 0) {
-        return done(absl::UnavailableError(
-            absl::StrCat("send to ", target_, " failed: ", std::strerror(errno))));
+      absl::Status refused = encoded;
+      if (refused.ok() && context->cancel_requested()) {
+        refused = absl::CancelledError("cancelled before start");
+      } else if (refused.ok() && ::send(fd_.get(), frame.data(), frame.size(), 0) < 0) {
+        refused = absl::UnavailableError(
+            absl::StrCat("send to ", target_, " failed: ", std::strerror(errno)));
+      }
+      if (!refused.ok()) {
+        ClientCallAccess::Unbind(context);
+        return done(refused);
       }
       Pending& pending = calls_[id];
       pending.context = context;
@@ -122,6 +127,7 @@ class UdpChannel final : public Channel {
     Pending pending = std::move(it->second);
     calls_.erase(it);
     if (pending.timer != 0) loop()->CancelTimer(pending.timer);
+    ClientCallAccess::Unbind(pending.context);
     pending.done(std::move(status));
   }
 

@@ -119,7 +119,9 @@ TEST(CommandSetupTest, Issue12FlagsBecomeTheConfig) {
   EXPECT_EQ(config->cpu_limit, absl::Seconds(10));
 
   // The defaults: no limits, containment probed.
-  config = BuildCommandServiceConfig(CommandServiceFlags(), 64 << 20);
+  CommandServiceFlags defaults;
+  defaults.credentials.trust_local_peers = true;
+  config = BuildCommandServiceConfig(defaults, 64 << 20);
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->containment, command::ContainmentChoice::kAuto);
   EXPECT_FALSE(config->memory_limit_bytes.has_value());

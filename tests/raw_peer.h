@@ -2,6 +2,7 @@
 #ifndef FRAMERPC_TESTS_RAW_PEER_H_
 #define FRAMERPC_TESTS_RAW_PEER_H_
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -33,6 +34,15 @@ class RawPeer {
     timeval tv{30, 0};
     ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     return RawPeer(std::move(fd));
+  }
+
+  // The server side: accepts one connection on `listen_fd` (waiting up to 30 s for it).
+  static absl::StatusOr<RawPeer> Accept(int listen_fd) {
+    pollfd pfd{listen_fd, POLLIN, 0};
+    if (::poll(&pfd, 1, 30000) != 1) return absl::DeadlineExceededError("nobody connected");
+    ScopedFd fd(::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC));
+    if (!fd.valid()) return absl::UnavailableError("accept failed");
+    return Adopt(std::move(fd));
   }
 
   bool SendBytes(absl::string_view bytes) {

@@ -1,9 +1,11 @@
 // Streaming calls end to end over TCP and a Unix socket: ordering, half-close, cancellation from
 // either side, deadlines, flow control against a slow reader, many streams on one connection.
 #include <atomic>
+#include <functional>
 #include <thread>
 #include <vector>
 
+#include "base/notification.h"
 #include "gtest/gtest.h"
 #include "rpc/channel.h"
 #include "rpc/server.h"
@@ -330,17 +332,25 @@ TEST_P(StreamTest, AsyncReadsAndWrites) {
   finished.WaitForNotification();
   FRPC_EXPECT_OK(status);
 
-  // Client-streaming with WriteAsync.
+  // Client-streaming with WriteAsync, one at a time: each callback writes the next.
   ClientContext sum_context;
   SumReply reply;
   auto writer = stub_->Sum(&sum_context, &reply);
   std::atomic<int> written{0};
-  for (uint64_t i = 0; i < 50; ++i) {
-    writer->WriteAsync(MakeChunk(i), "", [&](bool ok) {
+  Notification all_written;
+  std::function<void(uint64_t)> write = [&](uint64_t i) {
+    writer->WriteAsync(MakeChunk(i), "", [&, i](bool ok) {
       if (ok) written.fetch_add(1);
+      if (ok && i + 1 < 50) {
+        write(i + 1);
+      } else {
+        all_written.Notify();
+      }
     });
-  }
-  FRPC_ASSERT_OK(writer->Finish());  // half-closes after the pending writes
+  };
+  write(0);
+  all_written.WaitForNotification();
+  FRPC_ASSERT_OK(writer->Finish());
   EXPECT_EQ(reply.count(), 50u);
   EXPECT_EQ(written.load(), 50);
 }

@@ -27,7 +27,11 @@ void Connection::Start() {
   watcher_->set_read_callback([this] { HandleRead(); });
   watcher_->set_write_callback([this] { HandleWrite(); });
   watcher_->set_error_callback([this] {
-    HandleClose(absl::UnavailableError(absl::StrCat("socket error: ", SocketErrorText())));
+    // Either the socket failed, or epoll refused to watch it (the watcher says which).
+    const absl::Status& refused = watcher_->registration_error();
+    HandleClose(!refused.ok() ? refused
+                              : absl::UnavailableError(
+                                    absl::StrCat("socket error: ", SocketErrorText())));
   });
   watcher_->EnableReading();
 }

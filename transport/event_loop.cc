@@ -1,10 +1,15 @@
 #include "transport/event_loop.h"
 
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "base/notification.h"
@@ -24,6 +29,13 @@ EventLoop::EventLoop(absl::Duration busy_poll)
       wakeup_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
   wakeup_watcher_ = std::make_unique<Watcher>(this, wakeup_fd_.get());
   wakeup_watcher_->set_read_callback([this] { DrainWakeup(); });
+  wakeup_watcher_->set_error_callback([this] {
+    // A loop that cannot be woken would never run a task again. Resource exhaustion at
+    // start-up (as for epoll_create1 in Poller), nothing a peer can cause.
+    std::fprintf(stderr, "framerpc: cannot watch the event loop's wake-up fd: %s\n",
+                 std::string(wakeup_watcher_->registration_error().message()).c_str());
+    std::abort();
+  });
 }
 
 EventLoop::~EventLoop() {
@@ -43,6 +55,7 @@ void EventLoop::Run() {
       if (timeout_ms != 0) blocking_polls_.fetch_add(1, std::memory_order_relaxed);
       poller_.Poll(timeout_ms, &active_);
     }
+    if (!failed_.empty()) TakeFailedWatchers();
     {
       std::lock_guard<std::mutex> lock(mu_);
       sleeping_ = false;
@@ -65,7 +78,8 @@ void EventLoop::BusyPoll() {
   const Clock::time_point until = Clock::now() + absl::ToChronoNanoseconds(busy_poll_);
   for (;;) {
     poller_.Poll(0, &active_);
-    if (!active_.empty() || HasPendingTasks() || quit_.load(std::memory_order_acquire) ||
+    if (!active_.empty() || !failed_.empty() || HasPendingTasks() ||
+        quit_.load(std::memory_order_acquire) ||
         (!timers_.empty() && timers_.begin()->first.first <= absl::Now())) {
       busy_poll_hits_.fetch_add(1, std::memory_order_relaxed);
       return;
@@ -168,6 +182,7 @@ void EventLoop::RunDueTimers() {
 }
 
 int EventLoop::PollTimeoutMs() {
+  if (!failed_.empty()) return 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!pending_.empty()) return 0;
@@ -185,7 +200,16 @@ void EventLoop::UpdateWatcher(Watcher* watcher) {
     RemoveWatcher(watcher);
     return;
   }
-  poller_.Update(watcher, watcher->events());
+  absl::Status status = poller_.Update(watcher, watcher->events());
+  if (status.ok()) {
+    if (!watcher->registration_error().ok()) watcher->set_registration_error(absl::OkStatus());
+    return;
+  }
+  watcher->set_registration_error(std::move(status));
+  if (!watcher->failure_pending()) {
+    watcher->set_failure_pending(true);
+    failed_.push_back(watcher);
+  }
 }
 
 void EventLoop::RemoveWatcher(Watcher* watcher) {
@@ -193,6 +217,18 @@ void EventLoop::RemoveWatcher(Watcher* watcher) {
   for (auto& entry : active_) {
     if (entry.first == watcher) entry.first = nullptr;
   }
+  if (watcher->failure_pending()) {
+    watcher->set_failure_pending(false);
+    failed_.erase(std::find(failed_.begin(), failed_.end(), watcher));
+  }
+}
+
+void EventLoop::TakeFailedWatchers() {
+  for (Watcher* watcher : failed_) {
+    watcher->set_failure_pending(false);
+    active_.emplace_back(watcher, EPOLLERR);
+  }
+  failed_.clear();
 }
 
 }  // namespace framerpc

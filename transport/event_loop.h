@@ -73,7 +73,8 @@ class EventLoop {
   uint64_t busy_poll_hits() const { return busy_poll_hits_.load(std::memory_order_relaxed); }
   uint64_t blocking_polls() const { return blocking_polls_.load(std::memory_order_relaxed); }
 
-  // Loop thread only; used by Watcher.
+  // Loop thread only; used by Watcher. A failure to watch is reported to the watcher from the
+  // next pass of the loop (see Watcher).
   void UpdateWatcher(Watcher* watcher);
   void RemoveWatcher(Watcher* watcher);
 
@@ -87,6 +88,8 @@ class EventLoop {
   void RunPendingTasks();
   void RunDueTimers();
   int PollTimeoutMs();
+  // Adds the watchers whose registration failed to active_, as errors on their fds.
+  void TakeFailedWatchers();
 
   const absl::Duration busy_poll_;
   std::atomic<std::thread::id> thread_id_;
@@ -97,6 +100,8 @@ class EventLoop {
   ScopedFd wakeup_fd_;
   std::unique_ptr<Watcher> wakeup_watcher_;
   std::vector<std::pair<Watcher*, uint32_t>> active_;
+  // Watchers whose last change of interest epoll refused, to be reported (loop thread only).
+  std::vector<Watcher*> failed_;
 
   std::mutex mu_;
   std::vector<Task> pending_;  // guarded by mu_

@@ -1,5 +1,6 @@
 #include "transport/event_loop.h"
 
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -12,7 +13,10 @@
 
 #include "base/notification.h"
 #include "gtest/gtest.h"
+#include "absl/strings/str_cat.h"
+#include "transport/connection.h"
 #include "transport/event_loop_thread.h"
+#include "transport/socket_address.h"
 #include "base/scoped_fd.h"
 #include "transport/watcher.h"
 
@@ -514,6 +518,82 @@ TEST(WatcherTest, WatcherDisabledThenRemovedInSameBatchIsNotDispatched) {
     s.watcher[0].reset();
     s.watcher[1].reset();
   });
+}
+
+// A regular file, which epoll refuses (EPERM): a descriptor whose registration fails.
+ScopedFd UnpollableFd() {
+  char path[] = "/tmp/frpc-unpollable-XXXXXX";
+  ScopedFd fd(::mkstemp(path));
+  EXPECT_TRUE(fd.valid());
+  ::unlink(path);
+  return fd;
+}
+
+// An epoll_ctl failure is reported, not ignored: the watcher's error callback runs from the loop
+// (after the batch that asked), and the watcher says what failed. The old poller dropped it, so
+// the fd was simply never watched.
+TEST(WatcherTest, RegistrationFailureRunsTheErrorCallback) {
+  EventLoopThread thread;
+  EventLoop* loop = thread.loop();
+  ScopedFd fd = UnpollableFd();
+  std::unique_ptr<Watcher> watcher;
+  Notification reported;
+  bool reported_inline = false;
+  RunOnLoopAndWait(loop, [&] {
+    watcher = std::make_unique<Watcher>(loop, fd.get());
+    watcher->set_error_callback([&] { reported.Notify(); });
+    watcher->EnableReading();
+    reported_inline = reported.HasBeenNotified();
+    EXPECT_FALSE(watcher->registration_error().ok());
+  });
+  EXPECT_FALSE(reported_inline) << "the error callback ran inside EnableReading()";
+  ASSERT_TRUE(reported.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  RunOnLoopAndWait(loop, [&] {
+    const absl::Status& error = watcher->registration_error();
+    EXPECT_EQ(error.code(), absl::StatusCode::kUnavailable) << error;
+    EXPECT_EQ(error.message(), absl::StrCat("epoll_ctl(ADD) of fd ", fd.get(),
+                                            " failed: Operation not permitted"));
+    watcher.reset();
+  });
+}
+
+// A watcher removed (and destroyed) before its failure is reported is never called.
+TEST(WatcherTest, RegistrationFailureOfARemovedWatcherIsNotReported) {
+  EventLoopThread thread;
+  EventLoop* loop = thread.loop();
+  ScopedFd fd = UnpollableFd();
+  bool called = false;
+  RunOnLoopAndWait(loop, [&] {
+    auto watcher = std::make_unique<Watcher>(loop, fd.get());
+    watcher->set_error_callback([&] { called = true; });
+    watcher->EnableReading();
+    watcher.reset();  // destroyed with its report pending
+  });
+  RunOnLoopAndWait(loop, [] {});  // the batch that would have reported it
+  RunOnLoopAndWait(loop, [&] { EXPECT_FALSE(called); });
+}
+
+// A Connection whose socket cannot be watched closes instead of never reading.
+TEST(WatcherTest, ConnectionThatCannotBeWatchedCloses) {
+  EventLoopThread thread;
+  EventLoop* loop = thread.loop();
+  Notification closed;
+  absl::Status reason;
+  ConnectionPtr connection;
+  RunOnLoopAndWait(loop, [&] {
+    connection = std::make_shared<Connection>(loop, UnpollableFd(),
+                                              *SocketAddress::Parse("127.0.0.1:1"),
+                                              ConnectionOptions{});
+    connection->set_close_callback([&](const ConnectionPtr&, const absl::Status& why) {
+      reason = why;
+      closed.Notify();
+    });
+    connection->Start();
+  });
+  ASSERT_TRUE(closed.WaitForNotificationWithTimeout(absl::Seconds(10)))
+      << "a connection whose fd epoll refused stayed open, never read";
+  EXPECT_FALSE(reason.ok());
+  RunOnLoopAndWait(loop, [&] { connection.reset(); });
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "absl/strings/str_cat.h"
 #include "transport/watcher.h"
 
 namespace framerpc {
@@ -27,16 +28,17 @@ void Poller::Poll(int timeout_ms, std::vector<std::pair<Watcher*, uint32_t>>* ac
   if (static_cast<size_t>(n) == events_.size()) events_.resize(events_.size() * 2);
 }
 
-void Poller::Update(Watcher* watcher, uint32_t events) {
-  if (events == 0) {
-    Remove(watcher);
-    return;
-  }
+absl::Status Poller::Update(Watcher* watcher, uint32_t events) {
   epoll_event ev{};
   ev.events = events;
   ev.data.ptr = watcher;
-  const int op = watcher->registered() ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
-  if (::epoll_ctl(epoll_fd_.get(), op, watcher->fd(), &ev) == 0) watcher->set_registered(true);
+  const bool add = !watcher->registered();
+  if (::epoll_ctl(epoll_fd_.get(), add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, watcher->fd(), &ev) == 0) {
+    watcher->set_registered(true);
+    return absl::OkStatus();
+  }
+  return absl::UnavailableError(absl::StrCat("epoll_ctl(", add ? "ADD" : "MOD", ") of fd ",
+                                             watcher->fd(), " failed: ", std::strerror(errno)));
 }
 
 void Poller::Remove(Watcher* watcher) {

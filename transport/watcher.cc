@@ -15,7 +15,7 @@ void Watcher::Update(uint32_t events) {
 
 void Watcher::Remove() {
   events_ = 0;
-  if (registered_) loop_->RemoveWatcher(this);
+  if (registered_ || failure_pending_) loop_->RemoveWatcher(this);
 }
 
 void Watcher::HandleEvents(uint32_t revents) {

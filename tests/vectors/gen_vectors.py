@@ -76,6 +76,8 @@ class Builder:
             elif key == "metadata":
                 for entry in value:
                     env.metadata.add(key=entry["key"].encode(), value=entry["value"].encode())
+            elif key == "ping_data":  # a decimal string, as proto JSON writes 64-bit integers
+                env.ping_data = int(value)
             else:
                 setattr(env, key, value)
         return env
@@ -205,6 +207,14 @@ def build(pb, echo):
     b.valid("connection_error", "CONNECTION_ERROR INVALID_ARGUMENT, call id 0.", "§8.1",
             {"kind": "CONNECTION_ERROR", "status_code": 3,
              "status_message": "envelope length is 0"})
+    # ping_data uses all 64 bits: a reader that keeps it as a double (JavaScript numbers) would
+    # echo another value. It is a string in the manifest, as proto JSON writes 64-bit integers.
+    b.valid("ping", "PING with ping_data 0xfedcba9876543210, as a server's keepalive probe.",
+            "§9.1", {"kind": "PING", "ping_data": str(0xFEDCBA9876543210)})
+    b.valid("ping_ack", "The answer: PING with the ACK flag (2) and the same ping_data.", "§9.1",
+            {"kind": "PING", "flags": 2, "ping_data": str(0xFEDCBA9876543210)})
+    b.valid("ping_no_data", "PING whose ping_data is 0: the field is absent.", "§9.1",
+            {"kind": "PING"})
 
     # --- Streaming (§11) --------------------------------------------------------------------------
     b.valid("stream_request_open",

@@ -73,6 +73,7 @@ Envelope ToEnvelope(const EnvelopeFields& fields) {
   envelope.set_attachment_size(fields.attachment_size());
   envelope.set_window_update(fields.window_update());
   envelope.set_last_call_id(fields.last_call_id());
+  envelope.set_ping_data(fields.ping_data());
   return envelope;
 }
 

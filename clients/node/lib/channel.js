@@ -389,6 +389,14 @@ class Connection {
         }
         break;
       }
+      case FrameKind.PING:
+        // §9.1: answered at once, also with no call open (servers probe quiet connections); an
+        // ACK is never answered. pingData is a BigInt, echoed exactly.
+        if (!(envelope.flags & FrameFlag.ACK)) {
+          this.write(null, encodeFrameParts({ kind: FrameKind.PING, flags: FrameFlag.ACK, pingData: envelope.pingData },
+            EMPTY, EMPTY, this.limits));
+        }
+        break;
       case FrameKind.CONNECTION_ERROR: {
         let code = codeFromWire(envelope.statusCode);
         if (code === StatusCode.OK) code = StatusCode.UNKNOWN;

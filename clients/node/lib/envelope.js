@@ -9,7 +9,9 @@
 // writing the same .proto.
 //
 // 64-bit fields (call_id, timeout_us, last_call_id) are JS numbers: exact up to 2^53 - 1, which
-// call ids never reach; larger values read from the wire are rounded.
+// call ids never reach; larger values read from the wire are rounded. ping_data is the exception:
+// it is opaque and must be echoed exactly (§9.1), so it is read as a BigInt (0n when absent); it
+// may be written from a BigInt or a safe integer.
 
 const FrameKind = Object.freeze({
   FRAME_KIND_UNSPECIFIED: 0,
@@ -20,9 +22,10 @@ const FrameKind = Object.freeze({
   WINDOW_UPDATE: 5,
   GOAWAY: 6,
   CONNECTION_ERROR: 7,
+  PING: 8,
 });
 
-const FrameFlag = Object.freeze({ FRAME_FLAG_NONE: 0, END_OF_STREAM: 1 });
+const FrameFlag = Object.freeze({ FRAME_FLAG_NONE: 0, END_OF_STREAM: 1, ACK: 2 });
 
 const KIND_NAMES = Object.keys(FrameKind);
 
@@ -48,6 +51,7 @@ class Envelope {
     this.attachmentSize = 0;
     this.windowUpdate = 0;
     this.lastCallId = 0;
+    this.pingData = 0n;
     if (fields) Object.assign(this, fields);
   }
 }
@@ -225,6 +229,10 @@ function readEnvelope(end) {
         readVarint(end);
         e.lastCallId = uint64Value();
         break;
+      case 0x60:  // 12 ping_data, varint (uint64), exact
+        readVarint(end);
+        e.pingData = (BigInt(hi) << 32n) | BigInt(lo);
+        break;
       default:
         skipField(tag & 7, tag >>> 3, end, 0);
     }
@@ -339,6 +347,9 @@ class EnvelopeWriter {
     const last = e.lastCallId ?? 0;
     this.lastCallId = typeof last === 'bigint' ? checkedInteger(last, 'lastCallId', 0n, MAX_U64)
       : checkedInteger(last, 'lastCallId', 0, Number.MAX_SAFE_INTEGER);
+    const ping = e.pingData ?? 0;
+    this.pingData = typeof ping === 'bigint' ? checkedInteger(ping, 'pingData', 0n, MAX_U64)
+      : checkedInteger(ping, 'pingData', 0, Number.MAX_SAFE_INTEGER);
     this.metadata = [];
     this.metadataBytes = 0;
     for (const entry of e.metadata ?? []) {
@@ -368,6 +379,7 @@ class EnvelopeWriter {
     if (this.attachmentSize !== 0) n += 1 + varintSize(this.attachmentSize);
     if (this.windowUpdate !== 0) n += 1 + varintSize(this.windowUpdate);
     if (this.lastCallId !== 0 && this.lastCallId !== 0n) n += 1 + varintSize(this.lastCallId);
+    if (this.pingData !== 0 && this.pingData !== 0n) n += 1 + varintSize(this.pingData);
     return n;
   }
 
@@ -390,6 +402,9 @@ class EnvelopeWriter {
     if (this.windowUpdate !== 0) p = writeVarint(out, (out[p] = 0x50, p + 1), this.windowUpdate);
     if (this.lastCallId !== 0 && this.lastCallId !== 0n) {
       p = writeVarint(out, (out[p] = 0x58, p + 1), this.lastCallId);
+    }
+    if (this.pingData !== 0 && this.pingData !== 0n) {
+      p = writeVarint(out, (out[p] = 0x60, p + 1), this.pingData);
     }
     return p;
   }

@@ -12,7 +12,7 @@ const { spawnSync } = require('child_process');
 const path = require('path');
 
 const framerpc = require('../lib');
-const { FrameKind } = require('../lib/envelope');
+const { FrameKind, FrameFlag } = require('../lib/envelope');
 const { FakeServer, WINDOW } = require('./fake_server');
 const { generated, rejectsWith } = require('./helpers');
 
@@ -176,6 +176,26 @@ test('GOAWAY: calls above last_call_id fail at once, the others complete, the ne
   assert.equal((await echoStub.Say({ text: 'new connection' })).text, 'new connection');
   assert.equal(server.connections.length, 2);
   assert.equal((await server.call(3)).conn, server.connections[1]);
+}));
+
+test('PING: answered at once with ACK and the same 64-bit ping_data, on an idle connection too; an ACK is not answered', () => withServer(echoHandlers({ '/t/Hold': hold }), async ({ server, channel, echoStub }) => {
+  const { encodeFrame } = require('../lib/codec');
+  const pings = () => server.frames.filter((f) => f.kind === FrameKind.PING).map((f) => f.frame.envelope);
+  assert.equal((await echoStub.Say({ text: 'open' })).text, 'open');  // the connection is idle now
+  const conn = server.connections[0];
+  // In one write: the client reads both at once, so an answer to the ACK would come first.
+  conn.socket.write(Buffer.concat([
+    encodeFrame({ kind: FrameKind.PING, flags: FrameFlag.ACK, pingData: 5 }),
+    encodeFrame({ kind: FrameKind.PING, pingData: 0xfedcba9876543210n }),
+  ]));
+  await server.waitFor(() => pings().length >= 1);
+  assert.deepEqual(pings().map((e) => [e.flags, e.pingData, e.callId]), [[FrameFlag.ACK, 0xfedcba9876543210n, 0]]);
+  const held = channel.unaryCall('/t/Hold', Buffer.alloc(0));  // and during a call
+  (await server.call(2)).conn.send({ kind: FrameKind.PING, pingData: 2n ** 64n - 1n });
+  await server.waitFor(() => pings().length >= 2);
+  assert.equal(pings()[1].pingData, 2n ** 64n - 1n);
+  held.cancel();
+  await rejectsWith(held, 'CANCELLED');
 }));
 
 test('CONNECTION_ERROR fails every call with its code; OK reads as UNKNOWN', () => withServer(echoHandlers({ '/t/Hold': hold }), async ({ server, channel, echoStub }) => {

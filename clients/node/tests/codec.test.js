@@ -33,6 +33,7 @@ function plainEnvelope(e) {
     statusCode: e.statusCode, statusMessage: e.statusMessage, flags: e.flags,
     metadata: e.metadata.map((m) => ({ key: Buffer.from(m.key), value: Buffer.from(m.value) })),
     attachmentSize: e.attachmentSize, windowUpdate: e.windowUpdate, lastCallId: e.lastCallId,
+    pingData: e.pingData,
   };
 }
 
@@ -196,6 +197,7 @@ function randomEnvelope(random) {
   if (pick(0.3)) fields.attachmentSize = [1, 2 ** 32 - 1][int(2)];
   if (pick(0.3)) fields.windowUpdate = [1, 65536, 2 ** 31 - 1][int(3)];
   if (pick(0.3)) fields.lastCallId = big();
+  if (pick(0.3)) fields.pingData = [1n, 2n ** 53n + 1n, 0xfedcba9876543210n, 2n ** 64n - 1n][int(4)];
   for (const key of Object.keys(fields)) if (fields[key] === 0) delete fields[key];
   return fields;
 }
@@ -206,6 +208,7 @@ function toProtobufjs(fields) {
   for (const [key, value] of Object.entries(fields)) {
     if (key === 'method' || key === 'statusMessage') object[key] = Buffer.from(value);
     else if (key === 'metadata') object[key] = value.map((e) => ({ key: e.key, value: e.value }));
+    else if (key === 'pingData') object[key] = value.toString();  // protobufjs takes 64 bits as text
     else object[key] = value;
   }
   return object;
@@ -213,11 +216,13 @@ function toProtobufjs(fields) {
 
 function fromProtobufjs(message) {
   const o = EnvelopeType.toObject(message, { longs: Number, defaults: true });
+  const exact = EnvelopeType.toObject(message, { longs: String, defaults: true });
   return {
     kind: o.kind, callId: o.callId, method: Buffer.from(o.method).toString(), timeoutUs: o.timeoutUs,
     statusCode: o.statusCode, statusMessage: Buffer.from(o.statusMessage).toString(), flags: o.flags,
     metadata: o.metadata.map((e) => ({ key: Buffer.from(e.key || []), value: Buffer.from(e.value || []) })),
     attachmentSize: o.attachmentSize, windowUpdate: o.windowUpdate, lastCallId: o.lastCallId,
+    pingData: BigInt(exact.pingData),
   };
 }
 
@@ -227,7 +232,8 @@ test('envelopes: the same bytes as protobufjs, both ways', () => {
     const fields = randomEnvelope(random);
     const ours = encodeEnvelope(fields);
     const theirs = Buffer.from(EnvelopeType.encode(EnvelopeType.fromObject(toProtobufjs(fields))).finish());
-    assert.equal(ours.toString('hex'), theirs.toString('hex'), JSON.stringify(fields));
+    assert.equal(ours.toString('hex'), theirs.toString('hex'),
+      JSON.stringify(fields, (key, value) => (typeof value === 'bigint' ? `${value}n` : value)));
     const decoded = decodeEnvelope(theirs);
     assert.deepEqual(plainEnvelope(decoded), fromProtobufjs(EnvelopeType.decode(ours)));
   }
@@ -248,6 +254,9 @@ test('envelopes: parsed as libprotobuf parses them', () => {
   // 64-bit values.
   assert.equal(parse('20 ffffffffffffffffff01').timeoutUs, -1);
   assert.equal(parse('10 ffffffffffffff0f').callId, 2 ** 53 - 1);
+  assert.equal(parse('60 ffffffffffffffffff01').pingData, 2n ** 64n - 1n);  // exact, not rounded
+  assert.equal(parse('60 8180808080808080 01').pingData, 2n ** 56n + 1n);
+  assert.equal(parse('0808').pingData, 0n);
   assert.equal(parse('08 ffffffff0f').kind, -1);
   assert.equal(parse('48 ffffffff0f').attachmentSize, 2 ** 32 - 1);
   assert.equal(parse('48 8080808010').attachmentSize, 0);  // bits above 32 are dropped
@@ -265,4 +274,8 @@ test('envelopes: encoding checks its fields', () => {
   assert.throws(() => encodeEnvelope({ kind: 1, method: 42 }), TypeError);
   assert.equal(encodeEnvelope({ kind: 1, timeoutUs: -1 }).toString('hex'), '0801' + '20ffffffffffffffffff01');
   assert.equal(encodeEnvelope({ kind: 6, lastCallId: 2n ** 64n - 1n }).toString('hex'), '0806' + '58ffffffffffffffffff01');
+  assert.equal(encodeEnvelope({ kind: 8, flags: 2, pingData: 2n ** 64n - 1n }).toString('hex'), '0808' + '3802' + '60ffffffffffffffffff01');
+  assert.equal(encodeEnvelope({ kind: 8, pingData: 300 }).toString('hex'), '0808' + '60ac02');
+  assert.throws(() => encodeEnvelope({ kind: 8, pingData: 2n ** 64n }), RangeError);
+  assert.throws(() => encodeEnvelope({ kind: 8, pingData: -1 }), RangeError);
 });

@@ -42,6 +42,7 @@ function envelopeOf(json) {
     attachmentSize: json.attachment_size ?? 0,
     windowUpdate: json.window_update ?? 0,
     lastCallId: Number(json.last_call_id ?? 0),
+    pingData: BigInt(json.ping_data ?? 0),  // a decimal string: all 64 bits matter
   };
 }
 

@@ -70,7 +70,7 @@ class Call:
 # The frames the client sends have their envelopes written here field by field, in field order,
 # exactly as protobuf serializes them (tests/test_codec.py checks them against Envelope): kind (1),
 # call_id (2), method (3), timeout_us (4), flags (7), metadata (8), attachment_size (9),
-# window_update (10). Fields at their default are left out.
+# window_update (10), ping_data (12). Fields at their default are left out.
 _METHOD_FIELDS = {}  # method -> its encoded field 3
 
 
@@ -93,7 +93,9 @@ _KIND_REQUEST = b"\x08\x01"
 _KIND_CANCEL = b"\x08\x03"
 _KIND_STREAM_MESSAGE = b"\x08\x04"
 _KIND_WINDOW_UPDATE = b"\x08\x05"
+_KIND_PING = b"\x08\x08"
 _END_OF_STREAM_FLAG = b"\x38" + varint(END_OF_STREAM)
+_ACK_FLAG = b"\x38" + varint(pb.ACK)
 
 
 def _attachment_size(attachment):
@@ -161,6 +163,12 @@ class ConnectionCore:
     def cancel_frame(call_id):
         return frame_from_envelope(_head(_KIND_CANCEL, call_id))
 
+    @staticmethod
+    def ping_ack_frame(ping_data):
+        """§9.1: the answer to a PING, echoing its ping_data."""
+        data = b"\x60" + varint(ping_data) if ping_data else b""
+        return frame_from_envelope(_KIND_PING + _ACK_FLAG + data)
+
     # -- call lifecycle ----------------------------------------------------------------------------
 
     def register(self, call):
@@ -212,7 +220,7 @@ class ConnectionCore:
 
     def receive(self, data):
         """Processes bytes read from the socket. Returns the frames to send in reply (CANCELs for
-        calls the server broke). Sets `closed` on a bad frame or a CONNECTION_ERROR."""
+        calls the server broke, PING ACKs). Sets `closed` on a bad frame or a CONNECTION_ERROR."""
         out = []
         if self.closed:
             return out
@@ -249,6 +257,11 @@ class ConnectionCore:
                              "server is shutting down; the call was not processed")
             for call in [c for c in self.calls.values() if c.id > envelope.last_call_id]:
                 self.complete(call, error)
+        elif kind == pb.PING:
+            # §9.1: answered at once, even with no call open (servers probe quiet connections);
+            # an ACK is never answered.
+            if not envelope.flags & pb.ACK:
+                out.append(self.ping_ack_frame(envelope.ping_data))
         elif kind == pb.CONNECTION_ERROR:
             code = StatusCode.from_wire(envelope.status_code)
             if code == StatusCode.OK:

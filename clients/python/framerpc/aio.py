@@ -15,7 +15,7 @@ from ._core import (Call, ConnectionCore, INITIAL_WINDOW, MethodKind, check_wind
 from .address import parse_address
 from .channel import ClientContext, make_context  # noqa: F401  (ClientContext is shared)
 from .codec import DEFAULT_LIMITS
-from .status import RpcError, StatusCode
+from .status import RpcError, StatusCode, fresh
 
 _READ_CHUNK = 256 * 1024
 _CANCELLED_BY_CLIENT = RpcError(StatusCode.CANCELLED, "cancelled by the client")
@@ -175,7 +175,7 @@ class Channel:
                 reader, writer = await asyncio.wait_for(opening, limit)
             except asyncio.TimeoutError:
                 if deadline_first:
-                    raise _DEADLINE_EXCEEDED from None
+                    raise fresh(_DEADLINE_EXCEEDED) from None
                 raise RpcError(StatusCode.UNAVAILABLE,
                                "connect to %s timed out" % self.target) from None
             except OSError as error:
@@ -218,7 +218,7 @@ class Channel:
         core.register(call)
         if not context._attach(lambda: conn.abort_threadsafe(call, _CANCELLED_BY_CLIENT)):
             conn.abort(call, _CANCELLED_BY_CLIENT)
-            raise call.error
+            raise fresh(call.error)
         call.request_started = True
         conn.send(frames)
         context.call_id = call.id
@@ -239,7 +239,7 @@ class Channel:
             conn.abort(call, _CANCELLED_BY_CLIENT)
             raise
         if call.error is not None:
-            raise call.error
+            raise fresh(call.error)
         context.response_attachment = call.response_attachment
         return call.response
 
@@ -367,7 +367,7 @@ class ClientStream:
                 break
             yield item[0]
         if self._call.error is not None:
-            raise self._call.error
+            raise fresh(self._call.error)
 
     async def finish(self):
         call, conn = self._call, self._conn
@@ -386,6 +386,6 @@ class ClientStream:
             if not in_time:
                 conn.abort(call, _DEADLINE_EXCEEDED)
         if call.error is not None:
-            raise call.error
+            raise fresh(call.error)
         self._context.response_attachment = call.response_attachment
         return call.response

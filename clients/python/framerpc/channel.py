@@ -17,7 +17,7 @@ from ._core import (Call, ConnectionCore, INITIAL_WINDOW, MethodKind, check_wind
                     normalize_metadata)
 from .address import parse_address
 from .codec import DEFAULT_LIMITS
-from .status import RpcError, StatusCode
+from .status import RpcError, StatusCode, fresh
 
 _READ_CHUNK = 256 * 1024
 # The background reader takes the read role once no caller has waited for this long; it looks
@@ -483,7 +483,7 @@ class Channel:
             except socket.timeout:
                 sock.close()
                 if deadline_first:
-                    raise _DEADLINE_EXCEEDED from None
+                    raise fresh(_DEADLINE_EXCEEDED) from None
                 raise RpcError(StatusCode.UNAVAILABLE,
                                "connect to %s timed out" % self.target) from None
             except OSError as error:
@@ -570,7 +570,7 @@ class Channel:
             conn.abort(call, _CANCELLED_BY_CLIENT)
             raise
         if call.error is not None:
-            raise call.error
+            raise fresh(call.error)
         if context is not None:
             context.response_attachment = call.response_attachment
         return call.response
@@ -714,7 +714,7 @@ class ClientStream:
                 break
             yield item[0]
         if self._call.error is not None:
-            raise self._call.error
+            raise fresh(self._call.error)
 
     # -- the end ---------------------------------------------------------------------------------
 
@@ -738,6 +738,6 @@ class ClientStream:
             if not in_time:
                 conn.abort(call, _DEADLINE_EXCEEDED)
         if call.error is not None:
-            raise call.error
+            raise fresh(call.error)
         self._context.response_attachment = call.response_attachment
         return call.response

@@ -14,7 +14,7 @@ import struct
 from google.protobuf.message import DecodeError
 
 from .envelope_pb2 import Envelope
-from .status import FrameError, StatusCode
+from .status import FrameError, StatusCode, fresh
 
 MAGIC = b"FRPC"
 VERSION = 1
@@ -200,7 +200,7 @@ class FrameDecoder:
     def feed(self, data):
         """Appends bytes; raises FrameError at once if the header of the next frame is bad."""
         if self._error is not None:
-            raise self._error
+            raise fresh(self._error)
         if self._offset and self._offset == len(self._buffer):
             self._buffer.clear()
             self._offset = 0
@@ -222,7 +222,7 @@ class FrameDecoder:
     def next(self):
         """The next complete frame, or None until more bytes are fed. Raises FrameError."""
         if self._error is not None:
-            raise self._error
+            raise fresh(self._error)
         if self._lengths is None:
             if self._offset == len(self._buffer):
                 return None

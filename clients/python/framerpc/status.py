@@ -49,5 +49,12 @@ class RpcError(Exception):
         return "RpcError(StatusCode.%s, %r)" % (self.code.name, self.message)
 
 
+def fresh(error):
+    """A new exception equal to `error`, to raise in its place. Raising one instance again and
+    again would chain each raise's traceback onto it (keeping every earlier frame alive), and
+    share it between the threads that raise it."""
+    return type(error)(error.code, error.message)
+
+
 class FrameError(RpcError):
     """The frame codec rejected bytes or a frame: the stream is corrupt, or a limit is broken."""

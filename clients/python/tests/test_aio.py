@@ -3,12 +3,14 @@ server. The fake server runs on threads; waiting on it is done in an executor so
 loop keeps serving the client."""
 import asyncio
 import threading
+import traceback
 import unittest
 
 import framerpc
 import framerpc.aio
 from framerpc import envelope_pb2 as pb
 from framerpc import RpcError, StatusCode
+from framerpc.codec import encode_frame
 
 import stream_test_frpc
 from fake_server import FakeServer
@@ -81,6 +83,44 @@ class AsyncClientTest(unittest.IsolatedAsyncioTestCase):
         await self.assert_rpc_error(task, StatusCode.CANCELLED, "cancelled by the client")
         thread.join()
         await self.server_wait(lambda: self.server.frames(pb.CANCEL, call_id))
+
+    async def test_each_raise_is_a_fresh_error(self):
+        # One shared instance would chain every raise's traceback onto it (see test_client).
+        errors = []
+        for _ in range(2):
+            with self.assertRaises(RpcError) as caught:
+                await self.stub.Unary(Chunk(data=b"hang"), timeout=0.05)
+            errors.append(caught.exception)
+        first, second = errors
+        self.assertEqual(first.code, StatusCode.DEADLINE_EXCEEDED)
+        self.assertIsNot(first, second)
+        self.assertEqual(len(traceback.extract_tb(first.__traceback__)),
+                         len(traceback.extract_tb(second.__traceback__)))
+        tasks = [(await self.hang())[0] for _ in range(2)]
+        self.server.drop_connections()
+        lost = []
+        for task in tasks:
+            with self.assertRaises(RpcError) as caught:
+                await task
+            lost.append(caught.exception)
+        self.assertIsNot(lost[0], lost[1])
+        self.assertEqual(len(traceback.extract_tb(lost[0].__traceback__)),
+                         len(traceback.extract_tb(lost[1].__traceback__)))
+
+    async def test_pings_are_answered_and_acks_are_not(self):
+        await self.stub.Unary(Chunk(data=b"x"))  # the connection is open, and idle
+        self.server.send_all(None, raw=encode_frame(pb.Envelope(kind=pb.PING, flags=pb.ACK,
+                                                                ping_data=5))
+                             + encode_frame(pb.Envelope(kind=pb.PING, ping_data=(1 << 64) - 1)))
+        await self.server_wait(lambda: self.server.frames(pb.PING))
+        self.assertEqual([(a.flags, a.ping_data) for a in self.server.frames(pb.PING)],
+                         [(pb.ACK, (1 << 64) - 1)])
+        task, call_id = await self.hang()
+        self.server.send_all(pb.Envelope(kind=pb.PING, ping_data=9))
+        await self.server_wait(lambda: len(self.server.frames(pb.PING)) == 2)
+        self.assertEqual(self.server.frames(pb.PING)[1].ping_data, 9)
+        self.server.hanging[call_id].finish(0, response=Summary(count=2))
+        self.assertEqual((await task).count, 2)
 
     async def test_goaway(self):
         first, first_id = await self.hang()

@@ -3,11 +3,13 @@ errors, deadlines, cancellation, connection-level events and the streaming calls
 control. Nothing sleeps: tests wait on the fake server's condition or on the call itself."""
 import socket
 import threading
+import traceback
 import unittest
 
 import framerpc
 from framerpc import envelope_pb2 as pb
 from framerpc import RpcError, StatusCode
+from framerpc.codec import encode_frame
 
 import stream_test_frpc
 from fake_server import FakeServer
@@ -245,6 +247,91 @@ class ConnectionTest(ClientTestBase):
                        "unix:@", "unix:@" + "n" * 108, "unix:/a\0b", "udp:1.2.3.4:5", "::1:80"):
             with self.subTest(target), self.assertRaises(ValueError):
                 framerpc.Channel(target)
+
+
+class PingTest(ClientTestBase):
+    """§9.1: the client answers a server's PING at once with PING+ACK and the same ping_data, also
+    on a connection with no call open (servers probe quiet connections); an ACK is not answered."""
+
+    def acks(self):
+        return self.server.frames(pb.PING)
+
+    def test_a_ping_on_an_idle_connection_is_answered(self):
+        self.stub.Unary(Chunk(data=b"x"))  # the connection is open, and idle
+        self.server.send_all(pb.Envelope(kind=pb.PING, ping_data=0xFEDCBA9876543210))
+        self.server.wait_for(self.acks)
+        (ack,) = self.acks()
+        self.assertEqual((ack.flags, ack.ping_data, ack.call_id), (pb.ACK, 0xFEDCBA9876543210, 0))
+
+    def test_a_ping_during_a_call_is_answered(self):
+        call, call_id = self.hang()
+        self.server.send_all(pb.Envelope(kind=pb.PING, ping_data=7))
+        self.server.wait_for(self.acks)
+        self.assertEqual([(a.flags, a.ping_data) for a in self.acks()], [(pb.ACK, 7)])
+        self.server.hanging[call_id].finish(0, response=Summary(count=1))
+        self.assertEqual(call.result().count, 1)
+
+    def test_an_ack_is_not_answered(self):
+        self.stub.Unary(Chunk(data=b"x"))
+        # In one write, so that the client reads both at once and answers them in one batch: an
+        # answer to the ACK would arrive with the answer to the PING.
+        self.server.send_all(None, raw=encode_frame(pb.Envelope(kind=pb.PING, flags=pb.ACK,
+                                                                ping_data=5))
+                             + encode_frame(pb.Envelope(kind=pb.PING, ping_data=6)))
+        self.server.wait_for(self.acks)
+        self.assertEqual([(a.flags, a.ping_data) for a in self.acks()], [(pb.ACK, 6)])
+        self.assertEqual(self.stub.Unary(Chunk(data=b"yz")).bytes, 2)  # still in step
+
+
+class ErrorInstanceTest(ClientTestBase):
+    """Every raise is a fresh RpcError. One instance raised again and again (as a module-level
+    constant, or one error shared by every call of a lost connection) chains each raise's
+    traceback onto the previous ones, keeping their frames alive, and is shared between threads."""
+
+    def caught(self, fn):
+        try:
+            fn()
+        except RpcError as error:
+            return error
+        self.fail("no RpcError raised")
+
+    def assertDistinctShortTracebacks(self, first, second):
+        self.assertIsNot(first, second)
+        self.assertEqual((first.code, first.message), (second.code, second.message))
+        first_tb = traceback.extract_tb(first.__traceback__)
+        second_tb = traceback.extract_tb(second.__traceback__)
+        self.assertEqual(len(first_tb), len(second_tb), "".join(traceback.format_list(second_tb)))
+        self.assertLess(len(second_tb), 10)
+
+    def test_deadline_exceeded_twice(self):
+        first, second = [self.caught(lambda: self.stub.Unary(Chunk(data=b"hang"), timeout=0.05))
+                         for _ in range(2)]
+        self.assertEqual(first.code, StatusCode.DEADLINE_EXCEEDED)
+        self.assertDistinctShortTracebacks(first, second)
+
+    def test_cancelled_twice(self):
+        errors = []
+        for _ in range(2):
+            context = framerpc.ClientContext()
+            call, _ = self.hang(context=context)
+            context.cancel()
+            errors.append(self.caught(call.result))
+        self.assertEqual(errors[0].code, StatusCode.CANCELLED)
+        self.assertDistinctShortTracebacks(*errors)
+
+    def test_one_lost_connection_raised_in_two_calls(self):
+        calls = [self.hang()[0] for _ in range(2)]
+        self.server.drop_connections()
+        first, second = [self.caught(call.result) for call in calls]
+        self.assertEqual(first.code, StatusCode.UNAVAILABLE)
+        self.assertDistinctShortTracebacks(first, second)
+
+    def test_a_failed_stream_raises_afresh(self):
+        stream = self.stub.Watch(WatchRequest(count=0, size=10), timeout=0.05)  # endless
+        first = self.caught(stream.finish)
+        second = self.caught(stream.finish)
+        self.assertEqual(first.code, StatusCode.DEADLINE_EXCEEDED)
+        self.assertDistinctShortTracebacks(first, second)
 
 
 class ReadRoleTest(ClientTestBase):

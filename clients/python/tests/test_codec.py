@@ -43,6 +43,8 @@ def envelope_of(fields):
         elif key == "metadata":
             for entry in value:
                 env.metadata.add(key=entry["key"].encode(), value=entry["value"].encode())
+        elif key == "ping_data":  # a decimal string
+            env.ping_data = int(value)
         else:
             setattr(env, key, value)
     return env
@@ -307,6 +309,9 @@ class ClientFramesTest(unittest.TestCase):
             self.assertEqual(core.consumed(call, 700),
                              self.expected(kind=pb.WINDOW_UPDATE, call_id=call_id,
                                            window_update=700))
+        for ping_data in (0, 1, 300, (1 << 64) - 1):
+            self.assertEqual(core.ping_ack_frame(ping_data),
+                             self.expected(kind=pb.PING, flags=pb.ACK, ping_data=ping_data))
 
 
 class CodecTest(unittest.TestCase):
@@ -331,6 +336,16 @@ class CodecTest(unittest.TestCase):
         self.assertEqual(caught.exception.message,
                          "bad magic: not a framerpc stream (first bytes G)")
         self.assertIsNone(check_header(b"FRP"))
+
+    def test_a_failed_decoder_raises_a_fresh_error_each_time(self):
+        decoder = FrameDecoder()
+        errors = []
+        for feed in (lambda: decoder.feed(b"G"), decoder.next, lambda: decoder.feed(b"x")):
+            with self.assertRaises(FrameError) as caught:
+                feed()
+            errors.append(caught.exception)
+        self.assertEqual(len({id(error) for error in errors}), 3)
+        self.assertEqual(len(set(errors)), 1)  # equal: the same code and message
 
     def test_frame_then_garbage_yields_the_frame_first(self):
         good = encode_frame(pb.Envelope(kind=pb.CANCEL, call_id=3))

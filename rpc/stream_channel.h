@@ -1,0 +1,21 @@
+// Internal to //rpc:channel: the Channel for framed targets ("host:port", "[v6]:port",
+// "unix:/path"): one multiplexed connection on an I/O thread of its own, and the caller-driven
+// pool of rpc/sync_calls.h for blocking calls.
+#ifndef FRAMERPC_RPC_STREAM_CHANNEL_H_
+#define FRAMERPC_RPC_STREAM_CHANNEL_H_
+
+#include <memory>
+#include <string>
+
+#include "rpc/channel.h"
+#include "transport/socket_address.h"
+
+namespace framerpc {
+
+// `options` have been validated by Channel::Create.
+std::unique_ptr<Channel> CreateStreamChannel(std::string target, const SocketAddress& address,
+                                             const ChannelOptions& options);
+
+}  // namespace framerpc
+
+#endif  // FRAMERPC_RPC_STREAM_CHANNEL_H_
