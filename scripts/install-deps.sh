@@ -18,6 +18,10 @@ PACKAGES=(
   python3-grpcio             # a real gRPC client we did not write, in the adapter's tests
   python3-protobuf
   libssl-dev                 # libcrypto's SHA-256 for the file service
+  prometheus-cpp-dev         # the metrics registry and text format (prometheus-cpp 1.0)
+  libspdlog-dev              # logs (spdlog 1.10, with libfmt-dev)
+  prometheus                 # a real Prometheus (and promtool) for the metrics tests
+  util-linux                 # setpriv and prlimit, for the tests that run as nobody or with few fds
 )
 
 # Node.js and npm, for clients/node. A machine may have them from elsewhere (NodeSource's nodejs
