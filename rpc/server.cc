@@ -389,6 +389,62 @@ void Server::Refuse(EventLoop* loop, ScopedFd fd, const SocketAddress& peer,
   connection->SendAndClose(std::move(frame), refusal, absl::Milliseconds(250));
 }
 
+namespace {
+
+// What the loops reported, shared with their tasks, which may run after the caller stopped
+// waiting.
+template <typename T>
+struct Gathered {
+  std::mutex mu;
+  std::condition_variable cv;
+  size_t remaining;  // guarded by mu
+  std::vector<T> items;  // guarded by mu
+};
+
+}  // namespace
+
+template <typename T, typename Describe>
+std::vector<T> Server::GatherFromConnections(absl::Duration wait, size_t* unanswered,
+                                             Describe describe) {
+  std::vector<std::shared_ptr<ServerConnection>> snapshot;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (const auto& [key, tracked] : connections_) snapshot.push_back(tracked.connection);
+  }
+  auto gathered = std::make_shared<Gathered<T>>();
+  gathered->remaining = snapshot.size();
+  for (const auto& conn : snapshot) {
+    conn->connection()->loop()->RunInLoop([gathered, conn, describe] {
+      std::vector<T> found;
+      describe(*conn, absl::Now(), &found);
+      std::lock_guard<std::mutex> lock(gathered->mu);
+      for (T& item : found) gathered->items.push_back(std::move(item));
+      if (--gathered->remaining == 0) gathered->cv.notify_all();
+    });
+  }
+  std::unique_lock<std::mutex> lock(gathered->mu);
+  gathered->cv.wait_for(lock, absl::ToChronoNanoseconds(wait),
+                        [&] { return gathered->remaining == 0; });
+  if (unanswered != nullptr) *unanswered = gathered->remaining;
+  return std::move(gathered->items);
+}
+
+std::vector<ConnectionInfo> Server::Connections(absl::Duration wait, size_t* unanswered) {
+  return GatherFromConnections<ConnectionInfo>(
+      wait, unanswered,
+      [](const ServerConnection& c, absl::Time now, std::vector<ConnectionInfo>* out) {
+        out->push_back(c.Describe(now));
+      });
+}
+
+std::vector<InFlightCall> Server::CallsInFlight(absl::Duration wait, size_t* unanswered) {
+  return GatherFromConnections<InFlightCall>(
+      wait, unanswered,
+      [](const ServerConnection& c, absl::Time now, std::vector<InFlightCall>* out) {
+        c.DescribeCalls(now, out);
+      });
+}
+
 void Server::ForEachConnection(const std::function<void(ServerConnection*)>& fn) {
   std::vector<std::shared_ptr<ServerConnection>> snapshot;
   {

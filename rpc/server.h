@@ -152,6 +152,14 @@ class Server {
   const ByteBudget& memory_budget() const { return *memory_budget_; }
   // Connections accepted, and closed by reason. Valid for the server's lifetime.
   const ServerStats& stats() const { return stats_; }
+  // Every framed connection now, and every call in flight on them, for the status pages. Each
+  // visits every I/O thread (so never call them from one), waiting at most `wait` for them: the
+  // connections of an I/O thread busy longer (a handler run inline that blocks) are left out and
+  // counted in `*unanswered` (when not null).
+  std::vector<ConnectionInfo> Connections(absl::Duration wait = absl::Seconds(2),
+                                          size_t* unanswered = nullptr);
+  std::vector<InFlightCall> CallsInFlight(absl::Duration wait = absl::Seconds(2),
+                                          size_t* unanswered = nullptr);
   // Reply bytes queued in user space across all connections (not yet taken by the kernel).
   // Visits every I/O thread (so never call it from one); for monitoring and tests.
   size_t QueuedOutputBytes();
@@ -197,6 +205,8 @@ class Server {
   };
   void OnNewConnection(ScopedFd fd, Accepted accepted);
   // Runs `fn` on every connection's loop thread and waits for all of them.
+  template <typename T, typename Describe>
+  std::vector<T> GatherFromConnections(absl::Duration wait, size_t* unanswered, Describe describe);
   void ForEachConnection(const std::function<void(ServerConnection*)>& fn);
 
   const ServerOptions options_;

@@ -18,6 +18,7 @@ ServerConnection::ServerConnection(ConnectionPtr connection, const Shared& share
       dispatcher_(shared.dispatcher),
       in_flight_(shared.in_flight),
       stats_(shared.stats),
+      accepted_at_(absl::Now()),
       memory_budget_(shared.memory_budget),
       timeouts_(limits.timeouts, absl::Now()),
       on_pause_(std::move(on_pause)),
@@ -152,6 +153,7 @@ bool ServerConnection::DecodeFrames(Buffer* buffer) {
       return frame_completed;
     }
     frame_completed = true;
+    bytes_received_ += kFrameHeaderSize + result.body_bytes;
     if (stats_ != nullptr) stats_->OnFrameReceived(kFrameHeaderSize + result.body_bytes);
     OnFrame(std::move(frame), result.body_bytes);
   }
@@ -159,6 +161,7 @@ bool ServerConnection::DecodeFrames(Buffer* buffer) {
 }
 
 void ServerConnection::SendFrame(std::string frame) {
+  bytes_sent_.fetch_add(frame.size(), std::memory_order_relaxed);
   if (stats_ != nullptr) stats_->OnFrameSent(frame.size());
   connection_->Send(std::move(frame));
 }
@@ -181,6 +184,25 @@ void ServerConnection::NoteInput(Buffer* buffer, bool frame_completed) {
   partial_frame_ = partial.present;
   idle_.store(!partial_frame_ && active_.empty(), std::memory_order_relaxed);
   ArmTimer();
+}
+
+ConnectionInfo ServerConnection::Describe(absl::Time now) const {
+  ConnectionInfo info;
+  info.peer = peer_;
+  info.identity = peer_identity_;
+  info.age = now - accepted_at_;
+  info.calls_in_flight = active_.size();
+  info.bytes_received = bytes_received_;
+  info.bytes_sent = bytes_sent_.load(std::memory_order_relaxed);
+  return info;
+}
+
+void ServerConnection::DescribeCalls(absl::Time now, std::vector<InFlightCall>* out) const {
+  for (const auto& [id, active] : active_) {
+    const ServerCall& call = *active.call;
+    out->push_back(
+        InFlightCall{call.context.method(), peer_, now - call.arrival, call.context.deadline()});
+  }
 }
 
 void ServerConnection::CloseForLimit() {
@@ -394,11 +416,15 @@ bool ServerConnection::OpenStream(ServerCall* call, uint32_t peer_window) {
   ConnectionPtr connection = connection_;
   EventLoop* loop = connection_->loop();
   ServerStats* stats = stats_;
+  std::weak_ptr<ServerConnection> weak = weak_from_this();
   call->stream = std::make_shared<CallStream>(
       call->call_id, dispatcher_->limits(),
       peer_window > 0 ? int64_t{peer_window} : kDefaultStreamWindow, kDefaultStreamWindow,
-      [connection, stats](std::string head, absl::string_view tail) {
+      [connection, stats, weak](std::string head, absl::string_view tail) {
         if (stats != nullptr) stats->OnFrameSent(head.size() + tail.size());
+        if (auto self = weak.lock()) {
+          self->bytes_sent_.fetch_add(head.size() + tail.size(), std::memory_order_relaxed);
+        }
         connection->Send(std::move(head), tail);
       },
       [loop](std::function<void()> task) { loop->QueueInLoop(std::move(task)); });

@@ -67,6 +67,24 @@ class StreamSlots {
   std::atomic<size_t> open_{0};
 };
 
+// What a connection looks like now, for the status pages.
+struct ConnectionInfo {
+  std::string peer;
+  PeerIdentity identity;
+  absl::Duration age;
+  size_t calls_in_flight = 0;
+  uint64_t bytes_received = 0;
+  uint64_t bytes_sent = 0;
+};
+
+// A call in flight, for the status pages.
+struct InFlightCall {
+  std::string method;
+  std::string peer;
+  absl::Duration age;
+  absl::Time deadline;  // InfiniteFuture() when none
+};
+
 class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
  public:
   // Called on the loop thread when backpressure pauses (true) or resumes (false) the connection.
@@ -109,6 +127,9 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   // Loop thread. Closes the connection to make room for a new one at a connection limit, with
   // GOAWAY first, if it is still idle.
   void CloseForLimit();
+  // Loop thread: for the status pages.
+  ConnectionInfo Describe(absl::Time now) const;
+  void DescribeCalls(absl::Time now, std::vector<InFlightCall>* out) const;
   const ConnectionPtr& connection() const { return connection_; }
 
  private:
@@ -159,6 +180,9 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   Dispatcher* dispatcher_;
   InFlightCounter* in_flight_;
   ServerStats* stats_;
+  const absl::Time accepted_at_;
+  uint64_t bytes_received_ = 0;               // loop thread
+  std::atomic<uint64_t> bytes_sent_{0};       // any thread (streams send from handlers)
   ByteBudget* memory_budget_;
   bool waiting_for_budget_ = false;  // a ByteBudget::WaitForRoom wake-up is registered
   ConnectionTimeouts timeouts_;
