@@ -8,7 +8,7 @@
 #include <sstream>
 #include <string>
 
-#include "metrics/server_metrics.h"
+#include "metrics/families.h"
 
 namespace framerpc::metrics {
 namespace {

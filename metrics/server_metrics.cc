@@ -1,24 +1,9 @@
 #include "metrics/server_metrics.h"
 
 #include "absl/time/time.h"
+#include "metrics/families.h"
 
 namespace framerpc::metrics {
-
-prometheus::MetricFamily Single(const char* name, const char* help, prometheus::MetricType type,
-                                double value) {
-  prometheus::MetricFamily family;
-  family.name = name;
-  family.help = help;
-  family.type = type;
-  prometheus::ClientMetric metric;
-  if (type == prometheus::MetricType::Counter) {
-    metric.counter.value = value;
-  } else {
-    metric.gauge.value = value;
-  }
-  family.metric.push_back(std::move(metric));
-  return family;
-}
 
 std::vector<prometheus::MetricFamily> ServerMetrics::Collect() const {
   using prometheus::MetricType;

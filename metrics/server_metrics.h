@@ -28,10 +28,6 @@ class ServerMetrics final : public prometheus::Collectable {
   const Server* const server_;
 };
 
-// One family of one unlabelled sample: for collectors of counts read from elsewhere.
-prometheus::MetricFamily Single(const char* name, const char* help, prometheus::MetricType type,
-                                double value);
-
 }  // namespace framerpc::metrics
 
 #endif  // FRAMERPC_METRICS_SERVER_METRICS_H_

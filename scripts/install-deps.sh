@@ -21,7 +21,10 @@ PACKAGES=(
   prometheus-cpp-dev         # the metrics registry and text format (prometheus-cpp 1.0)
   libspdlog-dev              # logs (spdlog 1.10, with libfmt-dev)
   prometheus                 # a real Prometheus (and promtool) for the metrics tests
-  util-linux                 # setpriv and prlimit, for the tests that run as nobody or with few fds
+  util-linux                 # setpriv, prlimit and unshare, for the tests that run as nobody, with
+                             # few fds, or in a network namespace of their own
+  iproute2                   # ip and ss, for those namespaces and for finding a child's port
+  curl                       # an HTTP client we did not write, for the admin pages' tests
 )
 
 # Node.js and npm, for clients/node. A machine may have them from elsewhere (NodeSource's nodejs

@@ -24,6 +24,7 @@
 // reach they need the token, or --file_public. It is never served over UDP.
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -33,7 +34,9 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "rpc/dispatcher.h"
@@ -44,8 +47,10 @@
 #include "rpc/udp_server.h"
 #include "server/command_setup.h"
 #include "server/file_setup.h"
+#include "server/observability.h"
 #include "services/command/command_service.h"
 #include "services/auth/local_address.h"
+#include "services/auth/shared_secret.h"
 #include "services/echo/echo_service.h"
 #include "services/file/file_service.h"
 #include "transport/event_loop_thread.h"
@@ -207,6 +212,14 @@ ABSL_FLAG(int64_t, file_digest_cache_entries,
 ABSL_FLAG(std::string, grpc_listen, "",
           "Address to serve every service over gRPC (HTTP/2) on, e.g. 127.0.0.1:7001. Empty: "
           "no port of its own.");
+ABSL_FLAG(std::string, admin_listen, "",
+          "Serve the operator's HTTP pages (/metrics for Prometheus, /healthz, /readyz, /status, "
+          "/connections, /calls, /flags, /version) on this address, e.g. 127.0.0.1:9464. Peers "
+          "not on this host get only /metrics, /healthz and /readyz unless they present the "
+          "--auth_token_file token (docs/observability.md).");
+ABSL_FLAG(bool, admin_on_rpc_port, false,
+          "Also answer the operator's pages on the --listen addresses: connections that open "
+          "with 'GET ' or 'HEAD ' are told apart from framerpc ones by their first bytes.");
 ABSL_FLAG(bool, grpc_same_port, false,
           "Also accept gRPC connections on the --listen addresses (TCP and unix:), told apart "
           "from framerpc by their first byte.");
@@ -380,6 +393,41 @@ void PrintAccess(const framerpc::command::CommandServiceImpl* command,
   }
 }
 
+// This binary's flags and their values, for the /flags page.
+std::vector<std::pair<std::string, std::string>> ServerFlags() {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    if (!absl::StrContains(flag->Filename(), "server/main.cc")) continue;
+    out.emplace_back(std::string(name), flag->CurrentValue());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// The metrics and the operator's pages, as the flags ask. Before server->Start().
+absl::Status AttachObservability(framerpc::Server* server, framerpc::HealthService* health,
+                                 const framerpc::command::CommandServiceImpl* command,
+                                 std::optional<framerpc::auth::SharedSecret>* token,
+                                 framerpc::server::ServerObservability* observability) {
+  framerpc::server::AdminConfig config;
+  config.listen = absl::GetFlag(FLAGS_admin_listen);
+  config.on_rpc_port = absl::GetFlag(FLAGS_admin_on_rpc_port);
+  if (const std::string path = absl::GetFlag(FLAGS_auth_token_file); !path.empty()) {
+    absl::StatusOr<framerpc::auth::SharedSecret> secret =
+        framerpc::auth::SharedSecret::FromFile(path);
+    if (!secret.ok()) return secret.status();
+    token->emplace(*std::move(secret));
+    config.token = &**token;
+  }
+  config.ready = [health] {
+    return health->GetStatus("") == framerpc::HealthService::kServing;
+  };
+  config.flags = ServerFlags;
+  config.version = "framerpc_server";
+  if (command != nullptr) config.command = &command->runner();
+  return observability->Attach(server, std::move(config));
+}
+
 sigset_t ShutdownSignals() {
   sigset_t set;
   sigemptyset(&set);
@@ -398,7 +446,10 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  // Before the server, whose dispatcher reports every call to it until the server is gone.
+  framerpc::server::ServerObservability observability;
   framerpc::ServerOptions options;
+  options.observer = observability.observer();
   options.io_threads = absl::GetFlag(FLAGS_io_threads);
   options.worker_threads = absl::GetFlag(FLAGS_worker_threads);
   options.listen_backlog = absl::GetFlag(FLAGS_listen_backlog);
@@ -452,12 +503,19 @@ int main(int argc, char** argv) {
   std::unique_ptr<framerpc::GrpcAdapter> grpc;
   std::string grpc_address;
   if (absl::Status s = StartGrpc(&server, &grpc, &grpc_address); !s.ok()) return Fail(s);
+  std::optional<framerpc::auth::SharedSecret> admin_token;
+  if (absl::Status s = AttachObservability(&server, &health, command->get(), &admin_token,
+                                           &observability);
+      !s.ok()) {
+    return Fail(s);
+  }
   if (absl::Status s = server.Start(); !s.ok()) return Fail(s);
   health.SetServingForAll(*server.dispatcher());
 
   // UDP serves only what is safe over datagrams, so not the command service: its Run would block
   // the UDP thread for as long as the command runs, and a datagram's source can be forged.
-  framerpc::Dispatcher udp_dispatcher(options.limits, /*worker_threads=*/1);
+  framerpc::Dispatcher udp_dispatcher(options.limits, /*worker_threads=*/1,
+                                      observability.observer());
   if (absl::Status s = udp_dispatcher.AddService(&echo); !s.ok()) return Fail(s);
   framerpc::EventLoopThread udp_loop;
   std::vector<std::unique_ptr<framerpc::UdpServer>> udp_servers;
@@ -473,6 +531,9 @@ int main(int argc, char** argv) {
   }
 
   if (!grpc_address.empty()) ready.push_back("grpc:" + grpc_address);
+  if (const std::string admin = observability.admin_address(); !admin.empty()) {
+    ready.push_back("admin:" + admin);
+  }
   // The access lines first: "serving" is the last line of the start-up report, and means ready.
   PrintAccess(command->get(), files->get());
   std::printf("framerpc_server: serving %s\n", absl::StrJoin(ready, ", ").c_str());
@@ -504,6 +565,7 @@ int main(int argc, char** argv) {
   if (grpc != nullptr) grpc->Shutdown(absl::GetFlag(FLAGS_shutdown_grace));
   udp_dispatcher.StopWorkers();
   server.Shutdown(absl::GetFlag(FLAGS_shutdown_grace));
+  observability.StopAdmin();
   std::printf("framerpc_server: stopped\n");
   return 0;
 }

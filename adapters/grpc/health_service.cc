@@ -48,6 +48,11 @@ HealthService::ServingStatus HealthService::StatusLocked(const std::string& serv
   return it == statuses_.end() ? HealthCheckResponse::SERVICE_UNKNOWN : it->second;
 }
 
+HealthService::ServingStatus HealthService::GetStatus(const std::string& service) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return StatusLocked(service);
+}
+
 absl::Status HealthService::Check(ServerContext* context, const HealthCheckRequest& request,
                                   HealthCheckResponse* response) {
   std::lock_guard<std::mutex> lock(mu_);

@@ -52,6 +52,8 @@ class HealthService final : public grpc::health::v1::Health::Service {
   // Every known name becomes NOT_SERVING, and later SetServingStatus calls are ignored, so that
   // load balancers drain the server before it stops. Idempotent.
   void Shutdown();
+  // The status of `service` ("" for the server); SERVICE_UNKNOWN for a name never set.
+  ServingStatus GetStatus(const std::string& service);
 
   absl::Status Check(ServerContext* context, const grpc::health::v1::HealthCheckRequest& request,
                      grpc::health::v1::HealthCheckResponse* response) override;

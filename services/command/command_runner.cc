@@ -41,11 +41,17 @@ absl::Status CommandRunner::Authorize(const CallInfo& call) const {
 absl::StatusOr<CommandRunner::Started> CommandRunner::Start(const CallInfo& call,
                                                              const CommandSpec& spec,
                                                              ProcessOptions options) {
-  FRPC_ASSIGN_OR_RETURN(ConcurrencyLimiter::Permit permit, limiter_.TryAcquire());
+  absl::StatusOr<ConcurrencyLimiter::Permit> acquired = limiter_.TryAcquire();
+  if (!acquired.ok()) {
+    stats_.OnRefusedBusy();
+    return acquired.status();
+  }
+  ConcurrencyLimiter::Permit permit = *std::move(acquired);
   if (call.cancelled()) return absl::CancelledError("the call ended before the command started");
   FRPC_ASSIGN_OR_RETURN(WorkingDirectory directory,
                         policy_.EnterWorkingDirectory(spec, options));
   FRPC_ASSIGN_OR_RETURN(std::unique_ptr<Process> process, Process::Spawn(std::move(options)));
+  stats_.OnStarted();
   // Process::Kill only writes an eventfd: fit for the I/O thread that cancels the call.
   CancellationCallback kill_on_cancel = call.OnCancel([p = process.get()] { p->Kill(); });
   return Started{std::move(permit), std::move(directory), std::move(process),
@@ -61,6 +67,7 @@ absl::Status CommandRunner::Run(const CallInfo& call, const RunRequest& request,
   FRPC_ASSIGN_OR_RETURN(Started started, Start(call, request.command(), std::move(options)));
   ProcessOutput output = WaitAndCollect(*started.process);
   started.kill_on_cancel.reset();
+  stats_.OnFinished(output.result);
   // DEADLINE_EXCEEDED for a timeout, CANCELLED if the cancellation killed it.
   FRPC_RETURN_IF_ERROR(TerminationStatus(output.result));
   FillExitStatus(output.result, response->mutable_exit());
@@ -91,7 +98,11 @@ absl::Status CommandRunner::Exec(const CallInfo& call, ExecStream* stream) {
   FRPC_ASSIGN_OR_RETURN(Started started, Start(call, start.command(), std::move(options)));
   ExecSession session(started.process.get(), stream, [&call] { return call.cancelled(); },
                       session_options);
-  return session.Run(std::move(started.permit), std::move(started.kill_on_cancel));
+  absl::Status status = session.Run(std::move(started.permit), std::move(started.kill_on_cancel));
+  // Unset only if the session ended without waiting (it always waits; the process's destructor
+  // would kill and reap it otherwise).
+  if (started.process->result().has_value()) stats_.OnFinished(*started.process->result());
+  return status;
 }
 
 }  // namespace framerpc::command

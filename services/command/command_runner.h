@@ -23,6 +23,7 @@
 #include "services/command/command.pb.h"
 #include "services/command/command_config.h"
 #include "services/command/command_policy.h"
+#include "services/command/command_stats.h"
 #include "services/command/concurrency_limiter.h"
 #include "services/command/exec_session.h"
 
@@ -59,6 +60,8 @@ class CommandRunner {
 
   // Commands running now.
   int running() const { return limiter_.in_use(); }
+  // What the commands did since the start. Valid for the runner's lifetime.
+  const CommandStats& stats() const { return stats_; }
   const CommandServiceConfig& config() const { return config_; }
 
   // How commands are contained (chosen at Create).
@@ -91,6 +94,7 @@ class CommandRunner {
   const Containment containment_;
   const CommandPolicy policy_;
   ConcurrencyLimiter limiter_;
+  CommandStats stats_;
 };
 
 }  // namespace framerpc::command

@@ -223,6 +223,34 @@ TEST(CommandRunTest, CancellationMidCommandKillsIt) {
   EXPECT_EQ(runner->running(), 0);
 }
 
+TEST(CommandRunTest, StatsCountHowEachCommandEnded) {
+  std::unique_ptr<CommandRunner> runner = MakeRunner();
+  ASSERT_TRUE(RunCommand(*runner, Argv({"/bin/true"})).ok());
+  ASSERT_TRUE(RunCommand(*runner, Argv({"/bin/false"})).ok());
+  CommandSpec yes = Argv({"/usr/bin/yes"});
+  yes.set_output_limit_bytes(10);
+  ASSERT_TRUE(RunCommand(*runner, yes).ok());  // stopped with SIGTERM at its output limit
+  CommandSpec sleep = Argv({"/bin/sleep", "1000"});
+  sleep.set_timeout_ms(100);
+  EXPECT_EQ(RunCommand(*runner, sleep).status().code(), absl::StatusCode::kDeadlineExceeded);
+  // Refused by the policy: never started, never counted as finished.
+  EXPECT_EQ(RunCommand(*runner, Argv({"/bin/rm"})).status().code(),
+            absl::StatusCode::kPermissionDenied);
+
+  const CommandStats::Snapshot stats = runner->stats().Read();
+  EXPECT_EQ(stats.started, 4u);
+  EXPECT_EQ(stats.finished[static_cast<size_t>(CommandOutcome::kExitedZero)], 1u);
+  EXPECT_EQ(stats.finished[static_cast<size_t>(CommandOutcome::kExitedNonZero)], 1u);
+  EXPECT_EQ(stats.finished[static_cast<size_t>(CommandOutcome::kSignaled)], 1u);
+  EXPECT_EQ(stats.finished[static_cast<size_t>(CommandOutcome::kTimedOut)], 1u);
+  EXPECT_EQ(stats.output_truncated, 1u);
+  uint64_t timed = 0;
+  for (uint64_t n : stats.duration) timed += n;
+  EXPECT_EQ(timed, 4u);
+  EXPECT_GE(stats.duration_sum_seconds, 0.1);  // the sleep ran until its 100 ms timeout
+  EXPECT_EQ(stats.refused_busy, 0u);
+}
+
 TEST(CommandRunTest, PolicyErrors) {
   std::unique_ptr<CommandRunner> runner = MakeRunner();
   EXPECT_EQ(RunCommand(*runner, Argv({"/bin/rm", "-rf", "/tmp/x"})).status().code(),
@@ -325,6 +353,11 @@ TEST(CommandConcurrencyTest, CommandsBeyondTheCapAreResourceExhausted) {
   EXPECT_TRUE(RunCommand(*runner, Argv({"/bin/true"})).ok());
   holder.stream().ClientHalfClose();
   EXPECT_TRUE(holder.Finish().ok());
+  // Both refusals counted; the Exec and the last Run started and exited 0.
+  const CommandStats::Snapshot stats = runner->stats().Read();
+  EXPECT_EQ(stats.refused_busy, 2u);
+  EXPECT_EQ(stats.started, 2u);
+  EXPECT_EQ(stats.finished[static_cast<size_t>(CommandOutcome::kExitedZero)], 2u);
 }
 
 }  // namespace

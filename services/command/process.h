@@ -145,6 +145,8 @@ class Process {
   // and the output is drained; `on_output` may be null to discard output. Subsequent calls return
   // the same result without running anything.
   ProcessResult Wait(const OutputCallback& on_output);
+  // What Wait() returned; unset until it has.
+  const std::optional<ProcessResult>& result() const { return result_; }
 
   // Asks the Wait() loop to SIGKILL every process of the command; returns at once. Takes effect
   // when Wait() runs (immediately if it is running); has no effect once the command has exited.

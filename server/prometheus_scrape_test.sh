@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# framerpc_server's metrics as a real Prometheus scrapes them: the server on port 0 with its
+# admin port, calls made with the CLI, a Prometheus (Debian's 2.42) started on a loopback port of
+# its own choosing and pointed at the admin port, and its query API asked until it has the counts.
+# Also the pages over HTTP with curl, on the admin port and on the RPC port (--admin_on_rpc_port).
+set -euo pipefail
+source "$PWD/server/server_test_lib.sh"
+
+prom_pid=""
+stop_prometheus() {
+  if [ -n "$prom_pid" ]; then kill -TERM "$prom_pid" 2>/dev/null || true; wait "$prom_pid" || true; fi
+  prom_pid=""
+}
+trap 'stop_prometheus; cleanup' EXIT
+
+start_server --listen=127.0.0.1:0 --admin_listen=127.0.0.1:0 --admin_on_rpc_port
+serving="$(tail -n 1 "$work/first_lines")"
+admin="$(grep -o 'admin:[^,]*' <<<"$serving")" || fail "no admin address in: $serving"
+admin="${admin#admin:}"
+echo "rpc $address, admin $admin"
+
+for i in 1 2 3 4 5; do
+  "$cli" --address="$address" --compact call /framerpc.echo.EchoService/Say "{\"text\": \"m$i\"}" >/dev/null
+done
+
+# The pages, with curl, on both ports.
+get() { curl -sS --max-time 10 -o "$work/body" -w '%{http_code}' "$@"; }
+[ "$(get "http://$admin/metrics")" = 200 ] || fail "/metrics"
+grep -q '^grpc_server_handled_total{grpc_code="OK",grpc_method="Say",grpc_service="framerpc.echo.EchoService",grpc_type="unary",transport="framed"} 5$' "$work/body" \
+  || fail "/metrics lacks the five Say calls: $(grep Say "$work/body")"
+promtool check metrics < "$work/body" || fail "promtool finds fault with /metrics"
+[ "$(get "http://$address/readyz")" = 200 ] || fail "/readyz on the RPC port"
+grep -qx SERVING "$work/body" || fail "/readyz body: $(cat "$work/body")"
+[ "$(get "http://$address/status")" = 200 ] || fail "/status on the RPC port"
+grep -q 'framerpc.echo.EchoService *Say *framed' "$work/body" || fail "/status: $(cat "$work/body")"
+[ "$(get "http://$admin/flags")" = 200 ] || fail "/flags"
+grep -q '^admin_on_rpc_port *true$' "$work/body" || fail "/flags: $(cat "$work/body")"
+[ "$(get "http://$admin/nope")" = 404 ] || fail "/nope"
+# The RPC port still serves calls after the HTTP ones.
+"$cli" --address="$address" --compact call /framerpc.echo.EchoService/Say '{"text": "after"}' | grep -q after \
+  || fail "a call after the pages"
+
+# A real Prometheus, on a loopback port it picks (port 0; found from its listening socket).
+cat >"$work/prometheus.yml" <<YML
+global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+scrape_configs:
+  - job_name: framerpc
+    static_configs:
+      - targets: ["$admin"]
+YML
+prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/tsdb" \
+  --web.listen-address=127.0.0.1:0 --log.level=warn >"$work/prometheus.log" 2>&1 &
+prom_pid=$!
+prom=""
+deadline=$((SECONDS + 60))
+while [ -z "$prom" ]; do
+  [ "$SECONDS" -lt "$deadline" ] || fail "Prometheus did not listen: $(cat "$work/prometheus.log")"
+  kill -0 "$prom_pid" 2>/dev/null || fail "Prometheus exited: $(cat "$work/prometheus.log")"
+  prom="$(ss -Hltnp 2>/dev/null | grep "pid=$prom_pid," | awk '{print $4}' | head -n 1)" || true
+  [ -n "$prom" ] || sleep 0.1  # polling an outside process's start, bounded by the deadline
+done
+echo "prometheus on $prom"
+
+# Ask until a scrape has landed (scrapes every second; the deadline bounds a broken setup).
+query='grpc_server_handled_total{grpc_method="Say",grpc_code="OK",transport="framed"}'
+value=""
+while :; do
+  [ "$SECONDS" -lt "$deadline" ] || fail "Prometheus never had the counts; targets: $(curl -s "http://$prom/api/v1/targets")"
+  answer="$(curl -sS --max-time 5 -G "http://$prom/api/v1/query" --data-urlencode "query=$query" || true)"
+  value="$(python3 -c 'import json,sys
+d=json.loads(sys.argv[1] or "{}")
+r=d.get("data",{}).get("result",[])
+print(r[0]["value"][1] if r else "")' "$answer")"
+  [ -z "$value" ] || break
+  sleep 0.2  # the next scrape; bounded by the deadline
+done
+[ "$value" = 6 ] || fail "Prometheus has $value OK Say calls, expected 6"
+# The scrape itself was healthy: `up` is 1 for the target.
+up="$(curl -sS -G "http://$prom/api/v1/query" --data-urlencode 'query=up{job="framerpc"}')"
+grep -q '"value":\[[0-9.]*,"1"\]' <<<"$up" || fail "up is not 1: $up"
+echo "ok: Prometheus scraped $value OK Say calls"
+stop_prometheus
+stop_server
