@@ -42,9 +42,10 @@ const char* TypeName(MethodKind kind) {
   return "unknown";
 }
 
-prometheus::MetricFamily Family(const char* name, const char* help, prometheus::MetricType type) {
+prometheus::MetricFamily Family(std::string name, std::string help,
+                                prometheus::MetricType type) {
   prometheus::MetricFamily family;
-  family.name = name;
+  family.name = std::move(name);
   family.help = help;
   family.type = type;
   return family;
@@ -81,7 +82,7 @@ uint64_t MethodCounts::handled_total() const {
   return total;
 }
 
-RpcMetrics::RpcMetrics() { unknown_ = Add("/unknown/unknown", "unknown"); }
+RpcMetrics::RpcMetrics(Side side) : side_(side) { unknown_ = Add("/unknown/unknown", "unknown"); }
 
 RpcMetrics::~RpcMetrics() = default;
 
@@ -92,9 +93,14 @@ RpcMetrics::Method* RpcMetrics::Add(absl::string_view full_name, const char* typ
   const size_t slash = name.find('/');
   std::string service(name.substr(0, slash));
   std::string method(slash == absl::string_view::npos ? "" : name.substr(slash + 1));
+  std::string key = absl::StrCat(type, " ", full_name);
   std::lock_guard<std::mutex> lock(mu_);
-  methods_.push_back(std::make_unique<Method>(std::move(service), std::move(method), type));
-  return methods_.back().get();
+  Method*& entry = by_name_[key];
+  if (entry == nullptr) {
+    methods_.push_back(std::make_unique<Method>(std::move(service), std::move(method), type));
+    entry = methods_.back().get();
+  }
+  return entry;
 }
 
 CallObserver::MethodHandle RpcMetrics::RegisterMethod(absl::string_view full_name,
@@ -115,9 +121,11 @@ void RpcMetrics::OnFinished(MethodHandle handle, const FinishedCall& call) {
   c.Add(Index(call.transport, kLatencySumNs),
         static_cast<uint64_t>(std::max<int64_t>(0, absl::ToInt64Nanoseconds(call.duration))));
   if (call.unary) {
-    OnStreamMessage(handle, call.transport, /*received=*/true, call.request_bytes);
+    // The request goes from client to server, the response back.
+    const bool server = side_ == Side::kServer;
+    OnStreamMessage(handle, call.transport, /*received=*/server, call.request_bytes);
     if (call.code == absl::StatusCode::kOk) {
-      OnStreamMessage(handle, call.transport, /*received=*/false, call.response_bytes);
+      OnStreamMessage(handle, call.transport, /*received=*/!server, call.response_bytes);
     }
   }
 }
@@ -160,26 +168,39 @@ std::vector<MethodCounts> RpcMetrics::Counts() const {
 std::vector<prometheus::MetricFamily> RpcMetrics::Collect() const {
   using prometheus::ClientMetric;
   using prometheus::MetricType;
-  prometheus::MetricFamily started =
-      Family("grpc_server_started_total", "RPCs started on the server.", MetricType::Counter);
-  prometheus::MetricFamily handled = Family(
-      "grpc_server_handled_total", "RPCs completed on the server, whatever their status.",
-      MetricType::Counter);
-  prometheus::MetricFamily received = Family(
-      "grpc_server_msg_received_total", "Messages received from clients.", MetricType::Counter);
-  prometheus::MetricFamily sent =
-      Family("grpc_server_msg_sent_total", "Messages sent to clients.", MetricType::Counter);
-  prometheus::MetricFamily in_flight = Family(
-      "grpc_server_calls_in_flight", "RPCs started and not yet completed.", MetricType::Gauge);
-  prometheus::MetricFamily latency =
-      Family("grpc_server_handling_seconds",
-             "Time from a request's arrival to its reply on the server.", MetricType::Histogram);
+  const bool server = side_ == Side::kServer;
+  const std::string prefix = server ? "grpc_server_" : "grpc_client_";
+  const char* const where = server ? "on the server" : "by the client";
+  const char* const peers = server ? "clients" : "the server";
+  prometheus::MetricFamily started = Family(absl::StrCat(prefix, "started_total"),
+                                            absl::StrCat("RPCs started ", where, "."),
+                                            MetricType::Counter);
+  prometheus::MetricFamily handled =
+      Family(absl::StrCat(prefix, "handled_total"),
+             absl::StrCat("RPCs completed ", where, ", whatever their status."),
+             MetricType::Counter);
+  prometheus::MetricFamily received =
+      Family(absl::StrCat(prefix, "msg_received_total"),
+             absl::StrCat("Messages received from ", peers, "."), MetricType::Counter);
+  prometheus::MetricFamily sent = Family(absl::StrCat(prefix, "msg_sent_total"),
+                                         absl::StrCat("Messages sent to ", peers, "."),
+                                         MetricType::Counter);
+  prometheus::MetricFamily in_flight =
+      Family(absl::StrCat(prefix, "calls_in_flight"), "RPCs started and not yet completed.",
+             MetricType::Gauge);
+  prometheus::MetricFamily latency = Family(
+      absl::StrCat(prefix, "handling_seconds"),
+      server ? "Time from a request's arrival to its reply on the server."
+             : "Time from a call's start to its end, as the client saw it.",
+      MetricType::Histogram);
   prometheus::MetricFamily received_bytes =
-      Family("grpc_server_msg_received_bytes",
-             "Sizes of messages received from clients (with attachments).", MetricType::Histogram);
+      Family(absl::StrCat(prefix, "msg_received_bytes"),
+             absl::StrCat("Sizes of messages received from ", peers, " (with attachments)."),
+             MetricType::Histogram);
   prometheus::MetricFamily sent_bytes =
-      Family("grpc_server_msg_sent_bytes",
-             "Sizes of messages sent to clients (with attachments).", MetricType::Histogram);
+      Family(absl::StrCat(prefix, "msg_sent_bytes"),
+             absl::StrCat("Sizes of messages sent to ", peers, " (with attachments)."),
+             MetricType::Histogram);
 
   const auto histogram = [](const ShardedCounters& c, size_t first, size_t buckets,
                             const double* bounds, double sum) {

@@ -10,6 +10,9 @@
 // It is the dispatcher's CallObserver, and a prometheus::Collectable for the exposition. Adds go
 // to per-thread shards (base/sharded_counters.h); Collect() sums them.
 //
+// With Side::kClient the same families are named grpc_client_* (go-grpc-prometheus's client
+// names), for channels (ChannelOptions::observer): "received" is then what the server sent.
+//
 // Thread safety: everything is thread-safe. RegisterMethod happens before calls, under a mutex
 // that Collect() also takes; the call hooks take no lock.
 #ifndef FRAMERPC_METRICS_RPC_METRICS_H_
@@ -23,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "base/sharded_counters.h"
 #include "metrics/histogram_buckets.h"
 #include "prometheus/collectable.h"
@@ -52,12 +56,13 @@ struct MethodCounts {
 
 class RpcMetrics final : public CallObserver, public prometheus::Collectable {
  public:
-  RpcMetrics();
+  enum class Side { kServer, kClient };
+  explicit RpcMetrics(Side side = Side::kServer);
   ~RpcMetrics() override;
   RpcMetrics(const RpcMetrics&) = delete;
   RpcMetrics& operator=(const RpcMetrics&) = delete;
 
-  // CallObserver.
+  // CallObserver. Registering a name (and kind) again returns the same handle.
   MethodHandle RegisterMethod(absl::string_view full_name, MethodKind kind) override;
   MethodHandle UnknownMethod() override { return unknown_; }
   void OnStarted(MethodHandle method, CallTransport transport) override;
@@ -76,8 +81,11 @@ class RpcMetrics final : public CallObserver, public prometheus::Collectable {
 
   Method* Add(absl::string_view full_name, const char* type);
 
+  const Side side_;
   mutable std::mutex mu_;
   std::deque<std::unique_ptr<Method>> methods_;  // guarded by mu_; addresses are stable
+  // "<type> <full name>" -> its entry in methods_; guarded by mu_.
+  absl::flat_hash_map<std::string, Method*> by_name_;
   Method* unknown_ = nullptr;
 };
 

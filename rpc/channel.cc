@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "rpc/client_stream.h"
+#include "rpc/observed_channel.h"
 #include "rpc/stream_channel.h"
 #include "rpc/udp_channel.h"
 #include "transport/event_loop.h"
@@ -29,14 +30,22 @@ absl::StatusOr<std::unique_ptr<Channel>> Channel::Create(absl::string_view addre
         absl::FormatDuration(options.keepalive_time), " and ",
         absl::FormatDuration(options.keepalive_timeout)));
   }
-  if (absl::ConsumePrefix(&address, "udp:")) {
-    absl::StatusOr<SocketAddress> parsed = SocketAddress::Parse(address);
-    if (!parsed.ok()) return parsed.status();
-    return CreateUdpChannel(absl::StrCat("udp:", address), *parsed, options);
-  }
+  CallObserver* const observer = options.observer;
+  const bool udp = absl::ConsumePrefix(&address, "udp:");
   absl::StatusOr<SocketAddress> parsed = SocketAddress::Parse(address);
   if (!parsed.ok()) return parsed.status();
-  return CreateStreamChannel(std::string(address), *parsed, options);
+  std::unique_ptr<Channel> channel;
+  if (udp) {
+    absl::StatusOr<std::unique_ptr<Channel>> created =
+        CreateUdpChannel(absl::StrCat("udp:", address), *parsed, options);
+    if (!created.ok()) return created.status();
+    channel = *std::move(created);
+  } else {
+    channel = CreateStreamChannel(std::string(address), *parsed, options);
+  }
+  if (observer == nullptr) return channel;
+  return std::make_unique<ObservedChannel>(
+      std::move(channel), observer, udp ? CallTransport::kUdp : CallTransport::kFramed);
 }
 
 std::unique_ptr<ClientStreamBase> Channel::StartStream(absl::string_view method, MethodKind kind,

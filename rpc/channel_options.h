@@ -9,6 +9,8 @@
 
 namespace framerpc {
 
+class CallObserver;
+
 // What a call does when the channel is at one of its bounds (ChannelOptions below).
 enum class OverLimitPolicy {
   // Fails at once with RESOURCE_EXHAUSTED, naming the bound.
@@ -70,6 +72,9 @@ struct ChannelOptions {
   absl::Duration keepalive_timeout = absl::Seconds(20);
   // UDP only: the deadline of a call that sets none (a lost datagram must not hang a call).
   absl::Duration udp_default_timeout = absl::Seconds(5);
+  // When set, told of every call: for client metrics (metrics::RpcMetrics(Side::kClient)).
+  // Not owned; must outlive the channel. See rpc/observed_channel.h.
+  CallObserver* observer = nullptr;
 };
 
 }  // namespace framerpc
