@@ -261,6 +261,14 @@ TEST_F(AdminTest, StatusConnectionsAndCallsShowTheCallInFlight) {
   const std::vector<MethodSummary> summary = StatusWindow(&rpc_).Summary();
   ASSERT_EQ(summary.size(), 1u);
   EXPECT_EQ(summary[0].in_flight, 1u);
+
+  // Once the call has ended (its reply is sent and the call retired in one task of the
+  // connection's I/O thread, before the page's visit there), it is gone from /calls.
+  echo_.release_.Notify();
+  caller_.join();
+  const Response after = Exchange(http_->listen_address(), Get("/calls"));
+  EXPECT_EQ(after.status, 200);
+  EXPECT_THAT(after.body, Not(HasSubstr("EchoService/Say")));
 }
 
 TEST_F(AdminTest, HtmlWhenAskedWithCellsEscaped) {

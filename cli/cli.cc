@@ -7,6 +7,7 @@
 #include "absl/types/span.h"
 #include "cli/call_command.h"
 #include "cli/exec_command.h"
+#include "cli/stats_command.h"
 #include "cli/transfer_commands.h"
 #include "rpc/status_macros.h"
 
@@ -67,6 +68,7 @@ absl::Status RunCommand(const CliOptions& options, const MethodRegistry& registr
   if (args[0] == "describe") return RunDescribe(registry, rest, out);
   if (args[0] == "download") return RunDownload(options, rest, out, err);
   if (args[0] == "upload") return RunUpload(options, rest, out, err);
+  if (args[0] == "stats") return RunStats(options, rest, out);
   return absl::InvalidArgumentError(absl::StrCat("unknown command ", args[0], "\n", kUsage));
 }
 
@@ -91,6 +93,11 @@ const char kUsage[] =
     "      Files from and to the file service, checked by SHA-256, with a progress bar when\n"
     "      stderr is a terminal. A download writes LOCAL_PATH and nothing else; --continue\n"
     "      resumes one that was cut off. ADDR may be left out when --address is given.\n"
+    "  framerpc_cli [flags] stats ADMIN_ADDR [PAGE]\n"
+    "      A server's operator page: PAGE is status (the default: calls/s, errors, p50 and\n"
+    "      p99 per method over the last minute), connections, calls, metrics, flags or\n"
+    "      version. ADMIN_ADDR is the server's --admin_listen address, or its RPC address\n"
+    "      when it runs with --admin_on_rpc_port. Sends --auth_token_file's token if given.\n"
     "ADDR is host:port, [v6addr]:port or unix:/path. On error, prints ERROR: <CODE>: <message>\n"
     "and exits with the status code's number (e.g. 14 for UNAVAILABLE); exec exits with 255.";
 

@@ -37,6 +37,12 @@ for page in status connections calls flags version; do
   expect 401 --interface 10.1.2.3 -H "Authorization: Bearer wrong-token-wrong-token" "http://$admin/$page"
   expect 200 --interface 10.1.2.3 -H "Authorization: Bearer $token" "http://$admin/$page"
 done
+# framerpc_cli stats from this non-local address: refused without the token, shown with it.
+rc=0; "$cli" stats "$admin" >"$work/stats" 2>"$work/stats.err" || rc=$?
+[ "$rc" -eq 16 ] || fail "stats without the token exited $rc: $(cat "$work/stats.err")"
+"$cli" --auth_token_file="$work/token" stats "$admin" >"$work/stats" || fail "stats with the token"
+grep -q '^# methods, last minute' "$work/stats" || fail "stats printed: $(cat "$work/stats")"
+echo "ok: framerpc_cli stats needs the token off the host"
 stop_server
 
 # No token: the pages beyond the probes are for local peers only.

@@ -13,7 +13,11 @@ stop_prometheus() {
 }
 trap 'stop_prometheus; cleanup' EXIT
 
-start_server --listen=127.0.0.1:0 --admin_listen=127.0.0.1:0 --admin_on_rpc_port
+token="scrape-test-token-0123456789"
+printf '%s\n' "$token" >"$work/token"
+chmod 600 "$work/token"
+start_server --listen=127.0.0.1:0 --admin_listen=127.0.0.1:0 --admin_on_rpc_port \
+  --enable_command_service --command_allow=/bin/true --auth_token_file="$work/token"
 serving="$(tail -n 1 "$work/first_lines")"
 admin="$(grep -o 'admin:[^,]*' <<<"$serving")" || fail "no admin address in: $serving"
 admin="${admin#admin:}"
@@ -23,12 +27,23 @@ for i in 1 2 3 4 5; do
   "$cli" --address="$address" --compact call /framerpc.echo.EchoService/Say "{\"text\": \"m$i\"}" >/dev/null
 done
 
+# Calls that fail on purpose: Run without the token, twice; and one with it.
+run='{"command": {"argv": ["/bin/true"]}}'
+for i in 1 2; do
+  rc=0; "$cli" --address="$address" call /framerpc.command.CommandService/Run "$run" >/dev/null 2>&1 || rc=$?
+  [ "$rc" -eq 16 ] || fail "Run without the token should be UNAUTHENTICATED (16), got $rc"
+done
+"$cli" --address="$address" --auth_token_file="$work/token" call /framerpc.command.CommandService/Run "$run" >/dev/null \
+  || fail "Run with the token"
+
 # The pages, with curl, on both ports.
 get() { curl -sS --max-time 10 -o "$work/body" -w '%{http_code}' "$@"; }
 [ "$(get "http://$admin/metrics")" = 200 ] || fail "/metrics"
 grep -q '^grpc_server_handled_total{grpc_code="OK",grpc_method="Say",grpc_service="framerpc.echo.EchoService",grpc_type="unary",transport="framed"} 5$' "$work/body" \
   || fail "/metrics lacks the five Say calls: $(grep Say "$work/body")"
 promtool check metrics < "$work/body" || fail "promtool finds fault with /metrics"
+grep -q '^framerpc_command_finished_total{outcome="exited_zero"} 1$' "$work/body" \
+  || fail "/metrics lacks the command: $(grep framerpc_command_finished "$work/body")"
 [ "$(get "http://$address/readyz")" = 200 ] || fail "/readyz on the RPC port"
 grep -qx SERVING "$work/body" || fail "/readyz body: $(cat "$work/body")"
 [ "$(get "http://$address/status")" = 200 ] || fail "/status on the RPC port"
@@ -63,23 +78,27 @@ while [ -z "$prom" ]; do
 done
 echo "prometheus on $prom"
 
-# Ask until a scrape has landed (scrapes every second; the deadline bounds a broken setup).
-query='grpc_server_handled_total{grpc_method="Say",grpc_code="OK",transport="framed"}'
-value=""
-while :; do
-  [ "$SECONDS" -lt "$deadline" ] || fail "Prometheus never had the counts; targets: $(curl -s "http://$prom/api/v1/targets")"
-  answer="$(curl -sS --max-time 5 -G "http://$prom/api/v1/query" --data-urlencode "query=$query" || true)"
-  value="$(python3 -c 'import json,sys
-d=json.loads(sys.argv[1] or "{}")
-r=d.get("data",{}).get("result",[])
-print(r[0]["value"][1] if r else "")' "$answer")"
-  [ -z "$value" ] || break
-  sleep 0.2  # the next scrape; bounded by the deadline
+# Ask until a scrape has landed (scrapes every second; the deadline bounds a broken setup), then
+# compare every method and code Prometheus has with what was sent.
+handled() {
+  curl -sS --max-time 5 -G "http://$prom/api/v1/query" \
+    --data-urlencode 'query=sum by (grpc_method, grpc_code) (grpc_server_handled_total{job="framerpc", transport="framed"})' \
+    | python3 -c 'import json,sys
+d=json.load(sys.stdin)
+rows=sorted("%s %s %s" % (r["metric"]["grpc_method"], r["metric"]["grpc_code"], r["value"][1])
+            for r in d.get("data",{}).get("result",[]))
+print(";".join(rows))' 2>/dev/null || true
+}
+expected="Run OK 1;Run Unauthenticated 2;Say OK 6"
+got=""
+while [ "$got" != "$expected" ]; do
+  [ "$SECONDS" -lt "$deadline" ] || fail "Prometheus has '$got', expected '$expected'; targets: $(curl -s "http://$prom/api/v1/targets")"
+  got="$(handled)"
+  [ "$got" = "$expected" ] || sleep 0.2  # the next scrape; bounded by the deadline
 done
-[ "$value" = 6 ] || fail "Prometheus has $value OK Say calls, expected 6"
 # The scrape itself was healthy: `up` is 1 for the target.
 up="$(curl -sS -G "http://$prom/api/v1/query" --data-urlencode 'query=up{job="framerpc"}')"
 grep -q '"value":\[[0-9.]*,"1"\]' <<<"$up" || fail "up is not 1: $up"
-echo "ok: Prometheus scraped $value OK Say calls"
+echo "ok: Prometheus scraped $got"
 stop_prometheus
 stop_server
