@@ -22,6 +22,7 @@
 #include "bench/raw_echo.h"
 #include "bench/rpc_echo.h"
 #include "bench/stats.h"
+#include "metrics/rpc_metrics.h"
 #include "rpc/channel.h"
 #include "rpc/server.h"
 #include "services/echo/echo_service.h"
@@ -48,16 +49,27 @@ ABSL_FLAG(std::vector<std::string>, rows,
           "Bytes through the blocking stub; async = Bytes, a chain of one async call at a time; "
           "say = Say through the blocking stub; "
           "pipelined = raw, connections x inflight; inflight = Bytes async, connections x "
-          "inflight. The ratio columns need floor and blocking.");
+          "inflight; blocking_metrics and inflight_metrics = blocking and inflight against a "
+          "second server with Prometheus metrics on (RpcMetrics as its call observer). The "
+          "ratio columns need floor and blocking.");
 
 namespace framerpc::bench {
 namespace {
 
 constexpr double kLatencyTarget = 1.3;     // one-at-a-time p50 vs the floor's, at most
 constexpr double kThroughputTarget = 3.0;  // in-flight calls/s vs one-at-a-time, at least
+constexpr double kMetricsThroughputTarget = 0.97;  // in-flight calls/s, metrics on vs off
+constexpr double kMetricsLatencyTarget = 1.03;     // one-at-a-time p50, metrics on vs off
 
 // The rows the targets compare; the others are context.
-enum class RowRole { kFloor, kOneAtATime, kInFlight, kOther };
+enum class RowRole {
+  kFloor,
+  kOneAtATime,
+  kInFlight,
+  kOneAtATimeMetrics,
+  kInFlightMetrics,
+  kOther
+};
 
 struct Row {
   std::string name;
@@ -83,8 +95,10 @@ struct Spec {
   std::function<absl::StatusOr<Samples>(absl::Duration)> measure;
 };
 
+// `metered`: channels to the server with metrics on (same count as `channels`).
 std::vector<Spec> AllRows(const BenchConfig& config, size_t size,
-                          const std::vector<Channel*>& channels) {
+                          const std::vector<Channel*>& channels,
+                          const std::vector<Channel*>& metered) {
   const int c = config.connections;
   const int k = config.inflight;
   const std::string in_flight = absl::StrCat(c, "x", k);
@@ -102,6 +116,12 @@ std::vector<Spec> AllRows(const BenchConfig& config, size_t size,
        [=](absl::Duration d) { return RunRawPipelined(size, c, k, d); }},
       {"inflight", "framerpc in flight " + in_flight, RowRole::kInFlight, /*serial=*/false,
        [=](absl::Duration d) { return RunRpcAsync(channels, size, k, d); }},
+      {"blocking_metrics", "framerpc 1 at a time, blocking stub, metrics on",
+       RowRole::kOneAtATimeMetrics, /*serial=*/true,
+       [=](absl::Duration d) { return RunRpcBlocking(metered[0], size, d); }},
+      {"inflight_metrics", "framerpc in flight " + in_flight + ", metrics on",
+       RowRole::kInFlightMetrics, /*serial=*/false,
+       [=](absl::Duration d) { return RunRpcAsync(metered, size, k, d); }},
   };
 }
 
@@ -110,12 +130,13 @@ std::vector<Spec> AllRows(const BenchConfig& config, size_t size,
 // all rows instead of landing on one of them.
 absl::Status MeasureSize(const BenchConfig& config, size_t size,
                          const std::vector<Channel*>& channels,
+                         const std::vector<Channel*>& metered,
                          const std::vector<std::string>& wanted, std::vector<Row>* rows) {
   auto place = [&](const Spec& spec) {
     const bool pin = spec.serial && config.serial_cpu >= 0;
     return SetProcessAffinity(pin ? SingleCpu(config.serial_cpu) : config.all_cpus);
   };
-  std::vector<Spec> specs = AllRows(config, size, channels);
+  std::vector<Spec> specs = AllRows(config, size, channels, metered);
   specs.erase(std::remove_if(specs.begin(), specs.end(),
                              [&](const Spec& spec) {
                                return std::find(wanted.begin(), wanted.end(), spec.key) ==
@@ -187,6 +208,20 @@ void PrintTargets(size_t size, const std::vector<Row>& rows) {
     std::printf("%zu B: in-flight calls/s = %.2fx 1-at-a-time (target >= %.1fx): %s\n", size,
                 throughput, kThroughputTarget, throughput >= kThroughputTarget ? "met" : "MISSED");
   }
+  const RowResult* one_metrics = FindRow(rows, RowRole::kOneAtATimeMetrics);
+  const RowResult* many_metrics = FindRow(rows, RowRole::kInFlightMetrics);
+  if (many != nullptr && many_metrics != nullptr) {
+    const double throughput = Ratio(many_metrics->calls_per_sec, many->calls_per_sec);
+    std::printf("%zu B: metrics on, in-flight calls/s = %.3fx off (target >= %.2fx): %s\n", size,
+                throughput, kMetricsThroughputTarget,
+                throughput >= kMetricsThroughputTarget ? "met" : "MISSED");
+  }
+  if (one != nullptr && one_metrics != nullptr) {
+    const double latency = Ratio(one_metrics->p50_us, one->p50_us);
+    std::printf("%zu B: metrics on, 1-at-a-time p50 = %.3fx off (target <= %.2fx): %s\n", size,
+                latency, kMetricsLatencyTarget,
+                latency <= kMetricsLatencyTarget ? "met" : "MISSED");
+  }
 }
 
 int Main(int argc, char** argv) {
@@ -214,7 +249,7 @@ int Main(int argc, char** argv) {
     sizes.push_back(size);
   }
   const std::vector<std::string> wanted = absl::GetFlag(FLAGS_rows);
-  const std::vector<Spec> known = AllRows(config, 0, {nullptr});
+  const std::vector<Spec> known = AllRows(config, 0, {nullptr}, {nullptr});
   for (const std::string& key : wanted) {
     if (std::none_of(known.begin(), known.end(), [&](const Spec& s) { return s.key == key; })) {
       std::fprintf(stderr, "echo_bench: unknown --rows entry '%s'\n", key.c_str());
@@ -239,16 +274,32 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "echo_bench: server: %s\n", status.ToString().c_str());
     return 1;
   }
+  // The same server with metrics on: every call goes through RpcMetrics, as in framerpc_server.
+  metrics::RpcMetrics rpc_metrics;
+  ServerOptions metered_options = options;
+  metered_options.observer = &rpc_metrics;
+  Server metered_server(metered_options);
+  status = metered_server.AddService(&echo_service);
+  if (status.ok()) status = metered_server.AddListener("127.0.0.1:0");
+  if (status.ok()) status = metered_server.Start();
+  if (!status.ok()) {
+    std::fprintf(stderr, "echo_bench: metered server: %s\n", status.ToString().c_str());
+    return 1;
+  }
   std::vector<std::unique_ptr<Channel>> owned;
   std::vector<Channel*> channels;
-  for (int i = 0; i < config.connections; ++i) {
-    absl::StatusOr<std::unique_ptr<Channel>> channel = Channel::Create(server.listen_address(0));
-    if (!channel.ok()) {
-      std::fprintf(stderr, "echo_bench: channel: %s\n", channel.status().ToString().c_str());
-      return 1;
+  std::vector<Channel*> metered;
+  for (Server* target : {&server, &metered_server}) {
+    for (int i = 0; i < config.connections; ++i) {
+      absl::StatusOr<std::unique_ptr<Channel>> channel =
+          Channel::Create(target->listen_address(0));
+      if (!channel.ok()) {
+        std::fprintf(stderr, "echo_bench: channel: %s\n", channel.status().ToString().c_str());
+        return 1;
+      }
+      (target == &server ? channels : metered).push_back(channel->get());
+      owned.push_back(*std::move(channel));
     }
-    channels.push_back(channel->get());
-    owned.push_back(*std::move(channel));
   }
 
   std::printf(
@@ -263,7 +314,7 @@ int Main(int argc, char** argv) {
   std::vector<std::pair<size_t, std::vector<Row>>> tables;
   for (size_t size : sizes) {
     std::vector<Row> rows;
-    status = MeasureSize(config, size, channels, wanted, &rows);
+    status = MeasureSize(config, size, channels, metered, wanted, &rows);
     if (!status.ok()) {
       std::fprintf(stderr, "echo_bench: %s\n", status.ToString().c_str());
       exit_code = 1;
@@ -278,6 +329,7 @@ int Main(int argc, char** argv) {
 
   owned.clear();
   server.Shutdown(absl::Seconds(1));
+  metered_server.Shutdown(absl::Seconds(1));
   return exit_code;
 }
 
