@@ -4,9 +4,9 @@
 #include <netinet/in.h>
 
 #include "absl/strings/match.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/strip.h"
 
 namespace framerpc {
 namespace {
@@ -28,8 +28,8 @@ std::string PeerKey(const SocketAddress& peer, const PeerIdentity& identity) {
   if (peer.is_unix()) return UnixKey(identity);
   char text[INET6_ADDRSTRLEN] = {};
   if (peer.family() == AF_INET) {
-    ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(peer.sockaddr_ptr())->sin_addr,
-                text, sizeof text);
+    ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(peer.sockaddr_ptr())->sin_addr, text,
+                sizeof text);
     return text;
   }
   ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(peer.sockaddr_ptr())->sin6_addr,
@@ -44,8 +44,8 @@ std::string PeerKey(absl::string_view peer, const PeerIdentity& identity) {
   if (absl::StartsWith(text, "unix:") || absl::StartsWith(text, "unix-abstract:")) {
     return UnixKey(identity);
   }
-  const std::string address = absl::StrReplaceAll(
-      text, {{"%5B", "["}, {"%5D", "]"}, {"%5b", "["}, {"%5d", "]"}});
+  const std::string address =
+      absl::StrReplaceAll(text, {{"%5B", "["}, {"%5D", "]"}, {"%5b", "["}, {"%5d", "]"}});
   absl::StatusOr<SocketAddress> parsed = SocketAddress::Parse(address);
   if (parsed.ok() && !parsed->is_unix()) return PeerKey(*parsed, identity);
   return std::string(BracketedHost(address));
