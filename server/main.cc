@@ -204,6 +204,11 @@ ABSL_FLAG(uint64_t, file_max_upload_bytes, framerpc::server::FileServiceFlags().
           "Largest upload accepted, in bytes.");
 ABSL_FLAG(int, file_max_transfers, framerpc::server::FileServiceFlags().max_transfers,
           "Downloads, uploads and checksums running at once; more fail with RESOURCE_EXHAUSTED.");
+ABSL_FLAG(int, file_max_transfers_per_peer,
+          framerpc::server::FileServiceFlags().max_transfers_per_peer,
+          "Of those, the most from one peer (a TCP client's IP address, a Unix-socket client's "
+          "uid), so that one client cannot take them all; more fail with RESOURCE_EXHAUSTED. "
+          "0: no per-peer cap (clients behind one NAT or proxy share an address).");
 ABSL_FLAG(int64_t, file_digest_cache_entries,
           framerpc::server::FileServiceFlags().digest_cache_entries,
           "Whole-file SHA-256 digests remembered so that unchanged files are not hashed again "
@@ -288,6 +293,7 @@ absl::StatusOr<std::unique_ptr<framerpc::file::FileServiceImpl>> MakeFileService
   flags.chunk_bytes = absl::GetFlag(FLAGS_file_chunk_bytes);
   flags.max_upload_bytes = absl::GetFlag(FLAGS_file_max_upload_bytes);
   flags.max_transfers = absl::GetFlag(FLAGS_file_max_transfers);
+  flags.max_transfers_per_peer = absl::GetFlag(FLAGS_file_max_transfers_per_peer);
   flags.digest_cache_entries = absl::GetFlag(FLAGS_file_digest_cache_entries);
   flags.credentials.auth_token_file = absl::GetFlag(FLAGS_auth_token_file);
   flags.credentials.allow_uids = absl::GetFlag(FLAGS_file_allow_uids);
