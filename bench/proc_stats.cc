@@ -15,7 +15,9 @@
 namespace framerpc::bench {
 namespace {
 
-constexpr char kListenState[] = "0A";  // TCP_LISTEN, as /proc/net/tcp prints it
+constexpr char kTcpListen[] = "0A";                 // TCP_LISTEN, as /proc/net/tcp prints it
+constexpr char kUnixConnected[] = "03";             // SS_CONNECTED, as /proc/net/unix prints it
+constexpr unsigned long kUnixAcceptCon = 1u << 16;  // __SO_ACCEPTCON: a listening socket
 
 // The inode numbers of the sockets among `pid`'s descriptors ("socket:[12345]").
 absl::flat_hash_set<std::string> SocketInodes(pid_t pid) {
@@ -37,9 +39,9 @@ absl::flat_hash_set<std::string> SocketInodes(pid_t pid) {
   return inodes;
 }
 
-// Adds the sockets of /proc/PID/net/`table` whose inode is in `inodes`.
-void CountTable(pid_t pid, const char* table, const absl::flat_hash_set<std::string>& inodes,
-                TcpSockets* sockets) {
+// Adds the sockets of /proc/PID/net/`table` (tcp or tcp6) whose inode is in `inodes`.
+void CountTcp(pid_t pid, const char* table, const absl::flat_hash_set<std::string>& inodes,
+              Sockets* sockets) {
   std::ifstream in(absl::StrCat("/proc/", pid, "/net/", table));
   std::string line;
   std::getline(in, line);  // the column names
@@ -50,7 +52,26 @@ void CountTable(pid_t pid, const char* table, const absl::flat_hash_set<std::str
     fields >> sl >> local >> remote >> state >> queues >> timer >> retransmits >> uid >> timeout >>
         inode;
     if (!inodes.contains(inode)) continue;
-    ++(state == kListenState ? sockets->listening : sockets->connections);
+    ++(state == kTcpListen ? sockets->listening : sockets->connections);
+  }
+}
+
+// The same for the process's Unix stream sockets, from /proc/PID/net/unix.
+void CountUnix(pid_t pid, const absl::flat_hash_set<std::string>& inodes, Sockets* sockets) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/net/unix"));
+  std::string line;
+  std::getline(in, line);  // the column names
+  while (std::getline(in, line)) {
+    // Num RefCount Protocol Flags Type St Inode [Path]
+    std::istringstream fields(line);
+    std::string num, refs, protocol, flags, type, state, inode;
+    fields >> num >> refs >> protocol >> flags >> type >> state >> inode;
+    if (!inodes.contains(inode)) continue;
+    if (std::stoul(flags, nullptr, 16) & kUnixAcceptCon) {
+      ++sockets->listening;
+    } else if (state == kUnixConnected) {
+      ++sockets->connections;
+    }
   }
 }
 
@@ -83,11 +104,12 @@ int OpenFds(pid_t pid) {
   return count;
 }
 
-TcpSockets TcpSocketsOf(pid_t pid) {
+Sockets SocketsOf(pid_t pid) {
   const absl::flat_hash_set<std::string> inodes = SocketInodes(pid);
-  TcpSockets sockets;
-  CountTable(pid, "tcp", inodes, &sockets);
-  CountTable(pid, "tcp6", inodes, &sockets);
+  Sockets sockets;
+  CountTcp(pid, "tcp", inodes, &sockets);
+  CountTcp(pid, "tcp6", inodes, &sockets);
+  CountUnix(pid, inodes, &sockets);
   return sockets;
 }
 

@@ -1,5 +1,5 @@
 // What /proc says about another process, for benchmarks that watch a server from outside:
-// its resident memory, its open descriptors, and its TCP sockets by state.
+// its resident memory, its open descriptors, and its sockets by state.
 //
 // Each function reads /proc once and returns what it found then (0 or empty when the process or
 // the field is gone). Thread-safe: no state.
@@ -24,13 +24,13 @@ void ResetPeakRss(pid_t pid);
 // Entries in /proc/PID/fd: every descriptor the process holds.
 int OpenFds(pid_t pid);
 
-// The process's TCP sockets (IPv4 and IPv6) by state: listening, and connections (any other
-// state: established, or closing).
-struct TcpSockets {
+// The process's TCP (IPv4 and IPv6) and Unix stream sockets by state: listening, and
+// connections (TCP: any other state, established or closing; Unix: connected).
+struct Sockets {
   int listening = 0;
   int connections = 0;
 };
-TcpSockets TcpSocketsOf(pid_t pid);
+Sockets SocketsOf(pid_t pid);
 
 }  // namespace framerpc::bench
 
