@@ -110,7 +110,8 @@ ABSL_FLAG(uint64_t, memory_budget, 0,
 
 ABSL_FLAG(absl::Duration, stream_stall_timeout, framerpc::ServerOptions().stream_stall_timeout,
           "End a stream with RESOURCE_EXHAUSTED when its client has read nothing for this long "
-          "while the handler waits to write (e.g. a download nobody reads).");
+          "while the handler waits to write (e.g. a download nobody reads); over gRPC the call "
+          "is cancelled.");
 
 ABSL_FLAG(absl::Duration, drain_delay, absl::ZeroDuration(),
           "On SIGTERM or SIGINT, report NOT_SERVING from the health service and keep serving "
@@ -332,6 +333,7 @@ absl::Status StartGrpc(framerpc::Server* server, std::unique_ptr<framerpc::GrpcA
   framerpc::GrpcAdapterOptions options;
   options.listen_address = listen;
   options.timeouts = ConnectionTimeoutFlags();
+  options.stream_stall_timeout = absl::GetFlag(FLAGS_stream_stall_timeout);
   *grpc = std::make_unique<framerpc::GrpcAdapter>(server->dispatcher(), options);
   if (absl::Status s = (*grpc)->Start(); !s.ok()) return s;
   if (!listen.empty()) {
