@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -139,7 +140,7 @@ TEST_F(SlowReaderAttackTest, StalledDownloadsAreCutOffAndTheirSlotsFreed) {
   constexpr int kSlots = 4;
   constexpr absl::Duration kStall = absl::Seconds(2);
   server_.server_options()->stream_stall_timeout = kStall;
-  Start(kSlots, /*max_per_peer=*/0);
+  ASSERT_NO_FATAL_FAILURE(Start(kSlots, /*max_per_peer=*/0));
   std::vector<RawPeer> attackers;
   for (int i = 0; i < kSlots; ++i) {
     attackers.push_back(ConnectFrom("127.0.0.2", address()));
@@ -181,7 +182,7 @@ TEST_F(SlowReaderAttackTest, StalledDownloadsAreCutOffAndTheirSlotsFreed) {
 TEST_F(SlowReaderAttackTest, OnePeerCannotTakeEverySlot) {
   constexpr int kSlots = 4;
   constexpr int kPerPeer = 2;
-  Start(kSlots, kPerPeer);
+  ASSERT_NO_FATAL_FAILURE(Start(kSlots, kPerPeer));
   std::vector<RawPeer> attackers;
   for (int i = 0; i < kSlots; ++i) {
     attackers.push_back(ConnectFrom("127.0.0.1", address()));
@@ -223,9 +224,11 @@ TEST_F(SlowReaderAttackTest, OnePeerCannotTakeEverySlot) {
 
 // On a Unix socket the peer is the uid the kernel reports, however many connections it opens.
 TEST_F(SlowReaderAttackTest, UnixSocketPeersCountByUid) {
-  // An abstract socket: the sandbox's directories are too deep for a socket path.
-  Start(/*max_transfers=*/4, /*max_per_peer=*/1,
-        absl::StrCat("unix:@framerpc-slow-reader-", ::getpid()));
+  // An abstract socket (the sandbox's directories are too deep for a socket path), with a name
+  // no parallel run of this test shares: their PID namespaces differ, their network one not.
+  ASSERT_NO_FATAL_FAILURE(
+      Start(/*max_transfers=*/4, /*max_per_peer=*/1,
+            absl::StrCat("unix:@framerpc-slow-reader-", ::getpid(), "-", std::random_device()())));
   DownloadRequest request;
   request.set_path("big");
   ClientContext holding;
@@ -248,7 +251,7 @@ TEST_F(SlowReaderAttackTest, UnixSocketPeersCountByUid) {
 // A download blocked on a client that does not read, whose deadline passes, gives its slot back
 // then, without waiting for the stall timeout (a minute by default).
 TEST_F(SlowReaderAttackTest, DeadlineEndsABlockedDownloadAndFreesItsSlot) {
-  Start(/*max_transfers=*/1, /*max_per_peer=*/0);
+  ASSERT_NO_FATAL_FAILURE(Start(/*max_transfers=*/1, /*max_per_peer=*/0));
   DownloadRequest request;
   request.set_path("big");
   ClientContext context;
