@@ -1,26 +1,6 @@
 #include "rpc/connection_counts.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
-#include "absl/strings/str_cat.h"
-
 namespace framerpc {
-
-std::string PeerKey(const SocketAddress& peer, const PeerIdentity& identity) {
-  if (peer.is_unix()) {
-    return identity.unix_uid.has_value() ? absl::StrCat("unix uid ", *identity.unix_uid) : "unix";
-  }
-  char text[INET6_ADDRSTRLEN] = {};
-  if (peer.family() == AF_INET) {
-    ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(peer.sockaddr_ptr())->sin_addr,
-                text, sizeof text);
-    return text;
-  }
-  ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(peer.sockaddr_ptr())->sin6_addr,
-              text, sizeof text);
-  return absl::StrCat("[", text, "]");
-}
 
 ConnectionCounts::Verdict ConnectionCounts::TryAdmit(const std::string& peer) {
   std::lock_guard<std::mutex> lock(mu_);

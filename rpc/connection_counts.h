@@ -1,7 +1,8 @@
 // ConnectionCounts: the connections a server holds, overall and per peer, against its limits.
-// The peer of a TCP connection is its IP address (not the port); of a Unix-socket connection, the
-// uid the kernel reports for it. The server asks before it serves a new connection; at a limit it
-// sheds an idle connection or refuses the new one (rpc/server.cc).
+// A peer is counted by its PeerKey (rpc/peer_key.h): a TCP connection's IP address (not the
+// port), a Unix-socket connection's uid as the kernel reports it. The server asks before it
+// serves a new connection; at a limit it sheds an idle connection or refuses the new one
+// (rpc/server.cc).
 //
 // Thread safety: thread-safe (one mutex; used once per accept and once per close).
 #ifndef FRAMERPC_RPC_CONNECTION_COUNTS_H_
@@ -12,14 +13,9 @@
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
-#include "rpc/peer_identity.h"
-#include "transport/socket_address.h"
+#include "rpc/peer_key.h"  // the keys the counts are kept by
 
 namespace framerpc {
-
-// The key that per-peer limits count by: "10.1.2.3", "[::1]", "unix uid 1000" ("unix" when the
-// kernel gave no credentials).
-std::string PeerKey(const SocketAddress& peer, const PeerIdentity& identity);
 
 class ConnectionCounts {
  public:

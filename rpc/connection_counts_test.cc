@@ -5,17 +5,6 @@
 namespace framerpc {
 namespace {
 
-SocketAddress Parse(const std::string& text) { return SocketAddress::Parse(text).value(); }
-
-TEST(PeerKeyTest, AddressWithoutPortOrUid) {
-  EXPECT_EQ(PeerKey(Parse("10.1.2.3:4567"), PeerIdentity()), "10.1.2.3");
-  EXPECT_EQ(PeerKey(Parse("[::1]:80"), PeerIdentity()), "[::1]");
-  PeerIdentity unix_peer;
-  unix_peer.unix_uid = 1000;
-  EXPECT_EQ(PeerKey(Parse("unix:/tmp/s"), unix_peer), "unix uid 1000");
-  EXPECT_EQ(PeerKey(Parse("unix:/tmp/s"), PeerIdentity()), "unix");
-}
-
 TEST(ConnectionCountsTest, TotalAndPerPeerLimits) {
   ConnectionCounts counts(/*max_total=*/3, /*max_per_peer=*/2);
   EXPECT_EQ(counts.TryAdmit("a"), ConnectionCounts::Verdict::kAdmit);

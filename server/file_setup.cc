@@ -23,6 +23,11 @@ absl::StatusOr<file::FileServiceOptions> BuildFileServiceOptions(const FileServi
     return absl::InvalidArgumentError(
         absl::StrCat("--file_max_transfers must be at least 1, not ", flags.max_transfers));
   }
+  if (flags.max_transfers_per_peer < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--file_max_transfers_per_peer must not be negative (0: no per-peer cap), not ",
+        flags.max_transfers_per_peer));
+  }
   if (flags.digest_cache_entries < 0 || flags.digest_cache_entries > kMaxDigestCacheEntries) {
     return absl::InvalidArgumentError(
         absl::StrCat("--file_digest_cache_entries must be between 0 and ", kMaxDigestCacheEntries,
@@ -35,6 +40,7 @@ absl::StatusOr<file::FileServiceOptions> BuildFileServiceOptions(const FileServi
   options.chunk_bytes = static_cast<size_t>(flags.chunk_bytes);
   options.max_upload_bytes = flags.max_upload_bytes;
   options.max_transfers = flags.max_transfers;
+  options.max_transfers_per_peer = flags.max_transfers_per_peer;
   absl::StatusOr<auth::AccessPolicy> writes =
       BuildAccessPolicy(flags.credentials, "--file_allow_uids", "writes to the file service");
   if (!writes.ok()) return writes.status();

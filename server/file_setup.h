@@ -20,6 +20,8 @@ struct FileServiceFlags {
   uint64_t chunk_bytes = file::FileServiceOptions().chunk_bytes;
   uint64_t max_upload_bytes = file::FileServiceOptions().max_upload_bytes;
   int max_transfers = file::FileServiceOptions().max_transfers;
+  // Of them, from one peer (a TCP client's IP address, a Unix-socket client's uid); 0: no cap.
+  int max_transfers_per_peer = file::FileServiceOptions().max_transfers_per_peer;
   // Whole-file SHA-256 digests remembered (services/file/digest_cache.h); 0 turns the cache off.
   int64_t digest_cache_entries =
       static_cast<int64_t>(file::FileServiceOptions().digest_cache.max_entries);
@@ -34,8 +36,8 @@ struct FileServiceFlags {
 };
 
 // The options, with the token read from its file. Errors: the token file's
-// (SharedSecret::FromFile), INVALID_ARGUMENT for a chunk size, transfer cap, digest cache size or
-// uid out of range, FAILED_PRECONDITION for a writable root whose writes would admit nobody.
+// (SharedSecret::FromFile), INVALID_ARGUMENT for a chunk size, transfer cap (overall or per
+// peer), digest cache size or uid out of range, FAILED_PRECONDITION for a writable root whose writes would admit nobody.
 absl::StatusOr<file::FileServiceOptions> BuildFileServiceOptions(const FileServiceFlags& flags);
 
 }  // namespace framerpc::server

@@ -22,6 +22,7 @@ TEST(FileSetupTest, DefaultsAreTheServiceDefaults) {
   EXPECT_EQ(options->chunk_bytes, file::FileServiceOptions().chunk_bytes);
   EXPECT_EQ(options->max_upload_bytes, file::FileServiceOptions().max_upload_bytes);
   EXPECT_EQ(options->max_transfers, file::FileServiceOptions().max_transfers);
+  EXPECT_EQ(options->max_transfers_per_peer, file::FileServiceOptions().max_transfers_per_peer);
   EXPECT_EQ(options->digest_cache.max_entries, file::FileServiceOptions().digest_cache.max_entries);
   EXPECT_TRUE(options->read_access.is_open());
   EXPECT_FALSE(options->write_access.admits_anyone());
@@ -70,6 +71,7 @@ TEST(FileSetupTest, FlagsCarryOverAndAreChecked) {
   flags.chunk_bytes = file::kMaxChunkBytes;
   flags.max_upload_bytes = 12345;
   flags.max_transfers = 3;
+  flags.max_transfers_per_peer = 0;
   flags.digest_cache_entries = 0;
   flags.refuse_hard_links_and_mounts = false;
   auto options = BuildFileServiceOptions(flags);
@@ -78,6 +80,7 @@ TEST(FileSetupTest, FlagsCarryOverAndAreChecked) {
   EXPECT_EQ(options->chunk_bytes, file::kMaxChunkBytes);
   EXPECT_EQ(options->max_upload_bytes, 12345u);
   EXPECT_EQ(options->max_transfers, 3);
+  EXPECT_EQ(options->max_transfers_per_peer, 0);
   EXPECT_EQ(options->digest_cache.max_entries, 0u);
   EXPECT_EQ(options->root.refuse_hard_links_and_mounts, std::optional<bool>(false));
 
@@ -89,6 +92,10 @@ TEST(FileSetupTest, FlagsCarryOverAndAreChecked) {
   flags.max_transfers = 0;
   EXPECT_EQ(BuildFileServiceOptions(flags).status().code(), absl::StatusCode::kInvalidArgument);
   flags.max_transfers = 1;
+  flags.max_transfers_per_peer = -1;
+  EXPECT_EQ(BuildFileServiceOptions(flags).status().message(),
+            "--file_max_transfers_per_peer must not be negative (0: no per-peer cap), not -1");
+  flags.max_transfers_per_peer = 1;
   flags.digest_cache_entries = -1;
   EXPECT_EQ(BuildFileServiceOptions(flags).status().message(),
             "--file_digest_cache_entries must be between 0 and 1048576, not -1");

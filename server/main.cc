@@ -110,7 +110,8 @@ ABSL_FLAG(uint64_t, memory_budget, 0,
 
 ABSL_FLAG(absl::Duration, stream_stall_timeout, framerpc::ServerOptions().stream_stall_timeout,
           "End a stream with RESOURCE_EXHAUSTED when its client has read nothing for this long "
-          "while the handler waits to write (e.g. a download nobody reads).");
+          "while the handler waits to write (e.g. a download nobody reads); over gRPC the call "
+          "is cancelled.");
 
 ABSL_FLAG(absl::Duration, drain_delay, absl::ZeroDuration(),
           "On SIGTERM or SIGINT, report NOT_SERVING from the health service and keep serving "
@@ -204,6 +205,11 @@ ABSL_FLAG(uint64_t, file_max_upload_bytes, framerpc::server::FileServiceFlags().
           "Largest upload accepted, in bytes.");
 ABSL_FLAG(int, file_max_transfers, framerpc::server::FileServiceFlags().max_transfers,
           "Downloads, uploads and checksums running at once; more fail with RESOURCE_EXHAUSTED.");
+ABSL_FLAG(int, file_max_transfers_per_peer,
+          framerpc::server::FileServiceFlags().max_transfers_per_peer,
+          "Of those, the most from one peer (a TCP client's IP address, a Unix-socket client's "
+          "uid), so that one client cannot take them all; more fail with RESOURCE_EXHAUSTED. "
+          "0: no per-peer cap (clients behind one NAT or proxy share an address).");
 ABSL_FLAG(int64_t, file_digest_cache_entries,
           framerpc::server::FileServiceFlags().digest_cache_entries,
           "Whole-file SHA-256 digests remembered so that unchanged files are not hashed again "
@@ -288,6 +294,7 @@ absl::StatusOr<std::unique_ptr<framerpc::file::FileServiceImpl>> MakeFileService
   flags.chunk_bytes = absl::GetFlag(FLAGS_file_chunk_bytes);
   flags.max_upload_bytes = absl::GetFlag(FLAGS_file_max_upload_bytes);
   flags.max_transfers = absl::GetFlag(FLAGS_file_max_transfers);
+  flags.max_transfers_per_peer = absl::GetFlag(FLAGS_file_max_transfers_per_peer);
   flags.digest_cache_entries = absl::GetFlag(FLAGS_file_digest_cache_entries);
   flags.credentials.auth_token_file = absl::GetFlag(FLAGS_auth_token_file);
   flags.credentials.allow_uids = absl::GetFlag(FLAGS_file_allow_uids);
@@ -326,6 +333,7 @@ absl::Status StartGrpc(framerpc::Server* server, std::unique_ptr<framerpc::GrpcA
   framerpc::GrpcAdapterOptions options;
   options.listen_address = listen;
   options.timeouts = ConnectionTimeoutFlags();
+  options.stream_stall_timeout = absl::GetFlag(FLAGS_stream_stall_timeout);
   *grpc = std::make_unique<framerpc::GrpcAdapter>(server->dispatcher(), options);
   if (absl::Status s = (*grpc)->Start(); !s.ok()) return s;
   if (!listen.empty()) {

@@ -78,7 +78,8 @@ absl::Status GrpcAdapter::Start() {
 
   env_ = std::make_unique<CallEnvironment>(CallEnvironment{
       dispatcher_, generic_service_.get(), cq_.get(), &stream_threads_,
-      [this] { RequestCall(); }, [this] { CallDeleted(); }, &adopted_peers_});
+      [this] { RequestCall(); }, [this] { CallDeleted(); }, &adopted_peers_,
+      options_.stream_stall_timeout});
   const int threads = std::max(1, options_.handler_threads);
   for (int i = 0; i < threads; ++i) RequestCall();
   for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { PollLoop(); });

@@ -82,6 +82,11 @@ struct GrpcAdapterOptions {
   // those handed over on a shared port whose HTTP/2 settings never come), and HTTP/2 keepalive
   // PINGs (keepalive_time, keepalive_timeout). The frame stages have no gRPC counterpart.
   ConnectionTimeoutOptions timeouts;
+  // As ServerOptions::stream_stall_timeout: a handler's stream Write that the client's flow
+  // control holds this long (the client reads nothing) cancels the call, so that a client that
+  // never reads cannot hold the handler's thread, its slot and its memory. The client sees
+  // CANCELLED (gRPC sends no status while a write is outstanding). InfiniteDuration: no limit.
+  absl::Duration stream_stall_timeout = absl::Minutes(1);
 };
 
 class GrpcAdapter {

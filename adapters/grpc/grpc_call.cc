@@ -233,7 +233,7 @@ bool GrpcCall::Write(const google::protobuf::MessageLite& message, absl::string_
   const size_t size = bytes.size();
   response_ = ToByteBuffer(std::move(bytes));
   stream_.Write(response_, &write_);
-  if (AwaitCompletion(Op::kWrite)) {
+  if (AwaitWrite()) {
     env_->dispatcher->RecordStreamMessage(route_, *stream_call_, /*received=*/false, size);
     return true;
   }
@@ -257,6 +257,27 @@ bool GrpcCall::AwaitCompletion(Op op) {
   }
   cv_.wait(lock, [this] { return write_done_; });
   return write_ok_;
+}
+
+bool GrpcCall::AwaitWrite() {
+  const absl::Duration stall = env_->stream_stall_timeout;
+  std::unique_lock<std::mutex> lock(mu_);
+  const auto done = [this] { return write_done_; };
+  if (stall == absl::InfiniteDuration() ||
+      cv_.wait_until(lock, absl::ToChronoTime(absl::Now() + stall), done)) {
+    cv_.wait(lock, done);
+    return write_ok_;
+  }
+  // Nothing was read for the stall timeout. gRPC cannot send a status while a write is
+  // outstanding, so the call is cancelled; gRPC then fails the write.
+  lock.unlock();
+  stream_error_ = absl::ResourceExhaustedError(
+      absl::StrCat("the peer has read nothing of this stream for ", absl::FormatDuration(stall),
+                   "; giving up"));
+  context_.TryCancel();
+  lock.lock();
+  cv_.wait(lock, done);
+  return false;
 }
 
 void GrpcCall::Finish(const absl::Status& status, bool with_message) {

@@ -10,7 +10,10 @@
 // Cancellation: the call asks gRPC to report its end (AsyncNotifyWhenDone). If it ended without
 // our status being sent (the client cancelled or went away, or the deadline passed, which the gRPC
 // server enforces), the handler's ServerContext is cancelled, gRPC fails the outstanding Read and
-// Write, and later ones return false at once.
+// Write, and later ones return false at once. A handler's Write that the client's flow control
+// holds for the stall timeout cancels the call itself (the client reads nothing: a slow reader
+// must not hold the handler), with the same effect; the client sees CANCELLED, since gRPC sends
+// no status while a write is outstanding.
 //
 // Lifetime: heap-allocated by the adapter; deletes itself once both its Finish and its end report
 // have completed (the end report comes only for calls that arrived). Then `on_deleted` runs.
@@ -44,6 +47,9 @@ struct CallEnvironment {
   std::function<void()> request_next;  // arms one more call
   std::function<void()> on_deleted;
   const AdoptedPeers* adopted_peers;   // the peers of connections from AdoptConnection
+  // A handler's Write that gRPC's flow control holds this long cancels the call
+  // (GrpcAdapterOptions::stream_stall_timeout).
+  absl::Duration stream_stall_timeout = absl::InfiniteDuration();
 };
 
 class GrpcCall final : private ServerStreamBase {
@@ -80,6 +86,9 @@ class GrpcCall final : private ServerStreamBase {
   bool Write(const google::protobuf::MessageLite& message, absl::string_view attachment) override;
   // Blocks until the operation `op` (kRead or kWrite) started by this thread completes.
   bool AwaitCompletion(Op op);
+  // As AwaitCompletion(kWrite), but a write still not done after the stall timeout cancels the
+  // call (gRPC then fails the write) and sets stream_error_ to say why.
+  bool AwaitWrite();
 
   // Ends the call with `status`, and `response_` as the last message when `with_message`. The
   // last thing done with `this` by the calling thread.

@@ -259,6 +259,41 @@ TEST_F(GrpcStreamTest, DeadlineEndsAStreamMidway) {
   EXPECT_TRUE(probe->Get(&test::Probe::saw_cancellation));
 }
 
+// The slow-reader attack over gRPC: a client opens a stream and never reads it. gRPC's flow
+// control stops the handler's writes, and after the stall timeout the call is cancelled, freeing
+// the handler (and whatever slot it holds, a file service's transfer slot say) instead of holding
+// them until the client goes away. gRPC cannot send a status while a write is outstanding, so the
+// client sees CANCELLED.
+TEST_F(GrpcStreamTest, AReaderThatNeverReadsIsCutOffAfterTheStallTimeout) {
+  adapter_->Shutdown();
+  GrpcAdapterOptions options;
+  options.stream_stall_timeout = absl::Milliseconds(500);
+  adapter_ = std::make_unique<GrpcAdapter>(&dispatcher_, options);
+  ASSERT_TRUE(adapter_->Start().ok());
+  stub_ = std::make_unique<grpc::GenericStub>(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", adapter_->listen_port()), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  SetDeadline(&context, 60);  // beyond the probe's 30 s wait: the deadline must not end it
+  BlockingStream stream(stub_.get(), &context, kCount);
+  CountRequest request;
+  request.set_forever(true);
+  request.set_chunk_bytes(64 << 10);
+  request.set_probe("stalled");
+  ASSERT_TRUE(stream.Write(request));
+  ASSERT_TRUE(stream.WritesDone());
+  test::Probe* probe = streams_.probe("stalled");
+  ASSERT_TRUE(probe->WaitFor([](const test::Probe& p) { return p.write_attempts > 0; }));
+  const absl::Time start = absl::Now();
+  ASSERT_TRUE(probe->WaitFor([](const test::Probe& p) { return p.returned; }))
+      << "the handler is still blocked in its write";
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(500));
+  EXPECT_TRUE(probe->Get(&test::Probe::saw_cancellation));
+  Chunk chunk;
+  while (stream.Read(&chunk)) {
+  }
+  EXPECT_EQ(stream.Finish().error_code(), grpc::StatusCode::CANCELLED);
+}
+
 TEST_F(GrpcStreamTest, ShutdownCancelsOpenStreams) {
   grpc::ClientContext context;
   SetDeadline(&context);

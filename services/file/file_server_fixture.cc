@@ -18,13 +18,17 @@ FileServer::~FileServer() {
   if (server_) server_->Shutdown(absl::Seconds(5));
 }
 
+ServerOptions FileServer::DefaultServerOptions() {
+  ServerOptions options;
+  options.io_threads = 1;
+  options.worker_threads = 2;
+  return options;
+}
+
 absl::Status FileServer::Start(const std::string& root, FileServiceOptions options,
                                const std::string& address) {
   FRPC_ASSIGN_OR_RETURN(service_, FileServiceImpl::Create(root, std::move(options)));
-  ServerOptions server_options;
-  server_options.io_threads = 1;
-  server_options.worker_threads = 2;
-  server_ = std::make_unique<Server>(server_options);
+  server_ = std::make_unique<Server>(server_options_);
   FRPC_RETURN_IF_ERROR(server_->AddService(service_.get(), ServiceOptions{.run_inline = false}));
   FRPC_RETURN_IF_ERROR(server_->AddListener(address));
   FRPC_RETURN_IF_ERROR(server_->Start());

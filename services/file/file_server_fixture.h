@@ -27,6 +27,9 @@ class FileServer {
   absl::Status Start(const std::string& root, FileServiceOptions options,
                      const std::string& address = "127.0.0.1:0");
 
+  // The server's options for Start(): one I/O thread and two workers unless changed before it.
+  ServerOptions* server_options() { return &server_options_; }
+
   FileServiceImpl* service() { return service_.get(); }
   Server* server() { return server_.get(); }
   Channel* channel() { return channel_.get(); }
@@ -34,6 +37,9 @@ class FileServer {
   TransferTracker* tracker() { return service_->tracker(); }
 
  private:
+  static ServerOptions DefaultServerOptions();
+
+  ServerOptions server_options_ = DefaultServerOptions();
   std::unique_ptr<FileServiceImpl> service_;
   std::unique_ptr<Server> server_;
   std::unique_ptr<Channel> channel_;

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "rpc/peer_key.h"
 #include "rpc/status_macros.h"
 #include "services/auth/call_credentials.h"
 #include "services/auth/local_address.h"
@@ -28,6 +29,10 @@ absl::StatusOr<std::unique_ptr<FileServiceImpl>> FileServiceImpl::Create(
   if (options.max_transfers < 1) {
     return absl::InvalidArgumentError("the maximum number of transfers must be at least 1");
   }
+  if (options.max_transfers_per_peer < 0) {
+    return absl::InvalidArgumentError(
+        "the maximum number of transfers per peer must not be negative (0: no per-peer cap)");
+  }
   FRPC_ASSIGN_OR_RETURN(std::unique_ptr<RootDir> root, RootDir::Open(root_path, options.root));
   return std::unique_ptr<FileServiceImpl>(new FileServiceImpl(std::move(root), std::move(options)));
 }
@@ -35,7 +40,7 @@ absl::StatusOr<std::unique_ptr<FileServiceImpl>> FileServiceImpl::Create(
 FileServiceImpl::FileServiceImpl(std::unique_ptr<RootDir> root, FileServiceOptions options)
     : root_(std::move(root)),
       options_(std::move(options)),
-      tracker_(options_.max_transfers),
+      tracker_(options_.max_transfers, options_.max_transfers_per_peer),
       digest_cache_(options_.digest_cache.max_entries == 0
                         ? nullptr
                         : std::make_unique<DigestCache>(options_.digest_cache)) {}
@@ -54,7 +59,7 @@ absl::Status FileServiceImpl::Stat(ServerContext* context, const StatRequest& re
   FRPC_ASSIGN_OR_RETURN(const FileInfo info, root_->Stat(request.path()));
   FillFileStat(info, response->mutable_stat());
   if (!request.want_sha256() || info.type != FileType::kRegular) return absl::OkStatus();
-  FRPC_ASSIGN_OR_RETURN(const TransferSlot slot, tracker_.Begin());
+  FRPC_ASSIGN_OR_RETURN(const TransferSlot slot, tracker_.Begin(PeerKey(*context)));
   // Hash what the opened file holds; report the size and time of that same file.
   FRPC_ASSIGN_OR_RETURN(const ScopedFd fd, root_->OpenForRead(request.path()));
   struct stat st;
@@ -114,7 +119,7 @@ absl::Status FileServiceImpl::Download(ServerContext* context, const DownloadReq
                                        ServerWriter<DownloadResponse>* writer) {
   FRPC_RETURN_IF_ERROR(CheckAccess(*context, /*write=*/false));
   FRPC_RETURN_IF_ERROR(root_->ValidatePath(request.path()));
-  FRPC_ASSIGN_OR_RETURN(const TransferSlot slot, tracker_.Begin());
+  FRPC_ASSIGN_OR_RETURN(const TransferSlot slot, tracker_.Begin(PeerKey(*context)));
   return ServeDownload(*root_, request, options_.chunk_bytes, digest_cache_.get(), *context,
                        writer, &tracker_);
 }
@@ -126,7 +131,7 @@ absl::Status FileServiceImpl::Upload(ServerContext* context, ServerReader<Upload
   FRPC_ASSIGN_OR_RETURN(
       const UploadHeader header,
       ReadUploadHeader(*root_, options_.max_upload_bytes, context, reader, &first_data));
-  FRPC_ASSIGN_OR_RETURN(const TransferSlot slot, tracker_.Begin());
+  FRPC_ASSIGN_OR_RETURN(const TransferSlot slot, tracker_.Begin(PeerKey(*context)));
   absl::Status status = ReceiveUpload(*root_, header, std::move(first_data), context, reader,
                                       response, &tracker_);
   tracker_.Update([ok = status.ok()](TransferCounters* c) {

@@ -42,8 +42,12 @@ struct FileServiceOptions {
   size_t chunk_bytes = size_t{256} << 10;
   // The largest upload accepted.
   uint64_t max_upload_bytes = uint64_t{64} << 30;
-  // Downloads, uploads and checksummed Stats running at once, across all clients (>= 1).
+  // Downloads, uploads and checksummed Stats running at once, across all clients (>= 1)...
   int max_transfers = 16;
+  // ...and from one peer (rpc/peer_key.h: a TCP client's IP address, a Unix-socket client's
+  // uid), so that one client cannot take every slot; 0: no per-peer cap. Clients behind one NAT
+  // or proxy share an address, and so this cap.
+  int max_transfers_per_peer = 4;
   // Which calls may read (Stat, List, Download) and which may also write (Upload, Delete,
   // MakeDirectory, on a writable root): services/auth/access_policy.h. Reads are open by default;
   // writes admit nobody until configured. A write must pass both.
@@ -76,7 +80,7 @@ class FileServiceImpl final : public FileService::Service {
   absl::Status MakeDirectory(ServerContext* context, const MakeDirectoryRequest& request,
                              MakeDirectoryResponse* response) override;
 
-  // The transfer counters and the cap (transfer_tracker.h).
+  // The transfer counters and the caps (transfer_tracker.h).
   TransferTracker* tracker() { return &tracker_; }
   // Null when options().digest_cache.max_entries is 0.
   DigestCache* digest_cache() { return digest_cache_.get(); }

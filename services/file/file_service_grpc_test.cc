@@ -111,5 +111,42 @@ TEST_F(FileServiceGrpcTest, UploadTakesTheDataFromMessages) {
   EXPECT_TRUE(TestTree::ReadFile(tree_.InRoot("up.bin")) == content);
 }
 
+// A gRPC client that starts a download and never reads it: gRPC's flow control stops the
+// handler's writes, the adapter's stall timeout cancels the call, and the transfer slot is freed
+// (before, it was held until the client went away or its deadline passed).
+TEST_F(FileServiceGrpcTest, ADownloadNobodyReadsGivesItsSlotBackAfterTheStallTimeout) {
+  adapter_->Shutdown();
+  GrpcAdapterOptions options;
+  options.stream_stall_timeout = absl::Milliseconds(500);
+  adapter_ = std::make_unique<GrpcAdapter>(&dispatcher_, options);
+  ASSERT_TRUE(adapter_->Start().ok());
+  stub_ = std::make_unique<grpc::GenericStub>(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", adapter_->listen_port()), grpc::InsecureChannelCredentials()));
+  ASSERT_TRUE(MakeSparseFile(tree_.InRoot("big"), uint64_t{256} << 20, 0, "x").ok());
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  grpc_test::BlockingStream stream(stub_.get(), context.get(),
+                                   "/framerpc.file.FileService/Download");
+  DownloadRequest request;
+  request.set_path("big");
+  ASSERT_TRUE(stream.Write(request));
+  ASSERT_TRUE(stream.WritesDone());
+  TransferTracker* tracker = service_->tracker();
+  // Its writes stop at gRPC's window, and the stall timeout frees the slot: well within 30 s,
+  // and with the client's deadline a minute away.
+  ASSERT_TRUE(tracker->WaitFor(
+      [](const TransferCounters& c) {
+        return c.bytes_sent > 0 && c.chunk_writes_started > c.chunk_writes_done;
+      },
+      absl::Now() + absl::Seconds(30)));
+  ASSERT_TRUE(tracker->WaitFor([](const TransferCounters& c) { return c.active == 0; },
+                               absl::Now() + absl::Seconds(30)))
+      << "the download nobody reads still holds its slot";
+  DownloadResponse message;
+  while (stream.Read(&message)) {
+  }
+  EXPECT_EQ(stream.Finish().error_code(), grpc::StatusCode::CANCELLED);
+}
+
 }  // namespace
 }  // namespace framerpc::file

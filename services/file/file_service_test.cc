@@ -507,6 +507,10 @@ TEST(FileServiceCreateTest, RefusesOptionsOutOfRange) {
   EXPECT_TRUE(HasStatus(FileServiceImpl::Create(tree.root(), options).status(),
                         Code::kInvalidArgument, "transfers"));
   options.max_transfers = 1;
+  options.max_transfers_per_peer = -1;
+  EXPECT_TRUE(HasStatus(FileServiceImpl::Create(tree.root(), options).status(),
+                        Code::kInvalidArgument, "transfers per peer must not be negative"));
+  options.max_transfers_per_peer = 0;  // no per-peer cap
   EXPECT_TRUE(HasStatus(FileServiceImpl::Create(tree.root() + "/missing", options).status(),
                         Code::kNotFound));
   EXPECT_TRUE(FileServiceImpl::Create(tree.root(), options).ok());
