@@ -18,6 +18,7 @@ ServerConnection::ServerConnection(ConnectionPtr connection, const Shared& share
       dispatcher_(shared.dispatcher),
       in_flight_(shared.in_flight),
       stats_(shared.stats),
+      refusals_(shared.refusals),
       memory_budget_(shared.memory_budget),
       timeouts_(limits.timeouts, absl::Now()),
       on_pause_(std::move(on_pause)),
@@ -186,6 +187,7 @@ void ServerConnection::NoteInput(Buffer* buffer, bool frame_completed) {
 void ServerConnection::CloseForLimit() {
   if (closed_ || broken_ || !active_.empty() || partial_frame_) return;
   close_reason_ = CloseReason::kLimit;
+  Refused(RefusalKind::kLimit, "closed to make room at a connection limit");
   BeginDrain();
   broken_ = true;
   connection_->SendAndClose("", absl::UnavailableError("closed to make room at a connection limit"));
@@ -256,6 +258,7 @@ void ServerConnection::OnPing(const Frame& frame) {
 
 void ServerConnection::CloseForTimeout(TimeoutAction action, CloseReason reason) {
   close_reason_ = reason;
+  Refused(RefusalKind::kTimeout, absl::StrCat(TimeoutActionName(action), " timeout"));
   switch (action) {
     case TimeoutAction::kCloseIdle:
       // As at shutdown: GOAWAY first, so that the client opens a new connection for its next
@@ -385,6 +388,8 @@ bool ServerConnection::OpenStream(ServerCall* call, uint32_t peer_window) {
         "too many concurrent streams on this server (limit ", server_streams_->limit(), ")"));
   }
   if (!refused.ok()) {
+    Refused(absl::IsResourceExhausted(refused) ? RefusalKind::kLimit : RefusalKind::kGarbage,
+            refused.ToString());
     dispatcher_->RecordRefusal(*call, dispatcher_->FindRoute(call->context.method()),
                                refused.code());
     SendFrame(dispatcher_->ErrorResponse(call->call_id, refused));
@@ -495,6 +500,7 @@ void ServerConnection::ProtocolError(const absl::Status& status) {
   if (closed_ || broken_) return;
   broken_ = true;
   if (!close_reason_.has_value()) close_reason_ = CloseReason::kGarbage;
+  if (close_reason_ == CloseReason::kGarbage) Refused(RefusalKind::kGarbage, status.ToString());
   Envelope envelope;
   envelope.set_kind(CONNECTION_ERROR);
   envelope.set_status_code(static_cast<int>(status.code()));
@@ -504,6 +510,10 @@ void ServerConnection::ProtocolError(const absl::Status& status) {
   // No reply can be sent after this frame: stop the calls now rather than when the socket closes.
   RetireAll();
   connection_->SendAndClose(std::move(frame), status);
+}
+
+void ServerConnection::Refused(RefusalKind kind, absl::string_view reason) {
+  if (refusals_ != nullptr) refusals_->OnRefusal(kind, peer_, reason);
 }
 
 void ServerConnection::EndOpenCalls(const absl::Status& status) {
