@@ -1,7 +1,7 @@
 // Refusals are logged once each with kind, peer and reason, and rate-limited (issue 15.3): a
 // flood of 10,000 garbage connections writes a bounded number of lines, and the lines held back
-// are counted to the last one. Also a first-byte timeout and a connection shed at the limit,
-// each logged with its reason.
+// are counted to the last one. Also a first-byte timeout, a connection shed at the limit and a
+// stream refused over its limit, each logged with its peer and reason.
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -15,9 +15,11 @@
 #include "absl/strings/match.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "adapters/grpc/health_service.h"
 #include "gtest/gtest.h"
 #include "logging/log_capture.h"
 #include "logging/refusal_log.h"
+#include "rpc/channel.h"
 #include "rpc/server.h"
 #include "services/echo/echo_service.h"
 #include "tests/test_util.h"
@@ -70,6 +72,7 @@ class RefusalLogTest : public ::testing::Test {
     options.refusals = counting_.get();
     server_ = std::make_unique<Server>(options);
     FRPC_ASSERT_OK(server_->AddService(&echo_));
+    FRPC_ASSERT_OK(server_->AddService(&health_, {.run_inline = false}));
     FRPC_ASSERT_OK(server_->AddListener("127.0.0.1:0"));
     FRPC_ASSERT_OK(server_->Start());
     address_ = *SocketAddress::Parse(server_->listen_address(0));
@@ -91,6 +94,7 @@ class RefusalLogTest : public ::testing::Test {
 
   logging::LogCapture capture_{{logging::Level::kInfo, logging::Format::kJson}};
   echo::EchoServiceImpl echo_;
+  HealthService health_;
   std::unique_ptr<logging::RefusalLog> refusal_log_;
   std::unique_ptr<CountingRefusals> counting_;
   std::unique_ptr<Server> server_;
@@ -175,6 +179,25 @@ TEST_F(RefusalLogTest, ShedAtTheConnectionLimit) {
   EXPECT_EQ(Str(lines[0], "kind"), "limit");
   EXPECT_EQ(Str(lines[0], "peer"), first_address);
   EXPECT_EQ(Str(lines[0], "reason"), "closed to make room at a connection limit");
+}
+
+TEST_F(RefusalLogTest, StreamOverTheLimit) {
+  ServerOptions options;
+  options.max_concurrent_streams_per_connection = 0;
+  Start(options);
+  absl::StatusOr<std::unique_ptr<Channel>> channel = Channel::Create(server_->listen_address(0));
+  ASSERT_TRUE(channel.ok()) << channel.status();
+  ClientContext context;
+  std::unique_ptr<ClientStreamBase> stream = (*channel)->StartStream(
+      "/grpc.health.v1.Health/Watch", MethodKind::kServerStreaming, &context, nullptr);
+  EXPECT_EQ(stream->Finish().code(), absl::StatusCode::kResourceExhausted);
+  ASSERT_TRUE(counting_->WaitFor(RefusalKind::kLimit, 1));
+  const std::vector<google::protobuf::Struct> lines = RefusalLines();
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(Str(lines[0], "kind"), "limit");
+  EXPECT_TRUE(absl::StartsWith(Str(lines[0], "peer"), "127.0.0.1:")) << Str(lines[0], "peer");
+  EXPECT_EQ(Str(lines[0], "reason"),
+            "RESOURCE_EXHAUSTED: too many concurrent streams on this connection (limit 0)");
 }
 
 }  // namespace
