@@ -2,6 +2,7 @@
 #ifndef FRAMERPC_RPC_CALL_ACCESS_H_
 #define FRAMERPC_RPC_CALL_ACCESS_H_
 
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -25,6 +26,11 @@ class ServerCallAccess {
     c->peer_identity_ = identity;
   }
   static std::string* mutable_method(ServerContext* c) { return &c->method_; }
+  static void set_trace(ServerContext* c, const TraceContext& trace) { c->trace_ = trace; }
+  // `owner` holds the context; a FromServerContext context keeps it alive.
+  static void set_owner(ServerContext* c, std::weak_ptr<const void> owner) {
+    c->owner_ = std::move(owner);
+  }
 };
 
 class ClientCallAccess {

@@ -9,6 +9,14 @@ const std::string* ServerContext::FindClientMetadata(absl::string_view key) cons
   return nullptr;
 }
 
+ClientContext::ClientContext(const ServerContext& server)
+    : deadline_(server.deadline()),
+      trace_(server.trace_.NewChild()),
+      server_call_(server.owner_.lock()) {
+  metadata_.emplace_back(std::string(TraceContext::kMetadataKey), std::string(trace_.traceparent()));
+  on_server_cancel_ = server.OnCancel([this] { TryCancel(); });
+}
+
 void ClientContext::TryCancel() {
   if (cancel_requested_.exchange(true, std::memory_order_acq_rel)) return;
   std::lock_guard<std::mutex> lock(cancel_mu_);

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -15,6 +16,7 @@
 #include "absl/time/time.h"
 #include "base/cancellation.h"
 #include "rpc/peer_identity.h"
+#include "rpc/trace_context.h"
 
 namespace framerpc {
 
@@ -87,8 +89,18 @@ class ServerContext {
   const PeerIdentity& peer_identity() const { return peer_identity_; }
   const std::string& method() const { return method_; }
 
+  // The call's trace (W3C Trace Context, rpc/trace_context.h, docs/tracing.md): the trace id of
+  // the caller's valid `traceparent` metadata, or of a new trace; this call's own span id; and
+  // the caller's span id (empty when the trace began here). Lowercase hex. A call a handler makes
+  // with ClientContext::FromServerContext(*this) continues the trace.
+  absl::string_view trace_id() const { return trace_.trace_id(); }
+  absl::string_view span_id() const { return trace_.span_id(); }
+  absl::string_view parent_span_id() const { return trace_.parent_span_id(); }
+  const TraceContext& trace() const { return trace_; }
+
  private:
   friend class ServerCallAccess;
+  friend class ClientContext;  // FromServerContext: the trace, the deadline and the owner
   template <typename ServiceT, typename Req, typename Resp>
   friend class ServerStreamingMethodHandler;
 
@@ -108,6 +120,10 @@ class ServerContext {
   std::string peer_;
   PeerIdentity peer_identity_;
   std::string method_;
+  TraceContext trace_;
+  // What owns this context (the server call), when the transport made it so: a
+  // FromServerContext context keeps it alive, and with it the cancellation signal it listens to.
+  std::weak_ptr<const void> owner_;
 };
 
 // Owned by the caller. Must outlive the call: for an asynchronous call, until its completion
@@ -118,6 +134,23 @@ class ClientContext {
   ClientContext() = default;
   ClientContext(const ClientContext&) = delete;
   ClientContext& operator=(const ClientContext&) = delete;
+
+  // A context for a call that a handler makes on behalf of the call it serves (docs/tracing.md):
+  //  - trace: `traceparent` metadata with the server call's trace id and flags and a new span id
+  //    (span_id()) whose parent is the server call's span;
+  //  - deadline: the server call's (set_deadline may still change it);
+  //  - cancellation: when the server call is cancelled (its client cancels, its deadline passes,
+  //    its connection drops, or it is answered) this context's TryCancel() runs; at once if it
+  //    is cancelled already, so that the call fails with CANCELLED before it starts.
+  // The context keeps the server call's state alive for as long as it lives (on the framed, UDP
+  // and gRPC transports), so it may outlive the handler, e.g. for an asynchronous call; its
+  // destruction unregisters it from the server call.
+  //   ClientContext child(*context);   or   auto child = ClientContext::FromServerContext(*context);
+  explicit ClientContext(const ServerContext& server);
+  // The same, on the heap (as gRPC's ClientContext::FromServerContext).
+  static std::unique_ptr<ClientContext> FromServerContext(const ServerContext& server) {
+    return std::make_unique<ClientContext>(server);
+  }
 
   void set_deadline(absl::Time deadline) { deadline_ = deadline; }
   void set_timeout(absl::Duration timeout) { deadline_ = absl::Now() + timeout; }
@@ -147,6 +180,12 @@ class ClientContext {
   void TryCancel();
   bool cancel_requested() const { return cancel_requested_.load(std::memory_order_acquire); }
 
+  // The trace this call continues (FromServerContext); empty strings otherwise, and the server
+  // then starts a trace of its own.
+  absl::string_view trace_id() const { return trace_.trace_id(); }
+  absl::string_view span_id() const { return trace_.span_id(); }
+  absl::string_view parent_span_id() const { return trace_.parent_span_id(); }
+
  private:
   friend class ClientCallAccess;
 
@@ -162,6 +201,12 @@ class ClientContext {
   // Set by the channel when the call starts, cleared when it completes. Guarded by cancel_mu_.
   CallCanceller* canceller_ = nullptr;
   uint64_t call_id_ = 0;  // guarded by cancel_mu_
+  TraceContext trace_;
+  // FromServerContext: the server call, kept alive so that its cancellation signal outlives the
+  // registration below, which is declared last so that it is destroyed first, before anything
+  // TryCancel() touches.
+  std::shared_ptr<const void> server_call_;
+  CancellationCallback on_server_cancel_;
 };
 
 }  // namespace framerpc

@@ -109,6 +109,8 @@ std::shared_ptr<ServerCall> Dispatcher::NewCall(Frame request, std::string peer,
     ServerCallAccess::mutable_client_metadata(ctx)->emplace_back(std::move(*entry.mutable_key()),
                                                                  std::move(*entry.mutable_value()));
   }
+  ServerCallAccess::set_trace(ctx, TraceContext::ForServerCall(ctx->client_metadata()));
+  ServerCallAccess::set_owner(ctx, call);
   if (request.envelope.timeout_us() > 0) {
     ServerCallAccess::set_deadline(ctx,
                                    absl::Now() + absl::Microseconds(request.envelope.timeout_us()));

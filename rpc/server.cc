@@ -206,6 +206,7 @@ void Server::OnSniffTimeout(Sniffing* key) {
   if (std::shared_ptr<Sniffing> sniffing = StopSniffing(key)) {
     counts_->Remove(sniffing->accepted.peer_key);
     stats_.OnClosed(CloseReason::kFirstByteTimeout);
+    Refused(RefusalKind::kTimeout, sniffing->accepted.peer, "first byte timeout");
   }
 }
 
@@ -245,6 +246,8 @@ void Server::OnFirstBytes(Sniffing* key) {
     if (std::shared_ptr<Sniffing> sniffing = StopSniffing(key)) {
       counts_->Remove(sniffing->accepted.peer_key);
       stats_.OnClosed(CloseReason::kGarbage);
+      Refused(RefusalKind::kGarbage, sniffing->accepted.peer,
+              "the first bytes open no protocol served here");
     }
     return;
   }
@@ -273,7 +276,7 @@ void Server::OnNewConnection(ScopedFd fd, Accepted accepted) {
   limits.stream_stall_timeout = options_.stream_stall_timeout;
   auto server_connection = std::make_shared<ServerConnection>(
       connection, ServerConnection::Shared{&dispatcher_, &in_flight_, &stream_slots_, &stats_,
-                               memory_budget_.get()},
+                               memory_budget_.get(), options_.refusals},
       limits, accepted.identity, [this](bool paused) {
         std::lock_guard<std::mutex> lock(mu_);
         paused ? ++paused_connections_ : --paused_connections_;
@@ -344,6 +347,8 @@ bool Server::ShedOldestIdle(ConnectionCounts::Verdict verdict, const std::string
       if (std::shared_ptr<Sniffing> shed = StopSniffing(key)) {
         counts_->Remove(shed->accepted.peer_key);
         stats_.OnClosed(CloseReason::kLimit);
+        Refused(RefusalKind::kLimit, shed->accepted.peer,
+                "closed to make room at a connection limit");
       }
     });
   } else {
@@ -367,6 +372,7 @@ void Server::Refuse(EventLoop* loop, ScopedFd fd, const SocketAddress& peer,
   envelope.set_status_message(std::string(refusal.message()));
   std::string frame;
   EncodeFrame(std::move(envelope), nullptr, {}, options_.limits, &frame).IgnoreError();
+  Refused(RefusalKind::kLimit, peer, refusal.ToString());
   // A Connection writes the refusal and closes gracefully (reading what the client sent, so that
   // no reset destroys the frame), briefly; it is kept here until then.
   auto connection = std::make_shared<Connection>(loop, std::move(fd), peer, ConnectionOptions{});
@@ -443,6 +449,10 @@ std::vector<InFlightCall> Server::CallsInFlight(absl::Duration wait, size_t* una
       [](const ServerConnection& c, absl::Time now, std::vector<InFlightCall>* out) {
         c.DescribeCalls(now, out);
       });
+}
+
+void Server::Refused(RefusalKind kind, const SocketAddress& peer, absl::string_view reason) const {
+  if (options_.refusals != nullptr) options_.refusals->OnRefusal(kind, peer.ToString(), reason);
 }
 
 void Server::ForEachConnection(const std::function<void(ServerConnection*)>& fn) {

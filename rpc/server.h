@@ -81,6 +81,10 @@ struct ServerOptions {
   // Told of every call (metrics, the access log); not owned, must outlive the server. Null:
   // nobody watches, and nothing is spent on it.
   CallObserver* observer = nullptr;
+  // Told of every connection or stream refused or shed at a limit, every protocol error and
+  // every close by a timeout, with the peer and the reason (the refusal log); not owned, must
+  // outlive the server. Null: nobody is told.
+  RefusalObserver* refusals = nullptr;
   // The most connections held at once (those whose protocol is not yet known included); 0 means
   // the process's file-descriptor limit (RLIMIT_NOFILE) less a tenth, at least 64, kept for
   // everything else. At the limit the oldest idle connection (no call in flight, no frame
@@ -204,6 +208,7 @@ class Server {
     uint64_t seq;          // accept order: lower is older
   };
   void OnNewConnection(ScopedFd fd, Accepted accepted);
+  void Refused(RefusalKind kind, const SocketAddress& peer, absl::string_view reason) const;
   // Runs `fn` on every connection's loop thread and waits for all of them.
   template <typename T, typename Describe>
   std::vector<T> GatherFromConnections(absl::Duration wait, size_t* unanswered, Describe describe);

@@ -19,6 +19,7 @@ ServerConnection::ServerConnection(ConnectionPtr connection, const Shared& share
       in_flight_(shared.in_flight),
       stats_(shared.stats),
       accepted_at_(absl::Now()),
+      refusals_(shared.refusals),
       memory_budget_(shared.memory_budget),
       timeouts_(limits.timeouts, absl::Now()),
       on_pause_(std::move(on_pause)),
@@ -208,6 +209,7 @@ void ServerConnection::DescribeCalls(absl::Time now, std::vector<InFlightCall>* 
 void ServerConnection::CloseForLimit() {
   if (closed_ || broken_ || !active_.empty() || partial_frame_) return;
   close_reason_ = CloseReason::kLimit;
+  Refused(RefusalKind::kLimit, "closed to make room at a connection limit");
   BeginDrain();
   broken_ = true;
   connection_->SendAndClose("", absl::UnavailableError("closed to make room at a connection limit"));
@@ -278,6 +280,7 @@ void ServerConnection::OnPing(const Frame& frame) {
 
 void ServerConnection::CloseForTimeout(TimeoutAction action, CloseReason reason) {
   close_reason_ = reason;
+  Refused(RefusalKind::kTimeout, absl::StrCat(TimeoutActionName(action), " timeout"));
   switch (action) {
     case TimeoutAction::kCloseIdle:
       // As at shutdown: GOAWAY first, so that the client opens a new connection for its next
@@ -407,6 +410,8 @@ bool ServerConnection::OpenStream(ServerCall* call, uint32_t peer_window) {
         "too many concurrent streams on this server (limit ", server_streams_->limit(), ")"));
   }
   if (!refused.ok()) {
+    Refused(absl::IsResourceExhausted(refused) ? RefusalKind::kLimit : RefusalKind::kGarbage,
+            refused.ToString());
     dispatcher_->RecordRefusal(*call, dispatcher_->FindRoute(call->context.method()),
                                refused.code());
     SendFrame(dispatcher_->ErrorResponse(call->call_id, refused));
@@ -521,6 +526,7 @@ void ServerConnection::ProtocolError(const absl::Status& status) {
   if (closed_ || broken_) return;
   broken_ = true;
   if (!close_reason_.has_value()) close_reason_ = CloseReason::kGarbage;
+  if (close_reason_ == CloseReason::kGarbage) Refused(RefusalKind::kGarbage, status.ToString());
   Envelope envelope;
   envelope.set_kind(CONNECTION_ERROR);
   envelope.set_status_code(static_cast<int>(status.code()));
@@ -530,6 +536,10 @@ void ServerConnection::ProtocolError(const absl::Status& status) {
   // No reply can be sent after this frame: stop the calls now rather than when the socket closes.
   RetireAll();
   connection_->SendAndClose(std::move(frame), status);
+}
+
+void ServerConnection::Refused(RefusalKind kind, absl::string_view reason) {
+  if (refusals_ != nullptr) refusals_->OnRefusal(kind, peer_, reason);
 }
 
 void ServerConnection::EndOpenCalls(const absl::Status& status) {

@@ -16,6 +16,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "base/notification.h"
+#include "base/refusal_observer.h"
 #include "rpc/connection_timeouts.h"
 #include "rpc/dispatcher.h"
 #include "rpc/peer_identity.h"
@@ -99,6 +100,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
     // Bodies of frames still arriving and queued output, across the server's connections (the
     // output side is counted by the Connection, whose options the server sets).
     ByteBudget* memory_budget;
+    RefusalObserver* refusals = nullptr;  // may be null: told of limits, garbage and timeouts
   };
   // Per-connection limits, as the server's options set them.
   struct Limits {
@@ -158,6 +160,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   void OnCancel(uint64_t call_id);
   void OnClosed();
   void ProtocolError(const absl::Status& status);
+  void Refused(RefusalKind kind, absl::string_view reason);
   // Loop thread: sends `frame` if `call` is still active, and retires it.
   void Finish(const std::shared_ptr<ServerCall>& call, std::string frame);
   void Retire(uint64_t call_id);
@@ -183,6 +186,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   const absl::Time accepted_at_;
   uint64_t bytes_received_ = 0;               // loop thread
   std::atomic<uint64_t> bytes_sent_{0};       // any thread (streams send from handlers)
+  RefusalObserver* refusals_;
   ByteBudget* memory_budget_;
   bool waiting_for_budget_ = false;  // a ByteBudget::WaitForRoom wake-up is registered
   ConnectionTimeouts timeouts_;

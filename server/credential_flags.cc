@@ -64,6 +64,7 @@ absl::StatusOr<auth::AccessPolicy> BuildAccessPolicy(const CredentialFlags& flag
   if (!uids.ok()) return uids.status();
   if (!uids->empty()) policy.AcceptUnixUids(*std::move(uids));
   if (flags.trust_local_peers) policy.TrustLocalPeers();
+  policy.set_refusal_observer(flags.refusals);
   return policy;
 }
 

@@ -19,6 +19,8 @@ struct CredentialFlags {
   std::string auth_token_file;              // empty: no token
   std::vector<std::string> allow_uids;      // numeric uids or user names
   bool trust_local_peers = false;
+  // Told of the policy's refusals (the refusal log); not owned, may be null.
+  RefusalObserver* refusals = nullptr;
 };
 
 // Numeric uids, or user names looked up in the password database. INVALID_ARGUMENT naming

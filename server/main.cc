@@ -22,6 +22,10 @@
 // The file service (docs/file_service.md) is off unless --file_root names a directory, and
 // read-only unless --file_writable. Its reads are open on loopback; on an address other hosts can
 // reach they need the token, or --file_public. It is never served over UDP.
+//
+// Logs (docs/logging.md) go to standard error: --log_level, --log_format=text|json, every
+// refusal (rate-limited), and with --access_log a line per call. Standard output carries only
+// the start-up report and the shutdown lines, which scripts read.
 #include <signal.h>
 
 #include <algorithm>
@@ -36,6 +40,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
@@ -43,6 +48,11 @@
 #include "adapters/grpc/grpc_adapter.h"
 #include "adapters/grpc/health_service.h"
 #include "adapters/grpc/reflection_service.h"
+#include "base/version.h"
+#include "logging/access_log.h"
+#include "logging/log.h"
+#include "logging/refusal_log.h"
+#include "rpc/observers.h"
 #include "rpc/server.h"
 #include "rpc/udp_server.h"
 #include "server/command_setup.h"
@@ -233,6 +243,23 @@ ABSL_FLAG(bool, grpc_allow_nonlocal, false,
           "Allow gRPC on addresses other hosts can reach. Debian's gRPC 1.51 lacks later HTTP/2 "
           "security fixes (docs/grpc_adapter.md): put a hardened proxy in front.");
 
+ABSL_FLAG(std::string, log_level, "info",
+          "Lowest level of the records logged to standard error: debug, info, warn or error.");
+ABSL_FLAG(std::string, log_format, "text",
+          "How log lines are written: text, or json (one JSON object per line: ts, level, "
+          "logger, msg and the record's fields).");
+ABSL_FLAG(bool, access_log, false,
+          "Log a line per call (method, peer, transport, status code, duration, bytes, trace "
+          "id; never a payload or metadata), at level info.");
+ABSL_FLAG(uint64_t, access_log_sample, 1, "With --access_log: log one call in this many.");
+ABSL_FLAG(double, access_log_rate, 100,
+          "With --access_log: at most this many lines per second on average, in bursts of twice "
+          "as many; the lines held back are counted in the log. 0: no limit.");
+ABSL_FLAG(double, refusal_log_rate, 1,
+          "Refusals (policy, limit, garbage, timeout) are logged once each with their reason, at "
+          "most this many lines per second per kind on average, in bursts of 20; the rest are "
+          "counted in the log.");
+
 namespace {
 
 int Fail(const absl::Status& status) {
@@ -251,7 +278,7 @@ framerpc::ConnectionTimeoutOptions ConnectionTimeoutFlags() {
   return timeouts;
 }
 
-framerpc::server::CommandServiceFlags CommandFlags() {
+framerpc::server::CommandServiceFlags CommandFlags(framerpc::RefusalObserver* refusals) {
   framerpc::server::CommandServiceFlags flags;
   flags.allow = absl::GetFlag(FLAGS_command_allow);
   flags.allow_shell = absl::GetFlag(FLAGS_command_allow_shell);
@@ -264,6 +291,7 @@ framerpc::server::CommandServiceFlags CommandFlags() {
   flags.credentials.auth_token_file = absl::GetFlag(FLAGS_auth_token_file);
   flags.credentials.allow_uids = absl::GetFlag(FLAGS_command_allow_uids);
   flags.credentials.trust_local_peers = absl::GetFlag(FLAGS_trust_local_peers);
+  flags.credentials.refusals = refusals;
   flags.env_allow = absl::GetFlag(FLAGS_command_env_allow);
   flags.lang = absl::GetFlag(FLAGS_command_lang);
   flags.home = absl::GetFlag(FLAGS_command_home);
@@ -276,16 +304,17 @@ framerpc::server::CommandServiceFlags CommandFlags() {
 
 // The command service if enabled, else null.
 absl::StatusOr<std::unique_ptr<framerpc::command::CommandServiceImpl>> MakeCommandService(
-    uint32_t max_frame_bytes) {
+    uint32_t max_frame_bytes, framerpc::RefusalObserver* refusals) {
   if (!absl::GetFlag(FLAGS_enable_command_service)) return nullptr;
   absl::StatusOr<framerpc::command::CommandServiceConfig> config =
-      framerpc::server::BuildCommandServiceConfig(CommandFlags(), max_frame_bytes);
+      framerpc::server::BuildCommandServiceConfig(CommandFlags(refusals), max_frame_bytes);
   if (!config.ok()) return config.status();
   return framerpc::command::CommandServiceImpl::Create(*std::move(config));
 }
 
 // The file service if --file_root is given, else null.
-absl::StatusOr<std::unique_ptr<framerpc::file::FileServiceImpl>> MakeFileService() {
+absl::StatusOr<std::unique_ptr<framerpc::file::FileServiceImpl>> MakeFileService(
+    framerpc::RefusalObserver* refusals) {
   framerpc::server::FileServiceFlags flags;
   flags.root = absl::GetFlag(FLAGS_file_root);
   if (flags.root.empty()) return nullptr;
@@ -299,6 +328,7 @@ absl::StatusOr<std::unique_ptr<framerpc::file::FileServiceImpl>> MakeFileService
   flags.credentials.auth_token_file = absl::GetFlag(FLAGS_auth_token_file);
   flags.credentials.allow_uids = absl::GetFlag(FLAGS_file_allow_uids);
   flags.credentials.trust_local_peers = absl::GetFlag(FLAGS_trust_local_peers);
+  flags.credentials.refusals = refusals;
   flags.files_public = absl::GetFlag(FLAGS_file_public);
   absl::StatusOr<framerpc::file::FileServiceOptions> options =
       framerpc::server::BuildFileServiceOptions(flags);
@@ -431,9 +461,42 @@ absl::Status AttachObservability(framerpc::Server* server, framerpc::HealthServi
     return health->GetStatus("") == framerpc::HealthService::kServing;
   };
   config.flags = ServerFlags;
-  config.version = "framerpc_server";
+  config.version = absl::StrCat("framerpc_server ", framerpc::kVersion);
   if (command != nullptr) config.command = &command->runner();
   return observability->Attach(server, std::move(config));
+}
+
+// --help lists this binary's own flags (absl would look for them in a file named after it), and
+// --version prints our version and build.
+void ConfigureUsage() {
+  absl::FlagsUsageConfig config;
+  const auto ours = [](absl::string_view file) { return absl::StartsWith(file, "server/"); };
+  config.contains_help_flags = ours;
+  config.contains_helpshort_flags = ours;
+  config.version_string = [] {
+    return absl::StrCat("framerpc_server ", framerpc::kVersion, "\n", framerpc::BuildInfo(),
+                        "\n");
+  };
+  absl::SetFlagsUsageConfig(config);
+}
+
+// Configures the log from the flags, or says why it cannot.
+absl::Status ConfigureLogging() {
+  absl::StatusOr<framerpc::logging::Level> level =
+      framerpc::logging::ParseLevel(absl::GetFlag(FLAGS_log_level));
+  if (!level.ok()) return absl::InvalidArgumentError(absl::StrCat("--log_level: ", level.status().message()));
+  absl::StatusOr<framerpc::logging::Format> format =
+      framerpc::logging::ParseFormat(absl::GetFlag(FLAGS_log_format));
+  if (!format.ok()) return absl::InvalidArgumentError(absl::StrCat("--log_format: ", format.status().message()));
+  if (absl::GetFlag(FLAGS_access_log) && *level > framerpc::logging::Level::kInfo) {
+    return absl::InvalidArgumentError(
+        "--access_log writes at level info: it needs --log_level=info or debug");
+  }
+  if (absl::GetFlag(FLAGS_access_log_sample) == 0) {
+    return absl::InvalidArgumentError("--access_log_sample must be at least 1");
+  }
+  framerpc::logging::Configure({*level, *format});
+  return absl::OkStatus();
 }
 
 sigset_t ShutdownSignals() {
@@ -448,7 +511,9 @@ sigset_t ShutdownSignals() {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("Hosts the framerpc services. See README.md.");
+  ConfigureUsage();
   absl::ParseCommandLine(argc, argv);
+  if (absl::Status s = ConfigureLogging(); !s.ok()) return Fail(s);
   // Block the shutdown signals in every thread; main waits for them with sigwait.
   sigset_t signals = ShutdownSignals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
@@ -457,7 +522,6 @@ int main(int argc, char** argv) {
   // Before the server, whose dispatcher reports every call to it until the server is gone.
   framerpc::server::ServerObservability observability;
   framerpc::ServerOptions options;
-  options.observer = observability.observer();
   options.io_threads = absl::GetFlag(FLAGS_io_threads);
   options.worker_threads = absl::GetFlag(FLAGS_worker_threads);
   options.listen_backlog = absl::GetFlag(FLAGS_listen_backlog);
@@ -471,11 +535,33 @@ int main(int argc, char** argv) {
   options.memory_budget_bytes = absl::GetFlag(FLAGS_memory_budget);
   options.stream_stall_timeout = absl::GetFlag(FLAGS_stream_stall_timeout);
 
+  // Every refusal, rate-limited; the call observers: the metrics, and the access log when asked
+  // for.
+  framerpc::logging::RefusalLog refusal_log(
+      {.lines_per_second = absl::GetFlag(FLAGS_refusal_log_rate), .burst = 20});
+  options.refusals = &refusal_log;
+  std::unique_ptr<framerpc::logging::AccessLog> access_log;
+  std::vector<framerpc::CallObserver*> observers = {observability.observer()};
+  if (absl::GetFlag(FLAGS_access_log)) {
+    const double rate = absl::GetFlag(FLAGS_access_log_rate);
+    access_log = std::make_unique<framerpc::logging::AccessLog>(framerpc::logging::AccessLogOptions{
+        absl::GetFlag(FLAGS_access_log_sample), rate, 2 * rate});
+    observers.push_back(access_log.get());
+  }
+  // One observer is given as it is; several through a CompositeObserver.
+  std::unique_ptr<framerpc::CompositeObserver> composite;
+  if (observers.size() == 1) options.observer = observers.front();
+  if (observers.size() > 1) {
+    composite = std::make_unique<framerpc::CompositeObserver>(observers);
+    options.observer = composite.get();
+  }
+
   framerpc::echo::EchoServiceImpl echo;
   absl::StatusOr<std::unique_ptr<framerpc::command::CommandServiceImpl>> command =
-      MakeCommandService(options.limits.max_body_bytes);
+      MakeCommandService(options.limits.max_body_bytes, &refusal_log);
   if (!command.ok()) return Fail(command.status());
-  absl::StatusOr<std::unique_ptr<framerpc::file::FileServiceImpl>> files = MakeFileService();
+  absl::StatusOr<std::unique_ptr<framerpc::file::FileServiceImpl>> files =
+      MakeFileService(&refusal_log);
   if (!files.ok()) return Fail(files.status());
   framerpc::Server server(options);
   if (absl::Status s = server.AddService(&echo); !s.ok()) return Fail(s);
@@ -522,8 +608,7 @@ int main(int argc, char** argv) {
 
   // UDP serves only what is safe over datagrams, so not the command service: its Run would block
   // the UDP thread for as long as the command runs, and a datagram's source can be forged.
-  framerpc::Dispatcher udp_dispatcher(options.limits, /*worker_threads=*/1,
-                                      observability.observer());
+  framerpc::Dispatcher udp_dispatcher(options.limits, /*worker_threads=*/1, options.observer);
   if (absl::Status s = udp_dispatcher.AddService(&echo); !s.ok()) return Fail(s);
   framerpc::EventLoopThread udp_loop;
   std::vector<std::unique_ptr<framerpc::UdpServer>> udp_servers;
@@ -546,6 +631,10 @@ int main(int argc, char** argv) {
   PrintAccess(command->get(), files->get());
   std::printf("framerpc_server: serving %s\n", absl::StrJoin(ready, ", ").c_str());
   std::fflush(stdout);
+  framerpc::logging::Log(framerpc::logging::Level::kInfo, "server", "serving",
+                         {{"version", framerpc::kVersion},
+                          {"addresses", absl::StrJoin(ready, ", ")},
+                          {"access_log", access_log != nullptr}});
   if (const std::string path = absl::GetFlag(FLAGS_ready_file); !path.empty()) {
     // Written whole to a temporary name, then renamed, so readers never see half a file.
     const std::string tmp = path + ".tmp";
@@ -574,6 +663,9 @@ int main(int argc, char** argv) {
   udp_dispatcher.StopWorkers();
   server.Shutdown(absl::GetFlag(FLAGS_shutdown_grace));
   observability.StopAdmin();
+  refusal_log.Flush();
+  if (access_log != nullptr) access_log->Flush();
+  framerpc::logging::Info("server", "stopped after signal {}", received);
   std::printf("framerpc_server: stopped\n");
   return 0;
 }

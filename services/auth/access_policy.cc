@@ -44,6 +44,11 @@ AccessPolicy& AccessPolicy::TrustLocalPeers() {
   return *this;
 }
 
+AccessPolicy& AccessPolicy::set_refusal_observer(RefusalObserver* observer) {
+  refusals_ = observer;
+  return *this;
+}
+
 std::string AccessPolicy::Describe() const {
   if (open_) return "anyone";
   std::vector<std::string> accepted;
@@ -60,6 +65,14 @@ std::string AccessPolicy::Describe() const {
 }
 
 absl::Status AccessPolicy::Check(const CallCredentials& call) const {
+  absl::Status status = Judge(call);
+  if (!status.ok() && refusals_ != nullptr) {
+    refusals_->OnRefusal(RefusalKind::kPolicy, call.peer, status.ToString());
+  }
+  return status;
+}
+
+absl::Status AccessPolicy::Judge(const CallCredentials& call) const {
   if (open_) return absl::OkStatus();
   if (call.authorization != nullptr && token_) {
     absl::Status status = token_->Check(call.authorization);

@@ -15,7 +15,8 @@
 //
 // Refusals: UNAUTHENTICATED when the call presents no accepted credential or a wrong token;
 // PERMISSION_DENIED when it is a Unix-socket peer whose uid is not listed. Messages say what
-// would have been accepted, never the token.
+// would have been accepted, never the token. Each refusal is also told to the policy's
+// RefusalObserver, if it has one (the refusal log), with the call's peer.
 //
 // Thread safety: immutable once configured; Check() is safe from any number of threads.
 #ifndef FRAMERPC_SERVICES_AUTH_ACCESS_POLICY_H_
@@ -28,6 +29,8 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "base/refusal_observer.h"
 #include "services/auth/shared_secret.h"
 
 namespace framerpc::auth {
@@ -40,6 +43,8 @@ struct CallCredentials {
   bool local_peer = false;
   // On a Unix socket, the peer's uid (SO_PEERCRED).
   std::optional<uid_t> unix_uid;
+  // The peer's address, for the refusal log. Valid for the call.
+  absl::string_view peer;
 };
 
 class AccessPolicy {
@@ -55,6 +60,8 @@ class AccessPolicy {
   AccessPolicy& AcceptToken(SharedSecret token);
   AccessPolicy& AcceptUnixUids(std::set<uid_t> uids);
   AccessPolicy& TrustLocalPeers();
+  // Told of every refusal (kind kPolicy). Not owned; must outlive the policy and its copies.
+  AccessPolicy& set_refusal_observer(RefusalObserver* observer);
 
   // OK, or the refusal described above.
   absl::Status Check(const CallCredentials& call) const;
@@ -73,11 +80,14 @@ class AccessPolicy {
   std::string Describe() const;
 
  private:
+  absl::Status Judge(const CallCredentials& call) const;
+
   std::string subject_ = "this service";
   bool open_ = false;
   std::optional<SharedSecret> token_;
   std::set<uid_t> unix_uids_;
   bool trust_local_ = false;
+  RefusalObserver* refusals_ = nullptr;
 };
 
 }  // namespace framerpc::auth

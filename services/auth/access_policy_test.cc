@@ -1,6 +1,7 @@
 #include "services/auth/access_policy.h"
 
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -121,6 +122,37 @@ TEST(AccessPolicyTest, DescribeListsEveryCredential) {
   EXPECT_EQ(policy.Describe(),
             "a bearer token ('authorization: Bearer <token>' metadata), a Unix-socket peer with "
             "uid 1000 or any peer on this host (loopback or Unix socket)");
+}
+
+// Every refusal, and nothing else, reaches the observer, with the peer and the reason; a wrong
+// token presented is never part of it.
+TEST(AccessPolicyTest, RefusalsAreToldToTheObserver) {
+  struct Recorder final : RefusalObserver {
+    void OnRefusal(RefusalKind kind, absl::string_view peer, absl::string_view reason) override {
+      lines.push_back(std::string(RefusalKindName(kind)) + " " + std::string(peer) + " " +
+                      std::string(reason));
+    }
+    std::vector<std::string> lines;
+  } recorder;
+  AccessPolicy policy;
+  policy.set_subject("the file service").AcceptToken(Token()).set_refusal_observer(&recorder);
+  const std::string right = AuthorizationValue(kToken);
+  const std::string wrong = AuthorizationValue("0123456789abcdef-tokex");
+  CallCredentials call = Remote(&right);
+  call.peer = "10.0.0.7:4000";
+  EXPECT_TRUE(policy.Check(call).ok());
+  call.authorization = &wrong;
+  EXPECT_FALSE(policy.Check(call).ok());
+  call.authorization = nullptr;
+  EXPECT_FALSE(policy.Check(call).ok());
+  ASSERT_EQ(recorder.lines.size(), 2u);
+  EXPECT_EQ(recorder.lines[0].rfind("policy 10.0.0.7:4000 UNAUTHENTICATED: the file service: ", 0),
+            0u)
+      << recorder.lines[0];
+  EXPECT_EQ(recorder.lines[0].find("tokex"), std::string::npos) << recorder.lines[0];
+  EXPECT_EQ(recorder.lines[1],
+            "policy 10.0.0.7:4000 UNAUTHENTICATED: the file service needs a credential: a bearer "
+            "token ('authorization: Bearer <token>' metadata)");
 }
 
 }  // namespace

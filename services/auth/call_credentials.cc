@@ -9,6 +9,7 @@ CallCredentials CredentialsOf(const ServerContext& context) {
   credentials.authorization = context.FindClientMetadata(kAuthorizationKey);
   credentials.local_peer = context.peer_identity().local;
   credentials.unix_uid = context.peer_identity().unix_uid;
+  credentials.peer = context.peer();
   return credentials;
 }
 
