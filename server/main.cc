@@ -445,6 +445,7 @@ std::vector<std::pair<std::string, std::string>> ServerFlags() {
 // The metrics and the operator's pages, as the flags ask. Before server->Start().
 absl::Status AttachObservability(framerpc::Server* server, framerpc::HealthService* health,
                                  const framerpc::command::CommandServiceImpl* command,
+                                 framerpc::file::FileServiceImpl* files,
                                  std::optional<framerpc::auth::SharedSecret>* token,
                                  framerpc::server::ServerObservability* observability) {
   framerpc::server::AdminConfig config;
@@ -463,6 +464,7 @@ absl::Status AttachObservability(framerpc::Server* server, framerpc::HealthServi
   config.flags = ServerFlags;
   config.version = absl::StrCat("framerpc_server ", framerpc::kVersion);
   if (command != nullptr) config.command = &command->runner();
+  if (files != nullptr) config.files = files->tracker();
   return observability->Attach(server, std::move(config));
 }
 
@@ -598,8 +600,8 @@ int main(int argc, char** argv) {
   std::string grpc_address;
   if (absl::Status s = StartGrpc(&server, &grpc, &grpc_address); !s.ok()) return Fail(s);
   std::optional<framerpc::auth::SharedSecret> admin_token;
-  if (absl::Status s = AttachObservability(&server, &health, command->get(), &admin_token,
-                                           &observability);
+  if (absl::Status s = AttachObservability(&server, &health, command->get(), files->get(),
+                                           &admin_token, &observability);
       !s.ok()) {
     return Fail(s);
   }

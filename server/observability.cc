@@ -11,6 +11,10 @@ absl::Status ServerObservability::Attach(Server* server, AdminConfig config) {
     command_ = std::make_unique<CommandMetrics>(config.command);
     exposition_.Add(command_.get());
   }
+  if (config.files != nullptr) {
+    files_ = std::make_unique<FileMetrics>(config.files);
+    exposition_.Add(files_.get());
+  }
   if (config.listen.empty() && !config.on_rpc_port) return absl::OkStatus();
 
   admin::AdminSources sources;

@@ -27,6 +27,7 @@
 #include "server/service_metrics.h"
 #include "services/auth/shared_secret.h"
 #include "services/command/command_runner.h"
+#include "services/file/transfer_tracker.h"
 
 namespace framerpc::server {
 
@@ -38,6 +39,7 @@ struct AdminConfig {
   std::function<std::vector<std::pair<std::string, std::string>>()> flags;
   std::string version;
   const command::CommandRunner* command = nullptr;  // its metrics, when the service is on
+  const file::TransferTracker* files = nullptr;     // the file service's, when it is on
 };
 
 class ServerObservability {
@@ -62,6 +64,7 @@ class ServerObservability {
   metrics::ProcessMetrics process_;
   std::unique_ptr<metrics::ServerMetrics> connections_;
   std::unique_ptr<CommandMetrics> command_;
+  std::unique_ptr<FileMetrics> files_;
   metrics::Exposition exposition_;
   std::unique_ptr<admin::AdminPages> pages_;
   std::unique_ptr<admin::AdminHttpServer> http_;

@@ -16,8 +16,11 @@ trap 'stop_prometheus; cleanup' EXIT
 token="scrape-test-token-0123456789"
 printf '%s\n' "$token" >"$work/token"
 chmod 600 "$work/token"
+mkdir "$work/files"
+head -c 300000 /dev/urandom >"$work/files/blob.bin"
 start_server --listen=127.0.0.1:0 --admin_listen=127.0.0.1:0 --admin_on_rpc_port \
-  --enable_command_service --command_allow=/bin/true --auth_token_file="$work/token"
+  --enable_command_service --command_allow=/bin/true --auth_token_file="$work/token" \
+  --file_root="$work/files"
 serving="$(tail -n 1 "$work/first_lines")"
 admin="$(grep -o 'admin:[^,]*' <<<"$serving")" || fail "no admin address in: $serving"
 admin="${admin#admin:}"
@@ -36,6 +39,10 @@ done
 "$cli" --address="$address" --auth_token_file="$work/token" call /framerpc.command.CommandService/Run "$run" >/dev/null \
   || fail "Run with the token"
 
+# A download: the file service's bytes.
+"$cli" --auth_token_file="$work/token" download "$address" blob.bin "$work/blob.copy" >"$work/dl.out" 2>&1 || fail "download: $(cat "$work/dl.out")"
+cmp -s "$work/files/blob.bin" "$work/blob.copy" || fail "the download differs"
+
 # The pages, with curl, on both ports.
 get() { curl -sS --max-time 10 -o "$work/body" -w '%{http_code}' "$@"; }
 [ "$(get "http://$admin/metrics")" = 200 ] || fail "/metrics"
@@ -44,12 +51,16 @@ grep -q '^grpc_server_handled_total{grpc_code="OK",grpc_method="Say",grpc_servic
 promtool check metrics < "$work/body" || fail "promtool finds fault with /metrics"
 grep -q '^framerpc_command_finished_total{outcome="exited_zero"} 1$' "$work/body" \
   || fail "/metrics lacks the command: $(grep framerpc_command_finished "$work/body")"
+grep -q '^framerpc_file_sent_bytes_total 300000$' "$work/body" \
+  || fail "/metrics lacks the download: $(grep framerpc_file_ "$work/body")"
 [ "$(get "http://$address/readyz")" = 200 ] || fail "/readyz on the RPC port"
 grep -qx SERVING "$work/body" || fail "/readyz body: $(cat "$work/body")"
 [ "$(get "http://$address/status")" = 200 ] || fail "/status on the RPC port"
 grep -q 'framerpc.echo.EchoService *Say *framed' "$work/body" || fail "/status: $(cat "$work/body")"
 [ "$(get "http://$admin/flags")" = 200 ] || fail "/flags"
 grep -q '^admin_on_rpc_port *true$' "$work/body" || fail "/flags: $(cat "$work/body")"
+[ "$(get "http://$admin/version")" = 200 ] || fail "/version"
+grep -q '^framerpc_server [0-9]' "$work/body" || fail "/version: $(cat "$work/body")"
 [ "$(get "http://$admin/nope")" = 404 ] || fail "/nope"
 # The RPC port still serves calls after the HTTP ones.
 "$cli" --address="$address" --compact call /framerpc.echo.EchoService/Say '{"text": "after"}' | grep -q after \
@@ -89,7 +100,7 @@ rows=sorted("%s %s %s" % (r["metric"]["grpc_method"], r["metric"]["grpc_code"], 
             for r in d.get("data",{}).get("result",[]))
 print(";".join(rows))' 2>/dev/null || true
 }
-expected="Run OK 1;Run Unauthenticated 2;Say OK 6"
+expected="Download OK 1;Run OK 1;Run Unauthenticated 2;Say OK 6"
 got=""
 while [ "$got" != "$expected" ]; do
   [ "$SECONDS" -lt "$deadline" ] || fail "Prometheus has '$got', expected '$expected'; targets: $(curl -s "http://$prom/api/v1/targets")"

@@ -1,5 +1,8 @@
 #include "server/service_metrics.h"
 
+#include <string>
+#include <utility>
+
 #include "metrics/families.h"
 
 namespace framerpc::server {
@@ -45,6 +48,59 @@ std::vector<prometheus::MetricFamily> CommandMetrics::Collect() const {
   out.push_back(Single("framerpc_command_max_concurrent", "The cap on commands running at once.",
                        MetricType::Gauge,
                        static_cast<double>(runner_->config().max_concurrent)));
+  return out;
+}
+
+namespace {
+
+prometheus::MetricFamily Labelled(std::string name, std::string help, const std::string& label,
+                                  const std::vector<std::pair<std::string, uint64_t>>& values) {
+  prometheus::MetricFamily family;
+  family.name = std::move(name);
+  family.help = std::move(help);
+  family.type = prometheus::MetricType::Counter;
+  for (const auto& [value, count] : values) {
+    prometheus::ClientMetric metric;
+    metric.label = {{label, value}};
+    metric.counter.value = static_cast<double>(count);
+    family.metric.push_back(std::move(metric));
+  }
+  return family;
+}
+
+}  // namespace
+
+std::vector<prometheus::MetricFamily> FileMetrics::Collect() const {
+  using metrics::Single;
+  using prometheus::MetricType;
+  const file::TransferCounters c = tracker_->Snapshot();
+  std::vector<prometheus::MetricFamily> out;
+  out.push_back(Single("framerpc_file_sent_bytes_total", "File data bytes sent by downloads.",
+                       MetricType::Counter, static_cast<double>(c.bytes_sent)));
+  out.push_back(Single("framerpc_file_received_bytes_total",
+                       "File data bytes received by uploads (written to their temporary files).",
+                       MetricType::Counter, static_cast<double>(c.bytes_received)));
+  out.push_back(Single("framerpc_file_hashed_bytes_total",
+                       "File bytes the server read to compute SHA-256 for downloads and Stats "
+                       "(a cached digest saves them).",
+                       MetricType::Counter, static_cast<double>(c.bytes_hashed)));
+  out.push_back(Single("framerpc_file_transfers_active",
+                       "Downloads, uploads and checksummed Stats holding a transfer slot now.",
+                       MetricType::Gauge, static_cast<double>(c.active)));
+  out.push_back(Single("framerpc_file_transfers_max", "Transfer slots in all.", MetricType::Gauge,
+                       static_cast<double>(tracker_->max_active())));
+  out.push_back(Labelled("framerpc_file_transfers_refused_total",
+                         "Transfers refused because every slot was taken (busy) or their peer "
+                         "held its share (per_peer).",
+                         "reason", {{"busy", c.refused}, {"per_peer", c.refused_per_peer}}));
+  out.push_back(Labelled("framerpc_file_uploads_total",
+                         "Uploads ended, by outcome: committed, or failed (nothing written).",
+                         "outcome",
+                         {{"committed", c.uploads_committed}, {"failed", c.uploads_failed}}));
+  out.push_back(Single("framerpc_file_checksum_failures_total",
+                       "Uploads refused with DATA_LOSS: what arrived did not match the client's "
+                       "SHA-256.",
+                       MetricType::Counter, static_cast<double>(c.checksum_failures)));
   return out;
 }
 

@@ -35,6 +35,7 @@ struct TransferCounters {
                                       // (not those of uploads); a cached digest saves them
   uint64_t uploads_committed = 0;
   uint64_t uploads_failed = 0;  // ended without a commit: their temp files are gone
+  uint64_t checksum_failures = 0;  // uploads whose data did not match the client's SHA-256
 };
 
 class TransferTracker;

@@ -60,6 +60,7 @@ class UploadSink {
                           ReadBackSha256(fd_, header_.size(), header_.path(), stop));
     for (const std::string* expected : {&header_.sha256(), &final_sha256}) {
       if (!expected->empty() && digest != *expected) {
+        tracker_->Update([](TransferCounters* c) { ++c->checksum_failures; });
         return absl::DataLossError(absl::StrCat(
             "the upload to ", QuotePath(header_.path()), " has SHA-256 ", DigestToHex(digest),
             ", not the expected ", DigestToHex(*expected), "; nothing was written"));
