@@ -51,6 +51,8 @@ grep -q '^grpc_server_handled_total{grpc_code="OK",grpc_method="Say",grpc_servic
 promtool check metrics < "$work/body" || fail "promtool finds fault with /metrics"
 grep -q '^framerpc_command_finished_total{outcome="exited_zero"} 1$' "$work/body" \
   || fail "/metrics lacks the command: $(grep framerpc_command_finished "$work/body")"
+grep -q '^framerpc_command_refused_total{reason="credential"} 2$' "$work/body" \
+  || fail "/metrics lacks the refusals: $(grep framerpc_command_refused "$work/body")"
 grep -q '^framerpc_file_sent_bytes_total 300000$' "$work/body" \
   || fail "/metrics lacks the download: $(grep framerpc_file_ "$work/body")"
 [ "$(get "http://$address/readyz")" = 200 ] || fail "/readyz on the RPC port"

@@ -7,6 +7,25 @@
 
 namespace framerpc::server {
 
+namespace {
+
+prometheus::MetricFamily Labelled(std::string name, std::string help, const std::string& label,
+                                  const std::vector<std::pair<std::string, uint64_t>>& values) {
+  prometheus::MetricFamily family;
+  family.name = std::move(name);
+  family.help = std::move(help);
+  family.type = prometheus::MetricType::Counter;
+  for (const auto& [value, count] : values) {
+    prometheus::ClientMetric metric;
+    metric.label = {{label, value}};
+    metric.counter.value = static_cast<double>(count);
+    family.metric.push_back(std::move(metric));
+  }
+  return family;
+}
+
+}  // namespace
+
 std::vector<prometheus::MetricFamily> CommandMetrics::Collect() const {
   using metrics::Single;
   using prometheus::MetricType;
@@ -40,9 +59,14 @@ std::vector<prometheus::MetricFamily> CommandMetrics::Collect() const {
   out.push_back(Single("framerpc_command_output_truncated_total",
                        "Commands that wrote more than their output limit.", MetricType::Counter,
                        static_cast<double>(stats.output_truncated)));
-  out.push_back(Single("framerpc_command_refused_busy_total",
-                       "Commands refused because --command_max_concurrent were running.",
-                       MetricType::Counter, static_cast<double>(stats.refused_busy)));
+  out.push_back(Labelled("framerpc_command_refused_total",
+                         "Commands refused before they started, by reason: credential (none, or "
+                         "not accepted), policy (PERMISSION_DENIED: program, shell, environment), "
+                         "busy (--command_max_concurrent were running).",
+                         "reason",
+                         {{"credential", stats.refused_credential},
+                          {"policy", stats.refused_policy},
+                          {"busy", stats.refused_busy}}));
   out.push_back(Single("framerpc_command_running", "Commands running now.", MetricType::Gauge,
                        static_cast<double>(runner_->running())));
   out.push_back(Single("framerpc_command_max_concurrent", "The cap on commands running at once.",
@@ -50,25 +74,6 @@ std::vector<prometheus::MetricFamily> CommandMetrics::Collect() const {
                        static_cast<double>(runner_->config().max_concurrent)));
   return out;
 }
-
-namespace {
-
-prometheus::MetricFamily Labelled(std::string name, std::string help, const std::string& label,
-                                  const std::vector<std::pair<std::string, uint64_t>>& values) {
-  prometheus::MetricFamily family;
-  family.name = std::move(name);
-  family.help = std::move(help);
-  family.type = prometheus::MetricType::Counter;
-  for (const auto& [value, count] : values) {
-    prometheus::ClientMetric metric;
-    metric.label = {{label, value}};
-    metric.counter.value = static_cast<double>(count);
-    family.metric.push_back(std::move(metric));
-  }
-  return family;
-}
-
-}  // namespace
 
 std::vector<prometheus::MetricFamily> FileMetrics::Collect() const {
   using metrics::Single;

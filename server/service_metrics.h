@@ -1,7 +1,7 @@
 // Prometheus collectors for the services' own counts, read at each scrape:
 //   CommandMetrics: framerpc_command_started_total, framerpc_command_finished_total{outcome},
 //     framerpc_command_duration_seconds (histogram), framerpc_command_output_truncated_total,
-//     framerpc_command_refused_busy_total, framerpc_command_running,
+//     framerpc_command_refused_total{reason}, framerpc_command_running,
 //     framerpc_command_max_concurrent.
 //   FileMetrics: framerpc_file_sent_bytes_total, framerpc_file_received_bytes_total,
 //     framerpc_file_hashed_bytes_total, framerpc_file_transfers_active,

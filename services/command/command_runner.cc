@@ -34,8 +34,17 @@ std::string CommandRunner::workspace_description() const {
                               : absl::StrCat("fresh directories in ", workspace.path());
 }
 
-absl::Status CommandRunner::Authorize(const CallInfo& call) const {
-  return config_.access.Check(call.credentials);
+absl::Status CommandRunner::Authorize(const CallInfo& call) {
+  absl::Status status = config_.access.Check(call.credentials);
+  if (!status.ok()) stats_.OnRefusedCredential();
+  return status;
+}
+
+absl::StatusOr<ProcessOptions> CommandRunner::Prepare(const CommandSpec& spec,
+                                                      size_t output_limit) {
+  absl::StatusOr<ProcessOptions> options = policy_.Prepare(spec, output_limit);
+  if (absl::IsPermissionDenied(options.status())) stats_.OnRefusedPolicy();
+  return options;
 }
 
 absl::StatusOr<CommandRunner::Started> CommandRunner::Start(const CallInfo& call,
@@ -62,7 +71,7 @@ absl::Status CommandRunner::Run(const CallInfo& call, const RunRequest& request,
                                 RunResponse* response) {
   FRPC_RETURN_IF_ERROR(Authorize(call));
   FRPC_ASSIGN_OR_RETURN(ProcessOptions options,
-                        policy_.Prepare(request.command(), config_.run_output_limit));
+                        Prepare(request.command(), config_.run_output_limit));
   if (request.has_stdin()) options.stdin_bytes = request.stdin();
   FRPC_ASSIGN_OR_RETURN(Started started, Start(call, request.command(), std::move(options)));
   ProcessOutput output = WaitAndCollect(*started.process);
@@ -88,7 +97,7 @@ absl::Status CommandRunner::Exec(const CallInfo& call, ExecStream* stream) {
   }
   const ExecStart& start = first.start();
   FRPC_ASSIGN_OR_RETURN(ProcessOptions options,
-                        policy_.Prepare(start.command(), config_.exec_output_limit));
+                        Prepare(start.command(), config_.exec_output_limit));
   options.stdin_stream = start.stream_stdin();
   ExecSession::Options session_options;
   session_options.stream_stdin = start.stream_stdin();

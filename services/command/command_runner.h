@@ -73,7 +73,9 @@ class CommandRunner {
  private:
   CommandRunner(CommandServiceConfig config, Containment containment, CommandPolicy policy);
 
-  absl::Status Authorize(const CallInfo& call) const;
+  // The credential check and the policy's Prepare, each counting its refusals in stats_.
+  absl::Status Authorize(const CallInfo& call);
+  absl::StatusOr<ProcessOptions> Prepare(const CommandSpec& spec, size_t output_limit);
 
   // A command started for a call: its slot under the cap, its working directory, the process,
   // and the registration that kills the process when the call is cancelled. Destroyed in reverse

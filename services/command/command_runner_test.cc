@@ -262,6 +262,11 @@ TEST(CommandRunTest, PolicyErrors) {
   CommandSpec preload = Argv({"/bin/true"});
   (*preload.mutable_env())["LD_PRELOAD"] = "/tmp/evil.so";
   EXPECT_EQ(RunCommand(*runner, preload).status().code(), absl::StatusCode::kPermissionDenied);
+  // Each PERMISSION_DENIED counted as a refusal by the policy; the malformed request is not one.
+  const CommandStats::Snapshot stats = runner->stats().Read();
+  EXPECT_EQ(stats.refused_policy, 3u);
+  EXPECT_EQ(stats.refused_credential, 0u);
+  EXPECT_EQ(stats.started, 0u);
 }
 
 TEST(CommandRunTest, ConfigurationErrors) {
@@ -302,6 +307,9 @@ TEST(CommandAuthTest, RunNeedsTheRightToken) {
   const std::string right = auth::AuthorizationValue(kToken);
   call.credentials.authorization = &right;
   EXPECT_TRUE(RunCommand(*runner, Argv({"/bin/true"}), std::nullopt, call).ok());
+  const CommandStats::Snapshot stats = runner->stats().Read();
+  EXPECT_EQ(stats.refused_credential, 3u);
+  EXPECT_EQ(stats.refused_policy, 0u);  // the denied program was never looked at
 }
 
 TEST(CommandAuthTest, ExecNeedsTheRightToken) {
@@ -314,6 +322,7 @@ TEST(CommandAuthTest, ExecNeedsTheRightToken) {
     ExecCall call(runner.get(), 16, auth::AuthorizationValue("wrong-token-0123456789"));
     EXPECT_EQ(call.Finish().code(), absl::StatusCode::kUnauthenticated);
   }
+  EXPECT_EQ(runner->stats().Read().refused_credential, 2u);
   ExecCall call(runner.get(), 16, auth::AuthorizationValue(kToken));
   call.Start(Argv({"/bin/echo", "authorized"}));
   test::ExecOutput out = call.ReadAll();

@@ -46,6 +46,8 @@ CommandStats::Snapshot CommandStats::Read() const {
   Snapshot s;
   s.started = started_.load(std::memory_order_relaxed);
   s.refused_busy = refused_busy_.load(std::memory_order_relaxed);
+  s.refused_credential = refused_credential_.load(std::memory_order_relaxed);
+  s.refused_policy = refused_policy_.load(std::memory_order_relaxed);
   s.output_truncated = output_truncated_.load(std::memory_order_relaxed);
   for (size_t i = 0; i < kCommandOutcomes; ++i) {
     s.finished[i] = finished_[i].load(std::memory_order_relaxed);

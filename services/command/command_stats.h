@@ -40,6 +40,8 @@ class CommandStats {
   struct Snapshot {
     uint64_t started = 0;
     uint64_t refused_busy = 0;
+    uint64_t refused_credential = 0;  // no credential, or one the service does not accept
+    uint64_t refused_policy = 0;      // PERMISSION_DENIED by the policy: program, shell, env
     uint64_t output_truncated = 0;  // commands that wrote more than their output limit
     std::array<uint64_t, kCommandOutcomes> finished{};
     std::array<uint64_t, kCommandDurationBuckets> duration{};  // not cumulative
@@ -48,12 +50,16 @@ class CommandStats {
 
   void OnStarted() { started_.fetch_add(1, std::memory_order_relaxed); }
   void OnRefusedBusy() { refused_busy_.fetch_add(1, std::memory_order_relaxed); }
+  void OnRefusedCredential() { refused_credential_.fetch_add(1, std::memory_order_relaxed); }
+  void OnRefusedPolicy() { refused_policy_.fetch_add(1, std::memory_order_relaxed); }
   void OnFinished(const ProcessResult& result);
   Snapshot Read() const;
 
  private:
   std::atomic<uint64_t> started_{0};
   std::atomic<uint64_t> refused_busy_{0};
+  std::atomic<uint64_t> refused_credential_{0};
+  std::atomic<uint64_t> refused_policy_{0};
   std::atomic<uint64_t> output_truncated_{0};
   std::array<std::atomic<uint64_t>, kCommandOutcomes> finished_{};
   std::array<std::atomic<uint64_t>, kCommandDurationBuckets> duration_{};
