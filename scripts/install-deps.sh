@@ -25,6 +25,11 @@ PACKAGES=(
                              # few fds, or in a network namespace of their own
   iproute2                   # ip and ss, for those namespaces and for finding a child's port
   curl                       # an HTTP client we did not write, for the admin pages' tests
+  python3-venv               # the Python client's package test: a wheel (setuptools, wheel),
+  python3-pip                # installed with pip into a fresh venv,
+  python3-setuptools
+  python3-wheel
+  mypy                       # and a user's code type-checked against it
 )
 
 # Node.js and npm, for clients/node. A machine may have them from elsewhere (NodeSource's nodejs

@@ -5,8 +5,13 @@ read, write the frames it returns, and wake the callers of the calls it reports 
 state here is guarded by the driver (a lock for the blocking channel, the event loop for asyncio).
 Frame kinds and statuses are docs/protocol.md §7-§11.
 """
+from __future__ import annotations
+
 import collections
 import enum
+from typing import Dict, NamedTuple, Type
+
+from google.protobuf.message import Message
 
 from . import envelope_pb2 as pb
 from .codec import FrameDecoder, HEADER_SIZE, frame_from_envelope, varint
@@ -24,16 +29,21 @@ class MethodKind(enum.Enum):
     BIDI_STREAMING = "bidi_streaming"
 
     @property
-    def client_sends(self):
+    def client_sends(self) -> bool:
         return self in (MethodKind.CLIENT_STREAMING, MethodKind.BIDI_STREAMING)
 
     @property
-    def server_sends(self):
+    def server_sends(self) -> bool:
         return self in (MethodKind.SERVER_STREAMING, MethodKind.BIDI_STREAMING)
 
 
-# What generated stubs list per method: name, "/package.Service/Method", kind, message classes.
-MethodInfo = collections.namedtuple("MethodInfo", "name path kind request_class response_class")
+class MethodInfo(NamedTuple):
+    """What generated stubs list per method."""
+    name: str
+    path: str  # "/package.Service/Method"
+    kind: MethodKind
+    request_class: Type[Message]
+    response_class: Type[Message]
 
 
 def error_for_status(code, message):
@@ -71,7 +81,7 @@ class Call:
 # exactly as protobuf serializes them (tests/test_codec.py checks them against Envelope): kind (1),
 # call_id (2), method (3), timeout_us (4), flags (7), metadata (8), attachment_size (9),
 # window_update (10), ping_data (12). Fields at their default are left out.
-_METHOD_FIELDS = {}  # method -> its encoded field 3
+_METHOD_FIELDS: Dict[str, bytes] = {}  # method -> its encoded field 3
 
 
 def _method_field(method):

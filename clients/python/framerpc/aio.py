@@ -7,14 +7,20 @@ All methods must be called from the event loop the channel first ran on. ClientC
 may be called from any thread. Cancelling the task awaiting a call cancels the call (CANCEL is
 sent) and re-raises CancelledError.
 """
+from __future__ import annotations
+
 import asyncio
 import socket
 import time
+from typing import AsyncIterator, Generic, Optional, Set, Tuple, Type
+
+from google.protobuf.message import Message
 
 from ._core import (Call, ConnectionCore, INITIAL_WINDOW, MethodKind, check_window, frame_cost)
 from .address import parse_address
 from .channel import ClientContext, make_context  # noqa: F401  (ClientContext is shared)
-from .codec import DEFAULT_LIMITS
+from ._types import BytesLike, Metadata, ResponseT
+from .codec import DEFAULT_LIMITS, FrameLimits
 from .status import RpcError, StatusCode, fresh
 
 _READ_CHUNK = 256 * 1024
@@ -114,7 +120,8 @@ class _Connection:
 class Channel:
     """An asyncio framerpc channel to `target` ("host:port", "[v6]:port" or "unix:/path")."""
 
-    def __init__(self, target, *, limits=None, connect_timeout=5.0, initial_window=INITIAL_WINDOW):
+    def __init__(self, target: str, *, limits: Optional[FrameLimits] = None,
+                 connect_timeout: float = 5.0, initial_window: int = INITIAL_WINDOW) -> None:
         self._address = parse_address(target)
         self.target = target
         self.limits = limits or DEFAULT_LIMITS
@@ -122,17 +129,17 @@ class Channel:
         self.initial_window = check_window(initial_window)
         self._next_id = 1
         self._current = None
-        self._connections = set()
+        self._connections: Set[_Connection] = set()
         self._connect_lock = None
         self._closed = False
 
-    async def __aenter__(self):
+    async def __aenter__(self) -> Channel:
         return self
 
-    async def __aexit__(self, *exc):
+    async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    async def close(self):
+    async def close(self) -> None:
         """Fails the calls in flight with CANCELLED "channel closed" and closes the connections."""
         self._closed = True
         self._current = None
@@ -225,8 +232,10 @@ class Channel:
         context._sent.set()
         return conn, call
 
-    async def unary_call(self, method, request, response_class, *, timeout=None, metadata=None,
-                         attachment=b"", context=None):
+    async def unary_call(self, method: str, request: Message, response_class: Type[ResponseT], *,
+                         timeout: Optional[float] = None, metadata: Optional[Metadata] = None,
+                         attachment: BytesLike = b"",
+                         context: Optional[ClientContext] = None) -> ResponseT:
         """Calls unary `method` and returns the response message. Raises RpcError."""
         context = make_context(context, timeout, metadata, attachment)
         conn, call = await self._start(method, MethodKind.UNARY, response_class, context,
@@ -243,8 +252,12 @@ class Channel:
         context.response_attachment = call.response_attachment
         return call.response
 
-    async def stream_call(self, method, kind, response_class, *, request=None, request_class=None,
-                          timeout=None, metadata=None, attachment=b"", context=None, window=None):
+    async def stream_call(self, method: str, kind: MethodKind, response_class: Type[ResponseT], *,
+                          request: Optional[Message] = None,
+                          request_class: Optional[Type[Message]] = None,
+                          timeout: Optional[float] = None, metadata: Optional[Metadata] = None,
+                          attachment: BytesLike = b"", context: Optional[ClientContext] = None,
+                          window: Optional[int] = None) -> ClientStream[ResponseT]:
         """Starts a streaming call and returns its ClientStream (see framerpc.Channel)."""
         if kind is MethodKind.UNARY:
             raise ValueError("stream_call is for streaming methods; use unary_call")
@@ -267,7 +280,7 @@ class Channel:
         return ClientStream(conn, call, context, request_class)
 
 
-class ClientStream:
+class ClientStream(Generic[ResponseT]):
     """A streaming call on an asyncio channel: the methods of framerpc.ClientStream as coroutines
     (write, done_writing, read, read_with_attachment, finish), `async for` over the messages, and
     cancel(). Cancelling a task blocked in one of them cancels the call."""
@@ -280,24 +293,24 @@ class ClientStream:
         self._writes_done = call.half_closed
 
     @property
-    def call_id(self):
+    def call_id(self) -> Optional[int]:
         return self._call.id
 
     @property
-    def done(self):
+    def done(self) -> bool:
         return self._call.done
 
     @property
-    def error(self):
+    def error(self) -> Optional[RpcError]:
         return self._call.error
 
-    def cancel(self):
+    def cancel(self) -> None:
         self._context.cancel()
 
-    async def __aenter__(self):
+    async def __aenter__(self) -> ClientStream[ResponseT]:
         return self
 
-    async def __aexit__(self, *exc):
+    async def __aexit__(self, *exc: object) -> None:
         if not self._call.done:
             self.cancel()
 
@@ -308,7 +321,7 @@ class ClientStream:
             self._conn.abort(self._call, _CANCELLED_BY_CLIENT)
             raise
 
-    async def write(self, message, attachment=b""):
+    async def write(self, message: Message, attachment: BytesLike = b"") -> bool:
         call, conn = self._call, self._conn
         if not call.kind.client_sends:
             raise TypeError("a %s call takes no further messages" % call.kind.value)
@@ -329,7 +342,7 @@ class ClientStream:
         await self._guarded(conn.drain())
         return True
 
-    async def done_writing(self):
+    async def done_writing(self) -> bool:
         call, conn = self._call, self._conn
         if self._writes_done:
             return not call.done
@@ -340,7 +353,7 @@ class ClientStream:
         await self._guarded(conn.drain())
         return True
 
-    async def read_with_attachment(self):
+    async def read_with_attachment(self) -> Optional[Tuple[ResponseT, bytes]]:
         call, conn = self._call, self._conn
         in_time = await self._guarded(conn.wait(call, lambda: call.inbox or call.done))
         if in_time and call.inbox:
@@ -353,14 +366,14 @@ class ClientStream:
             conn.abort(call, _DEADLINE_EXCEEDED)
         return None
 
-    async def read(self):
+    async def read(self) -> Optional[ResponseT]:
         item = await self.read_with_attachment()
         return None if item is None else item[0]
 
-    def __aiter__(self):
+    def __aiter__(self) -> AsyncIterator[ResponseT]:
         return self._iterate()
 
-    async def _iterate(self):
+    async def _iterate(self) -> AsyncIterator[ResponseT]:
         while True:
             item = await self.read_with_attachment()
             if item is None:
@@ -369,7 +382,7 @@ class ClientStream:
         if self._call.error is not None:
             raise fresh(self._call.error)
 
-    async def finish(self):
+    async def finish(self) -> Optional[ResponseT]:
         call, conn = self._call, self._conn
         if call.kind.client_sends and not self._writes_done:
             await self.done_writing()

@@ -6,17 +6,23 @@ _Connection), with a background thread reading when nobody waits. The connection
 first call; after it is lost, or after GOAWAY, the next call opens a new one. Calls are never
 retried behind the caller's back.
 """
+from __future__ import annotations
+
 import itertools
 import os
 import select
 import socket
 import threading
 import time
+from typing import Generic, Iterator, Optional, Set, Tuple, Type
+
+from google.protobuf.message import Message
 
 from ._core import (Call, ConnectionCore, INITIAL_WINDOW, MethodKind, check_window, frame_cost,
                     normalize_metadata)
 from .address import parse_address
-from .codec import DEFAULT_LIMITS
+from ._types import BytesLike, Metadata, ResponseT
+from .codec import DEFAULT_LIMITS, FrameLimits
 from .status import RpcError, StatusCode, fresh
 
 _READ_CHUNK = 256 * 1024
@@ -37,7 +43,8 @@ class ClientContext:
     and, after a unary call, `response_attachment`. `call_id` is set once the REQUEST has been
     written. cancel() may be called from any thread."""
 
-    def __init__(self, timeout=None, metadata=None, attachment=b""):
+    def __init__(self, timeout: Optional[float] = None, metadata: Optional[Metadata] = None,
+                 attachment: BytesLike = b"") -> None:
         if timeout is not None and not isinstance(timeout, (int, float)):
             raise TypeError("timeout must be a number of seconds or None")
         self.timeout = timeout
@@ -52,10 +59,10 @@ class ClientContext:
         self._canceller = None
 
     @property
-    def cancelled(self):
+    def cancelled(self) -> bool:
         return self._cancelled
 
-    def cancel(self):
+    def cancel(self) -> None:
         """Cancels the call: a call in flight sends CANCEL and fails with CANCELLED "cancelled by
         the client"; a call not started yet fails with CANCELLED "cancelled before start"."""
         with self._lock:
@@ -81,7 +88,8 @@ class ClientContext:
             return True
 
 
-def make_context(context, timeout, metadata, attachment):
+def make_context(context: Optional[ClientContext], timeout: Optional[float],
+                 metadata: Optional[Metadata], attachment: BytesLike) -> ClientContext:
     if context is None:
         return ClientContext(timeout, metadata, attachment)
     if timeout is not None or metadata or attachment:
@@ -392,7 +400,8 @@ class Channel:
     Thread-safe: any number of threads may make calls on it at once. Use it as a context manager,
     or close() it, to release the connection."""
 
-    def __init__(self, target, *, limits=None, connect_timeout=5.0, initial_window=INITIAL_WINDOW):
+    def __init__(self, target: str, *, limits: Optional[FrameLimits] = None,
+                 connect_timeout: float = 5.0, initial_window: int = INITIAL_WINDOW) -> None:
         self._address = parse_address(target)
         self.target = target
         self.limits = limits or DEFAULT_LIMITS
@@ -401,16 +410,16 @@ class Channel:
         self._lock = threading.Lock()
         self._ids = itertools.count(1)  # next() is atomic: call ids need no lock
         self._current = None
-        self._connections = set()
+        self._connections: Set[_Connection] = set()
         self._closed = False
 
-    def __enter__(self):
+    def __enter__(self) -> Channel:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def close(self):
+    def close(self) -> None:
         """Fails the calls in flight with CANCELLED "channel closed" and closes the connections."""
         with self._lock:
             self._closed = True
@@ -541,8 +550,10 @@ class Channel:
             context._sent.set()
         return conn, call
 
-    def unary_call(self, method, request, response_class, *, timeout=None, metadata=None,
-                   attachment=b"", context=None):
+    def unary_call(self, method: str, request: Message, response_class: Type[ResponseT], *,
+                   timeout: Optional[float] = None, metadata: Optional[Metadata] = None,
+                   attachment: BytesLike = b"",
+                   context: Optional[ClientContext] = None) -> ResponseT:
         """Calls unary `method` ("/package.Service/Method") and returns the response message.
         Raises RpcError. The response attachment lands in context.response_attachment."""
         if context is None:
@@ -575,8 +586,12 @@ class Channel:
             context.response_attachment = call.response_attachment
         return call.response
 
-    def stream_call(self, method, kind, response_class, *, request=None, request_class=None,
-                    timeout=None, metadata=None, attachment=b"", context=None, window=None):
+    def stream_call(self, method: str, kind: MethodKind, response_class: Type[ResponseT], *,
+                    request: Optional[Message] = None,
+                    request_class: Optional[Type[Message]] = None,
+                    timeout: Optional[float] = None, metadata: Optional[Metadata] = None,
+                    attachment: BytesLike = b"", context: Optional[ClientContext] = None,
+                    window: Optional[int] = None) -> ClientStream[ResponseT]:
         """Starts a streaming call of `kind` and returns its ClientStream. For server-streaming,
         `request` (with `attachment`) is sent at once with the half-close. `window`: the initial
         receive window in bytes (default: the channel's, 1 MiB)."""
@@ -600,7 +615,7 @@ class Channel:
         return ClientStream(conn, call, context, request_class)
 
 
-class ClientStream:
+class ClientStream(Generic[ResponseT]):
     """A streaming call (docs/protocol.md §11), returned by stream_call and the generated stubs.
 
     - write(message, attachment=b"") sends one message (client-streaming and bidirectional). It
@@ -626,31 +641,31 @@ class ClientStream:
         self._writes_done = call.half_closed
 
     @property
-    def call_id(self):
+    def call_id(self) -> Optional[int]:
         return self._call.id
 
     @property
-    def done(self):
+    def done(self) -> bool:
         return self._call.done
 
     @property
-    def error(self):
+    def error(self) -> Optional[RpcError]:
         """The RpcError the call ended with; None while running or after an OK end."""
         return self._call.error
 
-    def cancel(self):
+    def cancel(self) -> None:
         self._context.cancel()
 
-    def __enter__(self):
+    def __enter__(self) -> ClientStream[ResponseT]:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         if not self._call.done:
             self.cancel()
 
     # -- writing ---------------------------------------------------------------------------------
 
-    def write(self, message, attachment=b""):
+    def write(self, message: Message, attachment: BytesLike = b"") -> bool:
         call, conn = self._call, self._conn
         if not call.kind.client_sends:
             raise TypeError("a %s call takes no further messages" % call.kind.value)
@@ -671,7 +686,7 @@ class ClientStream:
             return False
         return conn.write(call, frame, call.deadline)
 
-    def done_writing(self):
+    def done_writing(self) -> bool:
         """Half-closes the client's side. False if the call has already ended."""
         call, conn = self._call, self._conn
         if self._writes_done:
@@ -685,7 +700,7 @@ class ClientStream:
 
     # -- reading ---------------------------------------------------------------------------------
 
-    def read_with_attachment(self):
+    def read_with_attachment(self) -> Optional[Tuple[ResponseT, bytes]]:
         call, conn = self._call, self._conn
         update = None
         with conn.lock:
@@ -703,11 +718,11 @@ class ClientStream:
             conn.abort(call, _DEADLINE_EXCEEDED)
         return None
 
-    def read(self):
+    def read(self) -> Optional[ResponseT]:
         item = self.read_with_attachment()
         return None if item is None else item[0]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[ResponseT]:
         while True:
             item = self.read_with_attachment()
             if item is None:
@@ -718,7 +733,7 @@ class ClientStream:
 
     # -- the end ---------------------------------------------------------------------------------
 
-    def finish(self):
+    def finish(self) -> Optional[ResponseT]:
         call, conn = self._call, self._conn
         if call.kind.client_sends and not self._writes_done:
             self.done_writing()

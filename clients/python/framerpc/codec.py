@@ -8,12 +8,16 @@ Every length is checked from the header before any of the body is buffered, and 
 byte as soon as it arrives. Errors are FrameError (an RpcError) with exactly the code and message
 of the C++ codec; tests/vectors holds the cases both must agree on.
 """
+from __future__ import annotations
+
 import string
 import struct
+from typing import Iterator, Optional, Tuple, Union
 
-from google.protobuf.message import DecodeError
+from google.protobuf.message import DecodeError, Message
 
 from .envelope_pb2 import Envelope
+from ._types import BytesLike
 from .status import FrameError, StatusCode, fresh
 
 MAGIC = b"FRPC"
@@ -34,8 +38,8 @@ class FrameLimits:
 
     __slots__ = ("max_body_bytes", "max_envelope_bytes", "max_metadata_bytes")
 
-    def __init__(self, max_body_bytes=64 << 20, max_envelope_bytes=64 << 10,
-                 max_metadata_bytes=16 << 10):
+    def __init__(self, max_body_bytes: int = 64 << 20, max_envelope_bytes: int = 64 << 10,
+                 max_metadata_bytes: int = 16 << 10) -> None:
         for name, value in (("max_body_bytes", max_body_bytes),
                             ("max_envelope_bytes", max_envelope_bytes),
                             ("max_metadata_bytes", max_metadata_bytes)):
@@ -59,20 +63,20 @@ class Frame:
 
     __slots__ = ("envelope", "payload", "body_size")
 
-    def __init__(self, envelope, payload, body_size):
+    def __init__(self, envelope: Envelope, payload: bytes, body_size: int) -> None:
         self.envelope = envelope
         self.payload = payload
         self.body_size = body_size
 
     @property
-    def message_bytes(self):
+    def message_bytes(self) -> bytes:
         attachment_size = self.envelope.attachment_size
         if not attachment_size:
             return self.payload
         return self.payload[:len(self.payload) - attachment_size]
 
     @property
-    def attachment(self):
+    def attachment(self) -> bytes:
         return self.payload[len(self.payload) - self.envelope.attachment_size:]
 
     def __repr__(self):
@@ -167,7 +171,8 @@ def _decode_body(data, offset, body, envelope_length, limits):
     return Frame(envelope, payload, body)
 
 
-def decode_frame(data, limits=DEFAULT_LIMITS):
+def decode_frame(data: BytesLike,
+                 limits: FrameLimits = DEFAULT_LIMITS) -> Optional[Tuple[Frame, int]]:
     """Decodes the first frame of `data` (bytes-like, possibly partial or holding many frames).
 
     Returns (frame, consumed), or None while `data` is a valid prefix; raises FrameError."""
@@ -186,18 +191,18 @@ class FrameDecoder:
     Buffers at most one frame (whose size the header has already checked) plus what was fed
     beyond it. Once it has raised FrameError it raises the same error for ever."""
 
-    def __init__(self, limits=DEFAULT_LIMITS):
+    def __init__(self, limits: FrameLimits = DEFAULT_LIMITS) -> None:
         self._limits = limits
         self._buffer = bytearray()
         self._offset = 0
-        self._lengths = None  # the checked (body, envelope) lengths of the frame at _offset
-        self._error = None
+        self._lengths: Optional[Tuple[int, int]] = None  # the checked (body, envelope) lengths of the frame at _offset
+        self._error: Optional[FrameError] = None
 
     @property
-    def buffered(self):
+    def buffered(self) -> int:
         return len(self._buffer) - self._offset
 
-    def feed(self, data):
+    def feed(self, data: BytesLike) -> None:
         """Appends bytes; raises FrameError at once if the header of the next frame is bad."""
         if self._error is not None:
             raise fresh(self._error)
@@ -219,7 +224,7 @@ class FrameDecoder:
             self._error = error
             raise
 
-    def next(self):
+    def next(self) -> Optional[Frame]:
         """The next complete frame, or None until more bytes are fed. Raises FrameError."""
         if self._error is not None:
             raise fresh(self._error)
@@ -247,14 +252,14 @@ class FrameDecoder:
             self._offset = 0
         return frame
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Frame]:
         while True:
             frame = self.next()
             if frame is None:
                 return
             yield frame
 
-    def frames(self, data):
+    def frames(self, data: BytesLike) -> Iterator[Frame]:
         """feed(data), then yields every complete frame: the same frames and the same errors,
         at the same points, as feed() followed by next() until None. While nothing is buffered,
         the frames that `data` holds whole are decoded from it in place (the usual case: one
@@ -334,7 +339,8 @@ def frame_from_envelope(envelope_bytes, message=b"", attachment=b"", limits=DEFA
                      attachment))
 
 
-def encode_frame(envelope, message=b"", attachment=b"", limits=DEFAULT_LIMITS):
+def encode_frame(envelope: Envelope, message: Union[BytesLike, Message] = b"",
+                 attachment: BytesLike = b"", limits: FrameLimits = DEFAULT_LIMITS) -> bytes:
     """One frame: `envelope` (whose attachment_size is set here), then `message` (bytes, or a
     protobuf message to serialize), then `attachment`. Raises FrameError, RESOURCE_EXHAUSTED for a
     frame over `limits` and INVALID_ARGUMENT for an envelope that serializes to 0 bytes."""

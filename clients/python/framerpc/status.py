@@ -1,4 +1,6 @@
 """Canonical status codes (docs/protocol.md §10) and the exception that carries them."""
+from __future__ import annotations
+
 import enum
 
 
@@ -22,7 +24,7 @@ class StatusCode(enum.IntEnum):
     UNAUTHENTICATED = 16
 
     @classmethod
-    def from_wire(cls, value):
+    def from_wire(cls, value: int) -> StatusCode:
         """A status_code from the wire: a value outside 0..16 reads as UNKNOWN (§8.3)."""
         try:
             return cls(value)
@@ -33,23 +35,26 @@ class StatusCode(enum.IntEnum):
 class RpcError(Exception):
     """A call ended with a non-OK status: `code` (a StatusCode) and the exact `message`."""
 
-    def __init__(self, code, message):
+    code: StatusCode
+    message: str
+
+    def __init__(self, code: int, message: str) -> None:
         self.code = StatusCode(code)
         self.message = message
         super().__init__("%s: %s" % (self.code.name, message))
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         return (isinstance(other, RpcError) and self.code == other.code
                 and self.message == other.message)
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return hash((self.code, self.message))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "RpcError(StatusCode.%s, %r)" % (self.code.name, self.message)
 
 
-def fresh(error):
+def fresh(error: RpcError) -> RpcError:
     """A new exception equal to `error`, to raise in its place. Raising one instance again and
     again would chain each raise's traceback onto it (keeping every earlier frame alive), and
     share it between the threads that raise it."""

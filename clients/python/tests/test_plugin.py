@@ -1,23 +1,17 @@
 """protoc-gen-frpcpy: what it generates for every method kind, names, and its errors."""
 import asyncio
-import importlib.util
 import inspect
-import os
 import unittest
 
 from google.protobuf import descriptor_pb2
 from google.protobuf.compiler import plugin_pb2
 
 import framerpc
+import framerpc.protoc_gen as plugin
 import stream_test_frpc
 import stream_test_pb2
 from proto import echo_pb2
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-spec = importlib.util.spec_from_file_location(
-    "protoc_gen_frpc_py", os.path.join(HERE, "..", "protoc_gen_frpc_py.py"))
-plugin = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(plugin)
 
 
 def request_for(*modules, parameter=""):
