@@ -83,6 +83,9 @@ out="$(cd "$user" && PYTHONPATH=gen PYTHONDONTWRITEBYTECODE=1 "$work/venv/bin/py
 stop_server
 
 if command -v mypy >/dev/null; then
+  # The package's own annotations are consistent.
+  (cd "$work/src" && mypy --no-error-summary --config-file "$OLDPWD/clients/python/mypy.ini" framerpc) \
+    >"$work/mypy.pkg" 2>&1 || fail "mypy on the package: $(cat "$work/mypy.pkg")"
   mypy_in_venv() { (cd "$user" && MYPYPATH=gen mypy --python-executable "$work/venv/bin/python" \
     --no-error-summary --config-file mypy.ini "$@"); }
   mypy_in_venv call.py >"$work/mypy.good" 2>&1 || fail "mypy on a correct script: $(cat "$work/mypy.good")"
