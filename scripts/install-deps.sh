@@ -60,6 +60,12 @@ if ! "$(dirname "$0")/npm_ci.sh" clients/node; then
   echo "install-deps: warning: could not install clients/node's npm packages" >&2
 fi
 
+# ...and its runtime dependencies in clients/node/.npm-cache, for installing its packed tarball
+# offline (its package_test).
+if ! "$(dirname "$0")/npm_cache_runtime.sh" clients/node; then
+  echo "install-deps: warning: could not cache clients/node's runtime npm packages" >&2
+fi
+
 # The gRPC adapter's Node interop test: @grpc/grpc-js and @grpc/proto-loader, npm ci from
 # adapters/grpc/interop/package-lock.json (its own node_modules, apart from clients/node's).
 if ! "$(dirname "$0")/npm_ci.sh" adapters/grpc/interop; then
