@@ -16,6 +16,8 @@ absl::Status PrepareContext(const CliOptions& options, ClientContext* context) {
   }
   FRPC_ASSIGN_OR_RETURN(const Metadata metadata, ParseMetadata(options.metadata));
   for (const auto& [key, value] : metadata) context->AddMetadata(key, value);
+  FRPC_ASSIGN_OR_RETURN(const Metadata headers, ParseHeaders(options.headers));
+  for (const auto& [key, value] : headers) context->AddMetadata(key, value);
   if (!options.auth_token_file.empty()) {
     FRPC_ASSIGN_OR_RETURN(const std::string token, auth::ReadTokenFile(options.auth_token_file));
     context->AddMetadata(auth::kAuthorizationKey, auth::AuthorizationValue(token));

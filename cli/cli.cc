@@ -1,12 +1,19 @@
 #include "cli/cli.h"
 
 #include <algorithm>
+#include <functional>
+#include <memory>
 #include <ostream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
 #include "cli/call_command.h"
+#include "cli/descriptors.h"
 #include "cli/exec_command.h"
+#include "cli/exit_code.h"
+#include "cli/health_command.h"
 #include "cli/stats_command.h"
 #include "cli/transfer_commands.h"
 #include "rpc/status_macros.h"
@@ -58,18 +65,52 @@ absl::Status RunDescribe(const MethodRegistry& registry, absl::Span<const std::s
   return absl::OkStatus();
 }
 
+// list and describe: the server's services (reflection) when there is an address, the files of
+// --proto or --protoset when given, else the services built into framerpc_cli.
+absl::Status WithRegistry(const CliOptions& options, const MethodRegistry& builtin,
+                          const std::function<absl::Status(const MethodRegistry&)>& run) {
+  const bool ask = HasDescriptorFlags(options) ||
+                   (!options.address.empty() && options.reflection != Reflection::kNever);
+  if (!ask) return run(builtin);
+  FRPC_ASSIGN_OR_RETURN(const std::unique_ptr<DescriptorSource> source, LoadDescriptors(options));
+  return run(source->registry());
+}
+
 absl::Status RunCommand(const CliOptions& options, const MethodRegistry& registry,
                         const std::vector<std::string>& args, std::istream& in, std::ostream& out,
                         std::ostream& err) {
   if (args.empty()) return absl::InvalidArgumentError(absl::StrCat("no command\n", kUsage));
   const absl::Span<const std::string> rest = absl::MakeConstSpan(args).subspan(1);
   if (args[0] == "call") return RunCall(options, registry, rest, in, out, err);
-  if (args[0] == "list") return RunList(registry, rest, out);
-  if (args[0] == "describe") return RunDescribe(registry, rest, out);
+  if (args[0] == "list") {
+    return WithRegistry(options, registry, [&](const MethodRegistry& r) {
+      return RunList(r, rest, out);
+    });
+  }
+  if (args[0] == "describe") {
+    return WithRegistry(options, registry, [&](const MethodRegistry& r) {
+      return RunDescribe(r, rest, out);
+    });
+  }
+  if (args[0] == "health") return RunHealth(options, rest, out);
   if (args[0] == "download") return RunDownload(options, rest, out, err);
   if (args[0] == "upload") return RunUpload(options, rest, out, err);
   if (args[0] == "stats") return RunStats(options, rest, out);
   return absl::InvalidArgumentError(absl::StrCat("unknown command ", args[0], "\n", kUsage));
+}
+
+// {"code": 14, "name": "UNAVAILABLE", "message": "..."}, escaped by protobuf's JSON printer.
+std::string ErrorJson(const absl::Status& status) {
+  google::protobuf::Struct error;
+  auto& fields = *error.mutable_fields();
+  fields["code"].set_number_value(static_cast<int>(status.code()));
+  fields["name"].set_string_value(absl::StatusCodeToString(status.code()));
+  fields["message"].set_string_value(std::string(status.message()));
+  std::string json;
+  if (!google::protobuf::util::MessageToJsonString(error, &json).ok()) {
+    return "{\"code\": 13, \"name\": \"INTERNAL\", \"message\": \"unprintable error\"}";
+  }
+  return json;
 }
 
 }  // namespace
@@ -77,11 +118,18 @@ absl::Status RunCommand(const CliOptions& options, const MethodRegistry& registr
 const char kUsage[] =
     "usage:\n"
     "  framerpc_cli --address=ADDR [flags] call /package.Service/Method [JSON|-]\n"
-    "      JSON request; '-' or none reads it from stdin. Prints the JSON reply.\n"
-    "  framerpc_cli list [SERVICE...]\n"
-    "      The linked services and methods, with request and response types.\n"
-    "  framerpc_cli describe SYMBOL\n"
+    "      JSON request; '-' or none reads it from stdin. Prints the JSON reply. Streaming\n"
+    "      methods: the requests are JSON objects one per line or one after another (from the\n"
+    "      argument or stdin), and each reply is printed as it arrives.\n"
+    "  framerpc_cli [--address=ADDR] list [SERVICE...]\n"
+    "      Services and methods, with request and response types.\n"
+    "  framerpc_cli [--address=ADDR] describe SYMBOL\n"
     "      A service, method, message or enum, as .proto text.\n"
+    "      Descriptors come from the server's reflection (with --address), from --proto files\n"
+    "      (with --import_path) or a --protoset; without any, from the services built into\n"
+    "      framerpc_cli (echo and command), which `call` also uses first.\n"
+    "  framerpc_cli [flags] health ADDR [SERVICE]\n"
+    "      grpc.health.v1 Check: prints SERVING, NOT_SERVING, ...; exits 0 only for SERVING.\n"
     "  framerpc_cli [flags] exec ADDR -- COMMAND [ARG...]\n"
     "      Runs COMMAND through the command service, like `ssh host COMMAND`: its output\n"
     "      streams to ours, our stdin is forwarded unless it is a terminal (--stdin), and the\n"
@@ -99,12 +147,9 @@ const char kUsage[] =
     "      version. ADMIN_ADDR is the server's --admin_listen address, or its RPC address\n"
     "      when it runs with --admin_on_rpc_port. Sends --auth_token_file's token if given.\n"
     "ADDR is host:port, [v6addr]:port or unix:/path. On error, prints ERROR: <CODE>: <message>\n"
-    "and exits with the status code's number (e.g. 14 for UNAVAILABLE); exec exits with 255.";
-
-int ExitCode(const absl::Status& status) {
-  if (status.ok()) return 0;
-  return std::clamp(static_cast<int>(status.code()), 1, 125);
-}
+    "and exits with 1 for a usage or local error, and 64 + the status code for an error from\n"
+    "the server or the way to it (78 for UNAVAILABLE, 80 for UNAUTHENTICATED); exec exits\n"
+    "with the command's code, or 255 when it could not run.";
 
 int RunCli(const CliOptions& options, const MethodRegistry& registry,
            const std::vector<std::string>& args, std::istream& in, std::ostream& out,
@@ -117,7 +162,9 @@ int RunCli(const CliOptions& options, const MethodRegistry& registry,
   }
   const absl::Status status = RunCommand(options, registry, args, in, out, err);
   out.flush();
-  if (!status.ok()) {
+  if (!status.ok() && options.format_error) {
+    err << ErrorJson(status) << std::endl;
+  } else if (!status.ok()) {
     err << "ERROR: " << absl::StatusCodeToString(status.code()) << ": " << status.message()
         << std::endl;
   }

@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "cli/cli_options.h"
+#include "cli/exit_code.h"
 #include "cli/method_registry.h"
 
 namespace framerpc::cli {
@@ -21,14 +22,11 @@ extern const char kUsage[];
 
 // Runs the command in `args` (the positional arguments, command first). `in` is read only when a
 // call's request JSON is "-" or omitted. Results go to `out`; errors go to `err` as
-// "ERROR: <CODE>: <message>". Returns the exit code: 0, or ExitCode() of the error.
+// "ERROR: <CODE>: <message>". Returns the exit code: 0, or ExitCode() of the error
+// (cli/exit_code.h).
 int RunCli(const CliOptions& options, const MethodRegistry& registry,
            const std::vector<std::string>& args, std::istream& in, std::ostream& out,
            std::ostream& err);
-
-// The numeric status code (UNAVAILABLE is 14), clamped to 1..125 so that shells don't mistake it
-// for a signal; 0 for OK.
-int ExitCode(const absl::Status& status);
 
 }  // namespace framerpc::cli
 

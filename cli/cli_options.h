@@ -41,6 +41,13 @@ struct TransferOptions {
   bool progress = false;
 };
 
+// When framerpc_cli asks a server's reflection service for its descriptors.
+enum class Reflection {
+  kAuto,    // list and describe with an address, and calls to methods not built in
+  kAlways,  // for every command that has an address
+  kNever,   // only the built-in services (and --proto, --protoset)
+};
+
 struct CliOptions {
   // "host:port", "[v6]:port" or "unix:/path". Needed by `call` only.
   std::string address;
@@ -48,6 +55,8 @@ struct CliOptions {
   absl::Duration timeout = absl::InfiniteDuration();
   // "key=value" entries, each possibly several comma-separated pairs (see ParseMetadata).
   std::vector<std::string> metadata;
+  // -H "key: value" entries, as grpcurl takes them (see ParseHeaders).
+  std::vector<std::string> headers;
   // Sent as the request attachment when not empty.
   std::string attachment_file;
   // Where the response attachment goes: after the JSON on stdout, and/or into a file.
@@ -58,6 +67,14 @@ struct CliOptions {
   std::string auth_token_file;
   ExecOptions exec;
   TransferOptions transfer;
+  // Descriptors from .proto files (found under `import_paths`) or a FileDescriptorSet instead of
+  // the server's reflection (cli/descriptor_source.h).
+  std::vector<std::string> proto_files;
+  std::vector<std::string> import_paths;
+  std::string protoset;
+  Reflection reflection = Reflection::kAuto;
+  // Print an error as one JSON object ({"code": N, "name": "...", "message": "..."}).
+  bool format_error = false;
 };
 
 }  // namespace framerpc::cli

@@ -164,37 +164,44 @@ TEST_F(CliTest, CallSendsMetadata) {
 TEST_F(CliTest, ElapsedDeadlineIsDeadlineExceeded) {
   Serve(&echo_);
   options_.timeout = absl::Nanoseconds(1);
-  EXPECT_EQ(Run({"call", "/framerpc.echo.EchoService/Say", "{}"}), 4);
+  EXPECT_EQ(Run({"call", "/framerpc.echo.EchoService/Say", "{}"}), 64 + 4);
   EXPECT_THAT(err_, StartsWith("ERROR: DEADLINE_EXCEEDED: "));
   EXPECT_EQ(out_, "");
 }
 
 TEST_F(CliTest, NoServerIsUnavailable) {
   options_.address = kNoServer;
-  EXPECT_EQ(Run({"call", "/framerpc.echo.EchoService/Say", "{}"}), 14);
+  EXPECT_EQ(Run({"call", "/framerpc.echo.EchoService/Say", "{}"}), 64 + 14);
   EXPECT_THAT(err_, StartsWith("ERROR: UNAVAILABLE: "));
 }
 
 TEST_F(CliTest, LocalErrorsFailBeforeConnecting) {
   // No server: each of these must fail on its own, not with UNAVAILABLE.
-  options_.address = kNoServer;
-  EXPECT_EQ(Run({"call", "/x.Y/Z", "{}"}), 5);
+  // A method not built in is looked up through the server's reflection: without an address, or
+  // with reflection off, it is unknown at once.
+  options_.address = "";
+  EXPECT_EQ(Run({"call", "/x.Y/Z", "{}"}), 1);
   EXPECT_THAT(err_, StartsWith("ERROR: NOT_FOUND: unknown method /x.Y/Z (known: "));
+  options_.address = kNoServer;
+  options_.reflection = Reflection::kNever;
+  EXPECT_EQ(Run({"call", "/x.Y/Z", "{}"}), 1);
+  EXPECT_THAT(err_, StartsWith("ERROR: NOT_FOUND: unknown method /x.Y/Z (known: "));
+  options_.reflection = Reflection::kAuto;
 
-  EXPECT_EQ(Run({"call", "/framerpc.echo.EchoService/Say", "{\"text\":"}), 3);
+  EXPECT_EQ(Run({"call", "/framerpc.echo.EchoService/Say", "{\"text\":"}), 1);
   EXPECT_THAT(err_, StartsWith("ERROR: INVALID_ARGUMENT: invalid JSON for "));
 
   options_.metadata = {"novalue"};
-  EXPECT_EQ(Run({"call", "/framerpc.echo.EchoService/Say", "{}"}), 3);
+  EXPECT_EQ(Run({"call", "/framerpc.echo.EchoService/Say", "{}"}), 1);
   EXPECT_THAT(err_, StartsWith("ERROR: INVALID_ARGUMENT: bad --metadata entry"));
 
   options_.metadata = {};
   options_.attachment_file = TempPath("no_such_file");
-  EXPECT_EQ(Run({"call", "/framerpc.echo.EchoService/Bytes", "{}"}), 5);
+  EXPECT_EQ(Run({"call", "/framerpc.echo.EchoService/Bytes", "{}"}), 1);
   EXPECT_THAT(err_, StartsWith("ERROR: NOT_FOUND: cannot open "));
 
   options_.address = "";
-  EXPECT_EQ(Run({"call", "/framerpc.echo.EchoService/Say", "{}"}), 3);
+  EXPECT_EQ(Run({"call", "/framerpc.echo.EchoService/Say", "{}"}), 1);
   EXPECT_THAT(err_, HasSubstr("--address"));
 }
 
@@ -212,7 +219,7 @@ TEST_F(CliTest, EveryCommandRefusesANonPositiveTimeoutBeforeConnecting) {
     options_.timeout = timeout;
     for (const std::vector<std::string>& command : commands) {
       // exec exits 255 on its own failures, as ssh does, to keep the remote codes apart.
-      EXPECT_EQ(Run(command), command[0] == "exec" ? 255 : 3) << command[0];
+      EXPECT_EQ(Run(command), command[0] == "exec" ? 255 : 1) << command[0];
       EXPECT_THAT(err_, HasSubstr(absl::StrCat("INVALID_ARGUMENT: --timeout must be positive, not ",
                                                absl::FormatDuration(timeout))))
           << command[0] << ": " << err_;
@@ -243,13 +250,13 @@ TEST(PrepareContextTest, AddsMetadataAndTheTokenButNoDeadline) {
 }
 
 TEST_F(CliTest, BadCommandLines) {
-  EXPECT_EQ(Run({}), 3);
+  EXPECT_EQ(Run({}), 1);
   EXPECT_THAT(err_, StartsWith("ERROR: INVALID_ARGUMENT: no command\nusage:"));
-  EXPECT_EQ(Run({"frobnicate"}), 3);
+  EXPECT_EQ(Run({"frobnicate"}), 1);
   EXPECT_THAT(err_, StartsWith("ERROR: INVALID_ARGUMENT: unknown command frobnicate"));
-  EXPECT_EQ(Run({"call"}), 3);
-  EXPECT_EQ(Run({"describe"}), 3);
-  EXPECT_EQ(Run({"list", "no.Such"}), 5);
+  EXPECT_EQ(Run({"call"}), 1);
+  EXPECT_EQ(Run({"describe"}), 1);
+  EXPECT_EQ(Run({"list", "no.Such"}), 1);
 }
 
 TEST_F(CliTest, ListShowsMethodsWithTypes) {
@@ -270,13 +277,19 @@ TEST_F(CliTest, ListShowsMethodsWithTypes) {
 TEST_F(CliTest, DescribePrintsDebugString) {
   EXPECT_EQ(Run({"describe", "framerpc.echo.SayRequest"}), 0) << err_;
   EXPECT_EQ(out_, echo::SayRequest::descriptor()->DebugString());
-  EXPECT_EQ(Run({"describe", "framerpc.echo.Nope"}), 5);
+  EXPECT_EQ(Run({"describe", "framerpc.echo.Nope"}), 1);
 }
 
-TEST(ExitCodeTest, IsTheStatusCodeClamped) {
+TEST(ExitCodeTest, LocalFailuresAreOneAndTheServersAre64PlusTheCode) {
   EXPECT_EQ(ExitCode(absl::OkStatus()), 0);
-  EXPECT_EQ(ExitCode(absl::UnavailableError("")), 14);
-  EXPECT_EQ(ExitCode(absl::UnauthenticatedError("")), 16);
+  EXPECT_EQ(ExitCode(RpcFailure(absl::OkStatus())), 0);
+  EXPECT_EQ(ExitCode(absl::InvalidArgumentError("bad flag")), 1);
+  EXPECT_EQ(ExitCode(absl::NotFoundError("no such local file")), 1);
+  EXPECT_EQ(ExitCode(RpcFailure(absl::UnavailableError(""))), 78);
+  EXPECT_EQ(ExitCode(RpcFailure(absl::UnauthenticatedError(""))), 80);
+  EXPECT_EQ(ExitCode(RpcFailure(absl::CancelledError(""))), 65);
+  EXPECT_TRUE(IsRpcFailure(RpcFailure(absl::InternalError(""))));
+  EXPECT_FALSE(IsRpcFailure(absl::InternalError("")));
 }
 
 }  // namespace

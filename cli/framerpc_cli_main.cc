@@ -16,10 +16,31 @@
 #include "cli/method_registry.h"
 
 ABSL_FLAG(std::string, address, "", "Server: host:port, [v6addr]:port or unix:/path.");
-ABSL_FLAG(absl::Duration, timeout, absl::InfiniteDuration(),
-          "Deadline of the call, e.g. 500ms or 5s; inf for none.");
+ABSL_FLAG(std::string, timeout, "inf",
+          "Deadline of the call: a duration (500ms, 5s) or a number of seconds (5, 0.25); inf "
+          "for none.");
+ABSL_FLAG(std::string, max_time, "",
+          "grpcurl's -max-time: the same as --timeout, in seconds (5, 0.25).");
 ABSL_FLAG(std::vector<std::string>, metadata, {},
           "Call metadata as key=value; repeat the flag or separate pairs with commas.");
+ABSL_FLAG(std::string, d, "",
+          "grpcurl's -d: the request JSON for call (several objects for a streaming call); '@' "
+          "reads it from stdin.");
+ABSL_FLAG(std::vector<std::string>, proto, {},
+          "Take the descriptors from these .proto files instead of the server's reflection; "
+          "repeat the flag or separate files with commas.");
+ABSL_FLAG(std::vector<std::string>, import_path, {},
+          "Where --proto files and their imports are found (default: the current directory).");
+ABSL_FLAG(std::string, protoset, "",
+          "Take the descriptors from this FileDescriptorSet (protoc --include_imports "
+          "--descriptor_set_out) instead of the server's reflection.");
+ABSL_FLAG(std::string, reflection, "auto",
+          "When to ask the server's reflection service: auto (list and describe with an "
+          "address, and calls to methods not built into framerpc_cli), always, never.");
+ABSL_FLAG(bool, format_error, false,
+          "Print an error as one JSON object: {\"code\", \"name\", \"message\"}.");
+ABSL_FLAG(bool, plaintext, true,
+          "grpcurl's -plaintext: accepted; framerpc_cli speaks plaintext (no TLS yet).");
 ABSL_FLAG(std::string, attachment_file, "", "Send this file's bytes as the request attachment.");
 ABSL_FLAG(bool, print_attachment, false,
           "Write the response attachment to stdout, after the JSON reply and its newline.");
@@ -64,12 +85,35 @@ bool ParseStdinMode(const std::string& text, framerpc::cli::ExecStdin* mode) {
   return true;
 }
 
+bool ParseReflection(const std::string& text, framerpc::cli::Reflection* mode) {
+  if (text == "auto") {
+    *mode = framerpc::cli::Reflection::kAuto;
+  } else if (text == "always") {
+    *mode = framerpc::cli::Reflection::kAlways;
+  } else if (text == "never") {
+    *mode = framerpc::cli::Reflection::kNever;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+int UsageError(const std::string& message) {
+  std::cerr << "ERROR: INVALID_ARGUMENT: " << message << std::endl;
+  return framerpc::cli::kExitLocalFailure;
+}
+
 framerpc::cli::CliOptions OptionsFromFlags(std::vector<std::string> metadata,
+                                           std::vector<std::string> headers,
                                            std::vector<std::string> env) {
   framerpc::cli::CliOptions options;
   options.address = absl::GetFlag(FLAGS_address);
-  options.timeout = absl::GetFlag(FLAGS_timeout);
   options.metadata = std::move(metadata);
+  options.headers = std::move(headers);
+  options.proto_files = absl::GetFlag(FLAGS_proto);
+  options.import_paths = absl::GetFlag(FLAGS_import_path);
+  options.protoset = absl::GetFlag(FLAGS_protoset);
+  options.format_error = absl::GetFlag(FLAGS_format_error);
   options.attachment_file = absl::GetFlag(FLAGS_attachment_file);
   options.print_attachment = absl::GetFlag(FLAGS_print_attachment);
   options.attachment_out = absl::GetFlag(FLAGS_attachment_out);
@@ -94,20 +138,36 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(framerpc::cli::kUsage);
   // absl keeps only the last value of a repeated flag, so --metadata is collected beforehand.
   std::vector<std::string> args(argv, argv + argc);
+  framerpc::cli::DashedFlagsToUnderscores(
+      {"max-time", "emit-defaults", "import-path", "format-error"}, &args);
   std::vector<std::string> metadata = framerpc::cli::TakeRepeatedFlag("metadata", &args);
+  std::vector<std::string> headers = framerpc::cli::TakeRepeatedFlag("H", &args);
   std::vector<std::string> env = framerpc::cli::TakeRepeatedFlag("env", &args);
   std::vector<char*> arg_ptrs;
   for (std::string& arg : args) arg_ptrs.push_back(arg.data());
   const std::vector<char*> positional =
       absl::ParseCommandLine(static_cast<int>(arg_ptrs.size()), arg_ptrs.data());
 
-  framerpc::cli::CliOptions options = OptionsFromFlags(std::move(metadata), std::move(env));
+  framerpc::cli::CliOptions options =
+      OptionsFromFlags(std::move(metadata), std::move(headers), std::move(env));
   if (!ParseStdinMode(absl::GetFlag(FLAGS_stdin), &options.exec.stdin_mode)) {
-    std::cerr << "ERROR: INVALID_ARGUMENT: --stdin must be auto, always or never" << std::endl;
-    return 255;
+    return UsageError("--stdin must be auto, always or never");
+  }
+  if (!ParseReflection(absl::GetFlag(FLAGS_reflection), &options.reflection)) {
+    return UsageError("--reflection must be auto, always or never");
+  }
+  const std::string max_time = absl::GetFlag(FLAGS_max_time);
+  absl::StatusOr<absl::Duration> timeout =
+      framerpc::cli::ParseTimeout(max_time.empty() ? absl::GetFlag(FLAGS_timeout) : max_time);
+  if (!timeout.ok()) return UsageError(std::string(timeout.status().message()));
+  options.timeout = *timeout;
+  std::vector<std::string> command(positional.begin() + 1, positional.end());
+  if (const std::string data = absl::GetFlag(FLAGS_d); !data.empty()) {
+    if (command.size() != 2 || command[0] != "call") {
+      return UsageError("-d gives the request of `call METHOD`, and no JSON argument with it");
+    }
+    command.push_back(data == "@" ? "-" : data);
   }
   const framerpc::cli::MethodRegistry registry(framerpc::cli::KnownServiceFiles());
-  return framerpc::cli::RunCli(options, registry,
-                               std::vector<std::string>(positional.begin() + 1, positional.end()),
-                               std::cin, std::cout, std::cerr);
+  return framerpc::cli::RunCli(options, registry, command, std::cin, std::cout, std::cerr);
 }

@@ -10,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "cli/exit_code.h"
 #include "rpc/status_macros.h"
 #include "services/auth/shared_secret.h"
 #include "transport/socket_address.h"
@@ -44,26 +45,11 @@ absl::Status StatusForHttp(int code, absl::string_view body, absl::string_view p
   }
 }
 
-}  // namespace
-
-absl::Status RunStats(const CliOptions& options, absl::Span<const std::string> args,
-                      std::ostream& out) {
-  std::string address = options.address;
-  std::string page = "/status";
-  if (!args.empty()) address = args[0];
-  if (args.size() >= 2) page = absl::StartsWith(args[1], "/") ? args[1] : "/" + args[1];
-  if (address.empty() || args.size() > 2) {
-    return absl::InvalidArgumentError(
-        "usage: stats ADDR [PAGE] (PAGE: status, connections, calls, metrics, flags, version)");
-  }
-  FRPC_ASSIGN_OR_RETURN(const SocketAddress parsed, SocketAddress::Parse(address));
-  std::string request = absl::StrCat("GET ", page, " HTTP/1.1\r\nHost: ", address,
-                                     "\r\nUser-Agent: framerpc_cli\r\nConnection: close\r\n");
-  if (!options.auth_token_file.empty()) {
-    FRPC_ASSIGN_OR_RETURN(const std::string token, auth::ReadTokenFile(options.auth_token_file));
-    absl::StrAppend(&request, "Authorization: ", auth::AuthorizationValue(token), "\r\n");
-  }
-  request += "\r\n";
+// The page over HTTP/1.1 (one request, Connection: close): its body to `out`, or what went wrong
+// on the way or at the server.
+absl::Status FetchPage(const CliOptions& options, const std::string& address,
+                       const SocketAddress& parsed, const std::string& page,
+                       const std::string& request, std::ostream& out) {
 
   const absl::Time deadline =
       absl::Now() + (options.timeout == absl::InfiniteDuration() ? absl::Seconds(10)
@@ -112,6 +98,30 @@ absl::Status RunStats(const CliOptions& options, absl::Span<const std::string> a
   if (code != 200) return StatusForHttp(code, body, page);
   out << body;
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status RunStats(const CliOptions& options, absl::Span<const std::string> args,
+                      std::ostream& out) {
+  std::string address = options.address;
+  std::string page = "/status";
+  if (!args.empty()) address = args[0];
+  if (args.size() >= 2) page = absl::StartsWith(args[1], "/") ? args[1] : "/" + args[1];
+  if (address.empty() || args.size() > 2) {
+    return absl::InvalidArgumentError(
+        "usage: stats ADDR [PAGE] (PAGE: status, connections, calls, metrics, flags, version)");
+  }
+  FRPC_ASSIGN_OR_RETURN(const SocketAddress parsed, SocketAddress::Parse(address));
+  std::string request = absl::StrCat("GET ", page, " HTTP/1.1\r\nHost: ", address,
+                                     "\r\nUser-Agent: framerpc_cli\r\nConnection: close\r\n");
+  if (!options.auth_token_file.empty()) {
+    FRPC_ASSIGN_OR_RETURN(const std::string token, auth::ReadTokenFile(options.auth_token_file));
+    absl::StrAppend(&request, "Authorization: ", auth::AuthorizationValue(token), "\r\n");
+  }
+  request += "\r\n";
+  // Everything from here on is the server's answer, or the way to it.
+  return RpcFailure(FetchPage(options, address, parsed, page, request, out));
 }
 
 }  // namespace framerpc::cli

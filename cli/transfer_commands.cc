@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "cli/args.h"
 #include "cli/call_context.h"
+#include "cli/exit_code.h"
 #include "cli/progress_bar.h"
 #include "rpc/channel.h"
 #include "rpc/status_macros.h"
@@ -67,7 +68,9 @@ absl::Status RunDownload(const CliOptions& options, absl::Span<const std::string
   absl::StatusOr<file::DownloadResult> result =
       file::DownloadFile(&stub, &context, target.first, target.second, download);
   if (bar) bar->Finish();
-  if (!result.ok()) return result.status();
+  if (!result.ok()) {
+    return file::IsLocalFailure(result.status()) ? result.status() : RpcFailure(result.status());
+  }
   out << "downloaded '" << target.first << "' to '" << target.second << "': " << result->received
       << " bytes";
   if (result->offset > 0) out << " after the " << result->offset << " already there";
@@ -92,7 +95,9 @@ absl::Status RunUpload(const CliOptions& options, absl::Span<const std::string> 
   absl::StatusOr<file::UploadResult> result =
       file::UploadFile(&stub, &context, target.first, target.second, upload);
   if (bar) bar->Finish();
-  if (!result.ok()) return result.status();
+  if (!result.ok()) {
+    return file::IsLocalFailure(result.status()) ? result.status() : RpcFailure(result.status());
+  }
   out << "uploaded '" << target.first << "' to '" << target.second << "': " << result->size
       << " bytes, SHA-256 " << file::DigestToHex(result->sha256) << " verified by the server\n";
   return absl::OkStatus();

@@ -127,16 +127,16 @@ TEST_F(TransferCommandsTest, ProgressBarOnlyWhenAsked) {
 }
 
 TEST_F(TransferCommandsTest, ErrorsExitWithTheirCode) {
-  EXPECT_EQ(Run({"download", address_, "missing.bin", base_ + "/out.bin"}), 5);
+  EXPECT_EQ(Run({"download", address_, "missing.bin", base_ + "/out.bin"}), 64 + 5);
   EXPECT_TRUE(absl::StartsWith(err_, "ERROR: NOT_FOUND: ")) << err_;
   EXPECT_NE(::access((base_ + "/out.bin").c_str(), F_OK), 0);  // nothing created
 
-  EXPECT_EQ(Run({"download", address_, "../escape", base_ + "/out.bin"}), 3);
+  EXPECT_EQ(Run({"download", address_, "../escape", base_ + "/out.bin"}), 64 + 3);
   EXPECT_TRUE(absl::StrContains(err_, "escapes the root")) << err_;
 
   WriteFile(root_ + "/exists.bin", "old");
   WriteFile(base_ + "/new.bin", "new");
-  EXPECT_EQ(Run({"upload", address_, base_ + "/new.bin", "exists.bin"}), 6);
+  EXPECT_EQ(Run({"upload", address_, base_ + "/new.bin", "exists.bin"}), 64 + 6);
   EXPECT_TRUE(absl::StrContains(err_, "upload with overwrite")) << err_;
   CliOptions overwrite;
   overwrite.transfer.overwrite = true;
@@ -144,11 +144,14 @@ TEST_F(TransferCommandsTest, ErrorsExitWithTheirCode) {
   EXPECT_EQ(ReadFile(root_ + "/exists.bin"), "new");
 
   ASSERT_EQ(::symlink((root_ + "/exists.bin").c_str(), (base_ + "/link").c_str()), 0);
-  EXPECT_EQ(Run({"download", address_, "exists.bin", base_ + "/link"}), 9);
+  // The local file's own failure: 1, not the server's 64 + code.
+  EXPECT_EQ(Run({"download", address_, "exists.bin", base_ + "/link"}), 1);
   EXPECT_TRUE(absl::StrContains(err_, "is a symlink")) << err_;
 
-  EXPECT_EQ(Run({"download", address_, "exists.bin"}), 3);
+  EXPECT_EQ(Run({"download", address_, "exists.bin"}), 1);
   EXPECT_TRUE(absl::StrContains(err_, "usage: download ADDR REMOTE_PATH LOCAL_PATH")) << err_;
+  EXPECT_EQ(Run({"upload", address_, base_ + "/no_such_file", "x.bin"}), 1);
+  EXPECT_TRUE(absl::StrContains(err_, "cannot open")) << err_;
   CliOptions with_address;
   with_address.address = address_;
   EXPECT_EQ(Run({"download", "exists.bin", base_ + "/via_flag"}, with_address), 0) << err_;

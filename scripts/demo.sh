@@ -120,8 +120,8 @@ echo
 echo "\$ framerpc_cli download $unix ../../etc/passwd $work/passwd   # expected to fail"
 rc=0
 "$cli" download "$unix" ../../etc/passwd "$work/passwd" || rc=$?
-[ "$rc" -eq 3 ] || { echo "unexpected exit code $rc" >&2; exit 1; }
-echo "(exit code $rc: INVALID_ARGUMENT)"
+[ "$rc" -eq 67 ] || { echo "unexpected exit code $rc" >&2; exit 1; }
+echo "(exit code $rc: 64 + 3, the server's INVALID_ARGUMENT)"
 
 echo
 echo "== graceful shutdown (SIGTERM)"

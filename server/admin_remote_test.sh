@@ -39,7 +39,7 @@ for page in status connections calls flags version; do
 done
 # framerpc_cli stats from this non-local address: refused without the token, shown with it.
 rc=0; "$cli" stats "$admin" >"$work/stats" 2>"$work/stats.err" || rc=$?
-[ "$rc" -eq 16 ] || fail "stats without the token exited $rc: $(cat "$work/stats.err")"
+[ "$rc" -eq 80 ] || fail "stats without the token exited $rc: $(cat "$work/stats.err")"
 "$cli" --auth_token_file="$work/token" stats "$admin" >"$work/stats" || fail "stats with the token"
 grep -q '^# methods, last minute' "$work/stats" || fail "stats printed: $(cat "$work/stats")"
 echo "ok: framerpc_cli stats needs the token off the host"

@@ -10,7 +10,8 @@ source "$PWD/server/server_test_lib.sh"
 root="$work/root"
 mkdir "$root"
 
-# Runs the CLI expecting exit code $1 and $2 in its stderr.
+# Runs the CLI expecting exit code $1 (64 + the status code for the server's errors) and $2 in
+# its stderr.
 expect_cli_error() {
   local code="$1" expected="$2"; shift 2
   local rc=0
@@ -42,9 +43,9 @@ port="${address##*:}"
 "$cli" download "127.0.0.1:$port" data.bin "$work/copy.bin" >"$work/out"
 cmp "$root/data.bin" "$work/copy.bin" || fail "download differs"
 grep -qF "verified" "$work/out" || fail "no verification line: $(cat "$work/out")"
-expect_cli_error 7 "the file service is read-only" upload "127.0.0.1:$port" "$work/up.bin" up.bin
+expect_cli_error 71 "the file service is read-only" upload "127.0.0.1:$port" "$work/up.bin" up.bin
 [ ! -e "$root/up.bin" ] || fail "read-only server wrote up.bin"
-expect_cli_error 3 "escapes the root" download "127.0.0.1:$port" ../etc/passwd "$work/x"
+expect_cli_error 67 "escapes the root" download "127.0.0.1:$port" ../etc/passwd "$work/x"
 stop_server
 echo "ok: read-only"
 
@@ -56,7 +57,7 @@ grep -qF "(writable, hard links and mounts refused); reads: anyone; writes: any 
   || fail "no access line: $(cat "$work/first_lines")"
 "$cli" upload "$address" "$work/up.bin" sub.bin >/dev/null
 cmp "$work/up.bin" "$root/sub.bin" || fail "upload differs"
-expect_cli_error 6 "already exists" upload "$address" "$work/up.bin" sub.bin
+expect_cli_error 70 "already exists" upload "$address" "$work/up.bin" sub.bin
 "$cli" --overwrite upload "$address" "$work/copy.bin" sub.bin >/dev/null
 cmp "$work/copy.bin" "$root/sub.bin" || fail "overwrite differs"
 # An interrupted download: the first 100000 bytes are there; --continue fetches the rest.
@@ -78,11 +79,11 @@ start_server --listen=127.0.0.1:0,unix:"$shared/s.sock" --file_root="$root" --fi
 chmod 777 "$shared/s.sock"
 "$cli" upload "unix:$shared/s.sock" "$work/up.bin" uid.bin >/dev/null
 cmp "$work/up.bin" "$root/uid.bin" || fail "upload by uid differs"
-expect_cli_error 16 "UNAUTHENTICATED" upload "$address" "$work/up.bin" tcp.bin
+expect_cli_error 80 "UNAUTHENTICATED" upload "$address" "$work/up.bin" tcp.bin
 rc=0
 setpriv --reuid=nobody --regid=nogroup --clear-groups "$shared/cli" upload \
   "unix:$shared/s.sock" /etc/hostname nobody.bin >"$work/out" 2>"$work/err" || rc=$?
-[ "$rc" -eq 7 ] || fail "nobody's upload: exit $rc ($(cat "$work/err"))"
+[ "$rc" -eq 71 ] || fail "nobody's upload: exit $rc ($(cat "$work/err"))"
 grep -qF "peer uid 65534 is not allowed" "$work/err" || fail "nobody: $(cat "$work/err")"
 [ ! -e "$root/tcp.bin" ] && [ ! -e "$root/nobody.bin" ] || fail "a refused upload wrote a file"
 stop_server
@@ -91,8 +92,8 @@ echo "ok: writes by Unix-socket uid; TCP and nobody refused"
 # --- Writable on every address, with the token ----------------------------------------------
 start_server --listen=0.0.0.0:0 --file_root="$root" --file_writable --auth_token_file="$work/token"
 port="${address##*:}"
-expect_cli_error 16 "UNAUTHENTICATED" upload "127.0.0.1:$port" "$work/up.bin" tok.bin
-expect_cli_error 16 "UNAUTHENTICATED" download "127.0.0.1:$port" data.bin "$work/x"
+expect_cli_error 80 "UNAUTHENTICATED" upload "127.0.0.1:$port" "$work/up.bin" tok.bin
+expect_cli_error 80 "UNAUTHENTICATED" download "127.0.0.1:$port" data.bin "$work/x"
 "$cli" --auth_token_file="$work/token" upload "127.0.0.1:$port" "$work/up.bin" tok.bin >/dev/null
 cmp "$work/up.bin" "$root/tok.bin" || fail "upload with the token differs"
 stop_server

@@ -34,7 +34,7 @@ done
 run='{"command": {"argv": ["/bin/true"]}}'
 for i in 1 2; do
   rc=0; "$cli" --address="$address" call /framerpc.command.CommandService/Run "$run" >/dev/null 2>&1 || rc=$?
-  [ "$rc" -eq 16 ] || fail "Run without the token should be UNAUTHENTICATED (16), got $rc"
+  [ "$rc" -eq 80 ] || fail "Run without the token should be UNAUTHENTICATED (64 + 16), got $rc"
 done
 "$cli" --address="$address" --auth_token_file="$work/token" call /framerpc.command.CommandService/Run "$run" >/dev/null \
   || fail "Run with the token"

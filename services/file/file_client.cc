@@ -10,6 +10,7 @@
 #include <optional>
 #include <utility>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "base/scoped_fd.h"
 #include "rpc/status_macros.h"
@@ -24,17 +25,25 @@ constexpr size_t kLocalReadBytes = size_t{1} << 20;
 
 std::string Quoted(const std::string& path) { return absl::StrCat("'", path, "'"); }
 
+constexpr char kLocalPayload[] = "framerpc.file/local";
+
+// `status`, marked as a failure of the local file (IsLocalFailure).
+absl::Status Local(absl::Status status) {
+  status.SetPayload(kLocalPayload, absl::Cord("1"));
+  return status;
+}
+
 absl::Status LocalError(int err, absl::string_view verb, const std::string& path) {
-  return FileErrnoToStatus(err, absl::StrCat("cannot ", verb, " ", Quoted(path)));
+  return Local(FileErrnoToStatus(err, absl::StrCat("cannot ", verb, " ", Quoted(path))));
 }
 
 absl::Status NotARegularFile(const std::string& path, const struct stat& st) {
   const char* what = S_ISDIR(st.st_mode)   ? "a directory"
                      : S_ISLNK(st.st_mode) ? "a symlink"
                                            : "not a regular file";
-  return absl::FailedPreconditionError(
+  return Local(absl::FailedPreconditionError(
       absl::StrCat("local path ", Quoted(path), " is ", what,
-                   "; a download writes only to a regular file at the path given"));
+                   "; a download writes only to a regular file at the path given")));
 }
 
 // What the local path holds before a download: nothing, or a regular file of `size` bytes.
@@ -61,9 +70,9 @@ absl::StatusOr<ScopedFd> OpenLocalTarget(const std::string& path, bool keep) {
   ScopedFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0666));
   if (!fd.valid()) {
     if (errno == ELOOP) {
-      return absl::FailedPreconditionError(absl::StrCat(
+      return Local(absl::FailedPreconditionError(absl::StrCat(
           "local path ", Quoted(path), " is a symlink; a download writes only to a regular file "
-          "at the path given"));
+          "at the path given")));
     }
     return LocalError(errno, "open", path);
   }
@@ -93,11 +102,13 @@ class DownloadSink {
       // The part we already have counts towards the whole-file checksum.
       whole_.emplace();
       std::string buffer(kLocalReadBytes, '\0');
-      FRPC_ASSIGN_OR_RETURN(const uint64_t hashed,
-                            HashRange(fd_.get(), 0, offset, &*whole_, &buffer, path_));
+      absl::StatusOr<uint64_t> hashed_or =
+          HashRange(fd_.get(), 0, offset, &*whole_, &buffer, path_);
+      if (!hashed_or.ok()) return Local(hashed_or.status());
+      const uint64_t hashed = *hashed_or;
       if (hashed != offset) {
-        return absl::AbortedError(absl::StrCat("local file ", Quoted(path_),
-                                               " shrank while the download was starting"));
+        return Local(absl::AbortedError(absl::StrCat("local file ", Quoted(path_),
+                                                     " shrank while the download was starting")));
       }
     }
     if (::lseek(fd_.get(), static_cast<off_t>(offset), SEEK_SET) < 0) {
@@ -113,7 +124,9 @@ class DownloadSink {
     if (data.empty() || data.size() > header_.length() - received_) {
       return absl::InternalError("the server sent more data than its header announced");
     }
-    FRPC_RETURN_IF_ERROR(WriteAll(fd_.get(), data, path_));
+    if (absl::Status written = WriteAll(fd_.get(), data, path_); !written.ok()) {
+      return Local(std::move(written));
+    }
     sent_.Update(data);
     if (whole_) whole_->Update(data);
     received_ += data.size();
@@ -203,7 +216,13 @@ absl::StatusOr<std::string> ReceiveData(ClientReader<DownloadResponse>* reader,
 
 absl::Status UnsharedStatus(const absl::Status& status) {
   if (status.ok()) return status;
-  return absl::Status(status.code(), std::string(status.message()));
+  absl::Status copy(status.code(), std::string(status.message()));
+  if (IsLocalFailure(status)) copy = Local(std::move(copy));
+  return copy;
+}
+
+bool IsLocalFailure(const absl::Status& status) {
+  return status.GetPayload(kLocalPayload).has_value();
 }
 
 absl::StatusOr<DownloadResult> DownloadFile(FileService::Stub* stub, ClientContext* context,
@@ -240,9 +259,10 @@ absl::StatusOr<DownloadResult> DownloadFile(FileService::Stub* stub, ClientConte
   if (!status.ok()) {
     if (!sink.started() || absl::IsDataLoss(status)) return status;
     sink.KeepReceived();
-    return absl::Status(status.code(),
-                        absl::StrCat(status.message(), " (", Quoted(local_path), " keeps the first ",
-                                     offset + sink.received(), " bytes; resume to continue)"));
+    absl::Status kept(status.code(),
+                      absl::StrCat(status.message(), " (", Quoted(local_path), " keeps the first ",
+                                   offset + sink.received(), " bytes; resume to continue)"));
+    return IsLocalFailure(status) ? Local(std::move(kept)) : kept;
   }
   DownloadResult result;
   result.file_size = sink.header().stat().size();
@@ -261,8 +281,8 @@ absl::StatusOr<UploadResult> UploadFile(FileService::Stub* stub, ClientContext* 
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return LocalError(errno, "inspect", local_path);
   if (!S_ISREG(st.st_mode)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("local path ", Quoted(local_path), " is not a regular file"));
+    return Local(absl::FailedPreconditionError(
+        absl::StrCat("local path ", Quoted(local_path), " is not a regular file")));
   }
   const uint64_t size = static_cast<uint64_t>(st.st_size);
   ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
@@ -287,9 +307,9 @@ absl::StatusOr<UploadResult> UploadFile(FileService::Stub* stub, ClientContext* 
     if (!got.ok() || *got < want) {
       context->TryCancel();  // the server drops the temp file
       writer->Finish().IgnoreError();
-      if (!got.ok()) return got.status();
-      return absl::AbortedError(
-          absl::StrCat("local file ", Quoted(local_path), " shrank during the upload"));
+      if (!got.ok()) return Local(got.status());
+      return Local(absl::AbortedError(
+          absl::StrCat("local file ", Quoted(local_path), " shrank during the upload")));
     }
     const absl::string_view chunk(buffer.data(), *got);
     sha.Update(chunk);

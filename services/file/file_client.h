@@ -94,6 +94,10 @@ absl::StatusOr<UploadResult> UploadFile(FileService::Stub* stub, ClientContext* 
 // stream's Finish() status past the stream's lifetime should do the same.
 absl::Status UnsharedStatus(const absl::Status& status);
 
+// Whether a failure of DownloadFile or UploadFile is the local file's (it cannot be opened, read
+// or written, or is not a regular file) rather than the call's. The mark survives UnsharedStatus.
+bool IsLocalFailure(const absl::Status& status);
+
 }  // namespace framerpc::file
 
 #endif  // FRAMERPC_SERVICES_FILE_FILE_CLIENT_H_

@@ -1,0 +1,224 @@
+// framerpc_cli with a service it does not have built in (cli/testdata/counter.proto), found
+// through the server's reflection, through --proto and through --protoset: list, describe, and
+// calls of every method kind, requests read as grpcurl reads them; and `health`.
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "adapters/grpc/health_service.h"
+#include "adapters/grpc/reflection_service.h"
+#include "cli/cli.h"
+#include "cli/known_services.h"
+#include "cli/testdata/counter.frpc.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/descriptor.pb.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "gtest/gtest.h"
+#include "rpc/server.h"
+
+namespace framerpc::cli {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+using clitest::Number;
+
+class CounterImpl final : public clitest::Counter::Service {
+ public:
+  absl::Status Double(ServerContext*, const Number& request, Number* reply) override {
+    reply->set_value(request.value() * 2);
+    return absl::OkStatus();
+  }
+  absl::Status CountTo(ServerContext*, const Number& request,
+                       ServerWriter<Number>* writer) override {
+    for (int64_t i = 1; i <= request.value(); ++i) {
+      Number n;
+      n.set_value(i);
+      if (!writer->Write(n)) break;
+    }
+    return absl::OkStatus();
+  }
+  absl::Status Sum(ServerContext*, ServerReader<Number>* reader, Number* reply) override {
+    Number n;
+    int64_t sum = 0;
+    while (reader->Read(&n)) sum += n.value();
+    reply->set_value(sum);
+    return absl::OkStatus();
+  }
+  absl::Status Negate(ServerContext*, ServerReaderWriter<Number, Number>* stream) override {
+    Number n;
+    while (stream->Read(&n)) {
+      n.set_value(-n.value());
+      if (!stream->Write(n)) break;
+    }
+    return absl::OkStatus();
+  }
+};
+
+std::string TempPath(const std::string& name) {
+  const char* dir = ::getenv("TEST_TMPDIR");
+  return absl::StrCat(dir != nullptr ? dir : "/tmp", "/", name);
+}
+
+class ReflectionCliTest : public ::testing::Test {
+ protected:
+  // A server with the Counter service, health, and reflection unless `with_reflection` is false.
+  void Serve(bool with_reflection = true) {
+    ServerOptions options;
+    options.io_threads = 1;
+    options.worker_threads = 2;
+    server_ = std::make_unique<Server>(options);
+    ASSERT_TRUE(server_->AddService(&counter_, {.run_inline = false}).ok());
+    ASSERT_TRUE(server_->AddService(&health_, {.run_inline = false}).ok());
+    reflection_ = std::make_unique<ReflectionService>(server_->dispatcher());
+    if (with_reflection) {
+      ASSERT_TRUE(server_->AddService(reflection_.get(), {.run_inline = false}).ok());
+    }
+    ASSERT_TRUE(server_->AddListener("127.0.0.1:0").ok());
+    ASSERT_TRUE(server_->Start().ok());
+    health_.SetServingForAll(*server_->dispatcher());
+    options_.address = server_->listen_address(0);
+    options_.json.pretty = false;
+  }
+
+  int Run(std::vector<std::string> args, const std::string& stdin_text = "") {
+    std::istringstream in(stdin_text);
+    std::ostringstream out;
+    std::ostringstream err;
+    const int code = RunCli(options_, registry_, args, in, out, err);
+    out_ = out.str();
+    err_ = err.str();
+    return code;
+  }
+
+  CounterImpl counter_;
+  HealthService health_;
+  std::unique_ptr<ReflectionService> reflection_;
+  std::unique_ptr<Server> server_;
+  const MethodRegistry registry_{KnownServiceFiles()};
+  CliOptions options_;
+  std::string out_;
+  std::string err_;
+};
+
+TEST_F(ReflectionCliTest, ListAndDescribeWhatTheServerHas) {
+  Serve();
+  ASSERT_EQ(Run({"list"}), 0) << err_;
+  EXPECT_THAT(out_, HasSubstr("framerpc.clitest.Counter\n"
+                              "  /framerpc.clitest.Counter/Double(framerpc.clitest.Number) returns "
+                              "(framerpc.clitest.Number)\n"
+                              "  /framerpc.clitest.Counter/CountTo(framerpc.clitest.Number) returns "
+                              "(stream framerpc.clitest.Number)\n"
+                              "  /framerpc.clitest.Counter/Sum(stream framerpc.clitest.Number) "
+                              "returns (framerpc.clitest.Number)\n"
+                              "  /framerpc.clitest.Counter/Negate(stream framerpc.clitest.Number) "
+                              "returns (stream framerpc.clitest.Number)\n"));
+  EXPECT_THAT(out_, HasSubstr("grpc.health.v1.Health\n"));
+  ASSERT_EQ(Run({"describe", "framerpc.clitest.Number"}), 0) << err_;
+  EXPECT_THAT(out_, HasSubstr("message Number {\n  int64 value = 1;\n  string note = 2;\n}"));
+  EXPECT_EQ(Run({"describe", "framerpc.clitest.Nope"}), 1);
+  EXPECT_THAT(err_, StartsWith("ERROR: NOT_FOUND: "));
+}
+
+TEST_F(ReflectionCliTest, EveryMethodKind) {
+  Serve();
+  ASSERT_EQ(Run({"call", "/framerpc.clitest.Counter/Double", R"({"value": 21})"}), 0) << err_;
+  EXPECT_EQ(out_, "{\"value\":\"42\"}\n");
+  ASSERT_EQ(Run({"call", "framerpc.clitest.Counter/CountTo", R"({"value": 3})"}), 0) << err_;
+  EXPECT_EQ(out_, "{\"value\":\"1\"}\n{\"value\":\"2\"}\n{\"value\":\"3\"}\n");
+  // Requests one per line, or one after another, from stdin or the argument.
+  ASSERT_EQ(Run({"call", "/framerpc.clitest.Counter/Sum"},
+                "{\"value\": 1}\n{\"value\": 2}{\"value\":3}\n  {\n \"value\": 4\n}\n"),
+            0)
+      << err_;
+  EXPECT_EQ(out_, "{\"value\":\"10\"}\n");
+  ASSERT_EQ(Run({"call", "/framerpc.clitest.Counter/Sum", "{}"}), 0) << err_;
+  EXPECT_EQ(out_, "{}\n");
+  ASSERT_EQ(Run({"call", "/framerpc.clitest.Counter/Negate", R"({"value":5}{"value":-6})"}), 0)
+      << err_;
+  EXPECT_EQ(out_, "{\"value\":\"-5\"}\n{\"value\":\"6\"}\n");
+  // No requests: the stream is half-closed at once.
+  ASSERT_EQ(Run({"call", "/framerpc.clitest.Counter/Negate"}, ""), 0) << err_;
+  EXPECT_EQ(out_, "");
+}
+
+TEST_F(ReflectionCliTest, ABadRequestInAStreamEndsTheCallAsALocalError) {
+  Serve();
+  EXPECT_EQ(Run({"call", "/framerpc.clitest.Counter/Sum"}, "{\"value\": 1}\n{\"valu\": 2}\n"), 1);
+  EXPECT_THAT(err_, StartsWith("ERROR: INVALID_ARGUMENT: invalid JSON for "));
+  EXPECT_EQ(Run({"call", "/framerpc.clitest.Counter/Negate"}, "{\"value\": 1} 7"), 1);
+  EXPECT_THAT(err_, HasSubstr("the requests must be JSON objects, one after another; byte 13"));
+  EXPECT_EQ(Run({"call", "/framerpc.clitest.Counter/CountTo", "{\"value\": 1}{}"}), 1);
+  EXPECT_THAT(err_, StartsWith("ERROR: INVALID_ARGUMENT: "));
+}
+
+TEST_F(ReflectionCliTest, WithoutReflectionTheServerSaysSo) {
+  Serve(/*with_reflection=*/false);
+  EXPECT_EQ(Run({"call", "/framerpc.clitest.Counter/Double", "{}"}), 64 + 12);
+  EXPECT_THAT(err_, HasSubstr("has no reflection service; give the services' --proto files or "
+                              "a --protoset"));
+  EXPECT_EQ(Run({"list"}), 64 + 12);
+}
+
+TEST_F(ReflectionCliTest, ProtoFilesAndProtosetInsteadOfReflection) {
+  Serve(/*with_reflection=*/false);
+  options_.proto_files = {"cli/testdata/counter.proto"};
+  ASSERT_EQ(Run({"call", "/framerpc.clitest.Counter/Double", R"({"value": 4})"}), 0) << err_;
+  EXPECT_EQ(out_, "{\"value\":\"8\"}\n");
+  ASSERT_EQ(Run({"list", "framerpc.clitest.Counter"}), 0) << err_;
+  EXPECT_THAT(out_, StartsWith("framerpc.clitest.Counter\n"));
+
+  options_.proto_files = {"cli/testdata/missing.proto"};
+  EXPECT_EQ(Run({"call", "/framerpc.clitest.Counter/Double", "{}"}), 1);
+  EXPECT_THAT(err_, HasSubstr("--proto cli/testdata/missing.proto: "));
+
+  // A descriptor set, as protoc --include_imports --descriptor_set_out writes one.
+  google::protobuf::FileDescriptorSet set;
+  clitest::Number::descriptor()->file()->CopyTo(set.add_file());
+  const std::string protoset = TempPath("counter.protoset");
+  std::ofstream(protoset, std::ios::binary) << set.SerializeAsString();
+  options_.proto_files = {};
+  options_.protoset = protoset;
+  ASSERT_EQ(Run({"call", "/framerpc.clitest.Counter/CountTo", R"({"value": 2})"}), 0) << err_;
+  EXPECT_EQ(out_, "{\"value\":\"1\"}\n{\"value\":\"2\"}\n");
+
+  std::ofstream(protoset, std::ios::binary) << "not a descriptor set";
+  EXPECT_EQ(Run({"list"}), 1);
+  EXPECT_THAT(err_, HasSubstr("is not a serialized FileDescriptorSet"));
+}
+
+TEST_F(ReflectionCliTest, HealthExitsZeroOnlyWhenServing) {
+  Serve();
+  ASSERT_EQ(Run({"health", options_.address}), 0) << err_;
+  EXPECT_EQ(out_, "SERVING\n");
+  ASSERT_EQ(Run({"health", options_.address, "framerpc.clitest.Counter"}), 0) << err_;
+  health_.SetServingStatus("framerpc.clitest.Counter", HealthService::kNotServing);
+  EXPECT_EQ(Run({"health", options_.address, "framerpc.clitest.Counter"}), 64 + 14);
+  EXPECT_EQ(out_, "NOT_SERVING\n");
+  EXPECT_THAT(err_, StartsWith("ERROR: UNAVAILABLE: framerpc.clitest.Counter is NOT_SERVING"));
+  EXPECT_EQ(Run({"health", options_.address, "no.Such"}), 64 + 5);
+  const std::string address = options_.address;
+  options_.address = "";
+  EXPECT_EQ(Run({"health"}), 1);
+  EXPECT_THAT(err_, StartsWith("ERROR: INVALID_ARGUMENT: usage: health ADDR [SERVICE]"));
+  EXPECT_EQ(Run({"health", address, "a", "b"}), 1);
+  options_.address = "127.0.0.1:1";
+  EXPECT_EQ(Run({"health", options_.address}), 64 + 14);
+}
+
+TEST_F(ReflectionCliTest, FormatErrorPrintsOneJsonObject) {
+  Serve();
+  options_.format_error = true;
+  EXPECT_EQ(Run({"health", options_.address, "no.Such"}), 64 + 5);
+  google::protobuf::Struct error;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(err_, &error).ok()) << err_;
+  EXPECT_EQ(error.fields().at("code").number_value(), 5);
+  EXPECT_EQ(error.fields().at("name").string_value(), "NOT_FOUND");
+  EXPECT_EQ(error.fields().at("message").string_value(), "unknown service 'no.Such'");
+}
+
+}  // namespace
+}  // namespace framerpc::cli
