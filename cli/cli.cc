@@ -7,8 +7,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
-#include "google/protobuf/struct.pb.h"
-#include "google/protobuf/util/json_util.h"
 #include "cli/call_command.h"
 #include "cli/descriptors.h"
 #include "cli/exec_command.h"
@@ -16,6 +14,7 @@
 #include "cli/health_command.h"
 #include "cli/stats_command.h"
 #include "cli/transfer_commands.h"
+#include "nlohmann/json.hpp"
 #include "rpc/status_macros.h"
 
 namespace framerpc::cli {
@@ -99,18 +98,13 @@ absl::Status RunCommand(const CliOptions& options, const MethodRegistry& registr
   return absl::InvalidArgumentError(absl::StrCat("unknown command ", args[0], "\n", kUsage));
 }
 
-// {"code": 14, "name": "UNAVAILABLE", "message": "..."}, escaped by protobuf's JSON printer.
+// {"code": 14, "name": "UNAVAILABLE", "message": "..."}, escaped by nlohmann::json (bytes that
+// are not UTF-8 become U+FFFD).
 std::string ErrorJson(const absl::Status& status) {
-  google::protobuf::Struct error;
-  auto& fields = *error.mutable_fields();
-  fields["code"].set_number_value(static_cast<int>(status.code()));
-  fields["name"].set_string_value(absl::StatusCodeToString(status.code()));
-  fields["message"].set_string_value(std::string(status.message()));
-  std::string json;
-  if (!google::protobuf::util::MessageToJsonString(error, &json).ok()) {
-    return "{\"code\": 13, \"name\": \"INTERNAL\", \"message\": \"unprintable error\"}";
-  }
-  return json;
+  const nlohmann::json error = {{"code", static_cast<int>(status.code())},
+                                {"name", absl::StatusCodeToString(status.code())},
+                                {"message", std::string(status.message())}};
+  return error.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace
