@@ -121,17 +121,19 @@ inline int RunCommand(const std::string& command, std::string* output) {
 }
 
 // Runs adapters/grpc/grpc_clients.py (Python's grpcio, stubs from protoc and Debian's
-// grpc_python_plugin) against `address` and expects every check to pass; skips the test when
-// there is no /usr/bin/python3 with grpcio. Call it as a test's last statement (a skip returns
-// from here only).
+// grpc_python_plugin) against `address` and expects every check to pass. Without
+// /usr/bin/python3 and grpcio (python3-grpcio, from install-deps.sh) it fails and says so: a
+// machine that lacks them must not pass by skipping.
 inline void ExpectPythonGrpcClientsPass(const std::string& address) {
   std::string output;
+  ASSERT_EQ(RunCommand("/usr/bin/python3 -c 'import grpc' 2>&1", &output), 0)
+      << "/usr/bin/python3 cannot import grpc: run scripts/install-deps.sh (python3-grpcio): "
+      << output;
+  output.clear();
   const int rc = RunCommand(
-      "/usr/bin/python3 -c 'import grpc' 2>/dev/null && "
       "PYTHONPATH=adapters/grpc/py /usr/bin/python3 adapters/grpc/grpc_clients.py " + address +
           " 2>&1",
       &output);
-  if (output.empty() && rc != 0) GTEST_SKIP() << "no /usr/bin/python3 with grpcio";
   EXPECT_EQ(rc, 0) << output;
   EXPECT_NE(output.find("all python grpc checks passed"), std::string::npos) << output;
 }
