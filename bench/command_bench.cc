@@ -1,4 +1,5 @@
-// command_bench: Run of /bin/true through the command service, one call at a time, against a
+// command_bench: Run of /bin/true through the command service, one call at a time, under each
+// containment mode (subreaper and pid_namespace, docs/command_service.md), against a
 // local posix_spawn + waitpid of the same program measured in the same run (issue 3's floor).
 // Rows take turns in each of --rounds rounds; the table shows the medians.
 //
@@ -7,6 +8,7 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <memory>
 #include <cstdio>
 #include <vector>
 
@@ -18,7 +20,9 @@
 #include "rpc/channel.h"
 #include "rpc/server.h"
 #include "services/command/command.frpc.h"
+#include "rpc/status_macros.h"
 #include "services/command/command_service.h"
+#include "services/command/containment.h"
 
 extern char** environ;
 
@@ -77,50 +81,70 @@ double Median(std::vector<double> values) {
   return values[values.size() / 2];
 }
 
-int Main(int argc, char** argv) {
-  absl::ParseCommandLine(argc, argv);
-  const absl::Duration duration = absl::GetFlag(FLAGS_duration);
+// A server with the command service under `containment`, and a channel to it.
+struct CommandServer {
+  std::unique_ptr<command::CommandServiceImpl> service;
+  std::unique_ptr<Server> server;
+  std::unique_ptr<Channel> channel;
+  std::unique_ptr<command::CommandService::Stub> stub;
+};
+
+absl::StatusOr<CommandServer> StartCommandServer(command::ContainmentChoice containment) {
   command::CommandServiceConfig config;
   config.allowed_programs = {kProgram};
   config.access = auth::AccessPolicy::Open();  // the bench's own loopback server
-  auto service = command::CommandServiceImpl::Create(std::move(config));
-  if (!service.ok()) {
-    std::fprintf(stderr, "%s\n", service.status().ToString().c_str());
-    return 1;
-  }
+  config.containment = containment;
+  CommandServer out;
+  FRPC_ASSIGN_OR_RETURN(out.service, command::CommandServiceImpl::Create(std::move(config)));
   ServerOptions options;
   options.io_threads = 1;
-  Server server(options);
-  absl::Status status = server.AddService(service->get(), ServiceOptions{.run_inline = false});
-  if (status.ok()) status = server.AddListener("127.0.0.1:0");
-  if (status.ok()) status = server.Start();
-  auto channel = status.ok() ? Channel::Create(server.listen_address(0))
-                             : absl::StatusOr<std::unique_ptr<Channel>>(status);
-  if (!channel.ok()) {
-    std::fprintf(stderr, "%s\n", channel.status().ToString().c_str());
+  out.server = std::make_unique<Server>(options);
+  FRPC_RETURN_IF_ERROR(
+      out.server->AddService(out.service.get(), ServiceOptions{.run_inline = false}));
+  FRPC_RETURN_IF_ERROR(out.server->AddListener("127.0.0.1:0"));
+  FRPC_RETURN_IF_ERROR(out.server->Start());
+  FRPC_ASSIGN_OR_RETURN(out.channel, Channel::Create(out.server->listen_address(0)));
+  out.stub = std::make_unique<command::CommandService::Stub>(out.channel.get());
+  return out;
+}
+
+int Main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  const absl::Duration duration = absl::GetFlag(FLAGS_duration);
+  absl::StatusOr<CommandServer> subreaper =
+      StartCommandServer(command::ContainmentChoice::kSubreaper);
+  absl::StatusOr<CommandServer> namespaced =
+      StartCommandServer(command::ContainmentChoice::kPidNamespace);
+  if (!subreaper.ok() || !namespaced.ok()) {
+    std::fprintf(stderr, "%s / %s\n", subreaper.status().ToString().c_str(),
+                 namespaced.status().ToString().c_str());
     return 1;
   }
-  command::CommandService::Stub stub(channel->get());
-  std::vector<double> floor, framed;
+  std::vector<double> floor, reaped, contained;
   for (int round = -1; round < absl::GetFlag(FLAGS_rounds); ++round) {
     absl::StatusOr<double> f = SpawnFloor(duration);
-    absl::StatusOr<double> r = RunCalls(&stub, duration);
-    if (!f.ok() || !r.ok()) {
-      std::fprintf(stderr, "%s / %s\n", f.status().ToString().c_str(),
-                   r.status().ToString().c_str());
+    absl::StatusOr<double> r = RunCalls(subreaper->stub.get(), duration);
+    absl::StatusOr<double> n = RunCalls(namespaced->stub.get(), duration);
+    if (!f.ok() || !r.ok() || !n.ok()) {
+      std::fprintf(stderr, "%s / %s / %s\n", f.status().ToString().c_str(),
+                   r.status().ToString().c_str(), n.status().ToString().c_str());
       return 1;
     }
     if (round < 0) continue;  // warm-up
     floor.push_back(*f);
-    framed.push_back(*r);
+    reaped.push_back(*r);
+    contained.push_back(*n);
   }
   std::printf("\n%s one at a time, median of %d x %s\n\n", kProgram, absl::GetFlag(FLAGS_rounds),
               absl::FormatDuration(duration).c_str());
   std::printf("| row | calls/s | x floor |\n|---|---:|---:|\n");
   std::printf("| posix_spawn + waitpid (floor) | %.0f | 1.00 |\n", Median(floor));
-  std::printf("| CommandService.Run over TCP | %.0f | %.2f |\n", Median(framed),
-              Median(framed) / Median(floor));
-  server.Shutdown(absl::Seconds(5));
+  std::printf("| Run over TCP, containment subreaper | %.0f | %.2f |\n", Median(reaped),
+              Median(reaped) / Median(floor));
+  std::printf("| Run over TCP, containment pid_namespace | %.0f | %.2f |\n", Median(contained),
+              Median(contained) / Median(floor));
+  subreaper->server->Shutdown(absl::Seconds(5));
+  namespaced->server->Shutdown(absl::Seconds(5));
   return 0;
 }
 
