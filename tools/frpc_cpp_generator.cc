@@ -17,7 +17,10 @@
 //       virtual ::absl::Status M(::framerpc::ServerContext*,                      // bidi
 //                                ::framerpc::ServerReaderWriter<Resp, Req>*);
 //     };
-//     class Stub {                                                // client
+//     class StubInterface {                                       // what a client calls:
+//       // the methods of Stub below, pure virtual (tests use MockSStub of foo.frpc_mock.h)
+//     };
+//     class Stub final : public StubInterface {                   // client
 //      public:
 //       explicit Stub(::framerpc::Channel* channel);
 //       // unary: blocking and callback forms
@@ -82,6 +85,8 @@ constexpr char kHeaderContract[] = R"(//
 // method gets its one request already read; a client-streaming method's `response` is sent with
 // an OK status once it returns.
 //
+// S::StubInterface declares the client's methods; S::Stub implements it (code that takes a
+// StubInterface can be tested with MockSStub from foo.frpc_mock.h).
 // S::Stub is the client. It does not own its Channel, which must outlive the stub, and it is
 // thread-safe exactly as that Channel is. M() blocks and must not be called from a completion
 // callback. MAsync() returns at once: `context` and `response` must stay valid until `done` has
@@ -102,8 +107,9 @@ std::string CheckSupported(const FileDescriptor* file) {
   }
   // The nested classes, and the public members of ::framerpc::Service that a method would
   // overload or hide.
-  const std::set<std::string> class_names = {"Service", "Stub"};
-  const std::set<std::string> member_names = {"Service", "Stub", "descriptor", "methods"};
+  const std::set<std::string> class_names = {"Service", "Stub", "StubInterface"};
+  const std::set<std::string> member_names = {"Service", "Stub", "StubInterface", "descriptor",
+                                              "methods"};
   for (int i = 0; i < file->service_count(); ++i) {
     const ServiceDescriptor* service = file->service(i);
     if (class_names.count(service->name()) > 0) {
@@ -128,6 +134,11 @@ std::string HeaderGuard(const FileDescriptor* file) {
                                                     : '_';
   }
   return guard + "_FRPC_H_";
+}
+
+std::string MockHeaderGuard(const FileDescriptor* file) {
+  std::string guard = HeaderGuard(file);
+  return guard.substr(0, guard.size() - 2) + "MOCK_H_";  // PROTO_ECHO_FRPC_MOCK_H_
 }
 
 std::string PbHeader(const FileDescriptor* file) { return StripProto(file->name()) + ".pb.h"; }
@@ -294,20 +305,67 @@ void PrintServerMethodDeclaration(const MethodDescriptor* method, Printer* print
   printer->Print(vars, "\n    virtual ::absl::Status $Method$$params$;\n");
 }
 
-void PrintStubMethodDeclaration(const MethodDescriptor* method, Printer* printer) {
+// How a client method is declared: pure virtual in S::StubInterface, overriding it in S::Stub.
+enum class StubDecl { kInterface, kStub };
+
+void PrintStubMethodDeclaration(const MethodDescriptor* method, StubDecl decl, Printer* printer) {
   Vars vars = MethodVars(method);
   std::vector<Param> params = StubParams(method);
   vars["params"] = ParamList(params, kDeclIndent, false);
+  vars["virtual"] = decl == StubDecl::kInterface ? "virtual " : "";
+  vars["suffix"] = decl == StubDecl::kInterface ? " = 0" : " override";
   if (KindOf(method) != Kind::kUnary) {
-    printer->Print(vars, "\n    std::unique_ptr<$ClientStream$> $Method$$params$;\n");
+    printer->Print(vars,
+                   "\n    $virtual$std::unique_ptr<$ClientStream$> $Method$$params$$suffix$;\n");
     return;
   }
   params.push_back({"::framerpc::DoneCallback", "done"});
   vars["async_params"] = ParamList(params, kDeclIndent, false);
   printer->Print(vars,
                  "\n"
-                 "    ::absl::Status $Method$$params$;\n"
-                 "    void $Method$Async$async_params$;\n");
+                 "    $virtual$::absl::Status $Method$$params$$suffix$;\n"
+                 "    $virtual$void $Method$Async$async_params$$suffix$;\n");
+}
+
+// "(T1 name1, T2 name2)" on one line, for MOCK_METHOD.
+std::string MockParamList(const std::vector<Param>& params) {
+  std::string list = "(";
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (i > 0) list += ", ";
+    list += params[i].type + " " + params[i].name;
+  }
+  return list + ")";
+}
+
+// The MOCK_METHODs of MockSStub for `method`. Return types are parenthesized: a stream type may
+// hold a comma.
+void PrintMockMethod(const MethodDescriptor* method, Printer* printer) {
+  Vars vars = MethodVars(method);
+  std::vector<Param> params = StubParams(method);
+  vars["params"] = MockParamList(params);
+  if (KindOf(method) != Kind::kUnary) {
+    printer->Print(vars,
+                   "  MOCK_METHOD((std::unique_ptr<$ClientStream$>), $Method$, $params$,\n"
+                   "              (override));\n");
+    return;
+  }
+  params.push_back({"::framerpc::DoneCallback", "done"});
+  vars["async_params"] = MockParamList(params);
+  printer->Print(vars,
+                 "  MOCK_METHOD(::absl::Status, $Method$, $params$,\n"
+                 "              (override));\n"
+                 "  MOCK_METHOD(void, $Method$Async, $async_params$,\n"
+                 "              (override));\n");
+}
+
+void PrintMockDeclaration(const ServiceDescriptor* service, Printer* printer) {
+  printer->Print(ServiceVars(service),
+                 "class Mock$Service$Stub : public $Service$::StubInterface {\n"
+                 " public:\n");
+  for (int i = 0; i < service->method_count(); ++i) {
+    PrintMockMethod(service->method(i), printer);
+  }
+  printer->Print("};\n");
 }
 
 void PrintServiceDeclaration(const ServiceDescriptor* service, Printer* printer) {
@@ -334,11 +392,20 @@ void PrintServiceDeclaration(const ServiceDescriptor* service, Printer* printer)
   printer->Print(
       "  };\n"
       "\n"
-      "  class Stub {\n"
+      "  class StubInterface {\n"
+      "   public:\n"
+      "    virtual ~StubInterface() = default;\n");
+  for (int i = 0; i < service->method_count(); ++i) {
+    PrintStubMethodDeclaration(service->method(i), StubDecl::kInterface, printer);
+  }
+  printer->Print(
+      "  };\n"
+      "\n"
+      "  class Stub final : public StubInterface {\n"
       "   public:\n"
       "    explicit Stub(::framerpc::Channel* channel);\n");
   for (int i = 0; i < service->method_count(); ++i) {
-    PrintStubMethodDeclaration(service->method(i), printer);
+    PrintStubMethodDeclaration(service->method(i), StubDecl::kStub, printer);
   }
   printer->Print(
       "\n"
@@ -460,6 +527,28 @@ void PrintHeader(const FileDescriptor* file, Printer* printer) {
   printer->Print("\n#endif  // $guard$\n", "guard", HeaderGuard(file));
 }
 
+// foo.frpc_mock.h: a gMock class of each service's StubInterface, for tests of code that calls
+// the service.
+void PrintMockHeader(const FileDescriptor* file, Printer* printer) {
+  printer->Print(kBanner, "proto", file->name());
+  printer->Print(
+      "//\n"
+      "// For each service S, MockSStub implements S::StubInterface with gMock (MOCK_METHOD), so that\n"
+      "// code written against S::StubInterface can be tested without a server: give it a\n"
+      "// MockSStub and set EXPECT_CALLs. Link the frpc_cc_library's `_mock` target (testonly).\n"
+      "#ifndef $guard$\n"
+      "#define $guard$\n"
+      "\n"
+      "#include <memory>\n"
+      "\n"
+      "#include \"$frpc_h$\"\n"
+      "#include \"gmock/gmock.h\"\n"
+      "\n",
+      "guard", MockHeaderGuard(file), "frpc_h", StripProto(file->name()) + ".frpc.h");
+  PrintServicesInNamespace(file, printer, PrintMockDeclaration);
+  printer->Print("\n#endif  // $guard$\n", "guard", MockHeaderGuard(file));
+}
+
 void PrintSource(const FileDescriptor* file, Printer* printer) {
   printer->Print(kBanner, "proto", file->name());
   printer->Print(
@@ -493,7 +582,8 @@ bool FrpcCppGenerator::Generate(const FileDescriptor* file, const std::string& p
   if (!error->empty()) return false;
   const std::string base = StripProto(file->name());
   if (!WriteFile(context, base + ".frpc.h", PrintHeader, file) ||
-      !WriteFile(context, base + ".frpc.cc", PrintSource, file)) {
+      !WriteFile(context, base + ".frpc.cc", PrintSource, file) ||
+      !WriteFile(context, base + ".frpc_mock.h", PrintMockHeader, file)) {
     *error = "failed to write the output for " + file->name();
     return false;
   }

@@ -130,10 +130,31 @@ TEST_F(FrpcCppGeneratorTest, FileWithoutPackageOrMessagesUsesGlobalNamespaceAndP
   EXPECT_THAT(Output("t.frpc.cc"), HasSubstr("generated_pool()->FindServiceByName(kServiceName)"));
 }
 
-TEST_F(FrpcCppGeneratorTest, FileWithoutServicesStillGetsBothFiles) {
+TEST_F(FrpcCppGeneratorTest, FileWithoutServicesStillGetsEveryFile) {
   ASSERT_EQ(Generate(Build(R"pb(name: "e.proto" package: "e")pb")), "");
   EXPECT_THAT(Output("e.frpc.h"), HasSubstr("#endif  // E_FRPC_H_"));
   EXPECT_THAT(Output("e.frpc.cc"), HasSubstr("#include \"e.frpc.h\""));
+  EXPECT_THAT(Output("e.frpc_mock.h"), HasSubstr("#endif  // E_FRPC_MOCK_H_"));
+}
+
+TEST_F(FrpcCppGeneratorTest, StubImplementsAnInterfaceThatTheMockImplementsToo) {
+  ASSERT_EQ(Generate(BuildEveryKind()), "");
+  const std::string& h = Output("k.frpc.h");
+  EXPECT_THAT(h, HasSubstr("  class StubInterface {\n"
+                           "   public:\n"
+                           "    virtual ~StubInterface() = default;\n"));
+  EXPECT_THAT(h, HasSubstr("  class Stub final : public StubInterface {\n"));
+  const std::string& mock = Output("k.frpc_mock.h");
+  EXPECT_THAT(mock, HasSubstr("#include \"k.frpc.h\"\n#include \"gmock/gmock.h\"\n"));
+  EXPECT_THAT(mock, HasSubstr("class MockSStub : public S::StubInterface {\n"));
+  EXPECT_THAT(mock, HasSubstr("  MOCK_METHOD(::absl::Status, One, (::framerpc::ClientContext* "
+                              "context, const ::k::Req& request, ::k::Resp* response),\n"
+                              "              (override));\n"));
+  EXPECT_THAT(mock, HasSubstr("  MOCK_METHOD(void, OneAsync, ("));
+  // A stream type with a comma in it is parenthesized.
+  EXPECT_THAT(mock, HasSubstr("  MOCK_METHOD((std::unique_ptr<::framerpc::ClientReaderWriter<"
+                              "::k::Req, ::k::Resp>>), Both, (::framerpc::ClientContext* "
+                              "context),\n"));
 }
 
 TEST_F(FrpcCppGeneratorTest, HeaderIncludesTheStreamTypesAndStatesTheStreamingContract) {
@@ -155,7 +176,11 @@ TEST_F(FrpcCppGeneratorTest, ServerStreamingMethodTakesAWriter) {
   EXPECT_THAT(Output("k.frpc.h"),
               HasSubstr("    std::unique_ptr<::framerpc::ClientReader<::k::Resp>> Down(\n"
                         "        ::framerpc::ClientContext* context,\n"
-                        "        const ::k::Req& request);\n"));
+                        "        const ::k::Req& request) override;\n"));
+  EXPECT_THAT(Output("k.frpc.h"),
+              HasSubstr("    virtual std::unique_ptr<::framerpc::ClientReader<::k::Resp>> Down(\n"
+                        "        ::framerpc::ClientContext* context,\n"
+                        "        const ::k::Req& request) = 0;\n"));
   const std::string& cc = Output("k.frpc.cc");
   EXPECT_THAT(cc, HasSubstr("std::make_unique<::framerpc::ServerStreamingMethodHandler<\n"
                             "          Service, ::k::Req, ::k::Resp>>(this, &Service::Down));"));
@@ -187,7 +212,7 @@ TEST_F(FrpcCppGeneratorTest, ClientStreamingMethodTakesAReader) {
   EXPECT_THAT(Output("k.frpc.h"),
               HasSubstr("    std::unique_ptr<::framerpc::ClientWriter<::k::Req>> Up(\n"
                         "        ::framerpc::ClientContext* context,\n"
-                        "        ::k::Resp* response);\n"));
+                        "        ::k::Resp* response) override;\n"));
   const std::string& cc = Output("k.frpc.cc");
   EXPECT_THAT(cc, HasSubstr("std::make_unique<::framerpc::ClientStreamingMethodHandler<\n"
                             "          Service, ::k::Req, ::k::Resp>>(this, &Service::Up));"));
@@ -213,7 +238,7 @@ TEST_F(FrpcCppGeneratorTest, BidiStreamingMethodTakesAReaderWriter) {
   EXPECT_THAT(Output("k.frpc.h"),
               HasSubstr("    std::unique_ptr<::framerpc::ClientReaderWriter<::k::Req, ::k::Resp>> "
                         "Both(\n"
-                        "        ::framerpc::ClientContext* context);\n"));
+                        "        ::framerpc::ClientContext* context) override;\n"));
   const std::string& cc = Output("k.frpc.cc");
   EXPECT_THAT(cc, HasSubstr("std::make_unique<::framerpc::BidiStreamingMethodHandler<\n"
                             "          Service, ::k::Req, ::k::Resp>>(this, &Service::Both));"));

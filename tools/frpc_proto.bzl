@@ -30,6 +30,7 @@ def _frpc_cc_gen_impl(ctx):
     import_paths = []
     hdrs = []
     srcs = []
+    mock_hdrs = []
     for src in proto_info.direct_sources:
         import_path = _import_path(proto_info, src)
         own_path = src.owner.package + "/" + src.owner.name if src.owner.package else src.owner.name
@@ -40,6 +41,7 @@ def _frpc_cc_gen_impl(ctx):
         import_paths.append(import_path)
         hdrs.append(ctx.actions.declare_file(stem + ".frpc.h"))
         srcs.append(ctx.actions.declare_file(stem + ".frpc.cc"))
+        mock_hdrs.append(ctx.actions.declare_file(stem + ".frpc_mock.h"))
     if not hdrs:
         fail("%s: %s has no .proto sources of its own" % (ctx.label, ctx.attr.proto.label))
 
@@ -57,14 +59,18 @@ def _frpc_cc_gen_impl(ctx):
         executable = ctx.executable._protoc,
         tools = [ctx.executable._plugin],
         inputs = proto_info.transitive_descriptor_sets,
-        outputs = hdrs + srcs,
+        outputs = hdrs + srcs + mock_hdrs,
         arguments = [args],
         mnemonic = "FrpcCppGen",
         progress_message = "Generating framerpc C++ stubs for %s" % ctx.attr.proto.label,
     )
     return [
         DefaultInfo(files = depset(hdrs + srcs)),
-        OutputGroupInfo(frpc_hdrs = depset(hdrs), frpc_srcs = depset(srcs)),
+        OutputGroupInfo(
+            frpc_hdrs = depset(hdrs),
+            frpc_srcs = depset(srcs),
+            frpc_mock_hdrs = depset(mock_hdrs),
+        ),
     ]
 
 _frpc_cc_gen = rule(
@@ -86,7 +92,10 @@ _frpc_cc_gen = rule(
 )
 
 def frpc_cc_library(name, proto, cc_proto, visibility = None, **kwargs):
-    """A cc_library of the framerpc stubs for the services of `proto`.
+    """A cc_library of the framerpc stubs for the services of `proto`, and `<name>_mock`.
+
+    `<name>_mock` (testonly) holds "<package>/foo.frpc_mock.h": a gMock MockSStub of each
+    service's StubInterface, for tests of code that calls the service.
 
     Args:
       name: name of the cc_library.
@@ -101,7 +110,7 @@ def frpc_cc_library(name, proto, cc_proto, visibility = None, **kwargs):
         "visibility": ["//visibility:private"],
     }
     _frpc_cc_gen(name = name + "_gen", proto = proto, **helper_kwargs)
-    for kind in ("hdrs", "srcs"):
+    for kind in ("hdrs", "srcs", "mock_hdrs"):
         native.filegroup(
             name = "%s_%s" % (name, kind),
             srcs = [":%s_gen" % name],
@@ -117,4 +126,12 @@ def frpc_cc_library(name, proto, cc_proto, visibility = None, **kwargs):
         deps = [cc_proto, "//rpc:service", "//rpc:channel", "//third_party:protobuf"],
         visibility = visibility,
         **kwargs
+    )
+    cc_library(
+        name = name + "_mock",
+        testonly = True,
+        hdrs = [":%s_mock_hdrs" % name],
+        deps = [":" + name, "//third_party:gtest"],
+        visibility = visibility,
+        tags = kwargs.get("tags"),
     )
