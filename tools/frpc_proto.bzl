@@ -4,7 +4,8 @@
     cc_proto_library(name = "echo_cc_proto", deps = [":echo_proto"])
     frpc_cc_library(name = "echo_frpc", proto = ":echo_proto", cc_proto = ":echo_cc_proto")
 
-Code then includes "<package>/echo.frpc.h". The .proto files must belong to the package of the
+Code then includes "<package>/echo.frpc.h". From another workspace, load it as
+@framerpc//tools:frpc_proto.bzl (docs/using.md): its labels are framerpc's own. The .proto files must belong to the package of the
 frpc_cc_library and be imported by their workspace path (no import_prefix/strip_import_prefix),
 so that the generated includes of "<package>/echo.pb.h" and "<package>/echo.frpc.h" resolve.
 """
@@ -79,12 +80,12 @@ _frpc_cc_gen = rule(
     attrs = {
         "proto": attr.label(mandatory = True, providers = [ProtoInfo]),
         "_plugin": attr.label(
-            default = "//tools:frpc_cpp_plugin",
+            default = Label("//tools:frpc_cpp_plugin"),
             executable = True,
             cfg = "exec",
         ),
         "_protoc": attr.label(
-            default = "//third_party:protoc",
+            default = Label("//third_party:protoc"),
             executable = True,
             cfg = "exec",
         ),
@@ -123,7 +124,12 @@ def frpc_cc_library(name, proto, cc_proto, visibility = None, **kwargs):
         hdrs = [":%s_hdrs" % name],
         # What the generated code includes: rpc/service.h and rpc/stream.h (the server base and
         # the stream types, both from //rpc:service), rpc/channel.h and rpc/context.h.
-        deps = [cc_proto, "//rpc:service", "//rpc:channel", "//third_party:protobuf"],
+        deps = [
+            cc_proto,
+            Label("//rpc:service"),
+            Label("//rpc:channel"),
+            Label("//third_party:protobuf"),
+        ],
         visibility = visibility,
         **kwargs
     )
@@ -131,7 +137,7 @@ def frpc_cc_library(name, proto, cc_proto, visibility = None, **kwargs):
         name = name + "_mock",
         testonly = True,
         hdrs = [":%s_mock_hdrs" % name],
-        deps = [":" + name, "//third_party:gtest"],
+        deps = [":" + name, Label("//third_party:gtest")],
         visibility = visibility,
         tags = kwargs.get("tags"),
     )
