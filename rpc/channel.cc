@@ -6,8 +6,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "rpc/balanced_channel.h"
 #include "rpc/client_stream.h"
 #include "rpc/observed_channel.h"
+#include "rpc/target.h"
 #include "rpc/stream_channel.h"
 #include "rpc/udp_channel.h"
 #include "transport/event_loop.h"
@@ -31,6 +33,16 @@ absl::StatusOr<std::unique_ptr<Channel>> Channel::Create(absl::string_view addre
         absl::FormatDuration(options.keepalive_timeout)));
   }
   CallObserver* const observer = options.observer;
+  if (IsBalancedTarget(address)) {
+    absl::StatusOr<Target> target = ParseTarget(address);
+    if (!target.ok()) return target.status();
+    absl::StatusOr<std::unique_ptr<BalancedChannel>> balanced =
+        BalancedChannel::Create(std::string(address), *std::move(target), options);
+    if (!balanced.ok()) return balanced.status();
+    if (observer == nullptr) return *std::move(balanced);
+    return std::make_unique<ObservedChannel>(*std::move(balanced), observer,
+                                             CallTransport::kFramed);
+  }
   const bool udp = absl::ConsumePrefix(&address, "udp:");
   absl::StatusOr<SocketAddress> parsed = SocketAddress::Parse(address);
   if (!parsed.ok()) return parsed.status();

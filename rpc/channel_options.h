@@ -4,6 +4,8 @@
 
 #include <cstddef>
 
+#include <string>
+
 #include "absl/time/time.h"
 #include "transport/frame_codec.h"
 
@@ -72,6 +74,16 @@ struct ChannelOptions {
   absl::Duration keepalive_timeout = absl::Seconds(20);
   // UDP only: the deadline of a call that sets none (a lost datagram must not hang a call).
   absl::Duration udp_default_timeout = absl::Seconds(5);
+  // Channels over several servers (a target of rpc/target.h: ipv4:, ipv6:, dns: or a list):
+  // how a call picks its server (rpc/balancer.h: pick_first, round_robin, least_request,
+  // ring_hash), the metadata key ring_hash hashes (calls without it go round robin), how often a
+  // dns: target is resolved again, and how long a server whose call ended UNAVAILABLE is passed
+  // over (doubling after each further failure, up to max_eject_time; a success re-admits it).
+  std::string load_balancing = "pick_first";
+  std::string hash_key;
+  absl::Duration resolve_interval = absl::Seconds(30);
+  absl::Duration eject_time = absl::Seconds(1);
+  absl::Duration max_eject_time = absl::Minutes(2);
   // When set, told of every call: for client metrics (metrics::RpcMetrics(Side::kClient)).
   // Not owned; must outlive the channel. See rpc/observed_channel.h.
   CallObserver* observer = nullptr;

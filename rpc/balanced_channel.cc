@@ -1,0 +1,268 @@
+#include "rpc/balanced_channel.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "rpc/client_stream.h"
+
+namespace framerpc {
+
+struct BalancedChannel::Endpoint {
+  Endpoint(std::string address_in, std::unique_ptr<Channel> channel_in)
+      : address(std::move(address_in)), channel(std::move(channel_in)) {}
+  const std::string address;
+  const std::unique_ptr<Channel> channel;
+  std::atomic<int64_t> in_flight{0};
+  std::mutex mu;
+  absl::Time ejected_until = absl::InfinitePast();  // guarded by mu
+  absl::Duration backoff = absl::ZeroDuration();    // guarded by mu: the next ejection's length
+};
+
+namespace {
+
+// Runs a stream's end report once, whichever of Finish, FinishAsync's callback or the stream's
+// destruction comes first. Shared with FinishAsync's callback, which may outlive the stream.
+class OnceReport {
+ public:
+  explicit OnceReport(std::function<void(absl::Status)> report) : report_(std::move(report)) {}
+  void Run(const absl::Status& status) {
+    std::function<void(absl::Status)> report;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      report.swap(report_);
+    }
+    if (report) report(status);
+  }
+
+ private:
+  std::mutex mu_;
+  std::function<void(absl::Status)> report_;  // guarded by mu_
+};
+
+// A stream on an endpoint: in flight until it finishes or is destroyed, when the channel is told
+// how it ended.
+class TrackedStream final : public ClientStreamBase {
+ public:
+  TrackedStream(std::unique_ptr<ClientStreamBase> inner, std::function<void(absl::Status)> done)
+      : inner_(std::move(inner)), report_(std::make_shared<OnceReport>(std::move(done))) {}
+  ~TrackedStream() override {
+    inner_.reset();
+    report_->Run(absl::CancelledError("stream dropped unfinished"));
+  }
+  bool Write(const google::protobuf::MessageLite& message, absl::string_view attachment) override {
+    return inner_->Write(message, attachment);
+  }
+  void WriteAsync(const google::protobuf::MessageLite& message, std::string attachment,
+                  std::function<void(bool ok)> done) override {
+    inner_->WriteAsync(message, std::move(attachment), std::move(done));
+  }
+  bool WritesDone() override { return inner_->WritesDone(); }
+  bool Read(google::protobuf::MessageLite* message, std::string* attachment) override {
+    return inner_->Read(message, attachment);
+  }
+  void ReadAsync(google::protobuf::MessageLite* message, std::string* attachment,
+                 std::function<void(bool ok)> done) override {
+    inner_->ReadAsync(message, attachment, std::move(done));
+  }
+  absl::Status Finish() override {
+    absl::Status status = inner_->Finish();
+    report_->Run(status);
+    return status;
+  }
+  void FinishAsync(std::function<void(absl::Status)> done) override {
+    inner_->FinishAsync([report = report_, done = std::move(done)](absl::Status status) {
+      report->Run(status);
+      done(std::move(status));
+    });
+  }
+
+ private:
+  std::unique_ptr<ClientStreamBase> inner_;
+  const std::shared_ptr<OnceReport> report_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<BalancedChannel>> BalancedChannel::Create(std::string text,
+                                                                        Target target,
+                                                                        ChannelOptions options) {
+  absl::StatusOr<std::unique_ptr<Balancer>> balancer = NewBalancer(options.load_balancing);
+  if (!balancer.ok()) return balancer.status();
+  if (options.eject_time <= absl::ZeroDuration() || options.max_eject_time < options.eject_time) {
+    return absl::InvalidArgumentError(
+        "ChannelOptions::eject_time must be positive and at most max_eject_time");
+  }
+  std::unique_ptr<Resolver> resolver =
+      target.kind == Target::Kind::kDns
+          ? NewDnsResolver(target.host, target.port, options.resolve_interval)
+          : NewStaticResolver(target.addresses);
+  options.observer = nullptr;  // Channel::Create observes the balanced channel as a whole
+  std::unique_ptr<BalancedChannel> channel(new BalancedChannel(
+      std::move(text), std::move(options), std::move(resolver), *std::move(balancer)));
+  channel->resolver_->Start(
+      [raw = channel.get()](absl::StatusOr<std::vector<std::string>> result) {
+        raw->OnResolved(std::move(result));
+      });
+  return channel;
+}
+
+BalancedChannel::BalancedChannel(std::string text, ChannelOptions options,
+                                 std::unique_ptr<Resolver> resolver,
+                                 std::unique_ptr<Balancer> balancer)
+    : text_(std::move(text)),
+      options_(std::move(options)),
+      balancer_(std::move(balancer)),
+      resolver_(std::move(resolver)) {}
+
+BalancedChannel::~BalancedChannel() {
+  closing_.store(true);
+  std::vector<std::shared_ptr<Endpoint>> endpoints;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    closed_ = true;
+    endpoints.swap(endpoints_);
+    for (auto& e : retired_) endpoints.push_back(std::move(e));
+    retired_.clear();
+  }
+  // Each endpoint channel ends its calls and joins its thread; their callbacks report to
+  // endpoints that are still alive here.
+  endpoints.clear();
+  resolver_.reset();
+}
+
+void BalancedChannel::OnResolved(absl::StatusOr<std::vector<std::string>> result) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (closed_) return;
+  has_resolved_ = true;
+  if (!result.ok()) {
+    resolve_error_ = result.status();  // the last endpoints stay
+  } else {
+    std::vector<std::shared_ptr<Endpoint>> next;
+    for (const std::string& address : *result) {
+      auto kept = std::find_if(endpoints_.begin(), endpoints_.end(),
+                               [&](const auto& e) { return e->address == address; });
+      if (kept != endpoints_.end()) {
+        next.push_back(*kept);
+        continue;
+      }
+      absl::StatusOr<std::unique_ptr<Channel>> channel = Channel::Create(address, options_);
+      if (!channel.ok()) {
+        resolve_error_ = channel.status();
+        continue;
+      }
+      next.push_back(std::make_shared<Endpoint>(address, *std::move(channel)));
+    }
+    for (auto& old : endpoints_) {
+      if (std::find(next.begin(), next.end(), old) == next.end()) retired_.push_back(old);
+    }
+    endpoints_ = std::move(next);
+    if (endpoints_.empty() && resolve_error_.ok()) {
+      resolve_error_ = absl::UnavailableError("the resolver returned no endpoint");
+    }
+  }
+  resolved_.notify_all();
+}
+
+std::vector<std::string> BalancedChannel::endpoints() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& e : endpoints_) out.push_back(e->address);
+  return out;
+}
+
+absl::StatusOr<std::shared_ptr<BalancedChannel::Endpoint>> BalancedChannel::Pick(
+    const ClientContext& context) {
+  std::vector<std::shared_ptr<Endpoint>> endpoints;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    const absl::Time wait_until = std::min(absl::Now() + options_.connect_timeout,
+                                           context.deadline());
+    resolved_.wait_until(lock, absl::ToChronoTime(wait_until),
+                         [this] { return !endpoints_.empty(); });
+    if (endpoints_.empty()) {
+      return absl::UnavailableError(absl::StrCat(
+          "no endpoint for ", text_,
+          resolve_error_.ok() ? std::string(has_resolved_ ? "" : ": not resolved yet")
+                              : absl::StrCat(": ", resolve_error_.message())));
+    }
+    endpoints = endpoints_;
+  }
+  const absl::Time now = absl::Now();
+  std::vector<EndpointView> views(endpoints.size());
+  for (size_t i = 0; i < endpoints.size(); ++i) {
+    views[i].address = endpoints[i]->address;
+    views[i].in_flight = endpoints[i]->in_flight.load(std::memory_order_relaxed);
+    std::lock_guard<std::mutex> lock(endpoints[i]->mu);
+    views[i].ejected = endpoints[i]->ejected_until > now;
+  }
+  absl::string_view hash;
+  if (!options_.hash_key.empty()) {
+    for (const auto& [key, value] : context.metadata()) {
+      if (key == options_.hash_key) {
+        hash = value;
+        break;
+      }
+    }
+  }
+  std::shared_ptr<Endpoint> chosen = endpoints[balancer_->Pick(views, hash)];
+  chosen->in_flight.fetch_add(1, std::memory_order_relaxed);
+  return chosen;
+}
+
+void BalancedChannel::Finished(Endpoint& endpoint, const absl::Status& status) {
+  endpoint.in_flight.fetch_sub(1, std::memory_order_relaxed);
+  std::lock_guard<std::mutex> lock(endpoint.mu);
+  if (absl::IsUnavailable(status)) {
+    endpoint.backoff = endpoint.backoff == absl::ZeroDuration()
+                           ? options_.eject_time
+                           : std::min(endpoint.backoff * 2, options_.max_eject_time);
+    endpoint.ejected_until = absl::Now() + endpoint.backoff;
+    if (!closing_.load()) resolver_->RequestResolution();
+  } else {
+    endpoint.backoff = absl::ZeroDuration();
+    endpoint.ejected_until = absl::InfinitePast();
+  }
+}
+
+void BalancedChannel::StartCall(absl::string_view method, ClientContext* context,
+                                const google::protobuf::MessageLite& request,
+                                google::protobuf::MessageLite* response, DoneCallback done) {
+  absl::StatusOr<std::shared_ptr<Endpoint>> endpoint = Pick(*context);
+  if (!endpoint.ok()) {
+    done(endpoint.status());
+    return;
+  }
+  // A raw pointer: the callback runs on the endpoint channel's thread, and must not hold the
+  // last reference to what owns that thread. The endpoint lives as long as this channel.
+  Endpoint* raw = endpoint->get();
+  raw->channel->StartCall(method, context, request, response,
+                          [this, raw, done = std::move(done)](absl::Status status) {
+                            Finished(*raw, status);
+                            done(std::move(status));
+                          });
+}
+
+absl::Status BalancedChannel::Call(absl::string_view method, ClientContext* context,
+                                   const google::protobuf::MessageLite& request,
+                                   google::protobuf::MessageLite* response) {
+  absl::StatusOr<std::shared_ptr<Endpoint>> endpoint = Pick(*context);
+  if (!endpoint.ok()) return endpoint.status();
+  absl::Status status = (*endpoint)->channel->Call(method, context, request, response);
+  Finished(**endpoint, status);
+  return status;
+}
+
+std::unique_ptr<ClientStreamBase> BalancedChannel::StartStream(
+    absl::string_view method, MethodKind kind, ClientContext* context,
+    google::protobuf::MessageLite* response) {
+  absl::StatusOr<std::shared_ptr<Endpoint>> endpoint = Pick(*context);
+  if (!endpoint.ok()) return FailedClientStream(endpoint.status());
+  std::unique_ptr<ClientStreamBase> inner =
+      (*endpoint)->channel->StartStream(method, kind, context, response);
+  Endpoint* raw = endpoint->get();
+  return std::make_unique<TrackedStream>(
+      std::move(inner), [this, raw](absl::Status status) { Finished(*raw, status); });
+}
+
+}  // namespace framerpc

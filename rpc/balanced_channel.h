@@ -1,0 +1,89 @@
+// BalancedChannel: a Channel over the servers behind a target (rpc/target.h): a Resolver says
+// which endpoints there are, a Balancer (rpc/balancer.h) picks one per call, and each endpoint
+// is served by an ordinary Channel of its own (one connection, made when first used). Made by
+// Channel::Create for ipv4:, ipv6:, dns: and comma-separated targets.
+//
+// Failover: a call that ends UNAVAILABLE (the endpoint refused the connection, dropped it, or is
+// shutting down) ejects its endpoint: balancers pass it over for ChannelOptions::eject_time,
+// doubling after each further failure up to max_eject_time, and a call that succeeds on it
+// re-admits it at once. The resolver is asked to resolve again after a failure. A server's
+// GOAWAY drains its connection in the endpoint's own channel: calls on it finish, new ones open
+// a new connection. Calls are not retried (retries and hedging are not built yet).
+//
+// Thread-safe, as any Channel. The endpoint channels, and the calls on them, end when the
+// BalancedChannel is destroyed (its destructor waits for their completion callbacks).
+#ifndef FRAMERPC_RPC_BALANCED_CHANNEL_H_
+#define FRAMERPC_RPC_BALANCED_CHANNEL_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "rpc/balancer.h"
+#include "rpc/channel.h"
+#include "rpc/resolver.h"
+#include "rpc/target.h"
+
+namespace framerpc {
+
+class BalancedChannel final : public Channel {
+ public:
+  // `options` apply to every endpoint's channel (their observer aside, which Channel::Create
+  // puts around this one). INVALID_ARGUMENT for an unknown load_balancing policy.
+  static absl::StatusOr<std::unique_ptr<BalancedChannel>> Create(std::string text, Target target,
+                                                                 ChannelOptions options);
+  ~BalancedChannel() override;
+
+  void StartCall(absl::string_view method, ClientContext* context,
+                 const google::protobuf::MessageLite& request,
+                 google::protobuf::MessageLite* response, DoneCallback done) override;
+  absl::Status Call(absl::string_view method, ClientContext* context,
+                    const google::protobuf::MessageLite& request,
+                    google::protobuf::MessageLite* response) override;
+  std::unique_ptr<ClientStreamBase> StartStream(absl::string_view method, MethodKind kind,
+                                                ClientContext* context,
+                                                google::protobuf::MessageLite* response) override;
+  // A call's context cancels it through the endpoint channel that carries it.
+  void CancelCall(uint64_t call_id) override {}
+  const std::string& target() const override { return text_; }
+
+  // The endpoints now, in the resolver's order (for tests and status pages).
+  std::vector<std::string> endpoints() const;
+
+  struct Endpoint;
+
+ private:
+  BalancedChannel(std::string text, ChannelOptions options, std::unique_ptr<Resolver> resolver,
+                  std::unique_ptr<Balancer> balancer);
+
+  void OnResolved(absl::StatusOr<std::vector<std::string>> result);
+  // The endpoint for a call with `context`, waiting up to the connect timeout (and the call's
+  // deadline) for a first resolution. UNAVAILABLE when there is none.
+  absl::StatusOr<std::shared_ptr<Endpoint>> Pick(const ClientContext& context);
+  // How the call on `endpoint` ended: ejects it on UNAVAILABLE, re-admits it otherwise.
+  void Finished(Endpoint& endpoint, const absl::Status& status);
+
+  const std::string text_;
+  const ChannelOptions options_;
+  const std::unique_ptr<Balancer> balancer_;
+  mutable std::mutex mu_;
+  std::condition_variable resolved_;
+  std::vector<std::shared_ptr<Endpoint>> endpoints_;  // guarded by mu_
+  // Endpoints a resolution dropped: kept until the channel goes, since calls on them may still
+  // be running and report to them.
+  std::vector<std::shared_ptr<Endpoint>> retired_;  // guarded by mu_
+  bool closed_ = false;                              // guarded by mu_: resolutions are ignored
+  std::atomic<bool> closing_{false};                 // no more resolution requests
+  absl::Status resolve_error_;                        // guarded by mu_: the last failure
+  bool has_resolved_ = false;                         // guarded by mu_
+  // Declared last, so destroyed first: it stops calling OnResolved before the rest goes.
+  std::unique_ptr<Resolver> resolver_;
+};
+
+}  // namespace framerpc
+
+#endif  // FRAMERPC_RPC_BALANCED_CHANNEL_H_

@@ -1,0 +1,264 @@
+// Channels over several servers: targets, each balancer over real servers on loopback,
+// failover when a server goes away, dns: over /etc/hosts' localhost, and streams.
+#include "rpc/balanced_channel.h"
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "adapters/grpc/health.frpc.h"
+#include "adapters/grpc/health_service.h"
+#include "base/notification.h"
+#include "gtest/gtest.h"
+#include "proto/echo.frpc.h"
+#include "rpc/server.h"
+#include "rpc/target.h"
+
+namespace framerpc {
+namespace {
+
+// Answers Say with its own name; blocks while `hold` is set, until it is notified.
+class NamedEcho final : public echo::EchoService::Service {
+ public:
+  explicit NamedEcho(std::string name) : name_(std::move(name)) {}
+  absl::Status Say(ServerContext*, const echo::SayRequest& request,
+                   echo::SayReply* reply) override {
+    if (request.text() == "hold") {
+      entered_.Notify();
+      release_.WaitForNotification();
+    }
+    reply->set_text(name_);
+    return absl::OkStatus();
+  }
+  Notification entered_;
+  Notification release_;
+
+ private:
+  const std::string name_;
+};
+
+class Backends {
+ public:
+  explicit Backends(int n) {
+    for (int i = 0; i < n; ++i) {
+      auto echo = std::make_unique<NamedEcho>(absl::StrCat("s", i));
+      auto health = std::make_unique<HealthService>();
+      ServerOptions options;
+      options.io_threads = 1;
+      options.worker_threads = 2;
+      auto server = std::make_unique<Server>(options);
+      EXPECT_TRUE(server->AddService(echo.get(), {.run_inline = false}).ok());
+      EXPECT_TRUE(server->AddService(health.get(), {.run_inline = false}).ok());
+      EXPECT_TRUE(server->AddListener("127.0.0.1:0").ok());
+      EXPECT_TRUE(server->Start().ok());
+      health->SetServingForAll(*server->dispatcher());
+      addresses_.push_back(server->listen_address(0));
+      echoes_.push_back(std::move(echo));
+      healths_.push_back(std::move(health));
+      servers_.push_back(std::move(server));
+    }
+  }
+  ~Backends() {
+    for (auto& echo : echoes_) echo->release_.Notify();
+    for (auto& server : servers_) {
+      if (server != nullptr) server->Shutdown(absl::Seconds(2));
+    }
+  }
+  std::string List() const {
+    std::string out;
+    for (const std::string& a : addresses_) absl::StrAppend(&out, out.empty() ? "" : ",", a);
+    return out;
+  }
+  void Stop(int i) {
+    servers_[i]->Shutdown(absl::Seconds(2));
+    servers_[i].reset();
+  }
+  NamedEcho& echo(int i) { return *echoes_[i]; }
+  const std::string& address(int i) const { return addresses_[i]; }
+
+ private:
+  std::vector<std::string> addresses_;
+  std::vector<std::unique_ptr<NamedEcho>> echoes_;
+  std::vector<std::unique_ptr<HealthService>> healths_;
+  std::vector<std::unique_ptr<Server>> servers_;
+};
+
+// Which server answered, or the error's code name.
+std::string Who(Channel* channel, const std::string& text = "hi", const std::string& key = "") {
+  echo::EchoService::Stub stub(channel);
+  ClientContext context;
+  context.set_timeout(absl::Seconds(10));
+  if (!key.empty()) context.AddMetadata("user", key);
+  echo::SayRequest request;
+  request.set_text(text);
+  echo::SayReply reply;
+  absl::Status status = stub.Say(&context, request, &reply);
+  return status.ok() ? reply.text() : absl::StatusCodeToString(status.code());
+}
+
+std::unique_ptr<Channel> Open(const std::string& target, const std::string& policy,
+                              ChannelOptions options = {}) {
+  options.load_balancing = policy;
+  absl::StatusOr<std::unique_ptr<Channel>> channel = Channel::Create(target, options);
+  EXPECT_TRUE(channel.ok()) << channel.status();
+  return channel.ok() ? *std::move(channel) : nullptr;
+}
+
+TEST(TargetTest, Parses) {
+  EXPECT_TRUE(IsBalancedTarget("ipv4:127.0.0.1:1"));
+  EXPECT_TRUE(IsBalancedTarget("127.0.0.1:1,127.0.0.1:2"));
+  EXPECT_TRUE(IsBalancedTarget("dns:///localhost:1"));
+  EXPECT_FALSE(IsBalancedTarget("127.0.0.1:1"));
+  EXPECT_FALSE(IsBalancedTarget("unix:/tmp/x"));
+  absl::StatusOr<Target> list = ParseTarget("ipv4:127.0.0.1:1,127.0.0.2:2");
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(list->addresses, (std::vector<std::string>{"127.0.0.1:1", "127.0.0.2:2"}));
+  absl::StatusOr<Target> v6 = ParseTarget("ipv6:[::1]:1,[::1]:2");
+  ASSERT_TRUE(v6.ok());
+  EXPECT_EQ(v6->addresses.size(), 2u);
+  absl::StatusOr<Target> dns = ParseTarget("dns:///localhost:7000");
+  ASSERT_TRUE(dns.ok());
+  EXPECT_EQ(dns->kind, Target::Kind::kDns);
+  EXPECT_EQ(dns->host, "localhost");
+  EXPECT_EQ(dns->port, "7000");
+  EXPECT_EQ(ParseTarget("dns:[::1]:80")->host, "::1");
+  for (const char* bad : {"ipv4:", "ipv4:[::1]:1", "ipv6:127.0.0.1:1", "dns:///localhost",
+                          "dns://8.8.8.8/localhost:1", "127.0.0.1:1,,127.0.0.1:2",
+                          "dns:///h:0", "dns:///h:99999"}) {
+    EXPECT_EQ(ParseTarget(bad).status().code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+  ChannelOptions random;
+  random.load_balancing = "random";
+  EXPECT_EQ(Channel::Create("ipv4:127.0.0.1:1", random).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(BalancedChannelTest, RoundRobinTakesTurns) {
+  Backends backends(3);
+  std::unique_ptr<Channel> channel = Open(backends.List(), "round_robin");
+  std::map<std::string, int> counts;
+  for (int i = 0; i < 30; ++i) ++counts[Who(channel.get())];
+  EXPECT_EQ(counts, (std::map<std::string, int>{{"s0", 10}, {"s1", 10}, {"s2", 10}}));
+}
+
+TEST(BalancedChannelTest, PickFirstFailsOverAndEjectsTheDeadServer) {
+  Backends backends(2);
+  ChannelOptions options;
+  options.eject_time = absl::Minutes(1);  // the stopped server stays out for the whole test
+  std::unique_ptr<Channel> channel = Open("ipv4:" + backends.List(), "pick_first", options);
+  EXPECT_EQ(Who(channel.get()), "s0");
+  EXPECT_EQ(Who(channel.get()), "s0");
+  backends.Stop(0);
+  // The call that finds it gone fails (calls are not retried) and ejects it.
+  EXPECT_EQ(Who(channel.get()), "UNAVAILABLE");
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(Who(channel.get()), "s1");
+}
+
+TEST(BalancedChannelTest, AnEjectedServerIsTriedAgainAfterItsTime) {
+  Backends backends(1);
+  ChannelOptions options;
+  options.eject_time = absl::Milliseconds(1);
+  // A second address where nothing listens: every call to it fails.
+  const std::string dead = "127.0.0.1:1";
+  std::unique_ptr<Channel> channel =
+      Open(absl::StrCat(dead, ",", backends.address(0)), "pick_first", options);
+  EXPECT_EQ(Who(channel.get()), "UNAVAILABLE");  // ejected for 1 ms
+  EXPECT_EQ(Who(channel.get()), "s0");
+  // All ejected or not, a balancer always picks: nothing fails in the channel itself.
+}
+
+TEST(BalancedChannelTest, LeastRequestAvoidsTheBusyServer) {
+  Backends backends(2);
+  std::unique_ptr<Channel> channel = Open(backends.List(), "least_request");
+  // Hold one call on whichever server takes it.
+  echo::EchoService::Stub stub(channel.get());
+  ClientContext held_context;
+  echo::SayRequest hold;
+  hold.set_text("hold");
+  echo::SayReply held_reply;
+  Notification held_done;
+  stub.SayAsync(&held_context, hold, &held_reply, [&](absl::Status) { held_done.Notify(); });
+  // Wait for it to arrive at one of the two (each wait ends early when its server has it).
+  int busy = -1;
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (busy < 0 && absl::Now() < deadline) {
+    for (int i = 0; i < 2 && busy < 0; ++i) {
+      if (backends.echo(i).entered_.WaitForNotificationWithTimeout(absl::Milliseconds(20))) {
+        busy = i;
+      }
+    }
+  }
+  ASSERT_GE(busy, 0);
+  const std::string other = absl::StrCat("s", 1 - busy);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(Who(channel.get()), other);
+  backends.echo(busy).release_.Notify();
+  held_done.WaitForNotification();
+  EXPECT_EQ(held_reply.text(), absl::StrCat("s", busy));
+}
+
+TEST(BalancedChannelTest, RingHashKeepsAKeyOnOneServer) {
+  Backends backends(3);
+  ChannelOptions options;
+  options.hash_key = "user";
+  std::unique_ptr<Channel> channel = Open(backends.List(), "ring_hash", options);
+  std::map<std::string, std::string> home;
+  std::map<std::string, int> spread;
+  for (int k = 0; k < 30; ++k) {
+    const std::string key = absl::StrCat("user-", k);
+    home[key] = Who(channel.get(), "hi", key);
+    ++spread[home[key]];
+  }
+  EXPECT_GE(spread.size(), 2u);  // 30 keys do not all hash to one of three servers
+  for (int round = 0; round < 3; ++round) {
+    for (const auto& [key, server] : home) EXPECT_EQ(Who(channel.get(), "hi", key), server) << key;
+  }
+  // A second channel agrees: the ring depends on the addresses only.
+  std::unique_ptr<Channel> again = Open(backends.List(), "ring_hash", options);
+  for (const auto& [key, server] : home) EXPECT_EQ(Who(again.get(), "hi", key), server) << key;
+}
+
+TEST(BalancedChannelTest, DnsTargetResolvesLocalhost) {
+  Backends backends(1);
+  const std::string port = backends.address(0).substr(backends.address(0).rfind(':') + 1);
+  std::unique_ptr<Channel> channel = Open("dns:///localhost:" + port, "pick_first");
+  EXPECT_EQ(Who(channel.get()), "s0");
+  auto* balanced = dynamic_cast<BalancedChannel*>(channel.get());
+  ASSERT_NE(balanced, nullptr);
+  const std::vector<std::string> endpoints = balanced->endpoints();
+  EXPECT_NE(std::find(endpoints.begin(), endpoints.end(), "127.0.0.1:" + port), endpoints.end());
+}
+
+TEST(BalancedChannelTest, AnUnresolvableNameIsUnavailableWithTheReason) {
+  ChannelOptions options;
+  options.connect_timeout = absl::Seconds(2);
+  std::unique_ptr<Channel> channel =
+      Open("dns:///no-such-host.invalid:80", "pick_first", options);
+  echo::EchoService::Stub stub(channel.get());
+  ClientContext context;
+  echo::SayReply reply;
+  absl::Status status = stub.Say(&context, echo::SayRequest(), &reply);
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(status.message().find("cannot resolve 'no-such-host.invalid'"), std::string::npos)
+      << status;
+}
+
+TEST(BalancedChannelTest, StreamsGoThroughTheBalancer) {
+  Backends backends(2);
+  std::unique_ptr<Channel> channel = Open(backends.List(), "round_robin");
+  for (int i = 0; i < 4; ++i) {
+    grpc::health::v1::Health::Stub health(channel.get());
+    ClientContext context;
+    grpc::health::v1::HealthCheckRequest request;
+    auto stream = health.Watch(&context, request);
+    grpc::health::v1::HealthCheckResponse response;
+    ASSERT_TRUE(stream->Read(&response));
+    EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+    context.TryCancel();
+    EXPECT_EQ(stream->Finish().code(), absl::StatusCode::kCancelled);
+  }
+}
+
+}  // namespace
+}  // namespace framerpc
