@@ -26,6 +26,9 @@ PACKAGES=(
   iproute2                   # ip and ss, for those namespaces and for finding a child's port
   curl                       # an HTTP client we did not write, for the admin pages' tests
   nlohmann-json3-dev         # JSON for the log tests and the CLI's -format-error
+  haproxy                    # real proxies in front of framerpc servers (server/proxies_test)
+  nginx
+  libnginx-mod-stream
   python3-venv               # the Python client's package test: a wheel (setuptools, wheel),
   python3-pip                # installed with pip into a fresh venv,
   python3-setuptools
