@@ -14,6 +14,7 @@
 #include "cli/cli.h"
 #include "cli/known_services.h"
 #include "cli/method_registry.h"
+#include "naming/etcd_naming.h"
 
 ABSL_FLAG(std::string, address, "", "Server: host:port, [v6addr]:port or unix:/path.");
 ABSL_FLAG(std::string, timeout, "inf",
@@ -168,6 +169,7 @@ int main(int argc, char** argv) {
     }
     command.push_back(data == "@" ? "-" : data);
   }
+  framerpc::naming::RegisterEtcdResolver();  // --address=etcd:///NAME?endpoints=...
   const framerpc::cli::MethodRegistry registry(framerpc::cli::KnownServiceFiles());
   return framerpc::cli::RunCli(options, registry, command, std::cin, std::cout, std::cerr);
 }

@@ -93,10 +93,20 @@ absl::StatusOr<std::unique_ptr<BalancedChannel>> BalancedChannel::Create(std::st
     return absl::InvalidArgumentError(
         "ChannelOptions::eject_time must be positive and at most max_eject_time");
   }
-  std::unique_ptr<Resolver> resolver =
-      target.kind == Target::Kind::kDns
-          ? NewDnsResolver(target.host, target.port, options.resolve_interval)
-          : NewStaticResolver(target.addresses);
+  std::unique_ptr<Resolver> resolver;
+  if (target.kind == Target::Kind::kRegistered) {
+    ResolverFactory factory = FindResolverScheme(target.scheme);
+    if (factory == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat("no resolver for '", target.scheme, ":'"));
+    }
+    absl::StatusOr<std::unique_ptr<Resolver>> made = factory(text);
+    if (!made.ok()) return made.status();
+    resolver = *std::move(made);
+  } else if (target.kind == Target::Kind::kDns) {
+    resolver = NewDnsResolver(target.host, target.port, options.resolve_interval);
+  } else {
+    resolver = NewStaticResolver(target.addresses);
+  }
   options.observer = nullptr;  // Channel::Create observes the balanced channel as a whole
   std::unique_ptr<BalancedChannel> channel(new BalancedChannel(
       std::move(text), std::move(options), std::move(resolver), *std::move(balancer)));

@@ -115,7 +115,36 @@ class DnsResolver final : public Resolver {
   std::thread thread_;
 };
 
+std::mutex& SchemesMu() {
+  static std::mutex mu;
+  return mu;
+}
+
+std::vector<std::pair<std::string, ResolverFactory>>& Schemes() {
+  static auto* schemes = new std::vector<std::pair<std::string, ResolverFactory>>();
+  return *schemes;
+}
+
 }  // namespace
+
+void RegisterResolverScheme(std::string scheme, ResolverFactory factory) {
+  std::lock_guard<std::mutex> lock(SchemesMu());
+  for (auto& [name, existing] : Schemes()) {
+    if (name == scheme) {
+      existing = std::move(factory);
+      return;
+    }
+  }
+  Schemes().emplace_back(std::move(scheme), std::move(factory));
+}
+
+ResolverFactory FindResolverScheme(absl::string_view scheme) {
+  std::lock_guard<std::mutex> lock(SchemesMu());
+  for (const auto& [name, factory] : Schemes()) {
+    if (name == scheme) return factory;
+  }
+  return nullptr;
+}
 
 std::unique_ptr<Resolver> NewStaticResolver(std::vector<std::string> addresses) {
   return std::make_unique<StaticResolver>(std::move(addresses));

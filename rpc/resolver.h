@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace framerpc {
@@ -38,6 +39,14 @@ std::unique_ptr<Resolver> NewStaticResolver(std::vector<std::string> addresses);
 // channel keeps its last endpoints) and retried.
 std::unique_ptr<Resolver> NewDnsResolver(std::string host, std::string port,
                                          absl::Duration interval);
+
+// Naming systems that rpc does not link (naming/etcd_resolver.h registers etcd:): a target
+// "<scheme>:..." is resolved by the factory registered for its scheme. Thread-safe.
+using ResolverFactory =
+    std::function<absl::StatusOr<std::unique_ptr<Resolver>>(absl::string_view target)>;
+void RegisterResolverScheme(std::string scheme, ResolverFactory factory);
+// The factory for `scheme`, or null.
+ResolverFactory FindResolverScheme(absl::string_view scheme);
 
 }  // namespace framerpc
 

@@ -4,18 +4,37 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "rpc/resolver.h"
 #include "transport/socket_address.h"
 
 namespace framerpc {
 
+namespace {
+
+// The scheme of "<scheme>:..." when one is registered.
+absl::string_view RegisteredScheme(absl::string_view text) {
+  const size_t colon = text.find(':');
+  if (colon == absl::string_view::npos || colon == 0) return {};
+  const absl::string_view scheme = text.substr(0, colon);
+  return FindResolverScheme(scheme) != nullptr ? scheme : absl::string_view();
+}
+
+}  // namespace
+
 bool IsBalancedTarget(absl::string_view text) {
   return absl::StartsWith(text, "ipv4:") || absl::StartsWith(text, "ipv6:") ||
-         absl::StartsWith(text, "dns:") || absl::StrContains(text, ',');
+         absl::StartsWith(text, "dns:") || absl::StrContains(text, ',') ||
+         !RegisteredScheme(text).empty();
 }
 
 absl::StatusOr<Target> ParseTarget(absl::string_view text) {
   Target target;
   absl::string_view rest = text;
+  if (const absl::string_view scheme = RegisteredScheme(text); !scheme.empty()) {
+    target.kind = Target::Kind::kRegistered;
+    target.scheme = std::string(scheme);
+    return target;
+  }
   if (absl::ConsumePrefix(&rest, "dns:")) {
     target.kind = Target::Kind::kDns;
     if (absl::ConsumePrefix(&rest, "//")) {

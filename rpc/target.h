@@ -3,6 +3,8 @@
 //   ipv4:127.0.0.1:7001,127.0.0.1:7002      a static list (ipv6:[::1]:7001,[::1]:7002 alike)
 //   127.0.0.1:7001,127.0.0.1:7002           the same, without the scheme
 //   dns:///host:port  (or dns:host:port)     every A and AAAA record of host, re-resolved
+//   <scheme>:...                             a naming system registered with
+//                                            RegisterResolverScheme (etcd:, naming/)
 //
 // A single "host:port", "[v6]:port", "unix:/path" or "udp:..." is not one of these: Channel::Create
 // serves it with one connection, as before.
@@ -20,14 +22,16 @@
 namespace framerpc {
 
 struct Target {
-  enum class Kind { kStatic, kDns };
+  enum class Kind { kStatic, kDns, kRegistered };
   Kind kind = Kind::kStatic;
   std::vector<std::string> addresses;  // kStatic: each a SocketAddress ("127.0.0.1:7001")
   std::string host;                    // kDns
   std::string port;                    // kDns
+  std::string scheme;                  // kRegistered: the whole target goes to its factory
 };
 
-// Whether `text` names several servers or a resolver: ipv4:, ipv6:, dns:, or a comma.
+// Whether `text` names several servers or a resolver: ipv4:, ipv6:, dns:, a registered scheme,
+// or a comma.
 bool IsBalancedTarget(absl::string_view text);
 
 // INVALID_ARGUMENT naming what is wrong: an empty list, an address that does not parse (or is

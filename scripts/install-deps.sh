@@ -26,6 +26,9 @@ PACKAGES=(
   iproute2                   # ip and ss, for those namespaces and for finding a child's port
   curl                       # an HTTP client we did not write, for the admin pages' tests
   nlohmann-json3-dev         # JSON for the log tests and the CLI's -format-error
+  etcd-server                # a real etcd for service discovery (server/etcd_test)
+  etcd-client
+  libcurl4-openssl-dev       # HTTP to etcd's JSON gateway (naming/)
   haproxy                    # real proxies in front of framerpc servers (server/proxies_test)
   nginx
   libnginx-mod-stream

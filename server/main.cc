@@ -57,6 +57,7 @@
 #include "rpc/udp_server.h"
 #include "server/command_setup.h"
 #include "server/file_setup.h"
+#include "naming/etcd_naming.h"
 #include "server/observability.h"
 #include "services/command/command_service.h"
 #include "services/auth/local_address.h"
@@ -123,6 +124,15 @@ ABSL_FLAG(absl::Duration, stream_stall_timeout, framerpc::ServerOptions().stream
           "while the handler waits to write (e.g. a download nobody reads); over gRPC the call "
           "is cancelled.");
 
+ABSL_FLAG(std::string, register, "",
+          "Register in etcd: etcd://HOST:PORT/PREFIX/NAME puts this server's address under "
+          "PREFIX/NAME/ with a lease kept alive, and takes it away on SIGTERM before draining "
+          "(clients: etcd:///NAME?endpoints=HOST:PORT, docs/load_balancing.md).");
+ABSL_FLAG(std::string, register_address, "",
+          "The address registered with --register (default: the first --listen address as "
+          "bound); set it when clients reach this server by another address.");
+ABSL_FLAG(absl::Duration, register_ttl, absl::Seconds(10),
+          "The lease of the --register key: how long a crashed server stays listed.");
 ABSL_FLAG(absl::Duration, drain_delay, absl::ZeroDuration(),
           "On SIGTERM or SIGINT, report NOT_SERVING from the health service and keep serving "
           "(and accepting) this long before shutting down, so that load balancers stop sending "
@@ -637,6 +647,16 @@ int main(int argc, char** argv) {
                          {{"version", framerpc::kVersion},
                           {"addresses", absl::StrJoin(ready, ", ")},
                           {"access_log", access_log != nullptr}});
+  std::unique_ptr<framerpc::naming::EtcdRegistration> registration;
+  if (const std::string url = absl::GetFlag(FLAGS_register); !url.empty()) {
+    std::string address = absl::GetFlag(FLAGS_register_address);
+    if (address.empty()) address = server.listen_address(0);
+    absl::StatusOr<std::unique_ptr<framerpc::naming::EtcdRegistration>> made =
+        framerpc::naming::EtcdRegistration::Start(url, std::move(address),
+                                                  absl::GetFlag(FLAGS_register_ttl));
+    if (!made.ok()) return Fail(made.status());
+    registration = *std::move(made);
+  }
   if (const std::string path = absl::GetFlag(FLAGS_ready_file); !path.empty()) {
     // Written whole to a temporary name, then renamed, so readers never see half a file.
     const std::string tmp = path + ".tmp";
@@ -648,6 +668,8 @@ int main(int argc, char** argv) {
   sigwait(&signals, &received);
   // Health turns NOT_SERVING first, and everything else goes on for the drain delay, so that
   // load balancers and readiness probes see it and stop sending before the listeners close.
+  // Out of the registry first, so that clients stop picking this server, then NOT_SERVING.
+  if (registration != nullptr) registration->Deregister();
   health.Shutdown();
   const absl::Duration drain = absl::GetFlag(FLAGS_drain_delay);
   if (drain > absl::ZeroDuration()) {
