@@ -1,6 +1,9 @@
 #include "rpc/balanced_channel.h"
 
 #include <algorithm>
+#include <map>
+#include <random>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -17,6 +20,75 @@ struct BalancedChannel::Endpoint {
   std::mutex mu;
   absl::Time ejected_until = absl::InfinitePast();  // guarded by mu
   absl::Duration backoff = absl::ZeroDuration();    // guarded by mu: the next ejection's length
+};
+
+// Runs tasks at their times on a thread of its own; tasks still waiting when it is destroyed run
+// then, at once (they end their calls with CANCELLED).
+class BalancedChannel::RetryTimer {
+ public:
+  RetryTimer() : thread_([this] { Run(); }) {}
+  ~RetryTimer() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+  void At(absl::Time when, std::function<void(bool stopping)> task) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      tasks_.emplace(when, std::move(task));
+    }
+    wake_.notify_all();
+  }
+
+ private:
+  void Run() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (true) {
+      if (stopping_) {
+        auto tasks = std::move(tasks_);
+        lock.unlock();
+        for (auto& [when, task] : tasks) task(/*stopping=*/true);
+        return;
+      }
+      if (tasks_.empty()) {
+        wake_.wait(lock);
+        continue;
+      }
+      const absl::Time when = tasks_.begin()->first;
+      if (absl::Now() < when) {
+        wake_.wait_until(lock, absl::ToChronoTime(when));
+        continue;
+      }
+      auto task = std::move(tasks_.begin()->second);
+      tasks_.erase(tasks_.begin());
+      lock.unlock();
+      task(/*stopping=*/false);
+      lock.lock();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable wake_;
+  bool stopping_ = false;                                          // guarded by mu_
+  std::multimap<absl::Time, std::function<void(bool)>> tasks_;     // guarded by mu_
+  std::thread thread_;
+};
+
+// An asynchronous unary call and its attempts so far.
+struct BalancedChannel::AsyncCall {
+  std::string method;
+  ClientContext* context;
+  // The caller's request is only valid during StartCall: a call that may be retried keeps a copy.
+  const google::protobuf::MessageLite* request;
+  std::unique_ptr<google::protobuf::MessageLite> request_copy;
+  google::protobuf::MessageLite* response;
+  DoneCallback done;
+  const RetryPolicy* policy;
+  int attempt = 0;
+  absl::Duration backoff;
 };
 
 namespace {
@@ -107,9 +179,20 @@ absl::StatusOr<std::unique_ptr<BalancedChannel>> BalancedChannel::Create(std::st
   } else {
     resolver = NewStaticResolver(target.addresses);
   }
+  std::unique_ptr<ServiceConfig> config;
+  if (!options.service_config.empty()) {
+    absl::StatusOr<std::unique_ptr<ServiceConfig>> parsed =
+        ServiceConfig::Parse(options.service_config);
+    if (!parsed.ok()) return parsed.status();
+    config = *std::move(parsed);
+  }
   options.observer = nullptr;  // Channel::Create observes the balanced channel as a whole
   std::unique_ptr<BalancedChannel> channel(new BalancedChannel(
       std::move(text), std::move(options), std::move(resolver), *std::move(balancer)));
+  if (config != nullptr) {
+    channel->config_ = std::move(config);
+    channel->retry_timer_ = std::make_unique<RetryTimer>();
+  }
   channel->resolver_->Start(
       [raw = channel.get()](absl::StatusOr<std::vector<std::string>> result) {
         raw->OnResolved(std::move(result));
@@ -127,6 +210,7 @@ BalancedChannel::BalancedChannel(std::string text, ChannelOptions options,
 
 BalancedChannel::~BalancedChannel() {
   closing_.store(true);
+  retry_timer_.reset();  // waiting retries end now, with CANCELLED
   std::vector<std::shared_ptr<Endpoint>> endpoints;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -235,32 +319,93 @@ void BalancedChannel::Finished(Endpoint& endpoint, const absl::Status& status) {
   }
 }
 
-void BalancedChannel::StartCall(absl::string_view method, ClientContext* context,
-                                const google::protobuf::MessageLite& request,
-                                google::protobuf::MessageLite* response, DoneCallback done) {
-  absl::StatusOr<std::shared_ptr<Endpoint>> endpoint = Pick(*context);
+bool BalancedChannel::ShouldRetry(const RetryPolicy* policy, const absl::Status& status,
+                                  int attempt, const ClientContext& context) {
+  if (policy == nullptr) return false;
+  RetryThrottle* throttle = config_->throttle();
+  const bool retryable = policy->retryable.count(status.code()) > 0;
+  if (throttle != nullptr) {
+    if (status.ok()) throttle->OnSuccess();
+    if (retryable) throttle->OnFailure();
+  }
+  return retryable && attempt < policy->max_attempts && !context.cancel_requested() &&
+         (throttle == nullptr || throttle->RetryAllowed());
+}
+
+absl::Duration BalancedChannel::Jitter(absl::Duration backoff) {
+  thread_local std::minstd_rand random{std::random_device{}()};
+  return backoff * std::uniform_real_distribution<double>(0, 1)(random);
+}
+
+void BalancedChannel::StartAttempt(std::shared_ptr<AsyncCall> call) {
+  ++call->attempt;
+  absl::StatusOr<std::shared_ptr<Endpoint>> endpoint = Pick(*call->context);
   if (!endpoint.ok()) {
-    done(endpoint.status());
+    call->done(endpoint.status());
     return;
   }
   // A raw pointer: the callback runs on the endpoint channel's thread, and must not hold the
   // last reference to what owns that thread. The endpoint lives as long as this channel.
   Endpoint* raw = endpoint->get();
-  raw->channel->StartCall(method, context, request, response,
-                          [this, raw, done = std::move(done)](absl::Status status) {
-                            Finished(*raw, status);
-                            done(std::move(status));
-                          });
+  raw->channel->StartCall(
+      call->method, call->context, *call->request, call->response,
+      [this, raw, call](absl::Status status) {
+        Finished(*raw, status);
+        const absl::Time retry_at = absl::Now() + Jitter(call->backoff);
+        if (!ShouldRetry(call->policy, status, call->attempt, *call->context) ||
+            retry_at >= call->context->deadline()) {
+          call->done(std::move(status));
+          return;
+        }
+        call->backoff = std::min(call->backoff * call->policy->backoff_multiplier,
+                                 call->policy->max_backoff);
+        retry_timer_->At(retry_at, [this, call](bool stopping) {
+          if (stopping) {
+            call->done(absl::CancelledError("the channel was destroyed before a retry"));
+            return;
+          }
+          call->response->Clear();
+          StartAttempt(call);
+        });
+      });
+}
+
+void BalancedChannel::StartCall(absl::string_view method, ClientContext* context,
+                                const google::protobuf::MessageLite& request,
+                                google::protobuf::MessageLite* response, DoneCallback done) {
+  auto call = std::make_shared<AsyncCall>();
+  call->method = std::string(method);
+  call->context = context;
+  call->request = &request;
+  call->response = response;
+  call->done = std::move(done);
+  call->policy = config_ != nullptr ? config_->PolicyFor(method) : nullptr;
+  if (call->policy != nullptr) {
+    call->backoff = call->policy->initial_backoff;
+    call->request_copy.reset(request.New());
+    call->request_copy->CheckTypeAndMergeFrom(request);
+    call->request = call->request_copy.get();
+  }
+  StartAttempt(std::move(call));
 }
 
 absl::Status BalancedChannel::Call(absl::string_view method, ClientContext* context,
                                    const google::protobuf::MessageLite& request,
                                    google::protobuf::MessageLite* response) {
-  absl::StatusOr<std::shared_ptr<Endpoint>> endpoint = Pick(*context);
-  if (!endpoint.ok()) return endpoint.status();
-  absl::Status status = (*endpoint)->channel->Call(method, context, request, response);
-  Finished(**endpoint, status);
-  return status;
+  const RetryPolicy* policy = config_ != nullptr ? config_->PolicyFor(method) : nullptr;
+  absl::Duration backoff = policy != nullptr ? policy->initial_backoff : absl::ZeroDuration();
+  for (int attempt = 1;; ++attempt) {
+    absl::StatusOr<std::shared_ptr<Endpoint>> endpoint = Pick(*context);
+    if (!endpoint.ok()) return endpoint.status();
+    absl::Status status = (*endpoint)->channel->Call(method, context, request, response);
+    Finished(**endpoint, status);
+    if (!ShouldRetry(policy, status, attempt, *context)) return status;
+    const absl::Duration wait = Jitter(backoff);
+    if (absl::Now() + wait >= context->deadline()) return status;
+    absl::SleepFor(wait);  // the backoff itself, between attempts of this caller's call
+    backoff = std::min(backoff * policy->backoff_multiplier, policy->max_backoff);
+    response->Clear();
+  }
 }
 
 std::unique_ptr<ClientStreamBase> BalancedChannel::StartStream(

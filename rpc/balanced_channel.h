@@ -8,7 +8,12 @@
 // doubling after each further failure up to max_eject_time, and a call that succeeds on it
 // re-admits it at once. The resolver is asked to resolve again after a failure. A server's
 // GOAWAY drains its connection in the endpoint's own channel: calls on it finish, new ones open
-// a new connection. Calls are not retried (retries and hedging are not built yet).
+// a new connection.
+//
+// Retries: unary calls of methods that ChannelOptions::service_config gives a retryPolicy
+// (rpc/retry_policy.h) are tried again on a retryable code, each attempt picked anew, after a
+// jittered exponential backoff, within the call's deadline and never after TryCancel(), and only
+// while the retry budget (retryThrottling) allows. Streams are not retried.
 //
 // Thread-safe, as any Channel. The endpoint channels, and the calls on them, end when the
 // BalancedChannel is destroyed (its destructor waits for their completion callbacks).
@@ -26,6 +31,7 @@
 #include "rpc/balancer.h"
 #include "rpc/channel.h"
 #include "rpc/resolver.h"
+#include "rpc/retry_policy.h"
 #include "rpc/target.h"
 
 namespace framerpc {
@@ -55,6 +61,8 @@ class BalancedChannel final : public Channel {
   std::vector<std::string> endpoints() const;
 
   struct Endpoint;
+  class RetryTimer;
+  struct AsyncCall;
 
  private:
   BalancedChannel(std::string text, ChannelOptions options, std::unique_ptr<Resolver> resolver,
@@ -66,10 +74,19 @@ class BalancedChannel final : public Channel {
   absl::StatusOr<std::shared_ptr<Endpoint>> Pick(const ClientContext& context);
   // How the call on `endpoint` ended: ejects it on UNAVAILABLE, re-admits it otherwise.
   void Finished(Endpoint& endpoint, const absl::Status& status);
+  // Whether attempt `attempt` (1-based) of a call under `policy` that ended with `status` is
+  // tried again; counts the outcome against the retry budget.
+  bool ShouldRetry(const RetryPolicy* policy, const absl::Status& status, int attempt,
+                   const ClientContext& context);
+  // The wait before the next attempt: uniform in [0, backoff), as gRPC waits.
+  absl::Duration Jitter(absl::Duration backoff);
+  void StartAttempt(std::shared_ptr<AsyncCall> call);
 
   const std::string text_;
   const ChannelOptions options_;
   const std::unique_ptr<Balancer> balancer_;
+  std::unique_ptr<ServiceConfig> config_;     // null: no retries
+  std::unique_ptr<RetryTimer> retry_timer_;   // async retries wait here; made with config_
   mutable std::mutex mu_;
   std::condition_variable resolved_;
   std::vector<std::shared_ptr<Endpoint>> endpoints_;  // guarded by mu_

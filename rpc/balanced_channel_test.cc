@@ -2,6 +2,7 @@
 // failover when a server goes away, dns: over /etc/hosts' localhost, and streams.
 #include "rpc/balanced_channel.h"
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
@@ -38,6 +39,41 @@ class NamedEcho final : public echo::EchoService::Service {
  private:
   const std::string name_;
 };
+
+// Fails Say with `code` until it has failed `failures` times, then answers "ok".
+class FlakyEcho final : public echo::EchoService::Service {
+ public:
+  FlakyEcho(int failures, absl::StatusCode code) : failures_(failures), code_(code) {}
+  absl::Status Say(ServerContext*, const echo::SayRequest&, echo::SayReply* reply) override {
+    const int n = calls_.fetch_add(1);
+    if (n < failures_) return absl::Status(code_, "flaky");
+    reply->set_text("ok");
+    return absl::OkStatus();
+  }
+  int calls() const { return calls_.load(); }
+
+ private:
+  const int failures_;
+  const absl::StatusCode code_;
+  std::atomic<int> calls_{0};
+};
+
+// A server with one service, on 127.0.0.1:0.
+std::unique_ptr<Server> Serve(Service* service) {
+  ServerOptions options;
+  options.io_threads = 1;
+  options.worker_threads = 1;
+  auto server = std::make_unique<Server>(options);
+  EXPECT_TRUE(server->AddService(service).ok());
+  EXPECT_TRUE(server->AddListener("127.0.0.1:0").ok());
+  EXPECT_TRUE(server->Start().ok());
+  return server;
+}
+
+constexpr char kRetrySay[] = R"({"methodConfig": [{
+    "name": [{"service": "framerpc.echo.EchoService", "method": "Say"}],
+    "retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.001s", "maxBackoff": "0.01s",
+                    "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}}]})";
 
 class Backends {
  public:
@@ -257,6 +293,99 @@ TEST(BalancedChannelTest, StreamsGoThroughTheBalancer) {
     EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING);
     context.TryCancel();
     EXPECT_EQ(stream->Finish().code(), absl::StatusCode::kCancelled);
+  }
+}
+
+TEST(RetryTest, AFlakyServerIsRetriedUpToMaxAttempts) {
+  FlakyEcho flaky(2, absl::StatusCode::kUnavailable);
+  std::unique_ptr<Server> server = Serve(&flaky);
+  ChannelOptions options;
+  options.service_config = kRetrySay;
+  // The same server twice: the list is a balanced target, and every attempt reaches it.
+  const std::string a = server->listen_address(0);
+  std::unique_ptr<Channel> channel = Open(a + "," + a, "round_robin", options);
+  EXPECT_EQ(Who(channel.get()), "ok");
+  EXPECT_EQ(flaky.calls(), 3);
+
+  FlakyEcho always(100, absl::StatusCode::kUnavailable);
+  std::unique_ptr<Server> down = Serve(&always);
+  const std::string d = down->listen_address(0);
+  std::unique_ptr<Channel> exhausted = Open(d + "," + d, "round_robin", options);
+  EXPECT_EQ(Who(exhausted.get()), "UNAVAILABLE");
+  EXPECT_EQ(always.calls(), 3);  // maxAttempts
+}
+
+TEST(RetryTest, OnlyRetryableCodesAndOnlyConfiguredMethods) {
+  FlakyEcho invalid(1, absl::StatusCode::kInvalidArgument);
+  std::unique_ptr<Server> server = Serve(&invalid);
+  ChannelOptions options;
+  options.service_config = kRetrySay;
+  const std::string a = server->listen_address(0);
+  std::unique_ptr<Channel> channel = Open(a + "," + a, "round_robin", options);
+  EXPECT_EQ(Who(channel.get()), "INVALID_ARGUMENT");
+  EXPECT_EQ(invalid.calls(), 1);
+
+  FlakyEcho flaky(1, absl::StatusCode::kUnavailable);
+  std::unique_ptr<Server> other = Serve(&flaky);
+  ChannelOptions bytes_only;
+  bytes_only.service_config = R"({"methodConfig": [{
+      "name": [{"service": "framerpc.echo.EchoService", "method": "Bytes"}],
+      "retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.001s", "maxBackoff": "0.01s",
+                      "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}}]})";
+  const std::string b = other->listen_address(0);
+  std::unique_ptr<Channel> not_say = Open(b + "," + b, "round_robin", bytes_only);
+  EXPECT_EQ(Who(not_say.get()), "UNAVAILABLE");
+  EXPECT_EQ(flaky.calls(), 1);
+}
+
+TEST(RetryTest, AsynchronousCallsAreRetriedToo) {
+  FlakyEcho flaky(2, absl::StatusCode::kUnavailable);
+  std::unique_ptr<Server> server = Serve(&flaky);
+  ChannelOptions options;
+  options.service_config = kRetrySay;
+  const std::string a = server->listen_address(0);
+  std::unique_ptr<Channel> channel = Open(a + "," + a, "round_robin", options);
+  echo::EchoService::Stub stub(channel.get());
+  ClientContext context;
+  echo::SayReply reply;
+  Notification done;
+  absl::Status result;
+  stub.SayAsync(&context, echo::SayRequest(), &reply, [&](absl::Status s) {
+    result = s;
+    done.Notify();
+  });
+  done.WaitForNotification();
+  EXPECT_TRUE(result.ok()) << result;
+  EXPECT_EQ(reply.text(), "ok");
+  EXPECT_EQ(flaky.calls(), 3);
+}
+
+TEST(RetryTest, TheRetryBudgetStopsRetries) {
+  FlakyEcho always(100, absl::StatusCode::kUnavailable);
+  std::unique_ptr<Server> server = Serve(&always);
+  ChannelOptions options;
+  // 4 tokens: retries go on while more than 2 are left; each failed attempt takes one.
+  options.service_config = std::string(kRetrySay).insert(
+      std::string(kRetrySay).size() - 1, R"(, "retryThrottling": {"maxTokens": 4, "tokenRatio": 0.1})");
+  const std::string a = server->listen_address(0);
+  std::unique_ptr<Channel> channel = Open(a + "," + a, "round_robin", options);
+  EXPECT_EQ(Who(channel.get()), "UNAVAILABLE");  // 4 -> 3 (retry), 3 -> 2: stop
+  EXPECT_EQ(always.calls(), 2);
+  EXPECT_EQ(Who(channel.get()), "UNAVAILABLE");  // 2 -> 1, no retry
+  EXPECT_EQ(always.calls(), 3);
+}
+
+TEST(RetryTest, ABadServiceConfigIsRefused) {
+  for (const char* bad :
+       {"not json", R"({"methodConfig": [{"name": [{"service": "s"}], "retryPolicy": {"maxAttempts": 1}}]})",
+        R"({"methodConfig": [{"name": [{"service": "s"}], "retryPolicy": {"maxAttempts": 2, "initialBackoff": "1", "maxBackoff": "1s", "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}}]})",
+        R"({"methodConfig": [{"name": [{"service": "s"}], "retryPolicy": {"maxAttempts": 2, "initialBackoff": "1s", "maxBackoff": "1s", "backoffMultiplier": 2, "retryableStatusCodes": ["NOPE"]}}]})",
+        R"({"retryThrottling": {"maxTokens": 0, "tokenRatio": 0.1}})"}) {
+    ChannelOptions options;
+    options.service_config = bad;
+    EXPECT_EQ(Channel::Create("127.0.0.1:1,127.0.0.1:2", options).status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << bad;
   }
 }
 

@@ -84,6 +84,9 @@ struct ChannelOptions {
   absl::Duration resolve_interval = absl::Seconds(30);
   absl::Duration eject_time = absl::Seconds(1);
   absl::Duration max_eject_time = absl::Minutes(2);
+  // gRPC's service config, as JSON: retry policies per method and the retry budget
+  // (rpc/retry_policy.h). Channels over several servers only.
+  std::string service_config;
   // When set, told of every call: for client metrics (metrics::RpcMetrics(Side::kClient)).
   // Not owned; must outlive the channel. See rpc/observed_channel.h.
   CallObserver* observer = nullptr;

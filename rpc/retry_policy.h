@@ -1,0 +1,74 @@
+// Retries for BalancedChannel, configured as gRPC's service config configures them (a JSON
+// document in ChannelOptions::service_config):
+//
+//   {"methodConfig": [{"name": [{"service": "framerpc.echo.EchoService", "method": "Say"}],
+//                      "retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.1s",
+//                                      "maxBackoff": "1s", "backoffMultiplier": 2,
+//                                      "retryableStatusCodes": ["UNAVAILABLE"]}}],
+//    "retryThrottling": {"maxTokens": 10, "tokenRatio": 0.1}}
+//
+// A name without "method" covers the whole service. maxAttempts is capped at 5. The throttle is
+// gRPC's retry budget: every failure with a retryable code takes a token, every success gives
+// back tokenRatio, and retries stop while the tokens are at or below half of maxTokens, so that
+// retries add a bounded fraction of load to servers that are failing.
+//
+// Immutable once parsed, apart from the throttle's tokens (thread-safe).
+#ifndef FRAMERPC_RPC_RETRY_POLICY_H_
+#define FRAMERPC_RPC_RETRY_POLICY_H_
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace framerpc {
+
+struct RetryPolicy {
+  int max_attempts = 1;
+  absl::Duration initial_backoff = absl::Milliseconds(100);
+  absl::Duration max_backoff = absl::Seconds(1);
+  double backoff_multiplier = 2;
+  std::set<absl::StatusCode> retryable;
+};
+
+class RetryThrottle {
+ public:
+  RetryThrottle(double max_tokens, double token_ratio)
+      : max_tokens_(max_tokens), token_ratio_(token_ratio), tokens_(max_tokens) {}
+  // A call (attempt) ended with a retryable failure, or succeeded.
+  void OnFailure();
+  void OnSuccess();
+  bool RetryAllowed() const;
+
+ private:
+  const double max_tokens_;
+  const double token_ratio_;
+  mutable std::mutex mu_;
+  double tokens_;  // guarded by mu_
+};
+
+class ServiceConfig {
+ public:
+  // INVALID_ARGUMENT naming what is wrong (not JSON, a bad duration, an unknown code, ...).
+  static absl::StatusOr<std::unique_ptr<ServiceConfig>> Parse(absl::string_view json);
+
+  // The policy for "/package.Service/Method", or null when it has none.
+  const RetryPolicy* PolicyFor(absl::string_view method) const;
+  // Null when the config sets no retryThrottling.
+  RetryThrottle* throttle() const { return throttle_.get(); }
+
+ private:
+  std::map<std::string, RetryPolicy, std::less<>> by_method_;   // "package.Service/Method"
+  std::map<std::string, RetryPolicy, std::less<>> by_service_;  // "package.Service"
+  std::unique_ptr<RetryThrottle> throttle_;
+};
+
+}  // namespace framerpc
+
+#endif  // FRAMERPC_RPC_RETRY_POLICY_H_
