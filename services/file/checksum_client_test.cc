@@ -5,7 +5,8 @@
 // before the choice (a stand-in that knows only the SHA-256 fields): a download falls back to
 // SHA-256 and is verified; an upload with SHA-256 is checked by it; an upload with XXH3-128,
 // which it cannot check, is reported as FAILED_PRECONDITION. A server that answers in an algorithm
-// not asked for is refused.
+// not asked for is refused: in a download's header (INTERNAL, before the local file is opened),
+// in its trailer (INTERNAL), or in an upload's reply (DATA_LOSS).
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -33,12 +34,14 @@ constexpr size_t kChunk = size_t{64} << 10;
 
 // The file service as it was before the checksum choice, for one file's download and for
 // uploads: it knows only the SHA-256 fields (the new ones are unknown fields to it). With
-// `echo` set it names that algorithm in the header and trailer instead, whatever was asked.
+// `echo` set it names that algorithm in the header, the trailer and the upload's reply instead,
+// whatever was asked; with `trailer` set, the trailer names that one.
 class OldFileService final : public FileService::Service {
  public:
   explicit OldFileService(std::string content) : content_(std::move(content)) {}
 
   void set_echo(ChecksumAlgorithm echo) { echo_ = echo; }
+  void set_trailer(ChecksumAlgorithm trailer) { trailer_ = trailer; }
 
   absl::Status Download(ServerContext* context, const DownloadRequest& request,
                         ServerWriter<DownloadResponse>* writer) override {
@@ -55,8 +58,10 @@ class OldFileService final : public FileService::Service {
     }
     DownloadResponse trailer;
     trailer.mutable_trailer()->set_sha256(Sha256::Of(content_));
-    if (echo_ != CHECKSUM_UNSPECIFIED) {
-      FillChecksum(*AlgorithmFromProto(echo_), Hasher::Of(*AlgorithmFromProto(echo_), content_),
+    const ChecksumAlgorithm in_trailer = trailer_ != CHECKSUM_UNSPECIFIED ? trailer_ : echo_;
+    if (in_trailer != CHECKSUM_UNSPECIFIED) {
+      const HashAlgorithm algorithm = *AlgorithmFromProto(in_trailer);
+      FillChecksum(algorithm, Hasher::Of(algorithm, content_),
                    trailer.mutable_trailer()->mutable_checksum());
     }
     writer->Write(trailer);
@@ -81,6 +86,10 @@ class OldFileService final : public FileService::Service {
     }
     response->set_size(received.size());
     response->set_sha256(Sha256::Of(received));
+    if (echo_ != CHECKSUM_UNSPECIFIED) {
+      const HashAlgorithm algorithm = *AlgorithmFromProto(echo_);
+      FillChecksum(algorithm, Hasher::Of(algorithm, received), response->mutable_checksum());
+    }
     return absl::OkStatus();
   }
 
@@ -92,6 +101,7 @@ class OldFileService final : public FileService::Service {
  private:
   const std::string content_;
   ChecksumAlgorithm echo_ = CHECKSUM_UNSPECIFIED;
+  ChecksumAlgorithm trailer_ = CHECKSUM_UNSPECIFIED;
   std::mutex mu_;
   std::string uploaded_;  // guarded by mu_
 };
@@ -253,6 +263,32 @@ TEST_F(ChecksumClientTest, AServerAnsweringInAnotherAlgorithmIsRefused) {
                         "for"))
       << got.status();
   EXPECT_FALSE(Exists(Local("out.bin")));  // refused before the local file was opened
+}
+
+TEST_F(ChecksumClientTest, ATrailerOrReplyInAnotherAlgorithmIsRefused) {
+  const std::string content = TestContent(kChunk + 1, 6);
+  OldFileService other(content);
+  other.set_echo(CHECKSUM_XXH3_128);
+  other.set_trailer(CHECKSUM_SHA256);
+  OldServer server;
+  ASSERT_TRUE(server.Start(&other).ok());
+  ClientContext context;
+  auto got = DownloadFile(server.stub(), &context, "f.bin", Local("out.bin"), {});
+  EXPECT_TRUE(HasStatus(got.status(), Code::kInternal,
+                        "the server's trailer is not in the algorithm of its header"))
+      << got.status();
+
+  // An upload's reply in SHA-256 when XXH3-128 was asked for does not vouch for our digest.
+  OldFileService sha_replies("");
+  sha_replies.set_echo(CHECKSUM_SHA256);
+  OldServer upload_server;
+  ASSERT_TRUE(upload_server.Start(&sha_replies).ok());
+  TestTree::WriteFile(Local("in.bin"), content);
+  ClientContext upload_context;
+  auto sent = UploadFile(upload_server.stub(), &upload_context, Local("in.bin"), "up.bin", {});
+  EXPECT_TRUE(HasStatus(sent.status(), Code::kDataLoss,
+                        "the server committed the upload but reports another size or XXH3-128"))
+      << sent.status();
 }
 
 }  // namespace
