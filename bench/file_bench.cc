@@ -3,6 +3,10 @@
 //
 //   bazel build //bench:file_bench && bazel-bin/bench/file_bench --mib=1024 --rounds=3
 //   bazel-bin/bench/file_bench --rows=4,5,6 --chunk_kib=256,1024 --window_kib=1024,4096,8192
+//   bazel-bin/bench/file_bench --checksum=sha256     (every row hashes with SHA-256 instead)
+//
+// Every row that hashes uses --checksum's algorithm (XXH3-128 by default, as the file client):
+// the raw rows, the server, the client, the digest cache.
 //
 // Rows (each moves --mib MiB; rows take turns in each round, the order turned by one row each
 // round; the table shows medians, and each ratio is taken against the floor of the same round):
@@ -13,9 +17,9 @@
 //                                    the receiver hashes and writes a local file
 //    3 framerpc download, server hashes: file::DownloadFile from a FileServiceImpl whose digest
 //                                    cache is off: header, data as attachments, trailer; both
-//                                    ends compute SHA-256, the client writes the local file
+//                                    ends hash, the client writes the local file
 //    4 framerpc download, cached digest: the same from the default service, whose digest cache
-//                                    holds the file's SHA-256 (warmed before the rounds): only
+//                                    holds the file's digest (warmed before the rounds): only
 //                                    the client hashes
 //    5 ... into memory, client verifies: the raw stub; the client hashes the attachments and
 //                                    checks the trailer, and writes nothing
@@ -29,7 +33,7 @@
 //                                    reads it back and hashes that, and fsyncs at the end
 //    8 framerpc upload               file::UploadFile: the client hashes and sends the digest; the
 //                                    server writes a temp file, hashes, fsyncs, renames it
-//    9 upload, no SHA-256 from the client: the raw stub; the server still hashes (for its reply)
+//    9 upload, no digest from the client: the raw stub; the server still hashes (for its reply)
 //   10 upload to /dev/shm            row 8 into a root on tmpfs (--shm_dir): no disk, fsync free
 // The source file is written once under --dir and stays in the page cache; the files written
 // (a local copy, the uploaded file) are overwritten every round.
@@ -61,12 +65,13 @@
 #include "bench/raw_bulk.h"
 #include "rpc/channel.h"
 #include "rpc/server.h"
+#include "services/file/checksum.h"
+#include "services/file/checksum_proto.h"
 #include "services/file/direct_writer.h"
 #include "services/file/file_client.h"
 #include "services/file/file_io.h"
 #include "services/file/file_service.h"
 #include "services/file/read_back.h"
-#include "services/file/sha256.h"
 
 ABSL_FLAG(int, mib, 1024, "MiB per transfer.");
 ABSL_FLAG(int, rounds, 3, "Rounds; the table shows medians.");
@@ -80,20 +85,28 @@ ABSL_FLAG(std::string, window_kib, "",
           "(file::kDownloadReceiveWindowBytes).");
 ABSL_FLAG(std::string, dir, "/tmp", "Where the files are created (and removed).");
 ABSL_FLAG(std::string, rows, "", "Comma-separated row numbers to run (1-10); empty: all.");
+ABSL_FLAG(std::string, checksum, "xxh3", "The checksum every row uses: xxh3 or sha256.");
 ABSL_FLAG(std::string, shm_dir, "/dev/shm",
           "A tmpfs directory for the upload row without a disk; empty: skip that row.");
 
 namespace framerpc::bench {
 namespace {
 
-using file::Sha256;
+using file::HashAlgorithm;
+using file::Hasher;
 
 absl::Status Fail(absl::string_view what) { return absl::InternalError(what); }
+
+// --checksum's algorithm (checked in Main).
+HashAlgorithm Algorithm() {
+  return absl::GetFlag(FLAGS_checksum) == "sha256" ? HashAlgorithm::kSha256
+                                                   : HashAlgorithm::kXxh128;
+}
 
 // Sender of the raw rows: preads the file and hashes it, sends each piece.
 absl::Status SendFileHashed(int socket, int file, size_t total, size_t chunk) {
   std::string buffer(chunk, '\0');
-  Sha256 sha;
+  Hasher sha(Algorithm());
   for (size_t done = 0; done < total;) {
     const size_t want = std::min(chunk, total - done);
     absl::StatusOr<size_t> got = file::PreadFull(file, buffer.data(), want, done, "source");
@@ -112,7 +125,7 @@ absl::Status SendFileHashed(int socket, int file, size_t total, size_t chunk) {
 
 // Receiver of the raw rows: hashes what arrives and writes it to `path`. For the upload's work
 // (`upload`), does what the file service does with an upload: writes it with file::DirectWriter,
-// then reads it back and hashes that (file::ReadBackSha256), and fsyncs.
+// then reads it back and hashes that (file::ReadBackDigest), and fsyncs.
 absl::Status ReceiveToFile(int socket, const std::string& path, size_t total, size_t chunk,
                            bool upload) {
   ScopedFd out(::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
@@ -120,7 +133,7 @@ absl::Status ReceiveToFile(int socket, const std::string& path, size_t total, si
   std::optional<file::DirectWriter> direct;
   if (upload) direct.emplace(out.get(), total, path);
   std::string buffer(chunk, '\0');
-  Sha256 sha;
+  Hasher sha(Algorithm());
   size_t received = 0;
   for (;;) {
     const ssize_t n = ::recv(socket, buffer.data(), buffer.size(), 0);
@@ -136,7 +149,7 @@ absl::Status ReceiveToFile(int socket, const std::string& path, size_t total, si
   sha.Finish();
   if (direct.has_value()) {
     if (absl::Status written = direct->Finish(); !written.ok()) return written;
-    absl::StatusOr<std::string> digest = file::ReadBackSha256(out.get(), total, path);
+    absl::StatusOr<std::string> digest = file::ReadBackDigest(out.get(), total, Algorithm(), path);
     if (!digest.ok()) return digest.status();
     if (::fsync(out.get()) != 0) return Fail("fsync failed");
   }
@@ -221,15 +234,16 @@ absl::StatusOr<double> DownloadToMemory(file::FileService::Stub* stub, const std
   context.set_stream_receive_window(window);
   file::DownloadRequest request;
   request.set_path(path);
+  request.set_checksum(file::AlgorithmToProto(Algorithm()));
   const absl::Time start = absl::Now();
   auto reader = stub->Download(&context, request);
   file::DownloadResponse message;
   std::string data;
-  Sha256 sha;
+  Hasher sha(Algorithm());
   size_t received = 0;
   std::string trailer_sha;
   while (reader->Read(&message, &data)) {
-    if (message.has_trailer()) trailer_sha = message.trailer().sha256();
+    if (message.has_trailer()) trailer_sha = message.trailer().checksum().digest();
     if (message.has_header() || message.has_trailer()) continue;
     if (verify) sha.Update(data);
     received += data.size();
@@ -238,11 +252,11 @@ absl::StatusOr<double> DownloadToMemory(file::FileService::Stub* stub, const std
   const absl::Duration elapsed = absl::Now() - start;
   if (!status.ok()) return status;
   if (received != total) return Fail("short download");
-  if (verify && sha.Finish() != trailer_sha) return Fail("SHA-256 mismatch");
+  if (verify && sha.Finish() != trailer_sha) return Fail("checksum mismatch");
   return MiBPerSecond(total, elapsed);
 }
 
-// Uploads the open file `fd` through the raw stub, with no SHA-256 from the client (the server
+// Uploads the open file `fd` through the raw stub, with no digest from the client (the server
 // still hashes what it receives, for its reply).
 absl::StatusOr<double> UploadUnverified(file::FileService::Stub* stub, int fd, size_t total,
                                         size_t chunk, const std::string& remote) {
@@ -254,6 +268,7 @@ absl::StatusOr<double> UploadUnverified(file::FileService::Stub* stub, int fd, s
   message.mutable_header()->set_path(remote);
   message.mutable_header()->set_size(total);
   message.mutable_header()->set_overwrite(true);
+  message.mutable_header()->set_checksum(file::AlgorithmToProto(Algorithm()));
   bool open = writer->Write(message);
   const file::UploadRequest data_message;
   std::string buffer(chunk, '\0');
@@ -284,7 +299,7 @@ absl::Status WarmDigestCache(Served* served, const std::string& path, const std:
   ClientContext context;
   file::StatRequest request;
   request.set_path(remote);
-  request.set_want_sha256(true);
+  request.set_checksum(file::AlgorithmToProto(Algorithm()));
   file::StatResponse response;
   absl::Status status = served->stub->Stat(&context, request, &response);
   if (!status.ok()) return status;
@@ -316,9 +331,10 @@ std::vector<double> RoundRatios(const Row& row, const Row& base) {
 void PrintTable(const std::vector<Row>& rows, const std::vector<size_t>& active, size_t total,
                 size_t chunk, const file::DigestCacheStats& cache_stats) {
   std::printf("\none file of %zu MiB on one connection, raw and upload pieces of %zu KiB, %d "
-              "rounds; medians, ratios against the floor of the same round "
+              "rounds, checksum %s; medians, ratios against the floor of the same round "
               "(digest cache: %llu hits, %llu misses)\n\n",
               total >> 20, chunk >> 10, absl::GetFlag(FLAGS_rounds),
+              std::string(file::AlgorithmName(Algorithm())).c_str(),
               static_cast<unsigned long long>(cache_stats.hits),
               static_cast<unsigned long long>(cache_stats.misses));
   std::printf("| # | row | MiB/s | min-max MiB/s | x floor | min-max x floor | x same work |\n"
@@ -421,6 +437,7 @@ int Run(const std::string& work) {
     ClientContext context;
     file::DownloadOptions options;
     options.receive_window_bytes = window;
+    options.checksum = Algorithm();
     const absl::Time start = absl::Now();
     auto result = file::DownloadFile(served->stub.get(), &context, "source.bin", local, options);
     if (!result.ok()) return result.status();
@@ -432,6 +449,7 @@ int Run(const std::string& work) {
     file::UploadOptions options;
     options.overwrite = true;
     options.chunk_bytes = chunk;
+    options.checksum = Algorithm();
     const absl::Time start = absl::Now();
     auto result = file::UploadFile(served->stub.get(), &context, source, "uploaded.bin", options);
     if (!result.ok()) return result.status();
@@ -440,7 +458,8 @@ int Run(const std::string& work) {
   // `same_work`: the number of the raw row each framerpc row is compared with (-1: none).
   std::vector<Row> rows = {
       {1, "raw TCP bulk (floor)", [&] { return RawBulk(total, chunk); }, -1, {}},
-      {2, "raw TCP + the download's work (pread, SHA-256 x2, write)",
+      {2, absl::StrCat("raw TCP + the download's work (pread, ", file::AlgorithmName(Algorithm()),
+                       " x2, write)"),
        [&] { return raw_row(false); }, -1, {}},
   };
   for (const DownloadConfig& config : configs) {
@@ -465,7 +484,7 @@ int Run(const std::string& work) {
   }
   for (const DownloadConfig& config : configs) {
     rows.push_back({6, "framerpc download, cached digest, into memory, client discards "
-                       "(no SHA-256)" + config.Label(),
+                       "(no checksum)" + config.Label(),
                     [&, config] {
                       return DownloadToMemory(config.cached->stub.get(), "source.bin", total,
                                               config.window, false);
@@ -476,7 +495,7 @@ int Run(const std::string& work) {
                   {}});
   rows.push_back({8, "framerpc upload (+ fsync, rename)", [&] { return upload_row(&cached); }, 7,
                   {}});
-  rows.push_back({9, "framerpc upload, client sends no SHA-256 (server still hashes, fsyncs)",
+  rows.push_back({9, "framerpc upload, client sends no digest (server still hashes, fsyncs)",
                   [&] {
                     return UploadUnverified(cached.stub.get(), source_fd.get(), total, chunk,
                                             "uploaded.bin");
@@ -524,6 +543,10 @@ int Run(const std::string& work) {
 
 int Main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
+  if (absl::GetFlag(FLAGS_checksum) != "xxh3" && absl::GetFlag(FLAGS_checksum) != "sha256") {
+    std::fprintf(stderr, "--checksum must be xxh3 or sha256\n");
+    return 1;
+  }
   std::string work = absl::StrCat(absl::GetFlag(FLAGS_dir), "/file_bench.XXXXXX");
   if (::mkdtemp(work.data()) == nullptr) {
     std::fprintf(stderr, "cannot create a directory under %s\n", absl::GetFlag(FLAGS_dir).c_str());

@@ -3,7 +3,7 @@
 //  - echo: `echo_connections` channels, each calling EchoService.Say back to back (small texts,
 //    one in a hundred 256 KiB);
 //  - a download worker and an upload worker, each moving a few MiB at a time through the
-//    file-service client library (DownloadFile, UploadFile: verified by SHA-256);
+//    file-service client library (DownloadFile, UploadFile: verified by XXH3-128, the default);
 //  - a cancelling worker, whose downloads and uploads it cancels halfway, over a Unix socket;
 //  - silent clients: a new raw connection every half second, alternately one that sends nothing
 //    and one that makes an echo call and then goes silent, the oldest dropped beyond

@@ -39,6 +39,8 @@ struct TransferOptions {
   bool overwrite = false;
   // Draw a progress bar on stderr (framerpc_cli does when stderr is a terminal).
   bool progress = false;
+  // --checksum: "xxh3" (XXH3-128) or "sha256"; anything else is refused by the command.
+  std::string checksum = "xxh3";
 };
 
 // When framerpc_cli asks a server's reflection service for its descriptors.

@@ -70,6 +70,9 @@ ABSL_FLAG(bool, continue, false,
           "download: keep what LOCAL_PATH already holds and fetch the rest, verifying the whole "
           "file.");
 ABSL_FLAG(bool, overwrite, false, "upload: replace REMOTE_PATH if it exists.");
+ABSL_FLAG(std::string, checksum, "xxh3",
+          "download, upload: how the transfer is verified: xxh3 (XXH3-128, as xxh128sum) or "
+          "sha256 (as sha256sum).");
 
 namespace {
 
@@ -129,6 +132,7 @@ framerpc::cli::CliOptions OptionsFromFlags(std::vector<std::string> metadata,
   options.exec.command_timeout = absl::GetFlag(FLAGS_exec_timeout);
   options.transfer.resume = absl::GetFlag(FLAGS_continue);
   options.transfer.overwrite = absl::GetFlag(FLAGS_overwrite);
+  options.transfer.checksum = absl::GetFlag(FLAGS_checksum);
   options.transfer.progress = ::isatty(STDERR_FILENO) == 1;
   return options;
 }

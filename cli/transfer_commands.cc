@@ -12,8 +12,8 @@
 #include "cli/progress_bar.h"
 #include "rpc/channel.h"
 #include "rpc/status_macros.h"
+#include "services/file/checksum.h"
 #include "services/file/file_client.h"
-#include "services/file/sha256.h"
 
 namespace framerpc::cli {
 namespace {
@@ -52,11 +52,20 @@ file::ProgressFn ProgressTo(const CliOptions& options, std::optional<ProgressBar
 
 }  // namespace
 
+absl::StatusOr<file::HashAlgorithm> ParseChecksumFlag(absl::string_view value) {
+  if (value == "xxh3") return file::HashAlgorithm::kXxh128;
+  if (value == "sha256") return file::HashAlgorithm::kSha256;
+  return absl::InvalidArgumentError(
+      absl::StrCat("--checksum must be xxh3 or sha256, not '", value, "'"));
+}
+
 absl::Status RunDownload(const CliOptions& options, absl::Span<const std::string> args,
                          std::ostream& out, std::ostream& err) {
   FRPC_ASSIGN_OR_RETURN(
       const TransferArgs target,
       ParseTransferArgs(options, args, "download ADDR REMOTE_PATH LOCAL_PATH [--continue]"));
+  FRPC_ASSIGN_OR_RETURN(const file::HashAlgorithm checksum,
+                        ParseChecksumFlag(options.transfer.checksum));
   ClientContext context;
   FRPC_RETURN_IF_ERROR(PrepareTransferContext(options, &context));
   FRPC_ASSIGN_OR_RETURN(std::unique_ptr<Channel> channel, Channel::Create(target.address));
@@ -64,6 +73,7 @@ absl::Status RunDownload(const CliOptions& options, absl::Span<const std::string
   std::optional<ProgressBar> bar;
   file::DownloadOptions download;
   download.resume = options.transfer.resume;
+  download.checksum = checksum;
   download.progress = ProgressTo(options, &bar, err, target.first);
   absl::StatusOr<file::DownloadResult> result =
       file::DownloadFile(&stub, &context, target.first, target.second, download);
@@ -74,8 +84,8 @@ absl::Status RunDownload(const CliOptions& options, absl::Span<const std::string
   out << "downloaded '" << target.first << "' to '" << target.second << "': " << result->received
       << " bytes";
   if (result->offset > 0) out << " after the " << result->offset << " already there";
-  out << ", " << result->file_size << " in all, SHA-256 " << file::DigestToHex(result->sha256)
-      << " verified\n";
+  out << ", " << result->file_size << " in all, " << file::AlgorithmName(result->algorithm) << " "
+      << file::DigestToHex(result->digest) << " verified\n";
   return absl::OkStatus();
 }
 
@@ -84,6 +94,8 @@ absl::Status RunUpload(const CliOptions& options, absl::Span<const std::string> 
   FRPC_ASSIGN_OR_RETURN(
       const TransferArgs target,
       ParseTransferArgs(options, args, "upload ADDR LOCAL_PATH REMOTE_PATH [--overwrite]"));
+  FRPC_ASSIGN_OR_RETURN(const file::HashAlgorithm checksum,
+                        ParseChecksumFlag(options.transfer.checksum));
   ClientContext context;
   FRPC_RETURN_IF_ERROR(PrepareTransferContext(options, &context));
   FRPC_ASSIGN_OR_RETURN(std::unique_ptr<Channel> channel, Channel::Create(target.address));
@@ -91,6 +103,7 @@ absl::Status RunUpload(const CliOptions& options, absl::Span<const std::string> 
   std::optional<ProgressBar> bar;
   file::UploadOptions upload;
   upload.overwrite = options.transfer.overwrite;
+  upload.checksum = checksum;
   upload.progress = ProgressTo(options, &bar, err, target.first);
   absl::StatusOr<file::UploadResult> result =
       file::UploadFile(&stub, &context, target.first, target.second, upload);
@@ -99,7 +112,8 @@ absl::Status RunUpload(const CliOptions& options, absl::Span<const std::string> 
     return file::IsLocalFailure(result.status()) ? result.status() : RpcFailure(result.status());
   }
   out << "uploaded '" << target.first << "' to '" << target.second << "': " << result->size
-      << " bytes, SHA-256 " << file::DigestToHex(result->sha256) << " verified by the server\n";
+      << " bytes, " << file::AlgorithmName(result->algorithm) << " "
+      << file::DigestToHex(result->digest) << " verified by the server\n";
   return absl::OkStatus();
 }
 

@@ -18,8 +18,8 @@
 #include "cli/method_registry.h"
 #include "gtest/gtest.h"
 #include "rpc/server.h"
+#include "services/file/checksum.h"
 #include "services/file/file_service.h"
-#include "services/file/sha256.h"
 
 namespace framerpc::cli {
 namespace {
@@ -83,22 +83,49 @@ class TransferCommandsTest : public ::testing::Test {
   std::string out_, err_;
 };
 
-TEST_F(TransferCommandsTest, UploadThenDownloadRoundTrips) {
+// XXH3-128 by default, SHA-256 with --checksum=sha256: each named with its digest as
+// xxh128sum / sha256sum print it.
+TEST_F(TransferCommandsTest, UploadThenDownloadRoundTripsInEachChecksum) {
   const std::string content = Content(3 * file::kMinChunkBytes + 11);
-  const std::string hex = file::DigestToHex(file::Sha256::Of(content));
   WriteFile(base_ + "/in.bin", content);
+  for (const char* flag : {"", "xxh3", "sha256"}) {
+    SCOPED_TRACE(flag);
+    CliOptions options;
+    if (*flag != '\0') options.transfer.checksum = flag;
+    const file::HashAlgorithm algorithm =
+        std::string(flag) == "sha256" ? file::HashAlgorithm::kSha256 : file::HashAlgorithm::kXxh128;
+    const std::string named = absl::StrCat(file::AlgorithmName(algorithm), " ",
+                                           file::DigestToHex(file::Hasher::Of(algorithm, content)));
 
-  ASSERT_EQ(Run({"upload", address_, base_ + "/in.bin", "stored.bin"}), 0) << err_;
-  EXPECT_EQ(out_, absl::StrCat("uploaded '", base_, "/in.bin' to 'stored.bin': ", content.size(),
-                               " bytes, SHA-256 ", hex, " verified by the server\n"));
-  EXPECT_EQ(err_, "");  // not a terminal: no progress bar
-  EXPECT_TRUE(ReadFile(root_ + "/stored.bin") == content);
+    ASSERT_EQ(Run({"upload", address_, base_ + "/in.bin", "stored.bin"}, options), 0) << err_;
+    EXPECT_EQ(out_, absl::StrCat("uploaded '", base_, "/in.bin' to 'stored.bin': ", content.size(),
+                                 " bytes, ", named, " verified by the server\n"));
+    EXPECT_EQ(err_, "");  // not a terminal: no progress bar
+    EXPECT_TRUE(ReadFile(root_ + "/stored.bin") == content);
 
-  ASSERT_EQ(Run({"download", address_, "stored.bin", base_ + "/out.bin"}), 0) << err_;
-  EXPECT_EQ(out_, absl::StrCat("downloaded 'stored.bin' to '", base_, "/out.bin': ",
-                               content.size(), " bytes, ", content.size(), " in all, SHA-256 ",
-                               hex, " verified\n"));
-  EXPECT_TRUE(ReadFile(base_ + "/out.bin") == content);
+    ASSERT_EQ(Run({"download", address_, "stored.bin", base_ + "/out.bin"}, options), 0) << err_;
+    EXPECT_EQ(out_,
+              absl::StrCat("downloaded 'stored.bin' to '", base_, "/out.bin': ", content.size(),
+                           " bytes, ", content.size(), " in all, ", named, " verified\n"));
+    EXPECT_TRUE(ReadFile(base_ + "/out.bin") == content);
+    ASSERT_EQ(::unlink((root_ + "/stored.bin").c_str()), 0);
+  }
+}
+
+TEST_F(TransferCommandsTest, AnUnknownChecksumIsRefusedBeforeConnecting) {
+  WriteFile(base_ + "/in.bin", "data");
+  CliOptions options;
+  options.transfer.checksum = "md5";
+  // Usage errors exit 1, with the flag's values named; nothing moves.
+  EXPECT_EQ(Run({"upload", address_, base_ + "/in.bin", "x.bin"}, options), 1);
+  EXPECT_EQ(err_, "ERROR: INVALID_ARGUMENT: --checksum must be xxh3 or sha256, not 'md5'\n");
+  EXPECT_EQ(Run({"download", "127.0.0.1:1", "x.bin", base_ + "/out.bin"}, options), 1);
+  EXPECT_EQ(err_, "ERROR: INVALID_ARGUMENT: --checksum must be xxh3 or sha256, not 'md5'\n");
+  EXPECT_NE(::access((root_ + "/x.bin").c_str(), F_OK), 0);
+  EXPECT_NE(::access((base_ + "/out.bin").c_str(), F_OK), 0);
+  options.transfer.checksum = "SHA256";  // the values are exact
+  EXPECT_EQ(Run({"upload", address_, base_ + "/in.bin", "x.bin"}, options), 1);
+  EXPECT_EQ(err_, "ERROR: INVALID_ARGUMENT: --checksum must be xxh3 or sha256, not 'SHA256'\n");
 }
 
 TEST_F(TransferCommandsTest, ContinueFetchesOnlyTheRest) {

@@ -18,6 +18,8 @@ PACKAGES=(
   python3-grpcio             # a real gRPC client we did not write, in the adapter's tests
   python3-protobuf
   libssl-dev                 # libcrypto's SHA-256 for the file service
+  libxxhash-dev              # XXH3-128, the file service's default checksum
+  python3-xxhash             # the same XXH3-128 for the Python client's example and tests
   prometheus-cpp-dev         # the metrics registry and text format (prometheus-cpp 1.0)
   libspdlog-dev              # logs (spdlog 1.10, with libfmt-dev)
   prometheus                 # a real Prometheus (and promtool) for the metrics tests

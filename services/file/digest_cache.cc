@@ -30,9 +30,10 @@ DigestCache::DigestCache(DigestCacheOptions options) : options_(std::move(option
 
 absl::Time DigestCache::Now() const { return options_.clock ? options_.clock() : absl::Now(); }
 
-std::optional<std::string> DigestCache::Lookup(const FileVersion& version) {
+std::optional<std::string> DigestCache::Lookup(const FileVersion& version,
+                                               HashAlgorithm algorithm) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = index_.find(version);
+  auto it = index_.find(DigestKey{version, algorithm});
   if (it == index_.end()) {
     ++stats_.misses;
     return std::nullopt;
@@ -42,7 +43,7 @@ std::optional<std::string> DigestCache::Lookup(const FileVersion& version) {
   return it->second->second;
 }
 
-bool DigestCache::Store(const FileVersion& version, std::string digest,
+bool DigestCache::Store(const FileVersion& version, HashAlgorithm algorithm, std::string digest,
                         absl::Time hashing_started) {
   const int64_t limit_ns = absl::ToUnixNanos(hashing_started - options_.racy_margin);
   std::lock_guard<std::mutex> lock(mu_);
@@ -51,7 +52,8 @@ bool DigestCache::Store(const FileVersion& version, std::string digest,
     ++stats_.refused_racy;
     return false;
   }
-  auto it = index_.find(version);
+  const DigestKey key{version, algorithm};
+  auto it = index_.find(key);
   if (it != index_.end()) {
     it->second->second = std::move(digest);
     lru_.splice(lru_.begin(), lru_, it->second);
@@ -61,8 +63,8 @@ bool DigestCache::Store(const FileVersion& version, std::string digest,
       lru_.pop_back();
       ++stats_.evicted;
     }
-    lru_.emplace_front(version, std::move(digest));
-    index_.emplace(version, lru_.begin());
+    lru_.emplace_front(key, std::move(digest));
+    index_.emplace(key, lru_.begin());
   }
   ++stats_.stored;
   return true;

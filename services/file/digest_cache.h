@@ -1,14 +1,16 @@
-// DigestCache: the SHA-256 of whole files the server has already hashed, so that downloading
-// (or checksum-Stat-ing) an unchanged file again costs no hashing on the server.
+// DigestCache: the digests of whole files the server has already hashed, in each checksum
+// algorithm asked for (checksum.h), so that downloading (or checksum-Stat-ing) an unchanged file
+// again costs no hashing on the server.
 //
-// An entry is keyed by the file's version: (st_dev, st_ino, size, mtime, ctime), all from fstat
-// of the open fd the bytes are read from. Any write to a file moves its ctime to the current time
-// (and nobody can set ctime back), so a file whose version is unchanged has unchanged content,
-// with one exception that the cache must rule out: kernel timestamps are coarse, so a write that
-// lands in the same timestamp tick as the version's own mtime/ctime leaves the version unchanged.
-// Hence the rule git uses for its index ("racily clean"): a digest is stored only when the file's
-// mtime and ctime are at least `racy_margin` older than the moment the hashing started. Any write
-// after that moment then carries a later timestamp, and a new version.
+// An entry is keyed by the file's version and the algorithm; the version is (st_dev, st_ino, size,
+// mtime, ctime), all from fstat of the open fd the bytes are read from. Any write to a file moves
+// its ctime to the current time (and nobody can set ctime back), so a file whose version is
+// unchanged has unchanged content, with one exception that the cache must rule out: kernel
+// timestamps are coarse, so a write that lands in the same timestamp tick as the version's own
+// mtime/ctime leaves the version unchanged. Hence the rule git uses for its index ("racily clean"):
+// a digest is stored only when the file's mtime and ctime are at least `racy_margin` older than the
+// moment the hashing started. Any write after that moment then carries a later timestamp, and a new
+// version.
 //
 // What a user of a cached digest must still do: fstat the fd again after reading the bytes and
 // refuse to vouch for them if the version changed (file_service.h: the download ends ABORTED).
@@ -32,6 +34,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/time/time.h"
+#include "services/file/checksum.h"
 
 namespace framerpc::file {
 
@@ -53,6 +56,20 @@ struct FileVersion {
   template <typename H>
   friend H AbslHashValue(H h, const FileVersion& v) {
     return H::combine(std::move(h), v.dev, v.ino, v.size, v.mtime_ns, v.ctime_ns);
+  }
+};
+
+// One cache entry's key: a version's digest in one algorithm.
+struct DigestKey {
+  FileVersion version;
+  HashAlgorithm algorithm = HashAlgorithm::kSha256;
+
+  friend bool operator==(const DigestKey& a, const DigestKey& b) {
+    return a.version == b.version && a.algorithm == b.algorithm;
+  }
+  template <typename H>
+  friend H AbslHashValue(H h, const DigestKey& k) {
+    return H::combine(std::move(h), k.version, k.algorithm);
   }
 };
 
@@ -89,25 +106,27 @@ class DigestCache {
   // Store.
   absl::Time Now() const;
 
-  // The digest stored for `version`, if any (and it becomes the most recently used).
-  std::optional<std::string> Lookup(const FileVersion& version);
+  // The digest in `algorithm` stored for `version`, if any (and it becomes the most recently
+  // used). A version's digests in the two algorithms are separate entries.
+  std::optional<std::string> Lookup(const FileVersion& version, HashAlgorithm algorithm);
 
-  // Stores `digest` (32 bytes) of the content of `version`, read from `hashing_started` on, if
-  // the racy rule allows; returns whether it did. The caller has checked that the file's version
-  // after the hashing is still `version`.
-  bool Store(const FileVersion& version, std::string digest, absl::Time hashing_started);
+  // Stores `digest` (in `algorithm`) of the content of `version`, read from `hashing_started` on,
+  // if the racy rule allows; returns whether it did. The caller has checked that the file's
+  // version after the hashing is still `version`.
+  bool Store(const FileVersion& version, HashAlgorithm algorithm, std::string digest,
+             absl::Time hashing_started);
 
   DigestCacheStats stats() const;
   const DigestCacheOptions& options() const { return options_; }
 
  private:
-  using Entry = std::pair<FileVersion, std::string>;
+  using Entry = std::pair<DigestKey, std::string>;
 
   const DigestCacheOptions options_;
   mutable std::mutex mu_;
   std::list<Entry> lru_;  // most recently used first; guarded by mu_
-  absl::flat_hash_map<FileVersion, std::list<Entry>::iterator> index_;  // guarded by mu_
-  DigestCacheStats stats_;                                              // guarded by mu_
+  absl::flat_hash_map<DigestKey, std::list<Entry>::iterator> index_;  // guarded by mu_
+  DigestCacheStats stats_;                                            // guarded by mu_
 };
 
 }  // namespace framerpc::file

@@ -10,11 +10,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "rpc/status_macros.h"
+#include "services/file/checksum.h"
+#include "services/file/checksum_proto.h"
 #include "services/file/client_path.h"
 #include "services/file/digest_cache.h"
 #include "services/file/errno_status.h"
 #include "services/file/file_io.h"
-#include "services/file/sha256.h"
 #include "services/file/stat_proto.h"
 
 namespace framerpc::file {
@@ -37,24 +38,28 @@ absl::Status ChangedDuringDownload(const std::string& path) {
 // One download in progress: the open file, its range, the checksums, and the stream.
 class Sender {
  public:
-  // `known_digest`, when set, is the SHA-256 of exactly the range to send (a cached whole-file
-  // digest): the data is then not hashed, and the caller must check that the file did not change.
+  // `known_digest`, when set, is the digest in `algorithm` of exactly the range to send (a cached
+  // whole-file digest): the data is then not hashed, and the caller must check that the file did
+  // not change. `named`: the request named the algorithm (the trailer's `checksum` fields).
   Sender(int fd, const std::string& path, uint64_t offset, uint64_t length, size_t chunk_bytes,
-         bool sha256_from_start, std::optional<std::string> known_digest,
-         const ServerContext& context, ServerWriter<DownloadResponse>* writer,
-         TransferTracker* tracker)
+         HashAlgorithm algorithm, bool named, bool sha256_from_start,
+         std::optional<std::string> known_digest, const ServerContext& context,
+         ServerWriter<DownloadResponse>* writer, TransferTracker* tracker)
       : fd_(fd),
         path_(path),
         offset_(offset),
         length_(length),
+        algorithm_(algorithm),
+        named_(named),
         known_digest_(std::move(known_digest)),
         context_(context),
         writer_(writer),
-        tracker_(tracker) {
+        tracker_(tracker),
+        sent_(algorithm) {
     // A small file gets a small buffer; hashing a prefix gets a whole chunk.
     const uint64_t to_read = std::max<uint64_t>(sha256_from_start ? offset : 0, length);
     buffer_.resize(static_cast<size_t>(std::clamp<uint64_t>(to_read, 1, chunk_bytes)));
-    if (sha256_from_start) from_start_.emplace();
+    if (sha256_from_start) from_start_.emplace(algorithm);
   }
 
   // Hashes [0, offset) when the whole-file checksum was asked for.
@@ -85,16 +90,22 @@ class Sender {
     return absl::OkStatus();
   }
 
-  // The SHA-256 of the data sent. Call once, after SendData.
+  // The digest of the data sent. Call once, after SendData.
   std::string Digest() { return known_digest_ ? *known_digest_ : sent_.Finish(); }
 
   absl::Status SendTrailer(const std::string& digest) {
     DownloadResponse message;
     DownloadTrailer* trailer = message.mutable_trailer();
-    trailer->set_sha256(digest);
-    if (from_start_) {
-      // With a known digest the range is the whole file, so it is also the whole-file digest.
-      trailer->set_file_sha256(known_digest_ ? digest : from_start_->Finish());
+    std::optional<std::string> file_digest;
+    // With a known digest the range is the whole file, so it is also the whole-file digest.
+    if (from_start_) file_digest = known_digest_ ? digest : from_start_->Finish();
+    if (algorithm_ == HashAlgorithm::kSha256) {
+      trailer->set_sha256(digest);
+      if (file_digest) trailer->set_file_sha256(*file_digest);
+    }
+    if (named_) {
+      FillChecksum(algorithm_, digest, trailer->mutable_checksum());
+      if (file_digest) FillChecksum(algorithm_, *file_digest, trailer->mutable_file_checksum());
     }
     return writer_->Write(message) ? absl::OkStatus() : ClientGone();
   }
@@ -127,14 +138,16 @@ class Sender {
   const std::string& path_;
   const uint64_t offset_;
   const uint64_t length_;
+  const HashAlgorithm algorithm_;
+  const bool named_;
   const std::optional<std::string> known_digest_;
   const ServerContext& context_;
   ServerWriter<DownloadResponse>* const writer_;
   TransferTracker* const tracker_;
   const DownloadResponse data_message_;  // empty
   std::string buffer_;
-  Sha256 sent_;
-  std::optional<Sha256> from_start_;
+  Hasher sent_;
+  std::optional<Hasher> from_start_;
 };
 
 }  // namespace
@@ -144,6 +157,7 @@ absl::Status ServeDownload(const RootDir& root, const DownloadRequest& request,
                            const ServerContext& context, ServerWriter<DownloadResponse>* writer,
                            TransferTracker* tracker) {
   const std::string& path = request.path();
+  FRPC_ASSIGN_OR_RETURN(const HashAlgorithm algorithm, AlgorithmFromProto(request.checksum()));
   // The fd keeps reading the file it opened, whatever happens to the path from now on.
   FRPC_ASSIGN_OR_RETURN(const ScopedFd fd, root.OpenForRead(path));
   struct stat st;
@@ -167,12 +181,13 @@ absl::Status ServeDownload(const RootDir& root, const DownloadRequest& request,
   std::optional<std::string> cached;
   absl::Time hashing_started;
   if (digest_cache != nullptr) {
-    cached = digest_cache->Lookup(version);
+    cached = digest_cache->Lookup(version, algorithm);
     hashing_started = digest_cache->Now();
   }
   const bool use_cached = cached.has_value();
 
-  Sender sender(fd.get(), path, offset, length, chunk_bytes, request.sha256_from_start(),
+  Sender sender(fd.get(), path, offset, length, chunk_bytes, algorithm,
+                request.checksum() != CHECKSUM_UNSPECIFIED, request.sha256_from_start(),
                 std::move(cached), context, writer, tracker);
   FRPC_RETURN_IF_ERROR(sender.HashPrefix());
   DownloadResponse message;
@@ -181,6 +196,7 @@ absl::Status ServeDownload(const RootDir& root, const DownloadRequest& request,
   header->set_offset(offset);
   header->set_length(length);
   header->set_chunk_bytes(static_cast<uint32_t>(chunk_bytes));
+  header->set_checksum(request.checksum());
   if (!writer->Write(message)) return ClientGone();
   FRPC_RETURN_IF_ERROR(sender.SendData());
   std::string digest = sender.Digest();
@@ -188,7 +204,9 @@ absl::Status ServeDownload(const RootDir& root, const DownloadRequest& request,
     // Did the bytes sent come from the version the digest belongs to?
     const bool unchanged = FdHasVersion(fd.get(), version);
     if (use_cached && !unchanged) return ChangedDuringDownload(path);
-    if (!use_cached && unchanged) digest_cache->Store(version, digest, hashing_started);
+    if (!use_cached && unchanged) {
+      digest_cache->Store(version, algorithm, digest, hashing_started);
+    }
   }
   return sender.SendTrailer(digest);
 }

@@ -14,9 +14,10 @@
 #include "absl/strings/str_cat.h"
 #include "base/scoped_fd.h"
 #include "rpc/status_macros.h"
+#include "services/file/checksum.h"
+#include "services/file/checksum_proto.h"
 #include "services/file/errno_status.h"
 #include "services/file/file_io.h"
-#include "services/file/sha256.h"
 
 namespace framerpc::file {
 namespace {
@@ -95,12 +96,14 @@ class DownloadSink {
         header.length() > header.stat().size() - header.offset()) {
       return absl::InternalError("the server's download header is inconsistent");
     }
+    FRPC_ASSIGN_OR_RETURN(algorithm_, TrailerAlgorithm(header));
     header_ = header;
     created_ = created_by_us;
+    sent_.emplace(algorithm_);
     FRPC_ASSIGN_OR_RETURN(fd_, OpenLocalTarget(path_, /*keep=*/options_.resume));
     if (options_.resume && offset > 0) {
       // The part we already have counts towards the whole-file checksum.
-      whole_.emplace();
+      whole_.emplace(algorithm_);
       std::string buffer(kLocalReadBytes, '\0');
       absl::StatusOr<uint64_t> hashed_or =
           HashRange(fd_.get(), 0, offset, &*whole_, &buffer, path_);
@@ -127,7 +130,7 @@ class DownloadSink {
     if (absl::Status written = WriteAll(fd_.get(), data, path_); !written.ok()) {
       return Local(std::move(written));
     }
-    sent_.Update(data);
+    sent_->Update(data);
     if (whole_) whole_->Update(data);
     received_ += data.size();
     Progress();
@@ -140,19 +143,31 @@ class DownloadSink {
       return absl::InternalError(absl::StrCat("the server sent ", received_, " of the ",
                                               header_.length(), " bytes it announced"));
     }
-    std::string digest = sent_.Finish();
-    if (trailer.sha256() != digest) {
+    // A server that knows the choice names the algorithm; one from before sends SHA-256 only.
+    const bool named = header_.checksum() != CHECKSUM_UNSPECIFIED;
+    if (named && (trailer.checksum().algorithm() != header_.checksum() ||
+                  (whole_ && trailer.file_checksum().algorithm() != header_.checksum()))) {
+      return absl::InternalError("the server's trailer is not in the algorithm of its header");
+    }
+    const std::string& expected = named ? trailer.checksum().digest() : trailer.sha256();
+    const std::string& expected_whole =
+        named ? trailer.file_checksum().digest() : trailer.file_sha256();
+    const absl::string_view name = AlgorithmName(algorithm_);
+    std::string digest = sent_->Finish();
+    if (expected != digest) {
       return absl::DataLossError(absl::StrCat(
-          "the data received has SHA-256 ", DigestToHex(digest), ", but the server sent ",
-          DigestToHex(trailer.sha256()), ": it was damaged on the way"));
+          "the data received has ", name, " ", DigestToHex(digest), ", but the server sent ",
+          DigestToHex(expected), ": it was damaged on the way"));
     }
     if (!whole_) return digest;
     std::string whole_digest = whole_->Finish();
-    if (trailer.file_sha256() != whole_digest) {
-      return absl::DataLossError(absl::StrCat(
-          "the part of ", Quoted(path_), " that was already there differs from the server's file "
-          "(SHA-256 of the whole file ", DigestToHex(whole_digest), ", the server's ",
-          DigestToHex(trailer.file_sha256()), "); delete it and download again"));
+    if (expected_whole != whole_digest) {
+      return absl::DataLossError(
+          absl::StrCat("the part of ", Quoted(path_),
+                       " that was already there differs from the server's file "
+                       "(",
+                       name, " of the whole file ", DigestToHex(whole_digest), ", the server's ",
+                       DigestToHex(expected_whole), "); delete it and download again"));
     }
     return whole_digest;
   }
@@ -177,6 +192,7 @@ class DownloadSink {
   }
 
   bool started() const { return fd_.valid(); }
+  HashAlgorithm algorithm() const { return algorithm_; }
   uint64_t received() const { return received_; }
   const DownloadHeader& header() const { return header_; }
 
@@ -185,13 +201,26 @@ class DownloadSink {
     if (options_.progress) options_.progress(header_.offset() + received_, header_.stat().size());
   }
 
+  // The algorithm the trailer will use: the header's echo of the one asked for, or SHA-256 from a
+  // server older than the choice (it echoes nothing).
+  absl::StatusOr<HashAlgorithm> TrailerAlgorithm(const DownloadHeader& header) const {
+    if (header.checksum() == CHECKSUM_UNSPECIFIED) return HashAlgorithm::kSha256;
+    if (header.checksum() != AlgorithmToProto(options_.checksum)) {
+      return absl::InternalError(absl::StrCat("the server answered with checksum algorithm ",
+                                              header.checksum(), ", not the ",
+                                              AlgorithmName(options_.checksum), " asked for"));
+    }
+    return options_.checksum;
+  }
+
   const std::string path_;
   const DownloadOptions& options_;
   DownloadHeader header_;
+  HashAlgorithm algorithm_ = HashAlgorithm::kSha256;
   bool created_ = false;
   ScopedFd fd_;
-  Sha256 sent_;
-  std::optional<Sha256> whole_;
+  std::optional<Hasher> sent_;  // from Start on
+  std::optional<Hasher> whole_;
   uint64_t received_ = 0;
 };
 
@@ -210,6 +239,30 @@ absl::StatusOr<std::string> ReceiveData(ClientReader<DownloadResponse>* reader,
   absl::Status status = UnsharedStatus(reader->Finish());
   if (status.ok()) status = absl::InternalError("the server ended the download without a trailer");
   return status;
+}
+
+// The server's reply to a committed upload: its size and digest must be ours.
+absl::Status CheckUploadReply(const UploadResponse& response, uint64_t size,
+                              HashAlgorithm algorithm, const std::string& digest) {
+  const absl::string_view name = AlgorithmName(algorithm);
+  if (!response.has_checksum() && algorithm != HashAlgorithm::kSha256) {
+    // A server from before the choice: it ignored our algorithm and digest.
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the server committed the upload without checking its ", name,
+        " (it predates the checksum choice); it reports SHA-256 ", DigestToHex(response.sha256()),
+        ". Upload with the SHA-256 checksum to have the server check it"));
+  }
+  const std::string& theirs =
+      response.has_checksum() ? response.checksum().digest() : response.sha256();
+  if (response.size() != size || theirs != digest ||
+      (response.has_checksum() && response.checksum().algorithm() != AlgorithmToProto(algorithm))) {
+    return absl::DataLossError(
+        absl::StrCat("the server committed the upload but reports another "
+                     "size or ",
+                     name, " (", response.size(), " bytes, ", DigestToHex(theirs), "; sent ", size,
+                     " bytes, ", DigestToHex(digest), ")"));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -235,6 +288,7 @@ absl::StatusOr<DownloadResult> DownloadFile(FileService::Stub* stub, ClientConte
   request.set_path(remote_path);
   request.set_offset(offset);
   request.set_sha256_from_start(offset > 0);
+  request.set_checksum(AlgorithmToProto(options.checksum));
   context->set_stream_receive_window(options.receive_window_bytes);
   std::unique_ptr<ClientReader<DownloadResponse>> reader = stub->Download(context, request);
 
@@ -268,7 +322,8 @@ absl::StatusOr<DownloadResult> DownloadFile(FileService::Stub* stub, ClientConte
   result.file_size = sink.header().stat().size();
   result.offset = offset;
   result.received = sink.received();
-  result.sha256 = *std::move(digest);
+  result.algorithm = sink.algorithm();
+  result.digest = *std::move(digest);
   return result;
 }
 
@@ -294,9 +349,10 @@ absl::StatusOr<UploadResult> UploadFile(FileService::Stub* stub, ClientContext* 
   header->set_path(remote_path);
   header->set_size(size);
   header->set_overwrite(options.overwrite);
+  header->set_checksum(AlgorithmToProto(options.checksum));
   bool open = writer->Write(message);
 
-  Sha256 sha;
+  Hasher hasher(options.checksum);
   std::string buffer(static_cast<size_t>(std::clamp<uint64_t>(size, 1, options.chunk_bytes)), '\0');
   const UploadRequest data_message;
   uint64_t sent = 0;
@@ -312,23 +368,26 @@ absl::StatusOr<UploadResult> UploadFile(FileService::Stub* stub, ClientContext* 
           absl::StrCat("local file ", Quoted(local_path), " shrank during the upload")));
     }
     const absl::string_view chunk(buffer.data(), *got);
-    sha.Update(chunk);
+    hasher.Update(chunk);
     open = writer->Write(data_message, chunk);
     sent += *got;
     if (open && options.progress) options.progress(sent, size);
   }
-  const std::string digest = sha.Finish();
+  const std::string digest = hasher.Finish();
   if (open) {
     message.Clear();
-    message.set_sha256(digest);
+    // SHA-256 in the field every server checks, so that one older than the choice checks it too.
+    if (options.checksum == HashAlgorithm::kSha256) {
+      message.set_sha256(digest);
+    } else {
+      message.set_digest(digest);
+    }
     open = writer->Write(message);
   }
   if (open) writer->WritesDone();
   FRPC_RETURN_IF_ERROR(UnsharedStatus(writer->Finish()));
-  if (response.size() != size || response.sha256() != digest) {
-    return absl::DataLossError("the server committed the upload but reports another size or SHA-256");
-  }
-  return UploadResult{size, digest};
+  FRPC_RETURN_IF_ERROR(CheckUploadReply(response, size, options.checksum, digest));
+  return UploadResult{size, options.checksum, digest};
 }
 
 }  // namespace framerpc::file

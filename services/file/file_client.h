@@ -1,5 +1,12 @@
 // The client side of FileService downloads and uploads (file.proto) between a local path and the
-// server, verified by SHA-256: the library behind framerpc_cli's download and upload commands.
+// server, verified by a checksum chosen per transfer (checksum.h: XXH3-128 unless SHA-256 is
+// asked for): the library behind framerpc_cli's download and upload commands.
+//
+// Servers from before the checksum choice. A download from one is verified by SHA-256 whatever
+// was asked for (its header names no algorithm, so the client knows before any data arrives;
+// DownloadResult::algorithm says which). An upload with SHA-256 is checked by one as before. An
+// upload with XXH3-128 is committed by one unchecked (it ignores the fields it does not know);
+// UploadFile then fails with FAILED_PRECONDITION, saying so and giving the server's SHA-256.
 //
 // Where a download writes. Only to the local path the caller gave, never to a name that comes
 // from the server, and only if that path is a regular file or does not exist yet: a directory,
@@ -10,7 +17,7 @@
 //
 // What is left after a failure. A download that is cut off keeps the bytes it received, so that
 // it can be resumed (DownloadOptions::resume); the error says how many. One whose data does not
-// match the server's SHA-256 fails with DATA_LOSS and takes back what it wrote: a file it created
+// match the server's digest fails with DATA_LOSS and takes back what it wrote: a file it created
 // is removed, and any other is cut back to the offset it started at (a resumed download's part
 // stays; a file a fresh download replaced is left empty). An upload that fails leaves nothing on
 // the server (see file.proto).
@@ -27,6 +34,7 @@
 
 #include "absl/status/statusor.h"
 #include "rpc/context.h"
+#include "services/file/checksum.h"
 #include "services/file/file.frpc.h"
 
 namespace framerpc::file {
@@ -53,6 +61,8 @@ struct DownloadOptions {
   // default (1 MiB). A server refuses a window above its ServerOptions::max_stream_window_bytes
   // (16 MiB unless configured lower) with RESOURCE_EXHAUSTED.
   int64_t receive_window_bytes = kDownloadReceiveWindowBytes;
+  // The checksum asked for.
+  HashAlgorithm checksum = HashAlgorithm::kXxh128;
   ProgressFn progress;
 };
 
@@ -60,7 +70,10 @@ struct DownloadResult {
   uint64_t file_size = 0;  // the server's file
   uint64_t offset = 0;     // where this call started (the local file's size when resuming)
   uint64_t received = 0;   // bytes this call received and wrote
-  std::string sha256;      // of the whole local file (32 bytes), as checked against the server's
+  // The algorithm the download was verified with: the one asked for, or SHA-256 from a server
+  // older than the choice.
+  HashAlgorithm algorithm = HashAlgorithm::kXxh128;
+  std::string digest;  // of the whole local file, as checked against the server's
 };
 
 absl::StatusOr<DownloadResult> DownloadFile(FileService::Stub* stub, ClientContext* context,
@@ -73,12 +86,15 @@ struct UploadOptions {
   bool overwrite = false;
   // Bytes per data message.
   size_t chunk_bytes = size_t{256} << 10;
+  // The checksum the server checks the upload against.
+  HashAlgorithm checksum = HashAlgorithm::kXxh128;
   ProgressFn progress;
 };
 
 struct UploadResult {
   uint64_t size = 0;
-  std::string sha256;  // 32 bytes, computed while sending and checked by the server
+  HashAlgorithm algorithm = HashAlgorithm::kXxh128;
+  std::string digest;  // computed while sending, checked by the server and equal to its reply's
 };
 
 // Sends the regular file at `local_path` (symlinks to one are followed: it is only read).

@@ -2,7 +2,8 @@
 // checksummed Stat of an unchanged, old-enough file hashes nothing on the server
 // (TransferCounters::bytes_hashed stays put); a changed file is hashed again; a file that changes
 // while a download sends a cached digest's bytes ends ABORTED; racily new files are not stored;
-// ranges are always hashed; the cap holds; max_entries = 0 turns it off.
+// ranges are always hashed; the cap holds; max_entries = 0 turns it off. Each checksum algorithm
+// has its own entries: a file cached in one is hashed once more in the other, then cached in both.
 //
 // The racy rule's clock is injected: "old" files are those the test's clock sees as an hour old,
 // so nothing waits for real time to pass. A test that changes a file also sets its mtime to a
@@ -16,6 +17,8 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "services/file/checksum.h"
+#include "services/file/checksum_proto.h"
 #include "services/file/file_client.h"
 #include "services/file/file_server_fixture.h"
 #include "services/file/sha256.h"
@@ -136,12 +139,57 @@ TEST_F(DigestCacheServiceTest, SecondDownloadUsesTheCachedDigestAndHashesNothing
   EXPECT_EQ(third.trailer.file_sha256(), Sha256::Of(content));
   EXPECT_EQ(Hashed(), content.size());
 
-  // The client library verifies it like any other.
+  // The client library verifies it like any other, when it asks for SHA-256.
+  ClientContext context;
+  DownloadOptions options;
+  options.checksum = HashAlgorithm::kSha256;
+  auto result = DownloadFile(stub(), &context, "f", tree_.base() + "/out", options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->digest, Sha256::Of(content));
+  EXPECT_EQ(Hashed(), content.size());
+}
+
+TEST_F(DigestCacheServiceTest, EachAlgorithmIsCachedOnItsOwn) {
+  Start();
+  const std::string content = TestContent(2 * kChunk + 9);
+  TestTree::WriteFile(tree_.InRoot("f"), content);
+  DownloadRequest xxh = Whole("f");
+  xxh.set_checksum(CHECKSUM_XXH3_128);
+  for (int i = 0; i < 2; ++i) {
+    Downloaded got = Download(stub(), xxh);
+    ASSERT_TRUE(got.status.ok()) << got.status;
+    EXPECT_EQ(got.trailer.checksum().digest(), Xxh128::Of(content));
+  }
+  EXPECT_EQ(Hashed(), content.size());  // the second from the cache
+  EXPECT_EQ(CacheStats().hits, 1u);
+
+  // SHA-256, asked for by name or by an old client, is not the cached XXH3-128: hashed once more.
+  DownloadRequest sha = Whole("f");
+  sha.set_checksum(CHECKSUM_SHA256);
+  Downloaded got = Download(stub(), sha);
+  ASSERT_TRUE(got.status.ok()) << got.status;
+  EXPECT_EQ(got.trailer.checksum().digest(), Sha256::Of(content));
+  EXPECT_EQ(Hashed(), 2 * content.size());
+  got = Download(stub(), Whole("f"));
+  ASSERT_TRUE(got.status.ok()) << got.status;
+  EXPECT_EQ(got.trailer.sha256(), Sha256::Of(content));
+  EXPECT_EQ(Hashed(), 2 * content.size());
+  EXPECT_EQ(CacheStats().entries, 2u);
+
+  // The client library's default finds XXH3-128 cached; so does a checksummed Stat.
   ClientContext context;
   auto result = DownloadFile(stub(), &context, "f", tree_.base() + "/out", {});
   ASSERT_TRUE(result.ok()) << result.status();
-  EXPECT_EQ(result->sha256, Sha256::Of(content));
-  EXPECT_EQ(Hashed(), content.size());
+  EXPECT_EQ(result->digest, Xxh128::Of(content));
+  StatRequest stat;
+  stat.set_path("f");
+  stat.set_checksum(CHECKSUM_XXH3_128);
+  StatResponse response;
+  ClientContext stat_context;
+  ASSERT_TRUE(stub()->Stat(&stat_context, stat, &response).ok());
+  EXPECT_EQ(response.checksum().digest(), Xxh128::Of(content));
+  EXPECT_EQ(Hashed(), 2 * content.size());
+  EXPECT_EQ(CacheStats().hits, 4u);
 }
 
 TEST_F(DigestCacheServiceTest, StatAndDownloadShareTheCache) {

@@ -53,7 +53,7 @@ absl::Status Preallocate(int fd, uint64_t end, absl::string_view shown_path) {
   return absl::OkStatus();  // EOPNOTSUPP and the like: an optimisation we do without
 }
 
-absl::StatusOr<uint64_t> HashRange(int fd, uint64_t offset, uint64_t length, Sha256* sha,
+absl::StatusOr<uint64_t> HashRange(int fd, uint64_t offset, uint64_t length, Hasher* hasher,
                                    std::string* buffer, absl::string_view shown_path,
                                    const std::function<bool()>& stop) {
   uint64_t hashed = 0;
@@ -62,7 +62,7 @@ absl::StatusOr<uint64_t> HashRange(int fd, uint64_t offset, uint64_t length, Sha
     const size_t want = static_cast<size_t>(std::min<uint64_t>(buffer->size(), length - hashed));
     absl::StatusOr<size_t> got = PreadFull(fd, buffer->data(), want, offset + hashed, shown_path);
     if (!got.ok()) return got.status();
-    sha->Update(absl::string_view(buffer->data(), *got));
+    hasher->Update(absl::string_view(buffer->data(), *got));
     hashed += *got;
     if (*got < want) break;
   }

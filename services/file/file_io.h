@@ -12,7 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "services/file/sha256.h"
+#include "services/file/checksum.h"
 
 namespace framerpc::file {
 
@@ -32,11 +32,11 @@ absl::Status WriteAll(int fd, absl::string_view data, absl::string_view shown_pa
 // there; OK, doing nothing, where the filesystem cannot preallocate (tmpfs can; some cannot).
 absl::Status Preallocate(int fd, uint64_t end, absl::string_view shown_path);
 
-// Feeds bytes [offset, offset + length) of the file to `sha`, reading through `buffer` (whose
+// Feeds bytes [offset, offset + length) of the file to `hasher`, reading through `buffer` (whose
 // size is the read size; at least 1). Returns the number hashed: less than `length` only if the
 // file ends first. `stop`, if set, is asked between reads; once it returns true the hashing ends
 // with CANCELLED (a long hash for a caller who has gone away).
-absl::StatusOr<uint64_t> HashRange(int fd, uint64_t offset, uint64_t length, Sha256* sha,
+absl::StatusOr<uint64_t> HashRange(int fd, uint64_t offset, uint64_t length, Hasher* hasher,
                                    std::string* buffer, absl::string_view shown_path,
                                    const std::function<bool()>& stop = nullptr);
 

@@ -9,10 +9,11 @@
 #include "rpc/status_macros.h"
 #include "services/auth/call_credentials.h"
 #include "services/auth/local_address.h"
+#include "services/file/checksum.h"
+#include "services/file/checksum_proto.h"
 #include "services/file/client_path.h"
 #include "services/file/download.h"
 #include "services/file/file_io.h"
-#include "services/file/sha256.h"
 #include "services/file/stat_proto.h"
 #include "services/file/upload.h"
 #include "services/file/utf8.h"
@@ -56,44 +57,63 @@ absl::Status FileServiceImpl::CheckAccess(const ServerContext& context, bool wri
 absl::Status FileServiceImpl::Stat(ServerContext* context, const StatRequest& request,
                                    StatResponse* response) {
   FRPC_RETURN_IF_ERROR(CheckAccess(*context, /*write=*/false));
+  FRPC_ASSIGN_OR_RETURN(const HashAlgorithm algorithm, AlgorithmFromProto(request.checksum()));
   FRPC_ASSIGN_OR_RETURN(const FileInfo info, root_->Stat(request.path()));
   FillFileStat(info, response->mutable_stat());
-  if (!request.want_sha256() || info.type != FileType::kRegular) return absl::OkStatus();
+  const bool want_checksum = request.checksum() != CHECKSUM_UNSPECIFIED;
+  if (!(request.want_sha256() || want_checksum) || info.type != FileType::kRegular) {
+    return absl::OkStatus();
+  }
   FRPC_ASSIGN_OR_RETURN(const TransferSlot slot, tracker_.Begin(PeerKey(*context)));
   // Hash what the opened file holds; report the size and time of that same file.
   FRPC_ASSIGN_OR_RETURN(const ScopedFd fd, root_->OpenForRead(request.path()));
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return absl::InternalError("fstat of an open file failed");
   FillFileStat(FileInfoFromStat(st), response->mutable_stat());
-  FRPC_ASSIGN_OR_RETURN(std::string digest,
-                        WholeFileDigest(fd.get(), st, request.path(), *context));
-  response->set_sha256(std::move(digest));
+  if (want_checksum) {
+    FRPC_ASSIGN_OR_RETURN(std::string digest,
+                          WholeFileDigest(fd.get(), st, algorithm, request.path(), *context));
+    FillChecksum(algorithm, std::move(digest), response->mutable_checksum());
+  }
+  if (request.want_sha256()) {
+    if (want_checksum && algorithm == HashAlgorithm::kSha256) {
+      response->set_sha256(response->checksum().digest());
+    } else {
+      FRPC_ASSIGN_OR_RETURN(
+          std::string digest,
+          WholeFileDigest(fd.get(), st, HashAlgorithm::kSha256, request.path(), *context));
+      response->set_sha256(std::move(digest));
+    }
+  }
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> FileServiceImpl::WholeFileDigest(int fd, const struct stat& st,
+                                                             HashAlgorithm algorithm,
                                                              const std::string& path,
                                                              const ServerContext& context) {
   const FileVersion version = FileVersion::Of(st);
   absl::Time hashing_started;
   if (digest_cache_) {
-    if (std::optional<std::string> cached = digest_cache_->Lookup(version)) return *cached;
+    if (std::optional<std::string> cached = digest_cache_->Lookup(version, algorithm)) {
+      return *cached;
+    }
     hashing_started = digest_cache_->Now();
   }
-  Sha256 sha;
+  Hasher hasher(algorithm);
   std::string buffer(options_.chunk_bytes, '\0');
   const uint64_t size = static_cast<uint64_t>(st.st_size);
-  absl::StatusOr<uint64_t> hashed = HashRange(fd, 0, size, &sha, &buffer, path,
-                                              [&context] { return context.IsCancelled(); });
+  absl::StatusOr<uint64_t> hashed =
+      HashRange(fd, 0, size, &hasher, &buffer, path, [&context] { return context.IsCancelled(); });
   if (!hashed.ok()) return hashed.status();
   tracker_.Update([n = *hashed](TransferCounters* c) { c->bytes_hashed += n; });
   if (*hashed != size) {
     return absl::AbortedError(
         absl::StrCat(QuotePath(path), " shrank while its checksum was computed"));
   }
-  std::string digest = sha.Finish();
+  std::string digest = hasher.Finish();
   if (digest_cache_ && FdHasVersion(fd, version)) {
-    digest_cache_->Store(version, digest, hashing_started);
+    digest_cache_->Store(version, algorithm, digest, hashing_started);
   }
   return digest;
 }
@@ -119,6 +139,7 @@ absl::Status FileServiceImpl::Download(ServerContext* context, const DownloadReq
                                        ServerWriter<DownloadResponse>* writer) {
   FRPC_RETURN_IF_ERROR(CheckAccess(*context, /*write=*/false));
   FRPC_RETURN_IF_ERROR(root_->ValidatePath(request.path()));
+  FRPC_RETURN_IF_ERROR(AlgorithmFromProto(request.checksum()).status());
   FRPC_ASSIGN_OR_RETURN(const TransferSlot slot, tracker_.Begin(PeerKey(*context)));
   return ServeDownload(*root_, request, options_.chunk_bytes, digest_cache_.get(), *context,
                        writer, &tracker_);

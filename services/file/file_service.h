@@ -56,8 +56,9 @@ struct FileServiceOptions {
   // The operator's statement that the files are public: open reads are then allowed on addresses
   // other hosts can reach (CheckFileServiceExposure).
   bool files_are_public = false;
-  // The SHA-256s of whole files already hashed, reused by whole-file downloads and checksummed
-  // Stats while the file is unchanged (digest_cache.h has the rule); max_entries = 0 turns it off.
+  // The digests of whole files already hashed, per algorithm, reused by whole-file downloads and
+  // checksummed Stats while the file is unchanged (digest_cache.h has the rule); max_entries = 0
+  // turns it off.
   DigestCacheOptions digest_cache;
 };
 
@@ -90,10 +91,11 @@ class FileServiceImpl final : public FileService::Service {
  private:
   FileServiceImpl(std::unique_ptr<RootDir> root, FileServiceOptions options);
 
-  // The SHA-256 of the whole file open as `fd` (whose fstat is `st`), from the digest cache when
-  // it holds this version; otherwise hashed, and stored if the version did not change meanwhile.
+  // The digest in `algorithm` of the whole file open as `fd` (whose fstat is `st`), from the
+  // digest cache when it holds this version in that algorithm; otherwise hashed, and stored if
+  // the version did not change meanwhile.
   absl::StatusOr<std::string> WholeFileDigest(int fd, const struct stat& st,
-                                              const std::string& path,
+                                              HashAlgorithm algorithm, const std::string& path,
                                               const ServerContext& context);
 
   // The access policies' verdict on the call: read_access, and for a write to a writable root

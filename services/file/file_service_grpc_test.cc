@@ -1,5 +1,7 @@
 // The file service through the gRPC adapter, from a real gRPC client (the generic stub): gRPC has
-// no attachments, so download and upload data travel in the messages' `data` fields.
+// no attachments, so download and upload data travel in the messages' `data` fields. The checksum
+// choice passes through: XXH3-128 asked for over gRPC is what comes back, and a wrong XXH3-128
+// digest is DATA_LOSS as on the framed transport.
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
@@ -17,7 +19,7 @@
 #include "services/file/file_service.h"
 #include "services/file/sha256.h"
 #include "services/file/test_tree.h"
-
+#include "services/file/xxh128.h"
 
 namespace framerpc::file {
 namespace {
@@ -109,6 +111,66 @@ TEST_F(FileServiceGrpcTest, UploadTakesTheDataFromMessages) {
   EXPECT_EQ(response.sha256(), Sha256::Of(content));
   EXPECT_TRUE(stream.Finish().ok());
   EXPECT_TRUE(TestTree::ReadFile(tree_.InRoot("up.bin")) == content);
+}
+
+TEST_F(FileServiceGrpcTest, Xxh3DownloadAndUploadPassThrough) {
+  const std::string content = TestContent(2 * kChunk + 9, 3);
+  TestTree::WriteFile(tree_.InRoot("f.bin"), content);
+  {
+    const auto context = BoundedContext();
+    grpc_test::BlockingStream stream(stub_.get(), context.get(),
+                                     "/framerpc.file.FileService/Download");
+    DownloadRequest request;
+    request.set_path("f.bin");
+    request.set_checksum(CHECKSUM_XXH3_128);
+    ASSERT_TRUE(stream.Write(request));
+    ASSERT_TRUE(stream.WritesDone());
+    DownloadResponse message;
+    ASSERT_TRUE(stream.Read(&message) && message.has_header());
+    EXPECT_EQ(message.header().checksum(), CHECKSUM_XXH3_128);
+    std::string data;
+    while (stream.Read(&message) && !message.has_trailer()) data += message.data();
+    ASSERT_TRUE(message.has_trailer());
+    EXPECT_TRUE(data == content);
+    EXPECT_EQ(message.trailer().checksum().algorithm(), CHECKSUM_XXH3_128);
+    EXPECT_EQ(message.trailer().checksum().digest(), Xxh128::Of(content));
+    EXPECT_TRUE(message.trailer().sha256().empty());
+    EXPECT_TRUE(stream.Finish().ok());
+  }
+  for (const bool wrong : {false, true}) {
+    SCOPED_TRACE(wrong);
+    const auto context = BoundedContext();
+    grpc_test::BlockingStream stream(stub_.get(), context.get(),
+                                     "/framerpc.file.FileService/Upload");
+    UploadRequest message;
+    message.mutable_header()->set_path("up.bin");
+    message.mutable_header()->set_size(content.size());
+    message.mutable_header()->set_overwrite(true);
+    message.mutable_header()->set_checksum(CHECKSUM_XXH3_128);
+    ASSERT_TRUE(stream.Write(message));
+    message.Clear();
+    message.set_data(content);
+    ASSERT_TRUE(stream.Write(message));
+    message.Clear();
+    message.set_digest(Xxh128::Of(wrong ? content + "x" : content));
+    ASSERT_TRUE(stream.Write(message));
+    ASSERT_TRUE(stream.WritesDone());
+    UploadResponse response;
+    if (wrong) {
+      EXPECT_FALSE(stream.Read(&response));
+      const grpc::Status status = stream.Finish();
+      EXPECT_EQ(status.error_code(), grpc::StatusCode::DATA_LOSS);
+      EXPECT_NE(status.error_message().find("has XXH3-128 " + DigestToHex(Xxh128::Of(content))),
+                std::string::npos)
+          << status.error_message();
+      continue;
+    }
+    ASSERT_TRUE(stream.Read(&response));
+    EXPECT_EQ(response.checksum().algorithm(), CHECKSUM_XXH3_128);
+    EXPECT_EQ(response.checksum().digest(), Xxh128::Of(content));
+    EXPECT_TRUE(stream.Finish().ok());
+    EXPECT_TRUE(TestTree::ReadFile(tree_.InRoot("up.bin")) == content);
+  }
 }
 
 // A gRPC client that starts a download and never reads it: gRPC's flow control stops the

@@ -1,7 +1,9 @@
 // FileService end to end over a real server and channel: download and upload sizes around the
 // chunk size, resume offsets, a sparse file past 4 GiB, parallel downloads, Stat, List, Delete,
 // MakeDirectory, the read-only default, the token, and the exposure rule. Every transfer is
-// checked by SHA-256 and byte for byte.
+// checked byte for byte and by its checksum: SHA-256 for requests that name no algorithm (as
+// every client did before the choice), XXH3-128 for the client library's default.
+// checksum_choice_test.cc has the algorithms themselves.
 #include <sys/stat.h>
 
 #include <atomic>
@@ -11,9 +13,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "services/file/checksum.h"
 #include "services/file/file_client.h"
 #include "services/file/file_server_fixture.h"
-#include "services/file/sha256.h"
 #include "services/file/test_tree.h"
 
 namespace framerpc::file {
@@ -113,7 +115,8 @@ TEST_F(FileServiceTest, DownloadSizesAroundTheChunkSize) {
     ASSERT_TRUE(result.ok()) << result.status();
     EXPECT_EQ(result->file_size, size);
     EXPECT_EQ(result->received, size);
-    EXPECT_EQ(result->sha256, Sha256::Of(content));
+    EXPECT_EQ(result->algorithm, HashAlgorithm::kXxh128);
+    EXPECT_EQ(result->digest, Xxh128::Of(content));
     EXPECT_TRUE(TestTree::ReadFile(Local("out.bin")) == content);
   }
 }
@@ -134,7 +137,8 @@ TEST_F(FileServiceTest, UploadSizesAroundTheChunkSize) {
     auto result = UploadFile(stub(), &context, Local("in.bin"), "up.bin", options);
     ASSERT_TRUE(result.ok()) << result.status();
     EXPECT_EQ(result->size, size);
-    EXPECT_EQ(result->sha256, Sha256::Of(content));
+    EXPECT_EQ(result->algorithm, HashAlgorithm::kXxh128);
+    EXPECT_EQ(result->digest, Xxh128::Of(content));
     EXPECT_TRUE(TestTree::ReadFile(tree_.InRoot("up.bin")) == content);
     EXPECT_EQ(TestTree::ListNames(tree_.root()), std::vector<std::string>{"up.bin"});
   }
@@ -184,27 +188,31 @@ TEST_F(FileServiceTest, ResumeOffsets) {
 TEST_F(FileServiceTest, ClientResumesAPartialDownload) {
   const std::string content = TestContent(3 * kChunk + 1);
   TestTree::WriteFile(tree_.InRoot("f.bin"), content);
-  for (size_t have : {size_t{0}, size_t{1}, kChunk, content.size()}) {
-    SCOPED_TRACE(have);
-    TestTree::WriteFile(Local("part.bin"), content.substr(0, have));
-    std::vector<uint64_t> progress;
-    DownloadOptions options;
-    options.resume = true;
-    options.progress = [&](uint64_t done, uint64_t total) {
-      EXPECT_EQ(total, content.size());
-      progress.push_back(done);
-    };
-    ClientContext context;
-    auto result = DownloadFile(stub(), &context, "f.bin", Local("part.bin"), options);
-    ASSERT_TRUE(result.ok()) << result.status();
-    EXPECT_EQ(result->offset, have);
-    EXPECT_EQ(result->received, content.size() - have);
-    EXPECT_EQ(result->sha256, Sha256::Of(content));
-    EXPECT_TRUE(TestTree::ReadFile(Local("part.bin")) == content);
-    ASSERT_FALSE(progress.empty());
-    EXPECT_EQ(progress.front(), have);
-    EXPECT_EQ(progress.back(), content.size());
-  }
+  for (const HashAlgorithm algorithm : {HashAlgorithm::kXxh128, HashAlgorithm::kSha256})
+    for (size_t have : {size_t{0}, size_t{1}, kChunk, content.size()}) {
+      SCOPED_TRACE(have);
+      SCOPED_TRACE(AlgorithmName(algorithm));
+      TestTree::WriteFile(Local("part.bin"), content.substr(0, have));
+      std::vector<uint64_t> progress;
+      DownloadOptions options;
+      options.resume = true;
+      options.checksum = algorithm;
+      options.progress = [&](uint64_t done, uint64_t total) {
+        EXPECT_EQ(total, content.size());
+        progress.push_back(done);
+      };
+      ClientContext context;
+      auto result = DownloadFile(stub(), &context, "f.bin", Local("part.bin"), options);
+      ASSERT_TRUE(result.ok()) << result.status();
+      EXPECT_EQ(result->offset, have);
+      EXPECT_EQ(result->received, content.size() - have);
+      EXPECT_EQ(result->algorithm, algorithm);
+      EXPECT_EQ(result->digest, Hasher::Of(algorithm, content));
+      EXPECT_TRUE(TestTree::ReadFile(Local("part.bin")) == content);
+      ASSERT_FALSE(progress.empty());
+      EXPECT_EQ(progress.front(), have);
+      EXPECT_EQ(progress.back(), content.size());
+    }
 }
 
 TEST_F(FileServiceTest, ResumeOntoADifferentPrefixIsDataLossAndLeavesThePrefix) {
@@ -287,7 +295,7 @@ TEST_F(FileServiceTest, SixteenParallelDownloadsOfOneFile) {
       ClientContext context;
       auto result = DownloadFile(stub(), &context, "shared.bin", Local(absl::StrCat("p", i)), {});
       EXPECT_TRUE(result.ok()) << i << ": " << result.status();
-      if (result.ok() && result->sha256 == Sha256::Of(content)) ok.fetch_add(1);
+      if (result.ok() && result->digest == Xxh128::Of(content)) ok.fetch_add(1);
     });
   }
   for (std::thread& t : threads) t.join();

@@ -13,6 +13,7 @@
 #include "services/file/file_server_fixture.h"
 #include "services/file/sha256.h"
 #include "services/file/test_tree.h"
+#include "services/file/xxh128.h"
 
 namespace framerpc::file {
 namespace {
@@ -384,7 +385,7 @@ TEST_P(DownloadWindowTest, UnreadDownloadStopsAtTheWindowAskedForAndThenVerifies
   EXPECT_LE(queued_at_window, window + kChunk + 64);
 
   EXPECT_EQ(result->received, content.size());
-  EXPECT_EQ(result->sha256, Sha256::Of(content));
+  EXPECT_EQ(result->digest, Xxh128::Of(content));
   EXPECT_EQ(TestTree::ReadFile(local), content);
   ASSERT_TRUE(tracker->WaitFor([](const TransferCounters& c) { return c.active == 0; }, Soon()));
 }

@@ -18,7 +18,6 @@
 #include "services/file/direct_writer.h"
 #include "services/file/errno_status.h"
 #include "services/file/file_io.h"
-#include "services/file/sha256.h"
 
 namespace framerpc::file {
 namespace {
@@ -148,18 +147,20 @@ class ReadAhead {
 };
 
 // A small file (written through the page cache, and cached there): one buffered pass.
-absl::StatusOr<std::string> HashCached(int fd, uint64_t size, absl::string_view shown_path,
+absl::StatusOr<std::string> HashCached(int fd, uint64_t size, HashAlgorithm algorithm,
+                                       absl::string_view shown_path,
                                        const std::function<bool()>& stop) {
-  Sha256 sha;
+  Hasher hasher(algorithm);
   std::string buffer(static_cast<size_t>(std::max<uint64_t>(size, 1)), '\0');
-  absl::StatusOr<uint64_t> hashed = HashRange(fd, 0, size, &sha, &buffer, shown_path, stop);
+  absl::StatusOr<uint64_t> hashed = HashRange(fd, 0, size, &hasher, &buffer, shown_path, stop);
   if (!hashed.ok()) return absl::IsCancelled(hashed.status()) ? Cancelled() : hashed.status();
   if (*hashed != size) return Changed(shown_path);
-  return sha.Finish();
+  return hasher.Finish();
 }
 
 // A large one (written with O_DIRECT): whole aligned blocks, each read while the last is hashed.
-absl::StatusOr<std::string> HashWhileReading(int fd, uint64_t size, absl::string_view shown_path,
+absl::StatusOr<std::string> HashWhileReading(int fd, uint64_t size, HashAlgorithm algorithm,
+                                             absl::string_view shown_path,
                                              const std::function<bool()>& stop) {
   const uint64_t rounded =
       (size + DirectWriter::kAlignment - 1) / DirectWriter::kAlignment * DirectWriter::kAlignment;
@@ -171,7 +172,7 @@ absl::StatusOr<std::string> HashWhileReading(int fd, uint64_t size, absl::string
     return absl::ResourceExhaustedError("no memory to verify an upload");
   }
   ReadAhead reader(fd, shown_path, SetDirect(fd, true));
-  Sha256 sha;
+  Hasher hasher(algorithm);
   uint64_t done = 0;
   reader.Start(reading.get(), capacity, 0);
   while (done < size) {
@@ -182,21 +183,23 @@ absl::StatusOr<std::string> HashWhileReading(int fd, uint64_t size, absl::string
     std::swap(reading, hashing);
     if (done + n < size) reader.Start(reading.get(), capacity, done + n);
     if (stop && stop()) return Cancelled();  // (~ReadAhead waits for the read in flight)
-    sha.Update(absl::string_view(hashing.get(), n));
+    hasher.Update(absl::string_view(hashing.get(), n));
     done += n;
   }
-  return sha.Finish();
+  return hasher.Finish();
 }
 
 }  // namespace
 
-absl::StatusOr<std::string> ReadBackSha256(int fd, uint64_t size, absl::string_view shown_path,
+absl::StatusOr<std::string> ReadBackDigest(int fd, uint64_t size, HashAlgorithm algorithm,
+                                           absl::string_view shown_path,
                                            const std::function<bool()>& stop) {
   absl::Status status = CheckSize(fd, size, shown_path);
   if (!status.ok()) return status;
-  absl::StatusOr<std::string> digest = size < DirectWriter::kMinDirectBytes
-                                           ? HashCached(fd, size, shown_path, stop)
-                                           : HashWhileReading(fd, size, shown_path, stop);
+  absl::StatusOr<std::string> digest =
+      size < DirectWriter::kMinDirectBytes
+          ? HashCached(fd, size, algorithm, shown_path, stop)
+          : HashWhileReading(fd, size, algorithm, shown_path, stop);
   if (!digest.ok()) return digest.status();
   status = CheckSize(fd, size, shown_path);
   if (!status.ok()) return status;

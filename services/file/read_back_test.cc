@@ -9,14 +9,17 @@
 #include "absl/strings/str_cat.h"
 #include "base/scoped_fd.h"
 #include "gtest/gtest.h"
+#include "services/file/checksum.h"
 #include "services/file/direct_writer.h"
-#include "services/file/sha256.h"
 #include "services/file/test_tree.h"
 
 namespace framerpc::file {
 namespace {
 
 using Code = absl::StatusCode;
+
+constexpr HashAlgorithm kSha = HashAlgorithm::kSha256;
+constexpr HashAlgorithm kXxh = HashAlgorithm::kXxh128;
 
 std::string Content(size_t size, uint32_t seed) {
   std::string s(size, '\0');
@@ -61,10 +64,12 @@ TEST_P(ReadBackTest, DigestIsThatOfTheContent) {
     SCOPED_TRACE(size);
     const std::string content = Content(size, static_cast<uint32_t>(size));
     ScopedFd fd = Staged(Dir(), content);
-    absl::StatusOr<std::string> digest = ReadBackSha256(fd.get(), size, "staged");
-    ASSERT_TRUE(digest.ok()) << digest.status();
-    EXPECT_EQ(*digest, Sha256::Of(content));
-    EXPECT_EQ(::fcntl(fd.get(), F_GETFL) & O_DIRECT, 0);  // left as it came
+    for (const HashAlgorithm algorithm : {HashAlgorithm::kSha256, HashAlgorithm::kXxh128}) {
+      absl::StatusOr<std::string> digest = ReadBackDigest(fd.get(), size, algorithm, "staged");
+      ASSERT_TRUE(digest.ok()) << digest.status();
+      EXPECT_EQ(*digest, Hasher::Of(algorithm, content)) << AlgorithmName(algorithm);
+      EXPECT_EQ(::fcntl(fd.get(), F_GETFL) & O_DIRECT, 0);  // left as it came
+    }
   }
 }
 
@@ -73,7 +78,7 @@ TEST_P(ReadBackTest, BytesChangedBehindTheWriterChangeTheDigest) {
   const std::string content = Content(3 * DirectWriter::kMaxBufferBytes + 5, 1);
   ScopedFd fd = Staged(Dir(), content);
   ASSERT_EQ(::pwrite(fd.get(), "attacker-payload", 16, 1 << 20), 16);
-  absl::StatusOr<std::string> digest = ReadBackSha256(fd.get(), content.size(), "staged");
+  absl::StatusOr<std::string> digest = ReadBackDigest(fd.get(), content.size(), kSha, "staged");
   ASSERT_TRUE(digest.ok()) << digest.status();
   EXPECT_NE(*digest, Sha256::Of(content));
   std::string changed = content;
@@ -86,11 +91,12 @@ TEST_P(ReadBackTest, AFileLongerOrShorterThanWrittenIsDataLoss) {
     SCOPED_TRACE(size);
     const std::string content = Content(size, 2);
     ScopedFd fd = Staged(Dir(), content);
-    EXPECT_TRUE(HasStatus(ReadBackSha256(fd.get(), size + 1, "a/b").status(), Code::kDataLoss,
+    EXPECT_TRUE(HasStatus(ReadBackDigest(fd.get(), size + 1, kXxh, "a/b").status(), Code::kDataLoss,
                           "'a/b' changed while it was staged"));
-    EXPECT_TRUE(HasStatus(ReadBackSha256(fd.get(), size - 1, "a/b").status(), Code::kDataLoss));
+    EXPECT_TRUE(
+        HasStatus(ReadBackDigest(fd.get(), size - 1, kSha, "a/b").status(), Code::kDataLoss));
     ASSERT_EQ(::pwrite(fd.get(), "x", 1, static_cast<off_t>(size)), 1);  // appended
-    EXPECT_TRUE(HasStatus(ReadBackSha256(fd.get(), size, "a/b").status(), Code::kDataLoss));
+    EXPECT_TRUE(HasStatus(ReadBackDigest(fd.get(), size, kXxh, "a/b").status(), Code::kDataLoss));
   }
 }
 
@@ -99,7 +105,7 @@ TEST_P(ReadBackTest, StopsWhenAsked) {
   ScopedFd fd = Staged(Dir(), content);
   int asked = 0;
   EXPECT_TRUE(HasStatus(
-      ReadBackSha256(fd.get(), content.size(), "staged", [&asked] { return ++asked == 2; })
+      ReadBackDigest(fd.get(), content.size(), kXxh, "staged", [&asked] { return ++asked == 2; })
           .status(),
       Code::kCancelled));
   EXPECT_EQ(asked, 2);

@@ -1,8 +1,10 @@
 // The server side of FileService.Upload (file.proto): a header message, then the data as raw
 // attachments, written to a PendingFile (root_dir.h) that is committed only when the size and
-// the optional SHA-256 match. The SHA-256 checked, and sent in the reply, is that of the staged
-// file's content read back through its own fd (read_back.h), not of the bytes as they arrived. Every other way out (an error, a cancelled or cut-off call, a
-// mismatch) destroys the PendingFile, which removes its temp file: nothing is left behind.
+// the optional expected digests match. The digest checked, and sent in the reply, is that of the
+// staged file's content read back through its own fd (read_back.h), not of the bytes as they
+// arrived, in the header's checksum algorithm (SHA-256 when it names none). Every other way out
+// (an error, a cancelled or cut-off call, a mismatch) destroys the PendingFile, which removes its
+// temp file: nothing is left behind.
 //
 // Thread safety: a function of its arguments; call it from the handler thread of one call.
 #ifndef FRAMERPC_SERVICES_FILE_UPLOAD_H_
@@ -22,7 +24,8 @@ namespace framerpc::file {
 
 // Reads the upload's first message and checks it against the service's rules: it must carry the
 // header, the path must be writable under `root`, the size at most `max_upload_bytes`, the
-// SHA-256 empty or 32 bytes, and without overwrite the target must not exist yet. Touches nothing.
+// checksum algorithm known, the expected digests empty or of the algorithm's size (and `sha256`
+// only with SHA-256), and without overwrite the target must not exist yet. Touches nothing.
 // Leaves any data that came with the header in `*first_data`.
 absl::StatusOr<UploadHeader> ReadUploadHeader(const RootDir& root, uint64_t max_upload_bytes,
                                               ServerContext* context,

@@ -203,3 +203,24 @@ export declare const registry: { define(fileName: string, json: object): unknown
 export declare const codec: any;
 export declare const envelope: any;
 export declare const protobuf: any;
+
+/** A running hash of the file service's checksums (checksum.js). */
+export interface Hasher {
+  update(data: Uint8Array): Hasher;
+  /** The digest: 16 bytes (XXH3-128, canonical form) or 32 (SHA-256). Call once. */
+  digest(): Buffer;
+}
+
+export type ChecksumName = 'xxh3' | 'sha256';
+
+/** The file service's checksums: XXH3-128 by default, SHA-256 on request. */
+export declare const checksum: {
+  readonly ChecksumAlgorithm: { readonly CHECKSUM_UNSPECIFIED: 0; readonly CHECKSUM_SHA256: 1; readonly CHECKSUM_XXH3_128: 2 };
+  readonly NAMES: readonly ChecksumName[];
+  createHasher(name: ChecksumName): Promise<Hasher>;
+  protoValue(name: ChecksumName): number;
+  title(name: ChecksumName): string;
+  /** The trailer's algorithm, from the download header's `checksum` and the one asked for. */
+  answered(headerChecksum: number | undefined, asked: ChecksumName): ChecksumName;
+  trailerDigest(trailer: { sha256?: Uint8Array; checksum?: { digest?: Uint8Array } }, headerChecksum: number | undefined): Buffer;
+};

@@ -13,6 +13,7 @@ const { StreamCall, withAttachment } = require('./stream');
 const { MethodKind, normalizeMethod, protobuf } = require('./message');
 const { parseAddress } = require('./address');
 const registry = require('./registry');
+const checksum = require('./checksum');
 
 /** The base of generated clients: one Channel, and the call helpers the methods use. */
 class Client {
@@ -42,4 +43,5 @@ module.exports = {
   MAX_WINDOW,
   protobuf,
   registry,
+  checksum,
 };

@@ -3,8 +3,8 @@
 // waited for through their --ready_file:
 //  - framerpc_server (FRAMERPC_SERVER): echo over TCP, [::1] and Unix, attachments, errors,
 //    metadata, concurrency, a deadline, a cancellation, the command service's bidirectional
-//    Exec, the file service's Download (SHA-256 checked) and Upload, the examples, graceful
-//    shutdown, and golden vectors sent raw;
+//    Exec, the file service's Download and Upload (checked by SHA-256 and XXH3-128), the
+//    examples, graceful shutdown, and golden vectors sent raw;
 //  - interop_server (FRAMERPC_INTEROP_SERVER, tests/interop_server.cc): every streaming kind on the
 //    C++ streaming transport, small windows, a reader that stops (the server must block within one
 //    window), a deadline the server enforces, and cancellations the server's handlers observe.
@@ -328,6 +328,31 @@ test('files: a download checked with SHA-256, and an upload', { skip }, async ()
     assert.equal(Number(reply.size), data.length);
     assert.ok(Buffer.from(reply.sha256).equals(sha256));
     assert.ok(fs.readFileSync(path.join(root, 'up.bin')).equals(data));
+    // XXH3-128 asked for by name: the header echoes it, the trailer carries it, and an upload
+    // checked against it commits; a wrong XXH3-128 digest is DATA_LOSS naming the algorithm.
+    const xdownload = files.Download({ path: 'big.bin', checksum: 2 }, { timeout: 60000 });
+    const xparts = [];
+    let xheader = null;
+    let xtrailer = null;
+    for (let item = await xdownload.readWithAttachment(); item !== null; item = await xdownload.readWithAttachment()) {
+      if (item.message.part === 'header') xheader = item.message.header;
+      else if (item.message.part === 'trailer') xtrailer = item.message.trailer;
+      else xparts.push(Buffer.from(item.attachment));
+    }
+    assert.equal(xheader.checksum, 2);
+    const xdigest = (await framerpc.checksum.createHasher('xxh3')).update(Buffer.concat(xparts)).digest();
+    assert.ok(Buffer.from(xtrailer.checksum.digest).equals(xdigest), 'the trailer has the XXH3-128 of the data');
+    const upDigest = (await framerpc.checksum.createHasher('xxh3')).update(data).digest();
+    async function* xrequest(digest) {
+      yield { header: { path: 'xup.bin', size: data.length, checksum: 2, overwrite: true } };
+      for (let at = 0; at < data.length; at += 256 * 1024) yield framerpc.withAttachment({}, data.subarray(at, at + 256 * 1024));
+      yield { digest };
+    }
+    const xreply = await files.Upload(xrequest(upDigest), { timeout: 60000 }).finished;
+    assert.ok(Buffer.from(xreply.checksum.digest).equals(upDigest));
+    assert.ok(fs.readFileSync(path.join(root, 'xup.bin')).equals(data));
+    await rejectsWith(files.Upload(xrequest(Buffer.alloc(16))).finished, 'DATA_LOSS',
+      new RegExp(`has XXH3-128 ${upDigest.toString('hex')}, not the expected 0{32}`));
     // A wrong SHA-256 commits nothing.
     async function* corrupt() {
       yield { header: { path: 'bad.bin', size: 3, sha256: Buffer.alloc(32) } };
@@ -340,8 +365,15 @@ test('files: a download checked with SHA-256, and an upload', { skip }, async ()
     const target = path.join(own, 'copy.bin');
     const example = await runExample('download.js', [`--address=${server.addresses[0]}`, '--path=big.bin', `--out=${target}`]);
     assert.equal(example.code, 0, example.stderr);
-    assert.equal(example.stdout, `${target}: ${content.length} bytes, sha256 ${crypto.createHash('sha256').update(content).digest('hex')}\n`);
+    const xxh = (await framerpc.checksum.createHasher('xxh3')).update(content).digest().toString('hex');
+    assert.equal(example.stdout, `${target}: ${content.length} bytes, xxh3 ${xxh}\n`);
     assert.ok(fs.readFileSync(target).equals(content));
+    const sha = await runExample('download.js', [`--address=${server.addresses[0]}`, '--path=big.bin', `--out=${target}`, '--checksum=sha256']);
+    assert.equal(sha.code, 0, sha.stderr);
+    assert.equal(sha.stdout, `${target}: ${content.length} bytes, sha256 ${crypto.createHash('sha256').update(content).digest('hex')}\n`);
+    const md5 = await runExample('download.js', [`--address=${server.addresses[0]}`, '--path=big.bin', `--out=${target}`, '--checksum=md5']);
+    assert.equal(md5.code, 1);
+    assert.match(md5.stderr, /--checksum must be xxh3 or sha256, not 'md5'/);
     const missing = await runExample('download.js', [`--address=${server.addresses[0]}`, '--path=nope', `--out=${target}.2`]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /^download: NOT_FOUND: /);

@@ -11,8 +11,9 @@ Either part may be left out: --path/--out alone only downloads, `-- PROGRAM ARGS
 runs the command.
 
 The download (server-streaming Download: a header, the data as raw attachments of messages that
-set no field, a trailer with the SHA-256) is written to OUT.part as it arrives, checked against the
-trailer's SHA-256 and renamed to OUT. The command (bidirectional Exec) gets this process's stdin,
+set no field, a trailer with the checksum) is written to OUT.part as it arrives, checked against
+the trailer's digest and renamed to OUT. The checksum is XXH3-128 (needs python3-xxhash) unless
+--checksum=sha256; a server older than the choice sends SHA-256, which is then checked. The command (bidirectional Exec) gets this process's stdin,
 streamed; its stdout and stderr come back as it produces them; the exit code is the command's
 (128 + N for a signal).
 
@@ -24,19 +25,19 @@ Needs clients/python and the generated modules on PYTHONPATH:
       --python_out=GEN --frpcpy_out=GEN services/command/command.proto services/file/file.proto
   PYTHONPATH=clients/python:GEN python3 clients/python/examples/fetch_and_run.py ...
 """
-import hashlib
 import os
 import sys
 import threading
 
 import framerpc
+from framerpc import checksum
 from services.command import command_frpc
 from services.command.command_pb2 import CommandSpec, ExecRequest, ExecStart
 from services.file import file_frpc
 from services.file.file_pb2 import DownloadRequest
 
 USAGE = ("usage: fetch_and_run.py --address=ADDRESS [--token_file=PATH] [--timeout_ms=N] "
-         "[--path=REMOTE --out=LOCAL] [-- PROGRAM [ARGS...]]")
+         "[--path=REMOTE --out=LOCAL [--checksum=xxh3|sha256]] [-- PROGRAM [ARGS...]]")
 
 
 class UsageError(Exception):
@@ -44,7 +45,8 @@ class UsageError(Exception):
 
 
 def parse(argv):
-    options = {"address": "", "token_file": "", "timeout_ms": "0", "path": "", "out": ""}
+    options = {"address": "", "token_file": "", "timeout_ms": "0", "path": "", "out": "",
+               "checksum": checksum.XXH3}
     command = []
     if "--" in argv:
         command = argv[argv.index("--") + 1:]
@@ -57,19 +59,21 @@ def parse(argv):
     if not options["address"] or bool(options["path"]) != bool(options["out"]) or \
             not (options["path"] or command):
         raise UsageError(USAGE)
+    if options["checksum"] not in checksum.NAMES:
+        raise UsageError("--checksum must be xxh3 or sha256, not %r" % options["checksum"])
     options["timeout_ms"] = int(options["timeout_ms"])
     return options, command
 
 
-def download(channel, metadata, path, out):
-    """Downloads `path` to `out`; returns (bytes, hex SHA-256)."""
+def download(channel, metadata, path, out, asked):
+    """Downloads `path` to `out`, verified by the checksum `asked` for; returns (bytes, the
+    algorithm used, hex digest)."""
     partial = out + ".part"
     try:
+        request = DownloadRequest(path=path, checksum=checksum.proto_value(asked))
         with open(partial, "wb") as f, \
-                file_frpc.FileServiceStub(channel).Download(DownloadRequest(path=path),
-                                                            metadata=metadata) as stream:
-            header = trailer = None
-            digest = hashlib.sha256()
+                file_frpc.FileServiceStub(channel).Download(request, metadata=metadata) as stream:
+            header = trailer = digest = None
             received = 0
             while True:
                 item = stream.read_with_attachment()
@@ -79,6 +83,8 @@ def download(channel, metadata, path, out):
                 part = message.WhichOneof("part")
                 if part == "header":
                     header = message.header
+                    used = checksum.answered(header.checksum, asked)
+                    digest = checksum.new_hasher(used)
                 elif part == "trailer":
                     trailer = message.trailer
                 else:
@@ -89,10 +95,10 @@ def download(channel, metadata, path, out):
             stream.finish()  # raises the call's RpcError
         if header is None or trailer is None or received != header.length:
             raise RuntimeError("incomplete download: %d bytes" % received)
-        if trailer.sha256 != digest.digest():
-            raise RuntimeError("SHA-256 mismatch")
+        if checksum.trailer_digest(trailer, header.checksum) != digest.digest():
+            raise RuntimeError("%s mismatch" % checksum.title(used))
         os.replace(partial, out)
-        return received, digest.hexdigest()
+        return received, used, digest.hexdigest()
     except BaseException:
         try:
             os.unlink(partial)
@@ -160,8 +166,9 @@ def main(argv):
     try:
         with framerpc.Channel(options["address"]) as channel:
             if options["path"]:
-                size, digest = download(channel, metadata, options["path"], options["out"])
-                print("%s: %d bytes, sha256 %s" % (options["out"], size, digest), flush=True)
+                size, used, digest = download(channel, metadata, options["path"], options["out"],
+                                              options["checksum"])
+                print("%s: %d bytes, %s %s" % (options["out"], size, used, digest), flush=True)
             if command:
                 return run_command(channel, metadata, command, options["timeout_ms"])
             return 0

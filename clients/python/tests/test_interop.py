@@ -19,9 +19,11 @@ import tempfile
 import threading
 import unittest
 
+import xxhash
+
 import framerpc
 import framerpc.aio
-from framerpc import RpcError, StatusCode
+from framerpc import RpcError, StatusCode, checksum
 from framerpc.codec import FrameDecoder
 
 from proto import echo_frpc
@@ -399,17 +401,19 @@ def download(stub, path, **kwargs):
     return header, b"".join(data), trailer, len(data)
 
 
-def upload(stub, path, data, chunk=200000, header_sha256=b"", final_sha256=b"", overwrite=False):
+def upload(stub, path, data, chunk=200000, header_sha256=b"", final_sha256=b"", overwrite=False,
+           checksum=0, final_digest=b""):
     """Uploads data to path in attachments of `chunk` bytes; returns the UploadResponse."""
     stream = stub.Upload(timeout=60)
     with stream:
         assert stream.write(UploadRequest(header=UploadHeader(
-            path=path, size=len(data), sha256=header_sha256, overwrite=overwrite)))
+            path=path, size=len(data), sha256=header_sha256, overwrite=overwrite,
+            checksum=checksum)))
         for i in range(0, len(data), chunk):
             if not stream.write(UploadRequest(), attachment=data[i:i + chunk]):
                 break  # the call has ended: finish() raises its error
-        if final_sha256:
-            stream.write(UploadRequest(sha256=final_sha256))
+        if final_sha256 or final_digest:
+            stream.write(UploadRequest(sha256=final_sha256, digest=final_digest))
         return stream.finish()
 
 
@@ -574,6 +578,37 @@ class ServicesTest(ServerTestCase):
         self.assertFalse(os.path.exists(self.local("bad.bin")))
         self.assertFalse([n for n in os.listdir(self.root) if n.startswith(".")])
 
+    def test_each_checksum_from_python(self):
+        """XXH3-128 asked for by name comes back in `checksum`, computed here by python3-xxhash;
+        SHA-256 by name comes in both fields; a wrong XXH3-128 digest is DATA_LOSS naming it."""
+        data = random.Random(9).randbytes((2 << 20) + 99)
+        self.local("choice.bin", data)
+        header, received, trailer, _ = download(self.files, "choice.bin",
+                                                checksum=checksum.CHECKSUM_XXH3_128)
+        self.assertEqual(received, data)
+        self.assertEqual(header.checksum, checksum.CHECKSUM_XXH3_128)
+        self.assertEqual(trailer.checksum.algorithm, checksum.CHECKSUM_XXH3_128)
+        self.assertEqual(trailer.checksum.digest, xxhash.xxh3_128(data).digest())
+        self.assertEqual(trailer.sha256, b"")
+        _, _, trailer, _ = download(self.files, "choice.bin", checksum=checksum.CHECKSUM_SHA256)
+        self.assertEqual(trailer.checksum.digest, hashlib.sha256(data).digest())
+        self.assertEqual(trailer.sha256, hashlib.sha256(data).digest())
+
+        digest = xxhash.xxh3_128(data).digest()
+        response = upload(self.files, "choice-up.bin", data, checksum=checksum.CHECKSUM_XXH3_128,
+                          final_digest=digest)
+        self.assertEqual((response.size, response.checksum.digest, response.sha256),
+                         (len(data), digest, b""))
+        self.assertEqual(self.read_local("choice-up.bin"), data)
+        with self.assertRaises(RpcError) as caught:
+            upload(self.files, "bad.bin", data, checksum=checksum.CHECKSUM_XXH3_128,
+                   final_digest=xxhash.xxh3_128(b"x").digest())
+        self.assertEqual(caught.exception.code, StatusCode.DATA_LOSS)
+        self.assertIn("has XXH3-128 %s, not the expected %s" % (
+            xxhash.xxh3_128(data).hexdigest(), xxhash.xxh3_128(b"x").hexdigest()),
+            caught.exception.message)
+        self.assertFalse(os.path.exists(self.local("bad.bin")))
+
     def test_upload_asyncio(self):
         data = random.Random(7).randbytes(300000)
 
@@ -607,12 +642,22 @@ class ServicesTest(ServerTestCase):
         done = self.run_example(["--address=" + self.unix, "--path=example.bin", "--out=" + out,
                                  "--", "/bin/cat"], b"piped through cat\n")
         self.assertEqual(done.returncode, 0, done.stderr)
-        self.assertEqual(done.stdout.decode(), "%s: %d bytes, sha256 %s\npiped through cat\n"
-                         % (out, len(data), hashlib.sha256(data).hexdigest()))
+        self.assertEqual(done.stdout.decode(), "%s: %d bytes, xxh3 %s\npiped through cat\n"
+                         % (out, len(data), xxhash.xxh3_128(data).hexdigest()))
         self.assertEqual(done.stderr, b"")
         with open(out, "rb") as f:
             self.assertEqual(f.read(), data)
         self.assertFalse(os.path.exists(out + ".part"))
+        # SHA-256 on request; an unknown checksum is a usage error.
+        done = self.run_example(["--address=" + self.unix, "--path=example.bin", "--out=" + out,
+                                 "--checksum=sha256"])
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertEqual(done.stdout.decode(), "%s: %d bytes, sha256 %s\n"
+                         % (out, len(data), hashlib.sha256(data).hexdigest()))
+        done = self.run_example(["--address=" + self.unix, "--path=example.bin", "--out=" + out,
+                                 "--checksum=md5"])
+        self.assertEqual(done.returncode, 2)
+        self.assertIn(b"--checksum must be xxh3 or sha256, not 'md5'", done.stderr)
         # The command's exit code is the example's; a refused program and a missing file fail.
         done = self.run_example(["--address=" + self.tcp, "--", "/bin/cat", "/no/such/file"])
         self.assertEqual(done.returncode, 1)
