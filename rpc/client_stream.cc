@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "rpc/call_access.h"
+#include "rpc/client_frames.h"
 
 namespace framerpc {
 
@@ -14,7 +15,7 @@ void ClientStreamState::Complete(absl::Status status) {
     if (completed_) return;
     // Before completed_ is seen: a caller woken by it may destroy the context at once. From now
     // on TryCancel() does not reach the channel.
-    ClientCallAccess::Unbind(context_);
+    if (context_ != nullptr) ClientCallAccess::Unbind(context_);
     completed_ = true;
     status_ = status;
     done = std::move(on_complete_);
@@ -23,6 +24,34 @@ void ClientStreamState::Complete(absl::Status status) {
   flow_->End(status, /*keep_queued=*/status.ok());
   cv_.notify_all();
   if (done) done(std::move(status));
+}
+
+absl::Time ClientStreamState::deadline() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return context_ != nullptr ? context_->deadline() : absl::InfiniteFuture();
+}
+
+bool ClientStreamState::cancel_requested() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return context_ == nullptr || context_->cancel_requested();
+}
+
+absl::Status ClientStreamState::FinishFromResponse(const Frame& frame) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (context_ == nullptr) {
+    return absl::Status(WireStatusCode(frame.envelope.status_code()),
+                        frame.envelope.status_message());
+  }
+  return FinishCallFromResponse(frame, context_,
+                                kind_ == MethodKind::kClientStreaming ? response_ : nullptr);
+}
+
+void ClientStreamState::Detach() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (completed_ || context_ == nullptr) return;
+  ClientCallAccess::Unbind(context_);
+  context_ = nullptr;
+  response_ = nullptr;
 }
 
 bool ClientStreamState::completed() const {
@@ -52,6 +81,9 @@ void ClientStreamState::OnComplete(std::function<void(absl::Status)> done,
 
 ClientStreamImpl::~ClientStreamImpl() {
   if (!state_->completed()) {
+    // The caller's context and response may go right after this object: the call completes
+    // later, on the I/O thread, without them.
+    state_->Detach();
     owner_->FailStream(state_->id(), absl::CancelledError("stream destroyed before it finished"));
   }
 }

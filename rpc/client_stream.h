@@ -13,6 +13,7 @@
 #include "rpc/call_stream.h"
 #include "rpc/context.h"
 #include "rpc/stream.h"
+#include "transport/frame_codec.h"
 
 namespace framerpc {
 
@@ -33,13 +34,23 @@ class ClientStreamState {
  public:
   ClientStreamState(uint64_t id, MethodKind kind, ClientContext* context,
                     google::protobuf::MessageLite* response, std::shared_ptr<CallStream> flow)
-      : id_(id), kind_(kind), context_(context), response_(response), flow_(std::move(flow)) {}
+      : id_(id), kind_(kind), flow_(std::move(flow)), context_(context), response_(response) {}
 
   uint64_t id() const { return id_; }
   MethodKind kind() const { return kind_; }
-  ClientContext* context() const { return context_; }
-  google::protobuf::MessageLite* response() const { return response_; }
   CallStream* flow() const { return flow_.get(); }
+
+  // The caller's deadline and whether it asked to cancel, read before the call starts; a stream
+  // whose object is gone already reads as cancelled.
+  absl::Time deadline() const;
+  bool cancel_requested() const;
+  // A RESPONSE frame's end of the call: its status, and for an OK end the response message
+  // (client-streaming) and attachment written into the caller's objects, unless the stream
+  // object is gone (then only the status).
+  absl::Status FinishFromResponse(const Frame& frame);
+  // The stream object is being destroyed before the call completed: from now on nothing of the
+  // caller's (context, response) is touched, though the call completes later on the I/O thread.
+  void Detach();
 
   // I/O thread, once: the call's final status. Ends the message flow and runs the FinishAsync
   // callback if one is waiting.
@@ -53,11 +64,11 @@ class ClientStreamState {
  private:
   const uint64_t id_;
   const MethodKind kind_;
-  ClientContext* const context_;
-  google::protobuf::MessageLite* const response_;
   const std::shared_ptr<CallStream> flow_;
 
   mutable std::mutex mu_;
+  ClientContext* context_;                   // guarded by mu_; null once detached
+  google::protobuf::MessageLite* response_;  // guarded by mu_; null once detached
   std::condition_variable cv_;
   bool completed_ = false;                        // guarded by mu_
   absl::Status status_;                           // guarded by mu_

@@ -351,10 +351,7 @@ void ChannelImpl::OnResponse(ClientConn* conn, Frame frame) {
   const uint64_t id = frame.envelope.call_id();
   if (auto stream = streams_.find(id); stream != streams_.end()) {
     if (stream->second.conn != conn) return;
-    const ClientStreamState& state = *stream->second.state;
-    Complete(id, FinishCallFromResponse(
-                     frame, state.context(),
-                     state.kind() == MethodKind::kClientStreaming ? state.response() : nullptr));
+    Complete(id, stream->second.state->FinishFromResponse(frame));
     return;
   }
   auto it = calls_.find(id);
@@ -512,9 +509,9 @@ std::unique_ptr<ClientStreamBase> ChannelImpl::StartStream(
 void ChannelImpl::StartStreamInLoop(std::shared_ptr<ClientStreamState> state,
                                     std::shared_ptr<StreamRoute> route, std::string frame) {
   const uint64_t id = state->id();
-  const absl::Time deadline = state->context()->deadline();
+  const absl::Time deadline = state->deadline();
   absl::Status unstarted;
-  if (state->context()->cancel_requested()) {
+  if (state->cancel_requested()) {
     unstarted = absl::CancelledError("cancelled before start");
   } else if (deadline <= absl::Now()) {
     unstarted = absl::DeadlineExceededError("deadline exceeded before the call started");
