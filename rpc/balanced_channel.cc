@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "rpc/call_access.h"
 #include "rpc/client_stream.h"
 
 namespace framerpc {
@@ -89,6 +90,26 @@ struct BalancedChannel::AsyncCall {
   const RetryPolicy* policy;
   int attempt = 0;
   absl::Duration backoff;
+};
+
+// A hedged unary call: its attempts, each with a context and a response of its own.
+struct BalancedChannel::Hedge {
+  uint64_t id = 0;
+  std::string method;
+  const HedgingPolicy* policy = nullptr;
+  ClientContext* user = nullptr;  // the caller's
+  google::protobuf::MessageLite* user_response = nullptr;
+  std::unique_ptr<google::protobuf::MessageLite> request;  // a copy: attempts start later
+  DoneCallback done;
+  std::mutex mu;
+  bool finished = false;  // guarded by mu: done has been (or is being) called
+  size_t ended = 0;       // guarded by mu
+  absl::Status last_error = absl::UnavailableError("no attempt ended");  // guarded by mu
+  // Guarded by mu; grow only. The contexts and responses live as long as the Hedge, which the
+  // attempts' callbacks keep alive.
+  std::vector<std::unique_ptr<ClientContext>> contexts;
+  std::vector<std::unique_ptr<google::protobuf::MessageLite>> responses;
+  std::vector<const Endpoint*> used;
 };
 
 namespace {
@@ -267,6 +288,11 @@ std::vector<std::string> BalancedChannel::endpoints() const {
 
 absl::StatusOr<std::shared_ptr<BalancedChannel::Endpoint>> BalancedChannel::Pick(
     const ClientContext& context) {
+  return Pick(context, {});
+}
+
+absl::StatusOr<std::shared_ptr<BalancedChannel::Endpoint>> BalancedChannel::Pick(
+    const ClientContext& context, const std::vector<const Endpoint*>& avoid) {
   std::vector<std::shared_ptr<Endpoint>> endpoints;
   {
     std::unique_lock<std::mutex> lock(mu_);
@@ -288,7 +314,8 @@ absl::StatusOr<std::shared_ptr<BalancedChannel::Endpoint>> BalancedChannel::Pick
     views[i].address = endpoints[i]->address;
     views[i].in_flight = endpoints[i]->in_flight.load(std::memory_order_relaxed);
     std::lock_guard<std::mutex> lock(endpoints[i]->mu);
-    views[i].ejected = endpoints[i]->ejected_until > now;
+    views[i].ejected = endpoints[i]->ejected_until > now ||
+                       std::find(avoid.begin(), avoid.end(), endpoints[i].get()) != avoid.end();
   }
   absl::string_view hash;
   if (!options_.hash_key.empty()) {
@@ -370,9 +397,143 @@ void BalancedChannel::StartAttempt(std::shared_ptr<AsyncCall> call) {
       });
 }
 
+void BalancedChannel::StartHedge(const std::shared_ptr<Hedge>& hedge) {
+  size_t attempt;
+  ClientContext* context;
+  google::protobuf::MessageLite* response;
+  std::shared_ptr<Endpoint> endpoint;
+  {
+    std::lock_guard<std::mutex> lock(hedge->mu);
+    if (hedge->finished || hedge->contexts.size() >= static_cast<size_t>(hedge->policy->max_attempts)) {
+      return;
+    }
+    absl::StatusOr<std::shared_ptr<Endpoint>> picked = Pick(*hedge->user, hedge->used);
+    if (!picked.ok()) {
+      if (hedge->contexts.empty()) {
+        hedge->finished = true;
+        hedge->last_error = picked.status();
+      }
+      if (!hedge->finished) return;
+    } else {
+      endpoint = *std::move(picked);
+      hedge->used.push_back(endpoint.get());
+      auto attempt_context = std::make_unique<ClientContext>();
+      attempt_context->set_deadline(hedge->user->deadline());
+      for (const auto& [key, value] : hedge->user->metadata()) {
+        attempt_context->AddMetadata(key, value);
+      }
+      attempt_context->set_request_attachment(hedge->user->request_attachment());
+      hedge->contexts.push_back(std::move(attempt_context));
+      hedge->responses.emplace_back(hedge->user_response->New());
+    }
+    attempt = hedge->contexts.size() - 1;
+    context = endpoint != nullptr ? hedge->contexts[attempt].get() : nullptr;
+    response = endpoint != nullptr ? hedge->responses[attempt].get() : nullptr;
+  }
+  if (endpoint == nullptr) {  // nothing to pick for the first attempt
+    absl::Status status = hedge->last_error;
+    ClientCallAccess::Unbind(hedge->user);
+    hedge->done(std::move(status));
+    return;
+  }
+  if (hedge->user->cancel_requested()) context->TryCancel();
+  Endpoint* raw = endpoint.get();
+  raw->channel->StartCall(hedge->method, context, *hedge->request, response,
+                          [this, raw, hedge, attempt](absl::Status status) {
+                            Finished(*raw, status);
+                            HedgeEnded(hedge, attempt, std::move(status));
+                          });
+  // The next hedge, unless an answer comes first.
+  retry_timer_->At(absl::Now() + hedge->policy->delay, [this, hedge](bool stopping) {
+    if (!stopping) StartHedge(hedge);
+  });
+}
+
+void BalancedChannel::HedgeEnded(const std::shared_ptr<Hedge>& hedge, size_t attempt,
+                                 absl::Status status) {
+  bool finish = false;
+  bool next = false;
+  std::vector<ClientContext*> others;
+  {
+    std::lock_guard<std::mutex> lock(hedge->mu);
+    ++hedge->ended;
+    if (hedge->finished) return;
+    const bool non_fatal = hedge->policy->non_fatal.count(status.code()) > 0;
+    if (status.ok() || !non_fatal) {
+      finish = true;
+    } else {
+      hedge->last_error = status;
+      next = hedge->contexts.size() < static_cast<size_t>(hedge->policy->max_attempts) &&
+             !hedge->user->cancel_requested();
+      finish = !next && hedge->ended == hedge->contexts.size();
+      if (finish) status = hedge->last_error;
+    }
+    if (finish) {
+      hedge->finished = true;
+      for (size_t i = 0; i < hedge->contexts.size(); ++i) {
+        if (i != attempt) others.push_back(hedge->contexts[i].get());
+      }
+      if (status.ok()) {
+        hedge->user_response->Clear();
+        hedge->user_response->CheckTypeAndMergeFrom(*hedge->responses[attempt]);
+        *ClientCallAccess::mutable_response_attachment(hedge->user) =
+            hedge->contexts[attempt]->response_attachment();
+      }
+    }
+  }
+  if (next) {
+    StartHedge(hedge);
+    return;
+  }
+  if (!finish) return;
+  for (ClientContext* other : others) other->TryCancel();
+  {
+    std::lock_guard<std::mutex> lock(hedges_mu_);
+    hedges_.erase(hedge->id);
+  }
+  ClientCallAccess::Unbind(hedge->user);
+  hedge->done(std::move(status));
+}
+
+void BalancedChannel::CancelCall(uint64_t call_id) {
+  std::shared_ptr<Hedge> hedge;
+  {
+    std::lock_guard<std::mutex> lock(hedges_mu_);
+    auto it = hedges_.find(call_id);
+    if (it != hedges_.end()) hedge = it->second.lock();
+  }
+  if (hedge == nullptr) return;
+  std::vector<ClientContext*> contexts;
+  {
+    std::lock_guard<std::mutex> lock(hedge->mu);
+    for (auto& c : hedge->contexts) contexts.push_back(c.get());
+  }
+  for (ClientContext* c : contexts) c->TryCancel();
+}
+
 void BalancedChannel::StartCall(absl::string_view method, ClientContext* context,
                                 const google::protobuf::MessageLite& request,
                                 google::protobuf::MessageLite* response, DoneCallback done) {
+  if (const HedgingPolicy* hedging = config_ != nullptr ? config_->HedgingFor(method) : nullptr;
+      hedging != nullptr) {
+    auto hedge = std::make_shared<Hedge>();
+    hedge->method = std::string(method);
+    hedge->policy = hedging;
+    hedge->user = context;
+    hedge->user_response = response;
+    hedge->request.reset(request.New());
+    hedge->request->CheckTypeAndMergeFrom(request);
+    hedge->done = std::move(done);
+    {
+      std::lock_guard<std::mutex> lock(hedges_mu_);
+      hedge->id = next_hedge_id_++;
+      hedges_[hedge->id] = hedge;
+    }
+    // TryCancel() on the caller's context now reaches CancelCall, which cancels every attempt.
+    ClientCallAccess::Bind(context, this, hedge->id);
+    StartHedge(hedge);
+    return;
+  }
   auto call = std::make_shared<AsyncCall>();
   call->method = std::string(method);
   call->context = context;
@@ -392,6 +553,9 @@ void BalancedChannel::StartCall(absl::string_view method, ClientContext* context
 absl::Status BalancedChannel::Call(absl::string_view method, ClientContext* context,
                                    const google::protobuf::MessageLite& request,
                                    google::protobuf::MessageLite* response) {
+  if (config_ != nullptr && config_->HedgingFor(method) != nullptr) {
+    return Channel::Call(method, context, request, response);  // StartCall, and wait
+  }
   const RetryPolicy* policy = config_ != nullptr ? config_->PolicyFor(method) : nullptr;
   absl::Duration backoff = policy != nullptr ? policy->initial_backoff : absl::ZeroDuration();
   for (int attempt = 1;; ++attempt) {

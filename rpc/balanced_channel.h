@@ -13,7 +13,9 @@
 // Retries: unary calls of methods that ChannelOptions::service_config gives a retryPolicy
 // (rpc/retry_policy.h) are tried again on a retryable code, each attempt picked anew, after a
 // jittered exponential backoff, within the call's deadline and never after TryCancel(), and only
-// while the retry budget (retryThrottling) allows. Streams are not retried.
+// while the retry budget (retryThrottling) allows. Methods with a hedgingPolicy are sent again
+// to another endpoint every hedgingDelay until one answers (the others are cancelled). Streams
+// are neither retried nor hedged.
 //
 // Thread-safe, as any Channel. The endpoint channels, and the calls on them, end when the
 // BalancedChannel is destroyed (its destructor waits for their completion callbacks).
@@ -22,6 +24,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -53,8 +56,9 @@ class BalancedChannel final : public Channel {
   std::unique_ptr<ClientStreamBase> StartStream(absl::string_view method, MethodKind kind,
                                                 ClientContext* context,
                                                 google::protobuf::MessageLite* response) override;
-  // A call's context cancels it through the endpoint channel that carries it.
-  void CancelCall(uint64_t call_id) override {}
+  // A call's context cancels it through the endpoint channel that carries it; a hedged call's,
+  // through this channel, which cancels every attempt.
+  void CancelCall(uint64_t call_id) override;
   const std::string& target() const override { return text_; }
 
   // The endpoints now, in the resolver's order (for tests and status pages).
@@ -63,6 +67,7 @@ class BalancedChannel final : public Channel {
   struct Endpoint;
   class RetryTimer;
   struct AsyncCall;
+  struct Hedge;
 
  private:
   BalancedChannel(std::string text, ChannelOptions options, std::unique_ptr<Resolver> resolver,
@@ -81,12 +86,20 @@ class BalancedChannel final : public Channel {
   // The wait before the next attempt: uniform in [0, backoff), as gRPC waits.
   absl::Duration Jitter(absl::Duration backoff);
   void StartAttempt(std::shared_ptr<AsyncCall> call);
+  // Hedging: starts the call's next attempt on an endpoint it has not used yet (if any is left).
+  void StartHedge(const std::shared_ptr<Hedge>& hedge);
+  void HedgeEnded(const std::shared_ptr<Hedge>& hedge, size_t attempt, absl::Status status);
+  absl::StatusOr<std::shared_ptr<Endpoint>> Pick(const ClientContext& context,
+                                                 const std::vector<const Endpoint*>& avoid);
 
   const std::string text_;
   const ChannelOptions options_;
   const std::unique_ptr<Balancer> balancer_;
   std::unique_ptr<ServiceConfig> config_;     // null: no retries
   std::unique_ptr<RetryTimer> retry_timer_;   // async retries wait here; made with config_
+  std::mutex hedges_mu_;
+  uint64_t next_hedge_id_ = 1;                                  // guarded by hedges_mu_
+  std::map<uint64_t, std::weak_ptr<Hedge>> hedges_;             // guarded by hedges_mu_
   mutable std::mutex mu_;
   std::condition_variable resolved_;
   std::vector<std::shared_ptr<Endpoint>> endpoints_;  // guarded by mu_

@@ -380,13 +380,77 @@ TEST(RetryTest, ABadServiceConfigIsRefused) {
        {"not json", R"({"methodConfig": [{"name": [{"service": "s"}], "retryPolicy": {"maxAttempts": 1}}]})",
         R"({"methodConfig": [{"name": [{"service": "s"}], "retryPolicy": {"maxAttempts": 2, "initialBackoff": "1", "maxBackoff": "1s", "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}}]})",
         R"({"methodConfig": [{"name": [{"service": "s"}], "retryPolicy": {"maxAttempts": 2, "initialBackoff": "1s", "maxBackoff": "1s", "backoffMultiplier": 2, "retryableStatusCodes": ["NOPE"]}}]})",
-        R"({"retryThrottling": {"maxTokens": 0, "tokenRatio": 0.1}})"}) {
+        R"({"retryThrottling": {"maxTokens": 0, "tokenRatio": 0.1}})",
+        R"({"methodConfig": [{"name": [{"service": "s"}], "hedgingPolicy": {"maxAttempts": 2, "hedgingDelay": "0.01s"}, "retryPolicy": {}}]})",
+        R"({"methodConfig": [{"name": [{"service": "s"}], "hedgingPolicy": {"maxAttempts": 1, "hedgingDelay": "0.01s"}}]})"}) {
     ChannelOptions options;
     options.service_config = bad;
     EXPECT_EQ(Channel::Create("127.0.0.1:1,127.0.0.1:2", options).status().code(),
               absl::StatusCode::kInvalidArgument)
         << bad;
   }
+}
+
+constexpr char kHedgeSay[] = R"({"methodConfig": [{
+    "name": [{"service": "framerpc.echo.EchoService", "method": "Say"}],
+    "hedgingPolicy": {"maxAttempts": 2, "hedgingDelay": "0.01s",
+                      "nonFatalStatusCodes": ["UNAVAILABLE"]}}]})";
+
+TEST(HedgingTest, AnAnswerFromTheBackupWhileTheFirstServerHoldsTheCall) {
+  Backends backends(2);
+  ChannelOptions options;
+  options.service_config = kHedgeSay;
+  std::unique_ptr<Channel> channel = Open(backends.List(), "pick_first", options);
+  // The first attempt goes to s0 (pick_first), which holds it; 10 ms later the hedge goes to s1,
+  // which answers at once (released beforehand).
+  backends.echo(1).release_.Notify();
+  EXPECT_EQ(Who(channel.get(), "hold"), "s1");
+  EXPECT_TRUE(backends.echo(0).entered_.HasBeenNotified());  // s0 got the first attempt
+  backends.echo(0).release_.Notify();
+}
+
+TEST(HedgingTest, CancellingTheCallCancelsEveryAttempt) {
+  Backends backends(2);  // both hold
+  ChannelOptions options;
+  options.service_config = kHedgeSay;
+  std::unique_ptr<Channel> channel = Open(backends.List(), "pick_first", options);
+  echo::EchoService::Stub stub(channel.get());
+  ClientContext context;
+  echo::SayRequest request;
+  request.set_text("hold");
+  echo::SayReply reply;
+  Notification done;
+  absl::Status result;
+  stub.SayAsync(&context, request, &reply, [&](absl::Status s) {
+    result = s;
+    done.Notify();
+  });
+  backends.echo(0).entered_.WaitForNotification();
+  backends.echo(1).entered_.WaitForNotification();  // the hedge reached s1 too
+  context.TryCancel();
+  done.WaitForNotification();
+  EXPECT_EQ(result.code(), absl::StatusCode::kCancelled) << result;
+}
+
+TEST(HedgingTest, ANonFatalFailureSendsTheNextAttemptAtOnce) {
+  FlakyEcho failing(100, absl::StatusCode::kUnavailable);
+  std::unique_ptr<Server> a = Serve(&failing);
+  NamedEcho good("good");
+  good.release_.Notify();
+  std::unique_ptr<Server> b = Serve(&good);
+  ChannelOptions options;
+  options.service_config = kHedgeSay;
+  std::unique_ptr<Channel> channel =
+      Open(a->listen_address(0) + "," + b->listen_address(0), "pick_first", options);
+  EXPECT_EQ(Who(channel.get()), "good");
+  EXPECT_EQ(failing.calls(), 1);
+
+  // A fatal code (not listed) ends the call at once.
+  FlakyEcho invalid(100, absl::StatusCode::kInvalidArgument);
+  std::unique_ptr<Server> c = Serve(&invalid);
+  std::unique_ptr<Channel> fatal =
+      Open(c->listen_address(0) + "," + b->listen_address(0), "pick_first", options);
+  EXPECT_EQ(Who(fatal.get()), "INVALID_ARGUMENT");
 }
 
 }  // namespace

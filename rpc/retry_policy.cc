@@ -78,6 +78,28 @@ absl::StatusOr<RetryPolicy> ParsePolicy(const Json& json) {
   return policy;
 }
 
+absl::StatusOr<HedgingPolicy> ParseHedging(const Json& json) {
+  HedgingPolicy policy;
+  if (!json.is_object() || !json.contains("maxAttempts") ||
+      !json["maxAttempts"].is_number_integer() || json["maxAttempts"].get<int>() < 2) {
+    return absl::InvalidArgumentError(
+        "service config: hedgingPolicy.maxAttempts must be at least 2");
+  }
+  policy.max_attempts = std::min(json["maxAttempts"].get<int>(), 5);
+  if (!json.contains("hedgingDelay")) {
+    return absl::InvalidArgumentError("service config: hedgingPolicy.hedgingDelay is required");
+  }
+  absl::StatusOr<absl::Duration> delay = ParseSeconds(json["hedgingDelay"], "hedgingDelay");
+  if (!delay.ok()) return delay.status();
+  policy.delay = *delay;
+  for (const Json& code : json.value("nonFatalStatusCodes", Json::array())) {
+    absl::StatusOr<absl::StatusCode> parsed = ParseCode(code);
+    if (!parsed.ok()) return parsed.status();
+    policy.non_fatal.insert(*parsed);
+  }
+  return policy;
+}
+
 }  // namespace
 
 void RetryThrottle::OnFailure() {
@@ -102,6 +124,27 @@ absl::StatusOr<std::unique_ptr<ServiceConfig>> ServiceConfig::Parse(absl::string
   }
   auto config = std::unique_ptr<ServiceConfig>(new ServiceConfig());
   for (const Json& method_config : json.value("methodConfig", Json::array())) {
+    if (method_config.contains("retryPolicy") && method_config.contains("hedgingPolicy")) {
+      return absl::InvalidArgumentError(
+          "service config: a method has a retryPolicy or a hedgingPolicy, not both");
+    }
+    if (method_config.contains("hedgingPolicy")) {
+      absl::StatusOr<HedgingPolicy> hedging = ParseHedging(method_config["hedgingPolicy"]);
+      if (!hedging.ok()) return hedging.status();
+      for (const Json& name : method_config.value("name", Json::array())) {
+        const std::string service = name.value("service", "");
+        if (service.empty()) {
+          return absl::InvalidArgumentError("service config: a name needs its \"service\"");
+        }
+        const std::string method = name.value("method", "");
+        if (method.empty()) {
+          config->hedging_by_service_[service] = *hedging;
+        } else {
+          config->hedging_by_method_[absl::StrCat(service, "/", method)] = *hedging;
+        }
+      }
+      continue;
+    }
     if (!method_config.contains("retryPolicy")) continue;
     absl::StatusOr<RetryPolicy> policy = ParsePolicy(method_config["retryPolicy"]);
     if (!policy.ok()) return policy.status();
@@ -137,6 +180,19 @@ const RetryPolicy* ServiceConfig::PolicyFor(absl::string_view method) const {
   if (auto it = by_method_.find(method); it != by_method_.end()) return &it->second;
   const size_t slash = method.find('/');
   if (auto it = by_service_.find(method.substr(0, slash)); it != by_service_.end()) {
+    return &it->second;
+  }
+  return nullptr;
+}
+
+const HedgingPolicy* ServiceConfig::HedgingFor(absl::string_view method) const {
+  absl::ConsumePrefix(&method, "/");
+  if (auto it = hedging_by_method_.find(method); it != hedging_by_method_.end()) {
+    return &it->second;
+  }
+  const size_t slash = method.find('/');
+  if (auto it = hedging_by_service_.find(method.substr(0, slash));
+      it != hedging_by_service_.end()) {
     return &it->second;
   }
   return nullptr;

@@ -7,6 +7,9 @@
 //                                      "retryableStatusCodes": ["UNAVAILABLE"]}}],
 //    "retryThrottling": {"maxTokens": 10, "tokenRatio": 0.1}}
 //
+// or, instead of a retryPolicy, a "hedgingPolicy": {"maxAttempts": 2, "hedgingDelay": "0.02s",
+// "nonFatalStatusCodes": ["UNAVAILABLE"]} (see HedgingPolicy).
+//
 // A name without "method" covers the whole service. maxAttempts is capped at 5. The throttle is
 // gRPC's retry budget: every failure with a retryable code takes a token, every success gives
 // back tokenRatio, and retries stop while the tokens are at or below half of maxTokens, so that
@@ -28,6 +31,16 @@
 #include "absl/time/time.h"
 
 namespace framerpc {
+
+// Hedging (brpc's backup requests): the call is sent again, to another endpoint, every
+// `delay` while no answer has come, up to `max_attempts` in all; the first OK answer wins and the
+// other attempts are cancelled. A non-fatal code sends the next attempt at once. For methods
+// that are safe to run twice (idempotent) only.
+struct HedgingPolicy {
+  int max_attempts = 1;
+  absl::Duration delay = absl::ZeroDuration();
+  std::set<absl::StatusCode> non_fatal;
+};
 
 struct RetryPolicy {
   int max_attempts = 1;
@@ -60,12 +73,15 @@ class ServiceConfig {
 
   // The policy for "/package.Service/Method", or null when it has none.
   const RetryPolicy* PolicyFor(absl::string_view method) const;
+  const HedgingPolicy* HedgingFor(absl::string_view method) const;
   // Null when the config sets no retryThrottling.
   RetryThrottle* throttle() const { return throttle_.get(); }
 
  private:
   std::map<std::string, RetryPolicy, std::less<>> by_method_;   // "package.Service/Method"
   std::map<std::string, RetryPolicy, std::less<>> by_service_;  // "package.Service"
+  std::map<std::string, HedgingPolicy, std::less<>> hedging_by_method_;
+  std::map<std::string, HedgingPolicy, std::less<>> hedging_by_service_;
   std::unique_ptr<RetryThrottle> throttle_;
 };
 
