@@ -14,10 +14,10 @@ from ._core import INITIAL_WINDOW, MethodInfo, MethodKind
 from .channel import Channel, ClientContext, ClientStream
 from .codec import (DEFAULT_LIMITS, Frame, FrameDecoder, FrameLimits, decode_frame,
                     encode_frame)
-from .status import FrameError, RpcError, StatusCode
+from .status import FrameError, RpcError, StatusCode, UnsentError
 
 __all__ = [
     "Channel", "ClientContext", "ClientStream", "DEFAULT_LIMITS", "Frame", "FrameDecoder",
-    "FrameError", "FrameLimits", "INITIAL_WINDOW", "MethodInfo", "MethodKind", "RpcError", "StatusCode",
+    "FrameError", "FrameLimits", "INITIAL_WINDOW", "MethodInfo", "MethodKind", "RpcError", "StatusCode", "UnsentError",
     "decode_frame", "encode_frame",
 ]

@@ -23,7 +23,7 @@ from ._core import (Call, ConnectionCore, INITIAL_WINDOW, MethodKind, check_wind
 from .address import parse_address
 from ._types import BytesLike, Metadata, ResponseT
 from .codec import DEFAULT_LIMITS, FrameLimits
-from .status import RpcError, StatusCode, fresh
+from .status import RpcError, StatusCode, UnsentError, fresh
 
 _READ_CHUNK = 256 * 1024
 # The background reader takes the read role once no caller has waited for this long; it looks
@@ -477,7 +477,7 @@ class Channel:
         try:
             candidates = self._address.sockaddrs()
         except OSError as error:
-            raise RpcError(StatusCode.UNAVAILABLE, "cannot resolve %s: %s"
+            raise UnsentError(StatusCode.UNAVAILABLE, "cannot resolve %s: %s"
                            % (self.target, error.strerror or error)) from None
         last_error = None
         for family, sockaddr in candidates:
@@ -493,13 +493,13 @@ class Channel:
                 sock.close()
                 if deadline_first:
                     raise fresh(_DEADLINE_EXCEEDED) from None
-                raise RpcError(StatusCode.UNAVAILABLE,
-                               "connect to %s timed out" % self.target) from None
+                raise UnsentError(StatusCode.UNAVAILABLE,
+                                  "connect to %s timed out" % self.target) from None
             except OSError as error:
                 sock.close()
                 last_error = error
-        raise RpcError(StatusCode.UNAVAILABLE, "connect to %s failed: %s"
-                       % (self.target, last_error.strerror or last_error)) from None
+        raise UnsentError(StatusCode.UNAVAILABLE, "connect to %s failed: %s"
+                          % (self.target, last_error.strerror or last_error)) from None
 
     # -- starting calls ----------------------------------------------------------------------------
 

@@ -61,5 +61,10 @@ def fresh(error: RpcError) -> RpcError:
     return type(error)(error.code, error.message)
 
 
+class UnsentError(RpcError):
+    """An UNAVAILABLE call that never left the client (its connection could not be made): safe to
+    send to another server whatever the method, as framerpc.balanced.Channel does."""
+
+
 class FrameError(RpcError):
     """The frame codec rejected bytes or a frame: the stream is corrupt, or a limit is broken."""
