@@ -414,9 +414,17 @@ class Connection {
     clearTimeout(this._connectTimer);
     if (this.channel._current === this) this.channel._current = null;
     this.channel._connections.delete(this);
-    for (const [call] of this.pending) if (call !== null) call.fail(error);
+    // A call none of whose frames reached the socket never left the client: its error says so
+    // (unsent), so that a channel over several servers may send it to another (balanced.js).
+    const failWith = (call) => {
+      if (call.requestStarted) return call.fail(error);
+      const unsent = new RpcError(error.code, error.message);
+      unsent.unsent = true;
+      return call.fail(unsent);
+    };
+    for (const [call] of this.pending) if (call !== null) failWith(call);
     this.pending = [];
-    for (const call of [...this.calls.values()]) call.fail(error);
+    for (const call of [...this.calls.values()]) failWith(call);
     this.calls.clear();
     this.socket.destroy();
   }

@@ -42,6 +42,8 @@ export declare class RpcError extends Error {
   constructor(code: number, message: string);
   readonly code: StatusCode;
   readonly codeName: string;
+  /** True when the call never left the client (its connection could not be made). */
+  unsent?: boolean;
 }
 /** The frame codec rejected bytes or a frame. */
 export declare class FrameError extends RpcError {}
@@ -189,10 +191,33 @@ export declare class Channel {
   close(): Promise<void>;
 }
 
+export interface BalancedChannelOptions extends ChannelOptions {
+  /** 'pick_first' (default) or 'round_robin'. */
+  policy?: 'pick_first' | 'round_robin';
+  /** How long a server whose call failed UNAVAILABLE is passed over, in ms (doubling); 1000. */
+  ejectTime?: number;
+}
+
+/**
+ * A channel over several servers: 'ipv4:a:p,b:p', 'a:p,b:p' or 'dns:///host:port'. Unary calls
+ * that never left the client (RpcError.unsent) go to the next server at once (balanced.js).
+ */
+export declare class BalancedChannel {
+  constructor(target: string, options?: BalancedChannelOptions);
+  readonly target: string;
+  readonly endpoints: string[];
+  unaryCall(method: string, request: Bytes, options?: CallOptions): UnaryCall<Buffer>;
+  unaryCall<T = any>(method: MethodDescriptor, request: object, options?: CallOptions): UnaryCall<T>;
+  serverStreamingCall(method: string | MethodDescriptor, request: any, options?: ServerStreamOptions): ServerStream<any>;
+  clientStreamingCall(method: string | MethodDescriptor, input?: RequestInput<any> | StreamOptions, options?: StreamOptions): ClientStream<any, any>;
+  bidiStreamingCall(method: string | MethodDescriptor, input?: RequestInput<any> | StreamOptions, options?: StreamOptions): BidiStream<any, any>;
+  close(): Promise<void>;
+}
+
 /** The base class of generated clients. */
 export declare class Client {
-  constructor(channel: Channel);
-  readonly $channel: Channel;
+  constructor(channel: Channel | BalancedChannel);
+  readonly $channel: Channel | BalancedChannel;
 }
 
 export declare function parseAddress(text: string): { text: string; path?: string; host?: string; port?: number; family?: number };

@@ -9,22 +9,26 @@ const status = require('./status');
 const codec = require('./codec');
 const envelope = require('./envelope');
 const { Channel, UnaryCall, INITIAL_WINDOW, MAX_WINDOW } = require('./channel');
+const { BalancedChannel } = require('./balanced');
 const { StreamCall, withAttachment } = require('./stream');
 const { MethodKind, normalizeMethod, protobuf } = require('./message');
 const { parseAddress } = require('./address');
 const registry = require('./registry');
 const checksum = require('./checksum');
 
-/** The base of generated clients: one Channel, and the call helpers the methods use. */
+/** The base of generated clients: one Channel (or BalancedChannel), and the call helpers. */
 class Client {
   constructor(channel) {
-    if (!(channel instanceof Channel)) throw new TypeError('a client needs a framerpc.Channel');
+    if (!(channel instanceof Channel) && !(channel instanceof BalancedChannel)) {
+      throw new TypeError('a client needs a framerpc.Channel or BalancedChannel');
+    }
     this.$channel = channel;
   }
 }
 
 module.exports = {
   Channel,
+  BalancedChannel,
   Client,
   UnaryCall,
   StreamCall,
