@@ -90,6 +90,9 @@ struct BalancedChannel::AsyncCall {
   const RetryPolicy* policy;
   int attempt = 0;
   absl::Duration backoff;
+  // Endpoints whose connection could not be made for this call (CallNeverSent): it goes to
+  // another at once, whatever its policy.
+  std::vector<const Endpoint*> unsent;
 };
 
 // A hedged unary call: its attempts, each with a context and a response of its own.
@@ -366,7 +369,7 @@ absl::Duration BalancedChannel::Jitter(absl::Duration backoff) {
 
 void BalancedChannel::StartAttempt(std::shared_ptr<AsyncCall> call) {
   ++call->attempt;
-  absl::StatusOr<std::shared_ptr<Endpoint>> endpoint = Pick(*call->context);
+  absl::StatusOr<std::shared_ptr<Endpoint>> endpoint = Pick(*call->context, call->unsent);
   if (!endpoint.ok()) {
     call->done(endpoint.status());
     return;
@@ -378,6 +381,17 @@ void BalancedChannel::StartAttempt(std::shared_ptr<AsyncCall> call) {
       call->method, call->context, *call->request, call->response,
       [this, raw, call](absl::Status status) {
         Finished(*raw, status);
+        if (CallNeverSent(status) && !call->context->cancel_requested() &&
+            std::find(call->unsent.begin(), call->unsent.end(), raw) == call->unsent.end()) {
+          // Transparent: to another endpoint at once, not counted as an attempt.
+          call->unsent.push_back(raw);
+          if (call->unsent.size() < endpoints().size()) {
+            --call->attempt;
+            call->response->Clear();
+            StartAttempt(call);
+            return;
+          }
+        }
         const absl::Time retry_at = absl::Now() + Jitter(call->backoff);
         if (!ShouldRetry(call->policy, status, call->attempt, *call->context) ||
             retry_at >= call->context->deadline()) {
@@ -458,7 +472,8 @@ void BalancedChannel::HedgeEnded(const std::shared_ptr<Hedge>& hedge, size_t att
     std::lock_guard<std::mutex> lock(hedge->mu);
     ++hedge->ended;
     if (hedge->finished) return;
-    const bool non_fatal = hedge->policy->non_fatal.count(status.code()) > 0;
+    const bool non_fatal =
+        hedge->policy->non_fatal.count(status.code()) > 0 || CallNeverSent(status);
     if (status.ok() || !non_fatal) {
       finish = true;
     } else {
@@ -558,11 +573,21 @@ absl::Status BalancedChannel::Call(absl::string_view method, ClientContext* cont
   }
   const RetryPolicy* policy = config_ != nullptr ? config_->PolicyFor(method) : nullptr;
   absl::Duration backoff = policy != nullptr ? policy->initial_backoff : absl::ZeroDuration();
+  std::vector<const Endpoint*> unsent;  // see AsyncCall::unsent
   for (int attempt = 1;; ++attempt) {
-    absl::StatusOr<std::shared_ptr<Endpoint>> endpoint = Pick(*context);
+    absl::StatusOr<std::shared_ptr<Endpoint>> endpoint = Pick(*context, unsent);
     if (!endpoint.ok()) return endpoint.status();
     absl::Status status = (*endpoint)->channel->Call(method, context, request, response);
     Finished(**endpoint, status);
+    if (CallNeverSent(status) && !context->cancel_requested() &&
+        std::find(unsent.begin(), unsent.end(), endpoint->get()) == unsent.end()) {
+      unsent.push_back(endpoint->get());
+      if (unsent.size() < endpoints().size()) {
+        --attempt;  // transparent: not an attempt of the policy's
+        response->Clear();
+        continue;
+      }
+    }
     if (!ShouldRetry(policy, status, attempt, *context)) return status;
     const absl::Duration wait = Jitter(backoff);
     if (absl::Now() + wait >= context->deadline()) return status;

@@ -10,6 +10,10 @@
 // GOAWAY drains its connection in the endpoint's own channel: calls on it finish, new ones open
 // a new connection.
 //
+// A unary call that never left this process (its server's connection could not be made:
+// CallNeverSent) goes to another endpoint at once, whatever the method, as gRPC's transparent
+// retry; it is not counted as an attempt.
+//
 // Retries: unary calls of methods that ChannelOptions::service_config gives a retryPolicy
 // (rpc/retry_policy.h) are tried again on a retryable code, each attempt picked anew, after a
 // jittered exponential backoff, within the call's deadline and never after TryCancel(), and only

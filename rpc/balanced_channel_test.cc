@@ -179,7 +179,7 @@ TEST(BalancedChannelTest, RoundRobinTakesTurns) {
   EXPECT_EQ(counts, (std::map<std::string, int>{{"s0", 10}, {"s1", 10}, {"s2", 10}}));
 }
 
-TEST(BalancedChannelTest, PickFirstFailsOverAndEjectsTheDeadServer) {
+TEST(BalancedChannelTest, PickFirstFailsOverWithoutAFailedCall) {
   Backends backends(2);
   ChannelOptions options;
   options.eject_time = absl::Minutes(1);  // the stopped server stays out for the whole test
@@ -187,22 +187,49 @@ TEST(BalancedChannelTest, PickFirstFailsOverAndEjectsTheDeadServer) {
   EXPECT_EQ(Who(channel.get()), "s0");
   EXPECT_EQ(Who(channel.get()), "s0");
   backends.Stop(0);
-  // The call that finds it gone fails (calls are not retried) and ejects it.
-  EXPECT_EQ(Who(channel.get()), "UNAVAILABLE");
+  // The next call finds s0 gone: a new connection to it is refused, so nothing of the call was
+  // sent and it goes to s1 (or, had it been written on a connection s0 dropped under it, it
+  // fails UNAVAILABLE); either way s0 is ejected and the rest go to s1.
+  const std::string first = Who(channel.get());
+  EXPECT_TRUE(first == "s1" || first == "UNAVAILABLE") << first;
   for (int i = 0; i < 5; ++i) EXPECT_EQ(Who(channel.get()), "s1");
 }
 
-TEST(BalancedChannelTest, AnEjectedServerIsTriedAgainAfterItsTime) {
+TEST(BalancedChannelTest, ACallNeverSentGoesToTheNextServerAtOnce) {
   Backends backends(1);
   ChannelOptions options;
   options.eject_time = absl::Milliseconds(1);
-  // A second address where nothing listens: every call to it fails.
+  // First in the list, an address where nothing listens: the connection is refused, nothing of
+  // the call was written, and it goes to s0 transparently, blocking and asynchronous alike.
   const std::string dead = "127.0.0.1:1";
   std::unique_ptr<Channel> channel =
       Open(absl::StrCat(dead, ",", backends.address(0)), "pick_first", options);
-  EXPECT_EQ(Who(channel.get()), "UNAVAILABLE");  // ejected for 1 ms
-  EXPECT_EQ(Who(channel.get()), "s0");
-  // All ejected or not, a balancer always picks: nothing fails in the channel itself.
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(Who(channel.get()), "s0");  // each after 1 ms' ejection
+  echo::EchoService::Stub stub(channel.get());
+  for (int i = 0; i < 3; ++i) {
+    ClientContext context;
+    echo::SayReply reply;
+    Notification done;
+    absl::Status result;
+    stub.SayAsync(&context, echo::SayRequest(), &reply, [&](absl::Status s) {
+      result = s;
+      done.Notify();
+    });
+    done.WaitForNotification();
+    EXPECT_TRUE(result.ok()) << result;
+    EXPECT_EQ(reply.text(), "s0");
+  }
+  // Nowhere to go: the never-sent status comes back, and says so.
+  std::unique_ptr<Channel> dead_only = Open("127.0.0.1:1,127.0.0.1:2", "pick_first");
+  echo::SayReply reply;
+  ClientContext context;
+  const absl::Status status = stub.Say(&context, echo::SayRequest(), &reply);
+  EXPECT_TRUE(status.ok());
+  ClientContext dead_context;
+  const absl::Status refused =
+      echo::EchoService::Stub(dead_only.get()).Say(&dead_context, echo::SayRequest(), &reply);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(CallNeverSent(refused)) << refused;
 }
 
 TEST(BalancedChannelTest, LeastRequestAvoidsTheBusyServer) {

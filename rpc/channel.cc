@@ -4,6 +4,7 @@
 #include <memory>
 #include <mutex>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "rpc/balanced_channel.h"
@@ -90,6 +91,19 @@ absl::Status Channel::Call(absl::string_view method, ClientContext* context,
   std::unique_lock<std::mutex> lock(waiter->mu);
   waiter->cv.wait(lock, [&waiter] { return waiter->done; });
   return std::move(waiter->result);
+}
+
+namespace {
+constexpr char kNeverSentPayload[] = "framerpc.rpc/never_sent";
+}  // namespace
+
+bool CallNeverSent(const absl::Status& status) {
+  return absl::IsUnavailable(status) && status.GetPayload(kNeverSentPayload).has_value();
+}
+
+absl::Status MarkNeverSent(absl::Status status) {
+  if (!status.ok()) status.SetPayload(kNeverSentPayload, absl::Cord("1"));
+  return status;
 }
 
 }  // namespace framerpc

@@ -381,7 +381,11 @@ void ChannelImpl::CloseConn(ClientConn* conn, const absl::Status& status) {
   if (conn->keepalive_timer != 0) loop()->CancelTimer(conn->keepalive_timer);
   conn->keepalive_timer = 0;
   std::vector<uint64_t> ids(conn->call_ids.begin(), conn->call_ids.end());
-  for (uint64_t id : ids) Complete(id, status);
+  // Before the connection was made, nothing of its calls was written: another server may be
+  // tried (rpc/channel.h).
+  const absl::Status for_calls =
+      conn->connection == nullptr && absl::IsUnavailable(status) ? MarkNeverSent(status) : status;
+  for (uint64_t id : ids) Complete(id, for_calls);
   for (const ClientConn::Queued& queued : conn->queued) {
     if (queued.admitted > 0) admission_.RequestLeft(queued.admitted);
   }

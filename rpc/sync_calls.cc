@@ -103,7 +103,11 @@ absl::Status SyncCalls::RunOnce(std::unique_ptr<Conn> conn, uint64_t id, absl::s
 
   bool reusable = true;
   absl::Status status;
-  if (!conn->fd.valid()) status = Connect(conn.get(), deadline);
+  if (!conn->fd.valid()) {
+    status = Connect(conn.get(), deadline);
+    // Nothing of the call was written: another server may be tried (rpc/channel.h).
+    if (absl::IsUnavailable(status)) status = MarkNeverSent(std::move(status));
+  }
   if (status.ok()) status = Send(conn.get(), frame, deadline);
   if (!status.ok()) {
     reusable = false;  // Part of a frame may be out: the stream is no longer in step.
