@@ -280,6 +280,20 @@ TEST(BalancedChannelTest, RingHashKeepsAKeyOnOneServer) {
   // A second channel agrees: the ring depends on the addresses only.
   std::unique_ptr<Channel> again = Open(backends.List(), "ring_hash", options);
   for (const auto& [key, server] : home) EXPECT_EQ(Who(again.get(), "hi", key), server) << key;
+  // Without s2, only the keys s2 had move; every other key stays where it was.
+  std::unique_ptr<Channel> without =
+      Open(backends.address(0) + "," + backends.address(1), "ring_hash", options);
+  int moved = 0;
+  for (const auto& [key, server] : home) {
+    const std::string now = Who(without.get(), "hi", key);
+    if (server == "s2") {
+      EXPECT_NE(now, "s2");
+      ++moved;
+    } else {
+      EXPECT_EQ(now, server) << key;
+    }
+  }
+  EXPECT_EQ(moved, spread["s2"]);
 }
 
 TEST(BalancedChannelTest, DnsTargetResolvesLocalhost) {
