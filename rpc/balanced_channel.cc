@@ -28,20 +28,28 @@ struct BalancedChannel::Endpoint {
 class BalancedChannel::RetryTimer {
  public:
   RetryTimer() : thread_([this] { Run(); }) {}
-  ~RetryTimer() {
+  ~RetryTimer() { Stop(); }
+  // Runs the waiting tasks with stopping=true and joins the thread. Idempotent. A task given to
+  // At() afterwards (by a task that was running, or a call's callback) runs at once, stopping.
+  void Stop() {
     {
       std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) return;
       stopping_ = true;
     }
     wake_.notify_all();
-    thread_.join();
+    if (thread_.joinable()) thread_.join();
   }
   void At(absl::Time when, std::function<void(bool stopping)> task) {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      tasks_.emplace(when, std::move(task));
+      if (!stopping_) {
+        tasks_.emplace(when, std::move(task));
+        wake_.notify_all();
+        return;
+      }
     }
-    wake_.notify_all();
+    task(/*stopping=*/true);
   }
 
  private:
@@ -234,7 +242,9 @@ BalancedChannel::BalancedChannel(std::string text, ChannelOptions options,
 
 BalancedChannel::~BalancedChannel() {
   closing_.store(true);
-  retry_timer_.reset();  // waiting retries end now, with CANCELLED
+  // Waiting retries and hedges end now, with CANCELLED; the timer object stays until the end,
+  // as the calls' callbacks below may still hand it tasks (run at once, stopping).
+  if (retry_timer_ != nullptr) retry_timer_->Stop();
   std::vector<std::shared_ptr<Endpoint>> endpoints;
   {
     std::lock_guard<std::mutex> lock(mu_);
