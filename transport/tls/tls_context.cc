@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "transport/tls/socket_bio.h"
 #include "transport/tls/tls_errors.h"
 #include "transport/tls/tls_session.h"
 
@@ -190,7 +191,9 @@ absl::StatusOr<std::unique_ptr<TlsSession>> TlsContext::NewSession(int fd,
   SSL* ssl = SSL_new(ctx_);
   if (ssl == nullptr) return TlsConfigError("SSL_new");
   auto session = std::make_unique<TlsSession>(shared_from_this(), ssl);
-  if (SSL_set_fd(ssl, fd) != 1) return TlsConfigError("SSL_set_fd");
+  BIO* bio = NewNoSigpipeSocketBio(fd);
+  if (bio == nullptr) return TlsConfigError("BIO_new");
+  SSL_set_bio(ssl, bio, bio);  // one reference, taken by the SSL
   if (server_) {
     SSL_set_accept_state(ssl);
     return session;

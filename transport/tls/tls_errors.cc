@@ -45,6 +45,10 @@ std::string DrainTlsErrors(const SSL* ssl) {
       const long result = SSL_get_verify_result(ssl);
       absl::StrAppend(&item, ": ", X509_verify_cert_error_string(result), VerifyHint(result));
     }
+    if (ERR_GET_LIB(err) == ERR_LIB_SSL && (ERR_GET_REASON(err) == SSL_R_WRONG_VERSION_NUMBER ||
+                                            ERR_GET_REASON(err) == SSL_R_PACKET_LENGTH_TOO_LONG)) {
+      absl::StrAppend(&item, " (the peer does not speak TLS here: a plaintext port?)");
+    }
     if (text.find(item) != std::string::npos) continue;
     absl::StrAppend(&text, text.empty() ? "" : "; ", item);
   }
