@@ -65,6 +65,10 @@ absl::Status TrustOne(SSL_CTX* ctx, const std::string& file) {
 
 TlsContext::TlsContext(SSL_CTX* ctx, bool server) : ctx_(ctx), server_(server) {
   SSL_CTX_set_app_data(ctx_, this);
+  // No renegotiation (TLS 1.2): a write never has to wait for a read. A TCP close without
+  // close_notify reads as the end of the stream, as on a plaintext connection: frames carry their
+  // lengths, so a truncation is still seen by the frame decoder.
+  SSL_CTX_set_options(ctx_, SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF);
 }
 
 TlsContext::~TlsContext() {
