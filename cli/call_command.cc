@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "cli/args.h"
 #include "cli/call_context.h"
+#include "cli/connect.h"
 #include "cli/json_codec.h"
 #include "rpc/channel.h"
 #include "rpc/context.h"
@@ -102,7 +103,7 @@ absl::Status RunCall(const CliOptions& options, const MethodRegistry& registry,
   ClientContext context;
   FRPC_RETURN_IF_ERROR(PrepareCallContext(options, &context));
 
-  FRPC_ASSIGN_OR_RETURN(std::unique_ptr<Channel> channel, Channel::Create(options.address));
+  FRPC_ASSIGN_OR_RETURN(std::unique_ptr<Channel> channel, Connect(options, options.address));
   std::unique_ptr<Message> response = registry.NewMessage(method->output_type());
   if (options.timeout != absl::InfiniteDuration()) context.set_timeout(options.timeout);
   FRPC_RETURN_IF_ERROR(channel->Call(MethodPath(*method), &context, *request, response.get()));

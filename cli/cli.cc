@@ -98,7 +98,9 @@ const char kUsage[] =
     "      p99 per method over the last minute), connections, calls, metrics, flags or\n"
     "      version. ADMIN_ADDR is the server's --admin_listen address, or its RPC address\n"
     "      when it runs with --admin_on_rpc_port. Sends --auth_token_file's token if given.\n"
-    "ADDR is host:port, [v6addr]:port or unix:/path. On error, prints ERROR: <CODE>: <message>\n"
+    "ADDR is host:port, [v6addr]:port or unix:/path. TLS (call, exec, download, upload):\n"
+    "-tls, -cacert FILE, -cert FILE -key FILE, -servername NAME, -insecure (grpcurl's names).\n"
+    "On error, prints ERROR: <CODE>: <message>\n"
     "and exits with the status code's number (e.g. 14 for UNAVAILABLE); exec exits with 255.";
 
 int ExitCode(const absl::Status& status) {

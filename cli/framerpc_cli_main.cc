@@ -48,6 +48,16 @@ ABSL_FLAG(bool, continue, false,
           "download: keep what LOCAL_PATH already holds and fetch the rest, verifying the whole "
           "file.");
 ABSL_FLAG(bool, overwrite, false, "upload: replace REMOTE_PATH if it exists.");
+// TLS, with grpcurl's names (docs/security.md). Any of them turns TLS on.
+ABSL_FLAG(bool, tls, false, "Connect with TLS, trusting the system's CAs unless -cacert says.");
+ABSL_FLAG(std::string, cacert, "", "TLS: PEM file of the CAs the server's certificate must chain to.");
+ABSL_FLAG(std::string, cert, "", "TLS: PEM file of this client's certificate (with -key).");
+ABSL_FLAG(std::string, key, "", "TLS: PEM file of the private key of -cert.");
+ABSL_FLAG(std::string, servername, "",
+          "TLS: the name the server's certificate must carry; default: the address's host.");
+ABSL_FLAG(bool, insecure, false,
+          "TLS without checking the server's certificate at all (anyone on the path can read "
+          "and change everything): for trying things out only.");
 
 namespace {
 
@@ -85,6 +95,16 @@ framerpc::cli::CliOptions OptionsFromFlags(std::vector<std::string> metadata,
   options.transfer.resume = absl::GetFlag(FLAGS_continue);
   options.transfer.overwrite = absl::GetFlag(FLAGS_overwrite);
   options.transfer.progress = ::isatty(STDERR_FILENO) == 1;
+  framerpc::TlsClientOptions tls;
+  tls.ca_file = absl::GetFlag(FLAGS_cacert);
+  tls.cert_chain_file = absl::GetFlag(FLAGS_cert);
+  tls.private_key_file = absl::GetFlag(FLAGS_key);
+  tls.server_name = absl::GetFlag(FLAGS_servername);
+  tls.insecure_skip_verify = absl::GetFlag(FLAGS_insecure);
+  if (absl::GetFlag(FLAGS_tls) || !tls.ca_file.empty() || !tls.cert_chain_file.empty() ||
+      !tls.server_name.empty() || tls.insecure_skip_verify) {
+    options.tls = std::move(tls);
+  }
   return options;
 }
 

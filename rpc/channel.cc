@@ -37,7 +37,8 @@ absl::StatusOr<std::unique_ptr<Channel>> Channel::Create(absl::string_view addre
   std::shared_ptr<TlsContext> tls;
   if (options.tls.has_value()) {
     if (udp) return absl::InvalidArgumentError("TLS is not available over udp: targets");
-    if (parsed->is_unix() && options.tls->server_name.empty()) {
+    if (parsed->is_unix() && options.tls->server_name.empty() &&
+        !options.tls->insecure_skip_verify) {
       return absl::InvalidArgumentError(
           "TLS over a Unix socket needs ChannelOptions::tls->server_name: the target has no host");
     }

@@ -142,7 +142,9 @@ absl::StatusOr<std::shared_ptr<TlsContext>> TlsContext::NewClient(
   SSL_CTX_set_max_proto_version(ctx, Version(options.max_version));
   SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                             SSL_MODE_RELEASE_BUFFERS);
-  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  SSL_CTX_set_verify(ctx, options.insecure_skip_verify ? SSL_VERIFY_NONE : SSL_VERIFY_PEER,
+                     nullptr);
+  context->insecure_ = options.insecure_skip_verify;
   if (!options.ca_file.empty()) {
     if (SSL_CTX_load_verify_locations(ctx, options.ca_file.c_str(), nullptr) != 1) {
       return TlsConfigError(absl::StrCat("CA file ", options.ca_file));
@@ -204,9 +206,13 @@ absl::StatusOr<std::unique_ptr<TlsSession>> TlsContext::NewSession(int fd,
   }
   SSL_set_connect_state(ssl);
   const std::string name = !server_name_.empty() ? server_name_ : std::string(server_name);
-  if (name.empty()) {
+  if (name.empty() && !insecure_) {
     return absl::InvalidArgumentError(
         "TLS needs a server name to verify (none given, and the target has no host name)");
+  }
+  if (insecure_) {
+    if (!name.empty()) SSL_set_tlsext_host_name(ssl, name.c_str());
+    return session;
   }
   X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
   X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);

@@ -57,6 +57,7 @@ class TlsContext : public std::enable_shared_from_this<TlsContext> {
   ClientAuth client_auth_ = ClientAuth::kNone;
   std::string server_name_;  // client: from the options
   bool resume_ = false;      // client: offer the last ticket
+  bool insecure_ = false;    // client: TlsClientOptions::insecure_skip_verify
   std::mutex mu_;
   SSL_SESSION* last_session_ = nullptr;  // guarded by mu_; owned (one reference)
 };

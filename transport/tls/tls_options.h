@@ -60,6 +60,10 @@ struct TlsClientOptions {
   TlsVersion max_version = TlsVersion::kTls13;
   // Keep the last session ticket the server sent and offer it on the next connection.
   bool session_resumption = true;
+  // DANGEROUS, for trying things out (framerpc_cli -insecure, as grpcurl's): the server's
+  // certificate and name are not checked at all, so anyone on the path can read and change
+  // everything. The bytes are still encrypted.
+  bool insecure_skip_verify = false;
 };
 
 }  // namespace framerpc
