@@ -349,6 +349,29 @@ TEST_P(TlsTest, TheSharedPortServesTlsAndPlaintext) {
   EXPECT_THAT(*Say(plain.get(), "whoami"), ::testing::Not(HasSubstr(" tls")));
 }
 
+TEST_P(TlsTest, ANewContextServesNewHandshakesWhileOpenConnectionsGoOn) {
+  StartServer(Server::ListenerTls::kRequired);
+  std::unique_ptr<Channel> before = Connect(ClientTls());
+  EXPECT_EQ(*Say(before.get(), "one"), "one");
+  // The reload: a certificate from another CA.
+  TestCertSpec spec;
+  spec.dns = {"localhost", "server.test"};
+  spec.ips = {"127.0.0.1"};
+  TestCertFiles renewed = other_ca_.Issue("renewed", spec);
+  TlsServerOptions options;
+  options.cert_chain_file = renewed.cert;
+  options.private_key_file = renewed.key;
+  server_->SetTlsContext(TlsContext::NewServer(options).value());
+  // The open connection goes on with its session.
+  EXPECT_EQ(*Say(before.get(), "two"), "two");
+  EXPECT_EQ(server_->connection_count(), 1u);
+  // New handshakes present the new certificate: trusted by the other CA only.
+  TlsClientOptions other = ClientTls();
+  other.ca_file = other_ca_.cert_file();
+  EXPECT_EQ(*Say(Connect(other).get(), "three"), "three");
+  EXPECT_THAT(Text(Say(Connect(ClientTls()).get(), "four").status()), HasSubstr("unknown CA"));
+}
+
 TEST_P(TlsTest, AStalledHandshakeIsClosedAfterTheTimeout) {
   ServerOptions options;
   options.timeouts.handshake = absl::Milliseconds(200);
