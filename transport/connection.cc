@@ -81,10 +81,21 @@ void Connection::SendDirect(std::string head, absl::string_view tail) {
       if (output_.empty() && record_stage_.empty() && !loop_flushes_) {
         absl::Status error;
         written = WriteRecordsDirectLocked(&head, &tail, &error);
-        if (written == head.size() + tail.size()) return;
         if (!error.ok()) {
           CloseOutputLocked();
           loop_->QueueInLoop([self = shared_from_this(), error] { self->HandleClose(error); });
+          return;
+        }
+        if (written == head.size() + tail.size()) {
+          if (!record_->HasUnsentOutput()) return;
+          // The layer took it all, the socket not: the loop sends the rest once writable.
+          const bool wake = !loop_flushes_;
+          loop_flushes_ = true;
+          if (wake) {
+            loop_->QueueInLoop([self = shared_from_this()] {
+              if (!self->watcher_->IsWriting() && !self->flush_scheduled_) self->Flush();
+            });
+          }
           return;
         }
       }
@@ -229,7 +240,8 @@ void Connection::Flush() {
       }
       if (n == 0) break;
     }
-    drained = output_.empty() && record_stage_.empty();
+    drained = output_.empty() && record_stage_.empty() &&
+              (record_ == nullptr || !record_->HasUnsentOutput());
     // Until the loop has drained the queue, other threads append to it instead of writing.
     loop_flushes_ = !drained;
     queued = queued_bytes_.load(std::memory_order_relaxed);
@@ -266,7 +278,8 @@ void Connection::HandleWrite() {
 
 bool Connection::OutputEmpty() {
   std::lock_guard<std::mutex> lock(output_mu_);
-  return output_.empty() && record_stage_.empty();
+  return output_.empty() && record_stage_.empty() &&
+         (record_ == nullptr || !record_->HasUnsentOutput());
 }
 
 void Connection::ShutdownWrite() {
@@ -278,6 +291,14 @@ void Connection::ShutdownWrite() {
 }
 
 void Connection::FlushRecordsLocked(absl::Status* error) {
+  // The records of this batch leave together (one send for several, like the plain writev).
+  record_->Cork();
+  WriteRecordsLocked(error);
+  RecordIo sent = record_->Uncork();
+  if (sent.kind == RecordIo::Kind::kError && error->ok()) *error = sent.error;
+}
+
+void Connection::WriteRecordsLocked(absl::Status* error) {
   while (!record_stage_.empty() || !output_.empty()) {
     // The stage first: after kWantWrite the layer must be offered the same bytes again.
     if (record_stage_.empty() &&
@@ -323,20 +344,24 @@ size_t Connection::WriteRecordsDirectLocked(std::string* head, absl::string_view
     *tail = absl::string_view();
   }
   size_t written = 0;
+  record_->Cork();
   for (absl::string_view piece : {absl::string_view(*head), *tail}) {
-    while (!piece.empty()) {
+    while (!piece.empty() && error->ok()) {
       RecordIo io = record_->Write(piece.data(), piece.size());
-      if (io.kind == RecordIo::Kind::kWantWrite) return written;
+      if (io.kind == RecordIo::Kind::kWantWrite) break;
       if (io.kind != RecordIo::Kind::kOk) {
         *error = io.kind == RecordIo::Kind::kError
                      ? io.error
                      : absl::UnavailableError("TLS write: the session cannot write now");
-        return written;
+        break;
       }
       piece.remove_prefix(io.bytes);
       written += io.bytes;
     }
+    if (!piece.empty()) break;
   }
+  RecordIo sent = record_->Uncork();
+  if (sent.kind == RecordIo::Kind::kError && error->ok()) *error = sent.error;
   return written;
 }
 
@@ -355,15 +380,21 @@ void Connection::HandleRecordsRead() {
     size_t room = 0;
     char* into = input_.BeginWrite(RecordLayer::kMaxRecordBytes, &room);
     RecordIo io;
+    bool more_buffered = false;
     {
       std::lock_guard<std::mutex> lock(output_mu_);
       if (!fd_.valid()) return;
       io = record_->Read(into, room);
+      if (io.kind == RecordIo::Kind::kOk) more_buffered = record_->HasBufferedInput();
     }
     switch (io.kind) {
       case RecordIo::Kind::kOk:
         input_.CommitWrite(io.bytes);
         total += io.bytes;
+        // The session reads ahead: with nothing left in it, the socket was drained by that read
+        // (or more arrives with a readiness of its own), and one recv(2) that would only say
+        // EAGAIN is saved, as the plain path's single read per readiness does.
+        read_more = more_buffered;
         break;
       case RecordIo::Kind::kWantRead:
         input_.CommitWrite(0);

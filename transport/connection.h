@@ -134,6 +134,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Requires output_mu_. Writes queued output through record_ until it is all written or the
   // layer must wait; a failure in `*error`.
   void FlushRecordsLocked(absl::Status* error);
+  // The same, record by record, without the batching.
+  void WriteRecordsLocked(absl::Status* error);
   // Requires output_mu_ and nothing queued. Writes `*head` then `*tail` through record_; when
   // they are small, the tail is first appended to the head (and *tail emptied) to make one
   // record. Returns the bytes taken. A failure in `*error`.

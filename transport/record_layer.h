@@ -44,6 +44,14 @@ class RecordLayer {
   virtual bool HasBufferedInput() const = 0;
   // Tells the peer that no more data follows (TLS close_notify), without blocking: best effort.
   virtual void SendCloseNotify() = 0;
+
+  // Batching: between Cork() and Uncork(), written records are gathered rather than each sent,
+  // and Uncork() sends them together. Uncork() is kOk when all of it left, kWantWrite when the
+  // socket is full (the rest is kept, sent first by the next Uncork() or Write()), kError
+  // otherwise. HasUnsentOutput(): records taken by Write() that the socket has not yet taken.
+  virtual void Cork() {}
+  virtual RecordIo Uncork() { return RecordIo{}; }
+  virtual bool HasUnsentOutput() const { return false; }
 };
 
 }  // namespace framerpc

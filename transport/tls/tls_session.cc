@@ -4,6 +4,10 @@
 #include <openssl/x509v3.h>
 
 #include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "transport/tls/socket_bio.h"
 
 #include "transport/tls/tls_context.h"
 #include "transport/tls/tls_errors.h"
@@ -72,7 +76,23 @@ RecordIo TlsSession::Write(const char* data, size_t size) {
   return Failed(ret, "TLS write");
 }
 
-bool TlsSession::HasBufferedInput() const { return SSL_pending(ssl_) > 0; }
+void TlsSession::Cork() { SocketBioCork(SSL_get_wbio(ssl_)); }
+
+RecordIo TlsSession::Uncork() {
+  RecordIo io;
+  const int sent = SocketBioUncork(SSL_get_wbio(ssl_));
+  if (sent == 0) io.kind = RecordIo::Kind::kWantWrite;
+  if (sent < 0) {
+    io.kind = RecordIo::Kind::kError;
+    io.error = absl::UnavailableError(absl::StrCat("TLS write: ", std::strerror(errno)));
+  }
+  return io;
+}
+
+bool TlsSession::HasUnsentOutput() const { return SocketBioHasUnsent(SSL_get_wbio(ssl_)); }
+
+// Decrypted bytes, or records read ahead and not yet decrypted.
+bool TlsSession::HasBufferedInput() const { return SSL_has_pending(ssl_) == 1; }
 
 void TlsSession::SendCloseNotify() {
   ERR_clear_error();

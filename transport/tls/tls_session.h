@@ -51,6 +51,9 @@ class TlsSession final : public RecordLayer {
   RecordIo Write(const char* data, size_t size) override;
   bool HasBufferedInput() const override;
   void SendCloseNotify() override;
+  void Cork() override;
+  RecordIo Uncork() override;
+  bool HasUnsentOutput() const override;
 
   // After the handshake.
   std::string alpn() const;             // the protocol ALPN chose; empty if none
