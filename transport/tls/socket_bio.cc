@@ -27,7 +27,12 @@ int SendGathered(State* state) {
     if (n < 0) return Retryable(errno) ? 0 : -1;
     state->sent += static_cast<size_t>(n);
   }
-  state->gathered.clear();
+  // An idle connection keeps no gathered capacity (up to kMaxGatherBytes).
+  if (state->gathered.capacity() > 16 * 1024) {
+    std::string().swap(state->gathered);
+  } else {
+    state->gathered.clear();
+  }
   state->sent = 0;
   return 1;
 }
