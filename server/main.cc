@@ -199,10 +199,12 @@ ABSL_FLAG(bool, trust_local_peers, false,
           "to file-service writes without a credential. Every user of this host, 'nobody' "
           "included, then runs commands and writes files as this server's user.");
 
-// TLS on the --listen addresses (docs/security.md). gRPC ports stay plaintext.
+// TLS on the --listen addresses and --grpc_listen (docs/security.md). gRPC on the shared port
+// and UDP stay plaintext.
 ABSL_FLAG(std::string, tls_cert, "",
           "PEM file: the server's certificate followed by its intermediates. With --tls_key, "
-          "every --listen address speaks TLS. Reloaded on SIGHUP.");
+          "every --listen address speaks TLS, and so does --grpc_listen (gRPC's own TLS, not "
+          "reloaded). Reloaded on SIGHUP.");
 ABSL_FLAG(std::string, tls_key, "", "PEM file: the private key of --tls_cert. Reloaded on SIGHUP.");
 ABSL_FLAG(std::string, tls_client_ca, "",
           "PEM file: the CAs that client certificates must chain to (with --tls_client_auth).");
@@ -387,8 +389,8 @@ absl::StatusOr<std::unique_ptr<framerpc::file::FileServiceImpl>> MakeFileService
 
 // Starts the gRPC adapter if a flag asks for it, after checking that every address it would
 // accept gRPC on is local (or --grpc_allow_nonlocal). Before server->Start().
-absl::Status StartGrpc(framerpc::Server* server, std::unique_ptr<framerpc::GrpcAdapter>* grpc,
-                       std::string* grpc_address) {
+absl::Status StartGrpc(framerpc::Server* server, const framerpc::server::TlsSetup& tls,
+                       std::unique_ptr<framerpc::GrpcAdapter>* grpc, std::string* grpc_address) {
   const std::string listen = absl::GetFlag(FLAGS_grpc_listen);
   const bool same_port = absl::GetFlag(FLAGS_grpc_same_port);
   if (listen.empty() && !same_port) return absl::OkStatus();
@@ -413,6 +415,9 @@ absl::Status StartGrpc(framerpc::Server* server, std::unique_ptr<framerpc::GrpcA
   options.listen_address = listen;
   options.timeouts = ConnectionTimeoutFlags();
   options.stream_stall_timeout = absl::GetFlag(FLAGS_stream_stall_timeout);
+  // --grpc_listen gets the same TLS as the --listen addresses (gRPC's own, not reloaded on
+  // SIGHUP); gRPC on the shared port stays plaintext.
+  if (tls.context != nullptr) options.tls = tls.options;
   *grpc = std::make_unique<framerpc::GrpcAdapter>(server->dispatcher(), options);
   if (absl::Status s = (*grpc)->Start(); !s.ok()) return s;
   if (!listen.empty()) {
@@ -667,7 +672,7 @@ int main(int argc, char** argv) {
   }
   std::unique_ptr<framerpc::GrpcAdapter> grpc;
   std::string grpc_address;
-  if (absl::Status s = StartGrpc(&server, &grpc, &grpc_address); !s.ok()) return Fail(s);
+  if (absl::Status s = StartGrpc(&server, *tls, &grpc, &grpc_address); !s.ok()) return Fail(s);
   std::optional<framerpc::auth::SharedSecret> admin_token;
   if (absl::Status s = AttachObservability(&server, &health, command->get(), files->get(),
                                            &admin_token, &observability);

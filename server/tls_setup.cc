@@ -33,6 +33,7 @@ absl::StatusOr<TlsSetup> BuildTlsSetup(const TlsFlags& flags) {
   absl::StatusOr<std::shared_ptr<TlsContext>> context = TlsContext::NewServer(options);
   if (!context.ok()) return context.status();
   setup.context = *std::move(context);
+  setup.options = options;
   setup.client_auth = *auth;
   setup.listeners =
       flags.shared_port ? Server::ListenerTls::kOptional : Server::ListenerTls::kRequired;

@@ -26,6 +26,7 @@ struct TlsFlags {
 
 struct TlsSetup {
   std::shared_ptr<TlsContext> context;  // null: no TLS
+  TlsServerOptions options;             // what `context` was made from (for the gRPC port)
   Server::ListenerTls listeners = Server::ListenerTls::kOff;
   ClientAuth client_auth = ClientAuth::kNone;
   // "TLS only, TLS 1.3, client certificates required (CA /etc/ca.pem)", or "off".

@@ -19,8 +19,11 @@
 // Protected connections: with a RecordLayer (a TLS session whose handshake is done), the same
 // paths read and write through it instead of the socket. The layer is called only under
 // output_mu_ (reads too), since a TLS session is one object for both directions. Small pieces of
-// output are gathered into one record of up to 16 KiB (the writev of the plain path); a large one
-// is written from where it is. Graceful closes send close_notify first.
+// output are gathered into one record of up to 16 KiB, and the records of a batch leave together
+// (RecordLayer::Cork, the writev of the plain path); a large piece is written from where it is.
+// Records the layer has taken and the socket not yet (at most 256 KiB for TLS) are not counted in
+// queued_output_bytes(), but the output is not drained until they are sent. Graceful closes send
+// close_notify first.
 #ifndef FRAMERPC_TRANSPORT_CONNECTION_H_
 #define FRAMERPC_TRANSPORT_CONNECTION_H_
 
