@@ -12,6 +12,8 @@ const char* RefusalKindName(RefusalKind kind) {
       return "garbage";
     case RefusalKind::kTimeout:
       return "timeout";
+    case RefusalKind::kTls:
+      return "tls";
   }
   return "unknown";
 }

@@ -20,10 +20,11 @@ enum class RefusalKind {
   kLimit = 1,    // a connection or stream refused, or a connection shed, at a limit
   kGarbage = 2,  // a protocol error: bytes that are not the protocol
   kTimeout = 3,  // a connection closed by one of its timeouts (rpc/connection_timeouts.h)
+  kTls = 4,      // a TLS handshake failed, or plaintext came to a TLS-only listener
 };
-inline constexpr size_t kRefusalKinds = 4;
+inline constexpr size_t kRefusalKinds = 5;
 
-// "policy", "limit", "garbage", "timeout".
+// "policy", "limit", "garbage", "timeout", "tls".
 const char* RefusalKindName(RefusalKind kind);
 
 class RefusalObserver {

@@ -26,6 +26,8 @@
 #include "rpc/channel.h"
 #include "rpc/server.h"
 #include "services/echo/echo_service.h"
+#include "transport/tls/test_pki.h"
+#include "transport/tls/tls_context.h"
 
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(2), "Measured time per row and size.");
 ABSL_FLAG(int, rounds, 5,
@@ -44,14 +46,16 @@ ABSL_FLAG(int, serial_cpu, 0,
           "Those rows are serial, and on a VM a wake-up across vCPUs costs tens of microseconds "
           "and makes them bimodal. The in-flight rows always use every allowed CPU.");
 ABSL_FLAG(std::vector<std::string>, rows,
-          std::vector<std::string>({"floor", "blocking", "async", "say", "pipelined", "inflight"}),
+          std::vector<std::string>({"floor", "blocking", "async", "say", "pipelined", "inflight",
+                                    "blocking_tls", "async_tls", "inflight_tls"}),
           "Rows to run (always printed in the order below): floor = raw ping-pong; blocking = "
           "Bytes through the blocking stub; async = Bytes, a chain of one async call at a time; "
           "say = Say through the blocking stub; "
           "pipelined = raw, connections x inflight; inflight = Bytes async, connections x "
           "inflight; blocking_metrics and inflight_metrics = blocking and inflight against a "
-          "second server with Prometheus metrics on (RpcMetrics as its call observer). The "
-          "ratio columns need floor and blocking.");
+          "second server with Prometheus metrics on (RpcMetrics as its call observer); "
+          "blocking_tls, async_tls and inflight_tls = blocking, async and inflight against a "
+          "third server over TLS 1.3. The ratio columns need floor and blocking.");
 
 namespace framerpc::bench {
 namespace {
@@ -60,6 +64,8 @@ constexpr double kLatencyTarget = 1.3;     // one-at-a-time p50 vs the floor's, 
 constexpr double kThroughputTarget = 3.0;  // in-flight calls/s vs one-at-a-time, at least
 constexpr double kMetricsThroughputTarget = 0.97;  // in-flight calls/s, metrics on vs off
 constexpr double kMetricsLatencyTarget = 1.03;     // one-at-a-time p50, metrics on vs off
+constexpr double kTlsLatencyTarget = 1.25;     // one-at-a-time p50, TLS vs plaintext (issue 14)
+constexpr double kTlsThroughputTarget = 0.8;   // in-flight calls/s, TLS vs plaintext
 
 // The rows the targets compare; the others are context.
 enum class RowRole {
@@ -68,6 +74,10 @@ enum class RowRole {
   kInFlight,
   kOneAtATimeMetrics,
   kInFlightMetrics,
+  kAsync,
+  kOneAtATimeTls,
+  kInFlightTls,
+  kAsyncTls,
   kOther
 };
 
@@ -95,10 +105,12 @@ struct Spec {
   std::function<absl::StatusOr<Samples>(absl::Duration)> measure;
 };
 
-// `metered`: channels to the server with metrics on (same count as `channels`).
+// `metered`: channels to the server with metrics on; `tls`: to the TLS server (same count as
+// `channels`).
 std::vector<Spec> AllRows(const BenchConfig& config, size_t size,
                           const std::vector<Channel*>& channels,
-                          const std::vector<Channel*>& metered) {
+                          const std::vector<Channel*>& metered,
+                          const std::vector<Channel*>& tls) {
   const int c = config.connections;
   const int k = config.inflight;
   const std::string in_flight = absl::StrCat(c, "x", k);
@@ -108,7 +120,7 @@ std::vector<Spec> AllRows(const BenchConfig& config, size_t size,
        [=](absl::Duration d) { return RunRawPingPong(size, d); }},
       {"blocking", "framerpc 1 at a time, blocking stub", RowRole::kOneAtATime, /*serial=*/true,
        [=](absl::Duration d) { return RunRpcBlocking(one, size, d); }},
-      {"async", "framerpc 1 at a time, async chain", RowRole::kOther, /*serial=*/true,
+      {"async", "framerpc 1 at a time, async chain", RowRole::kAsync, /*serial=*/true,
        [=](absl::Duration d) { return RunRpcAsync({one}, size, 1, d); }},
       {"say", "framerpc 1 at a time, Say (text)", RowRole::kOther, /*serial=*/true,
        [=](absl::Duration d) { return RunRpcSayBlocking(one, size, d); }},
@@ -122,6 +134,14 @@ std::vector<Spec> AllRows(const BenchConfig& config, size_t size,
       {"inflight_metrics", "framerpc in flight " + in_flight + ", metrics on",
        RowRole::kInFlightMetrics, /*serial=*/false,
        [=](absl::Duration d) { return RunRpcAsync(metered, size, k, d); }},
+      // TLS 1.3 (AES-GCM as OpenSSL picks it), the same echo. A blocking call over TLS goes
+      // through the channel's I/O thread (the caller-driven path is plaintext only).
+      {"blocking_tls", "framerpc 1 at a time, blocking stub, TLS", RowRole::kOneAtATimeTls,
+       /*serial=*/true, [=](absl::Duration d) { return RunRpcBlocking(tls[0], size, d); }},
+      {"async_tls", "framerpc 1 at a time, async chain, TLS", RowRole::kAsyncTls,
+       /*serial=*/true, [=](absl::Duration d) { return RunRpcAsync({tls[0]}, size, 1, d); }},
+      {"inflight_tls", "framerpc in flight " + in_flight + ", TLS", RowRole::kInFlightTls,
+       /*serial=*/false, [=](absl::Duration d) { return RunRpcAsync(tls, size, k, d); }},
   };
 }
 
@@ -131,12 +151,13 @@ std::vector<Spec> AllRows(const BenchConfig& config, size_t size,
 absl::Status MeasureSize(const BenchConfig& config, size_t size,
                          const std::vector<Channel*>& channels,
                          const std::vector<Channel*>& metered,
+                         const std::vector<Channel*>& tls,
                          const std::vector<std::string>& wanted, std::vector<Row>* rows) {
   auto place = [&](const Spec& spec) {
     const bool pin = spec.serial && config.serial_cpu >= 0;
     return SetProcessAffinity(pin ? SingleCpu(config.serial_cpu) : config.all_cpus);
   };
-  std::vector<Spec> specs = AllRows(config, size, channels, metered);
+  std::vector<Spec> specs = AllRows(config, size, channels, metered, tls);
   specs.erase(std::remove_if(specs.begin(), specs.end(),
                              [&](const Spec& spec) {
                                return std::find(wanted.begin(), wanted.end(), spec.key) ==
@@ -222,6 +243,25 @@ void PrintTargets(size_t size, const std::vector<Row>& rows) {
                 latency, kMetricsLatencyTarget,
                 latency <= kMetricsLatencyTarget ? "met" : "MISSED");
   }
+  const RowResult* one_tls = FindRow(rows, RowRole::kOneAtATimeTls);
+  const RowResult* many_tls = FindRow(rows, RowRole::kInFlightTls);
+  const RowResult* async = FindRow(rows, RowRole::kAsync);
+  const RowResult* async_tls = FindRow(rows, RowRole::kAsyncTls);
+  if (one != nullptr && one_tls != nullptr) {
+    const double latency = Ratio(one_tls->p50_us, one->p50_us);
+    std::printf("%zu B: TLS, 1-at-a-time p50 = %.2fx plaintext (target <= %.2fx): %s\n", size,
+                latency, kTlsLatencyTarget, latency <= kTlsLatencyTarget ? "met" : "MISSED");
+  }
+  if (async != nullptr && async_tls != nullptr) {
+    std::printf("%zu B: TLS, async chain p50 = %.2fx plaintext (the record layer alone)\n", size,
+                Ratio(async_tls->p50_us, async->p50_us));
+  }
+  if (many != nullptr && many_tls != nullptr) {
+    const double throughput = Ratio(many_tls->calls_per_sec, many->calls_per_sec);
+    std::printf("%zu B: TLS, in-flight calls/s = %.2fx plaintext (target >= %.2fx): %s\n", size,
+                throughput, kTlsThroughputTarget,
+                throughput >= kTlsThroughputTarget ? "met" : "MISSED");
+  }
 }
 
 int Main(int argc, char** argv) {
@@ -249,7 +289,7 @@ int Main(int argc, char** argv) {
     sizes.push_back(size);
   }
   const std::vector<std::string> wanted = absl::GetFlag(FLAGS_rows);
-  const std::vector<Spec> known = AllRows(config, 0, {nullptr}, {nullptr});
+  const std::vector<Spec> known = AllRows(config, 0, {nullptr}, {nullptr}, {nullptr});
   for (const std::string& key : wanted) {
     if (std::none_of(known.begin(), known.end(), [&](const Spec& s) { return s.key == key; })) {
       std::fprintf(stderr, "echo_bench: unknown --rows entry '%s'\n", key.c_str());
@@ -286,18 +326,46 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "echo_bench: metered server: %s\n", status.ToString().c_str());
     return 1;
   }
+  // The same server over TLS 1.3, with a certificate made now (test_pki).
+  TestCa ca(TestPkiDir("framerpc-echo-bench"), "bench");
+  TestCertSpec spec;
+  spec.ips = {"127.0.0.1"};
+  const TestCertFiles cert = ca.Issue("server", spec);
+  TlsServerOptions server_tls;
+  server_tls.cert_chain_file = cert.cert;
+  server_tls.private_key_file = cert.key;
+  absl::StatusOr<std::shared_ptr<TlsContext>> tls_context = TlsContext::NewServer(server_tls);
+  Server tls_server(options);
+  status = tls_context.status();
+  if (status.ok()) {
+    tls_server.SetTlsContext(*tls_context);
+    status = tls_server.AddService(&echo_service);
+  }
+  if (status.ok()) status = tls_server.AddListener("127.0.0.1:0", Server::ListenerTls::kRequired);
+  if (status.ok()) status = tls_server.Start();
+  if (!status.ok()) {
+    std::fprintf(stderr, "echo_bench: TLS server: %s\n", status.ToString().c_str());
+    return 1;
+  }
   std::vector<std::unique_ptr<Channel>> owned;
   std::vector<Channel*> channels;
   std::vector<Channel*> metered;
-  for (Server* target : {&server, &metered_server}) {
+  std::vector<Channel*> tls;
+  for (Server* target : {&server, &metered_server, &tls_server}) {
+    ChannelOptions channel_options;
+    if (target == &tls_server) {
+      channel_options.tls.emplace();
+      channel_options.tls->ca_file = ca.cert_file();
+    }
     for (int i = 0; i < config.connections; ++i) {
       absl::StatusOr<std::unique_ptr<Channel>> channel =
-          Channel::Create(target->listen_address(0));
+          Channel::Create(target->listen_address(0), channel_options);
       if (!channel.ok()) {
         std::fprintf(stderr, "echo_bench: channel: %s\n", channel.status().ToString().c_str());
         return 1;
       }
-      (target == &server ? channels : metered).push_back(channel->get());
+      (target == &server ? channels : target == &metered_server ? metered : tls)
+          .push_back(channel->get());
       owned.push_back(*std::move(channel));
     }
   }
@@ -314,7 +382,7 @@ int Main(int argc, char** argv) {
   std::vector<std::pair<size_t, std::vector<Row>>> tables;
   for (size_t size : sizes) {
     std::vector<Row> rows;
-    status = MeasureSize(config, size, channels, metered, wanted, &rows);
+    status = MeasureSize(config, size, channels, metered, tls, wanted, &rows);
     if (!status.ok()) {
       std::fprintf(stderr, "echo_bench: %s\n", status.ToString().c_str());
       exit_code = 1;
@@ -330,6 +398,7 @@ int Main(int argc, char** argv) {
   owned.clear();
   server.Shutdown(absl::Seconds(1));
   metered_server.Shutdown(absl::Seconds(1));
+  tls_server.Shutdown(absl::Seconds(1));
   return exit_code;
 }
 

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "cli/args.h"
 #include "cli/call_context.h"
+#include "cli/connect.h"
 #include "cli/descriptors.h"
 #include "cli/exit_code.h"
 #include "cli/json_codec.h"
@@ -103,7 +104,7 @@ absl::Status RunStreamingCall(const CliOptions& options, const MethodRegistry& r
   // Sent with the first message: a streaming call's REQUEST frame carries none.
   const std::string attachment = context.request_attachment();
   context.set_request_attachment("");
-  FRPC_ASSIGN_OR_RETURN(std::unique_ptr<Channel> channel, Channel::Create(options.address));
+  FRPC_ASSIGN_OR_RETURN(std::unique_ptr<Channel> channel, Connect(options, options.address));
   std::unique_ptr<Message> final_reply;
   if (client_sends && !method.server_streaming()) {
     final_reply = registry.NewMessage(method.output_type());
@@ -205,7 +206,7 @@ absl::Status RunCall(const CliOptions& options, const MethodRegistry& builtin,
   ClientContext context;
   FRPC_RETURN_IF_ERROR(PrepareCallContext(options, &context));
 
-  FRPC_ASSIGN_OR_RETURN(std::unique_ptr<Channel> channel, Channel::Create(options.address));
+  FRPC_ASSIGN_OR_RETURN(std::unique_ptr<Channel> channel, Connect(options, options.address));
   std::unique_ptr<Message> response = registry.NewMessage(method->output_type());
   if (options.timeout != absl::InfiniteDuration()) context.set_timeout(options.timeout);
   FRPC_RETURN_IF_ERROR(

@@ -141,7 +141,9 @@ const char kUsage[] =
     "      p99 per method over the last minute), connections, calls, metrics, flags or\n"
     "      version. ADMIN_ADDR is the server's --admin_listen address, or its RPC address\n"
     "      when it runs with --admin_on_rpc_port. Sends --auth_token_file's token if given.\n"
-    "ADDR is host:port, [v6addr]:port or unix:/path. On error, prints ERROR: <CODE>: <message>\n"
+    "ADDR is host:port, [v6addr]:port or unix:/path. TLS (call, list, describe, health, exec,\n"
+    "download, upload): -tls, -cacert FILE, -cert FILE -key FILE, -servername NAME, -insecure\n"
+    "(grpcurl's names). On error, prints ERROR: <CODE>: <message>\n"
     "and exits with 1 for a usage or local error, and 64 + the status code for an error from\n"
     "the server or the way to it (78 for UNAVAILABLE, 80 for UNAUTHENTICATED); exec exits\n"
     "with the command's code, or 255 when it could not run.";

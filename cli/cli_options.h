@@ -2,11 +2,13 @@
 #ifndef FRAMERPC_CLI_CLI_OPTIONS_H_
 #define FRAMERPC_CLI_CLI_OPTIONS_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/time/time.h"
 #include "cli/json_codec.h"
+#include "transport/tls/tls_options.h"
 
 namespace framerpc::cli {
 
@@ -67,6 +69,8 @@ struct CliOptions {
   JsonOutputOptions json;
   // A file holding a token, sent as "authorization: Bearer <token>" metadata.
   std::string auth_token_file;
+  // TLS to the server (-tls, -cacert, -cert, -key, -servername, -insecure); unset: plaintext.
+  std::optional<TlsClientOptions> tls;
   ExecOptions exec;
   TransferOptions transfer;
   // Descriptors from .proto files (found under `import_paths`) or a FileDescriptorSet instead of

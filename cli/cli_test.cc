@@ -21,6 +21,8 @@
 #include "rpc/server.h"
 #include "rpc/service.h"
 #include "services/echo/echo_service.h"
+#include "transport/tls/test_pki.h"
+#include "transport/tls/tls_context.h"
 
 namespace framerpc::cli {
 namespace {
@@ -117,6 +119,44 @@ TEST_F(CliTest, CallPrintsTheJsonReply) {
       << err_;
   EXPECT_EQ(out_, "{\"text\":\"HI\"}\n");
   EXPECT_EQ(err_, "");
+}
+
+// -cacert, -insecure and plaintext against a TLS-only listener, as framerpc_cli sets them.
+TEST_F(CliTest, CallsOverTls) {
+  const std::string dir = TestPkiDir("cli_tls");
+  TestCa ca(dir, "cli");
+  TestCa other(dir, "other");
+  TestCertSpec spec;
+  spec.ips = {"127.0.0.1"};
+  const TestCertFiles cert = ca.Issue("server", spec);
+  TlsServerOptions tls;
+  tls.cert_chain_file = cert.cert;
+  tls.private_key_file = cert.key;
+  server_.SetTlsContext(TlsContext::NewServer(tls).value());
+  ASSERT_TRUE(server_.AddService(&echo_).ok());
+  ASSERT_TRUE(server_.AddListener("127.0.0.1:0", Server::ListenerTls::kRequired).ok());
+  ASSERT_TRUE(server_.Start().ok());
+  options_.address = server_.listen_address(0);
+  options_.json.pretty = false;
+  const std::vector<std::string> say = {"call", "/framerpc.echo.EchoService/Say",
+                                        R"({"text":"tls"})"};
+
+  options_.tls.emplace();
+  options_.tls->ca_file = ca.cert_file();
+  EXPECT_EQ(Run(say), 0) << err_;
+  EXPECT_EQ(out_, "{\"text\":\"tls\"}\n");
+
+  options_.tls->ca_file = other.cert_file();
+  EXPECT_EQ(Run(say), 14);
+  EXPECT_THAT(err_, HasSubstr("unknown CA"));
+
+  options_.tls = TlsClientOptions();
+  options_.tls->insecure_skip_verify = true;
+  EXPECT_EQ(Run(say), 0) << err_;
+
+  options_.tls.reset();
+  EXPECT_EQ(Run(say), 9);  // FAILED_PRECONDITION
+  EXPECT_THAT(err_, HasSubstr("this listener accepts TLS only"));
 }
 
 TEST_F(CliTest, CallReadsTheRequestFromStdin) {

@@ -1,6 +1,7 @@
 #include "cli/descriptors.h"
 
 #include "cli/call_context.h"
+#include "cli/connect.h"
 #include "cli/exit_code.h"
 #include "rpc/channel.h"
 #include "rpc/status_macros.h"
@@ -27,7 +28,7 @@ absl::StatusOr<std::unique_ptr<DescriptorSource>> LoadDescriptors(const CliOptio
   }
   ClientContext context;
   FRPC_RETURN_IF_ERROR(PrepareContext(options, &context));
-  FRPC_ASSIGN_OR_RETURN(std::unique_ptr<Channel> channel, Channel::Create(options.address));
+  FRPC_ASSIGN_OR_RETURN(std::unique_ptr<Channel> channel, Connect(options, options.address));
   if (options.timeout != absl::InfiniteDuration()) context.set_timeout(options.timeout);
   absl::StatusOr<std::unique_ptr<DescriptorSource>> source =
       DescriptorSource::FromReflection(channel.get(), &context);

@@ -16,6 +16,7 @@
 #include "base/scoped_fd.h"
 #include "cli/args.h"
 #include "cli/call_context.h"
+#include "cli/connect.h"
 #include "rpc/channel.h"
 #include "rpc/status_macros.h"
 #include "services/command/command.frpc.h"
@@ -174,7 +175,7 @@ int RunExec(const CliOptions& options, absl::Span<const std::string> args, std::
   ClientContext context;
   if (absl::Status s = PrepareContext(options, &context); !s.ok()) return Fail(s, err);
   if (options.timeout != absl::InfiniteDuration()) context.set_timeout(options.timeout);
-  absl::StatusOr<std::unique_ptr<Channel>> channel = Channel::Create(target->address);
+  absl::StatusOr<std::unique_ptr<Channel>> channel = Connect(options, target->address);
   if (!channel.ok()) return Fail(channel.status(), err);
 
   command::CommandService::Stub stub(channel->get());

@@ -40,8 +40,9 @@ ABSL_FLAG(std::string, reflection, "auto",
           "address, and calls to methods not built into framerpc_cli), always, never.");
 ABSL_FLAG(bool, format_error, false,
           "Print an error as one JSON object: {\"code\", \"name\", \"message\"}.");
-ABSL_FLAG(bool, plaintext, true,
-          "grpcurl's -plaintext: accepted; framerpc_cli speaks plaintext (no TLS yet).");
+ABSL_FLAG(bool, plaintext, false,
+          "grpcurl's -plaintext: no TLS, the default unless -tls, -cacert, -cert or -insecure is "
+          "given; with one of those it is refused.");
 ABSL_FLAG(std::string, attachment_file, "", "Send this file's bytes as the request attachment.");
 ABSL_FLAG(bool, print_attachment, false,
           "Write the response attachment to stdout, after the JSON reply and its newline.");
@@ -73,6 +74,16 @@ ABSL_FLAG(bool, overwrite, false, "upload: replace REMOTE_PATH if it exists.");
 ABSL_FLAG(std::string, checksum, "xxh3",
           "download, upload: how the transfer is verified: xxh3 (XXH3-128, as xxh128sum) or "
           "sha256 (as sha256sum).");
+// TLS, with grpcurl's names (docs/security.md). Any of them turns TLS on.
+ABSL_FLAG(bool, tls, false, "Connect with TLS, trusting the system's CAs unless -cacert says.");
+ABSL_FLAG(std::string, cacert, "", "TLS: PEM file of the CAs the server's certificate must chain to.");
+ABSL_FLAG(std::string, cert, "", "TLS: PEM file of this client's certificate (with -key).");
+ABSL_FLAG(std::string, key, "", "TLS: PEM file of the private key of -cert.");
+ABSL_FLAG(std::string, servername, "",
+          "TLS: the name the server's certificate must carry; default: the address's host.");
+ABSL_FLAG(bool, insecure, false,
+          "TLS without checking the server's certificate at all (anyone on the path can read "
+          "and change everything): for trying things out only.");
 
 namespace {
 
@@ -134,6 +145,16 @@ framerpc::cli::CliOptions OptionsFromFlags(std::vector<std::string> metadata,
   options.transfer.overwrite = absl::GetFlag(FLAGS_overwrite);
   options.transfer.checksum = absl::GetFlag(FLAGS_checksum);
   options.transfer.progress = ::isatty(STDERR_FILENO) == 1;
+  framerpc::TlsClientOptions tls;
+  tls.ca_file = absl::GetFlag(FLAGS_cacert);
+  tls.cert_chain_file = absl::GetFlag(FLAGS_cert);
+  tls.private_key_file = absl::GetFlag(FLAGS_key);
+  tls.server_name = absl::GetFlag(FLAGS_servername);
+  tls.insecure_skip_verify = absl::GetFlag(FLAGS_insecure);
+  if (absl::GetFlag(FLAGS_tls) || !tls.ca_file.empty() || !tls.cert_chain_file.empty() ||
+      !tls.server_name.empty() || tls.insecure_skip_verify) {
+    options.tls = std::move(tls);
+  }
   return options;
 }
 
@@ -157,6 +178,9 @@ int main(int argc, char** argv) {
       OptionsFromFlags(std::move(metadata), std::move(headers), std::move(env));
   if (!ParseStdinMode(absl::GetFlag(FLAGS_stdin), &options.exec.stdin_mode)) {
     return UsageError("--stdin must be auto, always or never");
+  }
+  if (absl::GetFlag(FLAGS_plaintext) && options.tls.has_value()) {
+    return UsageError("-plaintext cannot go with -tls, -cacert, -cert, -servername or -insecure");
   }
   if (!ParseReflection(absl::GetFlag(FLAGS_reflection), &options.reflection)) {
     return UsageError("--reflection must be auto, always or never");

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "adapters/grpc/health.frpc.h"
 #include "cli/call_context.h"
+#include "cli/connect.h"
 #include "cli/exit_code.h"
 #include "rpc/channel.h"
 #include "rpc/status_macros.h"
@@ -23,7 +24,7 @@ absl::Status RunHealth(const CliOptions& options, absl::Span<const std::string> 
   }
   ClientContext context;
   FRPC_RETURN_IF_ERROR(PrepareContext(options, &context));
-  FRPC_ASSIGN_OR_RETURN(std::unique_ptr<Channel> channel, Channel::Create(address));
+  FRPC_ASSIGN_OR_RETURN(std::unique_ptr<Channel> channel, Connect(options, address));
   // A probe must not hang: ten seconds unless --timeout says otherwise.
   context.set_timeout(options.timeout == absl::InfiniteDuration() ? absl::Seconds(10)
                                                                   : options.timeout);

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "cli/args.h"
 #include "cli/call_context.h"
+#include "cli/connect.h"
 #include "cli/exit_code.h"
 #include "cli/progress_bar.h"
 #include "rpc/channel.h"
@@ -68,7 +69,7 @@ absl::Status RunDownload(const CliOptions& options, absl::Span<const std::string
                         ParseChecksumFlag(options.transfer.checksum));
   ClientContext context;
   FRPC_RETURN_IF_ERROR(PrepareTransferContext(options, &context));
-  FRPC_ASSIGN_OR_RETURN(std::unique_ptr<Channel> channel, Channel::Create(target.address));
+  FRPC_ASSIGN_OR_RETURN(std::unique_ptr<Channel> channel, Connect(options, target.address));
   file::FileService::Stub stub(channel.get());
   std::optional<ProgressBar> bar;
   file::DownloadOptions download;
@@ -98,7 +99,7 @@ absl::Status RunUpload(const CliOptions& options, absl::Span<const std::string> 
                         ParseChecksumFlag(options.transfer.checksum));
   ClientContext context;
   FRPC_RETURN_IF_ERROR(PrepareTransferContext(options, &context));
-  FRPC_ASSIGN_OR_RETURN(std::unique_ptr<Channel> channel, Channel::Create(target.address));
+  FRPC_ASSIGN_OR_RETURN(std::unique_ptr<Channel> channel, Connect(options, target.address));
   file::FileService::Stub stub(channel.get());
   std::optional<ProgressBar> bar;
   file::UploadOptions upload;

@@ -47,6 +47,19 @@ absl::StatusOr<std::unique_ptr<Channel>> Channel::Create(absl::string_view addre
   const bool udp = absl::ConsumePrefix(&address, "udp:");
   absl::StatusOr<SocketAddress> parsed = SocketAddress::Parse(address);
   if (!parsed.ok()) return parsed.status();
+  std::shared_ptr<TlsContext> tls;
+  if (options.tls.has_value()) {
+    if (udp) return absl::InvalidArgumentError("TLS is not available over udp: targets");
+    if (parsed->is_unix() && options.tls->server_name.empty() &&
+        !options.tls->insecure_skip_verify) {
+      return absl::InvalidArgumentError(
+          "TLS over a Unix socket needs ChannelOptions::tls->server_name: the target has no host");
+    }
+    absl::StatusOr<std::shared_ptr<TlsContext>> context = TlsContext::NewClient(*options.tls);
+    if (!context.ok()) return context.status();
+    tls = *std::move(context);
+    options.max_sync_connections = 0;  // the caller-driven path speaks plaintext only
+  }
   std::unique_ptr<Channel> channel;
   if (udp) {
     absl::StatusOr<std::unique_ptr<Channel>> created =
@@ -54,7 +67,7 @@ absl::StatusOr<std::unique_ptr<Channel>> Channel::Create(absl::string_view addre
     if (!created.ok()) return created.status();
     channel = *std::move(created);
   } else {
-    channel = CreateStreamChannel(std::string(address), *parsed, options);
+    channel = CreateStreamChannel(std::string(address), *parsed, options, std::move(tls));
   }
   if (observer == nullptr) return channel;
   return std::make_unique<ObservedChannel>(

@@ -3,11 +3,13 @@
 #define FRAMERPC_RPC_CHANNEL_OPTIONS_H_
 
 #include <cstddef>
+#include <optional>
 
 #include <string>
 
 #include "absl/time/time.h"
 #include "transport/frame_codec.h"
+#include "transport/tls/tls_options.h"
 
 namespace framerpc {
 
@@ -87,6 +89,12 @@ struct ChannelOptions {
   // gRPC's service config, as JSON: retry policies per method and the retry budget
   // (rpc/retry_policy.h). Channels over several servers only.
   std::string service_config;
+  // TLS (transport/tls): when set, every connection of the channel is TLS, verified as the options
+  // say; the server name defaults to the target's host (a Unix-socket target must name one).
+  // Blocking calls then share the multiplexed connection (max_sync_connections is taken as 0).
+  // A handshake failure fails the calls with UNAVAILABLE naming the cause; the connect timeout
+  // covers the handshake. Not for udp: targets.
+  std::optional<TlsClientOptions> tls;
   // When set, told of every call: for client metrics (metrics::RpcMetrics(Side::kClient)).
   // Not owned; must outlive the channel. See rpc/observed_channel.h.
   CallObserver* observer = nullptr;

@@ -9,6 +9,7 @@ namespace framerpc {
 absl::Status ConnectionTimeoutOptions::Validate() const {
   for (const auto& [name, value] :
        {std::pair<const char*, absl::Duration>{"first_byte", first_byte},
+        {"handshake", handshake},
         {"frame_header", frame_header},
         {"idle", idle},
         {"keepalive_time", keepalive_time},

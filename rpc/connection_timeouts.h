@@ -27,6 +27,8 @@ namespace framerpc {
 
 struct ConnectionTimeoutOptions {
   absl::Duration first_byte = absl::Seconds(10);
+  // A TLS handshake must be over this long after its ClientHello began it.
+  absl::Duration handshake = absl::Seconds(10);
   absl::Duration frame_header = absl::Seconds(10);
   // The slowest a frame body may arrive, averaged over the body, on top of frame_header.
   uint64_t min_body_bytes_per_second = 16 << 10;

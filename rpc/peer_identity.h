@@ -8,6 +8,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace framerpc {
 
@@ -21,7 +22,17 @@ struct PeerIdentity {
   std::optional<gid_t> unix_gid;
   std::optional<pid_t> unix_pid;
 
-  // "local", "remote", "unix uid 0 gid 0 pid 42": for logs and messages.
+  // The connection is TLS (its handshake done).
+  bool tls = false;
+  // The client's certificate, verified against the server's client CAs in the handshake: its URI
+  // SANs (SPIFFE IDs as they are) and DNS SANs, and its subject for logs. Empty without one.
+  bool tls_client_certificate = false;
+  std::vector<std::string> tls_uri_sans;
+  std::vector<std::string> tls_dns_sans;
+  std::string tls_subject;
+
+  // "local", "remote", "unix uid 0 gid 0 pid 42", "remote tls spiffe://td/a": for logs and
+  // messages.
   std::string DebugString() const;
 };
 

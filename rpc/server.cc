@@ -9,6 +9,7 @@
 #include <cerrno>
 
 #include "absl/strings/str_cat.h"
+#include "rpc/server_sniffing.h"
 #include "rpc/socket_peer_identity.h"
 #include "transport/socket_ops.h"
 #include "transport/watcher.h"
@@ -26,7 +27,7 @@ absl::Status Server::AddService(Service* service, ServiceOptions options) {
   return dispatcher_.AddService(service, options);
 }
 
-absl::Status Server::AddListener(absl::string_view address) {
+absl::Status Server::AddListener(absl::string_view address, ListenerTls tls) {
   if (started_) return absl::FailedPreconditionError("AddListener after Start");
   absl::StatusOr<SocketAddress> parsed = SocketAddress::Parse(address);
   if (!parsed.ok()) return parsed.status();
@@ -34,19 +35,14 @@ absl::Status Server::AddListener(absl::string_view address) {
   if (!fd.ok()) return fd.status();
   SocketAddress bound = parsed->is_unix() ? *parsed : LocalAddress(fd->get());
   pending_listeners_.emplace_back(*std::move(fd), bound);
+  pending_tls_.push_back(tls);
   return absl::OkStatus();
 }
 
-struct Server::Sniffing {
-  EventLoop* loop;
-  ScopedFd fd;
-  Accepted accepted;
-  bool shedding = false;  // guarded by mu_
-  std::unique_ptr<Watcher> watcher;
-  TimerId first_byte_timer = 0;
-  TimerId retry_timer = 0;              // while a prefix waits for more bytes
-  absl::Duration retry_delay = absl::Milliseconds(1);
-};
+void Server::SetTlsContext(std::shared_ptr<TlsContext> context) {
+  std::lock_guard<std::mutex> lock(mu_);
+  tls_context_ = std::move(context);
+}
 
 absl::Status Server::AddForeignProtocol(ForeignProtocol protocol) {
   if (started_) return absl::FailedPreconditionError("AddForeignProtocol after Start");
@@ -63,6 +59,12 @@ absl::Status Server::Start() {
   absl::Status busy_poll = ValidateBusyPoll(options_.busy_poll);
   if (!busy_poll.ok()) return busy_poll;
   if (absl::Status timeouts = options_.timeouts.Validate(); !timeouts.ok()) return timeouts;
+  for (ListenerTls tls : pending_tls_) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (tls != ListenerTls::kOff && (tls_context_ == nullptr || !tls_context_->is_server())) {
+      return absl::FailedPreconditionError("a TLS listener needs a server TLS context");
+    }
+  }
   started_ = true;
   size_t max_connections = options_.max_connections;
   if (max_connections == 0) {
@@ -80,22 +82,26 @@ absl::Status Server::Start() {
   }
   memory_budget_ = std::make_unique<ByteBudget>(budget);
   loops_ = std::make_unique<EventLoopThreadPool>(options_.io_threads, options_.busy_poll);
-  for (auto& [fd, address] : pending_listeners_) {
+  for (size_t i = 0; i < pending_listeners_.size(); ++i) {
+    auto& [fd, address] = pending_listeners_[i];
     Listener listener;
     listener.loop = loops_->Next();
     listener.address = address;
+    listener.tls = pending_tls_[i];
+    const ListenerTls tls = listener.tls;
     const int family = address.family();
     EventLoop* loop = listener.loop;
     listener.acceptor = std::make_unique<Acceptor>(
         listener.loop, std::move(fd), family,
-        [this, loop](ScopedFd conn_fd, const SocketAddress& peer) {
-          OnAccepted(loop, std::move(conn_fd), peer);
+        [this, loop, tls](ScopedFd conn_fd, const SocketAddress& peer) {
+          OnAccepted(loop, tls, std::move(conn_fd), peer);
         });
     Acceptor* acceptor = listener.acceptor.get();
     listener.loop->RunInLoop([acceptor] { acceptor->Start(); });
     listeners_.push_back(std::move(listener));
   }
   pending_listeners_.clear();
+  pending_tls_.clear();
   return absl::OkStatus();
 }
 
@@ -141,7 +147,8 @@ size_t Server::QueuedOutputBytes() {
   return total.load();
 }
 
-void Server::OnAccepted(EventLoop* loop, ScopedFd fd, const SocketAddress& peer) {
+void Server::OnAccepted(EventLoop* loop, ListenerTls tls, ScopedFd fd,
+                        const SocketAddress& peer) {
   stats_.OnAccepted();
   Accepted accepted{peer, SocketPeerIdentity(fd.get(), peer), "", 0};
   accepted.peer_key = PeerKey(peer, accepted.identity);
@@ -151,9 +158,12 @@ void Server::OnAccepted(EventLoop* loop, ScopedFd fd, const SocketAddress& peer)
     return Refuse(loop, std::move(fd), peer, verdict, accepted.peer_key);
   }
   accepted.seq = next_seq_.fetch_add(1, std::memory_order_relaxed);
-  if (foreign_protocols_.empty()) return OnNewConnection(std::move(fd), std::move(accepted));
+  if (foreign_protocols_.empty() && tls == ListenerTls::kOff) {
+    return OnNewConnection(std::move(fd), std::move(accepted));
+  }
   auto sniffing = std::make_shared<Sniffing>();
   sniffing->loop = loop;
+  sniffing->tls = tls;
   sniffing->accepted = std::move(accepted);
   sniffing->watcher = std::make_unique<Watcher>(loop, fd.get());
   sniffing->fd = std::move(fd);
@@ -191,7 +201,8 @@ std::shared_ptr<Server::Sniffing> Server::StopSniffing(Sniffing* key) {
     sniffing_.erase(it);
   }
   sniffing->watcher->Remove();
-  for (TimerId* timer : {&sniffing->first_byte_timer, &sniffing->retry_timer}) {
+  for (TimerId* timer :
+       {&sniffing->first_byte_timer, &sniffing->retry_timer, &sniffing->handshake_timer}) {
     if (*timer != 0) sniffing->loop->CancelTimer(*timer);
     *timer = 0;
   }
@@ -222,6 +233,11 @@ void Server::OnFirstBytes(Sniffing* key) {
     return;
   }
   const absl::string_view bytes(first, static_cast<size_t>(n));
+  constexpr char kTlsHandshakeRecord = 0x16;  // a ClientHello's record type
+  if (key->tls != ListenerTls::kOff && bytes.front() == kTlsHandshakeRecord) {
+    return StartHandshake(key);
+  }
+  if (key->tls == ListenerTls::kRequired) return RefusePlaintext(key, bytes.front());
   if (bytes.front() == kFrameMagic[0]) {
     std::shared_ptr<Sniffing> sniffing = StopSniffing(key);
     if (sniffing != nullptr) {
@@ -247,7 +263,9 @@ void Server::OnFirstBytes(Sniffing* key) {
       counts_->Remove(sniffing->accepted.peer_key);
       stats_.OnClosed(CloseReason::kGarbage);
       Refused(RefusalKind::kGarbage, sniffing->accepted.peer,
-              "the first bytes open no protocol served here");
+              bytes.front() == kTlsHandshakeRecord
+                  ? "a TLS ClientHello on a plaintext listener"
+                  : "the first bytes open no protocol served here");
     }
     return;
   }
@@ -261,13 +279,15 @@ void Server::OnFirstBytes(Sniffing* key) {
   key->retry_delay = std::min(key->retry_delay * 2, absl::Milliseconds(50));
 }
 
-void Server::OnNewConnection(ScopedFd fd, Accepted accepted) {
+void Server::OnNewConnection(ScopedFd fd, Accepted accepted,
+                             std::unique_ptr<RecordLayer> record_layer) {
   EventLoop* loop = loops_->Next();
   ConnectionOptions conn_options;
   conn_options.output_high_water_bytes = options_.output_high_water_bytes;
   conn_options.output_budget = memory_budget_.get();
   auto connection =
       std::make_shared<Connection>(loop, std::move(fd), accepted.peer, conn_options);
+  if (record_layer != nullptr) connection->set_record_layer(std::move(record_layer));
   ServerConnection::Limits limits;
   limits.max_concurrent_calls = options_.max_concurrent_calls_per_connection;
   limits.max_concurrent_streams = options_.max_concurrent_streams_per_connection;
@@ -373,8 +393,13 @@ void Server::Refuse(EventLoop* loop, ScopedFd fd, const SocketAddress& peer,
   std::string frame;
   EncodeFrame(std::move(envelope), nullptr, {}, options_.limits, &frame).IgnoreError();
   Refused(RefusalKind::kLimit, peer, refusal.ToString());
-  // A Connection writes the refusal and closes gracefully (reading what the client sent, so that
-  // no reset destroys the frame), briefly; it is kept here until then.
+  CloseGracefully(loop, std::move(fd), peer, std::move(frame), refusal, absl::Milliseconds(250));
+}
+
+void Server::CloseGracefully(EventLoop* loop, ScopedFd fd, const SocketAddress& peer,
+                             std::string bytes, absl::Status reason, absl::Duration linger) {
+  // A Connection writes the bytes and closes gracefully (reading what the client sent, so that
+  // no reset destroys them), briefly; it is kept here until then.
   auto connection = std::make_shared<Connection>(loop, std::move(fd), peer, ConnectionOptions{});
   Connection* key = connection.get();
   {
@@ -392,7 +417,7 @@ void Server::Refuse(EventLoop* loop, ScopedFd fd, const SocketAddress& peer,
     });
   });
   connection->Start();
-  connection->SendAndClose(std::move(frame), refusal, absl::Milliseconds(250));
+  connection->SendAndClose(std::move(bytes), std::move(reason), linger);
 }
 
 namespace {
@@ -495,6 +520,8 @@ void Server::Shutdown(absl::Duration grace) {
     entry->loop->RunInLoopAndWait([&entry] {
       entry->watcher->Remove();
       if (entry->first_byte_timer != 0) entry->loop->CancelTimer(entry->first_byte_timer);
+      if (entry->handshake_timer != 0) entry->loop->CancelTimer(entry->handshake_timer);
+      if (entry->retry_timer != 0) entry->loop->CancelTimer(entry->retry_timer);
     });
     stats_.OnClosed(CloseReason::kShutdown);
   }

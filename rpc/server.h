@@ -36,6 +36,8 @@
 #include "transport/acceptor.h"
 #include "transport/event_loop_thread.h"
 #include "transport/frame_codec.h"
+#include "transport/record_layer.h"
+#include "transport/tls/tls_context.h"
 
 namespace framerpc {
 
@@ -113,9 +115,20 @@ class Server {
 
   // `service` is not owned and must outlive the server.
   absl::Status AddService(Service* service, ServiceOptions options = {});
+  // Whether a listener speaks TLS (with the context given to SetTlsContext).
+  enum class ListenerTls {
+    kOff,       // plaintext only; a TLS ClientHello is refused as a protocol not served here
+    kOptional,  // the shared port: a ClientHello (first byte 0x16) gets TLS, plaintext is served
+    kRequired,  // TLS only: plaintext is refused (a framed client gets CONNECTION_ERROR
+                // FAILED_PRECONDITION saying so) and logged, never left hanging
+  };
   // "host:port" (port 0 picks a free port), "[v6]:port" or "unix:/path". Binds now, so that
   // address errors surface here.
-  absl::Status AddListener(absl::string_view address);
+  absl::Status AddListener(absl::string_view address, ListenerTls tls = ListenerTls::kOff);
+  // The context TLS listeners handshake with (transport/tls); needed before Start() when a
+  // listener has TLS. Thread-safe: a later call (a certificate reload) applies to handshakes that
+  // begin after it; connections already made go on with the context they were made with.
+  void SetTlsContext(std::shared_ptr<TlsContext> context);
 
   // Another protocol served on the same listeners (docs/protocol.md §12), told apart from
   // framerpc and from the others by the first bytes a client sends.
@@ -184,12 +197,13 @@ class Server {
     EventLoop* loop;
     std::unique_ptr<Acceptor> acceptor;
     SocketAddress address;
+    ListenerTls tls = ListenerTls::kOff;
   };
 
   // A connection held until its first byte tells its protocol; lives on `loop`.
   struct Sniffing;
 
-  void OnAccepted(EventLoop* loop, ScopedFd fd, const SocketAddress& peer);
+  void OnAccepted(EventLoop* loop, ListenerTls tls, ScopedFd fd, const SocketAddress& peer);
   // At a limit (`verdict`): closes the oldest idle connection (of `peer_key` for a per-peer
   // limit) and counts the new one in its place; false if none is idle.
   bool ShedOldestIdle(ConnectionCounts::Verdict verdict, const std::string& peer_key);
@@ -200,6 +214,19 @@ class Server {
   // Takes `key` out of sniffing_ (null if it is gone already) and stops watching it.
   std::shared_ptr<Sniffing> StopSniffing(Sniffing* key);
   void OnSniffTimeout(Sniffing* sniffing);
+  // The TLS stage (server_tls.cc): a ClientHello arrived on a TLS listener; the handshake runs
+  // on the connection's loop, bounded by timeouts.handshake, and hands the connection on with
+  // its session once done.
+  void StartHandshake(Sniffing* sniffing);
+  void OnHandshakeProgress(Sniffing* sniffing);
+  void OnHandshakeTimeout(Sniffing* sniffing);
+  // Plaintext on a TLS-only listener: refused, saying so to a framed client.
+  void RefusePlaintext(Sniffing* sniffing, char first_byte);
+  // Writes `bytes` (may be empty), closes the write side and closes once the peer has closed or
+  // `linger` passed, reading and discarding, so that no reset destroys what was written (a
+  // refusal frame, a TLS alert).
+  void CloseGracefully(EventLoop* loop, ScopedFd fd, const SocketAddress& peer, std::string bytes,
+                       absl::Status reason, absl::Duration linger);
   // What an accepted connection carries from the accept to its ServerConnection.
   struct Accepted {
     SocketAddress peer;
@@ -207,7 +234,8 @@ class Server {
     std::string peer_key;  // counted in counts_
     uint64_t seq;          // accept order: lower is older
   };
-  void OnNewConnection(ScopedFd fd, Accepted accepted);
+  void OnNewConnection(ScopedFd fd, Accepted accepted,
+                       std::unique_ptr<RecordLayer> record_layer = nullptr);
   void Refused(RefusalKind kind, const SocketAddress& peer, absl::string_view reason) const;
   // Runs `fn` on every connection's loop thread and waits for all of them.
   template <typename T, typename Describe>
@@ -225,6 +253,8 @@ class Server {
   std::unique_ptr<EventLoopThreadPool> loops_;
   std::vector<Listener> listeners_;
   std::vector<std::pair<ScopedFd, SocketAddress>> pending_listeners_;
+  std::vector<ListenerTls> pending_tls_;  // of each pending listener
+  std::shared_ptr<TlsContext> tls_context_;  // guarded by mu_
   bool started_ = false;
 
   Notification shutdown_started_;

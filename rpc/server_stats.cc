@@ -22,6 +22,10 @@ const char* CloseReasonName(CloseReason reason) {
       return "keepalive";
     case CloseReason::kLimit:
       return "limit";
+    case CloseReason::kHandshakeTimeout:
+      return "handshake_timeout";
+    case CloseReason::kTlsFailed:
+      return "tls_failed";
     case CloseReason::kShutdown:
       return "shutdown";
   }

@@ -25,11 +25,14 @@ enum class CloseReason {
   kKeepalive,         // no sign of life after a PING
   kLimit,             // refused or shed at a connection limit
   kShutdown,          // closed by Server::Shutdown
+  kHandshakeTimeout,  // a TLS handshake did not finish in time
+  kTlsFailed,         // a TLS handshake failed, or plaintext came to a TLS-only listener
 };
-inline constexpr size_t kCloseReasonCount = 10;
+inline constexpr size_t kCloseReasonCount = 12;
 
 // "peer_closed", "reset", "garbage", "first_byte_timeout", "header_timeout", "body_timeout",
-// "idle", "keepalive", "limit", "shutdown": stable, for metric labels.
+// "idle", "keepalive", "limit", "shutdown", "handshake_timeout", "tls_failed": stable, for metric
+// labels.
 const char* CloseReasonName(CloseReason reason);
 
 class ServerStats {

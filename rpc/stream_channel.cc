@@ -6,9 +6,12 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "rpc/call_access.h"
 #include "rpc/call_admission.h"
+#include "rpc/client_handshake.h"
 #include "rpc/client_frames.h"
 #include "rpc/client_keepalive.h"
 #include "rpc/client_stream.h"
@@ -28,6 +31,7 @@ struct ClientConn {
   ScopedFd connecting_fd;               // while a non-blocking connect is in progress
   std::unique_ptr<Watcher> connect_watcher;
   TimerId connect_timer = 0;
+  std::unique_ptr<ClientHandshake> handshake;  // TLS, between the connect and `connection`
   // Frames written once connected, by call id; those of calls that end before then are dropped.
   // `admitted`: the bytes CallAdmission counts for it (a REQUEST's), released when it leaves.
   struct Queued {
@@ -50,10 +54,12 @@ struct ClientConn {
 
 class ChannelImpl final : public Channel, public ClientStreamOwner {
  public:
-  ChannelImpl(std::string target, SocketAddress address, ChannelOptions options)
+  ChannelImpl(std::string target, SocketAddress address, ChannelOptions options,
+              std::shared_ptr<TlsContext> tls)
       : target_(std::move(target)),
         address_(address),
         options_(options),
+        tls_(std::move(tls)),
         admission_(target_, options_),
         loop_thread_(options.busy_poll),
         sync_calls_(std::make_unique<SyncCalls>(target_, address_, options_, loop())) {}
@@ -100,7 +106,11 @@ class ChannelImpl final : public Channel, public ClientStreamOwner {
   void StartInLoop(uint64_t id, PendingCall call, std::string frame);
   ClientConn* EnsureConnection();
   void OnConnectWritable(ClientConn* conn);
-  void OnConnected(ClientConn* conn, ScopedFd fd);
+  // TLS: handshakes over the connected `fd` (kept in conn->connecting_fd), then OnConnected.
+  void StartHandshake(ClientConn* conn, ScopedFd fd);
+  void OnHandshakeDone(ClientConn* conn, absl::Status status);
+  void OnConnected(ClientConn* conn, ScopedFd fd,
+                   std::unique_ptr<RecordLayer> record_layer = nullptr);
   void OnData(ClientConn* conn, Buffer* buffer);
   void DecodeFrames(ClientConn* conn, Buffer* buffer);
   void OnResponse(ClientConn* conn, Frame frame);
@@ -122,6 +132,7 @@ class ChannelImpl final : public Channel, public ClientStreamOwner {
   const std::string target_;
   const SocketAddress address_;
   const ChannelOptions options_;
+  const std::shared_ptr<TlsContext> tls_;  // null: plaintext
   CallAdmission admission_;
   std::atomic<uint64_t> next_call_id_{1};
   EventLoopThread loop_thread_;
@@ -231,7 +242,11 @@ ClientConn* ChannelImpl::EnsureConnection() {
     return conn;
   }
   if (!in_progress) {
-    OnConnected(conn, *std::move(fd));
+    if (tls_ != nullptr) {
+      StartHandshake(conn, *std::move(fd));
+    } else {
+      OnConnected(conn, *std::move(fd));
+    }
     return conn;
   }
   conn->connecting_fd = *std::move(fd);
@@ -260,16 +275,70 @@ void ChannelImpl::OnConnectWritable(ClientConn* conn) {
     CloseConn(conn, error);
     return;
   }
+  if (tls_ != nullptr) return StartHandshake(conn, std::move(conn->connecting_fd));
   if (conn->connect_timer != 0) loop()->CancelTimer(conn->connect_timer);
   conn->connect_timer = 0;
   OnConnected(conn, std::move(conn->connecting_fd));
 }
 
-void ChannelImpl::OnConnected(ClientConn* conn, ScopedFd fd) {
+namespace {
+
+// The target's host, the name a TLS server is verified against by default: "db.example:443"
+// gives "db.example", "[::1]:80" gives "::1". Empty for a Unix socket.
+std::string TargetHost(absl::string_view target) {
+  if (absl::StartsWith(target, "unix:")) return "";
+  if (absl::StartsWith(target, "[")) {
+    const size_t end = target.find(']');
+    return std::string(target.substr(1, end == absl::string_view::npos ? 0 : end - 1));
+  }
+  return std::string(target.substr(0, target.rfind(':')));
+}
+
+}  // namespace
+
+void ChannelImpl::StartHandshake(ClientConn* conn, ScopedFd fd) {
+  conn->connecting_fd = std::move(fd);
+  absl::StatusOr<std::unique_ptr<TlsSession>> session =
+      tls_->NewSession(conn->connecting_fd.get(), TargetHost(target_));
+  if (!session.ok()) {
+    CloseConn(conn, session.status());
+    return;
+  }
+  if (conn->connect_timer == 0) {  // connected at once: the handshake still gets a deadline
+    conn->connect_timer = loop()->RunAfter(options_.connect_timeout, [this, conn] {
+      conn->connect_timer = 0;
+      CloseConn(conn, absl::UnavailableError(
+                          absl::StrCat("TLS handshake with ", target_, " timed out")));
+    });
+  }
+  conn->handshake = std::make_unique<ClientHandshake>(
+      loop(), conn->connecting_fd.get(), *std::move(session),
+      [this, conn](absl::Status status) { OnHandshakeDone(conn, std::move(status)); });
+  conn->handshake->Start();
+}
+
+void ChannelImpl::OnHandshakeDone(ClientConn* conn, absl::Status status) {
+  std::unique_ptr<TlsSession> session = conn->handshake->TakeSession();
+  // Destroyed later: its watcher's callback is running.
+  loop()->QueueInLoop([handshake = std::shared_ptr<ClientHandshake>(std::move(conn->handshake))] {});
+  if (!status.ok()) {
+    CloseConn(conn, absl::UnavailableError(
+                        absl::StrCat("TLS handshake with ", target_, " failed: ",
+                                     absl::StripPrefix(status.message(), "TLS handshake: "))));
+    return;
+  }
+  if (conn->connect_timer != 0) loop()->CancelTimer(conn->connect_timer);
+  conn->connect_timer = 0;
+  OnConnected(conn, std::move(conn->connecting_fd), std::move(session));
+}
+
+void ChannelImpl::OnConnected(ClientConn* conn, ScopedFd fd,
+                              std::unique_ptr<RecordLayer> record_layer) {
   ConnectionOptions connection_options;
   connection_options.output_high_water_bytes = options_.output_high_water_bytes;
   conn->connection =
       std::make_shared<Connection>(loop(), std::move(fd), address_, connection_options);
+  if (record_layer != nullptr) conn->connection->set_record_layer(std::move(record_layer));
   conn->connection->set_watermark_callback(
       [this, conn](const ConnectionPtr&, bool above) { SetAboveHighWater(conn, above); });
   conn->reader = std::make_unique<FrameReader>(options_.limits);
@@ -377,6 +446,7 @@ void ChannelImpl::CloseConn(ClientConn* conn, const absl::Status& status) {
   conn->closed = true;
   if (current_ == conn) current_ = nullptr;
   if (conn->connect_watcher) conn->connect_watcher->Remove();
+  if (conn->handshake) conn->handshake->Stop();
   if (conn->connect_timer != 0) loop()->CancelTimer(conn->connect_timer);
   if (conn->keepalive_timer != 0) loop()->CancelTimer(conn->keepalive_timer);
   conn->keepalive_timer = 0;
@@ -624,8 +694,9 @@ void ChannelImpl::EndUnstarted(PendingCall* call, absl::Status status) {
 }  // namespace
 
 std::unique_ptr<Channel> CreateStreamChannel(std::string target, const SocketAddress& address,
-                                             const ChannelOptions& options) {
-  return std::make_unique<ChannelImpl>(std::move(target), address, options);
+                                             const ChannelOptions& options,
+                                             std::shared_ptr<TlsContext> tls) {
+  return std::make_unique<ChannelImpl>(std::move(target), address, options, std::move(tls));
 }
 
 }  // namespace framerpc

@@ -9,12 +9,15 @@
 
 #include "rpc/channel.h"
 #include "transport/socket_address.h"
+#include "transport/tls/tls_context.h"
 
 namespace framerpc {
 
 // `options` have been validated by Channel::Create.
+// `tls`: made from options.tls when set (null otherwise).
 std::unique_ptr<Channel> CreateStreamChannel(std::string target, const SocketAddress& address,
-                                             const ChannelOptions& options);
+                                             const ChannelOptions& options,
+                                             std::shared_ptr<TlsContext> tls = nullptr);
 
 }  // namespace framerpc
 

@@ -47,12 +47,14 @@ absl::StatusOr<command::CommandServiceConfig> BuildCommandServiceConfig(
   }
   if (flags.cpu_limit > absl::ZeroDuration()) config.cpu_limit = flags.cpu_limit;
   absl::StatusOr<auth::AccessPolicy> access =
-      BuildAccessPolicy(flags.credentials, "--command_allow_uids", "the command service");
+      BuildAccessPolicy(flags.credentials, "--command_allow_uids", "the command service",
+                        "--command_allow_identities");
   if (!access.ok()) return access.status();
   if (!access->admits_anyone()) {
     return absl::FailedPreconditionError(
         "the command service runs programs as this server's user, so it needs a credential: "
-        "--auth_token_file (a bearer token), --command_allow_uids (peers on unix: sockets with "
+        "--auth_token_file (a bearer token), --command_allow_identities (TLS client "
+        "certificates naming these), --command_allow_uids (peers on unix: sockets with "
         "these uids), or --trust_local_peers (every user of this host; see "
         "docs/command_service.md)");
   }
@@ -71,8 +73,8 @@ absl::Status CheckCommandServiceExposure(const std::vector<std::string>& served_
           "; give it a credential (--auth_token_file)"));
     }
   }
-  const bool only_uids =
-      !access.is_open() && !access.accepts_token() && !access.trusts_local_peers();
+  const bool only_uids = !access.is_open() && !access.accepts_token() &&
+                         !access.trusts_local_peers() && access.tls_identities().empty();
   if (only_uids && !any_unix) {
     return absl::FailedPreconditionError(
         "the command service admits only Unix-socket peers (--command_allow_uids), but it is "

@@ -52,7 +52,8 @@ absl::StatusOr<std::set<uid_t>> ParseUids(const std::vector<std::string>& entrie
 
 absl::StatusOr<auth::AccessPolicy> BuildAccessPolicy(const CredentialFlags& flags,
                                                      const std::string& uids_flag_name,
-                                                     const std::string& subject) {
+                                                     const std::string& subject,
+                                                     const std::string& identities_flag_name) {
   auth::AccessPolicy policy;
   policy.set_subject(subject);
   if (!flags.auth_token_file.empty()) {
@@ -63,6 +64,15 @@ absl::StatusOr<auth::AccessPolicy> BuildAccessPolicy(const CredentialFlags& flag
   absl::StatusOr<std::set<uid_t>> uids = ParseUids(flags.allow_uids, uids_flag_name);
   if (!uids.ok()) return uids.status();
   if (!uids->empty()) policy.AcceptUnixUids(*std::move(uids));
+  std::set<std::string> identities;
+  for (const std::string& identity : flags.allow_identities) {
+    if (identity.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(identities_flag_name, ": an empty identity"));
+    }
+    identities.insert(identity);
+  }
+  if (!identities.empty()) policy.AcceptTlsIdentities(std::move(identities));
   if (flags.trust_local_peers) policy.TrustLocalPeers();
   policy.set_refusal_observer(flags.refusals);
   return policy;

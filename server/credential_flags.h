@@ -18,6 +18,8 @@ namespace framerpc::server {
 struct CredentialFlags {
   std::string auth_token_file;              // empty: no token
   std::vector<std::string> allow_uids;      // numeric uids or user names
+  // SAN URIs or DNS names of verified TLS client certificates (--*_allow_identities).
+  std::vector<std::string> allow_identities;
   bool trust_local_peers = false;
   // Told of the policy's refusals (the refusal log); not owned, may be null.
   RefusalObserver* refusals = nullptr;
@@ -30,10 +32,12 @@ absl::StatusOr<std::set<uid_t>> ParseUids(const std::vector<std::string>& entrie
 
 // The policy accepting what the flags name, with `subject` for its messages; the token read from
 // its file (SharedSecret::FromFile's errors). May admit nobody: callers decide whether that is
-// an error.
+// an error. An empty identity is INVALID_ARGUMENT naming `identities_flag_name`.
 absl::StatusOr<auth::AccessPolicy> BuildAccessPolicy(const CredentialFlags& flags,
                                                      const std::string& uids_flag_name,
-                                                     const std::string& subject);
+                                                     const std::string& subject,
+                                                     const std::string& identities_flag_name =
+                                                         "--allow_identities");
 
 }  // namespace framerpc::server
 

@@ -42,17 +42,20 @@ absl::StatusOr<file::FileServiceOptions> BuildFileServiceOptions(const FileServi
   options.max_transfers = flags.max_transfers;
   options.max_transfers_per_peer = flags.max_transfers_per_peer;
   absl::StatusOr<auth::AccessPolicy> writes =
-      BuildAccessPolicy(flags.credentials, "--file_allow_uids", "writes to the file service");
+      BuildAccessPolicy(flags.credentials, "--file_allow_uids", "writes to the file service",
+                        "--file_allow_identities");
   if (!writes.ok()) return writes.status();
   if (flags.writable && !writes->admits_anyone()) {
     return absl::FailedPreconditionError(
         "a writable file service needs a credential for writes: --auth_token_file (a bearer "
-        "token), --file_allow_uids (peers on unix: sockets with these uids), or "
+        "token), --file_allow_identities (TLS client certificates naming these), "
+        "--file_allow_uids (peers on unix: sockets with these uids), or "
         "--trust_local_peers (every user of this host; see docs/file_service.md)");
   }
   const bool reads_need_credentials =
       !flags.files_public &&
-      (!flags.credentials.auth_token_file.empty() || !flags.credentials.allow_uids.empty());
+      (!flags.credentials.auth_token_file.empty() || !flags.credentials.allow_uids.empty() ||
+       !flags.credentials.allow_identities.empty());
   if (reads_need_credentials) {
     options.read_access = *writes;
     options.read_access.set_subject("the file service");

@@ -10,9 +10,16 @@
 // --grpc_same_port on the --listen addresses as well. grpc.health.v1 and server reflection are
 // always served. gRPC is refused on addresses other hosts can reach unless --grpc_allow_nonlocal.
 //
+// TLS (docs/security.md): --tls_cert and --tls_key make every --listen address TLS only (or, with
+// --tls_shared_port, TLS and plaintext told apart by the first byte); --tls_client_ca and
+// --tls_client_auth ask clients for certificates. SIGHUP reloads the certificate and keys: new
+// handshakes use them, connections already open go on.
+//
 // Credentials (docs/security.md). The command service, and writes to a writable file service,
 // need one on every transport: a bearer token (--auth_token_file), a Unix-socket peer uid
-// (--command_allow_uids, --file_allow_uids), or, only if asked for, any peer on this host
+// (--command_allow_uids, --file_allow_uids), a verified TLS client certificate naming a listed
+// identity (--command_allow_identities, --file_allow_identities), or, only if asked for, any peer
+// on this host
 // (--trust_local_peers). Being on loopback is no credential by itself. The server prints at start
 // what each service accepts, and refuses to start a service that would admit nobody, or anyone
 // from another host.
@@ -59,6 +66,7 @@
 #include "server/file_setup.h"
 #include "naming/etcd_naming.h"
 #include "server/observability.h"
+#include "server/tls_setup.h"
 #include "services/command/command_service.h"
 #include "services/auth/local_address.h"
 #include "services/auth/shared_secret.h"
@@ -201,6 +209,34 @@ ABSL_FLAG(bool, trust_local_peers, false,
           "to file-service writes without a credential. Every user of this host, 'nobody' "
           "included, then runs commands and writes files as this server's user.");
 
+// TLS on the --listen addresses and --grpc_listen (docs/security.md). gRPC on the shared port
+// and UDP stay plaintext.
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM file: the server's certificate followed by its intermediates. With --tls_key, "
+          "every --listen address speaks TLS, and so does --grpc_listen (gRPC's own TLS, not "
+          "reloaded). Reloaded on SIGHUP.");
+ABSL_FLAG(std::string, tls_key, "", "PEM file: the private key of --tls_cert. Reloaded on SIGHUP.");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM file: the CAs that client certificates must chain to (with --tls_client_auth).");
+ABSL_FLAG(std::string, tls_client_auth, "none",
+          "Ask TLS clients for a certificate: none, optional (admitted without one, with no "
+          "certificate identity) or require (refused without one). A certificate sent is always "
+          "verified against --tls_client_ca.");
+ABSL_FLAG(std::string, tls_min_version, "1.3", "Lowest TLS version accepted: 1.3, or 1.2.");
+ABSL_FLAG(bool, tls_shared_port, false,
+          "Serve plaintext on the --listen addresses too, beside TLS (told apart by the first "
+          "byte). Off: plaintext is refused there, a framed client told why.");
+ABSL_FLAG(absl::Duration, tls_handshake_timeout, framerpc::ConnectionTimeoutOptions().handshake,
+          "Close a connection whose TLS handshake is not over this long after its ClientHello "
+          "began.");
+ABSL_FLAG(std::vector<std::string>, command_allow_identities, {},
+          "TLS clients whose verified certificate names one of these (a SAN URI such as "
+          "spiffe://example.org/ns/prod/sa/deploy, or a DNS name) may call the command service "
+          "without a token. Needs --tls_client_auth=require or optional.");
+ABSL_FLAG(std::vector<std::string>, file_allow_identities, {},
+          "TLS clients whose verified certificate names one of these (SAN URI or DNS name) may "
+          "use the file service (reads and writes) without a token. Needs --tls_client_auth.");
+
 // The file service. Defaults come from FileServiceFlags.
 ABSL_FLAG(std::string, file_root, "",
           "Serve framerpc.file.FileService on this directory: nothing outside it is reachable. "
@@ -285,7 +321,20 @@ framerpc::ConnectionTimeoutOptions ConnectionTimeoutFlags() {
   timeouts.idle = absl::GetFlag(FLAGS_idle_timeout);
   timeouts.keepalive_time = absl::GetFlag(FLAGS_keepalive_time);
   timeouts.keepalive_timeout = absl::GetFlag(FLAGS_keepalive_timeout);
+  timeouts.handshake = absl::GetFlag(FLAGS_tls_handshake_timeout);
   return timeouts;
+}
+
+// The TLS flags, read again on each SIGHUP.
+framerpc::server::TlsFlags TlsFlagValues() {
+  framerpc::server::TlsFlags flags;
+  flags.cert = absl::GetFlag(FLAGS_tls_cert);
+  flags.key = absl::GetFlag(FLAGS_tls_key);
+  flags.client_ca = absl::GetFlag(FLAGS_tls_client_ca);
+  flags.client_auth = absl::GetFlag(FLAGS_tls_client_auth);
+  flags.min_version = absl::GetFlag(FLAGS_tls_min_version);
+  flags.shared_port = absl::GetFlag(FLAGS_tls_shared_port);
+  return flags;
 }
 
 framerpc::server::CommandServiceFlags CommandFlags(framerpc::RefusalObserver* refusals) {
@@ -300,6 +349,7 @@ framerpc::server::CommandServiceFlags CommandFlags(framerpc::RefusalObserver* re
   flags.exec_output_limit = absl::GetFlag(FLAGS_command_exec_output_limit);
   flags.credentials.auth_token_file = absl::GetFlag(FLAGS_auth_token_file);
   flags.credentials.allow_uids = absl::GetFlag(FLAGS_command_allow_uids);
+  flags.credentials.allow_identities = absl::GetFlag(FLAGS_command_allow_identities);
   flags.credentials.trust_local_peers = absl::GetFlag(FLAGS_trust_local_peers);
   flags.credentials.refusals = refusals;
   flags.env_allow = absl::GetFlag(FLAGS_command_env_allow);
@@ -337,6 +387,7 @@ absl::StatusOr<std::unique_ptr<framerpc::file::FileServiceImpl>> MakeFileService
   flags.digest_cache_entries = absl::GetFlag(FLAGS_file_digest_cache_entries);
   flags.credentials.auth_token_file = absl::GetFlag(FLAGS_auth_token_file);
   flags.credentials.allow_uids = absl::GetFlag(FLAGS_file_allow_uids);
+  flags.credentials.allow_identities = absl::GetFlag(FLAGS_file_allow_identities);
   flags.credentials.trust_local_peers = absl::GetFlag(FLAGS_trust_local_peers);
   flags.credentials.refusals = refusals;
   flags.files_public = absl::GetFlag(FLAGS_file_public);
@@ -348,8 +399,8 @@ absl::StatusOr<std::unique_ptr<framerpc::file::FileServiceImpl>> MakeFileService
 
 // Starts the gRPC adapter if a flag asks for it, after checking that every address it would
 // accept gRPC on is local (or --grpc_allow_nonlocal). Before server->Start().
-absl::Status StartGrpc(framerpc::Server* server, std::unique_ptr<framerpc::GrpcAdapter>* grpc,
-                       std::string* grpc_address) {
+absl::Status StartGrpc(framerpc::Server* server, const framerpc::server::TlsSetup& tls,
+                       std::unique_ptr<framerpc::GrpcAdapter>* grpc, std::string* grpc_address) {
   const std::string listen = absl::GetFlag(FLAGS_grpc_listen);
   const bool same_port = absl::GetFlag(FLAGS_grpc_same_port);
   if (listen.empty() && !same_port) return absl::OkStatus();
@@ -374,6 +425,9 @@ absl::Status StartGrpc(framerpc::Server* server, std::unique_ptr<framerpc::GrpcA
   options.listen_address = listen;
   options.timeouts = ConnectionTimeoutFlags();
   options.stream_stall_timeout = absl::GetFlag(FLAGS_stream_stall_timeout);
+  // --grpc_listen gets the same TLS as the --listen addresses (gRPC's own, not reloaded on
+  // SIGHUP); gRPC on the shared port stays plaintext.
+  if (tls.context != nullptr) options.tls = tls.options;
   *grpc = std::make_unique<framerpc::GrpcAdapter>(server->dispatcher(), options);
   if (absl::Status s = (*grpc)->Start(); !s.ok()) return s;
   if (!listen.empty()) {
@@ -516,6 +570,7 @@ sigset_t ShutdownSignals() {
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);  // reloads the TLS certificate and key
   return set;
 }
 
@@ -597,9 +652,28 @@ int main(int argc, char** argv) {
       return Fail(s);
     }
   }
+  absl::StatusOr<framerpc::server::TlsSetup> tls = framerpc::server::BuildTlsSetup(TlsFlagValues());
+  if (!tls.ok()) return Fail(tls.status());
+  if (*command != nullptr) {
+    if (absl::Status s = framerpc::server::CheckIdentitiesAreVerified(
+            (*command)->runner().config().access, *tls, "the command service",
+            "--command_allow_identities");
+        !s.ok()) {
+      return Fail(s);
+    }
+  }
+  if (*files != nullptr) {
+    if (absl::Status s = framerpc::server::CheckIdentitiesAreVerified(
+            (*files)->options().write_access, *tls, "the file service",
+            "--file_allow_identities");
+        !s.ok()) {
+      return Fail(s);
+    }
+  }
+  if (tls->context != nullptr) server.SetTlsContext(tls->context);
   const std::vector<std::string> listens = absl::GetFlag(FLAGS_listen);
   for (const std::string& address : listens) {
-    if (absl::Status s = server.AddListener(address); !s.ok()) return Fail(s);
+    if (absl::Status s = server.AddListener(address, tls->listeners); !s.ok()) return Fail(s);
   }
   std::vector<std::string> ready;
   for (size_t i = 0; i < listens.size(); ++i) ready.push_back(server.listen_address(i));
@@ -608,7 +682,7 @@ int main(int argc, char** argv) {
   }
   std::unique_ptr<framerpc::GrpcAdapter> grpc;
   std::string grpc_address;
-  if (absl::Status s = StartGrpc(&server, &grpc, &grpc_address); !s.ok()) return Fail(s);
+  if (absl::Status s = StartGrpc(&server, *tls, &grpc, &grpc_address); !s.ok()) return Fail(s);
   std::optional<framerpc::auth::SharedSecret> admin_token;
   if (absl::Status s = AttachObservability(&server, &health, command->get(), files->get(),
                                            &admin_token, &observability);
@@ -640,6 +714,9 @@ int main(int argc, char** argv) {
     ready.push_back("admin:" + admin);
   }
   // The access lines first: "serving" is the last line of the start-up report, and means ready.
+  if (tls->context != nullptr) {
+    std::printf("framerpc_server: TLS on the --listen addresses: %s\n", tls->description.c_str());
+  }
   PrintAccess(command->get(), files->get());
   std::printf("framerpc_server: serving %s\n", absl::StrJoin(ready, ", ").c_str());
   std::fflush(stdout);
@@ -665,7 +742,25 @@ int main(int argc, char** argv) {
   }
 
   int received = 0;
-  sigwait(&signals, &received);
+  for (;;) {
+    sigwait(&signals, &received);
+    if (received != SIGHUP) break;
+    // New handshakes use what the files hold now; open connections keep their sessions. A
+    // reload that fails leaves the old certificate in use.
+    absl::StatusOr<framerpc::server::TlsSetup> reloaded =
+        framerpc::server::BuildTlsSetup(TlsFlagValues());
+    if (tls->context == nullptr) {
+      framerpc::logging::Info("server", "SIGHUP: no TLS to reload");
+    } else if (!reloaded.ok()) {
+      framerpc::logging::Log(framerpc::logging::Level::kError, "server", "TLS reload failed",
+                             {{"error", reloaded.status().ToString()}});
+    } else {
+      server.SetTlsContext(reloaded->context);
+      framerpc::logging::Info("server", "SIGHUP: TLS certificate and key reloaded");
+      std::printf("framerpc_server: TLS certificate and key reloaded\n");
+      std::fflush(stdout);
+    }
+  }
   // Health turns NOT_SERVING first, and everything else goes on for the drain delay, so that
   // load balancers and readiness probes see it and stop sending before the listeners close.
   // Out of the registry first, so that clients stop picking this server, then NOT_SERVING.
@@ -678,7 +773,9 @@ int main(int argc, char** argv) {
                 received, absl::FormatDuration(drain).c_str());
     std::fflush(stdout);
     const timespec wait = absl::ToTimespec(drain);
-    sigtimedwait(&signals, nullptr, &wait);
+    sigset_t stop = signals;  // SIGHUP is no reason to cut the drain short
+    sigdelset(&stop, SIGHUP);
+    sigtimedwait(&stop, nullptr, &wait);
   }
   std::printf("framerpc_server: signal %d, shutting down gracefully\n", received);
   std::fflush(stdout);

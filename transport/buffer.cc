@@ -23,6 +23,27 @@ void Buffer::Append(absl::string_view bytes) {
 
 void Buffer::Reserve(size_t n) { EnsureWritable(n); }
 
+char* Buffer::BeginWrite(size_t want, size_t* room) {
+  writing_diversion_ = diverting_ && divert_filled_ < divert_total_;
+  if (writing_diversion_) {
+    GrowDiversion(want);
+    *room = diverted_.size() - divert_filled_;
+    return &diverted_[divert_filled_];
+  }
+  EnsureWritable(want);
+  *room = storage_.size() - write_index_;
+  return &storage_[write_index_];
+}
+
+void Buffer::CommitWrite(size_t n) {
+  if (writing_diversion_) {
+    divert_filled_ += n;
+  } else {
+    write_index_ += n;
+  }
+  writing_diversion_ = false;
+}
+
 void Buffer::EnsureWritable(size_t n) {
   if (storage_.size() - write_index_ >= n) return;
   const size_t readable = readable_bytes();

@@ -32,6 +32,13 @@ class Buffer {
   // *saved_errno is set.
   ssize_t ReadFd(int fd, size_t max_bytes, int* saved_errno);
 
+  // Room for the next input when something other than ReadFd writes it (a TLS record layer
+  // decrypting in place): at least min(`want`, what is left of an open diversion) bytes, in the
+  // open diversion if there is one, else in the buffer. CommitWrite(n) then takes the first `n`
+  // bytes written there as input. No other call may come in between.
+  char* BeginWrite(size_t want, size_t* room);
+  void CommitWrite(size_t n);
+
   // Diversion: the next input goes into a string of its own, of exactly `total` bytes, instead of
   // the buffer, so that a large frame body is read from the socket straight into the string that
   // will carry it rather than copied out of the buffer. The bytes readable now (which must be at
@@ -55,6 +62,7 @@ class Buffer {
   // Makes room for up to `n` more diverted bytes (never beyond the total).
   void GrowDiversion(size_t n);
 
+  bool writing_diversion_ = false;  // between BeginWrite and CommitWrite
   std::string storage_;
   size_t read_index_ = 0;
   size_t write_index_ = 0;

@@ -34,6 +34,8 @@ void Connection::Start() {
                                     absl::StrCat("socket error: ", SocketErrorText())));
   });
   watcher_->EnableReading();
+  // The handshake may have left application data decrypted in the session already.
+  if (record_ != nullptr) loop_->QueueInLoop([self = shared_from_this()] { self->HandleRead(); });
 }
 
 std::string Connection::SocketErrorText() const {
@@ -75,7 +77,29 @@ void Connection::SendDirect(std::string head, absl::string_view tail) {
     std::lock_guard<std::mutex> lock(output_mu_);
     if (!output_open_) return;
     size_t written = 0;
-    if (output_.empty() && !loop_flushes_) {
+    if (record_ != nullptr) {
+      if (output_.empty() && record_stage_.empty() && !loop_flushes_) {
+        absl::Status error;
+        written = WriteRecordsDirectLocked(&head, &tail, &error);
+        if (!error.ok()) {
+          CloseOutputLocked();
+          loop_->QueueInLoop([self = shared_from_this(), error] { self->HandleClose(error); });
+          return;
+        }
+        if (written == head.size() + tail.size()) {
+          if (!record_->HasUnsentOutput()) return;
+          // The layer took it all, the socket not: the loop sends the rest once writable.
+          const bool wake = !loop_flushes_;
+          loop_flushes_ = true;
+          if (wake) {
+            loop_->QueueInLoop([self = shared_from_this()] {
+              if (!self->watcher_->IsWriting() && !self->flush_scheduled_) self->Flush();
+            });
+          }
+          return;
+        }
+      }
+    } else if (output_.empty() && !loop_flushes_) {
       iovec vec[2] = {{head.data(), head.size()}, {const_cast<char*>(tail.data()), tail.size()}};
       const ssize_t n = SendBuffers(fd_.get(), vec, tail.empty() ? 1 : 2);
       if (n == static_cast<ssize_t>(head.size() + tail.size())) return;  // nothing for the loop
@@ -183,9 +207,11 @@ void Connection::Flush() {
   bool drained;
   size_t queued;
   int write_error = 0;
+  absl::Status record_error;
   {
     std::lock_guard<std::mutex> lock(output_mu_);
-    while (!output_.empty()) {
+    if (record_ != nullptr) FlushRecordsLocked(&record_error);
+    while (record_ == nullptr && !output_.empty()) {
       iovec vec[64];
       int count = 0;
       size_t offset = output_offset_;
@@ -214,7 +240,8 @@ void Connection::Flush() {
       }
       if (n == 0) break;
     }
-    drained = output_.empty();
+    drained = output_.empty() && record_stage_.empty() &&
+              (record_ == nullptr || !record_->HasUnsentOutput());
     // Until the loop has drained the queue, other threads append to it instead of writing.
     loop_flushes_ = !drained;
     queued = queued_bytes_.load(std::memory_order_relaxed);
@@ -223,11 +250,13 @@ void Connection::Flush() {
     HandleClose(absl::UnavailableError(absl::StrCat("write failed: ", std::strerror(write_error))));
     return;
   }
+  if (!record_error.ok()) {
+    HandleClose(record_error);
+    return;
+  }
   if (drained) {
-    if (watcher_->IsWriting()) watcher_->DisableWriting();
-    if (state_ == State::kShuttingDown || state_ == State::kLingering) {
-      ::shutdown(fd_.get(), SHUT_WR);
-    }
+    if (watcher_->IsWriting() && !read_wants_write_) watcher_->DisableWriting();
+    if (state_ == State::kShuttingDown || state_ == State::kLingering) ShutdownWrite();
     if (state_ == State::kLingering) {
       CloseIfDrained();
       if (state_ == State::kClosed) return;
@@ -238,11 +267,102 @@ void Connection::Flush() {
   FireWatermark(queued);
 }
 
-void Connection::HandleWrite() { Flush(); }
+void Connection::HandleWrite() {
+  if (read_wants_write_) {
+    read_wants_write_ = false;
+    HandleRead();
+    if (state_ == State::kClosed) return;
+  }
+  Flush();
+}
 
 bool Connection::OutputEmpty() {
   std::lock_guard<std::mutex> lock(output_mu_);
-  return output_.empty();
+  return output_.empty() && record_stage_.empty() &&
+         (record_ == nullptr || !record_->HasUnsentOutput());
+}
+
+void Connection::ShutdownWrite() {
+  if (record_ != nullptr) {
+    std::lock_guard<std::mutex> lock(output_mu_);
+    if (fd_.valid()) record_->SendCloseNotify();
+  }
+  ::shutdown(fd_.get(), SHUT_WR);
+}
+
+void Connection::FlushRecordsLocked(absl::Status* error) {
+  // The records of this batch leave together (one send for several, like the plain writev).
+  record_->Cork();
+  WriteRecordsLocked(error);
+  RecordIo sent = record_->Uncork();
+  if (sent.kind == RecordIo::Kind::kError && error->ok()) *error = sent.error;
+}
+
+void Connection::WriteRecordsLocked(absl::Status* error) {
+  while (!record_stage_.empty() || !output_.empty()) {
+    // The stage first: after kWantWrite the layer must be offered the same bytes again.
+    if (record_stage_.empty() &&
+        output_.front().size() - output_offset_ < RecordLayer::kMaxRecordBytes &&
+        output_.size() > 1) {
+      for (auto it = output_.begin(); it != output_.end();) {
+        const size_t left = it->size() - output_offset_;
+        if (record_stage_.size() + left > RecordLayer::kMaxRecordBytes) break;
+        record_stage_.append(*it, output_offset_, left);
+        output_offset_ = 0;
+        it = output_.erase(it);
+      }
+    }
+    const bool staged = !record_stage_.empty();
+    const char* data = staged ? record_stage_.data() : output_.front().data() + output_offset_;
+    const size_t size = staged ? record_stage_.size() : output_.front().size() - output_offset_;
+    RecordIo io = record_->Write(data, size);
+    if (io.kind == RecordIo::Kind::kWantWrite) return;
+    if (io.kind != RecordIo::Kind::kOk) {
+      *error = io.kind == RecordIo::Kind::kError
+                   ? io.error
+                   : absl::UnavailableError("TLS write: the session cannot write now");
+      return;
+    }
+    SubtractQueuedLocked(io.bytes);
+    if (staged) {
+      record_stage_.erase(0, io.bytes);
+    } else {
+      output_offset_ += io.bytes;
+      if (output_offset_ == output_.front().size()) {
+        output_.pop_front();
+        output_offset_ = 0;
+      }
+    }
+  }
+}
+
+size_t Connection::WriteRecordsDirectLocked(std::string* head, absl::string_view* tail,
+                                            absl::Status* error) {
+  // Small: one record, for the price of copying the tail. Large: the tail from where it is.
+  if (!tail->empty() && head->size() + tail->size() <= RecordLayer::kMaxRecordBytes) {
+    head->append(tail->data(), tail->size());
+    *tail = absl::string_view();
+  }
+  size_t written = 0;
+  record_->Cork();
+  for (absl::string_view piece : {absl::string_view(*head), *tail}) {
+    while (!piece.empty() && error->ok()) {
+      RecordIo io = record_->Write(piece.data(), piece.size());
+      if (io.kind == RecordIo::Kind::kWantWrite) break;
+      if (io.kind != RecordIo::Kind::kOk) {
+        *error = io.kind == RecordIo::Kind::kError
+                     ? io.error
+                     : absl::UnavailableError("TLS write: the session cannot write now");
+        break;
+      }
+      piece.remove_prefix(io.bytes);
+      written += io.bytes;
+    }
+    if (!piece.empty()) break;
+  }
+  RecordIo sent = record_->Uncork();
+  if (sent.kind == RecordIo::Kind::kError && error->ok()) *error = sent.error;
+  return written;
 }
 
 void Connection::CloseIfDrained() {
@@ -252,7 +372,77 @@ void Connection::CloseIfDrained() {
   HandleClose(linger_reason_);
 }
 
+void Connection::HandleRecordsRead() {
+  size_t total = 0;
+  absl::Status ended;  // the session ended (close_notify or EOF) or failed
+  bool read_more = true;
+  while (read_more && total < options_.max_read_bytes) {
+    size_t room = 0;
+    char* into = input_.BeginWrite(RecordLayer::kMaxRecordBytes, &room);
+    RecordIo io;
+    bool more_buffered = false;
+    {
+      std::lock_guard<std::mutex> lock(output_mu_);
+      if (!fd_.valid()) return;
+      io = record_->Read(into, room);
+      if (io.kind == RecordIo::Kind::kOk) more_buffered = record_->HasBufferedInput();
+    }
+    switch (io.kind) {
+      case RecordIo::Kind::kOk:
+        input_.CommitWrite(io.bytes);
+        total += io.bytes;
+        // The session reads ahead: with nothing left in it, the socket was drained by that read
+        // (or more arrives with a readiness of its own), and one recv(2) that would only say
+        // EAGAIN is saved, as the plain path's single read per readiness does.
+        read_more = more_buffered;
+        break;
+      case RecordIo::Kind::kWantRead:
+        input_.CommitWrite(0);
+        read_more = false;
+        break;
+      case RecordIo::Kind::kWantWrite:
+        input_.CommitWrite(0);
+        read_wants_write_ = true;
+        if (!watcher_->IsWriting()) watcher_->EnableWriting();
+        read_more = false;
+        break;
+      case RecordIo::Kind::kClosed:
+        input_.CommitWrite(0);
+        ended = absl::UnavailableError("connection closed by peer");
+        read_more = false;
+        break;
+      case RecordIo::Kind::kError:
+        input_.CommitWrite(0);
+        ended = io.error;
+        read_more = false;
+        break;
+    }
+  }
+  if (total > 0 && state_ == State::kLingering) {
+    input_.Consume(input_.readable_bytes());
+  } else if (total > 0) {
+    RunDataCallback();  // what arrived before the end is still delivered
+  }
+  if (state_ == State::kClosed) return;
+  if (!ended.ok()) {
+    HandleClose(state_ == State::kLingering ? linger_reason_ : ended);
+    return;
+  }
+  // Plaintext left decrypted in the session: the socket will not say it is readable for it.
+  bool buffered;
+  {
+    std::lock_guard<std::mutex> lock(output_mu_);
+    buffered = record_->HasBufferedInput();
+  }
+  if (buffered && watcher_->IsReading()) {
+    loop_->QueueInLoop([self = shared_from_this()] {
+      if (self->state_ != State::kClosed && self->watcher_->IsReading()) self->HandleRead();
+    });
+  }
+}
+
 void Connection::HandleRead() {
+  if (record_ != nullptr) return HandleRecordsRead();
   int saved_errno = 0;
   const ssize_t n = input_.ReadFd(fd_.get(), options_.max_read_bytes, &saved_errno);
   if (n > 0 && state_ == State::kLingering) {
@@ -278,7 +468,7 @@ void Connection::Shutdown() {
     if (self->state_ != State::kOpen) return;
     self->state_ = State::kShuttingDown;
     // Otherwise Flush() shuts the write side once the queue is written.
-    if (self->OutputEmpty()) ::shutdown(self->fd_.get(), SHUT_WR);
+    if (self->OutputEmpty()) self->ShutdownWrite();
   });
 }
 
@@ -318,7 +508,14 @@ void Connection::RedeliverInput() {
 }
 
 void Connection::StartReading() {
-  if (state_ != State::kClosed && !watcher_->IsReading()) watcher_->EnableReading();
+  if (state_ == State::kClosed || watcher_->IsReading()) return;
+  watcher_->EnableReading();
+  if (record_ != nullptr) {
+    // Input the session decrypted before reading paused shows no readiness of its own.
+    loop_->QueueInLoop([self = shared_from_this()] {
+      if (self->state_ != State::kClosed && self->watcher_->IsReading()) self->HandleRead();
+    });
+  }
 }
 
 void Connection::HandleClose(absl::Status reason) {
@@ -335,6 +532,7 @@ void Connection::HandleClose(absl::Status reason) {
     CloseOutputLocked();
     fd_.reset();
     output_.clear();
+    record_stage_.clear();
     output_offset_ = 0;
     loop_flushes_ = false;
     SubtractQueuedLocked(queued_bytes_.load(std::memory_order_relaxed));

@@ -15,6 +15,15 @@
 // copy into the queue; only what the socket does not take at once is queued for the loop. Sends
 // from the loop thread are queued and written together, one writev per batch of events. Either
 // way, bytes leave in the order their Send() calls took output_mu_.
+//
+// Protected connections: with a RecordLayer (a TLS session whose handshake is done), the same
+// paths read and write through it instead of the socket. The layer is called only under
+// output_mu_ (reads too), since a TLS session is one object for both directions. Small pieces of
+// output are gathered into one record of up to 16 KiB, and the records of a batch leave together
+// (RecordLayer::Cork, the writev of the plain path); a large piece is written from where it is.
+// Records the layer has taken and the socket not yet (at most 256 KiB for TLS) are not counted in
+// queued_output_bytes(), but the output is not drained until they are sent. Graceful closes send
+// close_notify first.
 #ifndef FRAMERPC_TRANSPORT_CONNECTION_H_
 #define FRAMERPC_TRANSPORT_CONNECTION_H_
 
@@ -29,6 +38,7 @@
 #include "transport/buffer.h"
 #include "transport/byte_budget.h"
 #include "transport/event_loop.h"
+#include "transport/record_layer.h"
 #include "base/scoped_fd.h"
 #include "transport/socket_address.h"
 #include "transport/watcher.h"
@@ -65,6 +75,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void set_data_callback(DataCallback cb) { data_callback_ = std::move(cb); }
   void set_close_callback(CloseCallback cb) { close_callback_ = std::move(cb); }
   void set_watermark_callback(WatermarkCallback cb) { watermark_callback_ = std::move(cb); }
+
+  // Before Start(): reads and writes go through `layer` (e.g. a TLS session over this
+  // connection's socket, its handshake done) from now on.
+  void set_record_layer(std::unique_ptr<RecordLayer> layer) { record_ = std::move(layer); }
+  // The record layer, null if none. Loop thread; for reading what it established (the peer).
+  RecordLayer* record_layer() const { return record_.get(); }
 
   // Loop thread. Starts reading; set the callbacks first.
   void Start();
@@ -115,7 +131,21 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Another thread's Send(): writes at once if nothing is queued, queues the rest.
   void SendDirect(std::string head, absl::string_view tail);
   void HandleRead();
+  // HandleRead through record_.
+  void HandleRecordsRead();
   void HandleWrite();
+  // Requires output_mu_. Writes queued output through record_ until it is all written or the
+  // layer must wait; a failure in `*error`.
+  void FlushRecordsLocked(absl::Status* error);
+  // The same, record by record, without the batching.
+  void WriteRecordsLocked(absl::Status* error);
+  // Requires output_mu_ and nothing queued. Writes `*head` then `*tail` through record_; when
+  // they are small, the tail is first appended to the head (and *tail emptied) to make one
+  // record. Returns the bytes taken. A failure in `*error`.
+  size_t WriteRecordsDirectLocked(std::string* head, absl::string_view* tail,
+                                  absl::Status* error);
+  // Closes the write side: close_notify through record_ first, if there is one.
+  void ShutdownWrite();
   void HandleClose(absl::Status reason);
   void Flush();
   // Fires the watermark callback on a crossing of the high or the low water mark.
@@ -157,6 +187,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // guarded by output_mu_: a watermark check has been handed to the loop and not yet run.
   bool watermark_check_queued_ = false;
   std::atomic<size_t> queued_bytes_{0};  // written under output_mu_
+
+  // guarded by output_mu_ (and the loop thread for the pointer): see Protected connections.
+  std::unique_ptr<RecordLayer> record_;
+  // guarded by output_mu_: small queued pieces gathered into one record; written before output_.
+  std::string record_stage_;
+  bool read_wants_write_ = false;  // the record layer's read waits for writability
 
   bool flush_scheduled_ = false;
   bool in_data_callback_ = false;  // sends during it are flushed when it returns

@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <climits>
+#include <fstream>
+#include <sstream>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -18,6 +20,47 @@ namespace framerpc {
 
 using grpc_adapter::CallEnvironment;
 using grpc_adapter::GrpcCall;
+
+namespace {
+
+absl::StatusOr<std::string> ReadPem(const std::string& path, absl::string_view what) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) return absl::InvalidArgumentError(absl::StrCat(what, " ", path, ": cannot read"));
+  std::ostringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+// gRPC's own TLS from the framed transport's options (files read now).
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> GrpcTlsCredentials(
+    const TlsServerOptions& tls) {
+  grpc::SslServerCredentialsOptions options;
+  absl::StatusOr<std::string> cert = ReadPem(tls.cert_chain_file, "certificate chain file");
+  if (!cert.ok()) return cert.status();
+  absl::StatusOr<std::string> key = ReadPem(tls.private_key_file, "private key file");
+  if (!key.ok()) return key.status();
+  options.pem_key_cert_pairs.push_back({*std::move(key), *std::move(cert)});
+  switch (tls.client_auth) {
+    case ClientAuth::kNone:
+      options.client_certificate_request = GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE;
+      break;
+    case ClientAuth::kOptional:
+      options.client_certificate_request = GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY;
+      break;
+    case ClientAuth::kRequire:
+      options.client_certificate_request =
+          GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+      break;
+  }
+  if (tls.client_auth != ClientAuth::kNone) {
+    absl::StatusOr<std::string> roots = ReadPem(tls.client_ca_file, "client CA file");
+    if (!roots.ok()) return roots.status();
+    options.pem_root_certs = *std::move(roots);
+  }
+  return grpc::SslServerCredentials(options);
+}
+
+}  // namespace
 
 GrpcAdapter::GrpcAdapter(Dispatcher* dispatcher, GrpcAdapterOptions options)
     : dispatcher_(dispatcher), options_(std::move(options)) {}
@@ -37,6 +80,13 @@ absl::Status GrpcAdapter::Start() {
       return absl::FailedPreconditionError("GrpcAdapter already started");
     }
   }
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (options_.tls.has_value()) {
+    absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> tls =
+        GrpcTlsCredentials(*options_.tls);
+    if (!tls.ok()) return tls.status();
+    credentials = *std::move(tls);
+  }
   started_ = true;
   generic_service_ = std::make_unique<grpc::AsyncGenericService>();
   const int max_message =
@@ -44,8 +94,7 @@ absl::Status GrpcAdapter::Start() {
 
   grpc::ServerBuilder builder;
   if (!options_.listen_address.empty()) {
-    builder.AddListeningPort(GrpcListenTarget(options_.listen_address),
-                             grpc::InsecureServerCredentials(), &port_);
+    builder.AddListeningPort(GrpcListenTarget(options_.listen_address), credentials, &port_);
   }
   builder.RegisterAsyncGenericService(generic_service_.get());
   // No gRPC-side health service: grpc.health.v1 is HealthService, a framerpc service reached

@@ -39,6 +39,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -52,6 +53,7 @@
 #include "rpc/dispatcher.h"
 #include "rpc/server.h"
 #include "rpc/worker_pool.h"
+#include "transport/tls/tls_options.h"
 
 namespace grpc {
 class AsyncGenericService;
@@ -87,6 +89,13 @@ struct GrpcAdapterOptions {
   // never reads cannot hold the handler's thread, its slot and its memory. The client sees
   // CANCELLED (gRPC sends no status while a write is outstanding). InfiniteDuration: no limit.
   absl::Duration stream_stall_timeout = absl::Minutes(1);
+  // TLS on the adapter's own port, through gRPC's own TLS (grpc::SslServerCredentials), with the
+  // same files and client-auth policy as the framed listeners (docs/security.md). gRPC 1.51's
+  // credentials take no minimum version (min_version is not used: gRPC negotiates TLS 1.2 or
+  // 1.3) nor session tickets. A handler sees a verified client certificate's SAN URIs and DNS
+  // names in its PeerIdentity, as over the framed transport. Unset: plaintext. Connections
+  // adopted from a shared port are not affected (they stay plaintext).
+  std::optional<TlsServerOptions> tls;
 };
 
 class GrpcAdapter {

@@ -9,6 +9,8 @@
 #include "rpc/call_access.h"
 #include "transport/frame_codec.h"
 
+#include <grpc/grpc_security_constants.h>
+
 namespace framerpc::grpc_adapter {
 namespace {
 
@@ -31,6 +33,32 @@ absl::Status AttachmentError() {
   return absl::UnimplementedError(
       "the method sends a raw attachment, which gRPC cannot carry; call it over the framed "
       "transport");
+}
+
+}  // namespace
+
+namespace {
+
+// A call on the adapter's TLS port: its client certificate's SANs, as gRPC verified them.
+void AddTlsIdentity(const grpc::ServerContext& context, PeerIdentity* identity) {
+  std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
+  if (auth == nullptr) return;
+  for (const grpc::string_ref& type :
+       auth->FindPropertyValues(GRPC_TRANSPORT_SECURITY_TYPE_PROPERTY_NAME)) {
+    if (type == GRPC_SSL_TRANSPORT_SECURITY_TYPE) identity->tls = true;
+  }
+  if (!identity->tls || !auth->IsPeerAuthenticated()) return;
+  identity->tls_client_certificate = true;
+  for (const grpc::string_ref& uri : auth->FindPropertyValues(GRPC_PEER_URI_PROPERTY_NAME)) {
+    identity->tls_uri_sans.emplace_back(uri.data(), uri.size());
+  }
+  for (const grpc::string_ref& dns : auth->FindPropertyValues(GRPC_PEER_DNS_PROPERTY_NAME)) {
+    identity->tls_dns_sans.emplace_back(dns.data(), dns.size());
+  }
+  for (const grpc::string_ref& subject :
+       auth->FindPropertyValues(GRPC_X509_SUBJECT_PROPERTY_NAME)) {
+    identity->tls_subject.assign(subject.data(), subject.size());
+  }
 }
 
 }  // namespace
@@ -108,6 +136,7 @@ void GrpcCall::Start() {
   std::string peer;
   PeerIdentity identity;
   env_->adopted_peers->Resolve(context_.peer(), &peer, &identity);
+  AddTlsIdentity(context_, &identity);
   std::shared_ptr<ServerCall> call = Dispatcher::NewCall(std::move(frame), std::move(peer), identity);
   call->transport = CallTransport::kGrpc;
   ServerCallAccess::set_attachments_supported(&call->context, false);

@@ -39,6 +39,11 @@ AccessPolicy& AccessPolicy::AcceptUnixUids(std::set<uid_t> uids) {
   return *this;
 }
 
+AccessPolicy& AccessPolicy::AcceptTlsIdentities(std::set<std::string> identities) {
+  tls_identities_.insert(identities.begin(), identities.end());
+  return *this;
+}
+
 AccessPolicy& AccessPolicy::TrustLocalPeers() {
   trust_local_ = true;
   return *this;
@@ -58,6 +63,10 @@ std::string AccessPolicy::Describe() const {
     std::vector<std::string> uids;
     for (uid_t uid : unix_uids_) uids.push_back(absl::StrCat(uid));
     accepted.push_back(absl::StrCat("a Unix-socket peer with uid ", OrList(uids)));
+  }
+  if (!tls_identities_.empty()) {
+    std::vector<std::string> names(tls_identities_.begin(), tls_identities_.end());
+    accepted.push_back(absl::StrCat("a TLS client certificate naming ", OrList(names)));
   }
   if (trust_local_) accepted.push_back("any peer on this host (loopback or Unix socket)");
   if (accepted.empty()) return "nobody";
@@ -80,9 +89,22 @@ absl::Status AccessPolicy::Judge(const CallCredentials& call) const {
     return absl::UnauthenticatedError(absl::StrCat(subject_, ": ", status.message()));
   }
   if (call.unix_uid.has_value() && unix_uids_.count(*call.unix_uid) > 0) return absl::OkStatus();
+  std::vector<std::string> certified;  // the identities the call's certificate names
+  for (const std::vector<std::string>* names : {call.tls_uri_sans, call.tls_dns_sans}) {
+    if (names == nullptr) continue;
+    for (const std::string& name : *names) {
+      if (tls_identities_.count(name) > 0) return absl::OkStatus();
+      certified.push_back(name);
+    }
+  }
   if (trust_local_ && call.local_peer) return absl::OkStatus();
   if (!admits_anyone()) {
     return absl::PermissionDeniedError(absl::StrCat(subject_, " admits no calls on this server"));
+  }
+  if (!certified.empty() && !tls_identities_.empty()) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        subject_, ": client identity ", absl::StrJoin(certified, ", "), " is not allowed; ",
+        subject_, " accepts ", Describe()));
   }
   if (call.unix_uid.has_value() && !unix_uids_.empty()) {
     return absl::PermissionDeniedError(absl::StrCat(

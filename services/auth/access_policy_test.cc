@@ -116,6 +116,50 @@ TEST(AccessPolicyTest, TrustingLocalPeersAdmitsThemAndNoOneElse) {
   EXPECT_EQ(policy.Check(Remote()).code(), absl::StatusCode::kUnauthenticated);
 }
 
+// A remote TLS client whose verified certificate names `uri` (and `dns`, when given).
+struct CertifiedClient {
+  std::vector<std::string> uris;
+  std::vector<std::string> dns;
+  CallCredentials call() const {
+    CallCredentials c = Remote();
+    c.tls_uri_sans = &uris;
+    c.tls_dns_sans = &dns;
+    return c;
+  }
+};
+
+TEST(AccessPolicyTest, TlsClientIdentitiesAreAdmittedByName) {
+  AccessPolicy policy;
+  policy.set_subject("the command service")
+      .AcceptTlsIdentities({"spiffe://example.org/ns/prod/sa/deploy", "ops.example.org"});
+  EXPECT_TRUE(policy.Check(CertifiedClient{{"spiffe://example.org/ns/prod/sa/deploy"}, {}}.call())
+                  .ok());
+  EXPECT_TRUE(policy.Check(CertifiedClient{{}, {"ops.example.org"}}.call()).ok());
+  // Another identity of the same CA is refused, naming what it is and what would do.
+  absl::Status other =
+      policy.Check(CertifiedClient{{"spiffe://example.org/ns/prod/sa/billing"}, {}}.call());
+  EXPECT_EQ(other.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(other.message(),
+            "the command service: client identity spiffe://example.org/ns/prod/sa/billing is not "
+            "allowed; the command service accepts a TLS client certificate naming "
+            "ops.example.org or spiffe://example.org/ns/prod/sa/deploy");
+  // Matched exactly: no prefix, no case folding, no wildcard.
+  EXPECT_FALSE(policy.Check(CertifiedClient{{"spiffe://example.org/ns/prod/sa/deploy/x"}, {}}
+                                .call()).ok());
+  EXPECT_FALSE(policy.Check(CertifiedClient{{}, {"OPS.example.org"}}.call()).ok());
+  // Without a certificate: a credential is needed.
+  EXPECT_EQ(policy.Check(Remote()).code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(policy.Check(Loopback()).code(), absl::StatusCode::kUnauthenticated);
+}
+
+TEST(AccessPolicyTest, ACertificateIsNoCredentialUnlessItsIdentityIsListed) {
+  AccessPolicy policy;
+  policy.AcceptToken(Token());
+  absl::Status status =
+      policy.Check(CertifiedClient{{"spiffe://example.org/ns/prod/sa/deploy"}, {}}.call());
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnauthenticated);
+}
+
 TEST(AccessPolicyTest, DescribeListsEveryCredential) {
   AccessPolicy policy;
   policy.AcceptToken(Token()).AcceptUnixUids({1000}).TrustLocalPeers();

@@ -1,0 +1,59 @@
+// RecordLayer: what a Connection (transport/connection.h) reads and writes through instead of the
+// raw socket when the bytes are protected, e.g. by TLS (transport/tls/tls_session.h). The
+// Connection keeps owning the socket and its readiness; the layer turns plaintext into records on
+// that socket and back. The interface keeps the event loop free of any TLS library.
+//
+// Thread safety: none. The Connection calls it under its output mutex, from one thread at a time.
+#ifndef FRAMERPC_TRANSPORT_RECORD_LAYER_H_
+#define FRAMERPC_TRANSPORT_RECORD_LAYER_H_
+
+#include <cstddef>
+
+#include "absl/status/status.h"
+
+namespace framerpc {
+
+// The outcome of one Read or Write.
+struct RecordIo {
+  enum class Kind {
+    kOk,         // `bytes` plaintext bytes were read or taken (never 0)
+    kWantRead,   // nothing now: call again once the socket is readable
+    kWantWrite,  // nothing now: call again once the socket is writable
+    kClosed,     // the peer ended the session cleanly (a read saw close_notify)
+    kError,      // `error` says why; the session is unusable
+  };
+  Kind kind = Kind::kOk;
+  size_t bytes = 0;
+  absl::Status error;
+};
+
+class RecordLayer {
+ public:
+  // The largest plaintext one record carries: a read into at least this much room never leaves
+  // part of a record behind for want of room.
+  static constexpr size_t kMaxRecordBytes = 16384;
+
+  virtual ~RecordLayer() = default;
+
+  // Up to `size` bytes of plaintext into `data`.
+  virtual RecordIo Read(char* data, size_t size) = 0;
+  // Takes up to `size` bytes of `data`. After kWantWrite the next Write must offer the same bytes
+  // again, first (from any address, and more may follow them).
+  virtual RecordIo Write(const char* data, size_t size) = 0;
+  // Plaintext already decrypted and not yet read: the socket may never become readable for it.
+  virtual bool HasBufferedInput() const = 0;
+  // Tells the peer that no more data follows (TLS close_notify), without blocking: best effort.
+  virtual void SendCloseNotify() = 0;
+
+  // Batching: between Cork() and Uncork(), written records are gathered rather than each sent,
+  // and Uncork() sends them together. Uncork() is kOk when all of it left, kWantWrite when the
+  // socket is full (the rest is kept, sent first by the next Uncork() or Write()), kError
+  // otherwise. HasUnsentOutput(): records taken by Write() that the socket has not yet taken.
+  virtual void Cork() {}
+  virtual RecordIo Uncork() { return RecordIo{}; }
+  virtual bool HasUnsentOutput() const { return false; }
+};
+
+}  // namespace framerpc
+
+#endif  // FRAMERPC_TRANSPORT_RECORD_LAYER_H_

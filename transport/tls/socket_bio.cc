@@ -1,0 +1,125 @@
+#include "transport/tls/socket_bio.h"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <string>
+
+namespace framerpc {
+namespace {
+
+struct State {
+  int fd;
+  bool corked = false;
+  std::string gathered;  // records not yet sent, from `sent` on
+  size_t sent = 0;
+};
+
+State* Of(BIO* bio) { return static_cast<State*>(BIO_get_data(bio)); }
+
+bool Retryable(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == EINTR; }
+
+// 1: everything gathered is sent; 0: the socket is full; -1: an error (errno).
+int SendGathered(State* state) {
+  while (state->sent < state->gathered.size()) {
+    const ssize_t n = ::send(state->fd, state->gathered.data() + state->sent,
+                             state->gathered.size() - state->sent, MSG_NOSIGNAL);
+    if (n < 0) return Retryable(errno) ? 0 : -1;
+    state->sent += static_cast<size_t>(n);
+  }
+  // An idle connection keeps no gathered capacity (up to kMaxGatherBytes).
+  if (state->gathered.capacity() > 16 * 1024) {
+    std::string().swap(state->gathered);
+  } else {
+    state->gathered.clear();
+  }
+  state->sent = 0;
+  return 1;
+}
+
+int Write(BIO* bio, const char* data, int size) {
+  BIO_clear_retry_flags(bio);
+  State* state = Of(bio);
+  const size_t bytes = static_cast<size_t>(size);
+  const size_t unsent = state->gathered.size() - state->sent;
+  if (!state->corked || unsent + bytes > kMaxGatherBytes) {
+    // Gathered records go first, always.
+    const int flushed = SendGathered(state);
+    if (flushed <= 0) {
+      if (flushed == 0) BIO_set_retry_write(bio);
+      return -1;
+    }
+  }
+  if (state->corked && bytes <= kMaxGatherBytes) {
+    state->gathered.append(data, bytes);
+    return size;
+  }
+  const ssize_t n = ::send(state->fd, data, bytes, MSG_NOSIGNAL);
+  if (n < 0 && Retryable(errno)) BIO_set_retry_write(bio);
+  return static_cast<int>(n);
+}
+
+int Read(BIO* bio, char* data, int size) {
+  BIO_clear_retry_flags(bio);
+  const ssize_t n = ::recv(Of(bio)->fd, data, static_cast<size_t>(size), 0);
+  if (n < 0 && Retryable(errno)) BIO_set_retry_read(bio);
+  return static_cast<int>(n);
+}
+
+long Ctrl(BIO* bio, int cmd, long, void*) {
+  if (cmd != BIO_CTRL_FLUSH) return 0;
+  State* state = Of(bio);
+  return state->corked ? 1 : SendGathered(state) == 1 ? 1 : 0;
+}
+
+int Create(BIO* bio) {
+  BIO_set_init(bio, 1);
+  return 1;
+}
+
+int Destroy(BIO* bio) {
+  delete Of(bio);
+  BIO_set_data(bio, nullptr);
+  return 1;
+}
+
+const BIO_METHOD* Method() {
+  // Made once, never freed (OpenSSL's own methods are static too).
+  static const BIO_METHOD* method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "framerpc socket");
+    BIO_meth_set_write(m, Write);
+    BIO_meth_set_read(m, Read);
+    BIO_meth_set_ctrl(m, Ctrl);
+    BIO_meth_set_create(m, Create);
+    BIO_meth_set_destroy(m, Destroy);
+    return m;
+  }();
+  return method;
+}
+
+}  // namespace
+
+BIO* NewNoSigpipeSocketBio(int fd) {
+  BIO* bio = BIO_new(Method());
+  if (bio != nullptr) {
+    auto* state = new State;
+    state->fd = fd;
+    BIO_set_data(bio, state);
+  }
+  return bio;
+}
+
+void SocketBioCork(BIO* bio) { Of(bio)->corked = true; }
+
+int SocketBioUncork(BIO* bio) {
+  State* state = Of(bio);
+  state->corked = false;
+  return SendGathered(state);
+}
+
+bool SocketBioHasUnsent(BIO* bio) {
+  const State* state = Of(bio);
+  return state->sent < state->gathered.size();
+}
+
+}  // namespace framerpc

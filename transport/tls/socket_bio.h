@@ -1,0 +1,35 @@
+// A BIO over a non-blocking socket, for TlsSession. Internal to transport/tls.
+//
+// - It never raises SIGPIPE: OpenSSL's own socket BIO writes with write(2), and a peer gone away
+//   would kill whatever process this library lives in. It reads with recv(2) and writes with
+//   send(2, MSG_NOSIGNAL).
+// - Corking: between SocketBioCork and SocketBioUncork, records are gathered in user space (up to
+//   kMaxGatherBytes) rather than each sent on its own, so that a batch of frames that fills several
+//   records still leaves in one send(2), as the plaintext path's writev does. What the socket does
+//   not take at Uncork stays gathered: it goes before anything written later, and
+//   SocketBioHasUnsent says it is there.
+//
+// Thread safety: none; the owning session's.
+#ifndef FRAMERPC_TRANSPORT_TLS_SOCKET_BIO_H_
+#define FRAMERPC_TRANSPORT_TLS_SOCKET_BIO_H_
+
+#include <openssl/bio.h>
+
+#include <cstddef>
+
+namespace framerpc {
+
+inline constexpr size_t kMaxGatherBytes = 256 * 1024;
+
+// A new BIO on `fd` (not owned: closing it is the caller's business); null if out of memory.
+BIO* NewNoSigpipeSocketBio(int fd);
+
+void SocketBioCork(BIO* bio);
+// Stops gathering and sends what was gathered: 1 if all of it left, 0 if the socket is full (the
+// rest stays), -1 on a socket error (errno says which).
+int SocketBioUncork(BIO* bio);
+bool SocketBioHasUnsent(BIO* bio);
+
+}  // namespace framerpc
+
+#endif  // FRAMERPC_TRANSPORT_TLS_SOCKET_BIO_H_
