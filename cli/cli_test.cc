@@ -147,7 +147,7 @@ TEST_F(CliTest, CallsOverTls) {
   EXPECT_EQ(out_, "{\"text\":\"tls\"}\n");
 
   options_.tls->ca_file = other.cert_file();
-  EXPECT_EQ(Run(say), 14);
+  EXPECT_EQ(Run(say), 64 + 14);
   EXPECT_THAT(err_, HasSubstr("unknown CA"));
 
   options_.tls = TlsClientOptions();
@@ -155,7 +155,7 @@ TEST_F(CliTest, CallsOverTls) {
   EXPECT_EQ(Run(say), 0) << err_;
 
   options_.tls.reset();
-  EXPECT_EQ(Run(say), 9);  // FAILED_PRECONDITION
+  EXPECT_EQ(Run(say), 64 + 9);  // FAILED_PRECONDITION
   EXPECT_THAT(err_, HasSubstr("this listener accepts TLS only"));
 }
 

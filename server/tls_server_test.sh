@@ -69,7 +69,7 @@ echo "ok: another identity of the same CA refused"
 rc=0
 "$cli" -cacert "$pki/main-ca.pem" --address="$address" \
   call /framerpc.echo.EchoService/Say '{"text":"x"}' 2>"$work/err" || rc=$?
-[ "$rc" -eq 14 ] || fail "a client without a certificate exited $rc"
+[ "$rc" -eq 78 ] || fail "a client without a certificate exited $rc"
 grep -qF "certificate required" "$work/err" || fail "no certificate-required error: $(cat "$work/err")"
 echo "ok: no client certificate refused"
 stop_server
@@ -86,11 +86,11 @@ port="${address##*:}"
 rc=0
 "$cli" -cacert "$pki/main-ca.pem" -servername other.test --address="$address" \
   call /framerpc.echo.EchoService/Say '{"text":"x"}' 2>"$work/err" || rc=$?
-[ "$rc" -eq 14 ] || fail "a name mismatch exited $rc"
+[ "$rc" -eq 78 ] || fail "a name mismatch exited $rc"
 grep -qF "hostname mismatch" "$work/err" || fail "no mismatch error: $(cat "$work/err")"
 rc=0
 "$cli" --address="$address" call /framerpc.echo.EchoService/Say '{"text":"x"}' 2>"$work/err" || rc=$?
-[ "$rc" -eq 9 ] || fail "plaintext exited $rc"
+[ "$rc" -eq 73 ] || fail "plaintext exited $rc"
 grep -qF "this listener accepts TLS only" "$work/err" || fail "no TLS-only error: $(cat "$work/err")"
 echo "ok: plaintext refused on the TLS port"
 
@@ -107,7 +107,7 @@ read -r -t 30 line <&3 || fail "no reload line"
 rc=0
 "$cli" -cacert "$pki/main-ca.pem" --address="$address" \
   call /framerpc.echo.EchoService/Say '{"text":"old"}' 2>"$work/err" || rc=$?
-[ "$rc" -eq 14 ] || fail "the old CA still verifies after the reload ($rc)"
+[ "$rc" -eq 78 ] || fail "the old CA still verifies after the reload ($rc)"
 echo "ok: SIGHUP reload served to new connections"
 stop_server
 echo PASS
