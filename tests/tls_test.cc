@@ -257,6 +257,14 @@ TEST_P(TlsTest, HandlerSeesTheVerifiedClientIdentity) {
   absl::StatusOr<std::string> who = Say(channel.get(), "whoami");
   FRPC_ASSERT_OK(who.status());
   EXPECT_THAT(*who, HasSubstr("tls spiffe://example.org/ns/prod/sa/client-a"));
+  // The operator's /connections page (admin/) shows it too: it lists Server::Connections().
+  const std::vector<ConnectionInfo> connections = server_->Connections();
+  ASSERT_EQ(connections.size(), 1u);
+  EXPECT_TRUE(connections[0].identity.tls);
+  EXPECT_THAT(connections[0].identity.tls_uri_sans,
+              ::testing::ElementsAre("spiffe://example.org/ns/prod/sa/client-a"));
+  EXPECT_THAT(connections[0].identity.DebugString(),
+              HasSubstr("tls spiffe://example.org/ns/prod/sa/client-a"));
 }
 
 TEST_P(TlsTest, UnknownCaIsRefusedOnBothSides) {
