@@ -90,7 +90,10 @@ stop_server
 echo "ok: writes by Unix-socket uid; TCP and nobody refused"
 
 # --- Writable on every address, with the token ----------------------------------------------
-start_server --listen=0.0.0.0:0 --file_root="$root" --file_writable --auth_token_file="$work/token"
+expect_refusal "would take credentials and files in plaintext on 0.0.0.0:" \
+  --listen=0.0.0.0:0 --file_root="$root" --file_writable --auth_token_file="$work/token"
+start_server --listen=0.0.0.0:0 --file_root="$root" --file_writable --auth_token_file="$work/token" \
+  --accept_plaintext
 port="${address##*:}"
 expect_cli_error 80 "UNAUTHENTICATED" upload "127.0.0.1:$port" "$work/up.bin" tok.bin
 expect_cli_error 80 "UNAUTHENTICATED" download "127.0.0.1:$port" data.bin "$work/x"

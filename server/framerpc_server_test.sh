@@ -102,7 +102,10 @@ stop_server
 echo "ok: environment allowlist and working directory over the wire"
 
 # --- Every address with a token -------------------------------------------------------------
-start_server --listen=0.0.0.0:0 "${allow[@]}" --auth_token_file="$work/token"
+# Without TLS, the token and the commands would cross the network in clear: refused unless said.
+expect_refusal "would take credentials and commands in plaintext on 0.0.0.0:" \
+  --listen=0.0.0.0:0 "${allow[@]}" --auth_token_file="$work/token"
+start_server --listen=0.0.0.0:0 "${allow[@]}" --auth_token_file="$work/token" --accept_plaintext
 grep -qF "accepts a bearer token ('authorization: Bearer <token>' metadata)" "$work/first_lines" \
   || fail "no access line: $(cat "$work/first_lines")"
 port="${address##*:}"

@@ -223,6 +223,10 @@ ABSL_FLAG(std::string, tls_client_auth, "none",
           "certificate identity) or require (refused without one). A certificate sent is always "
           "verified against --tls_client_ca.");
 ABSL_FLAG(std::string, tls_min_version, "1.3", "Lowest TLS version accepted: 1.3, or 1.2.");
+ABSL_FLAG(bool, accept_plaintext, false,
+          "Serve the command service or a writable file service on addresses other hosts can "
+          "reach without TLS (credentials and commands then cross the network in clear): for "
+          "trusted networks only. Without it such a server refuses to start.");
 ABSL_FLAG(bool, tls_shared_port, false,
           "Serve plaintext on the --listen addresses too, beside TLS (told apart by the first "
           "byte). Off: plaintext is refused there, a framed client told why.");
@@ -451,10 +455,40 @@ std::vector<std::string> ServedAddresses(const std::vector<std::string>& framed)
   return served;
 }
 
+// Issue 14: a command service or a writable file service takes credentials and commands (or
+// file contents) that must not cross the network in clear. On an address other hosts can reach
+// that speaks plaintext (a --listen address without TLS or with --tls_shared_port, the gRPC port
+// without --tls_cert) it starts only with --accept_plaintext.
+absl::Status CheckPlaintext(const std::vector<std::string>& framed,
+                            const framerpc::command::CommandServiceImpl* command,
+                            const framerpc::file::FileServiceImpl* files) {
+  const bool writable_files = files != nullptr && files->options().root.writable;
+  if ((command == nullptr && !writable_files) || absl::GetFlag(FLAGS_accept_plaintext)) {
+    return absl::OkStatus();
+  }
+  const bool tls = !absl::GetFlag(FLAGS_tls_cert).empty();
+  std::vector<std::string> plaintext;
+  if (!tls || absl::GetFlag(FLAGS_tls_shared_port)) plaintext = framed;
+  if (const std::string grpc = absl::GetFlag(FLAGS_grpc_listen); !grpc.empty() && !tls) {
+    plaintext.push_back(grpc);
+  }
+  for (const std::string& address : plaintext) {
+    if (framerpc::auth::IsLocalOnlyAddress(address)) continue;
+    return absl::FailedPreconditionError(absl::StrCat(
+        command != nullptr ? "the command service" : "the writable file service",
+        " would take credentials and ", command != nullptr ? "commands" : "files",
+        " in plaintext on ", address,
+        ", which other hosts can reach: serve it over TLS (--tls_cert, --tls_key), or say "
+        "--accept_plaintext if the network is trusted"));
+  }
+  return absl::OkStatus();
+}
+
 // The one check of where the command and file services may be served, over every transport.
 absl::Status CheckExposure(const std::vector<std::string>& framed,
                            const framerpc::command::CommandServiceImpl* command,
                            const framerpc::file::FileServiceImpl* files) {
+  if (absl::Status s = CheckPlaintext(framed, command, files); !s.ok()) return s;
   const std::vector<std::string> served = ServedAddresses(framed);
   if (command != nullptr) {
     if (absl::Status s = framerpc::server::CheckCommandServiceExposure(
