@@ -71,6 +71,9 @@ struct CliOptions {
   std::string auth_token_file;
   // TLS to the server (-tls, -cacert, -cert, -key, -servername, -insecure); unset: plaintext.
   std::optional<TlsClientOptions> tls;
+  // For an address that names several servers (ipv4:a,b, dns:///, etcd:///): how calls pick one
+  // (rpc/balancer.h).
+  std::string load_balancing = "pick_first";
   ExecOptions exec;
   TransferOptions transfer;
   // Descriptors from .proto files (found under `import_paths`) or a FileDescriptorSet instead of

@@ -59,6 +59,13 @@ grep -qF "bad -H header 'no colon'" "$work/err" || fail "$(cat "$work/err")"
 expect_exit 1 frobnicate
 expect_exit 1 --address="$address" --reflection=sometimes list
 
+# An address naming several servers (the same one twice here), and the balancing policy.
+expect_exit 0 --address="ipv4:$address,$address" --lb_policy=round_robin --compact \
+  call /framerpc.file.FileService/Stat -d '{"path": "a.txt"}'
+grep -q '"size":"12"' "$work/out" || fail "Stat through a list: $(cat "$work/out")"
+expect_exit 1 --address="ipv4:$address,$address" --lb_policy=random list
+grep -qF "unknown load balancing policy 'random'" "$work/err" || fail "$(cat "$work/err")"
+
 stop_server
 # Nothing listening: UNAVAILABLE, 64 + 14.
 expect_exit 78 --address="$address" call /framerpc.echo.EchoService/Say '{}'

@@ -35,6 +35,9 @@ ABSL_FLAG(std::vector<std::string>, import_path, {},
 ABSL_FLAG(std::string, protoset, "",
           "Take the descriptors from this FileDescriptorSet (protoc --include_imports "
           "--descriptor_set_out) instead of the server's reflection.");
+ABSL_FLAG(std::string, lb_policy, "pick_first",
+          "For an address naming several servers (ipv4:A,B, dns:///host:port, "
+          "etcd:///name?endpoints=...): pick_first, round_robin, least_request or ring_hash.");
 ABSL_FLAG(std::string, reflection, "auto",
           "When to ask the server's reflection service: auto (list and describe with an "
           "address, and calls to methods not built into framerpc_cli), always, never.");
@@ -129,6 +132,7 @@ framerpc::cli::CliOptions OptionsFromFlags(std::vector<std::string> metadata,
   options.import_paths = absl::GetFlag(FLAGS_import_path);
   options.protoset = absl::GetFlag(FLAGS_protoset);
   options.format_error = absl::GetFlag(FLAGS_format_error);
+  options.load_balancing = absl::GetFlag(FLAGS_lb_policy);
   options.attachment_file = absl::GetFlag(FLAGS_attachment_file);
   options.print_attachment = absl::GetFlag(FLAGS_print_attachment);
   options.attachment_out = absl::GetFlag(FLAGS_attachment_out);
