@@ -100,6 +100,20 @@ absl::StatusOr<HedgingPolicy> ParseHedging(const Json& json) {
   return policy;
 }
 
+// `policy` for each of a methodConfig's names.
+template <typename Policy>
+absl::Status SetForNames(const Json& method_config, const Policy& policy,
+                         PolicyTable<Policy>* table) {
+  for (const Json& name : method_config.value("name", Json::array())) {
+    const std::string service = name.value("service", "");
+    if (service.empty()) {
+      return absl::InvalidArgumentError("service config: a name needs its \"service\"");
+    }
+    table->Set(service, name.value("method", ""), policy);
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 void RetryThrottle::OnFailure() {
@@ -128,38 +142,17 @@ absl::StatusOr<std::unique_ptr<ServiceConfig>> ServiceConfig::Parse(absl::string
       return absl::InvalidArgumentError(
           "service config: a method has a retryPolicy or a hedgingPolicy, not both");
     }
+    absl::Status named;
     if (method_config.contains("hedgingPolicy")) {
       absl::StatusOr<HedgingPolicy> hedging = ParseHedging(method_config["hedgingPolicy"]);
       if (!hedging.ok()) return hedging.status();
-      for (const Json& name : method_config.value("name", Json::array())) {
-        const std::string service = name.value("service", "");
-        if (service.empty()) {
-          return absl::InvalidArgumentError("service config: a name needs its \"service\"");
-        }
-        const std::string method = name.value("method", "");
-        if (method.empty()) {
-          config->hedging_by_service_[service] = *hedging;
-        } else {
-          config->hedging_by_method_[absl::StrCat(service, "/", method)] = *hedging;
-        }
-      }
-      continue;
+      named = SetForNames(method_config, *hedging, &config->hedging_);
+    } else if (method_config.contains("retryPolicy")) {
+      absl::StatusOr<RetryPolicy> policy = ParsePolicy(method_config["retryPolicy"]);
+      if (!policy.ok()) return policy.status();
+      named = SetForNames(method_config, *policy, &config->retry_);
     }
-    if (!method_config.contains("retryPolicy")) continue;
-    absl::StatusOr<RetryPolicy> policy = ParsePolicy(method_config["retryPolicy"]);
-    if (!policy.ok()) return policy.status();
-    for (const Json& name : method_config.value("name", Json::array())) {
-      const std::string service = name.value("service", "");
-      if (service.empty()) {
-        return absl::InvalidArgumentError("service config: a name needs its \"service\"");
-      }
-      const std::string method = name.value("method", "");
-      if (method.empty()) {
-        config->by_service_[service] = *policy;
-      } else {
-        config->by_method_[absl::StrCat(service, "/", method)] = *policy;
-      }
-    }
+    if (!named.ok()) return named;
   }
   if (json.contains("retryThrottling")) {
     const Json& t = json["retryThrottling"];
@@ -173,29 +166,6 @@ absl::StatusOr<std::unique_ptr<ServiceConfig>> ServiceConfig::Parse(absl::string
                                                         t["tokenRatio"].get<double>());
   }
   return config;
-}
-
-const RetryPolicy* ServiceConfig::PolicyFor(absl::string_view method) const {
-  absl::ConsumePrefix(&method, "/");
-  if (auto it = by_method_.find(method); it != by_method_.end()) return &it->second;
-  const size_t slash = method.find('/');
-  if (auto it = by_service_.find(method.substr(0, slash)); it != by_service_.end()) {
-    return &it->second;
-  }
-  return nullptr;
-}
-
-const HedgingPolicy* ServiceConfig::HedgingFor(absl::string_view method) const {
-  absl::ConsumePrefix(&method, "/");
-  if (auto it = hedging_by_method_.find(method); it != hedging_by_method_.end()) {
-    return &it->second;
-  }
-  const size_t slash = method.find('/');
-  if (auto it = hedging_by_service_.find(method.substr(0, slash));
-      it != hedging_by_service_.end()) {
-    return &it->second;
-  }
-  return nullptr;
 }
 
 }  // namespace framerpc

@@ -66,22 +66,50 @@ class RetryThrottle {
   double tokens_;  // guarded by mu_
 };
 
+// A policy per method ("package.Service/Method") or per whole service ("package.Service"); a
+// method's own entry wins.
+template <typename Policy>
+class PolicyTable {
+ public:
+  void Set(const std::string& service, const std::string& method, const Policy& policy) {
+    if (method.empty()) {
+      by_service_[service] = policy;
+    } else {
+      by_method_[service + "/" + method] = policy;
+    }
+  }
+  // For "/package.Service/Method" (the leading slash optional); null when none applies.
+  const Policy* Find(absl::string_view method) const {
+    if (!method.empty() && method.front() == '/') method.remove_prefix(1);
+    if (auto it = by_method_.find(method); it != by_method_.end()) return &it->second;
+    if (auto it = by_service_.find(method.substr(0, method.find('/')));
+        it != by_service_.end()) {
+      return &it->second;
+    }
+    return nullptr;
+  }
+
+ private:
+  std::map<std::string, Policy, std::less<>> by_method_;
+  std::map<std::string, Policy, std::less<>> by_service_;
+};
+
 class ServiceConfig {
  public:
   // INVALID_ARGUMENT naming what is wrong (not JSON, a bad duration, an unknown code, ...).
   static absl::StatusOr<std::unique_ptr<ServiceConfig>> Parse(absl::string_view json);
 
   // The policy for "/package.Service/Method", or null when it has none.
-  const RetryPolicy* PolicyFor(absl::string_view method) const;
-  const HedgingPolicy* HedgingFor(absl::string_view method) const;
+  const RetryPolicy* PolicyFor(absl::string_view method) const { return retry_.Find(method); }
+  const HedgingPolicy* HedgingFor(absl::string_view method) const {
+    return hedging_.Find(method);
+  }
   // Null when the config sets no retryThrottling.
   RetryThrottle* throttle() const { return throttle_.get(); }
 
  private:
-  std::map<std::string, RetryPolicy, std::less<>> by_method_;   // "package.Service/Method"
-  std::map<std::string, RetryPolicy, std::less<>> by_service_;  // "package.Service"
-  std::map<std::string, HedgingPolicy, std::less<>> hedging_by_method_;
-  std::map<std::string, HedgingPolicy, std::less<>> hedging_by_service_;
+  PolicyTable<RetryPolicy> retry_;
+  PolicyTable<HedgingPolicy> hedging_;
   std::unique_ptr<RetryThrottle> throttle_;
 };
 
