@@ -292,6 +292,18 @@ void BalancedChannel::OnResolved(absl::StatusOr<std::vector<std::string>> result
   resolved_.notify_all();
 }
 
+bool BalancedChannel::SendElsewhere(const absl::Status& status, const ClientContext& context,
+                                    const Endpoint* endpoint,
+                                    std::vector<const Endpoint*>* unsent) {
+  if (!CallNeverSent(status) || context.cancel_requested() ||
+      std::find(unsent->begin(), unsent->end(), endpoint) != unsent->end()) {
+    return false;
+  }
+  unsent->push_back(endpoint);
+  std::lock_guard<std::mutex> lock(mu_);
+  return unsent->size() < endpoints_.size();
+}
+
 std::vector<std::string> BalancedChannel::endpoints() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<std::string> out;
@@ -391,16 +403,11 @@ void BalancedChannel::StartAttempt(std::shared_ptr<AsyncCall> call) {
       call->method, call->context, *call->request, call->response,
       [this, raw, call](absl::Status status) {
         Finished(*raw, status);
-        if (CallNeverSent(status) && !call->context->cancel_requested() &&
-            std::find(call->unsent.begin(), call->unsent.end(), raw) == call->unsent.end()) {
-          // Transparent: to another endpoint at once, not counted as an attempt.
-          call->unsent.push_back(raw);
-          if (call->unsent.size() < endpoints().size()) {
-            --call->attempt;
-            call->response->Clear();
-            StartAttempt(call);
-            return;
-          }
+        if (SendElsewhere(status, *call->context, raw, &call->unsent)) {
+          --call->attempt;  // transparent: not an attempt of the policy's
+          call->response->Clear();
+          StartAttempt(call);
+          return;
         }
         const absl::Time retry_at = absl::Now() + Jitter(call->backoff);
         if (!ShouldRetry(call->policy, status, call->attempt, *call->context) ||
@@ -589,14 +596,10 @@ absl::Status BalancedChannel::Call(absl::string_view method, ClientContext* cont
     if (!endpoint.ok()) return endpoint.status();
     absl::Status status = (*endpoint)->channel->Call(method, context, request, response);
     Finished(**endpoint, status);
-    if (CallNeverSent(status) && !context->cancel_requested() &&
-        std::find(unsent.begin(), unsent.end(), endpoint->get()) == unsent.end()) {
-      unsent.push_back(endpoint->get());
-      if (unsent.size() < endpoints().size()) {
-        --attempt;  // transparent: not an attempt of the policy's
-        response->Clear();
-        continue;
-      }
+    if (SendElsewhere(status, *context, endpoint->get(), &unsent)) {
+      --attempt;  // transparent: not an attempt of the policy's
+      response->Clear();
+      continue;
     }
     if (!ShouldRetry(policy, status, attempt, *context)) return status;
     const absl::Duration wait = Jitter(backoff);

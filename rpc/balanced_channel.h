@@ -83,6 +83,10 @@ class BalancedChannel final : public Channel {
   absl::StatusOr<std::shared_ptr<Endpoint>> Pick(const ClientContext& context);
   // How the call on `endpoint` ended: ejects it on UNAVAILABLE, re-admits it otherwise.
   void Finished(Endpoint& endpoint, const absl::Status& status);
+  // Whether a call that ended with `status` on `endpoint` never left this process and has an
+  // endpoint left to go to (transparent retry); records `endpoint` in `unsent` if it did.
+  bool SendElsewhere(const absl::Status& status, const ClientContext& context,
+                     const Endpoint* endpoint, std::vector<const Endpoint*>* unsent);
   // Whether attempt `attempt` (1-based) of a call under `policy` that ended with `status` is
   // tried again; counts the outcome against the retry budget.
   bool ShouldRetry(const RetryPolicy* policy, const absl::Status& status, int attempt,
