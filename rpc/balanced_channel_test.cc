@@ -134,6 +134,21 @@ std::string Who(Channel* channel, const std::string& text = "hi", const std::str
   return status.ok() ? reply.text() : absl::StatusCodeToString(status.code());
 }
 
+// Who(), through the asynchronous stub, waiting for its callback.
+std::string WhoAsync(Channel* channel) {
+  echo::EchoService::Stub stub(channel);
+  ClientContext context;
+  echo::SayReply reply;
+  Notification done;
+  absl::Status result;
+  stub.SayAsync(&context, echo::SayRequest(), &reply, [&](absl::Status s) {
+    result = s;
+    done.Notify();
+  });
+  done.WaitForNotification();
+  return result.ok() ? reply.text() : absl::StatusCodeToString(result.code());
+}
+
 std::unique_ptr<Channel> Open(const std::string& target, const std::string& policy,
                               ChannelOptions options = {}) {
   options.load_balancing = policy;
@@ -207,17 +222,7 @@ TEST(BalancedChannelTest, ACallNeverSentGoesToTheNextServerAtOnce) {
   for (int i = 0; i < 3; ++i) EXPECT_EQ(Who(channel.get()), "s0");  // each after 1 ms' ejection
   echo::EchoService::Stub stub(channel.get());
   for (int i = 0; i < 3; ++i) {
-    ClientContext context;
-    echo::SayReply reply;
-    Notification done;
-    absl::Status result;
-    stub.SayAsync(&context, echo::SayRequest(), &reply, [&](absl::Status s) {
-      result = s;
-      done.Notify();
-    });
-    done.WaitForNotification();
-    EXPECT_TRUE(result.ok()) << result;
-    EXPECT_EQ(reply.text(), "s0");
+    EXPECT_EQ(WhoAsync(channel.get()), "s0");
   }
   // Nowhere to go: the never-sent status comes back, and says so.
   std::unique_ptr<Channel> dead_only = Open("127.0.0.1:1,127.0.0.1:2", "pick_first");
@@ -386,18 +391,7 @@ TEST(RetryTest, AsynchronousCallsAreRetriedToo) {
   options.service_config = kRetrySay;
   const std::string a = server->listen_address(0);
   std::unique_ptr<Channel> channel = Open(a + "," + a, "round_robin", options);
-  echo::EchoService::Stub stub(channel.get());
-  ClientContext context;
-  echo::SayReply reply;
-  Notification done;
-  absl::Status result;
-  stub.SayAsync(&context, echo::SayRequest(), &reply, [&](absl::Status s) {
-    result = s;
-    done.Notify();
-  });
-  done.WaitForNotification();
-  EXPECT_TRUE(result.ok()) << result;
-  EXPECT_EQ(reply.text(), "ok");
+  EXPECT_EQ(WhoAsync(channel.get()), "ok");
   EXPECT_EQ(flaky.calls(), 3);
 }
 
