@@ -33,19 +33,15 @@ std::vector<prometheus::MetricFamily> CommandMetrics::Collect() const {
   std::vector<prometheus::MetricFamily> out;
   out.push_back(Single("framerpc_command_started_total", "Commands started (processes spawned).",
                        MetricType::Counter, static_cast<double>(stats.started)));
-  prometheus::MetricFamily finished;
-  finished.name = "framerpc_command_finished_total";
-  finished.help =
-      "Commands ended, by how: exited_zero, exited_nonzero, signaled, timed_out, cancelled, lost.";
-  finished.type = MetricType::Counter;
+  std::vector<std::pair<std::string, uint64_t>> finished;
   for (size_t i = 0; i < command::kCommandOutcomes; ++i) {
-    prometheus::ClientMetric metric;
-    metric.label = {
-        {"outcome", command::CommandOutcomeName(static_cast<command::CommandOutcome>(i))}};
-    metric.counter.value = static_cast<double>(stats.finished[i]);
-    finished.metric.push_back(std::move(metric));
+    finished.emplace_back(
+        command::CommandOutcomeName(static_cast<command::CommandOutcome>(i)), stats.finished[i]);
   }
-  out.push_back(std::move(finished));
+  out.push_back(Labelled(
+      "framerpc_command_finished_total",
+      "Commands ended, by how: exited_zero, exited_nonzero, signaled, timed_out, cancelled, lost.",
+      "outcome", finished));
   prometheus::MetricFamily duration;
   duration.name = "framerpc_command_duration_seconds";
   duration.help = "Time from a command's start until it and everything it started were gone.";
