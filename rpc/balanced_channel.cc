@@ -90,9 +90,9 @@ class BalancedChannel::RetryTimer {
 struct BalancedChannel::AsyncCall {
   std::string method;
   ClientContext* context;
-  // The caller's request is only valid during StartCall: a call that may be retried keeps a copy.
-  const google::protobuf::MessageLite* request;
-  std::unique_ptr<google::protobuf::MessageLite> request_copy;
+  // A copy: the caller's request is only valid during StartCall, and any call may be sent again
+  // later (a retry, or a transparent retry when its connection could not be made).
+  std::unique_ptr<google::protobuf::MessageLite> request;
   google::protobuf::MessageLite* response;
   DoneCallback done;
   const RetryPolicy* policy;
@@ -569,16 +569,12 @@ void BalancedChannel::StartCall(absl::string_view method, ClientContext* context
   auto call = std::make_shared<AsyncCall>();
   call->method = std::string(method);
   call->context = context;
-  call->request = &request;
+  call->request.reset(request.New());
+  call->request->CheckTypeAndMergeFrom(request);
   call->response = response;
   call->done = std::move(done);
   call->policy = config_ != nullptr ? config_->PolicyFor(method) : nullptr;
-  if (call->policy != nullptr) {
-    call->backoff = call->policy->initial_backoff;
-    call->request_copy.reset(request.New());
-    call->request_copy->CheckTypeAndMergeFrom(request);
-    call->request = call->request_copy.get();
-  }
+  if (call->policy != nullptr) call->backoff = call->policy->initial_backoff;
   StartAttempt(std::move(call));
 }
 
