@@ -20,7 +20,7 @@
 #include "rpc/channel.h"
 #include "rpc/server.h"
 #include "services/command/command.frpc.h"
-#include "rpc/status_macros.h"
+#include "base/status_macros.h"
 #include "services/command/command_service.h"
 #include "services/command/containment.h"
 

@@ -17,7 +17,7 @@
 #include "cli/json_stream.h"
 #include "rpc/channel.h"
 #include "rpc/context.h"
-#include "rpc/status_macros.h"
+#include "base/status_macros.h"
 
 namespace framerpc::cli {
 namespace {

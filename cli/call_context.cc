@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "cli/args.h"
-#include "rpc/status_macros.h"
+#include "base/status_macros.h"
 #include "services/auth/shared_secret.h"
 
 namespace framerpc::cli {

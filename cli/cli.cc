@@ -15,7 +15,7 @@
 #include "cli/stats_command.h"
 #include "cli/transfer_commands.h"
 #include "nlohmann/json.hpp"
-#include "rpc/status_macros.h"
+#include "base/status_macros.h"
 
 namespace framerpc::cli {
 namespace {

@@ -12,7 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "adapters/grpc/reflection.frpc.h"
-#include "rpc/status_macros.h"
+#include "base/status_macros.h"
 
 namespace framerpc::cli {
 namespace {

@@ -4,7 +4,7 @@
 #include "cli/connect.h"
 #include "cli/exit_code.h"
 #include "rpc/channel.h"
-#include "rpc/status_macros.h"
+#include "base/status_macros.h"
 
 namespace framerpc::cli {
 

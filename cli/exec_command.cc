@@ -18,7 +18,7 @@
 #include "cli/call_context.h"
 #include "cli/connect.h"
 #include "rpc/channel.h"
-#include "rpc/status_macros.h"
+#include "base/status_macros.h"
 #include "services/command/command.frpc.h"
 
 namespace framerpc::cli {

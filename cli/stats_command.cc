@@ -11,7 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "cli/exit_code.h"
-#include "rpc/status_macros.h"
+#include "base/status_macros.h"
 #include "services/auth/shared_secret.h"
 #include "transport/socket_address.h"
 #include "transport/socket_ops.h"

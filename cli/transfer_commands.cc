@@ -12,7 +12,7 @@
 #include "cli/exit_code.h"
 #include "cli/progress_bar.h"
 #include "rpc/channel.h"
-#include "rpc/status_macros.h"
+#include "base/status_macros.h"
 #include "services/file/checksum.h"
 #include "services/file/file_client.h"
 

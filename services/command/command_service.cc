@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "rpc/status_macros.h"
+#include "base/status_macros.h"
 #include "services/auth/call_credentials.h"
 
 namespace framerpc::command {

@@ -8,7 +8,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "rpc/status_macros.h"
+#include "base/status_macros.h"
 
 namespace framerpc::command {
 

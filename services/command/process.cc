@@ -11,7 +11,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "rpc/status_macros.h"
+#include "base/status_macros.h"
 #include "services/command/output_limit.h"
 #include "services/command/executable.h"
 #include "services/command/program_path.h"

@@ -9,7 +9,7 @@
 #include <cerrno>
 
 #include "absl/strings/str_cat.h"
-#include "rpc/status_macros.h"
+#include "base/status_macros.h"
 #include "services/command/raw_syscall.h"
 #include "services/command/supervisor.h"
 

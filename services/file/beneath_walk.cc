@@ -12,7 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "rpc/status_macros.h"
+#include "base/status_macros.h"
 #include "services/file/beneath.h"
 #include "services/file/errno_status.h"
 #include "services/file/mount_id.h"

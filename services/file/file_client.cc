@@ -13,7 +13,7 @@
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "base/scoped_fd.h"
-#include "rpc/status_macros.h"
+#include "base/status_macros.h"
 #include "services/file/checksum.h"
 #include "services/file/checksum_proto.h"
 #include "services/file/errno_status.h"

@@ -7,7 +7,7 @@
 #include <utility>
 
 #include "base/scoped_fd.h"
-#include "rpc/status_macros.h"
+#include "base/status_macros.h"
 #include "services/file/errno_status.h"
 
 namespace framerpc::file {

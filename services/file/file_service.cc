@@ -6,7 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "rpc/peer_key.h"
-#include "rpc/status_macros.h"
+#include "base/status_macros.h"
 #include "services/auth/call_credentials.h"
 #include "services/auth/local_address.h"
 #include "services/file/checksum.h"

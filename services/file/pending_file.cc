@@ -9,7 +9,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "rpc/status_macros.h"
+#include "base/status_macros.h"
 #include "services/file/errno_status.h"
 #include "services/file/root_dir.h"
 #include "services/file/temp_name.h"

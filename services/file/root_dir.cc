@@ -11,7 +11,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "rpc/status_macros.h"
+#include "base/status_macros.h"
 #include "services/file/beneath.h"
 #include "services/file/dir_listing.h"
 #include "services/file/errno_status.h"

@@ -17,7 +17,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
-#include "rpc/status_macros.h"
+#include "base/status_macros.h"
 #include "services/file/file_client.h"
 #include "services/file/file_server_fixture.h"
 #include "services/file/root_dir.h"

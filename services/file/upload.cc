@@ -6,7 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "rpc/status_macros.h"
+#include "base/status_macros.h"
 #include "services/file/checksum.h"
 #include "services/file/checksum_proto.h"
 #include "services/file/client_path.h"

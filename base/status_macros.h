@@ -1,7 +1,7 @@
 // Small status helpers. Debian's abseil (20220623) ships neither return-if-error macros nor
 // status matchers, so framerpc carries its own.
-#ifndef FRAMERPC_RPC_STATUS_MACROS_H_
-#define FRAMERPC_RPC_STATUS_MACROS_H_
+#ifndef FRAMERPC_BASE_STATUS_MACROS_H_
+#define FRAMERPC_BASE_STATUS_MACROS_H_
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -25,4 +25,4 @@
   if (!tmp.ok()) return tmp.status();               \
   lhs = std::move(tmp).value()
 
-#endif  // FRAMERPC_RPC_STATUS_MACROS_H_
+#endif  // FRAMERPC_BASE_STATUS_MACROS_H_
