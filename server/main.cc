@@ -53,6 +53,7 @@
 #include "absl/time/time.h"
 #include "rpc/dispatcher.h"
 #include "adapters/grpc/grpc_adapter.h"
+#include "adapters/grpc/same_port.h"
 #include "adapters/grpc/health_service.h"
 #include "adapters/grpc/reflection_service.h"
 #include "base/version.h"

@@ -19,6 +19,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "adapters/grpc/grpc_adapter.h"
+#include "adapters/grpc/same_port.h"
 #include "adapters/grpc/grpc_test_util.h"
 #include "adapters/grpc/health.frpc.h"
 #include "adapters/grpc/health_service.h"

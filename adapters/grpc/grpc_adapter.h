@@ -11,7 +11,7 @@
 //   server.AddService(&reflection, ServiceOptions{.run_inline = false});
 //   GrpcAdapter grpc(server.dispatcher());      // own port: 127.0.0.1:0 by default
 //   FRPC_RETURN_IF_ERROR(grpc.Start());
-//   FRPC_RETURN_IF_ERROR(ServeGrpcOnSamePort(&server, &grpc));   // optional, before server.Start()
+//   FRPC_RETURN_IF_ERROR(ServeGrpcOnSamePort(&server, &grpc));   // same_port.h; before Start()
 //   health.SetServingForAll(*server.dispatcher());
 //   ...
 //   grpc.Shutdown(absl::Seconds(5));            // then server.Shutdown(): the adapter first
@@ -51,8 +51,8 @@
 #include "base/scoped_fd.h"
 #include "rpc/connection_timeouts.h"
 #include "rpc/dispatcher.h"
-#include "rpc/server.h"
 #include "rpc/worker_pool.h"
+#include "transport/socket_address.h"
 #include "transport/tls/tls_options.h"
 
 namespace grpc {
@@ -147,17 +147,6 @@ class GrpcAdapter {
   bool shut_down_ = false;  // guarded by mu_
   int live_calls_ = 0;      // guarded by mu_: call objects in existence
 };
-
-// Whether a connection's first bytes are (a prefix of) the HTTP/2 client connection preface
-// "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n": kMatch once all 24 bytes are in.
-Server::ProtocolMatch MatchHttp2Preface(absl::string_view first_bytes);
-
-// Makes `server` hand its HTTP/2 connections to `adapter`, once their whole client preface has
-// arrived: one port, both protocols (see Server::AddForeignProtocol and docs/protocol.md §12).
-// A connection whose preface stalls is closed at the server's first-byte timeout. Call before
-// server->Start(). `adapter` must stay alive until server->Shutdown() has returned; shutting the
-// adapter down first is fine (connections handed over after that are closed).
-absl::Status ServeGrpcOnSamePort(Server* server, GrpcAdapter* adapter);
 
 }  // namespace framerpc
 

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "adapters/grpc/grpc_adapter.h"
+#include "adapters/grpc/same_port.h"
 #include "gtest/gtest.h"
 #include "rpc/server.h"
 #include "tests/raw_peer.h"

@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "adapters/grpc/grpc_adapter.h"
+#include "adapters/grpc/same_port.h"
 #include "adapters/grpc/grpc_test_util.h"
 #include "gtest/gtest.h"
 #include "proto/echo.frpc.h"

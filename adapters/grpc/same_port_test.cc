@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "adapters/grpc/grpc_adapter.h"
+#include "adapters/grpc/same_port.h"
 #include "adapters/grpc/grpc_test_util.h"
 #include "adapters/grpc/health_service.h"
 #include "adapters/grpc/reflection_service.h"
