@@ -11,7 +11,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "adapters/grpc/reflection.frpc.h"
+#include "services/reflection/reflection.frpc.h"
 #include "base/status_macros.h"
 
 namespace framerpc::cli {

@@ -4,7 +4,7 @@
 #include <ostream>
 
 #include "absl/strings/str_cat.h"
-#include "adapters/grpc/health.frpc.h"
+#include "services/health/health.frpc.h"
 #include "cli/call_context.h"
 #include "cli/connect.h"
 #include "cli/exit_code.h"

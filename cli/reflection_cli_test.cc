@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "adapters/grpc/health_service.h"
-#include "adapters/grpc/reflection_service.h"
+#include "services/health/health_service.h"
+#include "services/reflection/reflection_service.h"
 #include "cli/cli.h"
 #include "cli/known_services.h"
 #include "cli/testdata/counter.frpc.h"

@@ -2,8 +2,8 @@
 // real server, over each call path (blocking, asynchronous, streaming), with calls that fail.
 #include <string>
 
-#include "adapters/grpc/health.frpc.h"
-#include "adapters/grpc/health_service.h"
+#include "services/health/health.frpc.h"
+#include "services/health/health_service.h"
 #include "base/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "adapters/grpc/health.frpc.h"
-#include "adapters/grpc/health_service.h"
+#include "services/health/health.frpc.h"
+#include "services/health/health_service.h"
 #include "base/notification.h"
 #include "gtest/gtest.h"
 #include "proto/echo.frpc.h"

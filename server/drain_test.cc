@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "adapters/grpc/health.frpc.h"
+#include "services/health/health.frpc.h"
 #include "gtest/gtest.h"
 #include "proto/echo.frpc.h"
 #include "rpc/channel.h"

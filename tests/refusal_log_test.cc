@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
-#include "adapters/grpc/health_service.h"
+#include "services/health/health_service.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "logging/log_capture.h"

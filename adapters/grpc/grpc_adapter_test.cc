@@ -14,7 +14,7 @@
 #include <thread>
 
 #include "adapters/grpc/grpc_test_util.h"
-#include "adapters/grpc/health_service.h"
+#include "services/health/health_service.h"
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"

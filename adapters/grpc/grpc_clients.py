@@ -12,7 +12,8 @@ import sys
 import grpc
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
-from adapters.grpc import health_pb2, health_pb2_grpc, reflection_pb2, reflection_pb2_grpc
+from services.health import health_pb2, health_pb2_grpc
+from services.reflection import reflection_pb2, reflection_pb2_grpc
 from proto import echo_pb2, echo_pb2_grpc
 from tests import stream_test_pb2, stream_test_pb2_grpc
 

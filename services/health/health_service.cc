@@ -1,4 +1,4 @@
-#include "adapters/grpc/health_service.h"
+#include "services/health/health_service.h"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "adapters/grpc/reflection_service.h"
+#include "services/reflection/reflection_service.h"
 
 #include <set>
 

@@ -14,13 +14,13 @@
 //
 // Thread safety: thread-safe. Lifetime: `dispatcher` must outlive this service, and must not get
 // new services while a call runs.
-#ifndef FRAMERPC_ADAPTERS_GRPC_REFLECTION_SERVICE_H_
-#define FRAMERPC_ADAPTERS_GRPC_REFLECTION_SERVICE_H_
+#ifndef FRAMERPC_SERVICES_REFLECTION_REFLECTION_SERVICE_H_
+#define FRAMERPC_SERVICES_REFLECTION_REFLECTION_SERVICE_H_
 
 #include <string>
 #include <vector>
 
-#include "adapters/grpc/reflection.frpc.h"
+#include "services/reflection/reflection.frpc.h"
 #include "rpc/dispatcher.h"
 
 namespace framerpc {
@@ -47,4 +47,4 @@ class ReflectionService final : public grpc::reflection::v1alpha::ServerReflecti
 
 }  // namespace framerpc
 
-#endif  // FRAMERPC_ADAPTERS_GRPC_REFLECTION_SERVICE_H_
+#endif  // FRAMERPC_SERVICES_REFLECTION_REFLECTION_SERVICE_H_

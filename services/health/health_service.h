@@ -20,8 +20,8 @@
 // wakes it at once.
 //
 // Thread safety: every method is thread-safe. Lifetime: must outlive the servers it is added to.
-#ifndef FRAMERPC_ADAPTERS_GRPC_HEALTH_SERVICE_H_
-#define FRAMERPC_ADAPTERS_GRPC_HEALTH_SERVICE_H_
+#ifndef FRAMERPC_SERVICES_HEALTH_HEALTH_SERVICE_H_
+#define FRAMERPC_SERVICES_HEALTH_HEALTH_SERVICE_H_
 
 #include <condition_variable>
 #include <cstdint>
@@ -30,7 +30,7 @@
 #include <string>
 
 #include "absl/time/time.h"
-#include "adapters/grpc/health.frpc.h"
+#include "services/health/health.frpc.h"
 #include "rpc/dispatcher.h"
 
 namespace framerpc {
@@ -74,4 +74,4 @@ class HealthService final : public grpc::health::v1::Health::Service {
 
 }  // namespace framerpc
 
-#endif  // FRAMERPC_ADAPTERS_GRPC_HEALTH_SERVICE_H_
+#endif  // FRAMERPC_SERVICES_HEALTH_HEALTH_SERVICE_H_
