@@ -5,7 +5,7 @@
 #include <sys/socket.h>
 
 #include "absl/strings/str_cat.h"
-#include "proto/envelope.pb.h"
+#include "transport/envelope.pb.h"
 #include "rpc/server.h"
 #include "rpc/server_sniffing.h"
 

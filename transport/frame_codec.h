@@ -20,7 +20,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "google/protobuf/message_lite.h"
-#include "proto/envelope.pb.h"
+#include "transport/envelope.pb.h"
 
 namespace framerpc {
 

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Regenerates framerpc/envelope_pb2.py and its type stub envelope_pb2.pyi from
-proto/envelope.proto with protoc --python_out and --pyi_out.
+transport/envelope.proto with protoc --python_out and --pyi_out.
 
     /usr/bin/python3 clients/python/gen_envelope.py [--check] [--protoc PATH]
 
@@ -24,11 +24,11 @@ def generate(protoc):
     texts = {}
     with tempfile.TemporaryDirectory() as out:
         subprocess.run([protoc, "-I" + REPO, "--python_out=" + out, "--pyi_out=" + out,
-                        "proto/envelope.proto"], check=True)
+                        "transport/envelope.proto"], check=True)
         for name in OUTPUTS:
-            with open(os.path.join(out, "proto", name), encoding="utf-8") as f:
+            with open(os.path.join(out, "transport", name), encoding="utf-8") as f:
                 texts[name] = f.read()
-    old = "'proto.envelope_pb2'"
+    old = "'transport.envelope_pb2'"
     if old not in texts["envelope_pb2.py"]:
         raise SystemExit("gen_envelope: protoc output changed shape: no %s in it" % old)
     texts["envelope_pb2.py"] = texts["envelope_pb2.py"].replace(old, "'framerpc.envelope_pb2'")

@@ -41,7 +41,8 @@ WATCH = "/framerpc.example.Streams/Watch"
 def load_protos(protoc):
     """protoc --python_out for envelope.proto and echo.proto into a temporary directory."""
     out = tempfile.mkdtemp(prefix="framerpc-vectors-")
-    subprocess.run([protoc, "-I" + os.path.join(REPO, "proto"), "--python_out=" + out,
+    subprocess.run([protoc, "-I" + os.path.join(REPO, "transport"),
+                    "-I" + os.path.join(REPO, "proto"), "--python_out=" + out,
                     "envelope.proto", "echo.proto"], check=True)
     sys.path.insert(0, out)
     try:

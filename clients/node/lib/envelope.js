@@ -1,5 +1,5 @@
 'use strict';
-// framerpc.Envelope (proto/envelope.proto) in protobuf binary form, written by hand: it is on
+// framerpc.Envelope (transport/envelope.proto) in protobuf binary form, written by hand: it is on
 // every frame, so it is kept off protobufjs' generic path. It follows libprotobuf's rules, which
 // the C++ peer uses: fields in field-number order when writing, default values omitted; when
 // reading, any order, the last value of a scalar wins, unknown fields (and known numbers with a

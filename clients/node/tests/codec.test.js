@@ -1,7 +1,7 @@
 'use strict';
 // The codec against every shared vector of tests/vectors (decoded whole, one byte at a time and in
 // random chunks; re-encoded byte for byte; the encoder's refusals), and the hand-written envelope
-// codec against protobufjs reading and writing proto/envelope.proto.
+// codec against protobufjs reading and writing transport/envelope.proto.
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('path');
@@ -14,7 +14,7 @@ const { ROOT, loadManifest, readHex, limitsOf, envelopeOf } = require('./vectors
 
 const manifest = loadManifest();
 const protoRoot = protobuf.loadSync([path.join(ROOT, 'proto', 'echo.proto'),
-  path.join(ROOT, 'proto', 'envelope.proto')]);
+  path.join(ROOT, 'transport', 'envelope.proto')]);
 
 // A deterministic PRNG (mulberry32), so that every run tries the same chunkings.
 function rng(seed) {
