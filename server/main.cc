@@ -51,6 +51,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "base/status_macros.h"
 #include "rpc/dispatcher.h"
 #include "adapters/grpc/grpc_adapter.h"
 #include "adapters/grpc/same_port.h"
@@ -64,6 +65,7 @@
 #include "rpc/server.h"
 #include "rpc/udp_server.h"
 #include "server/command_setup.h"
+#include "server/exposure.h"
 #include "server/file_setup.h"
 #include "naming/etcd_naming.h"
 #include "server/observability.h"
@@ -402,30 +404,13 @@ absl::StatusOr<std::unique_ptr<framerpc::file::FileServiceImpl>> MakeFileService
   return framerpc::file::FileServiceImpl::Create(flags.root, *std::move(options));
 }
 
-// Starts the gRPC adapter if a flag asks for it, after checking that every address it would
-// accept gRPC on is local (or --grpc_allow_nonlocal). Before server->Start().
+// Starts the gRPC adapter if a flag asks for it (CheckExposure has ruled on its addresses).
+// Before server->Start().
 absl::Status StartGrpc(framerpc::Server* server, const framerpc::server::TlsSetup& tls,
                        std::unique_ptr<framerpc::GrpcAdapter>* grpc, std::string* grpc_address) {
   const std::string listen = absl::GetFlag(FLAGS_grpc_listen);
   const bool same_port = absl::GetFlag(FLAGS_grpc_same_port);
   if (listen.empty() && !same_port) return absl::OkStatus();
-  std::vector<std::string> exposed;
-  if (!listen.empty()) exposed.push_back(listen);
-  if (same_port) {
-    for (size_t i = 0; !server->listen_address(i).empty(); ++i) {
-      exposed.push_back(server->listen_address(i));
-    }
-  }
-  if (!absl::GetFlag(FLAGS_grpc_allow_nonlocal)) {
-    for (const std::string& address : exposed) {
-      if (!framerpc::auth::IsLocalOnlyAddress(address)) {
-        return absl::FailedPreconditionError(
-            "gRPC on " + address + " would be reachable from other hosts; Debian's gRPC 1.51 "
-            "lacks later HTTP/2 security fixes (docs/grpc_adapter.md). Pass "
-            "--grpc_allow_nonlocal to do it anyway.");
-      }
-    }
-  }
   framerpc::GrpcAdapterOptions options;
   options.listen_address = listen;
   options.timeouts = ConnectionTimeoutFlags();
@@ -434,7 +419,7 @@ absl::Status StartGrpc(framerpc::Server* server, const framerpc::server::TlsSetu
   // SIGHUP); gRPC on the shared port stays plaintext.
   if (tls.context != nullptr) options.tls = tls.options;
   *grpc = std::make_unique<framerpc::GrpcAdapter>(server->dispatcher(), options);
-  if (absl::Status s = (*grpc)->Start(); !s.ok()) return s;
+  FRPC_RETURN_IF_ERROR((*grpc)->Start());
   if (!listen.empty()) {
     // gRPC reports only the port; the host is the one asked for.
     *grpc_address = listen.rfind("unix:", 0) == 0
@@ -443,62 +428,6 @@ absl::Status StartGrpc(framerpc::Server* server, const framerpc::server::TlsSetu
                               std::to_string((*grpc)->listen_port());
   }
   if (same_port) return framerpc::ServeGrpcOnSamePort(server, grpc->get());
-  return absl::OkStatus();
-}
-
-// Every address a service is served on, whatever the transport: the framed listeners as bound,
-// and the gRPC adapter's own port (only its host matters, so the flag's value will do).
-std::vector<std::string> ServedAddresses(const std::vector<std::string>& framed) {
-  std::vector<std::string> served = framed;
-  if (const std::string grpc = absl::GetFlag(FLAGS_grpc_listen); !grpc.empty()) {
-    served.push_back(grpc);
-  }
-  return served;
-}
-
-// Issue 14: a command service or a writable file service takes credentials and commands (or
-// file contents) that must not cross the network in clear. On an address other hosts can reach
-// that speaks plaintext (a --listen address without TLS or with --tls_shared_port, the gRPC port
-// without --tls_cert) it starts only with --accept_plaintext.
-absl::Status CheckPlaintext(const std::vector<std::string>& framed,
-                            const framerpc::command::CommandServiceImpl* command,
-                            const framerpc::file::FileServiceImpl* files) {
-  const bool writable_files = files != nullptr && files->options().root.writable;
-  if ((command == nullptr && !writable_files) || absl::GetFlag(FLAGS_accept_plaintext)) {
-    return absl::OkStatus();
-  }
-  const bool tls = !absl::GetFlag(FLAGS_tls_cert).empty();
-  std::vector<std::string> plaintext;
-  if (!tls || absl::GetFlag(FLAGS_tls_shared_port)) plaintext = framed;
-  if (const std::string grpc = absl::GetFlag(FLAGS_grpc_listen); !grpc.empty() && !tls) {
-    plaintext.push_back(grpc);
-  }
-  for (const std::string& address : plaintext) {
-    if (framerpc::auth::IsLocalOnlyAddress(address)) continue;
-    return absl::FailedPreconditionError(absl::StrCat(
-        command != nullptr ? "the command service" : "the writable file service",
-        " would take credentials and ", command != nullptr ? "commands" : "files",
-        " in plaintext on ", address,
-        ", which other hosts can reach: serve it over TLS (--tls_cert, --tls_key), or say "
-        "--accept_plaintext if the network is trusted"));
-  }
-  return absl::OkStatus();
-}
-
-// The one check of where the command and file services may be served, over every transport.
-absl::Status CheckExposure(const std::vector<std::string>& framed,
-                           const framerpc::command::CommandServiceImpl* command,
-                           const framerpc::file::FileServiceImpl* files) {
-  if (absl::Status s = CheckPlaintext(framed, command, files); !s.ok()) return s;
-  const std::vector<std::string> served = ServedAddresses(framed);
-  if (command != nullptr) {
-    if (absl::Status s = framerpc::server::CheckCommandServiceExposure(
-            served, command->runner().config().access);
-        !s.ok()) {
-      return s;
-    }
-  }
-  if (files != nullptr) return framerpc::file::CheckFileServiceExposure(files->options(), served);
   return absl::OkStatus();
 }
 
@@ -609,20 +538,34 @@ sigset_t ShutdownSignals() {
   return set;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("Hosts the framerpc services. See README.md.");
-  ConfigureUsage();
-  absl::ParseCommandLine(argc, argv);
-  if (absl::Status s = ConfigureLogging(); !s.ok()) return Fail(s);
-  // Block the shutdown signals in every thread; main waits for them with sigwait.
-  sigset_t signals = ShutdownSignals();
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-
+// Everything framerpc_server runs, in the order it is made (and destroyed in reverse).
+struct Hosted {
   // Before the server, whose dispatcher reports every call to it until the server is gone.
   framerpc::server::ServerObservability observability;
+  std::unique_ptr<framerpc::logging::RefusalLog> refusal_log;
+  std::unique_ptr<framerpc::logging::AccessLog> access_log;
+  std::unique_ptr<framerpc::CompositeObserver> composite;
+  framerpc::ServerOptions options;
+  framerpc::echo::EchoServiceImpl echo;
+  std::unique_ptr<framerpc::command::CommandServiceImpl> command;  // null: not enabled
+  std::unique_ptr<framerpc::file::FileServiceImpl> files;          // null: no --file_root
+  framerpc::HealthService health;
+  std::unique_ptr<framerpc::Server> server;
+  std::unique_ptr<framerpc::ReflectionService> reflection;
+  framerpc::server::TlsSetup tls;
+  std::vector<std::string> framed;  // the --listen addresses as bound
+  // UDP serves only what is safe over datagrams, so not the command service: its Run would block
+  // the UDP thread for as long as the command runs, and a datagram's source can be forged.
+  std::unique_ptr<framerpc::Dispatcher> udp_dispatcher;
+  std::unique_ptr<framerpc::EventLoopThread> udp_loop;
+  std::vector<std::unique_ptr<framerpc::UdpServer>> udp_servers;
+  std::unique_ptr<framerpc::GrpcAdapter> grpc;
+  std::string grpc_address;
+  std::optional<framerpc::auth::SharedSecret> admin_token;
+  std::unique_ptr<framerpc::naming::EtcdRegistration> registration;
+};
+
+framerpc::ServerOptions ServerOptionsFromFlags() {
   framerpc::ServerOptions options;
   options.io_threads = absl::GetFlag(FLAGS_io_threads);
   options.worker_threads = absl::GetFlag(FLAGS_worker_threads);
@@ -636,138 +579,157 @@ int main(int argc, char** argv) {
   options.max_connections_per_peer = absl::GetFlag(FLAGS_max_connections_per_peer);
   options.memory_budget_bytes = absl::GetFlag(FLAGS_memory_budget);
   options.stream_stall_timeout = absl::GetFlag(FLAGS_stream_stall_timeout);
+  return options;
+}
 
-  // Every refusal, rate-limited; the call observers: the metrics, and the access log when asked
-  // for.
-  framerpc::logging::RefusalLog refusal_log(
-      {.lines_per_second = absl::GetFlag(FLAGS_refusal_log_rate), .burst = 20});
-  options.refusals = &refusal_log;
-  std::unique_ptr<framerpc::logging::AccessLog> access_log;
-  std::vector<framerpc::CallObserver*> observers = {observability.observer()};
+// Every refusal, rate-limited; the call observers: the metrics, and the access log when asked
+// for. One observer is given as it is, several through a CompositeObserver.
+void AttachLogs(Hosted& hosted) {
+  hosted.refusal_log = std::make_unique<framerpc::logging::RefusalLog>(
+      framerpc::logging::RefusalLogOptions{.lines_per_second = absl::GetFlag(FLAGS_refusal_log_rate),
+                                           .burst = 20});
+  hosted.options.refusals = hosted.refusal_log.get();
+  std::vector<framerpc::CallObserver*> observers = {hosted.observability.observer()};
   if (absl::GetFlag(FLAGS_access_log)) {
     const double rate = absl::GetFlag(FLAGS_access_log_rate);
-    access_log = std::make_unique<framerpc::logging::AccessLog>(framerpc::logging::AccessLogOptions{
-        absl::GetFlag(FLAGS_access_log_sample), rate, 2 * rate});
-    observers.push_back(access_log.get());
+    hosted.access_log = std::make_unique<framerpc::logging::AccessLog>(
+        framerpc::logging::AccessLogOptions{absl::GetFlag(FLAGS_access_log_sample), rate, 2 * rate});
+    observers.push_back(hosted.access_log.get());
   }
-  // One observer is given as it is; several through a CompositeObserver.
-  std::unique_ptr<framerpc::CompositeObserver> composite;
-  if (observers.size() == 1) options.observer = observers.front();
-  if (observers.size() > 1) {
-    composite = std::make_unique<framerpc::CompositeObserver>(observers);
-    options.observer = composite.get();
+  if (observers.size() == 1) {
+    hosted.options.observer = observers.front();
+  } else {
+    hosted.composite = std::make_unique<framerpc::CompositeObserver>(observers);
+    hosted.options.observer = hosted.composite.get();
   }
+}
 
-  framerpc::echo::EchoServiceImpl echo;
-  absl::StatusOr<std::unique_ptr<framerpc::command::CommandServiceImpl>> command =
-      MakeCommandService(options.limits.max_body_bytes, &refusal_log);
-  if (!command.ok()) return Fail(command.status());
-  absl::StatusOr<std::unique_ptr<framerpc::file::FileServiceImpl>> files =
-      MakeFileService(&refusal_log);
-  if (!files.ok()) return Fail(files.status());
-  framerpc::Server server(options);
-  if (absl::Status s = server.AddService(&echo); !s.ok()) return Fail(s);
-  framerpc::HealthService health;
-  framerpc::ReflectionService reflection(server.dispatcher());
-  for (framerpc::Service* service : {static_cast<framerpc::Service*>(&health),
-                                     static_cast<framerpc::Service*>(&reflection)}) {
-    if (absl::Status s = server.AddService(service, {.run_inline = false}); !s.ok()) {
-      return Fail(s);
-    }
+absl::Status AddServices(Hosted& hosted) {
+  framerpc::Server& server = *hosted.server;
+  FRPC_RETURN_IF_ERROR(server.AddService(&hosted.echo));
+  hosted.reflection = std::make_unique<framerpc::ReflectionService>(server.dispatcher());
+  FRPC_RETURN_IF_ERROR(server.AddService(&hosted.health, {.run_inline = false}));
+  FRPC_RETURN_IF_ERROR(server.AddService(hosted.reflection.get(), {.run_inline = false}));
+  // Run blocks for as long as its command runs: never on the shared workers.
+  if (hosted.command != nullptr) {
+    FRPC_RETURN_IF_ERROR(framerpc::server::AddCommandService(&server, hosted.command.get()));
   }
-  if (*command != nullptr) {
-    // Run blocks for as long as its command runs: never on the shared workers.
-    if (absl::Status s = framerpc::server::AddCommandService(&server, command->get()); !s.ok()) {
-      return Fail(s);
-    }
+  // File-system work (a checksum reads a whole file): never on an I/O thread.
+  if (hosted.files != nullptr) {
+    FRPC_RETURN_IF_ERROR(server.AddService(hosted.files.get(), {.run_inline = false}));
   }
-  if (*files != nullptr) {
-    // File-system work (a checksum reads a whole file): never on an I/O thread.
-    if (absl::Status s = server.AddService(files->get(), {.run_inline = false}); !s.ok()) {
-      return Fail(s);
-    }
+  return absl::OkStatus();
+}
+
+// TLS from the flags, and the rule that identities are only listed where they can be verified.
+absl::Status SetUpTls(Hosted& hosted) {
+  FRPC_ASSIGN_OR_RETURN(hosted.tls, framerpc::server::BuildTlsSetup(TlsFlagValues()));
+  if (hosted.command != nullptr) {
+    FRPC_RETURN_IF_ERROR(framerpc::server::CheckIdentitiesAreVerified(
+        hosted.command->runner().config().access, hosted.tls, "the command service",
+        "--command_allow_identities"));
   }
-  absl::StatusOr<framerpc::server::TlsSetup> tls = framerpc::server::BuildTlsSetup(TlsFlagValues());
-  if (!tls.ok()) return Fail(tls.status());
-  if (*command != nullptr) {
-    if (absl::Status s = framerpc::server::CheckIdentitiesAreVerified(
-            (*command)->runner().config().access, *tls, "the command service",
-            "--command_allow_identities");
-        !s.ok()) {
-      return Fail(s);
-    }
+  if (hosted.files != nullptr) {
+    FRPC_RETURN_IF_ERROR(framerpc::server::CheckIdentitiesAreVerified(
+        hosted.files->options().write_access, hosted.tls, "the file service",
+        "--file_allow_identities"));
   }
-  if (*files != nullptr) {
-    if (absl::Status s = framerpc::server::CheckIdentitiesAreVerified(
-            (*files)->options().write_access, *tls, "the file service",
-            "--file_allow_identities");
-        !s.ok()) {
-      return Fail(s);
-    }
-  }
-  if (tls->context != nullptr) server.SetTlsContext(tls->context);
+  if (hosted.tls.context != nullptr) hosted.server->SetTlsContext(hosted.tls.context);
+  return absl::OkStatus();
+}
+
+// Binds the --listen and --udp addresses; nothing is served until Start.
+absl::Status Bind(Hosted& hosted) {
   const std::vector<std::string> listens = absl::GetFlag(FLAGS_listen);
   for (const std::string& address : listens) {
-    if (absl::Status s = server.AddListener(address, tls->listeners); !s.ok()) return Fail(s);
+    FRPC_RETURN_IF_ERROR(hosted.server->AddListener(address, hosted.tls.listeners));
   }
-  std::vector<std::string> ready;
-  for (size_t i = 0; i < listens.size(); ++i) ready.push_back(server.listen_address(i));
-  if (absl::Status s = CheckExposure(ready, command->get(), files->get()); !s.ok()) {
-    return Fail(s);
+  for (size_t i = 0; i < listens.size(); ++i) {
+    hosted.framed.push_back(hosted.server->listen_address(i));
   }
-  std::unique_ptr<framerpc::GrpcAdapter> grpc;
-  std::string grpc_address;
-  if (absl::Status s = StartGrpc(&server, *tls, &grpc, &grpc_address); !s.ok()) return Fail(s);
-  std::optional<framerpc::auth::SharedSecret> admin_token;
-  if (absl::Status s = AttachObservability(&server, &health, command->get(), files->get(),
-                                           &admin_token, &observability);
-      !s.ok()) {
-    return Fail(s);
-  }
-  if (absl::Status s = server.Start(); !s.ok()) return Fail(s);
-  health.SetServingForAll(*server.dispatcher());
-
-  // UDP serves only what is safe over datagrams, so not the command service: its Run would block
-  // the UDP thread for as long as the command runs, and a datagram's source can be forged.
-  framerpc::Dispatcher udp_dispatcher(options.limits, /*worker_threads=*/1, options.observer);
-  if (absl::Status s = udp_dispatcher.AddService(&echo); !s.ok()) return Fail(s);
-  framerpc::EventLoopThread udp_loop;
-  std::vector<std::unique_ptr<framerpc::UdpServer>> udp_servers;
+  hosted.udp_dispatcher = std::make_unique<framerpc::Dispatcher>(
+      hosted.options.limits, /*worker_threads=*/1, hosted.options.observer);
+  FRPC_RETURN_IF_ERROR(hosted.udp_dispatcher->AddService(&hosted.echo));
+  hosted.udp_loop = std::make_unique<framerpc::EventLoopThread>();
   framerpc::UdpServerOptions udp_options;
   udp_options.max_datagram_bytes = absl::GetFlag(FLAGS_max_udp_datagram_bytes);
   for (const std::string& address : absl::GetFlag(FLAGS_udp)) {
-    auto udp = std::make_unique<framerpc::UdpServer>(udp_loop.loop(), &udp_dispatcher,
-                                                     udp_options);
-    if (absl::Status s = udp->Bind(address); !s.ok()) return Fail(s);
-    if (absl::Status s = udp->Start(); !s.ok()) return Fail(s);
-    ready.push_back("udp:" + udp->local_address().ToString());
-    udp_servers.push_back(std::move(udp));
+    auto udp = std::make_unique<framerpc::UdpServer>(hosted.udp_loop->loop(),
+                                                     hosted.udp_dispatcher.get(), udp_options);
+    FRPC_RETURN_IF_ERROR(udp->Bind(address));
+    hosted.udp_servers.push_back(std::move(udp));
   }
+  return absl::OkStatus();
+}
 
-  if (!grpc_address.empty()) ready.push_back("grpc:" + grpc_address);
-  if (const std::string admin = observability.admin_address(); !admin.empty()) {
+// Step 1: the services, the server and its listeners, as the flags say. Nothing is served yet.
+absl::StatusOr<std::unique_ptr<Hosted>> Build() {
+  auto hosted = std::make_unique<Hosted>();
+  hosted->options = ServerOptionsFromFlags();
+  AttachLogs(*hosted);
+  FRPC_ASSIGN_OR_RETURN(hosted->command, MakeCommandService(hosted->options.limits.max_body_bytes,
+                                                            hosted->refusal_log.get()));
+  FRPC_ASSIGN_OR_RETURN(hosted->files, MakeFileService(hosted->refusal_log.get()));
+  hosted->server = std::make_unique<framerpc::Server>(hosted->options);
+  FRPC_RETURN_IF_ERROR(AddServices(*hosted));
+  FRPC_RETURN_IF_ERROR(SetUpTls(*hosted));
+  FRPC_RETURN_IF_ERROR(Bind(*hosted));
+  return hosted;
+}
+
+// Step 2: the one check of what would be exposed where, over every transport.
+absl::Status Check(const Hosted& hosted) {
+  framerpc::server::Exposure exposure;
+  exposure.framed = hosted.framed;
+  exposure.framed_tls = !absl::GetFlag(FLAGS_tls_cert).empty();
+  exposure.framed_plaintext_too = absl::GetFlag(FLAGS_tls_shared_port);
+  exposure.grpc_port = absl::GetFlag(FLAGS_grpc_listen);  // only its host matters here
+  exposure.grpc_port_tls = exposure.framed_tls;
+  exposure.grpc_same_port = absl::GetFlag(FLAGS_grpc_same_port);
+  exposure.grpc_allow_nonlocal = absl::GetFlag(FLAGS_grpc_allow_nonlocal);
+  exposure.accept_plaintext = absl::GetFlag(FLAGS_accept_plaintext);
+  framerpc::server::ProtectedServices services;
+  if (hosted.command != nullptr) services.command_access = &hosted.command->runner().config().access;
+  if (hosted.files != nullptr) services.files = &hosted.files->options();
+  return framerpc::server::CheckExposure(exposure, services);
+}
+
+// Step 3: serves on every transport, registers, and reports the addresses ("serving ...", the
+// last line of the start-up report, means ready).
+absl::Status Start(Hosted& hosted) {
+  FRPC_RETURN_IF_ERROR(StartGrpc(hosted.server.get(), hosted.tls, &hosted.grpc,
+                                 &hosted.grpc_address));
+  FRPC_RETURN_IF_ERROR(AttachObservability(hosted.server.get(), &hosted.health,
+                                           hosted.command.get(), hosted.files.get(),
+                                           &hosted.admin_token, &hosted.observability));
+  FRPC_RETURN_IF_ERROR(hosted.server->Start());
+  hosted.health.SetServingForAll(*hosted.server->dispatcher());
+  std::vector<std::string> ready = hosted.framed;
+  for (auto& udp : hosted.udp_servers) {
+    FRPC_RETURN_IF_ERROR(udp->Start());
+    ready.push_back("udp:" + udp->local_address().ToString());
+  }
+  if (!hosted.grpc_address.empty()) ready.push_back("grpc:" + hosted.grpc_address);
+  if (const std::string admin = hosted.observability.admin_address(); !admin.empty()) {
     ready.push_back("admin:" + admin);
   }
-  // The access lines first: "serving" is the last line of the start-up report, and means ready.
-  if (tls->context != nullptr) {
-    std::printf("framerpc_server: TLS on the --listen addresses: %s\n", tls->description.c_str());
+  if (hosted.tls.context != nullptr) {
+    std::printf("framerpc_server: TLS on the --listen addresses: %s\n",
+                hosted.tls.description.c_str());
   }
-  PrintAccess(command->get(), files->get());
+  PrintAccess(hosted.command.get(), hosted.files.get());
   std::printf("framerpc_server: serving %s\n", absl::StrJoin(ready, ", ").c_str());
   std::fflush(stdout);
   framerpc::logging::Log(framerpc::logging::Level::kInfo, "server", "serving",
                          {{"version", framerpc::kVersion},
                           {"addresses", absl::StrJoin(ready, ", ")},
-                          {"access_log", access_log != nullptr}});
-  std::unique_ptr<framerpc::naming::EtcdRegistration> registration;
+                          {"access_log", hosted.access_log != nullptr}});
   if (const std::string url = absl::GetFlag(FLAGS_register); !url.empty()) {
     std::string address = absl::GetFlag(FLAGS_register_address);
-    if (address.empty()) address = server.listen_address(0);
-    absl::StatusOr<std::unique_ptr<framerpc::naming::EtcdRegistration>> made =
-        framerpc::naming::EtcdRegistration::Start(url, std::move(address),
-                                                  absl::GetFlag(FLAGS_register_ttl));
-    if (!made.ok()) return Fail(made.status());
-    registration = *std::move(made);
+    if (address.empty()) address = hosted.server->listen_address(0);
+    FRPC_ASSIGN_OR_RETURN(hosted.registration,
+                          framerpc::naming::EtcdRegistration::Start(
+                              url, std::move(address), absl::GetFlag(FLAGS_register_ttl)));
   }
   if (const std::string path = absl::GetFlag(FLAGS_ready_file); !path.empty()) {
     // Written whole to a temporary name, then renamed, so readers never see half a file.
@@ -775,32 +737,42 @@ int main(int argc, char** argv) {
     std::ofstream(tmp) << absl::StrJoin(ready, "\n") << "\n";
     std::rename(tmp.c_str(), path.c_str());
   }
+  return absl::OkStatus();
+}
 
+// New handshakes use what the files hold now; open connections keep their sessions. A reload
+// that fails leaves the old certificate in use.
+void ReloadTls(Hosted& hosted) {
+  if (hosted.tls.context == nullptr) {
+    framerpc::logging::Info("server", "SIGHUP: no TLS to reload");
+    return;
+  }
+  absl::StatusOr<framerpc::server::TlsSetup> reloaded =
+      framerpc::server::BuildTlsSetup(TlsFlagValues());
+  if (!reloaded.ok()) {
+    framerpc::logging::Log(framerpc::logging::Level::kError, "server", "TLS reload failed",
+                           {{"error", reloaded.status().ToString()}});
+    return;
+  }
+  hosted.server->SetTlsContext(reloaded->context);
+  framerpc::logging::Info("server", "SIGHUP: TLS certificate and key reloaded");
+  std::printf("framerpc_server: TLS certificate and key reloaded\n");
+  std::fflush(stdout);
+}
+
+// Step 4: serves until SIGINT or SIGTERM (SIGHUP reloads TLS), then drains and stops.
+void ServeUntilSignalled(Hosted& hosted, sigset_t signals) {
   int received = 0;
   for (;;) {
     sigwait(&signals, &received);
     if (received != SIGHUP) break;
-    // New handshakes use what the files hold now; open connections keep their sessions. A
-    // reload that fails leaves the old certificate in use.
-    absl::StatusOr<framerpc::server::TlsSetup> reloaded =
-        framerpc::server::BuildTlsSetup(TlsFlagValues());
-    if (tls->context == nullptr) {
-      framerpc::logging::Info("server", "SIGHUP: no TLS to reload");
-    } else if (!reloaded.ok()) {
-      framerpc::logging::Log(framerpc::logging::Level::kError, "server", "TLS reload failed",
-                             {{"error", reloaded.status().ToString()}});
-    } else {
-      server.SetTlsContext(reloaded->context);
-      framerpc::logging::Info("server", "SIGHUP: TLS certificate and key reloaded");
-      std::printf("framerpc_server: TLS certificate and key reloaded\n");
-      std::fflush(stdout);
-    }
+    ReloadTls(hosted);
   }
-  // Health turns NOT_SERVING first, and everything else goes on for the drain delay, so that
-  // load balancers and readiness probes see it and stop sending before the listeners close.
-  // Out of the registry first, so that clients stop picking this server, then NOT_SERVING.
-  if (registration != nullptr) registration->Deregister();
-  health.Shutdown();
+  // Out of the registry first, so that clients stop picking this server; then health turns
+  // NOT_SERVING, and everything else goes on for the drain delay, so that load balancers and
+  // readiness probes see it and stop sending before the listeners close.
+  if (hosted.registration != nullptr) hosted.registration->Deregister();
+  hosted.health.Shutdown();
   const absl::Duration drain = absl::GetFlag(FLAGS_drain_delay);
   if (drain > absl::ZeroDuration()) {
     std::printf("framerpc_server: signal %d, health NOT_SERVING, draining for %s (signal again "
@@ -814,14 +786,34 @@ int main(int argc, char** argv) {
   }
   std::printf("framerpc_server: signal %d, shutting down gracefully\n", received);
   std::fflush(stdout);
-  for (auto& udp : udp_servers) udp->Stop();
-  if (grpc != nullptr) grpc->Shutdown(absl::GetFlag(FLAGS_shutdown_grace));
-  udp_dispatcher.StopWorkers();
-  server.Shutdown(absl::GetFlag(FLAGS_shutdown_grace));
-  observability.StopAdmin();
-  refusal_log.Flush();
-  if (access_log != nullptr) access_log->Flush();
+  const absl::Duration grace = absl::GetFlag(FLAGS_shutdown_grace);
+  for (auto& udp : hosted.udp_servers) udp->Stop();
+  if (hosted.grpc != nullptr) hosted.grpc->Shutdown(grace);
+  hosted.udp_dispatcher->StopWorkers();
+  hosted.server->Shutdown(grace);
+  hosted.observability.StopAdmin();
+  hosted.refusal_log->Flush();
+  if (hosted.access_log != nullptr) hosted.access_log->Flush();
   framerpc::logging::Info("server", "stopped after signal {}", received);
   std::printf("framerpc_server: stopped\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("Hosts the framerpc services. See README.md.");
+  ConfigureUsage();
+  absl::ParseCommandLine(argc, argv);
+  if (absl::Status s = ConfigureLogging(); !s.ok()) return Fail(s);
+  // Block the shutdown signals in every thread (so before any starts); main waits for them.
+  const sigset_t signals = ShutdownSignals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  absl::StatusOr<std::unique_ptr<Hosted>> hosted = Build();
+  if (!hosted.ok()) return Fail(hosted.status());
+  if (absl::Status s = Check(**hosted); !s.ok()) return Fail(s);
+  if (absl::Status s = Start(**hosted); !s.ok()) return Fail(s);
+  ServeUntilSignalled(**hosted, signals);
   return 0;
 }
