@@ -244,6 +244,9 @@ class Channel:
             if half_close:
                 frames += core.half_close_frame(call)
         if core.closed:
+            # Lost before the call was registered (a TLS alert read first, say): its reason.
+            if core.close_error is not None:
+                raise fresh(core.close_error)
             raise RpcError(StatusCode.UNAVAILABLE, "connection to %s lost" % self.target)
         core.register(call)
         if not context._attach(lambda: conn.abort_threadsafe(call, _CANCELLED_BY_CLIENT)):

@@ -555,6 +555,9 @@ class Channel:
                 frames += core.half_close_frame(call)
         with conn.lock:
             if core.closed:
+                # Lost before the call was registered (a TLS alert read first, say): its reason.
+                if core.close_error is not None:
+                    raise fresh(core.close_error)
                 raise RpcError(StatusCode.UNAVAILABLE, "connection to %s lost" % self.target)
             core.register(call)
         if context is None:

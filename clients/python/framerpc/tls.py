@@ -72,6 +72,16 @@ class TlsOptions:
         self.server_name = server_name
         self.insecure = insecure
 
+    def named(self, server_name: str) -> TlsOptions:
+        """These options with `server_name` when they name none (the balanced channel gives a
+        dns: target's host, since its servers are reached by address)."""
+        if self.server_name is not None:
+            return self
+        copy = TlsOptions.__new__(TlsOptions)
+        copy.__dict__.update(self.__dict__)
+        copy.server_name = server_name
+        return copy
+
     def name_for(self, address) -> Optional[str]:
         """The server name to send and verify for a parsed target address."""
         if self.server_name is not None:

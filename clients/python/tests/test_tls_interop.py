@@ -12,6 +12,7 @@ import unittest
 
 import framerpc
 import framerpc.aio
+import framerpc.balanced
 from framerpc import RpcError, StatusCode, TlsOptions
 
 from proto import echo_frpc
@@ -37,6 +38,7 @@ class Pki:
                       "-addext", "basicConstraints=critical,CA:TRUE",
                       "-addext", "keyUsage=critical,keyCertSign")
         self._leaf("main", "server", "DNS:localhost,IP:127.0.0.1")
+        self._leaf("main", "named", "DNS:localhost")
         self._leaf("main", "client", "URI:" + CLIENT_ID)
         self._leaf("other", "stranger", "URI:spiffe://example.org/ns/test/sa/stranger")
 
@@ -158,6 +160,32 @@ class TlsInteropTest(unittest.TestCase):
         with framerpc.Channel(self.tcp, tls=TlsOptions(context=context)) as channel:
             reply = echo_frpc.EchoServiceStub(channel).Say(SayRequest(text="ctx"), timeout=10)
         self.assertEqual(reply.text, "ctx")
+
+    def test_balanced_dns_target_checks_the_name(self):
+        # A server whose certificate names localhost only: reached by address it is refused, and
+        # a balanced channel over dns:///localhost checks the name, not the addresses it resolved.
+        workdir = tempfile.mkdtemp(prefix="frpc-tls-named-", dir="/tmp")
+        p = self.pki.path
+        server, tcp, _ = start_server(workdir, ["--tls_cert=" + p("named.pem"),
+                                                "--tls_key=" + p("named.key")])
+        try:
+            port = tcp.rpartition(":")[2]
+            with framerpc.balanced.Channel("dns:///localhost:" + port,
+                                           tls=self.options()) as channel:
+                reply = echo_frpc.EchoServiceStub(channel).Say(SayRequest(text="by name"),
+                                                              timeout=10)
+            self.assertEqual(reply.text, "by name")
+            with framerpc.Channel(tcp, tls=self.options()) as channel:
+                with self.assertRaises(RpcError) as caught:
+                    echo_frpc.EchoServiceStub(channel).Say(SayRequest(text="no"), timeout=10)
+            self.assertEqual(caught.exception.message,
+                             "TLS handshake with %s failed: certificate verify failed: IP address "
+                             "mismatch, certificate is not valid for '127.0.0.1'. (name mismatch)"
+                             % tcp)
+        finally:
+            code, _, err = stop_server(server)
+            shutil.rmtree(workdir)
+            self.assertEqual(code, 0, err)
 
     # -- refusals --------------------------------------------------------------------------------
 
