@@ -109,16 +109,22 @@ test('a unary call and an Exec stream over mutual TLS, on TCP and a Unix socket'
   }
 });
 
-test('a secureContext of the caller\'s', { skip }, async () => {
+test('a secureContext of the caller\'s, and insecure', { skip }, async () => {
   const secureContext = tls.createSecureContext({
     ca: fs.readFileSync(pki('main-ca.pem')), cert: fs.readFileSync(pki('client.pem')),
     key: fs.readFileSync(pki('client.key')),
   });
-  const channel = new framerpc.Channel(tcp, { tls: { secureContext } });
-  try {
-    assert.equal((await new echo.EchoServiceClient(channel).Say({ text: 'ctx' })).text, 'ctx');
-  } finally {
-    await channel.close();
+  const ways = {
+    'a secureContext': { secureContext },
+    insecure: options({ caFile: pki('other-ca.pem'), insecure: true, serverName: 'not.the.name' }),
+  };
+  for (const [what, tlsOptions] of Object.entries(ways)) {
+    const channel = new framerpc.Channel(tcp, { tls: tlsOptions });
+    try {
+      assert.equal((await new echo.EchoServiceClient(channel).Say({ text: what })).text, what);
+    } finally {
+      await channel.close();
+    }
   }
 });
 

@@ -6,8 +6,10 @@ a plaintext client on the TLS port. Certificates are made here with the openssl 
 import asyncio
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
+import threading
 import unittest
 
 import framerpc
@@ -124,6 +126,29 @@ class TlsInteropTest(unittest.TestCase):
             stream.finish()
         return out
 
+    def test_deadline_and_cancel_while_reading_a_tls_connection(self):
+        # The blocking reader polls the socket (and what the session holds) so that a deadline
+        # or cancel() ends its wait; the server is stopped, so nothing arrives meanwhile.
+        with framerpc.Channel(self.tcp, tls=self.options()) as channel:
+            stub = echo_frpc.EchoServiceStub(channel)
+            self.assertEqual(stub.Say(SayRequest(text="up"), timeout=10).text, "up")
+            os.kill(self.server.pid, signal.SIGSTOP)
+            try:
+                with self.assertRaises(RpcError) as caught:
+                    stub.Say(SayRequest(text="late"), timeout=0.2)
+                self.assertEqual(caught.exception.code, StatusCode.DEADLINE_EXCEEDED)
+                context = framerpc.ClientContext()
+                timer = threading.Timer(0.1, context.cancel)
+                timer.start()
+                with self.assertRaises(RpcError) as caught:
+                    stub.Say(SayRequest(text="cancelled"), context=context)
+                timer.join()
+                self.assertEqual(caught.exception.code, StatusCode.CANCELLED)
+            finally:
+                os.kill(self.server.pid, signal.SIGCONT)
+            # The same connection goes on.
+            self.assertEqual(stub.Say(SayRequest(text="again"), timeout=10).text, "again")
+
     def test_asyncio_unary_and_stream(self):
         async def main(target, options):
             async with framerpc.aio.Channel(target, tls=options) as channel:
@@ -152,14 +177,27 @@ class TlsInteropTest(unittest.TestCase):
                 self.assertEqual(asyncio.run(main(target, options)),
                                  ("async tls", b"async cat over tls"))
 
-    def test_users_ssl_context(self):
+    def test_other_ways_to_trust_the_server(self):
         import ssl
         p = self.pki.path
         context = ssl.create_default_context(cafile=p("main-ca.pem"))
         context.load_cert_chain(p("client.pem"), p("client.key"))
-        with framerpc.Channel(self.tcp, tls=TlsOptions(context=context)) as channel:
-            reply = echo_frpc.EchoServiceStub(channel).Say(SayRequest(text="ctx"), timeout=10)
-        self.assertEqual(reply.text, "ctx")
+        ways = {
+            "a user's SSLContext": TlsOptions(context=context),
+            "the server's certificate trusted as it is": self.options(
+                ca_file=None, trusted_cert_file=p("server.pem")),
+            "insecure": self.options(ca_file=p("other-ca.pem"), insecure=True,
+                                     server_name="not.the.name"),
+        }
+        for what, options in ways.items():
+            with self.subTest(what), framerpc.Channel(self.tcp, tls=options) as channel:
+                reply = echo_frpc.EchoServiceStub(channel).Say(SayRequest(text=what), timeout=10)
+                self.assertEqual(reply.text, what)
+        # Trusting one certificate trusts no other, not even another of the same CA.
+        self.assert_refused(
+            self.tcp, self.options(ca_file=None, trusted_cert_file=p("client.pem")),
+            "TLS handshake with %s failed: certificate verify failed: self-signed certificate in "
+            "certificate chain (unknown CA)" % self.tcp)
 
     def test_balanced_dns_target_checks_the_name(self):
         # A server whose certificate names localhost only: reached by address it is refused, and
