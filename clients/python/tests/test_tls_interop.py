@@ -133,6 +133,9 @@ class TlsInteropTest(unittest.TestCase):
             stub = echo_frpc.EchoServiceStub(channel)
             self.assertEqual(stub.Say(SayRequest(text="up"), timeout=10).text, "up")
             os.kill(self.server.pid, signal.SIGSTOP)
+            # kill() returns before every thread has stopped; waitpid(WUNTRACED) once they have.
+            _, status = os.waitpid(self.server.pid, os.WUNTRACED)
+            self.assertTrue(os.WIFSTOPPED(status), "status %#x" % status)
             try:
                 with self.assertRaises(RpcError) as caught:
                     stub.Say(SayRequest(text="late"), timeout=0.2)
