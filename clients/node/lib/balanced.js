@@ -69,6 +69,11 @@ class BalancedChannel {
     this.policy = policy;
     this.ejectTime = ejectTime;
     this._parsed = parseTarget(target);
+    const { tls } = channelOptions;
+    if (this._parsed.kind === 'dns' && tls && (tls === true || tls.serverName === undefined)) {
+      // Its servers are reached by address: the certificate is checked against the name.
+      channelOptions.tls = { ...(tls === true ? {} : tls), serverName: this._parsed.host };
+    }
     this._channelOptions = channelOptions;
     this._endpoints = new Map();  // address -> { address, channel, ejectedUntil, backoff }
     this._order = [];

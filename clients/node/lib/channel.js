@@ -4,12 +4,14 @@
 // flow control. Frame kinds and statuses are docs/protocol.md §7-§11; the streams are in
 // stream.js.
 const net = require('net');
+const tls = require('tls');
 const { performance } = require('perf_hooks');
 
 const { FrameDecoder, FrameLimits, DEFAULT_LIMITS, encodeFrameParts } = require('./codec');
 const { FrameKind, FrameFlag } = require('./envelope');
 const { StatusCode, RpcError, codeFromWire } = require('./status');
 const { parseAddress } = require('./address');
+const { ALPN, tlsConnector, describeTlsError, isTlsError } = require('./tls');
 const { serialize, deserialize, MethodKind, normalizeMethod } = require('./message');
 
 const INITIAL_WINDOW = 1 << 20;  // §11.2: both directions of every stream start with 1 MiB
@@ -249,18 +251,27 @@ class Connection {
     this.pending = [];  // [call, parts] to write once connected
     this._referenced = true;
     const address = channel.address;
-    const socket = address.path !== undefined ? net.connect({ path: address.path })
-      : net.connect({ host: address.host, port: address.port, family: address.family || undefined });
+    const where = address.path !== undefined ? { path: address.path }
+      : { host: address.host, port: address.port, family: address.family || undefined };
+    const secure = channel._tls !== null;
+    // Under TLS the connect timeout covers the handshake: the connection is up at secureConnect.
+    const socket = secure ? tls.connect({ ...where, ...channel._tls(address) }) : net.connect(where);
     this.socket = socket;
     this.closedPromise = new Promise((resolve) => socket.once('close', resolve));
     socket.setNoDelay(true);
     this._connectTimer = setTimeout(() => {
       this._fail(new RpcError(StatusCode.UNAVAILABLE, `connect to ${this.target} timed out`));
     }, channel.connectTimeout);
-    socket.once('connect', () => this._onConnect());
+    if (secure) socket.once('secureConnect', () => this._onSecureConnect());
+    else socket.once('connect', () => this._onConnect());
     socket.on('data', (chunk) => this._onData(chunk));
     socket.on('error', (error) => {
-      if (!this.connected) {
+      if (secure && isTlsError(error)) {
+        const cause = describeTlsError(error);
+        this._fail(new RpcError(StatusCode.UNAVAILABLE, this.connected
+          ? `connection to ${this.target} lost: TLS read: ${cause}`
+          : `TLS handshake with ${this.target} failed: ${cause}`));
+      } else if (!this.connected) {
         this._fail(new RpcError(StatusCode.UNAVAILABLE, `connect to ${this.target} failed: ${error.message}`));
       } else {
         this._fail(new RpcError(StatusCode.UNAVAILABLE, `connection to ${this.target} lost: ${error.message}`));
@@ -276,6 +287,15 @@ class Connection {
 
   get usable() {
     return !this.closed && !this.goaway;
+  }
+
+  _onSecureConnect() {
+    if (this.socket.alpnProtocol !== ALPN) {
+      this._fail(new RpcError(StatusCode.UNAVAILABLE, `TLS handshake with ${this.target} failed: ` +
+        `the server did not select ALPN ${ALPN} (it selected ${this.socket.alpnProtocol || 'none'})`));
+      return;
+    }
+    this._onConnect();
   }
 
   _onConnect() {
@@ -443,7 +463,8 @@ class Connection {
  * connection with the first call and multiplexes every call over it; after the connection is lost
  * or the server sends GOAWAY, the next call opens a new one. Calls are never retried.
  *
- * Options: limits (FrameLimits or its fields), connectTimeout (ms, default 5000).
+ * Options: limits (FrameLimits or its fields), connectTimeout (ms, default 5000; under TLS it
+ * covers the handshake), tls (true, or TLS options: see lib/tls.js and index.d.ts).
  */
 class Channel {
   constructor(target, options = {}) {
@@ -453,6 +474,8 @@ class Channel {
     this.limits = limits instanceof FrameLimits ? limits : new FrameLimits(limits);
     this.connectTimeout = options.connectTimeout ?? 5000;
     if (!(this.connectTimeout > 0)) throw new RangeError('connectTimeout must be > 0 ms');
+    this._tls = options.tls ? tlsConnector(options.tls, target) : null;
+    if (this._tls !== null) this._tls(this.address);  // a Unix target without serverName: now
     this._nextId = 1;
     this._current = null;
     this._connections = new Set();

@@ -171,10 +171,33 @@ export interface BidiStream<Req, Res> extends StreamBase, Reading<Res>, Writing<
 
 export type StreamCall = ServerStream<any> & ClientStream<any, any> & BidiStream<any, any>;
 
+/**
+ * TLS for a channel (docs/security.md). The connection offers ALPN "framerpc/1" and is refused
+ * unless the server selects it. A refused handshake fails the calls with UNAVAILABLE
+ * "TLS handshake with <target> failed: <cause>".
+ */
+export interface TlsOptions {
+  /** PEM CAs the server's certificate must chain to; default: Node's bundled CAs. */
+  caFile?: string;
+  /** A client certificate (PEM chain) and its key, for mutual TLS; both or neither. */
+  certFile?: string;
+  keyFile?: string;
+  /** The name the server's certificate must carry; default: the target's host. A Unix-socket target needs one. */
+  serverName?: string;
+  /** No verification at all: anyone on the path can read and change everything. For trying things out. */
+  insecure?: boolean;
+  /** '1.3' (default) or '1.2'. */
+  minVersion?: '1.2' | '1.3';
+  /** A tls.SecureContext of your own (CAs and certificates set in it); caFile, certFile and insecure must then be left out. */
+  secureContext?: import('tls').SecureContext;
+}
+
 export interface ChannelOptions {
   limits?: FrameLimits | { maxBodyBytes?: number; maxEnvelopeBytes?: number; maxMetadataBytes?: number };
-  /** Milliseconds; default 5000. */
+  /** Milliseconds; default 5000. Under TLS it covers the handshake. */
   connectTimeout?: number;
+  /** TLS: true for the default CAs, or its options. Default: plaintext. */
+  tls?: boolean | TlsOptions;
 }
 
 /** One multiplexed connection to "host:port", "[v6]:port" or "unix:/path", opened lazily. */

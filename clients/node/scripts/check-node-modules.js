@@ -22,8 +22,15 @@ try {
 } catch (error) {
   fail(`cannot read package-lock.json: ${error.message}`);
 }
+// An optional package for another platform (as @bufbuild/buf's binaries are) is not installed.
+function forThisPlatform(entry) {
+  const allows = (list, value) => !list || list.includes(value) ||
+    (list.some((v) => v.startsWith('!')) && !list.includes(`!${value}`));
+  return allows(entry.os, process.platform) && allows(entry.cpu, process.arch);
+}
 for (const [where, entry] of Object.entries(lock.packages || {})) {
   if (where === '' || entry.link) continue;
+  if (entry.optional && !forThisPlatform(entry)) continue;
   let installed;
   try {
     installed = JSON.parse(fs.readFileSync(path.join(pkg, where, 'package.json'), 'utf8'));

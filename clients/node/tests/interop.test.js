@@ -23,7 +23,7 @@ const { performance } = require('perf_hooks');
 const framerpc = require('../lib');
 const { FrameDecoder, HEADER_SIZE } = require('../lib/codec');
 const { FrameKind } = require('../lib/envelope');
-const { generated, rejectsWith } = require('./helpers');
+const { generated, rejectsWith, startServer, stopServer } = require('./helpers');
 const { loadManifest, readHex } = require('./vectors');
 
 const SERVER = process.env.FRAMERPC_SERVER;
@@ -31,42 +31,6 @@ const INTEROP_SERVER = process.env.FRAMERPC_INTEROP_SERVER;
 const echo = generated('proto/echo.proto');
 const nt = generated('clients/node/tests/test_service.proto');
 const command = generated('services/command/command.proto');
-
-/**
- * Starts `binary` with `args` plus --ready_file, and resolves once it has written that file (it does
- * so, through a rename, when it serves) with {child, addresses, stderr()}.
- */
-async function startServer(binary, args, dir) {
-  const readyFile = path.join(dir, 'ready');
-  const watcher = fs.watch(dir);
-  const child = spawn(binary, [...args, `--ready_file=${readyFile}`], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  let stdout = '';
-  child.stderr.on('data', (d) => { stderr += d; });
-  child.stdout.on('data', (d) => { stdout += d; });
-  child.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  try {
-    await new Promise((resolve, reject) => {
-      const check = () => {
-        if (fs.existsSync(readyFile)) resolve();
-      };
-      watcher.on('change', check);
-      check();
-      child.exited.then(({ code, signal }) => reject(new Error(
-        `${path.basename(binary)} exited (${code ?? signal}) before it was ready: ${stderr}`)));
-    });
-  } finally {
-    watcher.close();
-  }
-  const addresses = fs.readFileSync(readyFile, 'utf8').trim().split('\n');
-  return { child, addresses, stderr: () => stderr, stdout: () => stdout };
-}
-
-async function stopServer(server) {
-  server.child.kill('SIGTERM');
-  const { code, signal } = await server.child.exited;
-  return { code, signal, stdout: server.stdout(), stderr: server.stderr() };
-}
 
 function ipv6Loopback() {
   return new Promise((resolve) => {

@@ -50,6 +50,15 @@ export async function use(channel: framerpc.Channel): Promise<void> {
     }
   }
 
+  const secure = new framerpc.Channel('10.0.0.5:7000', {
+    connectTimeout: 2000,
+    tls: { caFile: 'ca.pem', certFile: 'client.pem', keyFile: 'client.key', serverName: 'api', minVersion: '1.3' },
+  });
+  const plain = new framerpc.Channel('127.0.0.1:7000', { tls: true });
+  await Promise.all([secure.close(), plain.close()]);
+  // @ts-expect-error: TLS 1.1 is not offered
+  new framerpc.Channel('10.0.0.5:7000', { tls: { minVersion: '1.1' } });
+
   // @ts-expect-error: a field of the wrong type
   await echo.Say({ text: 42 });
   // @ts-expect-error: a method the service does not have

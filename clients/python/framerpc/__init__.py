@@ -15,9 +15,10 @@ from .channel import Channel, ClientContext, ClientStream
 from .codec import (DEFAULT_LIMITS, Frame, FrameDecoder, FrameLimits, decode_frame,
                     encode_frame)
 from .status import FrameError, RpcError, StatusCode, UnsentError
+from .tls import TlsOptions
 
 __all__ = [
     "Channel", "ClientContext", "ClientStream", "DEFAULT_LIMITS", "Frame", "FrameDecoder",
-    "FrameError", "FrameLimits", "INITIAL_WINDOW", "MethodInfo", "MethodKind", "RpcError", "StatusCode", "UnsentError",
-    "decode_frame", "encode_frame",
+    "FrameError", "FrameLimits", "INITIAL_WINDOW", "MethodInfo", "MethodKind", "RpcError", "StatusCode",
+    "TlsOptions", "UnsentError", "decode_frame", "encode_frame",
 ]

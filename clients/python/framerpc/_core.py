@@ -129,6 +129,7 @@ class ConnectionCore:
         self.calls = {}
         self.goaway = False  # no new calls on this connection
         self.closed = False  # nothing more is read or written
+        self.close_error = None  # the RpcError the connection ended with
         self.changed = set()  # calls whose state changed since the driver last looked
 
     @property
@@ -207,6 +208,8 @@ class ConnectionCore:
     def fail_all(self, error):
         """The connection is unusable: every call on it fails with `error`."""
         self.closed = True
+        if self.close_error is None:
+            self.close_error = error
         for call in list(self.calls.values()):
             self.complete(call, error)
 

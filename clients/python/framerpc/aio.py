@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 import time
 from typing import AsyncIterator, Generic, Optional, Set, Tuple, Type
 
@@ -22,6 +23,7 @@ from .channel import ClientContext, make_context  # noqa: F401  (ClientContext i
 from ._types import BytesLike, Metadata, ResponseT
 from .codec import DEFAULT_LIMITS, FrameLimits
 from .status import RpcError, StatusCode, fresh
+from .tls import TlsOptions, check_alpn, describe, handshake_error
 
 _READ_CHUNK = 256 * 1024
 _CANCELLED_BY_CLIENT = RpcError(StatusCode.CANCELLED, "cancelled by the client")
@@ -51,6 +53,8 @@ class _Connection:
                     self.send(frame)
                 if self.core.closed:
                     break
+        except ssl.SSLError as error:  # an alert from the server: "TLS read: <cause>"
+            reason = "TLS read: %s" % describe(error)
         except OSError as error:
             reason = error.strerror or str(error)
         finally:
@@ -121,12 +125,15 @@ class Channel:
     """An asyncio framerpc channel to `target` ("host:port", "[v6]:port" or "unix:/path")."""
 
     def __init__(self, target: str, *, limits: Optional[FrameLimits] = None,
-                 connect_timeout: float = 5.0, initial_window: int = INITIAL_WINDOW) -> None:
+                 connect_timeout: float = 5.0, initial_window: int = INITIAL_WINDOW,
+                 tls: Optional[TlsOptions] = None) -> None:
         self._address = parse_address(target)
         self.target = target
         self.limits = limits or DEFAULT_LIMITS
         self.connect_timeout = connect_timeout
         self.initial_window = check_window(initial_window)
+        self.tls = tls
+        self._server_name = None if tls is None else tls.name_for(self._address)
         self._next_id = 1
         self._current = None
         self._connections: Set[_Connection] = set()
@@ -173,18 +180,15 @@ class Channel:
             if deadline is not None and deadline - time.monotonic() < limit:
                 limit = max(0.0, deadline - time.monotonic())
                 deadline_first = True
-            address = self._address
             try:
-                if address.family == socket.AF_UNIX:
-                    opening = asyncio.open_unix_connection(address.path)
-                else:
-                    opening = asyncio.open_connection(address.host, address.port)
-                reader, writer = await asyncio.wait_for(opening, limit)
+                reader, writer = await asyncio.wait_for(self._open(limit), limit)
             except asyncio.TimeoutError:
                 if deadline_first:
                     raise fresh(_DEADLINE_EXCEEDED) from None
                 raise RpcError(StatusCode.UNAVAILABLE,
                                "connect to %s timed out" % self.target) from None
+            except ssl.SSLError as error:
+                raise handshake_error(self.target, error) from None
             except OSError as error:
                 raise RpcError(StatusCode.UNAVAILABLE, "connect to %s failed: %s"
                                % (self.target, error.strerror or error)) from None
@@ -192,6 +196,25 @@ class Channel:
             self._current = conn
             self._connections.add(conn)
             return conn
+
+    async def _open(self, limit):
+        """Connects (and, under TLS, runs the handshake, within `limit` seconds as well)."""
+        address = self._address
+        tls = {}
+        if self.tls is not None:
+            tls = dict(ssl=self.tls.context, server_hostname=self._server_name or "",
+                       ssl_handshake_timeout=max(limit, 0.001))
+        if address.family == socket.AF_UNIX:
+            reader, writer = await asyncio.open_unix_connection(address.path, **tls)
+        else:
+            reader, writer = await asyncio.open_connection(address.host, address.port, **tls)
+        if self.tls is not None:
+            try:
+                check_alpn(self.target, writer.get_extra_info("ssl_object").selected_alpn_protocol())
+            except RpcError:
+                writer.close()
+                raise
+        return reader, writer
 
     async def _start(self, method, kind, response_class, context, message=None, attachment=b"",
                      half_close=False, window=None):
@@ -221,6 +244,9 @@ class Channel:
             if half_close:
                 frames += core.half_close_frame(call)
         if core.closed:
+            # Lost before the call was registered (a TLS alert read first, say): its reason.
+            if core.close_error is not None:
+                raise fresh(core.close_error)
             raise RpcError(StatusCode.UNAVAILABLE, "connection to %s lost" % self.target)
         core.register(call)
         if not context._attach(lambda: conn.abort_threadsafe(call, _CANCELLED_BY_CLIENT)):

@@ -28,6 +28,7 @@ from ._types import BytesLike, Metadata, ResponseT
 from .channel import Channel as _EndpointChannel
 from .channel import ClientContext, ClientStream
 from .status import RpcError, StatusCode, UnsentError
+from .tls import TlsOptions
 
 _MAX_EJECT = 120.0
 _REFRESH_EVERY = 1.0
@@ -87,6 +88,9 @@ class Channel:
         self.policy = policy
         self.eject_time = eject_time
         self._kind, self._names = parse_target(target)
+        tls = channel_options.get("tls")
+        if self._kind == "dns" and isinstance(tls, TlsOptions):  # verify the name, not an address
+            channel_options["tls"] = tls.named(self._names[0].rpartition(":")[0])
         self._options = channel_options
         self._lock = threading.Lock()
         self._endpoints: Dict[str, _Endpoint] = {}

@@ -24,6 +24,7 @@ from .address import parse_address
 from ._types import BytesLike, Metadata, ResponseT
 from .codec import DEFAULT_LIMITS, FrameLimits
 from .status import RpcError, StatusCode, UnsentError, fresh
+from .tls import TlsOptions, TlsSocket
 
 _READ_CHUNK = 256 * 1024
 # The background reader takes the read role once no caller has waited for this long; it looks
@@ -136,6 +137,8 @@ class _Connection:
         os.set_blocking(self._wake_w, False)
         self._poller = select.poll()
         self._sock_fd = sock.fileno()
+        # Under TLS, plaintext the session already holds, which poll() cannot see.
+        self._buffered = sock.pending if isinstance(sock, TlsSocket) else None
         self._poller.register(self._sock_fd, select.POLLIN)
         self._poller.register(self._wake_r, select.POLLIN)
         self._park = threading.Event()  # set once closed: the background reader finishes
@@ -187,6 +190,8 @@ class _Connection:
         try:
             if interruptible:
                 ready = False
+                if self._buffered is not None and self._buffered():
+                    ready, timeout = True, 0
                 for fd, _ in self._poller.poll(None if timeout is None else timeout * 1000):
                     if fd == self._sock_fd:
                         ready = True
@@ -401,12 +406,15 @@ class Channel:
     or close() it, to release the connection."""
 
     def __init__(self, target: str, *, limits: Optional[FrameLimits] = None,
-                 connect_timeout: float = 5.0, initial_window: int = INITIAL_WINDOW) -> None:
+                 connect_timeout: float = 5.0, initial_window: int = INITIAL_WINDOW,
+                 tls: Optional[TlsOptions] = None) -> None:
         self._address = parse_address(target)
         self.target = target
         self.limits = limits or DEFAULT_LIMITS
         self.connect_timeout = connect_timeout
         self.initial_window = check_window(initial_window)
+        self.tls = tls
+        self._server_name = None if tls is None else tls.name_for(self._address)
         self._lock = threading.Lock()
         self._ids = itertools.count(1)  # next() is atomic: call ids need no lock
         self._current = None
@@ -469,6 +477,7 @@ class Channel:
             return conn
 
     def _connect(self, deadline):
+        start = time.monotonic()
         limit = self.connect_timeout
         deadline_first = False
         if deadline is not None and deadline - time.monotonic() < limit:
@@ -488,13 +497,21 @@ class Channel:
                 sock.settimeout(None)
                 if family != socket.AF_UNIX:
                     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                return sock
+                if self.tls is None:
+                    return sock
+                # The connect timeout (or the call's deadline) covers the handshake too.
+                secure = TlsSocket(sock, self.tls, self._server_name)
+                secure.handshake(self.target, start + limit)
+                return secure
             except socket.timeout:
                 sock.close()
                 if deadline_first:
                     raise fresh(_DEADLINE_EXCEEDED) from None
                 raise UnsentError(StatusCode.UNAVAILABLE,
                                   "connect to %s timed out" % self.target) from None
+            except RpcError:
+                sock.close()
+                raise
             except OSError as error:
                 sock.close()
                 last_error = error
@@ -538,6 +555,9 @@ class Channel:
                 frames += core.half_close_frame(call)
         with conn.lock:
             if core.closed:
+                # Lost before the call was registered (a TLS alert read first, say): its reason.
+                if core.close_error is not None:
+                    raise fresh(core.close_error)
                 raise RpcError(StatusCode.UNAVAILABLE, "connection to %s lost" % self.target)
             core.register(call)
         if context is None:

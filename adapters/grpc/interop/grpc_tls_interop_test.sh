@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# gRPC clients framerpc did not write, over TLS (issue 14.6), against the real framerpc_server's
+# gRPC adapter port (--grpc_listen) with --tls_cert and client certificates required:
+#  - Debian's python3-grpcio with ssl_channel_credentials (grpc_tls_interop.py): a unary call and
+#    an Exec stream with a client certificate, no client certificate and an unknown CA refused;
+#  - `buf curl --cacert --cert --key` (npm @bufbuild/buf): the services listed through reflection,
+#    a call whose schema came from reflection, and an unknown CA refused.
+# Certificates are made here with the openssl CLI. Waits are on the server's ready file (bounded
+# polling), never sleeps as synchronisation.
+set -euo pipefail
+
+fail() {
+  echo "FAIL: $*" >&2
+  if [ -n "${work:-}" ] && [ -s "$work/server.err" ]; then
+    echo "--- server stderr:" >&2
+    cat "$work/server.err" >&2
+  fi
+  exit 1
+}
+
+server="$PWD/server/framerpc_server"
+stubs="$PWD/adapters/grpc/interop/py"
+here="$PWD/adapters/grpc/interop"
+[ -x "$server" ] || fail "no $server (run from the test's runfiles)"
+python=/usr/bin/python3
+"$python" -c 'import grpc, google.protobuf' 2>/dev/null ||
+  fail "$python cannot import grpc: run scripts/install-deps.sh (python3-grpcio, python3-protobuf)"
+node=$(command -v node || true)
+[ -n "$node" ] || fail "node is not installed: run scripts/install-deps.sh"
+pkg=$(dirname "$(readlink -f "$here/package.json")")
+"$node" "$PWD/clients/node/scripts/check-node-modules.js" "$pkg" adapters/grpc/interop ||
+  fail "npm packages missing"
+buf="$pkg/node_modules/.bin/buf"
+[ -x "$buf" ] || fail "no $buf: run scripts/install-deps.sh"
+
+work=$(mktemp -d "${TEST_TMPDIR:-/tmp}/grpc_tls_interop.XXXXXX")
+server_pid=""
+cleanup() {
+  if [ -n "$server_pid" ]; then kill -KILL "$server_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+export HOME="$work/home" BUF_CACHE_DIR="$work/buf-cache"  # buf writes nothing outside the test
+mkdir -p "$HOME"
+
+# --- A CA with a server and a client certificate, and a CA the server does not know ----------
+pki="$work/pki"
+mkdir -p "$pki"
+ca() {  # ca NAME
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -subj "/CN=$1 CA" -keyout "$pki/$1-ca.key" -out "$pki/$1-ca.pem" \
+    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign 2>/dev/null
+}
+leaf() {  # leaf CA NAME SAN
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$2" \
+    -keyout "$pki/$2.key" -out "$pki/$2.csr" 2>/dev/null
+  printf 'subjectAltName=%s\n' "$3" > "$pki/$2.ext"
+  openssl x509 -req -in "$pki/$2.csr" -CA "$pki/$1-ca.pem" -CAkey "$pki/$1-ca.key" \
+    -CAcreateserial -days 1 -extfile "$pki/$2.ext" -out "$pki/$2.pem" 2>/dev/null
+}
+client_id="spiffe://example.org/ns/test/sa/client"
+ca main
+ca other
+leaf main server "DNS:localhost,IP:127.0.0.1"
+leaf main client "URI:$client_id"
+
+"$server" --listen=127.0.0.1:0 --grpc_listen=127.0.0.1:0 \
+  --tls_cert="$pki/server.pem" --tls_key="$pki/server.key" \
+  --tls_client_ca="$pki/main-ca.pem" --tls_client_auth=require \
+  --enable_command_service --command_allow=/bin/cat --command_allow_identities="$client_id" \
+  --io_threads=2 --shutdown_grace=5s \
+  --ready_file="$work/ready" >"$work/server.out" 2>"$work/server.err" &
+server_pid=$!
+for _ in $(seq 600); do
+  [ -f "$work/ready" ] && break
+  kill -0 "$server_pid" 2>/dev/null || fail "server exited: $(cat "$work/server.err")"
+  sleep 0.05
+done
+[ -f "$work/ready" ] || fail "no ready file after 30 s: $(cat "$work/server.err")"
+grpc=$(sed -n 's/^grpc://p' "$work/ready")
+[ -n "$grpc" ] || fail "unexpected ready file: $(cat "$work/ready")"
+echo "server: gRPC over TLS on $grpc"
+
+# --- grpcio with ssl_channel_credentials -------------------------------------------------------
+PYTHONPATH="$stubs" "$python" "$here/grpc_tls_interop.py" "$grpc" "$pki" || fail "grpcio over TLS"
+
+# --- buf curl: reflection over TLS (-v: its log names why a server is refused) ----------------
+tls_flags=(--protocol grpc --cacert "$pki/main-ca.pem" --cert "$pki/client.pem" --key "$pki/client.key")
+"$buf" curl "${tls_flags[@]}" --reflect-protocol grpc-v1alpha --list-services "https://$grpc" \
+  >"$work/services" 2>"$work/buf.err" || fail "buf curl --list-services: $(cat "$work/buf.err")"
+for service in framerpc.echo.EchoService framerpc.command.CommandService \
+    grpc.reflection.v1alpha.ServerReflection; do
+  grep -qxF "$service" "$work/services" || fail "buf curl did not list $service: $(cat "$work/services")"
+done
+echo "ok: buf curl --cacert lists the services through reflection: $(tr '\n' ' ' <"$work/services")"
+
+"$buf" curl "${tls_flags[@]}" --reflect-protocol grpc-v1alpha \
+  -d '{"text": "buf over tls"}' "https://$grpc/framerpc.echo.EchoService/Say" \
+  >"$work/say" 2>"$work/buf.err" || fail "buf curl Say: $(cat "$work/buf.err")"
+"$python" -c 'import json, sys; reply = json.load(open(sys.argv[1]));
+assert reply == {"text": "buf over tls"}, reply' "$work/say" || fail "buf curl Say replied $(cat "$work/say")"
+echo "ok: buf curl calls EchoService.Say with the schema from reflection"
+
+rc=0
+"$buf" curl --cacert "$pki/other-ca.pem" --cert "$pki/client.pem" --key "$pki/client.key" \
+  --protocol grpc --reflect-protocol grpc-v1alpha --list-services -v "https://$grpc" >/dev/null 2>"$work/buf.err" ||
+  rc=$?
+[ "$rc" -ne 0 ] || fail "buf curl trusted a server its CA did not issue"
+grep -qF "certificate signed by unknown authority" "$work/buf.err" ||
+  fail "buf curl with another CA said: $(cat "$work/buf.err")"
+echo "ok: buf curl with another CA refused: $(grep -F "unknown authority" "$work/buf.err")"
+
+kill -TERM "$server_pid"
+rc=0
+wait "$server_pid" || rc=$?
+server_pid=""
+[ "$rc" -eq 0 ] || fail "server exited with $rc: $(cat "$work/server.err")"
+echo "PASS: grpcio and buf curl over TLS through the adapter's port"
