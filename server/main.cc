@@ -12,8 +12,9 @@
 //
 // TLS (docs/security.md): --tls_cert and --tls_key make every --listen address TLS only (or, with
 // --tls_shared_port, TLS and plaintext told apart by the first byte); --tls_client_ca and
-// --tls_client_auth ask clients for certificates. SIGHUP reloads the certificate and keys: new
-// handshakes use them, connections already open go on.
+// --tls_client_auth ask clients for certificates. SIGHUP, or a change of those files (watched
+// with inotify), reloads the certificate and keys: new handshakes use them, connections already
+// open go on, and a pair that cannot be used is refused with the old one kept.
 //
 // Credentials (docs/security.md). The command service, and writes to a writable file service,
 // need one on every transport: a bearer token (--auth_token_file), a Unix-socket peer uid
@@ -66,6 +67,8 @@
 #include "server/file_setup.h"
 #include "naming/etcd_naming.h"
 #include "server/observability.h"
+#include "server/file_watch.h"
+#include "server/tls_reload.h"
 #include "server/tls_setup.h"
 #include "services/command/command_service.h"
 #include "services/auth/local_address.h"
@@ -214,14 +217,19 @@ ABSL_FLAG(bool, trust_local_peers, false,
 ABSL_FLAG(std::string, tls_cert, "",
           "PEM file: the server's certificate followed by its intermediates. With --tls_key, "
           "every --listen address speaks TLS, and so does --grpc_listen (gRPC's own TLS, not "
-          "reloaded). Reloaded on SIGHUP.");
-ABSL_FLAG(std::string, tls_key, "", "PEM file: the private key of --tls_cert. Reloaded on SIGHUP.");
+          "reloaded). Reloaded on SIGHUP and when the file changes.");
+ABSL_FLAG(std::string, tls_key, "",
+          "PEM file: the private key of --tls_cert. Reloaded on SIGHUP and when the file "
+          "changes.");
 ABSL_FLAG(std::string, tls_client_ca, "",
           "PEM file: the CAs that client certificates must chain to (with --tls_client_auth).");
 ABSL_FLAG(std::string, tls_client_auth, "none",
           "Ask TLS clients for a certificate: none, optional (admitted without one, with no "
           "certificate identity) or require (refused without one). A certificate sent is always "
           "verified against --tls_client_ca.");
+ABSL_FLAG(bool, tls_watch_files, true,
+          "Reload --tls_cert, --tls_key and --tls_client_ca when they change (inotify on their "
+          "directories), not only on SIGHUP.");
 ABSL_FLAG(std::string, tls_min_version, "1.3", "Lowest TLS version accepted: 1.3, or 1.2.");
 ABSL_FLAG(bool, accept_plaintext, false,
           "Serve the command service or a writable file service on addresses other hosts can "
@@ -775,26 +783,36 @@ int main(int argc, char** argv) {
     std::rename(tmp.c_str(), path.c_str());
   }
 
+  // SIGHUP and a change of the certificate, key or client CA files reload them: new handshakes
+  // use what the files hold now, open connections keep their sessions, and a pair that cannot be
+  // used is refused (logged) with the old one kept.
+  std::unique_ptr<framerpc::server::TlsReloader> reloader;
+  std::unique_ptr<framerpc::server::FileWatch> tls_watch;
+  if (tls->context != nullptr) {
+    reloader = std::make_unique<framerpc::server::TlsReloader>(&server, TlsFlagValues());
+  }
+  if (reloader != nullptr && absl::GetFlag(FLAGS_tls_watch_files)) {
+    absl::StatusOr<std::unique_ptr<framerpc::server::FileWatch>> watch =
+        framerpc::server::FileWatch::Start(reloader->files(), [&reloader] {
+          if (!reloader->Reload("files changed").ok()) return;
+          std::printf("framerpc_server: TLS certificate and key reloaded (files changed)\n");
+          std::fflush(stdout);
+        }, {});
+    if (!watch.ok()) return Fail(watch.status());
+    tls_watch = *std::move(watch);
+  }
   int received = 0;
   for (;;) {
     sigwait(&signals, &received);
     if (received != SIGHUP) break;
-    // New handshakes use what the files hold now; open connections keep their sessions. A
-    // reload that fails leaves the old certificate in use.
-    absl::StatusOr<framerpc::server::TlsSetup> reloaded =
-        framerpc::server::BuildTlsSetup(TlsFlagValues());
-    if (tls->context == nullptr) {
+    if (reloader == nullptr) {
       framerpc::logging::Info("server", "SIGHUP: no TLS to reload");
-    } else if (!reloaded.ok()) {
-      framerpc::logging::Log(framerpc::logging::Level::kError, "server", "TLS reload failed",
-                             {{"error", reloaded.status().ToString()}});
-    } else {
-      server.SetTlsContext(reloaded->context);
-      framerpc::logging::Info("server", "SIGHUP: TLS certificate and key reloaded");
+    } else if (reloader->Reload("SIGHUP").ok()) {
       std::printf("framerpc_server: TLS certificate and key reloaded\n");
       std::fflush(stdout);
     }
   }
+  tls_watch.reset();
   // Health turns NOT_SERVING first, and everything else goes on for the drain delay, so that
   // load balancers and readiness probes see it and stop sending before the listeners close.
   // Out of the registry first, so that clients stop picking this server, then NOT_SERVING.
