@@ -12,8 +12,9 @@
 //
 // TLS (docs/security.md): --tls_cert and --tls_key make every --listen address TLS only (or, with
 // --tls_shared_port, TLS and plaintext told apart by the first byte); --tls_client_ca and
-// --tls_client_auth ask clients for certificates. SIGHUP reloads the certificate and keys: new
-// handshakes use them, connections already open go on.
+// --tls_client_auth ask clients for certificates. SIGHUP, or a change of those files (watched
+// with inotify), reloads the certificate and keys: new handshakes use them, connections already
+// open go on, and a pair that cannot be used is refused with the old one kept.
 //
 // Credentials (docs/security.md). The command service, and writes to a writable file service,
 // need one on every transport: a bearer token (--auth_token_file), a Unix-socket peer uid
@@ -69,6 +70,8 @@
 #include "server/file_setup.h"
 #include "naming/etcd_naming.h"
 #include "server/observability.h"
+#include "server/file_watch.h"
+#include "server/tls_reload.h"
 #include "server/tls_setup.h"
 #include "services/command/command_service.h"
 #include "services/auth/local_address.h"
@@ -217,14 +220,19 @@ ABSL_FLAG(bool, trust_local_peers, false,
 ABSL_FLAG(std::string, tls_cert, "",
           "PEM file: the server's certificate followed by its intermediates. With --tls_key, "
           "every --listen address speaks TLS, and so does --grpc_listen (gRPC's own TLS, not "
-          "reloaded). Reloaded on SIGHUP.");
-ABSL_FLAG(std::string, tls_key, "", "PEM file: the private key of --tls_cert. Reloaded on SIGHUP.");
+          "reloaded). Reloaded on SIGHUP and when the file changes.");
+ABSL_FLAG(std::string, tls_key, "",
+          "PEM file: the private key of --tls_cert. Reloaded on SIGHUP and when the file "
+          "changes.");
 ABSL_FLAG(std::string, tls_client_ca, "",
           "PEM file: the CAs that client certificates must chain to (with --tls_client_auth).");
 ABSL_FLAG(std::string, tls_client_auth, "none",
           "Ask TLS clients for a certificate: none, optional (admitted without one, with no "
           "certificate identity) or require (refused without one). A certificate sent is always "
           "verified against --tls_client_ca.");
+ABSL_FLAG(bool, tls_watch_files, true,
+          "Reload --tls_cert, --tls_key and --tls_client_ca when they change (inotify on their "
+          "directories), not only on SIGHUP.");
 ABSL_FLAG(std::string, tls_min_version, "1.3", "Lowest TLS version accepted: 1.3, or 1.2.");
 ABSL_FLAG(bool, accept_plaintext, false,
           "Serve the command service or a writable file service on addresses other hosts can "
@@ -563,6 +571,9 @@ struct Hosted {
   std::string grpc_address;
   std::optional<framerpc::auth::SharedSecret> admin_token;
   std::unique_ptr<framerpc::naming::EtcdRegistration> registration;
+  // With TLS: SIGHUP and, unless --tls_watch_files=false, a change of the files reload them.
+  std::unique_ptr<framerpc::server::TlsReloader> reloader;
+  std::unique_ptr<framerpc::server::FileWatch> tls_watch;  // stopped before the drain
 };
 
 framerpc::ServerOptions ServerOptionsFromFlags() {
@@ -694,6 +705,37 @@ absl::Status Check(const Hosted& hosted) {
   return framerpc::server::CheckExposure(exposure, services);
 }
 
+// SIGHUP and a change of the certificate, key or client CA files reload them: new handshakes use
+// what the files hold now, open connections keep their sessions, and a pair that cannot be used
+// is refused (logged) with the old one kept.
+absl::Status WatchTlsFiles(Hosted& hosted) {
+  if (hosted.tls.context == nullptr) return absl::OkStatus();
+  hosted.reloader =
+      std::make_unique<framerpc::server::TlsReloader>(hosted.server.get(), TlsFlagValues());
+  if (!absl::GetFlag(FLAGS_tls_watch_files)) return absl::OkStatus();
+  framerpc::server::TlsReloader* reloader = hosted.reloader.get();
+  FRPC_ASSIGN_OR_RETURN(hosted.tls_watch, framerpc::server::FileWatch::Start(
+                                              reloader->files(),
+                                              [reloader] {
+                                                if (!reloader->Reload("files changed").ok()) return;
+                                                std::printf(
+                                                    "framerpc_server: TLS certificate and key "
+                                                    "reloaded (files changed)\n");
+                                                std::fflush(stdout);
+                                              },
+                                              {}));
+  return absl::OkStatus();
+}
+
+void ReloadTlsOnSignal(Hosted& hosted) {
+  if (hosted.reloader == nullptr) {
+    framerpc::logging::Info("server", "SIGHUP: no TLS to reload");
+  } else if (hosted.reloader->Reload("SIGHUP").ok()) {
+    std::printf("framerpc_server: TLS certificate and key reloaded\n");
+    std::fflush(stdout);
+  }
+}
+
 // Step 3: serves on every transport, registers, and reports the addresses ("serving ...", the
 // last line of the start-up report, means ready).
 absl::Status Start(Hosted& hosted) {
@@ -737,27 +779,7 @@ absl::Status Start(Hosted& hosted) {
     std::ofstream(tmp) << absl::StrJoin(ready, "\n") << "\n";
     std::rename(tmp.c_str(), path.c_str());
   }
-  return absl::OkStatus();
-}
-
-// New handshakes use what the files hold now; open connections keep their sessions. A reload
-// that fails leaves the old certificate in use.
-void ReloadTls(Hosted& hosted) {
-  if (hosted.tls.context == nullptr) {
-    framerpc::logging::Info("server", "SIGHUP: no TLS to reload");
-    return;
-  }
-  absl::StatusOr<framerpc::server::TlsSetup> reloaded =
-      framerpc::server::BuildTlsSetup(TlsFlagValues());
-  if (!reloaded.ok()) {
-    framerpc::logging::Log(framerpc::logging::Level::kError, "server", "TLS reload failed",
-                           {{"error", reloaded.status().ToString()}});
-    return;
-  }
-  hosted.server->SetTlsContext(reloaded->context);
-  framerpc::logging::Info("server", "SIGHUP: TLS certificate and key reloaded");
-  std::printf("framerpc_server: TLS certificate and key reloaded\n");
-  std::fflush(stdout);
+  return WatchTlsFiles(hosted);
 }
 
 // Step 4: serves until SIGINT or SIGTERM (SIGHUP reloads TLS), then drains and stops.
@@ -766,8 +788,9 @@ void ServeUntilSignalled(Hosted& hosted, sigset_t signals) {
   for (;;) {
     sigwait(&signals, &received);
     if (received != SIGHUP) break;
-    ReloadTls(hosted);
+    ReloadTlsOnSignal(hosted);
   }
+  hosted.tls_watch.reset();
   // Out of the registry first, so that clients stop picking this server; then health turns
   // NOT_SERVING, and everything else goes on for the drain delay, so that load balancers and
   // readiness probes see it and stop sending before the listeners close.

@@ -2,8 +2,8 @@
 # framerpc_server with TLS, as operators run it: certificates made here with the openssl CLI, the
 # flags and their refusals, the start-up line, framerpc_cli with grpcurl's TLS flags, mutual TLS
 # admitting the command service by the client's SPIFFE ID and refusing another identity, plaintext
-# refused on the TLS port, and a SIGHUP reload that new connections see. Waits are on the
-# server's output, not sleeps.
+# refused on the TLS port, and reloads (SIGHUP, and files renamed into place) that new connections
+# see. Waits are on the server's output, not sleeps.
 set -euo pipefail
 
 source "$PWD/server/server_test_lib.sh"
@@ -75,7 +75,8 @@ echo "ok: no client certificate refused"
 stop_server
 
 # --- TLS only: plaintext refused; -servername; SIGHUP reload ----------------------------------
-start_server "${tls[@]}"
+# Files not watched, so that only the signal reloads.
+start_server "${tls[@]}" --tls_watch_files=false
 "$cli" -cacert "$pki/main-ca.pem" --address="$address" --compact \
   call /framerpc.echo.EchoService/Say '{"text":"tls"}' > "$work/out" || fail "call over TLS failed"
 [ "$(cat "$work/out")" = '{"text":"tls"}' ] || fail "call printed $(cat "$work/out")"
@@ -109,5 +110,22 @@ rc=0
   call /framerpc.echo.EchoService/Say '{"text":"old"}' 2>"$work/err" || rc=$?
 [ "$rc" -eq 78 ] || fail "the old CA still verifies after the reload ($rc)"
 echo "ok: SIGHUP reload served to new connections"
+
+stop_server
+
+# --- The files renamed into place (the key, then the certificate) reload without a signal -----
+start_server "${tls[@]}"
+"$cli" -cacert "$pki/renewed-ca.pem" --address="$address" \
+  call /framerpc.echo.EchoService/Say '{"text":"renewed"}' > /dev/null || fail "call failed"
+cp "$pki/server.key" "$pki/live.key.new" && mv "$pki/live.key.new" "$pki/live.key"
+cp "$pki/server.pem" "$pki/live.pem.new" && mv "$pki/live.pem.new" "$pki/live.pem"
+line=""
+read -r -t 30 line <&3 || fail "no reload line after the files changed"
+[ "$line" = "framerpc_server: TLS certificate and key reloaded (files changed)" ] \
+  || fail "the file reload said: $line"
+"$cli" -cacert "$pki/main-ca.pem" --address="$address" \
+  call /framerpc.echo.EchoService/Say '{"text":"renamed"}' > /dev/null \
+  || fail "the certificate renamed into place is not served"
+echo "ok: files renamed into place reloaded without a signal"
 stop_server
 echo PASS
