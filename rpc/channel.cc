@@ -19,20 +19,7 @@ namespace framerpc {
 
 absl::StatusOr<std::unique_ptr<Channel>> Channel::Create(absl::string_view address,
                                                          ChannelOptions options) {
-  absl::Status busy_poll = ValidateBusyPoll(options.busy_poll);
-  if (!busy_poll.ok()) return busy_poll;
-  if (options.max_outstanding_calls == 0) {
-    return absl::InvalidArgumentError("ChannelOptions::max_outstanding_calls must be at least 1");
-  }
-  if (options.keepalive_time < absl::ZeroDuration() ||
-      (options.keepalive_time > absl::ZeroDuration() &&
-       options.keepalive_timeout <= absl::ZeroDuration())) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "ChannelOptions::keepalive_time must be 0 (off) or positive with a positive "
-        "keepalive_timeout, got ",
-        absl::FormatDuration(options.keepalive_time), " and ",
-        absl::FormatDuration(options.keepalive_timeout)));
-  }
+  if (absl::Status valid = ValidateChannelOptions(options); !valid.ok()) return valid;
   CallObserver* const observer = options.observer;
   if (IsBalancedTarget(address)) {
     absl::StatusOr<Target> target = ParseTarget(address);
@@ -72,6 +59,24 @@ absl::StatusOr<std::unique_ptr<Channel>> Channel::Create(absl::string_view addre
   if (observer == nullptr) return channel;
   return std::make_unique<ObservedChannel>(
       std::move(channel), observer, udp ? CallTransport::kUdp : CallTransport::kFramed);
+}
+
+absl::Status ValidateChannelOptions(const ChannelOptions& options) {
+  absl::Status busy_poll = ValidateBusyPoll(options.busy_poll);
+  if (!busy_poll.ok()) return busy_poll;
+  if (options.max_outstanding_calls == 0) {
+    return absl::InvalidArgumentError("ChannelOptions::max_outstanding_calls must be at least 1");
+  }
+  if (options.keepalive_time < absl::ZeroDuration() ||
+      (options.keepalive_time > absl::ZeroDuration() &&
+       options.keepalive_timeout <= absl::ZeroDuration())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "ChannelOptions::keepalive_time must be 0 (off) or positive with a positive "
+        "keepalive_timeout, got ",
+        absl::FormatDuration(options.keepalive_time), " and ",
+        absl::FormatDuration(options.keepalive_timeout)));
+  }
+  return absl::OkStatus();
 }
 
 std::unique_ptr<ClientStreamBase> Channel::StartStream(absl::string_view method, MethodKind kind,

@@ -55,7 +55,10 @@ absl::Status Server::AddForeignProtocol(ForeignProtocol protocol) {
 
 absl::Status Server::Start() {
   if (started_) return absl::FailedPreconditionError("server already started");
-  if (pending_listeners_.empty()) return absl::FailedPreconditionError("no listener added");
+  if (pending_listeners_.empty() && !in_process_taken_.load(std::memory_order_relaxed)) {
+    return absl::FailedPreconditionError(
+        "no listener added, nor an in-process connector taken: nothing could reach the server");
+  }
   absl::Status busy_poll = ValidateBusyPoll(options_.busy_poll);
   if (!busy_poll.ok()) return busy_poll;
   if (absl::Status timeouts = options_.timeouts.Validate(); !timeouts.ok()) return timeouts;
@@ -102,6 +105,7 @@ absl::Status Server::Start() {
   }
   pending_listeners_.clear();
   pending_tls_.clear();
+  in_process_->Open([this] { return AcceptInProcess(); });
   return absl::OkStatus();
 }
 
@@ -380,12 +384,7 @@ bool Server::ShedOldestIdle(ConnectionCounts::Verdict verdict, const std::string
 void Server::Refuse(EventLoop* loop, ScopedFd fd, const SocketAddress& peer,
                     ConnectionCounts::Verdict verdict, const std::string& peer_key) {
   stats_.OnClosed(CloseReason::kLimit);
-  const absl::Status refusal = absl::ResourceExhaustedError(
-      verdict == ConnectionCounts::Verdict::kOverPeer
-          ? absl::StrCat("too many connections from ", peer_key, " (limit ",
-                         counts_->max_per_peer(), "), none of them idle; retry later")
-          : absl::StrCat("the server is at its limit of ", counts_->max_total(),
-                         " connections, none of them idle; retry later"));
+  const absl::Status refusal = LimitRefusal(verdict, peer_key);
   Envelope envelope;
   envelope.set_kind(CONNECTION_ERROR);
   envelope.set_status_code(static_cast<int>(refusal.code()));
@@ -394,6 +393,16 @@ void Server::Refuse(EventLoop* loop, ScopedFd fd, const SocketAddress& peer,
   EncodeFrame(std::move(envelope), nullptr, {}, options_.limits, &frame).IgnoreError();
   Refused(RefusalKind::kLimit, peer, refusal.ToString());
   CloseGracefully(loop, std::move(fd), peer, std::move(frame), refusal, absl::Milliseconds(250));
+}
+
+absl::Status Server::LimitRefusal(ConnectionCounts::Verdict verdict,
+                                  const std::string& peer_key) const {
+  return absl::ResourceExhaustedError(
+      verdict == ConnectionCounts::Verdict::kOverPeer
+          ? absl::StrCat("too many connections from ", peer_key, " (limit ",
+                         counts_->max_per_peer(), "), none of them idle; retry later")
+          : absl::StrCat("the server is at its limit of ", counts_->max_total(),
+                         " connections, none of them idle; retry later"));
 }
 
 void Server::CloseGracefully(EventLoop* loop, ScopedFd fd, const SocketAddress& peer,
@@ -497,6 +506,7 @@ void Server::ForEachConnection(const std::function<void(ServerConnection*)>& fn)
 }
 
 void Server::Shutdown(absl::Duration grace) {
+  in_process_->Close();  // first: no in-process connection is accepted from here on
   {
     std::unique_lock<std::mutex> lock(mu_);
     if (shut_down_) return;

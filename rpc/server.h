@@ -9,6 +9,10 @@
 //   ... server.listen_address(0) ...
 //   server.Shutdown(absl::Seconds(5));       // graceful: stop accepting, finish calls, close
 //
+// Channels of the same process may also reach it without a socket: in_process_connector() and
+// rpc/in_process_channel.h (a server with no listener, whose connector was taken before Start(),
+// serves only them).
+//
 // Threading: AddService/AddListener before Start(), from one thread. Start(), Shutdown() and the
 // accessors are thread-safe after that. The destructor shuts down (with no grace period left
 // unspent if already shut down).
@@ -28,6 +32,7 @@
 #include "base/notification.h"
 #include "absl/time/time.h"
 #include "rpc/dispatcher.h"
+#include "rpc/in_process_connector.h"
 #include "rpc/connection_counts.h"
 #include "rpc/connection_timeouts.h"
 #include "rpc/server_connection.h"
@@ -149,7 +154,18 @@ class Server {
   // first, or does not say within timeouts.first_byte is closed (and counted). Without one (the
   // default) connections are served at once and other protocols get CONNECTION_ERROR.
   absl::Status AddForeignProtocol(ForeignProtocol protocol);
+  // Starts serving the listeners and in-process channels. FAILED_PRECONDITION when the server
+  // would be unreachable: no listener added and in_process_connector() not taken.
   absl::Status Start();
+
+  // The way in for in-process channels (rpc/in_process_channel.h): connections over in-memory
+  // pipes, served as accepted sockets are. Refuses them with UNAVAILABLE before Start() and from
+  // Shutdown() on. Thread-safe; the connector may outlive the server. Taken before Start(), it
+  // lets a server with no listener start.
+  std::shared_ptr<InProcessConnector> in_process_connector() const {
+    in_process_taken_.store(true, std::memory_order_relaxed);
+    return in_process_;
+  }
 
   // The bound address of listener `i`, with the real port for port 0.
   std::string listen_address(size_t i) const;
@@ -237,12 +253,19 @@ class Server {
   void OnNewConnection(ScopedFd fd, Accepted accepted,
                        std::unique_ptr<RecordLayer> record_layer = nullptr);
   void Refused(RefusalKind kind, const SocketAddress& peer, absl::string_view reason) const;
+  // Why a connection is refused at a limit (`verdict`), for the client.
+  absl::Status LimitRefusal(ConnectionCounts::Verdict verdict, const std::string& peer_key) const;
+  // The server end of a new in-process connection is admitted and served as an accepted socket
+  // (server_in_process.cc); returns the client end, or why it was refused. Any thread.
+  absl::StatusOr<MemoryPipeEnd> AcceptInProcess();
   // Runs `fn` on every connection's loop thread and waits for all of them.
   template <typename T, typename Describe>
   std::vector<T> GatherFromConnections(absl::Duration wait, size_t* unanswered, Describe describe);
   void ForEachConnection(const std::function<void(ServerConnection*)>& fn);
 
   const ServerOptions options_;
+  const std::shared_ptr<InProcessConnector> in_process_ = std::make_shared<InProcessConnector>();
+  mutable std::atomic<bool> in_process_taken_{false};
   // Before everything that may hold a connection: connections count against these until the
   // last reference to them goes.
   ServerStats stats_;

@@ -55,11 +55,12 @@ struct ClientConn {
 class ChannelImpl final : public Channel, public ClientStreamOwner {
  public:
   ChannelImpl(std::string target, SocketAddress address, ChannelOptions options,
-              std::shared_ptr<TlsContext> tls)
+              std::shared_ptr<TlsContext> tls, std::shared_ptr<InProcessConnector> in_process)
       : target_(std::move(target)),
         address_(address),
         options_(options),
         tls_(std::move(tls)),
+        in_process_(std::move(in_process)),
         admission_(target_, options_),
         loop_thread_(options.busy_poll),
         sync_calls_(std::make_unique<SyncCalls>(target_, address_, options_, loop())) {}
@@ -106,6 +107,8 @@ class ChannelImpl final : public Channel, public ClientStreamOwner {
   void StartInLoop(uint64_t id, PendingCall call, std::string frame);
   ClientConn* EnsureConnection();
   void OnConnectWritable(ClientConn* conn);
+  // An in-process connection: made at once, or failed (with what the server said).
+  void ConnectInProcess(ClientConn* conn);
   // TLS: handshakes over the connected `fd` (kept in conn->connecting_fd), then OnConnected.
   void StartHandshake(ClientConn* conn, ScopedFd fd);
   void OnHandshakeDone(ClientConn* conn, absl::Status status);
@@ -133,6 +136,7 @@ class ChannelImpl final : public Channel, public ClientStreamOwner {
   const SocketAddress address_;
   const ChannelOptions options_;
   const std::shared_ptr<TlsContext> tls_;  // null: plaintext
+  const std::shared_ptr<InProcessConnector> in_process_;  // null: connect to address_
   CallAdmission admission_;
   std::atomic<uint64_t> next_call_id_{1};
   EventLoopThread loop_thread_;
@@ -233,6 +237,10 @@ ClientConn* ChannelImpl::EnsureConnection() {
   ClientConn* conn = owned.get();
   conns_.emplace(conn, std::move(owned));
   current_ = conn;
+  if (in_process_ != nullptr) {
+    ConnectInProcess(conn);
+    return conn;
+  }
   bool in_progress = false;
   absl::StatusOr<ScopedFd> fd = StartConnect(address_, &in_progress);
   if (!fd.ok()) {
@@ -259,6 +267,17 @@ ClientConn* ChannelImpl::EnsureConnection() {
     CloseConn(conn, absl::UnavailableError(absl::StrCat("connect to ", target_, " timed out")));
   });
   return conn;
+}
+
+void ChannelImpl::ConnectInProcess(ClientConn* conn) {
+  absl::StatusOr<MemoryPipeEnd> end = in_process_->Connect();
+  if (!end.ok()) {
+    // As a failed connect: the calls attached once the current task is done fail, never sent.
+    absl::Status status = end.status();
+    loop()->QueueInLoop([this, conn, status] { CloseConn(conn, status); });
+    return;
+  }
+  OnConnected(conn, std::move(end->readiness), std::move(end->layer));
 }
 
 void ChannelImpl::OnConnectWritable(ClientConn* conn) {
@@ -695,8 +714,10 @@ void ChannelImpl::EndUnstarted(PendingCall* call, absl::Status status) {
 
 std::unique_ptr<Channel> CreateStreamChannel(std::string target, const SocketAddress& address,
                                              const ChannelOptions& options,
-                                             std::shared_ptr<TlsContext> tls) {
-  return std::make_unique<ChannelImpl>(std::move(target), address, options, std::move(tls));
+                                             std::shared_ptr<TlsContext> tls,
+                                             std::shared_ptr<InProcessConnector> in_process) {
+  return std::make_unique<ChannelImpl>(std::move(target), address, options, std::move(tls),
+                                       std::move(in_process));
 }
 
 }  // namespace framerpc

@@ -26,6 +26,13 @@ absl::StatusOr<std::unique_ptr<TestServer>> TestServer::Start(std::vector<Servic
     FRPC_RETURN_IF_ERROR(
         test->server_->AddService(service, {.run_inline = !options.run_on_workers}));
   }
+  if (options.in_process) {
+    test->in_process_ = test->server_->in_process_connector();  // before Start: its way in
+    FRPC_RETURN_IF_ERROR(test->server_->Start());
+    test->address_ = kInProcessTarget;
+    FRPC_ASSIGN_OR_RETURN(test->channel_, test->NewChannel(options.channel));
+    return test;
+  }
   std::string listen = "127.0.0.1:0";
   if (options.unix_socket) {
     // A socket path holds at most 107 bytes, and Bazel's $TEST_TMPDIR is often longer.
@@ -57,6 +64,7 @@ TestServer::~TestServer() {
 }
 
 absl::StatusOr<std::unique_ptr<Channel>> TestServer::NewChannel(ChannelOptions options) const {
+  if (in_process_ != nullptr) return NewInProcessChannel(in_process_, std::move(options));
   return Channel::Create(address_, std::move(options));
 }
 

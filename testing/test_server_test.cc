@@ -1,5 +1,5 @@
-// TestServer serves a real service on 127.0.0.1:0 and on a Unix socket, gives channels to it,
-// reports a bad set-up as an error, and cleans up after itself.
+// TestServer serves a real service on 127.0.0.1:0, on a Unix socket and in-process, gives channels
+// to it, reports a bad set-up as an error, and cleans up after itself.
 #include "testing/test_server.h"
 
 #include <sys/stat.h>
@@ -51,6 +51,20 @@ TEST(TestServerTest, ServesOnAUnixSocketAndRemovesIt) {
   }
   struct stat st;
   EXPECT_NE(::stat(path.c_str(), &st), 0) << path << " is still there";
+}
+
+TEST(TestServerTest, ServesInProcessWithNoSocket) {
+  echo::EchoServiceImpl echo;
+  TestServerOptions options;
+  options.in_process = true;
+  absl::StatusOr<std::unique_ptr<TestServer>> server = TestServer::Start({&echo}, options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  EXPECT_EQ((*server)->address(), "in-process");
+  EXPECT_EQ(Say((*server)->channel(), "in memory").value(), "in memory");
+  absl::StatusOr<std::unique_ptr<Channel>> other = (*server)->NewChannel();
+  ASSERT_TRUE(other.ok()) << other.status();
+  EXPECT_EQ(Say(other->get(), "again").value(), "again");
+  EXPECT_EQ((*server)->server()->connection_count(), 2u);  // one in-memory connection each
 }
 
 TEST(TestServerTest, ASetUpErrorIsReturned) {

@@ -3,7 +3,8 @@
 # copied to a new directory outside the tree, its WORKSPACE pointing at this checkout with
 # local_repository, its .proto built with @framerpc//tools:frpc_proto.bzl's frpc_cc_library, and
 # its test (a service served on port 0 with @framerpc//testing:test_server and called, streamed,
-# and a client tested with the generated gMock stub) run by a Bazel of its own, offline.
+# the same served in-process with no socket, and a client tested with the generated gMock stub)
+# run by a Bazel of its own, offline.
 set -euo pipefail
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
@@ -29,6 +30,10 @@ if [ "$rc" -ne 0 ]; then
   fail "bazel test //:greeter_test in the outside workspace exited $rc"
 fi
 grep -q '//:greeter_test .*PASSED' "$work/bazel.log" || fail "no PASSED line: $(tail -n 20 "$work/bazel.log")"
+for test in ServedAndCalled InProcess MockedClient; do
+  grep -q "OK \] GreeterTest\.$test " "$ws/bazel-testlogs/greeter_test/test.log" ||
+    fail "GreeterTest.$test did not run and pass"
+done
 chmod -R u+w "$work/bazel-root" 2>/dev/null || true
 rm -rf "$work"
 echo PASS

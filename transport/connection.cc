@@ -286,6 +286,7 @@ void Connection::ShutdownWrite() {
   if (record_ != nullptr) {
     std::lock_guard<std::mutex> lock(output_mu_);
     if (fd_.valid()) record_->SendCloseNotify();
+    if (record_->OwnsTransport()) return;
   }
   ::shutdown(fd_.get(), SHUT_WR);
 }
@@ -365,9 +366,17 @@ size_t Connection::WriteRecordsDirectLocked(std::string* head, absl::string_view
   return written;
 }
 
-void Connection::CloseIfDrained() {
+bool Connection::InputPending() {
+  if (record_ != nullptr && record_->OwnsTransport()) {
+    std::lock_guard<std::mutex> lock(output_mu_);
+    return record_->HasBufferedInput();
+  }
   int unread = 0;
-  if (!OutputEmpty() || ::ioctl(fd_.get(), FIONREAD, &unread) != 0 || unread > 0) return;
+  return ::ioctl(fd_.get(), FIONREAD, &unread) != 0 || unread > 0;
+}
+
+void Connection::CloseIfDrained() {
+  if (!OutputEmpty() || InputPending()) return;
   input_.Consume(input_.readable_bytes());
   HandleClose(linger_reason_);
 }
@@ -530,6 +539,7 @@ void Connection::HandleClose(absl::Status reason) {
     // output_mu_, so no other thread is writing to it and none will.
     std::lock_guard<std::mutex> lock(output_mu_);
     CloseOutputLocked();
+    if (record_ != nullptr) record_->Close();
     fd_.reset();
     output_.clear();
     record_stage_.clear();

@@ -23,7 +23,8 @@
 // (RecordLayer::Cork, the writev of the plain path); a large piece is written from where it is.
 // Records the layer has taken and the socket not yet (at most 256 KiB for TLS) are not counted in
 // queued_output_bytes(), but the output is not drained until they are sent. Graceful closes send
-// close_notify first.
+// close_notify first. A layer that owns its transport (an in-memory pipe, transport/memory_pipe.h)
+// carries the bytes itself, and the fd only tells the loop when to read.
 #ifndef FRAMERPC_TRANSPORT_CONNECTION_H_
 #define FRAMERPC_TRANSPORT_CONNECTION_H_
 
@@ -160,6 +161,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void SubtractQueuedLocked(size_t n);
   std::string SocketErrorText() const;
   bool OutputEmpty();
+  // Input the peer sent that is not yet read (in the socket, or in a layer that owns its
+  // transport); true when that cannot be told.
+  bool InputPending();
   // Lingering only: closes if the output is written and nothing unread is pending.
   void CloseIfDrained();
   // Runs the data callback on the buffered input, then flushes what it sent.

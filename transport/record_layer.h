@@ -3,6 +3,9 @@
 // Connection keeps owning the socket and its readiness; the layer turns plaintext into records on
 // that socket and back. The interface keeps the event loop free of any TLS library.
 //
+// A layer may also be the transport itself (OwnsTransport()): an in-memory pipe
+// (transport/memory_pipe.h), whose Connection's fd only signals readiness and carries no bytes.
+//
 // Thread safety: none. The Connection calls it under its output mutex, from one thread at a time.
 #ifndef FRAMERPC_TRANSPORT_RECORD_LAYER_H_
 #define FRAMERPC_TRANSPORT_RECORD_LAYER_H_
@@ -52,6 +55,14 @@ class RecordLayer {
   virtual void Cork() {}
   virtual RecordIo Uncork() { return RecordIo{}; }
   virtual bool HasUnsentOutput() const { return false; }
+
+  // The bytes travel through the layer alone, not through the Connection's fd (which then only
+  // signals readiness): HasBufferedInput() says all there is left to read, and the socket calls
+  // (shutdown(2), FIONREAD) are skipped.
+  virtual bool OwnsTransport() const { return false; }
+  // The Connection has closed. A layer that owns its transport tells the peer, as closing a
+  // socket would: what was written still arrives, then the end; later writes to it fail.
+  virtual void Close() {}
 };
 
 }  // namespace framerpc
