@@ -21,6 +21,9 @@ struct BalancedChannel::Endpoint {
   std::mutex mu;
   absl::Time ejected_until = absl::InfinitePast();  // guarded by mu
   absl::Duration backoff = absl::ZeroDuration();    // guarded by mu: the next ejection's length
+  // The last health check's verdict (health checks on only).
+  enum Health { kUnchecked, kServing, kNotServing };
+  std::atomic<int> health{kUnchecked};
 };
 
 // Runs tasks at their times on a thread of its own; tasks still waiting when it is destroyed run
@@ -224,6 +227,14 @@ absl::StatusOr<std::unique_ptr<BalancedChannel>> BalancedChannel::Create(std::st
   if (config != nullptr) {
     channel->config_ = std::move(config);
     channel->retry_timer_ = std::make_unique<RetryTimer>();
+    if (const auto& service = channel->config_->health_check_service(); service.has_value()) {
+      if (channel->options_.health_check_interval <= absl::ZeroDuration()) {
+        return absl::InvalidArgumentError(
+            "ChannelOptions::health_check_interval must be positive");
+      }
+      channel->health_ =
+          std::make_unique<HealthChecker>(*service, channel->options_.health_check_interval);
+    }
   }
   channel->resolver_->Start(
       [raw = channel.get()](absl::StatusOr<std::vector<std::string>> result) {
@@ -242,6 +253,7 @@ BalancedChannel::BalancedChannel(std::string text, ChannelOptions options,
 
 BalancedChannel::~BalancedChannel() {
   closing_.store(true);
+  if (health_ != nullptr) health_->Stop();
   // Waiting retries and hedges end now, with CANCELLED; the timer object stays until the end,
   // as the calls' callbacks below may still hand it tasks (run at once, stopping).
   if (retry_timer_ != nullptr) retry_timer_->Stop();
@@ -288,8 +300,39 @@ void BalancedChannel::OnResolved(absl::StatusOr<std::vector<std::string>> result
     if (endpoints_.empty() && resolve_error_.ok()) {
       resolve_error_ = absl::UnavailableError("the resolver returned no endpoint");
     }
+    ProbeLocked();
   }
   resolved_.notify_all();
+}
+
+void BalancedChannel::ProbeLocked() {
+  if (health_ == nullptr) return;
+  std::vector<HealthChecker::Probe> probes;
+  for (const auto& e : endpoints_) {
+    Endpoint* raw = e.get();  // lives as long as this channel (retired_ keeps it)
+    probes.push_back({raw->channel.get(), [this, raw](bool serving) {
+                        HealthReported(*raw, serving);
+                      }});
+  }
+  health_->SetProbes(std::move(probes));
+}
+
+void BalancedChannel::HealthReported(Endpoint& endpoint, bool serving) {
+  endpoint.health.store(serving ? Endpoint::kServing : Endpoint::kNotServing);
+  std::lock_guard<std::mutex> lock(mu_);
+  health_changed_.notify_all();
+}
+
+bool BalancedChannel::WaitForHealth(absl::string_view address, bool serving,
+                                    absl::Time deadline) const {
+  const int wanted = serving ? Endpoint::kServing : Endpoint::kNotServing;
+  std::unique_lock<std::mutex> lock(mu_);
+  return health_changed_.wait_until(lock, absl::ToChronoTime(deadline), [&] {
+    for (const auto& e : endpoints_) {
+      if (e->address == address && e->health.load() == wanted) return true;
+    }
+    return false;
+  });
 }
 
 bool BalancedChannel::SendElsewhere(const absl::Status& status, const ClientContext& context,
@@ -340,6 +383,7 @@ absl::StatusOr<std::shared_ptr<BalancedChannel::Endpoint>> BalancedChannel::Pick
     views[i].in_flight = endpoints[i]->in_flight.load(std::memory_order_relaxed);
     std::lock_guard<std::mutex> lock(endpoints[i]->mu);
     views[i].ejected = endpoints[i]->ejected_until > now ||
+                       endpoints[i]->health.load() == Endpoint::kNotServing ||
                        std::find(avoid.begin(), avoid.end(), endpoints[i].get()) != avoid.end();
   }
   absl::string_view hash;

@@ -21,6 +21,12 @@
 // to another endpoint every hedgingDelay until one answers (the others are cancelled). Streams
 // are neither retried nor hedged.
 //
+// Active health checks, off by default: a service config with a healthCheckConfig has every
+// endpoint asked grpc.health.v1.Health/Check every ChannelOptions::health_check_interval
+// (rpc/health_checker.h); an endpoint that answers NOT_SERVING is passed over, as an ejected one
+// is, until it answers SERVING again. An endpoint not yet checked gets calls. When every endpoint
+// is passed over, the balancer still picks one (rpc/balancer.h).
+//
 // Thread-safe, as any Channel. The endpoint channels, and the calls on them, end when the
 // BalancedChannel is destroyed (its destructor waits for their completion callbacks).
 #ifndef FRAMERPC_RPC_BALANCED_CHANNEL_H_
@@ -37,6 +43,7 @@
 #include "absl/status/statusor.h"
 #include "rpc/balancer.h"
 #include "rpc/channel.h"
+#include "rpc/health_checker.h"
 #include "rpc/resolver.h"
 #include "rpc/retry_policy.h"
 #include "rpc/target.h"
@@ -67,6 +74,9 @@ class BalancedChannel final : public Channel {
 
   // The endpoints now, in the resolver's order (for tests and status pages).
   std::vector<std::string> endpoints() const;
+  // Waits until the last health check of endpoint `address` said `serving`, or `deadline`;
+  // whether it did. Always false without health checks (for tests and readiness).
+  bool WaitForHealth(absl::string_view address, bool serving, absl::Time deadline) const;
 
   struct Endpoint;
   class RetryTimer;
@@ -78,6 +88,9 @@ class BalancedChannel final : public Channel {
                   std::unique_ptr<Balancer> balancer);
 
   void OnResolved(absl::StatusOr<std::vector<std::string>> result);
+  // Gives the health checker the endpoints now. Requires mu_.
+  void ProbeLocked();
+  void HealthReported(Endpoint& endpoint, bool serving);
   // The endpoint for a call with `context`, waiting up to the connect timeout (and the call's
   // deadline) for a first resolution. UNAVAILABLE when there is none.
   absl::StatusOr<std::shared_ptr<Endpoint>> Pick(const ClientContext& context);
@@ -110,6 +123,7 @@ class BalancedChannel final : public Channel {
   std::map<uint64_t, std::weak_ptr<Hedge>> hedges_;             // guarded by hedges_mu_
   mutable std::mutex mu_;
   std::condition_variable resolved_;
+  mutable std::condition_variable health_changed_;  // with mu_: a health report came
   std::vector<std::shared_ptr<Endpoint>> endpoints_;  // guarded by mu_
   // Endpoints a resolution dropped: kept until the channel goes, since calls on them may still
   // be running and report to them.
@@ -120,6 +134,9 @@ class BalancedChannel final : public Channel {
   bool has_resolved_ = false;                         // guarded by mu_
   // Declared last, so destroyed first: it stops calling OnResolved before the rest goes.
   std::unique_ptr<Resolver> resolver_;
+  // Null without a healthCheckConfig. Stopped first in the destructor: its reports go to
+  // endpoints.
+  std::unique_ptr<HealthChecker> health_;
 };
 
 }  // namespace framerpc

@@ -86,9 +86,12 @@ struct ChannelOptions {
   absl::Duration resolve_interval = absl::Seconds(30);
   absl::Duration eject_time = absl::Seconds(1);
   absl::Duration max_eject_time = absl::Minutes(2);
-  // gRPC's service config, as JSON: retry policies per method and the retry budget
-  // (rpc/retry_policy.h). Channels over several servers only.
+  // gRPC's service config, as JSON: retry policies per method, the retry budget and active
+  // health checks (rpc/retry_policy.h). Channels over several servers only.
   std::string service_config;
+  // How often each server is health-checked when the service config has a healthCheckConfig
+  // (rpc/health_checker.h).
+  absl::Duration health_check_interval = absl::Seconds(1);
   // TLS (transport/tls): when set, every connection of the channel is TLS, verified as the options
   // say; the server name defaults to the target's host (a Unix-socket target must name one).
   // Blocking calls then share the multiplexed connection (max_sync_connections is taken as 0).

@@ -165,6 +165,14 @@ absl::StatusOr<std::unique_ptr<ServiceConfig>> ServiceConfig::Parse(absl::string
     config->throttle_ = std::make_unique<RetryThrottle>(t["maxTokens"].get<double>(),
                                                         t["tokenRatio"].get<double>());
   }
+  if (json.contains("healthCheckConfig")) {
+    const Json& h = json["healthCheckConfig"];
+    if (!h.is_object() || !h.value("serviceName", Json("")).is_string()) {
+      return absl::InvalidArgumentError(
+          "service config: healthCheckConfig must be an object whose serviceName is a string");
+    }
+    config->health_service_ = h.value("serviceName", std::string());
+  }
   return config;
 }
 

@@ -8,7 +8,9 @@
 //    "retryThrottling": {"maxTokens": 10, "tokenRatio": 0.1}}
 //
 // or, instead of a retryPolicy, a "hedgingPolicy": {"maxAttempts": 2, "hedgingDelay": "0.02s",
-// "nonFatalStatusCodes": ["UNAVAILABLE"]} (see HedgingPolicy).
+// "nonFatalStatusCodes": ["UNAVAILABLE"]} (see HedgingPolicy). A top-level
+// "healthCheckConfig": {"serviceName": "package.Service"} turns on active health checks of that
+// service name ("" or no serviceName: the server as a whole); see rpc/health_checker.h.
 //
 // A name without "method" covers the whole service. maxAttempts is capped at 5. The throttle is
 // gRPC's retry budget: every failure with a retryable code takes a token, every success gives
@@ -22,6 +24,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -106,11 +109,14 @@ class ServiceConfig {
   }
   // Null when the config sets no retryThrottling.
   RetryThrottle* throttle() const { return throttle_.get(); }
+  // The service name to health-check; empty when the config has no healthCheckConfig.
+  const std::optional<std::string>& health_check_service() const { return health_service_; }
 
  private:
   PolicyTable<RetryPolicy> retry_;
   PolicyTable<HedgingPolicy> hedging_;
   std::unique_ptr<RetryThrottle> throttle_;
+  std::optional<std::string> health_service_;
 };
 
 }  // namespace framerpc

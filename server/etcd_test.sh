@@ -23,20 +23,26 @@ import socket
 a, b = socket.socket(), socket.socket()
 a.bind(("127.0.0.1", 0)); b.bind(("127.0.0.1", 0))
 print(a.getsockname()[1], b.getsockname()[1])')
-mkfifo "$work/etcd.fifo"
-"$etcd" --name t --data-dir "$work/etcd" \
-  --listen-client-urls "http://127.0.0.1:$cport" --advertise-client-urls "http://127.0.0.1:$cport" \
-  --listen-peer-urls "http://127.0.0.1:$pport" --initial-advertise-peer-urls "http://127.0.0.1:$pport" \
-  --initial-cluster "t=http://127.0.0.1:$pport" 2>"$work/etcd.fifo" >/dev/null &
-pids+=($!)
-exec {efd}<"$work/etcd.fifo"
-ready=""
-while read -r -t 30 line <&$efd; do
-  echo "$line" >>"$work/etcd.log"
-  case "$line" in *"serving insecure client requests"*) ready=1; break ;; esac
-done
-[ -n "$ready" ] || fail "etcd did not start: $(tail -5 "$work/etcd.log")"
-cat <&$efd >>"$work/etcd.log" &  # keep draining its log
+# Starts etcd on those ports ($1: a name for its log fifo), over the same data directory each
+# time; sets etcd_pid once it serves.
+start_etcd() {
+  local line ready="" efd
+  mkfifo "$work/$1.fifo"
+  "$etcd" --name t --data-dir "$work/etcd" \
+    --listen-client-urls "http://127.0.0.1:$cport" --advertise-client-urls "http://127.0.0.1:$cport" \
+    --listen-peer-urls "http://127.0.0.1:$pport" --initial-advertise-peer-urls "http://127.0.0.1:$pport" \
+    --initial-cluster "t=http://127.0.0.1:$pport" 2>"$work/$1.fifo" >/dev/null &
+  etcd_pid=$!
+  pids+=($!)
+  exec {efd}<"$work/$1.fifo"
+  while read -r -t 30 line <&$efd; do
+    echo "$line" >>"$work/etcd.log"
+    case "$line" in *"serving insecure client requests"*) ready=1; break ;; esac
+  done
+  [ -n "$ready" ] || fail "etcd did not start: $(tail -5 "$work/etcd.log")"
+  cat <&$efd >>"$work/etcd.log" &  # keep draining its log
+}
+start_etcd etcd
 export ETCDCTL_API=3
 ctl() { "$etcdctl" --endpoints="127.0.0.1:$cport" "$@"; }
 keys() { ctl get --prefix services/echo/ --keys-only | grep -v '^$' || true; }
@@ -81,6 +87,38 @@ for i in 1 2 3; do
   "$cli" --address="$target" --compact call /framerpc.echo.EchoService/Say "{\"text\": \"etcd $i\"}" \
     | grep -q "etcd $i" || fail "call $i through etcd:///echo"
 done
+
+# etcd itself stopped and restarted while a client calls through it: the client keeps its last
+# endpoints while etcd is away (no call fails), and the servers' registrations are there again
+# once etcd is back.
+mkfifo "$work/loop.fifo"
+"$PWD/server/etcd_call_loop" "$target" >"$work/loop.fifo" 2>"$work/loop.err" &
+loop_pid=$!
+pids+=($loop_pid)
+exec {loop_fd}<"$work/loop.fifo"
+# Waits (bounded) for $1 more "calls N" lines (50 calls each) from the client.
+wait_calls() {
+  local n=0 line
+  while [ "$n" -lt "$1" ] && read -r -t 30 line <&$loop_fd; do
+    case "$line" in "calls "*) n=$((n + 1)) ;; FAILED*) fail "a call failed: $line" ;; esac
+  done
+  [ "$n" -ge "$1" ] || fail "the client stopped calling: $(cat "$work/loop.err")"
+}
+wait_calls 2
+kill -TERM "$etcd_pid"
+wait "$etcd_pid" || true
+wait_calls 4  # 200 calls with etcd down
+echo "200 calls while etcd was down"
+start_etcd etcd2
+wait_for_keys "$a_rpc" "$b_rpc"
+wait_calls 4
+kill -TERM "$loop_pid"
+while read -r -t 30 line <&$loop_fd; do
+  case "$line" in "total "*) break ;; FAILED*) fail "a call failed: $line" ;; esac
+done
+wait "$loop_pid" || fail "the client saw failures: $line"
+[[ "$line" == "total "*" failed 0" ]] || fail "the client's total: $line"
+echo "etcd restarted under a calling client: $line"
 
 # A graceful shutdown: the key is gone before the drain starts.
 kill -TERM "$b_pid"
