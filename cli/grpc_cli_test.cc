@@ -15,6 +15,10 @@
 #include "cli/known_services.h"
 #include "cli/testdata/counter_service.h"
 #include "gmock/gmock.h"
+#include "grpcpp/generic/async_generic_service.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server.h"
+#include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
 #include "rpc/server.h"
 #include "transport/tls/test_pki.h"
@@ -212,6 +216,64 @@ TEST_F(GrpcCliTest, VerbosePrintsResponseHeadersAndTrailers) {
             "\nResponse trailers received:\n"
             "(none: the framed protocol's responses carry no metadata)\n"
             "Sent 2 requests and received 1 response\n");
+}
+
+// A plain gRPC server (not framerpc) whose every method sends its request back, with an initial
+// and a trailing metadata entry: what -v prints of them.
+class MetadataEcho final : public grpc::CallbackGenericService {
+ public:
+  grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* context) override {
+    class Reactor final : public grpc::ServerGenericBidiReactor {
+     public:
+      explicit Reactor(grpc::GenericCallbackServerContext* context) {
+        context->AddInitialMetadata("x-header", "sent first");
+        context->AddTrailingMetadata("x-trailer", "sent last");
+        StartRead(&buffer_);
+      }
+      void OnReadDone(bool ok) override {
+        if (!ok) {
+          Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no request"));
+          return;
+        }
+        StartWriteAndFinish(&buffer_, grpc::WriteOptions(), grpc::Status::OK);
+      }
+      void OnDone() override { delete this; }
+
+     private:
+      grpc::ByteBuffer buffer_;
+    };
+    return new Reactor(context);
+  }
+};
+
+TEST(GrpcCliVerboseTest, PrintsTheServersHeadersAndTrailers) {
+  MetadataEcho service;
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterCallbackGenericService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  CliOptions options;
+  options.address = absl::StrCat("127.0.0.1:", port);
+  options.grpc = true;
+  options.verbose = true;
+  options.json.pretty = false;
+  options.proto_files = {"cli/testdata/counter.proto"};
+  const MethodRegistry registry(KnownServiceFiles());
+  std::istringstream in;
+  std::ostringstream out;
+  std::ostringstream err;
+  ASSERT_EQ(RunCli(options, registry, {"call", "/framerpc.clitest.Counter/Double", R"({"value": 7})"},
+                   in, out, err),
+            0)
+      << err.str();
+  EXPECT_EQ(out.str(),
+            "\nResponse headers received:\nx-header: sent first\n"
+            "\nResponse contents:\n{\"value\":\"7\"}\n"
+            "\nResponse trailers received:\nx-trailer: sent last\n"
+            "Sent 1 request and received 1 response\n");
+  server->Shutdown();
 }
 
 }  // namespace
