@@ -56,19 +56,35 @@ absl::StatusOr<std::string> RequestAttachment(const CliOptions& options) {
   return ReadFile(options.attachment_file);
 }
 
+// A client-streaming call's requests: each JSON text of `reader`, the first with `attachment`.
+// Returns the local error that ended them (a text that cannot be read or parsed), if any; a call
+// that ends first stops them quietly (Finish() says how).
+absl::Status WriteStream(CliCall* call, const MethodRegistry& registry,
+                         const MethodDescriptor& method, JsonStreamReader* reader,
+                         const std::string& attachment, int* sent) {
+  for (;;) {
+    FRPC_ASSIGN_OR_RETURN(const std::optional<std::string> text, reader->Next());
+    if (!text.has_value()) return absl::OkStatus();
+    std::unique_ptr<Message> request = registry.NewMessage(method.input_type());
+    FRPC_RETURN_IF_ERROR(JsonToMessage(*text, request.get()));
+    if (!call->Write(*request, *sent == 0 ? absl::string_view(attachment) : absl::string_view())) {
+      return absl::OkStatus();
+    }
+    ++*sent;
+  }
+}
+
 // A call of any kind: the requests (one, parsed before connecting, unless the method is client
-// streaming; else each JSON text of the argument or of stdin) written from this thread while
-// another prints each reply as it arrives when the server streams, so that neither side's
-// flow-control window can stall the other.
+// streaming) written from this thread while another prints each reply as it arrives when the
+// server streams, so that neither side's flow-control window can stall the other.
 absl::Status RunMethod(const CliOptions& options, const MethodRegistry& registry,
                        const MethodDescriptor& method, absl::Span<const std::string> args,
                        std::istream& in, std::ostream& out, std::ostream& err) {
-  const bool client_sends = method.client_streaming();
   std::unique_ptr<Message> single;
   std::istringstream argument(args.size() == 2 && args[1] != "-" ? args[1] : "");
-  std::istream* requests = args.size() == 2 && args[1] != "-" ? &argument : &in;
-  JsonStreamReader reader(requests, kMaxRequestJsonBytes);
-  if (!client_sends) {
+  JsonStreamReader reader(args.size() == 2 && args[1] != "-" ? &argument : &in,
+                          kMaxRequestJsonBytes);
+  if (!method.client_streaming()) {
     FRPC_ASSIGN_OR_RETURN(const std::string text, RequestText(args, in));
     single = registry.NewMessage(method.input_type());
     FRPC_RETURN_IF_ERROR(JsonToMessage(text, single.get()));
@@ -91,24 +107,10 @@ absl::Status RunMethod(const CliOptions& options, const MethodRegistry& registry
   if (method.server_streaming()) reading = std::thread(read_replies);
   absl::Status local;  // a request that cannot be read or parsed ends the call
   int sent = 0;
-  if (!client_sends) {
+  if (single != nullptr) {
     if (call->Write(*single, attachment)) ++sent;
   } else {
-    while (local.ok()) {
-      absl::StatusOr<std::optional<std::string>> text = reader.Next();
-      if (!text.ok()) {
-        local = text.status();
-        break;
-      }
-      if (!text->has_value()) break;
-      std::unique_ptr<Message> request = registry.NewMessage(method.input_type());
-      local = JsonToMessage(**text, request.get());
-      if (!local.ok()) break;
-      if (!call->Write(*request, sent == 0 ? absl::string_view(attachment) : absl::string_view())) {
-        break;  // the call has ended; Finish() says how
-      }
-      ++sent;
-    }
+    local = WriteStream(call.get(), registry, method, &reader, attachment, &sent);
   }
   if (!local.ok()) call->Cancel();
   call->WritesDone();
@@ -118,8 +120,8 @@ absl::Status RunMethod(const CliOptions& options, const MethodRegistry& registry
     read_replies();
   }
   const absl::Status status = call->Finish();
-  if (local.ok()) printer.Finish(sent);
   if (!local.ok()) return local;
+  printer.Finish(sent);
   if (!status.ok()) return RpcFailure(status);
   return print_error;
 }
