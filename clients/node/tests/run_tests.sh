@@ -3,8 +3,11 @@
 #
 #   clients/node/tests/run_tests.sh codec client plugin interop    # tests/<name>.test.js
 #
-# The package's node_modules come from scripts/install-deps.sh (npm ci in clients/node); Bazel
-# does not install them, so under `bazel test` they are found beside the real package.json. Stubs
+# The package's node_modules come from scripts/install-deps.sh (npm ci in clients/node). Under
+# `bazel test` they are a declared input (@framerpc_node_modules, tools/npm_package.bzl): the
+# package's files are copied from the runfiles into a temporary directory beside a link to that
+# node_modules, and node keeps symlinked paths as they are (--preserve-symlinks), so that every
+# module is resolved inside the runfiles, never in the source tree. Stubs
 # for proto/echo.proto and tests/test_service.proto are generated here, with protoc and
 # protoc-gen-frpcjs. The interop tests need FRAMERPC_SERVER and FRAMERPC_INTEROP_SERVER (paths),
 # which their Bazel target sets.
@@ -14,17 +17,27 @@ if [ -n "${TEST_SRCDIR:-}" ]; then  # bazel test: $0 is the target's name, not t
 else
   root=$(cd "$(dirname "$0")/../../.." && pwd)
 fi
-pkg=$(dirname "$(readlink -f "$root/clients/node/package.json")")
 node=$(command -v node || true)
 if [ -z "$node" ]; then
   echo "run_tests.sh: node is not installed; run scripts/install-deps.sh" >&2
   exit 1
 fi
+tmp=$(mktemp -d "${TEST_TMPDIR:-${TMPDIR:-/tmp}}/frpcjs.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+if [ -n "${TEST_SRCDIR:-}" ]; then
+  pkg="$tmp/pkg"
+  mkdir -p "$pkg"
+  for entry in lib bin tests scripts examples package.json package-lock.json README.md; do
+    cp -RL "$root/clients/node/$entry" "$pkg/"
+  done
+  ln -s "$TEST_SRCDIR/framerpc_node_modules/node_modules" "$pkg/node_modules"
+  export NODE_OPTIONS="--preserve-symlinks${NODE_OPTIONS:+ $NODE_OPTIONS}"
+else
+  pkg="$root/clients/node"
+fi
 if ! "$node" "$pkg/scripts/check-node-modules.js" "$pkg" clients/node; then
   exit 1
 fi
-tmp=$(mktemp -d "${TEST_TMPDIR:-${TMPDIR:-/tmp}}/frpcjs.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
 gen="$tmp/gen"
 mkdir -p "$gen/node_modules"
 ln -s "$pkg" "$gen/node_modules/framerpc"  # the generated code requires "framerpc"
