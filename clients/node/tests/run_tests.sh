@@ -6,8 +6,9 @@
 # The package's node_modules come from scripts/install-deps.sh (npm ci in clients/node). Under
 # `bazel test` they are a declared input (@framerpc_node_modules, tools/npm_package.bzl): the
 # package's files are copied from the runfiles into a temporary directory beside a link to that
-# node_modules, and node keeps symlinked paths as they are (--preserve-symlinks), so that every
-# module is resolved inside the runfiles, never in the source tree. Stubs
+# node_modules, so that modules are found through the declared files, not beside the source
+# tree's package.json. (Not --preserve-symlinks: the examples link their generated code to the
+# package, which would then load twice.) Stubs
 # for proto/echo.proto and tests/test_service.proto are generated here, with protoc and
 # protoc-gen-frpcjs. The interop tests need FRAMERPC_SERVER and FRAMERPC_INTEROP_SERVER (paths),
 # which their Bazel target sets.
@@ -25,13 +26,13 @@ fi
 tmp=$(mktemp -d "${TEST_TMPDIR:-${TMPDIR:-/tmp}}/frpcjs.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 if [ -n "${TEST_SRCDIR:-}" ]; then
-  pkg="$tmp/pkg"
+  # As node_modules/framerpc, so that the generated code's require("framerpc") finds it.
+  pkg="$tmp/node_modules/framerpc"
   mkdir -p "$pkg"
   for entry in lib bin tests scripts examples package.json package-lock.json README.md; do
     cp -RL "$root/clients/node/$entry" "$pkg/"
   done
   ln -s "$TEST_SRCDIR/framerpc_node_modules/node_modules" "$pkg/node_modules"
-  export NODE_OPTIONS="--preserve-symlinks${NODE_OPTIONS:+ $NODE_OPTIONS}"
 else
   pkg="$root/clients/node"
 fi
@@ -39,8 +40,11 @@ if ! "$node" "$pkg/scripts/check-node-modules.js" "$pkg" clients/node; then
   exit 1
 fi
 gen="$tmp/gen"
-mkdir -p "$gen/node_modules"
-ln -s "$pkg" "$gen/node_modules/framerpc"  # the generated code requires "framerpc"
+mkdir -p "$gen"
+if [ -z "${TEST_SRCDIR:-}" ]; then
+  mkdir -p "$gen/node_modules"
+  ln -s "$pkg" "$gen/node_modules/framerpc"  # the generated code requires "framerpc"
+fi
 protoc -I"$root" --plugin=protoc-gen-frpcjs="$pkg/bin/protoc-gen-frpcjs.js" --frpcjs_out="$gen" \
   proto/echo.proto clients/node/tests/test_service.proto services/command/command.proto \
   services/file/file.proto
