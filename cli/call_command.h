@@ -1,4 +1,5 @@
-// `framerpc_cli call`: one unary call, JSON in and JSON out.
+// `framerpc_cli call`: a call of any method kind, over the framed protocol or gRPC (--grpc),
+// JSON in and JSON out.
 #ifndef FRAMERPC_CLI_CALL_COMMAND_H_
 #define FRAMERPC_CLI_CALL_COMMAND_H_
 

@@ -80,6 +80,9 @@ absl::Status RunCommand(const CliOptions& options, const MethodRegistry& registr
                         std::ostream& err) {
   if (args.empty()) return absl::InvalidArgumentError(absl::StrCat("no command\n", kUsage));
   const absl::Span<const std::string> rest = absl::MakeConstSpan(args).subspan(1);
+  if (options.grpc && args[0] != "call" && args[0] != "list" && args[0] != "describe") {
+    return absl::InvalidArgumentError(absl::StrCat("--grpc works with call, list and describe, not ", args[0]));
+  }
   if (args[0] == "call") return RunCall(options, registry, rest, in, out, err);
   if (args[0] == "list") {
     return WithRegistry(options, registry, [&](const MethodRegistry& r) {
@@ -141,6 +144,9 @@ const char kUsage[] =
     "      p99 per method over the last minute), connections, calls, metrics, flags or\n"
     "      version. ADMIN_ADDR is the server's --admin_listen address, or its RPC address\n"
     "      when it runs with --admin_on_rpc_port. Sends --auth_token_file's token if given.\n"
+    "--grpc: call, list and describe speak gRPC (to the gRPC adapter's port, or any gRPC server\n"
+    "with reflection) instead of the framed protocol; TLS, -H, -max-time as below.\n"
+    "-v: call prints the response headers and trailers (grpcurl's layout).\n"
     "ADDR is host:port, [v6addr]:port or unix:/path. TLS (call, list, describe, health, exec,\n"
     "download, upload): -tls, -cacert FILE, -cert FILE -key FILE, -servername NAME, -insecure\n"
     "(grpcurl's names). On error, prints ERROR: <CODE>: <message>\n"

@@ -82,6 +82,11 @@ struct CliOptions {
   std::vector<std::string> import_paths;
   std::string protoset;
   Reflection reflection = Reflection::kAuto;
+  // Speak gRPC (HTTP/2) instead of the framed protocol: to the gRPC adapter's port
+  // (adapters/grpc) or any gRPC server. call, list and describe only.
+  bool grpc = false;
+  // -v: print the response headers and trailers around the replies (cli/call_command.h).
+  bool verbose = false;
   // Print an error as one JSON object ({"code": N, "name": "...", "message": "..."}).
   bool format_error = false;
 };

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # framerpc_cli as scripts use it, against a real framerpc_server: services it does not have built
-# in (the file service, health) listed, described and called through the server's reflection;
+# in (the file service, health) listed, described and called through the server's reflection,
+# over the framed protocol and over its gRPC port (--grpc);
 # grpcurl's flags (-d, -H, -max-time, -emit-defaults, -format-error, -plaintext); --timeout in
 # seconds; and the exit codes: 0, 1 for usage and local errors, 64 + the status code for the
 # server's.
@@ -9,7 +10,11 @@ source "$PWD/server/server_test_lib.sh"
 
 mkdir "$work/files"
 printf 'twelve bytes' >"$work/files/a.txt"
-start_server --listen=127.0.0.1:0 --file_root="$work/files"
+start_server --listen=127.0.0.1:0 --grpc_listen=127.0.0.1:0 --file_root="$work/files"
+# The serving line lists the framed address first, then grpc:HOST:PORT for --grpc_listen.
+grpc_address=$(sed -n 's/^framerpc_server: serving //p' "$work/first_lines" | tr ',' '\n' |
+  sed -n 's/^ *grpc://p')
+[ -n "$grpc_address" ] || fail "no gRPC address in: $(cat "$work/first_lines")"
 
 # Expects exit code $1 from the CLI run with the rest; its stdout in $work/out, stderr in $work/err.
 expect_exit() {
@@ -37,6 +42,30 @@ grep -q '"size": "12"' "$work/out" || fail "Stat from stdin: $(cat "$work/out")"
 expect_exit 68 --address="$address" -max-time 0.5 --compact call /grpc.health.v1.Health/Watch '{}'
 grep -qx '{"status":"SERVING"}' "$work/out" || fail "Watch: $(cat "$work/out")"
 grep -q '^ERROR: DEADLINE_EXCEEDED: ' "$work/err" || fail "Watch: $(cat "$work/err")"
+
+# The same over the server's gRPC adapter port: reflection, calls, -v, the exit codes.
+expect_exit 0 --grpc --address="$grpc_address" list framerpc.file.FileService
+grep -qF '/framerpc.file.FileService/Stat(framerpc.file.StatRequest)' "$work/out" ||
+  fail "list --grpc: $(cat "$work/out")"
+expect_exit 0 --grpc --address="$grpc_address" describe framerpc.file.StatRequest
+grep -q 'string path = 1;' "$work/out" || fail "describe --grpc: $(cat "$work/out")"
+expect_exit 0 --grpc --address="$grpc_address" -H 'x-trace: one' -max-time 5 --compact \
+  call /framerpc.file.FileService/Stat -d '{"path": "a.txt"}'
+grep -q '"size":"12"' "$work/out" || fail "Stat --grpc: $(cat "$work/out")"
+expect_exit 0 --grpc --address="$grpc_address" -v --compact \
+  call /framerpc.file.FileService/Stat -d '{"path": "a.txt"}'
+grep -q '^Response headers received:$' "$work/out" && grep -q '^Response trailers received:$' "$work/out" &&
+  grep -q '^Sent 1 request and received 1 response$' "$work/out" || fail "-v --grpc: $(cat "$work/out")"
+expect_exit 68 --grpc --address="$grpc_address" -max-time 0.5 --compact \
+  call /grpc.health.v1.Health/Watch '{}'
+grep -qx '{"status":"SERVING"}' "$work/out" || fail "Watch --grpc: $(cat "$work/out")"
+expect_exit 69 --grpc --address="$grpc_address" call /framerpc.file.FileService/Stat -d '{"path": "missing"}'
+grep -q '^ERROR: NOT_FOUND: ' "$work/err" || fail "$(cat "$work/err")"
+expect_exit 1 --grpc --address="$grpc_address" health
+# -v over the framed protocol, which has no response metadata, says so.
+expect_exit 0 --address="$address" -v --compact call /framerpc.file.FileService/Stat -d '{"path": "a.txt"}'
+grep -qF "(none: the framed protocol's responses carry no metadata)" "$work/out" ||
+  fail "-v: $(cat "$work/out")"
 
 expect_exit 0 health "$address"
 [ "$(cat "$work/out")" = SERVING ] || fail "health: $(cat "$work/out")"
@@ -70,4 +99,5 @@ stop_server
 # Nothing listening: UNAVAILABLE, 64 + 14.
 expect_exit 78 --address="$address" call /framerpc.echo.EchoService/Say '{}'
 expect_exit 78 health "$address"
+expect_exit 78 --grpc --address="$grpc_address" call /framerpc.echo.EchoService/Say '{}'
 echo PASS

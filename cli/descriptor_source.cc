@@ -11,7 +11,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "services/reflection/reflection.frpc.h"
+#include "services/reflection/reflection.pb.h"
 #include "base/status_macros.h"
 
 namespace framerpc::cli {
@@ -60,11 +60,12 @@ class ParseErrors final : public google::protobuf::compiler::MultiFileErrorColle
 };
 
 // One request and its answer on the reflection stream. `what` names the request in errors.
-absl::StatusOr<ServerReflectionResponse> Ask(
-    ClientReaderWriter<ServerReflectionRequest, ServerReflectionResponse>* stream,
-    const ServerReflectionRequest& request, const std::string& target, const std::string& what) {
+absl::StatusOr<ServerReflectionResponse> Ask(CliCall* stream,
+                                              const ServerReflectionRequest& request,
+                                              const std::string& target, const std::string& what) {
   ServerReflectionResponse response;
-  if (!stream->Write(request) || !stream->Read(&response)) {
+  std::string attachment;
+  if (!stream->Write(request, {}) || !stream->Read(&response, &attachment)) {
     absl::Status status = stream->Finish();
     if (absl::IsUnimplemented(status)) {
       return absl::UnimplementedError(absl::StrCat(
@@ -89,15 +90,23 @@ absl::StatusOr<ServerReflectionResponse> Ask(
 
 DescriptorSource::~DescriptorSource() = default;
 
+const google::protobuf::MethodDescriptor& DescriptorSource::ReflectionMethod() {
+  return *ServerReflectionRequest::descriptor()
+              ->file()
+              ->FindServiceByName("ServerReflection")
+              ->FindMethodByName("ServerReflectionInfo");
+}
+
+const google::protobuf::Message& DescriptorSource::ReflectionReply() {
+  return ServerReflectionResponse::default_instance();
+}
+
 absl::StatusOr<std::unique_ptr<DescriptorSource>> DescriptorSource::FromReflection(
-    Channel* channel, ClientContext* context) {
-  const std::string target = channel->target();
-  grpc::reflection::v1alpha::ServerReflection::Stub stub(channel);
-  auto stream = stub.ServerReflectionInfo(context);
+    CliCall* stream, const std::string& target) {
   ServerReflectionRequest request;
   request.set_list_services("*");
   FRPC_ASSIGN_OR_RETURN(const ServerReflectionResponse listed,
-                        Ask(stream.get(), request, target, "the list of services"));
+                        Ask(stream, request, target, "the list of services"));
   if (!listed.has_list_services_response()) {
     return absl::InternalError(absl::StrCat("the reflection service at ", target,
                                             " answered the list of services with something else"));
@@ -116,7 +125,7 @@ absl::StatusOr<std::unique_ptr<DescriptorSource>> DescriptorSource::FromReflecti
     ask.set_file_containing_symbol(service.name());
     FRPC_ASSIGN_OR_RETURN(
         const ServerReflectionResponse answer,
-        Ask(stream.get(), ask, target, absl::StrCat("the file that defines ", service.name())));
+        Ask(stream, ask, target, absl::StrCat("the file that defines ", service.name())));
     for (const std::string& bytes : answer.file_descriptor_response().file_descriptor_proto()) {
       FileDescriptorProto file;
       if (!file.ParseFromString(bytes)) {

@@ -1,7 +1,7 @@
 // Where framerpc_cli finds the services it lists, describes and calls, and the messages it turns
 // into and out of JSON, as grpcurl does:
-//   - a server's reflection service (grpc.reflection.v1alpha over the framed protocol): the
-//     default when the command has an address;
+//   - a server's reflection service (grpc.reflection.v1alpha, over the framed protocol or over
+//     gRPC with --grpc): the default when the command has an address;
 //   - .proto files (--proto, with --import_path; protobuf's own well-known types are found in
 //     /usr/include);
 //   - a FileDescriptorSet (--protoset, as `protoc --include_imports --descriptor_set_out` writes).
@@ -17,13 +17,12 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "cli/cli_call.h"
 #include "cli/method_registry.h"
 #include "google/protobuf/compiler/importer.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/descriptor.pb.h"
 #include "google/protobuf/descriptor_database.h"
-#include "rpc/channel.h"
-#include "rpc/context.h"
 
 namespace framerpc::cli {
 
@@ -33,13 +32,17 @@ class DescriptorSource {
   DescriptorSource& operator=(const DescriptorSource&) = delete;
   ~DescriptorSource();
 
-  // Asks the reflection service at the other end of `channel` for its services and the files
-  // that define them (with their dependencies), in one stream. `context` (metadata, token,
-  // deadline) is used for that call. UNIMPLEMENTED "the server at <target> has no reflection
+  // The reflection call to start (cli/start_call.h) for FromReflection, and its reply type.
+  static const google::protobuf::MethodDescriptor& ReflectionMethod();
+  static const google::protobuf::Message& ReflectionReply();
+
+  // Asks the reflection service at `target` over `stream`, a started ReflectionMethod() call,
+  // for its services and the files that define them (with their dependencies); ends the call.
+  // UNIMPLEMENTED "the server at <target> has no reflection
   // service" when it has none; the call's error otherwise; INVALID_ARGUMENT naming the file when
   // the server sends a descriptor that does not parse or build.
-  static absl::StatusOr<std::unique_ptr<DescriptorSource>> FromReflection(Channel* channel,
-                                                                          ClientContext* context);
+  static absl::StatusOr<std::unique_ptr<DescriptorSource>> FromReflection(
+      CliCall* stream, const std::string& target);
 
   // `files` and what they import, found under `import_paths` (the current directory when empty).
   // INVALID_ARGUMENT with the parser's messages (file:line:column: what).

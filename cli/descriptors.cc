@@ -1,10 +1,8 @@
 #include "cli/descriptors.h"
 
-#include "cli/call_context.h"
-#include "cli/connect.h"
-#include "cli/exit_code.h"
-#include "rpc/channel.h"
 #include "base/status_macros.h"
+#include "cli/exit_code.h"
+#include "cli/start_call.h"
 
 namespace framerpc::cli {
 
@@ -26,12 +24,11 @@ absl::StatusOr<std::unique_ptr<DescriptorSource>> LoadDescriptors(const CliOptio
     return absl::InvalidArgumentError(
         "no descriptors: give --address (the server's reflection), --proto or --protoset");
   }
-  ClientContext context;
-  FRPC_RETURN_IF_ERROR(PrepareContext(options, &context));
-  FRPC_ASSIGN_OR_RETURN(std::unique_ptr<Channel> channel, Connect(options, options.address));
-  if (options.timeout != absl::InfiniteDuration()) context.set_timeout(options.timeout);
+  FRPC_ASSIGN_OR_RETURN(std::unique_ptr<CliCall> stream,
+                        StartCliCall(options, DescriptorSource::ReflectionMethod(),
+                                     DescriptorSource::ReflectionReply()));
   absl::StatusOr<std::unique_ptr<DescriptorSource>> source =
-      DescriptorSource::FromReflection(channel.get(), &context);
+      DescriptorSource::FromReflection(stream.get(), options.address);
   if (!source.ok()) return RpcFailure(source.status());
   return source;
 }

@@ -46,6 +46,12 @@ ABSL_FLAG(bool, format_error, false,
 ABSL_FLAG(bool, plaintext, false,
           "grpcurl's -plaintext: no TLS, the default unless -tls, -cacert, -cert or -insecure is "
           "given; with one of those it is refused.");
+ABSL_FLAG(bool, grpc, false,
+          "call, list, describe: speak gRPC (HTTP/2) to --address, the gRPC adapter's port or any "
+          "gRPC server, instead of the framed protocol.");
+ABSL_FLAG(bool, v, false,
+          "call: print the response headers and trailers around the replies, as grpcurl -v "
+          "does (the framed protocol's responses carry none, and it says so).");
 ABSL_FLAG(std::string, attachment_file, "", "Send this file's bytes as the request attachment.");
 ABSL_FLAG(bool, print_attachment, false,
           "Write the response attachment to stdout, after the JSON reply and its newline.");
@@ -132,6 +138,8 @@ framerpc::cli::CliOptions OptionsFromFlags(std::vector<std::string> metadata,
   options.import_paths = absl::GetFlag(FLAGS_import_path);
   options.protoset = absl::GetFlag(FLAGS_protoset);
   options.format_error = absl::GetFlag(FLAGS_format_error);
+  options.grpc = absl::GetFlag(FLAGS_grpc);
+  options.verbose = absl::GetFlag(FLAGS_v);
   options.load_balancing = absl::GetFlag(FLAGS_lb_policy);
   options.attachment_file = absl::GetFlag(FLAGS_attachment_file);
   options.print_attachment = absl::GetFlag(FLAGS_print_attachment);

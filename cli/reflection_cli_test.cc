@@ -12,6 +12,7 @@
 #include "cli/cli.h"
 #include "cli/known_services.h"
 #include "cli/testdata/counter.frpc.h"
+#include "cli/testdata/counter_service.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/descriptor.pb.h"
 #include "gtest/gtest.h"
@@ -24,38 +25,6 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 using clitest::Number;
-
-class CounterImpl final : public clitest::Counter::Service {
- public:
-  absl::Status Double(ServerContext*, const Number& request, Number* reply) override {
-    reply->set_value(request.value() * 2);
-    return absl::OkStatus();
-  }
-  absl::Status CountTo(ServerContext*, const Number& request,
-                       ServerWriter<Number>* writer) override {
-    for (int64_t i = 1; i <= request.value(); ++i) {
-      Number n;
-      n.set_value(i);
-      if (!writer->Write(n)) break;
-    }
-    return absl::OkStatus();
-  }
-  absl::Status Sum(ServerContext*, ServerReader<Number>* reader, Number* reply) override {
-    Number n;
-    int64_t sum = 0;
-    while (reader->Read(&n)) sum += n.value();
-    reply->set_value(sum);
-    return absl::OkStatus();
-  }
-  absl::Status Negate(ServerContext*, ServerReaderWriter<Number, Number>* stream) override {
-    Number n;
-    while (stream->Read(&n)) {
-      n.set_value(-n.value());
-      if (!stream->Write(n)) break;
-    }
-    return absl::OkStatus();
-  }
-};
 
 std::string TempPath(const std::string& name) {
   const char* dir = ::getenv("TEST_TMPDIR");

@@ -32,10 +32,6 @@ python=/usr/bin/python3
   fail "$python cannot import grpc: run scripts/install-deps.sh (python3-grpcio, python3-protobuf)"
 node=$(command -v node || true)
 [ -n "$node" ] || fail "node is not installed: run scripts/install-deps.sh"
-# npm packages live beside the real package.json (Bazel never installs them).
-pkg=$(dirname "$(readlink -f "$here/package.json")")
-"$node" "$PWD/clients/node/scripts/check-node-modules.js" "$pkg" adapters/grpc/interop ||
-  fail "npm packages missing"
 
 work=$(mktemp -d "${TEST_TMPDIR:-/tmp}/grpc_interop.XXXXXX")
 server_pid=""
@@ -44,6 +40,19 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+
+# The npm packages (installed by scripts/install-deps.sh; Bazel never installs them) are a
+# declared input, @grpc_interop_node_modules (tools/npm_package.bzl). The client runs from a copy
+# beside a link to them, and node keeps symlinked paths (--preserve-symlinks), so that every
+# module is resolved inside the runfiles, never in the source tree.
+modules="${TEST_SRCDIR:-$PWD/..}/grpc_interop_node_modules/node_modules"
+pkg="$work/npm"
+mkdir -p "$pkg"
+cp -L "$here/package.json" "$here/package-lock.json" "$here/grpc_interop.js" "$pkg/"
+ln -s "$modules" "$pkg/node_modules"
+"$node" "$PWD/clients/node/scripts/check-node-modules.js" "$pkg" adapters/grpc/interop ||
+  fail "npm packages missing"
+export NODE_OPTIONS="--preserve-symlinks${NODE_OPTIONS:+ $NODE_OPTIONS}"
 
 # The served tree: a file of 1 MiB + 12345 bytes (several data messages of --file_chunk_bytes,
 # and a partial last one), deterministic content that is not a repeating block.
@@ -85,7 +94,7 @@ for address in "$grpc" "$framed"; do
   PYTHONPATH="$stubs" "$python" "$here/grpc_interop.py" "$address" "$served_path" "$local_file" ||
     fail "python client against $address"
   echo "--- node @grpc/grpc-js -> $address"
-  NODE_PATH="$pkg/node_modules" "$node" "$here/grpc_interop.js" "$PWD" "$address" "$served_path" \
+  "$node" "$pkg/grpc_interop.js" "$PWD" "$address" "$served_path" \
     "$local_file" || fail "node client against $address"
 done
 

@@ -27,10 +27,17 @@ python=/usr/bin/python3
   fail "$python cannot import grpc: run scripts/install-deps.sh (python3-grpcio, python3-protobuf)"
 node=$(command -v node || true)
 [ -n "$node" ] || fail "node is not installed: run scripts/install-deps.sh"
-pkg=$(dirname "$(readlink -f "$here/package.json")")
-"$node" "$PWD/clients/node/scripts/check-node-modules.js" "$pkg" adapters/grpc/interop ||
+# The npm packages are a declared input, @grpc_interop_node_modules (tools/npm_package.bzl), as in
+# grpc_interop_test.sh; buf is its native binary for this platform (the package's launcher would
+# look for it through the source tree).
+modules="${TEST_SRCDIR:-$PWD/..}/grpc_interop_node_modules/node_modules"
+check_dir=$(mktemp -d "${TEST_TMPDIR:-/tmp}/grpc_tls_npm.XXXXXX")
+cp -L "$here/package.json" "$here/package-lock.json" "$check_dir/"
+ln -s "$modules" "$check_dir/node_modules"
+"$node" "$PWD/clients/node/scripts/check-node-modules.js" "$check_dir" adapters/grpc/interop ||
   fail "npm packages missing"
-buf="$pkg/node_modules/.bin/buf"
+rm -rf "$check_dir"
+buf="$modules/@bufbuild/buf-linux-x64/bin/buf"
 [ -x "$buf" ] || fail "no $buf: run scripts/install-deps.sh"
 
 work=$(mktemp -d "${TEST_TMPDIR:-/tmp}/grpc_tls_interop.XXXXXX")

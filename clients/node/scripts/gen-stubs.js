@@ -7,7 +7,9 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
+// The repository root, where the .proto files are; FRAMERPC_ROOT when the package is a copy
+// elsewhere (its tests under Bazel, tests/run_tests.sh).
+const ROOT = process.env.FRAMERPC_ROOT || path.resolve(__dirname, '..', '..', '..');
 const PACKAGE = path.resolve(__dirname, '..');
 
 function generateStubs(protoFiles) {

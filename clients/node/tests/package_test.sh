@@ -10,14 +10,16 @@ protoc="$PWD/third_party/protoc"
 command -v node >/dev/null && command -v npm >/dev/null || fail "node and npm: run scripts/install-deps.sh"
 
 # The runtime dependencies come from clients/node/.npm-cache, which scripts/install-deps.sh fills
-# (scripts/npm_cache_runtime.sh); copied, so that npm writes nothing outside the test.
-pkg="$(dirname "$(readlink -f clients/node/package.json)")"
-[ -f "$pkg/.npm-cache/specs" ] || fail "no $pkg/.npm-cache: run scripts/install-deps.sh"
-cp -r "$pkg/.npm-cache" "$work/cache"
+# (scripts/npm_cache_runtime.sh), declared to Bazel as @framerpc_node_modules//:npm_cache
+# (tools/npm_package.bzl); copied, so that npm writes nothing outside the test.
+pkg="$PWD/clients/node"
+cache="$TEST_SRCDIR/framerpc_node_modules/.npm-cache"
+[ -f "$cache/specs" ] || fail "no clients/node/.npm-cache: run scripts/install-deps.sh"
+cp -RL "$cache" "$work/cache"
 npm_() { npm --cache="$work/cache" --offline --no-audit --no-fund --loglevel=error "$@"; }
 
 mkdir -p "$work/pkg" "$work/dist"
-cp -r "$pkg/lib" "$pkg/bin" "$pkg/package.json" "$pkg/README.md" "$pkg/tests" "$pkg/examples" \
+cp -RL "$pkg/lib" "$pkg/bin" "$pkg/package.json" "$pkg/README.md" "$pkg/tests" "$pkg/examples" \
   "$pkg/scripts" "$work/pkg/"
 (cd "$work/pkg" && npm_ pack --pack-destination "$work/dist" >/dev/null) || fail "npm pack"
 tarball="$work/dist/framerpc-0.1.0.tgz"

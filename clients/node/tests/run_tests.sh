@@ -3,8 +3,12 @@
 #
 #   clients/node/tests/run_tests.sh codec client plugin interop    # tests/<name>.test.js
 #
-# The package's node_modules come from scripts/install-deps.sh (npm ci in clients/node); Bazel
-# does not install them, so under `bazel test` they are found beside the real package.json. Stubs
+# The package's node_modules come from scripts/install-deps.sh (npm ci in clients/node). Under
+# `bazel test` they are a declared input (@framerpc_node_modules, tools/npm_package.bzl): the
+# package's files are copied from the runfiles into a temporary directory beside a link to that
+# node_modules, so that modules are found through the declared files, not beside the source
+# tree's package.json. (Not --preserve-symlinks: the examples link their generated code to the
+# package, which would then load twice.) Stubs
 # for proto/echo.proto and tests/test_service.proto are generated here, with protoc and
 # protoc-gen-frpcjs. The interop tests need FRAMERPC_SERVER and FRAMERPC_INTEROP_SERVER (paths),
 # which their Bazel target sets.
@@ -14,20 +18,33 @@ if [ -n "${TEST_SRCDIR:-}" ]; then  # bazel test: $0 is the target's name, not t
 else
   root=$(cd "$(dirname "$0")/../../.." && pwd)
 fi
-pkg=$(dirname "$(readlink -f "$root/clients/node/package.json")")
 node=$(command -v node || true)
 if [ -z "$node" ]; then
   echo "run_tests.sh: node is not installed; run scripts/install-deps.sh" >&2
   exit 1
 fi
+tmp=$(mktemp -d "${TEST_TMPDIR:-${TMPDIR:-/tmp}}/frpcjs.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+if [ -n "${TEST_SRCDIR:-}" ]; then
+  # As node_modules/framerpc, so that the generated code's require("framerpc") finds it.
+  pkg="$tmp/node_modules/framerpc"
+  mkdir -p "$pkg"
+  for entry in lib bin tests scripts examples package.json package-lock.json README.md; do
+    cp -RL "$root/clients/node/$entry" "$pkg/"
+  done
+  ln -s "$TEST_SRCDIR/framerpc_node_modules/node_modules" "$pkg/node_modules"
+else
+  pkg="$root/clients/node"
+fi
 if ! "$node" "$pkg/scripts/check-node-modules.js" "$pkg" clients/node; then
   exit 1
 fi
-tmp=$(mktemp -d "${TEST_TMPDIR:-${TMPDIR:-/tmp}}/frpcjs.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
 gen="$tmp/gen"
-mkdir -p "$gen/node_modules"
-ln -s "$pkg" "$gen/node_modules/framerpc"  # the generated code requires "framerpc"
+mkdir -p "$gen"
+if [ -z "${TEST_SRCDIR:-}" ]; then
+  mkdir -p "$gen/node_modules"
+  ln -s "$pkg" "$gen/node_modules/framerpc"  # the generated code requires "framerpc"
+fi
 protoc -I"$root" --plugin=protoc-gen-frpcjs="$pkg/bin/protoc-gen-frpcjs.js" --frpcjs_out="$gen" \
   proto/echo.proto clients/node/tests/test_service.proto services/command/command.proto \
   services/file/file.proto
