@@ -31,17 +31,10 @@ from ._core import MethodKind
 from ._types import BytesLike, Metadata, ResponseT
 from .aio import Channel as _EndpointChannel
 from .aio import ClientStream
-from .balanced import _MAX_EJECT, _REFRESH_EVERY, _resolve, parse_target
+from .balanced import (_MAX_EJECT, _REFRESH_EVERY, _check_policy, _Endpoint, _endpoint_options,
+                       _resolve, parse_target)
 from .channel import ClientContext, make_context
 from .status import RpcError, StatusCode, UnsentError
-
-
-class _Endpoint:
-    def __init__(self, address: str, channel: _EndpointChannel) -> None:
-        self.address = address
-        self.channel = channel
-        self.ejected_until = 0.0
-        self.backoff = 0.0
 
 
 class Channel:
@@ -49,16 +42,13 @@ class Channel:
 
     def __init__(self, target: str, *, policy: str = "pick_first", eject_time: float = 1.0,
                  **channel_options: object) -> None:
-        if policy not in ("pick_first", "round_robin"):
-            raise ValueError("unknown policy %r (pick_first or round_robin)" % policy)
-        if eject_time <= 0:
-            raise ValueError("eject_time must be positive")
+        _check_policy(policy, eject_time)
         self.target = target
         self.policy = policy
         self.eject_time = eject_time
         self._kind, self._names = parse_target(target)
-        self._options = channel_options
-        self._endpoints: Dict[str, _Endpoint] = {}
+        self._options = _endpoint_options(self._kind, self._names, channel_options)
+        self._endpoints: Dict[str, _Endpoint[_EndpointChannel]] = {}
         self._order: List[str] = []
         self._turn = itertools.count()
         self._resolved_at: Optional[float] = None
@@ -109,7 +99,7 @@ class Channel:
         if not self._closed:
             self._update(addresses)
 
-    async def _pick(self, avoid: List[_Endpoint]) -> _Endpoint:
+    async def _pick(self, avoid: List[_Endpoint[_EndpointChannel]]) -> _Endpoint[_EndpointChannel]:
         if self._closed:
             raise RpcError(StatusCode.CANCELLED, "channel closed")
         if self._resolved_at is None:
@@ -125,7 +115,7 @@ class Channel:
             return ready[next(self._turn) % len(ready)]
         return ready[0]
 
-    async def _finished(self, endpoint: _Endpoint, error: Optional[RpcError]) -> None:
+    async def _finished(self, endpoint: _Endpoint[_EndpointChannel], error: Optional[RpcError]) -> None:
         if error is not None and error.code == StatusCode.UNAVAILABLE:
             endpoint.backoff = min(endpoint.backoff * 2 or self.eject_time, _MAX_EJECT)
             endpoint.ejected_until = time.monotonic() + endpoint.backoff
@@ -137,7 +127,7 @@ class Channel:
     async def _each_attempt(self, context: ClientContext, start):
         """Awaits start(channel) on a picked server, again on the next while the REQUEST was
         never written (context._sent unset after UNAVAILABLE)."""
-        tried: List[_Endpoint] = []
+        tried: List[_Endpoint[_EndpointChannel]] = []
         while True:
             endpoint = await self._pick(tried)
             context._used = False  # an unsent attempt did not use it

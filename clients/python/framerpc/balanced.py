@@ -19,7 +19,7 @@ import itertools
 import socket
 import threading
 import time
-from typing import Dict, List, Optional, Tuple, Type
+from typing import Dict, Generic, List, Optional, Tuple, Type, TypeVar
 
 from google.protobuf.message import Message
 
@@ -67,12 +67,33 @@ def _resolve(host_port: str) -> List[str]:
     return sorted(found)
 
 
-class _Endpoint:
-    def __init__(self, address: str, channel: _EndpointChannel) -> None:
+_C = TypeVar("_C")
+
+
+class _Endpoint(Generic[_C]):
+    """One server of a balanced channel (blocking or asyncio), and its ejection state."""
+
+    def __init__(self, address: str, channel: _C) -> None:
         self.address = address
         self.channel = channel
         self.ejected_until = 0.0
         self.backoff = 0.0
+
+
+def _check_policy(policy: str, eject_time: float) -> None:
+    if policy not in ("pick_first", "round_robin"):
+        raise ValueError("unknown policy %r (pick_first or round_robin)" % policy)
+    if eject_time <= 0:
+        raise ValueError("eject_time must be positive")
+
+
+def _endpoint_options(kind: str, names: List[str], options: Dict[str, object]) -> Dict[str, object]:
+    """The options of each server's channel: over TLS, a dns:/// target's host name is what the
+    servers' certificates are checked against, not the addresses it resolves to."""
+    tls = options.get("tls")
+    if kind == "dns" and isinstance(tls, TlsOptions):
+        return dict(options, tls=tls.named(names[0].rpartition(":")[0]))
+    return options
 
 
 class Channel:
@@ -80,20 +101,14 @@ class Channel:
 
     def __init__(self, target: str, *, policy: str = "pick_first", eject_time: float = 1.0,
                  **channel_options: object) -> None:
-        if policy not in ("pick_first", "round_robin"):
-            raise ValueError("unknown policy %r (pick_first or round_robin)" % policy)
-        if eject_time <= 0:
-            raise ValueError("eject_time must be positive")
+        _check_policy(policy, eject_time)
         self.target = target
         self.policy = policy
         self.eject_time = eject_time
         self._kind, self._names = parse_target(target)
-        tls = channel_options.get("tls")
-        if self._kind == "dns" and isinstance(tls, TlsOptions):  # verify the name, not an address
-            channel_options["tls"] = tls.named(self._names[0].rpartition(":")[0])
-        self._options = channel_options
+        self._options = _endpoint_options(self._kind, self._names, channel_options)
         self._lock = threading.Lock()
-        self._endpoints: Dict[str, _Endpoint] = {}
+        self._endpoints: Dict[str, _Endpoint[_EndpointChannel]] = {}
         self._order: List[str] = []
         self._turn = itertools.count()
         self._resolved_at = 0.0
@@ -144,7 +159,7 @@ class Channel:
                         address, _EndpointChannel(address, **self._options))  # type: ignore[arg-type]
             self._order = addresses
 
-    def _pick(self, avoid: List[_Endpoint]) -> _Endpoint:
+    def _pick(self, avoid: List[_Endpoint[_EndpointChannel]]) -> _Endpoint[_EndpointChannel]:
         with self._lock:
             if self._closed:
                 raise RpcError(StatusCode.CANCELLED, "channel closed")
@@ -159,7 +174,7 @@ class Channel:
                 return ready[next(self._turn) % len(ready)]
             return ready[0]
 
-    def _finished(self, endpoint: _Endpoint, error: Optional[RpcError]) -> None:
+    def _finished(self, endpoint: _Endpoint[_EndpointChannel], error: Optional[RpcError]) -> None:
         with self._lock:
             if error is not None and error.code == StatusCode.UNAVAILABLE:
                 endpoint.backoff = min(endpoint.backoff * 2 or self.eject_time, _MAX_EJECT)
@@ -172,7 +187,7 @@ class Channel:
 
     def _each_attempt(self, start):
         """Runs start(channel) on a picked server, again on the next for each UnsentError."""
-        tried: List[_Endpoint] = []
+        tried: List[_Endpoint[_EndpointChannel]] = []
         while True:
             endpoint = self._pick(tried)
             try:

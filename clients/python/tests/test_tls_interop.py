@@ -14,6 +14,7 @@ import unittest
 
 import framerpc
 import framerpc.aio
+import framerpc.aio_balanced
 import framerpc.balanced
 from framerpc import RpcError, StatusCode, TlsOptions
 
@@ -204,7 +205,8 @@ class TlsInteropTest(unittest.TestCase):
 
     def test_balanced_dns_target_checks_the_name(self):
         # A server whose certificate names localhost only: reached by address it is refused, and
-        # a balanced channel over dns:///localhost checks the name, not the addresses it resolved.
+        # a balanced channel over dns:///localhost (blocking or asyncio) checks the name, not the
+        # addresses it resolved.
         workdir = tempfile.mkdtemp(prefix="frpc-tls-named-", dir="/tmp")
         p = self.pki.path
         server, tcp, _ = start_server(workdir, ["--tls_cert=" + p("named.pem"),
@@ -216,6 +218,13 @@ class TlsInteropTest(unittest.TestCase):
                 reply = echo_frpc.EchoServiceStub(channel).Say(SayRequest(text="by name"),
                                                               timeout=10)
             self.assertEqual(reply.text, "by name")
+
+            async def by_name():
+                async with framerpc.aio_balanced.Channel("dns:///localhost:" + port,
+                                                         tls=self.options()) as channel:
+                    return (await echo_frpc.EchoServiceAsyncStub(channel).Say(
+                        SayRequest(text="async by name"), timeout=10)).text
+            self.assertEqual(asyncio.run(by_name()), "async by name")
             with framerpc.Channel(tcp, tls=self.options()) as channel:
                 with self.assertRaises(RpcError) as caught:
                     echo_frpc.EchoServiceStub(channel).Say(SayRequest(text="no"), timeout=10)
