@@ -115,7 +115,8 @@ class Channel:
             return ready[next(self._turn) % len(ready)]
         return ready[0]
 
-    async def _finished(self, endpoint: _Endpoint[_EndpointChannel], error: Optional[RpcError]) -> None:
+    async def _finished(self, endpoint: _Endpoint[_EndpointChannel],
+                        error: Optional[RpcError]) -> None:
         if error is not None and error.code == StatusCode.UNAVAILABLE:
             endpoint.backoff = min(endpoint.backoff * 2 or self.eject_time, _MAX_EJECT)
             endpoint.ejected_until = time.monotonic() + endpoint.backoff
