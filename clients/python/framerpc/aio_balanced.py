@@ -31,8 +31,8 @@ from ._core import MethodKind
 from ._types import BytesLike, Metadata, ResponseT
 from .aio import Channel as _EndpointChannel
 from .aio import ClientStream
-from .balanced import (_MAX_EJECT, _REFRESH_EVERY, _check_policy, _Endpoint, _endpoint_options,
-                       _resolve, parse_target)
+from .balanced import (_REFRESH_EVERY, _check_policy, _choose, _Endpoint, _endpoint_options,
+                       _record, _resolve, parse_target)
 from .channel import ClientContext, make_context
 from .status import RpcError, StatusCode, UnsentError
 
@@ -107,23 +107,12 @@ class Channel:
         endpoints = [self._endpoints[a] for a in self._order]
         if not endpoints:
             raise UnsentError(StatusCode.UNAVAILABLE, "no endpoint for %s" % self.target)
-        now = time.monotonic()
-        ready = [e for e in endpoints if e.ejected_until <= now and e not in avoid]
-        if not ready:
-            ready = [e for e in endpoints if e not in avoid] or endpoints
-        if self.policy == "round_robin":
-            return ready[next(self._turn) % len(ready)]
-        return ready[0]
+        return _choose(endpoints, avoid, self.policy, self._turn)
 
     async def _finished(self, endpoint: _Endpoint[_EndpointChannel],
                         error: Optional[RpcError]) -> None:
-        if error is not None and error.code == StatusCode.UNAVAILABLE:
-            endpoint.backoff = min(endpoint.backoff * 2 or self.eject_time, _MAX_EJECT)
-            endpoint.ejected_until = time.monotonic() + endpoint.backoff
+        if _record(endpoint, error, self.eject_time):
             await self._refresh()
-        elif error is None:
-            endpoint.backoff = 0.0
-            endpoint.ejected_until = 0.0
 
     async def _each_attempt(self, context: ClientContext, start):
         """Awaits start(channel) on a picked server, again on the next while the REQUEST was

@@ -19,7 +19,7 @@ import itertools
 import socket
 import threading
 import time
-from typing import Dict, Generic, List, Optional, Tuple, Type, TypeVar
+from typing import Dict, Generic, Iterator, List, Optional, Tuple, Type, TypeVar
 
 from google.protobuf.message import Message
 
@@ -78,6 +78,32 @@ class _Endpoint(Generic[_C]):
         self.channel = channel
         self.ejected_until = 0.0
         self.backoff = 0.0
+
+
+def _choose(endpoints: List[_Endpoint[_C]], avoid: List[_Endpoint[_C]], policy: str,
+            turn: Iterator[int]) -> _Endpoint[_C]:
+    """The endpoint for the next attempt: one not ejected and not in `avoid` if any, else one not
+    in `avoid`, else any (`endpoints` is not empty)."""
+    now = time.monotonic()
+    ready = [e for e in endpoints if e.ejected_until <= now and e not in avoid]
+    if not ready:
+        ready = [e for e in endpoints if e not in avoid] or endpoints
+    if policy == "round_robin":
+        return ready[next(turn) % len(ready)]
+    return ready[0]
+
+
+def _record(endpoint: _Endpoint[_C], error: Optional[RpcError], eject_time: float) -> bool:
+    """Ejects `endpoint` for a doubling backoff after UNAVAILABLE (True: ejected), re-admits it
+    after a success, and leaves it as it is after any other error."""
+    if error is not None and error.code == StatusCode.UNAVAILABLE:
+        endpoint.backoff = min(endpoint.backoff * 2 or eject_time, _MAX_EJECT)
+        endpoint.ejected_until = time.monotonic() + endpoint.backoff
+        return True
+    if error is None:
+        endpoint.backoff = 0.0
+        endpoint.ejected_until = 0.0
+    return False
 
 
 def _check_policy(policy: str, eject_time: float) -> None:
@@ -166,23 +192,12 @@ class Channel:
             endpoints = [self._endpoints[a] for a in self._order]
             if not endpoints:
                 raise UnsentError(StatusCode.UNAVAILABLE, "no endpoint for %s" % self.target)
-            now = time.monotonic()
-            ready = [e for e in endpoints if e.ejected_until <= now and e not in avoid]
-            if not ready:
-                ready = [e for e in endpoints if e not in avoid] or endpoints
-            if self.policy == "round_robin":
-                return ready[next(self._turn) % len(ready)]
-            return ready[0]
+            return _choose(endpoints, avoid, self.policy, self._turn)
 
     def _finished(self, endpoint: _Endpoint[_EndpointChannel], error: Optional[RpcError]) -> None:
         with self._lock:
-            if error is not None and error.code == StatusCode.UNAVAILABLE:
-                endpoint.backoff = min(endpoint.backoff * 2 or self.eject_time, _MAX_EJECT)
-                endpoint.ejected_until = time.monotonic() + endpoint.backoff
-            elif error is None:
-                endpoint.backoff = 0.0
-                endpoint.ejected_until = 0.0
-        if error is not None and error.code == StatusCode.UNAVAILABLE:
+            ejected = _record(endpoint, error, self.eject_time)
+        if ejected:
             self._refresh()
 
     def _each_attempt(self, start):
