@@ -89,6 +89,23 @@ class InProcessTest : public ::testing::Test {
     return channel.ok() ? *std::move(channel) : nullptr;
   }
 
+  // A Block call started asynchronously on `channel`, held at `gate` until the test opens it.
+  struct BlockedCall {
+    ClientContext context;
+    BlockReply reply;
+    Notification done;
+    absl::Status status;
+  };
+  void StartBlocked(Channel* channel, const std::string& gate, BlockedCall* call) {
+    BlockRequest request;
+    request.set_gate(gate);
+    BlockingService::Stub(channel).BlockAsync(&call->context, request, &call->reply,
+                                              [call](absl::Status s) {
+                                                call->status = std::move(s);
+                                                call->done.Notify();
+                                              });
+  }
+
   absl::Status Say(Channel* channel, const std::string& text, echo::SayReply* reply) {
     ClientContext context;
     echo::SayRequest request;
@@ -206,21 +223,12 @@ TEST_F(InProcessTest, DeadlineExceededCancelsTheHandler) {
 }
 
 TEST_F(InProcessTest, ClientCancellationReachesTheHandler) {
-  BlockingService::Stub stub(channel_.get());
-  ClientContext context;
-  BlockRequest request;
-  request.set_gate("never");
-  BlockReply reply;
-  Notification done;
-  absl::Status status;
-  stub.BlockAsync(&context, request, &reply, [&](absl::Status s) {
-    status = std::move(s);
-    done.Notify();
-  });
+  BlockedCall call;
+  StartBlocked(channel_.get(), "never", &call);
   blocking_.WaitForStarted(1);
-  context.TryCancel();
-  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(30)));
-  EXPECT_TRUE(absl::IsCancelled(status)) << status;
+  call.context.TryCancel();
+  ASSERT_TRUE(call.done.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  EXPECT_TRUE(absl::IsCancelled(call.status)) << call.status;
   blocking_.WaitForCancelled(1);
 
   // A stream cancelled by the client: its handler sees it and returns.
@@ -279,17 +287,8 @@ TEST_F(InProcessTest, ConnectionLimitRefusesASecondBusyChannel) {
   options.max_connections = 1;
   StartServer(options);
   // The first connection is busy (a call open on it), so it cannot be shed for the second.
-  BlockingService::Stub stub(channel_.get());
-  ClientContext context;
-  BlockRequest request;
-  request.set_gate("first");
-  BlockReply reply;
-  Notification done;
-  absl::Status first_status;
-  stub.BlockAsync(&context, request, &reply, [&](absl::Status s) {
-    first_status = std::move(s);
-    done.Notify();
-  });
+  BlockedCall first;
+  StartBlocked(channel_.get(), "first", &first);
   blocking_.WaitForStarted(1);
   std::unique_ptr<Channel> second = NewChannel();
   echo::SayReply said;
@@ -297,22 +296,13 @@ TEST_F(InProcessTest, ConnectionLimitRefusesASecondBusyChannel) {
   EXPECT_TRUE(absl::IsResourceExhausted(refused)) << refused;
   EXPECT_NE(refused.message().find("limit of 1 connections"), absl::string_view::npos) << refused;
   blocking_.Open("first");
-  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(30)));
-  FRPC_EXPECT_OK(first_status);
+  ASSERT_TRUE(first.done.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  FRPC_EXPECT_OK(first.status);
 }
 
 TEST_F(InProcessTest, ShutdownEndsOpenCallsWithUnavailableAndRefusesNewOnes) {
-  BlockingService::Stub stub(channel_.get());
-  ClientContext context;
-  BlockRequest request;
-  request.set_gate("never");
-  BlockReply reply;
-  Notification done;
-  absl::Status status;
-  stub.BlockAsync(&context, request, &reply, [&](absl::Status s) {
-    status = std::move(s);
-    done.Notify();
-  });
+  BlockedCall call;
+  StartBlocked(channel_.get(), "never", &call);
   StreamTestService::Stub streams(channel_.get());
   ClientContext stream_context;
   auto echo = streams.Echo(&stream_context);
@@ -322,8 +312,8 @@ TEST_F(InProcessTest, ShutdownEndsOpenCallsWithUnavailableAndRefusesNewOnes) {
   blocking_.WaitForStarted(1);
 
   server_->Shutdown(absl::Milliseconds(100));
-  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(30)));
-  EXPECT_TRUE(absl::IsUnavailable(status)) << status;
+  ASSERT_TRUE(call.done.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  EXPECT_TRUE(absl::IsUnavailable(call.status)) << call.status;
   const absl::Status stream_status = echo->Finish();
   EXPECT_TRUE(absl::IsUnavailable(stream_status)) << stream_status;
   echo::SayReply said;
