@@ -11,18 +11,7 @@ source "$PWD/server/server_test_lib.sh"
 # --- A CA, a server certificate and two client certificates (openssl CLI) -------------------
 pki="$work/pki"
 mkdir -p "$pki"
-ca() {  # ca NAME
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-    -subj "/CN=$1 CA" -keyout "$pki/$1-ca.key" -out "$pki/$1-ca.pem" \
-    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign 2>/dev/null
-}
-leaf() {  # leaf CA NAME SAN
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$2" \
-    -keyout "$pki/$2.key" -out "$pki/$2.csr" 2>/dev/null
-  printf 'subjectAltName=%s\n' "$3" > "$pki/$2.ext"
-  openssl x509 -req -in "$pki/$2.csr" -CA "$pki/$1-ca.pem" -CAkey "$pki/$1-ca.key" \
-    -CAcreateserial -days 1 -extfile "$pki/$2.ext" -out "$pki/$2.pem" 2>/dev/null
-}
+source "$PWD/server/test_pki_lib.sh"
 ca main
 ca renewed
 leaf main server "DNS:localhost,IP:127.0.0.1"

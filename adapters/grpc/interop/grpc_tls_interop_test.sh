@@ -53,18 +53,7 @@ mkdir -p "$HOME"
 # --- A CA with a server and a client certificate, and a CA the server does not know ----------
 pki="$work/pki"
 mkdir -p "$pki"
-ca() {  # ca NAME
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-    -subj "/CN=$1 CA" -keyout "$pki/$1-ca.key" -out "$pki/$1-ca.pem" \
-    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign 2>/dev/null
-}
-leaf() {  # leaf CA NAME SAN
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$2" \
-    -keyout "$pki/$2.key" -out "$pki/$2.csr" 2>/dev/null
-  printf 'subjectAltName=%s\n' "$3" > "$pki/$2.ext"
-  openssl x509 -req -in "$pki/$2.csr" -CA "$pki/$1-ca.pem" -CAkey "$pki/$1-ca.key" \
-    -CAcreateserial -days 1 -extfile "$pki/$2.ext" -out "$pki/$2.pem" 2>/dev/null
-}
+source "$PWD/server/test_pki_lib.sh"
 client_id="spiffe://example.org/ns/test/sa/client"
 ca main
 ca other
