@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "rpc/call_access.h"
 #include "rpc/client_stream.h"
+#include "rpc/stream_channel.h"
 
 namespace framerpc {
 
@@ -248,6 +249,7 @@ BalancedChannel::BalancedChannel(std::string text, ChannelOptions options,
                                  std::unique_ptr<Balancer> balancer)
     : text_(std::move(text)),
       options_(std::move(options)),
+      io_(std::make_shared<ChannelLoop>(options_.busy_poll)),
       balancer_(std::move(balancer)),
       resolver_(std::move(resolver)) {}
 
@@ -262,11 +264,13 @@ BalancedChannel::~BalancedChannel() {
     std::lock_guard<std::mutex> lock(mu_);
     closed_ = true;
     endpoints.swap(endpoints_);
+    resolved_.notify_all();  // a Pick waiting for endpoints gives up
     for (auto& e : retired_) endpoints.push_back(std::move(e));
     retired_.clear();
   }
-  // Each endpoint channel ends its calls and joins its thread; their callbacks report to
-  // endpoints that are still alive here.
+  // Every endpoint channel ends its calls, and the I/O thread they share stops; their callbacks
+  // report to endpoints that are still alive here. Then the channels go.
+  io_->Stop();
   endpoints.clear();
   resolver_.reset();
 }
@@ -286,7 +290,8 @@ void BalancedChannel::OnResolved(absl::StatusOr<std::vector<std::string>> result
         next.push_back(*kept);
         continue;
       }
-      absl::StatusOr<std::unique_ptr<Channel>> channel = Channel::Create(address, options_);
+      absl::StatusOr<std::unique_ptr<Channel>> channel =
+          CreateAddressChannel(address, options_, io_);
       if (!channel.ok()) {
         resolve_error_ = channel.status();
         continue;
@@ -367,7 +372,8 @@ absl::StatusOr<std::shared_ptr<BalancedChannel::Endpoint>> BalancedChannel::Pick
     const absl::Time wait_until = std::min(absl::Now() + options_.connect_timeout,
                                            context.deadline());
     resolved_.wait_until(lock, absl::ToChronoTime(wait_until),
-                         [this] { return !endpoints_.empty(); });
+                         [this] { return closed_ || !endpoints_.empty(); });
+    if (closed_) return absl::CancelledError("channel destroyed");
     if (endpoints_.empty()) {
       return absl::UnavailableError(absl::StrCat(
           "no endpoint for ", text_,

@@ -1,6 +1,7 @@
 // BalancedChannel: a Channel over the servers behind a target (rpc/target.h): a Resolver says
 // which endpoints there are, a Balancer (rpc/balancer.h) picks one per call, and each endpoint
-// is served by an ordinary Channel of its own (one connection, made when first used). Made by
+// is served by an ordinary Channel of its own (one connection, made when first used). The
+// endpoint channels share one I/O thread. Made by
 // Channel::Create for ipv4:, ipv6:, dns: and comma-separated targets.
 //
 // Failover: a call that ends UNAVAILABLE (the endpoint refused the connection, dropped it, or is
@@ -49,6 +50,8 @@
 #include "rpc/target.h"
 
 namespace framerpc {
+
+class ChannelLoop;
 
 class BalancedChannel final : public Channel {
  public:
@@ -115,6 +118,9 @@ class BalancedChannel final : public Channel {
 
   const std::string text_;
   const ChannelOptions options_;
+  // The I/O thread every endpoint channel runs on: a call started from one endpoint's completion
+  // callback goes out on the same thread, without waking another.
+  const std::shared_ptr<ChannelLoop> io_;
   const std::unique_ptr<Balancer> balancer_;
   std::unique_ptr<ServiceConfig> config_;     // null: no retries
   std::unique_ptr<RetryTimer> retry_timer_;   // async retries wait here; made with config_
@@ -128,7 +134,8 @@ class BalancedChannel final : public Channel {
   // Endpoints a resolution dropped: kept until the channel goes, since calls on them may still
   // be running and report to them.
   std::vector<std::shared_ptr<Endpoint>> retired_;  // guarded by mu_
-  bool closed_ = false;                              // guarded by mu_: resolutions are ignored
+  // Guarded by mu_: being destroyed; resolutions are ignored, new calls end CANCELLED.
+  bool closed_ = false;
   std::atomic<bool> closing_{false};                 // no more resolution requests
   absl::Status resolve_error_;                        // guarded by mu_: the last failure
   bool has_resolved_ = false;                         // guarded by mu_

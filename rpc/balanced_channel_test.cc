@@ -3,9 +3,13 @@
 #include "rpc/balanced_channel.h"
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -192,6 +196,83 @@ TEST(BalancedChannelTest, RoundRobinTakesTurns) {
   std::map<std::string, int> counts;
   for (int i = 0; i < 30; ++i) ++counts[Who(channel.get())];
   EXPECT_EQ(counts, (std::map<std::string, int>{{"s0", 10}, {"s1", 10}, {"s2", 10}}));
+}
+
+// A call of a chain started from callbacks (see the tests below): kept until the test ends.
+struct ChainedCall {
+  ClientContext context;
+  echo::SayReply reply;
+};
+
+// The endpoint channels share one I/O thread: a call that a completion callback starts on another
+// endpoint is sent from that thread, without a hand-off to another one.
+TEST(BalancedChannelTest, EveryEndpointCompletesOnOneThread) {
+  Backends backends(3);
+  std::unique_ptr<Channel> channel = Open(backends.List(), "round_robin");
+  echo::EchoService::Stub stub(channel.get());
+  std::vector<std::unique_ptr<ChainedCall>> calls;  // the callbacks run one after the other
+  std::set<std::thread::id> threads;
+  std::map<std::string, int> servers;
+  absl::Status failure;
+  Notification done;
+  // 30 calls, each started from the callback of the one before.
+  std::function<void()> next = [&] {
+    calls.push_back(std::make_unique<ChainedCall>());
+    ChainedCall* call = calls.back().get();
+    stub.SayAsync(&call->context, echo::SayRequest(), &call->reply, [&, call](absl::Status s) {
+      threads.insert(std::this_thread::get_id());
+      ++servers[call->reply.text()];
+      if (!s.ok()) failure = s;
+      if (!s.ok() || calls.size() == 30) return done.Notify();
+      next();
+    });
+  };
+  next();
+  done.WaitForNotification();
+  ASSERT_TRUE(failure.ok()) << failure;
+  EXPECT_EQ(servers, (std::map<std::string, int>{{"s0", 10}, {"s1", 10}, {"s2", 10}}));
+  EXPECT_EQ(threads.size(), 1u);
+}
+
+// Destroying the channel while callbacks keep starting calls on every endpoint: each call ends,
+// CANCELLED, before the destructor returns. A call started during the destruction fails at once
+// rather than waiting (here for an hour) for endpoints on the shared I/O thread.
+TEST(BalancedChannelTest, DestroyedWhileCallbacksStartCalls) {
+  Backends backends(3);
+  ChannelOptions options;
+  options.connect_timeout = absl::Hours(1);
+  std::unique_ptr<Channel> channel = Open(backends.List(), "round_robin", options);
+  echo::EchoService::Stub stub(channel.get());
+  constexpr int kChains = 8;
+  std::mutex mu;
+  std::vector<std::unique_ptr<ChainedCall>> calls;  // guarded by mu
+  std::atomic<int> started{0};
+  std::atomic<int> ended{0};
+  std::atomic<int> unexpected{0};
+  Notification warmed;
+  std::function<void()> start = [&] {
+    ChainedCall* call;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      calls.push_back(std::make_unique<ChainedCall>());
+      call = calls.back().get();
+    }
+    started.fetch_add(1);
+    stub.SayAsync(&call->context, echo::SayRequest(), &call->reply, [&](absl::Status status) {
+      const int n = ended.fetch_add(1) + 1;
+      if (status.ok()) {
+        if (n == 100) warmed.Notify();
+        start();
+      } else if (!absl::IsCancelled(status)) {
+        unexpected.fetch_add(1);
+      }
+    });
+  };
+  for (int i = 0; i < kChains; ++i) start();
+  warmed.WaitForNotification();
+  channel.reset();
+  EXPECT_EQ(ended.load(), started.load());
+  EXPECT_EQ(unexpected.load(), 0);
 }
 
 TEST(BalancedChannelTest, PickFirstFailsOverWithoutAFailedCall) {

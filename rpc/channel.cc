@@ -31,6 +31,13 @@ absl::StatusOr<std::unique_ptr<Channel>> Channel::Create(absl::string_view addre
     return std::make_unique<ObservedChannel>(*std::move(balanced), observer,
                                              CallTransport::kFramed);
   }
+  return CreateAddressChannel(address, std::move(options));
+}
+
+absl::StatusOr<std::unique_ptr<Channel>> CreateAddressChannel(
+    absl::string_view address, ChannelOptions options,
+    std::shared_ptr<ChannelLoop> shared_loop) {
+  CallObserver* const observer = options.observer;
   const bool udp = absl::ConsumePrefix(&address, "udp:");
   absl::StatusOr<SocketAddress> parsed = SocketAddress::Parse(address);
   if (!parsed.ok()) return parsed.status();
@@ -54,7 +61,8 @@ absl::StatusOr<std::unique_ptr<Channel>> Channel::Create(absl::string_view addre
     if (!created.ok()) return created.status();
     channel = *std::move(created);
   } else {
-    channel = CreateStreamChannel(std::string(address), *parsed, options, std::move(tls));
+    channel = CreateStreamChannel(std::string(address), *parsed, options, std::move(tls),
+                                  /*in_process=*/nullptr, std::move(shared_loop));
   }
   if (observer == nullptr) return channel;
   return std::make_unique<ObservedChannel>(

@@ -1,5 +1,6 @@
 #include "rpc/stream_channel.h"
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <vector>
@@ -52,19 +53,28 @@ struct ClientConn {
   TimerId keepalive_timer = 0;
 };
 
-class ChannelImpl final : public Channel, public ClientStreamOwner {
+class ChannelImpl final : public Channel, public ClientStreamOwner, public ChannelLoop::Member {
  public:
+  // `shared_loop`: null for a loop of its own.
   ChannelImpl(std::string target, SocketAddress address, ChannelOptions options,
-              std::shared_ptr<TlsContext> tls, std::shared_ptr<InProcessConnector> in_process)
+              std::shared_ptr<TlsContext> tls, std::shared_ptr<InProcessConnector> in_process,
+              std::shared_ptr<ChannelLoop> shared_loop)
       : target_(std::move(target)),
         address_(address),
         options_(options),
         tls_(std::move(tls)),
         in_process_(std::move(in_process)),
         admission_(target_, options_),
-        loop_thread_(options.busy_poll),
-        sync_calls_(std::make_unique<SyncCalls>(target_, address_, options_, loop())) {}
+        owns_loop_(shared_loop == nullptr),
+        io_(owns_loop_ ? std::make_shared<ChannelLoop>(options.busy_poll)
+                       : std::move(shared_loop)),
+        sync_calls_(std::make_unique<SyncCalls>(target_, address_, options_, loop())) {
+    io_->Join(this);
+  }
   ~ChannelImpl() override;
+
+  // ChannelLoop::Member
+  void ShutDown() override;
 
   void StartCall(absl::string_view method, ClientContext* context,
                  const google::protobuf::MessageLite& request,
@@ -103,7 +113,7 @@ class ChannelImpl final : public Channel, public ClientStreamOwner {
     ClientConn* conn = nullptr;
   };
 
-  EventLoop* loop() const { return loop_thread_.loop(); }
+  EventLoop* loop() const { return io_->loop(); }
   void StartInLoop(uint64_t id, PendingCall call, std::string frame);
   ClientConn* EnsureConnection();
   void OnConnectWritable(ClientConn* conn);
@@ -139,7 +149,8 @@ class ChannelImpl final : public Channel, public ClientStreamOwner {
   const std::shared_ptr<InProcessConnector> in_process_;  // null: connect to address_
   CallAdmission admission_;
   std::atomic<uint64_t> next_call_id_{1};
-  EventLoopThread loop_thread_;
+  const bool owns_loop_;
+  const std::shared_ptr<ChannelLoop> io_;
   std::unique_ptr<SyncCalls> sync_calls_;  // destroyed first: its tasks ran before the loop quit
 
   // Loop thread only.
@@ -153,6 +164,16 @@ class ChannelImpl final : public Channel, public ClientStreamOwner {
 };
 
 ChannelImpl::~ChannelImpl() {
+  if (!io_->Leave(this)) return;  // the shared loop has stopped: ShutDown() ran then
+  ShutDown();
+  if (owns_loop_) {
+    io_->Stop();
+  } else {
+    loop()->RunInLoopAndWait([] {});  // the tasks ShutDown() queued have run
+  }
+}
+
+void ChannelImpl::ShutDown() {
   loop()->RunInLoopAndWait([this] {
     std::vector<uint64_t> ids;
     for (const auto& [id, call] : calls_) ids.push_back(id);
@@ -163,7 +184,6 @@ ChannelImpl::~ChannelImpl() {
     for (ClientConn* conn : conns) CloseConn(conn, absl::CancelledError("channel destroyed"));
     sync_calls_->StopWatching();
   });
-  loop_thread_.Stop();
 }
 
 void ChannelImpl::StartCall(absl::string_view method, ClientContext* context,
@@ -712,12 +732,36 @@ void ChannelImpl::EndUnstarted(PendingCall* call, absl::Status status) {
 
 }  // namespace
 
+void ChannelLoop::Join(Member* member) {
+  std::lock_guard<std::mutex> lock(mu_);
+  members_.push_back(member);
+}
+
+bool ChannelLoop::Leave(Member* member) {
+  std::lock_guard<std::mutex> lock(mu_);
+  members_.erase(std::remove(members_.begin(), members_.end(), member), members_.end());
+  return !stopped_;
+}
+
+void ChannelLoop::Stop() {
+  std::vector<Member*> members;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopped_) return;
+    stopped_ = true;
+    members = members_;
+  }
+  for (Member* member : members) member->ShutDown();
+  thread_.Stop();  // runs the tasks the members left queued
+}
+
 std::unique_ptr<Channel> CreateStreamChannel(std::string target, const SocketAddress& address,
                                              const ChannelOptions& options,
                                              std::shared_ptr<TlsContext> tls,
-                                             std::shared_ptr<InProcessConnector> in_process) {
+                                             std::shared_ptr<InProcessConnector> in_process,
+                                             std::shared_ptr<ChannelLoop> shared_loop) {
   return std::make_unique<ChannelImpl>(std::move(target), address, options, std::move(tls),
-                                       std::move(in_process));
+                                       std::move(in_process), std::move(shared_loop));
 }
 
 }  // namespace framerpc
