@@ -14,14 +14,16 @@
 namespace framerpc {
 
 struct BalancedChannel::Endpoint {
-  Endpoint(std::string address_in, std::unique_ptr<Channel> channel_in)
-      : address(std::move(address_in)), channel(std::move(channel_in)) {}
+  explicit Endpoint(std::string address_in) : address(std::move(address_in)) {}
   const std::string address;
-  const std::unique_ptr<Channel> channel;
+  std::unique_ptr<Channel> channel;  // set once, before the endpoint is shared
   std::atomic<int64_t> in_flight{0};
   std::mutex mu;
   absl::Time ejected_until = absl::InfinitePast();  // guarded by mu
   absl::Duration backoff = absl::ZeroDuration();    // guarded by mu: the next ejection's length
+  // Guarded by mu: the server sent GOAWAY, so calls that succeed (on the draining connection) do
+  // not re-admit it before ejected_until.
+  bool draining = false;
   // The last health check's verdict (health checks on only).
   enum Health { kUnchecked, kServing, kNotServing };
   std::atomic<int> health{kUnchecked};
@@ -290,13 +292,19 @@ void BalancedChannel::OnResolved(absl::StatusOr<std::vector<std::string>> result
         next.push_back(*kept);
         continue;
       }
+      auto endpoint = std::make_shared<Endpoint>(address);
+      EndpointHooks hooks;
+      hooks.shared_loop = io_;
+      // The endpoint outlives its channel, and the channel its hooks.
+      hooks.on_goaway = [this, raw = endpoint.get()] { Drained(*raw); };
       absl::StatusOr<std::unique_ptr<Channel>> channel =
-          CreateAddressChannel(address, options_, io_);
+          CreateAddressChannel(address, options_, std::move(hooks));
       if (!channel.ok()) {
         resolve_error_ = channel.status();
         continue;
       }
-      next.push_back(std::make_shared<Endpoint>(address, *std::move(channel)));
+      endpoint->channel = *std::move(channel);
+      next.push_back(std::move(endpoint));
     }
     for (auto& old : endpoints_) {
       if (std::find(next.begin(), next.end(), old) == next.end()) retired_.push_back(old);
@@ -415,10 +423,37 @@ void BalancedChannel::Finished(Endpoint& endpoint, const absl::Status& status) {
                            : std::min(endpoint.backoff * 2, options_.max_eject_time);
     endpoint.ejected_until = absl::Now() + endpoint.backoff;
     if (!closing_.load()) resolver_->RequestResolution();
-  } else {
+  } else if (!endpoint.draining || absl::Now() >= endpoint.ejected_until) {
+    endpoint.draining = false;
     endpoint.backoff = absl::ZeroDuration();
     endpoint.ejected_until = absl::InfinitePast();
   }
+}
+
+void BalancedChannel::Drained(Endpoint& endpoint) {
+  {
+    std::lock_guard<std::mutex> lock(endpoint.mu);
+    endpoint.draining = true;
+    endpoint.backoff = endpoint.backoff == absl::ZeroDuration()
+                           ? options_.eject_time
+                           : std::min(endpoint.backoff * 2, options_.max_eject_time);
+    endpoint.ejected_until = absl::Now() + endpoint.backoff;
+  }
+  if (!closing_.load()) resolver_->RequestResolution();
+  std::lock_guard<std::mutex> lock(mu_);
+  health_changed_.notify_all();
+}
+
+bool BalancedChannel::WaitForDrained(absl::string_view address, absl::Time deadline) const {
+  std::unique_lock<std::mutex> lock(mu_);
+  return health_changed_.wait_until(lock, absl::ToChronoTime(deadline), [&] {
+    for (const auto& e : endpoints_) {
+      if (e->address != address) continue;
+      std::lock_guard<std::mutex> endpoint_lock(e->mu);
+      return e->draining;
+    }
+    return false;
+  });
 }
 
 bool BalancedChannel::ShouldRetry(const RetryPolicy* policy, const absl::Status& status,

@@ -8,12 +8,13 @@
 // shutting down) ejects its endpoint: balancers pass it over for ChannelOptions::eject_time,
 // doubling after each further failure up to max_eject_time, and a call that succeeds on it
 // re-admits it at once. The resolver is asked to resolve again after a failure. A server's
-// GOAWAY drains its connection in the endpoint's own channel: calls on it finish, new ones open
-// a new connection.
+// GOAWAY drains its endpoint: calls already on it finish, and it is ejected as after a failure
+// (the calls that finish there do not re-admit it before the ejection ends). A call the GOAWAY
+// refused is sent to another endpoint (see below).
 //
-// A unary call that never left this process (its server's connection could not be made:
-// CallNeverSent) goes to another endpoint at once, whatever the method, as gRPC's transparent
-// retry; it is not counted as an attempt.
+// A unary call that provably reached no handler (its server's connection could not be made, or
+// the server's GOAWAY refused it: CallNeverSent) goes to another endpoint at once, whatever the
+// method, as gRPC's transparent retry; it is not counted as an attempt.
 //
 // Retries: unary calls of methods that ChannelOptions::service_config gives a retryPolicy
 // (rpc/retry_policy.h) are tried again on a retryable code, each attempt picked anew, after a
@@ -80,6 +81,9 @@ class BalancedChannel final : public Channel {
   // Waits until the last health check of endpoint `address` said `serving`, or `deadline`;
   // whether it did. Always false without health checks (for tests and readiness).
   bool WaitForHealth(absl::string_view address, bool serving, absl::Time deadline) const;
+  // Waits until endpoint `address` has been drained by its server's GOAWAY, or `deadline`;
+  // whether it was (for tests).
+  bool WaitForDrained(absl::string_view address, absl::Time deadline) const;
 
   struct Endpoint;
   class RetryTimer;
@@ -97,8 +101,11 @@ class BalancedChannel final : public Channel {
   // The endpoint for a call with `context`, waiting up to the connect timeout (and the call's
   // deadline) for a first resolution. UNAVAILABLE when there is none.
   absl::StatusOr<std::shared_ptr<Endpoint>> Pick(const ClientContext& context);
-  // How the call on `endpoint` ended: ejects it on UNAVAILABLE, re-admits it otherwise.
+  // How the call on `endpoint` ended: ejects it on UNAVAILABLE, re-admits it otherwise (unless
+  // it is draining).
   void Finished(Endpoint& endpoint, const absl::Status& status);
+  // The server of `endpoint` sent GOAWAY: ejects it.
+  void Drained(Endpoint& endpoint);
   // Whether a call that ended with `status` on `endpoint` never left this process and has an
   // endpoint left to go to (transparent retry); records `endpoint` in `unsent` if it did.
   bool SendElsewhere(const absl::Status& status, const ClientContext& context,
@@ -129,7 +136,8 @@ class BalancedChannel final : public Channel {
   std::map<uint64_t, std::weak_ptr<Hedge>> hedges_;             // guarded by hedges_mu_
   mutable std::mutex mu_;
   std::condition_variable resolved_;
-  mutable std::condition_variable health_changed_;  // with mu_: a health report came
+  // With mu_: a health report came, or an endpoint was drained.
+  mutable std::condition_variable health_changed_;
   std::vector<std::shared_ptr<Endpoint>> endpoints_;  // guarded by mu_
   // Endpoints a resolution dropped: kept until the channel goes, since calls on them may still
   // be running and report to them.

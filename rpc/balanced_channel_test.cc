@@ -275,6 +275,48 @@ TEST(BalancedChannelTest, DestroyedWhileCallbacksStartCalls) {
   EXPECT_EQ(unexpected.load(), 0);
 }
 
+// A server's GOAWAY drains its endpoint: the call already on it finishes, and later calls go to
+// the other server, also after that call has succeeded there.
+TEST(BalancedChannelTest, AGoawayDrainsItsEndpoint) {
+  Backends backends(2);
+  ChannelOptions options;
+  options.eject_time = absl::Minutes(1);  // the drained server stays out for the whole test
+  options.max_sync_connections = 0;       // every call on the multiplexed connections
+  std::unique_ptr<Channel> channel = Open(backends.List(), "round_robin", options);
+  auto* balanced = dynamic_cast<BalancedChannel*>(channel.get());
+  ASSERT_NE(balanced, nullptr);
+  // A call held by whichever server round_robin gives it to.
+  echo::EchoService::Stub stub(channel.get());
+  ClientContext held_context;
+  echo::SayRequest hold;
+  hold.set_text("hold");
+  echo::SayReply held_reply;
+  Notification held_done;
+  absl::Status held_status;
+  stub.SayAsync(&held_context, hold, &held_reply, [&](absl::Status s) {
+    held_status = s;
+    held_done.Notify();
+  });
+  int holder = -1;
+  while (holder < 0) {  // whichever of the two got it
+    for (int i = 0; i < 2 && holder < 0; ++i) {
+      if (backends.echo(i).entered_.HasBeenNotified()) holder = i;
+    }
+    if (holder < 0) std::this_thread::yield();
+  }
+  const int other = 1 - holder;
+  // The holder drains (GOAWAY, then it waits for the held call).
+  std::thread stopper([&] { backends.Stop(holder); });
+  ASSERT_TRUE(balanced->WaitForDrained(backends.address(holder), absl::Now() + absl::Seconds(30)));
+  backends.echo(holder).release_.Notify();
+  held_done.WaitForNotification();
+  stopper.join();
+  EXPECT_TRUE(held_status.ok()) << held_status;
+  EXPECT_EQ(held_reply.text(), absl::StrCat("s", holder));
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(WhoAsync(channel.get()), absl::StrCat("s", other));
+  EXPECT_TRUE(balanced->WaitForDrained(backends.address(holder), absl::Now()));
+}
+
 TEST(BalancedChannelTest, PickFirstFailsOverWithoutAFailedCall) {
   Backends backends(2);
   ChannelOptions options;

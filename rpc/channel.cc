@@ -34,9 +34,9 @@ absl::StatusOr<std::unique_ptr<Channel>> Channel::Create(absl::string_view addre
   return CreateAddressChannel(address, std::move(options));
 }
 
-absl::StatusOr<std::unique_ptr<Channel>> CreateAddressChannel(
-    absl::string_view address, ChannelOptions options,
-    std::shared_ptr<ChannelLoop> shared_loop) {
+absl::StatusOr<std::unique_ptr<Channel>> CreateAddressChannel(absl::string_view address,
+                                                              ChannelOptions options,
+                                                              EndpointHooks hooks) {
   CallObserver* const observer = options.observer;
   const bool udp = absl::ConsumePrefix(&address, "udp:");
   absl::StatusOr<SocketAddress> parsed = SocketAddress::Parse(address);
@@ -62,7 +62,7 @@ absl::StatusOr<std::unique_ptr<Channel>> CreateAddressChannel(
     channel = *std::move(created);
   } else {
     channel = CreateStreamChannel(std::string(address), *parsed, options, std::move(tls),
-                                  /*in_process=*/nullptr, std::move(shared_loop));
+                                  /*in_process=*/nullptr, std::move(hooks));
   }
   if (observer == nullptr) return channel;
   return std::make_unique<ObservedChannel>(

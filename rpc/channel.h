@@ -73,9 +73,10 @@ class Channel : public CallCanceller {
   virtual const std::string& target() const = 0;
 };
 
-// Whether a call's UNAVAILABLE status says that nothing of the call was written (its connection
-// could not be made): such a call may be sent to another server whatever the method, as gRPC's
-// transparent retry does. A BalancedChannel does so.
+// Whether a call's UNAVAILABLE status proves that it reached no handler: nothing of it was written
+// (its connection could not be made), or the server's GOAWAY refused it. Such a call may be sent
+// to another server whatever the method, as gRPC's transparent retry does. A BalancedChannel does
+// so.
 bool CallNeverSent(const absl::Status& status);
 // `status`, marked so (for channel implementations).
 absl::Status MarkNeverSent(absl::Status status);

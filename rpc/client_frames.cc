@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "rpc/call_access.h"
+#include "rpc/channel.h"
 
 namespace framerpc {
 
@@ -58,7 +59,9 @@ std::string PingAckFrame(uint64_t ping_data, const FrameLimits& limits) {
 }
 
 absl::Status NotProcessedError() {
-  return absl::UnavailableError("server is shutting down; the call was not processed");
+  // Refused by a GOAWAY: it reached no handler, so it may go to another server (CallNeverSent).
+  return MarkNeverSent(
+      absl::UnavailableError("server is shutting down; the call was not processed"));
 }
 
 absl::Status ConnectionErrorStatus(const Envelope& envelope) {

@@ -33,7 +33,8 @@ inline bool IsPingToAnswer(const Envelope& envelope) {
   return envelope.kind() == PING && (envelope.flags() & ACK) == 0;
 }
 
-// UNAVAILABLE for a call that GOAWAY says the server never processed (so it may be retried).
+// UNAVAILABLE for a call that GOAWAY says the server never processed, marked so that
+// CallNeverSent() holds (it may be sent to another server).
 absl::Status NotProcessedError();
 
 // The status of the calls on a connection the server ended with CONNECTION_ERROR: its code

@@ -58,16 +58,17 @@ class ChannelImpl final : public Channel, public ClientStreamOwner, public Chann
   // `shared_loop`: null for a loop of its own.
   ChannelImpl(std::string target, SocketAddress address, ChannelOptions options,
               std::shared_ptr<TlsContext> tls, std::shared_ptr<InProcessConnector> in_process,
-              std::shared_ptr<ChannelLoop> shared_loop)
+              EndpointHooks hooks)
       : target_(std::move(target)),
         address_(address),
         options_(options),
         tls_(std::move(tls)),
         in_process_(std::move(in_process)),
         admission_(target_, options_),
-        owns_loop_(shared_loop == nullptr),
+        owns_loop_(hooks.shared_loop == nullptr),
         io_(owns_loop_ ? std::make_shared<ChannelLoop>(options.busy_poll)
-                       : std::move(shared_loop)),
+                       : std::move(hooks.shared_loop)),
+        on_goaway_(std::move(hooks.on_goaway)),
         sync_calls_(std::make_unique<SyncCalls>(target_, address_, options_, loop())) {
     io_->Join(this);
   }
@@ -151,6 +152,7 @@ class ChannelImpl final : public Channel, public ClientStreamOwner, public Chann
   std::atomic<uint64_t> next_call_id_{1};
   const bool owns_loop_;
   const std::shared_ptr<ChannelLoop> io_;
+  const std::function<void()> on_goaway_;  // may be empty
   std::unique_ptr<SyncCalls> sync_calls_;  // destroyed first: its tasks ran before the loop quit
 
   // Loop thread only.
@@ -470,6 +472,7 @@ void ChannelImpl::OnResponse(ClientConn* conn, Frame frame) {
 
 void ChannelImpl::OnGoaway(ClientConn* conn, uint64_t last_call_id) {
   conn->draining = true;
+  if (on_goaway_) on_goaway_();
   if (current_ == conn) current_ = nullptr;
   std::vector<uint64_t> refused;
   for (uint64_t id : conn->call_ids) {
@@ -759,9 +762,9 @@ std::unique_ptr<Channel> CreateStreamChannel(std::string target, const SocketAdd
                                              const ChannelOptions& options,
                                              std::shared_ptr<TlsContext> tls,
                                              std::shared_ptr<InProcessConnector> in_process,
-                                             std::shared_ptr<ChannelLoop> shared_loop) {
+                                             EndpointHooks hooks) {
   return std::make_unique<ChannelImpl>(std::move(target), address, options, std::move(tls),
-                                       std::move(in_process), std::move(shared_loop));
+                                       std::move(in_process), std::move(hooks));
 }
 
 }  // namespace framerpc

@@ -5,6 +5,7 @@
 #ifndef FRAMERPC_RPC_STREAM_CHANNEL_H_
 #define FRAMERPC_RPC_STREAM_CHANNEL_H_
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -54,23 +55,28 @@ class ChannelLoop {
   EventLoopThread thread_;
 };
 
+// What a balanced channel gives the channel of each of its endpoints.
+struct EndpointHooks {
+  // When set, the channel runs on it (see ChannelLoop) instead of a thread of its own.
+  std::shared_ptr<ChannelLoop> shared_loop;
+  // When set, called on the channel's loop when its multiplexed connection receives a GOAWAY.
+  std::function<void()> on_goaway;
+};
+
 // `options` have been validated by Channel::Create.
 // `tls`: made from options.tls when set (null otherwise).
 // `in_process`: when set, connections come from it (in-memory pipes to a server of this process)
 // rather than from connecting to `address`; `tls` is then null and options.max_sync_connections 0.
-// `shared_loop`: when set, the channel runs on it (see ChannelLoop) instead of a thread of its own.
 std::unique_ptr<Channel> CreateStreamChannel(
     std::string target, const SocketAddress& address, const ChannelOptions& options,
     std::shared_ptr<TlsContext> tls = nullptr,
-    std::shared_ptr<InProcessConnector> in_process = nullptr,
-    std::shared_ptr<ChannelLoop> shared_loop = nullptr);
+    std::shared_ptr<InProcessConnector> in_process = nullptr, EndpointHooks hooks = {});
 
 // The channel of one address (a framed, unix: or udp: target; not a balanced one), as
-// Channel::Create makes it, observer included. `shared_loop`: as for CreateStreamChannel (a udp:
-// channel ignores it).
-absl::StatusOr<std::unique_ptr<Channel>> CreateAddressChannel(
-    absl::string_view address, ChannelOptions options,
-    std::shared_ptr<ChannelLoop> shared_loop = nullptr);
+// Channel::Create makes it, observer included. A udp: channel ignores `hooks`.
+absl::StatusOr<std::unique_ptr<Channel>> CreateAddressChannel(absl::string_view address,
+                                                              ChannelOptions options,
+                                                              EndpointHooks hooks = {});
 
 // The checks Channel::Create makes of options every channel shares (busy_poll, bounds,
 // keepalive): INVALID_ARGUMENT naming the option.

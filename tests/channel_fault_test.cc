@@ -133,6 +133,31 @@ TEST_P(ChannelFaultTest, GoawayBelowTheCallMeansNotProcessed) {
   absl::Status status = Say(server.address(), &reply);
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
   EXPECT_EQ(status.message(), "server is shutting down; the call was not processed");
+  EXPECT_TRUE(CallNeverSent(status)) << "a call refused by GOAWAY reached no handler";
+}
+
+// A balanced channel sends a call that a GOAWAY refused to the next server, whatever the method
+// (gRPC's transparent retry): the caller sees the other server's answer.
+TEST_P(ChannelFaultTest, ACallRefusedByGoawayGoesToTheNextServer) {
+  FakeServer refusing([](int fd, const Frame& request) {
+    Envelope goaway;
+    goaway.set_kind(GOAWAY);
+    goaway.set_last_call_id(request.envelope.call_id() - 1);
+    SendAll(fd, test::RawPeer::BuildFrame(goaway, ""));
+  });
+  echo::EchoServiceImpl echo;
+  ServerOptions server_options;
+  server_options.io_threads = 1;
+  Server real(server_options);
+  FRPC_ASSERT_OK(real.AddService(&echo));
+  FRPC_ASSERT_OK(real.AddListener("127.0.0.1:0"));
+  FRPC_ASSERT_OK(real.Start());
+  ChannelOptions options = Options();
+  options.load_balancing = "pick_first";  // the refusing server first
+  echo::SayReply reply;
+  FRPC_ASSERT_OK(SayOnce(absl::StrCat("ipv4:", refusing.address(), ",", real.listen_address(0)),
+                         options, absl::Seconds(30), &reply));
+  EXPECT_EQ(reply.text(), "x");
 }
 
 TEST_P(ChannelFaultTest, GoawayCoveringTheCallStillDeliversItsReply) {
