@@ -14,6 +14,7 @@
 //
 // Exits non-zero only when something fails to run, never because a target is missed.
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -28,6 +29,7 @@
 #include "absl/flags/parse.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "bench/proc_stats.h"
 #include "bench/raw_echo.h"
 #include "bench/rpc_echo.h"
 #include "bench/server_process.h"
@@ -81,7 +83,15 @@ struct Row {
   std::string name;
   std::function<absl::StatusOr<Samples>(absl::Duration)> measure;
   Samples samples;
+  absl::Duration cpu;  // of this process and every server, over the measured slices
 };
+
+// CPU used so far by this process and the servers.
+absl::Duration CpuOfAll(const std::vector<ServerProcess>& servers) {
+  absl::Duration total = ProcessCpu(::getpid());
+  for (const ServerProcess& server : servers) total += ProcessCpu(server.pid());
+  return total;
+}
 
 absl::Status Throughput(const std::vector<ServerProcess>& servers) {
   const size_t payload = absl::GetFlag(FLAGS_payload);
@@ -92,12 +102,10 @@ absl::Status Throughput(const std::vector<ServerProcess>& servers) {
   if (!three.ok()) return three.status();
   std::vector<Row> rows;
   rows.push_back({absl::StrCat("raw TCP pipelined, 1 connection x ", inflight, " (floor)"),
-                  [&](absl::Duration d) { return RunRawPipelined(payload, 1, inflight, d); },
-                  {}});
+                  [&](absl::Duration d) { return RunRawPipelined(payload, 1, inflight, d); }, {}, {}});
   rows.push_back({absl::StrCat("one server, ", inflight, " in flight"), [&](absl::Duration d) {
                     return RunRpcAsync({one->get()}, payload, inflight, d);
-                  },
-                  {}});
+                  }, {}, {}});
   // The same three servers through three plain channels, without a balancer: what three
   // connections and three server processes cost on this machine, apart from the balancer.
   std::vector<std::unique_ptr<Channel>> plain;
@@ -110,18 +118,18 @@ absl::Status Throughput(const std::vector<ServerProcess>& servers) {
                   [&](absl::Duration d) {
                     return RunRpcAsync({plain[0].get(), plain[1].get(), plain[2].get()}, payload,
                                        inflight / 3, d);
-                  },
-                  {}});
+                  }, {}, {}});
   rows.push_back({absl::StrCat("round_robin over 3 servers, ", inflight, " in flight"),
                   [&](absl::Duration d) {
                     return RunRpcAsync({three->get()}, payload, inflight, d);
-                  },
-                  {}});
+                  }, {}, {}});
   const int rounds = absl::GetFlag(FLAGS_rounds);
   const absl::Duration slice = absl::GetFlag(FLAGS_duration) / rounds;
   for (int round = -1; round < rounds; ++round) {  // round -1 warms up, unmeasured
     for (Row& row : rows) {
+      const absl::Duration cpu_before = CpuOfAll(servers);
       absl::StatusOr<Samples> s = row.measure(round < 0 ? absl::Milliseconds(300) : slice);
+      if (round >= 0) row.cpu += CpuOfAll(servers) - cpu_before;
       if (!s.ok()) {
         return absl::Status(s.status().code(), absl::StrCat(row.name, ": ", s.status().message()));
       }
@@ -130,13 +138,20 @@ absl::Status Throughput(const std::vector<ServerProcess>& servers) {
   }
   std::vector<RowResult> results;
   for (Row& row : rows) results.push_back(Summarize(std::move(row.samples)));
-  std::printf("\n%zu B payload\n\n| row | calls/s | p50 us | p99 us | calls/s / one server |\n",
-              payload);
-  std::printf("|---|---:|---:|---:|---:|\n");
+  // CPU per call counts the client and every server (the floor's row: its own threads), so it
+  // says what a row costs even when other load on the machine takes the CPU from calls/s.
+  std::printf(
+      "\n%zu B payload\n\n| row | calls/s | p50 us | p99 us | calls/s / one server | CPU us per "
+      "call, client + servers |\n",
+      payload);
+  std::printf("|---|---:|---:|---:|---:|---:|\n");
   for (size_t i = 0; i < rows.size(); ++i) {
-    std::printf("| %s | %.0f | %.1f | %.1f | %.2fx |\n", rows[i].name.c_str(),
+    std::printf("| %s | %.0f | %.1f | %.1f | %.2fx | %.2f |\n", rows[i].name.c_str(),
                 results[i].calls_per_sec, results[i].p50_us, results[i].p99_us,
-                Ratio(results[i].calls_per_sec, results[1].calls_per_sec));
+                Ratio(results[i].calls_per_sec, results[1].calls_per_sec),
+                results[i].calls > 0
+                    ? absl::ToDoubleMicroseconds(rows[i].cpu) / static_cast<double>(results[i].calls)
+                    : 0.0);
   }
   const double ratio = Ratio(results[3].calls_per_sec, results[1].calls_per_sec);
   std::printf("\nround_robin over 3 = %.2fx one server, calls/s (target >= %.1fx): %s\n", ratio,

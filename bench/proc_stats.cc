@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -111,6 +112,26 @@ Sockets SocketsOf(pid_t pid) {
   CountTcp(pid, "tcp6", inodes, &sockets);
   CountUnix(pid, inodes, &sockets);
   return sockets;
+}
+
+absl::Duration ProcessCpu(pid_t pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  std::string line;
+  if (!std::getline(in, line)) return absl::ZeroDuration();
+  // The command name, field 2, may hold spaces: the fields that follow start after its ')'.
+  const size_t close = line.rfind(')');
+  if (close == std::string::npos) return absl::ZeroDuration();
+  std::istringstream fields(line.substr(close + 1));
+  std::string field;
+  long long utime = 0;
+  long long stime = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {  // utime is field 14, stime 15
+    if (i == 14) utime = std::atoll(field.c_str());
+    if (i == 15) stime = std::atoll(field.c_str());
+  }
+  const long ticks = ::sysconf(_SC_CLK_TCK);
+  if (ticks <= 0) return absl::ZeroDuration();
+  return absl::Seconds(static_cast<double>(utime + stime) / static_cast<double>(ticks));
 }
 
 }  // namespace framerpc::bench

@@ -1,5 +1,5 @@
 // What /proc says about another process, for benchmarks that watch a server from outside:
-// its resident memory, its open descriptors, and its sockets by state.
+// its resident memory, its open descriptors, its sockets by state, and its CPU time.
 //
 // Each function reads /proc once and returns what it found then (0 or empty when the process or
 // the field is gone). Thread-safe: no state.
@@ -11,6 +11,7 @@
 #include <cstddef>
 
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace framerpc::bench {
 
@@ -31,6 +32,10 @@ struct Sockets {
   int connections = 0;
 };
 Sockets SocketsOf(pid_t pid);
+
+// CPU time the process has used so far, user and system, all threads (/proc/PID/stat's utime and
+// stime: clock-tick resolution, 10 ms here). Zero when the process is gone.
+absl::Duration ProcessCpu(pid_t pid);
 
 }  // namespace framerpc::bench
 
