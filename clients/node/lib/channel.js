@@ -404,6 +404,7 @@ class Connection {
         this.goaway = true;
         if (this.channel._current === this) this.channel._current = null;
         const error = new RpcError(StatusCode.UNAVAILABLE, 'server is shutting down; the call was not processed');
+        error.unsent = true;  // it reached no handler: a balanced channel sends it elsewhere
         for (const call of [...this.calls.values()]) {
           if (call.id > envelope.lastCallId) call.fail(error);
         }

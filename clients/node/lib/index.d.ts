@@ -42,7 +42,10 @@ export declare class RpcError extends Error {
   constructor(code: number, message: string);
   readonly code: StatusCode;
   readonly codeName: string;
-  /** True when the call never left the client (its connection could not be made). */
+  /**
+   * True when the call provably reached no handler: its connection could not be made, or the
+   * server's GOAWAY refused it.
+   */
   unsent?: boolean;
 }
 /** The frame codec rejected bytes or a frame. */

@@ -171,6 +171,7 @@ test('GOAWAY: calls above last_call_id fail at once, the others complete, the ne
   const [held1] = [await server.call(1), await server.call(2)];
   held1.conn.send({ kind: FrameKind.GOAWAY, lastCallId: 1 });
   await rejectsWith(two, 'UNAVAILABLE', 'server is shutting down; the call was not processed');
+  await assert.rejects(two, (error) => error.unsent === true);  // it reached no handler
   held1.respond({ message: Buffer.from('ok') });
   assert.equal((await one).toString(), 'ok');
   assert.equal((await echoStub.Say({ text: 'new connection' })).text, 'new connection');

@@ -15,7 +15,7 @@ from google.protobuf.message import Message
 
 from . import envelope_pb2 as pb
 from .codec import FrameDecoder, HEADER_SIZE, frame_from_envelope, varint
-from .status import FrameError, RpcError, StatusCode
+from .status import FrameError, RpcError, StatusCode, UnsentError
 
 INITIAL_WINDOW = 1 << 20  # §11.2: both directions of every stream start with 1 MiB of credit
 MAX_WINDOW = (1 << 31) - 1
@@ -266,8 +266,9 @@ class ConnectionCore:
             self.changed.add(call)
         elif kind == pb.GOAWAY:
             self.goaway = True
-            error = RpcError(StatusCode.UNAVAILABLE,
-                             "server is shutting down; the call was not processed")
+            # Refused calls reached no handler: a balanced channel sends them elsewhere.
+            error = UnsentError(StatusCode.UNAVAILABLE,
+                                "server is shutting down; the call was not processed")
             for call in [c for c in self.calls.values() if c.id > envelope.last_call_id]:
                 self.complete(call, error)
         elif kind == pb.PING:

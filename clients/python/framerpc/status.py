@@ -62,8 +62,9 @@ def fresh(error: RpcError) -> RpcError:
 
 
 class UnsentError(RpcError):
-    """An UNAVAILABLE call that never left the client (its connection could not be made): safe to
-    send to another server whatever the method, as framerpc.balanced.Channel does."""
+    """An UNAVAILABLE call that provably reached no handler (its connection could not be made, or
+    the server's GOAWAY refused it): safe to send to another server whatever the method, as
+    framerpc.balanced.Channel does."""
 
 
 class FrameError(RpcError):

@@ -77,6 +77,7 @@ class _RpcErrorContext:
         if not issubclass(kind, RpcError):
             return False
         self.test.assertEqual((error.code, error.message), (self.code, self.message))
+        self.error = error
         return True
 
 
@@ -177,8 +178,9 @@ class ConnectionTest(ClientTestBase):
         self.assertLess(first_id, second_id)
         self.server.goaway(first_id)
         with self.assertRpcError(StatusCode.UNAVAILABLE,
-                                 "server is shutting down; the call was not processed"):
+                                 "server is shutting down; the call was not processed") as caught:
             second.result()
+        self.assertIsInstance(caught.error, framerpc.UnsentError)  # it reached no handler
         self.server.hanging[first_id].finish(0, response=Summary(count=7))
         self.assertEqual(first.result().count, 7)
         self.stub.Unary(Chunk(data=b"new"))  # on a new connection
