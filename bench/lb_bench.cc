@@ -83,12 +83,13 @@ struct Row {
   std::string name;
   std::function<absl::StatusOr<Samples>(absl::Duration)> measure;
   Samples samples;
-  absl::Duration cpu;  // of this process and every server, over the measured slices
+  absl::Duration client_cpu;  // of this process, over the measured slices
+  absl::Duration server_cpu;  // of every server, over the measured slices
 };
 
-// CPU used so far by this process and the servers.
-absl::Duration CpuOfAll(const std::vector<ServerProcess>& servers) {
-  absl::Duration total = ProcessCpu(::getpid());
+// CPU used so far by the servers.
+absl::Duration ServersCpu(const std::vector<ServerProcess>& servers) {
+  absl::Duration total;
   for (const ServerProcess& server : servers) total += ProcessCpu(server.pid());
   return total;
 }
@@ -102,10 +103,10 @@ absl::Status Throughput(const std::vector<ServerProcess>& servers) {
   if (!three.ok()) return three.status();
   std::vector<Row> rows;
   rows.push_back({absl::StrCat("raw TCP pipelined, 1 connection x ", inflight, " (floor)"),
-                  [&](absl::Duration d) { return RunRawPipelined(payload, 1, inflight, d); }, {}, {}});
+                  [&](absl::Duration d) { return RunRawPipelined(payload, 1, inflight, d); }, {}, {}, {}});
   rows.push_back({absl::StrCat("one server, ", inflight, " in flight"), [&](absl::Duration d) {
                     return RunRpcAsync({one->get()}, payload, inflight, d);
-                  }, {}, {}});
+                  }, {}, {}, {}});
   // The same three servers through three plain channels, without a balancer: what three
   // connections and three server processes cost on this machine, apart from the balancer.
   std::vector<std::unique_ptr<Channel>> plain;
@@ -118,18 +119,22 @@ absl::Status Throughput(const std::vector<ServerProcess>& servers) {
                   [&](absl::Duration d) {
                     return RunRpcAsync({plain[0].get(), plain[1].get(), plain[2].get()}, payload,
                                        inflight / 3, d);
-                  }, {}, {}});
+                  }, {}, {}, {}});
   rows.push_back({absl::StrCat("round_robin over 3 servers, ", inflight, " in flight"),
                   [&](absl::Duration d) {
                     return RunRpcAsync({three->get()}, payload, inflight, d);
-                  }, {}, {}});
+                  }, {}, {}, {}});
   const int rounds = absl::GetFlag(FLAGS_rounds);
   const absl::Duration slice = absl::GetFlag(FLAGS_duration) / rounds;
   for (int round = -1; round < rounds; ++round) {  // round -1 warms up, unmeasured
     for (Row& row : rows) {
-      const absl::Duration cpu_before = CpuOfAll(servers);
+      const absl::Duration client_before = ProcessCpu(::getpid());
+      const absl::Duration servers_before = ServersCpu(servers);
       absl::StatusOr<Samples> s = row.measure(round < 0 ? absl::Milliseconds(300) : slice);
-      if (round >= 0) row.cpu += CpuOfAll(servers) - cpu_before;
+      if (round >= 0) {
+        row.client_cpu += ProcessCpu(::getpid()) - client_before;
+        row.server_cpu += ServersCpu(servers) - servers_before;
+      }
       if (!s.ok()) {
         return absl::Status(s.status().code(), absl::StrCat(row.name, ": ", s.status().message()));
       }
@@ -142,16 +147,16 @@ absl::Status Throughput(const std::vector<ServerProcess>& servers) {
   // says what a row costs even when other load on the machine takes the CPU from calls/s.
   std::printf(
       "\n%zu B payload\n\n| row | calls/s | p50 us | p99 us | calls/s / one server | CPU us per "
-      "call, client + servers |\n",
+      "call: client | servers |\n",
       payload);
-  std::printf("|---|---:|---:|---:|---:|---:|\n");
+  std::printf("|---|---:|---:|---:|---:|---:|---:|\n");
   for (size_t i = 0; i < rows.size(); ++i) {
-    std::printf("| %s | %.0f | %.1f | %.1f | %.2fx | %.2f |\n", rows[i].name.c_str(),
+    const double calls = static_cast<double>(std::max<int64_t>(results[i].calls, 1));
+    std::printf("| %s | %.0f | %.1f | %.1f | %.2fx | %.2f | %.2f |\n", rows[i].name.c_str(),
                 results[i].calls_per_sec, results[i].p50_us, results[i].p99_us,
                 Ratio(results[i].calls_per_sec, results[1].calls_per_sec),
-                results[i].calls > 0
-                    ? absl::ToDoubleMicroseconds(rows[i].cpu) / static_cast<double>(results[i].calls)
-                    : 0.0);
+                absl::ToDoubleMicroseconds(rows[i].client_cpu) / calls,
+                absl::ToDoubleMicroseconds(rows[i].server_cpu) / calls);
   }
   const double ratio = Ratio(results[3].calls_per_sec, results[1].calls_per_sec);
   std::printf("\nround_robin over 3 = %.2fx one server, calls/s (target >= %.1fx): %s\n", ratio,

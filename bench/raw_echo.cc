@@ -238,7 +238,7 @@ absl::Status PipelinedClient(int fd, const std::string& message, int inflight,
 }  // namespace
 
 absl::StatusOr<Samples> RunRawPingPong(size_t payload_bytes, absl::Duration duration,
-                                       RawWait wait) {
+                                       RawWait wait, absl::Duration gap) {
   absl::StatusOr<std::vector<SocketPair>> pairs = ConnectPairs(1, /*socket_buffer_bytes=*/0);
   if (!pairs.ok()) return pairs.status();
   const std::string message = MakeMessage(payload_bytes);
@@ -260,6 +260,9 @@ absl::StatusOr<Samples> RunRawPingPong(size_t payload_bytes, absl::Duration dura
       latencies.push_back(Nanos(Clock::now() - start));
       if (latencies.size() == 1 && std::memcmp(echo.data(), message.data(), echo.size()) != 0) {
         return absl::DataLossError("raw echo returned different bytes");
+      }
+      if (gap > absl::ZeroDuration()) {
+        std::this_thread::sleep_until(start + absl::ToChronoNanoseconds(gap));  // pacing
       }
     }
   });

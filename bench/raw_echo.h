@@ -24,9 +24,11 @@ namespace framerpc::bench {
 enum class RawWait { kBlock, kSpin };
 
 // One connection, one message at a time: the client writes a message and reads the echo before
-// writing the next. Latency is per round trip.
+// writing the next. Latency is per round trip. `gap` > 0 paces the calls: each starts `gap` after
+// the one before started (a call at a low rate, which finds both ends asleep).
 absl::StatusOr<Samples> RunRawPingPong(size_t payload_bytes, absl::Duration duration,
-                                       RawWait wait = RawWait::kBlock);
+                                       RawWait wait = RawWait::kBlock,
+                                       absl::Duration gap = absl::ZeroDuration());
 
 // `connections` connections, each with `inflight` messages outstanding: each connection's client
 // thread writes a new message for every echo it reads. Latency is from a message's write to its

@@ -4,6 +4,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -125,7 +126,7 @@ class AsyncRun {
 }  // namespace
 
 absl::StatusOr<Samples> RunRpcBlocking(Channel* channel, size_t payload_bytes,
-                                       absl::Duration duration) {
+                                       absl::Duration duration, absl::Duration gap) {
   const std::string payload = MakePayload(payload_bytes);
   EchoService::Stub stub(channel);
   BytesRequest request;
@@ -140,6 +141,9 @@ absl::StatusOr<Samples> RunRpcBlocking(Channel* channel, size_t payload_bytes,
     if (status.ok()) status = CheckEcho(payload, context.response_attachment());
     if (!status.ok()) return status;
     latencies.push_back(Nanos(Clock::now() - start));
+    if (gap > absl::ZeroDuration()) {
+      std::this_thread::sleep_until(start + absl::ToChronoNanoseconds(gap));  // pacing
+    }
   }
   return Samples{std::move(latencies), duration};
 }

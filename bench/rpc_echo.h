@@ -17,9 +17,11 @@
 namespace framerpc::bench {
 
 // One call at a time through the blocking stub, from the calling thread: what a simple caller
-// does. Latency covers building the context, the call and checking the reply.
+// does. Latency covers building the context, the call and checking the reply. `gap` > 0 paces
+// the calls: each starts `gap` after the one before started.
 absl::StatusOr<Samples> RunRpcBlocking(Channel* channel, size_t payload_bytes,
-                                       absl::Duration duration);
+                                       absl::Duration duration,
+                                       absl::Duration gap = absl::ZeroDuration());
 
 // As RunRpcBlocking, with EchoService.Say and a `payload_bytes` text.
 absl::StatusOr<Samples> RunRpcSayBlocking(Channel* channel, size_t payload_bytes,

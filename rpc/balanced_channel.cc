@@ -374,32 +374,6 @@ absl::StatusOr<std::shared_ptr<BalancedChannel::Endpoint>> BalancedChannel::Pick
 
 absl::StatusOr<std::shared_ptr<BalancedChannel::Endpoint>> BalancedChannel::Pick(
     const ClientContext& context, const std::vector<const Endpoint*>& avoid) {
-  std::vector<std::shared_ptr<Endpoint>> endpoints;
-  {
-    std::unique_lock<std::mutex> lock(mu_);
-    const absl::Time wait_until = std::min(absl::Now() + options_.connect_timeout,
-                                           context.deadline());
-    resolved_.wait_until(lock, absl::ToChronoTime(wait_until),
-                         [this] { return closed_ || !endpoints_.empty(); });
-    if (closed_) return absl::CancelledError("channel destroyed");
-    if (endpoints_.empty()) {
-      return absl::UnavailableError(absl::StrCat(
-          "no endpoint for ", text_,
-          resolve_error_.ok() ? std::string(has_resolved_ ? "" : ": not resolved yet")
-                              : absl::StrCat(": ", resolve_error_.message())));
-    }
-    endpoints = endpoints_;
-  }
-  const absl::Time now = absl::Now();
-  std::vector<EndpointView> views(endpoints.size());
-  for (size_t i = 0; i < endpoints.size(); ++i) {
-    views[i].address = endpoints[i]->address;
-    views[i].in_flight = endpoints[i]->in_flight.load(std::memory_order_relaxed);
-    std::lock_guard<std::mutex> lock(endpoints[i]->mu);
-    views[i].ejected = endpoints[i]->ejected_until > now ||
-                       endpoints[i]->health.load() == Endpoint::kNotServing ||
-                       std::find(avoid.begin(), avoid.end(), endpoints[i].get()) != avoid.end();
-  }
   absl::string_view hash;
   if (!options_.hash_key.empty()) {
     for (const auto& [key, value] : context.metadata()) {
@@ -409,7 +383,34 @@ absl::StatusOr<std::shared_ptr<BalancedChannel::Endpoint>> BalancedChannel::Pick
       }
     }
   }
-  std::shared_ptr<Endpoint> chosen = endpoints[balancer_->Pick(views, hash)];
+  // Reused by every pick on this thread: a pick allocates nothing.
+  thread_local std::vector<EndpointView> views;
+  std::unique_lock<std::mutex> lock(mu_);
+  if (endpoints_.empty() && !closed_) {
+    const absl::Time wait_until = std::min(absl::Now() + options_.connect_timeout,
+                                           context.deadline());
+    resolved_.wait_until(lock, absl::ToChronoTime(wait_until),
+                         [this] { return closed_ || !endpoints_.empty(); });
+  }
+  if (closed_) return absl::CancelledError("channel destroyed");
+  if (endpoints_.empty()) {
+    return absl::UnavailableError(absl::StrCat(
+        "no endpoint for ", text_,
+        resolve_error_.ok() ? std::string(has_resolved_ ? "" : ": not resolved yet")
+                            : absl::StrCat(": ", resolve_error_.message())));
+  }
+  const absl::Time now = absl::Now();
+  views.resize(endpoints_.size());
+  for (size_t i = 0; i < endpoints_.size(); ++i) {
+    Endpoint& endpoint = *endpoints_[i];
+    views[i].address = endpoint.address;
+    views[i].in_flight = endpoint.in_flight.load(std::memory_order_relaxed);
+    std::lock_guard<std::mutex> endpoint_lock(endpoint.mu);
+    views[i].ejected = endpoint.ejected_until > now ||
+                       endpoint.health.load() == Endpoint::kNotServing ||
+                       std::find(avoid.begin(), avoid.end(), &endpoint) != avoid.end();
+  }
+  std::shared_ptr<Endpoint> chosen = endpoints_[balancer_->Pick(views, hash)];
   chosen->in_flight.fetch_add(1, std::memory_order_relaxed);
   return chosen;
 }
@@ -492,6 +493,10 @@ void BalancedChannel::StartAttempt(std::shared_ptr<AsyncCall> call) {
           --call->attempt;  // transparent: not an attempt of the policy's
           call->response->Clear();
           StartAttempt(call);
+          return;
+        }
+        if (call->policy == nullptr) {  // no retries: the common case, without a clock read
+          call->done(std::move(status));
           return;
         }
         const absl::Time retry_at = absl::Now() + Jitter(call->backoff);
