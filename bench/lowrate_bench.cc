@@ -17,6 +17,7 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "bench/affinity.h"
+#include "bench/echo_server.h"
 #include "bench/raw_echo.h"
 #include "bench/rpc_echo.h"
 #include "bench/stats.h"
@@ -64,17 +65,14 @@ int Main(int argc, char** argv) {
   }
   ServerOptions options;
   options.io_threads = 1;
-  Server server(options);
   echo::EchoServiceImpl echo_service;
-  absl::Status status = server.AddService(&echo_service);
-  if (status.ok()) status = server.AddListener("127.0.0.1:0");
-  if (status.ok()) status = server.Start();
-  if (!status.ok()) {
-    std::fprintf(stderr, "lowrate_bench: server: %s\n", status.ToString().c_str());
+  absl::StatusOr<std::unique_ptr<Server>> server = StartEchoServer(options, &echo_service);
+  if (!server.ok()) {
+    std::fprintf(stderr, "lowrate_bench: server: %s\n", server.status().ToString().c_str());
     return 1;
   }
-  absl::StatusOr<std::unique_ptr<Channel>> caller_driven = Open(server, 4);
-  absl::StatusOr<std::unique_ptr<Channel>> multiplexed = Open(server, 0);
+  absl::StatusOr<std::unique_ptr<Channel>> caller_driven = Open(**server, 4);
+  absl::StatusOr<std::unique_ptr<Channel>> multiplexed = Open(**server, 0);
   if (!caller_driven.ok() || !multiplexed.ok()) {
     std::fprintf(
         stderr, "lowrate_bench: channel: %s\n",
@@ -127,7 +125,7 @@ int Main(int argc, char** argv) {
       ratio <= kLowRateTarget ? "met" : "MISSED");
   caller_driven->reset();
   multiplexed->reset();
-  server.Shutdown(absl::Seconds(1));
+  (*server)->Shutdown(absl::Seconds(1));
   return 0;
 }
 

@@ -138,19 +138,50 @@ std::string Who(Channel* channel, const std::string& text = "hi", const std::str
   return status.ok() ? reply.text() : absl::StatusCodeToString(status.code());
 }
 
+// A Say through the asynchronous stub, started now and awaited later.
+class AsyncSay {
+ public:
+  AsyncSay(Channel* channel, const std::string& text) : stub_(channel) {
+    echo::SayRequest request;
+    request.set_text(text);
+    stub_.SayAsync(&context_, request, &reply_, [this](absl::Status status) {
+      status_ = std::move(status);
+      done_.Notify();
+    });
+  }
+  absl::Status Wait() {
+    done_.WaitForNotification();
+    return status_;
+  }
+  // Which server answered, or the error's code name.
+  std::string Who() {
+    const absl::Status status = Wait();
+    return status.ok() ? reply_.text() : absl::StatusCodeToString(status.code());
+  }
+  ClientContext& context() { return context_; }
+
+ private:
+  echo::EchoService::Stub stub_;
+  ClientContext context_;
+  echo::SayReply reply_;
+  Notification done_;
+  absl::Status status_;
+};
+
 // Who(), through the asynchronous stub, waiting for its callback.
-std::string WhoAsync(Channel* channel) {
-  echo::EchoService::Stub stub(channel);
-  ClientContext context;
-  echo::SayReply reply;
-  Notification done;
-  absl::Status result;
-  stub.SayAsync(&context, echo::SayRequest(), &reply, [&](absl::Status s) {
-    result = s;
-    done.Notify();
-  });
-  done.WaitForNotification();
-  return result.ok() ? reply.text() : absl::StatusCodeToString(result.code());
+std::string WhoAsync(Channel* channel) { return AsyncSay(channel, "").Who(); }
+
+// The first of backends 0 and 1 to hold a call ("hold"), waiting up to 30 s; -1 if neither does.
+int WhichHolds(Backends& backends) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (absl::Now() < deadline) {
+    for (int i = 0; i < 2; ++i) {
+      if (backends.echo(i).entered_.WaitForNotificationWithTimeout(absl::Milliseconds(20))) {
+        return i;
+      }
+    }
+  }
+  return -1;
 }
 
 std::unique_ptr<Channel> Open(const std::string& target, const std::string& policy,
@@ -285,34 +316,16 @@ TEST(BalancedChannelTest, AGoawayDrainsItsEndpoint) {
   std::unique_ptr<Channel> channel = Open(backends.List(), "round_robin", options);
   auto* balanced = dynamic_cast<BalancedChannel*>(channel.get());
   ASSERT_NE(balanced, nullptr);
-  // A call held by whichever server round_robin gives it to.
-  echo::EchoService::Stub stub(channel.get());
-  ClientContext held_context;
-  echo::SayRequest hold;
-  hold.set_text("hold");
-  echo::SayReply held_reply;
-  Notification held_done;
-  absl::Status held_status;
-  stub.SayAsync(&held_context, hold, &held_reply, [&](absl::Status s) {
-    held_status = s;
-    held_done.Notify();
-  });
-  int holder = -1;
-  while (holder < 0) {  // whichever of the two got it
-    for (int i = 0; i < 2 && holder < 0; ++i) {
-      if (backends.echo(i).entered_.HasBeenNotified()) holder = i;
-    }
-    if (holder < 0) std::this_thread::yield();
-  }
+  AsyncSay held(channel.get(), "hold");  // held by whichever server round_robin gives it to
+  const int holder = WhichHolds(backends);
+  ASSERT_GE(holder, 0);
   const int other = 1 - holder;
   // The holder drains (GOAWAY, then it waits for the held call).
   std::thread stopper([&] { backends.Stop(holder); });
-  ASSERT_TRUE(balanced->WaitForDrained(backends.address(holder), absl::Now() + absl::Seconds(30)));
+  EXPECT_TRUE(balanced->WaitForDrained(backends.address(holder), absl::Now() + absl::Seconds(30)));
   backends.echo(holder).release_.Notify();
-  held_done.WaitForNotification();
+  EXPECT_EQ(held.Who(), absl::StrCat("s", holder));
   stopper.join();
-  EXPECT_TRUE(held_status.ok()) << held_status;
-  EXPECT_EQ(held_reply.text(), absl::StrCat("s", holder));
   for (int i = 0; i < 10; ++i) EXPECT_EQ(WhoAsync(channel.get()), absl::StrCat("s", other));
   EXPECT_TRUE(balanced->WaitForDrained(backends.address(holder), absl::Now()));
 }
@@ -363,30 +376,13 @@ TEST(BalancedChannelTest, ACallNeverSentGoesToTheNextServerAtOnce) {
 TEST(BalancedChannelTest, LeastRequestAvoidsTheBusyServer) {
   Backends backends(2);
   std::unique_ptr<Channel> channel = Open(backends.List(), "least_request");
-  // Hold one call on whichever server takes it.
-  echo::EchoService::Stub stub(channel.get());
-  ClientContext held_context;
-  echo::SayRequest hold;
-  hold.set_text("hold");
-  echo::SayReply held_reply;
-  Notification held_done;
-  stub.SayAsync(&held_context, hold, &held_reply, [&](absl::Status) { held_done.Notify(); });
-  // Wait for it to arrive at one of the two (each wait ends early when its server has it).
-  int busy = -1;
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while (busy < 0 && absl::Now() < deadline) {
-    for (int i = 0; i < 2 && busy < 0; ++i) {
-      if (backends.echo(i).entered_.WaitForNotificationWithTimeout(absl::Milliseconds(20))) {
-        busy = i;
-      }
-    }
-  }
+  AsyncSay held(channel.get(), "hold");  // held by whichever server takes it
+  const int busy = WhichHolds(backends);
   ASSERT_GE(busy, 0);
   const std::string other = absl::StrCat("s", 1 - busy);
   for (int i = 0; i < 10; ++i) EXPECT_EQ(Who(channel.get()), other);
   backends.echo(busy).release_.Notify();
-  held_done.WaitForNotification();
-  EXPECT_EQ(held_reply.text(), absl::StrCat("s", busy));
+  EXPECT_EQ(held.Who(), absl::StrCat("s", busy));
 }
 
 TEST(BalancedChannelTest, RingHashKeepsAKeyOnOneServer) {
@@ -572,21 +568,11 @@ TEST(HedgingTest, CancellingTheCallCancelsEveryAttempt) {
   ChannelOptions options;
   options.service_config = kHedgeSay;
   std::unique_ptr<Channel> channel = Open(backends.List(), "pick_first", options);
-  echo::EchoService::Stub stub(channel.get());
-  ClientContext context;
-  echo::SayRequest request;
-  request.set_text("hold");
-  echo::SayReply reply;
-  Notification done;
-  absl::Status result;
-  stub.SayAsync(&context, request, &reply, [&](absl::Status s) {
-    result = s;
-    done.Notify();
-  });
+  AsyncSay call(channel.get(), "hold");
   backends.echo(0).entered_.WaitForNotification();
   backends.echo(1).entered_.WaitForNotification();  // the hedge reached s1 too
-  context.TryCancel();
-  done.WaitForNotification();
+  call.context().TryCancel();
+  const absl::Status result = call.Wait();
   EXPECT_EQ(result.code(), absl::StatusCode::kCancelled) << result;
 }
 

@@ -73,6 +73,14 @@ void SendAll(int fd, const std::string& bytes) {
             static_cast<ssize_t>(bytes.size()));
 }
 
+// A FakeServer script: GOAWAY with the last call id just below the request's (it is refused).
+void RefuseWithGoaway(int fd, const Frame& request) {
+  Envelope goaway;
+  goaway.set_kind(GOAWAY);
+  goaway.set_last_call_id(request.envelope.call_id() - 1);
+  SendAll(fd, test::RawPeer::BuildFrame(goaway, ""));
+}
+
 std::string Response(uint64_t id, const std::string& text) {
   Envelope envelope;
   envelope.set_kind(RESPONSE);
@@ -123,12 +131,7 @@ TEST_P(ChannelFaultTest, ReplyForAnotherCallIsSkipped) {
 }
 
 TEST_P(ChannelFaultTest, GoawayBelowTheCallMeansNotProcessed) {
-  FakeServer server([](int fd, const Frame& request) {
-    Envelope goaway;
-    goaway.set_kind(GOAWAY);
-    goaway.set_last_call_id(request.envelope.call_id() - 1);
-    SendAll(fd, test::RawPeer::BuildFrame(goaway, ""));
-  });
+  FakeServer server(RefuseWithGoaway);
   echo::SayReply reply;
   absl::Status status = Say(server.address(), &reply);
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
@@ -139,12 +142,7 @@ TEST_P(ChannelFaultTest, GoawayBelowTheCallMeansNotProcessed) {
 // A balanced channel sends a call that a GOAWAY refused to the next server, whatever the method
 // (gRPC's transparent retry): the caller sees the other server's answer.
 TEST_P(ChannelFaultTest, ACallRefusedByGoawayGoesToTheNextServer) {
-  FakeServer refusing([](int fd, const Frame& request) {
-    Envelope goaway;
-    goaway.set_kind(GOAWAY);
-    goaway.set_last_call_id(request.envelope.call_id() - 1);
-    SendAll(fd, test::RawPeer::BuildFrame(goaway, ""));
-  });
+  FakeServer refusing(RefuseWithGoaway);
   echo::EchoServiceImpl echo;
   ServerOptions server_options;
   server_options.io_threads = 1;
