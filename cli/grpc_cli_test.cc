@@ -13,7 +13,7 @@
 #include "services/reflection/reflection_service.h"
 #include "cli/cli.h"
 #include "cli/known_services.h"
-#include "cli/testdata/counter_service.h"
+#include "cli/testdata/counter_cli_fixture.h"
 #include "gmock/gmock.h"
 #include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/security/server_credentials.h"
@@ -29,7 +29,7 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-class GrpcCliTest : public ::testing::Test {
+class GrpcCliTest : public CounterCliFixture {
  protected:
   ~GrpcCliTest() override {
     if (adapter_ != nullptr) adapter_->Shutdown(absl::Seconds(5));
@@ -38,49 +38,19 @@ class GrpcCliTest : public ::testing::Test {
   // The Counter service, health and (unless `with_reflection` is false) reflection, on a framed
   // port and on the gRPC adapter's own port, which options_ points at.
   void Serve(bool with_reflection = true, std::optional<TlsServerOptions> tls = std::nullopt) {
-    ServerOptions options;
-    options.io_threads = 1;
-    options.worker_threads = 2;
-    server_ = std::make_unique<Server>(options);
-    ASSERT_TRUE(server_->AddService(&counter_, {.run_inline = false}).ok());
-    ASSERT_TRUE(server_->AddService(&health_, {.run_inline = false}).ok());
-    reflection_ = std::make_unique<ReflectionService>(server_->dispatcher());
-    if (with_reflection) {
-      ASSERT_TRUE(server_->AddService(reflection_.get(), {.run_inline = false}).ok());
-    }
-    ASSERT_TRUE(server_->AddListener("127.0.0.1:0").ok());
+    AddServices(with_reflection);
     GrpcAdapterOptions grpc;
     grpc.listen_address = "127.0.0.1:0";
     grpc.tls = std::move(tls);
     adapter_ = std::make_unique<GrpcAdapter>(server_->dispatcher(), grpc);
     const absl::Status started = adapter_->Start();
     ASSERT_TRUE(started.ok()) << started;
-    ASSERT_TRUE(server_->Start().ok());
-    health_.SetServingForAll(*server_->dispatcher());
+    StartServer();
     options_.address = absl::StrCat("127.0.0.1:", adapter_->listen_port());
     options_.grpc = true;
-    options_.json.pretty = false;
   }
 
-  int Run(std::vector<std::string> args, const std::string& stdin_text = "") {
-    std::istringstream in(stdin_text);
-    std::ostringstream out;
-    std::ostringstream err;
-    const int code = RunCli(options_, registry_, args, in, out, err);
-    out_ = out.str();
-    err_ = err.str();
-    return code;
-  }
-
-  CounterImpl counter_;
-  HealthService health_;
-  std::unique_ptr<ReflectionService> reflection_;
-  std::unique_ptr<Server> server_;
   std::unique_ptr<GrpcAdapter> adapter_;
-  const MethodRegistry registry_{KnownServiceFiles()};
-  CliOptions options_;
-  std::string out_;
-  std::string err_;
 };
 
 TEST_F(GrpcCliTest, ListAndDescribeThroughReflectionOverGrpc) {

@@ -12,6 +12,7 @@
 #include "cli/cli.h"
 #include "cli/known_services.h"
 #include "cli/testdata/counter.frpc.h"
+#include "cli/testdata/counter_cli_fixture.h"
 #include "cli/testdata/counter_service.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/descriptor.pb.h"
@@ -31,45 +32,14 @@ std::string TempPath(const std::string& name) {
   return absl::StrCat(dir != nullptr ? dir : "/tmp", "/", name);
 }
 
-class ReflectionCliTest : public ::testing::Test {
+class ReflectionCliTest : public CounterCliFixture {
  protected:
   // A server with the Counter service, health, and reflection unless `with_reflection` is false.
   void Serve(bool with_reflection = true) {
-    ServerOptions options;
-    options.io_threads = 1;
-    options.worker_threads = 2;
-    server_ = std::make_unique<Server>(options);
-    ASSERT_TRUE(server_->AddService(&counter_, {.run_inline = false}).ok());
-    ASSERT_TRUE(server_->AddService(&health_, {.run_inline = false}).ok());
-    reflection_ = std::make_unique<ReflectionService>(server_->dispatcher());
-    if (with_reflection) {
-      ASSERT_TRUE(server_->AddService(reflection_.get(), {.run_inline = false}).ok());
-    }
-    ASSERT_TRUE(server_->AddListener("127.0.0.1:0").ok());
-    ASSERT_TRUE(server_->Start().ok());
-    health_.SetServingForAll(*server_->dispatcher());
+    AddServices(with_reflection);
+    StartServer();
     options_.address = server_->listen_address(0);
-    options_.json.pretty = false;
   }
-
-  int Run(std::vector<std::string> args, const std::string& stdin_text = "") {
-    std::istringstream in(stdin_text);
-    std::ostringstream out;
-    std::ostringstream err;
-    const int code = RunCli(options_, registry_, args, in, out, err);
-    out_ = out.str();
-    err_ = err.str();
-    return code;
-  }
-
-  CounterImpl counter_;
-  HealthService health_;
-  std::unique_ptr<ReflectionService> reflection_;
-  std::unique_ptr<Server> server_;
-  const MethodRegistry registry_{KnownServiceFiles()};
-  CliOptions options_;
-  std::string out_;
-  std::string err_;
 };
 
 TEST_F(ReflectionCliTest, ListAndDescribeWhatTheServerHas) {
