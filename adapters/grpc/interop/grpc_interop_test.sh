@@ -12,46 +12,11 @@
 # Waits are on the server's ready file (bounded polling), never sleeps as synchronisation.
 set -euo pipefail
 
-fail() {
-  echo "FAIL: $*" >&2
-  if [ -n "${work:-}" ] && [ -s "$work/server.err" ]; then
-    echo "--- server stderr:" >&2
-    cat "$work/server.err" >&2
-  fi
-  exit 1
-}
+source "$PWD/adapters/grpc/interop/interop_lib.sh"
 
-server="$PWD/server/framerpc_server"
-stubs="$PWD/adapters/grpc/interop/py"
-here="$PWD/adapters/grpc/interop"
-[ -x "$server" ] || fail "no $server (run from the test's runfiles)"
-
-# The clients' prerequisites, each failing with what to install (never a silent skip).
-python=/usr/bin/python3
-"$python" -c 'import grpc, google.protobuf' 2>/dev/null ||
-  fail "$python cannot import grpc: run scripts/install-deps.sh (python3-grpcio, python3-protobuf)"
-node=$(command -v node || true)
-[ -n "$node" ] || fail "node is not installed: run scripts/install-deps.sh"
-
-work=$(mktemp -d "${TEST_TMPDIR:-/tmp}/grpc_interop.XXXXXX")
-server_pid=""
-cleanup() {
-  if [ -n "$server_pid" ]; then kill -KILL "$server_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-# The npm packages (installed by scripts/install-deps.sh; Bazel never installs them) are a
-# declared input, @grpc_interop_node_modules (tools/npm_package.bzl). The client runs from a copy
-# beside a link to them, and node keeps symlinked paths (--preserve-symlinks), so that every
-# module is resolved inside the runfiles, never in the source tree.
-modules="${TEST_SRCDIR:-$PWD/..}/grpc_interop_node_modules/node_modules"
+# The Node client runs from a copy of the package beside a link to the npm packages.
+npm_package_dir "$work/npm" grpc_interop.js
 pkg="$work/npm"
-mkdir -p "$pkg"
-cp -L "$here/package.json" "$here/package-lock.json" "$here/grpc_interop.js" "$pkg/"
-ln -s "$modules" "$pkg/node_modules"
-"$node" "$PWD/clients/node/scripts/check-node-modules.js" "$pkg" adapters/grpc/interop ||
-  fail "npm packages missing"
 export NODE_OPTIONS="--preserve-symlinks${NODE_OPTIONS:+ $NODE_OPTIONS}"
 
 # The served tree: a file of 1 MiB + 12345 bytes (several data messages of --file_chunk_bytes,
@@ -69,21 +34,10 @@ EOF
 local_file="$work/root/data/blob.bin"
 served_path="data/blob.bin"
 
-"$server" --listen=127.0.0.1:0 --grpc_listen=127.0.0.1:0 --grpc_same_port \
+start_server --listen=127.0.0.1:0 --grpc_listen=127.0.0.1:0 --grpc_same_port \
   --enable_command_service --command_allow=/bin/echo,/bin/cat,/usr/bin/seq --trust_local_peers \
   --file_root="$work/root" --file_chunk_bytes=65536 \
-  --io_threads=2 --shutdown_grace=5s \
-  --ready_file="$work/ready" >"$work/server.out" 2>"$work/server.err" &
-server_pid=$!
-
-# The ready file appears (renamed into place whole) once every port is bound: up to 30 s.
-for _ in $(seq 600); do
-  [ -f "$work/ready" ] && break
-  kill -0 "$server_pid" 2>/dev/null || fail "server exited: $(cat "$work/server.err")"
-  sleep 0.05
-done
-[ -f "$work/ready" ] || fail "no ready file after 30 s: $(cat "$work/server.err")"
-# Its lines: the --listen addresses, then udp:..., then grpc:HOST:PORT for --grpc_listen.
+  --io_threads=2 --shutdown_grace=5s
 framed=$(head -n 1 "$work/ready")
 grpc=$(sed -n 's/^grpc://p' "$work/ready")
 [ -n "$framed" ] && [ -n "$grpc" ] || fail "unexpected ready file: $(cat "$work/ready")"

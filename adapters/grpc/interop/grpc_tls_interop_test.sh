@@ -9,44 +9,13 @@
 # polling), never sleeps as synchronisation.
 set -euo pipefail
 
-fail() {
-  echo "FAIL: $*" >&2
-  if [ -n "${work:-}" ] && [ -s "$work/server.err" ]; then
-    echo "--- server stderr:" >&2
-    cat "$work/server.err" >&2
-  fi
-  exit 1
-}
-
-server="$PWD/server/framerpc_server"
-stubs="$PWD/adapters/grpc/interop/py"
-here="$PWD/adapters/grpc/interop"
-[ -x "$server" ] || fail "no $server (run from the test's runfiles)"
-python=/usr/bin/python3
-"$python" -c 'import grpc, google.protobuf' 2>/dev/null ||
-  fail "$python cannot import grpc: run scripts/install-deps.sh (python3-grpcio, python3-protobuf)"
-node=$(command -v node || true)
-[ -n "$node" ] || fail "node is not installed: run scripts/install-deps.sh"
-# The npm packages are a declared input, @grpc_interop_node_modules (tools/npm_package.bzl), as in
-# grpc_interop_test.sh; buf is its native binary for this platform (the package's launcher would
-# look for it through the source tree).
-modules="${TEST_SRCDIR:-$PWD/..}/grpc_interop_node_modules/node_modules"
-check_dir=$(mktemp -d "${TEST_TMPDIR:-/tmp}/grpc_tls_npm.XXXXXX")
-cp -L "$here/package.json" "$here/package-lock.json" "$check_dir/"
-ln -s "$modules" "$check_dir/node_modules"
-"$node" "$PWD/clients/node/scripts/check-node-modules.js" "$check_dir" adapters/grpc/interop ||
-  fail "npm packages missing"
-rm -rf "$check_dir"
+source "$PWD/adapters/grpc/interop/interop_lib.sh"
+npm_package_dir "$work/npm"
+# buf is its native binary for this platform (the package's launcher would look for it through
+# the source tree).
 buf="$modules/@bufbuild/buf-linux-x64/bin/buf"
 [ -x "$buf" ] || fail "no $buf: run scripts/install-deps.sh"
 
-work=$(mktemp -d "${TEST_TMPDIR:-/tmp}/grpc_tls_interop.XXXXXX")
-server_pid=""
-cleanup() {
-  if [ -n "$server_pid" ]; then kill -KILL "$server_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
 export HOME="$work/home" BUF_CACHE_DIR="$work/buf-cache"  # buf writes nothing outside the test
 mkdir -p "$HOME"
 
@@ -60,19 +29,11 @@ ca other
 leaf main server "DNS:localhost,IP:127.0.0.1"
 leaf main client "URI:$client_id"
 
-"$server" --listen=127.0.0.1:0 --grpc_listen=127.0.0.1:0 \
+start_server --listen=127.0.0.1:0 --grpc_listen=127.0.0.1:0 \
   --tls_cert="$pki/server.pem" --tls_key="$pki/server.key" \
   --tls_client_ca="$pki/main-ca.pem" --tls_client_auth=require \
   --enable_command_service --command_allow=/bin/cat --command_allow_identities="$client_id" \
-  --io_threads=2 --shutdown_grace=5s \
-  --ready_file="$work/ready" >"$work/server.out" 2>"$work/server.err" &
-server_pid=$!
-for _ in $(seq 600); do
-  [ -f "$work/ready" ] && break
-  kill -0 "$server_pid" 2>/dev/null || fail "server exited: $(cat "$work/server.err")"
-  sleep 0.05
-done
-[ -f "$work/ready" ] || fail "no ready file after 30 s: $(cat "$work/server.err")"
+  --io_threads=2 --shutdown_grace=5s
 grpc=$(sed -n 's/^grpc://p' "$work/ready")
 [ -n "$grpc" ] || fail "unexpected ready file: $(cat "$work/ready")"
 echo "server: gRPC over TLS on $grpc"
