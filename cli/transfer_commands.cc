@@ -6,13 +6,13 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 #include "cli/args.h"
 #include "cli/call_context.h"
 #include "cli/connect.h"
 #include "cli/exit_code.h"
 #include "cli/progress_bar.h"
 #include "rpc/channel.h"
-#include "base/status_macros.h"
 #include "services/file/checksum.h"
 #include "services/file/file_client.h"
 
@@ -60,24 +60,40 @@ absl::StatusOr<file::HashAlgorithm> ParseChecksumFlag(absl::string_view value) {
       absl::StrCat("--checksum must be xxh3 or sha256, not '", value, "'"));
 }
 
+// What a download or an upload needs before it starts.
+struct Transfer {
+  TransferArgs target;
+  file::HashAlgorithm checksum;
+  ClientContext context;
+  std::unique_ptr<Channel> channel;
+  std::unique_ptr<file::FileService::Stub> stub;  // on `channel`
+};
+
+// Parses the command's arguments (`usage` names them) and --checksum, prepares the call's
+// context and connects to the server.
+absl::Status StartTransfer(const CliOptions& options, absl::Span<const std::string> args,
+                           const char* usage, Transfer* transfer) {
+  FRPC_ASSIGN_OR_RETURN(transfer->target, ParseTransferArgs(options, args, usage));
+  FRPC_ASSIGN_OR_RETURN(transfer->checksum, ParseChecksumFlag(options.transfer.checksum));
+  FRPC_RETURN_IF_ERROR(PrepareTransferContext(options, &transfer->context));
+  FRPC_ASSIGN_OR_RETURN(transfer->channel, Connect(options, transfer->target.address));
+  transfer->stub = std::make_unique<file::FileService::Stub>(transfer->channel.get());
+  return absl::OkStatus();
+}
+
 absl::Status RunDownload(const CliOptions& options, absl::Span<const std::string> args,
                          std::ostream& out, std::ostream& err) {
-  FRPC_ASSIGN_OR_RETURN(
-      const TransferArgs target,
-      ParseTransferArgs(options, args, "download ADDR REMOTE_PATH LOCAL_PATH [--continue]"));
-  FRPC_ASSIGN_OR_RETURN(const file::HashAlgorithm checksum,
-                        ParseChecksumFlag(options.transfer.checksum));
-  ClientContext context;
-  FRPC_RETURN_IF_ERROR(PrepareTransferContext(options, &context));
-  FRPC_ASSIGN_OR_RETURN(std::unique_ptr<Channel> channel, Connect(options, target.address));
-  file::FileService::Stub stub(channel.get());
+  Transfer transfer;
+  FRPC_RETURN_IF_ERROR(
+      StartTransfer(options, args, "download ADDR REMOTE_PATH LOCAL_PATH [--continue]", &transfer));
+  const TransferArgs& target = transfer.target;
   std::optional<ProgressBar> bar;
   file::DownloadOptions download;
   download.resume = options.transfer.resume;
-  download.checksum = checksum;
+  download.checksum = transfer.checksum;
   download.progress = ProgressTo(options, &bar, err, target.first);
-  absl::StatusOr<file::DownloadResult> result =
-      file::DownloadFile(&stub, &context, target.first, target.second, download);
+  absl::StatusOr<file::DownloadResult> result = file::DownloadFile(
+      transfer.stub.get(), &transfer.context, target.first, target.second, download);
   if (bar) bar->Finish();
   if (!result.ok()) {
     return file::IsLocalFailure(result.status()) ? result.status() : RpcFailure(result.status());
@@ -92,22 +108,17 @@ absl::Status RunDownload(const CliOptions& options, absl::Span<const std::string
 
 absl::Status RunUpload(const CliOptions& options, absl::Span<const std::string> args,
                        std::ostream& out, std::ostream& err) {
-  FRPC_ASSIGN_OR_RETURN(
-      const TransferArgs target,
-      ParseTransferArgs(options, args, "upload ADDR LOCAL_PATH REMOTE_PATH [--overwrite]"));
-  FRPC_ASSIGN_OR_RETURN(const file::HashAlgorithm checksum,
-                        ParseChecksumFlag(options.transfer.checksum));
-  ClientContext context;
-  FRPC_RETURN_IF_ERROR(PrepareTransferContext(options, &context));
-  FRPC_ASSIGN_OR_RETURN(std::unique_ptr<Channel> channel, Connect(options, target.address));
-  file::FileService::Stub stub(channel.get());
+  Transfer transfer;
+  FRPC_RETURN_IF_ERROR(
+      StartTransfer(options, args, "upload ADDR LOCAL_PATH REMOTE_PATH [--overwrite]", &transfer));
+  const TransferArgs& target = transfer.target;
   std::optional<ProgressBar> bar;
   file::UploadOptions upload;
   upload.overwrite = options.transfer.overwrite;
-  upload.checksum = checksum;
+  upload.checksum = transfer.checksum;
   upload.progress = ProgressTo(options, &bar, err, target.first);
   absl::StatusOr<file::UploadResult> result =
-      file::UploadFile(&stub, &context, target.first, target.second, upload);
+      file::UploadFile(transfer.stub.get(), &transfer.context, target.first, target.second, upload);
   if (bar) bar->Finish();
   if (!result.ok()) {
     return file::IsLocalFailure(result.status()) ? result.status() : RpcFailure(result.status());
