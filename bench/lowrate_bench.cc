@@ -30,6 +30,7 @@ ABSL_FLAG(absl::Duration, duration, absl::Seconds(3), "Measured time per row.");
 ABSL_FLAG(int, rounds, 3, "Slices of --duration, the rows taking turns.");
 ABSL_FLAG(int, payload, 64, "Payload bytes of each echo.");
 ABSL_FLAG(int, cpu, -1, "Pin the whole process to this CPU (-1: let the scheduler place threads).");
+ABSL_FLAG(int, only, -1, "Run only row N (0 is the floor), for perf stat.");
 
 namespace framerpc::bench {
 namespace {
@@ -92,6 +93,13 @@ int Main(int argc, char** argv) {
       {"framerpc blocking stub, multiplexed connection (max_sync_connections=0)",
        [&](absl::Duration d) { return RunRpcBlocking(multiplexed->get(), payload, d, gap); },
        {}});
+  if (const int only = absl::GetFlag(FLAGS_only); only >= 0) {
+    if (only >= static_cast<int>(rows.size())) {
+      std::fprintf(stderr, "lowrate_bench: --only=%d: there are %zu rows\n", only, rows.size());
+      return 2;
+    }
+    rows = {rows[only], rows[only]};  // the first copy stands in as the floor of the table
+  }
   const absl::Duration slice = absl::GetFlag(FLAGS_duration) / rounds;
   for (int round = -1; round < rounds; ++round) {  // round -1 warms up, unmeasured
     for (Row& row : rows) {
