@@ -251,7 +251,8 @@ const RowResult* FindRow(const std::vector<Row>& rows, RowRole role) {
 void PrintTable(size_t size, const std::vector<Row>& rows) {
   const RowResult none;
   const Row* floor_full = FindFullRow(rows, RowRole::kFloor);
-  const double floor_cpu = floor_full != nullptr ? floor_full->PerCall(floor_full->usage.cpu_us) : 0;
+  const double floor_cpu =
+      floor_full != nullptr ? floor_full->PerCall(floor_full->usage.cpu_us) : 0;
   const RowResult* floor_row = FindRow(rows, RowRole::kFloor);
   const RowResult* one_row = FindRow(rows, RowRole::kOneAtATime);
   const RowResult& floor = floor_row != nullptr ? *floor_row : none;

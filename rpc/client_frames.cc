@@ -94,7 +94,8 @@ absl::Status FinishCallFromResponse(Frame* frame, ClientContext* context,
                       frame->envelope.status_message());
   if (!status.ok()) return status;
   const absl::string_view bytes = frame->message_bytes();
-  if (response != nullptr && !response->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+  if (response != nullptr &&
+      !response->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     return absl::InternalError("response message does not parse");
   }
   frame->TakeAttachment(ClientCallAccess::mutable_response_attachment(context));
