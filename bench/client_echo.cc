@@ -1,5 +1,7 @@
 // client_echo: one-at-a-time blocking Say calls against a running server, for comparing client
-// implementations on the same server (bench/clients_bench.sh). Prints one line:
+// implementations on the same server (bench/clients_bench.sh); with --attachment_bytes, Bytes
+// calls with an attachment of that size instead (what a server spends per large message, watched
+// from outside: perf stat -p, docs/benchmarks.md). Prints one line:
 //   calls_per_sec=<n> p50_us=<x>
 #include <algorithm>
 #include <cstdio>
@@ -15,6 +17,8 @@
 ABSL_FLAG(std::string, address, "", "Server address.");
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(2), "Measured time.");
 ABSL_FLAG(int, text_bytes, 64, "Bytes of text per Say.");
+ABSL_FLAG(int, attachment_bytes, 0, "> 0: Bytes calls with an attachment of this size, not Say.");
+ABSL_FLAG(int, warmup_calls, 1000, "Unmeasured calls first (connection, allocator).");
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
@@ -27,11 +31,22 @@ int main(int argc, char** argv) {
   framerpc::echo::SayRequest request;
   request.set_text(std::string(absl::GetFlag(FLAGS_text_bytes), 'x'));
   framerpc::echo::SayReply reply;
-  auto call = [&] {
+  const int attachment_bytes = absl::GetFlag(FLAGS_attachment_bytes);
+  const std::string attachment(std::max(attachment_bytes, 0), 'a');
+  framerpc::echo::BytesRequest bytes_request;
+  framerpc::echo::BytesReply bytes_reply;
+  auto call = [&]() -> absl::Status {
     framerpc::ClientContext context;
-    return stub.Say(&context, request, &reply);
+    if (attachment_bytes <= 0) return stub.Say(&context, request, &reply);
+    context.set_request_attachment(attachment);
+    absl::Status status = stub.Bytes(&context, bytes_request, &bytes_reply);
+    if (status.ok() && context.response_attachment().size() != attachment.size()) {
+      return absl::DataLossError("short echo");
+    }
+    reply.set_text(request.text());  // the check below is Say's
+    return status;
   };
-  for (int i = 0; i < 1000; ++i) {  // warm-up: connection, allocator
+  for (int i = 0; i < absl::GetFlag(FLAGS_warmup_calls); ++i) {  // warm-up: connection, allocator
     if (!call().ok()) return 1;
   }
   std::vector<double> latencies;

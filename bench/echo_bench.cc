@@ -6,6 +6,8 @@
 //
 // Exits non-zero only when something fails (a call errors or echoes the wrong bytes), never
 // because a target is missed: benchmarks are not tests.
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <functional>
@@ -19,6 +21,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "bench/affinity.h"
+#include "bench/alloc_counter.h"
 #include "bench/raw_echo.h"
 #include "bench/rpc_echo.h"
 #include "bench/stats.h"
@@ -66,6 +69,12 @@ constexpr double kMetricsThroughputTarget = 0.97;  // in-flight calls/s, metrics
 constexpr double kMetricsLatencyTarget = 1.03;     // one-at-a-time p50, metrics on vs off
 constexpr double kTlsLatencyTarget = 1.25;     // one-at-a-time p50, TLS vs plaintext (issue 14)
 constexpr double kTlsThroughputTarget = 0.8;   // in-flight calls/s, TLS vs plaintext
+// Issue 18.1, for payloads of 1 MiB and more (run with --connections=1 --inflight=4).
+constexpr size_t kLargeBytes = 1 << 20;
+constexpr double kLargeThroughputTarget = 0.6;        // 1-at-a-time calls/s vs the floor's
+constexpr double kLargeCpuTarget = 1.5;               // 1-at-a-time CPU per call vs the floor's
+constexpr double kLargeInFlightTarget = 0.7;          // in-flight calls/s vs the floor's
+constexpr double kAllocationsTarget = 4;              // heap allocations per unary call
 
 // The rows the targets compare; the others are context.
 enum class RowRole {
@@ -78,13 +87,42 @@ enum class RowRole {
   kOneAtATimeTls,
   kInFlightTls,
   kAsyncTls,
+  kPipelinedFloor,
   kOther
+};
+
+// What the whole process (client and server alike: both live here) spent while a row ran.
+struct Usage {
+  double cpu_us = 0;
+  uint64_t page_faults = 0;  // minor and major
+  uint64_t allocations = 0;  // operator new (bench/alloc_counter.h)
+
+  static Usage Now() {
+    rusage ru{};
+    ::getrusage(RUSAGE_SELF, &ru);
+    Usage u;
+    u.cpu_us = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
+               static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+    u.page_faults = static_cast<uint64_t>(ru.ru_minflt + ru.ru_majflt);
+    u.allocations = HeapAllocations();
+    return u;
+  }
+  void AddSince(const Usage& start, const Usage& end) {
+    cpu_us += end.cpu_us - start.cpu_us;
+    page_faults += end.page_faults - start.page_faults;
+    allocations += end.allocations - start.allocations;
+  }
 };
 
 struct Row {
   std::string name;
   RowRole role;
   RowResult result;
+  Usage usage;  // over the measured rounds
+
+  double PerCall(double total) const {
+    return result.calls > 0 ? total / static_cast<double>(result.calls) : 0;
+  }
 };
 
 struct BenchConfig {
@@ -124,7 +162,7 @@ std::vector<Spec> AllRows(const BenchConfig& config, size_t size,
        [=](absl::Duration d) { return RunRpcAsync({one}, size, 1, d); }},
       {"say", "framerpc 1 at a time, Say (text)", RowRole::kOther, /*serial=*/true,
        [=](absl::Duration d) { return RunRpcSayBlocking(one, size, d); }},
-      {"pipelined", "raw TCP pipelined " + in_flight, RowRole::kOther, /*serial=*/false,
+      {"pipelined", "raw TCP pipelined " + in_flight, RowRole::kPipelinedFloor, /*serial=*/false,
        [=](absl::Duration d) { return RunRawPipelined(size, c, k, d); }},
       {"inflight", "framerpc in flight " + in_flight, RowRole::kInFlight, /*serial=*/false,
        [=](absl::Duration d) { return RunRpcAsync(channels, size, k, d); }},
@@ -166,25 +204,40 @@ absl::Status MeasureSize(const BenchConfig& config, size_t size,
               specs.end());
   const absl::Duration slice = config.duration / config.rounds;
   std::vector<Samples> samples(specs.size());
+  std::vector<Usage> usage(specs.size());
   for (int round = -1; round < config.rounds; ++round) {
     const bool warming = round < 0;
     if (warming && config.warmup <= absl::ZeroDuration()) continue;
     for (size_t i = 0; i < specs.size(); ++i) {
       absl::Status placed = place(specs[i]);
       if (!placed.ok()) return placed;
+      const Usage before = Usage::Now();
       absl::StatusOr<Samples> result = specs[i].measure(warming ? config.warmup : slice);
+      usage[i].AddSince(before, Usage::Now());
       if (!result.ok()) {
         return absl::Status(
             result.status().code(),
             absl::StrCat(specs[i].name, ", ", size, " B: ", result.status().message()));
       }
-      if (!warming) samples[i].Append(*std::move(result));
+      if (warming) {
+        usage[i] = Usage();
+      } else {
+        samples[i].Append(*std::move(result));
+      }
     }
   }
   for (size_t i = 0; i < specs.size(); ++i) {
-    rows->push_back(Row{specs[i].name, specs[i].role, Summarize(std::move(samples[i]))});
+    rows->push_back(
+        Row{specs[i].name, specs[i].role, Summarize(std::move(samples[i])), usage[i]});
   }
   return absl::OkStatus();
+}
+
+const Row* FindFullRow(const std::vector<Row>& rows, RowRole role) {
+  for (const Row& row : rows) {
+    if (row.role == role) return &row;
+  }
+  return nullptr;
 }
 
 const RowResult* FindRow(const std::vector<Row>& rows, RowRole role) {
@@ -197,6 +250,9 @@ const RowResult* FindRow(const std::vector<Row>& rows, RowRole role) {
 // Markdown, so that it pastes into docs/benchmarks.md as it is.
 void PrintTable(size_t size, const std::vector<Row>& rows) {
   const RowResult none;
+  const Row* floor_full = FindFullRow(rows, RowRole::kFloor);
+  const double floor_cpu =
+      floor_full != nullptr ? floor_full->PerCall(floor_full->usage.cpu_us) : 0;
   const RowResult* floor_row = FindRow(rows, RowRole::kFloor);
   const RowResult* one_row = FindRow(rows, RowRole::kOneAtATime);
   const RowResult& floor = floor_row != nullptr ? *floor_row : none;
@@ -204,18 +260,56 @@ void PrintTable(size_t size, const std::vector<Row>& rows) {
   std::printf("\n%zu B payload\n\n", size);
   std::printf(
       "| row | calls/s | p50 us | p99 us | p50 / floor | p99 / floor | calls/s / floor "
-      "| calls/s / 1-at-a-time |\n");
-  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+      "| calls/s / 1-at-a-time | CPU us/call | CPU / floor | page faults/call | allocs/call |\n");
+  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (const Row& row : rows) {
     const RowResult& r = row.result;
-    std::printf("| %s | %.0f | %.1f | %.1f | %.2fx | %.2fx | %.2fx | %.2fx |\n", row.name.c_str(),
-                r.calls_per_sec, r.p50_us, r.p99_us, Ratio(r.p50_us, floor.p50_us),
-                Ratio(r.p99_us, floor.p99_us), Ratio(r.calls_per_sec, floor.calls_per_sec),
-                Ratio(r.calls_per_sec, one.calls_per_sec));
+    const double cpu = row.PerCall(row.usage.cpu_us);
+    std::printf(
+        "| %s | %.0f | %.1f | %.1f | %.2fx | %.2fx | %.2fx | %.2fx | %.1f | %.2fx | %.1f | %.2f "
+        "|\n",
+        row.name.c_str(), r.calls_per_sec, r.p50_us, r.p99_us, Ratio(r.p50_us, floor.p50_us),
+        Ratio(r.p99_us, floor.p99_us), Ratio(r.calls_per_sec, floor.calls_per_sec),
+        Ratio(r.calls_per_sec, one.calls_per_sec), cpu, Ratio(cpu, floor_cpu),
+        row.PerCall(static_cast<double>(row.usage.page_faults)),
+        row.PerCall(static_cast<double>(row.usage.allocations)));
+  }
+}
+
+// Issue 18.1's targets. CPU is the whole process's (client and server), for the floor as for
+// framerpc.
+void PrintLargeTargets(size_t size, const std::vector<Row>& rows) {
+  const Row* floor = FindFullRow(rows, RowRole::kFloor);
+  const Row* one = FindFullRow(rows, RowRole::kOneAtATime);
+  const Row* many = FindFullRow(rows, RowRole::kInFlight);
+  const Row* pipelined = FindFullRow(rows, RowRole::kPipelinedFloor);
+  auto verdict = [](bool met) { return met ? "met" : "MISSED"; };
+  if (floor != nullptr && one != nullptr) {
+    const double speed = Ratio(one->result.calls_per_sec, floor->result.calls_per_sec);
+    std::printf("%zu B: 1-at-a-time calls/s = %.2fx floor (target >= %.1fx): %s\n", size, speed,
+                kLargeThroughputTarget, verdict(speed >= kLargeThroughputTarget));
+    const double cpu = Ratio(one->PerCall(one->usage.cpu_us), floor->PerCall(floor->usage.cpu_us));
+    std::printf("%zu B: 1-at-a-time CPU/call = %.2fx floor's (target <= %.1fx): %s\n", size, cpu,
+                kLargeCpuTarget, verdict(cpu <= kLargeCpuTarget));
+  }
+  if (floor != nullptr && many != nullptr) {
+    const double speed = Ratio(many->result.calls_per_sec, floor->result.calls_per_sec);
+    std::printf("%zu B: in-flight calls/s = %.2fx floor (target >= %.1fx): %s\n", size, speed,
+                kLargeInFlightTarget, verdict(speed >= kLargeInFlightTarget));
+  }
+  if (pipelined != nullptr && many != nullptr) {
+    std::printf("%zu B: in-flight calls/s = %.2fx raw pipelined\n", size,
+                Ratio(many->result.calls_per_sec, pipelined->result.calls_per_sec));
+  }
+  if (one != nullptr) {
+    const double allocations = one->PerCall(static_cast<double>(one->usage.allocations));
+    std::printf("%zu B: heap allocations per call = %.2f (target <= %.0f): %s\n", size,
+                allocations, kAllocationsTarget, verdict(allocations <= kAllocationsTarget));
   }
 }
 
 void PrintTargets(size_t size, const std::vector<Row>& rows) {
+  if (size >= kLargeBytes) PrintLargeTargets(size, rows);
   const RowResult* floor = FindRow(rows, RowRole::kFloor);
   const RowResult* one = FindRow(rows, RowRole::kOneAtATime);
   const RowResult* many = FindRow(rows, RowRole::kInFlight);

@@ -91,4 +91,18 @@ absl::Status FinishCallFromResponse(const Frame& frame, ClientContext* context,
   return absl::OkStatus();
 }
 
+absl::Status FinishCallFromResponse(Frame* frame, ClientContext* context,
+                                    google::protobuf::MessageLite* response) {
+  absl::Status status(WireStatusCode(frame->envelope.status_code()),
+                      frame->envelope.status_message());
+  if (!status.ok()) return status;
+  const absl::string_view bytes = frame->message_bytes();
+  if (response != nullptr &&
+      !response->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return absl::InternalError("response message does not parse");
+  }
+  frame->TakeAttachment(ClientCallAccess::mutable_response_attachment(context));
+  return absl::OkStatus();
+}
+
 }  // namespace framerpc

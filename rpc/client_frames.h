@@ -49,6 +49,10 @@ absl::StatusCode WireStatusCode(int32_t code);
 // makes it INTERNAL.
 absl::Status FinishCallFromResponse(const Frame& frame, ClientContext* context,
                                     google::protobuf::MessageLite* response);
+// The same, moving the attachment out of `frame` into the context instead of copying it: no copy
+// at all when the frame reader detached it (Frame::TakeAttachment).
+absl::Status FinishCallFromResponse(Frame* frame, ClientContext* context,
+                                    google::protobuf::MessageLite* response);
 
 }  // namespace framerpc
 

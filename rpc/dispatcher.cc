@@ -18,7 +18,7 @@ class FramedServerStream final : public ServerStreamBase {
     Frame frame;
     if (!error_.ok() || !stream_->Read(&frame)) return false;
     if (observer_ != nullptr) {
-      observer_->OnStreamMessage(observed_, transport_, /*received=*/true, frame.payload.size());
+      observer_->OnStreamMessage(observed_, transport_, /*received=*/true, frame.payload_size());
     }
     const absl::string_view bytes = frame.message_bytes();
     if (!message->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
@@ -160,6 +160,21 @@ std::string Dispatcher::OkResponse(uint64_t call_id, const google::protobuf::Mes
   return frame;
 }
 
+std::string Dispatcher::OkResponseHead(uint64_t call_id, const google::protobuf::Message* message,
+                                       std::string* attachment, std::string* tail,
+                                       absl::StatusCode* code) const {
+  Envelope envelope;
+  envelope.set_kind(RESPONSE);
+  envelope.set_call_id(call_id);
+  std::string head;
+  absl::Status encoded =
+      EncodeFrameHead(std::move(envelope), message, attachment->size(), limits_, &head);
+  *code = encoded.code();
+  if (!encoded.ok()) return ErrorResponse(call_id, encoded);
+  tail->swap(*attachment);
+  return head;
+}
+
 std::string Dispatcher::ErrorResponse(uint64_t call_id, const absl::Status& status) const {
   Envelope envelope;
   envelope.set_kind(RESPONSE);
@@ -248,7 +263,7 @@ void Dispatcher::Run(const Route& route, std::shared_ptr<ServerCall> call,
   const uint64_t id = call->call_id;
   std::unique_ptr<google::protobuf::Message> request = route.handler->NewRequest();
   const absl::string_view bytes = call->request_frame.message_bytes();
-  const uint64_t request_bytes = call->request_frame.payload.size();
+  const uint64_t request_bytes = call->request_frame.payload_size();
   if (!request->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     RecordFinished(&route, *call, absl::StatusCode::kInvalidArgument, request_bytes, 0);
     reply(std::move(call),
@@ -273,10 +288,15 @@ void Dispatcher::Run(const Route& route, std::shared_ptr<ServerCall> call,
   }
   absl::StatusCode code = absl::StatusCode::kOk;
   std::string frame =
-      OkResponse(id, response.get(), *call->context.mutable_response_attachment(), &code);
+      call->separate_reply_tail
+          ? OkResponseHead(id, response.get(), call->context.mutable_response_attachment(),
+                           &call->reply_tail, &code)
+          : OkResponse(id, response.get(), *call->context.mutable_response_attachment(), &code);
   response.reset();  // encoded: the frame alone goes on
   std::string().swap(*call->context.mutable_response_attachment());
-  RecordFinished(&route, *call, code, request_bytes, code == absl::StatusCode::kOk ? frame.size() : 0);
+  const size_t response_bytes = frame.size() + call->reply_tail.size();
+  RecordFinished(&route, *call, code, request_bytes,
+                 code == absl::StatusCode::kOk ? response_bytes : 0);
   reply(std::move(call), std::move(frame));
 }
 

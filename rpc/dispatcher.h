@@ -42,6 +42,12 @@ struct ServerCall {
   Frame request_frame;  // owns the bytes the context's request attachment points into
   // Streaming calls only: the message flow, set by the transport before Dispatch().
   std::shared_ptr<CallStream> stream;
+  // Set by a transport that sends a reply as a head plus a tail (writev): a unary call's OK
+  // RESPONSE is then passed to the ReplyFn as the frame's head alone, and the response
+  // attachment, moved and not copied, waits in `reply_tail`. It is written on the thread that
+  // calls the ReplyFn, just before that call: only the ReplyFn may take it, on that thread.
+  bool separate_reply_tail = false;
+  std::string reply_tail;
 };
 
 class Dispatcher {
@@ -104,6 +110,11 @@ class Dispatcher {
   // response instead if that breaks the frame limits, with *code (when given) saying which.
   std::string OkResponse(uint64_t call_id, const google::protobuf::Message* message,
                          absl::string_view attachment, absl::StatusCode* code = nullptr) const;
+  // As OkResponse, but returns the frame's head alone and moves `*attachment` into `*tail`, the
+  // rest of the frame; on an error response `*tail` stays empty.
+  std::string OkResponseHead(uint64_t call_id, const google::protobuf::Message* message,
+                             std::string* attachment, std::string* tail,
+                             absl::StatusCode* code) const;
 
   // Waits for handlers running on the worker pools and on stream threads to return. Call once no
   // more requests arrive.

@@ -161,10 +161,11 @@ bool ServerConnection::DecodeFrames(Buffer* buffer) {
   return frame_completed;
 }
 
-void ServerConnection::SendFrame(std::string frame) {
-  bytes_sent_.fetch_add(frame.size(), std::memory_order_relaxed);
-  if (stats_ != nullptr) stats_->OnFrameSent(frame.size());
-  connection_->Send(std::move(frame));
+void ServerConnection::SendFrame(std::string frame, std::string tail) {
+  const size_t bytes = frame.size() + tail.size();
+  bytes_sent_.fetch_add(bytes, std::memory_order_relaxed);
+  if (stats_ != nullptr) stats_->OnFrameSent(bytes);
+  connection_->SendOwned(std::move(frame), std::move(tail));
 }
 
 void ServerConnection::NoteInput(Buffer* buffer, bool frame_completed) {
@@ -353,6 +354,7 @@ void ServerConnection::OnRequest(Frame frame) {
   const uint32_t peer_window = frame.envelope.window_update();
   std::shared_ptr<ServerCall> call =
       Dispatcher::NewCall(std::move(frame), peer_, peer_identity_);
+  call->separate_reply_tail = true;
   const Dispatcher::Route* route = dispatcher_->FindRoute(call->context.method());
   if (route != nullptr && route->handler->kind() != MethodKind::kUnary &&
       !OpenStream(call.get(), peer_window)) {
@@ -380,20 +382,26 @@ void ServerConnection::OnRequest(Frame frame) {
   EventLoop* loop = connection_->loop();
   dispatcher_->Dispatch(std::move(call), route, /*allow_offload=*/true,
                         [weak, loop](std::shared_ptr<ServerCall> done, std::string reply) {
+                          // On the thread that ran the handler: the tail is ours to take.
+                          std::string tail = std::move(done->reply_tail);
                           if (loop->IsInLoopThread()) {  // Inline handler: finish right here.
-                            if (auto self = weak.lock()) self->Finish(done, std::move(reply));
+                            if (auto self = weak.lock()) {
+                              self->Finish(done, std::move(reply), std::move(tail));
+                            }
                             return;
                           }
-                          loop->QueueInLoop([weak, done = std::move(done),
-                                             reply = std::move(reply)]() mutable {
-                            if (auto self = weak.lock()) self->Finish(done, std::move(reply));
+                          loop->QueueInLoop([weak, done = std::move(done), reply = std::move(reply),
+                                             tail = std::move(tail)]() mutable {
+                            if (auto self = weak.lock()) {
+                              self->Finish(done, std::move(reply), std::move(tail));
+                            }
                           });
                         });
 }
 
 bool ServerConnection::OpenStream(ServerCall* call, uint32_t peer_window) {
   absl::Status refused;
-  if (!call->request_frame.payload.empty()) {
+  if (call->request_frame.payload_size() != 0) {
     refused = absl::InvalidArgumentError("a streaming REQUEST carries no message");
   } else if (peer_window > max_stream_window_ ||
              (peer_window == 0 && kDefaultStreamWindow > max_stream_window_)) {
@@ -452,7 +460,7 @@ void ServerConnection::OnStreamMessage(Frame frame, uint32_t body_bytes) {
   }
   absl::Status status;
   if ((frame.envelope.flags() & END_OF_STREAM) != 0) {
-    status = frame.payload.empty()
+    status = frame.payload_size() == 0
                  ? call->stream->OnHalfClose()
                  : absl::InvalidArgumentError("END_OF_STREAM frame carries a message");
   } else {
@@ -478,11 +486,12 @@ void ServerConnection::FailCall(const std::shared_ptr<ServerCall>& call,
   Finish(call, dispatcher_->ErrorResponse(call->call_id, status));
 }
 
-void ServerConnection::Finish(const std::shared_ptr<ServerCall>& call, std::string frame) {
+void ServerConnection::Finish(const std::shared_ptr<ServerCall>& call, std::string frame,
+                              std::string tail) {
   auto it = active_.find(call->call_id);
   // Absent or replaced: the call was cancelled or timed out, and its late result is dropped.
   if (it == active_.end() || it->second.call != call) return;
-  SendFrame(std::move(frame));
+  SendFrame(std::move(frame), std::move(tail));
   Retire(call->call_id);
 }
 

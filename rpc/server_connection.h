@@ -145,8 +145,9 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   void OnStreamMessage(Frame frame, uint32_t body_bytes);
   void OnWindowUpdate(const Frame& frame);
   void OnPing(const Frame& frame);
-  // Sends one whole frame, counted in the stats.
-  void SendFrame(std::string frame);
+  // Sends one whole frame, counted in the stats; or a frame as its head and the `tail` that
+  // completes it (a reply's attachment, moved here and written without a copy).
+  void SendFrame(std::string frame, std::string tail = std::string());
   // Timeouts: tells timeouts_ what the input looks like after a decoding pass, and (re)arms the
   // timer at its next deadline; OnTimer carries out what is due.
   void NoteInput(Buffer* buffer, bool frame_completed);
@@ -161,8 +162,10 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   void OnClosed();
   void ProtocolError(const absl::Status& status);
   void Refused(RefusalKind kind, absl::string_view reason);
-  // Loop thread: sends `frame` if `call` is still active, and retires it.
-  void Finish(const std::shared_ptr<ServerCall>& call, std::string frame);
+  // Loop thread: sends `frame` (then `tail`, the rest of it) if `call` is still active, and
+  // retires it.
+  void Finish(const std::shared_ptr<ServerCall>& call, std::string frame,
+              std::string tail = std::string());
   void Retire(uint64_t call_id);
   void RetireAll();
   void SetPaused(bool paused);

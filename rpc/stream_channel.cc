@@ -467,7 +467,7 @@ void ChannelImpl::OnResponse(ClientConn* conn, Frame frame) {
   auto it = calls_.find(id);
   // Unknown: cancelled or timed out already. On another connection: not this call's reply.
   if (it == calls_.end() || it->second.conn != conn) return;
-  Complete(id, FinishCallFromResponse(frame, it->second.context, it->second.response));
+  Complete(id, FinishCallFromResponse(&frame, it->second.context, it->second.response));
 }
 
 void ChannelImpl::OnGoaway(ClientConn* conn, uint64_t last_call_id) {

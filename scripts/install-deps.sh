@@ -19,6 +19,7 @@ PACKAGES=(
   python3-protobuf
   libssl-dev                 # libcrypto's SHA-256 for the file service
   libxxhash-dev              # XXH3-128, the file service's default checksum
+  libjemalloc-dev            # the server's allocator: keeps 1 MiB bodies mapped between calls
   python3-xxhash             # the same XXH3-128 for the Python client's example and tests
   prometheus-cpp-dev         # the metrics registry and text format (prometheus-cpp 1.0)
   libspdlog-dev              # logs (spdlog 1.10, with libfmt-dev)

@@ -47,6 +47,15 @@ std::string Connection::SocketErrorText() const {
 
 void Connection::Send(std::string bytes) { Send(std::move(bytes), absl::string_view()); }
 
+void Connection::SendOwned(std::string head, std::string tail) {
+  if (head.empty() && tail.empty()) return;
+  if (loop_->IsInLoopThread()) {
+    SendInLoop(std::move(head), std::move(tail));
+  } else {
+    SendDirect(std::move(head), tail);
+  }
+}
+
 void Connection::Send(std::string head, absl::string_view tail) {
   if (head.empty() && tail.empty()) return;
   if (loop_->IsInLoopThread()) {
@@ -159,14 +168,15 @@ void Connection::SubtractQueuedLocked(size_t n) {
   if (options_.output_budget != nullptr) options_.output_budget->Release(n);
 }
 
-void Connection::SendInLoop(std::string bytes) {
+void Connection::SendInLoop(std::string bytes, std::string tail) {
   if (state_ != State::kOpen) return;
   size_t queued;
   {
     std::lock_guard<std::mutex> lock(output_mu_);
     if (!output_open_) return;
-    queued = AddQueuedLocked(bytes.size());
-    output_.push_back(std::move(bytes));
+    queued = AddQueuedLocked(bytes.size() + tail.size());
+    if (!bytes.empty()) output_.push_back(std::move(bytes));
+    if (!tail.empty()) output_.push_back(std::move(tail));
     loop_flushes_ = true;
   }
   FireWatermark(queued);

@@ -96,6 +96,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // socket does not take it all; from the loop thread it is always copied into the queue. `tail`
   // need only live until this returns.
   void Send(std::string head, absl::string_view tail);
+  // The same with a tail it takes over: on the loop thread, both are queued as they are and
+  // written with one writev, so that a large tail (a reply's attachment) is never copied; from
+  // another thread, as Send(head, tail) above.
+  void SendOwned(std::string head, std::string tail);
   // Closes the write side once queued output is written. Thread-safe; later sends are dropped.
   void Shutdown();
   // Closes gracefully: writes the queued output and then `bytes` (e.g. a final error frame),
@@ -128,7 +132,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
  private:
   enum class State { kOpen, kShuttingDown, kLingering, kClosed };
 
-  void SendInLoop(std::string bytes);
+  // Queues `bytes`, then `tail` if not empty, as pieces of their own (no copy).
+  void SendInLoop(std::string bytes, std::string tail = std::string());
   // Another thread's Send(): writes at once if nothing is queued, queues the rest.
   void SendDirect(std::string head, absl::string_view tail);
   void HandleRead();

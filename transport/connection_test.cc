@@ -384,6 +384,28 @@ TEST_F(ConnectionTest, HeadAndTailArriveAsOneAndTheTailNeedNotOutliveTheCall) {
   EXPECT_TRUE(got == expected);
 }
 
+// SendOwned: a tail taken over whole. From the loop thread it is queued as it is (no copy) behind
+// its head, and a large one still reaches a slow reader intact and in order; from another
+// thread it behaves as Send(head, tail); empty pieces are skipped.
+TEST_F(ConnectionTest, OwnedTailsArriveBehindTheirHeadsFromAnyThread) {
+  StartConnection();
+  const std::string large = Pattern(8 << 20, 41);  // far more than the socket takes at once
+  RunOnLoopAndWait(loop(), [&] {
+    conn_->SendOwned("head:", large);
+    conn_->SendOwned("", "");  // nothing
+    conn_->SendOwned("|no tail", "");
+    conn_->SendOwned("", "|no head");
+    EXPECT_EQ(conn_->queued_output_bytes(), 5 + large.size() + 8 + 8);
+  });
+  conn_->SendOwned("|other thread:", Pattern(100 << 10, 42));
+  const std::string expected =
+      "head:" + large + "|no tail|no head|other thread:" + Pattern(100 << 10, 42);
+  const std::string got = ReadExactly(peer_.get(), expected.size(), 4096);
+  ASSERT_EQ(got.size(), expected.size());
+  EXPECT_TRUE(got == expected);
+  RunOnLoopAndWait(loop(), [&] { EXPECT_EQ(conn_->queued_output_bytes(), 0u); });
+}
+
 TEST_F(ConnectionTest, DirectSendToClosedPeerClosesOnceWithTheWriteError) {
   StartConnection();
   RunOnLoopAndWait(loop(), [&] { conn_->StopReading(); });  // the write must find it, not a read

@@ -39,21 +39,32 @@ struct FrameLimits {
   uint32_t max_metadata_bytes = 16u << 10;
 };
 
-// One decoded frame. `payload` holds the message bytes followed by the attachment bytes.
+// One decoded frame. `payload` holds the message bytes followed by the attachment bytes, unless
+// the attachment is detached: then `payload` holds the message bytes alone and `detached` the
+// attachment, read from the socket into a string of its own (FrameReader) so that it can be handed
+// over without a copy. Use the accessors below rather than `payload` directly.
 struct Frame {
   Envelope envelope;
   std::string payload;
+  bool attachment_detached = false;
+  std::string detached;
 
+  // The payload's length on the wire: message and attachment.
+  size_t payload_size() const { return payload.size() + detached.size(); }
   absl::string_view message_bytes() const {
+    if (attachment_detached) return payload;
     return absl::string_view(payload).substr(0, payload.size() - envelope.attachment_size());
   }
   absl::string_view attachment() const {
+    if (attachment_detached) return detached;
     return absl::string_view(payload).substr(payload.size() - envelope.attachment_size());
   }
-  // Moves the attachment into `out`, without copying when the message part is empty (the usual
-  // case for bulk data). Leaves `payload` unspecified: read the message first.
+  // Moves the attachment into `out`, without copying when it is detached or the message part is
+  // empty (the usual cases for bulk data). Leaves `payload` unspecified: read the message first.
   void TakeAttachment(std::string* out) {
-    if (envelope.attachment_size() == payload.size()) {
+    if (attachment_detached) {
+      out->swap(detached);
+    } else if (envelope.attachment_size() == payload.size()) {
       out->swap(payload);
     } else {
       out->assign(attachment().data(), attachment().size());

@@ -57,7 +57,13 @@ Decoded ReadInPieces(absl::string_view input, const framerpc::FrameLimits& limit
       const framerpc::FrameReadResult result = reader.Next(&buffer, &frame);
       if (result.outcome == framerpc::DecodeOutcome::kError) out.error = true;
       if (result.outcome != framerpc::DecodeOutcome::kFrame) break;
-      out.frames.emplace_back(frame.envelope.SerializeAsString(), std::move(frame.payload));
+      // A detached attachment (FrameReader) is the same payload, kept in two strings.
+      if (frame.attachment_detached &&
+          frame.detached.size() != frame.envelope.attachment_size()) {
+        __builtin_trap();
+      }
+      out.frames.emplace_back(frame.envelope.SerializeAsString(),
+                              std::string(frame.message_bytes()) + std::string(frame.attachment()));
     }
   }
   return out;

@@ -11,12 +11,18 @@
 // is complete (or the reader destroyed); when it does not fit, Next() reports over_budget and
 // leaves the frame where it is, to be tried again when there is room.
 //
+// A frame whose attachment is large (at least the divert threshold) and whose message is small
+// (at most kMaxHeldMessageBytes) is read with its attachment detached: the message is buffered
+// and copied out, and only the attachment is read in place, into a string of its own, so that the
+// frame's user can take it without a copy (Frame::TakeAttachment).
+//
 // Threading: one reader per connection, used on that connection's loop thread with its buffer.
 #ifndef FRAMERPC_TRANSPORT_FRAME_READER_H_
 #define FRAMERPC_TRANSPORT_FRAME_READER_H_
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "absl/status/status.h"
 #include "transport/buffer.h"
@@ -38,6 +44,8 @@ class FrameReader {
  public:
   static constexpr size_t kMinDivertPayloadBytes = 16 << 10;
   static constexpr size_t kMaxDivertBodyBytes = UINT32_MAX;
+  // Largest message held in the buffer ahead of a detached attachment.
+  static constexpr size_t kMaxHeldMessageBytes = 4096;
 
   explicit FrameReader(FrameLimits limits, size_t min_divert_payload = kMinDivertPayloadBytes,
                        size_t max_divert_body = kMaxDivertBodyBytes)
@@ -72,6 +80,8 @@ class FrameReader {
   ByteBudget* budget_ = nullptr;
   size_t reserved_ = 0;        // taken from budget_ for the body being diverted
   Envelope pending_envelope_;  // of the body being diverted
+  bool detaching_ = false;     // the diversion holds the attachment alone
+  std::string pending_message_;  // when detaching_: the message bytes
   uint32_t pending_body_bytes_ = 0;
   uint64_t bodies_read_in_place_ = 0;
 };

@@ -67,7 +67,7 @@ void ExpectSame(const Sent& sent, const Frame& frame, uint32_t body_bytes) {
   EXPECT_EQ(frame.envelope.call_id(), sent.call_id);
   EXPECT_EQ(frame.message_bytes(), sent.message) << sent.call_id;
   EXPECT_TRUE(frame.attachment() == sent.attachment) << sent.call_id;
-  EXPECT_EQ(body_bytes, frame.envelope.ByteSizeLong() + frame.payload.size()) << sent.call_id;
+  EXPECT_EQ(body_bytes, frame.envelope.ByteSizeLong() + frame.payload_size()) << sent.call_id;
 }
 
 // Takes every complete frame out of `buffer`, checking each against the next one expected.
@@ -199,6 +199,85 @@ TEST(FrameReaderTest, ALargeBodyIsReadInPlaceWithoutGrowingTheBuffer) {
   ASSERT_EQ(result.outcome, DecodeOutcome::kFrame);
   EXPECT_EQ(reader.bodies_read_in_place(), 1u);
   EXPECT_TRUE(frame.attachment() == body);
+}
+
+// Feeds `wire` in 64 KiB pieces, as socket reads would come, until a frame is out.
+FrameReadResult ReadInPieces(const std::string& wire, FrameReader* reader, Frame* frame) {
+  Buffer buffer;
+  FrameReadResult result;
+  for (size_t sent = 0; sent < wire.size(); sent += 64 << 10) {
+    buffer.Append(absl::string_view(wire).substr(sent, 64 << 10));
+    result = reader->Next(&buffer, frame);
+    if (result.outcome != DecodeOutcome::kNeedMore) break;
+  }
+  return result;
+}
+
+std::string FrameWithMessage(const std::string& method, const std::string& attachment) {
+  Envelope envelope;
+  envelope.set_kind(RESPONSE);
+  envelope.set_call_id(9);
+  Envelope message;  // any message will do
+  message.set_method(method);
+  std::string wire;
+  EXPECT_TRUE(EncodeFrame(envelope, &message, attachment, FrameLimits{}, &wire).ok());
+  return wire;
+}
+
+// A unary reply (a small message, then a large attachment) comes out with the attachment in a
+// string of its own, which TakeAttachment hands over as it is: the bytes read from the socket are
+// the bytes the caller gets, with no copy.
+TEST(FrameReaderTest, ALargeAttachmentBehindASmallMessageIsTakenWithoutACopy) {
+  const std::string attachment = Pattern(1 << 20, 5);
+  FrameReader reader(FrameLimits{});
+  Frame frame;
+  const FrameReadResult result =
+      ReadInPieces(FrameWithMessage("small", attachment), &reader, &frame);
+  ASSERT_EQ(result.outcome, DecodeOutcome::kFrame);
+  ASSERT_TRUE(frame.attachment_detached);
+  EXPECT_EQ(reader.bodies_read_in_place(), 1u);
+  Envelope message;
+  ASSERT_TRUE(message.ParseFromArray(frame.message_bytes().data(),
+                                     static_cast<int>(frame.message_bytes().size())));
+  EXPECT_EQ(message.method(), "small");
+  EXPECT_EQ(result.body_bytes, frame.envelope.ByteSizeLong() + frame.payload_size());
+  const char* read_into = frame.attachment().data();
+  std::string taken;
+  frame.TakeAttachment(&taken);
+  EXPECT_EQ(taken.data(), read_into);  // the same storage: moved, not copied
+  EXPECT_TRUE(taken == attachment);
+}
+
+// A message too large to hold in the buffer keeps the whole payload in one string, read in place,
+// as before: the buffer never grows to hold a large message.
+TEST(FrameReaderTest, ALargeMessageKeepsItsAttachmentInThePayload) {
+  const std::string attachment = Pattern(100 << 10, 6);
+  const std::string method(FrameReader::kMaxHeldMessageBytes + 1, 'm');
+  FrameReader reader(FrameLimits{});
+  Frame frame;
+  const FrameReadResult result = ReadInPieces(FrameWithMessage(method, attachment), &reader, &frame);
+  ASSERT_EQ(result.outcome, DecodeOutcome::kFrame);
+  EXPECT_FALSE(frame.attachment_detached);
+  EXPECT_EQ(reader.bodies_read_in_place(), 1u);
+  Envelope message;
+  ASSERT_TRUE(message.ParseFromArray(frame.message_bytes().data(),
+                                     static_cast<int>(frame.message_bytes().size())));
+  EXPECT_EQ(message.method(), method);
+  EXPECT_TRUE(frame.attachment() == attachment);
+}
+
+// A frame read after a detached one starts clean: a small frame reusing the same Frame object is
+// not mistaken for one with a detached attachment.
+TEST(FrameReaderTest, ASmallFrameAfterADetachedOneIsWhole) {
+  FrameReader reader(FrameLimits{});
+  Frame frame;
+  ASSERT_EQ(ReadInPieces(FrameWithMessage("a", Pattern(64 << 10, 7)), &reader, &frame).outcome,
+            DecodeOutcome::kFrame);
+  ASSERT_TRUE(frame.attachment_detached);
+  ASSERT_EQ(ReadInPieces(FrameWithMessage("b", "tiny"), &reader, &frame).outcome,
+            DecodeOutcome::kFrame);
+  EXPECT_FALSE(frame.attachment_detached);
+  EXPECT_EQ(frame.attachment(), "tiny");
 }
 
 TEST(FrameReaderTest, ABodyIsTakenFromTheBudgetUntilItIsComplete) {
