@@ -11,6 +11,8 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "rpc/blocking_handshake.h"
 #include "rpc/call_access.h"
 #include "rpc/client_frames.h"
 #include "transport/socket_ops.h"
@@ -44,8 +46,13 @@ timeval SocketTimeout(absl::Time deadline) {
 }  // namespace
 
 SyncCalls::SyncCalls(std::string target, SocketAddress address, ChannelOptions options,
-                     EventLoop* loop)
-    : target_(std::move(target)), address_(address), options_(options), loop_(loop) {}
+                     EventLoop* loop, std::shared_ptr<TlsContext> tls, std::string tls_server_name)
+    : target_(std::move(target)),
+      address_(address),
+      options_(options),
+      loop_(loop),
+      tls_(std::move(tls)),
+      tls_server_name_(std::move(tls_server_name)) {}
 
 SyncCalls::~SyncCalls() {
   std::unique_lock<std::mutex> lock(mu_);
@@ -114,7 +121,12 @@ absl::Status SyncCalls::RunOnce(std::unique_ptr<Conn> conn, uint64_t id, absl::s
   } else {
     status = Receive(conn.get(), id, deadline, context, response, &reusable, not_processed);
     // Timed out waiting: tell the server; a late reply is skipped by the next call here.
-    if (absl::IsDeadlineExceeded(status)) SendCancel(conn.get(), id);
+    if (absl::IsDeadlineExceeded(status) && !SendCancel(conn.get(), id)) reusable = false;
+    // Records read ahead of the reply (a PING) would never make the socket readable for the idle
+    // watch: served now, while this thread still holds the connection.
+    if (reusable && conn->tls != nullptr && conn->tls->HasBufferedInput()) {
+      reusable = ServeIdle(conn.get());
+    }
   }
   // Before the call leaves running_: a TryCancel() that got in first still finds it there.
   ClientCallAccess::Unbind(context);
@@ -178,6 +190,7 @@ absl::StatusOr<std::unique_ptr<SyncCalls::Conn>> SyncCalls::Borrow(bool may_skip
 
 bool SyncCalls::StillUsable(Conn* conn) {
   // The common case costs one syscall: nothing has arrived since the last call.
+  if (conn->tls != nullptr && conn->tls->HasBufferedInput()) return ServeIdle(conn);
   char byte;
   const ssize_t peeked = ::recv(conn->fd.get(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   if (peeked < 0) return errno == EAGAIN || errno == EWOULDBLOCK;
@@ -188,14 +201,14 @@ bool SyncCalls::StillUsable(Conn* conn) {
 
 bool SyncCalls::ServeIdle(Conn* conn) {
   for (;;) {
-    char buf[4096];
-    const ssize_t n = ::recv(conn->fd.get(), buf, sizeof(buf), MSG_DONTWAIT);
+    int err = 0;
+    std::string tls_error;
+    const ssize_t n = ReadSome(conn, /*dont_wait=*/true, &err, &tls_error);
     if (n == 0) return false;
     if (n < 0) {
-      if (errno != EAGAIN && errno != EWOULDBLOCK) return false;
+      if (err != EAGAIN && err != EWOULDBLOCK) return false;
       break;
     }
-    conn->input.Append(absl::string_view(buf, static_cast<size_t>(n)));
   }
   for (;;) {
     Frame frame;
@@ -211,14 +224,60 @@ bool SyncCalls::ServeIdle(Conn* conn) {
 }
 
 bool SyncCalls::SendPingAck(Conn* conn, uint64_t ping_data) {
-  const std::string frame = PingAckFrame(ping_data, options_.limits);
   // Never blocks: a server that does not read cannot hold the caller (or the loop) here.
-  const ssize_t n =
-      ::send(conn->fd.get(), frame.data(), frame.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-  return n == static_cast<ssize_t>(frame.size());
+  return SendNow(conn, PingAckFrame(ping_data, options_.limits));
+}
+
+bool SyncCalls::SendNow(Conn* conn, absl::string_view frame) {
+  if (conn->tls == nullptr) {
+    const ssize_t n =
+        ::send(conn->fd.get(), frame.data(), frame.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    return n == static_cast<ssize_t>(frame.size());
+  }
+  // One record (frames sent here are small); a write the socket does not take whole leaves the
+  // session mid-record, and the connection is then dropped.
+  conn->tls->SetDontWait(true);
+  const RecordIo io = conn->tls->Write(frame.data(), frame.size());
+  conn->tls->SetDontWait(false);
+  return io.kind == RecordIo::Kind::kOk && io.bytes == frame.size();
+}
+
+ssize_t SyncCalls::ReadSome(Conn* conn, bool dont_wait, int* err, std::string* tls_error) {
+  if (conn->tls == nullptr) {
+    if (!dont_wait) return conn->input.ReadFd(conn->fd.get(), 256u << 10, err);
+    char buf[4096];
+    const ssize_t n = ::recv(conn->fd.get(), buf, sizeof(buf), MSG_DONTWAIT);
+    if (n < 0) *err = errno;
+    if (n > 0) conn->input.Append(absl::string_view(buf, static_cast<size_t>(n)));
+    return n;
+  }
+  // Decrypted straight into the input buffer.
+  size_t room = 0;
+  char* into = conn->input.BeginWrite(RecordLayer::kMaxRecordBytes, &room);
+  if (dont_wait) conn->tls->SetDontWait(true);
+  RecordIo io = conn->tls->Read(into, room);
+  if (dont_wait) conn->tls->SetDontWait(false);
+  conn->input.CommitWrite(io.kind == RecordIo::Kind::kOk ? io.bytes : 0);
+  switch (io.kind) {
+    case RecordIo::Kind::kOk:
+      return static_cast<ssize_t>(io.bytes);
+    case RecordIo::Kind::kClosed:
+      return 0;
+    case RecordIo::Kind::kWantRead:
+    case RecordIo::Kind::kWantWrite:  // a post-handshake message's answer waits for the socket
+      *err = EAGAIN;
+      return -1;
+    case RecordIo::Kind::kError:
+      break;
+  }
+  *err = EPROTO;
+  *tls_error = std::string(io.error.message());
+  return -1;
 }
 
 absl::Status SyncCalls::Connect(Conn* conn, absl::Time deadline) {
+  // The connect timeout covers the TLS handshake too, as on the multiplexed connection.
+  const absl::Time connect_deadline = absl::Now() + options_.connect_timeout;
   bool in_progress = false;
   absl::StatusOr<ScopedFd> fd = StartConnect(address_, &in_progress);
   if (!fd.ok()) return fd.status();
@@ -230,8 +289,12 @@ absl::Status SyncCalls::Connect(Conn* conn, absl::Time deadline) {
     if (conn->cancelled.load(std::memory_order_acquire)) ::shutdown(raw_fd, SHUT_RDWR);
   }
   if (in_progress) {
-    absl::Status connected = WaitConnected(conn, deadline);
+    absl::Status connected = WaitConnected(conn, deadline, connect_deadline);
     if (!connected.ok()) return connected;
+  }
+  if (tls_ != nullptr) {
+    absl::Status handshaken = Handshake(conn, deadline, connect_deadline);
+    if (!handshaken.ok()) return handshaken;
   }
   // Blocking from here on: the caller's thread sleeps in send/recv, with SO_*TIMEO for deadlines.
   const int flags = ::fcntl(raw_fd, F_GETFL);
@@ -239,8 +302,8 @@ absl::Status SyncCalls::Connect(Conn* conn, absl::Time deadline) {
   return absl::OkStatus();
 }
 
-absl::Status SyncCalls::WaitConnected(Conn* conn, absl::Time deadline) {
-  const absl::Time connect_deadline = absl::Now() + options_.connect_timeout;
+absl::Status SyncCalls::WaitConnected(Conn* conn, absl::Time deadline,
+                                      absl::Time connect_deadline) {
   const absl::Time until = std::min(deadline, connect_deadline);
   pollfd pfd{conn->fd.get(), POLLOUT, 0};
   for (;;) {
@@ -266,6 +329,27 @@ absl::Status SyncCalls::WaitConnected(Conn* conn, absl::Time deadline) {
     return absl::CancelledError("cancelled by the client");
   }
   return SocketError(conn->fd.get(), address_);
+}
+
+absl::Status SyncCalls::Handshake(Conn* conn, absl::Time deadline, absl::Time connect_deadline) {
+  absl::StatusOr<std::unique_ptr<TlsSession>> session =
+      tls_->NewSession(conn->fd.get(), tls_server_name_);
+  if (!session.ok()) return session.status();
+  conn->tls = *std::move(session);
+  absl::Status status = BlockingHandshake(conn->tls.get(), conn->fd.get(),
+                                          std::min(deadline, connect_deadline), conn->cancelled);
+  // The multiplexed connection's words (rpc/stream_channel.cc), so that a call fails alike
+  // whichever path it took.
+  if (absl::IsDeadlineExceeded(status) && deadline >= connect_deadline) {
+    return absl::UnavailableError(absl::StrCat("TLS handshake with ", target_, " timed out"));
+  }
+  if (absl::IsUnavailable(status)) {
+    return absl::UnavailableError(absl::StrCat("TLS handshake with ", target_, " failed: ",
+                                               absl::StripPrefix(status.message(),
+                                                                 "TLS handshake: ")));
+  }
+  if (absl::IsDeadlineExceeded(status)) return absl::DeadlineExceededError("deadline exceeded");
+  return status;
 }
 
 void SyncCalls::Return(std::unique_ptr<Conn> conn, bool reusable) {
@@ -369,6 +453,11 @@ absl::Status SyncCalls::Send(Conn* conn, absl::string_view bytes, absl::Time dea
     const timeval tv = SocketTimeout(deadline);
     ::setsockopt(conn->fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
   }
+  if (conn->tls != nullptr) {
+    absl::Status sent = SendTls(conn, bytes, deadline);
+    if (!sent.ok()) return sent;
+    bytes = absl::string_view();
+  }
   while (!bytes.empty()) {
     const ssize_t n = ::send(conn->fd.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
     if (n > 0) {
@@ -387,6 +476,49 @@ absl::Status SyncCalls::Send(Conn* conn, absl::string_view bytes, absl::Time dea
     ::setsockopt(conn->fd.get(), SOL_SOCKET, SO_SNDTIMEO, &none, sizeof(none));
   }
   return absl::OkStatus();
+}
+
+absl::Status SyncCalls::SendTls(Conn* conn, absl::string_view bytes, absl::Time deadline) {
+  // The records of a frame longer than one leave in one send, as the frame does in plaintext.
+  TlsSession& tls = *conn->tls;
+  tls.Cork();
+  RecordIo io;
+  // kWantWrite: SO_SNDTIMEO expired, or a signal; the same bytes go again until the deadline.
+  while (!bytes.empty()) {
+    io = tls.Write(bytes.data(), bytes.size());
+    if (io.kind == RecordIo::Kind::kOk) {
+      bytes.remove_prefix(io.bytes);
+    } else if (io.kind != RecordIo::Kind::kWantWrite || absl::Now() >= deadline) {
+      break;
+    }
+  }
+  if (bytes.empty()) {
+    do {
+      io = tls.Uncork();
+    } while (io.kind == RecordIo::Kind::kWantWrite && absl::Now() < deadline);
+  } else {
+    tls.Uncork();  // the connection is dropped; nothing more is written
+  }
+  switch (io.kind) {
+    case RecordIo::Kind::kOk:
+      return absl::OkStatus();
+    case RecordIo::Kind::kWantRead:
+    case RecordIo::Kind::kWantWrite:
+      return absl::DeadlineExceededError("deadline exceeded");
+    case RecordIo::Kind::kClosed:
+      return absl::UnavailableError(absl::StrCat("connection to ", target_, " lost: closed"));
+    case RecordIo::Kind::kError:
+      break;
+  }
+  // A server that refused our certificate after our handshake was done (TLS 1.3 lets the client
+  // finish first) has sent its alert and closed: the alert, not the broken pipe, says why.
+  int err = 0;
+  std::string alert;
+  if (ReadSome(conn, /*dont_wait=*/true, &err, &alert) < 0 && !alert.empty()) {
+    return absl::UnavailableError(absl::StrCat("connection to ", target_, " lost: ", alert));
+  }
+  return absl::UnavailableError(
+      absl::StrCat("connection to ", target_, " lost: ", io.error.message()));
 }
 
 absl::Status SyncCalls::Receive(Conn* conn, uint64_t id, absl::Time deadline,
@@ -422,7 +554,8 @@ absl::Status SyncCalls::Receive(Conn* conn, uint64_t id, absl::Time deadline,
     }
     // Need more bytes: wait for them, at most until the deadline. A busy-poll spin comes first,
     // so that the blocking read's timeout is computed from what is left after it.
-    if (options_.busy_poll > absl::ZeroDuration()) {
+    const bool buffered = conn->tls != nullptr && conn->tls->HasBufferedInput();
+    if (options_.busy_poll > absl::ZeroDuration() && !buffered) {
       SpinUntilReadable(conn->fd.get(), options_.busy_poll, deadline);
     }
     if (deadline != absl::InfiniteFuture() || conn->receive_timeout != absl::ZeroDuration()) {
@@ -434,20 +567,24 @@ absl::Status SyncCalls::Receive(Conn* conn, uint64_t id, absl::Time deadline,
       conn->receive_timeout = absl::DurationFromTimeval(tv);
     }
     int err = 0;
-    const ssize_t n = conn->input.ReadFd(conn->fd.get(), 256u << 10, &err);
+    std::string tls_error;
+    const ssize_t n = ReadSome(conn, /*dont_wait=*/false, &err, &tls_error);
     if (n > 0) continue;
     if (n < 0 && err == EINTR) continue;
     if (n < 0 && (err == EAGAIN || err == EWOULDBLOCK)) continue;  // SO_RCVTIMEO: re-check above.
     *reusable = false;
-    return absl::UnavailableError(absl::StrCat("connection to ", target_, " lost: ",
-                                               n == 0 ? "closed by peer" : std::strerror(err)));
+    return absl::UnavailableError(
+        absl::StrCat("connection to ", target_, " lost: ",
+                     n == 0                ? "closed by peer"
+                     : !tls_error.empty() ? absl::string_view(tls_error)
+                                          : absl::string_view(std::strerror(err))));
   }
 }
 
-void SyncCalls::SendCancel(Conn* conn, uint64_t id) {
+bool SyncCalls::SendCancel(Conn* conn, uint64_t id) {
   const std::string frame = CancelFrame(id, options_.limits);
-  if (frame.empty()) return;
-  ::send(conn->fd.get(), frame.data(), frame.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  if (frame.empty()) return true;
+  return SendNow(conn, frame);
 }
 
 }  // namespace framerpc
