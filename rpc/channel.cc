@@ -52,7 +52,6 @@ absl::StatusOr<std::unique_ptr<Channel>> CreateAddressChannel(absl::string_view 
     absl::StatusOr<std::shared_ptr<TlsContext>> context = TlsContext::NewClient(*options.tls);
     if (!context.ok()) return context.status();
     tls = *std::move(context);
-    options.max_sync_connections = 0;  // the caller-driven path speaks plaintext only
   }
   std::unique_ptr<Channel> channel;
   if (udp) {

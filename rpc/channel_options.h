@@ -94,7 +94,8 @@ struct ChannelOptions {
   absl::Duration health_check_interval = absl::Seconds(1);
   // TLS (transport/tls): when set, every connection of the channel is TLS, verified as the options
   // say; the server name defaults to the target's host (a Unix-socket target must name one).
-  // Blocking calls then share the multiplexed connection (max_sync_connections is taken as 0).
+  // Blocking calls stay caller-driven: each pooled connection does its own handshake (and resumes
+  // the channel's last session), on the calling thread.
   // A handshake failure fails the calls with UNAVAILABLE naming the cause; the connect timeout
   // covers the handshake. Not for udp: targets.
   std::optional<TlsClientOptions> tls;

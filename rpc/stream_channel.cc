@@ -53,6 +53,17 @@ struct ClientConn {
   TimerId keepalive_timer = 0;
 };
 
+// The target's host, the name a TLS server is verified against by default: "db.example:443"
+// gives "db.example", "[::1]:80" gives "::1". Empty for a Unix socket.
+std::string TargetHost(absl::string_view target) {
+  if (absl::StartsWith(target, "unix:")) return "";
+  if (absl::StartsWith(target, "[")) {
+    const size_t end = target.find(']');
+    return std::string(target.substr(1, end == absl::string_view::npos ? 0 : end - 1));
+  }
+  return std::string(target.substr(0, target.rfind(':')));
+}
+
 class ChannelImpl final : public Channel, public ClientStreamOwner, public ChannelLoop::Member {
  public:
   // `shared_loop`: null for a loop of its own.
@@ -69,7 +80,8 @@ class ChannelImpl final : public Channel, public ClientStreamOwner, public Chann
         io_(owns_loop_ ? std::make_shared<ChannelLoop>(options.busy_poll)
                        : std::move(hooks.shared_loop)),
         on_goaway_(std::move(hooks.on_goaway)),
-        sync_calls_(std::make_unique<SyncCalls>(target_, address_, options_, loop())) {
+        sync_calls_(std::make_unique<SyncCalls>(target_, address_, options_, loop(), tls_,
+                                                TargetHost(target_))) {
     io_->Join(this);
   }
   ~ChannelImpl() override;
@@ -321,21 +333,6 @@ void ChannelImpl::OnConnectWritable(ClientConn* conn) {
   conn->connect_timer = 0;
   OnConnected(conn, std::move(conn->connecting_fd));
 }
-
-namespace {
-
-// The target's host, the name a TLS server is verified against by default: "db.example:443"
-// gives "db.example", "[::1]:80" gives "::1". Empty for a Unix socket.
-std::string TargetHost(absl::string_view target) {
-  if (absl::StartsWith(target, "unix:")) return "";
-  if (absl::StartsWith(target, "[")) {
-    const size_t end = target.find(']');
-    return std::string(target.substr(1, end == absl::string_view::npos ? 0 : end - 1));
-  }
-  return std::string(target.substr(0, target.rfind(':')));
-}
-
-}  // namespace
 
 void ChannelImpl::StartHandshake(ClientConn* conn, ScopedFd fd) {
   conn->connecting_fd = std::move(fd);

@@ -44,8 +44,13 @@ timeval SocketTimeout(absl::Time deadline) {
 }  // namespace
 
 SyncCalls::SyncCalls(std::string target, SocketAddress address, ChannelOptions options,
-                     EventLoop* loop)
-    : target_(std::move(target)), address_(address), options_(options), loop_(loop) {}
+                     EventLoop* loop, std::shared_ptr<TlsContext> tls, std::string tls_server_name)
+    : target_(std::move(target)),
+      address_(address),
+      options_(options),
+      loop_(loop),
+      tls_(std::move(tls)),
+      tls_server_name_(std::move(tls_server_name)) {}
 
 SyncCalls::~SyncCalls() {
   std::unique_lock<std::mutex> lock(mu_);
@@ -114,7 +119,12 @@ absl::Status SyncCalls::RunOnce(std::unique_ptr<Conn> conn, uint64_t id, absl::s
   } else {
     status = Receive(conn.get(), id, deadline, context, response, &reusable, not_processed);
     // Timed out waiting: tell the server; a late reply is skipped by the next call here.
-    if (absl::IsDeadlineExceeded(status)) SendCancel(conn.get(), id);
+    if (absl::IsDeadlineExceeded(status) && !SendCancel(conn.get(), id)) reusable = false;
+    // Records read ahead of the reply (a PING) would never make the socket readable for the idle
+    // watch: served now, while this thread still holds the connection.
+    if (reusable && conn->tls != nullptr && conn->tls->HasBufferedInput()) {
+      reusable = ServeIdle(conn.get());
+    }
   }
   // Before the call leaves running_: a TryCancel() that got in first still finds it there.
   ClientCallAccess::Unbind(context);
@@ -178,6 +188,7 @@ absl::StatusOr<std::unique_ptr<SyncCalls::Conn>> SyncCalls::Borrow(bool may_skip
 
 bool SyncCalls::StillUsable(Conn* conn) {
   // The common case costs one syscall: nothing has arrived since the last call.
+  if (conn->tls != nullptr && conn->tls->HasBufferedInput()) return ServeIdle(conn);
   char byte;
   const ssize_t peeked = ::recv(conn->fd.get(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   if (peeked < 0) return errno == EAGAIN || errno == EWOULDBLOCK;
@@ -188,14 +199,14 @@ bool SyncCalls::StillUsable(Conn* conn) {
 
 bool SyncCalls::ServeIdle(Conn* conn) {
   for (;;) {
-    char buf[4096];
-    const ssize_t n = ::recv(conn->fd.get(), buf, sizeof(buf), MSG_DONTWAIT);
+    int err = 0;
+    std::string tls_error;
+    const ssize_t n = ReadSome(conn, /*dont_wait=*/true, &err, &tls_error);
     if (n == 0) return false;
     if (n < 0) {
-      if (errno != EAGAIN && errno != EWOULDBLOCK) return false;
+      if (err != EAGAIN && err != EWOULDBLOCK) return false;
       break;
     }
-    conn->input.Append(absl::string_view(buf, static_cast<size_t>(n)));
   }
   for (;;) {
     Frame frame;
@@ -211,14 +222,13 @@ bool SyncCalls::ServeIdle(Conn* conn) {
 }
 
 bool SyncCalls::SendPingAck(Conn* conn, uint64_t ping_data) {
-  const std::string frame = PingAckFrame(ping_data, options_.limits);
   // Never blocks: a server that does not read cannot hold the caller (or the loop) here.
-  const ssize_t n =
-      ::send(conn->fd.get(), frame.data(), frame.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-  return n == static_cast<ssize_t>(frame.size());
+  return SendNow(conn, PingAckFrame(ping_data, options_.limits));
 }
 
 absl::Status SyncCalls::Connect(Conn* conn, absl::Time deadline) {
+  // The connect timeout covers the TLS handshake too, as on the multiplexed connection.
+  const absl::Time connect_deadline = absl::Now() + options_.connect_timeout;
   bool in_progress = false;
   absl::StatusOr<ScopedFd> fd = StartConnect(address_, &in_progress);
   if (!fd.ok()) return fd.status();
@@ -230,8 +240,12 @@ absl::Status SyncCalls::Connect(Conn* conn, absl::Time deadline) {
     if (conn->cancelled.load(std::memory_order_acquire)) ::shutdown(raw_fd, SHUT_RDWR);
   }
   if (in_progress) {
-    absl::Status connected = WaitConnected(conn, deadline);
+    absl::Status connected = WaitConnected(conn, deadline, connect_deadline);
     if (!connected.ok()) return connected;
+  }
+  if (tls_ != nullptr) {
+    absl::Status handshaken = Handshake(conn, deadline, connect_deadline);
+    if (!handshaken.ok()) return handshaken;
   }
   // Blocking from here on: the caller's thread sleeps in send/recv, with SO_*TIMEO for deadlines.
   const int flags = ::fcntl(raw_fd, F_GETFL);
@@ -239,8 +253,8 @@ absl::Status SyncCalls::Connect(Conn* conn, absl::Time deadline) {
   return absl::OkStatus();
 }
 
-absl::Status SyncCalls::WaitConnected(Conn* conn, absl::Time deadline) {
-  const absl::Time connect_deadline = absl::Now() + options_.connect_timeout;
+absl::Status SyncCalls::WaitConnected(Conn* conn, absl::Time deadline,
+                                      absl::Time connect_deadline) {
   const absl::Time until = std::min(deadline, connect_deadline);
   pollfd pfd{conn->fd.get(), POLLOUT, 0};
   for (;;) {
@@ -369,6 +383,11 @@ absl::Status SyncCalls::Send(Conn* conn, absl::string_view bytes, absl::Time dea
     const timeval tv = SocketTimeout(deadline);
     ::setsockopt(conn->fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
   }
+  if (conn->tls != nullptr) {
+    absl::Status sent = SendTls(conn, bytes, deadline);
+    if (!sent.ok()) return sent;
+    bytes = absl::string_view();
+  }
   while (!bytes.empty()) {
     const ssize_t n = ::send(conn->fd.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
     if (n > 0) {
@@ -422,7 +441,8 @@ absl::Status SyncCalls::Receive(Conn* conn, uint64_t id, absl::Time deadline,
     }
     // Need more bytes: wait for them, at most until the deadline. A busy-poll spin comes first,
     // so that the blocking read's timeout is computed from what is left after it.
-    if (options_.busy_poll > absl::ZeroDuration()) {
+    const bool buffered = conn->tls != nullptr && conn->tls->HasBufferedInput();
+    if (options_.busy_poll > absl::ZeroDuration() && !buffered) {
       SpinUntilReadable(conn->fd.get(), options_.busy_poll, deadline);
     }
     if (deadline != absl::InfiniteFuture() || conn->receive_timeout != absl::ZeroDuration()) {
@@ -434,20 +454,24 @@ absl::Status SyncCalls::Receive(Conn* conn, uint64_t id, absl::Time deadline,
       conn->receive_timeout = absl::DurationFromTimeval(tv);
     }
     int err = 0;
-    const ssize_t n = conn->input.ReadFd(conn->fd.get(), 256u << 10, &err);
+    std::string tls_error;
+    const ssize_t n = ReadSome(conn, /*dont_wait=*/false, &err, &tls_error);
     if (n > 0) continue;
     if (n < 0 && err == EINTR) continue;
     if (n < 0 && (err == EAGAIN || err == EWOULDBLOCK)) continue;  // SO_RCVTIMEO: re-check above.
     *reusable = false;
-    return absl::UnavailableError(absl::StrCat("connection to ", target_, " lost: ",
-                                               n == 0 ? "closed by peer" : std::strerror(err)));
+    return absl::UnavailableError(
+        absl::StrCat("connection to ", target_, " lost: ",
+                     n == 0                ? "closed by peer"
+                     : !tls_error.empty() ? absl::string_view(tls_error)
+                                          : absl::string_view(std::strerror(err))));
   }
 }
 
-void SyncCalls::SendCancel(Conn* conn, uint64_t id) {
+bool SyncCalls::SendCancel(Conn* conn, uint64_t id) {
   const std::string frame = CancelFrame(id, options_.limits);
-  if (frame.empty()) return;
-  ::send(conn->fd.get(), frame.data(), frame.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  if (frame.empty()) return true;
+  return SendNow(conn, frame);
 }
 
 }  // namespace framerpc

@@ -18,6 +18,17 @@
 // keepalive timeout must exceed 2 * kIdleWatchDelay (it is seconds in practice). Watching starts
 // late so that a connection in steady use costs the loop nothing per call.
 //
+// TLS (a channel with ChannelOptions::tls): a pooled connection does its handshake on the
+// caller's thread right after connecting (rpc/blocking_handshake.h), under min(deadline, the
+// connect timeout), with the channel's TlsContext: the same verification, ALPN and session
+// resumption as the multiplexed connection, and the same errors. Calls then SSL_write and
+// SSL_read on the caller's thread over the blocking socket, as plaintext calls send and recv.
+// One thread at a time touches a connection's SSL, as with its input buffer: the caller that
+// borrowed it, or, while it sits in the pool, whoever holds mu_ (the probe before a borrow, the
+// loop serving an idle watch); Cancel() from another thread only shuts the socket down and never
+// touches the SSL. Reads and writes that must not block (idle serving, PING ACKs, CANCEL) use
+// TlsSession::SetDontWait.
+//
 // Thread-safe.
 #ifndef FRAMERPC_RPC_SYNC_CALLS_H_
 #define FRAMERPC_RPC_SYNC_CALLS_H_
@@ -41,6 +52,8 @@
 #include "transport/buffer.h"
 #include "transport/event_loop.h"
 #include "transport/socket_address.h"
+#include "transport/tls/tls_context.h"
+#include "transport/tls/tls_session.h"
 #include "transport/watcher.h"
 
 namespace framerpc {
@@ -52,8 +65,10 @@ inline constexpr absl::Duration kIdleWatchDelay = absl::Milliseconds(100);
 class SyncCalls {
  public:
   // `loop`: the channel's I/O thread, which watches idle connections. It must run until
-  // StopWatching() has run on it.
-  SyncCalls(std::string target, SocketAddress address, ChannelOptions options, EventLoop* loop);
+  // StopWatching() has run on it. `tls`: the channel's client context (null: plaintext), whose
+  // sessions verify the server as `tls_server_name` (the target's host; the options' name wins).
+  SyncCalls(std::string target, SocketAddress address, ChannelOptions options, EventLoop* loop,
+            std::shared_ptr<TlsContext> tls = nullptr, std::string tls_server_name = "");
   // Shuts down the connections of calls still running and waits for them to return. Call
   // StopWatching() first.
   ~SyncCalls();
@@ -78,6 +93,8 @@ class SyncCalls {
     // Invalid until RunOnce connects it. Set under mu_ (Cancel() reads it there); from then on
     // read by the thread that holds the Conn.
     ScopedFd fd;
+    // TLS channels, once connected. Declared after `fd`: freed before the socket closes.
+    std::unique_ptr<TlsSession> tls;
     Buffer input;
     std::atomic<bool> cancelled{false};
     absl::Duration receive_timeout = absl::ZeroDuration();  // as set with SO_RCVTIMEO
@@ -108,7 +125,13 @@ class SyncCalls {
   // Connects `conn` (which has no socket yet), by min(deadline, now + connect_timeout) and
   // unless the call is cancelled. The socket is left blocking.
   absl::Status Connect(Conn* conn, absl::Time deadline);
-  absl::Status WaitConnected(Conn* conn, absl::Time deadline);
+  absl::Status WaitConnected(Conn* conn, absl::Time deadline, absl::Time connect_deadline);
+  // TLS: the handshake on the connected, still non-blocking socket, by the earlier of the two.
+  absl::Status Handshake(Conn* conn, absl::Time deadline, absl::Time connect_deadline);
+  // Reads what the connection has into conn->input: one recv, or one SSL_read (which may return
+  // decrypted bytes without a syscall). read(2)'s convention: > 0 bytes, 0 the end, < 0 with
+  // *err (EAGAIN when SO_RCVTIMEO expired or, with `dont_wait`, nothing is there yet).
+  ssize_t ReadSome(Conn* conn, bool dont_wait, int* err, std::string* tls_error);
   void Return(std::unique_ptr<Conn> conn, bool reusable);
   // Destroys a connection that is not in the pool: at once, or on the loop if it is watched.
   // Requires mu_.
@@ -129,15 +152,21 @@ class SyncCalls {
   bool SendPingAck(Conn* conn, uint64_t ping_data);
 
   absl::Status Send(Conn* conn, absl::string_view bytes, absl::Time deadline);
+  absl::Status SendTls(Conn* conn, absl::string_view bytes, absl::Time deadline);
   // Reads until the RESPONSE for `id`. *reusable is cleared when the connection must be dropped.
   absl::Status Receive(Conn* conn, uint64_t id, absl::Time deadline, ClientContext* context,
                        google::protobuf::MessageLite* response, bool* reusable, bool* not_processed);
-  void SendCancel(Conn* conn, uint64_t id);
+  // False if the frame could not be sent whole (the connection is then out of step).
+  bool SendCancel(Conn* conn, uint64_t id);
+  // Writes `frame` without blocking; true if all of it left.
+  bool SendNow(Conn* conn, absl::string_view frame);
 
   const std::string target_;
   const SocketAddress address_;
   const ChannelOptions options_;
   EventLoop* const loop_;
+  const std::shared_ptr<TlsContext> tls_;
+  const std::string tls_server_name_;
 
   std::mutex mu_;
   std::condition_variable idle_;  // signalled when a running call ends

@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -87,8 +88,12 @@ bool ServerCloses(int fd) {
   }
 }
 
-class TlsTest : public ::testing::TestWithParam<bool> {  // true: a Unix socket
+// (a Unix socket rather than TCP, blocking calls caller-driven rather than multiplexed)
+class TlsTest : public ::testing::TestWithParam<std::tuple<bool, bool>> {
  protected:
+  static bool Unix() { return std::get<0>(GetParam()); }
+  static bool SyncCalls() { return std::get<1>(GetParam()); }
+
   TlsTest()
       : dir_(TestPkiDir(absl::StrReplaceAll(
             ::testing::UnitTest::GetInstance()->current_test_info()->name(), {{"/", "_"}}))),
@@ -112,7 +117,7 @@ class TlsTest : public ::testing::TestWithParam<bool> {  // true: a Unix socket
     server_ = std::make_unique<Server>(options);
     FRPC_ASSERT_OK(server_->AddService(&who_));
     FRPC_ASSERT_OK(server_->AddService(&streams_));
-    address_ = GetParam() ? absl::StrCat("unix:", test::MakeTempDir(), "/s.sock") : "127.0.0.1:0";
+    address_ = Unix() ? absl::StrCat("unix:", test::MakeTempDir(), "/s.sock") : "127.0.0.1:0";
     FRPC_ASSERT_OK(server_->AddListener(address_, tls));
     TlsServerOptions server_tls;
     server_tls.cert_chain_file = server_cert_.cert;
@@ -129,7 +134,7 @@ class TlsTest : public ::testing::TestWithParam<bool> {  // true: a Unix socket
   TlsClientOptions ClientTls() {
     TlsClientOptions tls;
     tls.ca_file = ca_.cert_file();
-    if (GetParam()) tls.server_name = "server.test";  // a Unix socket has no host
+    if (Unix()) tls.server_name = "server.test";  // a Unix socket has no host
     return tls;
   }
   TlsClientOptions MutualClientTls() {
@@ -142,6 +147,7 @@ class TlsTest : public ::testing::TestWithParam<bool> {  // true: a Unix socket
   std::unique_ptr<Channel> Connect(std::optional<TlsClientOptions> tls) {
     ChannelOptions options;
     options.tls = std::move(tls);
+    options.max_sync_connections = SyncCalls() ? 4 : 0;
     absl::StatusOr<std::unique_ptr<Channel>> channel = Channel::Create(address_, options);
     EXPECT_TRUE(channel.ok()) << channel.status();
     return channel.ok() ? *std::move(channel) : nullptr;
@@ -174,8 +180,12 @@ class TlsTest : public ::testing::TestWithParam<bool> {  // true: a Unix socket
   std::string address_;
 };
 
-INSTANTIATE_TEST_SUITE_P(Transports, TlsTest, ::testing::Values(false, true),
-                         [](const auto& info) { return info.param ? "Unix" : "Tcp"; });
+INSTANTIATE_TEST_SUITE_P(Transports, TlsTest,
+                         ::testing::Combine(::testing::Bool(), ::testing::Bool()),
+                         [](const auto& info) {
+                           return absl::StrCat(std::get<0>(info.param) ? "Unix" : "Tcp",
+                                               std::get<1>(info.param) ? "Sync" : "Multiplexed");
+                         });
 
 Chunk MakeChunk(uint64_t seq, size_t bytes = 16) {
   Chunk chunk;

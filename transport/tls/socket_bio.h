@@ -8,6 +8,9 @@
 //   records still leaves in one send(2), as the plaintext path's writev does. What the socket does
 //   not take at Uncork stays gathered: it goes before anything written later, and
 //   SocketBioHasUnsent says it is there.
+// - Over a socket left in blocking mode (the caller-driven blocking calls of rpc/sync_calls.h), it
+//   blocks as the socket does, unless SocketBioSetDontWait: then every recv/send of it is
+//   MSG_DONTWAIT, for a read or write that must not block (serving an idle connection).
 //
 // Thread safety: none; the owning session's.
 #ifndef FRAMERPC_TRANSPORT_TLS_SOCKET_BIO_H_
@@ -29,6 +32,9 @@ void SocketBioCork(BIO* bio);
 // rest stays), -1 on a socket error (errno says which).
 int SocketBioUncork(BIO* bio);
 bool SocketBioHasUnsent(BIO* bio);
+// From now on (until called again with false) no recv/send of `bio` blocks, whatever the socket's
+// mode.
+void SocketBioSetDontWait(BIO* bio, bool on);
 
 }  // namespace framerpc
 

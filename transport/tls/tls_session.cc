@@ -89,6 +89,9 @@ RecordIo TlsSession::Uncork() {
   return io;
 }
 
+// One BIO reads and writes (TlsContext::NewSession).
+void TlsSession::SetDontWait(bool on) { SocketBioSetDontWait(SSL_get_rbio(ssl_), on); }
+
 bool TlsSession::HasUnsentOutput() const { return SocketBioHasUnsent(SSL_get_wbio(ssl_)); }
 
 // Decrypted bytes, or records read ahead and not yet decrypted.

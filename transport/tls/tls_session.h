@@ -55,6 +55,11 @@ class TlsSession final : public RecordLayer {
   RecordIo Uncork() override;
   bool HasUnsentOutput() const override;
 
+  // Over a socket in blocking mode, Read/Write/Handshake block as the socket does (with its
+  // SO_RCVTIMEO/SO_SNDTIMEO, whose expiry is kWantRead/kWantWrite); with `on`, none of them
+  // blocks until SetDontWait(false). A non-blocking socket never blocks either way.
+  void SetDontWait(bool on);
+
   // After the handshake.
   std::string alpn() const;             // the protocol ALPN chose; empty if none
   std::string version() const;          // "TLSv1.3"
