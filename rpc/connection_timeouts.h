@@ -62,7 +62,9 @@ const char* TimeoutActionName(TimeoutAction action);
 
 class ConnectionTimeouts {
  public:
+  // `options` is not copied and must outlive this object (a server's connections share one).
   ConnectionTimeouts(const ConnectionTimeoutOptions& options, absl::Time accepted);
+  ConnectionTimeouts(ConnectionTimeoutOptions&&, absl::Time) = delete;
 
   // Bytes were read, and decoding stopped with `partial` at the front of the input.
   // `frame_completed`: at least one whole frame was taken out in this batch, so a partial frame
@@ -85,7 +87,7 @@ class ConnectionTimeouts {
   // its body by then plus its length at the minimum rate.
   absl::Time FrameDeadline() const;
 
-  const ConnectionTimeoutOptions options_;
+  const ConnectionTimeoutOptions& options_;
   bool first_byte_seen_ = false;
   absl::Time accepted_;
   absl::Time last_input_;

@@ -5,12 +5,13 @@
 #ifndef FRAMERPC_RPC_SERVER_CONNECTION_H_
 #define FRAMERPC_RPC_SERVER_CONNECTION_H_
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
-#include <mutex>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <vector>
 
@@ -91,7 +92,8 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   // Called on the loop thread when backpressure pauses (true) or resumes (false) the connection.
   using PauseCallback = std::function<void(bool paused)>;
 
-  // What the server's connections share. Not owned; everything must outlive the connection.
+  // What the server's connections share. Not owned; it and everything it points to must outlive
+  // the connection (the server owns one for all of its connections).
   struct Shared {
     Dispatcher* dispatcher;
     InFlightCounter* in_flight;
@@ -102,7 +104,9 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
     ByteBudget* memory_budget;
     RefusalObserver* refusals = nullptr;  // may be null: told of limits, garbage and timeouts
   };
-  // Per-connection limits, as the server's options set them.
+  // Per-connection limits, as the server's options set them. Not copied: must outlive the
+  // connection (the server owns one for all of its connections), since copies of its durations
+  // were a tenth of an idle connection's memory.
   struct Limits {
     size_t max_concurrent_calls = 1024;
     size_t max_concurrent_streams = 256;
@@ -176,18 +180,17 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   // from inside a reply or a write).
   void ScheduleResume();
 
+  size_t MaxConcurrentCalls() const { return std::max<size_t>(1, limits_.max_concurrent_calls); }
+
   ConnectionPtr connection_;
   FrameReader reader_;  // of connection_'s input
   const std::string peer_;  // formatted once: inet_ntop per request showed up in profiles
   const PeerIdentity peer_identity_;
-  Dispatcher* dispatcher_;
-  InFlightCounter* in_flight_;
-  ServerStats* stats_;
+  const Shared& shared_;
+  const Limits& limits_;
   const absl::Time accepted_at_;
   uint64_t bytes_received_ = 0;               // loop thread
   std::atomic<uint64_t> bytes_sent_{0};       // any thread (streams send from handlers)
-  RefusalObserver* refusals_;
-  ByteBudget* memory_budget_;
   bool waiting_for_budget_ = false;  // a ByteBudget::WaitForRoom wake-up is registered
   ConnectionTimeouts timeouts_;
   TimerId timer_ = 0;
@@ -210,11 +213,6 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   std::function<void()> on_closed_;
   PauseCallback on_pause_;
   bool paused_ = false;
-  const size_t max_concurrent_calls_;
-  const size_t max_concurrent_streams_;
-  const uint32_t max_stream_window_;  // the largest send window a client may grant us
-  const absl::Duration stream_stall_timeout_;
-  StreamSlots* server_streams_;  // not owned; shared by the server's connections
   size_t open_streams_ = 0;  // the active calls that are streams
   bool redelivery_scheduled_ = false;
   // Streams given messages during the current OnData, whose readers are woken at its end (see

@@ -305,12 +305,12 @@ void Connection::WriteRecordsLocked(absl::Status* error) {
     if (record_stage_.empty() &&
         output_.front().size() - output_offset_ < RecordLayer::kMaxRecordBytes &&
         output_.size() > 1) {
-      for (auto it = output_.begin(); it != output_.end();) {
-        const size_t left = it->size() - output_offset_;
+      while (!output_.empty()) {
+        const size_t left = output_.front().size() - output_offset_;
         if (record_stage_.size() + left > RecordLayer::kMaxRecordBytes) break;
-        record_stage_.append(*it, output_offset_, left);
+        record_stage_.append(output_.front(), output_offset_, left);
         output_offset_ = 0;
-        it = output_.erase(it);
+        output_.pop_front();
       }
     }
     const bool staged = !record_stage_.empty();

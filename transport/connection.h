@@ -29,18 +29,18 @@
 #define FRAMERPC_TRANSPORT_CONNECTION_H_
 
 #include <atomic>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 
 #include "absl/status/status.h"
+#include "base/scoped_fd.h"
 #include "transport/buffer.h"
 #include "transport/byte_budget.h"
 #include "transport/event_loop.h"
+#include "transport/output_queue.h"
 #include "transport/record_layer.h"
-#include "base/scoped_fd.h"
 #include "transport/socket_address.h"
 #include "transport/watcher.h"
 
@@ -182,7 +182,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Output, shared by the loop and by threads sending directly. Every write to the socket is
   // made holding output_mu_, which is what keeps the bytes in order.
   std::mutex output_mu_;
-  std::deque<std::string> output_;  // guarded by output_mu_
+  OutputQueue output_;              // guarded by output_mu_
   size_t output_offset_ = 0;        // guarded by output_mu_: bytes of output_.front() written
   bool output_open_ = true;         // guarded by output_mu_: false once closing or closed
   // guarded by output_mu_: the loop will write output_ (a flush is scheduled or it waits for

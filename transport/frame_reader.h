@@ -17,6 +17,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 
 #include "absl/status/status.h"
 #include "transport/buffer.h"
@@ -71,7 +72,9 @@ class FrameReader {
   const size_t max_divert_body_;
   ByteBudget* budget_ = nullptr;
   size_t reserved_ = 0;        // taken from budget_ for the body being diverted
-  Envelope pending_envelope_;  // of the body being diverted
+  // Of the body being diverted; allocated only then, so that an idle connection's reader holds
+  // no envelope.
+  std::unique_ptr<Envelope> pending_envelope_;
   uint32_t pending_body_bytes_ = 0;
   uint64_t bodies_read_in_place_ = 0;
 };
