@@ -108,6 +108,42 @@ TEST(ConnectionTimeoutsTest, PausedReadingStopsThePeersClocks) {
   EXPECT_EQ(t.Due(kT0 + absl::Seconds(106)), TimeoutAction::kCloseBody);
 }
 
+TEST(ConnectionTimeoutsTest, AQuietConnectionOwesItsBuffersOncePerQuietSpell) {
+  ConnectionTimeouts t(kOptions, kT0);  // release_buffers: 1 s (the default)
+  t.OnInput(kT0, /*frame_completed=*/true, PartialFrame());
+  EXPECT_EQ(t.NextDeadline(), kT0 + absl::Seconds(1));
+  EXPECT_EQ(t.Due(kT0 + absl::Milliseconds(999)), TimeoutAction::kNone);
+  EXPECT_EQ(t.Due(kT0 + absl::Seconds(1)), TimeoutAction::kReleaseBuffers);
+  t.OnBuffersReleased();
+  EXPECT_EQ(t.Due(kT0 + absl::Seconds(2)), TimeoutAction::kNone);
+  EXPECT_EQ(t.NextDeadline(), kT0 + absl::Seconds(60));  // the keepalive's again
+  // Bytes arriving take the buffers again: they are owed back after the next quiet second.
+  t.OnInput(kT0 + absl::Seconds(5), true, PartialFrame());
+  EXPECT_EQ(t.NextDeadline(), kT0 + absl::Seconds(6));
+  EXPECT_EQ(t.Due(kT0 + absl::Seconds(6)), TimeoutAction::kReleaseBuffers);
+}
+
+TEST(ConnectionTimeoutsTest, BuffersAreNotOwedWhileACallRunsOrAFrameIsBegun) {
+  ConnectionTimeouts t(kOptions, kT0);
+  t.OnInput(kT0, true, PartialFrame());
+  t.OnCallsInFlight(kT0, 1);
+  EXPECT_EQ(t.NextDeadline(), kT0 + absl::Seconds(60));
+  EXPECT_EQ(t.Due(kT0 + absl::Seconds(30)), TimeoutAction::kNone);
+  // The quiet spell starts when the call ends.
+  t.OnCallsInFlight(kT0 + absl::Seconds(30), 0);
+  EXPECT_EQ(t.NextDeadline(), kT0 + absl::Seconds(31));
+  EXPECT_EQ(t.Due(kT0 + absl::Seconds(31)), TimeoutAction::kReleaseBuffers);
+
+  ConnectionTimeouts partial(kOptions, kT0);
+  partial.OnInput(kT0, false, Partial());
+  EXPECT_EQ(partial.Due(kT0 + absl::Seconds(4)), TimeoutAction::kNone);
+  // Given back once, nothing more is owed in this quiet spell but the keepalive's PING.
+  ConnectionTimeouts quiet(kOptions, kT0);
+  quiet.OnInput(kT0, true, PartialFrame());
+  quiet.OnBuffersReleased();
+  EXPECT_EQ(quiet.Due(kT0 + absl::Seconds(60)), TimeoutAction::kSendPing);
+}
+
 TEST(ConnectionTimeoutsTest, OptionsAreValidated) {
   EXPECT_TRUE(Options().Validate().ok());
   ConnectionTimeoutOptions bad = Options();
@@ -116,6 +152,9 @@ TEST(ConnectionTimeoutsTest, OptionsAreValidated) {
   bad = Options();
   bad.min_body_bytes_per_second = 0;
   EXPECT_EQ(bad.Validate().code(), absl::StatusCode::kInvalidArgument);
+  bad = Options();
+  bad.release_buffers = absl::ZeroDuration();
+  EXPECT_EQ(bad.Validate().message(), "the release_buffers timeout must be positive, not 0");
 }
 
 }  // namespace

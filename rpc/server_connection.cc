@@ -9,8 +9,7 @@
 namespace framerpc {
 
 ServerConnection::ServerConnection(ConnectionPtr connection, const Shared& shared,
-                                   const Limits& limits, const PeerIdentity& peer_identity,
-                                   PauseCallback on_pause)
+                                   const Limits& limits, const PeerIdentity& peer_identity)
     : connection_(std::move(connection)),
       reader_(shared.dispatcher->limits()),
       peer_(connection_->peer().ToString()),
@@ -18,8 +17,7 @@ ServerConnection::ServerConnection(ConnectionPtr connection, const Shared& share
       shared_(shared),
       limits_(limits),
       accepted_at_(absl::Now()),
-      timeouts_(limits.timeouts, absl::Now()),
-      on_pause_(std::move(on_pause)) {
+      timeouts_(limits.timeouts, absl::Now()) {
   if (shared_.memory_budget != nullptr) reader_.set_budget(shared_.memory_budget);
 }
 
@@ -62,7 +60,7 @@ void ServerConnection::SetPaused(bool paused) {
   paused_ = paused;
   timeouts_.OnReadingPaused(absl::Now(), paused);
   ArmTimer();
-  if (on_pause_) on_pause_(paused);
+  if (shared_.on_pause) shared_.on_pause(paused);
 }
 
 bool ServerConnection::MustPause() const {
@@ -189,6 +187,7 @@ ConnectionInfo ServerConnection::Describe(absl::Time now) const {
   info.calls_in_flight = active_.size();
   info.bytes_received = bytes_received_;
   info.bytes_sent = bytes_sent_.load(std::memory_order_relaxed);
+  info.buffer_bytes = connection_->buffer_bytes_held();
   return info;
 }
 
@@ -245,8 +244,18 @@ void ServerConnection::OnTimer() {
       return CloseForTimeout(action, CloseReason::kIdle);
     case TimeoutAction::kCloseKeepalive:
       return CloseForTimeout(action, CloseReason::kKeepalive);
+    case TimeoutAction::kReleaseBuffers:
+      ReleaseIdleMemory();
+      break;
   }
   ArmTimer();
+}
+
+void ServerConnection::ReleaseIdleMemory() {
+  connection_->ReleaseIdleBuffers();
+  if (active_.empty()) absl::flat_hash_map<uint64_t, Active>().swap(active_);
+  if (streams_to_wake_.empty()) std::vector<std::shared_ptr<CallStream>>().swap(streams_to_wake_);
+  timeouts_.OnBuffersReleased();
 }
 
 void ServerConnection::SendPing() {

@@ -77,6 +77,8 @@ struct ConnectionInfo {
   size_t calls_in_flight = 0;
   uint64_t bytes_received = 0;
   uint64_t bytes_sent = 0;
+  // Input buffer and output queue storage held now (0 once given back while quiet).
+  size_t buffer_bytes = 0;
 };
 
 // A call in flight, for the status pages.
@@ -89,7 +91,6 @@ struct InFlightCall {
 
 class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
  public:
-  // Called on the loop thread when backpressure pauses (true) or resumes (false) the connection.
   using PauseCallback = std::function<void(bool paused)>;
 
   // What the server's connections share. Not owned; it and everything it points to must outlive
@@ -103,6 +104,9 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
     // output side is counted by the Connection, whose options the server sets).
     ByteBudget* memory_budget;
     RefusalObserver* refusals = nullptr;  // may be null: told of limits, garbage and timeouts
+    // May be empty. Called on a connection's loop thread when backpressure pauses (true) or
+    // resumes (false) it.
+    PauseCallback on_pause;
   };
   // Per-connection limits, as the server's options set them. Not copied: must outlive the
   // connection (the server owns one for all of its connections), since copies of its durations
@@ -116,7 +120,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   };
 
   ServerConnection(ConnectionPtr connection, const Shared& shared, const Limits& limits,
-                   const PeerIdentity& peer_identity, PauseCallback on_pause = nullptr);
+                   const PeerIdentity& peer_identity);
 
   // Loop thread. Hooks the connection's callbacks and starts reading. `on_closed` runs on the loop
   // thread once the connection is closed and every call on it has finished.
@@ -157,6 +161,8 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   void ArmTimer();
   void OnTimer();
   void SendPing();
+  // kReleaseBuffers: the connection is quiet; gives back its buffers and empty tables.
+  void ReleaseIdleMemory();
   // Closes for `action` (a timeout), counting `reason`.
   void CloseForTimeout(TimeoutAction action, CloseReason reason);
   // Ends an active call with `status` (a call-level protocol error).
@@ -211,7 +217,6 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   bool closed_ = false;
   bool broken_ = false;  // a protocol error was sent; no further frames are read
   std::function<void()> on_closed_;
-  PauseCallback on_pause_;
   bool paused_ = false;
   size_t open_streams_ = 0;  // the active calls that are streams
   bool redelivery_scheduled_ = false;

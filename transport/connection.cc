@@ -558,6 +558,20 @@ void Connection::HandleClose(absl::Status reason) {
   });
 }
 
+void Connection::ReleaseIdleBuffers() {
+  input_.ReleaseIfEmpty();
+  std::lock_guard<std::mutex> lock(output_mu_);
+  output_.ReleaseIfEmpty();
+  if (record_stage_.empty()) std::string().swap(record_stage_);
+}
+
+size_t Connection::buffer_bytes_held() {
+  std::lock_guard<std::mutex> lock(output_mu_);
+  const size_t stage =
+      record_stage_.capacity() > std::string().capacity() ? record_stage_.capacity() : 0;
+  return input_.capacity() + output_.capacity() * sizeof(std::string) + stage;
+}
+
 void Connection::SendAndClose(std::string bytes, absl::Status reason, absl::Duration linger) {
   {
     // Queued at once, behind everything sent before and ahead of nothing: later sends are dropped.

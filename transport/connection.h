@@ -116,6 +116,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // e.g. after a pause for backpressure. No-op when nothing is buffered (readable, or a
   // completed diversion: Buffer::BeginDivert).
   void RedeliverInput();
+  // Loop thread. Gives back the memory an idle connection's buffers hold: the input buffer if
+  // nothing unconsumed is in it, and the output queue's (and record stage's) if nothing is
+  // queued. The next bytes in or out allocate them again. For an owner that knows the
+  // connection is quiet (a server's, after ConnectionTimeoutOptions::release_buffers).
+  void ReleaseIdleBuffers();
+  // Loop thread: bytes of buffer storage held now (input buffer and output queue), for tests.
+  size_t buffer_bytes_held();
   // Loop thread: true from the watermark callback's `true` until its `false`.
   bool above_high_water() const { return above_high_water_; }
 

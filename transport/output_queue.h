@@ -42,6 +42,12 @@ class OutputQueue {
   // Removes the oldest piece and frees its bytes. Requires !empty().
   void pop_front();
   void clear();
+  // Frees the vector itself if the queue is empty (an idle connection's).
+  void ReleaseIfEmpty() {
+    if (!empty()) return;
+    std::vector<std::string>().swap(items_);
+    head_ = 0;
+  }
 
   // Pieces the vector has room for: what an empty queue holds (for tests).
   size_t capacity() const { return items_.capacity(); }
