@@ -8,12 +8,38 @@
 
 namespace framerpc {
 
+namespace {
+
+// A plain TCP peer's identity says only whether it is local: every such connection shares one of
+// two, instead of holding a copy (112 bytes) each. Unix-socket and TLS peers keep their own.
+std::shared_ptr<const PeerIdentity> ShareIdentity(const PeerIdentity& identity) {
+  static_assert(sizeof(PeerIdentity) == 112, "PeerIdentity changed: update `plain` below");
+  const bool plain = !identity.unix_uid.has_value() && !identity.unix_gid.has_value() &&
+                     !identity.unix_pid.has_value() && !identity.tls &&
+                     !identity.tls_client_certificate && identity.tls_uri_sans.empty() &&
+                     identity.tls_dns_sans.empty() && identity.tls_subject.empty();
+  if (!plain) return std::make_shared<const PeerIdentity>(identity);
+  // Never destroyed: connections may outlive static destruction's order.
+  static const auto* const kShared = [] {
+    auto* shared = new std::shared_ptr<const PeerIdentity>[2];
+    for (int local = 0; local < 2; ++local) {
+      auto one = std::make_shared<PeerIdentity>();
+      one->local = local == 1;
+      shared[local] = std::move(one);
+    }
+    return shared;
+  }();
+  return kShared[identity.local ? 1 : 0];
+}
+
+}  // namespace
+
 ServerConnection::ServerConnection(ConnectionPtr connection, const Shared& shared,
                                    const Limits& limits, const PeerIdentity& peer_identity)
     : connection_(std::move(connection)),
       reader_(shared.dispatcher->limits()),
       peer_(connection_->peer().ToString()),
-      peer_identity_(peer_identity),
+      peer_identity_(ShareIdentity(peer_identity)),
       shared_(shared),
       limits_(limits),
       accepted_at_(absl::Now()),
@@ -182,7 +208,7 @@ void ServerConnection::NoteInput(Buffer* buffer, bool frame_completed) {
 ConnectionInfo ServerConnection::Describe(absl::Time now) const {
   ConnectionInfo info;
   info.peer = peer_;
-  info.identity = peer_identity_;
+  info.identity = *peer_identity_;
   info.age = now - accepted_at_;
   info.calls_in_flight = active_.size();
   info.bytes_received = bytes_received_;
@@ -354,8 +380,7 @@ void ServerConnection::OnRequest(Frame frame) {
   last_call_id_ = std::max(last_call_id_, id);
 
   const uint32_t peer_window = frame.envelope.window_update();
-  std::shared_ptr<ServerCall> call =
-      Dispatcher::NewCall(std::move(frame), peer_, peer_identity_);
+  std::shared_ptr<ServerCall> call = Dispatcher::NewCall(std::move(frame), peer_, *peer_identity_);
   const Dispatcher::Route* route = shared_.dispatcher->FindRoute(call->context.method());
   if (route != nullptr && route->handler->kind() != MethodKind::kUnary &&
       !OpenStream(call.get(), peer_window)) {

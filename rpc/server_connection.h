@@ -191,7 +191,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   ConnectionPtr connection_;
   FrameReader reader_;  // of connection_'s input
   const std::string peer_;  // formatted once: inet_ntop per request showed up in profiles
-  const PeerIdentity peer_identity_;
+  const std::shared_ptr<const PeerIdentity> peer_identity_;  // shared: see ShareIdentity
   const Shared& shared_;
   const Limits& limits_;
   const absl::Time accepted_at_;
