@@ -7,7 +7,7 @@ void OutputQueue::pop_front() {
   ++head_;
   if (head_ == items_.size()) {
     clear();
-  } else if (head_ >= kKeptCapacity && head_ * 2 >= items_.size()) {
+  } else if (head_ >= kCompactAfter && head_ * 2 >= items_.size()) {
     items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
     head_ = 0;
   }

@@ -7,7 +7,7 @@
 // index: pushing reuses the vector's capacity (no allocation per piece on a busy connection), a
 // piece's bytes are freed as soon as it is popped, and when the queue drains the vector is
 // cleared, its capacity kept only up to kKeptCapacity pieces (a burst that queued more gives its
-// memory back). A queue that never drains is compacted once the popped slots at its front are
+// memory back), and ReleaseIfEmpty gives the rest back when the owner finds the connection idle. A queue that never drains is compacted once the popped slots at its front are
 // half of it, so its size stays bounded by what it holds.
 //
 // Not thread-safe: the owner guards it (Connection, under output_mu_).
@@ -23,8 +23,13 @@ namespace framerpc {
 class OutputQueue {
  public:
   using iterator = std::vector<std::string>::iterator;
-  // Capacity (in pieces) kept when the queue drains; more is freed.
-  static constexpr size_t kKeptCapacity = 16;
+  // Capacity (in pieces, 32 bytes each) kept when the queue drains, so that a connection with
+  // many calls in flight does not grow the vector again for every batch; more is freed. An idle
+  // connection gives back even this (ReleaseIfEmpty).
+  static constexpr size_t kKeptCapacity = 256;
+  // A queue that never drains drops its popped slots once there are this many, and they are at
+  // least half of it.
+  static constexpr size_t kCompactAfter = 16;
 
   OutputQueue() = default;
   OutputQueue(const OutputQueue&) = delete;

@@ -75,7 +75,20 @@ TEST(OutputQueueTest, AQueueThatNeverDrainsStaysBounded) {
   }
   EXPECT_EQ(queue.size(), 1u);
   EXPECT_EQ(queue.front(), std::to_string(next - 1));
-  EXPECT_LE(queue.capacity(), 4 * OutputQueue::kKeptCapacity);
+  EXPECT_LE(queue.capacity(), 4 * OutputQueue::kCompactAfter);
+}
+
+TEST(OutputQueueTest, ABatchOfManyPiecesKeepsItsCapacityForTheNextAndReleaseFreesIt) {
+  OutputQueue queue;
+  for (int i = 0; i < 64; ++i) queue.push_back("reply");
+  const size_t capacity = queue.capacity();
+  while (!queue.empty()) queue.pop_front();
+  EXPECT_EQ(queue.capacity(), capacity);  // 64 calls in flight: no growth per batch
+  queue.ReleaseIfEmpty();
+  EXPECT_EQ(queue.capacity(), 0u);
+  queue.push_back("a");
+  queue.ReleaseIfEmpty();  // not empty: kept
+  EXPECT_EQ(queue.front(), "a");
 }
 
 TEST(OutputQueueTest, PoppingFreesThePiecesBytesAtOnce) {
