@@ -76,11 +76,16 @@ std::string SayFrame(uint64_t call_id) {
   return frame;
 }
 
-// Raises RLIMIT_NOFILE to `want` descriptors (capped by fs.nr_open); returns the new limit.
+// Raises RLIMIT_NOFILE to `want` descriptors (capped by fs.nr_open, and by the hard limit when
+// that cannot be raised); returns the new soft limit.
 rlim_t RaiseFdLimit(rlim_t want) {
   rlim_t nr_open = want;
   std::ifstream("/proc/sys/fs/nr_open") >> nr_open;
   rlimit limit{std::min(want, nr_open), std::min(want, nr_open)};
+  if (::setrlimit(RLIMIT_NOFILE, &limit) == 0) return limit.rlim_cur;
+  // Without CAP_SYS_RESOURCE only the soft limit can move, up to the hard one.
+  ::getrlimit(RLIMIT_NOFILE, &limit);
+  limit.rlim_cur = std::min(want, limit.rlim_max);
   if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) ::getrlimit(RLIMIT_NOFILE, &limit);
   return limit.rlim_cur;
 }
