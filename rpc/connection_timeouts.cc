@@ -13,7 +13,8 @@ absl::Status ConnectionTimeoutOptions::Validate() const {
         {"frame_header", frame_header},
         {"idle", idle},
         {"keepalive_time", keepalive_time},
-        {"keepalive_timeout", keepalive_timeout}}) {
+        {"keepalive_timeout", keepalive_timeout},
+        {"release_buffers", release_buffers}}) {
     if (value <= absl::ZeroDuration()) {
       return absl::InvalidArgumentError(absl::StrCat("the ", name, " timeout must be positive, not ",
                                                      absl::FormatDuration(value)));
@@ -41,6 +42,8 @@ const char* TimeoutActionName(TimeoutAction action) {
       return "idle";
     case TimeoutAction::kCloseKeepalive:
       return "keepalive";
+    case TimeoutAction::kReleaseBuffers:
+      return "release buffers";
   }
   return "unknown";
 }
@@ -52,6 +55,7 @@ void ConnectionTimeouts::OnInput(absl::Time now, bool frame_completed,
                                  const PartialFrame& partial) {
   first_byte_seen_ = true;
   last_input_ = now;
+  buffers_released_ = false;
   ping_outstanding_ = false;  // any frame is a sign of life
   if (partial.present && (!partial_.present || frame_completed)) frame_started_ = now;
   partial_ = partial;
@@ -59,6 +63,7 @@ void ConnectionTimeouts::OnInput(absl::Time now, bool frame_completed,
 
 void ConnectionTimeouts::OnCallsInFlight(absl::Time now, size_t calls) {
   if (calls == 0 && calls_ != 0) idle_since_ = now;
+  if (calls != 0) buffers_released_ = false;
   calls_ = calls;
 }
 
@@ -91,6 +96,13 @@ absl::Time ConnectionTimeouts::FrameDeadline() const {
   return deadline;
 }
 
+absl::Time ConnectionTimeouts::ReleaseDeadline() const {
+  if (buffers_released_ || calls_ != 0 || partial_.present || paused_ || !first_byte_seen_) {
+    return absl::InfiniteFuture();
+  }
+  return std::max(idle_since_, last_input_) + options_.release_buffers;
+}
+
 absl::Time ConnectionTimeouts::NextDeadline() const {
   absl::Time next = absl::InfiniteFuture();
   if (calls_ == 0 && !partial_.present) next = std::min(next, idle_since_ + options_.idle);
@@ -99,7 +111,7 @@ absl::Time ConnectionTimeouts::NextDeadline() const {
   if (partial_.present) next = std::min(next, FrameDeadline());
   next = std::min(next, ping_outstanding_ ? ping_sent_ + options_.keepalive_timeout
                                           : last_input_ + options_.keepalive_time);
-  return next;
+  return std::min(next, ReleaseDeadline());
 }
 
 TimeoutAction ConnectionTimeouts::Due(absl::Time now) const {
@@ -115,11 +127,11 @@ TimeoutAction ConnectionTimeouts::Due(absl::Time now) const {
     return partial_.header_known ? TimeoutAction::kCloseBody : TimeoutAction::kCloseHeader;
   }
   if (ping_outstanding_) {
-    return now >= ping_sent_ + options_.keepalive_timeout ? TimeoutAction::kCloseKeepalive
-                                                          : TimeoutAction::kNone;
+    if (now >= ping_sent_ + options_.keepalive_timeout) return TimeoutAction::kCloseKeepalive;
+  } else if (now >= last_input_ + options_.keepalive_time) {
+    return TimeoutAction::kSendPing;
   }
-  return now >= last_input_ + options_.keepalive_time ? TimeoutAction::kSendPing
-                                                      : TimeoutAction::kNone;
+  return now >= ReleaseDeadline() ? TimeoutAction::kReleaseBuffers : TimeoutAction::kNone;
 }
 
 }  // namespace framerpc

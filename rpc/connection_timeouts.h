@@ -9,7 +9,9 @@
 //    bytes arriving, and its body by then plus body_bytes / `min_body_bytes_per_second`;
 //  - no call in flight and no frame begun: the connection is idle, closed after `idle`;
 //  - nothing received for `keepalive_time`: a PING is owed; nothing received for
-//    `keepalive_timeout` after it: the peer is dead.
+//    `keepalive_timeout` after it: the peer is dead;
+//  - idle and nothing received for `release_buffers`: the connection's buffers may be given back
+//    (not a close: owed once, until input or a call ends the quiet spell).
 // While the server itself stops reading the connection (backpressure, the memory budget, the
 // cap on calls), the peer cannot make progress: the frame and keepalive clocks stop, and pick up
 // where they were when reading resumes.
@@ -35,6 +37,10 @@ struct ConnectionTimeoutOptions {
   absl::Duration idle = absl::Minutes(5);
   absl::Duration keepalive_time = absl::Minutes(1);
   absl::Duration keepalive_timeout = absl::Seconds(20);
+  // A connection quiet this long (no call in flight, no frame begun, nothing received) gives its
+  // buffers back (kReleaseBuffers), to take them again when bytes arrive: idle connections then
+  // cost little memory, and a busy one pays at most one timer per this period for it.
+  absl::Duration release_buffers = absl::Seconds(1);
 
   // INVALID_ARGUMENT naming the field unless every duration is positive and the rate is >= 1.
   absl::Status Validate() const;
@@ -55,6 +61,7 @@ enum class TimeoutAction {
   kCloseBody,       // a frame's body arrives too slowly, or stopped
   kCloseIdle,       // no call in flight for too long
   kCloseKeepalive,  // no sign of life after a PING
+  kReleaseBuffers,  // quiet for `release_buffers`: give the buffers back (once per quiet spell)
 };
 
 // "first byte", "frame header", ...: for messages and logs.
@@ -62,7 +69,9 @@ const char* TimeoutActionName(TimeoutAction action);
 
 class ConnectionTimeouts {
  public:
+  // `options` is not copied and must outlive this object (a server's connections share one).
   ConnectionTimeouts(const ConnectionTimeoutOptions& options, absl::Time accepted);
+  ConnectionTimeouts(ConnectionTimeoutOptions&&, absl::Time) = delete;
 
   // Bytes were read, and decoding stopped with `partial` at the front of the input.
   // `frame_completed`: at least one whole frame was taken out in this batch, so a partial frame
@@ -73,6 +82,8 @@ class ConnectionTimeouts {
   // The server stopped (true) or resumed (false) reading the connection.
   void OnReadingPaused(absl::Time now, bool paused);
   void OnPingSent(absl::Time now);
+  // The buffers were given back after kReleaseBuffers.
+  void OnBuffersReleased() { buffers_released_ = true; }
 
   // When the next action may be due; InfiniteFuture() if never.
   absl::Time NextDeadline() const;
@@ -84,8 +95,10 @@ class ConnectionTimeouts {
   // When the partial frame must be complete: its header within frame_header of its first bytes,
   // its body by then plus its length at the minimum rate.
   absl::Time FrameDeadline() const;
+  // When the buffers are owed back, InfiniteFuture() if not now (busy, or already given back).
+  absl::Time ReleaseDeadline() const;
 
-  const ConnectionTimeoutOptions options_;
+  const ConnectionTimeoutOptions& options_;
   bool first_byte_seen_ = false;
   absl::Time accepted_;
   absl::Time last_input_;
@@ -97,6 +110,7 @@ class ConnectionTimeouts {
   absl::Time paused_since_;
   bool ping_outstanding_ = false;
   absl::Time ping_sent_;
+  bool buffers_released_ = false;  // in this quiet spell
 };
 
 }  // namespace framerpc

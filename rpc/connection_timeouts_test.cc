@@ -18,19 +18,22 @@ ConnectionTimeoutOptions Options() {
   return options;
 }
 
+// ConnectionTimeouts keeps a reference to its options.
+const ConnectionTimeoutOptions kOptions = Options();
+
 PartialFrame Partial(bool header_known = false, uint64_t body = 0) {
   return PartialFrame{true, header_known, body};
 }
 
 TEST(ConnectionTimeoutsTest, ASilentConnectionIsClosedAfterTheFirstByteTimeout) {
-  ConnectionTimeouts t(Options(), kT0);
+  ConnectionTimeouts t(kOptions, kT0);
   EXPECT_EQ(t.NextDeadline(), kT0 + absl::Seconds(10));
   EXPECT_EQ(t.Due(kT0 + absl::Seconds(9)), TimeoutAction::kNone);
   EXPECT_EQ(t.Due(kT0 + absl::Seconds(10)), TimeoutAction::kCloseFirstByte);
 }
 
 TEST(ConnectionTimeoutsTest, HalfAHeaderIsClosedAfterTheHeaderTimeout) {
-  ConnectionTimeouts t(Options(), kT0);
+  ConnectionTimeouts t(kOptions, kT0);
   t.OnInput(kT0 + absl::Seconds(1), false, Partial());  // one byte, or half a header
   EXPECT_EQ(t.NextDeadline(), kT0 + absl::Seconds(6));
   EXPECT_EQ(t.Due(kT0 + absl::Seconds(5)), TimeoutAction::kNone);
@@ -40,7 +43,7 @@ TEST(ConnectionTimeoutsTest, HalfAHeaderIsClosedAfterTheHeaderTimeout) {
 }
 
 TEST(ConnectionTimeoutsTest, ABodyGetsTheHeaderTimePlusItsLengthAtTheMinimumRate) {
-  ConnectionTimeouts t(Options(), kT0);
+  ConnectionTimeouts t(kOptions, kT0);
   t.OnInput(kT0, false, Partial(/*header_known=*/true, /*body=*/10000));  // 10 s at 1000 B/s
   EXPECT_EQ(t.NextDeadline(), kT0 + absl::Seconds(15));
   EXPECT_EQ(t.Due(kT0 + absl::Seconds(14)), TimeoutAction::kNone);
@@ -49,7 +52,7 @@ TEST(ConnectionTimeoutsTest, ABodyGetsTheHeaderTimePlusItsLengthAtTheMinimumRate
 }
 
 TEST(ConnectionTimeoutsTest, ACompletedFrameStartsTheNextOnesClock) {
-  ConnectionTimeouts t(Options(), kT0);
+  ConnectionTimeouts t(kOptions, kT0);
   t.OnInput(kT0, false, Partial());
   t.OnInput(kT0 + absl::Seconds(4), /*frame_completed=*/true, Partial());
   EXPECT_EQ(t.Due(kT0 + absl::Seconds(8)), TimeoutAction::kNone);
@@ -57,7 +60,7 @@ TEST(ConnectionTimeoutsTest, ACompletedFrameStartsTheNextOnesClock) {
 }
 
 TEST(ConnectionTimeoutsTest, IdleWithoutCallsIsClosedButNotWithACallInFlight) {
-  ConnectionTimeouts t(Options(), kT0);
+  ConnectionTimeouts t(kOptions, kT0);
   t.OnInput(kT0, true, PartialFrame());
   t.OnCallsInFlight(kT0, 1);
   t.OnCallsInFlight(kT0 + absl::Seconds(100), 0);
@@ -67,7 +70,7 @@ TEST(ConnectionTimeoutsTest, IdleWithoutCallsIsClosedButNotWithACallInFlight) {
   EXPECT_NE(t.Due(kT0 + absl::Seconds(399)), TimeoutAction::kCloseIdle);
   EXPECT_EQ(t.Due(kT0 + absl::Seconds(400)), TimeoutAction::kCloseIdle);
 
-  ConnectionTimeouts busy(Options(), kT0);
+  ConnectionTimeouts busy(kOptions, kT0);
   busy.OnInput(kT0, true, PartialFrame());
   busy.OnCallsInFlight(kT0, 1);
   absl::Time last_input = kT0;
@@ -81,7 +84,7 @@ TEST(ConnectionTimeoutsTest, IdleWithoutCallsIsClosedButNotWithACallInFlight) {
 }
 
 TEST(ConnectionTimeoutsTest, KeepalivePingsAQuietPeerAndClosesADeadOne) {
-  ConnectionTimeouts t(Options(), kT0);
+  ConnectionTimeouts t(kOptions, kT0);
   t.OnInput(kT0, true, PartialFrame());
   t.OnCallsInFlight(kT0, 1);
   EXPECT_EQ(t.NextDeadline(), kT0 + absl::Seconds(60));
@@ -93,7 +96,7 @@ TEST(ConnectionTimeoutsTest, KeepalivePingsAQuietPeerAndClosesADeadOne) {
 }
 
 TEST(ConnectionTimeoutsTest, PausedReadingStopsThePeersClocks) {
-  ConnectionTimeouts t(Options(), kT0);
+  ConnectionTimeouts t(kOptions, kT0);
   t.OnInput(kT0, false, Partial(true, 1000));  // due at 6 s
   t.OnCallsInFlight(kT0, 1);
   t.OnReadingPaused(kT0 + absl::Seconds(2), true);
@@ -105,6 +108,42 @@ TEST(ConnectionTimeoutsTest, PausedReadingStopsThePeersClocks) {
   EXPECT_EQ(t.Due(kT0 + absl::Seconds(106)), TimeoutAction::kCloseBody);
 }
 
+TEST(ConnectionTimeoutsTest, AQuietConnectionOwesItsBuffersOncePerQuietSpell) {
+  ConnectionTimeouts t(kOptions, kT0);  // release_buffers: 1 s (the default)
+  t.OnInput(kT0, /*frame_completed=*/true, PartialFrame());
+  EXPECT_EQ(t.NextDeadline(), kT0 + absl::Seconds(1));
+  EXPECT_EQ(t.Due(kT0 + absl::Milliseconds(999)), TimeoutAction::kNone);
+  EXPECT_EQ(t.Due(kT0 + absl::Seconds(1)), TimeoutAction::kReleaseBuffers);
+  t.OnBuffersReleased();
+  EXPECT_EQ(t.Due(kT0 + absl::Seconds(2)), TimeoutAction::kNone);
+  EXPECT_EQ(t.NextDeadline(), kT0 + absl::Seconds(60));  // the keepalive's again
+  // Bytes arriving take the buffers again: they are owed back after the next quiet second.
+  t.OnInput(kT0 + absl::Seconds(5), true, PartialFrame());
+  EXPECT_EQ(t.NextDeadline(), kT0 + absl::Seconds(6));
+  EXPECT_EQ(t.Due(kT0 + absl::Seconds(6)), TimeoutAction::kReleaseBuffers);
+}
+
+TEST(ConnectionTimeoutsTest, BuffersAreNotOwedWhileACallRunsOrAFrameIsBegun) {
+  ConnectionTimeouts t(kOptions, kT0);
+  t.OnInput(kT0, true, PartialFrame());
+  t.OnCallsInFlight(kT0, 1);
+  EXPECT_EQ(t.NextDeadline(), kT0 + absl::Seconds(60));
+  EXPECT_EQ(t.Due(kT0 + absl::Seconds(30)), TimeoutAction::kNone);
+  // The quiet spell starts when the call ends.
+  t.OnCallsInFlight(kT0 + absl::Seconds(30), 0);
+  EXPECT_EQ(t.NextDeadline(), kT0 + absl::Seconds(31));
+  EXPECT_EQ(t.Due(kT0 + absl::Seconds(31)), TimeoutAction::kReleaseBuffers);
+
+  ConnectionTimeouts partial(kOptions, kT0);
+  partial.OnInput(kT0, false, Partial());
+  EXPECT_EQ(partial.Due(kT0 + absl::Seconds(4)), TimeoutAction::kNone);
+  // Given back once, nothing more is owed in this quiet spell but the keepalive's PING.
+  ConnectionTimeouts quiet(kOptions, kT0);
+  quiet.OnInput(kT0, true, PartialFrame());
+  quiet.OnBuffersReleased();
+  EXPECT_EQ(quiet.Due(kT0 + absl::Seconds(60)), TimeoutAction::kSendPing);
+}
+
 TEST(ConnectionTimeoutsTest, OptionsAreValidated) {
   EXPECT_TRUE(Options().Validate().ok());
   ConnectionTimeoutOptions bad = Options();
@@ -113,6 +152,9 @@ TEST(ConnectionTimeoutsTest, OptionsAreValidated) {
   bad = Options();
   bad.min_body_bytes_per_second = 0;
   EXPECT_EQ(bad.Validate().code(), absl::StatusCode::kInvalidArgument);
+  bad = Options();
+  bad.release_buffers = absl::ZeroDuration();
+  EXPECT_EQ(bad.Validate().message(), "the release_buffers timeout must be positive, not 0");
 }
 
 }  // namespace

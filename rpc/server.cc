@@ -84,6 +84,22 @@ absl::Status Server::Start() {
              static_cast<size_t>(::sysconf(_SC_PAGESIZE)) / 4;
   }
   memory_budget_ = std::make_unique<ByteBudget>(budget);
+  connection_shared_.dispatcher = &dispatcher_;
+  connection_shared_.in_flight = &in_flight_;
+  connection_shared_.server_streams = &stream_slots_;
+  connection_shared_.stats = &stats_;
+  connection_shared_.memory_budget = memory_budget_.get();
+  connection_shared_.refusals = options_.refusals;
+  connection_shared_.on_pause = [this](bool paused) {
+    std::lock_guard<std::mutex> lock(mu_);
+    paused ? ++paused_connections_ : --paused_connections_;
+    connections_changed_.notify_all();
+  };
+  connection_limits_.max_concurrent_calls = options_.max_concurrent_calls_per_connection;
+  connection_limits_.max_concurrent_streams = options_.max_concurrent_streams_per_connection;
+  connection_limits_.max_stream_window = options_.max_stream_window_bytes;
+  connection_limits_.timeouts = options_.timeouts;
+  connection_limits_.stream_stall_timeout = options_.stream_stall_timeout;
   loops_ = std::make_unique<EventLoopThreadPool>(options_.io_threads, options_.busy_poll);
   for (size_t i = 0; i < pending_listeners_.size(); ++i) {
     auto& [fd, address] = pending_listeners_[i];
@@ -292,20 +308,8 @@ void Server::OnNewConnection(ScopedFd fd, Accepted accepted,
   auto connection =
       std::make_shared<Connection>(loop, std::move(fd), accepted.peer, conn_options);
   if (record_layer != nullptr) connection->set_record_layer(std::move(record_layer));
-  ServerConnection::Limits limits;
-  limits.max_concurrent_calls = options_.max_concurrent_calls_per_connection;
-  limits.max_concurrent_streams = options_.max_concurrent_streams_per_connection;
-  limits.max_stream_window = options_.max_stream_window_bytes;
-  limits.timeouts = options_.timeouts;
-  limits.stream_stall_timeout = options_.stream_stall_timeout;
   auto server_connection = std::make_shared<ServerConnection>(
-      connection, ServerConnection::Shared{&dispatcher_, &in_flight_, &stream_slots_, &stats_,
-                               memory_budget_.get(), options_.refusals},
-      limits, accepted.identity, [this](bool paused) {
-        std::lock_guard<std::mutex> lock(mu_);
-        paused ? ++paused_connections_ : --paused_connections_;
-        connections_changed_.notify_all();
-      });
+      connection, connection_shared_, connection_limits_, accepted.identity);
   {
     std::unique_lock<std::mutex> lock(mu_);
     if (shut_down_) {

@@ -294,6 +294,10 @@ class Server {
     bool shedding = false;  // guarded by mu_: chosen to be closed for a new connection
   };
   absl::flat_hash_map<ServerConnection*, Tracked> connections_;
+  // What every ServerConnection shares and is limited by, set in Start() before the first
+  // connection; each connection refers to these, so they outlive it.
+  ServerConnection::Shared connection_shared_{};
+  ServerConnection::Limits connection_limits_;
   std::unique_ptr<ConnectionCounts> counts_;  // from Start()
   std::atomic<uint64_t> next_seq_{0};
   // Connections being refused at a limit, kept alive until their refusal is written.

@@ -8,27 +8,43 @@
 
 namespace framerpc {
 
+namespace {
+
+// A plain TCP peer's identity says only whether it is local: every such connection shares one of
+// two, instead of holding a copy (112 bytes) each. Unix-socket and TLS peers keep their own.
+std::shared_ptr<const PeerIdentity> ShareIdentity(const PeerIdentity& identity) {
+  static_assert(sizeof(PeerIdentity) == 112, "PeerIdentity changed: update `plain` below");
+  const bool plain = !identity.unix_uid.has_value() && !identity.unix_gid.has_value() &&
+                     !identity.unix_pid.has_value() && !identity.tls &&
+                     !identity.tls_client_certificate && identity.tls_uri_sans.empty() &&
+                     identity.tls_dns_sans.empty() && identity.tls_subject.empty();
+  if (!plain) return std::make_shared<const PeerIdentity>(identity);
+  // Never destroyed: connections may outlive static destruction's order.
+  static const auto* const kShared = [] {
+    auto* shared = new std::shared_ptr<const PeerIdentity>[2];
+    for (int local = 0; local < 2; ++local) {
+      auto one = std::make_shared<PeerIdentity>();
+      one->local = local == 1;
+      shared[local] = std::move(one);
+    }
+    return shared;
+  }();
+  return kShared[identity.local ? 1 : 0];
+}
+
+}  // namespace
+
 ServerConnection::ServerConnection(ConnectionPtr connection, const Shared& shared,
-                                   const Limits& limits, const PeerIdentity& peer_identity,
-                                   PauseCallback on_pause)
+                                   const Limits& limits, const PeerIdentity& peer_identity)
     : connection_(std::move(connection)),
       reader_(shared.dispatcher->limits()),
       peer_(connection_->peer().ToString()),
-      peer_identity_(peer_identity),
-      dispatcher_(shared.dispatcher),
-      in_flight_(shared.in_flight),
-      stats_(shared.stats),
+      peer_identity_(ShareIdentity(peer_identity)),
+      shared_(shared),
+      limits_(limits),
       accepted_at_(absl::Now()),
-      refusals_(shared.refusals),
-      memory_budget_(shared.memory_budget),
-      timeouts_(limits.timeouts, absl::Now()),
-      on_pause_(std::move(on_pause)),
-      max_concurrent_calls_(std::max<size_t>(1, limits.max_concurrent_calls)),
-      max_concurrent_streams_(limits.max_concurrent_streams),
-      max_stream_window_(limits.max_stream_window),
-      stream_stall_timeout_(limits.stream_stall_timeout),
-      server_streams_(shared.server_streams) {
-  if (memory_budget_ != nullptr) reader_.set_budget(memory_budget_);
+      timeouts_(limits.timeouts, absl::Now()) {
+  if (shared_.memory_budget != nullptr) reader_.set_budget(shared_.memory_budget);
 }
 
 void ServerConnection::Start(std::function<void()> on_closed) {
@@ -70,18 +86,19 @@ void ServerConnection::SetPaused(bool paused) {
   paused_ = paused;
   timeouts_.OnReadingPaused(absl::Now(), paused);
   ArmTimer();
-  if (on_pause_) on_pause_(paused);
+  if (shared_.on_pause) shared_.on_pause(paused);
 }
 
 bool ServerConnection::MustPause() const {
   return connection_->above_high_water() ||
-         active_.size() - open_streams_ >= max_concurrent_calls_ || BudgetBlocks();
+         active_.size() - open_streams_ >= MaxConcurrentCalls() || BudgetBlocks();
 }
 
 bool ServerConnection::BudgetBlocks() const {
   // A frame whose body already holds its share goes on: stopping it would hold the budget
   // without progress, and if every holder stopped, nothing would ever be given back.
-  return memory_budget_ != nullptr && memory_budget_->over() && !reader_.holds_budget();
+  return shared_.memory_budget != nullptr && shared_.memory_budget->over() &&
+         !reader_.holds_budget();
 }
 
 void ServerConnection::PauseForBudget() {
@@ -91,7 +108,7 @@ void ServerConnection::PauseForBudget() {
   waiting_for_budget_ = true;
   std::weak_ptr<ServerConnection> weak = weak_from_this();
   EventLoop* loop = connection_->loop();
-  memory_budget_->WaitForRoom([weak, loop] {
+  shared_.memory_budget->WaitForRoom([weak, loop] {
     loop->QueueInLoop([weak] {
       auto self = weak.lock();
       if (!self) return;
@@ -155,7 +172,8 @@ bool ServerConnection::DecodeFrames(Buffer* buffer) {
     }
     frame_completed = true;
     bytes_received_ += kFrameHeaderSize + result.body_bytes;
-    if (stats_ != nullptr) stats_->OnFrameReceived(kFrameHeaderSize + result.body_bytes);
+    if (shared_.stats != nullptr)
+      shared_.stats->OnFrameReceived(kFrameHeaderSize + result.body_bytes);
     OnFrame(std::move(frame), result.body_bytes);
   }
   return frame_completed;
@@ -164,7 +182,7 @@ bool ServerConnection::DecodeFrames(Buffer* buffer) {
 void ServerConnection::SendFrame(std::string frame, std::string tail) {
   const size_t bytes = frame.size() + tail.size();
   bytes_sent_.fetch_add(bytes, std::memory_order_relaxed);
-  if (stats_ != nullptr) stats_->OnFrameSent(bytes);
+  if (shared_.stats != nullptr) shared_.stats->OnFrameSent(bytes);
   connection_->SendOwned(std::move(frame), std::move(tail));
 }
 
@@ -177,7 +195,7 @@ void ServerConnection::NoteInput(Buffer* buffer, bool frame_completed) {
     uint32_t body = 0;
     uint32_t envelope = 0;
     if (buffer->readable_bytes() >= kFrameHeaderSize &&
-        CheckFrameHeader(buffer->view(), dispatcher_->limits(), &body, &envelope).ok()) {
+        CheckFrameHeader(buffer->view(), shared_.dispatcher->limits(), &body, &envelope).ok()) {
       partial.header_known = true;
       partial.body_bytes = body;
     }
@@ -191,11 +209,12 @@ void ServerConnection::NoteInput(Buffer* buffer, bool frame_completed) {
 ConnectionInfo ServerConnection::Describe(absl::Time now) const {
   ConnectionInfo info;
   info.peer = peer_;
-  info.identity = peer_identity_;
+  info.identity = *peer_identity_;
   info.age = now - accepted_at_;
   info.calls_in_flight = active_.size();
   info.bytes_received = bytes_received_;
   info.bytes_sent = bytes_sent_.load(std::memory_order_relaxed);
+  info.buffer_bytes = connection_->buffer_bytes_held();
   return info;
 }
 
@@ -252,8 +271,18 @@ void ServerConnection::OnTimer() {
       return CloseForTimeout(action, CloseReason::kIdle);
     case TimeoutAction::kCloseKeepalive:
       return CloseForTimeout(action, CloseReason::kKeepalive);
+    case TimeoutAction::kReleaseBuffers:
+      ReleaseIdleMemory();
+      break;
   }
   ArmTimer();
+}
+
+void ServerConnection::ReleaseIdleMemory() {
+  connection_->ReleaseIdleBuffers();
+  if (active_.empty()) absl::flat_hash_map<uint64_t, Active>().swap(active_);
+  if (streams_to_wake_.empty()) std::vector<std::shared_ptr<CallStream>>().swap(streams_to_wake_);
+  timeouts_.OnBuffersReleased();
 }
 
 void ServerConnection::SendPing() {
@@ -261,7 +290,7 @@ void ServerConnection::SendPing() {
   envelope.set_kind(PING);
   envelope.set_ping_data(next_ping_data_++);
   std::string frame;
-  if (EncodeFrame(std::move(envelope), nullptr, {}, dispatcher_->limits(), &frame).ok()) {
+  if (EncodeFrame(std::move(envelope), nullptr, {}, shared_.dispatcher->limits(), &frame).ok()) {
     SendFrame(std::move(frame));
   }
   timeouts_.OnPingSent(absl::Now());
@@ -274,7 +303,7 @@ void ServerConnection::OnPing(const Frame& frame) {
   envelope.set_flags(ACK);
   envelope.set_ping_data(frame.envelope.ping_data());
   std::string reply;
-  if (EncodeFrame(std::move(envelope), nullptr, {}, dispatcher_->limits(), &reply).ok()) {
+  if (EncodeFrame(std::move(envelope), nullptr, {}, shared_.dispatcher->limits(), &reply).ok()) {
     SendFrame(std::move(reply));
   }
 }
@@ -340,29 +369,28 @@ void ServerConnection::OnRequest(Frame frame) {
     return;
   }
   if (draining_) {
-    SendFrame(dispatcher_->ErrorResponse(
+    SendFrame(shared_.dispatcher->ErrorResponse(
         id, absl::UnavailableError("server is shutting down; retry on a new connection")));
     return;
   }
   if (frame.envelope.timeout_us() < 0) {
-    SendFrame(dispatcher_->ErrorResponse(
-        id, absl::InvalidArgumentError("negative timeout_us")));
+    SendFrame(
+        shared_.dispatcher->ErrorResponse(id, absl::InvalidArgumentError("negative timeout_us")));
     return;
   }
   last_call_id_ = std::max(last_call_id_, id);
 
   const uint32_t peer_window = frame.envelope.window_update();
-  std::shared_ptr<ServerCall> call =
-      Dispatcher::NewCall(std::move(frame), peer_, peer_identity_);
+  std::shared_ptr<ServerCall> call = Dispatcher::NewCall(std::move(frame), peer_, *peer_identity_);
   call->separate_reply_tail = true;
-  const Dispatcher::Route* route = dispatcher_->FindRoute(call->context.method());
+  const Dispatcher::Route* route = shared_.dispatcher->FindRoute(call->context.method());
   if (route != nullptr && route->handler->kind() != MethodKind::kUnary &&
       !OpenStream(call.get(), peer_window)) {
     return;
   }
   Active& active = active_[id];
   active.call = call;
-  in_flight_->Add();
+  shared_.in_flight->Add();
   if (active_.size() == 1) {
     timeouts_.OnCallsInFlight(absl::Now(), 1);
     idle_.store(false, std::memory_order_relaxed);
@@ -373,65 +401,64 @@ void ServerConnection::OnRequest(Frame frame) {
     active.deadline_timer = connection_->loop()->RunAt(deadline, [weak, call] {
       auto self = weak.lock();
       if (!self) return;
-      self->Finish(call, self->dispatcher_->ErrorResponse(
+      self->Finish(call, self->shared_.dispatcher->ErrorResponse(
                              call->call_id, absl::DeadlineExceededError("deadline exceeded")));
     });
   }
 
   std::weak_ptr<ServerConnection> weak = weak_from_this();
   EventLoop* loop = connection_->loop();
-  dispatcher_->Dispatch(std::move(call), route, /*allow_offload=*/true,
-                        [weak, loop](std::shared_ptr<ServerCall> done, std::string reply) {
-                          // On the thread that ran the handler: the tail is ours to take.
-                          std::string tail = std::move(done->reply_tail);
-                          if (loop->IsInLoopThread()) {  // Inline handler: finish right here.
-                            if (auto self = weak.lock()) {
-                              self->Finish(done, std::move(reply), std::move(tail));
-                            }
-                            return;
-                          }
-                          loop->QueueInLoop([weak, done = std::move(done), reply = std::move(reply),
-                                             tail = std::move(tail)]() mutable {
-                            if (auto self = weak.lock()) {
-                              self->Finish(done, std::move(reply), std::move(tail));
-                            }
-                          });
-                        });
+  shared_.dispatcher->Dispatch(
+      std::move(call), route, /*allow_offload=*/true,
+      [weak, loop](std::shared_ptr<ServerCall> done, std::string reply) {
+        // On the thread that ran the handler: the tail is ours to take.
+        std::string tail = std::move(done->reply_tail);
+        if (loop->IsInLoopThread()) {  // Inline handler: finish right here.
+          if (auto self = weak.lock()) self->Finish(done, std::move(reply), std::move(tail));
+          return;
+        }
+        loop->QueueInLoop([weak, done = std::move(done), reply = std::move(reply),
+                           tail = std::move(tail)]() mutable {
+          if (auto self = weak.lock()) self->Finish(done, std::move(reply), std::move(tail));
+        });
+      });
 }
 
 bool ServerConnection::OpenStream(ServerCall* call, uint32_t peer_window) {
   absl::Status refused;
   if (call->request_frame.payload_size() != 0) {
     refused = absl::InvalidArgumentError("a streaming REQUEST carries no message");
-  } else if (peer_window > max_stream_window_ ||
-             (peer_window == 0 && kDefaultStreamWindow > max_stream_window_)) {
+  } else if (peer_window > limits_.max_stream_window ||
+             (peer_window == 0 && kDefaultStreamWindow > limits_.max_stream_window)) {
     // A window of 0 is the 1 MiB default, which a server configured below it refuses too.
-    refused = absl::ResourceExhaustedError(absl::StrCat(
-        "requested stream window of ", peer_window > 0 ? int64_t{peer_window} : kDefaultStreamWindow,
-        " bytes exceeds the server's limit of ", max_stream_window_));
-  } else if (open_streams_ >= max_concurrent_streams_) {
+    refused = absl::ResourceExhaustedError(
+        absl::StrCat("requested stream window of ",
+                     peer_window > 0 ? int64_t{peer_window} : kDefaultStreamWindow,
+                     " bytes exceeds the server's limit of ", limits_.max_stream_window));
+  } else if (open_streams_ >= limits_.max_concurrent_streams) {
     refused = absl::ResourceExhaustedError(
         absl::StrCat("too many concurrent streams on this connection (limit ",
-                     max_concurrent_streams_, ")"));
-  } else if (!server_streams_->TryAcquire()) {
-    refused = absl::ResourceExhaustedError(absl::StrCat(
-        "too many concurrent streams on this server (limit ", server_streams_->limit(), ")"));
+                     limits_.max_concurrent_streams, ")"));
+  } else if (!shared_.server_streams->TryAcquire()) {
+    refused = absl::ResourceExhaustedError(
+        absl::StrCat("too many concurrent streams on this server (limit ",
+                     shared_.server_streams->limit(), ")"));
   }
   if (!refused.ok()) {
     Refused(absl::IsResourceExhausted(refused) ? RefusalKind::kLimit : RefusalKind::kGarbage,
             refused.ToString());
-    dispatcher_->RecordRefusal(*call, dispatcher_->FindRoute(call->context.method()),
-                               refused.code());
-    SendFrame(dispatcher_->ErrorResponse(call->call_id, refused));
+    shared_.dispatcher->RecordRefusal(*call, shared_.dispatcher->FindRoute(call->context.method()),
+                                      refused.code());
+    SendFrame(shared_.dispatcher->ErrorResponse(call->call_id, refused));
     return false;
   }
   ++open_streams_;
   ConnectionPtr connection = connection_;
   EventLoop* loop = connection_->loop();
-  ServerStats* stats = stats_;
+  ServerStats* stats = shared_.stats;
   std::weak_ptr<ServerConnection> weak = weak_from_this();
   call->stream = std::make_shared<CallStream>(
-      call->call_id, dispatcher_->limits(),
+      call->call_id, shared_.dispatcher->limits(),
       peer_window > 0 ? int64_t{peer_window} : kDefaultStreamWindow, kDefaultStreamWindow,
       [connection, stats, weak](std::string head, absl::string_view tail) {
         if (stats != nullptr) stats->OnFrameSent(head.size() + tail.size());
@@ -441,7 +468,7 @@ bool ServerConnection::OpenStream(ServerCall* call, uint32_t peer_window) {
         connection->Send(std::move(head), tail);
       },
       [loop](std::function<void()> task) { loop->QueueInLoop(std::move(task)); });
-  call->stream->set_stall_timeout(stream_stall_timeout_);
+  call->stream->set_stall_timeout(limits_.stream_stall_timeout);
   if (stats != nullptr) {
     call->stream->set_credit_wait_observer([stats](absl::Duration waited) {
       stats->OnCreditWait(waited);
@@ -483,7 +510,7 @@ void ServerConnection::OnWindowUpdate(const Frame& frame) {
 
 void ServerConnection::FailCall(const std::shared_ptr<ServerCall>& call,
                                 const absl::Status& status) {
-  Finish(call, dispatcher_->ErrorResponse(call->call_id, status));
+  Finish(call, shared_.dispatcher->ErrorResponse(call->call_id, status));
 }
 
 void ServerConnection::Finish(const std::shared_ptr<ServerCall>& call, std::string frame,
@@ -503,11 +530,11 @@ void ServerConnection::Retire(uint64_t call_id) {
   if (call->stream != nullptr) {
     call->stream->End(absl::CancelledError("the call has ended"), /*keep_queued=*/false);
     --open_streams_;
-    server_streams_->Release();
+    shared_.server_streams->Release();
   }
   if (it->second.deadline_timer != 0) connection_->loop()->CancelTimer(it->second.deadline_timer);
   active_.erase(it);
-  in_flight_->Done();
+  shared_.in_flight->Done();
   if (active_.empty()) {
     timeouts_.OnCallsInFlight(absl::Now(), 0);
     idle_.store(!partial_frame_, std::memory_order_relaxed);
@@ -526,7 +553,7 @@ void ServerConnection::BeginDrain() {
   envelope.set_kind(GOAWAY);
   envelope.set_last_call_id(last_call_id_);
   std::string frame;
-  if (EncodeFrame(std::move(envelope), nullptr, {}, dispatcher_->limits(), &frame).ok()) {
+  if (EncodeFrame(std::move(envelope), nullptr, {}, shared_.dispatcher->limits(), &frame).ok()) {
     SendFrame(std::move(frame));
   }
 }
@@ -541,14 +568,14 @@ void ServerConnection::ProtocolError(const absl::Status& status) {
   envelope.set_status_code(static_cast<int>(status.code()));
   envelope.set_status_message(std::string(status.message()));
   std::string frame;
-  EncodeFrame(std::move(envelope), nullptr, {}, dispatcher_->limits(), &frame).IgnoreError();
+  EncodeFrame(std::move(envelope), nullptr, {}, shared_.dispatcher->limits(), &frame).IgnoreError();
   // No reply can be sent after this frame: stop the calls now rather than when the socket closes.
   RetireAll();
   connection_->SendAndClose(std::move(frame), status);
 }
 
 void ServerConnection::Refused(RefusalKind kind, absl::string_view reason) {
-  if (refusals_ != nullptr) refusals_->OnRefusal(kind, peer_, reason);
+  if (shared_.refusals != nullptr) shared_.refusals->OnRefusal(kind, peer_, reason);
 }
 
 void ServerConnection::EndOpenCalls(const absl::Status& status) {
@@ -569,7 +596,8 @@ void ServerConnection::OnClosed() {
   closed_ = true;
   if (timer_ != 0) connection_->loop()->CancelTimer(timer_);
   timer_ = 0;
-  if (stats_ != nullptr) stats_->OnClosed(close_reason_.value_or(CloseReason::kReset));
+  if (shared_.stats != nullptr)
+    shared_.stats->OnClosed(close_reason_.value_or(CloseReason::kReset));
   SetPaused(false);
   // Nobody can receive the replies any more: cancel every call still running.
   RetireAll();

@@ -5,12 +5,13 @@
 #ifndef FRAMERPC_RPC_SERVER_CONNECTION_H_
 #define FRAMERPC_RPC_SERVER_CONNECTION_H_
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
-#include <mutex>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <vector>
 
@@ -76,6 +77,8 @@ struct ConnectionInfo {
   size_t calls_in_flight = 0;
   uint64_t bytes_received = 0;
   uint64_t bytes_sent = 0;
+  // Input buffer and output queue storage held now (0 once given back while quiet).
+  size_t buffer_bytes = 0;
 };
 
 // A call in flight, for the status pages.
@@ -88,10 +91,10 @@ struct InFlightCall {
 
 class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
  public:
-  // Called on the loop thread when backpressure pauses (true) or resumes (false) the connection.
   using PauseCallback = std::function<void(bool paused)>;
 
-  // What the server's connections share. Not owned; everything must outlive the connection.
+  // What the server's connections share. Not owned; it and everything it points to must outlive
+  // the connection (the server owns one for all of its connections).
   struct Shared {
     Dispatcher* dispatcher;
     InFlightCounter* in_flight;
@@ -101,8 +104,13 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
     // output side is counted by the Connection, whose options the server sets).
     ByteBudget* memory_budget;
     RefusalObserver* refusals = nullptr;  // may be null: told of limits, garbage and timeouts
+    // May be empty. Called on a connection's loop thread when backpressure pauses (true) or
+    // resumes (false) it.
+    PauseCallback on_pause;
   };
-  // Per-connection limits, as the server's options set them.
+  // Per-connection limits, as the server's options set them. Not copied: must outlive the
+  // connection (the server owns one for all of its connections), since copies of its durations
+  // were a tenth of an idle connection's memory.
   struct Limits {
     size_t max_concurrent_calls = 1024;
     size_t max_concurrent_streams = 256;
@@ -112,7 +120,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   };
 
   ServerConnection(ConnectionPtr connection, const Shared& shared, const Limits& limits,
-                   const PeerIdentity& peer_identity, PauseCallback on_pause = nullptr);
+                   const PeerIdentity& peer_identity);
 
   // Loop thread. Hooks the connection's callbacks and starts reading. `on_closed` runs on the loop
   // thread once the connection is closed and every call on it has finished.
@@ -154,6 +162,8 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   void ArmTimer();
   void OnTimer();
   void SendPing();
+  // kReleaseBuffers: the connection is quiet; gives back its buffers and empty tables.
+  void ReleaseIdleMemory();
   // Closes for `action` (a timeout), counting `reason`.
   void CloseForTimeout(TimeoutAction action, CloseReason reason);
   // Ends an active call with `status` (a call-level protocol error).
@@ -179,18 +189,17 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   // from inside a reply or a write).
   void ScheduleResume();
 
+  size_t MaxConcurrentCalls() const { return std::max<size_t>(1, limits_.max_concurrent_calls); }
+
   ConnectionPtr connection_;
   FrameReader reader_;  // of connection_'s input
   const std::string peer_;  // formatted once: inet_ntop per request showed up in profiles
-  const PeerIdentity peer_identity_;
-  Dispatcher* dispatcher_;
-  InFlightCounter* in_flight_;
-  ServerStats* stats_;
+  const std::shared_ptr<const PeerIdentity> peer_identity_;  // shared: see ShareIdentity
+  const Shared& shared_;
+  const Limits& limits_;
   const absl::Time accepted_at_;
   uint64_t bytes_received_ = 0;               // loop thread
   std::atomic<uint64_t> bytes_sent_{0};       // any thread (streams send from handlers)
-  RefusalObserver* refusals_;
-  ByteBudget* memory_budget_;
   bool waiting_for_budget_ = false;  // a ByteBudget::WaitForRoom wake-up is registered
   ConnectionTimeouts timeouts_;
   TimerId timer_ = 0;
@@ -211,13 +220,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   bool closed_ = false;
   bool broken_ = false;  // a protocol error was sent; no further frames are read
   std::function<void()> on_closed_;
-  PauseCallback on_pause_;
   bool paused_ = false;
-  const size_t max_concurrent_calls_;
-  const size_t max_concurrent_streams_;
-  const uint32_t max_stream_window_;  // the largest send window a client may grant us
-  const absl::Duration stream_stall_timeout_;
-  StreamSlots* server_streams_;  // not owned; shared by the server's connections
   size_t open_streams_ = 0;  // the active calls that are streams
   bool redelivery_scheduled_ = false;
   // Streams given messages during the current OnData, whose readers are woken at its end (see

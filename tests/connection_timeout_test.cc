@@ -3,6 +3,7 @@
 // existed, each of these peers stayed connected for good (measured: 600 s and counting).
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -267,6 +268,38 @@ TEST_F(ConnectionTimeoutTest, OnASharedPortASilentConnectionIsClosedBeforeItsPro
   EXPECT_GE(absl::Now() - start, kStage);
   EXPECT_EQ(server_->stats().closed(CloseReason::kFirstByteTimeout), 1u);
   ExpectChannelServes();
+}
+
+// The buffers' release is a timer's work, so this waits for its effect (the server's own report
+// of the connection's buffers), bounded; the calls prove the connection lost nothing by it.
+TEST_F(ConnectionTimeoutTest, AQuietConnectionGivesItsBuffersBackAndStillServesCalls) {
+  ConnectionTimeoutOptions t = Short();
+  t.release_buffers = absl::Milliseconds(20);
+  Start(t);
+  RawPeer peer = Connect();
+  const auto buffers_released = [&] {
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    for (;;) {
+      std::vector<ConnectionInfo> connections = server_->Connections();
+      if (connections.size() == 1 && connections[0].buffer_bytes == 0) return true;
+      if (absl::Now() > deadline) return false;
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+  };
+  for (uint64_t id = 1; id <= 3; ++id) {
+    echo::SayRequest request;
+    request.set_text(absl::StrCat("call ", id));
+    ASSERT_TRUE(peer.SendFrame(Request(id), request.SerializeAsString()));
+    absl::StatusOr<Frame> reply = peer.ReadFrame();
+    ASSERT_TRUE(reply.ok()) << reply.status();
+    EXPECT_EQ(reply->envelope.kind(), RESPONSE);
+    EXPECT_EQ(reply->envelope.call_id(), id);
+    echo::SayReply said;
+    ASSERT_TRUE(said.ParseFromString(reply->payload));
+    EXPECT_EQ(said.text(), absl::StrCat("call ", id));
+    ASSERT_TRUE(buffers_released()) << "call " << id;
+  }
+  EXPECT_EQ(server_->stats().closed(CloseReason::kIdle), 0u) << StatsText();
 }
 
 TEST(ConnectionTimeoutSetupTest, BadTimeoutsAreRefusedAtStart) {

@@ -23,6 +23,13 @@ void Buffer::Append(absl::string_view bytes) {
 
 void Buffer::Reserve(size_t n) { EnsureWritable(n); }
 
+bool Buffer::ReleaseIfEmpty() {
+  if (readable_bytes() != 0 || diverting_ || storage_.empty()) return false;
+  std::string().swap(storage_);
+  read_index_ = write_index_ = 0;
+  return true;
+}
+
 char* Buffer::BeginWrite(size_t want, size_t* room) {
   writing_diversion_ = diverting_ && divert_filled_ < divert_total_;
   if (writing_diversion_) {

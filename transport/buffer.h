@@ -26,6 +26,11 @@ class Buffer {
   void Append(absl::string_view bytes);
   // Makes room for at least `n` more bytes without reallocating on the next Append/ReadFd.
   void Reserve(size_t n);
+  // Frees the storage if nothing is readable and no diversion is open (an idle connection's
+  // buffer); the next input allocates it again. Returns whether it freed it.
+  bool ReleaseIfEmpty();
+  // Bytes of storage held (for tests of the idle release).
+  size_t capacity() const { return storage_.size(); }
 
   // Reads what `fd` has, up to `max_bytes`, using readv with a stack spill area so one call can
   // take a large burst without growing the buffer first. Returns read(2)'s result; on error,

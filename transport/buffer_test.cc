@@ -59,6 +59,24 @@ TEST(BufferTest, AppendConsumeView) {
   EXPECT_EQ(buffer.view(), "again");
 }
 
+TEST(BufferTest, ReleaseIfEmptyFreesTheStorageOnlyWhenNothingIsUnread) {
+  Buffer buffer;
+  EXPECT_FALSE(buffer.ReleaseIfEmpty());  // nothing held
+  buffer.Append("frame");
+  EXPECT_FALSE(buffer.ReleaseIfEmpty());  // unread bytes stay
+  EXPECT_EQ(buffer.view(), "frame");
+  buffer.Consume(5);
+  EXPECT_GT(buffer.capacity(), 0u);
+  EXPECT_TRUE(buffer.ReleaseIfEmpty());
+  EXPECT_EQ(buffer.capacity(), 0u);
+  buffer.Append("next");  // taken again as input arrives
+  EXPECT_EQ(buffer.view(), "next");
+  buffer.Consume(4);
+  buffer.BeginDivert(100);  // a body being read in place is not given back
+  EXPECT_FALSE(buffer.ReleaseIfEmpty());
+  EXPECT_TRUE(buffer.diverting());
+}
+
 TEST(BufferTest, AppendEmptyIsANoOp) {
   Buffer buffer;
   buffer.Append("");

@@ -315,12 +315,12 @@ void Connection::WriteRecordsLocked(absl::Status* error) {
     if (record_stage_.empty() &&
         output_.front().size() - output_offset_ < RecordLayer::kMaxRecordBytes &&
         output_.size() > 1) {
-      for (auto it = output_.begin(); it != output_.end();) {
-        const size_t left = it->size() - output_offset_;
+      while (!output_.empty()) {
+        const size_t left = output_.front().size() - output_offset_;
         if (record_stage_.size() + left > RecordLayer::kMaxRecordBytes) break;
-        record_stage_.append(*it, output_offset_, left);
+        record_stage_.append(output_.front(), output_offset_, left);
         output_offset_ = 0;
-        it = output_.erase(it);
+        output_.pop_front();
       }
     }
     const bool staged = !record_stage_.empty();
@@ -566,6 +566,20 @@ void Connection::HandleClose(absl::Status reason) {
     self->close_callback_ = nullptr;
     self->watermark_callback_ = nullptr;
   });
+}
+
+void Connection::ReleaseIdleBuffers() {
+  input_.ReleaseIfEmpty();
+  std::lock_guard<std::mutex> lock(output_mu_);
+  output_.ReleaseIfEmpty();
+  if (record_stage_.empty()) std::string().swap(record_stage_);
+}
+
+size_t Connection::buffer_bytes_held() {
+  std::lock_guard<std::mutex> lock(output_mu_);
+  const size_t stage =
+      record_stage_.capacity() > std::string().capacity() ? record_stage_.capacity() : 0;
+  return input_.capacity() + output_.capacity() * sizeof(std::string) + stage;
 }
 
 void Connection::SendAndClose(std::string bytes, absl::Status reason, absl::Duration linger) {

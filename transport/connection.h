@@ -29,18 +29,18 @@
 #define FRAMERPC_TRANSPORT_CONNECTION_H_
 
 #include <atomic>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 
 #include "absl/status/status.h"
+#include "base/scoped_fd.h"
 #include "transport/buffer.h"
 #include "transport/byte_budget.h"
 #include "transport/event_loop.h"
+#include "transport/output_queue.h"
 #include "transport/record_layer.h"
-#include "base/scoped_fd.h"
 #include "transport/socket_address.h"
 #include "transport/watcher.h"
 
@@ -120,6 +120,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // e.g. after a pause for backpressure. No-op when nothing is buffered (readable, or a
   // completed diversion: Buffer::BeginDivert).
   void RedeliverInput();
+  // Loop thread. Gives back the memory an idle connection's buffers hold: the input buffer if
+  // nothing unconsumed is in it, and the output queue's (and record stage's) if nothing is
+  // queued. The next bytes in or out allocate them again. For an owner that knows the
+  // connection is quiet (a server's, after ConnectionTimeoutOptions::release_buffers).
+  void ReleaseIdleBuffers();
+  // Loop thread: bytes of buffer storage held now (input buffer and output queue), for tests.
+  size_t buffer_bytes_held();
   // Loop thread: true from the watermark callback's `true` until its `false`.
   bool above_high_water() const { return above_high_water_; }
 
@@ -187,7 +194,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Output, shared by the loop and by threads sending directly. Every write to the socket is
   // made holding output_mu_, which is what keeps the bytes in order.
   std::mutex output_mu_;
-  std::deque<std::string> output_;  // guarded by output_mu_
+  OutputQueue output_;              // guarded by output_mu_
   size_t output_offset_ = 0;        // guarded by output_mu_: bytes of output_.front() written
   bool output_open_ = true;         // guarded by output_mu_: false once closing or closed
   // guarded by output_mu_: the loop will write output_ (a flush is scheduled or it waits for

@@ -207,6 +207,54 @@ TEST_F(ConnectionTest, DataLeftInBufferIsKeptForTheNextCallback) {
   EXPECT_EQ(received_, "12345678|abcdefgh|");
 }
 
+TEST_F(ConnectionTest, IdleBuffersAreGivenBackAndTakenAgainByTheNextBytes) {
+  StartConnection();
+  WriteAll(peer_.get(), "hello");
+  ASSERT_TRUE(WaitForReceived(5));
+  RunOnLoopAndWait(loop(), [&] { conn_->Send("reply"); });
+  EXPECT_EQ(ReadExactly(peer_.get(), 5), "reply");
+  SettleLoop();
+  RunOnLoopAndWait(loop(), [&] {
+    EXPECT_GT(conn_->buffer_bytes_held(), 0u);  // kept for the next bytes, as on a busy connection
+    conn_->ReleaseIdleBuffers();
+    EXPECT_EQ(conn_->buffer_bytes_held(), 0u);
+  });
+  WriteAll(peer_.get(), "again");
+  ASSERT_TRUE(WaitForReceived(10));
+  RunOnLoopAndWait(loop(), [&] { conn_->Send("more"); });
+  conn_->Send(" and more");  // from this thread too
+  EXPECT_EQ(ReadExactly(peer_.get(), 13), "more and more");
+  std::lock_guard<std::mutex> lock(mu_);
+  EXPECT_EQ(received_, "helloagain");
+}
+
+TEST_F(ConnectionTest, ReleasingIdleBuffersKeepsUnconsumedInput) {
+  std::string frames;  // Loop thread only.
+  StartConnection();
+  RunOnLoopAndWait(loop(), [&] {
+    conn_->set_data_callback([&](const ConnectionPtr&, Buffer* buffer) {
+      while (buffer->readable_bytes() >= 8) {
+        frames.append(buffer->view().substr(0, 8).data(), 8);
+        frames.push_back('|');
+        buffer->Consume(8);
+      }
+      std::lock_guard<std::mutex> lock(mu_);
+      received_ = frames;
+      cv_.notify_all();
+    });
+  });
+  WriteAll(peer_.get(), "1234");
+  SettleLoop();
+  RunOnLoopAndWait(loop(), [&] {
+    conn_->ReleaseIdleBuffers();
+    EXPECT_GT(conn_->buffer_bytes_held(), 0u);  // half a frame is not idle
+  });
+  WriteAll(peer_.get(), "5678");
+  ASSERT_TRUE(WaitForReceived(9));
+  std::lock_guard<std::mutex> lock(mu_);
+  EXPECT_EQ(received_, "12345678|");
+}
+
 TEST_F(ConnectionTest, RedeliverInputRunsDataCallbackOnBufferedInput) {
   StartConnection();
   int calls = 0;     // Loop thread only.

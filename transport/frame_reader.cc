@@ -1,5 +1,6 @@
 #include "transport/frame_reader.h"
 
+#include <memory>
 #include <utility>
 
 namespace framerpc {
@@ -13,7 +14,8 @@ FrameReadResult FrameReader::Next(Buffer* buffer, Frame* frame) {
   if (buffer->diverting()) {
     if (!buffer->divert_complete()) return result;  // kNeedMore
     if (reserved_ > 0) budget_->Release(std::exchange(reserved_, 0));
-    frame->envelope = std::move(pending_envelope_);
+    frame->envelope = std::move(*pending_envelope_);
+    pending_envelope_.reset();
     if (detaching_) {
       frame->payload = std::move(pending_message_);
       pending_message_.clear();
@@ -65,7 +67,7 @@ FrameReadResult FrameReader::Next(Buffer* buffer, Frame* frame) {
     }
     reserved_ = payload;
   }
-  pending_envelope_ = std::move(frame->envelope);
+  pending_envelope_ = std::make_unique<Envelope>(std::move(frame->envelope));
   buffer->Consume(head.consumed);
   detaching_ = detach;
   if (detach) {

@@ -22,6 +22,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "absl/status/status.h"
@@ -79,7 +80,9 @@ class FrameReader {
   const size_t max_divert_body_;
   ByteBudget* budget_ = nullptr;
   size_t reserved_ = 0;        // taken from budget_ for the body being diverted
-  Envelope pending_envelope_;  // of the body being diverted
+  // Of the body being diverted; allocated only then, so that an idle connection's reader holds
+  // no envelope.
+  std::unique_ptr<Envelope> pending_envelope_;
   bool detaching_ = false;     // the diversion holds the attachment alone
   std::string pending_message_;  // when detaching_: the message bytes
   uint32_t pending_body_bytes_ = 0;
