@@ -50,7 +50,8 @@ bool ParseSupervisorArgs(int argc, char** argv, SupervisorPlan& plan, int& strin
                          int& command_argc);
 
 // Maps the file `fd` (then closes it) and points plan.argv at its first `command_argc` strings and
-// plan.envp at the rest, both NULL-terminated. The memory is never freed. False if the file cannot
+// plan.envp at the rest, both NULL-terminated, in one malloc'd array starting at plan.argv (the
+// supervisor never frees it; a test may). The file stays mapped. False if the file cannot
 // be read or holds fewer strings, or does not end in a NUL.
 bool LoadCommandStrings(int fd, int command_argc, SupervisorPlan& plan);
 

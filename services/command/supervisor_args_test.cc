@@ -1,6 +1,7 @@
 #include "services/command/supervisor_args.h"
 
 #include <fcntl.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -96,6 +97,7 @@ TEST(SupervisorArgsTest, RoundTrip) {
   EXPECT_STREQ(plan.envp[1], kSecret);
   EXPECT_EQ(plan.envp[2], nullptr);
   EXPECT_EQ(::fcntl(fd, F_GETFD), -1);  // closed
+  ::free(const_cast<char**>(plan.argv));
 }
 
 TEST(SupervisorArgsTest, ProbeAndSubreaperModes) {
@@ -131,6 +133,7 @@ TEST(SupervisorArgsTest, ProbeAndSubreaperModes) {
   EXPECT_STREQ(plan.argv[0], "prog");
   EXPECT_EQ(plan.argv[1], nullptr);
   EXPECT_EQ(plan.envp[0], nullptr);
+  ::free(const_cast<char**>(plan.argv));
 }
 
 // Every malformed command line is refused; the status descriptor is still read when it can be.
