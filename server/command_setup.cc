@@ -41,6 +41,7 @@ absl::StatusOr<command::CommandServiceConfig> BuildCommandServiceConfig(
         absl::StrCat("--command_containment: ", containment.status().message()));
   }
   config.containment = *containment;
+  config.supervisor_path = flags.supervisor;
   if (flags.memory_limit > 0) config.memory_limit_bytes = flags.memory_limit;
   if (flags.cpu_limit < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--command_cpu_limit must not be negative");

@@ -36,6 +36,7 @@ struct CommandServiceFlags {
   std::string home;                                    // empty: the working directory
   std::string workdir;                                 // empty: a fresh directory per command
   std::string containment = "auto";                    // auto | pid_namespace | subreaper
+  std::string supervisor;                              // framerpc_supervisor; empty: searched
   uint64_t memory_limit = 0;                           // bytes of RLIMIT_AS; 0: none
   absl::Duration cpu_limit = absl::ZeroDuration();     // RLIMIT_CPU; 0: none
 };

@@ -32,6 +32,8 @@ expect_refusal "--command_containment" --listen=127.0.0.1:0 "${allow[@]}" --comm
   --trust_local_peers
 expect_refusal "--command_workdir" --listen=127.0.0.1:0 "${allow[@]}" --command_workdir=relative \
   --trust_local_peers
+expect_refusal "/nonexistent/framerpc_supervisor" --listen=127.0.0.1:0 "${allow[@]}" \
+  --command_supervisor=/nonexistent/framerpc_supervisor --trust_local_peers
 expect_refusal "busy_poll must be between 0 and 1s, got 2s" --listen=127.0.0.1:0 --busy_poll=2s
 expect_refusal "busy_poll must be between 0 and 1s, got -1us" --listen=127.0.0.1:0 --busy_poll=-1us
 expect_refusal "the idle timeout must be positive, not 0" --listen=127.0.0.1:0 --idle_timeout=0s

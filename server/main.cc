@@ -195,6 +195,9 @@ ABSL_FLAG(std::string, command_containment, framerpc::server::CommandServiceFlag
           "How commands and everything they start are contained: pid_namespace (a PID namespace "
           "each, killed whole), subreaper (a supervisor that kills every descendant), or auto "
           "(pid_namespace where available).");
+ABSL_FLAG(std::string, command_supervisor, "",
+          "Absolute path of framerpc_supervisor, the program every command's supervisor runs. "
+          "Empty: next to this binary, else in its Bazel runfiles.");
 ABSL_FLAG(uint64_t, command_memory_limit, 0,
           "RLIMIT_AS of every process a command runs, in bytes; 0: none.");
 ABSL_FLAG(absl::Duration, command_cpu_limit, absl::ZeroDuration(),
@@ -372,6 +375,7 @@ framerpc::server::CommandServiceFlags CommandFlags(framerpc::RefusalObserver* re
   flags.home = absl::GetFlag(FLAGS_command_home);
   flags.workdir = absl::GetFlag(FLAGS_command_workdir);
   flags.containment = absl::GetFlag(FLAGS_command_containment);
+  flags.supervisor = absl::GetFlag(FLAGS_command_supervisor);
   flags.memory_limit = absl::GetFlag(FLAGS_command_memory_limit);
   flags.cpu_limit = absl::GetFlag(FLAGS_command_cpu_limit);
   return flags;

@@ -50,6 +50,9 @@ struct CommandServiceConfig {
   // How each command and everything it starts are contained (containment.h); kAuto picks a PID
   // namespace where the probe at Create succeeds, a child subreaper otherwise.
   ContainmentChoice containment = ContainmentChoice::kAuto;
+  // The supervisor binary every command runs under (supervisor_executable.h): an absolute path,
+  // or empty to look next to this program and in its runfiles. Create fails if it is not found.
+  std::string supervisor_path;
   // Per-process limits of every process a command runs (RLIMIT_AS and RLIMIT_CPU); unset: none.
   std::optional<uint64_t> memory_limit_bytes;
   std::optional<absl::Duration> cpu_limit;

@@ -6,6 +6,7 @@
 #include "base/status_macros.h"
 #include "services/command/process.h"
 #include "services/command/spawn.h"
+#include "services/command/supervisor_executable.h"
 
 namespace framerpc::command {
 
@@ -15,6 +16,10 @@ absl::StatusOr<std::unique_ptr<CommandRunner>> CommandRunner::Create(
     return absl::InvalidArgumentError(
         "need max_concurrent >= 0 and exec_queue_bytes > 0");
   }
+  if (!config.supervisor_path.empty()) {
+    FRPC_RETURN_IF_ERROR(UseSupervisorExecutable(config.supervisor_path));
+  }
+  FRPC_RETURN_IF_ERROR(SupervisorExecutableFd().status());
   FRPC_ASSIGN_OR_RETURN(const Containment containment, ChooseContainment(config.containment));
   FRPC_ASSIGN_OR_RETURN(CommandPolicy policy, CommandPolicy::Create(config, containment));
   return std::unique_ptr<CommandRunner>(

@@ -281,6 +281,18 @@ TEST(CommandRunTest, ConfigurationErrors) {
   EXPECT_EQ(CommandRunner::Create(config).status().code(), absl::StatusCode::kNotFound);
 }
 
+// A supervisor that is not there is an error at start, naming the path, not at the first command.
+TEST(CommandRunTest, MissingSupervisorIsAnErrorAtStart) {
+  CommandServiceConfig config = TestConfig();
+  config.supervisor_path = "/nonexistent/framerpc_supervisor";
+  const absl::Status missing = CommandRunner::Create(config).status();
+  EXPECT_EQ(missing.code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(missing.message().find("/nonexistent/framerpc_supervisor"), absl::string_view::npos)
+      << missing;
+  config.supervisor_path = "framerpc_supervisor";
+  EXPECT_EQ(CommandRunner::Create(config).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 // ---------------------------------------------------------------------------------------------
 // The token.
 

@@ -1,8 +1,11 @@
 #include "services/command/spawn.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
+#include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,6 +15,11 @@
 #include "base/status_macros.h"
 #include "services/command/raw_syscall.h"
 #include "services/command/supervisor.h"
+#include "services/command/supervisor_args.h"
+#include "services/command/supervisor_executable.h"
+
+// glibc's clone under another name, which sanitizers do not intercept.
+extern "C" int __clone(int (*fn)(void*), void* stack, int flags, void* arg, ...);
 
 namespace framerpc::command {
 namespace {
@@ -37,12 +45,102 @@ int LifelineReadEnd() {
   return fd;
 }
 
-// The clone itself, and the child's call into the supervisor, without sanitizer instrumentation:
-// nothing instrumented may run in the child.
-__attribute__((noinline)) FRPC_CHILD_CODE pid_t CloneSupervisor(const SupervisorPlan& plan, uint64_t flags, int* pidfd) {
-  const long pid = sys::Clone3(flags | CLONE_PIDFD, pidfd);
-  if (pid == 0) SupervisorMain(plan);
-  return static_cast<pid_t>(pid);
+// What the child of StartSupervisor reads (it shares our memory), and what it reports back.
+struct ExecArgs {
+  int supervisor_fd;
+  char* const* argv;
+  char* const* envp;
+  const int* fds;  // the plan's descriptors, made inheritable in the child's descriptor table
+  int fd_count;
+  int error;  // execveat's errno, if it fails
+};
+
+// Writes all of `data` to the file `fd`; false with errno set if it cannot.
+bool WriteAll(int fd, const std::string& data) {
+  size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// Runs in a child that shares our memory but has its own descriptor table and signal handlers,
+// while the cloning thread is suspended (CLONE_VFORK): raw system calls only, on its own stack.
+FRPC_CHILD_CODE int ExecSupervisor(void* arg) {
+  ExecArgs& args = *static_cast<ExecArgs*>(arg);
+  for (int i = 0; i < args.fd_count; ++i) {
+    if (args.fds[i] >= 0) sys::Fcntl(args.fds[i], F_SETFD, 0);
+  }
+  sys::ExecveAt(args.supervisor_fd, args.argv, args.envp);
+  args.error = errno;
+  sys::ExitGroup(127);
+}
+
+// Starts the supervisor binary for `plan` with `flags` (namespaces) as posix_spawn starts a
+// program: CLONE_VM | CLONE_VFORK, so no copy of this process's page tables is made and this
+// thread waits only until the execve. Returns the supervisor's pid and sets *pidfd, or -1 with
+// errno set (the execve's errno if the supervisor binary could not be executed).
+pid_t StartSupervisor(const SupervisorPlan& plan, uint64_t flags, int* pidfd) {
+  absl::StatusOr<int> supervisor_fd = SupervisorExecutableFd();
+  if (!supervisor_fd.ok()) {
+    errno = ENOENT;
+    return -1;
+  }
+  // The command's argv and environment go in a file, not on the supervisor's command line, which
+  // anyone may read (supervisor_args.h).
+  ScopedFd strings;
+  if (!plan.probe_only) {
+    strings = ScopedFd(::memfd_create("framerpc-command", MFD_CLOEXEC));
+    if (!strings.valid()) return -1;
+  }
+  const EncodedSupervisorArgs encoded = EncodeSupervisorArgs(plan, strings.get());
+  if (strings.valid() && !WriteAll(strings.get(), encoded.strings)) return -1;
+  std::vector<char*> argv = CStrings(encoded.argv);
+  char* envp[] = {nullptr};
+  const int fds[] = {plan.status_fd, plan.lifeline_fd, plan.program_fd,
+                     plan.working_directory_fd, plan.stdin_fd, plan.stdout_fd,
+                     plan.stderr_fd, strings.get()};
+  ExecArgs exec = {*supervisor_fd, argv.data(), envp, fds, sizeof fds / sizeof fds[0], 0};
+
+  constexpr size_t kStackSize = 64 * 1024;
+  void* stack = ::mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) return -1;
+  // No handler of ours may run in the child, which shares our memory: everything is blocked
+  // across the clone (the supervisor sets its own mask).
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  // glibc's __clone, not clone: TSan intercepts clone as if it were a fork.
+  const int pid = __clone(ExecSupervisor, static_cast<char*>(stack) + kStackSize,
+                          static_cast<int>(flags) | CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD,
+                          &exec, pidfd);
+  const int clone_error = errno;
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  ::munmap(stack, kStackSize);
+  if (pid < 0) {
+    errno = clone_error;
+    return -1;
+  }
+  if (exec.error != 0) {
+    while (::waitpid(pid, nullptr, __WALL) < 0 && errno == EINTR) {
+    }
+    ::close(*pidfd);
+    *pidfd = -1;
+    errno = exec.error;
+    return -1;
+  }
+  return pid;
+}
+
+// StartSupervisor's failure as a status.
+absl::Status SupervisorStartError(int error) {
+  absl::StatusOr<int> supervisor_fd = SupervisorExecutableFd();
+  if (!supervisor_fd.ok()) return supervisor_fd.status();
+  return absl::ErrnoToStatus(error, "starting the command's supervisor");
 }
 
 uint64_t CloneFlags(Containment containment) {
@@ -143,8 +241,8 @@ absl::StatusOr<SpawnedChild> SpawnChild(const SpawnRequest& request) {
   SetLimits(request, plan);
 
   int raw_pidfd = -1;
-  const pid_t pid = CloneSupervisor(plan, CloneFlags(request.containment), &raw_pidfd);
-  if (pid < 0) return absl::ErrnoToStatus(errno, "clone3 (the command's supervisor)");
+  const pid_t pid = StartSupervisor(plan, CloneFlags(request.containment), &raw_pidfd);
+  if (pid < 0) return SupervisorStartError(errno);
   ScopedFd pidfd(raw_pidfd);
   // The child's ends close here: the supervisor has its own copies.
   fds.status.write_end.reset();
@@ -158,6 +256,10 @@ absl::StatusOr<SpawnedChild> SpawnChild(const SpawnRequest& request) {
   if (first.ok() && first->kind == SupervisorMessage::kExecFailed) {
     status = absl::ErrnoToStatus(first->value,
                                  absl::StrCat("cannot execute '", request.program_name, "'"));
+  } else if (first.ok() && first->kind == SupervisorMessage::kBadArguments) {
+    status = absl::FailedPreconditionError(
+        "the command supervisor binary does not understand this server's command line (from "
+        "another build?)");
   } else if (first.ok() && first->kind != SupervisorMessage::kStarted) {
     status = absl::ErrnoToStatus(first->value, "setting up the command's supervisor");
     status = absl::InternalError(status.message());
@@ -184,8 +286,14 @@ absl::Status ProbePidNamespace() {
   plan.probe_only = true;
   plan.status_fd = status.write_end.get();
   int raw_pidfd = -1;
-  const pid_t pid = CloneSupervisor(plan, CloneFlags(Containment::kPidNamespace), &raw_pidfd);
-  if (pid < 0) return absl::ErrnoToStatus(errno, "clone3(CLONE_NEWPID | CLONE_NEWNS)");
+  const pid_t pid = StartSupervisor(plan, CloneFlags(Containment::kPidNamespace), &raw_pidfd);
+  if (pid < 0) {
+    const int error = errno;
+    if (error == EINVAL || error == EPERM) {
+      return absl::ErrnoToStatus(error, "clone(CLONE_NEWPID | CLONE_NEWNS)");
+    }
+    return SupervisorStartError(error);
+  }
   ScopedFd pidfd(raw_pidfd);
   status.write_end.reset();
   absl::StatusOr<SupervisorMessage> message = ReadFirstMessage(status.read_end.get());

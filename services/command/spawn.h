@@ -3,11 +3,16 @@
 // no other open descriptors, contained as `containment` says. Process (process.h) builds on this;
 // most code should use Process instead.
 //
-// The supervisor is cloned with fork semantics (clone3, with CLONE_NEWPID | CLONE_NEWNS for a PID
-// namespace) and runs only async-signal-safe code until the command execs; everything it needs is
-// prepared here first. It keeps the read end of a process-wide "lifeline" pipe whose write end
-// only this process holds: when the server dies, however, the lifeline reads EOF and every
-// supervisor kills its command. (PR_SET_PDEATHSIG would fire when the spawning thread exits, and
+// The supervisor is a program of its own (framerpc_supervisor; supervisor_executable.h finds it),
+// started as posix_spawn starts a program: clone with CLONE_VM | CLONE_VFORK (plus CLONE_NEWPID |
+// CLONE_NEWNS for a PID namespace), and the child only makes the plan's descriptors inheritable
+// and execs it. No copy of this process's page tables is made, and the calling thread waits only
+// until the execve. The namespace's mounts, the fork of the command and everything after happen
+// in the supervisor's own small address space; its command line is supervisor_args.h.
+//
+// The supervisor keeps the read end of a process-wide "lifeline" pipe whose write end only this
+// process holds: when the server dies, however, the lifeline reads EOF and every supervisor kills
+// its command. (PR_SET_PDEATHSIG would fire when the spawning thread exits, and
 // worker threads come and go while their commands run.)
 //
 // Thread safety: SpawnChild and ProbePidNamespace are thread-safe. Every descriptor this library
@@ -57,10 +62,12 @@ struct SpawnedChild {
 
 // Returns once the command has exec'd. Errors: execve's errno mapped by absl::ErrnoToStatus (e.g.
 // NOT_FOUND for ENOENT, PERMISSION_DENIED for EACCES, RESOURCE_EXHAUSTED for ENOMEM), naming the
-// program; INTERNAL if the supervisor could not be set up. On error nothing is left running.
+// program; INTERNAL if the supervisor could not be set up; the supervisor binary's errors
+// (NOT_FOUND if there is none, its execve's errno, FAILED_PRECONDITION for one of another build)
+// naming it. On error nothing is left running.
 absl::StatusOr<SpawnedChild> SpawnChild(const SpawnRequest& request);
 
-// OK if commands can run in a PID namespace here: clones a supervisor exactly as SpawnChild would
+// OK if commands can run in a PID namespace here: starts a supervisor exactly as SpawnChild would
 // (namespaces, private mounts, its own /proc), which reports and exits. The error says why not.
 absl::Status ProbePidNamespace();
 

@@ -1,6 +1,7 @@
-// The supervisor ("init") that every command runs under, and the command child it starts: the
-// code that runs between clone and execve. spawn.cc prepares a SupervisorPlan, clones, and the
-// child calls SupervisorMain; nothing here is called in the server itself.
+// The supervisor ("init") that every command runs under, and the command child it starts. It runs
+// as its own program, framerpc_supervisor (supervisor_main.cc): spawn.cc encodes a SupervisorPlan
+// on its command line (supervisor_args.h) and starts it without copying the server's memory;
+// nothing here is called in the server itself.
 //
 // The supervisor:
 //  - closes every descriptor of the server it does not need, resets its signal dispositions, and
@@ -18,8 +19,8 @@
 //    exits, once nothing of the command is left: in a PID namespace its own exit makes the kernel
 //    kill whatever remains; as a subreaper it kills every descendant first (process_tree.h).
 //
-// Everything that runs in the child is async-signal-safe (raw_syscall.h): the plan holds only
-// plain values and pointers into memory the child has a copy of.
+// Everything here is async-signal-safe (raw_syscall.h) and allocates nothing, so it could also run
+// in a forked child of a multithreaded process: the plan holds only plain values and pointers.
 #ifndef FRAMERPC_SERVICES_COMMAND_SUPERVISOR_H_
 #define FRAMERPC_SERVICES_COMMAND_SUPERVISOR_H_
 
@@ -45,6 +46,7 @@ struct SupervisorMessage {
     kSetupFailed = 3,  // value: errno of the failing namespace, mount or fork step
     kExited = 4,       // value: the command's raw wait status
     kProbeOk = 5,      // a probe (SupervisorPlan::probe_only) set up its namespace
+    kBadArguments = 6,  // the supervisor binary could not read its command line (another build?)
   };
   int32_t kind;
   int32_t value;
@@ -73,7 +75,7 @@ struct SupervisorPlan {
   struct rlimit cpu = {};
 };
 
-// Runs the supervisor; never returns. Call only in the child of a clone (fork semantics).
+// Runs the supervisor; never returns. Call only in the supervisor process (supervisor_main.cc).
 [[noreturn]] FRPC_CHILD_CODE void SupervisorMain(const SupervisorPlan& plan);
 
 }  // namespace framerpc::command
