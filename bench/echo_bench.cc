@@ -21,6 +21,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "bench/affinity.h"
+#include "bench/echo_server.h"
 #include "bench/alloc_counter.h"
 #include "bench/raw_echo.h"
 #include "bench/rpc_echo.h"
@@ -399,27 +400,26 @@ int Main(int argc, char** argv) {
   ServerOptions options;
   options.io_threads = absl::GetFlag(FLAGS_server_io_threads);
   options.worker_threads = 1;  // unused: the echo service runs inline on the I/O loop
-  Server server(options);
   echo::EchoServiceImpl echo_service;
-  absl::Status status = server.AddService(&echo_service);
-  if (status.ok()) status = server.AddListener("127.0.0.1:0");
-  if (status.ok()) status = server.Start();
-  if (!status.ok()) {
-    std::fprintf(stderr, "echo_bench: server: %s\n", status.ToString().c_str());
+  absl::StatusOr<std::unique_ptr<Server>> plain = StartEchoServer(options, &echo_service);
+  if (!plain.ok()) {
+    std::fprintf(stderr, "echo_bench: server: %s\n", plain.status().ToString().c_str());
     return 1;
   }
+  Server& server = **plain;
   // The same server with metrics on: every call goes through RpcMetrics, as in framerpc_server.
   metrics::RpcMetrics rpc_metrics;
   ServerOptions metered_options = options;
   metered_options.observer = &rpc_metrics;
-  Server metered_server(metered_options);
-  status = metered_server.AddService(&echo_service);
-  if (status.ok()) status = metered_server.AddListener("127.0.0.1:0");
-  if (status.ok()) status = metered_server.Start();
-  if (!status.ok()) {
-    std::fprintf(stderr, "echo_bench: metered server: %s\n", status.ToString().c_str());
+  absl::StatusOr<std::unique_ptr<Server>> metered_owned =
+      StartEchoServer(metered_options, &echo_service);
+  if (!metered_owned.ok()) {
+    std::fprintf(stderr, "echo_bench: metered server: %s\n",
+                 metered_owned.status().ToString().c_str());
     return 1;
   }
+  Server& metered_server = **metered_owned;
+  absl::Status status;
   // The same server over TLS 1.3, with a certificate made now (test_pki).
   TestCa ca(TestPkiDir("framerpc-echo-bench"), "bench");
   TestCertSpec spec;
