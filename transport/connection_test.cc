@@ -147,6 +147,24 @@ class ConnectionTest : public ::testing::Test {
   }
   // Two loop round trips: the second runs in an iteration whose poll started after this call, so
   // anything already readable or writable has been dispatched by then.
+  // Sets a data callback that consumes nothing until a whole 8-byte "frame" is there, so that the
+  // rest must stay in the buffer; received_ holds the frames so far, each followed by '|'.
+  void TakeEightByteFrames() {
+    RunOnLoopAndWait(loop(), [this] {
+      auto frames = std::make_shared<std::string>();  // loop thread only
+      conn_->set_data_callback([this, frames](const ConnectionPtr&, Buffer* buffer) {
+        while (buffer->readable_bytes() >= 8) {
+          frames->append(buffer->view().substr(0, 8).data(), 8);
+          frames->push_back('|');
+          buffer->Consume(8);
+        }
+        std::lock_guard<std::mutex> lock(mu_);
+        received_ = *frames;
+        cv_.notify_all();
+      });
+    });
+  }
+
   void SettleLoop() {
     RunOnLoopAndWait(loop(), [] {});
     RunOnLoopAndWait(loop(), [] {});
@@ -183,21 +201,8 @@ TEST_F(ConnectionTest, DataCallbackReceivesPeerBytes) {
 }
 
 TEST_F(ConnectionTest, DataLeftInBufferIsKeptForTheNextCallback) {
-  // Consume nothing until a whole 8-byte "frame" is there; the rest must stay in the buffer.
-  std::string frames;  // Loop thread only.
   StartConnection();
-  RunOnLoopAndWait(loop(), [&] {
-    conn_->set_data_callback([&](const ConnectionPtr&, Buffer* buffer) {
-      while (buffer->readable_bytes() >= 8) {
-        frames.append(buffer->view().substr(0, 8).data(), 8);
-        frames.push_back('|');
-        buffer->Consume(8);
-      }
-      std::lock_guard<std::mutex> lock(mu_);
-      received_ = frames;
-      cv_.notify_all();
-    });
-  });
+  TakeEightByteFrames();
   WriteAll(peer_.get(), "1234");
   SettleLoop();
   WriteAll(peer_.get(), "5678abcd");
@@ -229,20 +234,8 @@ TEST_F(ConnectionTest, IdleBuffersAreGivenBackAndTakenAgainByTheNextBytes) {
 }
 
 TEST_F(ConnectionTest, ReleasingIdleBuffersKeepsUnconsumedInput) {
-  std::string frames;  // Loop thread only.
   StartConnection();
-  RunOnLoopAndWait(loop(), [&] {
-    conn_->set_data_callback([&](const ConnectionPtr&, Buffer* buffer) {
-      while (buffer->readable_bytes() >= 8) {
-        frames.append(buffer->view().substr(0, 8).data(), 8);
-        frames.push_back('|');
-        buffer->Consume(8);
-      }
-      std::lock_guard<std::mutex> lock(mu_);
-      received_ = frames;
-      cv_.notify_all();
-    });
-  });
+  TakeEightByteFrames();
   WriteAll(peer_.get(), "1234");
   SettleLoop();
   RunOnLoopAndWait(loop(), [&] {
