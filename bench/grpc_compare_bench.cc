@@ -19,7 +19,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <thread>
@@ -50,6 +52,8 @@
 #include "services/file/file_client.h"
 #include "services/file/file_service.h"
 #include "transport/event_loop.h"
+#include "transport/tls/test_pki.h"
+#include "transport/tls/tls_context.h"
 
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(1), "Measured time per row and round.");
 ABSL_FLAG(int, rounds, 3, "Rounds; rows take turns within each.");
@@ -58,6 +62,9 @@ ABSL_FLAG(std::vector<std::string>, sizes, std::vector<std::string>({"64", "4096
 ABSL_FLAG(std::vector<std::string>, inflight, std::vector<std::string>({"1", "8", "64"}),
           "Calls in flight on the one connection.");
 ABSL_FLAG(int, stream_mib, 256, "MiB per stream-throughput measurement.");
+ABSL_FLAG(bool, tls, true,
+          "Also unary rows over TLS 1.3: a framed TLS listener and the gRPC adapter's own TLS "
+          "port, with a certificate made at start (issue 14's framed-vs-gRPC-over-TLS target).");
 ABSL_FLAG(int, file_mib, 1024, "Size of the downloaded file in MiB; 0 skips the download rows.");
 ABSL_FLAG(absl::Duration, busy_poll, absl::Microseconds(50),
           "Busy-poll window of the extra framed unary rows (ServerOptions/ChannelOptions::busy_poll) "
@@ -334,6 +341,12 @@ int64_t ProcessCpuNanos() {
          (int64_t{usage.ru_utime.tv_usec} + usage.ru_stime.tv_usec) * 1000;
 }
 
+// The whole of a PEM file (the test CA's certificate, for gRPC's SSL credentials).
+std::string ReadPem(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
 struct Row {
   std::string name;
   std::function<absl::StatusOr<Samples>()> run;
@@ -427,6 +440,48 @@ int Main(int argc, char** argv) {
       absl::StrCat("127.0.0.1:", cached_adapter.listen_port()), grpc::InsecureChannelCredentials(),
       args);
 
+  // TLS 1.3 on both transports: a framed server with a TLS-only listener and its gRPC adapter
+  // on a TLS port of its own, the same certificate (made now, test_pki) and echo service.
+  TestCa ca(TestPkiDir("framerpc-grpc-bench"), "bench");
+  TestCertSpec cert_spec;
+  cert_spec.ips = {"127.0.0.1"};
+  const TestCertFiles cert = ca.Issue("server", cert_spec);
+  TlsServerOptions server_tls;
+  server_tls.cert_chain_file = cert.cert;
+  server_tls.private_key_file = cert.key;
+  Server tls_server(options);
+  GrpcAdapterOptions tls_grpc_options = grpc_options;
+  tls_grpc_options.tls = server_tls;
+  GrpcAdapter tls_adapter(tls_server.dispatcher(), tls_grpc_options);
+  std::unique_ptr<Channel> tls_channel;
+  std::shared_ptr<grpc::Channel> tls_grpc_channel;
+  if (absl::GetFlag(FLAGS_tls)) {
+    absl::StatusOr<std::shared_ptr<TlsContext>> tls_context = TlsContext::NewServer(server_tls);
+    status = tls_context.status();
+    if (status.ok()) {
+      tls_server.SetTlsContext(*tls_context);
+      status = tls_server.AddService(&echo);
+    }
+    if (status.ok()) status = tls_server.AddListener("127.0.0.1:0", Server::ListenerTls::kRequired);
+    if (status.ok()) status = tls_server.Start();
+    if (status.ok()) status = tls_adapter.Start();
+    ChannelOptions tls_channel_options = channel_options;
+    tls_channel_options.tls.emplace();
+    tls_channel_options.tls->ca_file = ca.cert_file();
+    absl::StatusOr<std::unique_ptr<Channel>> created =
+        status.ok() ? Channel::Create(tls_server.listen_address(0), tls_channel_options)
+                    : absl::StatusOr<std::unique_ptr<Channel>>(status);
+    if (!created.ok()) {
+      std::fprintf(stderr, "TLS setup: %s\n", created.status().ToString().c_str());
+      return 1;
+    }
+    tls_channel = *std::move(created);
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = ReadPem(ca.cert_file());
+    tls_grpc_channel = grpc::CreateCustomChannel(
+        absl::StrCat("127.0.0.1:", tls_adapter.listen_port()), grpc::SslCredentials(ssl), args);
+  }
+
   std::printf("grpc_compare_bench: framed transport vs gRPC adapter, same service objects, one "
               "connection each, server io threads 1, gRPC handler threads 1, %s x %d rounds\n",
               absl::FormatDuration(duration).c_str(), absl::GetFlag(FLAGS_rounds));
@@ -458,6 +513,12 @@ int Main(int argc, char** argv) {
                         [&] { return FramedUnary(polled_channel.get(), bytes, k, duration); },
                         {}});
       }
+      if (tls_channel != nullptr) {
+        rows.push_back(
+            {"framed, TLS", [&] { return FramedUnary(tls_channel.get(), bytes, k, duration); }, {}});
+        rows.push_back(
+            {"gRPC, TLS", [&] { return GrpcUnary(tls_grpc_channel, bytes, k, duration); }, {}});
+      }
       rows.push_back({"gRPC", [&] { return GrpcUnary(grpc_channel, bytes, k, duration); }, {}});
       for (Row& row : rows) {  // warm-up
         if (absl::StatusOr<Samples> s = row.run(); !s.ok()) {
@@ -486,6 +547,16 @@ int Main(int argc, char** argv) {
                     rows[i].name.c_str(), r.calls_per_sec, r.p50_us, r.p99_us,
                     r.calls > 0 ? rows[i].cpu_ns / 1000.0 / r.calls : 0.0,
                     Ratio(r.calls_per_sec, grpc.calls_per_sec), Ratio(r.p99_us, grpc.p99_us));
+      }
+      if (tls_channel != nullptr) {
+        const RowResult& framed_tls = results[results.size() - 3];
+        const RowResult& grpc_tls = results[results.size() - 2];
+        const double ratio = Ratio(framed_tls.calls_per_sec, grpc_tls.calls_per_sec);
+        const char* verdict = k < 64 ? "the target, >= 3x, is at 64 in flight"
+                              : ratio >= 3.0 ? "target >= 3x: met"
+                                             : "target >= 3x: MISSED";
+        std::printf("| %zu B | %d | framed TLS / gRPC TLS, calls/s | %.2fx (%s) | | | | | |\n",
+                    bytes, k, ratio, verdict);
       }
       std::fflush(stdout);
     }
