@@ -419,11 +419,7 @@ void BalancedChannel::Finished(Endpoint& endpoint, const absl::Status& status) {
   endpoint.in_flight.fetch_sub(1, std::memory_order_relaxed);
   std::lock_guard<std::mutex> lock(endpoint.mu);
   if (absl::IsUnavailable(status)) {
-    endpoint.backoff = endpoint.backoff == absl::ZeroDuration()
-                           ? options_.eject_time
-                           : std::min(endpoint.backoff * 2, options_.max_eject_time);
-    endpoint.ejected_until = absl::Now() + endpoint.backoff;
-    if (!closing_.load()) resolver_->RequestResolution();
+    EjectLocked(endpoint);
   } else if (!endpoint.draining || absl::Now() >= endpoint.ejected_until) {
     endpoint.draining = false;
     endpoint.backoff = absl::ZeroDuration();
@@ -431,16 +427,20 @@ void BalancedChannel::Finished(Endpoint& endpoint, const absl::Status& status) {
   }
 }
 
+void BalancedChannel::EjectLocked(Endpoint& endpoint) {
+  endpoint.backoff = endpoint.backoff == absl::ZeroDuration()
+                         ? options_.eject_time
+                         : std::min(endpoint.backoff * 2, options_.max_eject_time);
+  endpoint.ejected_until = absl::Now() + endpoint.backoff;
+  if (!closing_.load()) resolver_->RequestResolution();
+}
+
 void BalancedChannel::Drained(Endpoint& endpoint) {
   {
     std::lock_guard<std::mutex> lock(endpoint.mu);
     endpoint.draining = true;
-    endpoint.backoff = endpoint.backoff == absl::ZeroDuration()
-                           ? options_.eject_time
-                           : std::min(endpoint.backoff * 2, options_.max_eject_time);
-    endpoint.ejected_until = absl::Now() + endpoint.backoff;
+    EjectLocked(endpoint);
   }
-  if (!closing_.load()) resolver_->RequestResolution();
   std::lock_guard<std::mutex> lock(mu_);
   health_changed_.notify_all();
 }

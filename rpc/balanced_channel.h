@@ -106,6 +106,9 @@ class BalancedChannel final : public Channel {
   void Finished(Endpoint& endpoint, const absl::Status& status);
   // The server of `endpoint` sent GOAWAY: ejects it.
   void Drained(Endpoint& endpoint);
+  // Requires endpoint.mu. Passes `endpoint` over for its next backoff (eject_time, doubling up to
+  // max_eject_time) and asks the resolver to resolve again.
+  void EjectLocked(Endpoint& endpoint);
   // Whether a call that ended with `status` on `endpoint` never left this process and has an
   // endpoint left to go to (transparent retry); records `endpoint` in `unsent` if it did.
   bool SendElsewhere(const absl::Status& status, const ClientContext& context,

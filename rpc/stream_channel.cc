@@ -66,7 +66,7 @@ std::string TargetHost(absl::string_view target) {
 
 class ChannelImpl final : public Channel, public ClientStreamOwner, public ChannelLoop::Member {
  public:
-  // `shared_loop`: null for a loop of its own.
+  // Without hooks.shared_loop the channel makes a loop of its own.
   ChannelImpl(std::string target, SocketAddress address, ChannelOptions options,
               std::shared_ptr<TlsContext> tls, std::shared_ptr<InProcessConnector> in_process,
               EndpointHooks hooks)

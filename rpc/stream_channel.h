@@ -1,7 +1,8 @@
 // Internal to //rpc:channel: the Channel for framed targets ("host:port", "[v6]:port",
 // "unix:/path"): one multiplexed connection on an I/O thread (its own, or a ChannelLoop shared
-// with other channels), and the caller-driven pool of rpc/sync_calls.h for blocking calls. The same Channel serves in-process targets
-// (rpc/in_process_channel.h), its connections made by an InProcessConnector instead of connect(2).
+// with other channels), and the caller-driven pool of rpc/sync_calls.h for blocking calls. The
+// same Channel serves in-process targets (rpc/in_process_channel.h), its connections made by an
+// InProcessConnector instead of connect(2).
 #ifndef FRAMERPC_RPC_STREAM_CHANNEL_H_
 #define FRAMERPC_RPC_STREAM_CHANNEL_H_
 
