@@ -78,6 +78,29 @@ def stop_server(process):
     return process.returncode, out, server_stderr(process)
 
 
+
+async def cat_through_exec(stub, chunks):
+    """Runs /bin/cat through an asyncio CommandService stub's Exec, writing `chunks` to its stdin;
+    returns (its stdout, the exit codes the stream reported)."""
+    stream = await stub.Exec(timeout=30)
+    await stream.write(ExecRequest(start=ExecStart(
+        command=CommandSpec(argv=["/bin/cat"]), stream_stdin=True)))
+    for chunk in chunks:
+        await stream.write(ExecRequest(stdin=chunk))
+    await stream.write(ExecRequest(close_stdin=True))
+    out, exit_codes = b"", []
+    while True:
+        response = await stream.read()
+        if response is None:
+            break
+        if response.WhichOneof("kind") == "stdout":
+            out += response.stdout
+        elif response.WhichOneof("kind") == "exit":
+            exit_codes.append(response.exit.exit_code)
+            await stream.done_writing()
+    await stream.finish()
+    return out, exit_codes
+
 class ServerTestCase(unittest.TestCase):
     """Runs one framerpc_server, with server_flags(), for all the tests of a class: its
     addresses are cls.tcp and cls.unix, and it must exit cleanly at the end."""
@@ -497,27 +520,12 @@ class ServicesTest(ServerTestCase):
     def test_exec_asyncio(self):
         async def main():
             async with framerpc.aio.Channel(self.unix) as channel:
-                stub = command_frpc.CommandServiceAsyncStub(channel)
-                stream = await stub.Exec(timeout=30)
-                await stream.write(ExecRequest(start=ExecStart(
-                    command=CommandSpec(argv=["/bin/cat"]), stream_stdin=True)))
-                await stream.write(ExecRequest(stdin=b"async "))
-                await stream.write(ExecRequest(stdin=b"cat"))
-                await stream.write(ExecRequest(close_stdin=True))
-                out = b""
-                while True:
-                    response = await stream.read()
-                    if response is None:
-                        break
-                    if response.WhichOneof("kind") == "stdout":
-                        out += response.stdout
-                    elif response.WhichOneof("kind") == "exit":
-                        self.assertEqual(response.exit.exit_code, 0)
-                        await stream.done_writing()
-                await stream.finish()
-                return out
+                return await cat_through_exec(command_frpc.CommandServiceAsyncStub(channel),
+                                              [b"async ", b"cat"])
 
-        self.assertEqual(asyncio.run(main()), b"async cat")
+        out, exit_codes = asyncio.run(main())
+        self.assertEqual(exit_codes, [0])
+        self.assertEqual(out, b"async cat")
 
     # -- the file service ------------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ from proto.echo_pb2 import SayRequest
 from services.command import command_frpc
 from services.command.command_pb2 import CommandSpec, ExecRequest, ExecStart
 
-from test_interop import SERVER, start_server, stop_server
+from test_interop import SERVER, cat_through_exec, start_server, stop_server
 
 CLIENT_ID = "spiffe://example.org/ns/test/sa/client"
 
@@ -158,22 +158,8 @@ class TlsInteropTest(unittest.TestCase):
             async with framerpc.aio.Channel(target, tls=options) as channel:
                 reply = await echo_frpc.EchoServiceAsyncStub(channel).Say(
                     SayRequest(text="async tls"), timeout=10)
-                stream = await command_frpc.CommandServiceAsyncStub(channel).Exec(timeout=30)
-                await stream.write(ExecRequest(start=ExecStart(
-                    command=CommandSpec(argv=["/bin/cat"]), stream_stdin=True)))
-                await stream.write(ExecRequest(stdin=b"async "))
-                await stream.write(ExecRequest(stdin=b"cat over tls"))
-                await stream.write(ExecRequest(close_stdin=True))
-                out = b""
-                while True:
-                    response = await stream.read()
-                    if response is None:
-                        break
-                    if response.WhichOneof("kind") == "stdout":
-                        out += response.stdout
-                    elif response.WhichOneof("kind") == "exit":
-                        await stream.done_writing()
-                await stream.finish()
+                out, _ = await cat_through_exec(
+                    command_frpc.CommandServiceAsyncStub(channel), [b"async ", b"cat over tls"])
                 return reply.text, out
 
         for target, options in self.targets():
