@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include <functional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -75,19 +76,29 @@ class RawPeer {
 
   // Reads one frame. NOT_FOUND on a clean end of stream, UNAVAILABLE on error or timeout.
   absl::StatusOr<Frame> ReadFrame() {
-    for (;;) {
-      Frame frame;
-      DecodeResult result = DecodeFrame(input_, FrameLimits{}, &frame);
-      if (result.outcome == DecodeOutcome::kFrame) {
-        input_.erase(0, result.consumed);
-        return frame;
-      }
-      if (result.outcome == DecodeOutcome::kError) return result.error;
+    return NextFrame(&input_, [this](std::string* input) {
       char buf[65536];
       const ssize_t n = ::recv(fd_.get(), buf, sizeof(buf), 0);
       if (n == 0) return absl::NotFoundError("end of stream");
       if (n < 0) return absl::UnavailableError("recv failed");
-      input_.append(buf, static_cast<size_t>(n));
+      input->append(buf, static_cast<size_t>(n));
+      return absl::OkStatus();
+    });
+  }
+
+  // The next frame of `input`, taken out of it. While no whole frame is there, `read_more` appends
+  // bytes to `input`; the status it fails with ends the read.
+  static absl::StatusOr<Frame> NextFrame(
+      std::string* input, const std::function<absl::Status(std::string*)>& read_more) {
+    for (;;) {
+      Frame frame;
+      DecodeResult result = DecodeFrame(*input, FrameLimits{}, &frame);
+      if (result.outcome == DecodeOutcome::kFrame) {
+        input->erase(0, result.consumed);
+        return frame;
+      }
+      if (result.outcome == DecodeOutcome::kError) return result.error;
+      if (absl::Status more = read_more(input); !more.ok()) return more;
     }
   }
 

@@ -69,23 +69,16 @@ class TlsPeer {
 
   // The next frame; NOT_FOUND at the end of the stream (close_notify, EOF or a reset).
   absl::StatusOr<Frame> ReadFrame() {
-    for (;;) {
-      Frame frame;
-      DecodeResult result = DecodeFrame(input_, FrameLimits{}, &frame);
-      if (result.outcome == DecodeOutcome::kFrame) {
-        input_.erase(0, result.consumed);
-        return frame;
-      }
-      if (result.outcome == DecodeOutcome::kError) return result.error;
+    return test::RawPeer::NextFrame(&input_, [this](std::string* input) {
       char buf[16384];
       const RecordIo io = session_->Read(buf, sizeof buf);
       if (io.kind == RecordIo::Kind::kOk) {
-        input_.append(buf, io.bytes);
-        continue;
+        input->append(buf, io.bytes);
+        return absl::OkStatus();
       }
       if (io.kind == RecordIo::Kind::kWantRead) return absl::UnavailableError("timed out");
       return absl::NotFoundError("end of stream");
-    }
+    });
   }
 
   bool resumed() const { return session_->resumed(); }
