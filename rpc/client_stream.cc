@@ -10,12 +10,29 @@ namespace framerpc {
 
 void ClientStreamState::Complete(absl::Status status) {
   std::function<void(absl::Status)> done;
+  StreamEndHook hook;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (completed_) return;
     // Before completed_ is seen: a caller woken by it may destroy the context at once. From now
     // on TryCancel() does not reach the channel.
     if (context_ != nullptr) ClientCallAccess::Unbind(context_);
+    if (end_hook_) {
+      // Detached first: the hook may bind the context to another call, which this one must not
+      // unbind (Detach) or read again.
+      hook.swap(end_hook_);
+      context_ = nullptr;
+      response_ = nullptr;
+    } else {
+      completed_ = true;
+      status_ = status;
+      done = std::move(on_complete_);
+    }
+  }
+  if (hook) {
+    hook(status, flow_->queued_bytes() > 0);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (completed_) return;
     completed_ = true;
     status_ = status;
     done = std::move(on_complete_);

@@ -29,12 +29,24 @@ class ClientStreamOwner {
   ~ClientStreamOwner() = default;
 };
 
+// Told how a stream ended before its holder can see any of the end (BalancedChannel's
+// transparent retry, rpc/retrying_stream.h): on the I/O thread, once, with the final status and
+// whether server messages were still queued unread. The call's context has been unbound and is
+// no longer touched by this call, so the hook may start another call with it.
+using StreamEndHook = std::function<void(const absl::Status& status, bool unread_messages)>;
+
 // Shared by the channel (which completes it) and the caller's stream object.
 class ClientStreamState {
  public:
   ClientStreamState(uint64_t id, MethodKind kind, ClientContext* context,
-                    google::protobuf::MessageLite* response, std::shared_ptr<CallStream> flow)
-      : id_(id), kind_(kind), flow_(std::move(flow)), context_(context), response_(response) {}
+                    google::protobuf::MessageLite* response, std::shared_ptr<CallStream> flow,
+                    StreamEndHook end_hook = nullptr)
+      : id_(id),
+        kind_(kind),
+        flow_(std::move(flow)),
+        context_(context),
+        response_(response),
+        end_hook_(std::move(end_hook)) {}
 
   uint64_t id() const { return id_; }
   MethodKind kind() const { return kind_; }
@@ -52,8 +64,8 @@ class ClientStreamState {
   // caller's (context, response) is touched, though the call completes later on the I/O thread.
   void Detach();
 
-  // I/O thread, once: the call's final status. Ends the message flow and runs the FinishAsync
-  // callback if one is waiting.
+  // I/O thread, once: the call's final status. Runs the end hook if there is one, then ends the
+  // message flow and runs the FinishAsync callback if one is waiting.
   void Complete(absl::Status status);
   bool completed() const;
   absl::Status Wait();
@@ -73,6 +85,7 @@ class ClientStreamState {
   bool completed_ = false;                        // guarded by mu_
   absl::Status status_;                           // guarded by mu_
   std::function<void(absl::Status)> on_complete_;  // guarded by mu_
+  StreamEndHook end_hook_;                         // guarded by mu_; taken by Complete()
 };
 
 class ClientStreamImpl final : public ClientStreamBase {

@@ -100,6 +100,11 @@ class ChannelImpl final : public Channel, public ClientStreamOwner, public Chann
                                                 google::protobuf::MessageLite* response) override;
   void CancelCall(uint64_t call_id) override;
   const std::string& target() const override { return target_; }
+  // StartStream, with `end_hook` given to the stream's state (see StartObservedStream).
+  std::unique_ptr<ClientStreamBase> StartStream(absl::string_view method, MethodKind kind,
+                                                ClientContext* context,
+                                                google::protobuf::MessageLite* response,
+                                                StreamEndHook end_hook);
 
  private:
   struct StreamCall {
@@ -577,6 +582,12 @@ void ChannelImpl::FailStream(uint64_t id, absl::Status status) {
 std::unique_ptr<ClientStreamBase> ChannelImpl::StartStream(
     absl::string_view method, MethodKind kind, ClientContext* context,
     google::protobuf::MessageLite* response) {
+  return StartStream(method, kind, context, response, nullptr);
+}
+
+std::unique_ptr<ClientStreamBase> ChannelImpl::StartStream(
+    absl::string_view method, MethodKind kind, ClientContext* context,
+    google::protobuf::MessageLite* response, StreamEndHook end_hook) {
   if (kind == MethodKind::kUnary) {
     return FailedClientStream(absl::InvalidArgumentError("StartStream of a unary method"));
   }
@@ -612,7 +623,8 @@ std::unique_ptr<ClientStreamBase> ChannelImpl::StartStream(
         });
       },
       [this](std::function<void()> task) { loop()->QueueInLoop(std::move(task)); });
-  auto state = std::make_shared<ClientStreamState>(id, kind, context, response, std::move(flow));
+  auto state = std::make_shared<ClientStreamState>(id, kind, context, response, std::move(flow),
+                                                   std::move(end_hook));
   loop()->QueueInLoop([this, state, route, frame = std::move(frame)]() mutable {
     StartStreamInLoop(std::move(state), std::move(route), std::move(frame));
   });
@@ -753,6 +765,15 @@ void ChannelLoop::Stop() {
   }
   for (Member* member : members) member->ShutDown();
   thread_.Stop();  // runs the tasks the members left queued
+}
+
+std::unique_ptr<ClientStreamBase> StartObservedStream(Channel* channel, absl::string_view method,
+                                                     MethodKind kind, ClientContext* context,
+                                                     google::protobuf::MessageLite* response,
+                                                     StreamEndHook end_hook) {
+  auto* stream_channel = dynamic_cast<ChannelImpl*>(channel);
+  if (stream_channel == nullptr) return nullptr;
+  return stream_channel->StartStream(method, kind, context, response, std::move(end_hook));
 }
 
 std::unique_ptr<Channel> CreateStreamChannel(std::string target, const SocketAddress& address,

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "rpc/channel.h"
+#include "rpc/client_stream.h"
 #include "rpc/in_process_connector.h"
 #include "transport/event_loop_thread.h"
 #include "transport/socket_address.h"
@@ -72,6 +73,15 @@ std::unique_ptr<Channel> CreateStreamChannel(
     std::string target, const SocketAddress& address, const ChannelOptions& options,
     std::shared_ptr<TlsContext> tls = nullptr,
     std::shared_ptr<InProcessConnector> in_process = nullptr, EndpointHooks hooks = {});
+
+// channel->StartStream(...), with `end_hook` run when the stream ends, before its holder can see
+// any of the end (rpc/client_stream.h); the hook is not run for a stream that fails before it
+// starts (bad arguments, no admission). Null, and nothing started, when `channel` is not a stream
+// channel (a udp: one). For BalancedChannel's transparent retry of streams.
+std::unique_ptr<ClientStreamBase> StartObservedStream(Channel* channel, absl::string_view method,
+                                                     MethodKind kind, ClientContext* context,
+                                                     google::protobuf::MessageLite* response,
+                                                     StreamEndHook end_hook);
 
 // The channel of one address (a framed, unix: or udp: target; not a balanced one), as
 // Channel::Create makes it, observer included. A udp: channel ignores `hooks`.
