@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "rpc/call_access.h"
 #include "rpc/client_stream.h"
+#include "rpc/retrying_stream.h"
 #include "rpc/stream_channel.h"
 
 namespace framerpc {
@@ -128,71 +129,6 @@ struct BalancedChannel::Hedge {
   std::vector<std::unique_ptr<google::protobuf::MessageLite>> responses;
   std::vector<const Endpoint*> used;
 };
-
-namespace {
-
-// Runs a stream's end report once, whichever of Finish, FinishAsync's callback or the stream's
-// destruction comes first. Shared with FinishAsync's callback, which may outlive the stream.
-class OnceReport {
- public:
-  explicit OnceReport(std::function<void(absl::Status)> report) : report_(std::move(report)) {}
-  void Run(const absl::Status& status) {
-    std::function<void(absl::Status)> report;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      report.swap(report_);
-    }
-    if (report) report(status);
-  }
-
- private:
-  std::mutex mu_;
-  std::function<void(absl::Status)> report_;  // guarded by mu_
-};
-
-// A stream on an endpoint: in flight until it finishes or is destroyed, when the channel is told
-// how it ended.
-class TrackedStream final : public ClientStreamBase {
- public:
-  TrackedStream(std::unique_ptr<ClientStreamBase> inner, std::function<void(absl::Status)> done)
-      : inner_(std::move(inner)), report_(std::make_shared<OnceReport>(std::move(done))) {}
-  ~TrackedStream() override {
-    inner_.reset();
-    report_->Run(absl::CancelledError("stream dropped unfinished"));
-  }
-  bool Write(const google::protobuf::MessageLite& message, absl::string_view attachment) override {
-    return inner_->Write(message, attachment);
-  }
-  void WriteAsync(const google::protobuf::MessageLite& message, std::string attachment,
-                  std::function<void(bool ok)> done) override {
-    inner_->WriteAsync(message, std::move(attachment), std::move(done));
-  }
-  bool WritesDone() override { return inner_->WritesDone(); }
-  bool Read(google::protobuf::MessageLite* message, std::string* attachment) override {
-    return inner_->Read(message, attachment);
-  }
-  void ReadAsync(google::protobuf::MessageLite* message, std::string* attachment,
-                 std::function<void(bool ok)> done) override {
-    inner_->ReadAsync(message, attachment, std::move(done));
-  }
-  absl::Status Finish() override {
-    absl::Status status = inner_->Finish();
-    report_->Run(status);
-    return status;
-  }
-  void FinishAsync(std::function<void(absl::Status)> done) override {
-    inner_->FinishAsync([report = report_, done = std::move(done)](absl::Status status) {
-      report->Run(status);
-      done(std::move(status));
-    });
-  }
-
- private:
-  std::unique_ptr<ClientStreamBase> inner_;
-  const std::shared_ptr<OnceReport> report_;
-};
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<BalancedChannel>> BalancedChannel::Create(std::string text,
                                                                         Target target,
@@ -699,13 +635,29 @@ absl::Status BalancedChannel::Call(absl::string_view method, ClientContext* cont
 std::unique_ptr<ClientStreamBase> BalancedChannel::StartStream(
     absl::string_view method, MethodKind kind, ClientContext* context,
     google::protobuf::MessageLite* response) {
-  absl::StatusOr<std::shared_ptr<Endpoint>> endpoint = Pick(*context);
-  if (!endpoint.ok()) return FailedClientStream(endpoint.status());
-  std::unique_ptr<ClientStreamBase> inner =
-      (*endpoint)->channel->StartStream(method, kind, context, response);
-  Endpoint* raw = endpoint->get();
-  return std::make_unique<TrackedStream>(
-      std::move(inner), [this, raw](absl::Status status) { Finished(*raw, status); });
+  // Each attempt goes to an endpoint no earlier attempt of this stream refused (see
+  // AsyncCall::unsent); the opener is only ever called by one thread at a time.
+  RetryingStream::Opener open =
+      [this, method = std::string(method), kind, context, response,
+       unsent = std::vector<const Endpoint*>(), last = static_cast<const Endpoint*>(nullptr)](
+          const absl::Status* failed, StreamEndHook hook) mutable -> absl::StatusOr<StreamAttempt> {
+    if (failed != nullptr && !SendElsewhere(*failed, *context, last, &unsent)) return *failed;
+    absl::StatusOr<std::shared_ptr<Endpoint>> endpoint = Pick(*context, unsent);
+    if (!endpoint.ok()) return endpoint.status();
+    // The endpoint lives as long as this channel (retired_ keeps it), as the stream must.
+    Endpoint* raw = endpoint->get();
+    last = raw;
+    StreamAttempt attempt;
+    attempt.stream =
+        StartObservedStream(raw->channel.get(), method, kind, context, response, std::move(hook));
+    attempt.observed = attempt.stream != nullptr;
+    if (!attempt.observed) attempt.stream = raw->channel->StartStream(method, kind, context, response);
+    attempt.report = [this, raw](const absl::Status& status) { Finished(*raw, status); };
+    return attempt;
+  };
+  return RetryingStream::Start(context, std::move(open), [io = io_](std::function<void()> task) {
+    io->loop()->QueueInLoop(std::move(task));
+  });
 }
 
 }  // namespace framerpc

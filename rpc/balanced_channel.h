@@ -14,14 +14,17 @@
 //
 // A unary call that provably reached no handler (its server's connection could not be made, or
 // the server's GOAWAY refused it: CallNeverSent) goes to another endpoint at once, whatever the
-// method, as gRPC's transparent retry; it is not counted as an attempt.
+// method, as gRPC's transparent retry; it is not counted as an attempt. A stream, of any kind,
+// is retried the same way until it commits: its writes are copied (up to 64 KiB) and replayed on
+// the next endpoint, and it commits once the caller has been given a server message or the
+// copies pass the bound (rpc/retrying_stream.h has the rules and the threading).
 //
 // Retries: unary calls of methods that ChannelOptions::service_config gives a retryPolicy
 // (rpc/retry_policy.h) are tried again on a retryable code, each attempt picked anew, after a
 // jittered exponential backoff, within the call's deadline and never after TryCancel(), and only
 // while the retry budget (retryThrottling) allows. Methods with a hedgingPolicy are sent again
 // to another endpoint every hedgingDelay until one answers (the others are cancelled). Streams
-// are neither retried nor hedged.
+// are neither retried on a retryPolicy's codes nor hedged: only the transparent retry applies.
 //
 // Active health checks, off by default: a service config with a healthCheckConfig has every
 // endpoint asked grpc.health.v1.Health/Check every ChannelOptions::health_check_interval
