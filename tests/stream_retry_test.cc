@@ -461,7 +461,9 @@ TEST(StreamRetryLimitsTest, NowhereLeftToGo) {
 }
 
 // The caller cancels from another thread while the stream may be moving to the next endpoint:
-// it ends CANCELLED, or OK with every message in order (for ThreadSanitizer).
+// it ends OK with every message in order (the cancel came too late), CANCELLED, or with the
+// refusal itself when the cancel came first (a cancelled stream is not sent again). For
+// ThreadSanitizer.
 TEST(StreamRetryLimitsTest, CancelRacingTheRetry) {
   RealServer real;
   RefusingAddress refused;
@@ -487,7 +489,7 @@ TEST(StreamRetryLimitsTest, CancelRacingTheRetry) {
     writer.join();
     canceller.join();
     const absl::Status status = stream->Finish();
-    EXPECT_TRUE(status.ok() || absl::IsCancelled(status)) << status;
+    EXPECT_TRUE(status.ok() || absl::IsCancelled(status) || CallNeverSent(status)) << status;
     if (status.ok()) {
       EXPECT_EQ(next, 6u);
     }
