@@ -118,21 +118,43 @@ DecodeResult DecodeEnvelope(absl::string_view input, const FrameLimits& limits, 
   return result;
 }
 
+void AssignPayload(absl::string_view bytes, Frame* frame) {
+  static const size_t kInlineBytes = std::string().capacity();
+  const size_t attachment = frame->envelope.attachment_size();  // <= bytes.size(): checked
+  const size_t message = bytes.size() - attachment;
+  if (attachment > 0 && message > 0 && message <= kInlineBytes) {
+    frame->payload.assign(bytes.data(), message);
+    frame->detached.assign(bytes.data() + message, attachment);
+    frame->attachment_detached = true;
+  } else {
+    frame->payload.assign(bytes.data(), bytes.size());
+    frame->detached.clear();
+    frame->attachment_detached = false;
+  }
+}
+
 DecodeResult DecodeFrame(absl::string_view input, const FrameLimits& limits, Frame* frame) {
   uint32_t body = 0;
   DecodeResult result = DecodeEnvelope(input, limits, &frame->envelope, &body);
   if (result.outcome != DecodeOutcome::kFrame) return result;
   if (input.size() - kFrameHeaderSize < body) return DecodeResult{};  // kNeedMore: the payload
-  frame->payload.assign(input.data() + result.consumed, kFrameHeaderSize + body - result.consumed);
+  AssignPayload(
+      absl::string_view(input.data() + result.consumed, kFrameHeaderSize + body - result.consumed),
+      frame);
   result.consumed = kFrameHeaderSize + body;
   return result;
 }
 
-absl::Status EncodeFrameHead(Envelope envelope, const google::protobuf::MessageLite* message,
-                             size_t attachment_size, const FrameLimits& limits, std::string* out) {
-  envelope.set_attachment_size(static_cast<uint32_t>(attachment_size));
+namespace {
+
+// EncodeFrameHead's work, with room reserved in `out` for `extra_capacity` more bytes, so that a
+// caller appending the attachment itself makes `out` grow once.
+absl::Status AppendFrameHead(Envelope* envelope, const google::protobuf::MessageLite* message,
+                             size_t attachment_size, const FrameLimits& limits,
+                             size_t extra_capacity, std::string* out) {
+  envelope->set_attachment_size(static_cast<uint32_t>(attachment_size));
   const size_t message_bytes = message == nullptr ? 0 : message->ByteSizeLong();
-  const size_t envelope_bytes = envelope.ByteSizeLong();
+  const size_t envelope_bytes = envelope->ByteSizeLong();
   if (envelope_bytes == 0) {
     // An all-default envelope serializes to nothing, and a 0-byte envelope is invalid on the wire.
     return absl::InvalidArgumentError("envelope is empty (set its kind)");
@@ -147,11 +169,13 @@ absl::Status EncodeFrameHead(Envelope envelope, const google::protobuf::MessageL
                                                      " bytes exceeds the limit of ",
                                                      limits.max_envelope_bytes));
   }
-  absl::Status envelope_ok = CheckEnvelope(envelope, message_bytes + attachment_size, limits);
+  absl::Status envelope_ok = CheckEnvelope(*envelope, message_bytes + attachment_size, limits);
   if (!envelope_ok.ok()) return envelope_ok;
 
   const size_t start = out->size();
-  out->resize(start + kFrameHeaderSize + envelope_bytes + message_bytes);
+  const size_t head_bytes = kFrameHeaderSize + envelope_bytes + message_bytes;
+  out->reserve(start + head_bytes + extra_capacity);
+  out->resize(start + head_bytes);
   char* p = &(*out)[start];
   std::memcpy(p, kFrameMagic, sizeof(kFrameMagic));
   p[4] = static_cast<char>(kProtocolVersion);
@@ -159,22 +183,33 @@ absl::Status EncodeFrameHead(Envelope envelope, const google::protobuf::MessageL
   StoreBigEndian32(static_cast<uint32_t>(body), p + 8);
   StoreBigEndian32(static_cast<uint32_t>(envelope_bytes), p + 12);
   p += kFrameHeaderSize;
-  envelope.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(p));
+  envelope->SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(p));
   p += envelope_bytes;
   if (message_bytes > 0) message->SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(p));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status EncodeFrameHead(Envelope envelope, const google::protobuf::MessageLite* message,
+                             size_t attachment_size, const FrameLimits& limits, std::string* out) {
+  return AppendFrameHead(&envelope, message, attachment_size, limits, 0, out);
+}
+
+absl::Status EncodeFrame(Envelope* envelope, const google::protobuf::MessageLite* message,
+                         absl::string_view attachment, const FrameLimits& limits,
+                         std::string* out) {
+  absl::Status head =
+      AppendFrameHead(envelope, message, attachment.size(), limits, attachment.size(), out);
+  if (!head.ok()) return head;
+  out->append(attachment.data(), attachment.size());
   return absl::OkStatus();
 }
 
 absl::Status EncodeFrame(Envelope envelope, const google::protobuf::MessageLite* message,
                          absl::string_view attachment, const FrameLimits& limits,
                          std::string* out) {
-  absl::Status head = EncodeFrameHead(std::move(envelope), message, attachment.size(), limits, out);
-  if (!head.ok()) return head;
-  if (!attachment.empty()) {
-    out->resize(out->size() + attachment.size());
-    std::memcpy(&(*out)[out->size() - attachment.size()], attachment.data(), attachment.size());
-  }
-  return absl::OkStatus();
+  return EncodeFrame(&envelope, message, attachment, limits, out);
 }
 
 }  // namespace framerpc

@@ -59,8 +59,13 @@ struct Frame {
     if (attachment_detached) return detached;
     return absl::string_view(payload).substr(payload.size() - envelope.attachment_size());
   }
-  // Moves the attachment into `out`, without copying when it is detached or the message part is
-  // empty (the usual cases for bulk data). Leaves `payload` unspecified: read the message first.
+  // Whether TakeAttachment moves the attachment without a copy: it is detached, or the message
+  // part is empty (the usual cases for bulk data).
+  bool AttachmentTakenWhole() const {
+    return attachment_detached || envelope.attachment_size() == payload.size();
+  }
+  // Moves the attachment into `out` (copied unless AttachmentTakenWhole()). Leaves `payload`
+  // unspecified: read the message first.
   void TakeAttachment(std::string* out) {
     if (attachment_detached) {
       out->swap(detached);
@@ -71,6 +76,12 @@ struct Frame {
     }
   }
 };
+
+// Sets frame->payload (and, split off, frame->detached) from `bytes`, the payload of a frame
+// whose envelope is already in frame->envelope. An attachment behind a message short enough to
+// be held inside std::string itself (its small-string capacity) is detached: that costs no
+// allocation, and TakeAttachment then moves the attachment instead of copying it.
+void AssignPayload(absl::string_view bytes, Frame* frame);
 
 enum class DecodeOutcome {
   kNeedMore,  // `input` holds a valid prefix of a frame; call again with more bytes.
@@ -114,6 +125,10 @@ absl::Status CheckFrameHeader(absl::string_view input, const FrameLimits& limits
 absl::Status EncodeFrame(Envelope envelope, const google::protobuf::MessageLite* message,
                          absl::string_view attachment, const FrameLimits& limits,
                          std::string* out);
+// The same, with `envelope` the caller's (its attachment_size is set here): a caller that reuses
+// one Envelope for many frames keeps its strings' memory, so encoding allocates nothing new.
+absl::Status EncodeFrame(Envelope* envelope, const google::protobuf::MessageLite* message,
+                         absl::string_view attachment, const FrameLimits& limits, std::string* out);
 
 // As EncodeFrame, but appends everything except the attachment's bytes: the frame is `out`'s new
 // bytes followed by `attachment_size` bytes that the caller sends from its own buffer (e.g. with

@@ -107,6 +107,61 @@ TEST(FrameCodecTest, HeadPlusAttachmentIsTheWholeFrame) {
   EXPECT_TRUE(out.empty());
 }
 
+TEST(FrameCodecTest, AnAttachmentBehindAShortMessageIsDetachedAndTakenWithoutACopy) {
+  Envelope message;
+  message.set_call_id(9);  // 2 bytes: held inside std::string
+  const std::string attachment(4096, 'z');
+  Frame frame;
+  ASSERT_EQ(DecodeFrame(EncodeOrDie(RequestEnvelope(1), &message, attachment), {}, &frame).outcome,
+            DecodeOutcome::kFrame);
+  EXPECT_TRUE(frame.attachment_detached);
+  EXPECT_TRUE(frame.AttachmentTakenWhole());
+  EXPECT_EQ(frame.payload_size(), message.ByteSizeLong() + attachment.size());
+  Envelope parsed;
+  ASSERT_TRUE(parsed.ParseFromString(std::string(frame.message_bytes())));
+  EXPECT_EQ(parsed.call_id(), 9u);
+  const char* bytes = frame.attachment().data();
+  std::string taken;
+  frame.TakeAttachment(&taken);
+  EXPECT_EQ(taken, attachment);
+  EXPECT_EQ(taken.data(), bytes);  // moved, not copied
+}
+
+TEST(FrameCodecTest, AnAttachmentBehindALongOrNoMessageStaysInThePayload) {
+  Envelope long_message;
+  long_message.set_method(std::string(64, 'm'));
+  Frame frame;
+  ASSERT_EQ(DecodeFrame(EncodeOrDie(RequestEnvelope(1), &long_message, "tail"), {}, &frame).outcome,
+            DecodeOutcome::kFrame);
+  EXPECT_FALSE(frame.attachment_detached);
+  EXPECT_FALSE(frame.AttachmentTakenWhole());
+  EXPECT_EQ(frame.attachment(), "tail");
+  // No message at all: the payload is the attachment, taken whole.
+  ASSERT_EQ(DecodeFrame(EncodeOrDie(RequestEnvelope(2), nullptr, "only"), {}, &frame).outcome,
+            DecodeOutcome::kFrame);
+  EXPECT_FALSE(frame.attachment_detached);
+  EXPECT_TRUE(frame.AttachmentTakenWhole());
+  EXPECT_TRUE(frame.message_bytes().empty());
+  EXPECT_EQ(frame.attachment(), "only");
+}
+
+TEST(FrameCodecTest, EncodingFromTheCallersEnvelopeMatchesAndSetsTheAttachmentSize) {
+  Envelope message;
+  message.set_method("payload message");
+  Envelope envelope = RequestEnvelope(5);
+  std::string in_place;
+  ASSERT_TRUE(EncodeFrame(&envelope, &message, "attached", {}, &in_place).ok());
+  EXPECT_EQ(in_place, EncodeOrDie(RequestEnvelope(5), &message, "attached"));
+  EXPECT_EQ(envelope.attachment_size(), 8u);
+  // Refused frames leave the output as it was.
+  FrameLimits limits;
+  limits.max_body_bytes = 10;
+  std::string out = "kept";
+  EXPECT_EQ(EncodeFrame(&envelope, &message, "attached", limits, &out).code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(out, "kept");
+}
+
 TEST(FrameCodecTest, EnvelopeDecodesBeforeThePayloadArrives) {
   const std::string attachment(5000, 'p');
   const std::string bytes = EncodeOrDie(RequestEnvelope(9), nullptr, attachment);

@@ -22,6 +22,11 @@ struct Decoded {
   bool error = false;
 };
 
+// A detached attachment (AssignPayload, FrameReader) is the same payload, kept in two strings.
+std::string WholePayload(const framerpc::Frame& frame) {
+  return std::string(frame.message_bytes()) + std::string(frame.attachment());
+}
+
 Decoded DecodeWhole(absl::string_view input, const framerpc::FrameLimits& limits) {
   Decoded out;
   while (!input.empty()) {
@@ -33,10 +38,10 @@ Decoded DecodeWhole(absl::string_view input, const framerpc::FrameLimits& limits
     if (result.consumed < framerpc::kFrameHeaderSize || result.consumed > input.size()) {
       __builtin_trap();
     }
-    if (frame.attachment().size() + frame.message_bytes().size() != frame.payload.size()) {
+    if (frame.attachment().size() + frame.message_bytes().size() != frame.payload_size()) {
       __builtin_trap();
     }
-    out.frames.emplace_back(frame.envelope.SerializeAsString(), std::move(frame.payload));
+    out.frames.emplace_back(frame.envelope.SerializeAsString(), WholePayload(frame));
     input.remove_prefix(result.consumed);
   }
   return out;
@@ -62,8 +67,7 @@ Decoded ReadInPieces(absl::string_view input, const framerpc::FrameLimits& limit
           frame.detached.size() != frame.envelope.attachment_size()) {
         __builtin_trap();
       }
-      out.frames.emplace_back(frame.envelope.SerializeAsString(),
-                              std::string(frame.message_bytes()) + std::string(frame.attachment()));
+      out.frames.emplace_back(frame.envelope.SerializeAsString(), WholePayload(frame));
     }
   }
   return out;

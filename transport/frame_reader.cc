@@ -41,11 +41,10 @@ FrameReadResult FrameReader::Next(Buffer* buffer, Frame* frame) {
     return result;
   }
   if (head.outcome != DecodeOutcome::kFrame) return result;  // kNeedMore
-  frame->attachment_detached = false;
-  frame->detached.clear();
   if (buffer->readable_bytes() - kFrameHeaderSize >= body) {
-    frame->payload.assign(buffer->view().data() + head.consumed,
-                          kFrameHeaderSize + body - head.consumed);
+    AssignPayload(absl::string_view(buffer->view().data() + head.consumed,
+                                    kFrameHeaderSize + body - head.consumed),
+                  frame);
     buffer->Consume(kFrameHeaderSize + body);
     result.outcome = DecodeOutcome::kFrame;
     result.body_bytes = body;
