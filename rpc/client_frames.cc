@@ -9,22 +9,45 @@
 
 namespace framerpc {
 
-Envelope NewRequestEnvelope(uint64_t id, absl::string_view method, const ClientContext& context,
-                            absl::Time deadline) {
-  Envelope envelope;
-  envelope.set_kind(REQUEST);
-  envelope.set_call_id(id);
-  envelope.set_method(std::string(method));
+namespace {
+
+// Sets `envelope`, which may hold an earlier call's fields, to the REQUEST of call `id`.
+void FillRequestEnvelope(uint64_t id, absl::string_view method, const ClientContext& context,
+                         absl::Time deadline, Envelope* envelope) {
+  envelope->Clear();  // keeps the method string's memory
+  envelope->set_kind(REQUEST);
+  envelope->set_call_id(id);
+  envelope->mutable_method()->assign(method.data(), method.size());
   if (deadline != absl::InfiniteFuture()) {
-    envelope.set_timeout_us(
+    envelope->set_timeout_us(
         std::max<int64_t>(1, absl::ToInt64Microseconds(deadline - absl::Now())));
   }
   for (const auto& [key, value] : context.metadata()) {
-    MetadataEntry* entry = envelope.add_metadata();
+    MetadataEntry* entry = envelope->add_metadata();
     entry->set_key(key);
     entry->set_value(value);
   }
+}
+
+}  // namespace
+
+Envelope NewRequestEnvelope(uint64_t id, absl::string_view method, const ClientContext& context,
+                            absl::Time deadline) {
+  Envelope envelope;
+  FillRequestEnvelope(id, method, context, deadline, &envelope);
   return envelope;
+}
+
+absl::Status EncodeRequestFrame(uint64_t id, absl::string_view method, const ClientContext& context,
+                                absl::Time deadline, const google::protobuf::MessageLite& request,
+                                const FrameLimits& limits, std::string* out) {
+  thread_local Envelope envelope;
+  FillRequestEnvelope(id, method, context, deadline, &envelope);
+  absl::Status encoded =
+      EncodeFrame(&envelope, &request, context.request_attachment(), limits, out);
+  // Metadata can be up to the metadata limit: not kept for the thread's next call.
+  if (envelope.metadata_size() > 0) Envelope().Swap(&envelope);
+  return encoded;
 }
 
 std::string CancelFrame(uint64_t id, const FrameLimits& limits) {

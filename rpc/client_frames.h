@@ -20,6 +20,13 @@ namespace framerpc {
 Envelope NewRequestEnvelope(uint64_t id, absl::string_view method, const ClientContext& context,
                             absl::Time deadline);
 
+// Appends to `out` the REQUEST frame of a unary call: that envelope, `request` and the context's
+// request attachment (EncodeFrame's errors). The envelope is built in one kept per thread, so
+// that its method string is not allocated again for every call.
+absl::Status EncodeRequestFrame(uint64_t id, absl::string_view method, const ClientContext& context,
+                                absl::Time deadline, const google::protobuf::MessageLite& request,
+                                const FrameLimits& limits, std::string* out);
+
 // The CANCEL frame for call `id`, or "" if even that breaks `limits` (then nothing is sent).
 std::string CancelFrame(uint64_t id, const FrameLimits& limits);
 

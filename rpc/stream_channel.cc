@@ -210,9 +210,8 @@ void ChannelImpl::StartCall(absl::string_view method, ClientContext* context,
                             google::protobuf::MessageLite* response, DoneCallback done) {
   const uint64_t id = next_call_id_.fetch_add(1, std::memory_order_relaxed);
   std::string frame;
-  absl::Status encoded =
-      EncodeFrame(NewRequestEnvelope(id, method, *context, context->deadline()), &request,
-                  context->request_attachment(), options_.limits, &frame);
+  absl::Status encoded = EncodeRequestFrame(id, method, *context, context->deadline(), request,
+                                            options_.limits, &frame);
   ClientCallAccess::Bind(context, this, id);  // first: a TryCancel() ends a wait for admission
   if (encoded.ok()) {
     encoded = admission_.Admit(frame.size(), context->deadline(), *context,

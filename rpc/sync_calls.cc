@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "base/scratch_string.h"
 #include "rpc/call_access.h"
 #include "rpc/client_frames.h"
 #include "transport/socket_ops.h"
@@ -74,9 +75,9 @@ std::optional<absl::Status> SyncCalls::TryCall(uint64_t id, absl::string_view me
   if (deadline <= absl::Now()) {
     return absl::DeadlineExceededError("deadline exceeded before the call started");
   }
-  std::string frame;
-  absl::Status encoded = EncodeFrame(NewRequestEnvelope(id, method, *context, deadline), &request,
-                                     context->request_attachment(), options_.limits, &frame);
+  ScratchString frame;
+  absl::Status encoded =
+      EncodeRequestFrame(id, method, *context, deadline, request, options_.limits, frame.get());
   if (!encoded.ok()) return encoded;
 
   // A second attempt only when the first went out on a connection reused without the liveness
@@ -88,7 +89,7 @@ std::optional<absl::Status> SyncCalls::TryCall(uint64_t id, absl::string_view me
     if (!borrowed.ok()) return borrowed.status();
     if (*borrowed == nullptr) return std::nullopt;  // Pool busy: use the multiplexed path.
     bool not_processed = false;
-    absl::Status status = RunOnce(std::move(*borrowed), id, frame, deadline, context, response,
+    absl::Status status = RunOnce(std::move(*borrowed), id, *frame, deadline, context, response,
                                   canceller, &not_processed);
     if (!(not_processed && !probed)) return status;
   }
@@ -423,7 +424,7 @@ absl::Status SyncCalls::Receive(Conn* conn, uint64_t id, absl::Time deadline,
       conn->input.Consume(result.consumed);
       const Envelope& envelope = frame.envelope;
       if (envelope.kind() == RESPONSE && envelope.call_id() == id) {
-        return FinishCallFromResponse(frame, context, response);
+        return FinishCallFromResponse(&frame, context, response);
       }
       if (envelope.kind() == GOAWAY) {
         *reusable = false;

@@ -48,8 +48,7 @@ class UdpChannel final : public Channel {
     limits.max_body_bytes = std::min<uint32_t>(limits.max_body_bytes, kMaxDatagram - kFrameHeaderSize);
     std::string frame;
     absl::Status encoded =
-        EncodeFrame(NewRequestEnvelope(id, method, *context, deadline), &request,
-                    context->request_attachment(), limits, &frame);
+        EncodeRequestFrame(id, method, *context, deadline, request, limits, &frame);
     ClientCallAccess::Bind(context, this, id);
     loop()->RunInLoop([this, id, context, response, deadline, done = std::move(done),
                        frame = std::move(frame), encoded = std::move(encoded)]() mutable {
