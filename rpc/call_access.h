@@ -18,6 +18,9 @@ class ServerCallAccess {
   }
   static void Cancel(ServerContext* c) { c->cancelled_.Cancel(); }
   static Metadata* mutable_client_metadata(ServerContext* c) { return &c->client_metadata_; }
+  static void set_owned_request_attachment(ServerContext* c, std::string a) {
+    c->set_owned_request_attachment(std::move(a));
+  }
   static void set_request_attachment(ServerContext* c, absl::string_view a) {
     c->request_attachment_ = a;
   }

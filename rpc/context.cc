@@ -2,6 +2,18 @@
 
 namespace framerpc {
 
+std::string ServerContext::TakeRequestAttachment() {
+  std::string taken;
+  if (request_attachment_.data() == owned_request_attachment_.data() &&
+      request_attachment_.size() == owned_request_attachment_.size()) {
+    taken.swap(owned_request_attachment_);
+  } else {
+    taken.assign(request_attachment_.data(), request_attachment_.size());
+  }
+  request_attachment_ = absl::string_view();
+  return taken;
+}
+
 const std::string* ServerContext::FindClientMetadata(absl::string_view key) const {
   for (const auto& [k, v] : client_metadata_) {
     if (k == key) return &v;

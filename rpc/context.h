@@ -81,6 +81,11 @@ class ServerContext {
 
   // Raw bytes that travelled beside the request message, uncopied through protobuf.
   absl::string_view request_attachment() const { return request_attachment_; }
+  // Moves the request attachment out; request_attachment() is empty afterwards. No copy is made
+  // when the context holds the attachment in a string of its own, as the framed transport gives
+  // it whenever the request's message part is empty or its attachment was read apart (large
+  // ones); otherwise the bytes are copied. For a handler that sends them on (an echo, a proxy).
+  std::string TakeRequestAttachment();
   // Raw bytes to send beside the response message.
   std::string* mutable_response_attachment() { return &response_attachment_; }
 

@@ -261,26 +261,33 @@ void Dispatcher::StopWorkers() {
 void Dispatcher::Run(const Route& route, std::shared_ptr<ServerCall> call,
                      const ReplyFn& reply) const {
   const uint64_t id = call->call_id;
-  std::unique_ptr<google::protobuf::Message> request = route.handler->NewRequest();
+  std::unique_ptr<CallMessages> messages = route.handler->NewCallMessages();
+  google::protobuf::Message* request_message = messages->request();
   const absl::string_view bytes = call->request_frame.message_bytes();
   const uint64_t request_bytes = call->request_frame.payload_size();
-  if (!request->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+  if (!request_message->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     RecordFinished(&route, *call, absl::StatusCode::kInvalidArgument, request_bytes, 0);
-    reply(std::move(call),
-          ErrorResponse(id, absl::InvalidArgumentError(absl::StrCat(
-                                "request is not a valid ", request->GetDescriptor()->full_name()))));
+    reply(std::move(call), ErrorResponse(id, absl::InvalidArgumentError(absl::StrCat(
+                                                 "request is not a valid ",
+                                                 request_message->GetDescriptor()->full_name()))));
     return;
   }
   if (call->request_frame.envelope.attachment_size() > 0) {
-    ServerCallAccess::set_request_attachment(&call->context, call->request_frame.attachment());
+    if (call->request_frame.AttachmentTakenWhole()) {  // the context's own: TakeRequestAttachment
+      std::string attachment;
+      call->request_frame.TakeAttachment(&attachment);
+      ServerCallAccess::set_owned_request_attachment(&call->context, std::move(attachment));
+    } else {
+      ServerCallAccess::set_request_attachment(&call->context, call->request_frame.attachment());
+    }
   } else {
     // The message has its own copy now and nothing points into the payload: a large request
     // costs its message alone while the handler runs, not that and the frame.
     std::string().swap(call->request_frame.payload);
   }
-  std::unique_ptr<google::protobuf::Message> response = route.handler->NewResponse();
-  absl::Status status = route.handler->Invoke(&call->context, *request, response.get());
-  request.reset();  // before the response is encoded: at most the response and its frame at once
+  google::protobuf::Message* response_message = messages->response();
+  absl::Status status = route.handler->Invoke(&call->context, *request_message, response_message);
+  messages->ReleaseRequest();  // before the response is encoded: at most it and its frame at once
   if (!status.ok()) {
     RecordFinished(&route, *call, status.code(), request_bytes, 0);
     reply(std::move(call), ErrorResponse(id, status));
@@ -289,10 +296,10 @@ void Dispatcher::Run(const Route& route, std::shared_ptr<ServerCall> call,
   absl::StatusCode code = absl::StatusCode::kOk;
   std::string frame =
       call->separate_reply_tail
-          ? OkResponseHead(id, response.get(), call->context.mutable_response_attachment(),
+          ? OkResponseHead(id, response_message, call->context.mutable_response_attachment(),
                            &call->reply_tail, &code)
-          : OkResponse(id, response.get(), *call->context.mutable_response_attachment(), &code);
-  response.reset();  // encoded: the frame alone goes on
+          : OkResponse(id, response_message, *call->context.mutable_response_attachment(), &code);
+  messages.reset();  // encoded: the frame alone goes on
   std::string().swap(*call->context.mutable_response_attachment());
   const size_t response_bytes = frame.size() + call->reply_tail.size();
   RecordFinished(&route, *call, code, request_bytes,

@@ -21,6 +21,8 @@
 
 namespace framerpc {
 
+class EventLoop;
+
 struct ServiceOptions {
   // true: the service's handlers run on the I/O thread that read the request (fastest; handlers
   // must not block). false: they run on the server's worker pool.
@@ -48,6 +50,11 @@ struct ServerCall {
   // calls the ReplyFn, just before that call: only the ReplyFn may take it, on that thread.
   bool separate_reply_tail = false;
   std::string reply_tail;
+  // For the transport's ReplyFn, which can then capture nothing (a std::function that captures
+  // nothing is not allocated): where the reply goes and the loop it is finished on. Neither is
+  // read by the dispatcher.
+  std::weak_ptr<void> reply_target;
+  EventLoop* reply_loop = nullptr;
 };
 
 class Dispatcher {

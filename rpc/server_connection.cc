@@ -358,6 +358,26 @@ void ServerConnection::OnFrame(Frame frame, uint32_t body_bytes) {
   }
 }
 
+// On the thread that ran the handler; finishes the call on its connection's loop thread, if
+// the connection is still there. Captures nothing: one std::function for every call.
+const Dispatcher::ReplyFn ServerConnection::kFinishReply = [](std::shared_ptr<ServerCall> done,
+                                                              std::string reply) {
+  std::string tail = std::move(done->reply_tail);  // the handler's thread: ours to take
+  EventLoop* loop = done->reply_loop;
+  if (loop->IsInLoopThread()) {  // Inline handler: finish right here.
+    if (auto self = std::static_pointer_cast<ServerConnection>(done->reply_target.lock())) {
+      self->Finish(done, std::move(reply), std::move(tail));
+    }
+    return;
+  }
+  loop->QueueInLoop(
+      [done = std::move(done), reply = std::move(reply), tail = std::move(tail)]() mutable {
+        if (auto self = std::static_pointer_cast<ServerConnection>(done->reply_target.lock())) {
+          self->Finish(done, std::move(reply), std::move(tail));
+        }
+      });
+};
+
 void ServerConnection::OnRequest(Frame frame) {
   const uint64_t id = frame.envelope.call_id();
   if (id == 0) {
@@ -406,22 +426,9 @@ void ServerConnection::OnRequest(Frame frame) {
     });
   }
 
-  std::weak_ptr<ServerConnection> weak = weak_from_this();
-  EventLoop* loop = connection_->loop();
-  shared_.dispatcher->Dispatch(
-      std::move(call), route, /*allow_offload=*/true,
-      [weak, loop](std::shared_ptr<ServerCall> done, std::string reply) {
-        // On the thread that ran the handler: the tail is ours to take.
-        std::string tail = std::move(done->reply_tail);
-        if (loop->IsInLoopThread()) {  // Inline handler: finish right here.
-          if (auto self = weak.lock()) self->Finish(done, std::move(reply), std::move(tail));
-          return;
-        }
-        loop->QueueInLoop([weak, done = std::move(done), reply = std::move(reply),
-                           tail = std::move(tail)]() mutable {
-          if (auto self = weak.lock()) self->Finish(done, std::move(reply), std::move(tail));
-        });
-      });
+  call->reply_target = weak_from_this();
+  call->reply_loop = connection_->loop();
+  shared_.dispatcher->Dispatch(std::move(call), route, /*allow_offload=*/true, kFinishReply);
 }
 
 bool ServerConnection::OpenStream(ServerCall* call, uint32_t peer_window) {

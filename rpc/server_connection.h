@@ -176,6 +176,8 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   // retires it.
   void Finish(const std::shared_ptr<ServerCall>& call, std::string frame,
               std::string tail = std::string());
+  // The ReplyFn of every unary call here (ServerCall::reply_target is this connection).
+  static const Dispatcher::ReplyFn kFinishReply;
   void Retire(uint64_t call_id);
   void RetireAll();
   void SetPaused(bool paused);

@@ -14,10 +14,23 @@
 
 namespace framerpc {
 
+// A unary call's request and response messages, made together (one allocation for both).
+class CallMessages {
+ public:
+  virtual ~CallMessages() = default;
+  virtual google::protobuf::Message* request() = 0;
+  virtual google::protobuf::Message* response() = 0;
+  // Frees what the request holds (its strings, sub-messages) once the handler is done with it.
+  virtual void ReleaseRequest() = 0;
+};
+
 // One method. Implementations are stateless adaptors that are safe to call concurrently.
 class MethodHandler {
  public:
   virtual ~MethodHandler() = default;
+  // A request and a response for one unary call. This default makes them one at a time
+  // (NewRequest, NewResponse); typed handlers make both in one allocation.
+  virtual std::unique_ptr<CallMessages> NewCallMessages() const;
   virtual MethodKind kind() const { return MethodKind::kUnary; }
   // Fresh, empty messages of the method's request and response types.
   virtual std::unique_ptr<google::protobuf::Message> NewRequest() const = 0;
@@ -58,6 +71,24 @@ class Service {
   std::vector<MethodEntry> methods_;
 };
 
+class SeparateCallMessages final : public CallMessages {
+ public:
+  SeparateCallMessages(std::unique_ptr<google::protobuf::Message> request,
+                       std::unique_ptr<google::protobuf::Message> response)
+      : request_(std::move(request)), response_(std::move(response)) {}
+  google::protobuf::Message* request() override { return request_.get(); }
+  google::protobuf::Message* response() override { return response_.get(); }
+  void ReleaseRequest() override { request_.reset(); }
+
+ private:
+  std::unique_ptr<google::protobuf::Message> request_;
+  std::unique_ptr<google::protobuf::Message> response_;
+};
+
+inline std::unique_ptr<CallMessages> MethodHandler::NewCallMessages() const {
+  return std::make_unique<SeparateCallMessages>(NewRequest(), NewResponse());
+}
+
 // The request and response factories of a method with types Req and Resp.
 template <typename Req, typename Resp>
 class TypedMethodHandler : public MethodHandler {
@@ -68,6 +99,21 @@ class TypedMethodHandler : public MethodHandler {
   std::unique_ptr<google::protobuf::Message> NewResponse() const override {
     return std::make_unique<Resp>();
   }
+  std::unique_ptr<CallMessages> NewCallMessages() const override {
+    return std::make_unique<TypedCallMessages>();
+  }
+
+ private:
+  class TypedCallMessages final : public CallMessages {
+   public:
+    google::protobuf::Message* request() override { return &request_; }
+    google::protobuf::Message* response() override { return &response_; }
+    void ReleaseRequest() override { Req().Swap(&request_); }
+
+   private:
+    Req request_;
+    Resp response_;
+  };
 };
 
 // Adapts a member function `absl::Status (ServiceT::*)(ServerContext*, const Req&, Resp*)` of a

@@ -18,9 +18,8 @@ absl::Status EchoServiceImpl::Say(ServerContext* context, const SayRequest& requ
 
 absl::Status EchoServiceImpl::Bytes(ServerContext* context, const BytesRequest& request,
                                     BytesReply* reply) {
-  const absl::string_view data = context->request_attachment();
-  reply->set_size(data.size());
-  context->mutable_response_attachment()->assign(data.data(), data.size());
+  reply->set_size(context->request_attachment().size());
+  *context->mutable_response_attachment() = context->TakeRequestAttachment();  // no copy
   return absl::OkStatus();
 }
 
