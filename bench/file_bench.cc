@@ -30,8 +30,9 @@
 //                                    chunk size in --chunk_kib with each client receive window in
 //                                    --window_kib (one server per chunk size).
 //    7 raw TCP + the upload's work   as row 2, but the receiver does what the file service does
-//                                    with an upload: writes it with file::DirectWriter (O_DIRECT),
-//                                    reads it back and hashes that, and fsyncs at the end
+//                                    with an upload: writes it with file::WriteBehind (the page
+//                                    cache, write-back started per 8 MiB), reads it back and
+//                                    hashes that, and fsyncs at the end
 //    8 framerpc upload               file::UploadFile: the client hashes and sends the digest; the
 //                                    server writes a temp file, hashes, fsyncs, renames it
 //    9 upload, no digest from the client: the raw stub; the server still hashes (for its reply)
@@ -44,11 +45,13 @@
 //   12 upload file floor, write()    raw TCP, the receiver write()s what arrives into a new file
 //                                    (O_EXCL, beside the upload's target), fsyncs it and renames
 //                                    it onto the target; nothing hashed, nothing read back
-//   13 upload file floor, O_DIRECT   the same, written with file::DirectWriter (as the service)
-//                                    Rows 7-9 are divided by the faster of 12 and 13 in the same
+//   13 upload file floor, O_DIRECT   the same, written with file::DirectWriter (O_DIRECT)
+//   14 upload file floor, write-behind  the same, written with file::WriteBehind (write(), the
+//                                    write-back started per 8 MiB: sync_file_range)
+//                                    Rows 7-9 are divided by the fastest of 12-14 in the same
 //                                    round: the least a program without framerpc needs to do what
-//                                    an upload does, done the better of two ways on this machine.
-// Row 1 always runs; row 11 with any of rows 2-6, rows 12 and 13 with any of rows 7-10.
+//                                    an upload does, done the best of three ways on this machine.
+// Row 1 always runs; row 11 with any of rows 2-6, rows 12-14 with any of rows 7-10.
 // The source file is written once under --dir and stays in the page cache; the files written
 // (a local copy, the uploaded file) are overwritten every round.
 #include <fcntl.h>
@@ -75,6 +78,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "base/notification.h"
 #include "base/scoped_fd.h"
 #include "bench/raw_bulk.h"
 #include "rpc/channel.h"
@@ -86,6 +90,7 @@
 #include "services/file/file_io.h"
 #include "services/file/file_service.h"
 #include "services/file/read_back.h"
+#include "services/file/write_behind.h"
 
 ABSL_FLAG(int, mib, 1024, "MiB per transfer.");
 ABSL_FLAG(int, rounds, 3, "Rounds; the table shows medians.");
@@ -138,14 +143,14 @@ absl::Status SendFile(int socket, int file, size_t total, size_t chunk, bool has
 }
 
 // Receiver of the raw rows: hashes what arrives and writes it to `path`. For the upload's work
-// (`upload`), does what the file service does with an upload: writes it with file::DirectWriter,
+// (`upload`), does what the file service does with an upload: writes it with file::WriteBehind,
 // then reads it back and hashes that (file::ReadBackDigest), and fsyncs.
 absl::Status ReceiveToFile(int socket, const std::string& path, size_t total, size_t chunk,
                            bool upload) {
   ScopedFd out(::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!out.valid()) return Fail("cannot create the raw receiver's file");
-  std::optional<file::DirectWriter> direct;
-  if (upload) direct.emplace(out.get(), total, path);
+  std::optional<file::WriteBehind> behind;
+  if (upload) behind.emplace(out.get(), path);
   std::string buffer(chunk, '\0');
   Hasher sha(Algorithm());
   size_t received = 0;
@@ -156,13 +161,12 @@ absl::Status ReceiveToFile(int socket, const std::string& path, size_t total, si
     const absl::string_view data(buffer.data(), static_cast<size_t>(n));
     if (!upload) sha.Update(data);
     absl::Status written =
-        direct.has_value() ? direct->Append(data) : file::WriteAll(out.get(), data, path);
+        behind.has_value() ? behind->Append(data) : file::WriteAll(out.get(), data, path);
     if (!written.ok()) return written;
     received += data.size();
   }
   sha.Finish();
-  if (direct.has_value()) {
-    if (absl::Status written = direct->Finish(); !written.ok()) return written;
+  if (behind.has_value()) {
     absl::StatusOr<std::string> digest = file::ReadBackDigest(out.get(), total, Algorithm(), path);
     if (!digest.ok()) return digest.status();
     if (::fsync(out.get()) != 0) return Fail("fsync failed");
@@ -184,17 +188,22 @@ absl::Status ReceiveDiscard(int socket, size_t total, size_t chunk) {
   return received == total ? absl::OkStatus() : Fail("raw transfer ended early");
 }
 
-// Receiver of the upload file floors (rows 12, 13): what arrives goes into a new file beside
-// `target` (created O_EXCL), written with write() or with file::DirectWriter (`direct`), then
+// How an upload file floor writes its new file.
+enum class FloorWrite { kPlain, kDirect, kWriteBehind };
+
+// Receiver of the upload file floors (rows 12-14): what arrives goes into a new file beside
+// `target` (created O_EXCL), written with write(), file::DirectWriter or file::WriteBehind, then
 // fsync and rename onto `target`. Nothing is hashed or read back.
 absl::Status ReceiveNewFile(int socket, const std::string& target, size_t total, size_t chunk,
-                            bool direct) {
+                            FloorWrite how) {
   const std::string temp = target + ".floor-tmp";
   ::unlink(temp.c_str());
   ScopedFd out(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (!out.valid()) return Fail("cannot create the floor's new file");
-  std::optional<file::DirectWriter> writer;
-  if (direct) writer.emplace(out.get(), total, temp);
+  std::optional<file::DirectWriter> direct;
+  std::optional<file::WriteBehind> behind;
+  if (how == FloorWrite::kDirect) direct.emplace(out.get(), total, temp);
+  if (how == FloorWrite::kWriteBehind) behind.emplace(out.get(), temp);
   std::string buffer(chunk, '\0');
   size_t received = 0;
   for (;;) {
@@ -202,13 +211,14 @@ absl::Status ReceiveNewFile(int socket, const std::string& target, size_t total,
     if (n < 0) return Fail("recv failed");
     if (n == 0) break;
     const absl::string_view data(buffer.data(), static_cast<size_t>(n));
-    absl::Status written =
-        writer.has_value() ? writer->Append(data) : file::WriteAll(out.get(), data, temp);
+    absl::Status written = direct.has_value()   ? direct->Append(data)
+                           : behind.has_value() ? behind->Append(data)
+                                                : file::WriteAll(out.get(), data, temp);
     if (!written.ok()) return written;
     received += data.size();
   }
-  if (writer.has_value()) {
-    if (absl::Status written = writer->Finish(); !written.ok()) return written;
+  if (direct.has_value()) {
+    if (absl::Status written = direct->Finish(); !written.ok()) return written;
   }
   if (::fsync(out.get()) != 0) return Fail("fsync failed");
   if (::rename(temp.c_str(), target.c_str()) != 0) return Fail("rename failed");
@@ -314,6 +324,54 @@ absl::StatusOr<double> DownloadToMemory(file::FileService::Stub* stub, const std
   if (!status.ok()) return status;
   if (received != total) return Fail("short download");
   if (verify && sha.Finish() != trailer_sha) return Fail("checksum mismatch");
+  return MiBPerSecond(total, elapsed);
+}
+
+// As DownloadToMemory with `verify`, reading with callbacks (ReadAsync): each attachment is hashed
+// in the callback, on the channel's I/O thread, which starts the next read; no thread is woken
+// per message.
+absl::StatusOr<double> DownloadToMemoryAsync(file::FileService::Stub* stub,
+                                             const std::string& path, size_t total,
+                                             int64_t window) {
+  ClientContext context;
+  context.set_stream_receive_window(window);
+  file::DownloadRequest request;
+  request.set_path(path);
+  request.set_checksum(file::AlgorithmToProto(Algorithm()));
+  const absl::Time start = absl::Now();
+  auto reader = stub->Download(&context, request);
+  struct ReadLoop {
+    ClientReader<file::DownloadResponse>* reader;
+    file::DownloadResponse message;
+    std::string data;
+    Hasher hasher{Algorithm()};
+    size_t received = 0;
+    std::string trailer_digest;
+    Notification done;
+    void Next() {
+      reader->ReadAsync(&message, &data, [this](bool ok) {
+        if (!ok) {
+          done.Notify();
+          return;
+        }
+        if (message.has_trailer()) {
+          trailer_digest = message.trailer().checksum().digest();
+        } else if (!message.has_header()) {
+          hasher.Update(data);
+          received += data.size();
+        }
+        Next();
+      });
+    }
+  } loop;
+  loop.reader = reader.get();
+  loop.Next();
+  loop.done.WaitForNotification();
+  absl::Status status = file::UnsharedStatus(reader->Finish());
+  const absl::Duration elapsed = absl::Now() - start;
+  if (!status.ok()) return status;
+  if (loop.received != total) return Fail("short download");
+  if (loop.hasher.Finish() != loop.trailer_digest) return Fail("checksum mismatch");
   return MiBPerSecond(total, elapsed);
 }
 
@@ -460,7 +518,7 @@ void PrintTable(const std::vector<Row>& rows, const std::vector<size_t>& active,
     const char* what;
   } targets[] = {
       {5, 0.8, "verified download (row 5) >= 0.8x the download file floor (row 11)"},
-      {8, 0.6, "verified upload (row 8) >= 0.6x the upload file floor (best of rows 12, 13)"},
+      {8, 0.6, "verified upload (row 8) >= 0.6x the upload file floor (best of rows 12-14)"},
   };
   for (const auto& target : targets) {
     for (size_t i : active) {
@@ -553,10 +611,10 @@ int Run(const std::string& work) {
     if (!elapsed.ok()) return elapsed.status();
     return MiBPerSecond(total, *elapsed);
   };
-  auto upload_floor_row = [&](bool direct) -> absl::StatusOr<double> {
+  auto upload_floor_row = [&](FloorWrite how) -> absl::StatusOr<double> {
     absl::StatusOr<absl::Duration> elapsed = TimeRawTransfer(
         [&](int socket) { return SendFile(socket, source_fd.get(), total, chunk, false); },
-        [&](int socket) { return ReceiveNewFile(socket, floor_target, total, chunk, direct); });
+        [&](int socket) { return ReceiveNewFile(socket, floor_target, total, chunk, how); });
     if (!elapsed.ok()) return elapsed.status();
     return MiBPerSecond(total, *elapsed);
   };
@@ -618,6 +676,15 @@ int Run(const std::string& work) {
                     },
                     -1, {}});
   }
+  for (const DownloadConfig& config : configs) {
+    rows.push_back({15, "framerpc download, cached digest, into memory, client verifies in "
+                        "ReadAsync callbacks (on the channel's I/O thread)" + config.Label(),
+                    [&, config] {
+                      return DownloadToMemoryAsync(config.cached->stub.get(), "source.bin",
+                                                   total, config.window);
+                    },
+                    -1, {}});
+  }
   rows.push_back({7, "raw TCP + the upload's work (+ fsync)", [&] { return raw_row(true); }, -1,
                   {}});
   rows.push_back({8, "framerpc upload (+ fsync, rename)", [&] { return upload_row(&cached); }, 7,
@@ -637,12 +704,14 @@ int Run(const std::string& work) {
   rows.push_back({11, "download file floor: raw TCP, pread + send of the same file",
                   download_floor_row, -1, {}});
   rows.push_back({12, "upload file floor: raw TCP, write() a new file, fsync, rename",
-                  [&] { return upload_floor_row(false); }, -1, {}});
+                  [&] { return upload_floor_row(FloorWrite::kPlain); }, -1, {}});
   rows.push_back({13, "upload file floor: raw TCP, O_DIRECT into a new file, fsync, rename",
-                  [&] { return upload_floor_row(true); }, -1, {}});
+                  [&] { return upload_floor_row(FloorWrite::kDirect); }, -1, {}});
+  rows.push_back({14, "upload file floor: raw TCP, write() + write-back per 8 MiB, fsync, rename",
+                  [&] { return upload_floor_row(FloorWrite::kWriteBehind); }, -1, {}});
   for (Row& row : rows) {
-    if (row.number >= 2 && row.number <= 6) row.file_floor = {11};
-    if (row.number >= 7 && row.number <= 9) row.file_floor = {12, 13};
+    if ((row.number >= 2 && row.number <= 6) || row.number == 15) row.file_floor = {11};
+    if (row.number >= 7 && row.number <= 9) row.file_floor = {12, 13, 14};
   }
   const std::string selected = absl::GetFlag(FLAGS_rows);
   auto chosen = [&](int number) {
@@ -651,16 +720,16 @@ int Run(const std::string& work) {
   };
   bool any_download = false;
   bool any_upload = false;
-  for (int number = 2; number <= 10; ++number) {
-    if (!chosen(number)) continue;
-    (number <= 6 ? any_download : any_upload) = true;
+  for (int number = 2; number <= 15; ++number) {
+    if (!chosen(number) || (number >= 11 && number <= 14)) continue;
+    (number <= 6 || number == 15 ? any_download : any_upload) = true;
   }
   std::vector<size_t> active;
   for (size_t i = 0; i < rows.size(); ++i) {
     const int number = rows[i].number;
     if (number == 10 && !have_shm) continue;
     if (chosen(number) || number == 1 || (number == 11 && any_download) ||
-        ((number == 12 || number == 13) && any_upload)) {
+        (number >= 12 && number <= 14 && any_upload)) {
       active.push_back(i);
     }
   }
