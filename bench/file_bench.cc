@@ -26,13 +26,15 @@
 //                                    checks the trailer, and writes nothing
 //    6 ... into memory, client discards: no hashing at either end, nothing written: the
 //                                    transport and the server's pread alone
-//                                    Rows 3-6 run once per download configuration: each server
-//                                    chunk size in --chunk_kib with each client receive window in
-//                                    --window_kib (one server per chunk size).
+//   15 ... into memory, client verifies in callbacks: row 5 read with ReadAsync, each attachment
+//                                    hashed in the callback on the channel's I/O thread, which
+//                                    starts the next read: no thread woken per message
+//                                    Rows 3-6 and 15 run once per download configuration: each
+//                                    server chunk size in --chunk_kib with each client receive
+//                                    window in --window_kib (one server per chunk size).
 //    7 raw TCP + the upload's work   as row 2, but the receiver does what the file service does
-//                                    with an upload: writes it with file::WriteBehind (the page
-//                                    cache, write-back started per 8 MiB), reads it back and
-//                                    hashes that, and fsyncs at the end
+//                                    with an upload: writes it with file::DirectWriter (O_DIRECT),
+//                                    reads it back and hashes that, and fsyncs at the end
 //    8 framerpc upload               file::UploadFile: the client hashes and sends the digest; the
 //                                    server writes a temp file, hashes, fsyncs, renames it
 //    9 upload, no digest from the client: the raw stub; the server still hashes (for its reply)
@@ -46,8 +48,8 @@
 //                                    (O_EXCL, beside the upload's target), fsyncs it and renames
 //                                    it onto the target; nothing hashed, nothing read back
 //   13 upload file floor, O_DIRECT   the same, written with file::DirectWriter (O_DIRECT)
-//   14 upload file floor, write-behind  the same, written with file::WriteBehind (write(), the
-//                                    write-back started per 8 MiB: sync_file_range)
+//   14 upload file floor, write-behind  the same, written with write() and the write-back of
+//                                    every 8 MiB started at once (sync_file_range)
 //                                    Rows 7-9 are divided by the fastest of 12-14 in the same
 //                                    round: the least a program without framerpc needs to do what
 //                                    an upload does, done the best of three ways on this machine.
@@ -90,7 +92,6 @@
 #include "services/file/file_io.h"
 #include "services/file/file_service.h"
 #include "services/file/read_back.h"
-#include "services/file/write_behind.h"
 
 ABSL_FLAG(int, mib, 1024, "MiB per transfer.");
 ABSL_FLAG(int, rounds, 3, "Rounds; the table shows medians.");
@@ -143,14 +144,14 @@ absl::Status SendFile(int socket, int file, size_t total, size_t chunk, bool has
 }
 
 // Receiver of the raw rows: hashes what arrives and writes it to `path`. For the upload's work
-// (`upload`), does what the file service does with an upload: writes it with file::WriteBehind,
+// (`upload`), does what the file service does with an upload: writes it with file::DirectWriter,
 // then reads it back and hashes that (file::ReadBackDigest), and fsyncs.
 absl::Status ReceiveToFile(int socket, const std::string& path, size_t total, size_t chunk,
                            bool upload) {
   ScopedFd out(::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!out.valid()) return Fail("cannot create the raw receiver's file");
-  std::optional<file::WriteBehind> behind;
-  if (upload) behind.emplace(out.get(), path);
+  std::optional<file::DirectWriter> direct;
+  if (upload) direct.emplace(out.get(), total, path);
   std::string buffer(chunk, '\0');
   Hasher sha(Algorithm());
   size_t received = 0;
@@ -161,12 +162,13 @@ absl::Status ReceiveToFile(int socket, const std::string& path, size_t total, si
     const absl::string_view data(buffer.data(), static_cast<size_t>(n));
     if (!upload) sha.Update(data);
     absl::Status written =
-        behind.has_value() ? behind->Append(data) : file::WriteAll(out.get(), data, path);
+        direct.has_value() ? direct->Append(data) : file::WriteAll(out.get(), data, path);
     if (!written.ok()) return written;
     received += data.size();
   }
   sha.Finish();
-  if (behind.has_value()) {
+  if (direct.has_value()) {
+    if (absl::Status written = direct->Finish(); !written.ok()) return written;
     absl::StatusOr<std::string> digest = file::ReadBackDigest(out.get(), total, Algorithm(), path);
     if (!digest.ok()) return digest.status();
     if (::fsync(out.get()) != 0) return Fail("fsync failed");
@@ -192,8 +194,10 @@ absl::Status ReceiveDiscard(int socket, size_t total, size_t chunk) {
 enum class FloorWrite { kPlain, kDirect, kWriteBehind };
 
 // Receiver of the upload file floors (rows 12-14): what arrives goes into a new file beside
-// `target` (created O_EXCL), written with write(), file::DirectWriter or file::WriteBehind, then
-// fsync and rename onto `target`. Nothing is hashed or read back.
+// `target` (created O_EXCL), written with write(), with file::DirectWriter, or with write() and
+// the write-back of every 8 MiB started as soon as it is written (sync_file_range
+// SYNC_FILE_RANGE_WRITE, which does not wait), then fsync and rename onto `target`. Nothing is
+// hashed or read back.
 absl::Status ReceiveNewFile(int socket, const std::string& target, size_t total, size_t chunk,
                             FloorWrite how) {
   const std::string temp = target + ".floor-tmp";
@@ -201,9 +205,9 @@ absl::Status ReceiveNewFile(int socket, const std::string& target, size_t total,
   ScopedFd out(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (!out.valid()) return Fail("cannot create the floor's new file");
   std::optional<file::DirectWriter> direct;
-  std::optional<file::WriteBehind> behind;
   if (how == FloorWrite::kDirect) direct.emplace(out.get(), total, temp);
-  if (how == FloorWrite::kWriteBehind) behind.emplace(out.get(), temp);
+  constexpr size_t kWriteBackBytes = size_t{8} << 20;
+  size_t write_back_started = 0;
   std::string buffer(chunk, '\0');
   size_t received = 0;
   for (;;) {
@@ -211,11 +215,15 @@ absl::Status ReceiveNewFile(int socket, const std::string& target, size_t total,
     if (n < 0) return Fail("recv failed");
     if (n == 0) break;
     const absl::string_view data(buffer.data(), static_cast<size_t>(n));
-    absl::Status written = direct.has_value()   ? direct->Append(data)
-                           : behind.has_value() ? behind->Append(data)
-                                                : file::WriteAll(out.get(), data, temp);
+    absl::Status written =
+        direct.has_value() ? direct->Append(data) : file::WriteAll(out.get(), data, temp);
     if (!written.ok()) return written;
     received += data.size();
+    if (how == FloorWrite::kWriteBehind && received - write_back_started >= kWriteBackBytes) {
+      ::sync_file_range(out.get(), static_cast<off_t>(write_back_started),
+                        static_cast<off_t>(received - write_back_started), SYNC_FILE_RANGE_WRITE);
+      write_back_started = received;
+    }
   }
   if (direct.has_value()) {
     if (absl::Status written = direct->Finish(); !written.ok()) return written;
@@ -518,6 +526,8 @@ void PrintTable(const std::vector<Row>& rows, const std::vector<size_t>& active,
     const char* what;
   } targets[] = {
       {5, 0.8, "verified download (row 5) >= 0.8x the download file floor (row 11)"},
+      {15, 0.8, "verified download read with callbacks (row 15) >= 0.8x the download file floor "
+                "(row 11)"},
       {8, 0.6, "verified upload (row 8) >= 0.6x the upload file floor (best of rows 12-14)"},
   };
   for (const auto& target : targets) {

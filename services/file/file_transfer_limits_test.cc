@@ -17,7 +17,6 @@
 #include "services/file/file_server_fixture.h"
 #include "services/file/sha256.h"
 #include "services/file/test_tree.h"
-#include "services/file/write_behind.h"
 #include "services/file/xxh128.h"
 
 namespace framerpc::file {
@@ -89,7 +88,7 @@ class UploadFailureTest : public ::testing::TestWithParam<TestMode> {
   FileServer server_;
 };
 
-// 2 chunks + 1 is read back in one read, 6 chunks + 1 (384 KiB) in two (kReadBackBytes).
+// 2 chunks + 1 is written through the page cache, 6 chunks + 1 (384 KiB) with O_DIRECT.
 TEST_P(UploadFailureTest, WrongChecksumInTheHeaderIsDataLoss) {
   for (size_t size : {2 * kChunk + 1, 6 * kChunk + 1}) {
     const std::string data = TestContent(size);
@@ -219,13 +218,14 @@ TEST_P(UploadFailureTest, ClientLibraryRefusesALocalPathThatIsNoFile) {
 INSTANTIATE_TEST_SUITE_P(AllModes, UploadFailureTest, ::testing::ValuesIn(AllTestModes()),
                          TestModeName);
 
-// Uploads larger than WriteBehind's window, whose write-back the server starts while the data is
-// still arriving: committed byte for byte when whole and matching; refused with nothing left when
-// the digest does not match, when the client goes away after the write-back began, and when the
-// disk fills (the file-size limit, RLIMIT_FSIZE, of this process, which runs the server).
+// Uploads of many of the server's staging blocks (DirectWriter: 1 MiB, written by its own thread
+// while the next fills): committed byte for byte when whole and matching; refused with nothing
+// left when the digest does not match, when the client goes away after blocks were written, and
+// when the disk fills (the file-size limit, RLIMIT_FSIZE, of this process, which runs the server).
 class LargeUploadTest : public UploadFailureTest {
  protected:
-  static constexpr size_t kLarge = 2 * WriteBehind::kWindowBytes + 12345;
+  static constexpr size_t kPart = size_t{8} << 20;  // well past the first blocks
+  static constexpr size_t kLarge = 2 * kPart + 12345;
 
   void SetUp() override {
     TestTree::MakeDir(tree_.InRoot("u"));
@@ -261,7 +261,7 @@ TEST_P(LargeUploadTest, AWholeMatchingUploadIsCommittedByteForByte) {
 TEST_P(LargeUploadTest, AMismatchedDigestIsRefusedAndLeavesNothing) {
   const std::string data = TestContent(kLarge, 8);
   std::string sent = data;
-  sent[WriteBehind::kWindowBytes + 1] ^= 1;  // in a window whose write-back was started
+  sent[kPart + 1] ^= 1;  // in a block written long before the end
   EXPECT_TRUE(HasStatus(RawUpload(server_.stub(),
                                   HeaderMessage("u/big", data.size(), Sha256::Of(data)),
                                   Pieces(sent)),
@@ -269,7 +269,7 @@ TEST_P(LargeUploadTest, AMismatchedDigestIsRefusedAndLeavesNothing) {
   ExpectNothingLeft();
 }
 
-TEST_P(LargeUploadTest, AClientGoneAfterTheWriteBackBeganLeavesNothing) {
+TEST_P(LargeUploadTest, AClientGoneAfterBlocksWereWrittenLeavesNothing) {
   auto channel = Channel::Create(server_.server()->listen_address(0));
   ASSERT_TRUE(channel.ok());
   auto stub = std::make_unique<FileService::Stub>(channel->get());
@@ -277,7 +277,7 @@ TEST_P(LargeUploadTest, AClientGoneAfterTheWriteBackBeganLeavesNothing) {
   UploadResponse response;
   auto writer = stub->Upload(context.get(), &response);
   ASSERT_TRUE(writer->Write(HeaderMessage("u/big", kLarge)));
-  const std::string data = TestContent(WriteBehind::kWindowBytes + kStreamPiece, 9);
+  const std::string data = TestContent(kPart + kStreamPiece, 9);
   for (const std::string& piece : Pieces(data)) ASSERT_TRUE(writer->Write(UploadRequest(), piece));
   const uint64_t sent = data.size();
   ASSERT_TRUE(server_.tracker()->WaitFor(
@@ -290,7 +290,7 @@ TEST_P(LargeUploadTest, AClientGoneAfterTheWriteBackBeganLeavesNothing) {
   ExpectNothingLeft();
 }
 
-// The disk fills after the first window: RESOURCE_EXHAUSTED naming the file, nothing left.
+// The disk fills after 8 MiB: RESOURCE_EXHAUSTED naming the file, nothing left.
 TEST_P(LargeUploadTest, ADiskThatFillsIsResourceExhaustedAndLeavesNothing) {
   const std::string data = TestContent(kLarge, 10);
   struct rlimit old_limit;
@@ -300,7 +300,7 @@ TEST_P(LargeUploadTest, ADiskThatFillsIsResourceExhaustedAndLeavesNothing) {
   struct sigaction old_action;
   ASSERT_EQ(::sigaction(SIGXFSZ, &ignore, &old_action), 0);
   struct rlimit limit = old_limit;
-  limit.rlim_cur = WriteBehind::kWindowBytes + 4096;
+  limit.rlim_cur = kPart + 4096;
   ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limit), 0);
   const absl::Status status =
       RawUpload(server_.stub(), HeaderMessage("u/big", data.size()), Pieces(data));

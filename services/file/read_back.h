@@ -4,17 +4,17 @@
 // them back vouches for what the file holds, which is what the commit publishes (so bytes another
 // process wrote into the file are caught, and a file that grew or shrank is refused).
 //
-// The file is read through the page cache, where an upload written by WriteBehind
-// (write_behind.h) still is: the read-back costs a copy from memory and the hash, not a trip to
-// the device. Reads are kReadBytes long, small enough for the copy to stay in the CPU's cache
-// while it is hashed.
+// A file of DirectWriter::kMinDirectBytes or more was written with O_DIRECT, so its pages are not
+// in the page cache: it is read back with O_DIRECT too (aligned 1 MiB reads straight from the
+// device, the page cache left alone), falling back to ordinary reads where O_DIRECT is refused,
+// and each block is read by a thread of the call's own while the caller hashes the one before.
+// A smaller file, written through the page cache, is hashed from there in one buffered pass.
 //
-// Stateless; thread-safe. Nobody else may move the fd's position during the call (it uses pread,
-// so it does not move it either).
+// Stateless; thread-safe. The fd's O_DIRECT flag is changed during the call and cleared after;
+// nobody else may use the fd meanwhile.
 #ifndef FRAMERPC_SERVICES_FILE_READ_BACK_H_
 #define FRAMERPC_SERVICES_FILE_READ_BACK_H_
 
-#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -25,13 +25,10 @@
 
 namespace framerpc::file {
 
-// The size of each read of the read-back (the whole file when it is smaller).
-inline constexpr size_t kReadBackBytes = 256 << 10;
-
 // The digest in `algorithm` of bytes [0, size) of the file open (readable) as `fd`, which must be
 // exactly `size` bytes long before and after the read: DATA_LOSS "'…' changed while it was staged;
 // nothing was written" otherwise. Read errors per FileErrnoToStatus, naming `shown_path`.
-// `stop`, if set, is asked between reads; once it returns true the call ends CANCELLED.
+// `stop`, if set, is asked between blocks; once it returns true the call ends CANCELLED.
 absl::StatusOr<std::string> ReadBackDigest(int fd, uint64_t size, HashAlgorithm algorithm,
                                            absl::string_view shown_path,
                                            const std::function<bool()>& stop = nullptr);

@@ -10,8 +10,8 @@
 #include "base/scoped_fd.h"
 #include "gtest/gtest.h"
 #include "services/file/checksum.h"
+#include "services/file/direct_writer.h"
 #include "services/file/test_tree.h"
-#include "services/file/write_behind.h"
 
 namespace framerpc::file {
 namespace {
@@ -39,14 +39,15 @@ ScopedFd Staged(const std::string& dir, const std::string& content) {
   ScopedFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   EXPECT_TRUE(fd.valid());
   ::unlink(path.c_str());
-  WriteBehind writer(fd.get(), "staged");
+  DirectWriter writer(fd.get(), content.size(), "staged");
   EXPECT_TRUE(writer.Append(content).ok());
+  EXPECT_TRUE(writer.Finish().ok());
   return fd;
 }
 
 class ReadBackTest : public ::testing::TestWithParam<const char*> {
  protected:
-  // The test's own directory, or /dev/shm (tmpfs, which writes nothing back).
+  // The test's own directory, or /dev/shm (tmpfs, where O_DIRECT may be refused).
   std::string Dir() const {
     return std::string(GetParam()) == "shm" ? std::string("/dev/shm") : tree_.root();
   }
@@ -54,13 +55,12 @@ class ReadBackTest : public ::testing::TestWithParam<const char*> {
   TestTree tree_;
 };
 
-// Sizes around a page, a read of the read-back and the write-back window: each is read back
-// whole.
+// Sizes around the alignment, the direct-I/O threshold and the block: each is read back whole.
 TEST_P(ReadBackTest, DigestIsThatOfTheContent) {
-  const size_t kRead = kReadBackBytes;
-  const size_t kWindow = WriteBehind::kWindowBytes;
-  for (const size_t size : {size_t{0}, size_t{1}, size_t{4095}, size_t{4096}, kRead - 1, kRead,
-                            kRead + 1, 3 * kRead + 4096 + 5, kWindow + 17}) {
+  const size_t kBlock = DirectWriter::kMaxBufferBytes;
+  const size_t kMin = DirectWriter::kMinDirectBytes;
+  for (const size_t size : {size_t{0}, size_t{1}, size_t{4095}, size_t{4096}, kMin - 1, kMin,
+                            kMin + 1, kBlock, kBlock + 17, 3 * kBlock + 4096 + 5}) {
     SCOPED_TRACE(size);
     const std::string content = Content(size, static_cast<uint32_t>(size));
     ScopedFd fd = Staged(Dir(), content);
@@ -68,21 +68,21 @@ TEST_P(ReadBackTest, DigestIsThatOfTheContent) {
       absl::StatusOr<std::string> digest = ReadBackDigest(fd.get(), size, algorithm, "staged");
       ASSERT_TRUE(digest.ok()) << digest.status();
       EXPECT_EQ(*digest, Hasher::Of(algorithm, content)) << AlgorithmName(algorithm);
+      EXPECT_EQ(::fcntl(fd.get(), F_GETFL) & O_DIRECT, 0);  // left as it came
     }
   }
 }
 
 // The read-back sees what the file holds, whoever wrote it.
 TEST_P(ReadBackTest, BytesChangedBehindTheWriterChangeTheDigest) {
-  const std::string content = Content(3 * kReadBackBytes + 5, 1);
+  const std::string content = Content(3 * DirectWriter::kMaxBufferBytes + 5, 1);
   ScopedFd fd = Staged(Dir(), content);
-  const size_t kAt = kReadBackBytes + 100;
-  ASSERT_EQ(::pwrite(fd.get(), "attacker-payload", 16, kAt), 16);
+  ASSERT_EQ(::pwrite(fd.get(), "attacker-payload", 16, 1 << 20), 16);
   absl::StatusOr<std::string> digest = ReadBackDigest(fd.get(), content.size(), kSha, "staged");
   ASSERT_TRUE(digest.ok()) << digest.status();
   EXPECT_NE(*digest, Sha256::Of(content));
   std::string changed = content;
-  changed.replace(kAt, 16, "attacker-payload");
+  changed.replace(1 << 20, 16, "attacker-payload");
   EXPECT_EQ(*digest, Sha256::Of(changed));
 }
 
@@ -101,7 +101,7 @@ TEST_P(ReadBackTest, AFileLongerOrShorterThanWrittenIsDataLoss) {
 }
 
 TEST_P(ReadBackTest, StopsWhenAsked) {
-  const std::string content = Content(2 * kReadBackBytes, 3);
+  const std::string content = Content(2 * DirectWriter::kMaxBufferBytes, 3);
   ScopedFd fd = Staged(Dir(), content);
   int asked = 0;
   EXPECT_TRUE(HasStatus(

@@ -10,9 +10,9 @@
 #include "services/file/checksum.h"
 #include "services/file/checksum_proto.h"
 #include "services/file/client_path.h"
+#include "services/file/direct_writer.h"
 #include "services/file/file_io.h"
 #include "services/file/read_back.h"
-#include "services/file/write_behind.h"
 
 namespace framerpc::file {
 namespace {
@@ -32,14 +32,15 @@ struct ExpectedDigests {
 // Receives and writes the data, then reads it back to check it; the commit is the caller's.
 class UploadSink {
  public:
-  // The file is written through the page cache, its write-back started as it fills
-  // (WriteBehind): the read-back then reads memory, and the commit's fsync has little left.
+  // The file is written with O_DIRECT where it can be (DirectWriter): nobody reads it before the
+  // commit but the read-back, and its pages would only be copied into the page cache to be
+  // written back by the fsync.
   UploadSink(const UploadHeader& header, HashAlgorithm algorithm, PendingFile* file,
              TransferTracker* tracker)
       : header_(header),
         algorithm_(algorithm),
         fd_(file->fd()),
-        writer_(file->fd(), header.path()),
+        writer_(file->fd(), header.size(), header.path()),
         tracker_(tracker) {}
 
   absl::Status Accept(absl::string_view data) {
@@ -65,6 +66,7 @@ class UploadSink {
           absl::StrCat("the upload to ", QuotePath(header_.path()), " ended after ", received_,
                        " of the ", header_.size(), " bytes announced; nothing was written"));
     }
+    FRPC_RETURN_IF_ERROR(writer_.Finish());
     FRPC_ASSIGN_OR_RETURN(std::string digest,
                           ReadBackDigest(fd_, header_.size(), algorithm_, header_.path(), stop));
     for (const std::string* expected :
@@ -85,7 +87,7 @@ class UploadSink {
   const UploadHeader& header_;
   const HashAlgorithm algorithm_;
   const int fd_;
-  WriteBehind writer_;
+  DirectWriter writer_;
   TransferTracker* const tracker_;
   uint64_t received_ = 0;
 };
