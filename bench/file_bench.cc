@@ -11,7 +11,8 @@
 // Rows (each moves --mib MiB; rows take turns in each round, the order turned by one row each
 // round; the table shows medians, and each ratio is taken against the floor of the same round):
 //    1 raw TCP bulk (floor)          bench/raw_bulk.h: send() and recv() of the same bytes in the
-//                                    same piece size; the ratio in the issue is against this row
+//                                    same piece size, from memory (column "x raw TCP"); issue 18's
+//                                    file targets are against the file floors, rows 11-13
 //    2 raw TCP + the download's work the same transfer doing what a verified download must do
 //                                    without framerpc: the sender preads the file and hashes it,
 //                                    the receiver hashes and writes a local file
@@ -25,9 +26,12 @@
 //                                    checks the trailer, and writes nothing
 //    6 ... into memory, client discards: no hashing at either end, nothing written: the
 //                                    transport and the server's pread alone
-//                                    Rows 3-6 run once per download configuration: each server
-//                                    chunk size in --chunk_kib with each client receive window in
-//                                    --window_kib (one server per chunk size).
+//   15 ... into memory, client verifies in callbacks: row 5 read with ReadAsync, each attachment
+//                                    hashed in the callback on the channel's I/O thread, which
+//                                    starts the next read: no thread woken per message
+//                                    Rows 3-6 and 15 run once per download configuration: each
+//                                    server chunk size in --chunk_kib with each client receive
+//                                    window in --window_kib (one server per chunk size).
 //    7 raw TCP + the upload's work   as row 2, but the receiver does what the file service does
 //                                    with an upload: writes it with file::DirectWriter (O_DIRECT),
 //                                    reads it back and hashes that, and fsyncs at the end
@@ -35,6 +39,21 @@
 //                                    server writes a temp file, hashes, fsyncs, renames it
 //    9 upload, no digest from the client: the raw stub; the server still hashes (for its reply)
 //   10 upload to /dev/shm            row 8 into a root on tmpfs (--shm_dir): no disk, fsync free
+// The file floors, the rows issue 18's file targets are measured against (column "x file floor"):
+//   11 download file floor           the issue's "pread + send of the same file": raw TCP, the
+//                                    sender preads the source in the same pieces and sends them,
+//                                    the receiver recv()s and discards; nothing hashed. Rows 2-6
+//                                    are divided by it.
+//   12 upload file floor, write()    raw TCP, the receiver write()s what arrives into a new file
+//                                    (O_EXCL, beside the upload's target), fsyncs it and renames
+//                                    it onto the target; nothing hashed, nothing read back
+//   13 upload file floor, O_DIRECT   the same, written with file::DirectWriter (O_DIRECT)
+//   14 upload file floor, write-behind  the same, written with write() and the write-back of
+//                                    every 8 MiB started at once (sync_file_range)
+//                                    Rows 7-9 are divided by the fastest of 12-14 in the same
+//                                    round: the least a program without framerpc needs to do what
+//                                    an upload does, done the best of three ways on this machine.
+// Row 1 always runs; row 11 with any of rows 2-6, rows 12-14 with any of rows 7-10.
 // The source file is written once under --dir and stays in the page cache; the files written
 // (a local copy, the uploaded file) are overwritten every round.
 #include <fcntl.h>
@@ -61,6 +80,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "base/notification.h"
 #include "base/scoped_fd.h"
 #include "bench/raw_bulk.h"
 #include "rpc/channel.h"
@@ -103,15 +123,15 @@ HashAlgorithm Algorithm() {
                                                    : HashAlgorithm::kXxh128;
 }
 
-// Sender of the raw rows: preads the file and hashes it, sends each piece.
-absl::Status SendFileHashed(int socket, int file, size_t total, size_t chunk) {
+// Sender of the raw rows: preads the file, hashes it (`hash`), sends each piece.
+absl::Status SendFile(int socket, int file, size_t total, size_t chunk, bool hash) {
   std::string buffer(chunk, '\0');
   Hasher sha(Algorithm());
   for (size_t done = 0; done < total;) {
     const size_t want = std::min(chunk, total - done);
     absl::StatusOr<size_t> got = file::PreadFull(file, buffer.data(), want, done, "source");
     if (!got.ok() || *got != want) return Fail("short read of the source");
-    sha.Update(absl::string_view(buffer.data(), want));
+    if (hash) sha.Update(absl::string_view(buffer.data(), want));
     for (size_t sent = 0; sent < want;) {
       const ssize_t n = ::send(socket, buffer.data() + sent, want - sent, MSG_NOSIGNAL);
       if (n <= 0) return Fail("send failed");
@@ -157,6 +177,62 @@ absl::Status ReceiveToFile(int socket, const std::string& path, size_t total, si
   return absl::OkStatus();
 }
 
+// Receiver of the download file floor (row 11): recv() and discard.
+absl::Status ReceiveDiscard(int socket, size_t total, size_t chunk) {
+  std::string buffer(chunk, '\0');
+  size_t received = 0;
+  for (;;) {
+    const ssize_t n = ::recv(socket, buffer.data(), buffer.size(), 0);
+    if (n < 0) return Fail("recv failed");
+    if (n == 0) break;
+    received += static_cast<size_t>(n);
+  }
+  return received == total ? absl::OkStatus() : Fail("raw transfer ended early");
+}
+
+// How an upload file floor writes its new file.
+enum class FloorWrite { kPlain, kDirect, kWriteBehind };
+
+// Receiver of the upload file floors (rows 12-14): what arrives goes into a new file beside
+// `target` (created O_EXCL), written with write(), with file::DirectWriter, or with write() and
+// the write-back of every 8 MiB started as soon as it is written (sync_file_range
+// SYNC_FILE_RANGE_WRITE, which does not wait), then fsync and rename onto `target`. Nothing is
+// hashed or read back.
+absl::Status ReceiveNewFile(int socket, const std::string& target, size_t total, size_t chunk,
+                            FloorWrite how) {
+  const std::string temp = target + ".floor-tmp";
+  ::unlink(temp.c_str());
+  ScopedFd out(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!out.valid()) return Fail("cannot create the floor's new file");
+  std::optional<file::DirectWriter> direct;
+  if (how == FloorWrite::kDirect) direct.emplace(out.get(), total, temp);
+  constexpr size_t kWriteBackBytes = size_t{8} << 20;
+  size_t write_back_started = 0;
+  std::string buffer(chunk, '\0');
+  size_t received = 0;
+  for (;;) {
+    const ssize_t n = ::recv(socket, buffer.data(), buffer.size(), 0);
+    if (n < 0) return Fail("recv failed");
+    if (n == 0) break;
+    const absl::string_view data(buffer.data(), static_cast<size_t>(n));
+    absl::Status written =
+        direct.has_value() ? direct->Append(data) : file::WriteAll(out.get(), data, temp);
+    if (!written.ok()) return written;
+    received += data.size();
+    if (how == FloorWrite::kWriteBehind && received - write_back_started >= kWriteBackBytes) {
+      ::sync_file_range(out.get(), static_cast<off_t>(write_back_started),
+                        static_cast<off_t>(received - write_back_started), SYNC_FILE_RANGE_WRITE);
+      write_back_started = received;
+    }
+  }
+  if (direct.has_value()) {
+    if (absl::Status written = direct->Finish(); !written.ok()) return written;
+  }
+  if (::fsync(out.get()) != 0) return Fail("fsync failed");
+  if (::rename(temp.c_str(), target.c_str()) != 0) return Fail("rename failed");
+  return received == total ? absl::OkStatus() : Fail("raw transfer ended early");
+}
+
 absl::Status MakeSource(const std::string& path, size_t total) {
   ScopedFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!fd.valid()) return Fail("cannot create the source file");
@@ -193,6 +269,9 @@ struct Row {
   std::function<absl::StatusOr<double>()> run;
   int same_work;  // number of the raw row doing the same file work, or -1
   std::vector<double> rates;  // one per round, in round order
+  // The rows whose best rate in each round is this row's file floor (issue 18's targets); empty:
+  // none.
+  std::vector<int> file_floor = {};
 };
 
 // One FileServiceImpl on its own server and connection.
@@ -253,6 +332,54 @@ absl::StatusOr<double> DownloadToMemory(file::FileService::Stub* stub, const std
   if (!status.ok()) return status;
   if (received != total) return Fail("short download");
   if (verify && sha.Finish() != trailer_sha) return Fail("checksum mismatch");
+  return MiBPerSecond(total, elapsed);
+}
+
+// As DownloadToMemory with `verify`, reading with callbacks (ReadAsync): each attachment is hashed
+// in the callback, on the channel's I/O thread, which starts the next read; no thread is woken
+// per message.
+absl::StatusOr<double> DownloadToMemoryAsync(file::FileService::Stub* stub,
+                                             const std::string& path, size_t total,
+                                             int64_t window) {
+  ClientContext context;
+  context.set_stream_receive_window(window);
+  file::DownloadRequest request;
+  request.set_path(path);
+  request.set_checksum(file::AlgorithmToProto(Algorithm()));
+  const absl::Time start = absl::Now();
+  auto reader = stub->Download(&context, request);
+  struct ReadLoop {
+    ClientReader<file::DownloadResponse>* reader;
+    file::DownloadResponse message;
+    std::string data;
+    Hasher hasher{Algorithm()};
+    size_t received = 0;
+    std::string trailer_digest;
+    Notification done;
+    void Next() {
+      reader->ReadAsync(&message, &data, [this](bool ok) {
+        if (!ok) {
+          done.Notify();
+          return;
+        }
+        if (message.has_trailer()) {
+          trailer_digest = message.trailer().checksum().digest();
+        } else if (!message.has_header()) {
+          hasher.Update(data);
+          received += data.size();
+        }
+        Next();
+      });
+    }
+  } loop;
+  loop.reader = reader.get();
+  loop.Next();
+  loop.done.WaitForNotification();
+  absl::Status status = file::UnsharedStatus(reader->Finish());
+  const absl::Duration elapsed = absl::Now() - start;
+  if (!status.ok()) return status;
+  if (loop.received != total) return Fail("short download");
+  if (loop.hasher.Finish() != loop.trailer_digest) return Fail("checksum mismatch");
   return MiBPerSecond(total, elapsed);
 }
 
@@ -328,6 +455,27 @@ std::vector<double> RoundRatios(const Row& row, const Row& base) {
   return ratios;
 }
 
+// The best of `rows`' rates in each round (the file floor made of two ways of doing the same).
+Row BestOf(const std::vector<const Row*>& rows) {
+  Row best{0, "", nullptr, -1, {}};
+  for (const Row* row : rows) {
+    for (size_t r = 0; r < row->rates.size(); ++r) {
+      if (best.rates.size() <= r) best.rates.push_back(0);
+      best.rates[r] = std::max(best.rates[r], row->rates[r]);
+    }
+  }
+  return best;
+}
+
+std::string RatioRange(const std::vector<double>& ratios) {
+  if (ratios.empty()) return "";
+  char text[48];
+  std::snprintf(text, sizeof(text), "%.2f (%.2f-%.2f)", Median(ratios),
+                *std::min_element(ratios.begin(), ratios.end()),
+                *std::max_element(ratios.begin(), ratios.end()));
+  return text;
+}
+
 void PrintTable(const std::vector<Row>& rows, const std::vector<size_t>& active, size_t total,
                 size_t chunk, const file::DigestCacheStats& cache_stats) {
   std::printf("\none file of %zu MiB on one connection, raw and upload pieces of %zu KiB, %d "
@@ -337,7 +485,8 @@ void PrintTable(const std::vector<Row>& rows, const std::vector<size_t>& active,
               std::string(file::AlgorithmName(Algorithm())).c_str(),
               static_cast<unsigned long long>(cache_stats.hits),
               static_cast<unsigned long long>(cache_stats.misses));
-  std::printf("| # | row | MiB/s | min-max MiB/s | x floor | min-max x floor | x same work |\n"
+  std::printf("| # | row | MiB/s | min-max MiB/s | x raw TCP (row 1) | x file floor | "
+              "x same work |\n"
               "|---|---|---:|---:|---:|---:|---:|\n");
   auto by_number = [&](int number) -> const Row* {
     for (const Row& row : rows) {
@@ -345,22 +494,53 @@ void PrintTable(const std::vector<Row>& rows, const std::vector<size_t>& active,
     }
     return nullptr;
   };
+  auto file_floor_of = [&](const Row& row) -> std::optional<Row> {
+    std::vector<const Row*> floors;
+    for (int number : row.file_floor) {
+      const Row* floor = by_number(number);
+      if (floor != nullptr && !floor->rates.empty()) floors.push_back(floor);
+    }
+    if (floors.empty()) return std::nullopt;
+    return BestOf(floors);
+  };
   const Row& floor = rows[0];
   for (size_t i : active) {
     const Row& row = rows[i];
-    const std::vector<double> ratios = RoundRatios(row, floor);
     char same[16] = "";
     const Row* base = row.same_work > 0 ? by_number(row.same_work) : nullptr;
     if (base != nullptr && !base->rates.empty()) {
       std::snprintf(same, sizeof(same), "%.2f", Median(RoundRatios(row, *base)));
     }
-    std::printf("| %d | %s | %.0f | %.0f-%.0f | %.2f | %.2f-%.2f | %s |\n", row.number,
-                row.name.c_str(), Median(row.rates),
-                *std::min_element(row.rates.begin(), row.rates.end()),
-                *std::max_element(row.rates.begin(), row.rates.end()), Median(ratios),
-                *std::min_element(ratios.begin(), ratios.end()),
-                *std::max_element(ratios.begin(), ratios.end()), same);
+    const std::optional<Row> file_floor = file_floor_of(row);
+    std::printf("| %d | %s | %.0f | %.0f-%.0f | %s | %s | %s |\n", row.number, row.name.c_str(),
+                Median(row.rates), *std::min_element(row.rates.begin(), row.rates.end()),
+                *std::max_element(row.rates.begin(), row.rates.end()),
+                RatioRange(RoundRatios(row, floor)).c_str(),
+                file_floor ? RatioRange(RoundRatios(row, *file_floor)).c_str() : "",
+                same);
   }
+  // Issue 18's two file targets, each against its file floor (medians over the rounds).
+  const struct {
+    int row;
+    double target;
+    const char* what;
+  } targets[] = {
+      {5, 0.8, "verified download (row 5) >= 0.8x the download file floor (row 11)"},
+      {15, 0.8, "verified download read with callbacks (row 15) >= 0.8x the download file floor "
+                "(row 11)"},
+      {8, 0.6, "verified upload (row 8) >= 0.6x the upload file floor (best of rows 12-14)"},
+  };
+  for (const auto& target : targets) {
+    for (size_t i : active) {
+      if (rows[i].number != target.row) continue;
+      const std::optional<Row> file_floor = file_floor_of(rows[i]);
+      if (!file_floor) continue;
+      const double ratio = Median(RoundRatios(rows[i], *file_floor));
+      std::printf("\nissue 18 target: %s: %.2fx, %s", target.what, ratio,
+                  ratio >= target.target ? "met" : "missed");
+    }
+  }
+  std::printf("\n");
 }
 
 int Run(const std::string& work) {
@@ -378,6 +558,7 @@ int Run(const std::string& work) {
   const std::string root = work + "/root";
   const std::string source = root + "/source.bin";
   const std::string local = work + "/local.bin";
+  const std::string floor_target = root + "/floor.bin";  // beside uploaded.bin
   if (::mkdir(root.c_str(), 0700) != 0 || !MakeSource(source, total).ok()) {
     std::fprintf(stderr, "setup: cannot create %s\n", source.c_str());
     return 1;
@@ -428,8 +609,22 @@ int Run(const std::string& work) {
 
   auto raw_row = [&](bool upload) -> absl::StatusOr<double> {
     absl::StatusOr<absl::Duration> elapsed = TimeRawTransfer(
-        [&](int socket) { return SendFileHashed(socket, source_fd.get(), total, chunk); },
+        [&](int socket) { return SendFile(socket, source_fd.get(), total, chunk, true); },
         [&](int socket) { return ReceiveToFile(socket, local, total, chunk, upload); });
+    if (!elapsed.ok()) return elapsed.status();
+    return MiBPerSecond(total, *elapsed);
+  };
+  auto download_floor_row = [&]() -> absl::StatusOr<double> {
+    absl::StatusOr<absl::Duration> elapsed = TimeRawTransfer(
+        [&](int socket) { return SendFile(socket, source_fd.get(), total, chunk, false); },
+        [&](int socket) { return ReceiveDiscard(socket, total, chunk); });
+    if (!elapsed.ok()) return elapsed.status();
+    return MiBPerSecond(total, *elapsed);
+  };
+  auto upload_floor_row = [&](FloorWrite how) -> absl::StatusOr<double> {
+    absl::StatusOr<absl::Duration> elapsed = TimeRawTransfer(
+        [&](int socket) { return SendFile(socket, source_fd.get(), total, chunk, false); },
+        [&](int socket) { return ReceiveNewFile(socket, floor_target, total, chunk, how); });
     if (!elapsed.ok()) return elapsed.status();
     return MiBPerSecond(total, *elapsed);
   };
@@ -491,6 +686,15 @@ int Run(const std::string& work) {
                     },
                     -1, {}});
   }
+  for (const DownloadConfig& config : configs) {
+    rows.push_back({15, "framerpc download, cached digest, into memory, client verifies in "
+                        "ReadAsync callbacks (on the channel's I/O thread)" + config.Label(),
+                    [&, config] {
+                      return DownloadToMemoryAsync(config.cached->stub.get(), "source.bin",
+                                                   total, config.window);
+                    },
+                    -1, {}});
+  }
   rows.push_back({7, "raw TCP + the upload's work (+ fsync)", [&] { return raw_row(true); }, -1,
                   {}});
   rows.push_back({8, "framerpc upload (+ fsync, rename)", [&] { return upload_row(&cached); }, 7,
@@ -507,13 +711,35 @@ int Run(const std::string& work) {
                     return upload_row(&shm);
                   },
                   -1, {}});
+  rows.push_back({11, "download file floor: raw TCP, pread + send of the same file",
+                  download_floor_row, -1, {}});
+  rows.push_back({12, "upload file floor: raw TCP, write() a new file, fsync, rename",
+                  [&] { return upload_floor_row(FloorWrite::kPlain); }, -1, {}});
+  rows.push_back({13, "upload file floor: raw TCP, O_DIRECT into a new file, fsync, rename",
+                  [&] { return upload_floor_row(FloorWrite::kDirect); }, -1, {}});
+  rows.push_back({14, "upload file floor: raw TCP, write() + write-back per 8 MiB, fsync, rename",
+                  [&] { return upload_floor_row(FloorWrite::kWriteBehind); }, -1, {}});
+  for (Row& row : rows) {
+    if ((row.number >= 2 && row.number <= 6) || row.number == 15) row.file_floor = {11};
+    if (row.number >= 7 && row.number <= 9) row.file_floor = {12, 13, 14};
+  }
   const std::string selected = absl::GetFlag(FLAGS_rows);
+  auto chosen = [&](int number) {
+    return selected.empty() || absl::StrContains(absl::StrCat(",", selected, ","),
+                                                 absl::StrCat(",", number, ","));
+  };
+  bool any_download = false;
+  bool any_upload = false;
+  for (int number = 2; number <= 15; ++number) {
+    if (!chosen(number) || (number >= 11 && number <= 14)) continue;
+    (number <= 6 || number == 15 ? any_download : any_upload) = true;
+  }
   std::vector<size_t> active;
   for (size_t i = 0; i < rows.size(); ++i) {
-    if (rows[i].number == 10 && !have_shm) continue;
-    if (selected.empty() || rows[i].number == 1 ||
-        absl::StrContains(absl::StrCat(",", selected, ","),
-                          absl::StrCat(",", rows[i].number, ","))) {
+    const int number = rows[i].number;
+    if (number == 10 && !have_shm) continue;
+    if (chosen(number) || number == 1 || (number == 11 && any_download) ||
+        (number >= 12 && number <= 14 && any_upload)) {
       active.push_back(i);
     }
   }

@@ -3,6 +3,10 @@
 // uploads); the cap on concurrent transfers; and a client that never reads, which must cost the
 // server no more than the flow-control window, whether the default or the one DownloadFile asks
 // for. Waits use the service's TransferTracker, never sleeps.
+#include <signal.h>
+#include <sys/resource.h>
+
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -212,6 +216,103 @@ TEST_P(UploadFailureTest, ClientLibraryRefusesALocalPathThatIsNoFile) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllModes, UploadFailureTest, ::testing::ValuesIn(AllTestModes()),
+                         TestModeName);
+
+// Uploads of many of the server's staging blocks (DirectWriter: 1 MiB, written by its own thread
+// while the next fills): committed byte for byte when whole and matching; refused with nothing
+// left when the digest does not match, when the client goes away after blocks were written, and
+// when the disk fills (the file-size limit, RLIMIT_FSIZE, of this process, which runs the server).
+class LargeUploadTest : public UploadFailureTest {
+ protected:
+  static constexpr size_t kPart = size_t{8} << 20;  // well past the first blocks
+  static constexpr size_t kLarge = 2 * kPart + 12345;
+
+  void SetUp() override {
+    TestTree::MakeDir(tree_.InRoot("u"));
+    TestTree::WriteFile(tree_.InRoot("u/existing.txt"), "original");
+    FileServiceOptions options;
+    options.root.writable = true;
+    options.write_access = auth::AccessPolicy::Open();  // a test server on loopback
+    ApplyTestMode(GetParam(), &options.root);
+    options.max_upload_bytes = 2 * kLarge;
+    absl::Status status = server_.Start(tree_.root(), options);
+    ASSERT_TRUE(status.ok()) << status;
+  }
+
+  static std::vector<std::string> Pieces(const std::string& data) {
+    std::vector<std::string> pieces;
+    for (size_t at = 0; at < data.size(); at += kStreamPiece) {
+      pieces.push_back(data.substr(at, kStreamPiece));
+    }
+    return pieces;
+  }
+  static constexpr size_t kStreamPiece = size_t{256} << 10;
+};
+
+TEST_P(LargeUploadTest, AWholeMatchingUploadIsCommittedByteForByte) {
+  const std::string data = TestContent(kLarge, 7);
+  EXPECT_TRUE(RawUpload(server_.stub(), HeaderMessage("u/big", data.size(), Sha256::Of(data)),
+                        Pieces(data))
+                  .ok());
+  EXPECT_EQ(TestTree::ReadFile(tree_.InRoot("u/big")), data);
+  EXPECT_EQ(TestTree::ListNames(tree_.InRoot("u")), (Names{"big", "existing.txt"}));
+}
+
+TEST_P(LargeUploadTest, AMismatchedDigestIsRefusedAndLeavesNothing) {
+  const std::string data = TestContent(kLarge, 8);
+  std::string sent = data;
+  sent[kPart + 1] ^= 1;  // in a block written long before the end
+  EXPECT_TRUE(HasStatus(RawUpload(server_.stub(),
+                                  HeaderMessage("u/big", data.size(), Sha256::Of(data)),
+                                  Pieces(sent)),
+                        Code::kDataLoss, "not the expected"));
+  ExpectNothingLeft();
+}
+
+TEST_P(LargeUploadTest, AClientGoneAfterBlocksWereWrittenLeavesNothing) {
+  auto channel = Channel::Create(server_.server()->listen_address(0));
+  ASSERT_TRUE(channel.ok());
+  auto stub = std::make_unique<FileService::Stub>(channel->get());
+  auto context = std::make_unique<ClientContext>();
+  UploadResponse response;
+  auto writer = stub->Upload(context.get(), &response);
+  ASSERT_TRUE(writer->Write(HeaderMessage("u/big", kLarge)));
+  const std::string data = TestContent(kPart + kStreamPiece, 9);
+  for (const std::string& piece : Pieces(data)) ASSERT_TRUE(writer->Write(UploadRequest(), piece));
+  const uint64_t sent = data.size();
+  ASSERT_TRUE(server_.tracker()->WaitFor(
+      [sent](const TransferCounters& c) { return c.bytes_received >= sent; }, Soon()));
+  writer.reset();
+  stub.reset();
+  channel->reset();
+  ASSERT_TRUE(server_.tracker()->WaitFor(
+      [](const TransferCounters& c) { return c.uploads_failed == 1; }, Soon()));
+  ExpectNothingLeft();
+}
+
+// The disk fills after 8 MiB: RESOURCE_EXHAUSTED naming the file, nothing left.
+TEST_P(LargeUploadTest, ADiskThatFillsIsResourceExhaustedAndLeavesNothing) {
+  const std::string data = TestContent(kLarge, 10);
+  struct rlimit old_limit;
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  struct sigaction ignore = {};
+  ignore.sa_handler = SIG_IGN;  // write() then fails with EFBIG instead of killing the process
+  struct sigaction old_action;
+  ASSERT_EQ(::sigaction(SIGXFSZ, &ignore, &old_action), 0);
+  struct rlimit limit = old_limit;
+  limit.rlim_cur = kPart + 4096;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limit), 0);
+  const absl::Status status =
+      RawUpload(server_.stub(), HeaderMessage("u/big", data.size()), Pieces(data));
+  ::setrlimit(RLIMIT_FSIZE, &old_limit);
+  ::sigaction(SIGXFSZ, &old_action, nullptr);
+  EXPECT_TRUE(HasStatus(status, Code::kResourceExhausted, "cannot write 'u/big'"));
+  ASSERT_TRUE(server_.tracker()->WaitFor(
+      [](const TransferCounters& c) { return c.uploads_failed == 1; }, Soon()));
+  ExpectNothingLeft();
+}
+
+INSTANTIATE_TEST_SUITE_P(AllModes, LargeUploadTest, ::testing::ValuesIn(AllTestModes()),
                          TestModeName);
 
 class TransferLimitsTest : public ::testing::Test {
