@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
+#include <memory>
 #include <string>
 
 namespace framerpc {
@@ -13,8 +15,14 @@ struct State {
   int fd;
   bool corked = false;
   int flags = MSG_NOSIGNAL;  // | MSG_DONTWAIT under SocketBioSetDontWait
-  std::string gathered;  // records not yet sent, from `sent` on
+  std::string gathered;      // records not yet sent, from `sent` on
   size_t sent = 0;
+  // Received and not yet handed to OpenSSL: input[in_begin, in_end). Allocated when a read needs
+  // it; freed when it drains after a recv that did not fill it (the socket had no more).
+  std::unique_ptr<char[]> input;
+  size_t in_begin = 0;
+  size_t in_end = 0;
+  bool last_recv_short = false;
 };
 
 State* Of(BIO* bio) { return static_cast<State*>(BIO_get_data(bio)); }
@@ -74,13 +82,37 @@ int Write(BIO* bio, const char* data, int size) {
   return static_cast<int>(n);
 }
 
+// One recv(2) of up to kSocketBioInputBytes into the input buffer: > 0 bytes, 0 at EOF, < 0 on
+// error (errno).
+ssize_t Refill(State* state) {
+  if (state->input == nullptr) state->input = std::make_unique<char[]>(kSocketBioInputBytes);
+  const ssize_t n =
+      ::recv(state->fd, state->input.get(), kSocketBioInputBytes, state->flags & MSG_DONTWAIT);
+  state->in_begin = 0;
+  state->in_end = n > 0 ? static_cast<size_t>(n) : 0;
+  state->last_recv_short = n < static_cast<ssize_t>(kSocketBioInputBytes);
+  return n;
+}
+
 int Read(BIO* bio, char* data, int size) {
   BIO_clear_retry_flags(bio);
-  const State* state = Of(bio);
-  const ssize_t n =
-      ::recv(state->fd, data, static_cast<size_t>(size), state->flags & MSG_DONTWAIT);
-  if (n < 0 && Retryable(errno)) BIO_set_retry_read(bio);
-  return static_cast<int>(n);
+  State* state = Of(bio);
+  if (state->in_begin == state->in_end) {
+    const ssize_t n = Refill(state);
+    if (n <= 0) {
+      if (n < 0 && Retryable(errno)) BIO_set_retry_read(bio);
+      if (state->input != nullptr) state->input.reset();
+      return static_cast<int>(n);
+    }
+  }
+  const size_t take = std::min(static_cast<size_t>(size), state->in_end - state->in_begin);
+  std::memcpy(data, state->input.get() + state->in_begin, take);
+  state->in_begin += take;
+  if (state->in_begin == state->in_end) {
+    state->in_begin = state->in_end = 0;
+    if (state->last_recv_short) state->input.reset();
+  }
+  return static_cast<int>(take);
 }
 
 long Ctrl(BIO* bio, int cmd, long, void*) {
@@ -137,6 +169,19 @@ int SocketBioUncork(BIO* bio) {
 void SocketBioSetDontWait(BIO* bio, bool on) {
   State* state = Of(bio);
   state->flags = on ? (MSG_NOSIGNAL | MSG_DONTWAIT) : MSG_NOSIGNAL;
+}
+
+bool SocketBioHasInput(BIO* bio) {
+  const State* state = Of(bio);
+  return state->in_begin < state->in_end;
+}
+
+size_t SocketBioBytesHeld(BIO* bio) {
+  const State* state = Of(bio);
+  const size_t gathered = state->gathered.capacity() > std::string().capacity()
+                              ? state->gathered.capacity()
+                              : 0;  // the string's inline room is no allocation
+  return (state->input != nullptr ? kSocketBioInputBytes : 0) + gathered;
 }
 
 bool SocketBioHasUnsent(BIO* bio) {

@@ -55,15 +55,19 @@ class TlsSession final : public RecordLayer {
   RecordIo Uncork() override;
   bool HasUnsentOutput() const override;
 
+  // Bytes of buffer the socket BIO holds now: received input not yet decrypted and gathered
+  // records (OpenSSL's own record buffers are not counted). 0 for an idle session.
+  size_t buffer_bytes_held() const;
+
   // Over a socket in blocking mode, Read/Write/Handshake block as the socket does (with its
   // SO_RCVTIMEO/SO_SNDTIMEO, whose expiry is kWantRead/kWantWrite); with `on`, none of them
   // blocks until SetDontWait(false). A non-blocking socket never blocks either way.
   void SetDontWait(bool on);
 
   // After the handshake.
-  std::string alpn() const;             // the protocol ALPN chose; empty if none
-  std::string version() const;          // "TLSv1.3"
-  bool resumed() const;                 // a session ticket was used
+  std::string alpn() const;     // the protocol ALPN chose; empty if none
+  std::string version() const;  // "TLSv1.3"
+  bool resumed() const;         // a session ticket was used
   TlsPeerCertificate peer_certificate() const;
 
  private:
