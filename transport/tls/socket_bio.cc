@@ -20,6 +20,7 @@ struct State {
   // Received and not yet handed to OpenSSL: input[in_begin, in_end). Allocated when a read needs
   // it; freed when it drains after a recv that did not fill it (the socket had no more).
   std::unique_ptr<char[]> input;
+  size_t input_capacity = 0;
   size_t in_begin = 0;
   size_t in_end = 0;
   bool last_recv_short = false;
@@ -82,16 +83,37 @@ int Write(BIO* bio, const char* data, int size) {
   return static_cast<int>(n);
 }
 
-// One recv(2) of up to kSocketBioInputBytes into the input buffer: > 0 bytes, 0 at EOF, < 0 on
-// error (errno).
+// One recv(2) of up to kSocketBioInputBytes: > 0 bytes (now the input), 0 at EOF, < 0 on error
+// (errno). Into the 64 KiB buffer when one is held (a bulk spell); otherwise through a spill on
+// the stack, then kept in an allocation of its own size (a call's reply: no 64 KiB allocation,
+// and no pages to fault in, per call), or in a new 64 KiB buffer when it filled the spill.
 ssize_t Refill(State* state) {
-  if (state->input == nullptr) state->input = std::make_unique<char[]>(kSocketBioInputBytes);
-  const ssize_t n =
-      ::recv(state->fd, state->input.get(), kSocketBioInputBytes, state->flags & MSG_DONTWAIT);
+  const int flags = state->flags & MSG_DONTWAIT;
+  ssize_t n;
+  if (state->input_capacity == kSocketBioInputBytes) {
+    n = ::recv(state->fd, state->input.get(), kSocketBioInputBytes, flags);
+  } else {
+    char spill[kSocketBioInputBytes];
+    n = ::recv(state->fd, spill, sizeof spill, flags);
+    if (n > 0) {
+      const size_t size = static_cast<size_t>(n);
+      const size_t capacity = size == sizeof spill ? kSocketBioInputBytes : size;
+      if (capacity > state->input_capacity) {
+        state->input.reset(new char[capacity]);  // uninitialised: written at once
+        state->input_capacity = capacity;
+      }
+      std::memcpy(state->input.get(), spill, size);
+    }
+  }
   state->in_begin = 0;
   state->in_end = n > 0 ? static_cast<size_t>(n) : 0;
   state->last_recv_short = n < static_cast<ssize_t>(kSocketBioInputBytes);
   return n;
+}
+
+void FreeInput(State* state) {
+  state->input.reset();
+  state->input_capacity = 0;
 }
 
 int Read(BIO* bio, char* data, int size) {
@@ -101,7 +123,7 @@ int Read(BIO* bio, char* data, int size) {
     const ssize_t n = Refill(state);
     if (n <= 0) {
       if (n < 0 && Retryable(errno)) BIO_set_retry_read(bio);
-      if (state->input != nullptr) state->input.reset();
+      FreeInput(state);
       return static_cast<int>(n);
     }
   }
@@ -110,7 +132,7 @@ int Read(BIO* bio, char* data, int size) {
   state->in_begin += take;
   if (state->in_begin == state->in_end) {
     state->in_begin = state->in_end = 0;
-    if (state->last_recv_short) state->input.reset();
+    if (state->last_recv_short) FreeInput(state);
   }
   return static_cast<int>(take);
 }
@@ -181,7 +203,7 @@ size_t SocketBioBytesHeld(BIO* bio) {
   const size_t gathered = state->gathered.capacity() > std::string().capacity()
                               ? state->gathered.capacity()
                               : 0;  // the string's inline room is no allocation
-  return (state->input != nullptr ? kSocketBioInputBytes : 0) + gathered;
+  return state->input_capacity + gathered;
 }
 
 bool SocketBioHasUnsent(BIO* bio) {

@@ -13,9 +13,10 @@
 //   own read-ahead would recv into its buffer and, before each record after the first of a
 //   batch, move every byte left behind it to the buffer's front (ssl3_read_n's alignment
 //   memmove): 1.5 copies per byte with 64 KiB batches of 16 KiB records. Here each byte is copied
-//   once, and a batch takes one recv(2). The buffer is allocated when a read needs it and freed
-//   once drained after a recv that did not fill it (the socket had no more), so that an idle
-//   connection holds none; a bulk reader, whose recvs fill it, keeps it.
+//   once, and a batch takes one recv(2). The buffer is allocated when a read needs it (its
+//   size when a recv through a stack spill brought less than 64 KiB) and freed once drained
+//   after a recv that did not fill it (the socket had no more), so that an idle connection holds
+//   none and a small call allocates no 64 KiB; a bulk reader, whose recvs fill it, keeps it.
 // - Over a socket left in blocking mode (the caller-driven blocking calls of rpc/sync_calls.h), it
 //   blocks as the socket does, unless SocketBioSetDontWait: then every recv/send of it is
 //   MSG_DONTWAIT, for a read or write that must not block (serving an idle connection).

@@ -21,8 +21,8 @@ const unsigned char kAlpnList[] = {10, 'f', 'r', 'a', 'm', 'e', 'r', 'p', 'c', '
 int Version(TlsVersion v) { return v == TlsVersion::kTls12 ? TLS1_2_VERSION : TLS1_3_VERSION; }
 
 // Partial writes and retries from a moved buffer (RecordLayer's contract); buffers given back
-// while a connection has nothing in flight, so that idle TLS connections hold no 64 KiB read
-// buffer and 17 KiB write buffer each (at the price of allocating them per busy spell).
+// while a connection has nothing in flight, so that idle TLS connections hold no record buffers
+// (about 17 KiB each way; at the price of allocating them per busy spell).
 constexpr long kModes =
     SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS;
 
