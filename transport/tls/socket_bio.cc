@@ -17,13 +17,13 @@ struct State {
   int flags = MSG_NOSIGNAL;  // | MSG_DONTWAIT under SocketBioSetDontWait
   std::string gathered;      // records not yet sent, from `sent` on
   size_t sent = 0;
-  // Received and not yet handed to OpenSSL: input[in_begin, in_end). Allocated when a read needs
-  // it; freed when it drains after a recv that did not fill it (the socket had no more).
+  // Received and not yet handed to OpenSSL: input[in_begin, in_end), in an allocation of
+  // input_capacity bytes (socket_bio.h says when it is made and freed).
   std::unique_ptr<char[]> input;
   size_t input_capacity = 0;
   size_t in_begin = 0;
   size_t in_end = 0;
-  bool last_recv_short = false;
+  bool last_recv_small = false;
 };
 
 State* Of(BIO* bio) { return static_cast<State*>(BIO_get_data(bio)); }
@@ -83,10 +83,14 @@ int Write(BIO* bio, const char* data, int size) {
   return static_cast<int>(n);
 }
 
+// A recv that brings at most one record's worth is taken for the end of a spell (a call's reply,
+// or a stream's last bytes): the input it leaves is freed once drained.
+constexpr size_t kSmallRecvBytes = 16 * 1024;
+
 // One recv(2) of up to kSocketBioInputBytes: > 0 bytes (now the input), 0 at EOF, < 0 on error
 // (errno). Into the 64 KiB buffer when one is held (a bulk spell); otherwise through a spill on
-// the stack, then kept in an allocation of its own size (a call's reply: no 64 KiB allocation,
-// and no pages to fault in, per call), or in a new 64 KiB buffer when it filled the spill.
+// the stack, then kept in an allocation of its own size when small (no 64 KiB allocated and
+// faulted in per call), or in a new 64 KiB buffer.
 ssize_t Refill(State* state) {
   const int flags = state->flags & MSG_DONTWAIT;
   ssize_t n;
@@ -97,17 +101,14 @@ ssize_t Refill(State* state) {
     n = ::recv(state->fd, spill, sizeof spill, flags);
     if (n > 0) {
       const size_t size = static_cast<size_t>(n);
-      const size_t capacity = size == sizeof spill ? kSocketBioInputBytes : size;
-      if (capacity > state->input_capacity) {
-        state->input.reset(new char[capacity]);  // uninitialised: written at once
-        state->input_capacity = capacity;
-      }
+      state->input_capacity = size > kSmallRecvBytes ? kSocketBioInputBytes : size;
+      state->input.reset(new char[state->input_capacity]);  // uninitialised: written at once
       std::memcpy(state->input.get(), spill, size);
     }
   }
   state->in_begin = 0;
   state->in_end = n > 0 ? static_cast<size_t>(n) : 0;
-  state->last_recv_short = n < static_cast<ssize_t>(kSocketBioInputBytes);
+  state->last_recv_small = n <= static_cast<ssize_t>(kSmallRecvBytes);
   return n;
 }
 
@@ -122,8 +123,13 @@ int Read(BIO* bio, char* data, int size) {
   if (state->in_begin == state->in_end) {
     const ssize_t n = Refill(state);
     if (n <= 0) {
-      if (n < 0 && Retryable(errno)) BIO_set_retry_read(bio);
-      FreeInput(state);
+      // Nothing now (a bulk reader keeps its buffer: it has caught up with the writer, who
+      // goes on), or the end.
+      if (n < 0 && Retryable(errno)) {
+        BIO_set_retry_read(bio);
+      } else {
+        FreeInput(state);
+      }
       return static_cast<int>(n);
     }
   }
@@ -132,7 +138,7 @@ int Read(BIO* bio, char* data, int size) {
   state->in_begin += take;
   if (state->in_begin == state->in_end) {
     state->in_begin = state->in_end = 0;
-    if (state->last_recv_short) FreeInput(state);
+    if (state->last_recv_small) FreeInput(state);
   }
   return static_cast<int>(take);
 }
@@ -191,6 +197,15 @@ int SocketBioUncork(BIO* bio) {
 void SocketBioSetDontWait(BIO* bio, bool on) {
   State* state = Of(bio);
   state->flags = on ? (MSG_NOSIGNAL | MSG_DONTWAIT) : MSG_NOSIGNAL;
+}
+
+void SocketBioReleaseIdle(BIO* bio) {
+  State* state = Of(bio);
+  if (state->in_begin == state->in_end) FreeInput(state);
+  if (state->sent == state->gathered.size()) {
+    std::string().swap(state->gathered);
+    state->sent = 0;
+  }
 }
 
 bool SocketBioHasInput(BIO* bio) {

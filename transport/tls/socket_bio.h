@@ -13,10 +13,12 @@
 //   own read-ahead would recv into its buffer and, before each record after the first of a
 //   batch, move every byte left behind it to the buffer's front (ssl3_read_n's alignment
 //   memmove): 1.5 copies per byte with 64 KiB batches of 16 KiB records. Here each byte is copied
-//   once, and a batch takes one recv(2). The buffer is allocated when a read needs it (its
-//   size when a recv through a stack spill brought less than 64 KiB) and freed once drained
-//   after a recv that did not fill it (the socket had no more), so that an idle connection holds
-//   none and a small call allocates no 64 KiB; a bulk reader, whose recvs fill it, keeps it.
+//   once, and a batch takes one recv(2). With no buffer held, a recv goes through a stack
+//   spill, and what it brought is kept in an allocation of its own size when it is at most a
+//   record's worth (16 KiB: a call's reply, no 64 KiB allocated and faulted in per call), else
+//   in a new 64 KiB buffer. That buffer is kept while recvs bring more than a record's worth (a
+//   bulk spell, and while the reader waits for the writer), and freed once drained after a
+//   smaller one, at the end of the stream, or by SocketBioReleaseIdle.
 // - Over a socket left in blocking mode (the caller-driven blocking calls of rpc/sync_calls.h), it
 //   blocks as the socket does, unless SocketBioSetDontWait: then every recv/send of it is
 //   MSG_DONTWAIT, for a read or write that must not block (serving an idle connection).
@@ -42,6 +44,9 @@ void SocketBioCork(BIO* bio);
 // rest stays), -1 on a socket error (errno says which).
 int SocketBioUncork(BIO* bio);
 bool SocketBioHasUnsent(BIO* bio);
+// Frees the input buffer if drained and the gathered records' room if all sent: for a connection
+// found idle.
+void SocketBioReleaseIdle(BIO* bio);
 // Received bytes not yet handed to OpenSSL: the socket may never become readable for them.
 bool SocketBioHasInput(BIO* bio);
 // Bytes of buffer the BIO holds now (its input buffer and gathered records' capacity).

@@ -92,6 +92,12 @@ RecordIo TlsSession::Uncork() {
 // One BIO reads and writes (TlsContext::NewSession).
 void TlsSession::SetDontWait(bool on) { SocketBioSetDontWait(SSL_get_rbio(ssl_), on); }
 
+void TlsSession::ReleaseIdleBuffers() {
+  SocketBioReleaseIdle(SSL_get_rbio(ssl_));
+  (void)SSL_free_buffers(ssl_);  // refused (0) while they hold data: then they stay
+  ERR_clear_error();
+}
+
 size_t TlsSession::buffer_bytes_held() const { return SocketBioBytesHeld(SSL_get_rbio(ssl_)); }
 
 bool TlsSession::HasUnsentOutput() const { return SocketBioHasUnsent(SSL_get_wbio(ssl_)); }

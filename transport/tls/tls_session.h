@@ -54,6 +54,9 @@ class TlsSession final : public RecordLayer {
   void Cork() override;
   RecordIo Uncork() override;
   bool HasUnsentOutput() const override;
+  // The socket BIO's drained input buffer and sent gather room, and OpenSSL's record buffers
+  // when they hold nothing.
+  void ReleaseIdleBuffers() override;
 
   // Bytes of buffer the socket BIO holds now: received input not yet decrypted and gathered
   // records (OpenSSL's own record buffers are not counted). 0 for an idle session.
