@@ -84,13 +84,15 @@ int Write(BIO* bio, const char* data, int size) {
 }
 
 // A recv that brings at most one record's worth is taken for the end of a spell (a call's reply,
-// or a stream's last bytes): the input it leaves is freed once drained.
+// or a stream's last bytes): the input it leaves is freed once drained, except a small buffer
+// for calls' replies, kept for the next (no allocation per call).
 constexpr size_t kSmallRecvBytes = 16 * 1024;
+constexpr size_t kKeptInputBytes = 1024;
 
 // One recv(2) of up to kSocketBioInputBytes: > 0 bytes (now the input), 0 at EOF, < 0 on error
 // (errno). Into the 64 KiB buffer when one is held (a bulk spell); otherwise through a spill on
-// the stack, then kept in an allocation of its own size when small (no 64 KiB allocated and
-// faulted in per call), or in a new 64 KiB buffer.
+// the stack, then kept in the buffer held if it fits, else in a new one: kKeptInputBytes, the
+// bytes' own size up to a record's worth (no 64 KiB allocated and faulted in per call), or 64 KiB.
 ssize_t Refill(State* state) {
   const int flags = state->flags & MSG_DONTWAIT;
   ssize_t n;
@@ -101,8 +103,12 @@ ssize_t Refill(State* state) {
     n = ::recv(state->fd, spill, sizeof spill, flags);
     if (n > 0) {
       const size_t size = static_cast<size_t>(n);
-      state->input_capacity = size > kSmallRecvBytes ? kSocketBioInputBytes : size;
-      state->input.reset(new char[state->input_capacity]);  // uninitialised: written at once
+      if (size > state->input_capacity) {
+        state->input_capacity = size > kSmallRecvBytes   ? kSocketBioInputBytes
+                                : size > kKeptInputBytes ? size
+                                                         : kKeptInputBytes;
+        state->input.reset(new char[state->input_capacity]);  // uninitialised: written at once
+      }
       std::memcpy(state->input.get(), spill, size);
     }
   }
@@ -138,7 +144,7 @@ int Read(BIO* bio, char* data, int size) {
   state->in_begin += take;
   if (state->in_begin == state->in_end) {
     state->in_begin = state->in_end = 0;
-    if (state->last_recv_small) FreeInput(state);
+    if (state->last_recv_small && state->input_capacity != kKeptInputBytes) FreeInput(state);
   }
   return static_cast<int>(take);
 }

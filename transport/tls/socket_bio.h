@@ -13,12 +13,14 @@
 //   own read-ahead would recv into its buffer and, before each record after the first of a
 //   batch, move every byte left behind it to the buffer's front (ssl3_read_n's alignment
 //   memmove): 1.5 copies per byte with 64 KiB batches of 16 KiB records. Here each byte is copied
-//   once, and a batch takes one recv(2). With no buffer held, a recv goes through a stack
-//   spill, and what it brought is kept in an allocation of its own size when it is at most a
-//   record's worth (16 KiB: a call's reply, no 64 KiB allocated and faulted in per call), else
-//   in a new 64 KiB buffer. That buffer is kept while recvs bring more than a record's worth (a
-//   bulk spell, and while the reader waits for the writer), and freed once drained after a
-//   smaller one, at the end of the stream, or by SocketBioReleaseIdle.
+//   once, and a batch takes one recv(2). With no 64 KiB buffer held, a recv goes through a
+//   stack spill, and what it brought is kept in a 1 KiB buffer when it fits (a small call's
+//   reply; the buffer is kept for the next, so a call allocates nothing), in an allocation of its
+//   own size when it is at most a record's worth (16 KiB; freed once drained), else in a new
+//   64 KiB buffer: no 64 KiB is allocated and faulted in per call. That buffer is kept while
+//   recvs bring more than a record's worth (a bulk spell, and while the reader waits for the
+//   writer), and freed once drained after a smaller one. At the end of the stream, and by
+//   SocketBioReleaseIdle (a connection found idle), whatever input buffer is drained is freed.
 // - Over a socket left in blocking mode (the caller-driven blocking calls of rpc/sync_calls.h), it
 //   blocks as the socket does, unless SocketBioSetDontWait: then every recv/send of it is
 //   MSG_DONTWAIT, for a read or write that must not block (serving an idle connection).
