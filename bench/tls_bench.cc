@@ -40,6 +40,10 @@ ABSL_FLAG(int, rounds, 3, "Rounds; the rows take turns in each, and the tables s
 ABSL_FLAG(absl::Duration, handshake_duration, absl::Seconds(2),
           "Measured time per handshake row and round.");
 ABSL_FLAG(int, handshake_clients, 1, "Client threads making handshakes at once.");
+ABSL_FLAG(bool, handshakes, true, "Measure the handshake table.");
+ABSL_FLAG(std::string, stream_only, "",
+          "\"tls\" or \"plaintext\": that stream alone instead of the bulk table (no AES floor, "
+          "no ratio), e.g. under `perf record`.");
 
 namespace framerpc::bench {
 namespace {
@@ -199,6 +203,20 @@ int Fail(const std::string& what, const absl::Status& status) {
 // The bulk table: AES floor, plaintext and TLS streams, taking turns in each round.
 absl::Status BulkTable(Setup* setup, size_t total, int rounds) {
   std::vector<double> aes, aes256, plain, tls, ratios, plain_cpu, tls_cpu;
+  if (const std::string only = absl::GetFlag(FLAGS_stream_only); !only.empty()) {
+    if (only != "tls" && only != "plaintext") {
+      return absl::InvalidArgumentError("--stream_only is tls or plaintext");
+    }
+    for (int round = 0; round < rounds; ++round) {
+      double cpu = 0;
+      absl::StatusOr<double> t =
+          PullMiBPerSecond((only == "tls" ? setup->tls : setup->plain).get(), total, &cpu);
+      if (!t.ok()) return t.status();
+      std::printf("%s stream: %.0f MiB/s, %.2f CPU s per GiB (client + server)\n", only.c_str(), *t,
+                  cpu);
+    }
+    return absl::OkStatus();
+  }
   for (int round = 0; round < rounds; ++round) {
     absl::StatusOr<double> a = AesGcmMiBPerSecond(128, absl::Seconds(1));
     if (!a.ok()) return a.status();
@@ -284,7 +302,9 @@ int Main(int argc, char** argv) {
   const size_t total = (static_cast<size_t>(absl::GetFlag(FLAGS_mib)) << 20) / kChunk * kChunk;
   const int rounds = absl::GetFlag(FLAGS_rounds);
   if (absl::Status s = BulkTable(&setup, total, rounds); !s.ok()) return Fail("bulk", s);
-  if (absl::Status s = HandshakeTable(&setup, rounds); !s.ok()) return Fail("handshakes", s);
+  if (absl::GetFlag(FLAGS_handshakes)) {
+    if (absl::Status s = HandshakeTable(&setup, rounds); !s.ok()) return Fail("handshakes", s);
+  }
   setup.plain.reset();
   setup.tls.reset();
   setup.server->Shutdown(absl::Seconds(5));

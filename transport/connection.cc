@@ -573,6 +573,7 @@ void Connection::ReleaseIdleBuffers() {
   std::lock_guard<std::mutex> lock(output_mu_);
   output_.ReleaseIfEmpty();
   if (record_stage_.empty()) std::string().swap(record_stage_);
+  if (record_ != nullptr && fd_.valid()) record_->ReleaseIdleBuffers();
 }
 
 size_t Connection::buffer_bytes_held() {

@@ -121,9 +121,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // completed diversion: Buffer::BeginDivert).
   void RedeliverInput();
   // Loop thread. Gives back the memory an idle connection's buffers hold: the input buffer if
-  // nothing unconsumed is in it, and the output queue's (and record stage's) if nothing is
-  // queued. The next bytes in or out allocate them again. For an owner that knows the
-  // connection is quiet (a server's, after ConnectionTimeoutOptions::release_buffers).
+  // nothing unconsumed is in it, the output queue's (and record stage's) if nothing is queued,
+  // and the record layer's (RecordLayer::ReleaseIdleBuffers). The next bytes in or out allocate
+  // them again. For an owner that knows the connection is quiet (a server's, after
+  // ConnectionTimeoutOptions::release_buffers).
   void ReleaseIdleBuffers();
   // Loop thread: bytes of buffer storage held now (input buffer and output queue), for tests.
   size_t buffer_bytes_held();

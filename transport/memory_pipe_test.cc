@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 
 #include "base/notification.h"
 #include "gtest/gtest.h"
@@ -90,6 +91,43 @@ TEST(MemoryPipeTest, ClosedOrDestroyedEndFailsThePeersWritesAndEndsItsReads) {
   RecordIo io = b.layer->Write("x", 1);
   EXPECT_EQ(io.kind, RecordIo::Kind::kError);
   EXPECT_TRUE(absl::IsUnavailable(io.error)) << io.error;
+}
+
+// Counts ReleaseIdleBuffers and passes everything else to a pipe end's layer.
+class SpyLayer final : public RecordLayer {
+ public:
+  explicit SpyLayer(std::unique_ptr<RecordLayer> inner) : inner_(std::move(inner)) {}
+  RecordIo Read(char* data, size_t size) override { return inner_->Read(data, size); }
+  RecordIo Write(const char* data, size_t size) override { return inner_->Write(data, size); }
+  bool HasBufferedInput() const override { return inner_->HasBufferedInput(); }
+  void SendCloseNotify() override { inner_->SendCloseNotify(); }
+  bool OwnsTransport() const override { return inner_->OwnsTransport(); }
+  void Close() override { inner_->Close(); }
+  void ReleaseIdleBuffers() override { ++releases; }
+  int releases = 0;
+
+ private:
+  std::unique_ptr<RecordLayer> inner_;
+};
+
+TEST(MemoryPipeTest, AnIdleConnectionReleasesItsRecordLayersBuffers) {
+  EventLoopThread loop;
+  auto pipe = NewMemoryPipe();
+  ASSERT_TRUE(pipe.ok()) << pipe.status();
+  auto spy = std::make_unique<SpyLayer>(std::move(pipe->first.layer));
+  SpyLayer* layer = spy.get();
+  auto conn = std::make_shared<Connection>(loop.loop(), std::move(pipe->first.readiness),
+                                           *SocketAddress::Parse("unix:@memory-pipe-test"),
+                                           ConnectionOptions{});
+  conn->set_record_layer(std::move(spy));
+  conn->set_data_callback(
+      [](const ConnectionPtr&, Buffer* buffer) { buffer->Consume(buffer->readable_bytes()); });
+  loop.loop()->RunInLoopAndWait([&] { conn->Start(); });
+  loop.loop()->RunInLoopAndWait([&] { conn->ReleaseIdleBuffers(); });
+  EXPECT_EQ(layer->releases, 1);
+  conn->ForceClose(absl::CancelledError("done"));
+  loop.loop()->RunInLoopAndWait([&] { conn->ReleaseIdleBuffers(); });  // closed: not again
+  EXPECT_EQ(layer->releases, 1);
 }
 
 // Two Connections on two loops joined by a pipe: what one sends the other's data callback gets,

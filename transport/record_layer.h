@@ -63,6 +63,9 @@ class RecordLayer {
   // The Connection has closed. A layer that owns its transport tells the peer, as closing a
   // socket would: what was written still arrives, then the end; later writes to it fail.
   virtual void Close() {}
+  // The Connection was found idle (Connection::ReleaseIdleBuffers): give back the buffers that
+  // hold nothing now; they are taken again when bytes come or go.
+  virtual void ReleaseIdleBuffers() {}
 };
 
 }  // namespace framerpc

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
+#include <memory>
 #include <string>
 
 namespace framerpc {
@@ -13,8 +15,15 @@ struct State {
   int fd;
   bool corked = false;
   int flags = MSG_NOSIGNAL;  // | MSG_DONTWAIT under SocketBioSetDontWait
-  std::string gathered;  // records not yet sent, from `sent` on
+  std::string gathered;      // records not yet sent, from `sent` on
   size_t sent = 0;
+  // Received and not yet handed to OpenSSL: input[in_begin, in_end), in an allocation of
+  // input_capacity bytes (socket_bio.h says when it is made and freed).
+  std::unique_ptr<char[]> input;
+  size_t input_capacity = 0;
+  size_t in_begin = 0;
+  size_t in_end = 0;
+  bool last_recv_small = false;
 };
 
 State* Of(BIO* bio) { return static_cast<State*>(BIO_get_data(bio)); }
@@ -74,13 +83,70 @@ int Write(BIO* bio, const char* data, int size) {
   return static_cast<int>(n);
 }
 
+// A recv that brings at most one record's worth is taken for the end of a spell (a call's reply,
+// or a stream's last bytes): the input it leaves is freed once drained, except a small buffer
+// for calls' replies, kept for the next (no allocation per call).
+constexpr size_t kSmallRecvBytes = 16 * 1024;
+constexpr size_t kKeptInputBytes = 1024;
+
+// One recv(2) of up to kSocketBioInputBytes: > 0 bytes (now the input), 0 at EOF, < 0 on error
+// (errno). Into the 64 KiB buffer when one is held (a bulk spell); otherwise through a spill on
+// the stack, then kept in the buffer held if it fits, else in a new one: kKeptInputBytes, the
+// bytes' own size up to a record's worth (no 64 KiB allocated and faulted in per call), or 64 KiB.
+ssize_t Refill(State* state) {
+  const int flags = state->flags & MSG_DONTWAIT;
+  ssize_t n;
+  if (state->input_capacity == kSocketBioInputBytes) {
+    n = ::recv(state->fd, state->input.get(), kSocketBioInputBytes, flags);
+  } else {
+    char spill[kSocketBioInputBytes];
+    n = ::recv(state->fd, spill, sizeof spill, flags);
+    if (n > 0) {
+      const size_t size = static_cast<size_t>(n);
+      if (size > state->input_capacity) {
+        state->input_capacity = size > kSmallRecvBytes   ? kSocketBioInputBytes
+                                : size > kKeptInputBytes ? size
+                                                         : kKeptInputBytes;
+        state->input.reset(new char[state->input_capacity]);  // uninitialised: written at once
+      }
+      std::memcpy(state->input.get(), spill, size);
+    }
+  }
+  state->in_begin = 0;
+  state->in_end = n > 0 ? static_cast<size_t>(n) : 0;
+  state->last_recv_small = n <= static_cast<ssize_t>(kSmallRecvBytes);
+  return n;
+}
+
+void FreeInput(State* state) {
+  state->input.reset();
+  state->input_capacity = 0;
+}
+
 int Read(BIO* bio, char* data, int size) {
   BIO_clear_retry_flags(bio);
-  const State* state = Of(bio);
-  const ssize_t n =
-      ::recv(state->fd, data, static_cast<size_t>(size), state->flags & MSG_DONTWAIT);
-  if (n < 0 && Retryable(errno)) BIO_set_retry_read(bio);
-  return static_cast<int>(n);
+  State* state = Of(bio);
+  if (state->in_begin == state->in_end) {
+    const ssize_t n = Refill(state);
+    if (n <= 0) {
+      // Nothing now (a bulk reader keeps its buffer: it has caught up with the writer, who
+      // goes on), or the end.
+      if (n < 0 && Retryable(errno)) {
+        BIO_set_retry_read(bio);
+      } else {
+        FreeInput(state);
+      }
+      return static_cast<int>(n);
+    }
+  }
+  const size_t take = std::min(static_cast<size_t>(size), state->in_end - state->in_begin);
+  std::memcpy(data, state->input.get() + state->in_begin, take);
+  state->in_begin += take;
+  if (state->in_begin == state->in_end) {
+    state->in_begin = state->in_end = 0;
+    if (state->last_recv_small && state->input_capacity != kKeptInputBytes) FreeInput(state);
+  }
+  return static_cast<int>(take);
 }
 
 long Ctrl(BIO* bio, int cmd, long, void*) {
@@ -137,6 +203,28 @@ int SocketBioUncork(BIO* bio) {
 void SocketBioSetDontWait(BIO* bio, bool on) {
   State* state = Of(bio);
   state->flags = on ? (MSG_NOSIGNAL | MSG_DONTWAIT) : MSG_NOSIGNAL;
+}
+
+void SocketBioReleaseIdle(BIO* bio) {
+  State* state = Of(bio);
+  if (state->in_begin == state->in_end) FreeInput(state);
+  if (state->sent == state->gathered.size()) {
+    std::string().swap(state->gathered);
+    state->sent = 0;
+  }
+}
+
+bool SocketBioHasInput(BIO* bio) {
+  const State* state = Of(bio);
+  return state->in_begin < state->in_end;
+}
+
+size_t SocketBioBytesHeld(BIO* bio) {
+  const State* state = Of(bio);
+  const size_t gathered = state->gathered.capacity() > std::string().capacity()
+                              ? state->gathered.capacity()
+                              : 0;  // the string's inline room is no allocation
+  return state->input_capacity + gathered;
 }
 
 bool SocketBioHasUnsent(BIO* bio) {

@@ -21,10 +21,10 @@ const unsigned char kAlpnList[] = {10, 'f', 'r', 'a', 'm', 'e', 'r', 'p', 'c', '
 int Version(TlsVersion v) { return v == TlsVersion::kTls12 ? TLS1_2_VERSION : TLS1_3_VERSION; }
 
 // Partial writes and retries from a moved buffer (RecordLayer's contract); buffers given back
-// while a connection has nothing in flight, so that idle TLS connections hold no 64 KiB read
-// buffer and 17 KiB write buffer each (at the price of allocating them per busy spell).
-constexpr long kModes = SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-                        SSL_MODE_RELEASE_BUFFERS;
+// while a connection has nothing in flight, so that idle TLS connections hold no record buffers
+// (about 17 KiB each way; at the price of allocating them per busy spell).
+constexpr long kModes =
+    SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS;
 
 // Server: picks framerpc/1 when the client offers it; a client that offers ALPN without it is
 // refused (alert no_application_protocol), one that offers none is served the framed protocol.
@@ -75,10 +75,10 @@ TlsContext::TlsContext(SSL_CTX* ctx, bool server) : ctx_(ctx), server_(server) {
   // close_notify reads as the end of the stream, as on a plaintext connection: frames carry their
   // lengths, so a truncation is still seen by the frame decoder.
   SSL_CTX_set_options(ctx_, SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF);
-  // Read what the socket has, not one record header and then its body: two syscalls per small
-  // record otherwise (measured in echo_bench).
-  SSL_CTX_set_read_ahead(ctx_, 1);
-  SSL_CTX_set_default_read_buffer_len(ctx_, 64 * 1024);
+  // No read-ahead: OpenSSL reads each record's header and then exactly its body, both from the
+  // socket BIO's own input buffer, which takes what the socket has in one recv(2)
+  // (transport/tls/socket_bio.h says why not OpenSSL's read-ahead).
+  SSL_CTX_set_read_ahead(ctx_, 0);
 }
 
 TlsContext::~TlsContext() {
@@ -86,8 +86,7 @@ TlsContext::~TlsContext() {
   SSL_CTX_free(ctx_);
 }
 
-absl::StatusOr<std::shared_ptr<TlsContext>> TlsContext::NewServer(
-    const TlsServerOptions& options) {
+absl::StatusOr<std::shared_ptr<TlsContext>> TlsContext::NewServer(const TlsServerOptions& options) {
   if (options.cert_chain_file.empty() || options.private_key_file.empty()) {
     return absl::InvalidArgumentError("a TLS server needs a certificate chain and a private key");
   }
@@ -103,8 +102,7 @@ absl::StatusOr<std::shared_ptr<TlsContext>> TlsContext::NewServer(
   SSL_CTX* ctx = context->ctx_;
   SSL_CTX_set_min_proto_version(ctx, Version(options.min_version));
   SSL_CTX_set_mode(ctx, kModes);
-  if (absl::Status loaded =
-          LoadKeyPair(ctx, options.cert_chain_file, options.private_key_file);
+  if (absl::Status loaded = LoadKeyPair(ctx, options.cert_chain_file, options.private_key_file);
       !loaded.ok()) {
     return loaded;
   }
@@ -132,8 +130,7 @@ absl::StatusOr<std::shared_ptr<TlsContext>> TlsContext::NewServer(
   return context;
 }
 
-absl::StatusOr<std::shared_ptr<TlsContext>> TlsContext::NewClient(
-    const TlsClientOptions& options) {
+absl::StatusOr<std::shared_ptr<TlsContext>> TlsContext::NewClient(const TlsClientOptions& options) {
   if (options.cert_chain_file.empty() != options.private_key_file.empty()) {
     return absl::InvalidArgumentError("a client certificate needs its private key, and back");
   }
@@ -168,8 +165,7 @@ absl::StatusOr<std::shared_ptr<TlsContext>> TlsContext::NewClient(
     return TlsConfigError("the system's default CA paths");
   }
   if (!options.cert_chain_file.empty()) {
-    if (absl::Status loaded =
-            LoadKeyPair(ctx, options.cert_chain_file, options.private_key_file);
+    if (absl::Status loaded = LoadKeyPair(ctx, options.cert_chain_file, options.private_key_file);
         !loaded.ok()) {
       return loaded;
     }
@@ -230,8 +226,7 @@ absl::StatusOr<std::unique_ptr<TlsSession>> TlsContext::NewSession(int fd,
       return TlsConfigError(absl::StrCat("server name ", name));
     }
   } else {
-    if (SSL_set1_host(ssl, name.c_str()) != 1 ||
-        SSL_set_tlsext_host_name(ssl, name.c_str()) != 1) {
+    if (SSL_set1_host(ssl, name.c_str()) != 1 || SSL_set_tlsext_host_name(ssl, name.c_str()) != 1) {
       return TlsConfigError(absl::StrCat("server name ", name));
     }
   }

@@ -92,10 +92,22 @@ RecordIo TlsSession::Uncork() {
 // One BIO reads and writes (TlsContext::NewSession).
 void TlsSession::SetDontWait(bool on) { SocketBioSetDontWait(SSL_get_rbio(ssl_), on); }
 
+void TlsSession::ReleaseIdleBuffers() {
+  SocketBioReleaseIdle(SSL_get_rbio(ssl_));
+  (void)SSL_free_buffers(ssl_);  // refused (0) while they hold data: then they stay
+  ERR_clear_error();
+}
+
+size_t TlsSession::buffer_bytes_held() const { return SocketBioBytesHeld(SSL_get_rbio(ssl_)); }
+
 bool TlsSession::HasUnsentOutput() const { return SocketBioHasUnsent(SSL_get_wbio(ssl_)); }
 
-// Decrypted bytes, or records read ahead and not yet decrypted.
-bool TlsSession::HasBufferedInput() const { return SSL_has_pending(ssl_) == 1; }
+// Decrypted bytes not yet read, or bytes the socket BIO has received and not yet handed over.
+// Not SSL_has_pending(): it is also 1 while OpenSSL holds part of a record, which only the socket
+// can complete, and a connection told so would read again and again until the rest arrived.
+bool TlsSession::HasBufferedInput() const {
+  return SSL_pending(ssl_) > 0 || SocketBioHasInput(SSL_get_rbio(ssl_));
+}
 
 void TlsSession::SendCloseNotify() {
   ERR_clear_error();
@@ -124,8 +136,8 @@ TlsPeerCertificate TlsSession::peer_certificate() const {
   char subject[256];
   X509_NAME_oneline(X509_get_subject_name(cert), subject, sizeof subject);
   peer.subject = subject;
-  auto* names = static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  auto* names =
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
   if (names == nullptr) return peer;
   for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
     const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);

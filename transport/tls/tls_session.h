@@ -54,6 +54,13 @@ class TlsSession final : public RecordLayer {
   void Cork() override;
   RecordIo Uncork() override;
   bool HasUnsentOutput() const override;
+  // The socket BIO's drained input buffer and sent gather room, and OpenSSL's record buffers
+  // when they hold nothing.
+  void ReleaseIdleBuffers() override;
+
+  // Bytes of buffer the socket BIO holds now: received input not yet decrypted and gathered
+  // records (OpenSSL's own record buffers are not counted). 0 for an idle session.
+  size_t buffer_bytes_held() const;
 
   // Over a socket in blocking mode, Read/Write/Handshake block as the socket does (with its
   // SO_RCVTIMEO/SO_SNDTIMEO, whose expiry is kWantRead/kWantWrite); with `on`, none of them
@@ -61,9 +68,9 @@ class TlsSession final : public RecordLayer {
   void SetDontWait(bool on);
 
   // After the handshake.
-  std::string alpn() const;             // the protocol ALPN chose; empty if none
-  std::string version() const;          // "TLSv1.3"
-  bool resumed() const;                 // a session ticket was used
+  std::string alpn() const;     // the protocol ALPN chose; empty if none
+  std::string version() const;  // "TLSv1.3"
+  bool resumed() const;         // a session ticket was used
   TlsPeerCertificate peer_certificate() const;
 
  private:

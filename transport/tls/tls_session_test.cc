@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "transport/tls/session_pump.h"
 #include "transport/tls/test_pki.h"
 #include "transport/tls/tls_context.h"
 
@@ -20,66 +21,6 @@ namespace framerpc {
 namespace {
 
 using ::testing::HasSubstr;
-
-class SocketPair {
- public:
-  SocketPair() {
-    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds_), 0);
-  }
-  ~SocketPair() {
-    ::close(fds_[0]);
-    ::close(fds_[1]);
-  }
-  int client() const { return fds_[0]; }
-  int server() const { return fds_[1]; }
-
- private:
-  int fds_[2] = {-1, -1};
-};
-
-struct Outcome {
-  absl::Status client;
-  absl::Status server;
-};
-
-// Alternates the two handshakes until both are done or one fails (the other is then run until it
-// stops making progress, so that it sees the alert).
-Outcome Pump(TlsSession* client, TlsSession* server) {
-  Outcome out;
-  bool client_done = false, server_done = false;
-  for (int round = 0; round < 100 && !(client_done && server_done); ++round) {
-    if (!client_done && out.client.ok()) {
-      absl::StatusOr<TlsSession::Step> step = client->Handshake();
-      if (!step.ok()) out.client = step.status();
-      client_done = step.ok() && *step == TlsSession::Step::kDone;
-    }
-    if (!server_done && out.server.ok()) {
-      absl::StatusOr<TlsSession::Step> step = server->Handshake();
-      if (!step.ok()) out.server = step.status();
-      server_done = step.ok() && *step == TlsSession::Step::kDone;
-    }
-    if (!out.client.ok() && !out.server.ok()) break;
-    if ((!out.client.ok() && server_done) || (!out.server.ok() && client_done)) break;
-  }
-  return out;
-}
-
-// Reads whatever arrives on `session` until `want` bytes or an outcome other than kOk/kWantRead
-// (returned), writing nothing.
-RecordIo ReadSome(TlsSession* session, std::string* into, size_t want) {
-  char buf[RecordLayer::kMaxRecordBytes];
-  for (int i = 0; i < 1000 && into->size() < want; ++i) {
-    RecordIo io = session->Read(buf, sizeof buf);
-    if (io.kind == RecordIo::Kind::kOk) {
-      into->append(buf, io.bytes);
-    } else if (io.kind != RecordIo::Kind::kWantRead) {
-      return io;
-    } else {
-      break;
-    }
-  }
-  return RecordIo{};
-}
 
 class TlsSessionTest : public ::testing::Test {
  protected:
@@ -130,13 +71,6 @@ class TlsSessionTest : public ::testing::Test {
   TestCertFiles client_;
   SocketPair sockets_;
 };
-
-std::unique_ptr<TlsSession> NewSession(const std::shared_ptr<TlsContext>& context, int fd,
-                                       absl::string_view name = "") {
-  absl::StatusOr<std::unique_ptr<TlsSession>> session = context->NewSession(fd, name);
-  EXPECT_TRUE(session.ok()) << session.status();
-  return session.ok() ? *std::move(session) : nullptr;
-}
 
 TEST_F(TlsSessionTest, HandshakesAndCarriesDataBothWays) {
   auto server = NewSession(Server({}), sockets_.server());
@@ -229,7 +163,8 @@ TEST_F(TlsSessionTest, ExpiredServerCertificateIsRefused) {
   auto server = NewSession(Server(server_options), sockets_.server());
   auto client = NewSession(Client(Trusting()), sockets_.client(), "server.test");
   Outcome out = Pump(client.get(), server.get());
-  EXPECT_THAT(std::string(out.client.message()), HasSubstr("certificate has expired (expired certificate)"));
+  EXPECT_THAT(std::string(out.client.message()),
+              HasSubstr("certificate has expired (expired certificate)"));
   EXPECT_THAT(std::string(out.server.message()), HasSubstr("alert certificate expired"));
 }
 
