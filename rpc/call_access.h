@@ -28,7 +28,12 @@ class ServerCallAccess {
   static void set_peer_identity(ServerContext* c, const PeerIdentity& identity) {
     c->peer_identity_ = identity;
   }
-  static std::string* mutable_method(ServerContext* c) { return &c->method_; }
+  static std::string* mutable_method(ServerContext* c) {
+    c->method_ = &c->owned_method_;
+    return &c->owned_method_;
+  }
+  // `name` must outlive the context (a served method's name, which its Service owns).
+  static void set_method_name(ServerContext* c, const std::string* name) { c->method_ = name; }
   static void set_trace(ServerContext* c, const TraceContext& trace) { c->trace_ = trace; }
   // `owner` holds the context; a FromServerContext context keeps it alive.
   static void set_owner(ServerContext* c, std::weak_ptr<const void> owner) {

@@ -92,7 +92,7 @@ class ServerContext {
   const std::string& peer() const { return peer_; }
   // What the transport established about the peer (locality; Unix-socket credentials).
   const PeerIdentity& peer_identity() const { return peer_identity_; }
-  const std::string& method() const { return method_; }
+  const std::string& method() const { return *method_; }
 
   // The call's trace (W3C Trace Context, rpc/trace_context.h, docs/tracing.md): the trace id of
   // the caller's valid `traceparent` metadata, or of a new trace; this call's own span id; and
@@ -124,7 +124,10 @@ class ServerContext {
   std::string response_attachment_;
   std::string peer_;
   PeerIdentity peer_identity_;
-  std::string method_;
+  std::string owned_method_;
+  // The method's name: the service's own string for a served method (not copied per call),
+  // else owned_method_.
+  const std::string* method_ = &owned_method_;
   TraceContext trace_;
   // What owns this context (the server call), when the transport made it so: a
   // FromServerContext context keeps it alive, and with it the cancellation signal it listens to.

@@ -87,7 +87,7 @@ absl::Status Dispatcher::AddService(Service* service, ServiceOptions options) {
     own->pool = std::make_unique<WorkerPool>(options.own_threads);
   }
   for (const MethodEntry& entry : service->methods()) {
-    Route route{entry.handler.get(), options.run_inline, own};
+    Route route{entry.handler.get(), options.run_inline, &entry.full_name, own};
     if (observer_ != nullptr) {
       route.observed = observer_->RegisterMethod(entry.full_name, entry.handler->kind());
     }
@@ -97,26 +97,54 @@ absl::Status Dispatcher::AddService(Service* service, ServiceOptions options) {
   return absl::OkStatus();
 }
 
-std::shared_ptr<ServerCall> Dispatcher::NewCall(Frame request, std::string peer,
+namespace {
+
+// NewCall's work but for the method and the payload, which its two forms take differently.
+std::shared_ptr<ServerCall> NewCallFromEnvelope(Envelope* envelope, std::string peer,
                                                 const PeerIdentity& identity) {
   auto call = std::make_shared<ServerCall>();
-  call->call_id = request.envelope.call_id();
+  call->call_id = envelope->call_id();
   ServerContext* ctx = &call->context;
-  ServerCallAccess::mutable_method(ctx)->swap(*request.envelope.mutable_method());
   *ServerCallAccess::mutable_peer(ctx) = std::move(peer);
   ServerCallAccess::set_peer_identity(ctx, identity);
-  for (MetadataEntry& entry : *request.envelope.mutable_metadata()) {
+  for (MetadataEntry& entry : *envelope->mutable_metadata()) {
     ServerCallAccess::mutable_client_metadata(ctx)->emplace_back(std::move(*entry.mutable_key()),
                                                                  std::move(*entry.mutable_value()));
   }
   ServerCallAccess::set_trace(ctx, TraceContext::ForServerCall(ctx->client_metadata()));
   ServerCallAccess::set_owner(ctx, call);
-  if (request.envelope.timeout_us() > 0) {
-    ServerCallAccess::set_deadline(ctx,
-                                   absl::Now() + absl::Microseconds(request.envelope.timeout_us()));
+  if (envelope->timeout_us() > 0) {
+    ServerCallAccess::set_deadline(ctx, absl::Now() + absl::Microseconds(envelope->timeout_us()));
   }
-  call->request_frame = std::move(request);
   call->arrival = absl::Now();
+  return call;
+}
+
+}  // namespace
+
+std::shared_ptr<ServerCall> Dispatcher::NewCall(Frame request, std::string peer,
+                                                const PeerIdentity& identity) {
+  std::shared_ptr<ServerCall> call =
+      NewCallFromEnvelope(&request.envelope, std::move(peer), identity);
+  ServerCallAccess::mutable_method(&call->context)->swap(*request.envelope.mutable_method());
+  call->request_frame = std::move(request);
+  return call;
+}
+
+std::shared_ptr<ServerCall> Dispatcher::NewCall(Frame* request, const Route* route,
+                                                std::string peer, const PeerIdentity& identity) {
+  std::shared_ptr<ServerCall> call =
+      NewCallFromEnvelope(&request->envelope, std::move(peer), identity);
+  if (route != nullptr) {
+    ServerCallAccess::set_method_name(&call->context, route->full_name);
+  } else {
+    *ServerCallAccess::mutable_method(&call->context) = request->envelope.method();
+  }
+  Frame& frame = call->request_frame;
+  frame.envelope.set_attachment_size(request->envelope.attachment_size());
+  frame.payload.swap(request->payload);
+  frame.detached.swap(request->detached);
+  frame.attachment_detached = request->attachment_detached;
   return call;
 }
 

@@ -98,6 +98,7 @@ class Dispatcher {
   struct Route {
     const MethodHandler* handler;
     bool run_inline;
+    const std::string* full_name = nullptr;  // the service's MethodEntry::full_name
     OwnThreads* own_threads = nullptr;
     CallObserver::MethodHandle observed = nullptr;  // the observer's, when there is one
   };
@@ -106,6 +107,12 @@ class Dispatcher {
     auto it = methods_.find(method);
     return it == methods_.end() ? nullptr : &it->second;
   }
+  // NewCall for a transport that reuses one Frame for the frames it decodes: takes the payload
+  // and the metadata out of `*request` and leaves its envelope's strings for the next frame to
+  // be parsed into. With `route` (FindRoute of the request's method) the context names the
+  // method with the route's string instead of a copy.
+  static std::shared_ptr<ServerCall> NewCall(Frame* request, const Route* route, std::string peer,
+                                             const PeerIdentity& identity);
   // Dispatch() for a caller that has already looked the method up (`route` may be null: then
   // the call gets UNIMPLEMENTED), so that the table is searched once per call.
   void Dispatch(std::shared_ptr<ServerCall> call, const Route* route, bool allow_offload,

@@ -160,5 +160,27 @@ TEST(DispatcherReplyTest, TakingAnAttachmentBehindALongMessageCopiesIt) {
   EXPECT_EQ(Decode(replied.frame).attachment(), "tail bytes");
 }
 
+TEST(DispatcherNewCallTest, AReusedFrameKeepsItsEnvelopeAndTheContextNamesTheServicesMethod) {
+  RecordingEcho echo;
+  Dispatcher dispatcher(FrameLimits{}, 1);
+  ASSERT_TRUE(dispatcher.AddService(&echo).ok());
+  Frame frame = BytesRequestFrame("payload");
+  const Dispatcher::Route* route = dispatcher.FindRoute(frame.envelope.method());
+  ASSERT_NE(route, nullptr);
+  const char* method_storage = frame.envelope.method().data();
+  std::shared_ptr<ServerCall> call = Dispatcher::NewCall(&frame, route, "test", PeerIdentity());
+  EXPECT_EQ(&call->context.method(), route->full_name);  // the service's string, not a copy
+  EXPECT_EQ(call->context.method(), echo::EchoService::kBytesMethodName);
+  EXPECT_EQ(call->request_frame.attachment(), "payload");
+  EXPECT_EQ(frame.payload_size(), 0u);  // taken
+  EXPECT_EQ(frame.envelope.method().data(), method_storage);  // left for the next frame
+  // An unknown method is copied into the context.
+  Frame unknown = BytesRequestFrame("x");
+  unknown.envelope.set_method("/no.Such/Method");
+  call = Dispatcher::NewCall(&unknown, nullptr, "test", PeerIdentity());
+  EXPECT_EQ(call->context.method(), "/no.Such/Method");
+  EXPECT_EQ(unknown.envelope.method(), "/no.Such/Method");
+}
+
 }  // namespace
 }  // namespace framerpc

@@ -146,8 +146,39 @@ void ServerConnection::OnData(Buffer* buffer) {
   streams_to_wake_.clear();
 }
 
+namespace {
+
+// The Frame that DecodeFrames decodes into, kept per loop thread so that parsing a REQUEST's
+// envelope reuses the last one's strings (the method's) instead of allocating them. Taken out
+// for one DecodeFrames and put back after, so that a nested one on the same thread starts from a
+// fresh Frame; not put back when it holds much (a long method name, metadata).
+class ThreadFrame {
+ public:
+  ThreadFrame() : frame_(std::move(Cached())) {}
+  ~ThreadFrame() {
+    if (frame_.envelope.method().capacity() <= kKeepBytes && frame_.envelope.metadata_size() == 0 &&
+        frame_.payload.capacity() <= kKeepBytes && frame_.detached.capacity() <= kKeepBytes) {
+      Cached() = std::move(frame_);
+    }
+  }
+  ThreadFrame(const ThreadFrame&) = delete;
+  ThreadFrame& operator=(const ThreadFrame&) = delete;
+
+  Frame* get() { return &frame_; }
+
+ private:
+  static constexpr size_t kKeepBytes = 1024;
+  static Frame& Cached() {
+    thread_local Frame cached;
+    return cached;
+  }
+  Frame frame_;
+};
+
+}  // namespace
+
 bool ServerConnection::DecodeFrames(Buffer* buffer) {
-  Frame frame;  // Reused: decoding clears it.
+  ThreadFrame frame;  // Reused: decoding clears it.
   bool frame_completed = false;
   while (!closed_ && !broken_) {
     if (MustPause()) {
@@ -161,7 +192,7 @@ bool ServerConnection::DecodeFrames(Buffer* buffer) {
       }
       return frame_completed;
     }
-    const FrameReadResult result = reader_.Next(buffer, &frame);
+    const FrameReadResult result = reader_.Next(buffer, frame.get());
     if (result.outcome == DecodeOutcome::kNeedMore) {
       if (result.over_budget) PauseForBudget();
       return frame_completed;
@@ -174,7 +205,7 @@ bool ServerConnection::DecodeFrames(Buffer* buffer) {
     bytes_received_ += kFrameHeaderSize + result.body_bytes;
     if (shared_.stats != nullptr)
       shared_.stats->OnFrameReceived(kFrameHeaderSize + result.body_bytes);
-    OnFrame(std::move(frame), result.body_bytes);
+    OnFrame(frame.get(), result.body_bytes);
   }
   return frame_completed;
 }
@@ -332,28 +363,28 @@ void ServerConnection::CloseForTimeout(TimeoutAction action, CloseReason reason)
   }
 }
 
-void ServerConnection::OnFrame(Frame frame, uint32_t body_bytes) {
-  switch (frame.envelope.kind()) {
+void ServerConnection::OnFrame(Frame* frame, uint32_t body_bytes) {
+  switch (frame->envelope.kind()) {
     case REQUEST:
-      OnRequest(std::move(frame));
+      OnRequest(frame);
       return;
     case CANCEL:
-      OnCancel(frame.envelope.call_id());
+      OnCancel(frame->envelope.call_id());
       return;
     case STREAM_MESSAGE:
-      OnStreamMessage(std::move(frame), body_bytes);
+      OnStreamMessage(std::move(*frame), body_bytes);
       return;
     case WINDOW_UPDATE:
-      OnWindowUpdate(frame);
+      OnWindowUpdate(*frame);
       return;
     case PING:
-      OnPing(frame);
+      OnPing(*frame);
       return;
     default:
-      const std::string name = FrameKind_Name(frame.envelope.kind());
+      const std::string name = FrameKind_Name(frame->envelope.kind());
       ProtocolError(absl::InvalidArgumentError(
           absl::StrCat("unexpected frame kind ",
-                       name.empty() ? absl::StrCat(static_cast<int>(frame.envelope.kind())) : name,
+                       name.empty() ? absl::StrCat(static_cast<int>(frame->envelope.kind())) : name,
                        " from a client")));
   }
 }
@@ -378,8 +409,8 @@ const Dispatcher::ReplyFn ServerConnection::kFinishReply = [](std::shared_ptr<Se
       });
 };
 
-void ServerConnection::OnRequest(Frame frame) {
-  const uint64_t id = frame.envelope.call_id();
+void ServerConnection::OnRequest(Frame* frame) {
+  const uint64_t id = frame->envelope.call_id();
   if (id == 0) {
     ProtocolError(absl::InvalidArgumentError("REQUEST with call id 0"));
     return;
@@ -393,17 +424,17 @@ void ServerConnection::OnRequest(Frame frame) {
         id, absl::UnavailableError("server is shutting down; retry on a new connection")));
     return;
   }
-  if (frame.envelope.timeout_us() < 0) {
+  if (frame->envelope.timeout_us() < 0) {
     SendFrame(
         shared_.dispatcher->ErrorResponse(id, absl::InvalidArgumentError("negative timeout_us")));
     return;
   }
   last_call_id_ = std::max(last_call_id_, id);
 
-  const uint32_t peer_window = frame.envelope.window_update();
-  std::shared_ptr<ServerCall> call = Dispatcher::NewCall(std::move(frame), peer_, *peer_identity_);
+  const uint32_t peer_window = frame->envelope.window_update();
+  const Dispatcher::Route* route = shared_.dispatcher->FindRoute(frame->envelope.method());
+  std::shared_ptr<ServerCall> call = Dispatcher::NewCall(frame, route, peer_, *peer_identity_);
   call->separate_reply_tail = true;
-  const Dispatcher::Route* route = shared_.dispatcher->FindRoute(call->context.method());
   if (route != nullptr && route->handler->kind() != MethodKind::kUnary &&
       !OpenStream(call.get(), peer_window)) {
     return;

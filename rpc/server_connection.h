@@ -146,8 +146,9 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   void OnData(Buffer* buffer);
   // Returns whether at least one whole frame was taken out of `buffer`.
   bool DecodeFrames(Buffer* buffer);
-  void OnFrame(Frame frame, uint32_t body_bytes);
-  void OnRequest(Frame frame);
+  // `frame` is DecodeFrames' (its ThreadFrame): what a call keeps is moved out of it.
+  void OnFrame(Frame* frame, uint32_t body_bytes);
+  void OnRequest(Frame* frame);
   // Sets up the message flow of a streaming call; false if the call was refused (and answered).
   bool OpenStream(ServerCall* call, uint32_t peer_window);
   void OnStreamMessage(Frame frame, uint32_t body_bytes);
