@@ -8,6 +8,30 @@ namespace {
 WriteRequest unlinked_mark;
 WriteRequest poison_mark;
 
+// Requests this thread freed, for its next ones.
+class RequestCache {
+ public:
+  static constexpr int kSize = 64;
+  RequestCache() = default;
+  RequestCache(const RequestCache&) = delete;
+  RequestCache& operator=(const RequestCache&) = delete;
+  ~RequestCache() {
+    for (int i = 0; i < count_; ++i) delete items_[i];
+  }
+  WriteRequest* Take() { return count_ > 0 ? items_[--count_] : nullptr; }
+  bool Keep(WriteRequest* request) {
+    if (count_ == kSize) return false;
+    items_[count_++] = request;
+    return true;
+  }
+
+ private:
+  WriteRequest* items_[kSize];
+  int count_ = 0;
+};
+
+thread_local RequestCache request_cache;
+
 }  // namespace
 
 WriteRequest* WriteQueue::Unlinked() { return &unlinked_mark; }
@@ -20,12 +44,11 @@ WriteQueue::~WriteQueue() {
   while (front_ != nullptr) PopFront();
   delete last_;  // written (kept for TryRelease) or null
   last_ = nullptr;
-  delete spare_.load(std::memory_order_relaxed);
 }
 
 std::unique_ptr<WriteRequest> WriteQueue::NewRequest() {
-  WriteRequest* spare = spare_.exchange(nullptr, std::memory_order_acquire);
-  return std::unique_ptr<WriteRequest>(spare != nullptr ? spare : new WriteRequest);
+  WriteRequest* cached = request_cache.Take();
+  return std::unique_ptr<WriteRequest>(cached != nullptr ? cached : new WriteRequest);
 }
 
 void WriteQueue::Recycle(WriteRequest* request) {
@@ -35,11 +58,7 @@ void WriteQueue::Recycle(WriteRequest* request) {
   request->kind = WriteRequest::Kind::kData;
   request->counted = false;
   request->written = 0;
-  WriteRequest* expected = nullptr;
-  if (!spare_.compare_exchange_strong(expected, request, std::memory_order_release,
-                                      std::memory_order_relaxed)) {
-    delete request;
-  }
+  if (!request_cache.Keep(request)) delete request;
 }
 
 WriteRequest* WriteQueue::WaitForLink(WriteRequest* request) {

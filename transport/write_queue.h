@@ -110,9 +110,10 @@ class WriteQueue {
   // Any thread: true once poisoned.
   bool poisoned() const;
 
-  // Any thread. An empty request, reusing one the queue freed if it kept one (a queue that
-  // writes one request at a time allocates none).
-  std::unique_ptr<WriteRequest> NewRequest();
+  // Any thread. An empty request, reusing one this thread freed if it kept one: each thread keeps
+  // up to 64 freed requests (about 8 KiB), so that a thread that both queues and writes (a
+  // server's loop replying to a batch) allocates none per request.
+  static std::unique_ptr<WriteRequest> NewRequest();
 
  private:
   static WriteRequest* Unlinked();
@@ -128,12 +129,11 @@ class WriteQueue {
   // Frees the requests pushed from `newest` down to (not including) `stop`; returns the counted
   // bytes they held.
   size_t FreeChain(WriteRequest* newest, WriteRequest* stop);
-  // Frees `request`, or keeps it for NewRequest().
-  void Recycle(WriteRequest* request);
+  // Frees `request`, or keeps it for this thread's NewRequest().
+  static void Recycle(WriteRequest* request);
 
   std::atomic<WriteRequest*> head_{nullptr};  // the newest request; null: no owner
   std::atomic<bool> poisoned_{false};
-  std::atomic<WriteRequest*> spare_{nullptr};  // one freed request, for NewRequest()
   // Owner only: the picked-up requests, oldest first (front_ .. last_, linked by `next`).
   // last_ is kept, even written, while it may still be head_: freeing it would let a new
   // request reuse its address and fool TryRelease's compare (ABA).
