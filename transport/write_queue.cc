@@ -81,15 +81,19 @@ bool WriteQueue::PickUp() {
     newer = request;
     request = older;
   }
-  // last_ was written (front_ is null) and is no longer head_: it can go.
-  Recycle(last_);
-  front_ = newer;
+  if (front_ == nullptr) {
+    Recycle(last_);  // written, and no longer head_: it can go
+    front_ = newer;
+  } else {
+    last_->next.store(newer, std::memory_order_relaxed);  // behind what is still to write
+  }
   last_ = newest;
   return true;
 }
 
 WriteRequest* WriteQueue::Front() {
-  if (front_ == nullptr) PickUp();
+  // Everything queued so far is picked up, so that one write can gather all of it.
+  PickUp();
   return front_;
 }
 

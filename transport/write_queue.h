@@ -90,7 +90,8 @@ class WriteQueue {
     return Push(std::move(request), absl::string_view(), [](WriteRequest*) {});
   }
 
-  // Owner. The oldest request not yet popped, picking up newer ones when needed; null if none.
+  // Owner. The oldest request not yet popped, after picking up every request queued so far (so
+  // that Next() reaches them all); null if none.
   WriteRequest* Front();
   // Owner. The request after `request` among those picked up (null: none yet). For gathering
   // several requests into one write.
@@ -124,7 +125,8 @@ class WriteQueue {
   }
   // Owner: the older request `request` was linked to (waits for its pusher to link it).
   static WriteRequest* WaitForLink(WriteRequest* request);
-  // Owner: picks up the requests pushed after last_; false if there are none.
+  // Owner: appends the requests pushed after last_ to the picked-up ones; false if there are
+  // none.
   bool PickUp();
   // Frees the requests pushed from `newest` down to (not including) `stop`; returns the counted
   // bytes they held.
