@@ -47,6 +47,7 @@ absl::Status CallStream::Write(const google::protobuf::MessageLite& message,
   if (!encoded.ok()) return encoded;
   const int64_t cost = static_cast<int64_t>(head.size() - kFrameHeaderSize + attachment.size());
   absl::Duration waited = absl::ZeroDuration();
+  WriteTicket ticket;
   {
     std::unique_lock<std::mutex> lock(mu_);
     // Read the clock only when there is no credit: the usual write has some.
@@ -70,23 +71,12 @@ absl::Status CallStream::Write(const google::protobuf::MessageLite& message,
     if (waiting_since != absl::InfinitePast()) waited = absl::Now() - waiting_since;
     if (ended_ || writes_done_) return WriteErrorLocked();
     send_credit_ -= cost;
-    write_in_flight_ = true;  // a WritesDone() from now on leaves its half-close to us
+    // Queued under mu_, so that it keeps its place before a half-close or another write; the
+    // socket write happens below, outside mu_, so the I/O thread never waits for it.
+    ticket = send_(std::move(head), attachment);
   }
+  ticket.Write();
   if (waited > absl::ZeroDuration() && credit_wait_observer_) credit_wait_observer_(waited);
-  // Sent outside mu_: send_ may write to the socket itself, and the I/O thread must not wait for
-  // that to take in a WINDOW_UPDATE or a message. There is one writer at a time, so frames still
-  // leave in order; if the call ends meanwhile, this frame may follow the end, and the peer drops
-  // frames of calls it has ended (docs/protocol.md §11).
-  send_(std::move(head), attachment);
-  std::vector<WriteDone> completed;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    write_in_flight_ = false;
-    SendAllowedLocked(&completed);  // the half-close, if WritesDone() came meanwhile
-  }
-  if (!completed.empty()) {  // async writes mixed in: their callbacks run on the I/O thread
-    post_([completed = std::move(completed)]() mutable { RunWriteCallbacks(&completed); });
-  }
   return absl::OkStatus();
 }
 
@@ -107,14 +97,16 @@ void CallStream::WriteAsync(const google::protobuf::MessageLite& message,
   absl::Status encoded;
   std::string frame = EncodeStreamFrame(&message, attachment, 0, &encoded);
   std::vector<WriteDone> completed;
+  WriteTicket ticket;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (encoded.ok() && (ended_ || writes_done_)) encoded = WriteErrorLocked();
     if (encoded.ok()) {
       pending_writes_.push_back(PendingWrite{std::move(frame), std::move(done)});
-      SendAllowedLocked(&completed);
+      SendAllowedLocked(&completed, &ticket);
     }
   }
+  ticket.Write();
   // Complete on the I/O thread, never inside this call.
   if (!encoded.ok()) {
     post_([done = std::move(done), encoded]() mutable { done(encoded); });
@@ -127,35 +119,39 @@ void CallStream::RunWriteCallbacks(std::vector<WriteDone>* completed) {
   for (WriteDone& done : *completed) done(absl::OkStatus());
 }
 
-void CallStream::SendAllowedLocked(std::vector<WriteDone>* completed) {
-  // Frames are sent under the lock so that they leave in the order they were queued, whichever
-  // thread releases them.
+void CallStream::SendAllowedLocked(std::vector<WriteDone>* completed, WriteTicket* ticket) {
+  // Frames are queued under the lock so that they leave in the order they were queued, whichever
+  // thread releases them; the caller writes after releasing it.
+  auto keep = [ticket](WriteTicket queued) {
+    if (queued.holds_write()) *ticket = std::move(queued);
+  };
   while (!pending_writes_.empty() && send_credit_ > 0 && !ended_) {
     PendingWrite& next = pending_writes_.front();
     send_credit_ -= static_cast<int64_t>(next.frame.size() - kFrameHeaderSize);
-    send_(std::move(next.frame), {});
+    keep(send_(std::move(next.frame), {}));
     completed->push_back(std::move(next.done));
     pending_writes_.pop_front();
   }
-  if (writes_done_ && !half_close_sent_ && pending_writes_.empty() && !write_in_flight_ &&
-      !ended_) {
+  if (writes_done_ && !half_close_sent_ && pending_writes_.empty() && !ended_) {
     half_close_sent_ = true;
     absl::Status ignored;
-    send_(EncodeStreamFrame(nullptr, {}, END_OF_STREAM, &ignored), {});
+    keep(send_(EncodeStreamFrame(nullptr, {}, END_OF_STREAM, &ignored), {}));
   }
 }
 
 absl::Status CallStream::WritesDone() {
   bool wake = false;
   std::vector<WriteDone> completed;
+  WriteTicket ticket;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (ended_) return WriteErrorLocked();
     writes_done_ = true;
-    SendAllowedLocked(&completed);
+    SendAllowedLocked(&completed, &ticket);
     wake = waiters_ > 0;
     waiters_ = 0;  // every waiter wakes; one that must wait again counts itself again
   }
+  ticket.Write();
   if (wake) cv_.notify_all();
   if (!completed.empty()) {
     post_([completed = std::move(completed)]() mutable { RunWriteCallbacks(&completed); });
@@ -301,6 +297,7 @@ absl::Status CallStream::OnHalfClose() {
 absl::Status CallStream::OnWindowUpdate(uint32_t credit) {
   bool wake = false;
   std::vector<WriteDone> completed;
+  WriteTicket ticket;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (ended_) return absl::OkStatus();
@@ -308,10 +305,11 @@ absl::Status CallStream::OnWindowUpdate(uint32_t credit) {
       return absl::InvalidArgumentError("bad WINDOW_UPDATE");
     }
     send_credit_ += credit;
-    SendAllowedLocked(&completed);
+    SendAllowedLocked(&completed, &ticket);
     wake = waiters_ > 0;
     waiters_ = 0;  // every waiter wakes; one that must wait again counts itself again
   }
+  ticket.Write();
   if (wake) cv_.notify_all();
   RunWriteCallbacks(&completed);
   return absl::OkStatus();

@@ -8,6 +8,12 @@
 // Write*, WritesDone and DiscardIncoming by application threads (one reader and one writer at a
 // time). Every method is thread-safe. Callbacks of the *Async methods run on the I/O thread (via
 // PostFn when they are ready at once, so never re-entrantly from the *Async call itself).
+//
+// Order and locks: frames take their place in the connection's output under mu_ (SendFn queues
+// them, Connection::Enqueue), so they leave in the order the stream produced them; the socket
+// write itself happens after mu_ is released (WriteTicket). Lock order: mu_, then whatever SendFn
+// takes (rpc/stream_route.h's StreamRoute::mu_, an event loop's task queue); no socket write and
+// no wait happens under mu_ except a blocked Write()'s or Read()'s wait on cv_.
 #ifndef FRAMERPC_RPC_CALL_STREAM_H_
 #define FRAMERPC_RPC_CALL_STREAM_H_
 
@@ -26,6 +32,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "google/protobuf/message_lite.h"
+#include "transport/connection.h"
 #include "transport/frame_codec.h"
 
 namespace framerpc {
@@ -35,9 +42,11 @@ inline constexpr int64_t kMaxStreamCredit = (int64_t{1} << 31) - 1;
 
 class CallStream {
  public:
-  // Sends the frame `head` + `tail`. Thread-safe, keeps order; `tail` (a message's attachment,
-  // sent without being copied into the frame) need only live until the call returns.
-  using SendFn = std::function<void(std::string head, absl::string_view tail)>;
+  // Queues the frame `head` + `tail` on the connection (Connection::Enqueue). Thread-safe, keeps
+  // order; called under mu_, so it must not write to a socket itself: it returns the write role
+  // if it found it free, and the caller writes once mu_ is released. `tail` (a message's
+  // attachment, sent without being copied into the frame) lives until the ticket is written.
+  using SendFn = std::function<WriteTicket(std::string head, absl::string_view tail)>;
   using PostFn = std::function<void(std::function<void()>)>;  // runs a task on the I/O thread
   using ReadDone = std::function<void(std::optional<Frame> frame)>;
   using WriteDone = std::function<void(absl::Status status)>;
@@ -115,9 +124,10 @@ class CallStream {
   absl::Status WriteErrorLocked() const;
   // Counts `bytes` as consumed; returns the WINDOW_UPDATE frame to send, if one is due. Requires mu_.
   std::string ConsumeLocked(uint32_t bytes);
-  // Sends the pending async writes that credit now allows, and the half-close if it is due;
-  // collects their callbacks. Requires mu_.
-  void SendAllowedLocked(std::vector<WriteDone>* completed);
+  // Queues the pending async writes that credit now allows, and the half-close if it is due;
+  // collects their callbacks, and the write role in `*ticket` if one of them found it free.
+  // Requires mu_.
+  void SendAllowedLocked(std::vector<WriteDone>* completed, WriteTicket* ticket);
   static void RunWriteCallbacks(std::vector<WriteDone>* completed);
   std::string EncodeStreamFrame(const google::protobuf::MessageLite* message,
                                 absl::string_view attachment, uint32_t flags,
@@ -148,9 +158,6 @@ class CallStream {
   const std::shared_ptr<std::atomic<bool>> async_write_busy_ =
       std::make_shared<std::atomic<bool>>(false);
   bool writes_done_ = false;             // guarded by mu_: WritesDone() called
-  // guarded by mu_: a blocking Write() has its frame's credit and is sending it outside mu_; the
-  // half-close waits for it, and that Write() sends the half-close if it became due meanwhile.
-  bool write_in_flight_ = false;
   bool half_close_sent_ = false;         // guarded by mu_
   bool peer_half_closed_ = false;        // guarded by mu_
   bool discard_ = false;                 // guarded by mu_

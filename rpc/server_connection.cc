@@ -503,7 +503,7 @@ bool ServerConnection::OpenStream(ServerCall* call, uint32_t peer_window) {
         if (auto self = weak.lock()) {
           self->bytes_sent_.fetch_add(head.size() + tail.size(), std::memory_order_relaxed);
         }
-        connection->Send(std::move(head), tail);
+        return connection->Enqueue(std::move(head), tail);
       },
       [loop](std::function<void()> task) { loop->QueueInLoop(std::move(task)); });
   call->stream->set_stall_timeout(limits_.stream_stall_timeout);

@@ -615,11 +615,13 @@ std::unique_ptr<ClientStreamBase> ChannelImpl::StartStream(
   auto flow = std::make_shared<CallStream>(
       id, options_.limits, kDefaultStreamWindow, window > 0 ? window : kDefaultStreamWindow,
       [this, id, route](std::string bytes, absl::string_view tail) {
-        if (route->TrySendDirect(&bytes, tail)) return;
+        WriteTicket ticket;
+        if (route->TrySendDirect(&bytes, tail, &ticket)) return ticket;
         loop()->QueueInLoop([this, id, route, bytes = std::move(bytes)]() mutable {
           SendStreamFrame(id, std::move(bytes));
           route->FrameLeftLoop();
         });
+        return ticket;
       },
       [this](std::function<void()> task) { loop()->QueueInLoop(std::move(task)); });
   auto state = std::make_shared<ClientStreamState>(id, kind, context, response, std::move(flow),

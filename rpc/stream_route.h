@@ -19,16 +19,23 @@ namespace framerpc {
 // wake-up per message. Once the call's context is cancelled, frames go through the loop again, so
 // that they stay behind the cancellation (queued to the loop by TryCancel), which drops them: a
 // half-close after TryCancel() must not reach the server before the CANCEL. Thread-safe.
+//
+// Locks: mu_ is taken under CallStream::mu_ (rpc/call_stream.h: the stream's SendFn calls
+// TrySendDirect), and nothing but Connection::Enqueue (which takes no mutex) and the loop's task
+// queue are used under it. A direct frame takes its place in the connection's output under mu_,
+// which keeps direct frames in order; the socket write happens once both locks are released
+// (the WriteTicket the caller gets back).
 class StreamRoute {
  public:
   explicit StreamRoute(const ClientContext* context) : context_(context) {}
 
-  // Returns true if the frame `*head` + `tail` was sent directly; otherwise appends `tail` to
-  // `*head`, and the caller must hand the frame to the loop.
-  bool TrySendDirect(std::string* head, absl::string_view tail) {
+  // Returns true if the frame `*head` + `tail` was queued on the connection directly (the write
+  // role in `*ticket` if it was free: write it after releasing every lock); otherwise appends
+  // `tail` to `*head`, and the caller must hand the frame to the loop.
+  bool TrySendDirect(std::string* head, absl::string_view tail, WriteTicket* ticket) {
     std::lock_guard<std::mutex> lock(mu_);
     if (direct_ != nullptr && frames_in_loop_ == 0 && !context_->cancel_requested()) {
-      direct_->Send(std::move(*head), tail);  // under mu_: direct frames keep their order
+      *ticket = direct_->Enqueue(std::move(*head), tail);  // its place in the output, under mu_
       return true;
     }
     ++frames_in_loop_;

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -45,24 +46,133 @@ std::string Connection::SocketErrorText() const {
   return err == 0 ? "hang-up" : std::strerror(err);
 }
 
+WriteTicket& WriteTicket::operator=(WriteTicket&& other) noexcept {
+  if (this != &other) {
+    Write();
+    connection_ = std::move(other.connection_);
+  }
+  return *this;
+}
+
+void WriteTicket::Write() {
+  if (connection_ == nullptr) return;
+  ConnectionPtr connection = std::move(connection_);
+  connection->WriteAsOwner();
+}
+
 void Connection::Send(std::string bytes) { Send(std::move(bytes), absl::string_view()); }
 
 void Connection::SendOwned(std::string head, std::string tail) {
   if (head.empty() && tail.empty()) return;
+  if (!output_open_.load(std::memory_order_acquire)) return;
   if (loop_->IsInLoopThread()) {
-    SendInLoop(std::move(head), std::move(tail));
+    std::unique_ptr<WriteRequest> request = writes_.NewRequest();
+    request->head = std::move(head);
+    request->tail = std::move(tail);
+    EnqueueRequest(std::move(request), absl::string_view());
   } else {
-    SendDirect(std::move(head), tail);
+    Send(std::move(head), tail);
   }
 }
 
 void Connection::Send(std::string head, absl::string_view tail) {
   if (head.empty() && tail.empty()) return;
+  if (!output_open_.load(std::memory_order_acquire)) return;
+  std::unique_ptr<WriteRequest> request = writes_.NewRequest();
   if (loop_->IsInLoopThread()) {
     head.append(tail.data(), tail.size());
-    SendInLoop(std::move(head));
-  } else {
-    SendDirect(std::move(head), tail);
+    tail = absl::string_view();
+  }
+  request->head = std::move(head);
+  if (EnqueueRequest(std::move(request), tail)) WriteAsOwner();
+}
+
+WriteTicket Connection::Enqueue(std::string head, absl::string_view tail) {
+  if (head.empty() && tail.empty()) return WriteTicket();
+  if (!output_open_.load(std::memory_order_acquire)) return WriteTicket();
+  std::unique_ptr<WriteRequest> request = writes_.NewRequest();
+  if (loop_->IsInLoopThread()) {
+    head.append(tail.data(), tail.size());
+    tail = absl::string_view();
+  }
+  request->head = std::move(head);
+  if (!EnqueueRequest(std::move(request), tail)) return WriteTicket();
+  return WriteTicket(shared_from_this());
+}
+
+bool Connection::EnqueueRequest(std::unique_ptr<WriteRequest> request,
+                                absl::string_view borrowed) {
+  const bool in_loop = loop_->IsInLoopThread();
+  const size_t bytes = request->size() + borrowed.size();
+  size_t total = 0;
+  // A queued request is counted before it is linked, so before its owner can write (and
+  // uncount) it. An owner's own request is counted only if it is left queued (WriteAsOwner).
+  const WriteQueue::PushResult pushed =
+      writes_.Push(std::move(request), borrowed, [this, bytes, &total](WriteRequest* queued) {
+        queued->counted = true;
+        total = AddQueued(bytes);
+      });
+  if (pushed == WriteQueue::PushResult::kOwner) {
+    if (!in_loop) return true;
+    WriteRequest* own = writes_.Front();
+    own->counted = true;
+    total = AddQueued(bytes);
+    loop_writes_ = true;
+    ScheduleFlush();
+  }
+  if (total > options_.output_high_water_bytes) CheckWatermark(total);
+  return false;
+}
+
+void Connection::ScheduleFlush() {
+  // Coalesce everything queued during this batch of events into one writev. Replies produced
+  // while input is being handled are flushed by RunDataCallback itself when the callback returns.
+  if (flush_scheduled_ || in_data_callback_ || watcher_->IsWriting()) return;
+  flush_scheduled_ = true;
+  loop_->QueueInLoop([self = shared_from_this()] {
+    self->flush_scheduled_ = false;
+    self->Flush();
+  });
+}
+
+size_t Connection::AddQueued(size_t n) {
+  if (options_.output_budget != nullptr) options_.output_budget->ForceReserve(n);
+  return queued_bytes_.fetch_add(n, std::memory_order_relaxed) + n;
+}
+
+void Connection::SubtractQueued(size_t n) {
+  if (n == 0) return;
+  queued_bytes_.fetch_sub(n, std::memory_order_relaxed);
+  if (options_.output_budget != nullptr) options_.output_budget->Release(n);
+}
+
+void Connection::CheckWatermark(size_t total) {
+  const bool above = above_high_water_.load(std::memory_order_relaxed);
+  if (above ? total > options_.output_high_water_bytes / 2
+            : total <= options_.output_high_water_bytes) {
+    return;  // no crossing to report
+  }
+  if (loop_->IsInLoopThread()) {
+    FireWatermark(total);
+  } else if (!watermark_check_queued_.exchange(true, std::memory_order_acq_rel)) {
+    loop_->QueueInLoop([self = shared_from_this()] { self->UpdateWatermark(); });
+  }
+}
+
+void Connection::UpdateWatermark() {
+  watermark_check_queued_.store(false, std::memory_order_release);
+  FireWatermark(queued_bytes_.load(std::memory_order_relaxed));
+}
+
+void Connection::FireWatermark(size_t queued) {
+  if (state_ == State::kClosed || !watermark_callback_) return;
+  const bool above = above_high_water_.load(std::memory_order_relaxed);
+  if (!above && queued > options_.output_high_water_bytes) {
+    above_high_water_.store(true, std::memory_order_relaxed);
+    watermark_callback_(shared_from_this(), true);
+  } else if (above && queued <= options_.output_high_water_bytes / 2) {
+    above_high_water_.store(false, std::memory_order_relaxed);
+    watermark_callback_(shared_from_this(), false);
   }
 }
 
@@ -77,204 +187,242 @@ ssize_t SendBuffers(int fd, iovec* vec, int count) {
   return ::sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
+// Adds what is left of `request` (from `written` on) to `vec`; returns the buffers added (0-2).
+int AddBuffers(const WriteRequest& request, iovec* vec) {
+  int count = 0;
+  size_t skip = request.written;
+  for (absl::string_view piece : {absl::string_view(request.head), request.tail_view()}) {
+    if (skip >= piece.size()) {
+      skip -= piece.size();
+      continue;
+    }
+    vec[count].iov_base = const_cast<char*>(piece.data() + skip);
+    vec[count].iov_len = piece.size() - skip;
+    skip = 0;
+    ++count;
+  }
+  return count;
+}
+
+// The first piece of what is left of `request`.
+absl::string_view LeftPiece(const WriteRequest& request) {
+  if (request.written < request.head.size()) {
+    return absl::string_view(request.head).substr(request.written);
+  }
+  return request.tail_view().substr(request.written - request.head.size());
+}
+
 }  // namespace
 
-void Connection::SendDirect(std::string head, absl::string_view tail) {
-  bool wake_to_flush = false;
-  bool wake_for_watermark = false;
-  {
-    std::lock_guard<std::mutex> lock(output_mu_);
-    if (!output_open_) return;
-    size_t written = 0;
-    if (record_ != nullptr) {
-      if (output_.empty() && record_stage_.empty() && !loop_flushes_) {
-        absl::Status error;
-        written = WriteRecordsDirectLocked(&head, &tail, &error);
-        if (!error.ok()) {
-          CloseOutputLocked();
-          loop_->QueueInLoop([self = shared_from_this(), error] { self->HandleClose(error); });
-          return;
-        }
-        if (written == head.size() + tail.size()) {
-          if (!record_->HasUnsentOutput()) return;
-          // The layer took it all, the socket not: the loop sends the rest once writable.
-          const bool wake = !loop_flushes_;
-          loop_flushes_ = true;
-          if (wake) {
-            loop_->QueueInLoop([self = shared_from_this()] {
-              if (!self->watcher_->IsWriting() && !self->flush_scheduled_) self->Flush();
-            });
-          }
-          return;
-        }
-      }
-    } else if (output_.empty() && !loop_flushes_) {
-      iovec vec[2] = {{head.data(), head.size()}, {const_cast<char*>(tail.data()), tail.size()}};
-      const ssize_t n = SendBuffers(fd_.get(), vec, tail.empty() ? 1 : 2);
-      if (n == static_cast<ssize_t>(head.size() + tail.size())) return;  // nothing for the loop
-      if (n < 0 && errno != EAGAIN && errno != EINTR) {
-        const int err = errno;
-        // Closed on the loop (HandleClose, queued below); until then, later output is dropped
-        // rather than written after a gap.
-        CloseOutputLocked();
-        loop_->QueueInLoop([self = shared_from_this(), err] {
-          self->HandleClose(
-              absl::UnavailableError(absl::StrCat("write failed: ", std::strerror(err))));
-        });
-        return;
-      }
-      if (n > 0) written = static_cast<size_t>(n);
+Connection::WriteOutcome Connection::WriteQueued(absl::Status* error) {
+  if (record_ != nullptr) return WriteQueuedRecords(error);
+  constexpr int kMaxBuffers = 64;
+  for (;;) {
+    if (closing_.load(std::memory_order_acquire)) return WriteOutcome::kClosing;
+    WriteRequest* front = writes_.Front();
+    if (front == nullptr) {
+      if (writes_.TryRelease()) return WriteOutcome::kDrained;
+      continue;  // more came meanwhile
     }
-    // What the socket did not take, copied once into the queue.
-    std::string bytes;
-    if (written < head.size()) {
-      head.erase(0, written);
-      bytes = std::move(head);
-      bytes.append(tail.data(), tail.size());
-    } else {
-      bytes.assign(tail.data() + (written - head.size()), tail.size() - (written - head.size()));
+    if (front->done()) {
+      if (front->kind == WriteRequest::Kind::kEnd) return WriteOutcome::kEnded;
+      writes_.PopFront();  // an empty request
+      continue;
     }
-    const size_t queued = AddQueuedLocked(bytes.size());
-    output_.push_back(std::move(bytes));
-    wake_to_flush = !loop_flushes_;
-    loop_flushes_ = true;
-    if (queued > options_.output_high_water_bytes && !watermark_check_queued_) {
-      watermark_check_queued_ = true;
-      wake_for_watermark = true;
+    iovec vec[kMaxBuffers];
+    int count = 0;
+    for (WriteRequest* r = front; r != nullptr && count <= kMaxBuffers - 2;
+         r = WriteQueue::Next(r)) {
+      count += AddBuffers(*r, vec + count);
+      if (r->kind == WriteRequest::Kind::kEnd) break;  // nothing after a close is written
     }
+    const ssize_t n = SendBuffers(fd_.get(), vec, count);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) return WriteOutcome::kBlocked;
+      *error = absl::UnavailableError(absl::StrCat("write failed: ", std::strerror(errno)));
+      return WriteOutcome::kError;
+    }
+    size_t left = static_cast<size_t>(n);
+    size_t counted = 0;
+    while (left > 0) {
+      WriteRequest* r = writes_.Front();
+      const size_t take = std::min(left, r->left());
+      r->written += take;
+      left -= take;
+      if (r->counted) counted += take;
+      if (r->done() && r->kind == WriteRequest::Kind::kData) writes_.PopFront();
+    }
+    SubtractQueued(counted);
   }
-  if (wake_to_flush || wake_for_watermark) {
-    loop_->QueueInLoop([self = shared_from_this(), wake_to_flush, wake_for_watermark] {
-      // Not while EPOLLOUT is awaited or a flush is already scheduled: those will write it.
-      if (wake_to_flush && !self->watcher_->IsWriting() && !self->flush_scheduled_) {
-        self->Flush();
+}
+
+Connection::WriteOutcome Connection::WriteQueuedRecords(absl::Status* error) {
+  std::lock_guard<std::mutex> lock(record_mu_);
+  for (;;) {
+    // The records of one pass leave together (one send for several, like the plain writev).
+    record_->Cork();
+    WriteOutcome outcome = WriteRecordsLocked(error);
+    RecordIo sent = record_->Uncork();
+    record_stage_held_.store(record_stage_.capacity() > std::string().capacity()
+                                 ? record_stage_.capacity()
+                                 : 0,
+                             std::memory_order_relaxed);
+    if (outcome == WriteOutcome::kError || outcome == WriteOutcome::kClosing) return outcome;
+    if (sent.kind == RecordIo::Kind::kError) {
+      *error = sent.error;
+      return WriteOutcome::kError;
+    }
+    // The output is not written until the layer has sent its records too.
+    if (outcome == WriteOutcome::kBlocked || record_->HasUnsentOutput()) {
+      return WriteOutcome::kBlocked;
+    }
+    if (outcome == WriteOutcome::kEnded) return outcome;
+    // kDrained here means the queue is empty: give it up, unless more came meanwhile.
+    if (writes_.TryRelease()) return WriteOutcome::kDrained;
+  }
+}
+
+Connection::WriteOutcome Connection::WriteRecordsLocked(absl::Status* error) {
+  for (;;) {
+    if (closing_.load(std::memory_order_acquire)) return WriteOutcome::kClosing;
+    // The stage first: after kWantWrite the layer must be offered the same bytes again.
+    if (record_stage_.empty()) StageRecords();
+    WriteRequest* front = nullptr;
+    absl::string_view piece = record_stage_;
+    if (piece.empty()) {
+      front = writes_.Front();
+      if (front == nullptr) return WriteOutcome::kDrained;  // the caller releases
+      if (front->done()) {
+        if (front->kind == WriteRequest::Kind::kEnd) return WriteOutcome::kEnded;
+        writes_.PopFront();
+        continue;
       }
-      if (wake_for_watermark) self->UpdateWatermark();  // and allows the next check
-    });
+      piece = LeftPiece(*front);
+    }
+    RecordIo io = record_->Write(piece.data(), piece.size());
+    if (io.kind == RecordIo::Kind::kWantWrite) return WriteOutcome::kBlocked;
+    if (io.kind != RecordIo::Kind::kOk) {
+      *error = io.kind == RecordIo::Kind::kError
+                   ? io.error
+                   : absl::UnavailableError("TLS write: the session cannot write now");
+      return WriteOutcome::kError;
+    }
+    if (front == nullptr) {
+      record_stage_.erase(0, io.bytes);  // its bytes were uncounted when staged
+      continue;
+    }
+    front->written += io.bytes;
+    if (front->counted) SubtractQueued(io.bytes);
+    if (front->done() && front->kind == WriteRequest::Kind::kData) writes_.PopFront();
   }
 }
 
-size_t Connection::AddQueuedLocked(size_t n) {
-  const size_t queued = queued_bytes_.load(std::memory_order_relaxed) + n;
-  queued_bytes_.store(queued, std::memory_order_relaxed);
-  if (options_.output_budget != nullptr) options_.output_budget->ForceReserve(n);
-  return queued;
+void Connection::StageRecords() {
+  // Small requests are copied into one record; a large one is written from where it is.
+  WriteRequest* front = writes_.Front();
+  if (front == nullptr || front->left() >= RecordLayer::kMaxRecordBytes) return;
+  if (front->kind == WriteRequest::Kind::kEnd) return;
+  // Worth it when more than one piece would make more than one record.
+  if (WriteQueue::Next(front) == nullptr && LeftPiece(*front).size() == front->left()) return;
+  size_t uncounted = 0;
+  while (front != nullptr && front->kind == WriteRequest::Kind::kData &&
+         record_stage_.size() + front->left() <= RecordLayer::kMaxRecordBytes) {
+    const size_t left = front->left();
+    if (front->counted) uncounted += left;
+    for (absl::string_view piece = LeftPiece(*front); !piece.empty();
+         piece = LeftPiece(*front)) {
+      record_stage_.append(piece.data(), piece.size());
+      front->written += piece.size();
+    }
+    writes_.PopFront();
+    front = writes_.Front();
+  }
+  SubtractQueued(uncounted);
 }
 
-void Connection::SubtractQueuedLocked(size_t n) {
-  if (n == 0) return;
-  queued_bytes_.store(queued_bytes_.load(std::memory_order_relaxed) - n,
-                      std::memory_order_relaxed);
-  if (options_.output_budget != nullptr) options_.output_budget->Release(n);
+void Connection::WriteAsOwner() {
+  absl::Status error;
+  const WriteOutcome outcome = WriteQueued(&error);
+  switch (outcome) {
+    case WriteOutcome::kDrained:
+      break;
+    case WriteOutcome::kBlocked: {
+      // The loop writes the rest once the socket is writable; what this thread lent is copied,
+      // and its own request, if part is left, is counted as queued now.
+      writes_.OwnBorrowed();
+      WriteRequest* front = writes_.Front();
+      size_t total = queued_bytes_.load(std::memory_order_relaxed);
+      if (front != nullptr && !front->counted) {
+        front->counted = true;
+        total = AddQueued(front->left());
+      }
+      loop_->QueueInLoop([self = shared_from_this()] { self->TakeOverWrites(); });
+      if (total > options_.output_high_water_bytes) CheckWatermark(total);
+      return;
+    }
+    case WriteOutcome::kEnded:
+    case WriteOutcome::kClosing:
+    case WriteOutcome::kError:
+      SubtractQueued(writes_.Poison());
+      loop_->QueueInLoop(
+          [self = shared_from_this(), error = std::move(error)] { self->OnWritesEnded(error); });
+      break;
+  }
+  CheckWatermark(queued_bytes_.load(std::memory_order_relaxed));
 }
 
-void Connection::SendInLoop(std::string bytes, std::string tail) {
-  if (state_ != State::kOpen) return;
-  size_t queued;
-  {
-    std::lock_guard<std::mutex> lock(output_mu_);
-    if (!output_open_) return;
-    queued = AddQueuedLocked(bytes.size() + tail.size());
-    if (!bytes.empty()) output_.push_back(std::move(bytes));
-    if (!tail.empty()) output_.push_back(std::move(tail));
-    loop_flushes_ = true;
+void Connection::TakeOverWrites() {
+  loop_writes_ = true;
+  if (state_ == State::kClosed) {
+    PoisonWrites();
+    CloseSocket();
+    return;
   }
-  FireWatermark(queued);
-  // Coalesce everything queued during this batch of events into one writev. Replies produced
-  // while input is being handled are flushed by HandleRead itself when the callback returns.
-  if (!flush_scheduled_ && !in_data_callback_ && !watcher_->IsWriting()) {
-    flush_scheduled_ = true;
-    loop_->QueueInLoop([self = shared_from_this()] {
-      self->flush_scheduled_ = false;
-      self->Flush();
-    });
-  }
+  // Level-triggered: if the socket has room already, the write callback runs at once.
+  if (!watcher_->IsWriting()) watcher_->EnableWriting();
 }
 
-void Connection::UpdateWatermark() {
-  size_t queued;
-  {
-    std::lock_guard<std::mutex> lock(output_mu_);
-    watermark_check_queued_ = false;
-    queued = queued_bytes_.load(std::memory_order_relaxed);
-  }
-  FireWatermark(queued);
+void Connection::PoisonWrites() {
+  loop_writes_ = false;
+  SubtractQueued(writes_.Poison());
 }
 
-void Connection::FireWatermark(size_t queued) {
-  if (state_ == State::kClosed || !watermark_callback_) return;
-  if (!above_high_water_ && queued > options_.output_high_water_bytes) {
-    above_high_water_ = true;
-    watermark_callback_(shared_from_this(), true);
-  } else if (above_high_water_ && queued <= options_.output_high_water_bytes / 2) {
-    above_high_water_ = false;
-    watermark_callback_(shared_from_this(), false);
+void Connection::OnWritesEnded(absl::Status error) {
+  write_side_ended_ = true;
+  if (state_ == State::kClosed) {
+    CloseSocket();
+    return;
   }
+  if (!error.ok()) {
+    HandleClose(std::move(error));
+    return;
+  }
+  if (watcher_->IsWriting() && !read_wants_write_) watcher_->DisableWriting();
+  ShutdownWrite();
+  if (state_ == State::kLingering) CloseIfDrained();
 }
 
 void Connection::Flush() {
-  if (state_ == State::kClosed) return;
-  bool drained;
-  size_t queued;
-  int write_error = 0;
-  absl::Status record_error;
-  {
-    std::lock_guard<std::mutex> lock(output_mu_);
-    if (record_ != nullptr) FlushRecordsLocked(&record_error);
-    while (record_ == nullptr && !output_.empty()) {
-      iovec vec[64];
-      int count = 0;
-      size_t offset = output_offset_;
-      for (auto it = output_.begin(); it != output_.end() && count < 64; ++it, offset = 0) {
-        vec[count].iov_base = const_cast<char*>(it->data() + offset);
-        vec[count].iov_len = it->size() - offset;
-        ++count;
-      }
-      const ssize_t n = SendBuffers(fd_.get(), vec, count);
-      if (n < 0) {
-        if (errno != EAGAIN && errno != EINTR) write_error = errno;
-        break;
-      }
-      size_t written = static_cast<size_t>(n);
-      SubtractQueuedLocked(written);
-      while (written > 0) {
-        const size_t left_in_front = output_.front().size() - output_offset_;
-        if (written >= left_in_front) {
-          written -= left_in_front;
-          output_.pop_front();
-          output_offset_ = 0;
-        } else {
-          output_offset_ += written;
-          written = 0;
-        }
-      }
-      if (n == 0) break;
-    }
-    drained = output_.empty() && record_stage_.empty() &&
-              (record_ == nullptr || !record_->HasUnsentOutput());
-    // Until the loop has drained the queue, other threads append to it instead of writing.
-    loop_flushes_ = !drained;
-    queued = queued_bytes_.load(std::memory_order_relaxed);
+  if (state_ == State::kClosed || !loop_writes_) return;
+  absl::Status error;
+  const WriteOutcome outcome = WriteQueued(&error);
+  switch (outcome) {
+    case WriteOutcome::kDrained:
+      loop_writes_ = false;
+      if (watcher_->IsWriting() && !read_wants_write_) watcher_->DisableWriting();
+      break;
+    case WriteOutcome::kBlocked:
+      if (!watcher_->IsWriting()) watcher_->EnableWriting();
+      break;
+    case WriteOutcome::kEnded:
+    case WriteOutcome::kClosing:
+    case WriteOutcome::kError:
+      PoisonWrites();
+      OnWritesEnded(std::move(error));
+      return;
   }
-  if (write_error != 0) {
-    HandleClose(absl::UnavailableError(absl::StrCat("write failed: ", std::strerror(write_error))));
-    return;
-  }
-  if (!record_error.ok()) {
-    HandleClose(record_error);
-    return;
-  }
-  if (drained) {
-    if (watcher_->IsWriting() && !read_wants_write_) watcher_->DisableWriting();
-    if (state_ == State::kShuttingDown || state_ == State::kLingering) ShutdownWrite();
-    if (state_ == State::kLingering) {
-      CloseIfDrained();
-      if (state_ == State::kClosed) return;
-    }
-  } else if (!watcher_->IsWriting()) {
-    watcher_->EnableWriting();
-  }
-  FireWatermark(queued);
+  FireWatermark(queued_bytes_.load(std::memory_order_relaxed));
 }
 
 void Connection::HandleWrite() {
@@ -283,102 +431,35 @@ void Connection::HandleWrite() {
     HandleRead();
     if (state_ == State::kClosed) return;
   }
-  Flush();
-}
-
-bool Connection::OutputEmpty() {
-  std::lock_guard<std::mutex> lock(output_mu_);
-  return output_.empty() && record_stage_.empty() &&
-         (record_ == nullptr || !record_->HasUnsentOutput());
+  if (loop_writes_) {
+    Flush();
+  } else if (watcher_->IsWriting() && !read_wants_write_) {
+    watcher_->DisableWriting();  // the write role went elsewhere (or ended) meanwhile
+  }
 }
 
 void Connection::ShutdownWrite() {
   if (record_ != nullptr) {
-    std::lock_guard<std::mutex> lock(output_mu_);
+    std::lock_guard<std::mutex> lock(record_mu_);
     if (fd_.valid()) record_->SendCloseNotify();
     if (record_->OwnsTransport()) return;
   }
   ::shutdown(fd_.get(), SHUT_WR);
 }
 
-void Connection::FlushRecordsLocked(absl::Status* error) {
-  // The records of this batch leave together (one send for several, like the plain writev).
-  record_->Cork();
-  WriteRecordsLocked(error);
-  RecordIo sent = record_->Uncork();
-  if (sent.kind == RecordIo::Kind::kError && error->ok()) *error = sent.error;
-}
-
-void Connection::WriteRecordsLocked(absl::Status* error) {
-  while (!record_stage_.empty() || !output_.empty()) {
-    // The stage first: after kWantWrite the layer must be offered the same bytes again.
-    if (record_stage_.empty() &&
-        output_.front().size() - output_offset_ < RecordLayer::kMaxRecordBytes &&
-        output_.size() > 1) {
-      while (!output_.empty()) {
-        const size_t left = output_.front().size() - output_offset_;
-        if (record_stage_.size() + left > RecordLayer::kMaxRecordBytes) break;
-        record_stage_.append(output_.front(), output_offset_, left);
-        output_offset_ = 0;
-        output_.pop_front();
-      }
-    }
-    const bool staged = !record_stage_.empty();
-    const char* data = staged ? record_stage_.data() : output_.front().data() + output_offset_;
-    const size_t size = staged ? record_stage_.size() : output_.front().size() - output_offset_;
-    RecordIo io = record_->Write(data, size);
-    if (io.kind == RecordIo::Kind::kWantWrite) return;
-    if (io.kind != RecordIo::Kind::kOk) {
-      *error = io.kind == RecordIo::Kind::kError
-                   ? io.error
-                   : absl::UnavailableError("TLS write: the session cannot write now");
-      return;
-    }
-    SubtractQueuedLocked(io.bytes);
-    if (staged) {
-      record_stage_.erase(0, io.bytes);
-    } else {
-      output_offset_ += io.bytes;
-      if (output_offset_ == output_.front().size()) {
-        output_.pop_front();
-        output_offset_ = 0;
-      }
-    }
+void Connection::CloseSocket() {
+  if (!fd_.valid()) return;
+  if (record_ != nullptr) {
+    std::lock_guard<std::mutex> lock(record_mu_);
+    record_->Close();
+    record_closed_ = true;
   }
-}
-
-size_t Connection::WriteRecordsDirectLocked(std::string* head, absl::string_view* tail,
-                                            absl::Status* error) {
-  // Small: one record, for the price of copying the tail. Large: the tail from where it is.
-  if (!tail->empty() && head->size() + tail->size() <= RecordLayer::kMaxRecordBytes) {
-    head->append(tail->data(), tail->size());
-    *tail = absl::string_view();
-  }
-  size_t written = 0;
-  record_->Cork();
-  for (absl::string_view piece : {absl::string_view(*head), *tail}) {
-    while (!piece.empty() && error->ok()) {
-      RecordIo io = record_->Write(piece.data(), piece.size());
-      if (io.kind == RecordIo::Kind::kWantWrite) break;
-      if (io.kind != RecordIo::Kind::kOk) {
-        *error = io.kind == RecordIo::Kind::kError
-                     ? io.error
-                     : absl::UnavailableError("TLS write: the session cannot write now");
-        break;
-      }
-      piece.remove_prefix(io.bytes);
-      written += io.bytes;
-    }
-    if (!piece.empty()) break;
-  }
-  RecordIo sent = record_->Uncork();
-  if (sent.kind == RecordIo::Kind::kError && error->ok()) *error = sent.error;
-  return written;
+  fd_.reset();
 }
 
 bool Connection::InputPending() {
   if (record_ != nullptr && record_->OwnsTransport()) {
-    std::lock_guard<std::mutex> lock(output_mu_);
+    std::lock_guard<std::mutex> lock(record_mu_);
     return record_->HasBufferedInput();
   }
   int unread = 0;
@@ -386,7 +467,7 @@ bool Connection::InputPending() {
 }
 
 void Connection::CloseIfDrained() {
-  if (!OutputEmpty() || InputPending()) return;
+  if (!write_side_ended_ || InputPending()) return;
   input_.Consume(input_.readable_bytes());
   HandleClose(linger_reason_);
 }
@@ -401,7 +482,7 @@ void Connection::HandleRecordsRead() {
     RecordIo io;
     bool more_buffered = false;
     {
-      std::lock_guard<std::mutex> lock(output_mu_);
+      std::lock_guard<std::mutex> lock(record_mu_);
       if (!fd_.valid()) return;
       io = record_->Read(into, room);
       if (io.kind == RecordIo::Kind::kOk) more_buffered = record_->HasBufferedInput();
@@ -450,7 +531,7 @@ void Connection::HandleRecordsRead() {
   // Plaintext left decrypted in the session: the socket will not say it is readable for it.
   bool buffered;
   {
-    std::lock_guard<std::mutex> lock(output_mu_);
+    std::lock_guard<std::mutex> lock(record_mu_);
     buffered = record_->HasBufferedInput();
   }
   if (buffered && watcher_->IsReading()) {
@@ -477,25 +558,20 @@ void Connection::HandleRead() {
 }
 
 void Connection::Shutdown() {
-  {
-    // At once, not in the loop task: a Send() this thread makes after Shutdown() must be dropped,
-    // and other threads' sends do not wait for the loop.
-    std::lock_guard<std::mutex> lock(output_mu_);
-    CloseOutputLocked();
-  }
+  // At once, not in the loop task: a Send() this thread makes after Shutdown() must be dropped,
+  // and other threads' sends do not wait for the loop. The end is a request in the queue, behind
+  // everything sent before: OnWritesEnded shuts the write side once it is reached.
+  output_open_.store(false, std::memory_order_release);
+  std::unique_ptr<WriteRequest> end = writes_.NewRequest();
+  end->kind = WriteRequest::Kind::kEnd;
+  if (EnqueueRequest(std::move(end), absl::string_view())) WriteAsOwner();
   loop_->RunInLoop([self = shared_from_this()] {
-    if (self->state_ != State::kOpen) return;
-    self->state_ = State::kShuttingDown;
-    // Otherwise Flush() shuts the write side once the queue is written.
-    if (self->OutputEmpty()) self->ShutdownWrite();
+    if (self->state_ == State::kOpen) self->state_ = State::kShuttingDown;
   });
 }
 
 void Connection::ForceClose(absl::Status reason) {
-  {
-    std::lock_guard<std::mutex> lock(output_mu_);
-    CloseOutputLocked();
-  }
+  output_open_.store(false, std::memory_order_release);
   loop_->RunInLoop([self = shared_from_this(), r = std::move(reason)]() mutable {
     self->HandleClose(std::move(r));
   });
@@ -510,14 +586,9 @@ void Connection::RunDataCallback() {
   in_data_callback_ = true;
   data_callback_(shared_from_this(), &input_);
   in_data_callback_ = false;
-  // What the callback sent (typically the replies to what it read) goes out in one write. The
-  // check reads the atomic count rather than taking output_mu_, which another thread may hold for
-  // a whole sendmsg of a large frame: this thread's own sends are seen (it wrote the count), and
-  // what another thread left queued has a flush scheduled by that thread (SendDirect).
-  if (state_ != State::kClosed && !watcher_->IsWriting() && !flush_scheduled_ &&
-      queued_bytes_.load(std::memory_order_relaxed) > 0) {
-    Flush();
-  }
+  // What the callback sent (typically the replies to what it read) goes out in one write, if
+  // the loop owns the output; otherwise the thread that owns it writes it.
+  if (loop_writes_ && !watcher_->IsWriting() && !flush_scheduled_) Flush();
 }
 
 void Connection::RedeliverInput() {
@@ -543,19 +614,24 @@ void Connection::HandleClose(absl::Status reason) {
   if (linger_timer_ != 0) loop_->CancelTimer(linger_timer_);
   linger_timer_ = 0;
   watcher_->Remove();
-  {
-    // Close the socket now rather than with the last reference, so that fd usage is bounded by
-    // the open connections, not by whoever still holds a pointer to a dead one. Under
-    // output_mu_, so no other thread is writing to it and none will.
-    std::lock_guard<std::mutex> lock(output_mu_);
-    CloseOutputLocked();
-    if (record_ != nullptr) record_->Close();
-    fd_.reset();
-    output_.clear();
-    record_stage_.clear();
-    output_offset_ = 0;
-    loop_flushes_ = false;
-    SubtractQueuedLocked(queued_bytes_.load(std::memory_order_relaxed));
+  // Close the socket now rather than with the last reference, so that fd usage is bounded by the
+  // open connections, not by whoever still holds a pointer to a dead one; but only once no thread
+  // may be writing to it. An owner on another thread sees closing_ (or the request below) at its
+  // next step, drops what is queued and hands the close back (OnWritesEnded).
+  output_open_.store(false, std::memory_order_release);
+  closing_.store(true, std::memory_order_release);
+  if (loop_writes_) {
+    PoisonWrites();
+    CloseSocket();
+  } else if (writes_.poisoned()) {
+    CloseSocket();
+  } else {
+    std::unique_ptr<WriteRequest> end = writes_.NewRequest();
+    end->kind = WriteRequest::Kind::kEnd;
+    if (writes_.Push(std::move(end)) == WriteQueue::PushResult::kOwner) {
+      PoisonWrites();
+      CloseSocket();
+    }
   }
   ConnectionPtr self = shared_from_this();
   if (close_callback_) close_callback_(self, reason);
@@ -570,36 +646,40 @@ void Connection::HandleClose(absl::Status reason) {
 
 void Connection::ReleaseIdleBuffers() {
   input_.ReleaseIfEmpty();
-  std::lock_guard<std::mutex> lock(output_mu_);
-  output_.ReleaseIfEmpty();
-  if (record_stage_.empty()) std::string().swap(record_stage_);
-  if (record_ != nullptr && fd_.valid()) record_->ReleaseIdleBuffers();
+  if (record_ == nullptr || state_ == State::kClosed) return;
+  {
+    std::lock_guard<std::mutex> lock(record_mu_);
+    if (!record_closed_) record_->ReleaseIdleBuffers();  // the record layer's own buffers
+  }
+  // An empty queue holds no memory; the record stage belongs to the queue's owner. Taking the
+  // role with an empty request frees it when nobody is writing.
+  if (loop_writes_) return;
+  std::unique_ptr<WriteRequest> probe = writes_.NewRequest();
+  if (writes_.Push(std::move(probe)) != WriteQueue::PushResult::kOwner) return;
+  if (record_stage_.empty()) {
+    std::string().swap(record_stage_);
+    record_stage_held_.store(0, std::memory_order_relaxed);
+  }
+  loop_writes_ = true;
+  Flush();  // pops the probe and writes whatever came behind it
 }
 
 size_t Connection::buffer_bytes_held() {
-  std::lock_guard<std::mutex> lock(output_mu_);
-  const size_t stage =
-      record_stage_.capacity() > std::string().capacity() ? record_stage_.capacity() : 0;
-  return input_.capacity() + output_.capacity() * sizeof(std::string) + stage;
+  return input_.capacity() + record_stage_held_.load(std::memory_order_relaxed);
 }
 
 void Connection::SendAndClose(std::string bytes, absl::Status reason, absl::Duration linger) {
-  {
-    // Queued at once, behind everything sent before and ahead of nothing: later sends are dropped.
-    std::lock_guard<std::mutex> lock(output_mu_);
-    if (output_open_ && !bytes.empty()) {
-      AddQueuedLocked(bytes.size());
-      output_.push_back(std::move(bytes));
-      loop_flushes_ = true;
-    }
-    CloseOutputLocked();
-  }
+  // Queued at once, behind everything sent before and ahead of nothing: later sends are dropped.
+  // If the output was closed already, `bytes` are too.
+  const bool was_open = output_open_.exchange(false, std::memory_order_acq_rel);
+  std::unique_ptr<WriteRequest> end = writes_.NewRequest();
+  end->kind = WriteRequest::Kind::kEnd;
+  if (was_open) end->head = std::move(bytes);
+  if (EnqueueRequest(std::move(end), absl::string_view())) WriteAsOwner();
   loop_->RunInLoop([self = shared_from_this(), r = std::move(reason), linger]() mutable {
     if (self->state_ == State::kClosed || self->state_ == State::kLingering) return;
     self->state_ = State::kLingering;
     self->linger_reason_ = std::move(r);
-    self->Flush();  // Shuts the write side once the output is written, and may close.
-    if (self->state_ == State::kClosed) return;
     self->StartReading();
     std::weak_ptr<Connection> weak = self;
     self->linger_timer_ = self->loop_->RunAfter(linger, [weak] {
@@ -608,6 +688,8 @@ void Connection::SendAndClose(std::string bytes, absl::Status reason, absl::Dura
         c->HandleClose(c->linger_reason_);
       }
     });
+    // The end may have been written already (OnWritesEnded ran before this task).
+    if (self->write_side_ended_) self->CloseIfDrained();
   });
 }
 

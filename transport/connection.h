@@ -7,24 +7,37 @@
 // a worker thread finishing a call must be able to reply to, or find closed, a connection the
 // loop may drop at any moment.
 //
-// Threading: Send(), Shutdown(), SendAndClose(), ForceClose() and queued_output_bytes() are safe
-// from any thread. Everything else, and every callback, runs on the connection's loop thread.
+// Threading: Send(), Enqueue(), Shutdown(), SendAndClose(), ForceClose() and
+// queued_output_bytes() are safe from any thread. Everything else, and every callback, runs on the
+// connection's loop thread.
 //
-// Output: Send() from a thread other than the loop's writes to the socket itself when nothing is
-// queued ahead of it (as brpc does), so a worker streaming data costs no wake-up of the loop and no
-// copy into the queue; only what the socket does not take at once is queued for the loop. Sends
-// from the loop thread are queued and written together, one writev per batch of events. Either
-// way, bytes leave in the order their Send() calls took output_mu_.
+// Output: a WriteQueue (transport/write_queue.h), which threads join without a mutex. The thread
+// whose send finds the queue empty owns the socket's write side and writes, then writes what other
+// threads queued meanwhile; the others return at once, their bytes queued. An owner that meets a
+// full socket (EAGAIN) passes the role to the loop, which writes the rest when the socket is
+// writable, and returns. No lock is held across sendmsg, and the loop never waits for a thread
+// that is sending. Sends from the loop thread are queued and, when the loop owns the queue, written
+// together, one writev per batch of events. Bytes leave in the order of the queue's exchanges,
+// which for one thread is the order of its Send() calls; a close (Shutdown, SendAndClose) is a
+// request in the same queue, so whatever was sent before it is written and what came after it is
+// dropped; ForceClose and errors drop everything still queued.
 //
 // Protected connections: with a RecordLayer (a TLS session whose handshake is done), the same
-// paths read and write through it instead of the socket. The layer is called only under
-// output_mu_ (reads too), since a TLS session is one object for both directions. Small pieces of
-// output are gathered into one record of up to 16 KiB, and the records of a batch leave together
-// (RecordLayer::Cork, the writev of the plain path); a large piece is written from where it is.
-// Records the layer has taken and the socket not yet (at most 256 KiB for TLS) are not counted in
-// queued_output_bytes(), but the output is not drained until they are sent. Graceful closes send
-// close_notify first. A layer that owns its transport (an in-memory pipe, transport/memory_pipe.h)
-// carries the bytes itself, and the fd only tells the loop when to read.
+// paths read and write through it instead of the socket. One session serves both directions, so
+// every call into the layer is made holding record_mu_: the owner of the write queue holds it while
+// it writes a batch through the layer (and so across the layer's own socket write), and the loop
+// while it reads. With TLS the loop may thus wait for an owner's write; plaintext connections have
+// no such lock. Small pieces of output are gathered into one record of up to 16 KiB, and the
+// records of a batch leave together (RecordLayer::Cork, the writev of the plain path); a large
+// piece is written from where it is. Records the layer has taken and the socket not yet (at most
+// 256 KiB for TLS) are not counted in queued_output_bytes(), but the output is not drained until
+// they are sent. Graceful closes send close_notify first. A layer that owns its transport (an
+// in-memory pipe, transport/memory_pipe.h) carries the bytes itself, and the fd only tells the
+// loop when to read.
+//
+// Lock order: record_mu_ is the only mutex here and a leaf: nothing is locked while it is held.
+// Callers (rpc/call_stream.h, rpc/stream_route.h) may hold their own locks around Enqueue(),
+// which takes none (a loop task queue's mutex at most); Send() writes, so call it without them.
 #ifndef FRAMERPC_TRANSPORT_CONNECTION_H_
 #define FRAMERPC_TRANSPORT_CONNECTION_H_
 
@@ -39,15 +52,39 @@
 #include "transport/buffer.h"
 #include "transport/byte_budget.h"
 #include "transport/event_loop.h"
-#include "transport/output_queue.h"
 #include "transport/record_layer.h"
 #include "transport/socket_address.h"
 #include "transport/watcher.h"
+#include "transport/write_queue.h"
 
 namespace framerpc {
 
 class Connection;
 using ConnectionPtr = std::shared_ptr<Connection>;
+
+// The write role an Enqueue() found free: its holder writes the connection's queued output with
+// Write(), or when it goes, after releasing whatever lock it held around Enqueue(). Empty (no
+// role) when another thread writes, or the loop, or the output is closed. Movable, not copyable;
+// holding one blocks the connection's output until it is written, so hold it only briefly, never
+// across a wait.
+class WriteTicket {
+ public:
+  WriteTicket() = default;
+  ~WriteTicket() { Write(); }
+  WriteTicket(WriteTicket&& other) noexcept : connection_(std::move(other.connection_)) {}
+  WriteTicket& operator=(WriteTicket&& other) noexcept;
+  WriteTicket(const WriteTicket&) = delete;
+  WriteTicket& operator=(const WriteTicket&) = delete;
+
+  // Writes (if this ticket holds the role) and empties the ticket.
+  void Write();
+  bool holds_write() const { return connection_ != nullptr; }
+
+ private:
+  friend class Connection;
+  explicit WriteTicket(ConnectionPtr connection) : connection_(std::move(connection)) {}
+  ConnectionPtr connection_;
+};
 
 struct ConnectionOptions {
   // When queued output exceeds this, the watermark callback fires with `true`; when it drains
@@ -87,15 +124,21 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Start();
 
   // Writes `bytes` after everything sent before. Thread-safe. Output queued on the loop thread
-  // within one batch of events is written with a single writev; another thread writes directly
-  // when nothing is queued (see Output above). Dropped silently once Shutdown(), SendAndClose()
-  // or ForceClose() has been called (from any thread), or the connection has closed.
+  // within one batch of events is written with a single writev; another thread writes itself
+  // when it finds the queue empty (see Output above). Dropped silently once Shutdown(),
+  // SendAndClose() or ForceClose() has been called (from any thread), or the connection has
+  // closed.
   void Send(std::string bytes);
-  // Sends `head` then `tail`, as Send(head + tail) would. From another thread, a direct write takes
-  // both from where they are (one sendmsg with two buffers), and `tail` is copied only if the
-  // socket does not take it all; from the loop thread it is always copied into the queue. `tail`
-  // need only live until this returns.
+  // Sends `head` then `tail`, as Send(head + tail) would. From another thread that finds the queue
+  // empty, the write takes both from where they are (one sendmsg with two buffers), and `tail` is
+  // copied only if the socket does not take it all; a thread that queues behind another copies
+  // it; from the loop thread it is always copied. `tail` need only live until this returns.
   void Send(std::string head, absl::string_view tail);
+  // Send(head, tail) in two steps, for a caller that orders its frames under a lock of its own:
+  // queues the frame now (its place in the output is taken here) and returns the write role if
+  // it was free, to be used once the lock is released (WriteTicket::Write). `tail` must live
+  // until the ticket is written or gone. Takes no lock (see Lock order above).
+  WriteTicket Enqueue(std::string head, absl::string_view tail);
   // The same with a tail it takes over: on the loop thread, both are queued as they are and
   // written with one writev, so that a large tail (a reply's attachment) is never copied; from
   // another thread, as Send(head, tail) above.
@@ -126,10 +169,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // them again. For an owner that knows the connection is quiet (a server's, after
   // ConnectionTimeoutOptions::release_buffers).
   void ReleaseIdleBuffers();
-  // Loop thread: bytes of buffer storage held now (input buffer and output queue), for tests.
+  // Loop thread: bytes of buffer storage held now (input buffer and record stage); queued
+  // requests are not counted (queued_output_bytes() has them). For tests and connection info.
   size_t buffer_bytes_held();
   // Loop thread: true from the watermark callback's `true` until its `false`.
-  bool above_high_water() const { return above_high_water_; }
+  bool above_high_water() const { return above_high_water_.load(std::memory_order_relaxed); }
 
   bool closed() const { return state_ == State::kClosed; }
   // Output accepted by Send() and not yet written. Any thread.
@@ -138,42 +182,63 @@ class Connection : public std::enable_shared_from_this<Connection> {
   EventLoop* loop() const { return loop_; }
 
  private:
+  friend class WriteTicket;
   enum class State { kOpen, kShuttingDown, kLingering, kClosed };
+  // How an owner's write of the queue ended.
+  enum class WriteOutcome {
+    kDrained,  // all written; the queue is released (the caller no longer owns it)
+    kBlocked,  // the socket (or record layer) is full; the caller still owns the queue
+    kEnded,    // a close request's bytes are written: nothing more may be
+    kClosing,  // the connection closed meanwhile: drop everything
+    kError,    // the write failed
+  };
 
-  // Queues `bytes`, then `tail` if not empty, as pieces of their own (no copy).
-  void SendInLoop(std::string bytes, std::string tail = std::string());
-  // Another thread's Send(): writes at once if nothing is queued, queues the rest.
-  void SendDirect(std::string head, absl::string_view tail);
+  // Queues `request` (then `borrowed`, see WriteQueue::Push). Returns true when the calling thread,
+  // not the loop's, now owns the queue and must write it (WriteAsOwner). On the loop thread, an
+  // empty queue becomes the loop's and a flush is scheduled.
+  bool EnqueueRequest(std::unique_ptr<WriteRequest> request, absl::string_view borrowed);
+  // Counts `n` more queued bytes, in queued_bytes_ and the output budget; returns the new total.
+  size_t AddQueued(size_t n);
+  void SubtractQueued(size_t n);
+  // After `total` bytes are queued, or written down to it: has the loop check the watermarks if
+  // one may have been crossed.
+  void CheckWatermark(size_t total);
+  // Owner: writes the queue until drained, blocked, ended or failed (`*error`).
+  WriteOutcome WriteQueued(absl::Status* error);
+  // The same through record_, holding record_mu_.
+  WriteOutcome WriteQueuedRecords(absl::Status* error);
+  // Owner, record_mu_ held: one pass over the queue through record_ (see WriteQueuedRecords).
+  WriteOutcome WriteRecordsLocked(absl::Status* error);
+  // Owner, record_mu_ held: gathers the small requests at the front into record_stage_.
+  void StageRecords();
+  // Owner, not the loop: WriteQueued, then passes the role to the loop or poisons the queue as
+  // the outcome requires.
+  void WriteAsOwner();
+  // Loop, given the role by a thread whose write met a full socket.
+  void TakeOverWrites();
+  // Loop: the queue is poisoned (an owner's close request, error, or the close): ends the write
+  // side, closes the socket if the connection is closed, or closes it with `error`.
+  void OnWritesEnded(absl::Status error);
+  // Loop: closes the socket (and record layer). Only once no thread may write to it.
+  void CloseSocket();
+  // Loop: poisons the queue it owns, dropping what is queued.
+  void PoisonWrites();
   void HandleRead();
   // HandleRead through record_.
   void HandleRecordsRead();
   void HandleWrite();
-  // Requires output_mu_. Writes queued output through record_ until it is all written or the
-  // layer must wait; a failure in `*error`.
-  void FlushRecordsLocked(absl::Status* error);
-  // The same, record by record, without the batching.
-  void WriteRecordsLocked(absl::Status* error);
-  // Requires output_mu_ and nothing queued. Writes `*head` then `*tail` through record_; when
-  // they are small, the tail is first appended to the head (and *tail emptied) to make one
-  // record. Returns the bytes taken. A failure in `*error`.
-  size_t WriteRecordsDirectLocked(std::string* head, absl::string_view* tail,
-                                  absl::Status* error);
   // Closes the write side: close_notify through record_ first, if there is one.
   void ShutdownWrite();
   void HandleClose(absl::Status reason);
+  // Loop: writes the queue if the loop owns it.
   void Flush();
+  // Loop: schedules a Flush() for the end of this batch of events.
+  void ScheduleFlush();
   // Fires the watermark callback on a crossing of the high or the low water mark.
   void UpdateWatermark();
-  // The same, for `queued` bytes just read under output_mu_.
+  // The same, for `queued` bytes.
   void FireWatermark(size_t queued);
-  // Stops accepting output: later Send() calls are dropped. Requires output_mu_.
-  void CloseOutputLocked() { output_open_ = false; }
-  // Counts `n` more (less) queued bytes, in queued_bytes_ and the output budget. Require
-  // output_mu_. AddQueuedLocked returns the new total.
-  size_t AddQueuedLocked(size_t n);
-  void SubtractQueuedLocked(size_t n);
   std::string SocketErrorText() const;
-  bool OutputEmpty();
   // Input the peer sent that is not yet read (in the socket, or in a layer that owns its
   // transport); true when that cannot be told.
   bool InputPending();
@@ -183,8 +248,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void RunDataCallback();
 
   EventLoop* const loop_;
-  // Reset on the loop thread under output_mu_; other threads use it only under output_mu_ while
-  // output_open_.
+  // Reset on the loop thread once no thread may write to it (the write queue is poisoned); the
+  // queue's owner writes to it from any thread until then.
   ScopedFd fd_;
   const SocketAddress peer_;
   const ConnectionOptions options_;
@@ -192,28 +257,29 @@ class Connection : public std::enable_shared_from_this<Connection> {
   State state_ = State::kOpen;
   Buffer input_;
 
-  // Output, shared by the loop and by threads sending directly. Every write to the socket is
-  // made holding output_mu_, which is what keeps the bytes in order.
-  std::mutex output_mu_;
-  OutputQueue output_;              // guarded by output_mu_
-  size_t output_offset_ = 0;        // guarded by output_mu_: bytes of output_.front() written
-  bool output_open_ = true;         // guarded by output_mu_: false once closing or closed
-  // guarded by output_mu_: the loop will write output_ (a flush is scheduled or it waits for
-  // EPOLLOUT). While set, other threads queue instead of writing.
-  bool loop_flushes_ = false;
-  // guarded by output_mu_: a watermark check has been handed to the loop and not yet run.
-  bool watermark_check_queued_ = false;
-  std::atomic<size_t> queued_bytes_{0};  // written under output_mu_
-
-  // guarded by output_mu_ (and the loop thread for the pointer): see Protected connections.
-  std::unique_ptr<RecordLayer> record_;
-  // guarded by output_mu_: small queued pieces gathered into one record; written before output_.
+  // ----- Output (see Output above).
+  WriteQueue writes_;
+  std::atomic<bool> output_open_{true};  // false once a close was asked for: later sends dropped
+  std::atomic<bool> closing_{false};     // HandleClose has run: the owner drops what is queued
+  std::atomic<size_t> queued_bytes_{0};  // queued and not yet written (the owner's own excepted)
+  std::atomic<bool> watermark_check_queued_{false};  // a watermark check is queued to the loop
+  std::atomic<bool> above_high_water_{false};        // written on the loop
+  // Owner of writes_ only: small queued pieces gathered into one record; written first.
   std::string record_stage_;
+  std::atomic<size_t> record_stage_held_{0};  // its capacity, for buffer_bytes_held()
+  // Loop thread only:
+  bool loop_writes_ = false;        // the loop owns writes_ (a flush is due or EPOLLOUT awaited)
+  bool write_side_ended_ = false;   // writes_ is poisoned and the loop has ended the write side
+
+  // Every call into record_ is made holding record_mu_ (see Protected connections). The pointer
+  // is set before Start() and not changed after.
+  std::mutex record_mu_;
+  bool record_closed_ = false;  // guarded by record_mu_: record_->Close() has run
+  std::unique_ptr<RecordLayer> record_;
   bool read_wants_write_ = false;  // the record layer's read waits for writability
 
   bool flush_scheduled_ = false;
   bool in_data_callback_ = false;  // sends during it are flushed when it returns
-  bool above_high_water_ = false;
   TimerId linger_timer_ = 0;
   absl::Status linger_reason_;
   DataCallback data_callback_;

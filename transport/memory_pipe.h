@@ -10,12 +10,12 @@
 // Bounds: a write is never refused for want of room (there is no socket buffer to fill), so what
 // one end holds unread is bounded only by what its peer sends and by how soon it reads. Both ends
 // belong to this process, and the RPC layer's own bounds (calls in flight, stream windows)
-// bound it; but a reader that stops reading does not push back on the writer's output queue.
+// bound it; but a reader that stops reading does not push back on the writer's write queue.
 //
 // Lifetime: the two ends share the pipe's state (shared ownership: either end may go first); each
 // end's eventfd lives until both ends are gone, so a Connection's own duplicate of it never
 // refers to a reused fd number. Thread safety: each layer is called by its Connection under the
-// Connection's output mutex (RecordLayer's rule); the two ends may be used from different threads
+// Connection's record mutex (RecordLayer's rule); the two ends may be used from different threads
 // at once (the shared state has a mutex of its own).
 #ifndef FRAMERPC_TRANSPORT_MEMORY_PIPE_H_
 #define FRAMERPC_TRANSPORT_MEMORY_PIPE_H_

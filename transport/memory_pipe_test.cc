@@ -7,8 +7,11 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "base/notification.h"
 #include "gtest/gtest.h"
 #include "transport/connection.h"
@@ -182,6 +185,89 @@ TEST(MemoryPipeTest, JoinsTwoConnections) {
   a->ForceClose(absl::CancelledError("done"));
   ASSERT_TRUE(b_closed.WaitForNotificationWithTimeout(absl::Seconds(30)));
   EXPECT_TRUE(absl::IsUnavailable(b_close_reason)) << b_close_reason;
+}
+
+// Through a record layer (the TLS path's code), the write queue's owner gathers small frames into
+// records and writes large ones from where they are, holding the layer's mutex; frames from many
+// threads and the loop arrive whole, in each thread's order.
+TEST(MemoryPipeTest, FramesFromManyThreadsArriveWholeInEachThreadsOrder) {
+  EventLoopThread loop_a;
+  EventLoopThread loop_b;
+  auto pipe = NewMemoryPipe();
+  ASSERT_TRUE(pipe.ok()) << pipe.status();
+  const SocketAddress peer = *SocketAddress::Parse("unix:@memory-pipe-test");
+  auto a = std::make_shared<Connection>(loop_a.loop(), std::move(pipe->first.readiness), peer,
+                                        ConnectionOptions{});
+  a->set_record_layer(std::move(pipe->first.layer));
+  auto b = std::make_shared<Connection>(loop_b.loop(), std::move(pipe->second.readiness), peer,
+                                        ConnectionOptions{});
+  b->set_record_layer(std::move(pipe->second.layer));
+  std::mutex mu;
+  std::condition_variable arrived;
+  std::string got;
+  b->set_data_callback([&](const ConnectionPtr&, Buffer* buffer) {
+    std::lock_guard<std::mutex> lock(mu);
+    got.append(std::string(buffer->view()));
+    buffer->Consume(buffer->readable_bytes());
+    arrived.notify_all();
+  });
+  a->set_data_callback([](const ConnectionPtr&, Buffer* buffer) {
+    buffer->Consume(buffer->readable_bytes());
+  });
+  loop_a.loop()->RunInLoopAndWait([&] { a->Start(); });
+  loop_b.loop()->RunInLoopAndWait([&] { b->Start(); });
+
+  constexpr int kThreads = 5;  // the last sends from a's loop
+  constexpr int kPerThread = 300;
+  auto length = [](int t, int i) { return i % 40 == 3 ? 40000 : (i * 37 + t * 11) % 700; };
+  auto send = [&](int t, int i) {
+    const int n = length(t, i);
+    a->Send(absl::StrCat(t, ":", i, ":", n, ";"), std::string(n, static_cast<char>('a' + t)));
+  };
+  size_t want = 0;
+  for (int t = 0; t < kThreads; ++t) {
+    for (int i = 0; i < kPerThread; ++i) {
+      const int n = length(t, i);
+      want += absl::StrCat(t, ":", i, ":", n, ";").size() + n;
+    }
+  }
+  std::vector<std::thread> senders;
+  for (int t = 0; t + 1 < kThreads; ++t) {
+    senders.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) send(t, i);
+    });
+  }
+  for (int i = 0; i < kPerThread; i += 10) {
+    loop_a.loop()->RunInLoopAndWait([&] {
+      for (int k = i; k < i + 10; ++k) send(kThreads - 1, k);
+    });
+  }
+  for (std::thread& sender : senders) sender.join();
+  std::unique_lock<std::mutex> lock(mu);
+  ASSERT_TRUE(
+      arrived.wait_for(lock, std::chrono::seconds(30), [&] { return got.size() >= want; }));
+  ASSERT_EQ(got.size(), want);
+  std::vector<int> next(kThreads, 0);
+  size_t pos = 0;
+  while (pos < got.size()) {
+    const size_t c1 = got.find(':', pos);
+    const size_t c2 = got.find(':', c1 + 1);
+    const size_t semi = got.find(';', c2 + 1);
+    ASSERT_NE(semi, std::string::npos);
+    const int t = std::stoi(got.substr(pos, c1 - pos));
+    const int i = std::stoi(got.substr(c1 + 1, c2 - c1 - 1));
+    const int n = std::stoi(got.substr(c2 + 1, semi - c2 - 1));
+    ASSERT_TRUE(t >= 0 && t < kThreads) << "at " << pos;
+    ASSERT_EQ(i, next[t]) << "thread " << t;
+    ASSERT_EQ(n, length(t, i));
+    ASSERT_EQ(got.compare(semi + 1, n, std::string(n, static_cast<char>('a' + t))), 0);
+    ++next[t];
+    pos = semi + 1 + n;
+  }
+  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(next[t], kPerThread);
+  lock.unlock();
+  loop_a.loop()->RunInLoopAndWait([&] { a->ForceClose(absl::CancelledError("done")); });
+  loop_b.loop()->RunInLoopAndWait([&] { b->ForceClose(absl::CancelledError("done")); });
 }
 
 }  // namespace
