@@ -393,43 +393,43 @@ TEST(StreamRetryLimitsTest, AStreamPastTheRetryBufferIsNotRetried) {
   }
 }
 
+// Three servers in pick_first order: the first refuses every stream after its half-close, the
+// second holds the stream it gets, the third would serve it. A retried stream lands on the second.
+struct RefusedThenHeld {
+  RealServer real;
+  std::atomic<int> refused_messages{0};
+  ScriptedServer refuser{RefuseAfterHalfClose(&refused_messages)};
+  Notification held;
+  ScriptedServer holder{Hold(&held)};
+  std::unique_ptr<Channel> channel =
+      PickFirst({refuser.address(), holder.address(), real.address()});
+};
+
 // Refused by the first server, the stream goes to the second, which holds it; the caller cancels
 // it there: it ends CANCELLED and goes nowhere else.
 TEST(StreamRetryLimitsTest, CancelledAfterARetryGoesNoFurther) {
-  RealServer real;
-  std::atomic<int> refused_messages{0};
-  ScriptedServer refuser(RefuseAfterHalfClose(&refused_messages));
-  Notification held;
-  ScriptedServer holder(Hold(&held));
-  std::unique_ptr<Channel> channel =
-      PickFirst({refuser.address(), holder.address(), real.address()});
-  StreamTestService::Stub stub(channel.get());
+  RefusedThenHeld servers;
+  StreamTestService::Stub stub(servers.channel.get());
   ClientContext context;
   context.set_timeout(absl::Seconds(30));
   CountRequest request;
   request.set_count(3);
   auto reader = stub.Count(&context, request);
-  ASSERT_TRUE(held.WaitForNotificationWithTimeout(absl::Seconds(10)))
+  ASSERT_TRUE(servers.held.WaitForNotificationWithTimeout(absl::Seconds(10)))
       << "the refused stream did not go to the next server";
   context.TryCancel();
   Chunk chunk;
   EXPECT_FALSE(reader->Read(&chunk));
   EXPECT_EQ(reader->Finish().code(), absl::StatusCode::kCancelled);
-  EXPECT_EQ(real.calls(), 0);
-  channel.reset();
+  EXPECT_EQ(servers.real.calls(), 0);
+  servers.channel.reset();
 }
 
 // The retried stream keeps the caller's deadline: held by the second server, it ends
 // DEADLINE_EXCEEDED there instead of going on to the third.
 TEST(StreamRetryLimitsTest, TheDeadlineBoundsRetries) {
-  RealServer real;
-  std::atomic<int> refused_messages{0};
-  ScriptedServer refuser(RefuseAfterHalfClose(&refused_messages));
-  Notification held;
-  ScriptedServer holder(Hold(&held));
-  std::unique_ptr<Channel> channel =
-      PickFirst({refuser.address(), holder.address(), real.address()});
-  StreamTestService::Stub stub(channel.get());
+  RefusedThenHeld servers;
+  StreamTestService::Stub stub(servers.channel.get());
   ClientContext context;
   context.set_timeout(absl::Seconds(1));
   CountRequest request;
@@ -438,9 +438,9 @@ TEST(StreamRetryLimitsTest, TheDeadlineBoundsRetries) {
   Chunk chunk;
   EXPECT_FALSE(reader->Read(&chunk));
   EXPECT_EQ(reader->Finish().code(), absl::StatusCode::kDeadlineExceeded);
-  EXPECT_TRUE(held.HasBeenNotified());
-  EXPECT_EQ(real.calls(), 0);
-  channel.reset();
+  EXPECT_TRUE(servers.held.HasBeenNotified());
+  EXPECT_EQ(servers.real.calls(), 0);
+  servers.channel.reset();
 }
 
 // Every endpoint refuses: the stream ends UNAVAILABLE, marked never sent, after one attempt each.

@@ -133,20 +133,26 @@ TEST(MemoryPipeTest, AnIdleConnectionReleasesItsRecordLayersBuffers) {
   EXPECT_EQ(layer->releases, 1);
 }
 
+// Two Connections, on `loop_a` and `loop_b`, joined by a memory pipe (not started).
+void JoinedConnections(EventLoop* loop_a, EventLoop* loop_b, ConnectionPtr* a, ConnectionPtr* b) {
+  auto pipe = NewMemoryPipe();
+  ASSERT_TRUE(pipe.ok()) << pipe.status();
+  const SocketAddress peer = *SocketAddress::Parse("unix:@memory-pipe-test");
+  *a = std::make_shared<Connection>(loop_a, std::move(pipe->first.readiness), peer,
+                                    ConnectionOptions{});
+  (*a)->set_record_layer(std::move(pipe->first.layer));
+  *b = std::make_shared<Connection>(loop_b, std::move(pipe->second.readiness), peer,
+                                    ConnectionOptions{});
+  (*b)->set_record_layer(std::move(pipe->second.layer));
+}
+
 // Two Connections on two loops joined by a pipe: what one sends the other's data callback gets,
 // and one closing closes the other.
 TEST(MemoryPipeTest, JoinsTwoConnections) {
   EventLoopThread loop_a;
   EventLoopThread loop_b;
-  auto pipe = NewMemoryPipe();
-  ASSERT_TRUE(pipe.ok()) << pipe.status();
-  const SocketAddress peer = *SocketAddress::Parse("unix:@memory-pipe-test");
-  auto a = std::make_shared<Connection>(loop_a.loop(), std::move(pipe->first.readiness), peer,
-                                        ConnectionOptions{});
-  a->set_record_layer(std::move(pipe->first.layer));
-  auto b = std::make_shared<Connection>(loop_b.loop(), std::move(pipe->second.readiness), peer,
-                                        ConnectionOptions{});
-  b->set_record_layer(std::move(pipe->second.layer));
+  ConnectionPtr a, b;
+  ASSERT_NO_FATAL_FAILURE(JoinedConnections(loop_a.loop(), loop_b.loop(), &a, &b));
 
   const std::string big(3 << 20, 'z');  // more than one read's worth
   std::mutex mu;
@@ -193,15 +199,8 @@ TEST(MemoryPipeTest, JoinsTwoConnections) {
 TEST(MemoryPipeTest, FramesFromManyThreadsArriveWholeInEachThreadsOrder) {
   EventLoopThread loop_a;
   EventLoopThread loop_b;
-  auto pipe = NewMemoryPipe();
-  ASSERT_TRUE(pipe.ok()) << pipe.status();
-  const SocketAddress peer = *SocketAddress::Parse("unix:@memory-pipe-test");
-  auto a = std::make_shared<Connection>(loop_a.loop(), std::move(pipe->first.readiness), peer,
-                                        ConnectionOptions{});
-  a->set_record_layer(std::move(pipe->first.layer));
-  auto b = std::make_shared<Connection>(loop_b.loop(), std::move(pipe->second.readiness), peer,
-                                        ConnectionOptions{});
-  b->set_record_layer(std::move(pipe->second.layer));
+  ConnectionPtr a, b;
+  ASSERT_NO_FATAL_FAILURE(JoinedConnections(loop_a.loop(), loop_b.loop(), &a, &b));
   std::mutex mu;
   std::condition_variable arrived;
   std::string got;
