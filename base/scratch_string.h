@@ -1,9 +1,12 @@
-// ScratchString: a std::string borrowed, for one scope, from one kept per thread, so that a hot
-// path that builds a short-lived buffer (a request frame, a reply head) does not allocate it on
-// every call. The string starts empty; when the scope ends it goes back to the thread's cache if
-// its capacity is at most `kKeepBytes` (a burst of large frames does not pin memory), else it is
-// freed. Nesting is safe: an inner ScratchString on the same thread finds the cache empty and
-// starts from a fresh string.
+// ThreadScratch<T, Policy>: a T borrowed, for one scope, from one kept per thread, so that a hot
+// path that builds a short-lived object (a request frame, a decoded frame) reuses the memory the
+// last one grew instead of allocating it on every call. Policy::Reset(T*) prepares the borrowed
+// value; when the scope ends the value goes back to the thread's cache if Policy::Keep(value)
+// (so a burst of large ones does not pin memory), else it is destroyed. Nesting is safe: an inner
+// ThreadScratch of the same type on the same thread finds the cache empty (moved from) and
+// starts from that.
+//
+// ScratchString: a std::string that starts empty and is kept up to 64 KiB of capacity.
 //
 // Not thread-safe, and must be destroyed on the thread that made it (it is a scope guard).
 #ifndef FRAMERPC_BASE_SCRATCH_STRING_H_
@@ -15,28 +18,35 @@
 
 namespace framerpc {
 
-class ScratchString {
+template <typename T, typename Policy>
+class ThreadScratch {
  public:
-  static constexpr size_t kKeepBytes = 64 << 10;
-
-  ScratchString() : value_(std::move(Cache())) { value_.clear(); }
-  ~ScratchString() {
-    if (value_.capacity() <= kKeepBytes) Cache() = std::move(value_);
+  ThreadScratch() : value_(std::move(Cache())) { Policy::Reset(&value_); }
+  ~ThreadScratch() {
+    if (Policy::Keep(value_)) Cache() = std::move(value_);
   }
-  ScratchString(const ScratchString&) = delete;
-  ScratchString& operator=(const ScratchString&) = delete;
+  ThreadScratch(const ThreadScratch&) = delete;
+  ThreadScratch& operator=(const ThreadScratch&) = delete;
 
-  std::string* get() { return &value_; }
-  std::string& operator*() { return value_; }
+  T* get() { return &value_; }
+  T& operator*() { return value_; }
 
  private:
-  static std::string& Cache() {
-    thread_local std::string cache;
+  static T& Cache() {
+    thread_local T cache;
     return cache;
   }
 
-  std::string value_;
+  T value_;
 };
+
+struct ScratchStringPolicy {
+  static constexpr size_t kKeepBytes = 64 << 10;
+  static void Reset(std::string* value) { value->clear(); }
+  static bool Keep(const std::string& value) { return value.capacity() <= kKeepBytes; }
+};
+
+using ScratchString = ThreadScratch<std::string, ScratchStringPolicy>;
 
 }  // namespace framerpc
 

@@ -36,10 +36,10 @@ TEST(ScratchStringTest, NestedScratchesAreDistinct) {
 TEST(ScratchStringTest, LargeBuffersAreNotKept) {
   {
     ScratchString scratch;
-    scratch.get()->assign(ScratchString::kKeepBytes + 1, 'x');
+    scratch.get()->assign(ScratchStringPolicy::kKeepBytes + 1, 'x');
   }
   ScratchString again;
-  EXPECT_LE(again.get()->capacity(), ScratchString::kKeepBytes);
+  EXPECT_LE(again.get()->capacity(), ScratchStringPolicy::kKeepBytes);
 }
 
 TEST(ScratchStringTest, EachThreadHasItsOwn) {

@@ -4,6 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "base/scratch_string.h"
 #include "rpc/call_access.h"
 
 namespace framerpc {
@@ -149,31 +150,18 @@ void ServerConnection::OnData(Buffer* buffer) {
 namespace {
 
 // The Frame that DecodeFrames decodes into, kept per loop thread so that parsing a REQUEST's
-// envelope reuses the last one's strings (the method's) instead of allocating them. Taken out
-// for one DecodeFrames and put back after, so that a nested one on the same thread starts from a
-// fresh Frame; not put back when it holds much (a long method name, metadata).
-class ThreadFrame {
- public:
-  ThreadFrame() : frame_(std::move(Cached())) {}
-  ~ThreadFrame() {
-    if (frame_.envelope.method().capacity() <= kKeepBytes && frame_.envelope.metadata_size() == 0 &&
-        frame_.payload.capacity() <= kKeepBytes && frame_.detached.capacity() <= kKeepBytes) {
-      Cached() = std::move(frame_);
-    }
-  }
-  ThreadFrame(const ThreadFrame&) = delete;
-  ThreadFrame& operator=(const ThreadFrame&) = delete;
-
-  Frame* get() { return &frame_; }
-
- private:
+// envelope reuses the last one's strings (the method's) instead of allocating them (decoding
+// clears it). Not kept when it holds much (a long method name, metadata).
+struct ThreadFramePolicy {
   static constexpr size_t kKeepBytes = 1024;
-  static Frame& Cached() {
-    thread_local Frame cached;
-    return cached;
+  static void Reset(Frame*) {}
+  static bool Keep(const Frame& frame) {
+    return frame.envelope.method().capacity() <= kKeepBytes &&
+           frame.envelope.metadata_size() == 0 && frame.payload.capacity() <= kKeepBytes &&
+           frame.detached.capacity() <= kKeepBytes;
   }
-  Frame frame_;
 };
+using ThreadFrame = ThreadScratch<Frame, ThreadFramePolicy>;
 
 }  // namespace
 
