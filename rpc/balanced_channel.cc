@@ -459,7 +459,11 @@ void BalancedChannel::StartHedge(const std::shared_ptr<Hedge>& hedge) {
   ClientContext* context;
   google::protobuf::MessageLite* response;
   std::shared_ptr<Endpoint> endpoint;
+  bool cancel_requested;
   {
+    // hedge->user (the caller's context) is alive only while the hedge is not finished: once
+    // another attempt finishes it and calls done, the caller may return and free it. So it is
+    // read here, under the lock, and never after.
     std::lock_guard<std::mutex> lock(hedge->mu);
     if (hedge->finished || hedge->contexts.size() >= static_cast<size_t>(hedge->policy->max_attempts)) {
       return;
@@ -484,6 +488,7 @@ void BalancedChannel::StartHedge(const std::shared_ptr<Hedge>& hedge) {
       hedge->responses.emplace_back(hedge->user_response->New());
     }
     attempt = hedge->contexts.size() - 1;
+    cancel_requested = hedge->user->cancel_requested();
     context = endpoint != nullptr ? hedge->contexts[attempt].get() : nullptr;
     response = endpoint != nullptr ? hedge->responses[attempt].get() : nullptr;
   }
@@ -493,7 +498,7 @@ void BalancedChannel::StartHedge(const std::shared_ptr<Hedge>& hedge) {
     hedge->done(std::move(status));
     return;
   }
-  if (hedge->user->cancel_requested()) context->TryCancel();
+  if (cancel_requested) context->TryCancel();
   Endpoint* raw = endpoint.get();
   raw->channel->StartCall(hedge->method, context, *hedge->request, response,
                           [this, raw, hedge, attempt](absl::Status status) {

@@ -151,5 +151,33 @@ TEST(HedgingTest, WithoutHedgingTheDelayedCallsWaitTheDelay) {
   EXPECT_GE(p99, kDelay);  // 5% of the calls took the delay
 }
 
+// A hedge whose timer fires while another attempt is finishing the call must not read the
+// caller's context: once done runs, the caller returns and frees it. Each context here is on the
+// heap and freed the moment its call returns, and the hedging delay is about one call's length,
+// so hedges start as calls end (ASan reports a use after free, TSan a race, on the old code).
+TEST(HedgingTest, AHedgeStartingAsTheCallEndsLeavesTheCallersContextAlone) {
+  Backend first("first", false), second("second", false);
+  ChannelOptions options;
+  options.load_balancing = "round_robin";
+  options.service_config = R"({"methodConfig": [{
+      "name": [{"service": "framerpc.echo.EchoService", "method": "Say"}],
+      "hedgingPolicy": {"maxAttempts": 3, "hedgingDelay": "0.00005s"}}]})";
+  absl::StatusOr<std::unique_ptr<Channel>> channel = Channel::Create(
+      absl::StrCat(first.server->listen_address(0), ",", second.server->listen_address(0)),
+      options);
+  ASSERT_TRUE(channel.ok()) << channel.status();
+  echo::EchoService::Stub stub(channel->get());
+  for (int i = 0; i < 300; ++i) {
+    auto context = std::make_unique<ClientContext>();
+    context->set_timeout(absl::Seconds(30));
+    context->AddMetadata("call", absl::StrCat(i));
+    echo::SayRequest request;
+    request.set_text("hedged");
+    echo::SayReply reply;
+    ASSERT_TRUE(stub.Say(context.get(), request, &reply).ok()) << i;
+    EXPECT_TRUE(reply.text() == "first" || reply.text() == "second") << reply.text();
+  }
+}
+
 }  // namespace
 }  // namespace framerpc
