@@ -1,6 +1,7 @@
 #include "rpc/dispatcher.h"
 
 #include "absl/strings/str_cat.h"
+#include "base/spare_strings.h"
 #include "rpc/call_access.h"
 
 namespace framerpc {
@@ -194,7 +195,7 @@ std::string Dispatcher::OkResponseHead(uint64_t call_id, const google::protobuf:
   Envelope envelope;
   envelope.set_kind(RESPONSE);
   envelope.set_call_id(call_id);
-  std::string head;
+  std::string head = SpareStrings::Take();  // a head written before, on this thread
   absl::Status encoded =
       EncodeFrameHead(std::move(envelope), message, attachment->size(), limits_, &head);
   *code = encoded.code();
@@ -289,7 +290,7 @@ void Dispatcher::StopWorkers() {
 void Dispatcher::Run(const Route& route, std::shared_ptr<ServerCall> call,
                      const ReplyFn& reply) const {
   const uint64_t id = call->call_id;
-  std::unique_ptr<CallMessages> messages = route.handler->NewCallMessages();
+  CallMessagesPtr messages = route.handler->NewCallMessages();
   google::protobuf::Message* request_message = messages->request();
   const absl::string_view bytes = call->request_frame.message_bytes();
   const uint64_t request_bytes = call->request_frame.payload_size();

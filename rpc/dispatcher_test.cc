@@ -6,6 +6,7 @@
 #include <string>
 #include <utility>
 
+#include "base/spare_strings.h"
 #include "gtest/gtest.h"
 #include "proto/echo.frpc.h"
 #include "rpc/peer_identity.h"
@@ -180,6 +181,100 @@ TEST(DispatcherNewCallTest, AReusedFrameKeepsItsEnvelopeAndTheContextNamesTheSer
   call = Dispatcher::NewCall(&unknown, nullptr, "test", PeerIdentity());
   EXPECT_EQ(call->context.method(), "/no.Such/Method");
   EXPECT_EQ(unknown.envelope.method(), "/no.Such/Method");
+}
+
+// Say, remembering where its messages were and what they held when it began.
+class InspectingEcho final : public echo::EchoService::Service {
+ public:
+  absl::Status Say(ServerContext*, const echo::SayRequest& request,
+                   echo::SayReply* reply) override {
+    request_at = &request;
+    reply_at = reply;
+    seen_request = request;
+    reply_bytes_on_entry = reply->ByteSizeLong();
+    reply->set_text(std::string(200, 'r') + request.text());  // a heap string in the reply
+    return absl::OkStatus();
+  }
+  const void* request_at = nullptr;
+  const void* reply_at = nullptr;
+  echo::SayRequest seen_request;
+  size_t reply_bytes_on_entry = 0;
+};
+
+Frame SayRequestFrame(const echo::SayRequest& request) {
+  Envelope envelope;
+  envelope.set_kind(REQUEST);
+  envelope.set_call_id(9);
+  envelope.set_method(echo::EchoService::kSayMethodName);
+  std::string wire;
+  EXPECT_TRUE(EncodeFrame(envelope, &request, {}, FrameLimits{}, &wire).ok());
+  return Decode(wire);
+}
+
+std::string ServeSay(Dispatcher* dispatcher, const echo::SayRequest& request) {
+  std::string replied;
+  dispatcher->Dispatch(Dispatcher::NewCall(SayRequestFrame(request), "test", PeerIdentity()),
+                       /*allow_offload=*/false,
+                       [&](std::shared_ptr<ServerCall>, std::string frame) {
+                         replied = std::move(frame);
+                       });
+  return replied;
+}
+
+// The request and response of a call are the pair the last call on this thread gave back
+// (echo_bench's allocs/call counts that they are not allocated again), and nothing of that call
+// is left in them.
+TEST(DispatcherMessagesTest, TheNextCallReusesTheMessagesEmpty) {
+  InspectingEcho echo;
+  Dispatcher dispatcher(FrameLimits{}, 1);
+  ASSERT_TRUE(dispatcher.AddService(&echo).ok());
+  echo::SayRequest first;
+  first.set_text("first");
+  first.set_uppercase(true);
+  ServeSay(&dispatcher, first);
+  const void* request_at = echo.request_at;
+  const void* reply_at = echo.reply_at;
+  echo::SayRequest second;
+  second.set_text("second");
+  const std::string wire = ServeSay(&dispatcher, second);
+  EXPECT_EQ(echo.request_at, request_at);
+  EXPECT_EQ(echo.reply_at, reply_at);
+  EXPECT_EQ(echo.seen_request.text(), "second");
+  EXPECT_FALSE(echo.seen_request.uppercase());  // not the first call's
+  EXPECT_EQ(echo.reply_bytes_on_entry, 0u);
+  const Frame frame = Decode(wire);
+  echo::SayReply reply;
+  ASSERT_TRUE(reply.ParseFromArray(frame.message_bytes().data(),
+                                   static_cast<int>(frame.message_bytes().size())));
+  EXPECT_EQ(reply.text(), std::string(200, 'r') + "second");
+  // A request that does not parse still gives its messages back, and the next call is clean.
+  Frame bad = SayRequestFrame(first);
+  bad.payload.assign("\xff\xff\xff");
+  std::string refused;
+  dispatcher.Dispatch(Dispatcher::NewCall(std::move(bad), "test", PeerIdentity()), false,
+                      [&](std::shared_ptr<ServerCall>, std::string frame) {
+                        refused = std::move(frame);
+                      });
+  EXPECT_EQ(Decode(refused).envelope.status_code(),
+            static_cast<int>(absl::StatusCode::kInvalidArgument));
+  ServeSay(&dispatcher, second);
+  EXPECT_EQ(echo.request_at, request_at);
+  EXPECT_FALSE(echo.seen_request.uppercase());
+}
+
+// An OK reply's head is built in a spare string of this thread (one a written head gave back).
+TEST(DispatcherReplyTest, TheHeadIsBuiltInThisThreadsSpareString) {
+  RecordingEcho echo;
+  Dispatcher dispatcher(FrameLimits{}, 1);
+  ASSERT_TRUE(dispatcher.AddService(&echo).ok());
+  while (SpareStrings::KeptByThisThread() > 0) SpareStrings::Take();
+  std::string spare(256, 's');
+  const char* buffer = spare.data();
+  SpareStrings::Give(std::move(spare));
+  Replied replied = Serve(&dispatcher, "attachment", /*separate_tail=*/true);
+  EXPECT_EQ(replied.frame.data(), buffer);
+  EXPECT_EQ(Decode(replied.frame + replied.tail).attachment(), "attachment");
+  EXPECT_EQ(SpareStrings::KeptByThisThread(), 0);
 }
 
 }  // namespace

@@ -22,15 +22,24 @@ class CallMessages {
   virtual google::protobuf::Message* response() = 0;
   // Frees what the request holds (its strings, sub-messages) once the handler is done with it.
   virtual void ReleaseRequest() = 0;
+  // Ends the call's use of both messages: deletes this, or frees what the messages hold and
+  // keeps the pair for the next call on this thread (typed handlers).
+  virtual void Recycle() { delete this; }
 };
+
+struct RecycleCallMessages {
+  void operator()(CallMessages* messages) const { messages->Recycle(); }
+};
+using CallMessagesPtr = std::unique_ptr<CallMessages, RecycleCallMessages>;
 
 // One method. Implementations are stateless adaptors that are safe to call concurrently.
 class MethodHandler {
  public:
   virtual ~MethodHandler() = default;
   // A request and a response for one unary call. This default makes them one at a time
-  // (NewRequest, NewResponse); typed handlers make both in one allocation.
-  virtual std::unique_ptr<CallMessages> NewCallMessages() const;
+  // (NewRequest, NewResponse); typed handlers make both in one allocation, and reuse the pair
+  // the last call on the same thread gave back.
+  virtual CallMessagesPtr NewCallMessages() const;
   virtual MethodKind kind() const { return MethodKind::kUnary; }
   // Fresh, empty messages of the method's request and response types.
   virtual std::unique_ptr<google::protobuf::Message> NewRequest() const = 0;
@@ -85,8 +94,8 @@ class SeparateCallMessages final : public CallMessages {
   std::unique_ptr<google::protobuf::Message> response_;
 };
 
-inline std::unique_ptr<CallMessages> MethodHandler::NewCallMessages() const {
-  return std::make_unique<SeparateCallMessages>(NewRequest(), NewResponse());
+inline CallMessagesPtr MethodHandler::NewCallMessages() const {
+  return CallMessagesPtr(new SeparateCallMessages(NewRequest(), NewResponse()));
 }
 
 // The request and response factories of a method with types Req and Resp.
@@ -99,8 +108,10 @@ class TypedMethodHandler : public MethodHandler {
   std::unique_ptr<google::protobuf::Message> NewResponse() const override {
     return std::make_unique<Resp>();
   }
-  std::unique_ptr<CallMessages> NewCallMessages() const override {
-    return std::make_unique<TypedCallMessages>();
+  CallMessagesPtr NewCallMessages() const override {
+    std::unique_ptr<TypedCallMessages>& spare = TypedCallMessages::ThisThreadsSpare();
+    if (spare != nullptr) return CallMessagesPtr(spare.release());
+    return CallMessagesPtr(new TypedCallMessages);
   }
 
  private:
@@ -109,6 +120,21 @@ class TypedMethodHandler : public MethodHandler {
     google::protobuf::Message* request() override { return &request_; }
     google::protobuf::Message* response() override { return &response_; }
     void ReleaseRequest() override { Req().Swap(&request_); }
+    // Kept empty (nothing the last call put in them stays allocated), one per thread and type.
+    void Recycle() override {
+      Req().Swap(&request_);
+      Resp().Swap(&response_);
+      std::unique_ptr<TypedCallMessages>& spare = ThisThreadsSpare();
+      if (spare == nullptr) {
+        spare.reset(this);
+      } else {
+        delete this;
+      }
+    }
+    static std::unique_ptr<TypedCallMessages>& ThisThreadsSpare() {
+      thread_local std::unique_ptr<TypedCallMessages> spare;
+      return spare;
+    }
 
    private:
     Req request_;

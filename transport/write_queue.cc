@@ -2,6 +2,10 @@
 
 #include <sched.h>
 
+#include <utility>
+
+#include "base/spare_strings.h"
+
 namespace framerpc {
 namespace {
 
@@ -52,8 +56,9 @@ std::unique_ptr<WriteRequest> WriteQueue::NewRequest() {
 }
 
 void WriteQueue::Recycle(WriteRequest* request) {
-  std::string().swap(request->head);
-  std::string().swap(request->tail);
+  // Small buffers go to this thread's spares: a reply's head is built in the one written last.
+  SpareStrings::Give(std::exchange(request->head, std::string()));
+  SpareStrings::Give(std::exchange(request->tail, std::string()));
   request->borrowed = absl::string_view();
   request->kind = WriteRequest::Kind::kData;
   request->counted = false;
@@ -101,9 +106,9 @@ void WriteQueue::PopFront() {
   WriteRequest* request = front_;
   front_ = request->next.load(std::memory_order_relaxed);
   if (request == last_) {
-    // Kept for TryRelease; its bytes are not.
-    std::string().swap(request->head);
-    std::string().swap(request->tail);
+    // Kept for TryRelease; its bytes are not (small buffers go to this thread's spares).
+    SpareStrings::Give(std::exchange(request->head, std::string()));
+    SpareStrings::Give(std::exchange(request->tail, std::string()));
     request->borrowed = absl::string_view();
     request->written = 0;
     request->counted = false;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "base/spare_strings.h"
 #include "gtest/gtest.h"
 
 namespace framerpc {
@@ -41,6 +42,23 @@ TEST(WriteQueueTest, TheFirstPusherOwnsAndTheOthersQueueBehindIt) {
   taken.clear();
   DrainAndRelease(&queue, &taken);
   EXPECT_EQ(taken, (std::vector<std::string>{"d"}));
+}
+
+// A written request's small head goes to the thread's spare strings (the next reply's head is
+// built in it); a large one is freed.
+TEST(WriteQueueTest, AWrittenSmallHeadBecomesThisThreadsSpare) {
+  while (SpareStrings::KeptByThisThread() > 0) SpareStrings::Take();
+  WriteQueue queue;
+  std::string head(100, 'h');
+  const char* buffer = head.data();
+  ASSERT_EQ(queue.Push(Request(std::move(head))), WriteQueue::PushResult::kOwner);
+  EXPECT_EQ(queue.Push(Request(std::string(SpareStrings::kKeepCapacity + 1, 'L'))),
+            WriteQueue::PushResult::kQueued);
+  std::vector<std::string> taken;
+  DrainAndRelease(&queue, &taken);
+  ASSERT_EQ(taken.size(), 2u);
+  EXPECT_EQ(SpareStrings::KeptByThisThread(), 1);
+  EXPECT_EQ(SpareStrings::Take().data(), buffer);
 }
 
 TEST(WriteQueueTest, ReleaseFailsWhileRequestsCameMeanwhile) {
