@@ -28,16 +28,26 @@ class RecordingEcho final : public echo::EchoService::Service {
   const char* stored_at = nullptr;
 };
 
-Frame BytesRequestFrame(const std::string& attachment) {
-  Envelope envelope;
-  envelope.set_kind(REQUEST);
-  envelope.set_call_id(7);
-  envelope.set_method(echo::EchoService::kBytesMethodName);
-  std::string wire;
-  EXPECT_TRUE(EncodeFrame(envelope, nullptr, attachment, FrameLimits{}, &wire).ok());
+Frame Decode(const std::string& wire) {
   Frame frame;
   EXPECT_EQ(DecodeFrame(wire, FrameLimits{}, &frame).outcome, DecodeOutcome::kFrame);
   return frame;
+}
+
+// A REQUEST for `method`, decoded as the server's reader would give it to the dispatcher.
+Frame RequestFrame(const char* method, const google::protobuf::MessageLite* message,
+                   const std::string& attachment) {
+  Envelope envelope;
+  envelope.set_kind(REQUEST);
+  envelope.set_call_id(7);
+  envelope.set_method(method);
+  std::string wire;
+  EXPECT_TRUE(EncodeFrame(envelope, message, attachment, FrameLimits{}, &wire).ok());
+  return Decode(wire);
+}
+
+Frame BytesRequestFrame(const std::string& attachment) {
+  return RequestFrame(echo::EchoService::kBytesMethodName, nullptr, attachment);
 }
 
 struct Replied {
@@ -56,12 +66,6 @@ Replied Serve(Dispatcher* dispatcher, const std::string& attachment, bool separa
                          replied.tail = std::move(done->reply_tail);
                        });
   return replied;
-}
-
-Frame Decode(const std::string& wire) {
-  Frame frame;
-  EXPECT_EQ(DecodeFrame(wire, FrameLimits{}, &frame).outcome, DecodeOutcome::kFrame);
-  return frame;
 }
 
 TEST(DispatcherReplyTest, ASeparateTailIsTheHandlersAttachmentMovedNotCopied) {
@@ -202,13 +206,7 @@ class InspectingEcho final : public echo::EchoService::Service {
 };
 
 Frame SayRequestFrame(const echo::SayRequest& request) {
-  Envelope envelope;
-  envelope.set_kind(REQUEST);
-  envelope.set_call_id(9);
-  envelope.set_method(echo::EchoService::kSayMethodName);
-  std::string wire;
-  EXPECT_TRUE(EncodeFrame(envelope, &request, {}, FrameLimits{}, &wire).ok());
-  return Decode(wire);
+  return RequestFrame(echo::EchoService::kSayMethodName, &request, "");
 }
 
 std::string ServeSay(Dispatcher* dispatcher, const echo::SayRequest& request) {
