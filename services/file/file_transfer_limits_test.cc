@@ -84,6 +84,32 @@ class UploadFailureTest : public ::testing::TestWithParam<TestMode> {
     EXPECT_EQ(server_.tracker()->Snapshot().uploads_committed, 0u);
   }
 
+  // Starts an upload of `declared` bytes to `path`, sends `pieces`, waits until the server has
+  // them all, then drops the client's connection (a killed client looks the same to the server)
+  // and waits until the server counts the upload as failed.
+  void UploadThenDisconnect(const std::string& path, uint64_t declared,
+                            const std::vector<std::string>& pieces) {
+    auto channel = Channel::Create(server_.server()->listen_address(0));
+    ASSERT_TRUE(channel.ok());
+    auto stub = std::make_unique<FileService::Stub>(channel->get());
+    auto context = std::make_unique<ClientContext>();
+    UploadResponse response;
+    auto writer = stub->Upload(context.get(), &response);
+    ASSERT_TRUE(writer->Write(HeaderMessage(path, declared)));
+    uint64_t sent = 0;
+    for (const std::string& piece : pieces) {
+      ASSERT_TRUE(writer->Write(UploadRequest(), piece));
+      sent += piece.size();
+    }
+    ASSERT_TRUE(server_.tracker()->WaitFor(
+        [sent](const TransferCounters& c) { return c.bytes_received >= sent; }, Soon()));
+    writer.reset();
+    stub.reset();
+    channel->reset();
+    ASSERT_TRUE(server_.tracker()->WaitFor(
+        [](const TransferCounters& c) { return c.uploads_failed == 1; }, Soon()));
+  }
+
   TestTree tree_;
   FileServer server_;
 };
@@ -185,21 +211,7 @@ TEST_P(UploadFailureTest, CancelledHalfwayLeavesNothing) {
 
 // The client's connection goes away mid-upload (a killed client looks the same to the server).
 TEST_P(UploadFailureTest, ClientDisconnectingHalfwayLeavesNothing) {
-  auto channel = Channel::Create(server_.server()->listen_address(0));
-  ASSERT_TRUE(channel.ok());
-  auto stub = std::make_unique<FileService::Stub>(channel->get());
-  auto context = std::make_unique<ClientContext>();
-  UploadResponse response;
-  auto writer = stub->Upload(context.get(), &response);
-  ASSERT_TRUE(writer->Write(HeaderMessage("u/f", 3 * kChunk)));
-  ASSERT_TRUE(writer->Write(UploadRequest(), TestContent(kChunk)));
-  ASSERT_TRUE(server_.tracker()->WaitFor(
-      [](const TransferCounters& c) { return c.bytes_received >= kChunk; }, Soon()));
-  writer.reset();
-  stub.reset();
-  channel->reset();
-  ASSERT_TRUE(server_.tracker()->WaitFor(
-      [](const TransferCounters& c) { return c.uploads_failed == 1; }, Soon()));
+  UploadThenDisconnect("u/f", 3 * kChunk, {TestContent(kChunk)});
   ExpectNothingLeft();
 }
 
@@ -270,23 +282,7 @@ TEST_P(LargeUploadTest, AMismatchedDigestIsRefusedAndLeavesNothing) {
 }
 
 TEST_P(LargeUploadTest, AClientGoneAfterBlocksWereWrittenLeavesNothing) {
-  auto channel = Channel::Create(server_.server()->listen_address(0));
-  ASSERT_TRUE(channel.ok());
-  auto stub = std::make_unique<FileService::Stub>(channel->get());
-  auto context = std::make_unique<ClientContext>();
-  UploadResponse response;
-  auto writer = stub->Upload(context.get(), &response);
-  ASSERT_TRUE(writer->Write(HeaderMessage("u/big", kLarge)));
-  const std::string data = TestContent(kPart + kStreamPiece, 9);
-  for (const std::string& piece : Pieces(data)) ASSERT_TRUE(writer->Write(UploadRequest(), piece));
-  const uint64_t sent = data.size();
-  ASSERT_TRUE(server_.tracker()->WaitFor(
-      [sent](const TransferCounters& c) { return c.bytes_received >= sent; }, Soon()));
-  writer.reset();
-  stub.reset();
-  channel->reset();
-  ASSERT_TRUE(server_.tracker()->WaitFor(
-      [](const TransferCounters& c) { return c.uploads_failed == 1; }, Soon()));
+  UploadThenDisconnect("u/big", kLarge, Pieces(TestContent(kPart + kStreamPiece, 9)));
   ExpectNothingLeft();
 }
 
