@@ -403,18 +403,23 @@ struct RefusedThenHeld {
   ScriptedServer holder{Hold(&held)};
   std::unique_ptr<Channel> channel =
       PickFirst({refuser.address(), holder.address(), real.address()});
+
+  // A Count of three over the channel, within `timeout`.
+  std::unique_ptr<ClientReader<Chunk>> StartCount(ClientContext* context, absl::Duration timeout) {
+    context->set_timeout(timeout);
+    CountRequest request;
+    request.set_count(3);
+    return stub.Count(context, request);
+  }
+  StreamTestService::Stub stub{channel.get()};
 };
 
 // Refused by the first server, the stream goes to the second, which holds it; the caller cancels
 // it there: it ends CANCELLED and goes nowhere else.
 TEST(StreamRetryLimitsTest, CancelledAfterARetryGoesNoFurther) {
   RefusedThenHeld servers;
-  StreamTestService::Stub stub(servers.channel.get());
   ClientContext context;
-  context.set_timeout(absl::Seconds(30));
-  CountRequest request;
-  request.set_count(3);
-  auto reader = stub.Count(&context, request);
+  auto reader = servers.StartCount(&context, absl::Seconds(30));
   ASSERT_TRUE(servers.held.WaitForNotificationWithTimeout(absl::Seconds(10)))
       << "the refused stream did not go to the next server";
   context.TryCancel();
@@ -429,12 +434,8 @@ TEST(StreamRetryLimitsTest, CancelledAfterARetryGoesNoFurther) {
 // DEADLINE_EXCEEDED there instead of going on to the third.
 TEST(StreamRetryLimitsTest, TheDeadlineBoundsRetries) {
   RefusedThenHeld servers;
-  StreamTestService::Stub stub(servers.channel.get());
   ClientContext context;
-  context.set_timeout(absl::Seconds(1));
-  CountRequest request;
-  request.set_count(3);
-  auto reader = stub.Count(&context, request);
+  auto reader = servers.StartCount(&context, absl::Seconds(1));
   Chunk chunk;
   EXPECT_FALSE(reader->Read(&chunk));
   EXPECT_EQ(reader->Finish().code(), absl::StatusCode::kDeadlineExceeded);
