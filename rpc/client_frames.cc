@@ -38,16 +38,34 @@ Envelope NewRequestEnvelope(uint64_t id, absl::string_view method, const ClientC
   return envelope;
 }
 
-absl::Status EncodeRequestFrame(uint64_t id, absl::string_view method, const ClientContext& context,
-                                absl::Time deadline, const google::protobuf::MessageLite& request,
-                                const FrameLimits& limits, std::string* out) {
+namespace {
+
+absl::Status EncodeRequest(uint64_t id, absl::string_view method, const ClientContext& context,
+                           absl::Time deadline, const google::protobuf::MessageLite& request,
+                           const FrameLimits& limits, bool with_attachment, std::string* out) {
   thread_local Envelope envelope;
   FillRequestEnvelope(id, method, context, deadline, &envelope);
+  const absl::string_view attachment = context.request_attachment();
   absl::Status encoded =
-      EncodeFrame(&envelope, &request, context.request_attachment(), limits, out);
+      with_attachment ? EncodeFrame(&envelope, &request, attachment, limits, out)
+                      : EncodeFrameHead(&envelope, &request, attachment.size(), limits, out);
   // Metadata can be up to the metadata limit: not kept for the thread's next call.
   if (envelope.metadata_size() > 0) Envelope().Swap(&envelope);
   return encoded;
+}
+
+}  // namespace
+
+absl::Status EncodeRequestFrame(uint64_t id, absl::string_view method, const ClientContext& context,
+                                absl::Time deadline, const google::protobuf::MessageLite& request,
+                                const FrameLimits& limits, std::string* out) {
+  return EncodeRequest(id, method, context, deadline, request, limits, true, out);
+}
+
+absl::Status EncodeRequestHead(uint64_t id, absl::string_view method, const ClientContext& context,
+                               absl::Time deadline, const google::protobuf::MessageLite& request,
+                               const FrameLimits& limits, std::string* out) {
+  return EncodeRequest(id, method, context, deadline, request, limits, false, out);
 }
 
 std::string CancelFrame(uint64_t id, const FrameLimits& limits) {

@@ -26,6 +26,11 @@ Envelope NewRequestEnvelope(uint64_t id, absl::string_view method, const ClientC
 absl::Status EncodeRequestFrame(uint64_t id, absl::string_view method, const ClientContext& context,
                                 absl::Time deadline, const google::protobuf::MessageLite& request,
                                 const FrameLimits& limits, std::string* out);
+// The same frame without the attachment's bytes (EncodeFrameHead): the caller sends the
+// context's request attachment behind it from where it is.
+absl::Status EncodeRequestHead(uint64_t id, absl::string_view method, const ClientContext& context,
+                               absl::Time deadline, const google::protobuf::MessageLite& request,
+                               const FrameLimits& limits, std::string* out);
 
 // The CANCEL frame for call `id`, or "" if even that breaks `limits` (then nothing is sent).
 std::string CancelFrame(uint64_t id, const FrameLimits& limits);

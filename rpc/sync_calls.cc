@@ -75,9 +75,17 @@ std::optional<absl::Status> SyncCalls::TryCall(uint64_t id, absl::string_view me
   if (deadline <= absl::Now()) {
     return absl::DeadlineExceededError("deadline exceeded before the call started");
   }
+  // A large attachment goes out from the caller's buffer behind the frame's head instead of
+  // being copied into the frame: the caller is blocked here until the call ends.
+  const absl::string_view attachment = context->request_attachment();
+  const bool separate = attachment.size() >= kSeparateAttachmentBytes;
+  const absl::string_view tail = separate ? attachment : absl::string_view();
   ScratchString frame;
   absl::Status encoded =
-      EncodeRequestFrame(id, method, *context, deadline, request, options_.limits, frame.get());
+      separate ? EncodeRequestHead(id, method, *context, deadline, request, options_.limits,
+                                   frame.get())
+               : EncodeRequestFrame(id, method, *context, deadline, request, options_.limits,
+                                    frame.get());
   if (!encoded.ok()) return encoded;
 
   // A second attempt only when the first went out on a connection reused without the liveness
@@ -89,14 +97,14 @@ std::optional<absl::Status> SyncCalls::TryCall(uint64_t id, absl::string_view me
     if (!borrowed.ok()) return borrowed.status();
     if (*borrowed == nullptr) return std::nullopt;  // Pool busy: use the multiplexed path.
     bool not_processed = false;
-    absl::Status status = RunOnce(std::move(*borrowed), id, *frame, deadline, context, response,
-                                  canceller, &not_processed);
+    absl::Status status = RunOnce(std::move(*borrowed), id, *frame, tail, deadline, context,
+                                  response, canceller, &not_processed);
     if (!(not_processed && !probed)) return status;
   }
 }
 
 absl::Status SyncCalls::RunOnce(std::unique_ptr<Conn> conn, uint64_t id, absl::string_view frame,
-                                absl::Time deadline, ClientContext* context,
+                                absl::string_view tail, absl::Time deadline, ClientContext* context,
                                 google::protobuf::MessageLite* response, CallCanceller* canceller,
                                 bool* not_processed) {
   {
@@ -114,7 +122,7 @@ absl::Status SyncCalls::RunOnce(std::unique_ptr<Conn> conn, uint64_t id, absl::s
     // Nothing of the call was written: another server may be tried (rpc/channel.h).
     if (absl::IsUnavailable(status)) status = MarkNeverSent(std::move(status));
   }
-  if (status.ok()) status = Send(conn.get(), frame, deadline);
+  if (status.ok()) status = Send(conn.get(), frame, tail, deadline);
   if (!status.ok()) {
     reusable = false;  // Part of a frame may be out: the stream is no longer in step.
   } else {
@@ -379,20 +387,31 @@ void SyncCalls::OnIdleReadable(Conn* conn) {
   idle_.notify_all();
 }
 
-absl::Status SyncCalls::Send(Conn* conn, absl::string_view bytes, absl::Time deadline) {
+absl::Status SyncCalls::Send(Conn* conn, absl::string_view head, absl::string_view tail,
+                             absl::Time deadline) {
   if (deadline != absl::InfiniteFuture()) {
     const timeval tv = SocketTimeout(deadline);
     ::setsockopt(conn->fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
   }
   if (conn->tls != nullptr) {
-    absl::Status sent = SendTls(conn, bytes, deadline);
+    absl::Status sent = SendTls(conn, head, tail, deadline);
     if (!sent.ok()) return sent;
-    bytes = absl::string_view();
+    head = tail = absl::string_view();
   }
-  while (!bytes.empty()) {
-    const ssize_t n = ::send(conn->fd.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  while (!head.empty() || !tail.empty()) {
+    iovec iov[2];
+    int pieces = 0;
+    for (absl::string_view piece : {head, tail}) {
+      if (!piece.empty()) iov[pieces++] = {const_cast<char*>(piece.data()), piece.size()};
+    }
+    msghdr message = {};
+    message.msg_iov = iov;
+    message.msg_iovlen = static_cast<size_t>(pieces);
+    const ssize_t n = ::sendmsg(conn->fd.get(), &message, MSG_NOSIGNAL);
     if (n > 0) {
-      bytes.remove_prefix(static_cast<size_t>(n));
+      const size_t from_head = std::min(static_cast<size_t>(n), head.size());
+      head.remove_prefix(from_head);
+      tail.remove_prefix(static_cast<size_t>(n) - from_head);
       continue;
     }
     if (n < 0 && errno == EINTR) continue;

@@ -89,6 +89,10 @@ class SyncCalls {
   void StopWatching();
 
  private:
+  // Request attachments of at least this many bytes are sent from the caller's buffer behind the
+  // frame's head (sendmsg of both) rather than copied into the frame.
+  static constexpr size_t kSeparateAttachmentBytes = 16 << 10;
+
   struct Conn {
     // Invalid until RunOnce connects it. Set under mu_ (Cancel() reads it there); from then on
     // read by the thread that holds the Conn.
@@ -115,8 +119,9 @@ class SyncCalls {
   absl::StatusOr<std::unique_ptr<Conn>> Borrow(bool may_skip_probe, bool* probed);
   // One attempt of a call on `conn`, which it returns to the pool (or closes). *not_processed:
   // the server's GOAWAY proves it never processed the call.
+  // `frame` is whole, or a head that `tail` (the request attachment) completes.
   absl::Status RunOnce(std::unique_ptr<Conn> conn, uint64_t id, absl::string_view frame,
-                       absl::Time deadline, ClientContext* context,
+                       absl::string_view tail, absl::Time deadline, ClientContext* context,
                        google::protobuf::MessageLite* response, CallCanceller* canceller,
                        bool* not_processed);
   // Reads whatever an idle connection has received (stale replies, GOAWAY, EOF) without blocking;
@@ -151,8 +156,11 @@ class SyncCalls {
   // not be sent whole (the connection must then not be used again).
   bool SendPingAck(Conn* conn, uint64_t ping_data);
 
-  absl::Status Send(Conn* conn, absl::string_view bytes, absl::Time deadline);
-  absl::Status SendTls(Conn* conn, absl::string_view bytes, absl::Time deadline);
+  // Sends `head` then `tail` (one sendmsg of both while the socket takes them).
+  absl::Status Send(Conn* conn, absl::string_view head, absl::string_view tail,
+                    absl::Time deadline);
+  absl::Status SendTls(Conn* conn, absl::string_view head, absl::string_view tail,
+                       absl::Time deadline);
   // Reads until the RESPONSE for `id`. *reusable is cleared when the connection must be dropped.
   absl::Status Receive(Conn* conn, uint64_t id, absl::Time deadline, ClientContext* context,
                        google::protobuf::MessageLite* response, bool* reusable, bool* not_processed);

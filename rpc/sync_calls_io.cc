@@ -81,21 +81,25 @@ absl::Status SyncCalls::Handshake(Conn* conn, absl::Time deadline, absl::Time co
   return status;
 }
 
-absl::Status SyncCalls::SendTls(Conn* conn, absl::string_view bytes, absl::Time deadline) {
+absl::Status SyncCalls::SendTls(Conn* conn, absl::string_view head, absl::string_view tail,
+                                absl::Time deadline) {
   // The records of a frame longer than one leave in one send, as the frame does in plaintext.
   TlsSession& tls = *conn->tls;
   tls.Cork();
   RecordIo io;
   // kWantWrite: SO_SNDTIMEO expired, or a signal; the same bytes go again until the deadline.
-  while (!bytes.empty()) {
-    io = tls.Write(bytes.data(), bytes.size());
-    if (io.kind == RecordIo::Kind::kOk) {
-      bytes.remove_prefix(io.bytes);
-    } else if (io.kind != RecordIo::Kind::kWantWrite || absl::Now() >= deadline) {
-      break;
+  for (absl::string_view* bytes : {&head, &tail}) {
+    while (!bytes->empty()) {
+      io = tls.Write(bytes->data(), bytes->size());
+      if (io.kind == RecordIo::Kind::kOk) {
+        bytes->remove_prefix(io.bytes);
+      } else if (io.kind != RecordIo::Kind::kWantWrite || absl::Now() >= deadline) {
+        break;
+      }
     }
+    if (!bytes->empty()) break;
   }
-  if (bytes.empty()) {
+  if (head.empty() && tail.empty()) {
     do {
       io = tls.Uncork();
     } while (io.kind == RecordIo::Kind::kWantWrite && absl::Now() < deadline);

@@ -230,6 +230,54 @@ TEST_P(ChannelFaultTest, StatusCodeOutOfRangeIsUnknown) {
   EXPECT_EQ(status.code(), absl::StatusCode::kUnknown) << status;
 }
 
+// One blocking Bytes call whose request attachment is `attachment_bytes` of 'a'.
+absl::Status SendBytes(const std::string& address, const ChannelOptions& options,
+                       size_t attachment_bytes, absl::Duration timeout) {
+  auto channel = Channel::Create(address, options);
+  if (!channel.ok()) return channel.status();
+  echo::EchoService::Stub stub(channel->get());
+  ClientContext context;
+  context.set_timeout(timeout);
+  context.set_request_attachment(std::string(attachment_bytes, 'a'));
+  echo::BytesReply reply;
+  return stub.Bytes(&context, echo::BytesRequest(), &reply);
+}
+
+// A server that takes the connection but reads nothing (never accepted: the kernel holds what
+// its buffers take): a request attachment far larger than those blocks the send, and the call
+// ends at its deadline. (The blocking path sends a large attachment from the caller's buffer
+// behind the frame's head.)
+TEST_P(ChannelFaultTest, ALargeRequestToAServerThatReadsNothingEndsAtItsDeadline) {
+  auto listener = Listen(*SocketAddress::Parse("127.0.0.1:0"), 16);
+  ASSERT_TRUE(listener.ok()) << listener.status();
+  const absl::Status status = SendBytes(LocalAddress(listener->get()).ToString(), Options(),
+                                        size_t{48} << 20, absl::Milliseconds(500));
+  EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded) << status;
+}
+
+// The server reads part of a large request and closes (with input unread: a reset): the call
+// ends UNAVAILABLE, not blocked in its send.
+TEST_P(ChannelFaultTest, ServerClosingDuringALargeRequestIsUnavailable) {
+  auto listener = Listen(*SocketAddress::Parse("127.0.0.1:0"), 16);
+  ASSERT_TRUE(listener.ok()) << listener.status();
+  std::thread server([fd = listener->get()] {
+    pollfd pfd{fd, POLLIN, 0};
+    if (::poll(&pfd, 1, 30000) != 1) return;
+    ScopedFd conn(::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC));
+    std::string buf(64 << 10, '\0');
+    size_t got = 0;
+    while (got < (size_t{1} << 20)) {
+      const ssize_t n = ::recv(conn.get(), &buf[0], buf.size(), 0);
+      if (n <= 0) return;
+      got += static_cast<size_t>(n);
+    }
+  });  // closes with the rest unread
+  const absl::Status status = SendBytes(LocalAddress(listener->get()).ToString(), Options(),
+                                        size_t{48} << 20, absl::Seconds(30));
+  server.join();
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+}
+
 // A busy-polling client waiting on a server that never answers: the spin is cut off at the
 // deadline, and the wait that follows is for what is left of it, so the call ends at its
 // deadline, not up to a busy-poll window later. (The bound is loose on purpose: with the wait

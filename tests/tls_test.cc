@@ -40,8 +40,10 @@ class WhoAmI final : public EchoService::Service {
                                                : request.text());
     return absl::OkStatus();
   }
-  absl::Status Bytes(ServerContext*, const BytesRequest&, BytesReply*) override {
-    return absl::UnimplementedError("not here");
+  absl::Status Bytes(ServerContext* context, const BytesRequest&, BytesReply* reply) override {
+    reply->set_size(context->request_attachment().size());
+    *context->mutable_response_attachment() = context->TakeRequestAttachment();
+    return absl::OkStatus();
   }
 };
 
@@ -258,6 +260,27 @@ TEST_P(TlsTest, UnaryAndEveryStreamKind) {
     ASSERT_TRUE(stream->Read(&last));
     EXPECT_EQ(last.seq(), 100u);
     FRPC_EXPECT_OK(stream->Finish());
+  }
+}
+
+// Request attachments around the size from which a blocking call sends them from the caller's
+// buffer behind the frame's head (16 KiB), and one of many records: each arrives whole.
+TEST_P(TlsTest, RequestAttachmentsOfEverySizeArriveWhole) {
+  StartServer(Server::ListenerTls::kRequired);
+  std::unique_ptr<Channel> channel = Connect(ClientTls());
+  ASSERT_NE(channel, nullptr);
+  EchoService::Stub stub(channel.get());
+  for (const size_t size : {size_t{16383}, size_t{16384}, size_t{4} << 20}) {
+    std::string data(size, '\0');
+    for (size_t i = 0; i < size; ++i) data[i] = static_cast<char>(i * 13 + size);
+    ClientContext context;
+    context.set_timeout(absl::Seconds(30));
+    context.set_request_attachment(data);
+    BytesReply reply;
+    const absl::Status status = stub.Bytes(&context, BytesRequest(), &reply);
+    ASSERT_TRUE(status.ok()) << size << ": " << status;
+    EXPECT_EQ(reply.size(), size);
+    EXPECT_TRUE(context.response_attachment() == data) << size;
   }
 }
 

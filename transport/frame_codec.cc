@@ -196,6 +196,11 @@ absl::Status EncodeFrameHead(Envelope envelope, const google::protobuf::MessageL
   return AppendFrameHead(&envelope, message, attachment_size, limits, 0, out);
 }
 
+absl::Status EncodeFrameHead(Envelope* envelope, const google::protobuf::MessageLite* message,
+                             size_t attachment_size, const FrameLimits& limits, std::string* out) {
+  return AppendFrameHead(envelope, message, attachment_size, limits, 0, out);
+}
+
 absl::Status EncodeFrame(Envelope* envelope, const google::protobuf::MessageLite* message,
                          absl::string_view attachment, const FrameLimits& limits,
                          std::string* out) {

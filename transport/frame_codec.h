@@ -135,6 +135,9 @@ absl::Status EncodeFrame(Envelope* envelope, const google::protobuf::MessageLite
 // writev), so that bulk data is not copied to build the frame. Same checks and errors.
 absl::Status EncodeFrameHead(Envelope envelope, const google::protobuf::MessageLite* message,
                              size_t attachment_size, const FrameLimits& limits, std::string* out);
+// The same with the caller's envelope, as EncodeFrame(Envelope*, ...).
+absl::Status EncodeFrameHead(Envelope* envelope, const google::protobuf::MessageLite* message,
+                             size_t attachment_size, const FrameLimits& limits, std::string* out);
 
 }  // namespace framerpc
 
