@@ -305,17 +305,24 @@ struct Served {
   }
 };
 
+// Starts a download of `path` with the bench's checksum and a receive window of `window`.
+std::unique_ptr<ClientReader<file::DownloadResponse>> StartDownload(
+    file::FileService::Stub* stub, const std::string& path, int64_t window,
+    ClientContext* context) {
+  context->set_stream_receive_window(window);
+  file::DownloadRequest request;
+  request.set_path(path);
+  request.set_checksum(file::AlgorithmToProto(Algorithm()));
+  return stub->Download(context, request);
+}
+
 // Downloads `path` into memory through the raw stub: each attachment is hashed and checked
 // against the trailer (`verify`), or only counted.
 absl::StatusOr<double> DownloadToMemory(file::FileService::Stub* stub, const std::string& path,
                                         size_t total, int64_t window, bool verify) {
   ClientContext context;
-  context.set_stream_receive_window(window);
-  file::DownloadRequest request;
-  request.set_path(path);
-  request.set_checksum(file::AlgorithmToProto(Algorithm()));
   const absl::Time start = absl::Now();
-  auto reader = stub->Download(&context, request);
+  auto reader = StartDownload(stub, path, window, &context);
   file::DownloadResponse message;
   std::string data;
   Hasher sha(Algorithm());
@@ -342,12 +349,8 @@ absl::StatusOr<double> DownloadToMemoryAsync(file::FileService::Stub* stub,
                                              const std::string& path, size_t total,
                                              int64_t window) {
   ClientContext context;
-  context.set_stream_receive_window(window);
-  file::DownloadRequest request;
-  request.set_path(path);
-  request.set_checksum(file::AlgorithmToProto(Algorithm()));
   const absl::Time start = absl::Now();
-  auto reader = stub->Download(&context, request);
+  auto reader = StartDownload(stub, path, window, &context);
   struct ReadLoop {
     ClientReader<file::DownloadResponse>* reader;
     file::DownloadResponse message;

@@ -61,15 +61,18 @@ absl::Status RawUpload(FileService::Stub* stub, const UploadRequest& first,
 
 class UploadFailureTest : public ::testing::TestWithParam<TestMode> {
  protected:
-  void SetUp() override {
+  void SetUp() override { StartServer(10 * kChunk, kChunk); }
+
+  // A writable u/ holding u/existing.txt, served with these limits (chunk_bytes 0: the default).
+  void StartServer(uint64_t max_upload_bytes, size_t chunk_bytes) {
     TestTree::MakeDir(tree_.InRoot("u"));
     TestTree::WriteFile(tree_.InRoot("u/existing.txt"), "original");
     FileServiceOptions options;
     options.root.writable = true;
     options.write_access = auth::AccessPolicy::Open();  // a test server on loopback
     ApplyTestMode(GetParam(), &options.root);
-    options.chunk_bytes = kChunk;
-    options.max_upload_bytes = 10 * kChunk;
+    if (chunk_bytes > 0) options.chunk_bytes = chunk_bytes;
+    options.max_upload_bytes = max_upload_bytes;
     absl::Status status = server_.Start(tree_.root(), options);
     ASSERT_TRUE(status.ok()) << status;
   }
@@ -239,17 +242,7 @@ class LargeUploadTest : public UploadFailureTest {
   static constexpr size_t kPart = size_t{8} << 20;  // well past the first blocks
   static constexpr size_t kLarge = 2 * kPart + 12345;
 
-  void SetUp() override {
-    TestTree::MakeDir(tree_.InRoot("u"));
-    TestTree::WriteFile(tree_.InRoot("u/existing.txt"), "original");
-    FileServiceOptions options;
-    options.root.writable = true;
-    options.write_access = auth::AccessPolicy::Open();  // a test server on loopback
-    ApplyTestMode(GetParam(), &options.root);
-    options.max_upload_bytes = 2 * kLarge;
-    absl::Status status = server_.Start(tree_.root(), options);
-    ASSERT_TRUE(status.ok()) << status;
-  }
+  void SetUp() override { StartServer(2 * kLarge, /*chunk_bytes=*/0); }
 
   static std::vector<std::string> Pieces(const std::string& data) {
     std::vector<std::string> pieces;
