@@ -1,5 +1,6 @@
 #include "rpc/call_stream.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -13,6 +14,7 @@ CallStream::CallStream(uint64_t call_id, FrameLimits limits, int64_t send_window
       recv_window_(recv_window),
       send_(std::move(send)),
       post_(std::move(post)),
+      batch_bytes_(std::max<int64_t>(recv_window / 4, 1)),
       send_credit_(send_window),
       recv_credit_(recv_window) {}
 
@@ -54,7 +56,7 @@ absl::Status CallStream::Write(const google::protobuf::MessageLite& message,
     absl::Time waiting_since = absl::InfinitePast();
     while (!(ended_ || writes_done_ || send_credit_ > 0)) {
       if (waiting_since == absl::InfinitePast()) waiting_since = absl::Now();
-      ++waiters_;  // reset to zero by whoever wakes us
+      ++write_waiters_;  // reset to zero by whoever wakes us
       if (stall_timeout_ == absl::InfiniteDuration()) {
         cv_.wait(lock);
         continue;
@@ -62,7 +64,7 @@ absl::Status CallStream::Write(const google::protobuf::MessageLite& message,
       if (cv_.wait_until(lock, absl::ToChronoTime(waiting_since + stall_timeout_)) ==
               std::cv_status::timeout &&
           !(ended_ || writes_done_ || send_credit_ > 0)) {
-        if (waiters_ > 0) --waiters_;  // nobody woke us
+        if (write_waiters_ > 0) --write_waiters_;  // nobody woke us
         return absl::ResourceExhaustedError(absl::StrCat(
             "the peer has read nothing of this stream for ", absl::FormatDuration(stall_timeout_),
             "; giving up"));
@@ -140,7 +142,7 @@ void CallStream::SendAllowedLocked(std::vector<WriteDone>* completed, WriteTicke
 }
 
 absl::Status CallStream::WritesDone() {
-  bool wake = false;
+  Wakes wakes;
   std::vector<WriteDone> completed;
   WriteTicket ticket;
   {
@@ -148,11 +150,10 @@ absl::Status CallStream::WritesDone() {
     if (ended_) return WriteErrorLocked();
     writes_done_ = true;
     SendAllowedLocked(&completed, &ticket);
-    wake = waiters_ > 0;
-    waiters_ = 0;  // every waiter wakes; one that must wait again counts itself again
+    wakes = TakeWaitersLocked(/*reader=*/false);
   }
   ticket.Write();
-  if (wake) cv_.notify_all();
+  WakeUp(wakes);
   if (!completed.empty()) {
     post_([completed = std::move(completed)]() mutable { RunWriteCallbacks(&completed); });
   }
@@ -178,8 +179,11 @@ bool CallStream::Read(Frame* frame) {
   {
     std::unique_lock<std::mutex> lock(mu_);
     while (queue_.empty() && !peer_half_closed_ && !ended_) {
-      ++waiters_;  // reset to zero by whoever wakes us
-      cv_.wait(lock);
+      reader_asleep_ = true;  // cleared by whoever wakes us
+      const uint32_t ticket = read_parker_.Ticket();
+      lock.unlock();
+      read_parker_.Wait(ticket);
+      lock.lock();
     }
     if (queue_.empty()) return false;
     Queued next = std::move(queue_.front());
@@ -228,17 +232,32 @@ void CallStream::DiscardIncoming() {
 }
 
 void CallStream::WakeReaders() {
-  bool wake = false;
+  Wakes wakes;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    wake = waiters_ > 0;
-    waiters_ = 0;  // every waiter wakes; one that must wait again counts itself again
+    wake_owed_ = false;
+    wakes.reader = std::exchange(reader_asleep_, false);
   }
-  if (wake) cv_.notify_all();
+  WakeUp(wakes);
+}
+
+CallStream::Wakes CallStream::TakeWaitersLocked(bool reader) {
+  Wakes wakes;
+  if (reader) {
+    wakes.reader = std::exchange(reader_asleep_, false);
+  }
+  // Every writer wakes; one that must wait again counts itself again.
+  wakes.writers = std::exchange(write_waiters_, 0) > 0;
+  return wakes;
+}
+
+void CallStream::WakeUp(Wakes wakes) {
+  if (wakes.reader) read_parker_.Wake();
+  if (wakes.writers) cv_.notify_all();
 }
 
 absl::Status CallStream::OnMessage(Frame frame, uint32_t body_bytes, bool* wake_owed) {
-  bool wake = false;
+  Wakes wakes;
   ReadDone reader;
   std::string update;
   {
@@ -259,21 +278,23 @@ absl::Status CallStream::OnMessage(Frame frame, uint32_t body_bytes, bool* wake_
       queued_bytes_ += body_bytes;
       queue_.push_back(Queued{std::move(frame), body_bytes});
     }
-    if (wake_owed != nullptr) {
-      *wake_owed = true;
-    } else {
-      wake = waiters_ > 0;
-      waiters_ = 0;  // every waiter wakes; one that must wait again counts itself again
+    if (reader_asleep_) {
+      if (wake_owed == nullptr || queued_bytes_ >= batch_bytes_) {
+        wakes.reader = std::exchange(reader_asleep_, false);  // a whole batch: at once
+      } else if (!wake_owed_) {
+        wake_owed_ = true;  // the caller calls WakeReaders() after the rest of the burst
+        *wake_owed = true;
+      }
     }
   }
-  if (wake) cv_.notify_all();
+  WakeUp(wakes);
   if (!update.empty()) send_(std::move(update), {});
   if (reader) reader(std::move(frame));
   return absl::OkStatus();
 }
 
 absl::Status CallStream::OnHalfClose() {
-  bool wake = false;
+  Wakes wakes;
   ReadDone reader;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -286,16 +307,15 @@ absl::Status CallStream::OnHalfClose() {
       reader = std::move(pending_read_);
       pending_read_ = nullptr;
     }
-    wake = waiters_ > 0;
-    waiters_ = 0;  // every waiter wakes; one that must wait again counts itself again
+    wakes = TakeWaitersLocked(/*reader=*/true);
   }
-  if (wake) cv_.notify_all();
+  WakeUp(wakes);
   if (reader) reader(std::nullopt);
   return absl::OkStatus();
 }
 
 absl::Status CallStream::OnWindowUpdate(uint32_t credit) {
-  bool wake = false;
+  Wakes wakes;
   std::vector<WriteDone> completed;
   WriteTicket ticket;
   {
@@ -306,17 +326,16 @@ absl::Status CallStream::OnWindowUpdate(uint32_t credit) {
     }
     send_credit_ += credit;
     SendAllowedLocked(&completed, &ticket);
-    wake = waiters_ > 0;
-    waiters_ = 0;  // every waiter wakes; one that must wait again counts itself again
+    wakes = TakeWaitersLocked(/*reader=*/false);
   }
   ticket.Write();
-  if (wake) cv_.notify_all();
+  WakeUp(wakes);
   RunWriteCallbacks(&completed);
   return absl::OkStatus();
 }
 
 void CallStream::End(absl::Status status, bool keep_queued) {
-  bool wake = false;
+  Wakes wakes;
   ReadDone reader;
   std::deque<PendingWrite> failed;
   absl::Status write_error;
@@ -335,10 +354,9 @@ void CallStream::End(absl::Status status, bool keep_queued) {
     }
     failed.swap(pending_writes_);
     write_error = WriteErrorLocked();
-    wake = waiters_ > 0;
-    waiters_ = 0;  // every waiter wakes; one that must wait again counts itself again
+    wakes = TakeWaitersLocked(/*reader=*/true);  // at once, never deferred
   }
-  if (wake) cv_.notify_all();
+  WakeUp(wakes);
   if (reader) reader(std::nullopt);
   for (PendingWrite& write : failed) write.done(write_error);
 }
@@ -355,7 +373,7 @@ int64_t CallStream::queued_bytes() const {
 
 int CallStream::unwoken_waiters() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return waiters_;
+  return write_waiters_ + (reader_asleep_ ? 1 : 0);
 }
 
 }  // namespace framerpc

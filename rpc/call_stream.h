@@ -13,7 +13,26 @@
 // them, Connection::Enqueue), so they leave in the order the stream produced them; the socket
 // write itself happens after mu_ is released (WriteTicket). Lock order: mu_, then whatever SendFn
 // takes (rpc/stream_route.h's StreamRoute::mu_, an event loop's task queue); no socket write and
-// no wait happens under mu_ except a blocked Write()'s or Read()'s wait on cv_.
+// no wait happens under mu_ except a blocked Write()'s wait on cv_. No callback runs under mu_.
+//
+// How a blocked Read() is woken (the hand-off from the I/O thread to the reader):
+// - The reader sleeps on read_parker_ (base/parker.h: one futex call to sleep and one to wake,
+//   where a condition variable makes three), not on cv_, having set reader_asleep_ under mu_.
+//   Whoever wakes it clears reader_asleep_ under mu_ and calls Wake() after releasing mu_; a
+//   thread that finds reader_asleep_ false makes no system call at all.
+// - Messages are woken for once per batch, not once per message or per socket read: OnMessage
+//   with `wake_owed` wakes a sleeping reader at once only when the queue holds a quarter of the
+//   receive window (batch_bytes_); below that it leaves the wake to the connection, which calls
+//   WakeReaders() once its loop has run out of input (EventLoop::RunWhenIdle: when a poll finds
+//   no more ready, or after a bounded number of passes). No wake-up is lost: wake_owed_ is set
+//   (under mu_) exactly when OnMessage hands the connection that duty, and only WakeReaders()
+//   clears it, so a reader that went to sleep is always woken by the message that found it
+//   asleep, by the WakeReaders() that message owed, or by a later batch.
+// - The end of the call (End: cancellation, deadline, the connection's loss), the peer's
+//   half-close, WritesDone and credit wake at once, never deferred.
+// - Flow control does not depend on the deferral: credit is returned as the application reads
+//   (ConsumeLocked), and the deferral holds at most batch_bytes_ (a quarter of the window) before
+//   the reader is woken, so the peer is never out of credit because a reader was left asleep.
 #ifndef FRAMERPC_RPC_CALL_STREAM_H_
 #define FRAMERPC_RPC_CALL_STREAM_H_
 
@@ -31,6 +50,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "base/parker.h"
 #include "google/protobuf/message_lite.h"
 #include "transport/connection.h"
 #include "transport/frame_codec.h"
@@ -90,11 +110,14 @@ class CallStream {
 
   // ----- I/O side
   // A STREAM_MESSAGE without END_OF_STREAM, whose frame body was `body_bytes` long. An error is a
-  // protocol violation by the peer that must end the call. With `wake_owed`, a reader blocked in
-  // Read() is not woken here: *wake_owed is set and the caller calls WakeReaders() once it has
-  // delivered the rest of the messages it read from the socket in one go, so that the reader
+  // protocol violation by the peer that must end the call. Without `wake_owed`, a reader blocked
+  // in Read() is woken at once. With it, it is woken at once only if the queue now holds a batch
+  // (a quarter of the receive window); otherwise, when *wake_owed is set, the caller MUST call
+  // WakeReaders() once it has delivered the rest of the burst it is reading, so that the reader
   // wakes once per batch rather than once per message (each wake-up costs two context switches).
+  // *wake_owed is set at most once until that WakeReaders(), and is left alone otherwise.
   absl::Status OnMessage(Frame frame, uint32_t body_bytes, bool* wake_owed = nullptr);
+  // Wakes a reader blocked in Read(), and pays the wake OnMessage owed. Thread-safe.
   void WakeReaders();
   // The peer's END_OF_STREAM.
   absl::Status OnHalfClose();
@@ -109,6 +132,8 @@ class CallStream {
   int64_t queued_bytes() const;
   // Threads blocked in Read or Write that no one has woken yet (for tests).
   int unwoken_waiters() const;
+  // Queued bytes from which OnMessage wakes a blocked reader at once (for tests).
+  int64_t batch_bytes() const { return batch_bytes_; }
 
  private:
   struct Queued {
@@ -119,7 +144,16 @@ class CallStream {
     std::string frame;
     WriteDone done;
   };
+  // Who must be woken once mu_ is released.
+  struct Wakes {
+    bool reader = false;
+    bool writers = false;
+  };
 
+  // Takes the blocked writers, and the reader if `reader`, off the books. Requires mu_.
+  Wakes TakeWaitersLocked(bool reader);
+  // Wakes what TakeWaitersLocked took. Without mu_.
+  void WakeUp(Wakes wakes);
   // The status a failed write reports. Requires mu_.
   absl::Status WriteErrorLocked() const;
   // Counts `bytes` as consumed; returns the WINDOW_UPDATE frame to send, if one is due. Requires mu_.
@@ -141,11 +175,14 @@ class CallStream {
   absl::Duration stall_timeout_ = absl::InfiniteDuration();
   std::function<void(absl::Duration)> credit_wait_observer_;
 
+  const int64_t batch_bytes_;
+
   mutable std::mutex mu_;
-  std::condition_variable cv_;
-  // guarded by mu_: threads blocked in Read or Write and not yet woken. Lets a burst of frames
-  // wake a blocked reader once instead of once per frame.
-  int waiters_ = 0;
+  std::condition_variable cv_;  // blocked writers wait on it
+  int write_waiters_ = 0;       // guarded by mu_: writers blocked in Write and not yet woken
+  Parker read_parker_;          // the blocked reader sleeps on it
+  bool reader_asleep_ = false;  // guarded by mu_: a reader sleeps in Read and is not yet woken
+  bool wake_owed_ = false;      // guarded by mu_: a WakeReaders() is due (see OnMessage)
   int64_t send_credit_;                  // guarded by mu_
   int64_t recv_credit_;                  // guarded by mu_: what the peer may still send
   int64_t consumed_ = 0;                 // guarded by mu_: read, not yet returned as credit

@@ -219,6 +219,111 @@ TEST_F(CallStreamTest, DeferredWakeLeavesTheReaderAsleepUntilWakeReaders) {
   EXPECT_EQ(stream->unwoken_waiters(), 0);
 }
 
+// The deferred wake is owed once per batch: a second message of the same burst leaves the duty
+// with the first's WakeReaders(), and a reader that sleeps again after it owes a new one.
+TEST_F(CallStreamTest, AWakeIsOwedOncePerBatch) {
+  auto stream = NewStream(1 << 20, 1 << 20);
+  for (int round = 0; round < 2; ++round) {
+    Frame got;
+    bool read = false;
+    std::thread reader([&] { read = stream->Read(&got); });
+    while (stream->unwoken_waiters() == 0) std::this_thread::yield();  // the reader is blocked
+    bool first_owed = false;
+    ASSERT_TRUE(stream->OnMessage(PeerMessage("one"), 100, &first_owed).ok());
+    bool second_owed = false;
+    ASSERT_TRUE(stream->OnMessage(PeerMessage("two"), 100, &second_owed).ok());
+    EXPECT_TRUE(first_owed) << "round " << round;
+    EXPECT_FALSE(second_owed) << "round " << round;
+    EXPECT_EQ(stream->unwoken_waiters(), 1);
+    stream->WakeReaders();
+    reader.join();
+    ASSERT_TRUE(read);
+    ASSERT_TRUE(stream->Read(&got));  // the second was queued: no wait
+  }
+}
+
+// A queue that reaches a batch (a quarter of the window) wakes the reader at once, without the
+// connection's WakeReaders(), so that the peer never runs out of credit for a sleeping reader.
+TEST_F(CallStreamTest, AFullBatchWakesTheReaderAtOnce) {
+  const int64_t window = 4000;
+  auto stream = NewStream(1 << 20, window);
+  ASSERT_EQ(stream->batch_bytes(), window / 4);
+  Frame got;
+  bool read = false;
+  std::thread reader([&] { read = stream->Read(&got); });
+  while (stream->unwoken_waiters() == 0) std::this_thread::yield();
+  bool owed = false;
+  ASSERT_TRUE(stream->OnMessage(PeerMessage("small"), 100, &owed).ok());
+  EXPECT_TRUE(owed);
+  EXPECT_EQ(stream->unwoken_waiters(), 1);
+  bool owed_again = false;
+  ASSERT_TRUE(stream->OnMessage(PeerMessage("big"), window / 4, &owed_again).ok());
+  EXPECT_FALSE(owed_again);
+  reader.join();  // hangs if the batch did not wake it
+  EXPECT_TRUE(read);
+  EXPECT_EQ(stream->unwoken_waiters(), 0);
+  stream->WakeReaders();  // the owed wake, late: harmless
+  ASSERT_TRUE(stream->Read(&got));
+}
+
+// The end of the call (cancellation, deadline) and the peer's half-close wake a blocked reader at
+// once, even while a deferred wake is owed and not yet paid.
+TEST_F(CallStreamTest, EndAndHalfCloseWakeTheReaderAtOnceWhileAWakeIsOwed) {
+  for (const bool half_close : {false, true}) {
+    auto stream = NewStream(1 << 20, 1 << 20);
+    std::vector<bool> reads;
+    Notification first_read;
+    std::thread reader([&] {
+      Frame got;
+      while (stream->Read(&got)) {
+        reads.push_back(true);
+        first_read.Notify();
+      }
+    });
+    while (stream->unwoken_waiters() == 0) std::this_thread::yield();
+    bool owed = false;
+    ASSERT_TRUE(stream->OnMessage(PeerMessage("queued"), 100, &owed).ok());
+    ASSERT_TRUE(owed);
+    if (half_close) {
+      ASSERT_TRUE(stream->OnHalfClose().ok());
+      first_read.WaitForNotification();  // woken by the half-close, reads the queued message
+    } else {
+      stream->End(absl::CancelledError("cancelled by the client"), /*keep_queued=*/false);
+    }
+    reader.join();  // hangs if the reader slept on until the owed WakeReaders()
+    EXPECT_EQ(reads.size(), half_close ? 1u : 0u);
+    stream->WakeReaders();
+  }
+}
+
+// A writer of bursts and a blocking reader on two threads: every message arrives, in order,
+// while the deferred wakes are paid at the end of each burst (as a connection does).
+TEST_F(CallStreamTest, BurstsReadWithBlockingReadsLoseNothing) {
+  constexpr int kBursts = 300;
+  constexpr int kPerBurst = 7;
+  auto stream = NewStream(1 << 20, int64_t{1} << 30);  // no flow control in the way
+  std::vector<std::string> got;
+  std::thread reader([&] {
+    Frame frame;
+    while (stream->Read(&frame)) got.push_back(frame.payload);
+  });
+  std::vector<std::string> sent;
+  for (int burst = 0; burst < kBursts; ++burst) {
+    bool owed = false;
+    for (int i = 0; i < kPerBurst; ++i) {
+      Frame message = PeerMessage(std::to_string(burst * kPerBurst + i));
+      sent.push_back(message.payload);
+      bool this_owed = false;
+      ASSERT_TRUE(stream->OnMessage(std::move(message), 10, &this_owed).ok());
+      owed = owed || this_owed;
+    }
+    if (owed) stream->WakeReaders();
+  }
+  ASSERT_TRUE(stream->OnHalfClose().ok());
+  reader.join();
+  EXPECT_EQ(got, sent);
+}
+
 TEST_F(CallStreamTest, PeerBeyondTheWindowIsRefusedAndTheBufferIsBounded) {
   const int64_t window = 100;
   auto stream = NewStream(1 << 20, window);

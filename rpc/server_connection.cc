@@ -143,7 +143,12 @@ void ServerConnection::ScheduleResume() {
 void ServerConnection::OnData(Buffer* buffer) {
   const bool frame_completed = DecodeFrames(buffer);
   if (!redelivering_ && !closed_ && !broken_) NoteInput(buffer, frame_completed);
-  for (const std::shared_ptr<CallStream>& stream : streams_to_wake_) stream->WakeReaders();
+  // Handlers blocked in Read() for what this read delivered wake once the loop has read what else
+  // is there (CallStream::OnMessage). The task holds the streams, not this connection.
+  if (streams_to_wake_.empty()) return;
+  connection_->loop()->RunWhenIdle([streams = std::move(streams_to_wake_)] {
+    for (const std::shared_ptr<CallStream>& stream : streams) stream->WakeReaders();
+  });
   streams_to_wake_.clear();
 }
 
@@ -519,9 +524,7 @@ void ServerConnection::OnStreamMessage(Frame frame, uint32_t body_bytes) {
   } else {
     bool wake_owed = false;
     status = call->stream->OnMessage(std::move(frame), body_bytes, &wake_owed);
-    if (wake_owed && (streams_to_wake_.empty() || streams_to_wake_.back() != call->stream)) {
-      streams_to_wake_.push_back(call->stream);
-    }
+    if (wake_owed) streams_to_wake_.push_back(call->stream);  // once per batch
   }
   if (!status.ok()) FailCall(call, status);
 }

@@ -226,8 +226,8 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   bool paused_ = false;
   size_t open_streams_ = 0;  // the active calls that are streams
   bool redelivery_scheduled_ = false;
-  // Streams given messages during the current OnData, whose readers are woken at its end (see
-  // CallStream::OnMessage).
+  // Streams that owe their reader a wake-up for messages of the current OnData: woken when the
+  // loop is idle (CallStream::OnMessage).
   std::vector<std::shared_ptr<CallStream>> streams_to_wake_;
 };
 

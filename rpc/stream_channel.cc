@@ -174,7 +174,8 @@ class ChannelImpl final : public Channel, public ClientStreamOwner, public Chann
 
   // Loop thread only.
   absl::flat_hash_map<uint64_t, PendingCall> calls_;
-  // Streams given messages during the current OnData, whose readers are woken at its end.
+  // Streams that owe their reader a wake-up for messages of the current OnData: woken when the
+  // loop is idle (CallStream::OnMessage).
   std::vector<std::shared_ptr<ClientStreamState>> streams_to_wake_;
   absl::flat_hash_map<uint64_t, StreamCall> streams_;
   absl::flat_hash_map<ClientConn*, std::unique_ptr<ClientConn>> conns_;
@@ -415,11 +416,13 @@ void ChannelImpl::OnConnected(ClientConn* conn, ScopedFd fd,
 void ChannelImpl::OnData(ClientConn* conn, Buffer* buffer) {
   if (conn->keepalive) conn->keepalive->OnInput(absl::Now());  // any input is a sign of life
   DecodeFrames(conn, buffer);
-  // Readers of the streams that got messages from this read wake once, now (see
-  // CallStream::OnMessage).
-  for (const std::shared_ptr<ClientStreamState>& state : streams_to_wake_) {
-    state->flow()->WakeReaders();
-  }
+  // Readers of the streams that got messages from this read wake once the loop has read what
+  // else is there, in one go (see CallStream::OnMessage). The task holds the streams, not the
+  // channel: it may run after the channel is gone (a shared loop).
+  if (streams_to_wake_.empty()) return;
+  loop()->RunWhenIdle([streams = std::move(streams_to_wake_)] {
+    for (const std::shared_ptr<ClientStreamState>& state : streams) state->flow()->WakeReaders();
+  });
   streams_to_wake_.clear();
 }
 
@@ -695,9 +698,7 @@ void ChannelImpl::OnStreamFrame(ClientConn* conn, Frame frame, uint32_t body_byt
     std::shared_ptr<ClientStreamState> state = it->second.state;
     bool wake_owed = false;
     status = flow->OnMessage(std::move(frame), body_bytes, &wake_owed);
-    if (wake_owed && (streams_to_wake_.empty() || streams_to_wake_.back() != state)) {
-      streams_to_wake_.push_back(std::move(state));
-    }
+    if (wake_owed) streams_to_wake_.push_back(std::move(state));  // once per batch
   }
   if (!status.ok()) {
     FailStream(id, absl::InternalError(

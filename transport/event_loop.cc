@@ -49,8 +49,11 @@ void EventLoop::Run() {
   wakeup_watcher_->EnableReading();
   while (!quit_.load(std::memory_order_acquire)) {
     active_.clear();
-    if (busy_poll_ > absl::ZeroDuration()) BusyPoll();
-    if (active_.empty()) {
+    if (!idle_.empty()) PollBeforeIdleTasks();
+    // An idle task may have called Quit().
+    const bool poll = active_.empty() && !quit_.load(std::memory_order_acquire);
+    if (poll && busy_poll_ > absl::ZeroDuration()) BusyPoll();
+    if (poll && active_.empty()) {
       const int timeout_ms = PollTimeoutMs();
       if (timeout_ms != 0) blocking_polls_.fetch_add(1, std::memory_order_relaxed);
       poller_.Poll(timeout_ms, &active_);
@@ -69,6 +72,23 @@ void EventLoop::Run() {
     RunPendingTasks();
   }
   RunPendingTasks();
+  RunIdleTasks();
+  RunPendingTasks();  // those the idle tasks queued
+}
+
+void EventLoop::RunWhenIdle(Task task) { idle_.push_back(std::move(task)); }
+
+void EventLoop::PollBeforeIdleTasks() {
+  poller_.Poll(0, &active_);
+  if (!active_.empty() && ++idle_deferrals_ < kMaxIdleDeferrals) return;
+  RunIdleTasks();
+}
+
+void EventLoop::RunIdleTasks() {
+  idle_deferrals_ = 0;
+  std::vector<Task> tasks;
+  tasks.swap(idle_);
+  for (Task& task : tasks) task();
 }
 
 void EventLoop::BusyPoll() {

@@ -48,7 +48,8 @@ class EventLoop {
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
 
-  // Runs until Quit(). Tasks queued before Quit() still run before Run() returns.
+  // Runs until Quit(). Tasks queued before Quit() (RunWhenIdle's too) still run before Run()
+  // returns.
   void Run();
   // Thread-safe.
   void Quit();
@@ -60,6 +61,15 @@ class EventLoop {
   void RunInLoopAndWait(const Task& task);
   // Thread-safe. Runs `task` on the loop thread after the current batch of events.
   void QueueInLoop(Task task);
+  // Loop thread only. Runs `task` once the loop has run out of ready events: when a poll with a
+  // zero timeout, made before the loop would next spin or sleep, finds none; or after
+  // kMaxIdleDeferrals such polls in a row found some, so that a loop that is never idle still
+  // runs it; and in the end before Run() returns. For work that is cheaper done once for a burst
+  // of events than once for each: a connection that reads a burst of stream messages in several
+  // reads wakes the thread blocked on them once, after the last (rpc/call_stream.h). Costs one
+  // epoll_wait per burst (the poll that finds it idle); nothing while none is pending.
+  void RunWhenIdle(Task task);
+  static constexpr int kMaxIdleDeferrals = 8;
   bool IsInLoopThread() const { return thread_id_.load() == std::this_thread::get_id(); }
 
   // Loop thread only. Runs `task` at or after `when` (millisecond resolution).
@@ -90,6 +100,10 @@ class EventLoop {
   int PollTimeoutMs();
   // Adds the watchers whose registration failed to active_, as errors on their fds.
   void TakeFailedWatchers();
+  // With idle tasks pending: polls once with a zero timeout (into active_), and runs them if it
+  // found nothing or they have waited kMaxIdleDeferrals polls.
+  void PollBeforeIdleTasks();
+  void RunIdleTasks();
 
   const absl::Duration busy_poll_;
   std::atomic<std::thread::id> thread_id_;
@@ -102,6 +116,10 @@ class EventLoop {
   std::vector<std::pair<Watcher*, uint32_t>> active_;
   // Watchers whose last change of interest epoll refused, to be reported (loop thread only).
   std::vector<Watcher*> failed_;
+  // RunWhenIdle's tasks, and how many zero-timeout polls in a row found events since the first
+  // was added (loop thread only).
+  std::vector<Task> idle_;
+  int idle_deferrals_ = 0;
 
   std::mutex mu_;
   std::vector<Task> pending_;  // guarded by mu_

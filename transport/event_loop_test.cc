@@ -278,6 +278,70 @@ TEST(EventLoopTest, QuitFromWithinATask) {
   EXPECT_EQ(after, 1);
 }
 
+// A task for when the loop is idle waits until the loop has handled the events still ready: here a
+// socket whose callback reads one byte a pass, with three bytes written, so three passes.
+TEST(EventLoopTest, RunWhenIdleWaitsForTheEventsStillReady) {
+  EventLoop loop;  // Constructed and run on this thread.
+  SocketPair pair;
+  for (int i = 0; i < 3; ++i) WriteByte(pair.b.get());
+  std::vector<std::string> order;
+  Watcher watcher(&loop, pair.a.get());
+  watcher.set_read_callback([&] {
+    char byte;
+    if (::read(pair.a.get(), &byte, 1) != 1) return;
+    order.push_back("read");
+    if (order.size() == 1) {
+      loop.RunWhenIdle([&] {
+        order.push_back("idle");
+        watcher.Remove();
+        loop.Quit();
+      });
+    }
+  });
+  loop.QueueInLoop([&] { watcher.EnableReading(); });
+  loop.Run();
+  EXPECT_EQ(order, (std::vector<std::string>{"read", "read", "read", "idle"}));
+}
+
+// A loop that always has an event ready still runs the task, after a bounded number of passes.
+TEST(EventLoopTest, RunWhenIdleRunsOnALoopThatIsNeverIdle) {
+  EventLoop loop;
+  SocketPair pair;
+  WriteByte(pair.b.get());  // never read: the socket stays readable
+  int passes = 0;
+  int passes_before_idle = -1;
+  Watcher watcher(&loop, pair.a.get());
+  watcher.set_read_callback([&] {
+    if (passes++ == 0) {
+      loop.RunWhenIdle([&] {
+        passes_before_idle = passes;
+        watcher.Remove();
+        loop.Quit();
+      });
+    }
+  });
+  loop.QueueInLoop([&] { watcher.EnableReading(); });
+  loop.Run();
+  EXPECT_GE(passes_before_idle, 2);
+  EXPECT_LE(passes_before_idle, EventLoop::kMaxIdleDeferrals + 1);
+}
+
+TEST(EventLoopTest, RunWhenIdleTasksRunBeforeRunReturns) {
+  EventLoop loop;
+  bool idle_ran = false;
+  bool queued_by_idle_ran = false;
+  loop.QueueInLoop([&] {
+    loop.RunWhenIdle([&] {
+      idle_ran = true;
+      loop.QueueInLoop([&] { queued_by_idle_ran = true; });
+    });
+    loop.Quit();
+  });
+  loop.Run();
+  EXPECT_TRUE(idle_ran);
+  EXPECT_TRUE(queued_by_idle_ran);
+}
+
 TEST(EventLoopTest, EventLoopThreadStopIsIdempotent) {
   EventLoopThread thread;
   thread.Stop();
