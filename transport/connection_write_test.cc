@@ -24,6 +24,7 @@
 #include "gtest/gtest.h"
 #include "transport/byte_budget.h"
 #include "transport/connection.h"
+#include "transport/connection_fixture.h"
 #include "transport/event_loop_thread.h"
 #include "transport/socket_ops.h"
 #include "transport/test_bytes.h"
@@ -31,16 +32,7 @@
 namespace framerpc {
 namespace {
 
-constexpr auto kWaitLimit = std::chrono::seconds(30);
-
-void RunOnLoopAndWait(EventLoop* loop, const std::function<void()>& fn) {
-  Notification done;
-  loop->RunInLoop([&] {
-    fn();
-    done.Notify();
-  });
-  done.WaitForNotification();
-}
+using test::RunOnLoopAndWait;
 
 // A frame: 12-byte header (thread, sequence, body length; little-endian u32) and a body of
 // Pattern bytes seeded by thread and sequence, so a torn, lost or misplaced frame shows.
@@ -127,64 +119,8 @@ bool Readable(int fd) {
   return ::poll(&p, 1, 0) == 1;
 }
 
-class ConnectionWriteTest : public ::testing::Test {
+class ConnectionWriteTest : public test::SocketPairConnectionTest {
  protected:
-  void TearDown() override {
-    if (conn_ != nullptr) {
-      RunOnLoopAndWait(loop(), [this] {
-        conn_->ForceClose(absl::CancelledError("test over"));
-        conn_.reset();
-      });
-    }
-  }
-
-  EventLoop* loop() { return thread_.loop(); }
-
-  // `send_buffer` > 0: the connection's socket takes about that much before EAGAIN.
-  void StartConnection(int send_buffer = 0, ConnectionOptions options = ConnectionOptions()) {
-    int sv[2];
-    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-    ASSERT_EQ(::fcntl(sv[0], F_SETFL, ::fcntl(sv[0], F_GETFL) | O_NONBLOCK), 0);
-    if (send_buffer > 0) {
-      ASSERT_EQ(::setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &send_buffer, sizeof(int)), 0);
-      ASSERT_EQ(::setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &send_buffer, sizeof(int)), 0);
-    }
-    timeval tv{20, 0};
-    ::setsockopt(sv[1], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    conn_fd_ = sv[0];
-    peer_.reset(sv[1]);
-    conn_ = std::make_shared<Connection>(loop(), ScopedFd(sv[0]), LocalAddress(sv[1]), options);
-    RunOnLoopAndWait(loop(), [this] {
-      conn_->set_data_callback([this](const ConnectionPtr&, Buffer* buffer) {
-        std::lock_guard<std::mutex> lock(mu_);
-        received_.append(buffer->view().data(), buffer->readable_bytes());
-        buffer->Consume(buffer->readable_bytes());
-        cv_.notify_all();
-      });
-      conn_->set_close_callback([this](const ConnectionPtr&, const absl::Status&) {
-        std::lock_guard<std::mutex> lock(mu_);
-        ++close_count_;
-        cv_.notify_all();
-      });
-      conn_->set_watermark_callback([this](const ConnectionPtr&, bool above) {
-        std::lock_guard<std::mutex> lock(mu_);
-        watermarks_.push_back(above);
-        cv_.notify_all();
-      });
-      conn_->Start();
-    });
-  }
-
-  bool WaitUntil(const std::function<bool()>& pred) {
-    std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_for(lock, kWaitLimit, pred);
-  }
-
-  void SettleLoop() {
-    RunOnLoopAndWait(loop(), [] {});
-    RunOnLoopAndWait(loop(), [] {});
-  }
-
   // Sends frame `seq` of `thread`, by one of the four ways in turn: one string, head and a
   // borrowed tail (overwritten once the call returns), an owned tail, and Enqueue + ticket.
   void SendFrame(uint32_t thread, uint32_t seq, uint32_t length) {
@@ -215,20 +151,10 @@ class ConnectionWriteTest : public ::testing::Test {
     return (seq * 7919u + thread * 131u) % 9000u + 1;
   }
 
-  EventLoopThread thread_;
-  ConnectionPtr conn_;
-  int conn_fd_ = -1;
-  ScopedFd peer_;
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::string received_;
-  int close_count_ = 0;
-  std::vector<bool> watermarks_;
 };
 
 TEST_F(ConnectionWriteTest, FramesFromManyThreadsAndTheLoopArriveWholeInEachThreadsOrder) {
-  StartConnection(/*send_buffer=*/16 << 10);
+  StartConnection(ConnectionOptions(), /*send_buffer=*/16 << 10);
   constexpr uint32_t kThreads = 6;  // the last one sends from the loop thread
   constexpr uint32_t kPerThread = 400;
   size_t total = 0;
@@ -261,7 +187,7 @@ TEST_F(ConnectionWriteTest, FramesFromManyThreadsAndTheLoopArriveWholeInEachThre
 }
 
 TEST_F(ConnectionWriteTest, AFullSocketHandsTheRestToTheLoopAndTheSenderReturns) {
-  StartConnection(/*send_buffer=*/16 << 10);
+  StartConnection(ConnectionOptions(), /*send_buffer=*/16 << 10);
   const std::string big = Pattern(1 << 20, 5);
   std::string tail = big;
   conn_->Send("head:", tail);  // the peer reads nothing yet: the socket fills
@@ -318,7 +244,7 @@ TEST_F(ConnectionWriteTest, ForceCloseRacingWritersDropsCleanlyAndGivesTheBudget
   ByteBudget budget(size_t{1} << 30);
   ConnectionOptions options;
   options.output_budget = &budget;
-  StartConnection(/*send_buffer=*/16 << 10, options);
+  StartConnection(options, /*send_buffer=*/16 << 10);
   constexpr uint32_t kThreads = 4;
   BlockingCounter started(kThreads);
   std::vector<std::thread> senders;
@@ -346,7 +272,7 @@ TEST_F(ConnectionWriteTest, ForceCloseRacingWritersDropsCleanlyAndGivesTheBudget
 }
 
 TEST_F(ConnectionWriteTest, ShutdownRacingWritersEndsAfterWholeFramesInEachThreadsOrder) {
-  StartConnection(/*send_buffer=*/16 << 10);
+  StartConnection(ConnectionOptions(), /*send_buffer=*/16 << 10);
   constexpr uint32_t kThreads = 4;
   constexpr uint32_t kBeforeShutdown = 30;
   std::string got;
@@ -373,7 +299,7 @@ TEST_F(ConnectionWriteTest, ShutdownRacingWritersEndsAfterWholeFramesInEachThrea
 TEST_F(ConnectionWriteTest, WatermarksFireForQueuedOutputOfOtherThreads) {
   ConnectionOptions options;
   options.output_high_water_bytes = 64 << 10;
-  StartConnection(/*send_buffer=*/16 << 10, options);
+  StartConnection(options, /*send_buffer=*/16 << 10);
   const std::string chunk = Pattern(32 << 10, 9);
   std::vector<std::thread> senders;
   for (int t = 0; t < 4; ++t) {
