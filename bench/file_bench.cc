@@ -177,8 +177,9 @@ absl::Status ReceiveToFile(int socket, const std::string& path, size_t total, si
   return absl::OkStatus();
 }
 
-// Receiver of the download file floor (row 11): recv() and discard.
-absl::Status ReceiveDiscard(int socket, size_t total, size_t chunk) {
+// recv()s until the sender closes, handing each piece to `take`; fails unless `total` bytes came.
+absl::Status ReceiveUntilClosed(int socket, size_t total, size_t chunk,
+                                const std::function<absl::Status(absl::string_view)>& take) {
   std::string buffer(chunk, '\0');
   size_t received = 0;
   for (;;) {
@@ -186,8 +187,15 @@ absl::Status ReceiveDiscard(int socket, size_t total, size_t chunk) {
     if (n < 0) return Fail("recv failed");
     if (n == 0) break;
     received += static_cast<size_t>(n);
+    absl::Status taken = take(absl::string_view(buffer.data(), static_cast<size_t>(n)));
+    if (!taken.ok()) return taken;
   }
   return received == total ? absl::OkStatus() : Fail("raw transfer ended early");
+}
+
+// Receiver of the download file floor (row 11): recv() and discard.
+absl::Status ReceiveDiscard(int socket, size_t total, size_t chunk) {
+  return ReceiveUntilClosed(socket, total, chunk, [](absl::string_view) { return absl::OkStatus(); });
 }
 
 // How an upload file floor writes its new file.
@@ -208,29 +216,27 @@ absl::Status ReceiveNewFile(int socket, const std::string& target, size_t total,
   if (how == FloorWrite::kDirect) direct.emplace(out.get(), total, temp);
   constexpr size_t kWriteBackBytes = size_t{8} << 20;
   size_t write_back_started = 0;
-  std::string buffer(chunk, '\0');
-  size_t received = 0;
-  for (;;) {
-    const ssize_t n = ::recv(socket, buffer.data(), buffer.size(), 0);
-    if (n < 0) return Fail("recv failed");
-    if (n == 0) break;
-    const absl::string_view data(buffer.data(), static_cast<size_t>(n));
+  size_t written_bytes = 0;
+  absl::Status received = ReceiveUntilClosed(socket, total, chunk, [&](absl::string_view data) {
     absl::Status written =
         direct.has_value() ? direct->Append(data) : file::WriteAll(out.get(), data, temp);
     if (!written.ok()) return written;
-    received += data.size();
-    if (how == FloorWrite::kWriteBehind && received - write_back_started >= kWriteBackBytes) {
+    written_bytes += data.size();
+    if (how == FloorWrite::kWriteBehind && written_bytes - write_back_started >= kWriteBackBytes) {
       ::sync_file_range(out.get(), static_cast<off_t>(write_back_started),
-                        static_cast<off_t>(received - write_back_started), SYNC_FILE_RANGE_WRITE);
-      write_back_started = received;
+                        static_cast<off_t>(written_bytes - write_back_started),
+                        SYNC_FILE_RANGE_WRITE);
+      write_back_started = written_bytes;
     }
-  }
+    return absl::OkStatus();
+  });
+  if (!received.ok()) return received;
   if (direct.has_value()) {
     if (absl::Status written = direct->Finish(); !written.ok()) return written;
   }
   if (::fsync(out.get()) != 0) return Fail("fsync failed");
   if (::rename(temp.c_str(), target.c_str()) != 0) return Fail("rename failed");
-  return received == total ? absl::OkStatus() : Fail("raw transfer ended early");
+  return absl::OkStatus();
 }
 
 absl::Status MakeSource(const std::string& path, size_t total) {
