@@ -12,39 +12,20 @@
 #include "gtest/gtest.h"
 #include "rpc/channel.h"
 #include "rpc/server.h"
+#include "tests/stream_fixture.h"
 #include "tests/stream_service.h"
 #include "tests/test_util.h"
 
 namespace framerpc::test {
 namespace {
 
-class StreamBlockingReadTest : public testing::TestWithParam<bool /*unix socket*/> {
+class StreamBlockingReadTest : public StreamServerTest {
  protected:
-  void SetUp() override {
-    ServerOptions options;
-    options.io_threads = 2;
-    server_ = std::make_unique<Server>(options);
-    FRPC_ASSERT_OK(server_->AddService(&service_));
-    const std::string address =
-        GetParam() ? absl::StrCat("unix:", MakeTempDir(), "/s.sock") : "127.0.0.1:0";
-    FRPC_ASSERT_OK(server_->AddListener(address));
-    FRPC_ASSERT_OK(server_->Start());
-    auto channel = Channel::Create(server_->listen_address(0));
-    FRPC_ASSERT_OK(channel.status());
-    channel_ = *std::move(channel);
-    stub_ = std::make_unique<StreamTestService::Stub>(channel_.get());
-  }
-
   static Chunk MakeChunk(uint64_t seq) {
     Chunk chunk;
     chunk.set_seq(seq);
     return chunk;
   }
-
-  StreamTestServiceImpl service_;
-  std::unique_ptr<Server> server_;
-  std::unique_ptr<Channel> channel_;
-  std::unique_ptr<StreamTestService::Stub> stub_;
 };
 
 // Bursts of 1 to 40 messages, with attachments from nothing to 96 KiB, so that some bursts stay

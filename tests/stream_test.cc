@@ -9,30 +9,15 @@
 #include "gtest/gtest.h"
 #include "rpc/channel.h"
 #include "rpc/server.h"
+#include "tests/stream_fixture.h"
 #include "tests/stream_service.h"
 #include "tests/test_util.h"
 
 namespace framerpc::test {
 namespace {
 
-class StreamTest : public testing::TestWithParam<bool /*unix socket*/> {
+class StreamTest : public StreamServerTest {
  protected:
-  void SetUp() override { StartServer(ServerOptions{}); }
-
-  void StartServer(ServerOptions options) {
-    options.io_threads = 2;
-    server_ = std::make_unique<Server>(options);
-    FRPC_ASSERT_OK(server_->AddService(&service_));
-    const std::string address =
-        GetParam() ? absl::StrCat("unix:", MakeTempDir(), "/s.sock") : "127.0.0.1:0";
-    FRPC_ASSERT_OK(server_->AddListener(address));
-    FRPC_ASSERT_OK(server_->Start());
-    auto channel = Channel::Create(server_->listen_address(0));
-    FRPC_ASSERT_OK(channel.status());
-    channel_ = *std::move(channel);
-    stub_ = std::make_unique<StreamTestService::Stub>(channel_.get());
-  }
-
   // Another call on the same connection completes: no head-of-line blocking behind a stream
   // whose writer waits for credit.
   // Starts a Count that sends `chunk_bytes` messages until the call ends, its handler reporting
@@ -61,11 +46,6 @@ class StreamTest : public testing::TestWithParam<bool /*unix socket*/> {
     chunk.set_data(std::string(bytes, static_cast<char>('a' + seq % 26)));
     return chunk;
   }
-
-  StreamTestServiceImpl service_;
-  std::unique_ptr<Server> server_;
-  std::unique_ptr<Channel> channel_;
-  std::unique_ptr<StreamTestService::Stub> stub_;
 };
 
 TEST_P(StreamTest, ServerStreamArrivesInOrder) {
