@@ -92,6 +92,11 @@ class ConnectionTimeouts {
   TimeoutAction Due(absl::Time now) const;
 
  private:
+  // Times are kept as Unix nanoseconds: an absl::Time is 16 bytes, and every idle connection
+  // holds seven of them.
+  static int64_t Ns(absl::Time t) { return absl::ToUnixNanos(t); }
+  static absl::Time At(int64_t ns) { return absl::FromUnixNanos(ns); }
+
   // When the partial frame must be complete: its header within frame_header of its first bytes,
   // its body by then plus its length at the minimum rate.
   absl::Time FrameDeadline() const;
@@ -99,17 +104,17 @@ class ConnectionTimeouts {
   absl::Time ReleaseDeadline() const;
 
   const ConnectionTimeoutOptions& options_;
-  bool first_byte_seen_ = false;
-  absl::Time accepted_;
-  absl::Time last_input_;
-  PartialFrame partial_;
-  absl::Time frame_started_;
+  int64_t accepted_;
+  int64_t last_input_;
+  int64_t frame_started_ = 0;
+  int64_t idle_since_;
+  int64_t paused_since_ = 0;
+  int64_t ping_sent_ = 0;
   size_t calls_ = 0;
-  absl::Time idle_since_;
+  PartialFrame partial_;
+  bool first_byte_seen_ = false;
   bool paused_ = false;
-  absl::Time paused_since_;
   bool ping_outstanding_ = false;
-  absl::Time ping_sent_;
   bool buffers_released_ = false;  // in this quiet spell
 };
 

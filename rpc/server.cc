@@ -9,6 +9,7 @@
 #include <cerrno>
 
 #include "absl/strings/str_cat.h"
+#include "rpc/peer_key.h"
 #include "rpc/server_sniffing.h"
 #include "rpc/socket_peer_identity.h"
 #include "transport/socket_ops.h"
@@ -90,6 +91,10 @@ absl::Status Server::Start() {
   connection_shared_.stats = &stats_;
   connection_shared_.memory_budget = memory_budget_.get();
   connection_shared_.refusals = options_.refusals;
+  connection_shared_.on_closed = [this](ServerConnection* closed) {
+    // Defer the erase: this runs inside the connection's own call stack.
+    closed->connection()->loop()->QueueInLoop([this, closed] { Forget(closed); });
+  };
   connection_shared_.on_pause = [this](bool paused) {
     std::lock_guard<std::mutex> lock(mu_);
     paused ? ++paused_connections_ : --paused_connections_;
@@ -309,31 +314,28 @@ void Server::OnNewConnection(ScopedFd fd, Accepted accepted,
       std::make_shared<Connection>(loop, std::move(fd), accepted.peer, conn_options);
   if (record_layer != nullptr) connection->set_record_layer(std::move(record_layer));
   auto server_connection = std::make_shared<ServerConnection>(
-      connection, connection_shared_, connection_limits_, accepted.identity);
+      connection, connection_shared_, connection_limits_, accepted.identity, accepted.seq);
   {
     std::unique_lock<std::mutex> lock(mu_);
     if (shut_down_) {
       counts_->Remove(accepted.peer_key);
       return;  // Closes the fd.
     }
-    connections_.emplace(server_connection.get(),
-                         Tracked{server_connection, accepted.peer_key, accepted.seq});
+    connections_.insert(server_connection);
     connections_changed_.notify_all();
   }
   loop->RunInLoop([this, server_connection] {
-    ServerConnection* key = server_connection.get();
-    server_connection->Start([this, key] {
-      // Defer the erase: this callback runs inside the connection's own call stack.
-      key->connection()->loop()->QueueInLoop([this, key] {
-        std::unique_lock<std::mutex> lock(mu_);
-        auto it = connections_.find(key);
-        if (it == connections_.end()) return;
-        counts_->Remove(it->second.peer_key);
-        connections_.erase(it);
-        connections_changed_.notify_all();
-      });
-    });
+    server_connection->Start();
   });
+}
+
+void Server::Forget(ServerConnection* closed) {
+  std::unique_lock<std::mutex> lock(mu_);
+  auto it = connections_.find(closed);
+  if (it == connections_.end()) return;
+  counts_->Remove(PeerKey(closed->connection()->peer(), closed->peer_identity()));
+  connections_.erase(it);
+  connections_changed_.notify_all();
 }
 
 bool Server::ShedOldestIdle(ConnectionCounts::Verdict verdict, const std::string& peer_key) {
@@ -344,11 +346,14 @@ bool Server::ShedOldestIdle(ConnectionCounts::Verdict verdict, const std::string
     std::lock_guard<std::mutex> lock(mu_);
     if (shut_down_) return false;
     uint64_t oldest = UINT64_MAX;
-    Tracked* victim = nullptr;
-    for (auto& [key, tracked] : connections_) {
-      if (tracked.shedding || tracked.seq >= oldest || !tracked.connection->idle()) continue;
-      if (per_peer && tracked.peer_key != peer_key) continue;
-      oldest = tracked.seq;
+    const std::shared_ptr<ServerConnection>* victim = nullptr;
+    for (const std::shared_ptr<ServerConnection>& tracked : connections_) {
+      if (tracked->shedding() || tracked->seq() >= oldest || !tracked->idle()) continue;
+      if (per_peer &&
+          PeerKey(tracked->connection()->peer(), tracked->peer_identity()) != peer_key) {
+        continue;
+      }
+      oldest = tracked->seq();
       victim = &tracked;
     }
     Sniffing* silent = nullptr;
@@ -362,8 +367,8 @@ bool Server::ShedOldestIdle(ConnectionCounts::Verdict verdict, const std::string
       sniffing = sniffing_[silent];
       sniffing->shedding = true;
     } else if (victim != nullptr) {
-      connection = victim->connection;
-      victim->shedding = true;
+      connection = *victim;
+      connection->set_shedding();
     } else {
       return false;
     }
@@ -453,7 +458,7 @@ std::vector<T> Server::GatherFromConnections(absl::Duration wait, size_t* unansw
   std::vector<std::shared_ptr<ServerConnection>> snapshot;
   {
     std::unique_lock<std::mutex> lock(mu_);
-    for (const auto& [key, tracked] : connections_) snapshot.push_back(tracked.connection);
+    snapshot.assign(connections_.begin(), connections_.end());
   }
   auto gathered = std::make_shared<Gathered<T>>();
   gathered->remaining = snapshot.size();
@@ -497,7 +502,7 @@ void Server::ForEachConnection(const std::function<void(ServerConnection*)>& fn)
   std::vector<std::shared_ptr<ServerConnection>> snapshot;
   {
     std::unique_lock<std::mutex> lock(mu_);
-    for (const auto& [key, tracked] : connections_) snapshot.push_back(tracked.connection);
+    snapshot.assign(connections_.begin(), connections_.end());
   }
   BlockingCounter done(static_cast<int>(snapshot.size()));
   for (const auto& conn : snapshot) {

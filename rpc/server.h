@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include <condition_variable>
 #include <mutex>
@@ -252,6 +253,8 @@ class Server {
   };
   void OnNewConnection(ScopedFd fd, Accepted accepted,
                        std::unique_ptr<RecordLayer> record_layer = nullptr);
+  // On `closed`'s loop, after it closed: drops it from connections_ and the counts.
+  void Forget(ServerConnection* closed);
   void Refused(RefusalKind kind, const SocketAddress& peer, absl::string_view reason) const;
   // Why a connection is refused at a limit (`verdict`), for the client.
   absl::Status LimitRefusal(ConnectionCounts::Verdict verdict, const std::string& peer_key) const;
@@ -286,14 +289,10 @@ class Server {
   bool shut_down_ = false;  // guarded by mu_
   size_t paused_connections_ = 0;  // guarded by mu_
   // Owned here; each entry is touched only on its connection's loop, except for insertion and
-  // removal under mu_.
-  struct Tracked {
-    std::shared_ptr<ServerConnection> connection;
-    std::string peer_key;
-    uint64_t seq;
-    bool shedding = false;  // guarded by mu_: chosen to be closed for a new connection
-  };
-  absl::flat_hash_map<ServerConnection*, Tracked> connections_;
+  // removal under mu_. A pointer alone per connection (found by its raw pointer): its accept
+  // order and shedding mark live in the ServerConnection, and its peer key is computed again
+  // from its address when needed, since a table slot was a tenth of an idle connection's memory.
+  absl::flat_hash_set<std::shared_ptr<ServerConnection>> connections_;
   // What every ServerConnection shares and is limited by, set in Start() before the first
   // connection; each connection refers to these, so they outlive it.
   ServerConnection::Shared connection_shared_{};

@@ -36,20 +36,21 @@ std::shared_ptr<const PeerIdentity> ShareIdentity(const PeerIdentity& identity) 
 }  // namespace
 
 ServerConnection::ServerConnection(ConnectionPtr connection, const Shared& shared,
-                                   const Limits& limits, const PeerIdentity& peer_identity)
+                                   const Limits& limits, const PeerIdentity& peer_identity,
+                                   uint64_t seq)
     : connection_(std::move(connection)),
       reader_(shared.dispatcher->limits()),
       peer_(connection_->peer().ToString()),
       peer_identity_(ShareIdentity(peer_identity)),
       shared_(shared),
       limits_(limits),
-      accepted_at_(absl::Now()),
+      seq_(seq),
+      accepted_at_ns_(absl::ToUnixNanos(absl::Now())),
       timeouts_(limits.timeouts, absl::Now()) {
   if (shared_.memory_budget != nullptr) reader_.set_budget(shared_.memory_budget);
 }
 
-void ServerConnection::Start(std::function<void()> on_closed) {
-  on_closed_ = std::move(on_closed);
+void ServerConnection::Start() {
   // The connection's callbacks hold only weak references: the owner of this object is the
   // server's connection table, so no reference cycle keeps a dead connection alive.
   std::weak_ptr<ServerConnection> weak = weak_from_this();
@@ -234,7 +235,7 @@ ConnectionInfo ServerConnection::Describe(absl::Time now) const {
   ConnectionInfo info;
   info.peer = peer_;
   info.identity = *peer_identity_;
-  info.age = now - accepted_at_;
+  info.age = now - absl::FromUnixNanos(accepted_at_ns_);
   info.calls_in_flight = active_.size();
   info.bytes_received = bytes_received_;
   info.bytes_sent = bytes_sent_.load(std::memory_order_relaxed);
@@ -264,20 +265,17 @@ void ServerConnection::ArmTimer() {
   const absl::Time next = timeouts_.NextDeadline();
   // A timer already due no later will find the new state when it fires, and re-arm: deadlines
   // that move later (the usual case, as input arrives) cost no timer operation.
-  if (timer_ != 0 && timer_due_ <= next) return;
-  if (timer_ != 0) connection_->loop()->CancelTimer(timer_);
-  timer_ = 0;
-  timer_due_ = next;
-  if (next == absl::InfiniteFuture()) return;
-  std::weak_ptr<ServerConnection> weak = weak_from_this();
-  timer_ = connection_->loop()->RunAt(next, [weak] {
-    if (auto self = weak.lock()) self->OnTimer();
-  });
+  if (armed() && due() <= next) return;
+  Arm(connection_->loop(), next);  // disarms it for InfiniteFuture()
+}
+
+void ServerConnection::Fire() {
+  // Armed only while open, when the server's table holds the connection; held here as well,
+  // since what the timeout does may close it.
+  if (std::shared_ptr<ServerConnection> self = weak_from_this().lock()) self->OnTimer();
 }
 
 void ServerConnection::OnTimer() {
-  timer_ = 0;
-  timer_due_ = absl::InfiniteFuture();
   if (closed_ || broken_) return;
   switch (const TimeoutAction action = timeouts_.Due(absl::Now())) {
     case TimeoutAction::kNone:
@@ -570,7 +568,7 @@ void ServerConnection::Retire(uint64_t call_id) {
     ArmTimer();
   }
   if (paused_ && !closed_ && !MustPause()) ScheduleResume();
-  if (closed_ && active_.empty() && on_closed_) std::exchange(on_closed_, nullptr)();
+  if (closed_ && active_.empty()) ReportClosed();
 }
 
 void ServerConnection::OnCancel(uint64_t call_id) { Retire(call_id); }
@@ -621,16 +619,21 @@ void ServerConnection::RetireAll() {
   for (uint64_t id : ids) Retire(id);
 }
 
+void ServerConnection::ReportClosed() {
+  if (closed_reported_) return;
+  closed_reported_ = true;
+  if (shared_.on_closed) shared_.on_closed(this);
+}
+
 void ServerConnection::OnClosed() {
   closed_ = true;
-  if (timer_ != 0) connection_->loop()->CancelTimer(timer_);
-  timer_ = 0;
+  Cancel();  // LoopTimer: must not be armed once the connection may go
   if (shared_.stats != nullptr)
     shared_.stats->OnClosed(close_reason_.value_or(CloseReason::kReset));
   SetPaused(false);
   // Nobody can receive the replies any more: cancel every call still running.
   RetireAll();
-  if (active_.empty() && on_closed_) std::exchange(on_closed_, nullptr)();
+  if (active_.empty()) ReportClosed();
 }
 
 }  // namespace framerpc

@@ -24,6 +24,7 @@
 #include "rpc/server_stats.h"
 #include "transport/connection.h"
 #include "transport/frame_reader.h"
+#include "transport/loop_timer.h"
 
 namespace framerpc {
 
@@ -89,7 +90,11 @@ struct InFlightCall {
   absl::Time deadline;  // InfiniteFuture() when none
 };
 
-class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
+// Memory: a server holds many of these, idle, so what one holds is kept small (docs/benchmarks.md,
+// "Idle connections"): what connections share lives in Shared and Limits, and the timeouts' timer
+// is a LoopTimer inside the object.
+class ServerConnection : public std::enable_shared_from_this<ServerConnection>,
+                         private LoopTimer {
  public:
   using PauseCallback = std::function<void(bool paused)>;
 
@@ -107,6 +112,9 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
     // May be empty. Called on a connection's loop thread when backpressure pauses (true) or
     // resumes (false) it.
     PauseCallback on_pause;
+    // May be empty. Called on the connection's loop thread once it is closed and every call on
+    // it has finished, at most once per connection.
+    std::function<void(ServerConnection*)> on_closed;
   };
   // Per-connection limits, as the server's options set them. Not copied: must outlive the
   // connection (the server owns one for all of its connections), since copies of its durations
@@ -119,12 +127,15 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
     absl::Duration stream_stall_timeout = absl::InfiniteDuration();  // CallStream::set_stall_timeout
   };
 
+  // `seq`: the owner's number for it (a server's accept order), for seq().
   ServerConnection(ConnectionPtr connection, const Shared& shared, const Limits& limits,
-                   const PeerIdentity& peer_identity);
+                   const PeerIdentity& peer_identity, uint64_t seq = 0);
+  // Its timer must not be armed (see LoopTimer): it is not, once the connection has closed.
+  ~ServerConnection() override = default;
 
-  // Loop thread. Hooks the connection's callbacks and starts reading. `on_closed` runs on the loop
-  // thread once the connection is closed and every call on it has finished.
-  void Start(std::function<void()> on_closed);
+  // Loop thread. Hooks the connection's callbacks and starts reading. Shared::on_closed runs once
+  // the connection is closed and every call on it has finished.
+  void Start();
   // Loop thread. Sends GOAWAY: calls that arrive later are refused with UNAVAILABLE.
   void BeginDrain();
   // Loop thread. Ends every call still open with `status`, sent to the client, and cancels its
@@ -141,6 +152,12 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   ConnectionInfo Describe(absl::Time now) const;
   void DescribeCalls(absl::Time now, std::vector<InFlightCall>* out) const;
   const ConnectionPtr& connection() const { return connection_; }
+  const PeerIdentity& peer_identity() const { return *peer_identity_; }
+  uint64_t seq() const { return seq_; }
+  // The owner's mark that it chose this connection to be closed for a new one (a server's, at a
+  // connection limit). Guarded by the owner's lock, not this object's.
+  bool shedding() const { return shedding_; }
+  void set_shedding() { shedding_ = true; }
 
  private:
   void OnData(Buffer* buffer);
@@ -161,6 +178,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   // timer at its next deadline; OnTimer carries out what is due.
   void NoteInput(Buffer* buffer, bool frame_completed);
   void ArmTimer();
+  void Fire() override;  // LoopTimer
   void OnTimer();
   void SendPing();
   // kReleaseBuffers: the connection is quiet; gives back its buffers and empty tables.
@@ -171,6 +189,8 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   void FailCall(const std::shared_ptr<ServerCall>& call, const absl::Status& status);
   void OnCancel(uint64_t call_id);
   void OnClosed();
+  // Runs Shared::on_closed, once.
+  void ReportClosed();
   void ProtocolError(const absl::Status& status);
   void Refused(RefusalKind kind, absl::string_view reason);
   // Loop thread: sends `frame` (then `tail`, the rest of it) if `call` is still active, and
@@ -194,41 +214,42 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
 
   size_t MaxConcurrentCalls() const { return std::max<size_t>(1, limits_.max_concurrent_calls); }
 
+  // Ordered to pack: every idle connection holds one of these.
   ConnectionPtr connection_;
   FrameReader reader_;  // of connection_'s input
   const std::string peer_;  // formatted once: inet_ntop per request showed up in profiles
   const std::shared_ptr<const PeerIdentity> peer_identity_;  // shared: see ShareIdentity
   const Shared& shared_;
   const Limits& limits_;
-  const absl::Time accepted_at_;
+  const uint64_t seq_;
+  const int64_t accepted_at_ns_;  // Unix nanoseconds
   uint64_t bytes_received_ = 0;               // loop thread
   std::atomic<uint64_t> bytes_sent_{0};       // any thread (streams send from handlers)
-  bool waiting_for_budget_ = false;  // a ByteBudget::WaitForRoom wake-up is registered
   ConnectionTimeouts timeouts_;
-  TimerId timer_ = 0;
-  absl::Time timer_due_ = absl::InfiniteFuture();
   uint64_t next_ping_data_ = 1;
-  bool redelivering_ = false;  // input handed to OnData again is not new input
-  bool partial_frame_ = false;  // input holds the start of a frame
-  std::atomic<bool> idle_{true};  // written on the loop thread: see idle()
-  // Why the connection closes, when the server closed it; otherwise the close callback says.
-  std::optional<CloseReason> close_reason_;
   struct Active {
     std::shared_ptr<ServerCall> call;
     TimerId deadline_timer = 0;
   };
   absl::flat_hash_map<uint64_t, Active> active_;
   uint64_t last_call_id_ = 0;
-  bool draining_ = false;
-  bool closed_ = false;
-  bool broken_ = false;  // a protocol error was sent; no further frames are read
-  std::function<void()> on_closed_;
-  bool paused_ = false;
   size_t open_streams_ = 0;  // the active calls that are streams
-  bool redelivery_scheduled_ = false;
   // Streams that owe their reader a wake-up for messages of the current OnData: woken when the
   // loop is idle (CallStream::OnMessage).
   std::vector<std::shared_ptr<CallStream>> streams_to_wake_;
+  // Why the connection closes, when the server closed it; otherwise the close callback says.
+  std::optional<CloseReason> close_reason_;
+  std::atomic<bool> idle_{true};  // written on the loop thread: see idle()
+  bool waiting_for_budget_ = false;  // a ByteBudget::WaitForRoom wake-up is registered
+  bool redelivering_ = false;  // input handed to OnData again is not new input
+  bool partial_frame_ = false;  // input holds the start of a frame
+  bool draining_ = false;
+  bool closed_ = false;
+  bool broken_ = false;  // a protocol error was sent; no further frames are read
+  bool paused_ = false;
+  bool redelivery_scheduled_ = false;
+  bool closed_reported_ = false;  // Shared::on_closed has run
+  bool shedding_ = false;  // see shedding()
 };
 
 }  // namespace framerpc

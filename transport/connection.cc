@@ -23,6 +23,13 @@ Connection::Connection(EventLoop* loop, ScopedFd fd, SocketAddress peer, Connect
 
 Connection::~Connection() = default;
 
+void Connection::set_record_layer(std::unique_ptr<RecordLayer> layer) {
+  record_ = std::move(layer);
+  if (record_ != nullptr && record_state_ == nullptr) {
+    record_state_ = std::make_unique<RecordState>();
+  }
+}
+
 void Connection::Start() {
   watcher_->Tie(shared_from_this());
   watcher_->set_read_callback([this] { HandleRead(); });
@@ -258,16 +265,15 @@ Connection::WriteOutcome Connection::WriteQueued(absl::Status* error) {
 }
 
 Connection::WriteOutcome Connection::WriteQueuedRecords(absl::Status* error) {
-  std::lock_guard<std::mutex> lock(record_mu_);
+  std::lock_guard<std::mutex> lock(record_state_->mu);
   for (;;) {
     // The records of one pass leave together (one send for several, like the plain writev).
     record_->Cork();
     WriteOutcome outcome = WriteRecordsLocked(error);
     RecordIo sent = record_->Uncork();
-    record_stage_held_.store(record_stage_.capacity() > std::string().capacity()
-                                 ? record_stage_.capacity()
-                                 : 0,
-                             std::memory_order_relaxed);
+    const size_t staged = record_state_->stage.capacity();
+    record_state_->stage_held.store(staged > std::string().capacity() ? staged : 0,
+                                    std::memory_order_relaxed);
     if (outcome == WriteOutcome::kError || outcome == WriteOutcome::kClosing) return outcome;
     if (sent.kind == RecordIo::Kind::kError) {
       *error = sent.error;
@@ -287,9 +293,9 @@ Connection::WriteOutcome Connection::WriteRecordsLocked(absl::Status* error) {
   for (;;) {
     if (closing_.load(std::memory_order_acquire)) return WriteOutcome::kClosing;
     // The stage first: after kWantWrite the layer must be offered the same bytes again.
-    if (record_stage_.empty()) StageRecords();
+    if (record_state_->stage.empty()) StageRecords();
     WriteRequest* front = nullptr;
-    absl::string_view piece = record_stage_;
+    absl::string_view piece = record_state_->stage;
     if (piece.empty()) {
       front = writes_.Front();
       if (front == nullptr) return WriteOutcome::kDrained;  // the caller releases
@@ -309,7 +315,7 @@ Connection::WriteOutcome Connection::WriteRecordsLocked(absl::Status* error) {
       return WriteOutcome::kError;
     }
     if (front == nullptr) {
-      record_stage_.erase(0, io.bytes);  // its bytes were uncounted when staged
+      record_state_->stage.erase(0, io.bytes);  // its bytes were uncounted when staged
       continue;
     }
     front->written += io.bytes;
@@ -327,12 +333,12 @@ void Connection::StageRecords() {
   if (WriteQueue::Next(front) == nullptr && LeftPiece(*front).size() == front->left()) return;
   size_t uncounted = 0;
   while (front != nullptr && front->kind == WriteRequest::Kind::kData &&
-         record_stage_.size() + front->left() <= RecordLayer::kMaxRecordBytes) {
+         record_state_->stage.size() + front->left() <= RecordLayer::kMaxRecordBytes) {
     const size_t left = front->left();
     if (front->counted) uncounted += left;
     for (absl::string_view piece = LeftPiece(*front); !piece.empty();
          piece = LeftPiece(*front)) {
-      record_stage_.append(piece.data(), piece.size());
+      record_state_->stage.append(piece.data(), piece.size());
       front->written += piece.size();
     }
     writes_.PopFront();
@@ -440,7 +446,7 @@ void Connection::HandleWrite() {
 
 void Connection::ShutdownWrite() {
   if (record_ != nullptr) {
-    std::lock_guard<std::mutex> lock(record_mu_);
+    std::lock_guard<std::mutex> lock(record_state_->mu);
     if (fd_.valid()) record_->SendCloseNotify();
     if (record_->OwnsTransport()) return;
   }
@@ -450,16 +456,16 @@ void Connection::ShutdownWrite() {
 void Connection::CloseSocket() {
   if (!fd_.valid()) return;
   if (record_ != nullptr) {
-    std::lock_guard<std::mutex> lock(record_mu_);
+    std::lock_guard<std::mutex> lock(record_state_->mu);
     record_->Close();
-    record_closed_ = true;
+    record_state_->closed = true;
   }
   fd_.reset();
 }
 
 bool Connection::InputPending() {
   if (record_ != nullptr && record_->OwnsTransport()) {
-    std::lock_guard<std::mutex> lock(record_mu_);
+    std::lock_guard<std::mutex> lock(record_state_->mu);
     return record_->HasBufferedInput();
   }
   int unread = 0;
@@ -482,7 +488,7 @@ void Connection::HandleRecordsRead() {
     RecordIo io;
     bool more_buffered = false;
     {
-      std::lock_guard<std::mutex> lock(record_mu_);
+      std::lock_guard<std::mutex> lock(record_state_->mu);
       if (!fd_.valid()) return;
       io = record_->Read(into, room);
       if (io.kind == RecordIo::Kind::kOk) more_buffered = record_->HasBufferedInput();
@@ -531,7 +537,7 @@ void Connection::HandleRecordsRead() {
   // Plaintext left decrypted in the session: the socket will not say it is readable for it.
   bool buffered;
   {
-    std::lock_guard<std::mutex> lock(record_mu_);
+    std::lock_guard<std::mutex> lock(record_state_->mu);
     buffered = record_->HasBufferedInput();
   }
   if (buffered && watcher_->IsReading()) {
@@ -648,24 +654,26 @@ void Connection::ReleaseIdleBuffers() {
   input_.ReleaseIfEmpty();
   if (record_ == nullptr || state_ == State::kClosed) return;
   {
-    std::lock_guard<std::mutex> lock(record_mu_);
-    if (!record_closed_) record_->ReleaseIdleBuffers();  // the record layer's own buffers
+    std::lock_guard<std::mutex> lock(record_state_->mu);
+    if (!record_state_->closed) record_->ReleaseIdleBuffers();  // the record layer's own buffers
   }
   // An empty queue holds no memory; the record stage belongs to the queue's owner. Taking the
   // role with an empty request frees it when nobody is writing.
   if (loop_writes_) return;
   std::unique_ptr<WriteRequest> probe = writes_.NewRequest();
   if (writes_.Push(std::move(probe)) != WriteQueue::PushResult::kOwner) return;
-  if (record_stage_.empty()) {
-    std::string().swap(record_stage_);
-    record_stage_held_.store(0, std::memory_order_relaxed);
+  if (record_state_->stage.empty()) {
+    std::string().swap(record_state_->stage);
+    record_state_->stage_held.store(0, std::memory_order_relaxed);
   }
   loop_writes_ = true;
   Flush();  // pops the probe and writes whatever came behind it
 }
 
 size_t Connection::buffer_bytes_held() {
-  return input_.capacity() + record_stage_held_.load(std::memory_order_relaxed);
+  const size_t staged =
+      record_state_ == nullptr ? 0 : record_state_->stage_held.load(std::memory_order_relaxed);
+  return input_.capacity() + staged;
 }
 
 void Connection::SendAndClose(std::string bytes, absl::Status reason, absl::Duration linger) {

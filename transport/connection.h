@@ -24,9 +24,9 @@
 //
 // Protected connections: with a RecordLayer (a TLS session whose handshake is done), the same
 // paths read and write through it instead of the socket. One session serves both directions, so
-// every call into the layer is made holding record_mu_: the owner of the write queue holds it while
-// it writes a batch through the layer (and so across the layer's own socket write), and the loop
-// while it reads. With TLS the loop may thus wait for an owner's write; plaintext connections have
+// every call into the layer is made holding RecordState::mu: the owner of the write queue holds it
+// while it writes a batch through the layer (and so across the layer's own socket write), and the
+// loop while it reads. With TLS the loop may thus wait for an owner's write; plaintext connections have
 // no such lock. Small pieces of output are gathered into one record of up to 16 KiB, and the
 // records of a batch leave together (RecordLayer::Cork, the writev of the plain path); a large
 // piece is written from where it is. Records the layer has taken and the socket not yet (at most
@@ -35,7 +35,7 @@
 // in-memory pipe, transport/memory_pipe.h) carries the bytes itself, and the fd only tells the
 // loop when to read.
 //
-// Lock order: record_mu_ is the only mutex here and a leaf: nothing is locked while it is held.
+// Lock order: RecordState::mu is the only mutex here and a leaf: nothing is locked while it is held.
 // Callers (rpc/call_stream.h, rpc/stream_route.h) may hold their own locks around Enqueue(),
 // which takes none (a loop task queue's mutex at most); Send() writes, so call it without them.
 #ifndef FRAMERPC_TRANSPORT_CONNECTION_H_
@@ -116,7 +116,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // Before Start(): reads and writes go through `layer` (e.g. a TLS session over this
   // connection's socket, its handshake done) from now on.
-  void set_record_layer(std::unique_ptr<RecordLayer> layer) { record_ = std::move(layer); }
+  void set_record_layer(std::unique_ptr<RecordLayer> layer);
   // The record layer, null if none. Loop thread; for reading what it established (the peer).
   RecordLayer* record_layer() const { return record_.get(); }
 
@@ -205,11 +205,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void CheckWatermark(size_t total);
   // Owner: writes the queue until drained, blocked, ended or failed (`*error`).
   WriteOutcome WriteQueued(absl::Status* error);
-  // The same through record_, holding record_mu_.
+  // The same through record_, holding record_state_->mu.
   WriteOutcome WriteQueuedRecords(absl::Status* error);
-  // Owner, record_mu_ held: one pass over the queue through record_ (see WriteQueuedRecords).
+  // Owner, record_state_->mu held: one pass over the queue through record_ (see WriteQueuedRecords).
   WriteOutcome WriteRecordsLocked(absl::Status* error);
-  // Owner, record_mu_ held: gathers the small requests at the front into record_stage_.
+  // Owner, record_state_->mu held: gathers the small requests at the front into its stage.
   void StageRecords();
   // Owner, not the loop: WriteQueued, then passes the role to the loop or poisons the queue as
   // the outcome requires.
@@ -247,44 +247,48 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Runs the data callback on the buffered input, then flushes what it sent.
   void RunDataCallback();
 
+  // What only a connection with a record layer needs: kept apart, so that a plain connection
+  // (a server holds many, idle) does not carry it. Every call into the layer is made holding
+  // `mu` (see Protected connections).
+  struct RecordState {
+    std::mutex mu;
+    bool closed = false;  // guarded by mu: the layer's Close() has run
+    // Owner of writes_ only: small queued pieces gathered into one record; written first.
+    std::string stage;
+    std::atomic<size_t> stage_held{0};  // its capacity, for buffer_bytes_held()
+  };
+
+  // Ordered to pack: a server holds one of these per connection.
   EventLoop* const loop_;
   // Reset on the loop thread once no thread may write to it (the write queue is poisoned); the
-  // queue's owner writes to it from any thread until then.
+  // queue's owner writes to it from any thread until then. Before watcher_, which outlives it.
   ScopedFd fd_;
+  State state_ = State::kOpen;
   const SocketAddress peer_;
   const ConnectionOptions options_;
   std::unique_ptr<Watcher> watcher_;
-  State state_ = State::kOpen;
   Buffer input_;
-
   // ----- Output (see Output above).
   WriteQueue writes_;
-  std::atomic<bool> output_open_{true};  // false once a close was asked for: later sends dropped
-  std::atomic<bool> closing_{false};     // HandleClose has run: the owner drops what is queued
   std::atomic<size_t> queued_bytes_{0};  // queued and not yet written (the owner's own excepted)
-  std::atomic<bool> watermark_check_queued_{false};  // a watermark check is queued to the loop
-  std::atomic<bool> above_high_water_{false};        // written on the loop
-  // Owner of writes_ only: small queued pieces gathered into one record; written first.
-  std::string record_stage_;
-  std::atomic<size_t> record_stage_held_{0};  // its capacity, for buffer_bytes_held()
-  // Loop thread only:
-  bool loop_writes_ = false;        // the loop owns writes_ (a flush is due or EPOLLOUT awaited)
-  bool write_side_ended_ = false;   // writes_ is poisoned and the loop has ended the write side
-
-  // Every call into record_ is made holding record_mu_ (see Protected connections). The pointer
-  // is set before Start() and not changed after.
-  std::mutex record_mu_;
-  bool record_closed_ = false;  // guarded by record_mu_: record_->Close() has run
+  // The record layer and its state; both set before Start() and not changed after.
   std::unique_ptr<RecordLayer> record_;
-  bool read_wants_write_ = false;  // the record layer's read waits for writability
-
-  bool flush_scheduled_ = false;
-  bool in_data_callback_ = false;  // sends during it are flushed when it returns
+  std::unique_ptr<RecordState> record_state_;
   TimerId linger_timer_ = 0;
   absl::Status linger_reason_;
   DataCallback data_callback_;
   CloseCallback close_callback_;
   WatermarkCallback watermark_callback_;
+  std::atomic<bool> output_open_{true};  // false once a close was asked for: later sends dropped
+  std::atomic<bool> closing_{false};     // HandleClose has run: the owner drops what is queued
+  std::atomic<bool> watermark_check_queued_{false};  // a watermark check is queued to the loop
+  std::atomic<bool> above_high_water_{false};        // written on the loop
+  // Loop thread only:
+  bool loop_writes_ = false;        // the loop owns writes_ (a flush is due or EPOLLOUT awaited)
+  bool write_side_ended_ = false;   // writes_ is poisoned and the loop has ended the write side
+  bool read_wants_write_ = false;  // the record layer's read waits for writability
+  bool flush_scheduled_ = false;
+  bool in_data_callback_ = false;  // sends during it are flushed when it returns
 };
 
 }  // namespace framerpc

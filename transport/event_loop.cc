@@ -98,9 +98,10 @@ void EventLoop::BusyPoll() {
   const Clock::time_point until = Clock::now() + absl::ToChronoNanoseconds(busy_poll_);
   for (;;) {
     poller_.Poll(0, &active_);
+    const absl::Time timer_due = NextTimerDue();
     if (!active_.empty() || !failed_.empty() || HasPendingTasks() ||
         quit_.load(std::memory_order_acquire) ||
-        (!timers_.empty() && timers_.begin()->first.first <= absl::Now())) {
+        (timer_due != absl::InfiniteFuture() && timer_due <= absl::Now())) {
       busy_poll_hits_.fetch_add(1, std::memory_order_relaxed);
       return;
     }
@@ -199,6 +200,13 @@ void EventLoop::RunDueTimers() {
     timer_due_.erase(node.key().second);
     node.mapped()();
   }
+  timer_heap_.FireDue(now);
+}
+
+absl::Time EventLoop::NextTimerDue() const {
+  absl::Time next = timers_.empty() ? absl::InfiniteFuture() : timers_.begin()->first.first;
+  if (!timer_heap_.empty()) next = std::min(next, timer_heap_.earliest());
+  return next;
 }
 
 int EventLoop::PollTimeoutMs() {
@@ -208,8 +216,9 @@ int EventLoop::PollTimeoutMs() {
     if (!pending_.empty()) return 0;
     sleeping_ = true;  // from here on, QueueInLoop must wake us
   }
-  if (timers_.empty()) return 10000;
-  const absl::Duration until = timers_.begin()->first.first - absl::Now();
+  const absl::Time next = NextTimerDue();
+  if (next == absl::InfiniteFuture()) return 10000;
+  const absl::Duration until = next - absl::Now();
   if (until <= absl::ZeroDuration()) return 0;
   return static_cast<int>(absl::ToInt64Milliseconds(absl::Ceil(until, absl::Milliseconds(1))));
 }

@@ -19,6 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "transport/loop_timer.h"
 #include "transport/poller.h"
 #include "base/scoped_fd.h"
 #include "transport/watcher.h"
@@ -72,7 +73,9 @@ class EventLoop {
   static constexpr int kMaxIdleDeferrals = 8;
   bool IsInLoopThread() const { return thread_id_.load() == std::this_thread::get_id(); }
 
-  // Loop thread only. Runs `task` at or after `when` (millisecond resolution).
+  // Loop thread only. Runs `task` at or after `when` (millisecond resolution). For a timer that
+  // one owner keeps re-arming for a long time, a LoopTimer (transport/loop_timer.h) allocates
+  // nothing.
   TimerId RunAt(absl::Time when, Task task);
   TimerId RunAfter(absl::Duration delay, Task task) { return RunAt(absl::Now() + delay, std::move(task)); }
   // Loop thread only. No-op if the timer already ran or was cancelled.
@@ -89,6 +92,8 @@ class EventLoop {
   void RemoveWatcher(Watcher* watcher);
 
  private:
+  friend class LoopTimer;  // arms itself in timer_heap_
+
   void Wakeup();
   void DrainWakeup();
   // Polls without blocking until there is work (ready watchers in active_, a queued task, a due
@@ -97,6 +102,8 @@ class EventLoop {
   bool HasPendingTasks();
   void RunPendingTasks();
   void RunDueTimers();
+  // When the next timer (of either kind) is due; InfiniteFuture() if none is armed.
+  absl::Time NextTimerDue() const;
   int PollTimeoutMs();
   // Adds the watchers whose registration failed to active_, as errors on their fds.
   void TakeFailedWatchers();
@@ -132,6 +139,8 @@ class EventLoop {
   std::map<std::pair<absl::Time, TimerId>, Task> timers_;
   std::map<TimerId, absl::Time> timer_due_;
   TimerId next_timer_id_ = 1;
+  // LoopTimers armed on this loop. Declared last: destroyed first, disarming them.
+  LoopTimerHeap timer_heap_;
 };
 
 }  // namespace framerpc

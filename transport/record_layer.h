@@ -6,8 +6,8 @@
 // A layer may also be the transport itself (OwnsTransport()): an in-memory pipe
 // (transport/memory_pipe.h), whose Connection's fd only signals readiness and carries no bytes.
 //
-// Thread safety: none. The Connection calls it under its record mutex (Connection::record_mu_),
-// from one thread at a time: the write queue's owner to write, the loop to read.
+// Thread safety: none. The Connection calls it under its record mutex (RecordState::mu in
+// Connection), from one thread at a time: the write queue's owner to write, the loop to read.
 #ifndef FRAMERPC_TRANSPORT_RECORD_LAYER_H_
 #define FRAMERPC_TRANSPORT_RECORD_LAYER_H_
 
