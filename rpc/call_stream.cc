@@ -185,6 +185,9 @@ bool CallStream::Read(Frame* frame) {
       read_parker_.Wait(ticket);
       lock.lock();
     }
+    // Awake, whoever woke us: a spurious return (a signal) can find messages no waker has yet
+    // taken the flag for, and a later waker must not count us asleep.
+    reader_asleep_ = false;
     if (queue_.empty()) return false;
     Queued next = std::move(queue_.front());
     queue_.pop_front();
