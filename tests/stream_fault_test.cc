@@ -184,6 +184,10 @@ TEST_F(StreamFaultTest, PeerIgnoringTheWindowIsStopped) {
 // RESOURCE_EXHAUSTED, freeing the handler (and whatever slot it held) instead of holding them
 // until the client goes away.
 TEST_F(StreamFaultTest, AReaderThatNeverReadsIsCutOffAfterTheStallTimeout) {
+  // Before the request: the handler's stall clock starts when its Write first waits for credit,
+  // which may be before this thread sees the probe (a start taken after it measured 491 ms of a
+  // 500 ms stall once, at load).
+  const absl::Time start = absl::Now();
   ASSERT_TRUE(peer_->SendFrame(Request(1, kCount)));
   test::CountRequest request;
   request.set_forever(true);
@@ -192,7 +196,6 @@ TEST_F(StreamFaultTest, AReaderThatNeverReadsIsCutOffAfterTheStallTimeout) {
   ASSERT_TRUE(peer_->SendFrame(Frame(STREAM_MESSAGE, 1), request.SerializeAsString()));
   test::Probe* probe = streams_.probe("stalled");
   ASSERT_TRUE(probe->WaitFor([](const test::Probe& p) { return p.write_attempts > 0; }));
-  const absl::Time start = absl::Now();
   // The peer reads the messages the window allowed (the socket would otherwise fill first), but
   // grants no credit: to the server, nothing was read.
   ExpectEnd(1, absl::StatusCode::kResourceExhausted,
