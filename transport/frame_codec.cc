@@ -193,7 +193,7 @@ absl::Status AppendFrameHead(Envelope* envelope, const google::protobuf::Message
 
 absl::Status EncodeFrameHead(Envelope envelope, const google::protobuf::MessageLite* message,
                              size_t attachment_size, const FrameLimits& limits, std::string* out) {
-  return AppendFrameHead(&envelope, message, attachment_size, limits, 0, out);
+  return EncodeFrameHead(&envelope, message, attachment_size, limits, out);
 }
 
 absl::Status EncodeFrameHead(Envelope* envelope, const google::protobuf::MessageLite* message,
