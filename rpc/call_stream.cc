@@ -379,4 +379,12 @@ int CallStream::unwoken_waiters() const {
   return write_waiters_ + (reader_asleep_ ? 1 : 0);
 }
 
+void WakeReadersWhenIdle(EventLoop* loop, std::vector<std::shared_ptr<CallStream>>* streams) {
+  if (streams->empty()) return;
+  loop->RunWhenIdle([taken = std::move(*streams)] {
+    for (const std::shared_ptr<CallStream>& stream : taken) stream->WakeReaders();
+  });
+  streams->clear();
+}
+
 }  // namespace framerpc

@@ -202,6 +202,12 @@ class CallStream {
   absl::Status end_status_;              // guarded by mu_
 };
 
+// The streams whose OnMessage set *wake_owed during one pass over a connection's input (client
+// channel and server connection alike): their blocked readers are woken together once `loop` has
+// run out of ready events (EventLoop::RunWhenIdle), and `streams` is left empty. The task holds
+// the streams, not their connection, which may be gone when it runs. Loop thread.
+void WakeReadersWhenIdle(EventLoop* loop, std::vector<std::shared_ptr<CallStream>>* streams);
+
 }  // namespace framerpc
 
 #endif  // FRAMERPC_RPC_CALL_STREAM_H_

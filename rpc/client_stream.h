@@ -51,6 +51,8 @@ class ClientStreamState {
   uint64_t id() const { return id_; }
   MethodKind kind() const { return kind_; }
   CallStream* flow() const { return flow_.get(); }
+  // For a task that must keep the flow alive after this state may be gone.
+  const std::shared_ptr<CallStream>& shared_flow() const { return flow_; }
 
   // The caller's deadline and whether it asked to cancel, read before the call starts; a stream
   // whose object is gone already reads as cancelled.

@@ -146,11 +146,7 @@ void ServerConnection::OnData(Buffer* buffer) {
   if (!redelivering_ && !closed_ && !broken_) NoteInput(buffer, frame_completed);
   // Handlers blocked in Read() for what this read delivered wake once the loop has read what else
   // is there (CallStream::OnMessage). The task holds the streams, not this connection.
-  if (streams_to_wake_.empty()) return;
-  connection_->loop()->RunWhenIdle([streams = std::move(streams_to_wake_)] {
-    for (const std::shared_ptr<CallStream>& stream : streams) stream->WakeReaders();
-  });
-  streams_to_wake_.clear();
+  WakeReadersWhenIdle(connection_->loop(), &streams_to_wake_);
 }
 
 namespace {

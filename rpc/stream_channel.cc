@@ -176,7 +176,7 @@ class ChannelImpl final : public Channel, public ClientStreamOwner, public Chann
   absl::flat_hash_map<uint64_t, PendingCall> calls_;
   // Streams that owe their reader a wake-up for messages of the current OnData: woken when the
   // loop is idle (CallStream::OnMessage).
-  std::vector<std::shared_ptr<ClientStreamState>> streams_to_wake_;
+  std::vector<std::shared_ptr<CallStream>> streams_to_wake_;
   absl::flat_hash_map<uint64_t, StreamCall> streams_;
   absl::flat_hash_map<ClientConn*, std::unique_ptr<ClientConn>> conns_;
   ClientConn* current_ = nullptr;
@@ -419,11 +419,7 @@ void ChannelImpl::OnData(ClientConn* conn, Buffer* buffer) {
   // Readers of the streams that got messages from this read wake once the loop has read what
   // else is there, in one go (see CallStream::OnMessage). The task holds the streams, not the
   // channel: it may run after the channel is gone (a shared loop).
-  if (streams_to_wake_.empty()) return;
-  loop()->RunWhenIdle([streams = std::move(streams_to_wake_)] {
-    for (const std::shared_ptr<ClientStreamState>& state : streams) state->flow()->WakeReaders();
-  });
-  streams_to_wake_.clear();
+  WakeReadersWhenIdle(loop(), &streams_to_wake_);
 }
 
 void ChannelImpl::DecodeFrames(ClientConn* conn, Buffer* buffer) {
@@ -698,7 +694,7 @@ void ChannelImpl::OnStreamFrame(ClientConn* conn, Frame frame, uint32_t body_byt
     std::shared_ptr<ClientStreamState> state = it->second.state;
     bool wake_owed = false;
     status = flow->OnMessage(std::move(frame), body_bytes, &wake_owed);
-    if (wake_owed) streams_to_wake_.push_back(std::move(state));  // once per batch
+    if (wake_owed) streams_to_wake_.push_back(state->shared_flow());  // once per batch
   }
   if (!status.ok()) {
     FailStream(id, absl::InternalError(
